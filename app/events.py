@@ -1,0 +1,132 @@
+"""The per-run event log: ``runs/<run_id>/events.jsonl``, append-only, one JSON object a line.
+
+A logging call returns only after its line is handed to the operating system (one
+``write`` on an ``O_APPEND`` descriptor), so a process killed right after the call loses
+nothing. Each line carries a sequence number; ingestion remembers the byte offset and the
+last sequence number it applied, so reading the same lines again adds nothing.
+
+Line shapes (``ts`` is milliseconds since the epoch)::
+
+    {"seq": 1, "ts": 1700000000000, "type": "params", "values": {"lr": 0.1}}
+    {"seq": 2, "ts": ..., "type": "metrics", "step": 0, "values": {"loss": 0.5}}
+    {"seq": 3, "ts": ..., "type": "tags", "values": {"owner": "ana"}}
+    {"seq": 4, "ts": ..., "type": "artifact", "path": "c.csv", "sha256": "...", "size": 10}
+    {"seq": 5, "ts": ..., "type": "end", "status": "finished", "error": null}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from store.tracking import IngestBatch
+
+EVENTS_FILE = "events.jsonl"
+HEARTBEAT_FILE = "heartbeat"
+# One ingestion transaction reads at most this much of a log; the rest comes next round.
+MAX_BATCH_BYTES = 64 << 20
+
+
+class EventLog:
+    """Appends events for one run. Thread-safe; one writer process per run."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / EVENTS_FILE
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def append(self, event: dict) -> int:
+        with self._lock:
+            self._seq += 1
+            event = {"seq": self._seq, "ts": int(time.time() * 1000), **event}
+            line = json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n"
+            data = line.encode("utf-8")
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            return self._seq
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+def read_batch(run_id: str, path: Path, byte_offset: int, last_seq: int) -> IngestBatch | None:
+    """Parse the complete lines after ``byte_offset`` into one batch, or None if none.
+
+    A line without its newline (a writer killed mid-write) is left for later; a line that
+    is not valid JSON is skipped, so one damaged line cannot stall a run's ingestion.
+    """
+    try:
+        with path.open("rb") as fh:
+            fh.seek(byte_offset)
+            data = fh.read(MAX_BATCH_BYTES)
+    except FileNotFoundError:
+        return None
+    end = data.rfind(b"\n")
+    if end < 0:
+        return None
+    batch = IngestBatch(run_id=run_id, new_offset=byte_offset + end + 1, last_seq=last_seq)
+    for raw in data[: end + 1].splitlines():
+        try:
+            event = json.loads(raw)
+            seq = int(event["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if seq <= batch.last_seq:
+            continue  # already applied
+        try:
+            _add(batch, event)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # a hand-damaged event: skip it rather than stall the run's ingestion
+        batch.last_seq = seq
+    return batch
+
+
+def _add(batch: IngestBatch, event: dict) -> None:
+    kind = event.get("type")
+    values = event.get("values") or {}
+    if kind == "metrics":
+        step, ts, seq = int(event.get("step", 0)), int(event["ts"]), int(event["seq"])
+        points = [(str(key), float(value)) for key, value in values.items()]  # check first
+        batch.metric_key.extend(key for key, _ in points)
+        batch.metric_value.extend(value for _, value in points)
+        batch.metric_step.extend([step] * len(points))
+        batch.metric_ts.extend([ts] * len(points))
+        batch.metric_seq.extend([seq] * len(points))
+    elif kind == "params":
+        batch.params.extend(values.items())
+    elif kind == "tags":
+        batch.tags.extend((k, str(v)) for k, v in values.items())
+    elif kind == "artifact":
+        batch.artifacts.append(
+            (event["path"], event["sha256"], int(event["size"]), _ts(event["ts"]))
+        )
+    elif kind == "end":
+        batch.end = (event.get("status", "finished"), event.get("error"), _ts(event["ts"]))
+
+
+def _ts(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+
+def touch_heartbeat(run_dir: Path) -> None:
+    path = run_dir / HEARTBEAT_FILE
+    path.touch(exist_ok=True)
+    os.utime(path)
+
+
+def heartbeat_age(run_dir: Path) -> float | None:
+    """Seconds since the run's last heartbeat, or None if it never beat."""
+    try:
+        return max(time.time() - (run_dir / HEARTBEAT_FILE).stat().st_mtime, 0.0)
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,198 @@
+"""Experiments and runs: the verbs the pages, the CLI and the SDK share."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from app.validation import check_name
+from store import audit, tracking
+from store.entities import (
+    AuditEvent,
+    Condition,
+    Experiment,
+    ExperimentSummary,
+    OrderBy,
+    Run,
+    RunDetail,
+    utcnow,
+)
+from store.errors import AlreadyExists, NotFound
+from store.gateway import Tx
+from store.workspace import Workspace
+
+RUN_COLUMNS = ["run_id", "name", "experiment", "status", "started_at", "duration_s", "user"]
+
+
+def create_run(
+    ws: Workspace,
+    *,
+    experiment: str,
+    name: str | None,
+    user: str,
+    source: str = "sdk",
+    parent_run_id: str | None = None,
+    pid: int | None = None,
+    host: str | None = None,
+) -> tuple[Run, Experiment]:
+    """Create a running run in ``experiment`` (created if missing)."""
+    check_name(experiment, "Experiment")
+    run_id = uuid.uuid4().hex
+    name = check_name(name, "Run") if name is not None else f"run-{run_id[:6]}"
+
+    def work(tx: Tx) -> tuple[Run, Experiment]:
+        exp = tracking.find_experiment(tx, experiment) or _insert_experiment(tx, experiment, user)
+        run = Run(run_id, exp.experiment_id, name, "running", source, parent_run_id, user,
+                  host, pid, utcnow(), None, None, "active")  # fmt: skip
+        tracking.insert_run(tx, run)
+        audit.record(tx, actor=user, action="run.created", object_type="run", object_id=run_id,
+                     detail={"experiment": exp.name, "name": name})  # fmt: skip
+        return run, exp
+
+    try:
+        return ws.store.write(work)
+    except AlreadyExists:
+        # Another thread created the experiment between our read and insert: go again,
+        # this time it is found.
+        return ws.store.write(work)
+
+
+def _insert_experiment(tx: Tx, name: str, user: str) -> Experiment:
+    exp = Experiment(uuid.uuid4().hex, name, "", "active", utcnow(), user)
+    tracking.insert_experiment(tx, exp)
+    audit.record(tx, actor=user, action="experiment.created", object_type="experiment",
+                 object_id=exp.experiment_id, detail={"name": name})  # fmt: skip
+    return exp
+
+
+def list_experiments(ws: Workspace) -> list[ExperimentSummary]:
+    return ws.store.read(tracking.list_experiments)
+
+
+def get_experiment_by_name(ws: Workspace, name: str) -> Experiment:
+    def work(tx: Tx) -> Experiment:
+        exp = tracking.find_experiment(tx, name)
+        if exp is None:
+            names = [s.experiment.name for s in tracking.list_experiments(tx)]
+            known = ", ".join(names[:10]) or "none yet"
+            raise NotFound(f"Experiment {name!r} not found; known experiments: {known}.")
+        return exp
+
+    return ws.store.read(work)
+
+
+def search_runs(
+    ws: Workspace,
+    *,
+    experiment_ids: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    order_by: Sequence[OrderBy] = (),
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Run]:
+    return ws.store.read(
+        lambda tx: tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
+                                        order_by=order_by, limit=limit, offset=offset)
+    )  # fmt: skip
+
+
+def runs_table(
+    ws: Workspace,
+    *,
+    experiment_ids: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    order_by: Sequence[OrderBy] = (),
+    limit: int = 1000,
+    offset: int = 0,
+) -> pd.DataFrame:
+    """One row per run: attributes, then ``params.<key>``, ``metrics.<key>`` (latest value)
+    and ``tags.<key>`` columns, in search order. Params keep their Python types."""
+
+    def work(tx: Tx) -> pd.DataFrame:
+        runs = tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
+                                    order_by=order_by, limit=limit, offset=offset)  # fmt: skip
+        ids = [r.run_id for r in runs]
+        names = {s.experiment.experiment_id: s.experiment.name
+                 for s in tracking.list_experiments(tx)}  # fmt: skip
+        base = pd.DataFrame(
+            [(r.run_id, r.name, names.get(r.experiment_id, r.experiment_id), r.status,
+              r.started_at, r.duration_s, r.created_by) for r in runs],
+            columns=RUN_COLUMNS,
+        )  # fmt: skip
+        params = tracking.params_of(tx, ids)
+        metrics = tracking.metric_summaries_of(tx, ids)[["run_id", "key", "last_value"]]
+        tags = tracking.tags_of(tx, ids)
+        return _widen(base, [("params", params, "value"), ("metrics", metrics, "last_value"),
+                             ("tags", tags, "value")])  # fmt: skip
+
+    return ws.store.read(work)
+
+
+def _widen(base: pd.DataFrame, parts: list[tuple[str, pd.DataFrame, str]]) -> pd.DataFrame:
+    frames = [base.set_index("run_id")]
+    for prefix, long, value in parts:
+        if long.empty:
+            continue
+        wide = long.pivot(index="run_id", columns="key", values=value)
+        wide.columns = [f"{prefix}.{c}" for c in wide.columns]
+        frames.append(wide)
+    out = pd.concat(frames, axis=1, join="outer").loc[base["run_id"]]
+    return out.reset_index(names="run_id")
+
+
+def get_run(ws: Workspace, run_id: str) -> RunDetail:
+    """Everything about one run. Raises :class:`NotFound`."""
+
+    def work(tx: Tx) -> RunDetail:
+        run = tracking.get_run(tx, run_id)
+        exp = tracking.get_experiment(tx, run.experiment_id)
+        params = tracking.params_of(tx, [run_id])
+        tags = tracking.tags_of(tx, [run_id])
+        return RunDetail(
+            run=run,
+            experiment_name=exp.name,
+            params=dict(zip(params["key"], params["value"], strict=True)),
+            tags=dict(zip(tags["key"], tags["value"], strict=True)),
+            metrics={m.key: m for m in tracking.metric_summary_list(tx, run_id)},
+            artifacts=tuple(tracking.artifacts_of(tx, run_id)),
+        )
+
+    return ws.store.read(work)
+
+
+def metric_history(
+    ws: Workspace, run_ids: Sequence[str], keys: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Long table run_id, key, step, ts_ms, value of every point, in step order."""
+    return ws.store.read(lambda tx: tracking.metric_history(tx, list(run_ids), keys))
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    experiments: int
+    runs_by_status: dict[str, int]
+    recent_runs: pd.DataFrame
+    recent_activity: list[AuditEvent]
+
+    @property
+    def runs(self) -> int:
+        return sum(self.runs_by_status.values())
+
+
+def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
+    def work(tx: Tx) -> WorkspaceSummary:
+        experiments = tracking.list_experiments(tx)
+        names = {s.experiment.experiment_id: s.experiment.name for s in experiments}
+        runs = tracking.search_runs(tx, limit=recent)
+        table = pd.DataFrame(
+            [(r.run_id, r.name, names.get(r.experiment_id, ""), r.status, r.started_at,
+              r.duration_s, r.created_by) for r in runs],
+            columns=RUN_COLUMNS,
+        )  # fmt: skip
+        return WorkspaceSummary(len(experiments), tracking.count_runs(tx), table,
+                                audit.recent(tx, recent))  # fmt: skip
+
+    return ws.store.read(work)

@@ -1,0 +1,132 @@
+"""Moving run event logs into the database, and marking abandoned runs lost.
+
+``sync`` is what the app's file watcher, ``workbench sync`` and a run's own end call. It
+applies every run's new events in one transaction (the cursor moves with the rows, so it
+is exactly-once), which is what makes batched ingestion fast.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.events import EVENTS_FILE, MAX_BATCH_BYTES, heartbeat_age, read_batch
+from store import audit, tracking
+from store.entities import Run, utcnow
+from store.gateway import Tx
+from store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    runs: int
+    events: int
+    points: int
+    lost: tuple[str, ...] = ()
+
+
+def sync(ws: Workspace, run_ids: Iterable[str] | None = None) -> SyncResult:
+    """Ingest new events of the given runs (default: every run folder). Safe to repeat."""
+    ids = sorted(set(run_ids) if run_ids is not None else _run_dirs(ws))
+    sizes = {rid: _log_size(ws, rid) for rid in ids}
+    ids = [rid for rid in ids if sizes[rid] > 0]
+    runs = events = points = 0
+    while ids:
+        done = ws.store.write(lambda tx, todo=ids: _ingest_round(ws, tx, todo, sizes))
+        if not done:
+            break
+        runs += len({b.run_id for b, _ in done})
+        events += sum(n for _, n in done)
+        points += sum(b.n_metric_points for b, _ in done)
+        # Runs whose log was cut at the batch limit have more to read; only they go again.
+        ids = [b.run_id for b, _ in done if sizes[b.run_id] > b.new_offset]
+    return SyncResult(runs=runs, events=events, points=points)
+
+
+def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) -> list:
+    states = tracking.ingest_states(tx, ids)
+    now = utcnow()
+    done, budget = [], MAX_BATCH_BYTES
+    for rid in ids:
+        state = states.get(rid)
+        if state is None or sizes[rid] <= state.byte_offset or budget <= 0:
+            continue  # a folder with no run row, nothing new, or enough for one round
+        batch = read_batch(rid, ws.paths.run_dir(rid) / EVENTS_FILE, state.byte_offset,
+                           state.last_seq)  # fmt: skip
+        if batch is None or batch.new_offset == state.byte_offset:
+            continue
+        budget -= batch.new_offset - state.byte_offset
+        tracking.apply_ingest(tx, batch, now)
+        if batch.end is not None:
+            audit.record(tx, actor="workbench", action="run.ended", object_type="run",
+                         object_id=rid, detail={"status": batch.end[0]})  # fmt: skip
+        done.append((batch, batch.last_seq - state.last_seq))
+    return done
+
+
+def reap_lost_runs(ws: Workspace, heartbeat_timeout: float) -> list[str]:
+    """Mark runs lost whose process is gone (same host) or whose heartbeat is older than
+    ``heartbeat_timeout`` seconds. Their logged events are ingested first."""
+    running = ws.store.read(tracking.running_runs)
+    verdicts = {run.run_id: _lost_reason(ws, run, heartbeat_timeout) for run in running}
+    lost = {rid: why for rid, why in verdicts.items() if why}
+    if not lost:
+        return []
+    sync(ws, lost)  # the log may hold the run's own end event
+
+    def work(tx: Tx) -> list[str]:
+        marked = []
+        for run_id, why in lost.items():
+            if tracking.get_run(tx, run_id).status != "running":
+                continue
+            tracking.finish_run(tx, run_id, "lost", why, utcnow())
+            audit.record(tx, actor="workbench", action="run.lost", object_type="run",
+                         object_id=run_id, detail={"reason": why})  # fmt: skip
+            marked.append(run_id)
+        return marked
+
+    return ws.store.write(work)
+
+
+def _lost_reason(ws: Workspace, run: Run, timeout: float) -> str | None:
+    if run.pid and run.host == socket.gethostname() and not pid_alive(run.pid):
+        return f"The process (PID {run.pid} on {run.host}) ended without ending the run."
+    age = heartbeat_age(ws.paths.run_dir(run.run_id))
+    if age is None:
+        age = (utcnow() - run.started_at).total_seconds()
+    if age > timeout:
+        return f"No heartbeat for {age:.0f} s (timeout {timeout:.0f} s)."
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this PID exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (FileNotFoundError, IndexError):
+        return os.path.exists(f"/proc/{pid}") or not os.path.isdir("/proc")
+
+
+def _run_dirs(ws: Workspace) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(ws.paths.runs) if e.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+def _log_size(ws: Workspace, run_id: str) -> int:
+    try:
+        return (ws.paths.run_dir(run_id) / EVENTS_FILE).stat().st_size
+    except FileNotFoundError:
+        return 0
+

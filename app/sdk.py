@@ -1,0 +1,328 @@
+"""The notebook and script API. No server needed; runs show up in the app, live.
+
+```python
+from app import sdk as wb
+
+with wb.start_run(experiment="churn", name="rf-baseline") as run:
+    run.log_params({"n_estimators": 200, "max_depth": 8})
+    for step in range(50):
+        run.log_metrics({"loss": 0.1, "auc": 0.9}, step=step)
+    run.set_tags({"owner": "ana"})
+    run.log_artifact("confusion.csv")
+```
+
+Names follow MLflow's. Each logging call validates its input first (a bad value raises
+:class:`InvalidInput` and writes nothing), then appends one line to the run's event log
+and returns; the database is updated in batches (every ``WORKBENCH_INGEST_INTERVAL``
+seconds, at the end of the run, and by the app's watcher). An exception inside the
+``with`` block ends the run as ``failed`` with the error text; Ctrl-C ends it ``killed``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from app import experiments, ingest
+from app.events import EventLog, touch_heartbeat
+from app.settings import Settings, current_user
+from app.validation import (
+    check_artifact_name,
+    check_key,
+    check_metric_value,
+    check_param_value,
+    check_step,
+    check_tag_value,
+)
+from app.workspace import open_workspace
+from store.entities import ParamValue, RunDetail
+from store.errors import InvalidInput, WorkbenchError
+from store.workspace import Workspace
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "end_run",
+    "get_run",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "set_workspace",
+    "start_run",
+]
+
+_workspace_path: Path | None = None
+_active: list[ActiveRun] = []
+_active_lock = threading.Lock()
+
+
+def set_workspace(path: str | os.PathLike | None) -> Workspace:
+    """Use the workspace at ``path`` for this process (default: $WORKBENCH_WORKSPACE or
+    ./workspace). Creates it if missing."""
+    global _workspace_path
+    _workspace_path = Path(path) if path is not None else None
+    return open_workspace(_workspace_path)
+
+
+def workspace() -> Workspace:
+    return open_workspace(_workspace_path)
+
+
+class ActiveRun:
+    """A run being logged by this process. Use it as a context manager, or call
+    :meth:`end` yourself."""
+
+    def __init__(self, ws: Workspace, run_id: str, name: str, experiment: str,
+                 settings: Settings) -> None:  # fmt: skip
+        self.run_id = run_id
+        self.name = name
+        self.experiment = experiment
+        self.status = "running"
+        self._ws = ws
+        self._settings = settings
+        self._run_dir = ws.paths.run_dir(run_id)
+        self._log = EventLog(self._run_dir)
+        self._params: dict[str, ParamValue] = {}
+        self._next_step: dict[str, int] = {}
+        self._lock = threading.Lock()
+        touch_heartbeat(self._run_dir)
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, name=f"wb-heartbeat-{run_id[:6]}",
+                                      daemon=True)  # fmt: skip
+        self._beat.start()
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.name!r} id={self.run_id} status={self.status}>"
+
+    # -- logging ---------------------------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log hyperparameters. A param is immutable: logging a key again with another
+        value raises :class:`InvalidInput`."""
+        clean = self._checked(params, "Param", check_param_value)
+        with self._lock:
+            for key, value in clean.items():
+                if key in self._params and not _same(self._params[key], value):
+                    raise InvalidInput(
+                        f"Param {key!r} was already logged as {self._params[key]!r} in run "
+                        f"{self.name!r}; params are immutable. Use a new key or a new run."
+                    )
+            new = {k: v for k, v in clean.items() if k not in self._params}
+            if new:
+                self._log.append({"type": "params", "values": new})
+                self._params.update(new)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        self.log_metrics({key: value}, step=step)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log metric values at ``step`` (default: one past the last step of each key)."""
+        clean = self._checked(metrics, "Metric", check_metric_value)
+        if step is not None:
+            step = check_step(step)
+        with self._lock:
+            self._ensure_running()
+            steps = {k: step if step is not None else self._next_step.get(k, 0) for k in clean}
+            # One event per distinct step keeps the line shape simple.
+            for s in sorted(set(steps.values())):
+                values = {k: v for k, v in clean.items() if steps[k] == s}
+                self._log.append({"type": "metrics", "step": s, "values": values})
+            for k, s in steps.items():
+                self._next_step[k] = max(self._next_step.get(k, 0), s + 1)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        clean = self._checked(tags, "Tag", check_tag_value)
+        with self._lock:
+            self._ensure_running()
+            self._log.append({"type": "tags", "values": clean})
+
+    def log_artifact(self, local_path: str | os.PathLike, name: str | None = None) -> str:
+        """Store a file in the content-addressed blob store; returns its sha256."""
+        path = Path(local_path)
+        name = check_artifact_name(name if name is not None else path.name)
+        self._ensure_running()
+        if not path.is_file():
+            raise InvalidInput(f"Artifact {str(path)!r} is not a file; pass an existing file.")
+        ref = self._ws.blobs.put_file(path)  # blob first, then the event that names it
+        with self._lock:
+            self._ensure_running()
+            self._log.append({"type": "artifact", "path": name, "sha256": ref.sha256,
+                              "size": ref.size_bytes})  # fmt: skip
+        return ref.sha256
+
+    # -- ending ----------------------------------------------------------------------
+
+    def end(self, status: str = "finished", error: str | None = None) -> None:
+        """End the run (``finished``, ``failed`` or ``killed``) and ingest its events."""
+        if status not in ("finished", "failed", "killed"):
+            raise InvalidInput(f"status must be finished, failed or killed; got {status!r}.")
+        with self._lock:
+            if self.status != "running":
+                return
+            self._log.append({"type": "end", "status": status, "error": error})
+            self.status = status
+            self._log.close()
+        self._stop.set()
+        self._beat.join(timeout=5)
+        _forget(self)
+        try:
+            ingest.sync(self._ws, [self.run_id])
+        except WorkbenchError as exc:
+            warnings.warn(
+                f"Run {self.name!r} ended, but its events could not be written to the "
+                f"database yet ({exc}). They are safe in {self._run_dir}; the app or "
+                "`workbench sync` will ingest them.",
+                stacklevel=2,
+            )
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.end("finished")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end("killed", "Interrupted (KeyboardInterrupt).")
+        else:
+            self.end("failed", f"{exc_type.__name__}: {exc}")
+
+    # -- internals -------------------------------------------------------------------
+
+    def _checked(self, values: Mapping[str, Any], what: str, check) -> dict:
+        self._ensure_running()
+        if not isinstance(values, Mapping):
+            raise InvalidInput(
+                f"{what}s must be given as a dict of key to value; got {type(values).__name__}."
+            )
+        return {check_key(k, what): check(k, v) for k, v in values.items()}
+
+    def _ensure_running(self) -> None:
+        if self.status != "running":
+            raise InvalidInput(
+                f"Run {self.name!r} ({self.run_id}) has ended with status {self.status}; "
+                "start a new run to log more."
+            )
+
+    def _heartbeat(self) -> None:
+        interval = max(self._settings.heartbeat_interval, 0.05)
+        every = self._settings.ingest_interval
+        waited = 0.0
+        while not self._stop.wait(interval):
+            try:
+                touch_heartbeat(self._run_dir)
+            except OSError:
+                pass  # the next beat tries again; the timeout is many beats long
+            waited += interval
+            if every > 0 and waited >= every:
+                waited = 0.0
+                try:
+                    ingest.sync(self._ws, [self.run_id])
+                except WorkbenchError:
+                    pass  # busy: the end of the run (or the app) ingests later
+
+
+def _same(a: ParamValue, b: ParamValue) -> bool:
+    return type(a) is type(b) and (a == b or (a != a and b != b))  # NaN equals NaN here
+
+
+def start_run(
+    experiment: str = "Default",
+    name: str | None = None,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    parent_run_id: str | None = None,
+    workspace_path: str | os.PathLike | None = None,
+) -> ActiveRun:
+    """Create a run in ``experiment`` (created if missing) and make it the active run."""
+    ws = open_workspace(workspace_path if workspace_path is not None else _workspace_path)
+    user = current_user()
+    run, exp = experiments.create_run(ws, experiment=experiment, name=name, user=user,
+                                      parent_run_id=parent_run_id, pid=os.getpid(),
+                                      host=socket.gethostname())  # fmt: skip
+    active = ActiveRun(ws, run.run_id, run.name, exp.name, Settings.from_env())
+    with _active_lock:
+        _active.append(active)
+    if tags:
+        active.set_tags(tags)
+    return active
+
+
+def _forget(run: ActiveRun) -> None:
+    with _active_lock:
+        if run in _active:
+            _active.remove(run)
+
+
+def active_run() -> ActiveRun | None:
+    with _active_lock:
+        return _active[-1] if _active else None
+
+
+def _require_active() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        raise InvalidInput("No active run; call wb.start_run(...) first.")
+    return run
+
+
+def end_run(status: str = "finished") -> None:
+    _require_active().end(status)
+
+
+def log_param(key: str, value: Any) -> None:
+    _require_active().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _require_active().log_params(params)
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    _require_active().log_metric(key, value, step)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    _require_active().log_metrics(metrics, step)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _require_active().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _require_active().set_tags(tags)
+
+
+def log_artifact(local_path: str | os.PathLike, name: str | None = None) -> str:
+    return _require_active().log_artifact(local_path, name)
+
+
+def get_run(run_id: str) -> RunDetail:
+    return experiments.get_run(workspace(), run_id)
+
+
+def search_runs(experiment: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    """The runs table (as on the Experiments page) as a DataFrame, newest first."""
+    ws = workspace()
+    ids = None
+    if experiment is not None:
+        ids = [experiments.get_experiment_by_name(ws, experiment).experiment_id]
+    return experiments.runs_table(ws, experiment_ids=ids, limit=limit)

@@ -1,0 +1,69 @@
+"""Where the workspace is and the knobs of tracking, read from the environment.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| WORKBENCH_WORKSPACE | ./workspace | the workspace folder |
+| WORKBENCH_USER | the login name | who is recorded as author |
+| WORKBENCH_HEARTBEAT_INTERVAL | 5 | seconds between a live run's heartbeats |
+| WORKBENCH_HEARTBEAT_TIMEOUT | 60 | seconds without heartbeat before a run is marked lost |
+| WORKBENCH_INGEST_INTERVAL | 5 | seconds between a live run's own ingestions (0: only at end) |
+| WORKBENCH_LOCK_TIMEOUT | 30 | seconds to wait for another process's database lock |
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.errors import InvalidInput
+
+WORKSPACE_ENV = "WORKBENCH_WORKSPACE"
+DEFAULT_WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Settings:
+    heartbeat_interval: float = 5.0
+    heartbeat_timeout: float = 60.0
+    ingest_interval: float = 5.0
+    lock_timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            heartbeat_interval=_seconds("WORKBENCH_HEARTBEAT_INTERVAL", cls.heartbeat_interval),
+            heartbeat_timeout=_seconds("WORKBENCH_HEARTBEAT_TIMEOUT", cls.heartbeat_timeout),
+            ingest_interval=_seconds("WORKBENCH_INGEST_INTERVAL", cls.ingest_interval),
+            lock_timeout=_seconds("WORKBENCH_LOCK_TIMEOUT", cls.lock_timeout),
+        )
+
+
+def workspace_path(path: str | os.PathLike | None = None) -> Path:
+    """The workspace folder: the argument, else $WORKBENCH_WORKSPACE, else ./workspace."""
+    raw = path if path is not None else os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE
+    return Path(raw).expanduser().absolute()
+
+
+def current_user() -> str:
+    user = os.environ.get("WORKBENCH_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number of seconds; got {raw!r}.") from None
+    if value < 0:
+        raise InvalidInput(f"{name} must be 0 or more seconds; got {raw!r}.")
+    return value

@@ -1,0 +1,148 @@
+"""One place that checks what users log, with one message shape:
+what is wrong, the offending value, what to do.
+
+Policy (documented in README and docs/architecture.md):
+
+* keys (params, metrics, tags) are strings of 1 to 250 characters made of letters, digits,
+  ``_ - . / :`` and spaces, the set MLflow allows plus ``:``; quotes, semicolons and other
+  SQL metacharacters are refused, so every key can be written in a filter unquoted;
+* names (experiments, runs) are 1 to 250 characters, anything printable;
+* param values are None, bool, int (64-bit), float or str (up to 6,000 characters); numpy
+  scalars are accepted as their Python value;
+* metric values are real numbers; NaN and +-inf are accepted and stored as logged (a loss
+  that diverges is information), shown as such, and left out of min/max summaries;
+* steps are integers from 0; tag values are strings up to 8,000 characters.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from pathlib import PurePosixPath
+
+from store.entities import ParamValue
+from store.errors import InvalidInput
+
+MAX_KEY = 250
+MAX_NAME = 250
+MAX_PARAM_STR = 6000
+MAX_TAG_VALUE = 8000
+_INT64 = (-(2**63), 2**63 - 1)
+_KEY_RE = re.compile(r"^[\w\-./: ]+$")
+
+
+def _show(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_key(key: object, what: str) -> str:
+    """Return ``key`` if it is a valid param/metric/tag key, else raise InvalidInput."""
+    if not isinstance(key, str):
+        raise InvalidInput(
+            f"{what} keys must be strings; got {_show(key)} ({type(key).__name__}). "
+            f"Convert it, e.g. str(key)."
+        )
+    if not key or len(key) > MAX_KEY:
+        raise InvalidInput(
+            f"{what} key must be 1 to {MAX_KEY} characters; got {len(key)} characters "
+            f"({_show(key)})."
+        )
+    if not _KEY_RE.match(key) or key != key.strip():
+        raise InvalidInput(
+            f"{what} key {_show(key)} has characters that are not allowed; use letters, "
+            "digits, '_', '-', '.', '/', ':' and inner spaces."
+        )
+    return key
+
+
+def check_name(name: object, what: str) -> str:
+    if not isinstance(name, str):
+        raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
+    if not name.strip() or len(name) > MAX_NAME:
+        raise InvalidInput(
+            f"{what} name must be 1 to {MAX_NAME} characters; got {len(name)} characters "
+            f"({_show(name)})."
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput(f"{what} name {_show(name)} contains control characters; remove them.")
+    return name
+
+
+def check_param_value(key: str, value: object) -> ParamValue:
+    value = _unwrap_numpy(value)
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise InvalidInput(
+                f"Param {key!r} = {_show(value)} does not fit in 64 bits; log it as a string."
+            )
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_PARAM_STR:
+            raise InvalidInput(
+                f"Param {key!r} value is {len(value)} characters; the limit is {MAX_PARAM_STR}. "
+                "Log long text as an artifact instead."
+            )
+        return value
+    raise InvalidInput(
+        f"Param {key!r} = {_show(value)} is a {type(value).__name__}; params are None, bool, "
+        "int, float or str. Convert it (e.g. str(value) or json.dumps(value))."
+    )
+
+
+def check_metric_value(key: str, value: object) -> float:
+    value = _unwrap_numpy(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInput(
+            f"Metric {key!r} = {_show(value)} is not a number ({type(value).__name__}); "
+            "log metrics as int or float."
+        )
+    return float(value)
+
+
+def check_step(step: object) -> int:
+    step = _unwrap_numpy(step)
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= _INT64[1]:
+        raise InvalidInput(f"step must be a whole number from 0; got {_show(step)}.")
+    return step
+
+
+def check_tag_value(key: str, value: object) -> str:
+    value = _unwrap_numpy(value)
+    if not isinstance(value, str | int | float | bool):
+        raise InvalidInput(
+            f"Tag {key!r} = {_show(value)} is a {type(value).__name__}; tags are strings."
+        )
+    text = str(value)
+    if len(text) > MAX_TAG_VALUE:
+        raise InvalidInput(
+            f"Tag {key!r} value is {len(text)} characters; the limit is {MAX_TAG_VALUE}."
+        )
+    return text
+
+
+def check_artifact_name(name: object) -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_KEY:
+        raise InvalidInput(f"Artifact name must be 1 to {MAX_KEY} characters; got {_show(name)}.")
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or "\\" in name or "\x00" in name:
+        raise InvalidInput(
+            f"Artifact name {_show(name)} must be a relative path without '..'; "
+            "e.g. 'plots/confusion.csv'."
+        )
+    return str(path)
+
+
+def _unwrap_numpy(value: object) -> object:
+    # numpy scalars (np.float32(0.5), np.int64(3)) carry .item(); arrays are not scalars.
+    item = getattr(value, "item", None)
+    if item is not None and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
+def is_finite(value: float) -> bool:
+    return math.isfinite(value)

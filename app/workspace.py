@@ -1,0 +1,35 @@
+"""Opening the workspace once per process and path."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from app.settings import Settings, workspace_path
+from store.workspace import Workspace
+
+_lock = threading.Lock()
+_opened: dict[Path, Workspace] = {}
+
+
+def open_workspace(path: str | os.PathLike | None = None) -> Workspace:
+    """The workspace at ``path`` (see :func:`app.settings.workspace_path`), created and
+    upgraded to the current schema on first use in this process.
+
+    Raises :class:`InvalidInput` (path is a file, not a DuckDB database) or
+    :class:`SchemaOutOfDate` (database newer than the code).
+    """
+    root = workspace_path(path)
+    with _lock:
+        ws = _opened.get(root)
+        if ws is None or not ws.paths.db.exists():
+            ws = Workspace.open(root, lock_timeout=Settings.from_env().lock_timeout)
+            _opened[root] = ws
+        return ws
+
+
+def forget(path: str | os.PathLike | None = None) -> None:
+    """Drop the cached handle (tests, and after a restore)."""
+    with _lock:
+        _opened.pop(workspace_path(path), None)

@@ -1,0 +1,116 @@
+"""Content-addressed files: ``blobs/ab/abcdef...`` named by their sha256.
+
+A blob is written to a temporary name, fsynced, renamed into place and its folder fsynced;
+only then may a database row name it. A crash therefore leaves at most an orphan blob,
+never a row that points at nothing. Reading checks the hash first, so a changed or
+truncated file is refused before anything (joblib, Parquet) interprets it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from store.errors import InvalidInput, NotFound
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    sha256: str
+    size_bytes: int
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InvalidInput(f"{sha256!r} is not a sha256 hex digest (64 characters 0-9a-f).")
+        return self.root / sha256[:2] / sha256
+
+    def put_file(self, source: Path | str) -> BlobRef:
+        """Store a copy of the file at ``source``; returns its hash and size."""
+        source = Path(source)
+        if not source.is_file():
+            raise InvalidInput(f"{source} is not a file; pass the path of an existing file.")
+        with source.open("rb") as fh:
+            return self.put_stream(fh)
+
+    def put_bytes(self, data: bytes) -> BlobRef:
+        import io
+
+        return self.put_stream(io.BytesIO(data))
+
+    def put_stream(self, stream: BinaryIO) -> BlobRef:
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            ref = BlobRef(digest.hexdigest(), size)
+            final = self.path_for(ref.sha256)
+            if final.exists():
+                os.unlink(tmp_name)  # same content already stored
+                return ref
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, final)
+            _fsync_dir(final.parent)
+            return ref
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+
+    def verified_path(self, sha256: str) -> Path:
+        """The blob's path after checking its content still hashes to ``sha256``."""
+        path = self.path_for(sha256)
+        if not path.is_file():
+            raise NotFound(
+                f"Blob {sha256[:12]}… is missing from {self.root}; restore the workspace "
+                "from a backup or re-log the artifact."
+            )
+        if file_sha256(path) != sha256:
+            raise InvalidInput(
+                f"Blob {sha256[:12]}… at {path} does not match its hash: the file was changed "
+                "or damaged after it was stored. Refusing to read it; restore it from a backup."
+            )
+        return path
+
+    def copy_out(self, sha256: str, target: Path) -> Path:
+        shutil.copyfile(self.verified_path(sha256), target)
+        return target
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,40 @@
+"""The one error hierarchy of the workbench.
+
+Every error a user can cause or meet says what is wrong, the offending value, and what to
+do. Pages show ``str(error)`` in ``st.error``; the CLI prints it on one line and exits 1.
+Only ``store/`` turns duckdb exceptions into these.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class: an error the user can act on."""
+
+
+class NotFound(WorkbenchError):
+    """The named object does not exist."""
+
+
+class AlreadyExists(WorkbenchError):
+    """An object with that name or key already exists."""
+
+
+class InvalidInput(WorkbenchError):
+    """A value given by the user is not acceptable."""
+
+
+class Conflict(WorkbenchError):
+    """Another writer changed the same object; the work was not applied."""
+
+
+class StoreBusy(WorkbenchError):
+    """The workspace database stayed locked by another process past the deadline."""
+
+
+class SchemaOutOfDate(WorkbenchError):
+    """The database schema and the code disagree on their version."""
+
+
+class PermissionDenied(WorkbenchError):
+    """The current user's role does not allow the action."""

@@ -1,0 +1,267 @@
+"""The connection gateway: the only code in the workbench that calls ``duckdb.connect``.
+
+DuckDB lets one process at a time hold a database file, read-only included, and releases
+the lock only when every connection of that process is closed. So the gateway never keeps
+the file open: each unit of work opens it, runs, commits, checks and closes. Around that:
+
+* a lock held by another process is waited out with jittered backoff up to a deadline,
+  then reported as :class:`StoreBusy`;
+* a write-write conflict (``TransactionException``) aborts the transaction, and DuckDB
+  would silently roll back a later ``COMMIT``; the gateway notices, and re-runs the whole
+  unit of work, then reports :class:`Conflict` if it keeps failing;
+* a file that is not a DuckDB database, or a path that cannot be opened, is reported as
+  :class:`InvalidInput` with the path and what to do.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from store.errors import AlreadyExists, Conflict, InvalidInput, StoreBusy, WorkbenchError
+
+T = TypeVar("T")
+
+_LOCK_PATTERN = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
+_PID_PATTERN = re.compile(r"\(PID (\d+)\)")
+
+
+class Tx:
+    """One open transaction. Pages and services never see it; ``store/`` query modules do.
+
+    Every statement goes through :meth:`execute`, so the transaction knows when DuckDB has
+    aborted it, and the gateway refuses to report such a transaction as committed.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.aborted: BaseException | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
+        """Run a statement and consume its result (DuckDB 2 refuses further work on a
+        connection whose last result is unfinished)."""
+        self._result(sql, params).fetchall()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
+        return self._guard(lambda: self._result(sql, params).fetchall())
+
+    def fetchone(self, sql: str, params: Sequence[Any] | dict | None = None) -> tuple | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        return self._guard(lambda: self._result(sql, params).df())
+
+    def _result(self, sql: str, params: Sequence[Any] | dict | None) -> Any:
+        return self._guard(
+            lambda: self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+        )
+
+    def _guard(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except duckdb.Error as exc:
+            if self.aborted is None:  # keep the first: later ones only say "aborted"
+                self.aborted = exc
+            raise
+
+    def insert_frame(self, table: str, frame: pd.DataFrame | pa.Table, conflict: str = "") -> None:
+        """Insert a DataFrame or Arrow table whose columns are named like the table's, in one
+        statement. ``conflict`` is an optional ``ON CONFLICT ...`` clause.
+
+        Use Arrow for floats that may be NaN: DuckDB reads a pandas NaN as NULL.
+        """
+        if len(frame) == 0:
+            return
+        names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+        with self.registered(frame) as name:
+            cols = ", ".join(f'"{c}"' for c in names)
+            self.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} {conflict}")
+
+    @contextmanager
+    def registered(self, frame: pd.DataFrame | pa.Table) -> Iterator[str]:
+        """Expose ``frame`` to SQL under the yielded view name for the block's duration."""
+        name = f"_frame_{threading.get_ident()}_{id(frame)}"
+        self._guard(lambda: self._con.register(name, frame))
+        try:
+            yield name
+        finally:
+            try:
+                self._con.unregister(name)
+            except duckdb.Error:
+                if self.aborted is None:
+                    raise
+
+
+class Store:
+    """A DuckDB database file used one short unit of work at a time.
+
+    ``lock_timeout`` is how long to wait for another process's lock; ``conflict_retries``
+    how often to re-run a unit of work that lost a write-write conflict.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        lock_timeout: float = 30.0,
+        conflict_retries: int = 10,
+    ) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.conflict_retries = conflict_retries
+
+    # -- the two verbs every caller uses -------------------------------------------------
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work(tx)`` in one transaction and commit it, re-running it on a conflict.
+
+        ``work`` may run more than once, so it must not have side effects outside ``tx``.
+        Raises :class:`StoreBusy`, :class:`Conflict`, :class:`InvalidInput` (bad file).
+        """
+        delay = 0.005
+        last: BaseException | None = None
+        for _attempt in range(self.conflict_retries):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except Conflict as exc:
+                last = exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.25)
+        raise Conflict(
+            f"Another writer kept changing the same rows in {self.path.name}; "
+            f"gave up after {self.conflict_retries} attempts. Try again."
+        ) from last
+
+    def read(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work(tx)`` on a consistent snapshot; nothing is written."""
+        with self.connection() as con:
+            con.begin()
+            try:
+                return work(Tx(con))
+            finally:
+                con.rollback()
+
+    # -- building blocks ------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One attempt at a transaction: commit on success, :class:`Conflict` on a conflict."""
+        with self.connection() as con:
+            con.begin()
+            tx = Tx(con)
+            try:
+                yield tx
+                if tx.aborted is None:
+                    con.commit()
+            except BaseException as exc:
+                _rollback(con)
+                # The first DuckDB error is the cause; later ones only say "aborted".
+                raise _translate(tx.aborted or exc) from (tx.aborted or exc)
+            if tx.aborted is not None:
+                # The body swallowed an error: DuckDB has already rolled back, and a
+                # COMMIT now would report success for nothing.
+                _rollback(con)
+                raise _translate(tx.aborted) from tx.aborted
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the file (waiting out another process's lock), yield, always close."""
+        con = self._connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def generation(self) -> tuple:
+        """A cheap token that changes whenever a write commits (the files' mtimes and sizes).
+
+        Reading does not change it, so UI caches keyed on it survive reruns that write
+        nothing, without opening the database.
+        """
+        out = []
+        for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = p.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                out.append(None)
+        return tuple(out)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.path.is_dir():
+            raise InvalidInput(
+                f"The database path {self.path} is a folder; remove it or choose another "
+                "workspace."
+            )
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if not _LOCK_PATTERN.search(text):
+                    raise _open_error(self.path, exc) from exc
+                if time.monotonic() >= deadline:
+                    pid = _PID_PATTERN.search(text)
+                    holder = f" (PID {pid.group(1)})" if pid else ""
+                    raise StoreBusy(
+                        f"The workspace database {self.path} stayed locked by another "
+                        f"process{holder} for {self.lock_timeout:.0f} s. Wait for it to "
+                        "finish, or stop the process that holds it open, then try again."
+                    ) from exc
+            except duckdb.Error as exc:
+                raise _open_error(self.path, exc) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.1)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.rollback()
+    except duckdb.Error:
+        pass  # already rolled back by DuckDB after the failing statement
+
+
+def _translate(exc: BaseException) -> BaseException:
+    """The workbench error for a DuckDB error met inside a transaction; others unchanged."""
+    text = str(exc).split("\n")[0]
+    if isinstance(exc, duckdb.TransactionException) and "Conflict" in text:
+        return Conflict(f"Write conflict: {text}")
+    if isinstance(exc, duckdb.ConstraintException):
+        message = text.replace("Constraint Error: ", "")
+        if "Duplicate key" in text or "unique" in text.lower():
+            return AlreadyExists(message)
+        return InvalidInput(message)
+    return exc
+
+
+def _open_error(path: Path, exc: BaseException) -> WorkbenchError:
+    text = str(exc)
+    if "not a valid DuckDB database" in text:
+        return InvalidInput(
+            f"{path} exists but is not a DuckDB database. Move it away (it is left "
+            "untouched) or point --workspace / WORKBENCH_WORKSPACE at another folder."
+        )
+    if "newer version" in text.lower() or "storage version" in text.lower():
+        return InvalidInput(
+            f"{path} was written by a newer DuckDB than the installed one ({duckdb.__version__})."
+            " Upgrade the duckdb package, then try again."
+        )
+    return InvalidInput(f"Cannot open the workspace database {path}: {text}")

@@ -1,0 +1,267 @@
+"""Versioned schema migrations.
+
+Each step is a numbered, named list of statements; it runs in one transaction together
+with the row that records it in ``schema_migrations``, so a failing step leaves the
+database at the previous version. Before an existing database is upgraded, a copy of the
+file is written next to it (``backups/``). A database newer than the code is refused.
+
+``make schema`` (``write_snapshot()``) rewrites ``store/schema.sql``, the
+committed snapshot of the head schema that ``tests/test_migrations.py`` compares against.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from store.errors import SchemaOutOfDate
+from store.gateway import Store
+
+SNAPSHOT_PATH = Path(__file__).with_name("schema.sql")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+CORE_TRACKING = Migration(
+    1,
+    "core tracking: experiments, runs, typed params, metrics, tags, artifacts, audit",
+    (
+        """CREATE TABLE experiments (
+            experiment_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            description VARCHAR NOT NULL DEFAULT '',
+            lifecycle VARCHAR NOT NULL DEFAULT 'active',
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT ''
+        )""",
+        # status: running | finished | failed | killed | lost. Times are naive UTC.
+        """CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            experiment_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            source VARCHAR NOT NULL DEFAULT 'sdk',
+            parent_run_id VARCHAR,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            host VARCHAR,
+            pid INTEGER,
+            started_at TIMESTAMP NOT NULL,
+            ended_at TIMESTAMP,
+            error VARCHAR,
+            lifecycle VARCHAR NOT NULL DEFAULT 'active'
+        )""",
+        # A param keeps its Python type: kind is int | float | bool | str | null and the
+        # value sits in the matching column, so numeric comparisons work in SQL.
+        """CREATE TABLE params (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            value_int BIGINT,
+            value_float DOUBLE,
+            value_bool BOOLEAN,
+            value_str VARCHAR,
+            PRIMARY KEY (run_id, key)
+        )""",
+        # No key on metric points: ingestion is exactly-once through run_ingest (the
+        # cursor moves in the same transaction as the rows), which keeps inserts fast.
+        """CREATE TABLE metrics (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            step BIGINT NOT NULL,
+            ts_ms BIGINT NOT NULL,
+            value DOUBLE NOT NULL,
+            seq BIGINT NOT NULL
+        )""",
+        """CREATE TABLE metric_summary (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            last_value DOUBLE NOT NULL,
+            last_step BIGINT NOT NULL,
+            last_seq BIGINT NOT NULL,
+            min_value DOUBLE,
+            max_value DOUBLE,
+            n_points BIGINT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        )""",
+        """CREATE TABLE tags (
+            run_id VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, key)
+        )""",
+        """CREATE TABLE artifacts (
+            run_id VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, path)
+        )""",
+        # Where ingestion of runs/<run_id>/events.jsonl has got to.
+        """CREATE TABLE run_ingest (
+            run_id VARCHAR PRIMARY KEY,
+            byte_offset BIGINT NOT NULL DEFAULT 0,
+            last_seq BIGINT NOT NULL DEFAULT 0,
+            updated_at TIMESTAMP
+        )""",
+        "CREATE SEQUENCE audit_event_id START 1",
+        """CREATE TABLE audit_events (
+            event_id BIGINT PRIMARY KEY DEFAULT nextval('audit_event_id'),
+            ts TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            object_type VARCHAR NOT NULL,
+            object_id VARCHAR NOT NULL,
+            detail VARCHAR NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX runs_experiment ON runs (experiment_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING,)
+HEAD = MIGRATIONS[-1].version
+
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)"""
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    path: Path
+    version: int
+    head: int
+    applied: tuple[tuple[int, str, datetime], ...]
+
+    @property
+    def pending(self) -> int:
+        return max(self.head - self.version, 0)
+
+
+def status(store: Store, migrations: tuple[Migration, ...] = MIGRATIONS) -> SchemaStatus:
+    """The database's schema version and the migrations recorded in it."""
+    with store.connection() as con:
+        applied = _applied(con)
+    version = applied[-1][0] if applied else 0
+    return SchemaStatus(store.path, version, migrations[-1].version, tuple(applied))
+
+
+def upgrade(
+    store: Store,
+    backup_dir: Path | None = None,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+) -> list[Migration]:
+    """Bring the database to the head version and return the steps applied.
+
+    An existing database (version >= 1) is first copied into ``backup_dir``. Raises
+    :class:`SchemaOutOfDate` if the database is newer than the code or a step fails; a
+    failed step leaves the database at the version before it.
+    """
+    head = migrations[-1].version
+    with store.connection() as con:
+        applied = _applied(con)
+        current = applied[-1][0] if applied else 0
+        if current > head:
+            raise SchemaOutOfDate(
+                f"The workspace database {store.path} is at schema version {current}, newer "
+                f"than this workbench knows ({head}). Upgrade the workbench "
+                "(pip install -U mlops-workbench, or git pull) before opening it."
+            )
+        todo = [m for m in migrations if m.version > current]
+        if not todo:
+            return []
+        if current >= 1 and backup_dir is not None:
+            _backup(con, store.path, backup_dir, current)
+        con.execute(_VERSION_TABLE)
+        for step in todo:
+            _apply(con, step, store.path)
+    return todo
+
+
+def _apply(con: duckdb.DuckDBPyConnection, step: Migration, path: Path) -> None:
+    con.begin()
+    try:
+        for sql in step.statements:
+            con.execute(sql)
+        con.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+            [step.version, step.name, datetime.now(UTC).replace(tzinfo=None)],
+        )
+        con.commit()
+    except duckdb.Error as exc:
+        try:
+            con.rollback()
+        except duckdb.Error:
+            pass
+        raise SchemaOutOfDate(
+            f"Migration {step.version} ({step.name}) failed on {path}: {exc}. The database "
+            f"was left at version {step.version - 1}; a backup is in the workspace's "
+            "backups/ folder."
+        ) from exc
+
+
+def _applied(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, datetime]]:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return con.execute(
+        "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+    ).fetchall()
+
+
+def _backup(con: duckdb.DuckDBPyConnection, db: Path, backup_dir: Path, version: int) -> Path:
+    # Holding the connection keeps every other process out while the file is copied;
+    # CHECKPOINT folds the WAL in so the single file is the whole database.
+    con.execute("CHECKPOINT")
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = backup_dir / f"{db.stem}-v{version}-{stamp}{db.suffix}"
+    shutil.copy2(db, target)
+    return target
+
+
+def dump_schema(store: Store) -> str:
+    """The schema as deterministic SQL text (tables, sequences, indexes), for the snapshot."""
+
+    def work(tx) -> str:
+        parts = []
+        for kind, fn in (("sequence", "duckdb_sequences"), ("table", "duckdb_tables")):
+            name_col = f"{kind}_name"
+            rows = tx.fetchall(
+                f"SELECT {name_col}, sql FROM {fn}() WHERE schema_name = 'main' "
+                f"AND NOT temporary ORDER BY {name_col}"
+            )
+            parts += [f"{sql.strip().rstrip(';')};" for _, sql in rows]
+        rows = tx.fetchall(
+            "SELECT index_name, sql FROM duckdb_indexes() WHERE schema_name = 'main' "
+            "ORDER BY index_name"
+        )
+        parts += [f"{sql.strip().rstrip(';')};" for _, sql in rows]
+        return "\n\n".join(parts) + "\n"
+
+    return store.read(work)
+
+
+def write_snapshot() -> None:
+    """Rewrite the committed head-schema snapshot from a freshly migrated database."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "meta.duckdb")
+        upgrade(store)
+        SNAPSHOT_PATH.write_text(dump_schema(store))
+    print(f"wrote {SNAPSHOT_PATH}")
+

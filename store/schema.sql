@@ -1,0 +1,23 @@
+CREATE SEQUENCE audit_event_id INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START 1 NO CYCLE;
+
+CREATE TABLE artifacts(run_id VARCHAR, path VARCHAR, sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, created_at TIMESTAMP NOT NULL, PRIMARY KEY(run_id, path));
+
+CREATE TABLE audit_events(event_id BIGINT DEFAULT(nextval('audit_event_id')) PRIMARY KEY, ts TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, "action" VARCHAR NOT NULL, object_type VARCHAR NOT NULL, object_id VARCHAR NOT NULL, detail VARCHAR DEFAULT('{}') NOT NULL);
+
+CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
+
+CREATE TABLE metric_summary(run_id VARCHAR, "key" VARCHAR, last_value DOUBLE NOT NULL, last_step BIGINT NOT NULL, last_seq BIGINT NOT NULL, min_value DOUBLE, max_value DOUBLE, n_points BIGINT NOT NULL, PRIMARY KEY(run_id, "key"));
+
+CREATE TABLE metrics(run_id VARCHAR NOT NULL, "key" VARCHAR NOT NULL, step BIGINT NOT NULL, ts_ms BIGINT NOT NULL, "value" DOUBLE NOT NULL, seq BIGINT NOT NULL);
+
+CREATE TABLE params(run_id VARCHAR, "key" VARCHAR, kind VARCHAR NOT NULL, value_int BIGINT, value_float DOUBLE, value_bool BOOLEAN, value_str VARCHAR, PRIMARY KEY(run_id, "key"));
+
+CREATE TABLE run_ingest(run_id VARCHAR PRIMARY KEY, byte_offset BIGINT DEFAULT(0) NOT NULL, last_seq BIGINT DEFAULT(0) NOT NULL, updated_at TIMESTAMP);
+
+CREATE TABLE runs(run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, "name" VARCHAR NOT NULL, status VARCHAR NOT NULL, "source" VARCHAR DEFAULT('sdk') NOT NULL, parent_run_id VARCHAR, created_by VARCHAR DEFAULT('') NOT NULL, host VARCHAR, pid INTEGER, started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP, "error" VARCHAR, lifecycle VARCHAR DEFAULT('active') NOT NULL);
+
+CREATE TABLE schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);
+
+CREATE TABLE tags(run_id VARCHAR, "key" VARCHAR, "value" VARCHAR NOT NULL, PRIMARY KEY(run_id, "key"));
+
+CREATE INDEX runs_experiment ON runs(experiment_id);

@@ -1,0 +1,447 @@
+"""SQL for experiments, runs, params, metrics, tags, artifacts and ingestion state.
+
+Functions take an open :class:`~store.gateway.Tx` so a service can put several of them in
+one unit of work. Every value reaches SQL as a bound parameter; the only names spliced into
+SQL text come from the fixed tables below, never from the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+import pyarrow as pa
+
+from store.entities import (
+    Artifact,
+    Condition,
+    Experiment,
+    ExperimentSummary,
+    IngestState,
+    MetricSummary,
+    OrderBy,
+    ParamValue,
+    Run,
+)
+from store.errors import InvalidInput, NotFound
+from store.gateway import Tx
+
+_RUN_COLS = (
+    "run_id, experiment_id, name, status, source, parent_run_id, created_by, host, pid, "
+    "started_at, ended_at, error, lifecycle"
+)
+_EXP_COLS = "experiment_id, name, description, lifecycle, created_at, created_by"
+
+# Attributes a search may compare or order by, mapped to their column.
+RUN_ATTRIBUTES = {
+    "run_id": "r.run_id",
+    "name": "r.name",
+    "run_name": "r.name",
+    "status": "r.status",
+    "source": "r.source",
+    "created_by": "r.created_by",
+    "user": "r.created_by",
+    "started_at": "r.started_at",
+    "start_time": "r.started_at",
+    "ended_at": "r.ended_at",
+    "end_time": "r.ended_at",
+    "parent_run_id": "r.parent_run_id",
+    "duration": "epoch(coalesce(r.ended_at, now()::TIMESTAMP) - r.started_at)",
+}
+COMPARISONS = ("=", "!=", "<>", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL")
+
+
+# -- experiments ------------------------------------------------------------------------
+
+
+def insert_experiment(tx: Tx, exp: Experiment) -> None:
+    tx.execute(
+        f"INSERT INTO experiments ({_EXP_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+        [exp.experiment_id, exp.name, exp.description, exp.lifecycle, exp.created_at,
+         exp.created_by],
+    )  # fmt: skip
+
+
+def find_experiment(tx: Tx, name: str) -> Experiment | None:
+    row = tx.fetchone(f"SELECT {_EXP_COLS} FROM experiments WHERE name = ?", [name])
+    return Experiment(*row) if row else None
+
+
+def get_experiment(tx: Tx, experiment_id: str) -> Experiment:
+    row = tx.fetchone(f"SELECT {_EXP_COLS} FROM experiments WHERE experiment_id = ?",
+                      [experiment_id])  # fmt: skip
+    if row is None:
+        raise NotFound(f"Experiment {experiment_id!r} not found.")
+    return Experiment(*row)
+
+
+def list_experiments(tx: Tx) -> list[ExperimentSummary]:
+    rows = tx.fetchall(
+        f"""SELECT {", ".join("e." + c.strip() for c in _EXP_COLS.split(","))},
+                   count(r.run_id), count(r.run_id) FILTER (WHERE r.status = 'running'),
+                   max(r.started_at)
+            FROM experiments e
+            LEFT JOIN runs r ON r.experiment_id = e.experiment_id AND r.lifecycle = 'active'
+            WHERE e.lifecycle = 'active'
+            GROUP BY ALL ORDER BY max(r.started_at) DESC NULLS LAST, e.name"""
+    )
+    return [ExperimentSummary(Experiment(*row[:6]), row[6], row[7], row[8]) for row in rows]
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+def insert_run(tx: Tx, run: Run) -> None:
+    tx.execute(
+        f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run.run_id, run.experiment_id, run.name, run.status, run.source, run.parent_run_id,
+         run.created_by, run.host, run.pid, run.started_at, run.ended_at, run.error,
+         run.lifecycle],
+    )  # fmt: skip
+    tx.execute("INSERT INTO run_ingest (run_id) VALUES (?)", [run.run_id])
+
+
+def get_run(tx: Tx, run_id: str) -> Run:
+    row = tx.fetchone(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ?", [run_id])
+    if row is None:
+        raise NotFound(f"Run {run_id!r} not found; `workbench runs list` shows the runs.")
+    return Run(*row)
+
+
+def finish_run(tx: Tx, run_id: str, status: str, error: str | None, ended_at: datetime) -> None:
+    tx.execute(
+        "UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE run_id = ? "
+        "AND status = 'running'",
+        [status, error, ended_at, run_id],
+    )
+
+
+def running_runs(tx: Tx) -> list[Run]:
+    rows = tx.fetchall(f"SELECT {_RUN_COLS} FROM runs WHERE status = 'running'")
+    return [Run(*row) for row in rows]
+
+
+def search_runs(
+    tx: Tx,
+    *,
+    experiment_ids: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    order_by: Sequence[OrderBy] = (),
+    limit: int = 100,
+    offset: int = 0,
+    lifecycle: str = "active",
+) -> list[Run]:
+    """Runs matching every condition, ordered, one page. Default order: newest first."""
+    where, params = ["r.lifecycle = ?"], [lifecycle]
+    if experiment_ids is not None:
+        if not experiment_ids:
+            return []
+        where.append(f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})")
+        params += list(experiment_ids)
+    for cond in conditions:
+        sql, values = condition_sql(cond)
+        where.append(sql)
+        params += values
+    joins, order_terms = [], []
+    for i, ob in enumerate(order_by):
+        expr, join, jparams = _order_sql(ob, i)
+        if join:
+            joins.append(join)
+            params = jparams + params  # join parameters come before WHERE parameters
+        order_terms.append(f"{expr} {'DESC' if ob.descending else 'ASC'} NULLS LAST")
+    order_terms.append("r.started_at DESC, r.run_id")
+    sql = (
+        f"SELECT {', '.join('r.' + c.strip() for c in _RUN_COLS.split(','))} FROM runs r "
+        f"{' '.join(joins)} WHERE {' AND '.join(where)} "
+        f"ORDER BY {', '.join(order_terms)} LIMIT ? OFFSET ?"
+    )
+    rows = tx.fetchall(sql, [*params, int(limit), int(offset)])
+    return [Run(*row) for row in rows]
+
+
+def count_runs(tx: Tx) -> dict[str, int]:
+    rows = tx.fetchall(
+        "SELECT status, count(*) FROM runs WHERE lifecycle = 'active' GROUP BY status"
+    )
+    return dict(rows)
+
+
+def condition_sql(cond: Condition) -> tuple[str, list]:
+    """SQL and parameters for one condition. Raises :class:`InvalidInput` for unknown parts."""
+    op = cond.op.upper().strip()
+    if op not in COMPARISONS:
+        raise InvalidInput(f"Unknown comparison {cond.op!r}; use one of {', '.join(COMPARISONS)}.")
+    op = "!=" if op == "<>" else op
+    null_test = op in ("IS NULL", "IS NOT NULL")
+    if cond.field == "attributes":
+        col = RUN_ATTRIBUTES.get(cond.key)
+        if col is None:
+            raise InvalidInput(
+                f"Unknown run attribute {cond.key!r}; known: {', '.join(sorted(RUN_ATTRIBUTES))}."
+            )
+        return (f"{col} {op}", []) if null_test else (f"{col} {op} ?", [cond.value])
+    table, value_expr = _keyed_value(cond)
+    exists = f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ?"
+    if op == "IS NULL":
+        return f"NOT {exists})", [cond.key]
+    if op == "IS NOT NULL":
+        return f"{exists})", [cond.key]
+    return f"{exists} AND {value_expr} {op} ?)", [cond.key, cond.value]
+
+
+def _keyed_value(cond: Condition) -> tuple[str, str]:
+    if cond.field == "metrics":
+        if not _is_number(cond.value) and cond.op.upper() not in ("IS NULL", "IS NOT NULL"):
+            raise InvalidInput(
+                f"metrics.{cond.key} is compared with {cond.value!r}; metrics compare with "
+                "numbers."
+            )
+        return "metric_summary", "x.last_value"
+    if cond.field == "params":
+        if _is_number(cond.value):
+            return "params", "coalesce(x.value_int::DOUBLE, x.value_float, x.value_bool::DOUBLE)"
+        return "params", "coalesce(x.value_str, x.value_int::VARCHAR, x.value_float::VARCHAR, " \
+            "x.value_bool::VARCHAR)"  # fmt: skip
+    if cond.field == "tags":
+        return "tags", "x.value"
+    raise InvalidInput(
+        f"Unknown field {cond.field!r}; use metrics, params, tags or attributes."
+    )
+
+
+def _order_sql(ob: OrderBy, i: int) -> tuple[str, str, list]:
+    if ob.field == "attributes":
+        col = RUN_ATTRIBUTES.get(ob.key)
+        if col is None:
+            raise InvalidInput(f"Cannot order by unknown run attribute {ob.key!r}.")
+        return col, "", []
+    alias = f"o{i}"
+    if ob.field == "metrics":
+        join = f"LEFT JOIN metric_summary {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
+        return f"{alias}.last_value", join, [ob.key]
+    if ob.field == "params":
+        join = f"LEFT JOIN params {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
+        expr = (
+            f"coalesce({alias}.value_int::DOUBLE, {alias}.value_float), {alias}.value_str"
+        )
+        return expr, join, [ob.key]
+    if ob.field == "tags":
+        join = f"LEFT JOIN tags {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
+        return f"{alias}.value", join, [ob.key]
+    raise InvalidInput(f"Cannot order by {ob.field!r}; use metrics, params, tags or attributes.")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# -- params, tags, metrics, artifacts of given runs -------------------------------------
+
+
+def encode_param(value: ParamValue) -> tuple[str, int | None, float | None, bool | None, str | None]:
+    """(kind, value_int, value_float, value_bool, value_str) for one param value."""
+    if value is None:
+        return ("null", None, None, None, None)
+    if isinstance(value, bool):
+        return ("bool", None, None, value, None)
+    if isinstance(value, int):
+        return ("int", value, None, None, None)
+    if isinstance(value, float):
+        return ("float", None, value, None, None)
+    return ("str", None, None, None, str(value))
+
+
+def decode_param(kind: str, vi: int | None, vf: float | None, vb: bool | None,
+                 vs: str | None) -> ParamValue:  # fmt: skip
+    return {"null": None, "bool": vb, "int": vi, "float": vf}.get(kind, vs)
+
+
+def params_of(tx: Tx, run_ids: Sequence[str]) -> pd.DataFrame:
+    """Long table run_id, key, value, the value as the Python type it was logged with."""
+    if not run_ids:
+        return pd.DataFrame(columns=["run_id", "key", "value"])
+    rows = tx.fetchall(
+        "SELECT run_id, key, kind, value_int, value_float, value_bool, value_str FROM params "
+        f"WHERE run_id IN ({', '.join('?' * len(run_ids))})",
+        list(run_ids),
+    )
+    values = pd.Series([decode_param(*row[2:]) for row in rows], dtype=object)
+    return pd.DataFrame({"run_id": [r[0] for r in rows], "key": [r[1] for r in rows],
+                         "value": values})  # fmt: skip
+
+
+def tags_of(tx: Tx, run_ids: Sequence[str]) -> pd.DataFrame:
+    return _for_runs(tx, "SELECT run_id, key, value FROM tags WHERE run_id IN ({ids})", run_ids)
+
+
+def metric_summaries_of(tx: Tx, run_ids: Sequence[str]) -> pd.DataFrame:
+    return _for_runs(
+        tx, "SELECT run_id, key, last_value, last_step, min_value, max_value, n_points "
+        "FROM metric_summary WHERE run_id IN ({ids})", run_ids,
+    )  # fmt: skip
+
+
+def metric_history(tx: Tx, run_ids: Sequence[str], keys: Sequence[str] | None = None
+                   ) -> pd.DataFrame:  # fmt: skip
+    """Every point of the given runs' metrics, ordered by run, key, step, arrival."""
+    if not run_ids:
+        return pd.DataFrame(columns=["run_id", "key", "step", "ts_ms", "value"])
+    sql = "SELECT run_id, key, step, ts_ms, value FROM metrics WHERE run_id IN ({ids})"
+    params: list = list(run_ids)
+    if keys is not None:
+        if not keys:
+            return pd.DataFrame(columns=["run_id", "key", "step", "ts_ms", "value"])
+        sql += f" AND key IN ({', '.join('?' * len(keys))})"
+        params += list(keys)
+    sql = sql.format(ids=", ".join("?" * len(run_ids))) + " ORDER BY run_id, key, step, seq"
+    return tx.df(sql, params)
+
+
+def artifacts_of(tx: Tx, run_id: str) -> list[Artifact]:
+    rows = tx.fetchall(
+        "SELECT run_id, path, sha256, size_bytes, created_at FROM artifacts WHERE run_id = ? "
+        "ORDER BY path",
+        [run_id],
+    )
+    return [Artifact(*row) for row in rows]
+
+
+def metric_summary_list(tx: Tx, run_id: str) -> list[MetricSummary]:
+    rows = tx.fetchall(
+        "SELECT key, last_value, last_step, min_value, max_value, n_points FROM metric_summary "
+        "WHERE run_id = ? ORDER BY key",
+        [run_id],
+    )
+    return [MetricSummary(*row) for row in rows]
+
+
+def _for_runs(tx: Tx, sql: str, run_ids: Sequence[str]) -> pd.DataFrame:
+    if not run_ids:
+        # Same columns as the query would give, so callers need no special case.
+        cols = sql.split("SELECT ", 1)[1].split(" FROM", 1)[0].split(", ")
+        return pd.DataFrame(columns=cols)
+    return tx.df(sql.format(ids=", ".join("?" * len(run_ids))), list(run_ids))
+
+
+# -- ingestion ---------------------------------------------------------------------------
+
+
+@dataclass
+class IngestBatch:
+    """Everything parsed from one stretch of a run's event log, ready to apply at once."""
+
+    run_id: str
+    new_offset: int
+    last_seq: int
+    params: list[tuple[str, ParamValue]] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    metric_key: list[str] = field(default_factory=list)
+    metric_step: list[int] = field(default_factory=list)
+    metric_ts: list[int] = field(default_factory=list)
+    metric_value: list[float] = field(default_factory=list)
+    metric_seq: list[int] = field(default_factory=list)
+    artifacts: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    end: tuple[str, str | None, datetime] | None = None
+
+    @property
+    def n_metric_points(self) -> int:
+        return len(self.metric_value)
+
+
+def get_ingest_state(tx: Tx, run_id: str) -> IngestState:
+    row = tx.fetchone(
+        "SELECT run_id, byte_offset, last_seq FROM run_ingest WHERE run_id = ?", [run_id]
+    )
+    if row is None:
+        raise NotFound(f"Run {run_id!r} is not in the workspace database.")
+    return IngestState(*row)
+
+
+def apply_ingest(tx: Tx, batch: IngestBatch, now: datetime) -> None:
+    """Write one batch and move the run's ingestion cursor, in the caller's transaction.
+
+    Because the cursor moves in the same transaction as the rows, a batch is applied
+    exactly once however often ingestion is repeated or interrupted.
+    """
+    run_id = batch.run_id
+    if batch.params:
+        rows = [(run_id, k, *encode_param(v)) for k, v in batch.params]
+        tx.insert_frame(
+            "params",
+            pd.DataFrame(rows, columns=["run_id", "key", "kind", "value_int", "value_float",
+                                        "value_bool", "value_str"]).astype(object),
+            "ON CONFLICT (run_id, key) DO NOTHING",
+        )  # fmt: skip
+    if batch.tags:
+        last = dict(batch.tags)  # later events win within a batch
+        tx.insert_frame(
+            "tags",
+            pd.DataFrame([(run_id, k, v) for k, v in last.items()],
+                         columns=["run_id", "key", "value"]),
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value",
+        )  # fmt: skip
+    if batch.metric_value:
+        _ingest_metrics(tx, batch)
+    if batch.artifacts:
+        tx.insert_frame(
+            "artifacts",
+            pd.DataFrame([(run_id, *a) for a in batch.artifacts],
+                         columns=["run_id", "path", "sha256", "size_bytes", "created_at"]),
+            "ON CONFLICT (run_id, path) DO UPDATE SET sha256 = excluded.sha256, "
+            "size_bytes = excluded.size_bytes, created_at = excluded.created_at",
+        )  # fmt: skip
+    if batch.end is not None:
+        finish_run(tx, run_id, *batch.end)
+    tx.execute(
+        "UPDATE run_ingest SET byte_offset = ?, last_seq = ?, updated_at = ? WHERE run_id = ?",
+        [batch.new_offset, batch.last_seq, now, run_id],
+    )
+
+
+def _ingest_metrics(tx: Tx, batch: IngestBatch) -> None:
+    n = batch.n_metric_points
+    # Arrow, not pandas: DuckDB would read a pandas NaN as NULL, and NaN is a logged value.
+    frame = pa.table({
+        "run_id": pa.array([batch.run_id] * n, pa.string()),
+        "key": pa.array(batch.metric_key, pa.string()),
+        "step": pa.array(batch.metric_step, pa.int64()),
+        "ts_ms": pa.array(batch.metric_ts, pa.int64()),
+        "value": pa.array(batch.metric_value, pa.float64(), from_pandas=False),
+        "seq": pa.array(batch.metric_seq, pa.int64()),
+    })  # fmt: skip
+    tx.insert_frame("metrics", frame)
+    with tx.registered(frame) as points:
+        # Latest = highest step, then latest arrival. min/max skip NaN and +-inf, which are
+        # stored as logged but would otherwise win every max().
+        tx.execute(
+            f"""INSERT INTO metric_summary
+               SELECT run_id, key, arg_max(value, [step, seq]), max(step),
+                      arg_max(seq, [step, seq]),
+                      min(value) FILTER (WHERE isfinite(value)),
+                      max(value) FILTER (WHERE isfinite(value)), count(*)
+               FROM {points} GROUP BY run_id, key
+               ON CONFLICT (run_id, key) DO UPDATE SET
+                 last_value = CASE WHEN [excluded.last_step, excluded.last_seq]
+                     >= [metric_summary.last_step, metric_summary.last_seq]
+                     THEN excluded.last_value ELSE metric_summary.last_value END,
+                 last_seq = CASE WHEN [excluded.last_step, excluded.last_seq]
+                     >= [metric_summary.last_step, metric_summary.last_seq]
+                     THEN excluded.last_seq ELSE metric_summary.last_seq END,
+                 last_step = greatest(metric_summary.last_step, excluded.last_step),
+                 min_value = least(metric_summary.min_value, excluded.min_value),
+                 max_value = greatest(metric_summary.max_value, excluded.max_value),
+                 n_points = metric_summary.n_points + excluded.n_points"""
+        )
+
+
+def ingest_states(tx: Tx, run_ids: Sequence[str]) -> dict[str, IngestState]:
+    if not run_ids:
+        return {}
+    rows = tx.fetchall(
+        f"SELECT run_id, byte_offset, last_seq FROM run_ingest "
+        f"WHERE run_id IN ({', '.join('?' * len(run_ids))})",
+        list(run_ids),
+    )
+    return {row[0]: IngestState(*row) for row in rows}

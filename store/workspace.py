@@ -1,0 +1,101 @@
+"""The workspace folder: one place on disk for everything the workbench keeps.
+
+```
+workspace/
+  meta.duckdb      metadata: every entity, metric and audit event
+  blobs/ab/...     content-addressed files (artifacts, snapshots, models)
+  runs/<run_id>/   per-run append-only event log (events.jsonl) and heartbeat
+  inbox/           watched folder for files that become dataset versions
+  backups/         copies of meta.duckdb written before a schema upgrade
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from store import migrations
+from store.blobs import BlobStore
+from store.errors import InvalidInput
+from store.gateway import Store
+
+DB_NAME = "meta.duckdb"
+
+
+@dataclass(frozen=True)
+class WorkspacePaths:
+    root: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / DB_NAME
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs / run_id
+
+
+class Workspace:
+    """An opened workspace: its paths, its database gateway and its blob store."""
+
+    def __init__(self, root: Path | str, *, lock_timeout: float = 30.0) -> None:
+        self.paths = WorkspacePaths(Path(root).expanduser().absolute())
+        self.store = Store(self.paths.db, lock_timeout=lock_timeout)
+        self.blobs = BlobStore(self.paths.blobs)
+
+    @property
+    def root(self) -> Path:
+        return self.paths.root
+
+    @classmethod
+    def open(
+        cls, root: Path | str, *, create: bool = True, upgrade: bool = True, **kwargs
+    ) -> Workspace:
+        """Open (and by default create) the workspace and bring its schema to head.
+
+        Raises :class:`InvalidInput` when the path is a file or the database is not DuckDB,
+        :class:`SchemaOutOfDate` when the database is newer than the code.
+        """
+        ws = cls(root, **kwargs)
+        ws._check_layout(create)
+        if upgrade:
+            migrations.upgrade(ws.store, backup_dir=ws.paths.backups)
+        return ws
+
+    def _check_layout(self, create: bool) -> None:
+        root = self.paths.root
+        if root.exists() and not root.is_dir():
+            raise InvalidInput(
+                f"The workspace path {root} is a file, not a folder. Pass a folder with "
+                "--workspace or WORKBENCH_WORKSPACE (it is created if missing)."
+            )
+        if not root.exists() and not create:
+            raise InvalidInput(f"No workspace at {root}; run `workbench ui` to create one.")
+        for sub in (root, self.paths.blobs, self.paths.runs, self.paths.inbox):
+            try:
+                sub.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise InvalidInput(
+                    f"Cannot create {sub}: a file is in the way. Move it, or choose another "
+                    "workspace folder."
+                ) from exc
+            except PermissionError as exc:
+                raise InvalidInput(
+                    f"No permission to create {sub}; choose a workspace folder you can write."
+                ) from exc
