@@ -129,4 +129,3 @@ def _log_size(ws: Workspace, run_id: str) -> int:
         return (ws.paths.run_dir(run_id) / EVENTS_FILE).stat().st_size
     except FileNotFoundError:
         return 0
-

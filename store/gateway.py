@@ -33,6 +33,9 @@ from store.errors import AlreadyExists, Conflict, InvalidInput, StoreBusy, Workb
 T = TypeVar("T")
 
 _LOCK_PATTERN = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
+# Two threads opening the same file at the same instant can collide in DuckDB's instance
+# cache; the next attempt finds the instance the other thread made.
+_RACE_PATTERN = re.compile(r"Unique file handle conflict|already attached", re.IGNORECASE)
 _PID_PATTERN = re.compile(r"\(PID (\d+)\)")
 
 
@@ -170,13 +173,13 @@ class Store:
                 if tx.aborted is None:
                     con.commit()
             except BaseException as exc:
-                _rollback(con)
+                rollback_quietly(con)
                 # The first DuckDB error is the cause; later ones only say "aborted".
                 raise _translate(tx.aborted or exc) from (tx.aborted or exc)
             if tx.aborted is not None:
                 # The body swallowed an error: DuckDB has already rolled back, and a
                 # COMMIT now would report success for nothing.
-                _rollback(con)
+                rollback_quietly(con)
                 raise _translate(tx.aborted) from tx.aborted
 
     @contextmanager
@@ -206,17 +209,17 @@ class Store:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if self.path.is_dir():
             raise InvalidInput(
-                f"The database path {self.path} is a folder; remove it or choose another "
-                "workspace."
+                f"The database path {self.path} is a folder; remove it or choose another workspace."
             )
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.005
         while True:
             try:
                 return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
+            except duckdb.Error as exc:
                 text = str(exc)
-                if not _LOCK_PATTERN.search(text):
+                locked = isinstance(exc, duckdb.IOException) and _LOCK_PATTERN.search(text)
+                if not (locked or _RACE_PATTERN.search(text)):
                     raise _open_error(self.path, exc) from exc
                 if time.monotonic() >= deadline:
                     pid = _PID_PATTERN.search(text)
@@ -226,13 +229,11 @@ class Store:
                         f"process{holder} for {self.lock_timeout:.0f} s. Wait for it to "
                         "finish, or stop the process that holds it open, then try again."
                     ) from exc
-            except duckdb.Error as exc:
-                raise _open_error(self.path, exc) from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.1)
 
 
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.rollback()
     except duckdb.Error:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from store.errors import SchemaOutOfDate
-from store.gateway import Store
+from store.gateway import Store, rollback_quietly
 
 SNAPSHOT_PATH = Path(__file__).with_name("schema.sql")
 
@@ -200,10 +200,7 @@ def _apply(con: duckdb.DuckDBPyConnection, step: Migration, path: Path) -> None:
         )
         con.commit()
     except duckdb.Error as exc:
-        try:
-            con.rollback()
-        except duckdb.Error:
-            pass
+        rollback_quietly(con)
         raise SchemaOutOfDate(
             f"Migration {step.version} ({step.name}) failed on {path}: {exc}. The database "
             f"was left at version {step.version - 1}; a backup is in the workspace's "
@@ -264,4 +261,3 @@ def write_snapshot() -> None:
         upgrade(store)
         SNAPSHOT_PATH.write_text(dump_schema(store))
     print(f"wrote {SNAPSHOT_PATH}")
-

@@ -195,8 +195,7 @@ def _keyed_value(cond: Condition) -> tuple[str, str]:
     if cond.field == "metrics":
         if not _is_number(cond.value) and cond.op.upper() not in ("IS NULL", "IS NOT NULL"):
             raise InvalidInput(
-                f"metrics.{cond.key} is compared with {cond.value!r}; metrics compare with "
-                "numbers."
+                f"metrics.{cond.key} is compared with {cond.value!r}; metrics compare with numbers."
             )
         return "metric_summary", "x.last_value"
     if cond.field == "params":
@@ -206,9 +205,7 @@ def _keyed_value(cond: Condition) -> tuple[str, str]:
             "x.value_bool::VARCHAR)"  # fmt: skip
     if cond.field == "tags":
         return "tags", "x.value"
-    raise InvalidInput(
-        f"Unknown field {cond.field!r}; use metrics, params, tags or attributes."
-    )
+    raise InvalidInput(f"Unknown field {cond.field!r}; use metrics, params, tags or attributes.")
 
 
 def _order_sql(ob: OrderBy, i: int) -> tuple[str, str, list]:
@@ -223,9 +220,7 @@ def _order_sql(ob: OrderBy, i: int) -> tuple[str, str, list]:
         return f"{alias}.last_value", join, [ob.key]
     if ob.field == "params":
         join = f"LEFT JOIN params {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
-        expr = (
-            f"coalesce({alias}.value_int::DOUBLE, {alias}.value_float), {alias}.value_str"
-        )
+        expr = f"coalesce({alias}.value_int::DOUBLE, {alias}.value_float), {alias}.value_str"
         return expr, join, [ob.key]
     if ob.field == "tags":
         join = f"LEFT JOIN tags {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
@@ -240,7 +235,9 @@ def _is_number(value: object) -> bool:
 # -- params, tags, metrics, artifacts of given runs -------------------------------------
 
 
-def encode_param(value: ParamValue) -> tuple[str, int | None, float | None, bool | None, str | None]:
+def encode_param(
+    value: ParamValue,
+) -> tuple[str, int | None, float | None, bool | None, str | None]:
     """(kind, value_int, value_float, value_bool, value_str) for one param value."""
     if value is None:
         return ("null", None, None, None, None)
@@ -367,13 +364,21 @@ def apply_ingest(tx: Tx, batch: IngestBatch, now: datetime) -> None:
     """
     run_id = batch.run_id
     if batch.params:
-        rows = [(run_id, k, *encode_param(v)) for k, v in batch.params]
-        tx.insert_frame(
-            "params",
-            pd.DataFrame(rows, columns=["run_id", "key", "kind", "value_int", "value_float",
-                                        "value_bool", "value_str"]).astype(object),
-            "ON CONFLICT (run_id, key) DO NOTHING",
-        )  # fmt: skip
+        first: dict[str, ParamValue] = {}
+        for key, value in batch.params:
+            first.setdefault(key, value)  # params are immutable: the first value stands
+        keys, rows = list(first), [encode_param(v) for v in first.values()]
+        # Arrow keeps a NaN param a NaN (through pandas DuckDB would read it as NULL).
+        frame = pa.table({
+            "run_id": pa.array([run_id] * len(rows), pa.string()),
+            "key": pa.array(keys, pa.string()),
+            "kind": pa.array([r[0] for r in rows], pa.string()),
+            "value_int": pa.array([r[1] for r in rows], pa.int64()),
+            "value_float": pa.array([r[2] for r in rows], pa.float64()),
+            "value_bool": pa.array([r[3] for r in rows], pa.bool_()),
+            "value_str": pa.array([r[4] for r in rows], pa.string()),
+        })  # fmt: skip
+        tx.insert_frame("params", frame, "ON CONFLICT (run_id, key) DO NOTHING")
     if batch.tags:
         last = dict(batch.tags)  # later events win within a batch
         tx.insert_frame(

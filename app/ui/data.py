@@ -1,0 +1,59 @@
+"""Cached reads for pages.
+
+Every cache is keyed on the store's generation (file mtimes and sizes, changed by every
+commit and by nothing else), so a rerun that changes nothing does not reopen the database,
+and any write anywhere, by any process, is seen on the next rerun.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import experiments
+from app.settings import Settings
+from app.watcher import RunWatcher
+from app.workspace import open_workspace
+from store.entities import ExperimentSummary, RunDetail
+from store.workspace import Workspace
+
+
+def workspace() -> Workspace:
+    return open_workspace()
+
+
+def generation() -> tuple:
+    return workspace().store.generation()
+
+
+@st.cache_resource(show_spinner=False)
+def start_watcher(root: str) -> RunWatcher:
+    """One watcher per server process and workspace: live ingestion of run logs."""
+    return RunWatcher(open_workspace(root), Settings.from_env()).start()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def summary(root: str, gen: tuple) -> experiments.WorkspaceSummary:
+    return experiments.workspace_summary(open_workspace(root))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def experiment_list(root: str, gen: tuple) -> list[ExperimentSummary]:
+    return experiments.list_experiments(open_workspace(root))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def runs_table(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None,
+               limit: int) -> pd.DataFrame:  # fmt: skip
+    return experiments.runs_table(open_workspace(root), experiment_ids=experiment_ids,
+                                  limit=limit)  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def run_detail(root: str, gen: tuple, run_id: str) -> RunDetail:
+    return experiments.get_run(open_workspace(root), run_id)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def metric_history(root: str, gen: tuple, run_ids: tuple[str, ...]) -> pd.DataFrame:
+    return experiments.metric_history(open_workspace(root), run_ids)

@@ -1,0 +1,126 @@
+"""Live ingestion: a watchdog observer on ``runs/`` feeding :func:`app.ingest.sync`.
+
+The observer only notes which runs' logs changed; one background thread ingests them in
+batches every ``interval`` seconds, and every ``reap_every`` seconds marks abandoned runs
+lost. A full sync every ``full_sync_every`` seconds covers file systems where change
+events do not arrive (network mounts). Errors are counted and kept, never raised: the
+next round tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from app import ingest
+from app.events import EVENTS_FILE
+from app.settings import Settings
+from store.errors import WorkbenchError
+from store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WatcherStats:
+    rounds: int = 0
+    events: int = 0
+    points: int = 0
+    lost: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_sync: float | None = None
+    dirty: set[str] = field(default_factory=set)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: RunWatcher) -> None:
+        self._watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = str(event.src_path)
+        if path.endswith(EVENTS_FILE):
+            self._watcher.mark_dirty(path.rsplit("/", 2)[-2])
+
+
+class RunWatcher:
+    def __init__(self, ws: Workspace, settings: Settings | None = None, *,
+                 interval: float = 1.0, reap_every: float = 10.0,
+                 full_sync_every: float = 60.0) -> None:  # fmt: skip
+        self.ws = ws
+        self.settings = settings or Settings.from_env()
+        self.interval = interval
+        self.reap_every = reap_every
+        self.full_sync_every = full_sync_every
+        self.stats = WatcherStats()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._observer = Observer()
+        self._thread = threading.Thread(target=self._loop, name="wb-ingest", daemon=True)
+
+    def mark_dirty(self, run_id: str) -> None:
+        with self._lock:
+            self.stats.dirty.add(run_id)
+
+    def start(self) -> RunWatcher:
+        self.ws.paths.runs.mkdir(parents=True, exist_ok=True)
+        self._observer.schedule(_Handler(self), str(self.ws.paths.runs), recursive=True)
+        self._observer.daemon = True
+        self._observer.start()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._observer.stop()
+        self._observer.join(timeout=5)
+        self._thread.join(timeout=10)
+
+    def run_once(self, full: bool = False) -> None:
+        """One round: ingest dirty (or all) runs, then reap if due."""
+        with self._lock:
+            dirty, self.stats.dirty = self.stats.dirty, set()
+        try:
+            result = ingest.sync(self.ws, None if full else dirty)
+            self.stats.events += result.events
+            self.stats.points += result.points
+            self.stats.last_sync = time.time()
+        except WorkbenchError as exc:
+            with self._lock:
+                self.stats.dirty |= dirty  # try these again next round
+            self._note_error(exc)
+        self.stats.rounds += 1
+
+    def reap(self) -> None:
+        try:
+            self.stats.lost += len(ingest.reap_lost_runs(self.ws, self.settings.heartbeat_timeout))
+        except WorkbenchError as exc:
+            self._note_error(exc)
+
+    def _loop(self) -> None:
+        last_reap = last_full = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            full = now - last_full >= self.full_sync_every
+            try:
+                if full or self.stats.dirty:
+                    self.run_once(full=full)
+                    if full:
+                        last_full = now
+                if now - last_reap >= self.reap_every:
+                    self.reap()
+                    last_reap = now
+            except Exception as exc:  # a bug must not stop live ingestion for good
+                log.exception("ingestion round failed")
+                self._note_error(exc)
+            self._stop.wait(self.interval)
+
+    def _note_error(self, exc: BaseException) -> None:
+        self.stats.errors += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("ingestion: %s", self.stats.last_error)

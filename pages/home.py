@@ -1,0 +1,59 @@
+"""Home: what is in the workspace, what ran lately, what changed."""
+
+import pandas as pd
+import streamlit as st
+
+from app.ui import data, nav
+from app.ui.widgets import display_runs, user_errors
+
+st.title("Home")
+
+
+@st.fragment(run_every=5.0)
+def overview() -> None:
+    with user_errors():
+        ws = data.workspace()
+        summary = data.summary(str(ws.root), data.generation())
+        by_status = summary.runs_by_status
+
+        cols = st.columns(5)
+        cols[0].metric("Experiments", summary.experiments)
+        cols[1].metric("Runs", summary.runs)
+        cols[2].metric("Running", by_status.get("running", 0))
+        cols[3].metric("Finished", by_status.get("finished", 0))
+        cols[4].metric("Failed or lost", by_status.get("failed", 0) + by_status.get("lost", 0)
+                       + by_status.get("killed", 0))  # fmt: skip
+
+        st.subheader("Recent runs")
+        if summary.recent_runs.empty:
+            st.info("No runs yet. Log one from a notebook or script; it shows up here live.")
+            st.code(
+                "from app import sdk as wb\n\n"
+                'with wb.start_run(experiment="churn", name="rf-baseline") as run:\n'
+                '    run.log_params({"n_estimators": 200, "max_depth": 8})\n'
+                "    for step in range(50):\n"
+                '        run.log_metrics({"loss": 1 / (step + 1)}, step=step)\n',
+                language="python",
+            )
+        else:
+            st.dataframe(display_runs(summary.recent_runs), hide_index=True,
+                         column_config={"run_id": None})  # fmt: skip
+            st.page_link(nav.EXPERIMENTS, label="All runs on the Experiments page",
+                         icon=":material/arrow_forward:")  # fmt: skip
+
+        st.subheader("Recent activity")
+        events = summary.recent_activity
+        if not events:
+            st.caption("Nothing has happened yet.")
+        else:
+            st.dataframe(
+                pd.DataFrame(
+                    [(e.ts, e.actor, e.action, e.object_type, e.object_id[:12], e.detail)
+                     for e in events],
+                    columns=["when (UTC)", "who", "action", "object", "id", "detail"],
+                ),
+                hide_index=True,
+            )  # fmt: skip
+
+
+overview()

@@ -1,0 +1,70 @@
+"""Shared fixtures: a real workspace (real DuckDB file) per test, and keyword factories."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from app import sdk as wb
+from app.workspace import forget, open_workspace
+from store.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "tests" / "output"
+
+
+@pytest.fixture
+def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh workspace folder, made the default for the SDK and the services."""
+    path = tmp_path / "workspace"
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(path))
+    monkeypatch.setenv("WORKBENCH_INGEST_INTERVAL", "0")
+    monkeypatch.setenv("WORKBENCH_USER", "tester")
+    wb.set_workspace(None)
+    yield path
+    while (run := wb.active_run()) is not None:
+        run.end()
+    forget(path)
+
+
+@pytest.fixture
+def ws(ws_path: Path) -> Workspace:
+    return open_workspace(ws_path)
+
+
+def make_run(
+    *,
+    experiment: str = "exp",
+    name: str | None = None,
+    params: Mapping | None = None,
+    metrics: Mapping[str, list[float] | float] | None = None,
+    tags: Mapping | None = None,
+    fail: bool = False,
+) -> str:
+    """Log one run through the SDK; ``metrics`` maps a key to a value or a list of values
+    (one per step). Returns the run id."""
+    run = wb.start_run(experiment=experiment, name=name)
+    if params:
+        run.log_params(params)
+    for key, values in (metrics or {}).items():
+        values = values if isinstance(values, list) else [values]
+        for step, value in enumerate(values):
+            run.log_metric(key, value, step=step)
+    if tags:
+        run.set_tags(tags)
+    run.end("failed" if fail else "finished", "made to fail" if fail else None)
+    return run.run_id
+
+
+def subprocess_env(ws_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a child process using the same workspace and this checkout."""
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws_path), "PYTHONPATH": str(ROOT)}
+    env.update(extra)
+    return env
+
+
+PYTHON = sys.executable

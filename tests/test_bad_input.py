@@ -1,0 +1,109 @@
+"""Bad input: a clear error that says what is wrong and what to do, and nothing changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import sdk as wb
+from app.workspace import open_workspace
+from store.errors import InvalidInput
+from store.workspace import Workspace
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r: r.log_params({3: "x"}), "keys must be strings; got 3 (int)"),
+        (lambda r: r.log_metrics({None: 1.0}), "keys must be strings; got None"),
+        (lambda r: r.log_param("a'b", 1), "has characters that are not allowed"),
+        (lambda r: r.log_metric('x"; DROP TABLE runs; --', 1.0), "not allowed"),
+        (lambda r: r.set_tag("k;", "v"), "not allowed"),
+        (lambda r: r.log_param("k" * 10_000, 1), "1 to 250 characters; got 10000"),
+        (lambda r: r.log_param("", 1), "1 to 250 characters; got 0"),
+        (lambda r: r.log_param("p", [1, 2]), "is a list; params are None, bool, int, float"),
+        (lambda r: r.log_param("p", 2**70), "does not fit in 64 bits"),
+        (lambda r: r.log_param("p", "x" * 6001), "the limit is 6000"),
+        (lambda r: r.log_metric("m", "0.5"), "is not a number (str)"),
+        (lambda r: r.log_metric("m", None), "is not a number (NoneType)"),
+        (lambda r: r.log_metric("m", True), "is not a number (bool)"),
+        (lambda r: r.log_metric("m", 1.0, step=-1), "step must be a whole number from 0"),
+        (lambda r: r.log_metric("m", 1.0, step=1.5), "step must be a whole number from 0"),
+        (lambda r: r.set_tag("t", object()), "tags are strings"),
+        (lambda r: r.log_params([("a", 1)]), "must be given as a dict"),
+        (lambda r: r.log_artifact("/no/such/file.csv"), "is not a file"),
+        (lambda r: r.log_artifact(__file__, name="../escape.py"), "relative path without '..'"),
+        (lambda r: r.log_param("seen", 2), "already logged as 1"),
+    ],
+)
+def test_bad_logging_call_changes_nothing(ws: Workspace, call, message: str) -> None:
+    run = wb.start_run(experiment="bad-input", name="victim")
+    run.log_params({"seen": 1})
+    run.log_metric("ok", 1.0)
+    log_before = (ws.paths.run_dir(run.run_id) / "events.jsonl").read_bytes()
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call(run)
+    assert (ws.paths.run_dir(run.run_id) / "events.jsonl").read_bytes() == log_before
+    run.end()
+    detail = wb.get_run(run.run_id)
+    assert detail.params == {"seen": 1} and list(detail.metrics) == ["ok"]
+    assert detail.tags == {} and detail.artifacts == ()
+
+
+def test_half_bad_dict_writes_none_of_it(ws: Workspace) -> None:
+    with wb.start_run(experiment="e") as run, pytest.raises(InvalidInput):
+        run.log_metrics({"good": 1.0, "bad": "x"})
+    assert wb.get_run(run.run_id).metrics == {}
+
+
+def test_nan_and_inf_metrics_are_accepted_by_policy(ws: Workspace) -> None:
+    with wb.start_run(experiment="e") as run:
+        run.log_metrics({"loss": float("nan"), "grad": float("inf")}, step=0)
+        run.log_metrics({"loss": 0.5, "grad": 2.0}, step=1)
+    m = wb.get_run(run.run_id).metrics
+    assert m["loss"].n_points == 2 and m["loss"].min_value == 0.5  # NaN left out of min
+    assert m["grad"].max_value == 2.0  # inf left out of max
+
+
+def test_logging_to_an_ended_run(ws: Workspace) -> None:
+    with wb.start_run(experiment="e", name="done") as run:
+        run.log_metric("m", 1.0)
+    for call in (lambda: run.log_metric("m", 2.0), lambda: run.log_param("p", 1),
+                 lambda: run.set_tag("t", "v")):  # fmt: skip
+        with pytest.raises(InvalidInput, match="'done' .* has ended with status finished; start a new run"):  # fmt: skip
+            call()
+    assert wb.get_run(run.run_id).metrics["m"].n_points == 1
+
+
+def test_no_active_run() -> None:
+    with pytest.raises(InvalidInput, match=r"No active run; call wb.start_run"):
+        wb.log_metric("m", 1.0)
+
+
+@pytest.mark.parametrize("name", ["x" * 10_000, "", "   ", "tab\there"])
+def test_bad_run_and_experiment_names_create_nothing(ws: Workspace, name: str) -> None:
+    with pytest.raises(InvalidInput, match="name"):
+        wb.start_run(experiment="e", name=name)
+    with pytest.raises(InvalidInput, match="name"):
+        wb.start_run(experiment=name)
+    assert wb.search_runs().empty
+    assert list(ws.paths.runs.iterdir()) == []
+
+
+def test_workspace_path_that_is_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes")
+    with pytest.raises(InvalidInput, match="is a file, not a folder"):
+        open_workspace(path)
+    assert path.read_text() == "my notes"
+
+
+def test_database_file_that_is_not_duckdb(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "meta.duckdb").write_bytes(b"PK\x03\x04 a zip file, say" * 50)
+    before = (root / "meta.duckdb").read_bytes()
+    with pytest.raises(InvalidInput, match="exists but is not a DuckDB database. Move it away"):
+        open_workspace(root)
+    assert (root / "meta.duckdb").read_bytes() == before

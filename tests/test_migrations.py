@@ -1,0 +1,73 @@
+"""Schema migrations: empty to head, the committed snapshot, failure, backup, refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store import migrations
+from store.errors import SchemaOutOfDate
+from store.gateway import Store
+from store.migrations import MIGRATIONS, Migration, dump_schema, status, upgrade
+from store.workspace import Workspace
+
+
+def test_empty_workspace_migrates_to_head(tmp_path: Path) -> None:
+    ws = Workspace.open(tmp_path / "ws")
+    st = status(ws.store)
+    assert st.version == migrations.HEAD and st.pending == 0
+    assert [v for v, _, _ in st.applied] == [m.version for m in MIGRATIONS]
+    assert not (ws.paths.backups).exists()  # nothing to back up on a new database
+
+
+def test_head_schema_matches_committed_snapshot(tmp_path: Path) -> None:
+    store = Store(tmp_path / "meta.duckdb")
+    upgrade(store)
+    assert dump_schema(store) == migrations.SNAPSHOT_PATH.read_text(), (
+        "The schema differs from store/schema.sql: add a migration step, then `make schema`."
+    )
+
+
+def test_failing_step_leaves_previous_version(tmp_path: Path) -> None:
+    store = Store(tmp_path / "meta.duckdb")
+    upgrade(store)
+    broken = Migration(
+        migrations.HEAD + 1,
+        "broken",
+        ("CREATE TABLE half_done (x INTEGER)", "ALTER TABLE no_such_table ADD COLUMN y INTEGER"),
+    )
+    with pytest.raises(SchemaOutOfDate, match=f"left at version {migrations.HEAD}"):
+        upgrade(store, tmp_path / "backups", (*MIGRATIONS, broken))
+    assert status(store).version == migrations.HEAD
+    tables = store.read(lambda tx: tx.fetchall("SELECT table_name FROM duckdb_tables()"))
+    assert ("half_done",) not in tables  # the step's first statement was rolled back too
+
+
+def test_old_database_is_backed_up_then_upgraded(tmp_path: Path) -> None:
+    store = Store(tmp_path / "meta.duckdb")
+    upgrade(store)
+    store.write(lambda tx: tx.execute(
+        "INSERT INTO experiments VALUES ('e1', 'keep me', '', 'active', now()::TIMESTAMP, 'a')"
+    ))  # fmt: skip
+    extra = Migration(migrations.HEAD + 1, "add notes",
+                      ("ALTER TABLE experiments ADD COLUMN notes VARCHAR",))  # fmt: skip
+    applied = upgrade(store, tmp_path / "backups", (*MIGRATIONS, extra))
+    assert [m.version for m in applied] == [extra.version]
+    backups = list((tmp_path / "backups").glob("meta-v*.duckdb"))
+    assert len(backups) == 1 and f"-v{migrations.HEAD}-" in backups[0].name
+    # The backup is a complete database at the old version, with the data in it.
+    old = Store(backups[0])
+    assert status(old).version == migrations.HEAD
+    assert old.read(lambda tx: tx.scalar("SELECT name FROM experiments")) == "keep me"
+    assert store.read(lambda tx: tx.scalar("SELECT name FROM experiments")) == "keep me"
+
+
+def test_newer_database_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ws" / "meta.duckdb")
+    (tmp_path / "ws").mkdir()
+    future = Migration(migrations.HEAD + 1, "from the future", ("CREATE TABLE future (x INT)",))
+    upgrade(store, None, (*MIGRATIONS, future))
+    with pytest.raises(SchemaOutOfDate, match="newer than this workbench knows"):
+        Workspace.open(tmp_path / "ws")
+    assert status(store).version == migrations.HEAD + 1  # untouched

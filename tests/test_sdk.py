@@ -1,0 +1,139 @@
+"""The notebook SDK end to end on a real workspace."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import experiments
+from app import sdk as wb
+from store.blobs import file_sha256
+from store.workspace import Workspace
+from tests.conftest import make_run
+
+
+def test_issue_example_logs_everything(ws: Workspace, tmp_path: Path) -> None:
+    artifact = tmp_path / "confusion.csv"
+    artifact.write_text("tp,fp\n10,2\n")
+    with wb.start_run(experiment="churn", name="rf-baseline") as run:
+        run.log_params({"n_estimators": 200, "max_depth": 8})
+        for step in range(50):
+            run.log_metrics({"loss": 1 / (step + 1), "auc": 0.5 + step / 100}, step=step)
+        run.set_tags({"owner": "ana"})
+        sha = run.log_artifact(artifact)
+
+    detail = wb.get_run(run.run_id)
+    assert detail.run.status == "finished" and detail.run.ended_at is not None
+    assert detail.experiment_name == "churn" and detail.run.name == "rf-baseline"
+    assert detail.params == {"n_estimators": 200, "max_depth": 8}
+    assert detail.tags == {"owner": "ana"}
+    assert detail.metrics["auc"].last_value == pytest.approx(0.99)
+    assert detail.metrics["loss"].n_points == 50 and detail.metrics["loss"].last_step == 49
+    [art] = detail.artifacts
+    assert (art.path, art.sha256, art.size_bytes) == ("confusion.csv", sha, artifact.stat().st_size)
+    assert file_sha256(ws.blobs.verified_path(sha)) == sha
+    history = experiments.metric_history(ws, [run.run_id], ["loss"])
+    assert history["step"].tolist() == list(range(50))
+
+
+def test_exception_inside_with_marks_run_failed_with_error_text(ws: Workspace) -> None:
+    with pytest.raises(ZeroDivisionError), wb.start_run(experiment="e") as run:
+        run.log_metric("x", 1.0)
+        1 / 0  # noqa: B018
+    detail = wb.get_run(run.run_id)
+    assert detail.run.status == "failed"
+    assert detail.run.error == "ZeroDivisionError: division by zero"
+    assert detail.metrics["x"].last_value == 1.0  # what was logged before is kept
+
+
+def test_module_level_api_uses_the_active_run(ws: Workspace) -> None:
+    run = wb.start_run(experiment="e", name="mod")
+    wb.log_param("lr", 0.01)
+    wb.log_metric("loss", 0.5)
+    wb.log_metric("loss", 0.25)  # no step: one past the last
+    wb.set_tag("stage", "dev")
+    assert wb.active_run() is run
+    wb.end_run()
+    assert wb.active_run() is None
+    detail = wb.get_run(run.run_id)
+    assert detail.params == {"lr": 0.01} and detail.tags == {"stage": "dev"}
+    assert detail.metrics["loss"].last_step == 1 and detail.metrics["loss"].last_value == 0.25
+
+
+def test_latest_metric_is_highest_step_not_last_logged(ws: Workspace) -> None:
+    run_id = make_run()
+    with wb.start_run(experiment="e") as run:
+        run.log_metric("m", 3.0, step=5)
+        run.log_metric("m", 1.0, step=2)  # late arrival for an earlier step
+    assert wb.get_run(run.run_id).metrics["m"].last_value == 3.0
+    assert run_id != run.run_id
+
+
+def test_runs_table_pivots_params_metrics_tags(ws: Workspace) -> None:
+    a = make_run(experiment="e", name="a", params={"depth": 3}, metrics={"auc": [0.5, 0.7]},
+                 tags={"owner": "ana"})  # fmt: skip
+    b = make_run(experiment="e", name="b", params={"depth": 5, "kernel": "rbf"})
+    table = wb.search_runs("e")
+    assert table["run_id"].tolist() == [b, a]  # newest first
+    row_a = table.set_index("run_id").loc[a]
+    assert row_a["params.depth"] == 3 and row_a["metrics.auc"] == 0.7
+    assert row_a["tags.owner"] == "ana" and row_a["status"] == "finished"
+    assert table.set_index("run_id").loc[b, "params.kernel"] == "rbf"
+
+
+PARAM_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=200),
+)
+KEYS = st.from_regex(r"[\w\-./:]([\w\-./: ]{0,30}[\w\-./:])?", fullmatch=True)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(params=st.dictionaries(KEYS, PARAM_VALUES, min_size=1, max_size=8))
+def test_params_round_trip_with_their_types(ws: Workspace, params: dict) -> None:
+    with wb.start_run(experiment="hypothesis") as run:
+        run.log_params(params)
+    got = wb.get_run(run.run_id).params
+    assert got.keys() == params.keys()
+    for key, value in params.items():
+        assert type(got[key]) is type(value), key
+        if isinstance(value, float) and math.isnan(value):
+            assert math.isnan(got[key])
+        else:
+            assert got[key] == value
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=20))
+def test_metric_values_round_trip_nan_and_inf_included(ws: Workspace, values: list) -> None:
+    with wb.start_run(experiment="hypothesis") as run:
+        for step, v in enumerate(values):
+            run.log_metric("m", v, step=step)
+    history = experiments.metric_history(ws, [run.run_id])
+    got = history["value"].tolist()
+    assert len(got) == len(values)
+    for g, v in zip(got, values, strict=True):
+        assert (math.isnan(g) and math.isnan(v)) or g == v
+    summary = wb.get_run(run.run_id).metrics["m"]
+    finite = [v for v in values if math.isfinite(v)]
+    assert summary.min_value == (min(finite) if finite else None)
+    assert summary.max_value == (max(finite) if finite else None)
+
+
+def test_unicode_and_sql_metacharacters_in_values_are_stored_verbatim(ws: Workspace) -> None:
+    nasty = "'; DROP TABLE runs; -- \" \\ ✓ 日本"
+    with wb.start_run(experiment=f"exp {nasty}", name=nasty) as run:
+        run.log_param("p", nasty)
+        run.set_tag("t", nasty)
+    detail = wb.get_run(run.run_id)
+    assert detail.run.name == nasty and detail.experiment_name == f"exp {nasty}"
+    assert detail.params["p"] == nasty and detail.tags["t"] == nasty
