@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.ui import data
-from app.ui.nav import PAGES
+from app.ui import nav
 from app.ui.widgets import user_errors
 
 FAVICON = Path(__file__).with_name("ui") / "favicon.png"
@@ -37,6 +37,7 @@ with st.sidebar:
         if stats.last_error and stats.errors:
             st.caption(f"Live ingestion: {stats.errors} errors, last: {stats.last_error}")
         else:
-            st.caption(f"Live ingestion on · {stats.points:,} points ingested")
+            live = f" · {stats.points:,} points picked up live" if stats.points else ""
+            st.caption(f"Live ingestion on{live}")
 
-st.navigation(PAGES).run()
+st.navigation([nav.page(spec) for spec in nav.PAGES]).run()

@@ -1,5 +1,7 @@
 """Experiments: the runs table, live while runs execute; select runs to see their curves."""
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +23,7 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
         f"UTC by {run.created_by} · {duration(run.duration_s)} · id `{run.run_id}`"
     )
     if run.error:
-        st.error(f"This run {run.status}: {run.error}")
+        st.warning(f"This run {run.status}: {run.error}", icon=":material/report:")
     left, mid, right = st.columns(3)
     with left:
         st.markdown("**Params**")
@@ -71,11 +73,18 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     if table.empty:
         st.info("No runs in this experiment yet.")
         return
+    # Selection is positional in st.dataframe, so a run arriving on top would shift it to
+    # another run. Key the widget by the run list and carry the selected run ids over.
+    ids = table["run_id"].tolist()
+    remembered = set(st.session_state.get("selected_runs", ()))
     event = st.dataframe(
         display_runs(table), hide_index=True, on_select="rerun", selection_mode="multi-row",
-        key="runs_table", column_config={"run_id": st.column_config.TextColumn("run id")},
+        key=f"runs-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:12]}",
+        selection_default={"selection": {"rows": [i for i, r in enumerate(ids) if r in remembered]}},
+        column_config={"run_id": st.column_config.TextColumn("run id")},
     )  # fmt: skip
-    selected = [table["run_id"].iloc[i] for i in event.selection.rows if i < len(table)]
+    selected = [ids[i] for i in event.selection.rows if i < len(ids)]
+    st.session_state["selected_runs"] = selected
     if not selected:
         return
     names = dict(zip(table["run_id"], table["name"], strict=True))

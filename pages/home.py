@@ -38,7 +38,7 @@ def overview() -> None:
         else:
             st.dataframe(display_runs(summary.recent_runs), hide_index=True,
                          column_config={"run_id": None})  # fmt: skip
-            st.page_link(nav.EXPERIMENTS, label="All runs on the Experiments page",
+            st.page_link(nav.page(nav.EXPERIMENTS), label="All runs on the Experiments page",
                          icon=":material/arrow_forward:")  # fmt: skip
 
         st.subheader("Recent activity")

@@ -63,8 +63,10 @@ def test_server_four_writers_and_a_reader(ws: Workspace, tmp_path: Path) -> None
     log = tmp_path / "server.log"
     with app_server(ws.root, log) as url, browser() as b:
         page = open_page(b, f"{url}/experiments")
-        reader = subprocess.Popen([PYTHON, "-c", READER, "12"], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        reader = subprocess.Popen(
+            [PYTHON, "-c", READER, "12"], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
         writers = [
             subprocess.Popen([PYTHON, "-c", WRITER, str(i)], cwd=ROOT, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -79,6 +81,7 @@ def test_server_four_writers_and_a_reader(ws: Workspace, tmp_path: Path) -> None
             time.sleep(0.5)
         outputs = [w.communicate() for w in writers]
         read_out, read_err = reader.communicate()
+        assert reader.returncode == 0, read_err
         time.sleep(2)  # let the server's watcher catch up, then look once more
         page.reload()
         page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)

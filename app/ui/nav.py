@@ -1,15 +1,33 @@
-"""The router's page list, importable by pages for st.page_link / st.switch_page."""
+"""The router's page list as plain data; ``page()`` builds the st.Page objects at run time
+(st.Page needs a running script), for st.navigation, st.page_link and st.switch_page."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
-HOME = st.Page(PAGES_DIR / "home.py", title="Home", icon=":material/home:", default=True)
-EXPERIMENTS = st.Page(PAGES_DIR / "experiments.py", title="Experiments",
-                      icon=":material/science:")  # fmt: skip
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title: str
+    icon: str
+    default: bool = False
+
+    @property
+    def path(self) -> Path:
+        return PAGES_DIR / self.file
+
+
+HOME = PageSpec("home.py", "Home", ":material/home:", default=True)
+EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
 
 PAGES = [HOME, EXPERIMENTS]
+
+
+def page(spec: PageSpec) -> st.Page:
+    return st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)

@@ -1,0 +1,72 @@
+"""Journeys in Debian's chromium against a real `workbench ui` server. Screenshots go to
+tests/output/screenshots/."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from store.workspace import Workspace
+from tests.conftest import OUTPUT, PYTHON, ROOT, make_run, subprocess_env
+from tests.live import app_server, browser, error_texts, open_page
+
+SHOTS = OUTPUT / "screenshots"
+
+NEW_RUN = """
+from app import sdk as wb
+with wb.start_run(experiment="churn", name="logged-while-open") as run:
+    run.log_params({"n_estimators": 50})
+    for step in range(20):
+        run.log_metrics({"loss": 1 / (step + 1), "auc": 0.6 + step / 100}, step=step)
+"""
+
+
+def seed_runs() -> None:
+    for i, (n, depth) in enumerate([(100, 4), (200, 8), (400, 12)]):
+        make_run(
+            experiment="churn", name=f"rf-{n}",
+            params={"n_estimators": n, "max_depth": depth, "criterion": "gini"},
+            metrics={"loss": [1 / (s + 1 + i) for s in range(40)],
+                     "auc": [0.6 + 0.007 * s + 0.02 * i for s in range(40)]},
+            tags={"owner": "ana"},
+        )  # fmt: skip
+    make_run(experiment="churn", name="broken-features", fail=True, metrics={"loss": [2.0, 3.5]})
+
+
+@pytest.mark.browser
+def test_home_and_experiments_journey(ws: Workspace, tmp_path: Path) -> None:
+    seed_runs()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    console: list[str] = []
+    with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
+        page = open_page(b, url, console)
+        page.get_by_text("Recent runs").wait_for()
+        assert page.get_by_test_id("stMetricValue").all_inner_texts()[:2] == ["1", "4"]
+        assert error_texts(page) == []
+        page.screenshot(path=SHOTS / "home.png", full_page=True)
+
+        page.get_by_role("link", name="Experiments").first.click()
+        page.get_by_text("4 runs").wait_for()
+        # Select the first row (its checkbox sits at the left edge of the grid's first row).
+        grid = page.get_by_test_id("stDataFrameResizable").first
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 52)
+        page.get_by_text("Metric curves").wait_for()
+        page.get_by_test_id("stPlotlyChart").first.wait_for()
+        page.get_by_text("Params", exact=True).wait_for()
+        assert error_texts(page) == []
+        page.screenshot(path=SHOTS / "experiments-run.png", full_page=True)
+
+        # A run logged by another process while the page is open appears without a reload.
+        subprocess.run([PYTHON, "-c", NEW_RUN], cwd=ROOT, env=subprocess_env(ws.root),
+                       check=True)  # fmt: skip
+        page.get_by_text("5 runs").wait_for(timeout=20_000)
+        # The selection stayed on the run that was selected, not on the row position.
+        page.get_by_role("heading", name="broken-features").wait_for()
+        page.screenshot(path=SHOTS / "experiments-live.png", full_page=True)
+    # Streamlit probes /<page>/_stcore/... before /_stcore/... when a page has a path:
+    # those 404s are its own; anything else is ours.
+    ours = [c for c in console if "404" not in c]
+    assert ours == [], ours

@@ -1,0 +1,107 @@
+"""The `workbench` command line: every command answers --help, works, and fails in one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import build_parser, main
+from store import migrations
+from store.workspace import Workspace
+from tests.conftest import ROOT, make_run
+
+
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list:
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                children = command_paths(sub, (*prefix, name))
+                paths += children or [(*prefix, name)]
+    return paths
+
+
+COMMANDS = command_paths(build_parser())
+
+
+def test_issue_commands_exist() -> None:
+    for cmd in [("ui",), ("sync",), ("runs", "list"), ("db", "status"), ("db", "upgrade")]:
+        assert cmd in COMMANDS
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)
+def test_every_command_has_help(cmd: tuple[str, ...], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*cmd, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: workbench" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)
+def test_every_command_is_documented(cmd: tuple[str, ...]) -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    assert f"workbench {' '.join(cmd)}" in docs, "document it in docs/cli.md"
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("workbench")  # installed beside the interpreter
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "db" in out.stdout
+
+
+def test_runs_list_formats(ws: Workspace, capsys) -> None:
+    run_id = make_run(experiment="churn", name="rf", params={"depth": 3}, metrics={"auc": 0.9})
+    make_run(experiment="other", name="x")
+    assert main(["runs", "list", "--experiment", "churn", "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["run_id"], row["params.depth"], row["metrics.auc"]) == (run_id, 3, 0.9)
+    assert main(["runs", "list", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.count("\n") == 3
+    assert main(["runs", "list"]) == 0
+    assert "rf" in capsys.readouterr().out
+
+
+def test_runs_list_status_filter(ws: Workspace, capsys) -> None:
+    make_run(name="good")
+    make_run(name="bad", fail=True)
+    assert main(["runs", "list", "--status", "failed", "--format", "json"]) == 0
+    assert [r["name"] for r in json.loads(capsys.readouterr().out)] == ["bad"]
+
+
+def test_experiments_list(ws: Workspace, capsys) -> None:
+    make_run(experiment="churn")
+    assert main(["experiments", "list"]) == 0
+    assert "churn" in capsys.readouterr().out
+
+
+def test_db_status_and_upgrade(ws: Workspace, capsys) -> None:
+    assert main(["db", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"schema version: {migrations.HEAD} (code head: {migrations.HEAD}, pending: 0)" in out
+    assert main(["db", "upgrade"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_sync_reports_what_it_did(ws: Workspace, capsys) -> None:
+    make_run(metrics={"m": [1.0, 2.0]})
+    assert main(["sync"]) == 0
+    assert "ingested 0 events" in capsys.readouterr().out  # the run's end already did it
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path: Path, capsys) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    assert main(["--workspace", str(afile), "runs", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: The workspace path") and err.count("\n") == 1
+
+
+def test_unknown_experiment_names_the_known_ones(ws: Workspace, capsys) -> None:
+    make_run(experiment="churn")
+    assert main(["runs", "list", "--experiment", "nope"]) == 1
+    assert "Experiment 'nope' not found; known experiments: churn." in capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""AppTest for every page in the router (a page added to app/ui/nav.py without a render
+here fails the parametrized smoke test by construction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.ui import nav
+from store.workspace import Workspace
+from tests.conftest import ROOT, make_run
+
+MAIN = str(ROOT / "app" / "main.py")
+
+
+@pytest.fixture
+def app_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")  # no background thread inside AppTest
+    return ws
+
+
+def run_page(page) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=30)
+    at.run()
+    if page is not nav.HOME:
+        at.switch_page(f"../pages/{page.file}")  # relative to app/main.py
+        at.run()
+    return at
+
+
+@pytest.mark.parametrize("page", nav.PAGES, ids=lambda p: p.title)
+def test_every_page_renders_without_error(app_env: Workspace, page) -> None:
+    make_run(experiment="churn", params={"depth": 3}, metrics={"auc": [0.5, 0.8]})
+    at = run_page(page)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.title[0].value == page.title
+
+
+@pytest.mark.parametrize("page", nav.PAGES, ids=lambda p: p.title)
+def test_every_page_handles_an_empty_workspace(app_env: Workspace, page) -> None:
+    at = run_page(page)
+    assert not at.exception and not at.error
+    assert at.info, "an empty workspace says what to do first"
+
+
+def test_home_counts_and_recent_runs(app_env: Workspace) -> None:
+    make_run(experiment="churn", name="good")
+    make_run(experiment="churn", name="bad", fail=True)
+    make_run(experiment="other", name="third")
+    at = run_page(nav.HOME)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Experiments"] == "2" and metrics["Runs"] == "3"
+    assert metrics["Failed or lost"] == "1" and metrics["Finished"] == "2"
+    recent = at.dataframe[0].value
+    assert recent["name"].tolist() == ["third", "bad", "good"]
+    activity = at.dataframe[1].value
+    assert "run.created" in set(activity["action"])
+
+
+def test_experiments_table_shows_params_metrics_tags(app_env: Workspace) -> None:
+    make_run(experiment="churn", name="rf", params={"depth": 8}, metrics={"auc": [0.5, 0.9]},
+             tags={"owner": "ana"})  # fmt: skip
+    at = run_page(nav.EXPERIMENTS)
+    table = at.dataframe[0].value
+    row = table.iloc[0]
+    assert row["name"] == "rf" and row["status"] == "finished"
+    assert row["params.depth"] == "8" and row["metrics.auc"] == 0.9 and row["tags.owner"] == "ana"
+    assert at.selectbox[0].options == ["All experiments", "churn"]
+
+
+def test_experiment_filter(app_env: Workspace) -> None:
+    make_run(experiment="churn", name="a")
+    make_run(experiment="other", name="b")
+    at = run_page(nav.EXPERIMENTS)
+    at.selectbox[0].select("other").run()
+    assert at.dataframe[0].value["name"].tolist() == ["b"]
+
+
+def test_a_bad_workspace_shows_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(afile))
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    assert not at.exception
+    assert "is a file, not a folder" in at.error[0].value
