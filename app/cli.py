@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -99,7 +98,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
-    return subprocess.call(cmd, env=env)
+    # Replace this process: stopping `workbench ui` (Ctrl-C, SIGTERM) stops the server itself,
+    # with no orphaned child left holding the port.
+    os.execve(sys.executable, cmd, env)
+    return 0  # not reached
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -114,33 +114,30 @@ def runs_table(
     def work(tx: Tx) -> pd.DataFrame:
         runs = tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
                                     order_by=order_by, limit=limit, offset=offset)  # fmt: skip
-        ids = [r.run_id for r in runs]
-        names = {s.experiment.experiment_id: s.experiment.name
-                 for s in tracking.list_experiments(tx)}  # fmt: skip
-        base = pd.DataFrame(
-            [(r.run_id, r.name, names.get(r.experiment_id, r.experiment_id), r.status,
-              r.started_at, r.duration_s, r.created_by) for r in runs],
-            columns=RUN_COLUMNS,
-        )  # fmt: skip
-        params = tracking.params_of(tx, ids)
-        metrics = tracking.metric_summaries_of(tx, ids)[["run_id", "key", "last_value"]]
-        tags = tracking.tags_of(tx, ids)
-        return _widen(base, [("params", params, "value"), ("metrics", metrics, "last_value"),
-                             ("tags", tags, "value")])  # fmt: skip
+        wide = tracking.run_columns(tx, [r.run_id for r in runs])
+        names = tracking.experiment_names(tx)
+        return _runs_frame(runs, names, wide)
 
     return ws.store.read(work)
 
 
-def _widen(base: pd.DataFrame, parts: list[tuple[str, pd.DataFrame, str]]) -> pd.DataFrame:
-    frames = [base.set_index("run_id")]
-    for prefix, long, value in parts:
-        if long.empty:
-            continue
-        wide = long.pivot(index="run_id", columns="key", values=value)
-        wide.columns = [f"{prefix}.{c}" for c in wide.columns]
-        frames.append(wide)
-    out = pd.concat(frames, axis=1, join="outer").loc[base["run_id"]]
-    return out.reset_index(names="run_id")
+def _runs_frame(runs: Sequence[Run], names: dict[str, str],
+                wide: dict[str, dict[str, object]] | None = None) -> pd.DataFrame:  # fmt: skip
+    wide = wide or {}
+    columns: dict[str, list | pd.Series] = {c: [] for c in RUN_COLUMNS}
+    for r in runs:
+        for col, value in zip(RUN_COLUMNS, (r.run_id, r.name, names.get(r.experiment_id, ""),
+                                            r.status, r.started_at, r.duration_s, r.created_by),
+                              strict=True):  # fmt: skip
+            columns[col].append(value)
+    order = {"params": 0, "metrics": 1, "tags": 2}
+    extra = sorted({c for cols in wide.values() for c in cols},
+                   key=lambda c: (order[c.split(".", 1)[0]], c))  # fmt: skip
+    for col in extra:
+        # Metrics are floats; params keep their Python types, and a column may mix them.
+        dtype = "float64" if col.startswith("metrics.") else object
+        columns[col] = pd.Series([wide[r.run_id].get(col) for r in runs], dtype=dtype)
+    return pd.DataFrame(columns)
 
 
 def get_run(ws: Workspace, run_id: str) -> RunDetail:
@@ -187,11 +184,7 @@ def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
         experiments = tracking.list_experiments(tx)
         names = {s.experiment.experiment_id: s.experiment.name for s in experiments}
         runs = tracking.search_runs(tx, limit=recent)
-        table = pd.DataFrame(
-            [(r.run_id, r.name, names.get(r.experiment_id, ""), r.status, r.started_at,
-              r.duration_s, r.created_by) for r in runs],
-            columns=RUN_COLUMNS,
-        )  # fmt: skip
+        table = _runs_frame(runs, names)
         return WorkspaceSummary(len(experiments), tracking.count_runs(tx), table,
                                 audit.recent(tx, recent))  # fmt: skip
 

@@ -47,7 +47,6 @@ def sync(ws: Workspace, run_ids: Iterable[str] | None = None) -> SyncResult:
 
 def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) -> list:
     states = tracking.ingest_states(tx, ids)
-    now = utcnow()
     done, budget = [], MAX_BATCH_BYTES
     for rid in ids:
         state = states.get(rid)
@@ -58,11 +57,14 @@ def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) 
         if batch is None or batch.new_offset == state.byte_offset:
             continue
         budget -= batch.new_offset - state.byte_offset
-        tracking.apply_ingest(tx, batch, now)
-        if batch.end is not None:
-            audit.record(tx, actor="workbench", action="run.ended", object_type="run",
-                         object_id=rid, detail={"status": batch.end[0]})  # fmt: skip
         done.append((batch, batch.last_seq - state.last_seq))
+    batches = [b for b, _ in done]
+    tracking.apply_ingest(tx, batches, utcnow())
+    audit.record_many(tx, [
+        dict(actor="workbench", action="run.ended", object_type="run", object_id=b.run_id,
+             detail={"status": b.end[0]})
+        for b in batches if b.end is not None
+    ])  # fmt: skip
     return done
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.ui import data
-from app.ui import nav
+from app.ui import data, nav
 from app.ui.widgets import user_errors
 
 FAVICON = Path(__file__).with_name("ui") / "favicon.png"

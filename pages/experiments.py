@@ -77,10 +77,11 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     # another run. Key the widget by the run list and carry the selected run ids over.
     ids = table["run_id"].tolist()
     remembered = set(st.session_state.get("selected_runs", ()))
+    keep = [i for i, run_id in enumerate(ids) if run_id in remembered]
     event = st.dataframe(
         display_runs(table), hide_index=True, on_select="rerun", selection_mode="multi-row",
         key=f"runs-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:12]}",
-        selection_default={"selection": {"rows": [i for i, r in enumerate(ids) if r in remembered]}},
+        selection_default={"selection": {"rows": keep}},
         column_config={"run_id": st.column_config.TextColumn("run id")},
     )  # fmt: skip
     selected = [ids[i] for i in event.selection.rows if i < len(ids)]

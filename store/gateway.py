@@ -15,10 +15,13 @@ the file open: each unit of work opens it, runs, commits, checks and closes. Aro
 
 from __future__ import annotations
 
+import atexit
+import os
 import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,6 +116,12 @@ class Tx:
 class Store:
     """A DuckDB database file used one short unit of work at a time.
 
+    Creating a DuckDB instance costs about 25 ms here (``:memory:`` too), and closing it
+    checkpoints. So the store keeps the instance while this process has units of work in
+    flight and for ``linger`` seconds after the last one, then closes it and so releases
+    the file lock for other processes. Units of work that follow each other closely (the
+    several reads of one page render, a run's start and its first ingest) share one open.
+
     ``lock_timeout`` is how long to wait for another process's lock; ``conflict_retries``
     how often to re-run a unit of work that lost a write-write conflict.
     """
@@ -123,10 +132,18 @@ class Store:
         *,
         lock_timeout: float = 30.0,
         conflict_retries: int = 10,
+        linger: float = 0.1,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.conflict_retries = conflict_retries
+        self.linger = linger
+        self._mutex = threading.Lock()
+        self._anchor: duckdb.DuckDBPyConnection | None = None
+        self._active = 0
+        self._idle_since = 0.0
+        self._closer: threading.Thread | None = None
+        _live_stores.add(self)
 
     # -- the two verbs every caller uses -------------------------------------------------
 
@@ -184,12 +201,60 @@ class Store:
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the file (waiting out another process's lock), yield, always close."""
-        con = self._connect()
+        """A connection of its own for one unit of work (waiting out another process's
+        lock if the instance is not open yet); closed afterwards."""
+        with self._mutex:
+            if self._anchor is None:
+                self._anchor = self._connect()
+            # cursor() is a new connection to the same instance: one per unit of work, as
+            # DuckDB 2 refuses concurrent use of one connection object by two threads.
+            con = self._anchor.cursor()
+            self._active += 1
         try:
             yield con
         finally:
             con.close()
+            with self._mutex:
+                self._active -= 1
+                if self._active == 0:
+                    self._idle_since = time.monotonic()
+                    if self.linger <= 0:
+                        self._close_anchor()
+                    elif self._closer is None:
+                        self._closer = threading.Thread(
+                            target=self._close_when_idle, name="wb-store-closer", daemon=True
+                        )
+                        self._closer.start()
+
+    def close(self) -> None:
+        """Close the instance now (it reopens on the next unit of work)."""
+        with self._mutex:
+            if self._active == 0:
+                self._close_anchor()
+
+    def _close_when_idle(self) -> None:
+        while True:
+            with self._mutex:
+                if self._anchor is None:
+                    self._closer = None
+                    return
+                idle = time.monotonic() - self._idle_since
+                if self._active == 0 and idle >= self.linger:
+                    self._close_anchor()
+                    self._closer = None
+                    return
+                wait = self.linger - idle if self._active == 0 else self.linger
+            time.sleep(max(wait, 0.005))
+
+    def _close_anchor(self) -> None:
+        if self._anchor is not None:
+            anchor, self._anchor = self._anchor, None
+            anchor.close()
+
+    def _forget_after_fork(self) -> None:
+        # A forked child must not use (or close) the parent's instance.
+        self._mutex = threading.Lock()
+        self._anchor, self._active, self._closer = None, 0, None
 
     def generation(self) -> tuple:
         """A cheap token that changes whenever a write commits (the files' mtimes and sizes).
@@ -231,6 +296,18 @@ class Store:
                     ) from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.1)
+
+
+_live_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    for store in list(_live_stores):
+        store.close()
+
+
+atexit.register(_close_all)
+os.register_at_fork(after_in_child=lambda: [s._forget_after_fork() for s in list(_live_stores)])
 
 
 def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

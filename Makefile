@@ -1,0 +1,61 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is here
+# for the people who work on the workbench.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint format bench bench-mlflow schema chromium clean
+
+# Reinstall when pyproject.toml changes; the app and the tests have separate stamps so
+# `make run` does not install the test tools.
+$(VENV)/.run-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## Start the app (creates ./workspace on first start) and print its URL.
+run: $(VENV)/.run-installed
+	$(BIN)/workbench ui --port $(PORT)
+
+## Lint, format check and the whole test suite, browser tests included.
+test: $(VENV)/.test-installed chromium lint
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Debian's chromium for the Playwright tests (`playwright install` cannot download here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
+## Benchmarks: print tables of measured figures.
+bench: $(VENV)/.run-installed
+	$(BIN)/python bench/bench_tracking.py
+
+# The same ingest through MLflow's SQLite store, side by side, in its own environment
+# (MLflow pins libraries the workbench does not want).
+bench-mlflow: $(VENV)/.run-installed
+	test -x .venv-mlflow/bin/python || $(PYTHON) -m venv .venv-mlflow
+	.venv-mlflow/bin/python -m pip install --quiet 'mlflow>=3.17'
+	$(BIN)/python bench/bench_tracking.py --mlflow-python .venv-mlflow/bin/python
+
+## Rewrite store/schema.sql after adding a migration step.
+schema: $(VENV)/.run-installed
+	$(BIN)/python -c "from store.migrations import write_snapshot; write_snapshot()"
+
+clean:
+	rm -rf $(VENV) .venv-mlflow tests/output .pytest_cache .ruff_cache
