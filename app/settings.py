@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| WORKBENCH_WORKSPACE | ./workspace | the workspace folder |
+| WORKBENCH_WORKSPACE | see below | the workspace folder |
 | WORKBENCH_USER | the login name | who is recorded as author |
 | WORKBENCH_HEARTBEAT_INTERVAL | 5 | seconds between a live run's heartbeats |
 | WORKBENCH_HEARTBEAT_TIMEOUT | 60 | seconds without heartbeat before a run is marked lost |
@@ -41,9 +41,18 @@ class Settings:
 
 
 def workspace_path(path: str | os.PathLike | None = None) -> Path:
-    """The workspace folder: the argument, else $WORKBENCH_WORKSPACE, else ./workspace."""
-    raw = path if path is not None else os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE
-    return Path(raw).expanduser().absolute()
+    """The workspace folder: the argument, else $WORKBENCH_WORKSPACE, else the nearest
+    ``workspace/`` holding a database in the current folder or one of its parents (so a
+    notebook in a subfolder of the project logs where the app reads), else ./workspace."""
+    raw = path if path is not None else os.environ.get(WORKSPACE_ENV)
+    if raw:
+        return Path(raw).expanduser().absolute()
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_WORKSPACE
+        if (candidate / "meta.duckdb").is_file():
+            return candidate
+    return here / DEFAULT_WORKSPACE
 
 
 def current_user() -> str:

@@ -149,8 +149,9 @@ class SchemaStatus:
         return max(self.head - self.version, 0)
 
 
-def status(store: Store, migrations: tuple[Migration, ...] = MIGRATIONS) -> SchemaStatus:
+def status(store: Store, migrations: tuple[Migration, ...] | None = None) -> SchemaStatus:
     """The database's schema version and the migrations recorded in it."""
+    migrations = migrations or MIGRATIONS
     with store.connection() as con:
         applied = _applied(con)
     version = applied[-1][0] if applied else 0
@@ -160,14 +161,16 @@ def status(store: Store, migrations: tuple[Migration, ...] = MIGRATIONS) -> Sche
 def upgrade(
     store: Store,
     backup_dir: Path | None = None,
-    migrations: tuple[Migration, ...] = MIGRATIONS,
+    migrations: tuple[Migration, ...] | None = None,
 ) -> list[Migration]:
     """Bring the database to the head version and return the steps applied.
 
     An existing database (version >= 1) is first copied into ``backup_dir``. Raises
     :class:`SchemaOutOfDate` if the database is newer than the code or a step fails; a
-    failed step leaves the database at the version before it.
+    failed step leaves the database at the version before it. ``migrations`` defaults to
+    this module's ``MIGRATIONS``, read at call time.
     """
+    migrations = migrations or MIGRATIONS
     head = migrations[-1].version
     with store.connection() as con:
         applied = _applied(con)

@@ -71,3 +71,22 @@ def test_newer_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaOutOfDate, match="newer than this workbench knows"):
         Workspace.open(tmp_path / "ws")
     assert status(store).version == migrations.HEAD + 1  # untouched
+
+
+def test_opening_an_old_workspace_backs_up_then_upgrades(tmp_path: Path, monkeypatch) -> None:
+    """The automatic path: a workspace written by older code is upgraded on open, after a
+    backup copy, and keeps its data."""
+    ws = Workspace.open(tmp_path / "ws")
+    ws.store.write(lambda tx: tx.execute(
+        "INSERT INTO experiments VALUES ('e1', 'old data', '', 'active', now()::TIMESTAMP, 'a')"
+    ))  # fmt: skip
+    ws.store.close()
+    newer = Migration(migrations.HEAD + 1, "add notes",
+                      ("ALTER TABLE experiments ADD COLUMN notes VARCHAR",))  # fmt: skip
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*MIGRATIONS, newer))
+    reopened = Workspace.open(tmp_path / "ws")
+    assert status(reopened.store).version == newer.version
+    [backup] = reopened.paths.backups.iterdir()
+    assert status(Store(backup)).version == newer.version - 1
+    cols = reopened.store.read(lambda tx: tx.fetchall("SELECT name, notes FROM experiments"))
+    assert cols == [("old data", None)]
