@@ -146,13 +146,11 @@ def get_run(ws: Workspace, run_id: str) -> RunDetail:
     def work(tx: Tx) -> RunDetail:
         run = tracking.get_run(tx, run_id)
         exp = tracking.get_experiment(tx, run.experiment_id)
-        params = tracking.params_of(tx, [run_id])
-        tags = tracking.tags_of(tx, [run_id])
         return RunDetail(
             run=run,
             experiment_name=exp.name,
-            params=dict(zip(params["key"], params["value"], strict=True)),
-            tags=dict(zip(tags["key"], tags["value"], strict=True)),
+            params=tracking.run_params(tx, run_id),
+            tags=tracking.run_tags(tx, run_id),
             metrics={m.key: m for m in tracking.metric_summary_list(tx, run_id)},
             artifacts=tuple(tracking.artifacts_of(tx, run_id)),
         )

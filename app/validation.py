@@ -16,7 +16,6 @@ Policy (documented in README and docs/architecture.md):
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 from pathlib import PurePosixPath
@@ -142,7 +141,3 @@ def _unwrap_numpy(value: object) -> object:
     if item is not None and getattr(value, "shape", None) == ():
         return item()
     return value
-
-
-def is_finite(value: float) -> bool:
-    return math.isfinite(value)

@@ -50,6 +50,8 @@ RUN_ATTRIBUTES = {
     "parent_run_id": "r.parent_run_id",
     "duration": "epoch(coalesce(r.ended_at, now()::TIMESTAMP) - r.started_at)",
 }
+# A list of values bound as one parameter (one bind, whatever the length).
+_IN_LIST = "{col} IN (SELECT unnest(?::VARCHAR[]))"
 COMPARISONS = ("=", "!=", "<>", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL")
 
 
@@ -260,18 +262,18 @@ def decode_param(kind: str, vi: int | None, vf: float | None, vb: bool | None,
     return {"null": None, "bool": vb, "int": vi, "float": vf}.get(kind, vs)
 
 
-def params_of(tx: Tx, run_ids: Sequence[str]) -> pd.DataFrame:
-    """Long table run_id, key, value, the value as the Python type it was logged with."""
-    if not run_ids:
-        return pd.DataFrame(columns=["run_id", "key", "value"])
+def run_params(tx: Tx, run_id: str) -> dict[str, ParamValue]:
+    """One run's params, each as the Python type it was logged with."""
     rows = tx.fetchall(
-        "SELECT run_id, key, kind, value_int, value_float, value_bool, value_str FROM params "
-        f"WHERE run_id IN ({', '.join('?' * len(run_ids))})",
-        list(run_ids),
+        "SELECT key, kind, value_int, value_float, value_bool, value_str FROM params "
+        "WHERE run_id = ? ORDER BY key",
+        [run_id],
     )
-    values = pd.Series([decode_param(*row[2:]) for row in rows], dtype=object)
-    return pd.DataFrame({"run_id": [r[0] for r in rows], "key": [r[1] for r in rows],
-                         "value": values})  # fmt: skip
+    return {key: decode_param(*rest) for key, *rest in rows}
+
+
+def run_tags(tx: Tx, run_id: str) -> dict[str, str]:
+    return dict(tx.fetchall("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]))
 
 
 def run_columns(tx: Tx, run_ids: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -280,7 +282,7 @@ def run_columns(tx: Tx, run_ids: Sequence[str]) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {rid: {} for rid in run_ids}
     if not run_ids:
         return out
-    page = "run_id IN (SELECT unnest(?::VARCHAR[]))"
+    page = _IN_LIST.format(col="run_id")
     ids = [list(run_ids)]
     # Three narrow fetches beat one wide UNION (fewer NULL cells to convert) and a pivot in
     # SQL with one FILTER aggregate per key (measured: 2x slower at 200 runs x 30 keys).
@@ -301,31 +303,21 @@ def run_columns(tx: Tx, run_ids: Sequence[str]) -> dict[str, dict[str, object]]:
     return out
 
 
-def tags_of(tx: Tx, run_ids: Sequence[str]) -> pd.DataFrame:
-    return _for_runs(tx, "SELECT run_id, key, value FROM tags WHERE run_id IN ({ids})", run_ids)
-
-
-def metric_summaries_of(tx: Tx, run_ids: Sequence[str]) -> pd.DataFrame:
-    return _for_runs(
-        tx, "SELECT run_id, key, last_value, last_step, min_value, max_value, n_points "
-        "FROM metric_summary WHERE run_id IN ({ids})", run_ids,
-    )  # fmt: skip
-
-
 def metric_history(tx: Tx, run_ids: Sequence[str], keys: Sequence[str] | None = None
                    ) -> pd.DataFrame:  # fmt: skip
     """Every point of the given runs' metrics, ordered by run, key, step, arrival."""
     if not run_ids:
         return pd.DataFrame(columns=["run_id", "key", "step", "ts_ms", "value"])
-    sql = "SELECT run_id, key, step, ts_ms, value FROM metrics WHERE run_id IN ({ids})"
-    params: list = list(run_ids)
+    sql = "SELECT run_id, key, step, ts_ms, value FROM metrics WHERE " + _IN_LIST.format(
+        col="run_id"
+    )
+    params: list = [list(run_ids)]
     if keys is not None:
         if not keys:
             return pd.DataFrame(columns=["run_id", "key", "step", "ts_ms", "value"])
-        sql += f" AND key IN ({', '.join('?' * len(keys))})"
-        params += list(keys)
-    sql = sql.format(ids=", ".join("?" * len(run_ids))) + " ORDER BY run_id, key, step, seq"
-    return tx.df(sql, params)
+        sql += " AND " + _IN_LIST.format(col="key")
+        params.append(list(keys))
+    return tx.df(sql + " ORDER BY run_id, key, step, seq", params)
 
 
 def artifacts_of(tx: Tx, run_id: str) -> list[Artifact]:
@@ -344,14 +336,6 @@ def metric_summary_list(tx: Tx, run_id: str) -> list[MetricSummary]:
         [run_id],
     )
     return [MetricSummary(*row) for row in rows]
-
-
-def _for_runs(tx: Tx, sql: str, run_ids: Sequence[str]) -> pd.DataFrame:
-    if not run_ids:
-        # Same columns as the query would give, so callers need no special case.
-        cols = sql.split("SELECT ", 1)[1].split(" FROM", 1)[0].split(", ")
-        return pd.DataFrame(columns=cols)
-    return tx.df(sql.format(ids=", ".join("?" * len(run_ids))), list(run_ids))
 
 
 # -- ingestion ---------------------------------------------------------------------------
