@@ -9,6 +9,13 @@ from app.ui.widgets import display_runs, user_errors
 st.title("Home")
 
 
+def open_run(run_id: str) -> None:
+    """Show this run on the Experiments page (its selection is keyed by run id)."""
+    st.session_state["selected_runs"] = [run_id]
+    st.session_state["experiment"] = "All experiments"
+    st.switch_page(nav.page(nav.EXPERIMENTS))
+
+
 @st.fragment(run_every=5.0)
 def overview() -> None:
     with user_errors():
@@ -36,8 +43,14 @@ def overview() -> None:
                 language="python",
             )
         else:
-            st.dataframe(display_runs(summary.recent_runs), hide_index=True,
-                         column_config={"run_id": None})  # fmt: skip
+            st.caption("Select a run to open it on the Experiments page.")
+            recent = summary.recent_runs
+            picked = st.dataframe(
+                display_runs(recent), hide_index=True, column_config={"run_id": None},
+                on_select="rerun", selection_mode="single-row", key="recent_runs",
+            )  # fmt: skip
+            if picked.selection.rows:
+                open_run(recent["run_id"].iloc[picked.selection.rows[0]])
             st.page_link(nav.page(nav.EXPERIMENTS), label="All runs on the Experiments page",
                          icon=":material/arrow_forward:")  # fmt: skip
 

@@ -23,6 +23,13 @@ with wb.start_run(experiment="churn", name="logged-while-open") as run:
 """
 
 
+def select_row(page, row: int) -> None:
+    """Tick row ``row`` (1-based) of the first table: its checkbox sits at the left edge of
+    the canvas grid, one 35-pixel row per line below the header."""
+    box = page.get_by_test_id("stDataFrameResizable").first.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 17 + 35 * row)
+
+
 def seed_runs() -> None:
     for i, (n, depth) in enumerate([(100, 4), (200, 8), (400, 12)]):
         make_run(
@@ -47,13 +54,27 @@ def test_home_and_experiments_journey(ws: Workspace, tmp_path: Path) -> None:
         assert error_texts(page) == []
         page.screenshot(path=SHOTS / "home.png", full_page=True)
 
+        # A recent run on Home opens on the Experiments page, selected.
+        select_row(page, 2)  # rf-400 (newest first: broken-features, rf-400, ...)
+        page.get_by_role("heading", name="rf-400").wait_for()
+        page.get_by_test_id("stPlotlyChart").first.wait_for()
+        assert error_texts(page) == []
+
+        page.get_by_role("link", name="Home").first.click()
+        page.get_by_text("Recent runs").wait_for()
         page.get_by_role("link", name="Experiments").first.click()
         page.get_by_text("4 runs").wait_for()
-        # Select the first row (its checkbox sits at the left edge of the grid's first row).
-        grid = page.get_by_test_id("stDataFrameResizable").first
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + 15, box["y"] + 52)
-        page.get_by_text("Metric curves").wait_for()
+        page.get_by_role("heading", name="rf-400").wait_for()  # the selection is remembered
+        select_row(page, 3)  # add rf-200: two runs' curves overlaid, no single-run panel
+        page.get_by_role("heading", name="rf-400").wait_for(state="detached")
+        legend = page.get_by_test_id("stPlotlyChart").first
+        legend.get_by_text("rf-200").first.wait_for()
+        page.screenshot(path=SHOTS / "experiments-compare.png", full_page=True)
+        select_row(page, 2)
+        select_row(page, 3)
+        page.get_by_text("Metric curves", exact=True).wait_for(state="detached")
+        select_row(page, 1)
+        page.get_by_text("Metric curves", exact=True).wait_for()
         page.get_by_test_id("stPlotlyChart").first.wait_for()
         page.get_by_text("Params", exact=True).wait_for()
         assert error_texts(page) == []
