@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from app import sdk as wb
 from app.cli import build_parser, main
 from store import migrations
 from store.workspace import Workspace
-from tests.conftest import ROOT, make_run
+from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
 
 
 def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list:
@@ -105,3 +108,34 @@ def test_unknown_experiment_names_the_known_ones(ws: Workspace, capsys) -> None:
     make_run(experiment="churn")
     assert main(["runs", "list", "--experiment", "nope"]) == 1
     assert "Experiment 'nope' not found; known experiments: churn." in capsys.readouterr().err
+
+
+KILLED_LOGGER = """
+import os, signal
+from app import sdk as wb
+run = wb.start_run(experiment="watched", name="dies")
+for step in range(10):
+    run.log_metric("m", step, step=step)
+print(run.run_id, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.slow
+def test_sync_watch_ingests_live_and_marks_dead_runs_lost(ws: Workspace) -> None:
+    env = subprocess_env(ws.root, WORKBENCH_INGEST_INTERVAL="0")  # only the watcher ingests
+    watcher = subprocess.Popen([PYTHON, "-m", "app.cli", "sync", "--watch"], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert "watching" in watcher.stdout.readline()
+        out = subprocess.run([PYTHON, "-c", KILLED_LOGGER], cwd=ROOT, env=env,
+                             capture_output=True, text=True)  # fmt: skip
+        run_id = out.stdout.strip()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and wb.get_run(run_id).run.status == "running":
+            time.sleep(0.2)
+        detail = wb.get_run(run_id)
+        assert detail.run.status == "lost" and detail.metrics["m"].n_points == 10
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(10) == 130
