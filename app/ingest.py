@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,8 +28,20 @@ class SyncResult:
     lost: tuple[str, ...] = ()
 
 
+# One ingestion at a time per process. Across processes the database file lock already
+# serializes them; within one, two overlapping syncs of the same run (a run's heartbeat
+# thread still waiting for the lock while its end() syncs) would insert the same rows in
+# two open transactions, and DuckDB reports the uncommitted twin as a duplicate key.
+_sync_lock = threading.Lock()
+
+
 def sync(ws: Workspace, run_ids: Iterable[str] | None = None) -> SyncResult:
     """Ingest new events of the given runs (default: every run folder). Safe to repeat."""
+    with _sync_lock:
+        return _sync(ws, run_ids)
+
+
+def _sync(ws: Workspace, run_ids: Iterable[str] | None) -> SyncResult:
     ids = sorted(set(run_ids) if run_ids is not None else _run_dirs(ws))
     sizes = {rid: _log_size(ws, rid) for rid in ids}
     ids = [rid for rid in ids if sizes[rid] > 0]

@@ -43,9 +43,15 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_point(ws: Workspace,
                          WORKBENCH_HEARTBEAT_INTERVAL="0.05")  # fmt: skip
     rng = random.Random(20261123)
     for _ in range(KILLS):
+        before = acks.stat().st_size if acks.exists() else 0
         proc = subprocess.Popen([PYTHON, "-c", LOGGER, str(acks)], cwd=ROOT, env=env,
                                 stderr=subprocess.PIPE)  # fmt: skip
-        time.sleep(rng.uniform(0.3, 1.5))
+        # Kill at a random moment after the logger got going (not during interpreter start).
+        deadline = time.monotonic() + 30
+        while (acks.stat().st_size if acks.exists() else 0) == before:
+            assert time.monotonic() < deadline and proc.poll() is None, "logger never started"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.2))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
@@ -58,7 +64,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_point(ws: Workspace,
     for line in acks.read_text().splitlines():
         run_id, step = line.split()
         acked.setdefault(run_id, set()).add(int(step))
-    assert sum(map(len, acked.values())) > 1000  # the processes really logged a lot
+    assert len(acked) >= KILLS  # every process logged before it was killed
 
     history = experiments.metric_history(ws, list(acked))
     dupes = history.groupby(["run_id", "key", "step"]).size()
