@@ -45,6 +45,10 @@ def app_server(ws_path: Path, log_path: Path, **env: str) -> Iterator[str]:
     try:
         _wait_healthy(url, proc, log_path)
         yield url
+    except BaseException:
+        log.flush()
+        print(f"--- server output ({log_path}) ---\n{log_path.read_text()}")  # shown on failure
+        raise
     finally:
         proc.terminate()
         try:
