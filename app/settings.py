@@ -8,6 +8,7 @@
 | WORKBENCH_HEARTBEAT_TIMEOUT | 60 | seconds without heartbeat before a run is marked lost |
 | WORKBENCH_INGEST_INTERVAL | 5 | seconds between a live run's own ingestions (0: only at end) |
 | WORKBENCH_LOCK_TIMEOUT | 30 | seconds to wait for another process's database lock |
+| WORKBENCH_DB_LINGER | 0.1 | seconds the database stays open after a unit of work |
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Settings:
     heartbeat_timeout: float = 60.0
     ingest_interval: float = 5.0
     lock_timeout: float = 30.0
+    db_linger: float = 0.1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,6 +39,7 @@ class Settings:
             heartbeat_timeout=_seconds("WORKBENCH_HEARTBEAT_TIMEOUT", cls.heartbeat_timeout),
             ingest_interval=_seconds("WORKBENCH_INGEST_INTERVAL", cls.ingest_interval),
             lock_timeout=_seconds("WORKBENCH_LOCK_TIMEOUT", cls.lock_timeout),
+            db_linger=_seconds("WORKBENCH_DB_LINGER", cls.db_linger),
         )
 
 

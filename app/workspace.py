@@ -24,7 +24,9 @@ def open_workspace(path: str | os.PathLike | None = None) -> Workspace:
     with _lock:
         ws = _opened.get(root)
         if ws is None or not ws.paths.db.exists():
-            ws = Workspace.open(root, lock_timeout=Settings.from_env().lock_timeout)
+            settings = Settings.from_env()
+            ws = Workspace.open(root, lock_timeout=settings.lock_timeout,
+                                linger=settings.db_linger)  # fmt: skip
             _opened[root] = ws
         return ws
 

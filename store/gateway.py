@@ -56,7 +56,7 @@ class Tx:
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> None:
         """Run a statement and consume its result (DuckDB 2 refuses further work on a
         connection whose last result is unfinished)."""
-        self._result(sql, params).fetchall()
+        self._guard(lambda: self._result(sql, params).fetchall())
 
     def fetchall(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
         return self._guard(lambda: self._result(sql, params).fetchall())

@@ -54,9 +54,10 @@ class WorkspacePaths:
 class Workspace:
     """An opened workspace: its paths, its database gateway and its blob store."""
 
-    def __init__(self, root: Path | str, *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, root: Path | str, *, lock_timeout: float = 30.0,
+                 linger: float = 0.1) -> None:  # fmt: skip
         self.paths = WorkspacePaths(Path(root).expanduser().absolute())
-        self.store = Store(self.paths.db, lock_timeout=lock_timeout)
+        self.store = Store(self.paths.db, lock_timeout=lock_timeout, linger=linger)
         self.blobs = BlobStore(self.paths.blobs)
 
     @property
