@@ -151,20 +151,21 @@ def search_runs(
         sql, values = condition_sql(cond)
         where.append(sql)
         params += values
-    joins, order_terms = [], []
+    joins, join_params, order_terms = [], [], []
     for i, ob in enumerate(order_by):
-        expr, join, jparams = _order_sql(ob, i)
+        exprs, join, jparams = _order_sql(ob, i)
         if join:
             joins.append(join)
-            params = jparams + params  # join parameters come before WHERE parameters
-        order_terms.append(f"{expr} {'DESC' if ob.descending else 'ASC'} NULLS LAST")
+            join_params += jparams  # in join order; all of them precede the WHERE's
+        direction = "DESC" if ob.descending else "ASC"
+        order_terms += [f"{e} {direction} NULLS LAST" for e in exprs]
     order_terms.append("r.started_at DESC, r.run_id")
     sql = (
         f"SELECT {', '.join('r.' + c.strip() for c in _RUN_COLS.split(','))} FROM runs r "
         f"{' '.join(joins)} WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order_terms)} LIMIT ? OFFSET ?"
     )
-    rows = tx.fetchall(sql, [*params, int(limit), int(offset)])
+    rows = tx.fetchall(sql, [*join_params, *params, int(limit), int(offset)])
     return [Run(*row) for row in rows]
 
 
@@ -215,24 +216,27 @@ def _keyed_value(cond: Condition) -> tuple[str, str]:
     raise InvalidInput(f"Unknown field {cond.field!r}; use metrics, params, tags or attributes.")
 
 
-def _order_sql(ob: OrderBy, i: int) -> tuple[str, str, list]:
+def _order_sql(ob: OrderBy, i: int) -> tuple[list[str], str, list]:
+    """(sort expressions, join, join parameters) for one sort key."""
     if ob.field == "attributes":
         col = RUN_ATTRIBUTES.get(ob.key)
         if col is None:
             raise InvalidInput(f"Cannot order by unknown run attribute {ob.key!r}.")
-        return col, "", []
+        return [col], "", []
     alias = f"o{i}"
+    tables = {"metrics": "metric_summary", "params": "params", "tags": "tags"}
+    if ob.field not in tables:
+        raise InvalidInput(
+            f"Cannot order by {ob.field!r}; use metrics, params, tags or attributes."
+        )
+    join = (f"LEFT JOIN {tables[ob.field]} {alias} "
+            f"ON {alias}.run_id = r.run_id AND {alias}.key = ?")  # fmt: skip
     if ob.field == "metrics":
-        join = f"LEFT JOIN metric_summary {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
-        return f"{alias}.last_value", join, [ob.key]
-    if ob.field == "params":
-        join = f"LEFT JOIN params {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
-        expr = f"coalesce({alias}.value_int::DOUBLE, {alias}.value_float), {alias}.value_str"
-        return expr, join, [ob.key]
-    if ob.field == "tags":
-        join = f"LEFT JOIN tags {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
-        return f"{alias}.value", join, [ob.key]
-    raise InvalidInput(f"Cannot order by {ob.field!r}; use metrics, params, tags or attributes.")
+        return [f"{alias}.last_value"], join, [ob.key]
+    if ob.field == "params":  # numbers by value, then text
+        return [f"coalesce({alias}.value_int::DOUBLE, {alias}.value_float)",
+                f"{alias}.value_str"], join, [ob.key]  # fmt: skip
+    return [f"{alias}.value"], join, [ob.key]
 
 
 def _is_number(value: object) -> bool:
