@@ -5,10 +5,9 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from app.ui import charts, data
+from app.ui import charts, data, nav
 from app.ui.widgets import STATUS_ICONS, display_runs, duration, user_errors
 
-ALL = "All experiments"
 PAGE_SIZE = 1000
 
 st.title("Experiments")
@@ -65,8 +64,9 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     gen = data.generation()
     table = data.runs_table(root, gen, experiment_ids, PAGE_SIZE)
     running = int((table["status"] == "running").sum()) if not table.empty else 0
+    shown = f"newest {PAGE_SIZE:,} runs" if len(table) == PAGE_SIZE else f"{len(table):,} runs"
     st.caption(
-        f"{len(table):,} runs"
+        shown
         + (f" · {running} running, refreshing live" if running else "")
         + " · select rows to see their metric curves"
     )
@@ -107,8 +107,8 @@ with user_errors():
         st.info("No experiments yet. `wb.start_run(experiment=...)` in a notebook creates one.")
         st.stop()
     by_name = {s.experiment.name: s for s in summaries}
-    choice = st.selectbox("Experiment", [ALL, *by_name], key="experiment")
-    ids = None if choice == ALL else (by_name[choice].experiment.experiment_id,)
+    choice = st.selectbox("Experiment", [nav.ALL_EXPERIMENTS, *by_name], key="experiment")
+    ids = None if choice == nav.ALL_EXPERIMENTS else (by_name[choice].experiment.experiment_id,)
     live = any(s.running for s in summaries)
     # The fragment reruns on a timer so new runs and points appear while the page is open;
     # reads are cached on the store generation, so an idle tick does not open the database.

@@ -12,7 +12,7 @@ st.title("Home")
 def open_run(run_id: str) -> None:
     """Show this run on the Experiments page (its selection is keyed by run id)."""
     st.session_state["selected_runs"] = [run_id]
-    st.session_state["experiment"] = "All experiments"
+    st.session_state["experiment"] = nav.ALL_EXPERIMENTS
     st.switch_page(nav.page(nav.EXPERIMENTS))
 
 

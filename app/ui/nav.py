@@ -28,6 +28,9 @@ EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
 
 PAGES = [HOME, EXPERIMENTS]
 
+# The Experiments page's selector value meaning "no filter" (Home deep-links with it).
+ALL_EXPERIMENTS = "All experiments"
+
 
 def page(spec: PageSpec) -> st.Page:
     return st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
