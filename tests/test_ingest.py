@@ -111,3 +111,16 @@ def test_watcher_ingests_a_live_run(ws: Workspace) -> None:
     finally:
         watcher.stop()
     assert watcher.stats.errors == 0
+
+
+def test_a_sync_with_nothing_new_leaves_the_generation_alone(ws: Workspace) -> None:
+    """The pages' caches are keyed on the generation; an idle watcher round must not
+    invalidate them."""
+    with wb.start_run(experiment="e") as run:
+        run.log_metric("m", 1.0)
+    ws.store.close()  # fold the WAL in now, so the comparison sees only the sync
+    before = ws.store.generation()
+    assert ingest.sync(ws).events == 0
+    assert ingest.reap_lost_runs(ws, heartbeat_timeout=60) == []
+    ws.store.close()
+    assert ws.store.generation() == before
