@@ -137,3 +137,19 @@ def test_unicode_and_sql_metacharacters_in_values_are_stored_verbatim(ws: Worksp
     detail = wb.get_run(run.run_id)
     assert detail.run.name == nasty and detail.experiment_name == f"exp {nasty}"
     assert detail.params["p"] == nasty and detail.tags["t"] == nasty
+
+
+def test_runs_table_keeps_every_param_type(ws: Workspace) -> None:
+    logged = {"i": 7, "big": 2**62, "f": 0.25, "whole": 3.0, "nan": float("nan"),
+              "inf": float("-inf"), "yes": True, "none": None, "s": 'say "hi"; --',
+              "u": "日本"}  # fmt: skip
+    with wb.start_run(experiment="types") as run:
+        run.log_params(logged)
+        run.log_metrics({"m": float("inf")})
+        run.set_tag("t", "x'y")
+    row = wb.search_runs("types").iloc[0]
+    for key, value in logged.items():
+        got = row[f"params.{key}"]
+        assert type(got) is type(value), key
+        assert got == value or (value != value and got != got), key
+    assert row["metrics.m"] == float("inf") and row["tags.t"] == "x'y"
