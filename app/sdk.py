@@ -63,6 +63,8 @@ __all__ = [
     "start_run",
 ]
 
+MAX_ERROR = 8000  # characters of a failed run's error text that are kept
+
 _workspace_path: Path | None = None
 _active: list[ActiveRun] = []
 _active_lock = threading.Lock()
@@ -174,6 +176,8 @@ class ActiveRun:
         """End the run (``finished``, ``failed`` or ``killed``) and ingest its events."""
         if status not in ("finished", "failed", "killed"):
             raise InvalidInput(f"status must be finished, failed or killed; got {status!r}.")
+        if error is not None and len(error := str(error)) > MAX_ERROR:
+            error = error[: MAX_ERROR - 1] + "…"  # an exception message can be huge
         with self._lock:
             if self.status != "running":
                 return

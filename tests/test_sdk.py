@@ -153,3 +153,10 @@ def test_runs_table_keeps_every_param_type(ws: Workspace) -> None:
         assert type(got) is type(value), key
         assert got == value or (value != value and got != got), key
     assert row["metrics.m"] == float("inf") and row["tags.t"] == "x'y"
+
+
+def test_huge_error_text_is_capped(ws: Workspace) -> None:
+    with pytest.raises(ValueError), wb.start_run(experiment="e") as run:
+        raise ValueError("x" * 1_000_000)
+    error = wb.get_run(run.run_id).run.error
+    assert len(error) == wb.MAX_ERROR and error.startswith("ValueError: xxx")
