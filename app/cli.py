@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import experiments, ingest
+from app import datasets, experiments, ingest
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
 from store import migrations
 from store.entities import Condition
-from store.errors import WorkbenchError
+from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
 
 MAIN_SCRIPT = Path(__file__).with_name("main.py")
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_experiments_list
     )
 
+    _dataset_commands(sub)
+
     db = sub.add_parser("db", help="the workspace database").add_subparsers(
         dest="db_command", required=True, metavar="SUBCOMMAND"
     )
@@ -73,6 +75,39 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_db_upgrade
     )
     return parser
+
+
+def _dataset_commands(sub: argparse._SubParsersAction) -> None:
+    ds = sub.add_parser("datasets", help="dataset versions").add_subparsers(
+        dest="datasets_command", required=True, metavar="SUBCOMMAND"
+    )
+    add = ds.add_parser("add", help="register a CSV or Parquet file as a new dataset version")
+    add.add_argument("path", help="the CSV or Parquet file")
+    add.add_argument("--name", required=True, help="dataset name, e.g. churn")
+    add.add_argument("-m", "--message", default="", help="what changed in this version")
+    add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                     help="a tag for the version (repeatable)")  # fmt: skip
+    add.add_argument("--encoding", default="utf-8", help="text encoding of a CSV "
+                     "(utf-8 or latin-1; default utf-8)")  # fmt: skip
+    add.set_defaults(func=cmd_datasets_add)
+    ds.add_parser("list", help="list datasets with their latest version").set_defaults(
+        func=cmd_datasets_list
+    )
+    versions = ds.add_parser("versions", help="list the versions of a dataset")
+    versions.add_argument("name")
+    versions.set_defaults(func=cmd_datasets_versions)
+    show = ds.add_parser("show", help="a version's schema, profile and contract results")
+    show.add_argument("ref", help="e.g. churn@v3, or churn for the latest")
+    show.set_defaults(func=cmd_datasets_show)
+    diff = ds.add_parser("diff", help="compare two versions (schema, rows, profiles)")
+    diff.add_argument("reference", help="e.g. churn@v1")
+    diff.add_argument("current", help="e.g. churn@v2")
+    diff.add_argument("--key", help="key column to match rows by (default: the contract's)")
+    diff.set_defaults(func=cmd_datasets_diff)
+    export = ds.add_parser("export", help="write a version to a CSV or Parquet file")
+    export.add_argument("ref", help="e.g. churn@v3")
+    export.add_argument("target", help="output file; .csv or .parquet decides the format")
+    export.set_defaults(func=cmd_datasets_export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,6 +182,88 @@ def cmd_experiments_list(args: argparse.Namespace) -> int:
     frame = pd.DataFrame(rows, columns=["name", "runs", "running", "last_run_at", "id"])
     _print_frame(frame, "table")
     return 0
+
+
+def cmd_datasets_add(args: argparse.Namespace) -> int:
+    tags = {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--tag {item!r} must be KEY=VALUE.")
+        tags[key] = value
+    result = datasets.register(open_workspace(args.workspace), Path(args.path), args.name,
+                               message=args.message, tags=tags, source_kind="path",
+                               encoding=args.encoding)  # fmt: skip
+    print(result.message)
+    for check in result.checks:
+        if not check.passed:
+            print(f"  failed {check.check}: {check.message}")
+    return 0
+
+
+def cmd_datasets_list(args: argparse.Namespace) -> int:
+    rows = [(d.name, d.latest_version, d.n_versions, d.created_by, d.created_at)
+            for d in datasets.list_datasets(open_workspace(args.workspace))]  # fmt: skip
+    _print_frame(pd.DataFrame(rows, columns=["name", "latest", "versions", "created_by",
+                                             "created_at"]), "table")  # fmt: skip
+    return 0
+
+
+def cmd_datasets_versions(args: argparse.Namespace) -> int:
+    rows = [(v.ref, v.n_rows, v.n_columns, _contract_word(v), v.created_at, v.created_by,
+             v.message) for v in datasets.list_versions(open_workspace(args.workspace),
+                                                        args.name)]  # fmt: skip
+    columns = ["version", "rows", "columns", "contract", "created_at", "author", "message"]
+    _print_frame(pd.DataFrame(rows, columns=columns), "table")
+    return 0
+
+
+def cmd_datasets_show(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    v = datasets.get_version(ws, args.ref)
+    print(f"{v.ref}: {v.n_rows:,} rows x {v.n_columns} columns, {v.size_bytes:,} bytes, "
+          f"contract {_contract_word(v)}")  # fmt: skip
+    print(f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
+          f"{v.created_by}  from {v.source} {v.source_name}")  # fmt: skip
+    rows = [(p.name, p.dtype, p.nulls, p.distinct, p.min_text, p.max_text, p.mean)
+            for p in datasets.get_profile(ws, v)]  # fmt: skip
+    _print_frame(pd.DataFrame(rows, columns=["column", "type", "nulls", "distinct", "min",
+                                             "max", "mean"]), "table")  # fmt: skip
+    for check in datasets.get_checks(ws, v)[1]:
+        if not check.passed:
+            print(f"failed {check.check}: {check.message} e.g. {', '.join(check.examples[:5])}")
+    return 0
+
+
+def cmd_datasets_diff(args: argparse.Namespace) -> int:
+    d = datasets.diff(open_workspace(args.workspace), args.reference, args.current, args.key)
+    print(f"{d.reference.ref} -> {d.current.ref}: rows {d.reference.n_rows:,} -> "
+          f"{d.current.n_rows:,}")  # fmt: skip
+    for change in d.schema_changes:
+        print(f"  column {change.column}: {change.change} ({change.reference_type} -> "
+              f"{change.current_type})")  # fmt: skip
+    r = d.rows
+    if r.mode == "key":
+        print(f"  matched by {r.key}: {r.added:,} added, {r.removed:,} removed, "
+              f"{r.changed:,} changed, {r.unchanged:,} unchanged")  # fmt: skip
+    else:
+        print(f"  as multisets: {r.added:,} rows only in current, {r.removed:,} only in "
+              "reference")  # fmt: skip
+    if r.note:
+        print(f"  note: {r.note}")
+    return 0
+
+
+def cmd_datasets_export(args: argparse.Namespace) -> int:
+    out = datasets.export(open_workspace(args.workspace), args.ref, Path(args.target))
+    print(f"wrote {out}")
+    return 0
+
+
+def _contract_word(v) -> str:
+    if v.contract_passed is None:
+        return "unchecked"
+    return "passed" if v.contract_passed else f"FAILED ({v.n_failed_checks})"
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:

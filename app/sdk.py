@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import experiments, ingest
+from app import datasets, experiments, ingest
 from app.events import EventLog, touch_heartbeat
 from app.settings import Settings, current_user
 from app.validation import (
@@ -42,7 +42,7 @@ from app.validation import (
     check_tag_value,
 )
 from app.workspace import open_workspace
-from store.entities import ParamValue, RunDetail
+from store.entities import DatasetVersion, ParamValue, RunDetail
 from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
 
@@ -51,7 +51,10 @@ __all__ = [
     "active_run",
     "end_run",
     "get_run",
+    "list_dataset_versions",
+    "load_dataset",
     "log_artifact",
+    "log_dataset",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -330,3 +333,38 @@ def search_runs(experiment: str | None = None, limit: int = 1000) -> pd.DataFram
     if experiment is not None:
         ids = [experiments.get_experiment_by_name(ws, experiment).experiment_id]
     return experiments.runs_table(ws, experiment_ids=ids, limit=limit)
+
+
+# -- datasets ----------------------------------------------------------------------------------
+
+
+def log_dataset(
+    data: pd.DataFrame | str | os.PathLike,
+    name: str,
+    *,
+    message: str = "",
+    tags: Mapping[str, Any] | None = None,
+    encoding: str = "utf-8",
+) -> DatasetVersion:
+    """Register a DataFrame (or a CSV/Parquet path) as a version of dataset ``name``.
+
+    Returns the new version, or the existing one when the same content is already there
+    (a warning says which). Raises InvalidInput with what is wrong with the data.
+    """
+    source = data if isinstance(data, pd.DataFrame) else Path(data)
+    result = datasets.register(workspace(), source, name, message=message, tags=tags,
+                               source_kind="sdk" if isinstance(data, pd.DataFrame) else "path",
+                               encoding=encoding)  # fmt: skip
+    if not result.created:
+        warnings.warn(result.message, stacklevel=2)
+    return result.version
+
+
+def load_dataset(ref: str) -> pd.DataFrame:
+    """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame."""
+    return datasets.load(workspace(), ref)
+
+
+def list_dataset_versions(name: str) -> list[DatasetVersion]:
+    """The versions of dataset ``name``, newest first."""
+    return datasets.list_versions(workspace(), name)

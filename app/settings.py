@@ -9,6 +9,8 @@
 | WORKBENCH_INGEST_INTERVAL | 5 | seconds between a live run's own ingestions (0: only at end) |
 | WORKBENCH_LOCK_TIMEOUT | 30 | seconds to wait for another process's database lock |
 | WORKBENCH_DB_LINGER | 0.1 | seconds the database stays open after a unit of work |
+| WORKBENCH_MAX_UPLOAD_MB | 200 | largest data file accepted for a dataset version |
+| WORKBENCH_INBOX_SETTLE | 2 | seconds an inbox file must stay unchanged before it is taken |
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class Settings:
     ingest_interval: float = 5.0
     lock_timeout: float = 30.0
     db_linger: float = 0.1
+    max_upload_mb: float = 200.0
+    inbox_settle: float = 2.0
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -40,6 +48,8 @@ class Settings:
             ingest_interval=_seconds("WORKBENCH_INGEST_INTERVAL", cls.ingest_interval),
             lock_timeout=_seconds("WORKBENCH_LOCK_TIMEOUT", cls.lock_timeout),
             db_linger=_seconds("WORKBENCH_DB_LINGER", cls.db_linger),
+            max_upload_mb=_number("WORKBENCH_MAX_UPLOAD_MB", cls.max_upload_mb, "megabytes"),
+            inbox_settle=_seconds("WORKBENCH_INBOX_SETTLE", cls.inbox_settle),
         )
 
 
@@ -69,13 +79,17 @@ def current_user() -> str:
 
 
 def _seconds(name: str, default: float) -> float:
+    return _number(name, default, "seconds")
+
+
+def _number(name: str, default: float, unit: str) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a number of seconds; got {raw!r}.") from None
+        raise InvalidInput(f"{name} must be a number of {unit}; got {raw!r}.") from None
     if value < 0:
-        raise InvalidInput(f"{name} must be 0 or more seconds; got {raw!r}.")
+        raise InvalidInput(f"{name} must be 0 or more {unit}; got {raw!r}.")
     return value

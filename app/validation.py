@@ -69,6 +69,26 @@ def check_name(name: object, what: str) -> str:
     return name
 
 
+_DATASET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_DATASET_NAME = 100
+
+
+def check_dataset_name(name: object) -> str:
+    """A dataset (or model) name: it names a folder in ``inbox/`` and appears in refs like
+    ``churn@v3``, so only letters, digits, ``_ . -``, starting with a letter or digit."""
+    if not isinstance(name, str):
+        raise InvalidInput(f"Dataset name must be a string; got {_show(name)}.")
+    if not name or len(name) > MAX_DATASET_NAME:
+        raise InvalidInput(f"Dataset name must be 1 to {MAX_DATASET_NAME} characters; got "
+                           f"{len(name)} ({_show(name)}).")  # fmt: skip
+    if not _DATASET_NAME_RE.match(name) or ".." in name:
+        raise InvalidInput(
+            f"Dataset name {_show(name)} is not allowed: use letters, digits, '_', '.' and "
+            "'-', starting with a letter or digit, without '..' or '/' (e.g. 'churn-2024')."
+        )
+    return name
+
+
 def check_param_value(key: str, value: object) -> ParamValue:
     value = _unwrap_numpy(value)
     if value is None or isinstance(value, bool | float):

@@ -44,13 +44,43 @@ class BlobStore:
         with source.open("rb") as fh:
             return self.put_stream(fh)
 
+    @property
+    def tmp_dir(self) -> Path:
+        """Where files destined for :meth:`adopt` are written (same filesystem as blobs)."""
+        return self.root / "tmp"
+
+    def adopt(self, tmp_file: Path) -> BlobRef:
+        """Move a finished file from :attr:`tmp_dir` into the store under its hash.
+
+        The file is hashed, fsynced and renamed (no copy); it is gone from ``tmp_file``
+        afterwards, whether it was adopted or already stored.
+        """
+        tmp_file = Path(tmp_file)
+        try:
+            ref = BlobRef(file_sha256(tmp_file), tmp_file.stat().st_size)
+            final = self.path_for(ref.sha256)
+            if final.exists():
+                return ref
+            with tmp_file.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_file, final)
+            _fsync_dir(final.parent)
+            return ref
+        finally:
+            tmp_file.unlink(missing_ok=True)
+
+    def remove(self, sha256: str) -> None:
+        """Delete a blob (the caller has checked that no row names it)."""
+        self.path_for(sha256).unlink(missing_ok=True)
+
     def put_bytes(self, data: bytes) -> BlobRef:
         import io
 
         return self.put_stream(io.BytesIO(data))
 
     def put_stream(self, stream: BinaryIO) -> BlobRef:
-        tmp_dir = self.root / "tmp"
+        tmp_dir = self.tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0

@@ -119,3 +119,100 @@ class OrderBy:
     field: str
     key: str
     descending: bool = False
+
+
+# -- datasets ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column of a dataset version: schema and statistics (see ``store.profiles``).
+
+    ``min_value``/``max_value``/``mean``/``std``/``quantiles``/``hist_edges`` are on the
+    column's numeric axis (dates: days since 1970-01-01; timestamps: seconds);
+    ``min_text``/``max_text`` are the same extremes as the user writes them.
+    """
+
+    position: int
+    name: str
+    dtype: str
+    family: str
+    count: int
+    nulls: int
+    nan_count: int
+    distinct: int
+    distinct_exact: bool
+    min_text: str | None
+    max_text: str | None
+    min_value: float | None
+    max_value: float | None
+    mean: float | None
+    std: float | None
+    quantiles: tuple[float, ...] = ()
+    hist_edges: tuple[float, ...] = ()
+    hist_counts: tuple[int, ...] = ()
+    top_values: tuple[str, ...] = ()
+    top_counts: tuple[int, ...] = ()
+    other_count: int = 0
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.family in ("integer", "float", "date", "timestamp")
+
+    def quantile(self, q: float) -> float | None:
+        """The ``q`` quantile (0..1) read off the stored quantile function."""
+        if not self.quantiles:
+            return None
+        return self.quantiles[round(q * (len(self.quantiles) - 1))]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    dataset_id: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+    lifecycle: str
+    latest_version: int
+    n_versions: int
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    dataset_id: str
+    dataset_name: str
+    version: int
+    fingerprint: str
+    blob_sha256: str
+    size_bytes: int
+    n_rows: int
+    n_columns: int
+    duplicate_rows: int
+    created_at: datetime
+    created_by: str
+    message: str
+    parent_version: int | None
+    source: str
+    source_name: str
+    contract_revision: int | None
+    contract_passed: bool | None
+    n_failed_checks: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset_name}@v{self.version}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One contract check on one version: ``check`` is e.g. ``range``, ``column`` may be
+    empty for table-level checks, ``examples`` are up to 20 failing values."""
+
+    check: str
+    column: str
+    passed: bool
+    message: str
+    failing: int = 0
+    examples: tuple[str, ...] = ()

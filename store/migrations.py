@@ -127,7 +127,104 @@ CORE_TRACKING = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING,)
+DATASETS = Migration(
+    2,
+    "datasets: versions, column profiles, tags, contracts and their check results",
+    (
+        """CREATE TABLE datasets (
+            dataset_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            description VARCHAR NOT NULL DEFAULT '',
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            lifecycle VARCHAR NOT NULL DEFAULT 'active'
+        )""",
+        # One row per immutable version. The fingerprint names the logical content (see
+        # store/snapshots.py) and is unique per dataset, so registering the same data twice
+        # -- even from two processes at once -- cannot make two versions.
+        """CREATE TABLE dataset_versions (
+            dataset_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            blob_sha256 VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            n_rows BIGINT NOT NULL,
+            n_columns INTEGER NOT NULL,
+            duplicate_rows BIGINT NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            message VARCHAR NOT NULL DEFAULT '',
+            parent_version INTEGER,
+            source VARCHAR NOT NULL,
+            source_name VARCHAR NOT NULL DEFAULT '',
+            contract_revision INTEGER,
+            contract_passed BOOLEAN,
+            n_failed_checks INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (dataset_id, version),
+            UNIQUE (dataset_id, fingerprint)
+        )""",
+        # Column profiles on the column's numeric axis; see store/profiles.py.
+        """CREATE TABLE dataset_columns (
+            dataset_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            name VARCHAR NOT NULL,
+            dtype VARCHAR NOT NULL,
+            family VARCHAR NOT NULL,
+            count BIGINT NOT NULL,
+            nulls BIGINT NOT NULL,
+            nan_count BIGINT NOT NULL,
+            distinct_count BIGINT NOT NULL,
+            distinct_exact BOOLEAN NOT NULL,
+            min_text VARCHAR,
+            max_text VARCHAR,
+            min_value DOUBLE,
+            max_value DOUBLE,
+            mean DOUBLE,
+            std DOUBLE,
+            quantiles DOUBLE[],
+            hist_edges DOUBLE[],
+            hist_counts BIGINT[],
+            top_values VARCHAR[],
+            top_counts BIGINT[],
+            other_count BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (dataset_id, version, position)
+        )""",
+        """CREATE TABLE dataset_tags (
+            dataset_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            PRIMARY KEY (dataset_id, version, key)
+        )""",
+        # Contracts are edited by adding a revision; spec is JSON (see app/contracts.py).
+        """CREATE TABLE dataset_contracts (
+            dataset_id VARCHAR NOT NULL,
+            revision INTEGER NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            note VARCHAR NOT NULL DEFAULT '',
+            spec VARCHAR NOT NULL,
+            PRIMARY KEY (dataset_id, revision)
+        )""",
+        """CREATE TABLE contract_results (
+            dataset_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            revision INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            check_name VARCHAR NOT NULL,
+            column_name VARCHAR NOT NULL DEFAULT '',
+            passed BOOLEAN NOT NULL,
+            message VARCHAR NOT NULL,
+            failing BIGINT NOT NULL DEFAULT 0,
+            examples VARCHAR[],
+            checked_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (dataset_id, version, revision, position)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -4,6 +4,18 @@ CREATE TABLE artifacts(run_id VARCHAR, path VARCHAR, sha256 VARCHAR NOT NULL, si
 
 CREATE TABLE audit_events(event_id BIGINT DEFAULT(nextval('audit_event_id')) PRIMARY KEY, ts TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, "action" VARCHAR NOT NULL, object_type VARCHAR NOT NULL, object_id VARCHAR NOT NULL, detail VARCHAR DEFAULT('{}') NOT NULL);
 
+CREATE TABLE contract_results(dataset_id VARCHAR, "version" INTEGER, revision INTEGER, "position" INTEGER, check_name VARCHAR NOT NULL, column_name VARCHAR DEFAULT('') NOT NULL, passed BOOLEAN NOT NULL, message VARCHAR NOT NULL, failing BIGINT DEFAULT(0) NOT NULL, examples VARCHAR[], checked_at TIMESTAMP NOT NULL, PRIMARY KEY(dataset_id, "version", revision, "position"));
+
+CREATE TABLE dataset_columns(dataset_id VARCHAR, "version" INTEGER, "position" INTEGER, "name" VARCHAR NOT NULL, dtype VARCHAR NOT NULL, "family" VARCHAR NOT NULL, count BIGINT NOT NULL, "nulls" BIGINT NOT NULL, nan_count BIGINT NOT NULL, distinct_count BIGINT NOT NULL, distinct_exact BOOLEAN NOT NULL, min_text VARCHAR, max_text VARCHAR, min_value DOUBLE, max_value DOUBLE, mean DOUBLE, std DOUBLE, quantiles DOUBLE[], hist_edges DOUBLE[], hist_counts BIGINT[], top_values VARCHAR[], top_counts BIGINT[], other_count BIGINT DEFAULT(0) NOT NULL, PRIMARY KEY(dataset_id, "version", "position"));
+
+CREATE TABLE dataset_contracts(dataset_id VARCHAR, revision INTEGER, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, note VARCHAR DEFAULT('') NOT NULL, spec VARCHAR NOT NULL, PRIMARY KEY(dataset_id, revision));
+
+CREATE TABLE dataset_tags(dataset_id VARCHAR, "version" INTEGER, "key" VARCHAR, "value" VARCHAR NOT NULL, PRIMARY KEY(dataset_id, "version", "key"));
+
+CREATE TABLE dataset_versions(dataset_id VARCHAR, "version" INTEGER, fingerprint VARCHAR NOT NULL, blob_sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, n_rows BIGINT NOT NULL, n_columns INTEGER NOT NULL, duplicate_rows BIGINT NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, message VARCHAR DEFAULT('') NOT NULL, parent_version INTEGER, "source" VARCHAR NOT NULL, source_name VARCHAR DEFAULT('') NOT NULL, contract_revision INTEGER, contract_passed BOOLEAN, n_failed_checks INTEGER DEFAULT(0) NOT NULL, PRIMARY KEY(dataset_id, "version"), UNIQUE(dataset_id, fingerprint));
+
+CREATE TABLE datasets(dataset_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL);
+
 CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
 CREATE TABLE metric_summary(run_id VARCHAR, "key" VARCHAR, last_value DOUBLE NOT NULL, last_step BIGINT NOT NULL, last_seq BIGINT NOT NULL, min_value DOUBLE, max_value DOUBLE, n_points BIGINT NOT NULL, PRIMARY KEY(run_id, "key"));

@@ -1,0 +1,141 @@
+"""Validation contracts: inferred from a dataset's first version, edited by the user, checked
+on every new version (``store.contracts`` runs the checks in DuckDB).
+
+Inference rules (shown on the Datasets page):
+
+* every column is required, with its type family (integers also satisfy float);
+* ``nullable`` is false when the first version had no NULL in the column;
+* numbers and dates get the observed min and max as hard bounds;
+* text columns with at most ``MAX_ALLOWED_LEVELS`` distinct values get them as the allowed
+  set; booleans and wider text are left open;
+* the key is the first column named ``id``, ``key`` or ``*_id`` that is unique and never
+  NULL; none otherwise;
+* at least one row; extra columns are allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from store.entities import ColumnProfile
+from store.errors import InvalidInput
+from store.snapshots import FAMILIES
+
+MAX_ALLOWED_LEVELS = 20
+EDITOR_COLUMNS = ["column", "type", "required", "nullable", "min", "max", "allowed"]
+
+
+def key_candidates(profile: Sequence[ColumnProfile]) -> list[str]:
+    """Column names that look like a key; uniqueness is checked on the data by the caller."""
+    return [p.name for p in profile
+            if p.nulls == 0 and p.family in ("integer", "string")
+            and (p.name.lower() in ("id", "key") or p.name.lower().endswith("_id"))]  # fmt: skip
+
+
+def infer(profile: Sequence[ColumnProfile], unique: Sequence[str] = ()) -> dict[str, Any]:
+    """A contract describing the profiled version (see the module docstring)."""
+    columns = []
+    for p in profile:
+        rule: dict[str, Any] = {"name": p.name, "type": p.family, "required": True,
+                                "nullable": p.nulls > 0, "min": None, "max": None,
+                                "allowed": None}  # fmt: skip
+        if p.family in ("integer", "float") and p.min_value is not None:
+            rule["min"], rule["max"] = _number(p.min_value), _number(p.max_value)
+        elif p.family in ("date", "timestamp") and p.min_text is not None:
+            rule["min"], rule["max"] = p.min_text, p.max_text
+        elif (p.family == "string" and p.distinct_exact and 0 < p.distinct <= MAX_ALLOWED_LEVELS
+              and p.other_count == 0):  # fmt: skip
+            rule["allowed"] = sorted(p.top_values)
+        columns.append(rule)
+    key = next((name for name in key_candidates(profile) if name in unique), None)
+    return {"columns": columns, "key": key, "allow_extra_columns": True, "min_rows": 1,
+            "max_rows": None}  # fmt: skip
+
+
+def validate(spec: dict[str, Any]) -> dict[str, Any]:
+    """Check an edited contract; return it normalized or raise InvalidInput."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("columns"), list):
+        raise InvalidInput("A contract is a mapping with a 'columns' list.")
+    names = set()
+    for rule in spec["columns"]:
+        name = rule.get("name")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("Every contract column needs a name.")
+        if name in names:
+            raise InvalidInput(f"Column {name!r} appears twice in the contract; keep one row.")
+        names.add(name)
+        if rule.get("type") not in (None, *FAMILIES):
+            raise InvalidInput(f"Column {name!r}: type {rule.get('type')!r} is not one of "
+                               f"{', '.join(FAMILIES)}.")  # fmt: skip
+        lo, hi = rule.get("min"), rule.get("max")
+        if rule.get("type") in ("integer", "float"):
+            rule["min"], rule["max"] = _bound(name, "min", lo), _bound(name, "max", hi)
+            if rule["min"] is not None and rule["max"] is not None and rule["min"] > rule["max"]:
+                raise InvalidInput(f"Column {name!r}: min {rule['min']} is above max "
+                                   f"{rule['max']}; swap them.")  # fmt: skip
+    key = spec.get("key")
+    if key and key not in names:
+        raise InvalidInput(f"Key column {key!r} is not one of the contract's columns.")
+    for bound in ("min_rows", "max_rows"):
+        value = spec.get(bound)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise InvalidInput(f"{bound} must be a whole number from 0 or empty; got {value!r}.")
+    return spec
+
+
+def to_editor(spec: dict[str, Any]) -> pd.DataFrame:
+    """The contract's column rules as an editable table (allowed values comma-separated)."""
+    rows = [{
+        "column": r["name"], "type": r.get("type") or "", "required": bool(r.get("required", True)),
+        "nullable": bool(r.get("nullable", True)),
+        "min": "" if r.get("min") is None else str(r["min"]),
+        "max": "" if r.get("max") is None else str(r["max"]),
+        "allowed": ", ".join(r.get("allowed") or []),
+    } for r in spec.get("columns", [])]  # fmt: skip
+    return pd.DataFrame(rows, columns=EDITOR_COLUMNS)
+
+
+def from_editor(frame: pd.DataFrame, *, key: str | None, allow_extra_columns: bool,
+                min_rows: int | None, max_rows: int | None) -> dict[str, Any]:  # fmt: skip
+    """The inverse of :func:`to_editor`, validated."""
+    columns = []
+    for row in frame.to_dict("records"):
+        name = str(row.get("column") or "").strip()
+        if not name:
+            continue
+        family = str(row.get("type") or "").strip() or None
+        allowed = [v.strip() for v in str(row.get("allowed") or "").split(",") if v.strip()]
+        lo, hi = _blank(row.get("min")), _blank(row.get("max"))
+        columns.append({"name": name, "type": family, "required": bool(row.get("required")),
+                        "nullable": bool(row.get("nullable")), "min": lo, "max": hi,
+                        "allowed": allowed or None})  # fmt: skip
+    return validate({"columns": columns, "key": key or None,
+                     "allow_extra_columns": allow_extra_columns, "min_rows": min_rows,
+                     "max_rows": max_rows})  # fmt: skip
+
+
+def _bound(name: str, which: str, value: Any) -> float | int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Column {name!r}: {which} must be a number; got {value!r}.") from None
+    if math.isnan(number):
+        raise InvalidInput(f"Column {name!r}: {which} cannot be NaN; leave it empty instead.")
+    return _number(number)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+
+
+def _blank(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None

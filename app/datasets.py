@@ -1,0 +1,464 @@
+"""Dataset versions: register, look up, load, preview, export, check and diff.
+
+Every way in -- the Datasets page, ``workbench datasets add``, ``wb.log_dataset`` and the
+watched ``inbox/`` folder -- calls :func:`register`. Registration reads the source into a
+private scratch DuckDB (no workspace lock held), fingerprints it, and stops there if the
+dataset already has a version with the same content. Otherwise it profiles the data,
+checks it against the dataset's contract (inferring one from the first version), writes
+the Parquet snapshot into the blob store and then, in one transaction, the version row,
+its column profiles, tags, check results and an audit event. If that transaction fails,
+the blob is removed again unless another row names it: no blob without a complete row,
+no row without its blob.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from app import contracts
+from app.settings import Settings, current_user
+from app.validation import check_dataset_name, check_key, check_tag_value
+from store import audit, profiles, snapshots
+from store import contracts as contract_checks
+from store import datasets as q
+from store.diffs import RowDiff, diff_rows
+from store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
+from store.errors import AlreadyExists, InvalidInput, NotFound
+from store.snapshots import Column, Scratch
+from store.workspace import Workspace
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SOURCES = ("upload", "path", "sdk", "inbox", "prediction")
+_REF_RE = re.compile(r"^(?P<name>[^@]+?)(?:@(?:v(?P<v>\d+)|(?P<n>\d+)|(?P<latest>latest)))?$")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The outcome of :func:`register`: the version, and whether it was created now or the
+    same content was already there (``created`` False, ``version`` is the match)."""
+
+    version: DatasetVersion
+    created: bool
+    checks: tuple[CheckResult, ...] = ()
+
+    @property
+    def message(self) -> str:
+        v = self.version
+        if not self.created:
+            return (f"Same content as {v.ref} (fingerprint {v.fingerprint[:12]}); no new "
+                    "version was made.")  # fmt: skip
+        text = f"Registered {v.ref}: {v.n_rows:,} rows x {v.n_columns} columns."
+        if v.contract_passed is False:
+            text += f" It breaks the contract: {v.n_failed_checks} check(s) failed."
+        return text
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    column: str
+    change: str  # added | removed | retyped
+    reference_type: str | None
+    current_type: str | None
+
+
+@dataclass(frozen=True)
+class DatasetDiff:
+    reference: DatasetVersion
+    current: DatasetVersion
+    schema_changes: tuple[SchemaChange, ...]
+    rows: RowDiff
+    profile_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# -- refs --------------------------------------------------------------------------------------
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """``"churn@v3"`` -> ("churn", 3); ``"churn"`` or ``"churn@latest"`` -> ("churn", None)."""
+    if not isinstance(ref, str):
+        raise InvalidInput(f"A dataset reference is text like 'churn@v3'; got {ref!r}.")
+    m = _REF_RE.match(ref.strip())
+    if not m:
+        raise InvalidInput(f"{ref!r} is not a dataset reference; write 'churn', 'churn@v3' or "
+                           "'churn@latest'.")  # fmt: skip
+    number = m.group("v") or m.group("n")
+    return check_dataset_name(m.group("name")), int(number) if number else None
+
+
+# -- registering -------------------------------------------------------------------------------
+
+
+def register(
+    ws: Workspace,
+    source: Path | str | pd.DataFrame,
+    name: str,
+    *,
+    message: str = "",
+    tags: Mapping[str, Any] | None = None,
+    source_kind: str | None = None,
+    source_name: str | None = None,
+    encoding: str = "utf-8",
+    actor: str | None = None,
+    settings: Settings | None = None,
+) -> Registration:
+    """Register ``source`` (a CSV or Parquet path, or a DataFrame) as a version of ``name``.
+
+    Raises InvalidInput (bad name, tags or data; the message says what and how to fix it).
+    Nothing is written unless a complete version is.
+    """
+    settings = settings or Settings.from_env()
+    name = check_dataset_name(name)
+    clean_tags = {check_key(k, "Tag"): check_tag_value(k, v) for k, v in (tags or {}).items()}
+    if not isinstance(message, str) or len(message) > 10_000:
+        raise InvalidInput("The message must be text of at most 10,000 characters.")
+    actor = actor or current_user()
+    kind = source_kind or ("sdk" if isinstance(source, pd.DataFrame) else "path")
+    if kind not in SOURCES:
+        raise InvalidInput(f"source_kind must be one of {', '.join(SOURCES)}; got {kind!r}.")
+    label = source_name or (Path(source).name if not isinstance(source, pd.DataFrame)
+                            else "the DataFrame")  # fmt: skip
+    with Scratch() as scratch:
+        _load(
+            scratch,
+            source,
+            label,
+            encoding,
+            settings.max_upload_bytes if kind == "upload" else None,
+        )
+        columns = snapshots.normalize(scratch, label)
+        snap = snapshots.snapshot_of(scratch, columns)
+        dataset = ws.store.read(lambda tx: q.find_dataset(tx, name))
+        if dataset is not None:
+            match = ws.store.read(lambda tx: q.find_by_fingerprint(tx, dataset.dataset_id,
+                                                                   snap.fingerprint))  # fmt: skip
+            if match is not None:
+                return Registration(match, created=False)
+        profile = profiles.profile(scratch, columns)
+        contract = ws.store.read(lambda tx: q.latest_contract(tx, dataset.dataset_id)
+                                 ) if dataset else None  # fmt: skip
+        inferred = None
+        if contract is None:
+            unique = contract_checks.unique_columns(scratch, contracts.key_candidates(profile))
+            inferred = contracts.infer(profile, unique)
+            spec = inferred
+        else:
+            spec = contract[1]
+        checks = contract_checks.check(scratch, columns, spec)
+        parquet = snapshots.write_parquet(scratch, ws.blobs.tmp_dir)
+    blob = ws.blobs.adopt(parquet)
+    draft = DatasetVersion(
+        dataset_id=dataset.dataset_id if dataset else "", dataset_name=name, version=0,
+        fingerprint=snap.fingerprint, blob_sha256=blob.sha256, size_bytes=blob.size_bytes,
+        n_rows=snap.n_rows, n_columns=len(columns), duplicate_rows=snap.duplicate_rows,
+        created_at=utcnow(), created_by=actor, message=message, parent_version=None,
+        source=kind, source_name=label, contract_revision=None, contract_passed=None,
+        n_failed_checks=0, tags=clean_tags,
+    )  # fmt: skip
+    try:
+        version, created = _write_with_retry(ws, draft, profile, checks, inferred)
+    except BaseException:
+        _discard_blob(ws, blob.sha256)
+        raise
+    if not created:
+        _discard_blob(ws, blob.sha256)
+        return Registration(version, created=False)
+    return Registration(version, created=True, checks=tuple(checks))
+
+
+def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encoding: str,
+          max_bytes: int | None) -> None:  # fmt: skip
+    if isinstance(source, pd.DataFrame):
+        snapshots.load_frame(scratch, source, label=label)
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a file; pass the path of a CSV or Parquet file.")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise InvalidInput(
+            f"{label} is {size / 2**20:,.1f} MB; uploads are limited to "
+            f"{max_bytes / 2**20:,.0f} MB. Register it from the command line "
+            "(workbench datasets add PATH), upload a Parquet file (usually much smaller), or "
+            "raise WORKBENCH_MAX_UPLOAD_MB."
+        )
+    suffix = Path(label).suffix.lower() or path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        snapshots.load_parquet(scratch, path, label=label)
+    elif suffix in CSV_SUFFIXES:
+        snapshots.load_csv(scratch, path, label=label, encoding=encoding)
+    else:
+        raise InvalidInput(f"{label}: unsupported file type {suffix or '(none)'!r}; use a .csv "
+                           "or .parquet file.")  # fmt: skip
+
+
+def _write_with_retry(ws: Workspace, draft: DatasetVersion, profile, checks, inferred
+                      ) -> tuple[DatasetVersion, bool]:  # fmt: skip
+    # Two sessions registering into the same dataset at once can both pick the next version
+    # number (or both create the dataset); the loser's insert hits the key and it tries again
+    # with the numbers the winner left.
+    for attempt in range(5):
+        try:
+            return ws.store.write(lambda tx: _write_version(tx, draft, profile, checks,
+                                                            inferred))  # fmt: skip
+        except AlreadyExists:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write_version(tx, draft: DatasetVersion, profile: Sequence[ColumnProfile],
+                   checks: Sequence[CheckResult], inferred: dict | None
+                   ) -> tuple[DatasetVersion, bool]:  # fmt: skip
+    dataset = q.find_dataset(tx, draft.dataset_name)
+    if dataset is None:
+        dataset_id = uuid.uuid4().hex
+        q.insert_dataset(tx, dataset_id, draft.dataset_name, description="",
+                         actor=draft.created_by)  # fmt: skip
+        latest = 0
+    else:
+        dataset_id, latest = dataset.dataset_id, dataset.latest_version
+        match = q.find_by_fingerprint(tx, dataset_id, draft.fingerprint)
+        if match is not None:  # registered meanwhile by another session
+            return match, False
+    version = replace(draft, dataset_id=dataset_id, version=latest + 1,
+                      parent_version=latest or None)  # fmt: skip
+    q.insert_version(tx, version, profile)
+    contract = q.latest_contract(tx, dataset_id)
+    if contract is None:
+        revision = q.insert_contract(tx, dataset_id, inferred or {}, actor=draft.created_by,
+                                     note=f"inferred from v{version.version}")  # fmt: skip
+    else:
+        revision = contract[0]
+    q.set_contract_outcome(tx, dataset_id, version.version, revision, checks)
+    failed = sum(not c.passed for c in checks)
+    audit.record(tx, actor=draft.created_by, action="dataset.version.create",
+                 object_type="dataset_version", object_id=version.ref,
+                 detail={"fingerprint": version.fingerprint, "rows": version.n_rows,
+                         "source": version.source, "source_name": version.source_name,
+                         "failed_checks": failed})  # fmt: skip
+    return replace(version, contract_revision=revision, contract_passed=failed == 0,
+                   n_failed_checks=failed), True  # fmt: skip
+
+
+def _discard_blob(ws: Workspace, sha256: str) -> None:
+    try:
+        referenced = ws.store.read(lambda tx: q.blob_referenced(tx, sha256))
+    except Exception:
+        return  # cannot tell: keeping an orphan is safe, deleting a referenced blob is not
+    if not referenced:
+        ws.blobs.remove(sha256)
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def list_datasets(ws: Workspace) -> list[Dataset]:
+    return ws.store.read(q.list_datasets)
+
+
+def list_versions(ws: Workspace, name: str) -> list[DatasetVersion]:
+    """Versions of ``name``, newest first. Raises NotFound."""
+    name = check_dataset_name(name)
+
+    def work(tx) -> list[DatasetVersion]:
+        ds = q.find_dataset(tx, name)
+        if ds is None:
+            raise NotFound(f"Dataset {name!r} not found; register it first.")
+        return q.list_versions(tx, ds.dataset_id)
+
+    return ws.store.read(work)
+
+
+def get_version(ws: Workspace, ref: str) -> DatasetVersion:
+    """The version named by ``ref`` (``churn@v3``, ``churn``). Raises NotFound."""
+    name, number = parse_ref(ref)
+    return ws.store.read(lambda tx: q.require_version(tx, name, number))
+
+
+def get_profile(ws: Workspace, version: DatasetVersion) -> tuple[ColumnProfile, ...]:
+    return ws.store.read(lambda tx: q.column_profiles(tx, version.dataset_id, version.version))
+
+
+def get_checks(ws: Workspace, version: DatasetVersion) -> tuple[int | None, list[CheckResult]]:
+    return ws.store.read(lambda tx: q.contract_results(tx, version.dataset_id, version.version))
+
+
+def snapshot_path(ws: Workspace, version: DatasetVersion) -> Path:
+    """The version's Parquet file after checking its hash. Raises NotFound/InvalidInput."""
+    return ws.blobs.verified_path(version.blob_sha256)
+
+
+def load(ws: Workspace, ref: str) -> pd.DataFrame:
+    """The whole version as a DataFrame."""
+    return snapshots.read_all(snapshot_path(ws, get_version(ws, ref)))
+
+
+def preview(ws: Workspace, version: DatasetVersion, page: int, page_size: int = 100
+            ) -> pd.DataFrame:  # fmt: skip
+    """One page (from 0) of rows in stored order; never the whole table."""
+    if page < 0 or not 1 <= page_size <= 10_000:
+        raise InvalidInput("page must be 0 or more and page_size 1 to 10,000.")
+    path = ws.blobs.path_for(version.blob_sha256)  # hashing 1 GB per page would be slow
+    if not path.is_file():
+        raise NotFound(f"The snapshot of {version.ref} is missing from the blob store; "
+                       "restore the workspace from a backup.")  # fmt: skip
+    return snapshots.read_page(path, page * page_size, page_size)
+
+
+def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None) -> Path:
+    """Write a version to ``target`` as CSV or Parquet (by ``fmt`` or the file suffix)."""
+    target = Path(target)
+    fmt = (fmt or target.suffix.lstrip(".") or "parquet").lower()
+    if fmt not in ("csv", "parquet"):
+        raise InvalidInput(f"Export format must be csv or parquet; got {fmt!r}.")
+    source = snapshot_path(ws, get_version(ws, ref))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".export-")
+    os.close(fd)
+    try:
+        if fmt == "csv":
+            snapshots.write_csv(source, Path(tmp))
+        else:
+            Path(tmp).write_bytes(source.read_bytes())
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
+
+
+def export_bytes(ws: Workspace, version: DatasetVersion, fmt: str) -> bytes:
+    """A version's file content for a download button."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = export(ws, version.ref, Path(tmp) / f"data.{fmt}", fmt)
+        return out.read_bytes()
+
+
+# -- contracts ---------------------------------------------------------------------------------
+
+
+def get_contract(ws: Workspace, name: str) -> tuple[int, dict[str, Any]] | None:
+    name = check_dataset_name(name)
+
+    def work(tx):
+        ds = q.find_dataset(tx, name)
+        return None if ds is None else q.latest_contract(tx, ds.dataset_id)
+
+    return ws.store.read(work)
+
+
+def save_contract(ws: Workspace, name: str, spec: dict[str, Any], *, note: str = "",
+                  actor: str | None = None) -> int:  # fmt: skip
+    """Store an edited contract as a new revision and check the latest version against it.
+    Returns the revision."""
+    spec = contracts.validate(spec)
+    latest = get_version(ws, name)
+    checks = _check_version(ws, latest, spec)
+    actor = actor or current_user()
+
+    def work(tx) -> int:
+        revision = q.insert_contract(tx, latest.dataset_id, spec, actor=actor, note=note)
+        q.set_contract_outcome(tx, latest.dataset_id, latest.version, revision, checks)
+        audit.record(tx, actor=actor, action="dataset.contract.update", object_type="dataset",
+                     object_id=name, detail={"revision": revision, "note": note,
+                                             "checked": latest.ref})  # fmt: skip
+        return revision
+
+    return ws.store.write(work)
+
+
+def recheck(ws: Workspace, ref: str) -> list[CheckResult]:
+    """Check a version against the dataset's current contract and store the result."""
+    version = get_version(ws, ref)
+    contract = get_contract(ws, version.dataset_name)
+    if contract is None:
+        raise NotFound(f"Dataset {version.dataset_name!r} has no contract yet.")
+    checks = _check_version(ws, version, contract[1])
+    ws.store.write(lambda tx: q.set_contract_outcome(tx, version.dataset_id, version.version,
+                                                     contract[0], checks))  # fmt: skip
+    return checks
+
+
+def _check_version(ws: Workspace, version: DatasetVersion, spec: dict[str, Any]
+                   ) -> list[CheckResult]:  # fmt: skip
+    with snapshots.opened(snapshot_path(ws, version)) as scratch:
+        return contract_checks.check(scratch, scratch.columns(), spec)
+
+
+# -- diff --------------------------------------------------------------------------------------
+
+
+def diff(ws: Workspace, reference: str, current: str, key: str | None = None) -> DatasetDiff:
+    """Compare two versions (any datasets). ``key`` defaults to the contract's key column."""
+    ref_v, cur_v = get_version(ws, reference), get_version(ws, current)
+    ref_p, cur_p = get_profile(ws, ref_v), get_profile(ws, cur_v)
+    if key is None:
+        contract = get_contract(ws, cur_v.dataset_name)
+        key = contract[1].get("key") if contract else None
+    cols_a = tuple(Column(p.name, p.dtype, p.family) for p in ref_p)
+    cols_b = tuple(Column(p.name, p.dtype, p.family) for p in cur_p)
+    rows = diff_rows(snapshot_path(ws, ref_v), cols_a, snapshot_path(ws, cur_v), cols_b, key)
+    return DatasetDiff(ref_v, cur_v, _schema_changes(ref_p, cur_p), rows,
+                       profile_changes(ref_p, cur_p))  # fmt: skip
+
+
+def _schema_changes(ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]
+                    ) -> tuple[SchemaChange, ...]:  # fmt: skip
+    a, b = {p.name: p for p in ref}, {p.name: p for p in cur}
+    out = [SchemaChange(n, "removed", a[n].dtype, None) for n in a if n not in b]
+    out += [SchemaChange(n, "added", None, b[n].dtype) for n in b if n not in a]
+    out += [SchemaChange(n, "retyped", a[n].dtype, b[n].dtype) for n in a
+            if n in b and a[n].dtype != b[n].dtype]  # fmt: skip
+    return tuple(out)
+
+
+def profile_changes(ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]) -> pd.DataFrame:
+    """Per shared column, reference and current statistics side by side."""
+    b = {p.name: p for p in cur}
+    rows = []
+    for p in ref:
+        c = b.get(p.name)
+        if c is None:
+            continue
+        rows.append({
+            "column": p.name,
+            "null % (ref)": _pct(p.nulls, p.nulls + p.count),
+            "null % (cur)": _pct(c.nulls, c.nulls + c.count),
+            "distinct (ref)": p.distinct, "distinct (cur)": c.distinct,
+            "mean (ref)": p.mean, "mean (cur)": c.mean,
+            "std (ref)": p.std, "std (cur)": c.std,
+            "min (ref)": p.min_text, "min (cur)": c.min_text,
+            "max (ref)": p.max_text, "max (cur)": c.max_text,
+            "top (ref)": _top(p), "top (cur)": _top(c),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def _top(p: ColumnProfile) -> str:
+    total = p.count or 1
+    return ", ".join(
+        f"{v} {100 * n / total:.0f}%"
+        for v, n in zip(p.top_values[:3], p.top_counts[:3], strict=True)
+    )
+
+
+def workspace_counts(ws: Workspace) -> tuple[int, int]:
+    """(datasets, versions)."""
+    return ws.store.read(lambda tx: (len(q.list_datasets(tx)), q.count_versions(tx)))
+
+
+def recent_versions(ws: Workspace, limit: int = 10) -> list[DatasetVersion]:
+    return ws.store.read(lambda tx: q.recent_versions(tx, limit))

@@ -1,0 +1,234 @@
+"""Dataset metadata: datasets, immutable versions, column profiles, tags, contracts and
+contract results. Each function takes an open :class:`Tx`; the caller decides the unit of
+work (registration writes a version, its profile, tags and check results at once)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
+from store.errors import NotFound
+from store.gateway import Tx
+
+_DATASET_COLS = "d.dataset_id, d.name, d.description, d.created_at, d.created_by, d.lifecycle"
+_VERSION_COLS = (
+    "v.dataset_id, d.name, v.version, v.fingerprint, v.blob_sha256, v.size_bytes, v.n_rows, "
+    "v.n_columns, v.duplicate_rows, v.created_at, v.created_by, v.message, v.parent_version, "
+    "v.source, v.source_name, v.contract_revision, v.contract_passed, v.n_failed_checks"
+)
+_PROFILE_COLS = (
+    "position, name, dtype, family, count, nulls, nan_count, distinct_count, distinct_exact, "
+    "min_text, max_text, min_value, max_value, mean, std, quantiles, hist_edges, hist_counts, "
+    "top_values, top_counts, other_count"
+)
+
+
+# -- datasets ----------------------------------------------------------------------------------
+
+
+def find_dataset(tx: Tx, name: str) -> Dataset | None:
+    rows = _datasets(tx, "WHERE d.name = ?", [name])
+    return rows[0] if rows else None
+
+
+def list_datasets(tx: Tx) -> list[Dataset]:
+    return _datasets(tx, "WHERE d.lifecycle = 'active'", [])
+
+
+def _datasets(tx: Tx, where: str, params: list) -> list[Dataset]:
+    rows = tx.fetchall(
+        f"SELECT {_DATASET_COLS}, coalesce(max(v.version), 0), count(v.version) "
+        f"FROM datasets d LEFT JOIN dataset_versions v USING (dataset_id) {where} "
+        "GROUP BY ALL ORDER BY d.name",
+        params,
+    )
+    return [Dataset(*row) for row in rows]
+
+
+def insert_dataset(tx: Tx, dataset_id: str, name: str, *, description: str, actor: str) -> None:
+    tx.execute(
+        "INSERT INTO datasets (dataset_id, name, description, created_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [dataset_id, name, description, utcnow(), actor],
+    )
+
+
+# -- versions ----------------------------------------------------------------------------------
+
+
+def list_versions(tx: Tx, dataset_id: str) -> list[DatasetVersion]:
+    return _versions(tx, "WHERE v.dataset_id = ? ORDER BY v.version DESC", [dataset_id])
+
+
+def find_version(tx: Tx, dataset_id: str, version: int) -> DatasetVersion | None:
+    rows = _versions(tx, "WHERE v.dataset_id = ? AND v.version = ?", [dataset_id, version])
+    return rows[0] if rows else None
+
+
+def find_by_fingerprint(tx: Tx, dataset_id: str, fingerprint: str) -> DatasetVersion | None:
+    rows = _versions(tx, "WHERE v.dataset_id = ? AND v.fingerprint = ?",
+                     [dataset_id, fingerprint])  # fmt: skip
+    return rows[0] if rows else None
+
+
+def recent_versions(tx: Tx, limit: int = 10) -> list[DatasetVersion]:
+    return _versions(tx, "ORDER BY v.created_at DESC, v.version DESC LIMIT ?", [int(limit)])
+
+
+def count_versions(tx: Tx) -> int:
+    return int(tx.scalar("SELECT count(*) FROM dataset_versions"))
+
+
+def _versions(tx: Tx, tail: str, params: list) -> list[DatasetVersion]:
+    rows = tx.fetchall(
+        f"SELECT {_VERSION_COLS} FROM dataset_versions v JOIN datasets d USING (dataset_id) "
+        + tail,
+        params,
+    )
+    if not rows:
+        return []
+    keys = {(r[0], r[2]) for r in rows}
+    tags: dict[tuple[str, int], dict[str, str]] = {}
+    for ds, ver, key, value in tx.fetchall(
+        "SELECT dataset_id, version, key, value FROM dataset_tags WHERE dataset_id IN "
+        "(SELECT unnest(?)) ORDER BY key",
+        [sorted({k[0] for k in keys})],
+    ):
+        if (ds, ver) in keys:
+            tags.setdefault((ds, ver), {})[key] = value
+    return [DatasetVersion(*row, tags=tags.get((row[0], row[2]), {})) for row in rows]
+
+
+def next_version(tx: Tx, dataset_id: str) -> int:
+    return int(tx.scalar(
+        "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = ?",
+        [dataset_id],
+    ))  # fmt: skip
+
+
+def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) -> None:
+    tx.execute(
+        "INSERT INTO dataset_versions (dataset_id, version, fingerprint, blob_sha256, "
+        "size_bytes, n_rows, n_columns, duplicate_rows, created_at, created_by, message, "
+        "parent_version, source, source_name, contract_revision, contract_passed, "
+        "n_failed_checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [v.dataset_id, v.version, v.fingerprint, v.blob_sha256, v.size_bytes, v.n_rows,
+         v.n_columns, v.duplicate_rows, v.created_at, v.created_by, v.message,
+         v.parent_version, v.source, v.source_name, v.contract_revision, v.contract_passed,
+         v.n_failed_checks],
+    )  # fmt: skip
+    for key, value in v.tags.items():
+        tx.execute("INSERT INTO dataset_tags VALUES (?, ?, ?, ?)",
+                   [v.dataset_id, v.version, key, value])  # fmt: skip
+    for p in profile:
+        tx.execute(
+            f"INSERT INTO dataset_columns (dataset_id, version, {_PROFILE_COLS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [v.dataset_id, v.version, p.position, p.name, p.dtype, p.family, p.count, p.nulls,
+             p.nan_count, p.distinct, p.distinct_exact, p.min_text, p.max_text, p.min_value,
+             p.max_value, p.mean, p.std, list(p.quantiles), list(p.hist_edges),
+             list(p.hist_counts), list(p.top_values), list(p.top_counts), p.other_count],
+        )  # fmt: skip
+
+
+def column_profiles(tx: Tx, dataset_id: str, version: int) -> tuple[ColumnProfile, ...]:
+    rows = tx.fetchall(
+        f"SELECT {_PROFILE_COLS} FROM dataset_columns WHERE dataset_id = ? AND version = ? "
+        "ORDER BY position",
+        [dataset_id, version],
+    )
+    return tuple(
+        ColumnProfile(*r[:15], *(tuple(x or ()) for x in r[15:20]), other_count=r[20]) for r in rows
+    )
+
+
+def set_contract_outcome(tx: Tx, dataset_id: str, version: int, revision: int,
+                         results: Sequence[CheckResult]) -> None:  # fmt: skip
+    """Store the results of checking ``version`` against contract ``revision``; the version
+    row keeps the outcome of the newest check."""
+    tx.execute("DELETE FROM contract_results WHERE dataset_id = ? AND version = ? AND "
+               "revision = ?", [dataset_id, version, revision])  # fmt: skip
+    now = utcnow()
+    for i, r in enumerate(results):
+        tx.execute(
+            "INSERT INTO contract_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [dataset_id, version, revision, i, r.check, r.column, r.passed, r.message,
+             r.failing, list(r.examples), now],
+        )  # fmt: skip
+    failed = sum(not r.passed for r in results)
+    tx.execute(
+        "UPDATE dataset_versions SET contract_revision = ?, contract_passed = ?, "
+        "n_failed_checks = ? WHERE dataset_id = ? AND version = ?",
+        [revision, failed == 0, failed, dataset_id, version],
+    )
+
+
+def contract_results(tx: Tx, dataset_id: str, version: int) -> tuple[int | None, list[CheckResult]]:
+    """(revision, results) of the newest contract check of a version."""
+    revision = tx.scalar(
+        "SELECT contract_revision FROM dataset_versions WHERE dataset_id = ? AND version = ?",
+        [dataset_id, version],
+    )
+    if revision is None:
+        return None, []
+    rows = tx.fetchall(
+        "SELECT check_name, column_name, passed, message, failing, examples FROM "
+        "contract_results WHERE dataset_id = ? AND version = ? AND revision = ? "
+        "ORDER BY position",
+        [dataset_id, version, revision],
+    )
+    return revision, [CheckResult(*r[:5], examples=tuple(r[5] or ())) for r in rows]
+
+
+# -- contracts ---------------------------------------------------------------------------------
+
+
+def latest_contract(tx: Tx, dataset_id: str) -> tuple[int, dict[str, Any]] | None:
+    row = tx.fetchone(
+        "SELECT revision, spec FROM dataset_contracts WHERE dataset_id = ? "
+        "ORDER BY revision DESC LIMIT 1",
+        [dataset_id],
+    )
+    return None if row is None else (int(row[0]), json.loads(row[1]))
+
+
+def insert_contract(tx: Tx, dataset_id: str, spec: dict[str, Any], *, actor: str,
+                    note: str) -> int:  # fmt: skip
+    revision = int(tx.scalar(
+        "SELECT coalesce(max(revision), 0) + 1 FROM dataset_contracts WHERE dataset_id = ?",
+        [dataset_id],
+    ))  # fmt: skip
+    tx.execute("INSERT INTO dataset_contracts VALUES (?, ?, ?, ?, ?, ?)",
+               [dataset_id, revision, utcnow(), actor, note,
+                json.dumps(spec, ensure_ascii=False, sort_keys=True)])  # fmt: skip
+    return revision
+
+
+# -- blobs -------------------------------------------------------------------------------------
+
+
+def blob_referenced(tx: Tx, sha256: str) -> bool:
+    """Whether any row names the blob (dataset snapshots, run artifacts)."""
+    return bool(tx.scalar(
+        "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE blob_sha256 = ?) OR "
+        "EXISTS (SELECT 1 FROM artifacts WHERE sha256 = ?)",
+        [sha256, sha256],
+    ))  # fmt: skip
+
+
+def require_version(tx: Tx, name: str, version: int | None) -> DatasetVersion:
+    """The version (the latest when ``version`` is None), or NotFound with what exists."""
+    ds = find_dataset(tx, name)
+    if ds is None:
+        names = [d.name for d in list_datasets(tx)]
+        hint = f"available: {', '.join(names[:20])}" if names else "no datasets yet"
+        raise NotFound(f"Dataset {name!r} not found; {hint}.")
+    if ds.n_versions == 0:
+        raise NotFound(f"Dataset {name!r} has no versions yet.")
+    found = find_version(tx, ds.dataset_id, version or ds.latest_version)
+    if found is None:
+        raise NotFound(f"Dataset version {name}@v{version} not found; available: v1 to "
+                       f"v{ds.latest_version}.")  # fmt: skip
+    return found

@@ -1,0 +1,142 @@
+"""Row-level differences between two snapshots, computed in DuckDB over their Parquet files.
+
+Rows are compared by the canonical row text of the columns both versions share (the same
+text the fingerprint uses), so a retyped column counts as changed only when its values'
+canonical text differs. With a key column (unique and non-NULL in both), rows are matched
+by key: added, removed, changed (with the changed columns' before and after), unchanged.
+Without one, the versions are compared as multisets of rows: how many rows only the
+reference has and how many only the current one has, duplicates counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from store.snapshots import Column, Scratch, ident, literal, row_text_expr
+
+SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class RowDiff:
+    mode: str  # "key" or "multiset"
+    key: str | None
+    compared_columns: tuple[str, ...]
+    added: int
+    removed: int
+    changed: int = 0
+    unchanged: int = 0
+    added_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+    removed_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changed_sample: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changed_by_column: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+
+def diff_rows(path_a: Path, cols_a: tuple[Column, ...], path_b: Path,
+              cols_b: tuple[Column, ...], key: str | None) -> RowDiff:  # fmt: skip
+    """Compare snapshot ``a`` (reference) with ``b`` (current)."""
+    names_b = {c.name for c in cols_b}
+    common = tuple(c for c in cols_a if c.name in names_b)
+    by_b = {c.name: c for c in cols_b}
+    with Scratch() as s:
+        s.sql(f"CREATE VIEW a AS SELECT * FROM read_parquet('{literal(str(path_a))}')")
+        s.sql(f"CREATE VIEW b AS SELECT * FROM read_parquet('{literal(str(path_b))}')")
+        note = ""
+        if key and key in names_b and any(c.name == key for c in cols_a):
+            if _unique(s, "a", key) and _unique(s, "b", key):
+                return _by_key(s, common, by_b, key)
+            note = f"{key} is not unique in both versions, so rows were compared as multisets."
+        elif key:
+            note = f"Key column {key} is not in both versions; rows compared as multisets."
+        return _multiset(s, common, tuple(by_b[c.name] for c in common), note)
+
+
+def _unique(s: Scratch, table: str, key: str) -> bool:
+    q = ident(key)
+    return bool(s.sql(f"SELECT count(DISTINCT {q}) = count(*) AND count({q}) = count(*) "
+                      f"FROM {table}").fetchone()[0])  # fmt: skip
+
+
+def _by_key(s: Scratch, common: tuple[Column, ...], by_b: dict[str, Column], key: str
+            ) -> RowDiff:  # fmt: skip
+    q = ident(key)
+    others = [c for c in common if c.name != key]
+    flags = ", ".join(f"({_changed(c, by_b[c.name])}) AS {ident('chg_' + c.name)}"
+                      for c in others) or "NULL AS none"  # fmt: skip
+    s.sql(
+        f"CREATE TEMP TABLE j AS SELECT a.{q} AS ka, b.{q} AS kb, {flags} "
+        f"FROM a FULL OUTER JOIN b ON a.{q} = b.{q}"
+    )
+    any_chg = " OR ".join(ident("chg_" + c.name) for c in others) or "FALSE"
+    added, removed, changed, unchanged = s.sql(
+        "SELECT count(*) FILTER (WHERE ka IS NULL), count(*) FILTER (WHERE kb IS NULL), "
+        f"count(*) FILTER (WHERE ka IS NOT NULL AND kb IS NOT NULL AND ({any_chg})), "
+        f"count(*) FILTER (WHERE ka IS NOT NULL AND kb IS NOT NULL AND NOT ({any_chg})) FROM j"
+    ).fetchone()
+    by_column = {}
+    if others and changed:
+        counts = ", ".join(f"count(*) FILTER (WHERE {ident('chg_' + c.name)})" for c in others)
+        row = s.sql(f"SELECT {counts} FROM j WHERE ka IS NOT NULL AND kb IS NOT NULL").fetchone()
+        by_column = {c.name: int(n) for c, n in zip(others, row, strict=True) if n}
+    added_sample = s.sql(f"SELECT b.* FROM b JOIN j ON b.{q} = j.kb WHERE j.ka IS NULL "
+                         f"ORDER BY b.{q} LIMIT {SAMPLE}").df()  # fmt: skip
+    removed_sample = s.sql(f"SELECT a.* FROM a JOIN j ON a.{q} = j.ka WHERE j.kb IS NULL "
+                           f"ORDER BY a.{q} LIMIT {SAMPLE}").df()  # fmt: skip
+    changed_sample = _changed_sample(s, others, key, any_chg) if changed else pd.DataFrame()
+    return RowDiff("key", key, tuple(c.name for c in common), int(added), int(removed),
+                   int(changed), int(unchanged), added_sample, removed_sample, changed_sample,
+                   by_column)  # fmt: skip
+
+
+def _changed_sample(s: Scratch, others: list[Column], key: str, any_chg: str) -> pd.DataFrame:
+    """Long form: one row per (key, changed column) for up to SAMPLE changed keys."""
+    q = ident(key)
+    keys = (f"SELECT ka FROM j WHERE ka IS NOT NULL AND kb IS NOT NULL AND ({any_chg}) "
+            f"ORDER BY ka LIMIT {SAMPLE}")  # fmt: skip
+    parts = [
+        f'SELECT CAST(a.{q} AS VARCHAR) AS key, {_lit_str(c.name)} AS "column", '
+        f"CAST(a.{ident(c.name)} AS VARCHAR) AS reference, CAST(b.{ident(c.name)} AS VARCHAR) "
+        f"AS current FROM a JOIN b ON a.{q} = b.{q} JOIN j ON j.ka = a.{q} "
+        f"WHERE a.{q} IN ({keys}) AND j.{ident('chg_' + c.name)}"
+        for c in others
+    ]
+    return s.sql(" UNION ALL ".join(parts) + ' ORDER BY key, "column"').df()
+
+
+def _multiset(s: Scratch, common_a: tuple[Column, ...], common_b: tuple[Column, ...], note: str
+              ) -> RowDiff:  # fmt: skip
+    ra, rb = row_text_expr(common_a), row_text_expr(common_b)
+    s.sql(f"CREATE TEMP TABLE ha AS SELECT md5_number({ra}) AS m, count(*) AS n FROM a GROUP BY m")
+    s.sql(f"CREATE TEMP TABLE hb AS SELECT md5_number({rb}) AS m, count(*) AS n FROM b GROUP BY m")
+    s.sql(
+        "CREATE TEMP TABLE d AS SELECT coalesce(ha.m, hb.m) AS m, "
+        "coalesce(ha.n, 0) - coalesce(hb.n, 0) AS delta FROM ha FULL OUTER JOIN hb USING (m) "
+        "WHERE coalesce(ha.n, 0) <> coalesce(hb.n, 0)"
+    )
+    removed, added = s.sql(
+        "SELECT coalesce(sum(delta) FILTER (WHERE delta > 0), 0), "
+        "coalesce(-sum(delta) FILTER (WHERE delta < 0), 0) FROM d"
+    ).fetchone()
+    names = ", ".join(ident(c.name) for c in common_a)
+    names_b = ", ".join(ident(c.name) for c in common_b)
+    removed_sample = s.sql(f"SELECT {names} FROM a WHERE md5_number({ra}) IN "
+                           f"(SELECT m FROM d WHERE delta > 0) LIMIT {SAMPLE}").df()  # fmt: skip
+    added_sample = s.sql(f"SELECT {names_b} FROM b WHERE md5_number({rb}) IN "
+                         f"(SELECT m FROM d WHERE delta < 0) LIMIT {SAMPLE}").df()  # fmt: skip
+    return RowDiff("multiset", None, tuple(c.name for c in common_a), int(added), int(removed),
+                   added_sample=added_sample, removed_sample=removed_sample, note=note)  # fmt: skip
+
+
+def _changed(a: Column, b: Column) -> str:
+    qa, qb = f"a.{ident(a.name)}", f"b.{ident(b.name)}"
+    if a.family == b.family:
+        return f"{qa} IS DISTINCT FROM {qb}"
+    return f"CAST({qa} AS VARCHAR) IS DISTINCT FROM CAST({qb} AS VARCHAR)"  # retyped column
+
+
+def _lit_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
