@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import datasets, experiments, ingest
+from app import datasets, experiments, inbox, ingest
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
 from store import migrations
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="localhost", help="address to bind (default localhost)")
     ui.set_defaults(func=cmd_ui)
 
-    sync = sub.add_parser("sync", help="ingest run event logs and mark abandoned runs lost")
+    sync = sub.add_parser("sync", help="ingest run event logs, mark abandoned runs lost, and "
+                          "register settled files from the inbox folder")  # fmt: skip
     sync.add_argument("--watch", action="store_true", help="keep watching until Ctrl-C")
     sync.set_defaults(func=cmd_sync)
 
@@ -147,6 +148,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         lost = ingest.reap_lost_runs(ws, timeout)
         print(f"ingested {result.events} events ({result.points} metric points) from "
               f"{result.runs} runs; marked {len(lost)} runs lost")  # fmt: skip
+        for outcome in inbox.scan(ws, Settings.from_env().inbox_settle):
+            where = f"inbox/{outcome.dataset}/{outcome.path.name}"
+            if outcome.registration is not None:
+                print(f"{where}: {outcome.registration.message}")
+            else:
+                print(f"{where}: not registered: {outcome.error}")
         return 0
     from app.watcher import RunWatcher
 

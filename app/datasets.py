@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -175,6 +176,35 @@ def register(
     return Registration(version, created=True, checks=tuple(checks))
 
 
+def register_upload(ws: Workspace, stream: BinaryIO, filename: str, name: str, *,
+                    size: int, settings: Settings | None = None, **kwargs: Any
+                    ) -> Registration:  # fmt: skip
+    """Register an uploaded file (the page's uploader): checks the size limit before
+    reading, spools it to a temporary file next to the blobs, and removes it afterwards."""
+    settings = settings or Settings.from_env()
+    _check_size(filename, size, settings.max_upload_bytes)
+    ws.blobs.tmp_dir.mkdir(parents=True, exist_ok=True)
+    suffix = Path(filename).suffix.lower()[:12]
+    fd, tmp = tempfile.mkstemp(dir=ws.blobs.tmp_dir, prefix="upload-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        return register(ws, Path(tmp), name, source_kind="upload", source_name=filename,
+                        settings=settings, **kwargs)  # fmt: skip
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _check_size(label: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise InvalidInput(
+            f"{label} is {size / 2**20:,.1f} MB; uploads are limited to "
+            f"{max_bytes / 2**20:g} MB. Register it from the command line "
+            "(workbench datasets add PATH), upload a Parquet file (usually much smaller), or "
+            "raise WORKBENCH_MAX_UPLOAD_MB."
+        )
+
+
 def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encoding: str,
           max_bytes: int | None) -> None:  # fmt: skip
     if isinstance(source, pd.DataFrame):
@@ -184,13 +214,8 @@ def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encod
     if not path.is_file():
         raise InvalidInput(f"{path} is not a file; pass the path of a CSV or Parquet file.")
     size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        raise InvalidInput(
-            f"{label} is {size / 2**20:,.1f} MB; uploads are limited to "
-            f"{max_bytes / 2**20:,.0f} MB. Register it from the command line "
-            "(workbench datasets add PATH), upload a Parquet file (usually much smaller), or "
-            "raise WORKBENCH_MAX_UPLOAD_MB."
-        )
+    if max_bytes is not None:
+        _check_size(label, size, max_bytes)
     suffix = Path(label).suffix.lower() or path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         snapshots.load_parquet(scratch, path, label=label)

@@ -1,10 +1,12 @@
-"""Live ingestion: a watchdog observer on ``runs/`` feeding :func:`app.ingest.sync`.
+"""Live ingestion: a watchdog observer on ``runs/`` feeding :func:`app.ingest.sync`, and
+on ``inbox/`` feeding :func:`app.inbox.scan` (dropped files become dataset versions).
 
 The observer only notes which runs' logs changed; one background thread ingests them in
 batches every ``interval`` seconds, and every ``reap_every`` seconds marks abandoned runs
 lost. A full sync every ``full_sync_every`` seconds covers file systems where change
 events do not arrive (network mounts). Errors are counted and kept, never raised: the
-next round tries again.
+next round tries again. Inbox files are taken once unchanged for ``inbox_settle`` seconds
+across two looks, so a file still being copied is never read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from app import ingest
+from app import inbox, ingest
 from app.events import EVENTS_FILE
 from app.settings import Settings
 from store.errors import WorkbenchError
@@ -32,6 +34,8 @@ class WatcherStats:
     events: int = 0
     points: int = 0
     lost: int = 0
+    dataset_versions: int = 0
+    rejected_files: int = 0
     errors: int = 0
     last_error: str | None = None
     last_sync: float | None = None
@@ -46,6 +50,8 @@ class _Handler(FileSystemEventHandler):
         path = str(event.src_path)
         if path.endswith(EVENTS_FILE):
             self._watcher.mark_dirty(path.rsplit("/", 2)[-2])
+        elif path.startswith(self._watcher.inbox_root):
+            self._watcher.inbox_dirty = True
 
 
 class RunWatcher:
@@ -62,6 +68,9 @@ class RunWatcher:
         self._stop = threading.Event()
         self._observer = Observer()
         self._thread = threading.Thread(target=self._loop, name="wb-ingest", daemon=True)
+        self.inbox_root = str(ws.paths.inbox)
+        self.inbox_dirty = True  # look once at start: files may have arrived while stopped
+        self._inbox_seen: dict = {}
 
     def mark_dirty(self, run_id: str) -> None:
         with self._lock:
@@ -69,7 +78,10 @@ class RunWatcher:
 
     def start(self) -> RunWatcher:
         self.ws.paths.runs.mkdir(parents=True, exist_ok=True)
-        self._observer.schedule(_Handler(self), str(self.ws.paths.runs), recursive=True)
+        self.ws.paths.inbox.mkdir(parents=True, exist_ok=True)
+        handler = _Handler(self)
+        self._observer.schedule(handler, str(self.ws.paths.runs), recursive=True)
+        self._observer.schedule(handler, self.inbox_root, recursive=True)
         self._observer.daemon = True
         self._observer.start()
         self._thread.start()
@@ -96,6 +108,23 @@ class RunWatcher:
             self._note_error(exc)
         self.stats.rounds += 1
 
+    def scan_inbox(self) -> None:
+        """Take settled inbox files; keep looking while some are still settling."""
+        self.inbox_dirty = False
+        try:
+            outcomes = inbox.scan(self.ws, self.settings.inbox_settle, seen=self._inbox_seen)
+        except Exception as exc:
+            self.inbox_dirty = True
+            self._note_error(exc)
+            return
+        for outcome in outcomes:
+            if outcome.registration is not None and outcome.registration.created:
+                self.stats.dataset_versions += 1
+            elif outcome.registration is None:
+                self.stats.rejected_files += 1
+        if self._inbox_seen:  # files still settling: look again next round
+            self.inbox_dirty = True
+
     def reap(self) -> None:
         try:
             self.stats.lost += len(ingest.reap_lost_runs(self.ws, self.settings.heartbeat_timeout))
@@ -112,6 +141,8 @@ class RunWatcher:
                     self.run_once(full=full)
                     if full:
                         last_full = now
+                if self.inbox_dirty:
+                    self.scan_inbox()
                 if now - last_reap >= self.reap_every:
                     self.reap()
                     last_reap = now

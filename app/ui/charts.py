@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from store.entities import ColumnProfile, DatasetVersion
 
 PALETTE = px.colors.qualitative.Plotly
 
@@ -33,3 +38,52 @@ def metric_curves(history: pd.DataFrame, run_names: dict[str, str]) -> go.Figure
                       hovermode="x unified")  # fmt: skip
     fig.update_xaxes(title_text="step")
     return fig
+
+
+def column_distribution(profile: ColumnProfile) -> go.Figure:
+    """A column's histogram (numbers, dates) or its most frequent values (text, booleans)."""
+    if profile.is_numeric and profile.hist_counts:
+        edges = list(profile.hist_edges)
+        centers = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        widths = [b - a for a, b in itertools.pairwise(edges)]
+        x = _axis_values(profile, centers)
+        width = widths if profile.family in ("integer", "float") else None
+        fig = go.Figure(go.Bar(x=x, y=list(profile.hist_counts), width=width,
+                               marker_color=PALETTE[0], name=profile.name))  # fmt: skip
+        fig.update_layout(bargap=0.02, xaxis_title=profile.name, yaxis_title="rows")
+    else:
+        levels = list(profile.top_values[:30])
+        counts = list(profile.top_counts[:30])
+        if profile.other_count or len(profile.top_values) > 30:
+            levels.append("(other)")
+            counts.append(profile.other_count + sum(profile.top_counts[30:]))
+        fig = go.Figure(go.Bar(x=counts, y=levels, orientation="h", marker_color=PALETTE[0]))
+        fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title="rows")
+    fig.update_layout(height=320, margin={"t": 30, "b": 20, "l": 20, "r": 20},
+                      title=f"{profile.name} ({profile.dtype})")  # fmt: skip
+    return fig
+
+
+def version_timeline(versions: Sequence[DatasetVersion]) -> go.Figure:
+    """Rows per version over time; versions that break the contract in red."""
+    ordered = sorted(versions, key=lambda v: v.version)
+    colors = ["#d62728" if v.contract_passed is False else "#2ca02c" for v in ordered]
+    fig = go.Figure(go.Scatter(
+        x=[v.created_at for v in ordered], y=[v.n_rows for v in ordered], mode="lines+markers+text",
+        text=[f"v{v.version}" for v in ordered], textposition="top center",
+        marker={"color": colors, "size": 11}, line={"color": "#999"},
+        hovertext=[f"{v.ref}: {v.n_rows:,} rows, contract "
+                   f"{'failed' if v.contract_passed is False else 'passed'}<br>{v.message}"
+                   for v in ordered], hoverinfo="text",
+    ))  # fmt: skip
+    fig.update_layout(height=240, margin={"t": 20, "b": 20, "l": 20, "r": 20},
+                      yaxis_title="rows", showlegend=False)  # fmt: skip
+    return fig
+
+
+def _axis_values(profile: ColumnProfile, values: list[float]) -> list:
+    if profile.family == "date":
+        return [pd.Timestamp("1970-01-01") + pd.Timedelta(days=v) for v in values]
+    if profile.family == "timestamp":
+        return [pd.Timestamp(v, unit="s") for v in values]
+    return values

@@ -10,11 +10,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import experiments
+from app import datasets, experiments
 from app.settings import Settings
 from app.watcher import RunWatcher
 from app.workspace import open_workspace
-from store.entities import ExperimentSummary, RunDetail
+from store.entities import (
+    CheckResult,
+    ColumnProfile,
+    Dataset,
+    DatasetVersion,
+    ExperimentSummary,
+    RunDetail,
+)
 from store.workspace import Workspace
 
 
@@ -57,3 +64,36 @@ def run_detail(root: str, gen: tuple, run_id: str) -> RunDetail:
 @st.cache_data(max_entries=64, show_spinner=False)
 def metric_history(root: str, gen: tuple, run_ids: tuple[str, ...]) -> pd.DataFrame:
     return experiments.metric_history(open_workspace(root), run_ids)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def dataset_list(root: str, gen: tuple) -> list[Dataset]:
+    return datasets.list_datasets(open_workspace(root))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dataset_versions(root: str, gen: tuple, name: str) -> list[DatasetVersion]:
+    return datasets.list_versions(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dataset_profile(root: str, gen: tuple, version: DatasetVersion) -> tuple[ColumnProfile, ...]:
+    return datasets.get_profile(open_workspace(root), version)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dataset_checks(root: str, gen: tuple, version: DatasetVersion
+                   ) -> tuple[int | None, list[CheckResult]]:  # fmt: skip
+    return datasets.get_checks(open_workspace(root), version)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dataset_preview(root: str, version: DatasetVersion, page: int, size: int) -> pd.DataFrame:
+    # Versions are immutable: a page never changes, so no generation in the key.
+    return datasets.preview(open_workspace(root), version, page, size)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def dataset_diff(root: str, reference: str, current: str, key: str | None
+                 ) -> datasets.DatasetDiff:  # fmt: skip
+    return datasets.diff(open_workspace(root), reference, current, key)

@@ -24,9 +24,10 @@ class PageSpec:
 
 
 HOME = PageSpec("home.py", "Home", ":material/home:", default=True)
+DATASETS = PageSpec("datasets.py", "Datasets", ":material/dataset:")
 EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
 
-PAGES = [HOME, EXPERIMENTS]
+PAGES = [HOME, DATASETS, EXPERIMENTS]
 
 # The Experiments page's selector value meaning "no filter" (Home deep-links with it).
 ALL_EXPERIMENTS = "All experiments"

@@ -1,0 +1,301 @@
+"""Datasets: register versions, see each version's profile, preview, contract and diffs."""
+
+import pandas as pd
+import streamlit as st
+
+from app import contracts, datasets
+from app.settings import Settings
+from app.ui import charts, data
+from app.ui.widgets import user_errors
+from store.entities import DatasetVersion
+from store.snapshots import FAMILIES
+
+PAGE_SIZES = (50, 100, 500)
+
+st.title("Datasets")
+
+
+def register_form(names: list[str], current: str | None) -> None:
+    limit = Settings.from_env().max_upload_mb
+    with st.form("register", clear_on_submit=True):
+        st.markdown("**Register a version** from a CSV or Parquet file")
+        upload = st.file_uploader(
+            "File", type=["csv", "tsv", "txt", "parquet", "pq"],
+            help=f"Up to {limit:g} MB (WORKBENCH_MAX_UPLOAD_MB).",
+        )  # fmt: skip
+        left, right = st.columns([2, 1])
+        name = left.text_input("Dataset name", value=current or "",
+                               help="An existing name adds a version; a new one creates "
+                                    "the dataset. Letters, digits, _ . -")  # fmt: skip
+        encoding = right.selectbox("Encoding", ["utf-8", "latin-1"],
+                                   help="The CSV's text encoding.")  # fmt: skip
+        message = st.text_input("Message", placeholder="what is new in this version")
+        if not st.form_submit_button("Register", type="primary", icon=":material/upload:"):
+            return
+    if upload is None:
+        st.warning("Choose a file first.")
+        return
+    with user_errors(), st.spinner(f"Registering {upload.name}…"):
+        result = datasets.register_upload(data.workspace(), upload, upload.name, name.strip(),
+                                          size=upload.size, message=message,
+                                          encoding=encoding)  # fmt: skip
+        st.session_state["dataset"] = result.version.dataset_name
+        st.session_state["flash"] = (result.created and result.version.contract_passed is not False,
+                                     result.message)  # fmt: skip
+        st.rerun()
+
+
+def versions_table(versions: list[DatasetVersion]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "version": [f"v{v.version}" for v in versions],
+        "contract": ["passed" if v.contract_passed else f"failed ({v.n_failed_checks})"
+                     if v.contract_passed is False else "unchecked" for v in versions],
+        "rows": [v.n_rows for v in versions],
+        "columns": [v.n_columns for v in versions],
+        "created": [v.created_at for v in versions],
+        "author": [v.created_by for v in versions],
+        "source": [f"{v.source}: {v.source_name}" for v in versions],
+        "message": [v.message for v in versions],
+        "fingerprint": [v.fingerprint[:12] for v in versions],
+    })  # fmt: skip
+
+
+def profile_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
+    profile = data.dataset_profile(root, gen, version)
+    n = version.n_rows or 1
+    table = pd.DataFrame({
+        "column": [p.name for p in profile],
+        "type": [p.dtype for p in profile],
+        "nulls %": [round(100 * p.nulls / n, 2) for p in profile],
+        "distinct": [f"{p.distinct:,}" if p.distinct_exact else f"≈{p.distinct:,}"
+                     for p in profile],
+        "min": [p.min_text for p in profile],
+        "median": [None if p.quantile(0.5) is None or p.family not in ("integer", "float")
+                   else round(p.quantile(0.5), 4) for p in profile],
+        "max": [p.max_text for p in profile],
+        "mean": [p.mean if p.family in ("integer", "float") else None for p in profile],
+        "std": [p.std if p.family in ("integer", "float") else None for p in profile],
+        "top values": [", ".join(p.top_values[:3]) for p in profile],
+    })  # fmt: skip
+    st.caption(f"{version.n_rows:,} rows · {version.n_columns} columns · "
+               f"{version.duplicate_rows:,} duplicate rows · computed in DuckDB at "
+               "registration; ≈ marks approximate distinct counts")  # fmt: skip
+    st.dataframe(table, hide_index=True)
+    names = [p.name for p in profile]
+    pick = st.selectbox("Distribution of", names, key=f"dist-{version.ref}")
+    st.plotly_chart(charts.column_distribution(profile[names.index(pick)]),
+                    key=f"dist-chart-{version.ref}-{pick}")  # fmt: skip
+
+
+def preview_tab(root: str, version: DatasetVersion) -> None:
+    left, right = st.columns([1, 3])
+    size = left.selectbox("Rows per page", PAGE_SIZES, index=1, key=f"psize-{version.ref}")
+    pages = max((version.n_rows + size - 1) // size, 1)
+    page = right.number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"page-{version.ref}")
+    start = (page - 1) * size
+    st.caption(f"Rows {start + 1:,} to {min(start + size, version.n_rows):,} of "
+               f"{version.n_rows:,}, in stored order")  # fmt: skip
+    st.dataframe(data.dataset_preview(root, version, page - 1, size), hide_index=True)
+
+
+def contract_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
+    revision, checks = data.dataset_checks(root, gen, version)
+    failed = [c for c in checks if not c.passed]
+    if revision is None:
+        st.info("This version has not been checked against a contract.")
+    elif failed:
+        st.warning(f"{version.ref} breaks contract revision {revision}: {len(failed)} of "
+                 f"{len(checks)} checks failed.", icon=":material/gpp_bad:")  # fmt: skip
+        st.dataframe(pd.DataFrame({
+            "check": [c.check for c in failed], "column": [c.column for c in failed],
+            "message": [c.message for c in failed], "failing rows": [c.failing for c in failed],
+            "examples": [", ".join(c.examples) for c in failed],
+        }), hide_index=True)  # fmt: skip
+    else:
+        st.success(f"{version.ref} passes all {len(checks)} checks of contract revision "
+                   f"{revision}.", icon=":material/verified:")  # fmt: skip
+    with st.expander(f"All {len(checks)} checks"):
+        st.dataframe(pd.DataFrame({"check": [c.check for c in checks],
+                                   "column": [c.column for c in checks],
+                                   "passed": [c.passed for c in checks],
+                                   "message": [c.message for c in checks]}),
+                     hide_index=True)  # fmt: skip
+    contract_editor(version)
+
+
+def contract_editor(version: DatasetVersion) -> None:
+    ws = data.workspace()
+    found = datasets.get_contract(ws, version.dataset_name)
+    if found is None:
+        return
+    revision, spec = found
+    st.markdown(f"**Edit the contract** (revision {revision}; checked on every new version)")
+    st.caption("Inferred from the first version: required columns with their types, "
+               "nullability, observed ranges, and allowed values for text with at most "
+               f"{contracts.MAX_ALLOWED_LEVELS} levels. Saving adds a revision and checks "
+               "the latest version against it.")  # fmt: skip
+    with st.form(f"contract-{version.dataset_name}-{revision}"):
+        edited = st.data_editor(
+            contracts.to_editor(spec), hide_index=True, num_rows="dynamic",
+            column_config={"type": st.column_config.SelectboxColumn(options=list(FAMILIES)),
+                           "allowed": st.column_config.TextColumn(help="comma-separated")},
+        )  # fmt: skip
+        names = [r["name"] for r in spec["columns"]]
+        a, b, c, d = st.columns(4)
+        key = a.selectbox(
+            "Key column",
+            ["(none)", *names],
+            index=names.index(spec["key"]) + 1 if spec.get("key") in names else 0,
+        )
+        extra = b.checkbox("Allow extra columns", value=spec.get("allow_extra_columns", True))
+        min_rows = c.number_input("Min rows", 0, value=spec.get("min_rows") or 0)
+        max_rows = d.number_input("Max rows (0: no limit)", 0, value=spec.get("max_rows") or 0)
+        note = st.text_input("Note", placeholder="why the contract changes")
+        if st.form_submit_button("Save contract", icon=":material/save:"):
+            with user_errors():
+                new_spec = contracts.from_editor(
+                    edited, key=None if key == "(none)" else key, allow_extra_columns=extra,
+                    min_rows=int(min_rows) or None, max_rows=int(max_rows) or None,
+                )  # fmt: skip
+                new_rev = datasets.save_contract(ws, version.dataset_name, new_spec, note=note)
+                st.session_state["flash"] = (
+                    True,
+                    f"Saved contract revision {new_rev}; "
+                    "the latest version was checked against it.",
+                )
+                st.rerun()
+
+
+def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion) -> None:
+    if len(versions) < 2:
+        st.info("A diff needs two versions; register another one.")
+        return
+    refs = [v.ref for v in versions]
+    cur_i = refs.index(version.ref)
+    ref_i = min(cur_i + 1, len(refs) - 1) if cur_i + 1 < len(refs) else max(cur_i - 1, 0)
+    a, b, c = st.columns(3)
+    reference = a.selectbox("Reference", refs, index=ref_i, key=f"diff-ref-{version.ref}")
+    current = b.selectbox("Current", refs, index=cur_i, key=f"diff-cur-{version.ref}")
+    profile = data.dataset_profile(root, data.generation(), version)
+    found = datasets.get_contract(data.workspace(), version.dataset_name)
+    default_key = found[1].get("key") if found else None
+    options = ["(none: compare as multisets)", *[p.name for p in profile]]
+    key = c.selectbox("Match rows by", options,
+                      index=options.index(default_key) if default_key in options else 0,
+                      key=f"diff-key-{version.ref}")  # fmt: skip
+    if reference == current:
+        st.info("Pick two different versions.")
+        return
+    d = data.dataset_diff(root, reference, current, None if key.startswith("(none") else key)
+    r = d.rows
+    m = st.columns(5)
+    m[0].metric("Rows", f"{d.current.n_rows:,}", f"{d.current.n_rows - d.reference.n_rows:+,}")
+    m[1].metric("Added", f"{r.added:,}")
+    m[2].metric("Removed", f"{r.removed:,}")
+    if r.mode == "key":
+        m[3].metric("Changed", f"{r.changed:,}")
+        m[4].metric("Unchanged", f"{r.unchanged:,}")
+        st.caption(f"Rows matched by **{r.key}**; compared on {len(r.compared_columns)} shared "
+                   "columns.")  # fmt: skip
+    else:
+        st.caption("No key column: rows compared as multisets (duplicates counted) on the "
+                   f"{len(r.compared_columns)} shared columns.")  # fmt: skip
+    if r.note:
+        st.warning(r.note)
+    if d.schema_changes:
+        st.markdown("**Schema changes**")
+        st.dataframe(pd.DataFrame([c.__dict__ for c in d.schema_changes]), hide_index=True)
+    else:
+        st.caption("Schema unchanged.")
+    for title, frame in (("Added rows (sample)", r.added_sample),
+                         ("Removed rows (sample)", r.removed_sample),
+                         ("Changed rows (sample, per column)", r.changed_sample)):  # fmt: skip
+        if not frame.empty:
+            with st.expander(title):
+                st.dataframe(frame, hide_index=True)
+    if r.changed_by_column:
+        st.caption(
+            "Changed values per column: "
+            + ", ".join(
+                f"{k} {v:,}" for k, v in sorted(r.changed_by_column.items(), key=lambda kv: -kv[1])
+            )
+        )
+    st.markdown("**Column profiles side by side**")
+    st.dataframe(d.profile_changes, hide_index=True)
+
+
+def download_tab(version: DatasetVersion) -> None:
+    ws = data.workspace()
+    st.caption(f"Snapshot blob sha256 `{version.blob_sha256}` ({version.size_bytes:,} bytes, "
+               "Parquet, zstd)")  # fmt: skip
+    left, right = st.columns(2)
+    stem = f"{version.dataset_name}-v{version.version}"
+    left.download_button("Download CSV", data=lambda: datasets.export_bytes(ws, version, "csv"),
+                         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
+                         icon=":material/download:", key=f"csv-{version.ref}")  # fmt: skip
+    right.download_button("Download Parquet",
+                          data=lambda: datasets.export_bytes(ws, version, "parquet"),
+                          file_name=f"{stem}.parquet", on_click="ignore",
+                          icon=":material/download:", key=f"pq-{version.ref}")  # fmt: skip
+
+
+def version_view(root: str, gen: tuple, name: str) -> None:
+    versions = data.dataset_versions(root, gen, name)
+    st.plotly_chart(charts.version_timeline(versions), key=f"timeline-{name}")
+    event = st.dataframe(versions_table(versions), hide_index=True, on_select="rerun",
+                         selection_mode="single-row",
+                         key=f"versions-{name}-{len(versions)}")  # fmt: skip
+    rows = event.selection.rows
+    version = versions[rows[0]] if rows else versions[0]
+    flag = (
+        ""
+        if version.contract_passed is not False
+        else f" · :red[:material/gpp_bad: breaks the contract ({version.n_failed_checks})]"
+    )
+    st.subheader(version.ref)
+    st.caption(f"{version.created_at:%Y-%m-%d %H:%M} UTC by {version.created_by} · "
+               f"from {version.source} `{version.source_name}` · fingerprint "
+               f"`{version.fingerprint[:16]}`{flag}"
+               + (f" · parent v{version.parent_version}" if version.parent_version
+                  else ""))  # fmt: skip
+    if version.message:
+        st.markdown(f"> {version.message}")
+    profile, preview, contract, diff, download = st.tabs(
+        ["Profile", "Preview", "Contract", "Diff", "Download"])  # fmt: skip
+    with profile, user_errors():
+        profile_tab(root, gen, version)
+    with preview, user_errors():
+        preview_tab(root, version)
+    with contract, user_errors():
+        contract_tab(root, gen, version)
+    with diff, user_errors():
+        diff_tab(root, versions, version)
+    with download, user_errors():
+        download_tab(version)
+
+
+with user_errors():
+    ws = data.workspace()
+    root = str(ws.root)
+    gen = data.generation()
+    flash = st.session_state.pop("flash", None)
+    if flash:
+        (st.success if flash[0] else st.warning)(flash[1])
+    found = data.dataset_list(root, gen)
+    names = [d.name for d in found]
+    if not names:
+        st.info("No datasets yet. Upload a CSV or Parquet file below, run "
+                "`workbench datasets add FILE --name NAME`, call `wb.log_dataset(df, NAME)`, "
+                f"or drop a file into `{ws.paths.inbox}/NAME/`.")  # fmt: skip
+        register_form(names, None)
+        st.stop()
+    wanted = st.session_state.get("dataset")
+    choice = st.selectbox("Dataset", names, index=names.index(wanted) if wanted in names else 0,
+                          format_func=lambda n: f"{n} ({found[names.index(n)].n_versions} "
+                          "versions)")  # fmt: skip
+    st.session_state["dataset"] = choice
+    with st.expander("Register a version", icon=":material/upload:"):
+        register_form(names, choice)
+        st.caption(f"Or drop a file into `{ws.paths.inbox}/<dataset>/`: it is registered once "
+                   "it has stopped changing for a few seconds.")  # fmt: skip
+    version_view(root, gen, choice)
