@@ -5,7 +5,10 @@ Inference rules (shown on the Datasets page):
 
 * every column is required, with its type family (integers also satisfy float);
 * ``nullable`` is false when the first version had no NULL in the column;
-* numbers and dates get the observed min and max as hard bounds;
+* numbers get the observed range widened by ``RANGE_MARGIN`` of its width on each side
+  (never below 0 for a column that had no negative value; integers rounded outward), so a
+  fresh sample of the same population passes and a wild value does not; dates and
+  timestamps get no bounds (new data is newer);
 * text columns with at most ``MAX_ALLOWED_LEVELS`` distinct values get them as the allowed
   set; booleans and wider text are left open;
 * the key is the first column named ``id``, ``key`` or ``*_id`` that is unique and never
@@ -26,6 +29,7 @@ from store.errors import InvalidInput
 from store.snapshots import FAMILIES
 
 MAX_ALLOWED_LEVELS = 20
+RANGE_MARGIN = 0.25
 EDITOR_COLUMNS = ["column", "type", "required", "nullable", "min", "max", "allowed"]
 
 
@@ -44,9 +48,7 @@ def infer(profile: Sequence[ColumnProfile], unique: Sequence[str] = ()) -> dict[
                                 "nullable": p.nulls > 0, "min": None, "max": None,
                                 "allowed": None}  # fmt: skip
         if p.family in ("integer", "float") and p.min_value is not None:
-            rule["min"], rule["max"] = _number(p.min_value), _number(p.max_value)
-        elif p.family in ("date", "timestamp") and p.min_text is not None:
-            rule["min"], rule["max"] = p.min_text, p.max_text
+            rule["min"], rule["max"] = _widened(p)
         elif (p.family == "string" and p.distinct_exact and 0 < p.distinct <= MAX_ALLOWED_LEVELS
               and p.other_count == 0):  # fmt: skip
             rule["allowed"] = sorted(p.top_values)
@@ -54,6 +56,18 @@ def infer(profile: Sequence[ColumnProfile], unique: Sequence[str] = ()) -> dict[
     key = next((name for name in key_candidates(profile) if name in unique), None)
     return {"columns": columns, "key": key, "allow_extra_columns": True, "min_rows": 1,
             "max_rows": None}  # fmt: skip
+
+
+def _widened(p: ColumnProfile) -> tuple[float | int, float | int]:
+    lo, hi = float(p.min_value), float(p.max_value)
+    margin = RANGE_MARGIN * ((hi - lo) or abs(hi) or 1.0)
+    lo2, hi2 = lo - margin, hi + margin
+    if lo >= 0:
+        lo2 = max(lo2, 0.0)
+    if p.family == "integer":
+        return _number(math.floor(lo2)), _number(math.ceil(hi2))
+    sig = lambda v: float(f"{v:.4g}")  # noqa: E731 -- readable bounds, rounded outward below
+    return _number(min(sig(lo2), lo2)), _number(max(sig(hi2), hi2))
 
 
 def validate(spec: dict[str, Any]) -> dict[str, Any]:

@@ -198,11 +198,15 @@ def register_upload(ws: Workspace, stream: BinaryIO, filename: str, name: str, *
 def _check_size(label: str, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise InvalidInput(
-            f"{label} is {size / 2**20:,.1f} MB; uploads are limited to "
-            f"{max_bytes / 2**20:g} MB. Register it from the command line "
+            f"{label} is {_size(size)}; uploads are limited to {_size(max_bytes)}. "
+            "Register it from the command line "
             "(workbench datasets add PATH), upload a Parquet file (usually much smaller), or "
             "raise WORKBENCH_MAX_UPLOAD_MB."
         )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n / 1024:,.1f} KB"
 
 
 def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encoding: str,

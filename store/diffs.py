@@ -39,20 +39,19 @@ class RowDiff:
 def diff_rows(path_a: Path, cols_a: tuple[Column, ...], path_b: Path,
               cols_b: tuple[Column, ...], key: str | None) -> RowDiff:  # fmt: skip
     """Compare snapshot ``a`` (reference) with ``b`` (current)."""
-    names_b = {c.name for c in cols_b}
-    common = tuple(c for c in cols_a if c.name in names_b)
     by_b = {c.name: c for c in cols_b}
+    common = tuple(c for c in cols_a if c.name in by_b)
     with Scratch() as s:
         s.sql(f"CREATE VIEW a AS SELECT * FROM read_parquet('{literal(str(path_a))}')")
         s.sql(f"CREATE VIEW b AS SELECT * FROM read_parquet('{literal(str(path_b))}')")
         note = ""
-        if key and key in names_b and any(c.name == key for c in cols_a):
+        if key and key in by_b and any(c.name == key for c in cols_a):
             if _unique(s, "a", key) and _unique(s, "b", key):
                 return _by_key(s, common, by_b, key)
             note = f"{key} is not unique in both versions, so rows were compared as multisets."
         elif key:
             note = f"Key column {key} is not in both versions; rows compared as multisets."
-        return _multiset(s, common, tuple(by_b[c.name] for c in common), note)
+        return _multiset(s, *_comparable(common, by_b), note)
 
 
 def _unique(s: Scratch, table: str, key: str) -> bool:
@@ -110,8 +109,9 @@ def _changed_sample(s: Scratch, others: list[Column], key: str, any_chg: str) ->
 def _multiset(s: Scratch, common_a: tuple[Column, ...], common_b: tuple[Column, ...], note: str
               ) -> RowDiff:  # fmt: skip
     ra, rb = row_text_expr(common_a), row_text_expr(common_b)
-    s.sql(f"CREATE TEMP TABLE ha AS SELECT md5_number({ra}) AS m, count(*) AS n FROM a GROUP BY m")
-    s.sql(f"CREATE TEMP TABLE hb AS SELECT md5_number({rb}) AS m, count(*) AS n FROM b GROUP BY m")
+    # GROUP BY 1, not the alias: a user column may be called m or n
+    s.sql(f"CREATE TEMP TABLE ha AS SELECT md5_number({ra}) AS m, count(*) AS n FROM a GROUP BY 1")
+    s.sql(f"CREATE TEMP TABLE hb AS SELECT md5_number({rb}) AS m, count(*) AS n FROM b GROUP BY 1")
     s.sql(
         "CREATE TEMP TABLE d AS SELECT coalesce(ha.m, hb.m) AS m, "
         "coalesce(ha.n, 0) - coalesce(hb.n, 0) AS delta FROM ha FULL OUTER JOIN hb USING (m) "
@@ -121,20 +121,44 @@ def _multiset(s: Scratch, common_a: tuple[Column, ...], common_b: tuple[Column, 
         "SELECT coalesce(sum(delta) FILTER (WHERE delta > 0), 0), "
         "coalesce(-sum(delta) FILTER (WHERE delta < 0), 0) FROM d"
     ).fetchone()
-    names = ", ".join(ident(c.name) for c in common_a)
-    names_b = ", ".join(ident(c.name) for c in common_b)
-    removed_sample = s.sql(f"SELECT {names} FROM a WHERE md5_number({ra}) IN "
-                           f"(SELECT m FROM d WHERE delta > 0) LIMIT {SAMPLE}").df()  # fmt: skip
-    added_sample = s.sql(f"SELECT {names_b} FROM b WHERE md5_number({rb}) IN "
-                         f"(SELECT m FROM d WHERE delta < 0) LIMIT {SAMPLE}").df()  # fmt: skip
+    removed_sample = _multiset_sample(s, "a", common_a, ra, "d.delta")
+    added_sample = _multiset_sample(s, "b", common_b, rb, "-d.delta")
     return RowDiff("multiset", None, tuple(c.name for c in common_a), int(added), int(removed),
                    added_sample=added_sample, removed_sample=removed_sample, note=note)  # fmt: skip
+
+
+def _multiset_sample(s: Scratch, table: str, columns: tuple[Column, ...], row_text: str,
+                     extra: str) -> pd.DataFrame:  # fmt: skip
+    """One row per differing row value, with how many more copies this side has."""
+    names = ", ".join(ident(c.name) for c in columns)
+    return s.sql(
+        f"SELECT t.* EXCLUDE (__wb_m), {extra} AS extra_copies FROM (SELECT {names}, "
+        f"md5_number({row_text}) AS __wb_m FROM {table}) AS t JOIN d ON t.__wb_m = d.m "
+        f"WHERE {extra} > 0 QUALIFY row_number() OVER (PARTITION BY d.m) = 1 "
+        f"ORDER BY ALL LIMIT {SAMPLE}"
+    ).df()
+
+
+def _comparable(common: tuple[Column, ...], by_b: dict[str, Column]
+                ) -> tuple[tuple[Column, ...], tuple[Column, ...]]:  # fmt: skip
+    """The shared columns of each side, with integer-vs-float columns read as floats on both
+    sides so that 19 and 19.0 make the same row text."""
+    left, right = [], []
+    for a in common:
+        b = by_b[a.name]
+        if {a.family, b.family} == {"integer", "float"}:
+            a, b = Column(a.name, "DOUBLE", "float"), Column(b.name, "DOUBLE", "float")
+        left.append(a)
+        right.append(b)
+    return tuple(left), tuple(right)
 
 
 def _changed(a: Column, b: Column) -> str:
     qa, qb = f"a.{ident(a.name)}", f"b.{ident(b.name)}"
     if a.family == b.family:
         return f"{qa} IS DISTINCT FROM {qb}"
+    if {a.family, b.family} == {"integer", "float"}:  # 19 and 19.0 are the same value
+        return f"CAST({qa} AS DOUBLE) IS DISTINCT FROM CAST({qb} AS DOUBLE)"
     return f"CAST({qa} AS VARCHAR) IS DISTINCT FROM CAST({qb} AS VARCHAR)"  # retyped column
 
 

@@ -322,6 +322,9 @@ def _translate(exc: BaseException) -> BaseException:
     text = str(exc).split("\n")[0]
     if isinstance(exc, duckdb.TransactionException) and "Conflict" in text:
         return Conflict(f"Write conflict: {text}")
+    if isinstance(exc, duckdb.TransactionException) and "constraint violation" in text:
+        # Two transactions inserting the same key: the loser learns it at COMMIT.
+        return AlreadyExists(text.replace("TransactionContext Error: Failed to commit: ", ""))
     if isinstance(exc, duckdb.ConstraintException):
         message = text.replace("Constraint Error: ", "")
         if "Duplicate key" in text or "unique" in text.lower():

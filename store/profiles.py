@@ -125,8 +125,9 @@ def _histograms(scratch: Scratch, columns: tuple[Column, ...], basics: dict[str,
         n = len(e) - 1
         width = (e[-1] - e[0]) / n
         x = numeric_expr(c)
+        # least/greatest skip NULLs, so NULLs must be filtered out, not clamped into bin 0
         exprs.append(f"histogram(least(greatest(CAST(floor(({x} - {e[0]!r}) / {width!r}) AS "
-                     f"INTEGER), 0), {n - 1}))")  # fmt: skip
+                     f"INTEGER), 0), {n - 1})) FILTER (WHERE {x} IS NOT NULL)")  # fmt: skip
     if not exprs:
         return {}
     row = scratch.sql(f"SELECT {', '.join(exprs)} FROM {table}").fetchone()

@@ -208,8 +208,8 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
 def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
     """Bring the scratch table to the types a snapshot keeps, or raise InvalidInput.
 
-    Time zones become UTC timestamps, nanosecond timestamps microsecond ones, enums text;
-    nested types (lists, structs, maps) are refused.
+    Time zones become UTC timestamps, nanosecond timestamps microsecond ones, enums and
+    all-NULL columns text; nested types (lists, structs, maps) are refused.
     """
     columns = scratch.columns()
     nested = [c for c in columns if any(t in c.dtype for t in ("[]", "STRUCT", "MAP", "UNION"))]
@@ -226,7 +226,8 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
             select.append(f"timezone('UTC', {q}) AS {q}")
         elif c.dtype.startswith(("TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")):
             select.append(f"CAST({q} AS TIMESTAMP) AS {q}")
-        elif c.dtype.startswith("ENUM"):
+        elif c.dtype.startswith("ENUM") or c.dtype in ('"NULL"', "NULL"):
+            # an all-None object column arrives typed NULL; text is what it most likely holds
             select.append(f"CAST({q} AS VARCHAR) AS {q}")
         else:
             select.append(q)

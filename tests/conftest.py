@@ -7,6 +7,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from app import sdk as wb
@@ -68,3 +70,25 @@ def subprocess_env(ws_path: Path, **extra: str) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def make_frame(rows: int = 100, *, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
+    """A small mixed-type table: a unique id, numbers with some NULLs, a category, a flag,
+    a date. ``shift`` moves the numbers (a drifted month)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "id": np.arange(1, rows + 1),
+        "age": rng.integers(18, 80, rows),
+        "income": rng.normal(40_000 + shift * 10_000, 8_000, rows).round(2),
+        "plan": rng.choice(["basic", "pro", "team"], rows),
+        "active": rng.random(rows) < 0.7,
+        "signup": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), "D"),
+    })  # fmt: skip
+    frame.loc[frame.index[::10], "income"] = np.nan
+    frame["signup"] = frame["signup"].dt.date
+    return frame
+
+
+def make_dataset_version(name: str = "churn", rows: int = 100, **kwargs):
+    """Register ``make_frame(rows, **kwargs)`` through the SDK; returns the version."""
+    return wb.log_dataset(make_frame(rows, **kwargs), name)

@@ -1,0 +1,127 @@
+"""Bad data gets one clear message and leaves the workspace exactly as it was."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from app import datasets
+from app import sdk as wb
+from store.errors import InvalidInput
+from store.workspace import Workspace
+from tests.conftest import make_dataset_version
+
+TABLES = ("datasets", "dataset_versions", "dataset_columns", "dataset_tags",
+          "dataset_contracts", "contract_results", "audit_events")  # fmt: skip
+
+
+def state(ws: Workspace) -> tuple:
+    """Everything a registration could leave behind: rows, blobs, temp files."""
+    counts = ws.store.read(lambda tx: tuple(tx.scalar(f"SELECT count(*) FROM {t}")
+                                            for t in TABLES))  # fmt: skip
+    files = sorted(str(p.relative_to(ws.root)) for p in ws.paths.blobs.rglob("*") if p.is_file())
+    return counts, files
+
+
+@pytest.fixture
+def seeded(ws: Workspace) -> Workspace:
+    make_dataset_version(rows=20)  # bad input must not disturb what is there
+    return ws
+
+
+CSV_CASES = {
+    "empty.csv": (b"", "is empty (0 bytes)"),
+    "header.csv": (b"a,b,c\n", "has a header but no data rows"),
+    "ragged.csv": (b"a,b,c\n1,2,3\n4,5\n6,7,8\n", "line 3 has 2 fields but the header has 3"),
+    "binary.csv": (bytes(range(256)) * 40, "looks like a binary file"),
+    "latin1.csv": ("name,city\nJosé,München\n".encode("latin-1"), "is not valid utf-8 text"),
+    "dupes.csv": (b"a,b,a\n1,2,3\n", "duplicate column names: a"),
+    "dupes-case.csv": (b"id,ID\n1,2\n", "duplicate column names: id/ID"),
+    "blank-name.csv": (b"a,,c\n1,2,3\n", "column 2 has no name"),
+    "zero.parquet": (b"", "is empty (0 bytes); it is not a Parquet file"),
+    "broken.parquet": (b"PAR1 this is not really parquet", "could not be read as Parquet"),
+    "sheet.xlsx": (b"PK\x03\x04", "unsupported file type '.xlsx'"),
+}
+
+
+@pytest.mark.parametrize("filename", CSV_CASES)
+def test_bad_files_are_refused_cleanly(seeded: Workspace, tmp_path: Path, filename: str) -> None:
+    body, message = CSV_CASES[filename]
+    path = tmp_path / filename
+    path.write_bytes(body)
+    before = state(seeded)
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
+        datasets.register(seeded, path, "churn")
+    with pytest.raises(InvalidInput):
+        datasets.register_upload(seeded, io.BytesIO(body), filename, "churn", size=len(body))
+    assert state(seeded) == before
+
+
+def test_latin1_is_read_when_asked(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,city\nJosé,München\n".encode("latin-1"))
+    result = datasets.register(ws, path, "people", encoding="latin-1")
+    assert wb.load_dataset("people").iloc[0].tolist() == ["José", "München"]
+    assert result.created
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "..", "", " churn", "x" * 101, "churn@v2",
+                                  "c..d"])  # fmt: skip
+def test_bad_dataset_names(seeded: Workspace, name: str) -> None:
+    before = state(seeded)
+    with pytest.raises(InvalidInput, match="Dataset name"):
+        wb.log_dataset(pd.DataFrame({"a": [1]}), name)
+    assert state(seeded) == before
+
+
+def test_upload_over_the_limit(seeded: Workspace, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_UPLOAD_MB", "0.001")
+    body = b"a,b\n" + b"1,2\n" * 1000
+    before = state(seeded)
+    with pytest.raises(InvalidInput, match=r"big.csv is 3.9 KB; uploads are limited to 1.0 KB"):
+        datasets.register_upload(seeded, io.BytesIO(body), "big.csv", "churn", size=len(body))
+    assert state(seeded) == before
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"a": []}), "no data rows"),
+    (pd.DataFrame({1: [1], 2: [2]}), "column names that are not strings"),
+    (pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])),
+     "multi-level column names"),
+    (pd.DataFrame({"a": [[1, 2], [3]]}), "nested type"),
+    (pd.DataFrame({"a": [1], "A": [2]}), "duplicate column names"),
+    ("not a frame.csv", "is not a file"),
+])  # fmt: skip
+def test_bad_frames(seeded: Workspace, frame, message: str) -> None:
+    before = state(seeded)
+    with pytest.raises(InvalidInput, match=message):
+        wb.log_dataset(frame, "churn")
+    assert state(seeded) == before
+
+
+def test_bad_tags_and_messages(seeded: Workspace) -> None:
+    before = state(seeded)
+    with pytest.raises(InvalidInput, match="Tag key"):
+        wb.log_dataset(pd.DataFrame({"a": [1]}), "churn", tags={"bad'key": "x"})
+    with pytest.raises(InvalidInput, match="message"):
+        wb.log_dataset(pd.DataFrame({"a": [1]}), "churn", message="x" * 10_001)
+    assert state(seeded) == before
+
+
+def test_a_type_change_after_the_sniffer_sample_is_read(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text("a,b\n" + "1,x\n" * 30_000 + "oops,y\n")
+    version = datasets.register(ws, path, "late").version
+    assert version.n_rows == 30_001
+    assert datasets.get_profile(ws, version)[0].family == "string"
+
+
+def test_semicolon_and_tab_files(ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "semi.csv").write_text("a;b\n1;x\n2;y\n")
+    (tmp_path / "tabs.tsv").write_text("a\tb\n1\tx\n2\ty\n")
+    semi = datasets.register(ws, tmp_path / "semi.csv", "semi").version
+    tabs = datasets.register(ws, tmp_path / "tabs.tsv", "semi")
+    assert semi.n_columns == 2 and not tabs.created  # same content, other delimiter
