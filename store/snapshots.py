@@ -417,7 +417,8 @@ def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encodi
     if ragged is not None:
         line, found = ragged
         return InvalidInput(
-            f"{label}: line {line} has {found} fields but the header has {n_header}. Fix that "
+            f"{label}: line {line} has {found} field{'' if found == 1 else 's'} but the header "
+            f"has {n_header}. Fix that "
             "row (quote values that contain the delimiter) and try again."
         )
     return InvalidInput(f"{label} could not be read as CSV: {_first_line(exc)}")

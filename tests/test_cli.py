@@ -139,3 +139,60 @@ def test_sync_watch_ingests_live_and_marks_dead_runs_lost(ws: Workspace) -> None
     finally:
         watcher.send_signal(signal.SIGINT)
         assert watcher.wait(10) == 130
+
+
+def test_datasets_commands(ws: Workspace, tmp_path: Path, capsys) -> None:
+    from tests.conftest import make_frame
+
+    first, second = tmp_path / "march.csv", tmp_path / "april.parquet"
+    make_frame(40).to_csv(first, index=False)
+    changed = make_frame(40)
+    changed.loc[0, "plan"] = "platinum"
+    changed.to_parquet(second, index=False)
+    assert main(["datasets", "add", str(first), "--name", "churn", "-m", "March",
+                 "--tag", "source=crm"]) == 0  # fmt: skip
+    assert "Registered churn@v1: 40 rows x 6 columns." in capsys.readouterr().out
+    assert main(["datasets", "add", str(first), "--name", "churn"]) == 0
+    assert "Same content as churn@v1" in capsys.readouterr().out
+    assert main(["datasets", "add", str(second), "--name", "churn"]) == 0
+    out = capsys.readouterr().out
+    assert "breaks the contract" in out and "failed allowed_values" in out
+    assert main(["datasets", "list"]) == 0
+    assert "churn" in capsys.readouterr().out
+    assert main(["datasets", "versions", "churn"]) == 0
+    out = capsys.readouterr().out
+    assert "churn@v2" in out and "FAILED (1)" in out and "March" in out
+    assert main(["datasets", "show", "churn@v2"]) == 0
+    out = capsys.readouterr().out
+    assert "income" in out and "platinum" in out
+    assert main(["datasets", "diff", "churn@v1", "churn@v2"]) == 0
+    assert "matched by id: 0 added, 0 removed, 1 changed" in capsys.readouterr().out
+    assert main(["datasets", "export", "churn@v1", str(tmp_path / "out.csv")]) == 0
+    assert len((tmp_path / "out.csv").read_text().splitlines()) == 41
+
+
+def test_datasets_errors_are_one_line(ws: Workspace, tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "x"]) == 1
+    assert main(["datasets", "show", "nope@v1"]) == 1
+    assert main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "../x"]) == 1
+    assert main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "x",
+                 "--tag", "novalue"]) == 1  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("error: ") for line in err)
+    assert "is empty (0 bytes)" in err[0] and "'nope' not found" in err[1]
+
+
+def test_sync_registers_inbox_files(ws: Workspace, capsys) -> None:
+    import os
+
+    from tests.conftest import make_frame
+
+    folder = ws.paths.inbox / "churn"
+    folder.mkdir(parents=True)
+    path = folder / "march.csv"
+    make_frame(10).to_csv(path, index=False)
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    assert main(["sync"]) == 0
+    assert "inbox/churn/march.csv: Registered churn@v1" in capsys.readouterr().out
