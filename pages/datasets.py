@@ -15,6 +15,11 @@ PAGE_SIZES = (50, 100, 500)
 st.title("Datasets")
 
 
+def _label(dataset) -> str:
+    n = dataset.n_versions
+    return f"{dataset.name} ({n} version{'' if n == 1 else 's'})"
+
+
 def register_form(names: list[str], current: str | None) -> None:
     limit = Settings.from_env().max_upload_mb
     with st.form("register", clear_on_submit=True):
@@ -106,11 +111,11 @@ def contract_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
     elif failed:
         st.warning(f"{version.ref} breaks contract revision {revision}: {len(failed)} of "
                  f"{len(checks)} checks failed.", icon=":material/gpp_bad:")  # fmt: skip
-        st.dataframe(pd.DataFrame({
-            "check": [c.check for c in failed], "column": [c.column for c in failed],
-            "message": [c.message for c in failed], "failing rows": [c.failing for c in failed],
-            "examples": [", ".join(c.examples) for c in failed],
-        }), hide_index=True)  # fmt: skip
+        st.markdown("\n".join(
+            f"- **{c.check}** {c.message}"
+            + (f" Examples: {', '.join(f'`{e}`' for e in c.examples[:10])}" if c.examples else "")
+            for c in failed
+        ))  # fmt: skip
     else:
         st.success(f"{version.ref} passes all {len(checks)} checks of contract revision "
                    f"{revision}.", icon=":material/verified:")  # fmt: skip
@@ -290,9 +295,12 @@ with user_errors():
         register_form(names, None)
         st.stop()
     wanted = st.session_state.get("dataset")
-    choice = st.selectbox("Dataset", names, index=names.index(wanted) if wanted in names else 0,
-                          format_func=lambda n: f"{n} ({found[names.index(n)].n_versions} "
-                          "versions)")  # fmt: skip
+    choice = st.selectbox(
+        "Dataset",
+        names,
+        index=names.index(wanted) if wanted in names else 0,
+        format_func=lambda n: _label(found[names.index(n)]),
+    )
     st.session_state["dataset"] = choice
     with st.expander("Register a version", icon=":material/upload:"):
         register_form(names, choice)

@@ -267,8 +267,10 @@ def test_failed_write_leaves_no_blob_and_no_rows(ws: Workspace, monkeypatch) -> 
 
 
 def test_awkward_column_names_work_everywhere(ws: Workspace) -> None:
-    frame = pd.DataFrame({'say "hi"': [1, 2, 3], "select": ["a", "b", "c"],
-                          "order by; drop table x": [0.5, 1.5, np.nan], "Ünï cødé": [1, 1, 2]})  # fmt: skip
+    frame = pd.DataFrame({
+        'say "hi"': [1, 2, 3], "select": ["a", "b", "c"],
+        "order by; drop table x": [0.5, 1.5, np.nan], "Ünï cødé": [1, 1, 2],
+    })  # fmt: skip
     v1 = wb.log_dataset(frame, "odd")
     assert [p.name for p in datasets.get_profile(ws, v1)] == list(frame.columns)
     frame2 = frame.copy()

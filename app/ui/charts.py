@@ -65,19 +65,19 @@ def column_distribution(profile: ColumnProfile) -> go.Figure:
 
 
 def version_timeline(versions: Sequence[DatasetVersion]) -> go.Figure:
-    """Rows per version over time; versions that break the contract in red."""
+    """Rows per version; versions that break the contract in red, dates on hover."""
     ordered = sorted(versions, key=lambda v: v.version)
     colors = ["#d62728" if v.contract_passed is False else "#2ca02c" for v in ordered]
     fig = go.Figure(go.Scatter(
-        x=[v.created_at for v in ordered], y=[v.n_rows for v in ordered], mode="lines+markers+text",
-        text=[f"v{v.version}" for v in ordered], textposition="top center",
-        marker={"color": colors, "size": 11}, line={"color": "#999"},
-        hovertext=[f"{v.ref}: {v.n_rows:,} rows, contract "
+        x=[f"v{v.version}" for v in ordered], y=[v.n_rows for v in ordered],
+        mode="lines+markers", marker={"color": colors, "size": 11}, line={"color": "#999"},
+        hovertext=[f"{v.ref} · {v.created_at:%Y-%m-%d %H:%M} · {v.n_rows:,} rows · contract "
                    f"{'failed' if v.contract_passed is False else 'passed'}<br>{v.message}"
                    for v in ordered], hoverinfo="text",
     ))  # fmt: skip
-    fig.update_layout(height=240, margin={"t": 20, "b": 20, "l": 20, "r": 20},
-                      yaxis_title="rows", showlegend=False)  # fmt: skip
+    fig.update_layout(height=220, margin={"t": 20, "b": 20, "l": 20, "r": 20},
+                      yaxis={"title": "rows", "rangemode": "tozero"},
+                      xaxis={"type": "category"}, showlegend=False)  # fmt: skip
     return fig
 
 
