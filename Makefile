@@ -45,6 +45,7 @@ chromium:
 ## Benchmarks: print tables of measured figures.
 bench: $(VENV)/.run-installed
 	$(BIN)/python bench/bench_tracking.py
+	$(BIN)/python bench/bench_datasets.py
 
 # The same ingest through MLflow's SQLite store, side by side, in its own environment
 # (MLflow pins libraries the workbench does not want).

@@ -10,6 +10,7 @@ import pandas as pd
 
 from app.validation import check_name
 from store import audit, tracking
+from store import datasets as store_datasets
 from store.entities import (
     AuditEvent,
     Condition,
@@ -171,6 +172,9 @@ class WorkspaceSummary:
     runs_by_status: dict[str, int]
     recent_runs: pd.DataFrame
     recent_activity: list[AuditEvent]
+    datasets: int = 0
+    dataset_versions: int = 0
+    flagged_versions: int = 0
 
     @property
     def runs(self) -> int:
@@ -183,7 +187,9 @@ def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
         names = {s.experiment.experiment_id: s.experiment.name for s in experiments}
         runs = tracking.search_runs(tx, limit=recent)
         table = _runs_frame(runs, names)
+        n_datasets, n_versions, n_flagged = store_datasets.version_counts(tx)
         return WorkspaceSummary(len(experiments), tracking.count_runs(tx), table,
-                                audit.recent(tx, recent))  # fmt: skip
+                                audit.recent(tx, recent), n_datasets, n_versions,
+                                n_flagged)  # fmt: skip
 
     return ws.store.read(work)

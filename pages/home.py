@@ -30,6 +30,14 @@ def overview() -> None:
         cols[3].metric("Finished", by_status.get("finished", 0))
         cols[4].metric("Failed or lost", by_status.get("failed", 0) + by_status.get("lost", 0)
                        + by_status.get("killed", 0))  # fmt: skip
+        cols = st.columns(5)
+        cols[0].metric("Datasets", summary.datasets)
+        cols[1].metric("Dataset versions", summary.dataset_versions)
+        cols[2].metric("Versions breaking their contract", summary.flagged_versions)
+        if summary.datasets:
+            with cols[3]:
+                st.page_link(nav.page(nav.DATASETS), label="Open Datasets",
+                             icon=":material/arrow_forward:")  # fmt: skip
 
         st.subheader("Recent runs")
         if summary.recent_runs.empty:

@@ -81,6 +81,15 @@ def count_versions(tx: Tx) -> int:
     return int(tx.scalar("SELECT count(*) FROM dataset_versions"))
 
 
+def version_counts(tx: Tx) -> tuple[int, int, int]:
+    """(datasets, versions, versions that break their contract)."""
+    row = tx.fetchone(
+        "SELECT (SELECT count(*) FROM datasets WHERE lifecycle = 'active'), count(*), "
+        "count(*) FILTER (WHERE contract_passed = false) FROM dataset_versions"
+    )
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def _versions(tx: Tx, tail: str, params: list) -> list[DatasetVersion]:
     rows = tx.fetchall(
         f"SELECT {_VERSION_COLS} FROM dataset_versions v JOIN datasets d USING (dataset_id) "

@@ -87,3 +87,41 @@ def test_a_bad_workspace_shows_a_clear_error(tmp_path: Path, monkeypatch) -> Non
     at = AppTest.from_file(MAIN, default_timeout=30).run()
     assert not at.exception
     assert "is a file, not a folder" in at.error[0].value
+
+
+def test_home_counts_datasets(app_env: Workspace) -> None:
+    from app import sdk as wb
+    from tests.conftest import make_dataset_version, make_frame
+
+    make_dataset_version(rows=50)
+    bad = make_frame(50, seed=1)
+    bad.loc[0, "plan"] = "platinum"
+    wb.log_dataset(bad, "churn")
+    at = run_page(nav.HOME)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Datasets"] == "1" and metrics["Dataset versions"] == "2"
+    assert metrics["Versions breaking their contract"] == "1"
+    assert "dataset.version.create" in set(at.dataframe[-1].value["action"])
+
+
+def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace) -> None:
+    from app import sdk as wb
+    from tests.conftest import make_dataset_version, make_frame
+
+    make_dataset_version(rows=60)
+    bad = make_frame(60, seed=1)
+    bad.loc[0, "plan"] = "platinum"
+    wb.log_dataset(bad, "churn", message="April")
+    at = run_page(nav.DATASETS)
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "churn@v2"
+    versions = at.dataframe[0].value
+    assert versions["version"].tolist() == ["v2", "v1"]
+    assert versions["contract"].tolist() == ["failed (1)", "passed"]
+    profile = at.dataframe[1].value
+    assert profile["column"].tolist() == ["id", "age", "income", "plan", "active", "signup"]
+    assert any("breaks contract revision 1" in w.value for w in at.warning)
+    assert any("platinum" in m.value for m in at.markdown)
+    metrics = {m.label: m.value for m in at.metric}  # the Diff tab: v1 against v2
+    assert metrics["Changed"] == "60" and metrics["Unchanged"] == "0"  # another seed: all differ
+    assert metrics["Added"] == "0" and metrics["Removed"] == "0"
