@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -133,6 +134,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "--server.port", str(args.port), "--server.address", args.host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        # Streamlit's own upload cap follows ours; the service gives the clear message.
+        "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
     ]  # fmt: skip
     # Replace this process: stopping `workbench ui` (Ctrl-C, SIGTERM) stops the server itself,
     # with no orphaned child left holding the port.
