@@ -74,5 +74,14 @@ def test_datasets_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("tab", name="Preview").click()
         page.get_by_text("Rows 1 to 100 of 490").wait_for()
         assert error_texts(page) == []
+
+        page.get_by_role("tab", name="Download").click()
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download CSV").click()
+        saved = tmp_path / download_info.value.suggested_filename
+        download_info.value.save_as(saved)
+        assert saved.name == "churn-v2.csv"
+        assert len(saved.read_text().splitlines()) == 491
+        assert error_texts(page) == []
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours

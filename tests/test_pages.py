@@ -125,3 +125,21 @@ def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace
     metrics = {m.label: m.value for m in at.metric}  # the Diff tab: v1 against v2
     assert metrics["Changed"] == "60" and metrics["Unchanged"] == "0"  # another seed: all differ
     assert metrics["Added"] == "0" and metrics["Removed"] == "0"
+
+
+def test_the_contract_is_saved_from_the_page(app_env: Workspace) -> None:
+    from app import datasets
+    from tests.conftest import make_dataset_version
+
+    make_dataset_version(rows=30)
+    at = run_page(nav.DATASETS)
+    key = next(s for s in at.selectbox if s.label == "Key column")
+    assert key.value == "id"
+    key.select("(none)")
+    next(c for c in at.checkbox if c.label == "Allow extra columns").uncheck()
+    next(t for t in at.text_input if t.label == "Note").input("no key for now")
+    next(b for b in at.button if b.label == "Save contract").click().run()
+    assert not at.exception and not at.error
+    assert any("Saved contract revision 2" in s.value for s in at.success)
+    revision, spec = datasets.get_contract(app_env, "churn")
+    assert revision == 2 and spec["key"] is None and spec["allow_extra_columns"] is False
