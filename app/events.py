@@ -11,7 +11,9 @@ Line shapes (``ts`` is milliseconds since the epoch)::
     {"seq": 2, "ts": ..., "type": "metrics", "step": 0, "values": {"loss": 0.5}}
     {"seq": 3, "ts": ..., "type": "tags", "values": {"owner": "ana"}}
     {"seq": 4, "ts": ..., "type": "artifact", "path": "c.csv", "sha256": "...", "size": 10}
-    {"seq": 5, "ts": ..., "type": "end", "status": "finished", "error": null}
+    {"seq": 5, "ts": ..., "type": "record", "kind": "input", "name": "train",
+     "data": {"dataset": "churn", "version": 3}}
+    {"seq": 6, "ts": ..., "type": "end", "status": "finished", "error": null}
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ def _add(batch: IngestBatch, event: dict) -> None:
         batch.artifacts.append(
             (event["path"], event["sha256"], int(event["size"]), _ts(event["ts"]))
         )
+    elif kind == "record":
+        batch.records.append((str(event["kind"]), str(event["name"]),
+                              json.dumps(event["data"], ensure_ascii=False)))  # fmt: skip
     elif kind == "end":
         batch.end = (event.get("status", "finished"), event.get("error"), _ts(event["ts"]))
 

@@ -224,7 +224,24 @@ DATASETS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS)
+RUN_RECORDS = Migration(
+    3,
+    "run records: launched runs' spec, input dataset versions and evaluation data",
+    (
+        # kind: spec | input | evaluation. data is JSON; an input names its dataset
+        # version ({"dataset": ..., "version": ...}), an evaluation holds what the pages
+        # draw (confusion matrix, ROC and PR curves, residuals, feature importances).
+        """CREATE TABLE run_records (
+            run_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            data VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, kind, name)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

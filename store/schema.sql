@@ -26,6 +26,8 @@ CREATE TABLE params(run_id VARCHAR, "key" VARCHAR, kind VARCHAR NOT NULL, value_
 
 CREATE TABLE run_ingest(run_id VARCHAR PRIMARY KEY, byte_offset BIGINT DEFAULT(0) NOT NULL, last_seq BIGINT DEFAULT(0) NOT NULL, updated_at TIMESTAMP);
 
+CREATE TABLE run_records(run_id VARCHAR, kind VARCHAR, "name" VARCHAR, "data" VARCHAR NOT NULL, PRIMARY KEY(run_id, kind, "name"));
+
 CREATE TABLE runs(run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, "name" VARCHAR NOT NULL, status VARCHAR NOT NULL, "source" VARCHAR DEFAULT('sdk') NOT NULL, parent_run_id VARCHAR, created_by VARCHAR DEFAULT('') NOT NULL, host VARCHAR, pid INTEGER, started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP, "error" VARCHAR, lifecycle VARCHAR DEFAULT('active') NOT NULL);
 
 CREATE TABLE schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);

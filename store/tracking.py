@@ -7,9 +7,11 @@ SQL text come from the fixed tables below, never from the caller.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -360,6 +362,7 @@ class IngestBatch:
     metric_value: list[float] = field(default_factory=list)
     metric_seq: list[int] = field(default_factory=list)
     artifacts: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    records: list[tuple[str, str, str]] = field(default_factory=list)  # kind, name, JSON
     end: tuple[str, str | None, datetime] | None = None
 
     @property
@@ -400,6 +403,14 @@ def apply_ingest(tx: Tx, batches: Sequence[IngestBatch], now: datetime) -> None:
         tx.insert_frame("artifacts", frame, "ON CONFLICT (run_id, path) DO UPDATE SET "
                         "sha256 = excluded.sha256, size_bytes = excluded.size_bytes, "
                         "created_at = excluded.created_at")  # fmt: skip
+    records = {(b.run_id, kind, name): data for b in batches for kind, name, data in b.records}
+    if records:
+        frame = pa.table({
+            "run_id": [k[0] for k in records], "kind": [k[1] for k in records],
+            "name": [k[2] for k in records], "data": list(records.values()),
+        })  # fmt: skip
+        tx.insert_frame("run_records", frame, "ON CONFLICT (run_id, kind, name) DO UPDATE SET "
+                        "data = excluded.data")  # fmt: skip
     ends = [(b.run_id, *b.end) for b in batches if b.end is not None]
     if ends:
         frame = pa.table({
@@ -502,3 +513,13 @@ def ingest_states(tx: Tx, run_ids: Sequence[str]) -> dict[str, IngestState]:
         list(run_ids),
     )
     return {row[0]: IngestState(*row) for row in rows}
+
+
+def run_records(tx: Tx, run_id: str, kind: str | None = None) -> dict[tuple[str, str], Any]:
+    """A run's records (spec, inputs, evaluation data) as {(kind, name): data}."""
+    sql = "SELECT kind, name, data FROM run_records WHERE run_id = ?"
+    params: list = [run_id]
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return {(k, n): json.loads(d) for k, n, d in tx.fetchall(sql + " ORDER BY kind, name", params)}

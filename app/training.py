@@ -1,0 +1,410 @@
+"""One training task, pure: a run spec and a DataFrame in; params, metrics, evaluation data
+and the fitted pipeline (joblib bytes) out. No workspace, no database, no shared disk, so
+the same function runs in a local joblib worker or on a Dask cluster.
+
+Preprocessing that just works: numbers (and booleans) are imputed with the median and
+scaled; text and categories imputed with the most frequent value and one-hot encoded
+(unknown levels ignored at predict time); dates become days since 1970 and are then
+treated as numbers. Everything sits in one scikit-learn Pipeline, so the saved model
+takes raw rows.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from app import catalogue
+from store.errors import InvalidInput
+
+MAX_CURVE_POINTS = 200
+MAX_STAGES = 100
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Cancelled(Exception):
+    """Raised inside a task when its run was cancelled."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that decides a training run; with the same data it gives the same metrics."""
+
+    dataset: str  # a version ref, e.g. churn@v3
+    target: str
+    estimator: str
+    features: tuple[str, ...] = ()  # empty: every column but the target
+    task: str | None = None  # None: detected from the target
+    params: dict[str, Any] = field(default_factory=dict)
+    validation: str = "holdout"  # holdout | kfold
+    test_size: float = 0.25
+    folds: int = 5
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["features"] = list(self.features)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSpec:
+        return cls(**{**data, "features": tuple(data.get("features") or ())})
+
+
+@dataclass
+class TrainResult:
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    step_metrics: list[tuple[str, int, float]]
+    evaluation: dict[str, Any]
+    model: bytes
+    environment: dict[str, str]
+    task: str
+    seconds: float
+
+
+Progress = Callable[[dict[str, float], int], None]
+
+
+def detect_task(target: pd.Series) -> str:
+    """Classification for text, booleans, categories and integers with at most 20 levels;
+    regression otherwise."""
+    if (pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target)
+            or (pd.api.types.is_integer_dtype(target) and target.nunique() <= 20)):  # fmt: skip
+        return "classification"
+    return "regression"
+
+
+def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
+    """(task, features) for ``spec`` on ``frame``, or InvalidInput saying what is wrong."""
+    if spec.target not in frame.columns:
+        raise InvalidInput(f"Target column {spec.target!r} is not in {spec.dataset}; its "
+                           f"columns are {', '.join(map(str, frame.columns[:30]))}.")  # fmt: skip
+    y = frame[spec.target]
+    if y.notna().sum() == 0:
+        raise InvalidInput(f"Target column {spec.target!r} is empty (all NULL) in "
+                           f"{spec.dataset}; choose another target.")  # fmt: skip
+    features = list(spec.features) or [c for c in frame.columns if c != spec.target]
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise InvalidInput(f"Feature columns not in {spec.dataset}: {', '.join(missing[:10])}.")
+    if spec.target in features:
+        raise InvalidInput(f"The target {spec.target!r} cannot also be a feature.")
+    if not features:
+        raise InvalidInput("No feature columns: choose at least one column besides the target.")
+    task = spec.task or detect_task(y)
+    if task not in catalogue.TASKS:
+        raise InvalidInput(f"task must be classification or regression; got {task!r}.")
+    if task == "classification":
+        classes = y.dropna().unique()
+        if len(classes) < 2:
+            raise InvalidInput(f"Target {spec.target!r} has a single class ({classes[0]!r}) in "
+                               f"{spec.dataset}; a classifier needs two or more.")  # fmt: skip
+    elif not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        raise InvalidInput(f"Regression needs a numeric target; {spec.target!r} is {y.dtype}.")
+    if spec.validation not in ("holdout", "kfold"):
+        raise InvalidInput(f"validation must be holdout or kfold; got {spec.validation!r}.")
+    if spec.validation == "holdout" and not 0.05 <= spec.test_size <= 0.9:
+        raise InvalidInput(f"test_size must be between 0.05 and 0.9; got {spec.test_size}.")
+    if spec.validation == "kfold" and not 2 <= spec.folds <= 20:
+        raise InvalidInput(f"folds must be 2 to 20; got {spec.folds}.")
+    return task, features
+
+
+class DatesToDays(BaseEstimator, TransformerMixin):
+    """Date and datetime columns as float days since 1970-01-01."""
+
+    def fit(self, X, y=None):  # noqa: N803 -- scikit-learn's names
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):  # noqa: N803
+        frame = pd.DataFrame(X)
+        out = np.empty(frame.shape, dtype=float)
+        for i, col in enumerate(frame.columns):
+            stamps = pd.to_datetime(frame[col], errors="coerce")
+            days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+            out[:, i] = days.to_numpy(dtype=float, na_value=np.nan)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features if input_features is not None else [], dtype=object)
+
+
+def build_pipeline(frame: pd.DataFrame, features: list[str], estimator: BaseEstimator
+                   ) -> Pipeline:  # fmt: skip
+    dates = [c for c in features if pd.api.types.is_datetime64_any_dtype(frame[c])
+             or (frame[c].dtype == object and _looks_like_dates(frame[c]))]  # fmt: skip
+    numbers = [c for c in features if c not in dates and (pd.api.types.is_numeric_dtype(frame[c])
+               or pd.api.types.is_bool_dtype(frame[c]))]  # fmt: skip
+    texts = [c for c in features if c not in dates and c not in numbers]
+    parts = []
+    if numbers:
+        parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                      numbers))  # fmt: skip
+    if dates:
+        parts.append(("date", make_pipeline(DatesToDays(), SimpleImputer(strategy="median"),
+                                            StandardScaler()), dates))  # fmt: skip
+    if texts:
+        parts.append(("cat", make_pipeline(
+            SimpleImputer(strategy="most_frequent"),
+            OneHotEncoder(handle_unknown="ignore", max_categories=50, sparse_output=False),
+        ), texts))  # fmt: skip
+    prep = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+    return Pipeline([("prep", prep), ("model", estimator)])
+
+
+def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:  # fmt: skip
+    """Fit and evaluate ``spec`` on ``frame``. ``progress(metrics, step)`` receives per-fold
+    and per-stage metrics as they are computed; ``should_stop()`` is polled between folds
+    and raises :class:`Cancelled` when true."""
+    started = time.perf_counter()
+    task, features = check_inputs(spec, frame)
+    data = frame[frame[spec.target].notna()]
+    X, y = data[features], data[spec.target]  # noqa: N806
+    estimator = catalogue.build(spec.estimator, task, dict(spec.params), spec.seed)
+    step_metrics: list[tuple[str, int, float]] = []
+
+    def report(values: dict[str, float], step: int) -> None:
+        step_metrics.extend((k, step, v) for k, v in values.items())
+        if progress is not None:
+            progress(values, step)
+        if should_stop is not None and should_stop():
+            raise Cancelled("cancelled")
+
+    if spec.validation == "kfold":
+        pipeline, metrics, evaluation = _cross_validate(spec, task, data, X, y, estimator, report)
+    else:
+        stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
+        X_tr, X_te, y_tr, y_te = train_test_split(  # noqa: N806
+            X, y, test_size=spec.test_size, random_state=spec.seed, stratify=stratify)
+        pipeline = build_pipeline(data, features, estimator).fit(X_tr, y_tr)
+        metrics = _score(task, pipeline, X_te, y_te)
+        _staged(task, pipeline, X_te, y_te, report)
+        evaluation = _evaluation(task, pipeline, X_te, y_te, _predictions(task, pipeline, X_te))
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer)
+    params = {**_spec_params(spec, task, features), **_estimator_params(pipeline)}
+    return TrainResult(params, metrics, step_metrics, evaluation, buffer.getvalue(),
+                       environment(), task, time.perf_counter() - started)  # fmt: skip
+
+
+def _cross_validate(spec, task, data, X, y, estimator, report):  # noqa: N803
+    splitter = (StratifiedKFold(spec.folds, shuffle=True, random_state=spec.seed)
+                if task == "classification" and y.value_counts().min() >= spec.folds
+                else KFold(spec.folds, shuffle=True, random_state=spec.seed))  # fmt: skip
+    per_fold: list[dict[str, float]] = []
+    oof = None
+    features = list(X.columns)
+    for fold, (tr, te) in enumerate(splitter.split(X, y)):
+        fitted = build_pipeline(data, features, _fresh(estimator)).fit(X.iloc[tr], y.iloc[tr])
+        scores = _score(task, fitted, X.iloc[te], y.iloc[te])
+        per_fold.append(scores)
+        report({f"fold_{k}": v for k, v in scores.items()}, fold)
+        pred = _predictions(task, fitted, X.iloc[te])
+        oof = _merge_oof(oof, pred, te, len(X))
+    metrics = {k: float(np.mean([f[k] for f in per_fold])) for k in per_fold[0]}
+    metrics |= {f"{k}_std": float(np.std([f[k] for f in per_fold])) for k in per_fold[0]}
+    pipeline = build_pipeline(data, features, _fresh(estimator)).fit(X, y)  # the model: all data
+    evaluation = _evaluation(task, pipeline, X, y, oof)
+    return pipeline, metrics, evaluation
+
+
+def _fresh(estimator: BaseEstimator) -> BaseEstimator:
+    from sklearn.base import clone
+
+    return clone(estimator)
+
+
+def _merge_oof(oof, pred, index, n):
+    if oof is None:
+        oof = {"pred": np.empty(n, dtype=pred["pred"].dtype), "proba": None,
+               "classes": pred.get("classes")}  # fmt: skip
+    oof["pred"][index] = pred["pred"]
+    if pred.get("proba") is not None:
+        if oof["proba"] is None:
+            oof["proba"] = np.full((n, pred["proba"].shape[1]), np.nan)
+        if pred["proba"].shape[1] == oof["proba"].shape[1]:
+            oof["proba"][index] = pred["proba"]
+    return oof
+
+
+def _predictions(task: str, pipeline: Pipeline, X: pd.DataFrame) -> dict[str, Any]:  # noqa: N803
+    out: dict[str, Any] = {"pred": pipeline.predict(X)}
+    if task != "classification":
+        return out
+    out["classes"] = list(pipeline.classes_)
+    try:
+        out["proba"] = pipeline.predict_proba(X)
+    except (AttributeError, NotImplementedError):
+        # SVC without probabilities: a binary decision score still ranks rows for ROC/AUC
+        if len(out["classes"]) == 2 and hasattr(pipeline, "decision_function"):
+            score = np.asarray(pipeline.decision_function(X), dtype=float)
+            out["proba"] = np.column_stack([-score, score])
+            out["proba_is_score"] = True
+    return out
+
+
+def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:  # noqa: N803
+    p = _predictions(task, pipeline, X)
+    if task == "regression":
+        pred = p["pred"].astype(float)
+        return {"rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+                "mae": float(skm.mean_absolute_error(y, pred)), "r2": float(skm.r2_score(y, pred))}
+    pred = p["pred"]
+    out = {
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),
+        "f1_macro": float(skm.f1_score(y, pred, average="macro", zero_division=0)),
+        "precision_macro": float(skm.precision_score(y, pred, average="macro", zero_division=0)),
+        "recall_macro": float(skm.recall_score(y, pred, average="macro", zero_division=0)),
+    }  # fmt: skip
+    proba = p.get("proba")
+    if proba is not None and y.nunique() >= 2:
+        classes = p["classes"]
+        try:
+            if len(classes) == 2:
+                out["roc_auc"] = float(skm.roc_auc_score(y == classes[1], proba[:, 1]))
+            else:
+                out["roc_auc"] = float(skm.roc_auc_score(y, proba, multi_class="ovr",
+                                                         labels=classes))  # fmt: skip
+            if not p.get("proba_is_score"):
+                out["log_loss"] = float(skm.log_loss(y, proba, labels=classes))
+        except ValueError:
+            pass  # a class absent from this split: no AUC for it
+    return out
+
+
+def _staged(task, pipeline: Pipeline, X, y, report) -> None:  # noqa: N803
+    """Per-stage validation scores for boosting models (downsampled to MAX_STAGES)."""
+    model = pipeline.named_steps["model"]
+    if not hasattr(model, "staged_predict"):
+        return
+    Xt = pipeline.named_steps["prep"].transform(X)  # noqa: N806
+    stages = list(model.staged_predict(Xt))
+    keep = set(np.linspace(0, len(stages) - 1, min(MAX_STAGES, len(stages))).astype(int))
+    for i, pred in enumerate(stages):
+        if i not in keep:
+            continue
+        if task == "classification":
+            report({"staged_accuracy": float(skm.accuracy_score(y, pred))}, i + 1)
+        else:
+            report({"staged_rmse": float(np.sqrt(skm.mean_squared_error(y, pred)))}, i + 1)
+
+
+def _evaluation(task: str, pipeline: Pipeline, X, y, pred: dict) -> dict[str, Any]:  # noqa: N803
+    """What the pages draw, as plain data."""
+    out: dict[str, Any] = {"n_evaluated": int(len(y))}
+    importances = _importances(pipeline)
+    if importances:
+        out["feature_importances"] = importances
+    yp = pred["pred"]
+    if task == "regression":
+        y_true = np.asarray(y, dtype=float)
+        y_pred = np.asarray(yp, dtype=float)
+        idx = np.linspace(0, len(y_true) - 1, min(500, len(y_true))).astype(int)
+        out["residuals"] = {"y_true": y_true[idx].tolist(), "y_pred": y_pred[idx].tolist()}
+        return out
+    labels = list(pipeline.classes_)
+    cm = skm.confusion_matrix(np.asarray(y), np.asarray(yp), labels=labels)
+    out["confusion_matrix"] = {"labels": [str(c) for c in labels], "matrix": cm.tolist()}
+    proba = pred.get("proba")
+    if proba is not None and len(labels) == 2 and not np.isnan(proba).any():
+        positive = np.asarray(y) == labels[1]
+        fpr, tpr, _ = skm.roc_curve(positive, proba[:, 1])
+        precision, recall, _ = skm.precision_recall_curve(positive, proba[:, 1])
+        out["roc"] = _thin({"fpr": fpr, "tpr": tpr}) | {"positive": str(labels[1])}
+        out["pr"] = _thin({"recall": recall, "precision": precision})
+    return out
+
+
+def _thin(curve: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    n = len(next(iter(curve.values())))
+    idx = np.unique(np.linspace(0, n - 1, min(MAX_CURVE_POINTS, n)).astype(int))
+    return {k: [round(float(v), 6) for v in np.asarray(a)[idx]] for k, a in curve.items()}
+
+
+def _importances(pipeline: Pipeline) -> dict[str, float]:
+    model = pipeline.named_steps["model"]
+    values = getattr(model, "feature_importances_", None)
+    if values is None and getattr(model, "coef_", None) is not None:
+        coef = np.asarray(model.coef_, dtype=float)
+        values = np.abs(coef).mean(axis=0) if coef.ndim == 2 else np.abs(coef)
+    if values is None:
+        return {}
+    try:
+        names = pipeline.named_steps["prep"].get_feature_names_out()
+    except (AttributeError, ValueError):
+        names = [f"x{i}" for i in range(len(values))]
+    pairs = sorted(zip(map(str, names), map(float, values), strict=False), key=lambda p: -p[1])
+    return dict(pairs[:30])
+
+
+def _spec_params(spec: RunSpec, task: str, features: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"dataset": spec.dataset, "target": spec.target, "task": task,
+                           "estimator": spec.estimator, "validation": spec.validation,
+                           "seed": spec.seed, "n_features": len(features)}  # fmt: skip
+    out["test_size" if spec.validation == "holdout" else "folds"] = (
+        spec.test_size if spec.validation == "holdout" else spec.folds)
+    return out
+
+
+def _estimator_params(pipeline: Pipeline) -> dict[str, Any]:
+    """The fitted estimator's own get_params(), typed; objects as their repr."""
+    out = {}
+    for key, value in pipeline.named_steps["model"].get_params(deep=False).items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is not None and not isinstance(value, bool | int | float | str):
+            value = repr(value)[:500]
+        out[key] = value
+    return out
+
+
+def _looks_like_dates(col: pd.Series) -> bool:
+    sample = col.dropna().head(20)
+    import datetime as dt
+
+    return len(sample) > 0 and all(isinstance(v, dt.date) for v in sample)
+
+
+_ENV: dict[str, str] | None = None
+
+
+def environment() -> dict[str, str]:
+    """Python and package versions, and the git commit of this checkout if there is one."""
+    global _ENV
+    if _ENV is None:
+        import duckdb
+        import sklearn
+
+        env = {"python": platform.python_version(), "sklearn": sklearn.__version__,
+               "pandas": pd.__version__, "numpy": np.__version__, "joblib": joblib.__version__,
+               "duckdb": duckdb.__version__, "platform": platform.platform()}  # fmt: skip
+        try:
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                    text=True, timeout=5)  # fmt: skip
+            if commit.returncode == 0:
+                env["git_commit"] = commit.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+        _ENV = env
+    return dict(_ENV)
