@@ -75,7 +75,8 @@ CATALOGUE: dict[str, EstimatorSpec] = {e.key: e for e in [
     EstimatorSpec("dummy", "Dummy baseline",
                   {"classification": DummyClassifier, "regression": DummyRegressor}),
     EstimatorSpec("logistic", "Logistic regression", {"classification": LogisticRegression},
-                  {"C": {"low": 1e-3, "high": 1e3, "log": True}, "max_iter": {"low": 100, "high": 2000}},
+                  {"C": {"low": 1e-3, "high": 1e3, "log": True},
+                   "max_iter": {"low": 100, "high": 2000}},
                   {"max_iter": 1000}),
     EstimatorSpec("linear", "Linear regression", {"regression": LinearRegression},
                   {"fit_intercept": {}}),
@@ -142,8 +143,8 @@ def _spec(name: str, default: Any, constraints: list, hint: dict[str, Any]) -> P
         return ParamSpec(name, "bool", bool(default))
     interval = next((c for c in constraints if hasattr(c, "type") and hasattr(c, "left")), None)
     integral = interval is not None and interval.type is numbers.Integral
-    kind = "int" if integral or (isinstance(default, int) and "log" not in hint
-                                 and not isinstance(hint.get("low"), float)) else "float"  # fmt: skip
+    int_default = isinstance(default, int) and not isinstance(hint.get("low"), float)
+    kind = "int" if integral or (int_default and "log" not in hint) else "float"
     if name == "max_features":  # a share of the features; 'sqrt' is the classifier default
         kind, nullable = "float", True
     low, high = hint.get("low"), hint.get("high")

@@ -173,6 +173,32 @@ class ActiveRun:
                               "size": ref.size_bytes})  # fmt: skip
         return ref.sha256
 
+    def log_artifact_bytes(self, data: bytes, name: str) -> str:
+        """Store ``data`` as artifact ``name`` (e.g. a serialized model); returns its sha256."""
+        name = check_artifact_name(name)
+        self._ensure_running()
+        ref = self._ws.blobs.put_bytes(data)
+        with self._lock:
+            self._ensure_running()
+            self._log.append({"type": "artifact", "path": name, "sha256": ref.sha256,
+                              "size": ref.size_bytes})  # fmt: skip
+        return ref.sha256
+
+    def log_input(self, version: DatasetVersion, role: str = "train") -> None:
+        """Record that the run read dataset version ``version`` (lineage)."""
+        self.log_record("input", role, {"dataset": version.dataset_name,
+                                        "version": version.version,
+                                        "fingerprint": version.fingerprint})  # fmt: skip
+
+    def log_record(self, kind: str, name: str, data: Any) -> None:
+        """Store structured data with the run (``spec``, ``input``, ``evaluation``)."""
+        if kind not in ("spec", "input", "evaluation"):
+            raise InvalidInput(f"record kind must be spec, input or evaluation; got {kind!r}.")
+        check_key(name, "Record")
+        with self._lock:
+            self._ensure_running()
+            self._log.append({"type": "record", "kind": kind, "name": name, "data": data})
+
     # -- ending ----------------------------------------------------------------------
 
     def end(self, status: str = "finished", error: str | None = None) -> None:

@@ -11,6 +11,8 @@
 | WORKBENCH_DB_LINGER | 0.1 | seconds the database stays open after a unit of work |
 | WORKBENCH_MAX_UPLOAD_MB | 200 | largest data file accepted for a dataset version |
 | WORKBENCH_INBOX_SETTLE | 2 | seconds an inbox file must stay unchanged before it is taken |
+| WORKBENCH_WORKERS | 2 | training processes a launch runs at once |
+| WORKBENCH_DASK_SCHEDULER | (none) | a Dask scheduler address: launches run there instead |
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Settings:
     db_linger: float = 0.1
     max_upload_mb: float = 200.0
     inbox_settle: float = 2.0
+    workers: int = 2
+    dask_scheduler: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -50,6 +54,8 @@ class Settings:
             db_linger=_seconds("WORKBENCH_DB_LINGER", cls.db_linger),
             max_upload_mb=_number("WORKBENCH_MAX_UPLOAD_MB", cls.max_upload_mb, "megabytes"),
             inbox_settle=_seconds("WORKBENCH_INBOX_SETTLE", cls.inbox_settle),
+            workers=max(1, int(_number("WORKBENCH_WORKERS", cls.workers, "workers"))),
+            dask_scheduler=os.environ.get("WORKBENCH_DASK_SCHEDULER") or None,
         )
 
 

@@ -131,11 +131,11 @@ def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
 class DatesToDays(BaseEstimator, TransformerMixin):
     """Date and datetime columns as float days since 1970-01-01."""
 
-    def fit(self, X, y=None):  # noqa: N803 -- scikit-learn's names
+    def fit(self, X, y=None):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         frame = pd.DataFrame(X)
         out = np.empty(frame.shape, dtype=float)
         for i, col in enumerate(frame.columns):
@@ -179,7 +179,7 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
     started = time.perf_counter()
     task, features = check_inputs(spec, frame)
     data = frame[frame[spec.target].notna()]
-    X, y = data[features], data[spec.target]  # noqa: N806
+    X, y = data[features], data[spec.target]
     estimator = catalogue.build(spec.estimator, task, dict(spec.params), spec.seed)
     step_metrics: list[tuple[str, int, float]] = []
 
@@ -194,7 +194,7 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
         pipeline, metrics, evaluation = _cross_validate(spec, task, data, X, y, estimator, report)
     else:
         stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
-        X_tr, X_te, y_tr, y_te = train_test_split(  # noqa: N806
+        X_tr, X_te, y_tr, y_te = train_test_split(
             X, y, test_size=spec.test_size, random_state=spec.seed, stratify=stratify)
         pipeline = build_pipeline(data, features, estimator).fit(X_tr, y_tr)
         metrics = _score(task, pipeline, X_te, y_te)
@@ -207,7 +207,7 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
                        environment(), task, time.perf_counter() - started)  # fmt: skip
 
 
-def _cross_validate(spec, task, data, X, y, estimator, report):  # noqa: N803
+def _cross_validate(spec, task, data, X, y, estimator, report):
     splitter = (StratifiedKFold(spec.folds, shuffle=True, random_state=spec.seed)
                 if task == "classification" and y.value_counts().min() >= spec.folds
                 else KFold(spec.folds, shuffle=True, random_state=spec.seed))  # fmt: skip
@@ -247,7 +247,7 @@ def _merge_oof(oof, pred, index, n):
     return oof
 
 
-def _predictions(task: str, pipeline: Pipeline, X: pd.DataFrame) -> dict[str, Any]:  # noqa: N803
+def _predictions(task: str, pipeline: Pipeline, X: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {"pred": pipeline.predict(X)}
     if task != "classification":
         return out
@@ -263,7 +263,7 @@ def _predictions(task: str, pipeline: Pipeline, X: pd.DataFrame) -> dict[str, An
     return out
 
 
-def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:  # noqa: N803
+def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
     p = _predictions(task, pipeline, X)
     if task == "regression":
         pred = p["pred"].astype(float)
@@ -293,12 +293,12 @@ def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict
     return out
 
 
-def _staged(task, pipeline: Pipeline, X, y, report) -> None:  # noqa: N803
+def _staged(task, pipeline: Pipeline, X, y, report) -> None:
     """Per-stage validation scores for boosting models (downsampled to MAX_STAGES)."""
     model = pipeline.named_steps["model"]
     if not hasattr(model, "staged_predict"):
         return
-    Xt = pipeline.named_steps["prep"].transform(X)  # noqa: N806
+    Xt = pipeline.named_steps["prep"].transform(X)
     stages = list(model.staged_predict(Xt))
     keep = set(np.linspace(0, len(stages) - 1, min(MAX_STAGES, len(stages))).astype(int))
     for i, pred in enumerate(stages):
@@ -310,9 +310,9 @@ def _staged(task, pipeline: Pipeline, X, y, report) -> None:  # noqa: N803
             report({"staged_rmse": float(np.sqrt(skm.mean_squared_error(y, pred)))}, i + 1)
 
 
-def _evaluation(task: str, pipeline: Pipeline, X, y, pred: dict) -> dict[str, Any]:  # noqa: N803
+def _evaluation(task: str, pipeline: Pipeline, X, y, pred: dict) -> dict[str, Any]:
     """What the pages draw, as plain data."""
-    out: dict[str, Any] = {"n_evaluated": int(len(y))}
+    out: dict[str, Any] = {"n_evaluated": len(y)}
     importances = _importances(pipeline)
     if importances:
         out["feature_importances"] = importances

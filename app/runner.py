@@ -1,0 +1,395 @@
+"""Launching training runs and sweeps in background processes.
+
+``launch`` checks everything it can before creating any run (dataset, target, features,
+task, every trial's hyperparameters), so bad input leaves no half-made run. It then
+creates the runs (a sweep is a parent run with one child per trial) and returns at once;
+a background thread executes the trials through joblib:
+
+* local (default): joblib's process pool (loky), ``workers`` at a time. Each worker runs
+  its trial as the single writer of that run's event log: per-fold and per-stage metrics
+  appear live in the app, and the model is written to the blob store. A worker that dies
+  (SIGKILL, out of memory) breaks the pool; the launcher then marks every trial that had
+  not ended ``failed`` with the reason.
+* Dask (``WORKBENCH_DASK_SCHEDULER`` or ``scheduler=``): the same trials as pure tasks
+  (spec and data in; metrics, evaluation and model bytes out), so workers need no shared
+  disk; the launcher records each result as it arrives.
+
+Cancelling writes a flag file into the run's folder; a local trial stops at its next fold
+or boosting stage, a queued trial never starts, a queued Dask task is cancelled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from app import catalogue, datasets, experiments, ingest
+from app.settings import Settings, current_user
+from app.training import Cancelled, RunSpec, TrainResult, check_inputs, train
+from store import audit, tracking
+from store.entities import utcnow
+from store.errors import InvalidInput, NotFound
+from store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+CANCEL_FILE = "cancel-requested"
+MAX_TRIALS = 200
+_threads: dict[str, threading.Thread] = {}
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Grid: ``space`` maps a param to a list of values (every combination runs). Random:
+    ``space`` maps a param to a list of values or ``{"low", "high", "log"}``; ``trials``
+    draws, seeded by the base spec's seed."""
+
+    method: str
+    space: dict[str, Any]
+    trials: int = 10
+
+
+@dataclass(frozen=True)
+class Launch:
+    parent_run_id: str | None
+    run_ids: tuple[str, ...]
+    experiment: str
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+
+def trial_params(base: RunSpec, task: str, sweep: SweepSpec | None) -> list[dict[str, Any]]:
+    """The params of every trial, coerced to each parameter's type. Raises InvalidInput."""
+    specs = {p.name: p for p in catalogue.param_specs(base.estimator, task)}
+    fixed = {k: _coerce(specs, k, v) for k, v in base.params.items()}
+    if sweep is None:
+        return [fixed]
+    if sweep.method not in ("grid", "random"):
+        raise InvalidInput(f"Sweep method must be grid or random; got {sweep.method!r}.")
+    if not sweep.space:
+        raise InvalidInput("A sweep needs at least one parameter to vary.")
+    for name in sweep.space:
+        if name not in specs:
+            raise InvalidInput(f"{name!r} is not a tunable parameter of {base.estimator}; "
+                               f"choose from {', '.join(specs)}.")  # fmt: skip
+    if sweep.method == "grid":
+        names = list(sweep.space)
+        values = [[_coerce(specs, n, v) for v in _as_list(n, sweep.space[n])] for n in names]
+        trials = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+    else:
+        if not 1 <= sweep.trials <= MAX_TRIALS:
+            raise InvalidInput(f"trials must be 1 to {MAX_TRIALS}; got {sweep.trials}.")
+        rng = random.Random(base.seed)
+        trials = [{n: _draw(rng, specs[n], r) for n, r in sweep.space.items()}
+                  for _ in range(sweep.trials)]  # fmt: skip
+    if len(trials) > MAX_TRIALS:
+        raise InvalidInput(f"The grid has {len(trials)} combinations; the limit is "
+                           f"{MAX_TRIALS}. Use fewer values or a random sweep.")  # fmt: skip
+    return [{**fixed, **t} for t in trials]
+
+
+def _coerce(specs: dict[str, catalogue.ParamSpec], name: str, value: Any) -> Any:
+    if name not in specs:
+        return value  # any other estimator parameter: scikit-learn validates it
+    return catalogue.coerce(specs[name], value)
+
+
+def _as_list(name: str, values: Any) -> list:
+    if not isinstance(values, list | tuple) or not values:
+        raise InvalidInput(f"A grid needs a non-empty list of values for {name!r}.")
+    return list(values)
+
+
+def _draw(rng: random.Random, spec: catalogue.ParamSpec, space: Any) -> Any:
+    if isinstance(space, list | tuple):
+        return catalogue.coerce(spec, rng.choice(list(space)))
+    if not isinstance(space, dict) or "low" not in space or "high" not in space:
+        raise InvalidInput(f"Random search over {spec.name!r} needs a list of values or "
+                           "{'low': ..., 'high': ...}.")  # fmt: skip
+    low, high = float(space["low"]), float(space["high"])
+    if low > high:
+        raise InvalidInput(f"{spec.name}: low {low} is above high {high}.")
+    if space.get("log") and low > 0:
+        import math
+
+        value = math.exp(rng.uniform(math.log(low), math.log(high)))
+    else:
+        value = rng.uniform(low, high)
+    return catalogue.coerce(spec, round(value) if spec.kind == "int" else value)
+
+
+# -- launching ---------------------------------------------------------------------------------
+
+
+def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = None,
+           sweep: SweepSpec | None = None, workers: int | None = None,
+           scheduler: str | None = None, user: str | None = None,
+           wait: bool = False) -> Launch:  # fmt: skip
+    """Check ``spec`` (and the sweep), create the runs, start executing them in the
+    background and return. ``wait=True`` returns only when every trial has ended."""
+    user = user or current_user()
+    version = datasets.get_version(ws, spec.dataset)
+    spec = replace(spec, dataset=version.ref)  # pin "churn" to the version it means now
+    frame = datasets.load(ws, version.ref)
+    task, _ = check_inputs(spec, frame)
+    spec = replace(spec, task=task)
+    trials = [replace(spec, params=p) for p in trial_params(spec, task, sweep)]
+    for trial in trials:
+        catalogue.build(trial.estimator, task, dict(trial.params), trial.seed)
+    title = name or f"{catalogue.get(spec.estimator).title.lower()}"
+    parent = None
+    host, pid = socket.gethostname(), os.getpid()
+    if sweep is not None:
+        row, _ = experiments.create_run(ws, experiment=experiment, name=f"{title} sweep",
+                                        user=user, source="ui", pid=pid, host=host)  # fmt: skip
+        parent = _attach(ws, row.run_id, row.name, experiment)  # the launcher writes it
+        parent.log_params({"sweep.method": sweep.method, "sweep.trials": len(trials),
+                           "estimator": spec.estimator, "dataset": version.ref})  # fmt: skip
+        parent.set_tags({"sweep": "parent"})
+        parent.log_record("spec", "sweep", {"base": spec.to_json(), "method": sweep.method,
+                                            "space": sweep.space, "trials": sweep.trials})
+    parent_id = parent.run_id if parent is not None else None
+    runs = []
+    for i, trial in enumerate(trials):
+        label = f"{title}-{i + 1}" if sweep is not None else title
+        run, _ = experiments.create_run(ws, experiment=experiment, name=label, user=user,
+                                        source="ui", parent_run_id=parent_id, pid=pid,
+                                        host=host)  # fmt: skip
+        runs.append((run.run_id, run.name, trial))
+    result = Launch(parent_id, tuple(r[0] for r in runs), experiment)
+    settings = Settings.from_env()
+    scheduler = scheduler if scheduler is not None else settings.dask_scheduler
+    n_workers = workers or settings.workers
+    thread = threading.Thread(
+        target=_execute, name=f"wb-launch-{(parent_id or runs[0][0])[:6]}", daemon=True,
+        args=(ws, experiment, runs, frame, parent, n_workers, scheduler),
+    )  # fmt: skip
+    _threads[parent_id or runs[0][0]] = thread
+    thread.start()
+    if wait:
+        thread.join()
+    return result
+
+
+def cancel(ws: Workspace, run_id: str, user: str | None = None) -> int:
+    """Ask a running run (or every running child of a sweep) to stop; returns how many."""
+    detail = experiments.get_run(ws, run_id)
+    targets = [run_id] + [r.run_id for r in experiments.search_runs(ws, limit=10_000)
+                          if r.parent_run_id == run_id]  # fmt: skip
+    running = [rid for rid in targets if experiments.get_run(ws, rid).run.status == "running"]
+    for rid in running:
+        folder = ws.paths.run_dir(rid)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / CANCEL_FILE).write_text(user or current_user())
+    ws.store.write(lambda tx: audit.record(
+        tx, actor=user or current_user(), action="run.cancel", object_type="run",
+        object_id=run_id, detail={"name": detail.run.name, "runs": len(running)}))  # fmt: skip
+    return len(running)
+
+
+def run_spec(ws: Workspace, run_id: str) -> RunSpec:
+    """The spec a launched run was made from. Raises NotFound for a run not launched here."""
+    records = ws.store.read(lambda tx: tracking.run_records(tx, run_id, "spec"))
+    data = records.get(("spec", "run"))
+    if data is None:
+        raise NotFound(f"Run {run_id} has no launch spec (it was logged from code, or it is "
+                       "a sweep's parent); only launched runs can be run again.")  # fmt: skip
+    return RunSpec.from_json(data)
+
+
+def run_again(ws: Workspace, run_id: str, *, wait: bool = False, **kwargs: Any) -> Launch:
+    """Repeat a launched run with the same spec and seed (same data version)."""
+    detail = experiments.get_run(ws, run_id)
+    return launch(ws, run_spec(ws, run_id), experiment=detail.experiment_name,
+                  name=f"{detail.run.name} (again)", wait=wait, **kwargs)  # fmt: skip
+
+
+def join(timeout: float | None = None) -> None:
+    """Wait for every launch of this process (tests, the CLI)."""
+    for thread in list(_threads.values()):
+        thread.join(timeout)
+
+
+# -- executing ---------------------------------------------------------------------------------
+
+
+def _execute(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
+             parent, workers: int, scheduler: str | None) -> None:  # fmt: skip
+    run_ids = [r[0] for r in runs]
+    done = threading.Event()
+    keepalive = threading.Thread(target=_keep_alive, args=(ws, run_ids, done), daemon=True)
+    keepalive.start()
+    try:
+        if scheduler:
+            _execute_dask(ws, experiment, runs, frame, scheduler)
+        else:
+            _execute_local(ws, experiment, runs, frame, workers)
+    except Exception as exc:  # the pool broke: a worker died, or could not start
+        log.warning("launch failed: %s", exc)
+        _fail_unfinished(ws, run_ids, _death_reason(exc))
+    finally:
+        done.set()
+        if parent is not None:
+            _end_parent(ws, parent, run_ids)
+        _threads.pop(parent.run_id if parent is not None else runs[0][0], None)
+
+
+def _keep_alive(ws: Workspace, run_ids: list[str], done: threading.Event) -> None:
+    """Beat for trials still queued (their worker beats once it starts): while this launcher
+    lives, a queued trial is not abandoned; if it dies, the beats stop and the reaper acts."""
+    from app.events import touch_heartbeat
+
+    interval = max(Settings.from_env().heartbeat_interval, 0.05)
+    while True:
+        for rid in run_ids:
+            try:
+                touch_heartbeat(ws.paths.run_dir(rid))
+            except OSError:
+                pass
+        if done.wait(interval):
+            return
+
+
+def _execute_local(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
+                   workers: int) -> None:  # fmt: skip
+    from joblib import Parallel, delayed
+
+    root = str(ws.root)
+    if len(runs) == 1 or workers <= 1:
+        for run_id, name, spec in runs:  # no pool to start for one trial
+            _local_task(root, run_id, name, experiment, spec, frame, in_process=True)
+        return
+    tasks = (delayed(_local_task)(root, run_id, name, experiment, spec, frame)
+             for run_id, name, spec in runs)  # fmt: skip
+    for _ in Parallel(n_jobs=min(workers, len(runs)), return_as="generator_unordered")(tasks):
+        pass
+
+
+def _local_task(root: str, run_id: str, name: str, experiment: str, spec: RunSpec,
+                frame: pd.DataFrame, in_process: bool = False) -> str:  # fmt: skip
+    """One trial in a worker process, writing its own run's event log."""
+    ws = Workspace(root)
+    run = _attach(ws, run_id, name, experiment)
+    flag = ws.paths.run_dir(run_id) / CANCEL_FILE
+    if flag.exists():
+        run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'} before it "
+                          "started.")  # fmt: skip
+        return "killed"
+    run.log_record("spec", "run", spec.to_json())
+    _log_input(ws, run, spec.dataset)
+    try:
+        result = train(spec, frame, progress=lambda values, step: run.log_metrics(values, step),
+                       should_stop=flag.exists)  # fmt: skip
+    except Cancelled:
+        run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'}.")
+        return "killed"
+    except Exception as exc:
+        run.end("failed", f"{type(exc).__name__}: {exc}")
+        return "failed"
+    record(run, result, streamed=True)
+    run.end("finished")
+    return "finished"
+
+
+def _execute_dask(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
+                  scheduler: str) -> None:  # fmt: skip
+    from distributed import Client, as_completed
+
+    with Client(scheduler, timeout="10s") as client:
+        data = client.scatter(frame, broadcast=True)
+        futures = {client.submit(train, spec, data, pure=False): (run_id, name, spec)
+                   for run_id, name, spec in runs}  # fmt: skip
+        for future in as_completed(list(futures)):
+            run_id, name, spec = futures[future]
+            run = _attach(ws, run_id, name, experiment)
+            run.log_record("spec", "run", spec.to_json())
+            _log_input(ws, run, spec.dataset)
+            try:
+                result = future.result()
+            except Exception as exc:
+                run.end("failed", f"{type(exc).__name__}: {exc}")
+                continue
+            record(run, result, streamed=False)
+            run.end("finished")
+
+
+def record(run, result: TrainResult, *, streamed: bool) -> None:
+    """Write a trial's result into its run (per-step metrics too unless already streamed)."""
+    run.log_params(result.params)
+    if not streamed:
+        by_step: dict[int, dict[str, float]] = {}
+        for key, step, value in result.step_metrics:
+            by_step.setdefault(step, {})[key] = value
+        for step, values in sorted(by_step.items()):
+            run.log_metrics(values, step=step)
+    run.log_metrics(result.metrics, step=0)
+    run.log_metrics({"train_seconds": result.seconds}, step=0)
+    run.set_tags({f"env.{k}": v for k, v in result.environment.items()} | {"task": result.task})
+    sha = run.log_artifact_bytes(result.model, "model.joblib")
+    run.set_tags({"model.sha256": sha})
+    run.log_record("evaluation", "holdout" if "fold_" not in str(result.step_metrics) else "cv",
+                   result.evaluation)  # fmt: skip
+
+
+def _log_input(ws: Workspace, run, ref: str) -> None:
+    try:
+        run.log_input(datasets.get_version(ws, ref))
+    except NotFound:
+        pass  # purged meanwhile: the spec still names it
+
+
+def _attach(ws: Workspace, run_id: str, name: str, experiment: str):
+    """This process becomes the writer of an existing run's event log."""
+    from app.sdk import ActiveRun
+
+    return ActiveRun(ws, run_id, name, experiment, Settings.from_env())
+
+
+def _fail_unfinished(ws: Workspace, run_ids: Sequence[str], reason: str) -> None:
+    ingest.sync(ws, list(run_ids))  # what the workers logged before they died
+
+    def work(tx) -> None:
+        for rid in run_ids:
+            if tracking.get_run(tx, rid).status == "running":
+                tracking.finish_run(tx, rid, "failed", reason, utcnow())
+                audit.record(tx, actor="workbench", action="run.failed", object_type="run",
+                             object_id=rid, detail={"reason": reason})  # fmt: skip
+
+    ws.store.write(work)
+
+
+def _end_parent(ws: Workspace, parent, run_ids: Sequence[str]) -> None:
+    ingest.sync(ws, list(run_ids))
+    statuses = [experiments.get_run(ws, rid).run.status for rid in run_ids]
+    finished = sum(s == "finished" for s in statuses)
+    parent.log_metrics({"trials_finished": finished, "trials_failed": statuses.count("failed"),
+                        "trials_cancelled": statuses.count("killed")}, step=0)  # fmt: skip
+    if (ws.paths.run_dir(parent.run_id) / CANCEL_FILE).exists() or (
+            statuses and all(s == "killed" for s in statuses)):  # fmt: skip
+        parent.end("killed", "Cancelled.")
+    elif finished == 0:
+        parent.end("failed", "No trial finished.")
+    else:
+        parent.end("finished")
+
+
+def _death_reason(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".split("\n")[0][:500]
+    if "Terminated" in text or "SIGKILL" in text or "BrokenProcessPool" in text:
+        return ("The worker process running this trial died (killed, or out of memory) "
+                f"before it finished: {text}")
+    return f"The launch stopped before this trial ended: {text}"
+
+
+def active_launches() -> list[str]:
+    return [k for k, t in _threads.items() if t.is_alive()]
