@@ -285,6 +285,7 @@ def _local_task(root: str, run_id: str, name: str, experiment: str, spec: RunSpe
         run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'} before it "
                           "started.")  # fmt: skip
         return "killed"
+    run.set_tags({"worker.pid": os.getpid(), "worker.host": socket.gethostname()})
     run.log_record("spec", "run", spec.to_json())
     _log_input(ws, run, spec.dataset)
     try:

@@ -1,0 +1,245 @@
+"""Launching runs and sweeps: every catalogue estimator trains, sweeps run on local
+workers and on a real Dask cluster, cancel, a killed worker, run again, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import joblib
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+
+from app import catalogue, experiments, runner
+from app import sdk as wb
+from app.training import RunSpec, train
+from store.errors import InvalidInput, NotFound
+from store.workspace import Workspace
+
+IRIS = load_iris(as_frame=True).frame.rename(columns={"target": "species"})
+DIABETES = load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
+
+
+def binary_frame(rows: int = 300) -> pd.DataFrame:
+    from tests.conftest import make_frame
+
+    frame = make_frame(rows)
+    frame["churned"] = (frame["age"] > 55) | (frame["plan"] == "basic")
+    return frame
+
+
+CASES = [(key, task) for key, e in catalogue.CATALOGUE.items() for task in e.classes]
+
+
+@pytest.mark.parametrize(("key", "task"), CASES, ids=[f"{k}-{t}" for k, t in CASES])
+def test_every_catalogue_estimator_trains(key: str, task: str) -> None:
+    frame, target = (IRIS, "species") if task == "classification" else (DIABETES, "progression")
+    result = train(RunSpec("x@v1", target, key, task=task, seed=1), frame)
+    expected = {"accuracy", "f1_macro"} if task == "classification" else {"rmse", "mae", "r2"}
+    assert expected <= set(result.metrics)
+    assert all(v == v for v in result.metrics.values())  # no NaN
+    model = joblib.load(__import__("io").BytesIO(result.model))
+    assert len(model.predict(frame.drop(columns=target).head(5))) == 5
+    assert result.params["estimator"] == key and result.params["task"] == task
+    if task == "classification":
+        assert result.evaluation["confusion_matrix"]["labels"] == ["0", "1", "2"]
+    else:
+        assert len(result.evaluation["residuals"]["y_true"]) > 0
+    for name, value in result.params.items():  # get_params() is logged typed
+        assert value is None or isinstance(value, bool | int | float | str), name
+
+
+def test_binary_classification_records_curves_and_stages() -> None:
+    result = train(RunSpec("x@v1", "churned", "gradient_boosting"), binary_frame())
+    assert {"roc", "pr", "confusion_matrix", "feature_importances"} <= set(result.evaluation)
+    assert result.metrics["roc_auc"] > 0.8
+    staged = [s for k, s, _ in result.step_metrics if k == "staged_accuracy"]
+    assert staged[0] == 1 and staged[-1] == 100  # one point per boosting stage
+
+
+def test_kfold_logs_each_fold_and_the_mean() -> None:
+    seen = []
+    result = train(RunSpec("x@v1", "species", "logistic", validation="kfold", folds=4), IRIS,
+                   progress=lambda values, step: seen.append(step))  # fmt: skip
+    assert seen == [0, 1, 2, 3]
+    assert "accuracy_std" in result.metrics and result.evaluation["n_evaluated"] == 150
+
+
+@pytest.fixture
+def churn(ws: Workspace) -> Workspace:
+    wb.log_dataset(binary_frame(), "churn")
+    return ws
+
+
+def test_a_launched_run_records_everything(churn: Workspace) -> None:
+    launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest",
+                                          params={"n_estimators": 30}), experiment="ui",
+                           wait=True)  # fmt: skip
+    detail = experiments.get_run(churn, launch.run_ids[0])
+    assert detail.run.status == "finished" and detail.run.source == "ui"
+    assert detail.params["n_estimators"] == 30 and detail.params["dataset"] == "churn@v1"
+    assert detail.params["bootstrap"] is True  # the estimator's own get_params(), typed
+    assert {"accuracy", "roc_auc", "train_seconds"} <= set(detail.metrics)
+    assert detail.tags["env.sklearn"] and detail.tags["task"] == "classification"
+    [model] = detail.artifacts
+    assert model.path == "model.joblib" and detail.tags["model.sha256"] == model.sha256
+    records = churn.store.read(lambda tx: __import__("store.tracking").tracking.run_records(
+        tx, launch.run_ids[0]))  # fmt: skip
+    assert records[("input", "train")]["dataset"] == "churn"
+    assert records[("spec", "run")]["estimator"] == "random_forest"
+    assert "roc" in records[("evaluation", "holdout")]
+
+
+def test_a_sweep_of_8_trials_on_2_local_workers(churn: Workspace) -> None:
+    sweep = runner.SweepSpec("grid", {"n_estimators": [10, 20], "max_depth": [2, 4, 6, 8]})
+    launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest"),
+                           experiment="sweeps", sweep=sweep, workers=2, wait=True)  # fmt: skip
+    assert len(launch.run_ids) == 8
+    children = [experiments.get_run(churn, rid) for rid in launch.run_ids]
+    assert {c.run.status for c in children} == {"finished"}
+    assert {c.run.parent_run_id for c in children} == {launch.parent_run_id}
+    combos = {(c.params["n_estimators"], c.params["max_depth"]) for c in children}
+    assert len(combos) == 8
+    pids = {c.tags["worker.pid"] for c in children}
+    assert len(pids) == 2 and str(os.getpid()) not in pids  # two worker processes
+    parent = experiments.get_run(churn, launch.parent_run_id)
+    assert parent.run.status == "finished" and parent.metrics["trials_finished"].last_value == 8
+
+
+@pytest.mark.slow
+def test_the_same_sweep_on_a_dask_cluster(churn: Workspace) -> None:
+    from distributed import LocalCluster
+
+    sweep = runner.SweepSpec("grid", {"n_estimators": [10, 20], "max_depth": [2, 4, 6, 8]})
+    spec = RunSpec("churn", "churned", "random_forest")
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        launch = runner.launch(churn, spec, experiment="dask", sweep=sweep,
+                               scheduler=cluster.scheduler_address, wait=True)  # fmt: skip
+    local = runner.launch(churn, spec, experiment="local", sweep=sweep, workers=2, wait=True)
+
+    def by_combo(ids):
+        out = {}
+        for rid in ids:
+            d = experiments.get_run(churn, rid)
+            assert d.run.status == "finished", d.run.error
+            out[(d.params["n_estimators"], d.params["max_depth"])] = d.metrics[
+                "accuracy"
+            ].last_value
+        return out
+
+    assert by_combo(launch.run_ids) == by_combo(local.run_ids)  # same results, no shared disk
+
+
+def test_run_again_reproduces_metrics_exactly(churn: Workspace) -> None:
+    first = runner.launch(churn, RunSpec("churn", "churned", "hist_gradient_boosting",
+                                         validation="kfold", folds=3, seed=7),
+                          experiment="repro", wait=True)  # fmt: skip
+    again = runner.run_again(churn, first.run_ids[0], wait=True)
+    a = experiments.get_run(churn, first.run_ids[0]).metrics
+    b = experiments.get_run(churn, again.run_ids[0]).metrics
+    a.pop("train_seconds"), b.pop("train_seconds")
+    assert {k: m.last_value for k, m in a.items()} == {k: m.last_value for k, m in b.items()}
+    assert experiments.get_run(churn, again.run_ids[0]).params["seed"] == 7
+
+
+def _slow_spec() -> RunSpec:
+    return RunSpec("churn", "churned", "gradient_boosting", validation="kfold", folds=20,
+                   params={"n_estimators": 300})  # fmt: skip
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _events(ws: Workspace, run_id: str) -> list[dict]:
+    path = ws.paths.run_dir(run_id) / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_cancel_stops_running_and_queued_trials(churn: Workspace) -> None:
+    sweep = runner.SweepSpec("grid", {"learning_rate": [0.05, 0.1, 0.2, 0.3]})
+    launch = runner.launch(churn, _slow_spec(), experiment="cancel", sweep=sweep, workers=2)
+    _wait_for(lambda: any(e["type"] == "metrics" for e in _events(churn, launch.run_ids[0])))
+    assert runner.cancel(churn, launch.parent_run_id, user="ana") == 5  # parent + 4 trials
+    runner.join(120)
+    statuses = {experiments.get_run(churn, rid).run.status for rid in launch.run_ids}
+    assert statuses == {"killed"}
+    first = experiments.get_run(churn, launch.run_ids[0])
+    assert first.run.error == "Cancelled by ana."
+    assert experiments.get_run(churn, launch.parent_run_id).run.status == "killed"
+
+
+def test_a_killed_worker_leaves_its_run_failed_with_a_reason(churn: Workspace) -> None:
+    sweep = runner.SweepSpec("grid", {"learning_rate": [0.05, 0.1, 0.2, 0.3]})
+    launch = runner.launch(churn, _slow_spec(), experiment="kill", sweep=sweep, workers=2)
+
+    def worker_pid():
+        for rid in launch.run_ids:
+            for e in _events(churn, rid):
+                if e["type"] == "tags" and "worker.pid" in e["values"]:
+                    return int(e["values"]["worker.pid"])
+        return None
+
+    _wait_for(lambda: worker_pid() is not None)
+    os.kill(worker_pid(), signal.SIGKILL)
+    runner.join(120)
+    runs = [experiments.get_run(churn, rid).run for rid in launch.run_ids]
+    assert "running" not in {r.status for r in runs}
+    failed = [r for r in runs if r.status == "failed"]
+    assert failed and all("worker process" in r.error for r in failed)
+    assert experiments.get_run(churn, launch.parent_run_id).run.status != "running"
+
+
+def _no_new_runs(ws: Workspace):
+    before = len(experiments.search_runs(ws, limit=10_000))
+    yield
+    assert len(experiments.search_runs(ws, limit=10_000)) == before
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    (RunSpec("churn", "nope", "random_forest"), "Target column 'nope' is not in churn@v1"),
+    (RunSpec("churn", "empty", "random_forest"), "is empty (all NULL)"),
+    (RunSpec("churn", "one", "random_forest"), "has a single class"),
+    (RunSpec("churn", "churned", "random_forest", params={"n_estimators": "many"}),
+     "n_estimators must be a whole number; got 'many'"),
+    (RunSpec("churn", "churned", "random_forest", params={"n_estimators": -5}),
+     "The 'n_estimators' parameter of RandomForestClassifier must be an int in the range"),
+    (RunSpec("churn", "churned", "random_forest", features=("churned",)),
+     "cannot also be a feature"),
+    (RunSpec("churn", "churned", "random_forest", features=("ghost",)), "not in churn@v1: ghost"),
+    (RunSpec("churn", "churned", "linear"), "Linear regression does not do classification"),
+    (RunSpec("churn", "churned", "random_forest", params={"bogus": 1}), "has no parameter 'bogus'"),
+    (RunSpec("churn@v9", "churned", "random_forest"), "churn@v9 not found"),
+])  # fmt: skip
+def test_bad_launches_are_refused_before_any_run_exists(ws: Workspace, spec, message) -> None:
+    frame = binary_frame(60)
+    frame["empty"] = None
+    frame["one"] = "same"
+    wb.log_dataset(frame, "churn")
+    with pytest.raises((InvalidInput, NotFound)) as info:
+        runner.launch(ws, spec, experiment="bad", wait=True)
+    assert message in str(info.value)
+    assert experiments.search_runs(ws, limit=100) == []
+
+
+def test_a_sweep_with_a_bad_trial_value_makes_no_runs(churn: Workspace) -> None:
+    sweep = runner.SweepSpec("grid", {"max_depth": [2, "deep"]})
+    with pytest.raises(InvalidInput, match="max_depth must be a whole number; got 'deep'"):
+        runner.launch(churn, RunSpec("churn", "churned", "random_forest"), experiment="bad",
+                      sweep=sweep)  # fmt: skip
+    assert experiments.search_runs(churn, limit=100) == []
+
+
+def test_a_missing_snapshot_is_a_clear_error(churn: Workspace) -> None:
+    version = wb.list_dataset_versions("churn")[0]
+    churn.blobs.path_for(version.blob_sha256).unlink()  # as if purged from disk
+    with pytest.raises(NotFound, match="missing from"):
+        runner.launch(churn, RunSpec("churn", "churned", "dummy"), experiment="bad")
+    assert experiments.search_runs(churn, limit=100) == []
