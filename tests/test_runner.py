@@ -3,6 +3,7 @@ workers and on a real Dask cluster, cancel, a killed worker, run again, bad inpu
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from app import catalogue, experiments, runner
 from app import sdk as wb
 from app.training import RunSpec, train
+from store import tracking
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -41,7 +43,7 @@ def test_every_catalogue_estimator_trains(key: str, task: str) -> None:
     expected = {"accuracy", "f1_macro"} if task == "classification" else {"rmse", "mae", "r2"}
     assert expected <= set(result.metrics)
     assert all(v == v for v in result.metrics.values())  # no NaN
-    model = joblib.load(__import__("io").BytesIO(result.model))
+    model = joblib.load(io.BytesIO(result.model))
     assert len(model.predict(frame.drop(columns=target).head(5))) == 5
     assert result.params["estimator"] == key and result.params["task"] == task
     if task == "classification":
@@ -86,8 +88,7 @@ def test_a_launched_run_records_everything(churn: Workspace) -> None:
     assert detail.tags["env.sklearn"] and detail.tags["task"] == "classification"
     [model] = detail.artifacts
     assert model.path == "model.joblib" and detail.tags["model.sha256"] == model.sha256
-    records = churn.store.read(lambda tx: __import__("store.tracking").tracking.run_records(
-        tx, launch.run_ids[0]))  # fmt: skip
+    records = churn.store.read(lambda tx: tracking.run_records(tx, launch.run_ids[0]))
     assert records[("input", "train")]["dataset"] == "churn"
     assert records[("spec", "run")]["estimator"] == "random_forest"
     assert "roc" in records[("evaluation", "holdout")]
@@ -195,12 +196,6 @@ def test_a_killed_worker_leaves_its_run_failed_with_a_reason(churn: Workspace) -
     failed = [r for r in runs if r.status == "failed"]
     assert failed and all("worker process" in r.error for r in failed)
     assert experiments.get_run(churn, launch.parent_run_id).run.status != "running"
-
-
-def _no_new_runs(ws: Workspace):
-    before = len(experiments.search_runs(ws, limit=10_000))
-    yield
-    assert len(experiments.search_runs(ws, limit=10_000)) == before
 
 
 @pytest.mark.parametrize(("spec", "message"), [
