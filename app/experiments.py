@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from app.validation import check_name
-from store import audit, tracking
+from app.query import check_keys, parse
+from app.validation import check_key, check_name, check_tag_value
+from store import audit, runs_admin, tracking
 from store import datasets as store_datasets
 from store.entities import (
     AuditEvent,
     Condition,
     Experiment,
     ExperimentSummary,
+    Filter,
     OrderBy,
     Run,
     RunDetail,
     utcnow,
 )
-from store.errors import AlreadyExists, NotFound
+from store.errors import AlreadyExists, InvalidInput, NotFound
 from store.gateway import Tx
 from store.workspace import Workspace
 
@@ -93,11 +96,102 @@ def search_runs(
     order_by: Sequence[OrderBy] = (),
     limit: int = 100,
     offset: int = 0,
+    query: str | None = None,
+    lifecycle: str = "active",
 ) -> list[Run]:
+    """Runs matching ``conditions`` and the filter ``query`` (see app/query.py)."""
+    tree = parse_query(ws, query, experiment_ids)
     return ws.store.read(
         lambda tx: tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
-                                        order_by=order_by, limit=limit, offset=offset)
+                                        order_by=order_by, limit=limit, offset=offset,
+                                        lifecycle=lifecycle, where_filter=tree)
     )  # fmt: skip
+
+
+def parse_query(ws: Workspace, query: str | None, experiment_ids: Sequence[str] | None = None
+                ) -> Filter | None:  # fmt: skip
+    """Parse a filter string and check its keys exist. Raises InvalidInput."""
+    tree = parse(query) if query else None
+    if tree is not None:
+        check_keys(tree, ws.store.read(lambda tx: tracking.known_keys(tx, experiment_ids)))
+    return tree
+
+
+def count_runs(ws: Workspace, *, experiment_ids: Sequence[str] | None = None,
+               query: str | None = None, lifecycle: str = "active") -> int:  # fmt: skip
+    tree = parse_query(ws, query, experiment_ids)
+    return ws.store.read(lambda tx: tracking.count_matching(
+        tx, experiment_ids=experiment_ids, lifecycle=lifecycle, where_filter=tree))  # fmt: skip
+
+
+# -- bulk actions ------------------------------------------------------------------------------
+
+
+def trash_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
+    """Move runs to the trash (reversible with :func:`restore_runs`)."""
+    return _set_lifecycle(ws, run_ids, "deleted", "run.trash", user)
+
+
+def restore_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
+    return _set_lifecycle(ws, run_ids, "active", "run.restore", user)
+
+
+def _set_lifecycle(ws: Workspace, run_ids: Sequence[str], lifecycle: str, action: str,
+                   user: str) -> int:  # fmt: skip
+    ids = _checked_ids(run_ids)
+
+    def work(tx: Tx) -> int:
+        changed = runs_admin.set_lifecycle(tx, ids, lifecycle)
+        audit.record(tx, actor=user, action=action, object_type="run", object_id=ids[0],
+                     detail={"runs": ids[:100], "count": len(ids)})  # fmt: skip
+        return changed
+
+    return ws.store.write(work)
+
+
+def tag_runs(ws: Workspace, run_ids: Sequence[str], key: str, value: str, user: str) -> int:
+    ids = _checked_ids(run_ids)
+    key, value = check_key(key, "Tag"), check_tag_value(key, value)
+
+    def work(tx: Tx) -> int:
+        runs_admin.upsert_tags(tx, ids, key, value)
+        audit.record(tx, actor=user, action="run.tag", object_type="run", object_id=ids[0],
+                     detail={"runs": ids[:100], "count": len(ids), key: value})  # fmt: skip
+        return len(ids)
+
+    return ws.store.write(work)
+
+
+def purge_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
+    """Delete trashed runs for good, with their artifacts (blobs no other run names) and
+    event logs. Runs not in the trash are refused: trash them first."""
+    ids = _checked_ids(run_ids)
+
+    def work(tx: Tx) -> list[str]:
+        runs = {r.run_id: r for r in tracking.search_runs(tx, lifecycle="deleted",
+                                                          limit=len(ids) + 100_000)}  # fmt: skip
+        active = [rid for rid in ids if rid not in runs]
+        if active:
+            raise InvalidInput(f"{len(active)} of the runs are not in the trash (e.g. "
+                               f"{active[0]}); trash them first, then purge.")  # fmt: skip
+        blobs = runs_admin.delete_runs(tx, ids)
+        audit.record(tx, actor=user, action="run.purge", object_type="run", object_id=ids[0],
+                     detail={"runs": ids[:100], "count": len(ids)})  # fmt: skip
+        return [b for b in blobs if not store_datasets.blob_referenced(tx, b)]
+
+    orphans = ws.store.write(work)
+    for sha in orphans:
+        ws.blobs.remove(sha)
+    for rid in ids:
+        shutil.rmtree(ws.paths.run_dir(rid), ignore_errors=True)
+    return len(ids)
+
+
+def _checked_ids(run_ids: Sequence[str]) -> list[str]:
+    ids = [str(r) for r in run_ids]
+    if not ids:
+        raise InvalidInput("Select at least one run.")
+    return ids
 
 
 def runs_table(
@@ -108,13 +202,17 @@ def runs_table(
     order_by: Sequence[OrderBy] = (),
     limit: int = 1000,
     offset: int = 0,
+    query: str | None = None,
+    lifecycle: str = "active",
 ) -> pd.DataFrame:
     """One row per run: attributes, then ``params.<key>``, ``metrics.<key>`` (latest value)
     and ``tags.<key>`` columns, in search order. Params keep their Python types."""
+    tree = parse_query(ws, query, experiment_ids)
 
     def work(tx: Tx) -> pd.DataFrame:
         runs = tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
-                                    order_by=order_by, limit=limit, offset=offset)  # fmt: skip
+                                    order_by=order_by, limit=limit, offset=offset,
+                                    lifecycle=lifecycle, where_filter=tree)  # fmt: skip
         wide = tracking.run_columns(tx, [r.run_id for r in runs])
         names = tracking.experiment_names(tx)
         return _runs_frame(runs, names, wide)

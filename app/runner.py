@@ -35,7 +35,7 @@ import pandas as pd
 from app import catalogue, datasets, experiments, ingest
 from app.settings import Settings, current_user
 from app.training import Cancelled, RunSpec, TrainResult, check_inputs, train
-from store import audit, tracking
+from store import audit, runs_admin, tracking
 from store.entities import utcnow
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
@@ -156,8 +156,16 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
         parent.log_params({"sweep.method": sweep.method, "sweep.trials": len(trials),
                            "estimator": spec.estimator, "dataset": version.ref})  # fmt: skip
         parent.set_tags({"sweep": "parent"})
-        parent.log_record("spec", "sweep", {"base": spec.to_json(), "method": sweep.method,
-                                            "space": sweep.space, "trials": sweep.trials})
+        parent.log_record(
+            "spec",
+            "sweep",
+            {
+                "base": spec.to_json(),
+                "method": sweep.method,
+                "space": sweep.space,
+                "trials": sweep.trials,
+            },
+        )
     parent_id = parent.run_id if parent is not None else None
     runs = []
     for i, trial in enumerate(trials):
@@ -199,7 +207,7 @@ def cancel(ws: Workspace, run_id: str, user: str | None = None) -> int:
 
 def run_spec(ws: Workspace, run_id: str) -> RunSpec:
     """The spec a launched run was made from. Raises NotFound for a run not launched here."""
-    records = ws.store.read(lambda tx: tracking.run_records(tx, run_id, "spec"))
+    records = ws.store.read(lambda tx: runs_admin.run_records(tx, run_id, "spec"))
     data = records.get(("spec", "run"))
     if data is None:
         raise NotFound(f"Run {run_id} has no launch spec (it was logged from code, or it is "
@@ -387,8 +395,10 @@ def _end_parent(ws: Workspace, parent, run_ids: Sequence[str]) -> None:
 def _death_reason(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}".split("\n")[0][:500]
     if "Terminated" in text or "SIGKILL" in text or "BrokenProcessPool" in text:
-        return ("The worker process running this trial died (killed, or out of memory) "
-                f"before it finished: {text}")
+        return (
+            "The worker process running this trial died (killed, or out of memory) "
+            f"before it finished: {text}"
+        )
     return f"The launch stopped before this trial ended: {text}"
 
 

@@ -195,7 +195,8 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
     else:
         stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
         X_tr, X_te, y_tr, y_te = train_test_split(
-            X, y, test_size=spec.test_size, random_state=spec.seed, stratify=stratify)
+            X, y, test_size=spec.test_size, random_state=spec.seed, stratify=stratify
+        )
         pipeline = build_pipeline(data, features, estimator).fit(X_tr, y_tr)
         metrics = _score(task, pipeline, X_te, y_te)
         _staged(task, pipeline, X_te, y_te, report)
@@ -267,8 +268,11 @@ def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict
     p = _predictions(task, pipeline, X)
     if task == "regression":
         pred = p["pred"].astype(float)
-        return {"rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
-                "mae": float(skm.mean_absolute_error(y, pred)), "r2": float(skm.r2_score(y, pred))}
+        return {
+            "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+            "mae": float(skm.mean_absolute_error(y, pred)),
+            "r2": float(skm.r2_score(y, pred)),
+        }
     pred = p["pred"]
     out = {
         "accuracy": float(skm.accuracy_score(y, pred)),
@@ -363,7 +367,8 @@ def _spec_params(spec: RunSpec, task: str, features: list[str]) -> dict[str, Any
                            "estimator": spec.estimator, "validation": spec.validation,
                            "seed": spec.seed, "n_features": len(features)}  # fmt: skip
     out["test_size" if spec.validation == "holdout" else "folds"] = (
-        spec.test_size if spec.validation == "holdout" else spec.folds)
+        spec.test_size if spec.validation == "holdout" else spec.folds
+    )
     return out
 
 

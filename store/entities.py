@@ -115,6 +115,17 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Conditions joined by ``AND`` or ``OR``; items are conditions or nested ``Where``."""
+
+    op: str
+    items: tuple[Condition | Where, ...]
+
+
+Filter = Condition | Where
+
+
+@dataclass(frozen=True)
 class OrderBy:
     field: str
     key: str

@@ -7,11 +7,9 @@ SQL text come from the fixed tables below, never from the caller.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +19,7 @@ from store.entities import (
     Condition,
     Experiment,
     ExperimentSummary,
+    Filter,
     IngestState,
     MetricSummary,
     OrderBy,
@@ -54,7 +53,21 @@ RUN_ATTRIBUTES = {
 }
 # A list of values bound as one parameter (one bind, whatever the length).
 _IN_LIST = "{col} IN (SELECT unnest(?::VARCHAR[]))"
-COMPARISONS = ("=", "!=", "<>", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IS NULL", "IS NOT NULL")
+COMPARISONS = (
+    "=",
+    "!=",
+    "<>",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "LIKE",
+    "ILIKE",
+    "IS NULL",
+    "IS NOT NULL",
+    "IN",
+    "NOT IN",
+)
 
 
 # -- experiments ------------------------------------------------------------------------
@@ -141,18 +154,13 @@ def search_runs(
     limit: int = 100,
     offset: int = 0,
     lifecycle: str = "active",
+    where_filter: Filter | None = None,
 ) -> list[Run]:
-    """Runs matching every condition, ordered, one page. Default order: newest first."""
-    where, params = ["r.lifecycle = ?"], [lifecycle]
-    if experiment_ids is not None:
-        if not experiment_ids:
-            return []
-        where.append(f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})")
-        params += list(experiment_ids)
-    for cond in conditions:
-        sql, values = condition_sql(cond)
-        where.append(sql)
-        params += values
+    """Runs matching every condition (and ``where_filter``, a tree with OR), ordered, one
+    page. Default order: newest first."""
+    if experiment_ids is not None and not experiment_ids:
+        return []
+    where, params = _search_where(experiment_ids, conditions, lifecycle, where_filter)
     joins, join_params, order_terms = [], [], []
     for i, ob in enumerate(order_by):
         exprs, join, jparams = _order_sql(ob, i)
@@ -171,11 +179,61 @@ def search_runs(
     return [Run(*row) for row in rows]
 
 
+def count_matching(tx: Tx, *, experiment_ids: Sequence[str] | None = None,
+                   conditions: Sequence[Condition] = (), lifecycle: str = "active",
+                   where_filter: Filter | None = None) -> int:  # fmt: skip
+    """How many runs :func:`search_runs` would find without a limit."""
+    if experiment_ids is not None and not experiment_ids:
+        return 0
+    where, params = _search_where(experiment_ids, conditions, lifecycle, where_filter)
+    return int(tx.scalar(f"SELECT count(*) FROM runs r WHERE {' AND '.join(where)}", params))
+
+
+def _search_where(experiment_ids, conditions, lifecycle, where_filter) -> tuple[list, list]:
+    where, params = ["r.lifecycle = ?"], [lifecycle]
+    if experiment_ids is not None:
+        where.append(f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})")
+        params += list(experiment_ids)
+    for cond in [*conditions, *([where_filter] if where_filter is not None else [])]:
+        sql, values = filter_sql(cond)
+        where.append(sql)
+        params += values
+    return where, params
+
+
+def known_keys(tx: Tx, experiment_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """The distinct metric, param and tag keys (of these experiments' runs)."""
+    scope, params = "", []
+    if experiment_ids is not None:
+        scope = (
+            "WHERE run_id IN (SELECT run_id FROM runs WHERE experiment_id IN (SELECT unnest(?)))"
+        )
+        params = [list(experiment_ids)]
+    return {field: [r[0] for r in tx.fetchall(
+                f"SELECT DISTINCT key FROM {table} {scope} ORDER BY key", params)]
+            for field, table in (("metrics", "metric_summary"), ("params", "params"),
+                                 ("tags", "tags"))}  # fmt: skip
+
+
 def count_runs(tx: Tx) -> dict[str, int]:
     rows = tx.fetchall(
         "SELECT status, count(*) FROM runs WHERE lifecycle = 'active' GROUP BY status"
     )
     return dict(rows)
+
+
+def filter_sql(node: Filter) -> tuple[str, list]:
+    """SQL and parameters for a condition or a tree of them."""
+    if isinstance(node, Condition):
+        return condition_sql(node)
+    if node.op not in ("AND", "OR") or not node.items:
+        raise InvalidInput(f"A filter group joins conditions with AND or OR; got {node.op!r}.")
+    parts, params = [], []
+    for item in node.items:
+        sql, values = filter_sql(item)
+        parts.append(f"({sql})")
+        params += values
+    return f" {node.op} ".join(parts), params
 
 
 def condition_sql(cond: Condition) -> tuple[str, list]:
@@ -191,7 +249,18 @@ def condition_sql(cond: Condition) -> tuple[str, list]:
             raise InvalidInput(
                 f"Unknown run attribute {cond.key!r}; known: {', '.join(sorted(RUN_ATTRIBUTES))}."
             )
+        if op in ("IN", "NOT IN"):
+            return f"{col} {op} (SELECT unnest(?))", [[str(v) for v in _values(cond)]]
         return (f"{col} {op}", []) if null_test else (f"{col} {op} ?", [cond.value])
+    if op in ("IN", "NOT IN"):
+        values = _values(cond)
+        numeric = all(_is_number(v) for v in values)
+        probe = Condition(cond.field, cond.key, "=", values[0] if numeric else str(values[0]))
+        table, value_expr = _keyed_value(probe)
+        exists = (f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
+                  f"AND {value_expr} IN (SELECT unnest(?)))")  # fmt: skip
+        cast = [float(v) for v in values] if numeric else [str(v) for v in values]
+        return (f"NOT {exists}" if op == "NOT IN" else exists), [cond.key, cast]
     table, value_expr = _keyed_value(cond)
     exists = f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ?"
     if op == "IS NULL":
@@ -199,6 +268,13 @@ def condition_sql(cond: Condition) -> tuple[str, list]:
     if op == "IS NOT NULL":
         return f"{exists})", [cond.key]
     return f"{exists} AND {value_expr} {op} ?)", [cond.key, cond.value]
+
+
+def _values(cond: Condition) -> tuple:
+    values = cond.value if isinstance(cond.value, tuple | list) else (cond.value,)
+    if not values:
+        raise InvalidInput(f"IN needs at least one value for {cond.field}.{cond.key}.")
+    return tuple(values)
 
 
 def _keyed_value(cond: Condition) -> tuple[str, str]:
@@ -513,13 +589,3 @@ def ingest_states(tx: Tx, run_ids: Sequence[str]) -> dict[str, IngestState]:
         list(run_ids),
     )
     return {row[0]: IngestState(*row) for row in rows}
-
-
-def run_records(tx: Tx, run_id: str, kind: str | None = None) -> dict[tuple[str, str], Any]:
-    """A run's records (spec, inputs, evaluation data) as {(kind, name): data}."""
-    sql = "SELECT kind, name, data FROM run_records WHERE run_id = ?"
-    params: list = [run_id]
-    if kind is not None:
-        sql += " AND kind = ?"
-        params.append(kind)
-    return {(k, n): json.loads(d) for k, n, d in tx.fetchall(sql + " ORDER BY kind, name", params)}

@@ -17,7 +17,7 @@ from sklearn.datasets import load_diabetes, load_iris
 from app import catalogue, experiments, runner
 from app import sdk as wb
 from app.training import RunSpec, train
-from store import tracking
+from store import runs_admin
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -88,7 +88,7 @@ def test_a_launched_run_records_everything(churn: Workspace) -> None:
     assert detail.tags["env.sklearn"] and detail.tags["task"] == "classification"
     [model] = detail.artifacts
     assert model.path == "model.joblib" and detail.tags["model.sha256"] == model.sha256
-    records = churn.store.read(lambda tx: tracking.run_records(tx, launch.run_ids[0]))
+    records = churn.store.read(lambda tx: runs_admin.run_records(tx, launch.run_ids[0]))
     assert records[("input", "train")]["dataset"] == "churn"
     assert records[("spec", "run")]["estimator"] == "random_forest"
     assert "roc" in records[("evaluation", "holdout")]

@@ -1,0 +1,47 @@
+"""Run housekeeping (bulk tags, trash, purge) and run records (spec, inputs, evaluation)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from store.gateway import Tx
+
+
+def set_lifecycle(tx: Tx, run_ids: Sequence[str], lifecycle: str) -> int:
+    tx.execute("UPDATE runs SET lifecycle = ? WHERE run_id IN (SELECT unnest(?))",
+               [lifecycle, list(run_ids)])  # fmt: skip
+    return int(tx.scalar("SELECT count(*) FROM runs WHERE run_id IN (SELECT unnest(?)) AND "
+                         "lifecycle = ?", [list(run_ids), lifecycle]))  # fmt: skip
+
+
+def upsert_tags(tx: Tx, run_ids: Sequence[str], key: str, value: str) -> None:
+    for rid in run_ids:
+        tx.execute("INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
+                   "value = excluded.value", [rid, key, value])  # fmt: skip
+
+
+def delete_runs(tx: Tx, run_ids: Sequence[str]) -> list[str]:
+    """Delete runs and everything they logged; returns the artifact blobs they named."""
+    ids = [list(run_ids)]
+    blobs = [
+        r[0]
+        for r in tx.fetchall(
+            "SELECT DISTINCT sha256 FROM artifacts WHERE run_id IN (SELECT unnest(?))", ids
+        )
+    ]
+    for table in ("params", "metrics", "metric_summary", "tags", "artifacts", "run_ingest",
+                  "run_records", "runs"):  # fmt: skip
+        tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?))", ids)
+    return blobs
+
+
+def run_records(tx: Tx, run_id: str, kind: str | None = None) -> dict[tuple[str, str], Any]:
+    """A run's records (spec, inputs, evaluation data) as {(kind, name): data}."""
+    sql = "SELECT kind, name, data FROM run_records WHERE run_id = ?"
+    params: list = [run_id]
+    if kind is not None:
+        sql += " AND kind = ?"
+        params.append(kind)
+    return {(k, n): json.loads(d) for k, n, d in tx.fetchall(sql + " ORDER BY kind, name", params)}
