@@ -11,7 +11,7 @@ import pandas as pd
 
 from app.query import check_keys, parse
 from app.validation import check_key, check_name, check_tag_value
-from store import audit, runs_admin, tracking
+from store import audit, history, runs_admin, tracking
 from store import datasets as store_datasets
 from store.entities import (
     AuditEvent,
@@ -115,6 +115,12 @@ def parse_query(ws: Workspace, query: str | None, experiment_ids: Sequence[str] 
     if tree is not None:
         check_keys(tree, ws.store.read(lambda tx: tracking.known_keys(tx, experiment_ids)))
     return tree
+
+
+def known_keys(ws: Workspace, experiment_ids: Sequence[str] | None = None
+               ) -> dict[str, list[str]]:  # fmt: skip
+    """The metric, param and tag keys the runs have (for filters and column pickers)."""
+    return ws.store.read(lambda tx: tracking.known_keys(tx, experiment_ids))
 
 
 def count_runs(ws: Workspace, *, experiment_ids: Sequence[str] | None = None,
@@ -262,6 +268,30 @@ def metric_history(
 ) -> pd.DataFrame:
     """Long table run_id, key, step, ts_ms, value of every point, in step order."""
     return ws.store.read(lambda tx: tracking.metric_history(tx, list(run_ids), keys))
+
+
+def curves(
+    ws: Workspace, run_ids: Sequence[str], keys: Sequence[str] | None = None, *,
+    max_points: int = 200, steps: tuple[int, int] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Histories for charts, downsampled with each bucket's min and max kept."""
+    return ws.store.read(
+        lambda tx: history.downsampled(tx, list(run_ids), keys, max_points=max_points, steps=steps)
+    )
+
+
+def evaluations(ws: Workspace, run_ids: Sequence[str]) -> dict[str, dict]:
+    """Each launched run's evaluation data (confusion matrix, curves, importances)."""
+
+    def work(tx: Tx) -> dict[str, dict]:
+        out = {}
+        for rid in run_ids:
+            records = runs_admin.run_records(tx, rid, "evaluation")
+            if records:
+                out[rid] = next(iter(records.values()))
+        return out
+
+    return ws.store.read(work)
 
 
 @dataclass(frozen=True)

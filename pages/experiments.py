@@ -1,14 +1,20 @@
-"""Experiments: the runs table, live while runs execute; select runs to see their curves."""
+"""Experiments: launch runs and sweeps, watch them live, filter, sort and page the runs
+table, act on selected runs, and compare them."""
 
 import hashlib
 
 import pandas as pd
 import streamlit as st
 
-from app.ui import charts, data, nav
+from app import experiments, runner
+from app.settings import current_user
+from app.ui import compare, data, nav
+from app.ui.launch import launch_form
 from app.ui.widgets import STATUS_ICONS, display_runs, duration, user_errors
+from store.errors import NotFound
 
-PAGE_SIZE = 1000
+PAGE_SIZES = (50, 200, 1000)
+SORTABLE = ["started_at", "name", "status"]
 
 st.title("Experiments")
 
@@ -23,6 +29,18 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
     )
     if run.error:
         st.warning(f"This run {run.status}: {run.error}", icon=":material/report:")
+    actions = st.columns(4)
+    ws = data.workspace()
+    if run.status == "running" and actions[0].button("Cancel", icon=":material/stop_circle:",
+                                                     key=f"cancel-{run_id}"):  # fmt: skip
+        with user_errors():
+            runner.cancel(ws, run_id)
+            st.toast("Cancel requested: the run stops at its next fold or stage.")
+    launched = run.source == "ui" and not run.name.endswith(" sweep")
+    if launched and actions[1].button("Run again", icon=":material/replay:", key=f"again-{run_id}"):
+        with user_errors():
+            again = runner.run_again(ws, run_id)
+            st.toast(f"Launched {len(again.run_ids)} run: same spec, same seed.")
     left, mid, right = st.columns(3)
     with left:
         st.markdown("**Params**")
@@ -42,17 +60,71 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
         st.markdown("**Tags**")
         st.dataframe(pd.DataFrame({"tag": list(detail.tags), "value": list(detail.tags.values())}),
                      hide_index=True)  # fmt: skip
-        if detail.artifacts:
-            st.markdown("**Artifacts**")
-            ws = data.workspace()
-            for art in detail.artifacts:
-                st.download_button(
-                    f"{art.path} ({art.size_bytes:,} bytes)",
-                    data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
-                    file_name=art.path.rsplit("/", 1)[-1],
-                    key=f"artifact-{run.run_id}-{art.path}",
-                    icon=":material/download:",
-                )
+        for art in detail.artifacts:
+            st.download_button(
+                f"{art.path} ({art.size_bytes:,} bytes)",
+                data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
+                file_name=art.path.rsplit("/", 1)[-1], key=f"artifact-{run.run_id}-{art.path}",
+                icon=":material/download:", on_click="ignore",
+            )  # fmt: skip
+    evaluation = data.evaluations(root, gen, (run_id,)).get(run_id)
+    if evaluation:
+        st.markdown("**Evaluation**")
+        cols = st.columns(2)
+        with cols[0]:
+            compare.evaluation_charts({k: v for k, v in evaluation.items()
+                                       if k in ("confusion_matrix", "residuals")},
+                                      key=f"ev-{run_id}-a")  # fmt: skip
+        with cols[1]:
+            compare.evaluation_charts({k: v for k, v in evaluation.items()
+                                       if k in ("roc", "pr", "feature_importances")},
+                                      key=f"ev-{run_id}-b")  # fmt: skip
+
+
+def live_status(root: str, gen: tuple, table: pd.DataFrame) -> None:
+    """Running sweeps on this page: trials ended out of all, and a cancel button."""
+    sweeps = table[
+        (table["status"] == "running") & table["name"].astype(str).str.endswith(" sweep")
+    ]
+    for parent in sweeps.itertuples():
+        kids = data.runs_table(root, gen, None, 1000, f"parent_run_id = '{parent.run_id}'")
+        done = int((kids["status"] != "running").sum()) if not kids.empty else 0
+        total = len(kids)
+        with st.status(f"{parent.name}: {done} of {total} trials ended", state="running"):
+            st.progress(done / max(total, 1))
+            counts = kids["status"].value_counts().to_dict() if total else {}
+            st.caption(" · ".join(f"{STATUS_ICONS.get(k, '')} {v} {k}" for k, v in counts.items()))
+            if st.button("Cancel the sweep", key=f"cancel-sweep-{parent.run_id}",
+                         icon=":material/stop_circle:"):  # fmt: skip
+                with user_errors():
+                    n = runner.cancel(data.workspace(), parent.run_id)
+                    st.toast(f"Cancel requested for {n} run(s).")
+
+
+def bulk_actions(selected: list[str], trash_view: bool) -> None:
+    ws = data.workspace()
+    user = current_user()
+    cols = st.columns([2, 2, 1, 1, 1])
+    key = cols[0].text_input("Tag key", key="bulk-tag-key", placeholder="tag key")
+    value = cols[1].text_input("Tag value", key="bulk-tag-value", placeholder="value")
+    with user_errors():
+        if cols[2].button("Tag", key="bulk-tag", icon=":material/sell:"):
+            n = experiments.tag_runs(ws, selected, key.strip(), value, user)
+            st.toast(f"Tagged {n} run(s) {key}={value}.")
+        if not trash_view and cols[3].button("Trash", key="bulk-trash", icon=":material/delete:"):
+            n = experiments.trash_runs(ws, selected, user)
+            st.session_state["selected_runs"] = []
+            st.toast(f"Moved {n} run(s) to the trash; restore them from the trash view.")
+        if trash_view and cols[3].button("Restore", key="bulk-restore",
+                                         icon=":material/restore_from_trash:"):  # fmt: skip
+            n = experiments.restore_runs(ws, selected, user)
+            st.session_state["selected_runs"] = []
+            st.toast(f"Restored {n} run(s).")
+        if trash_view and cols[4].button("Purge", key="bulk-purge", type="primary",
+                                         icon=":material/delete_forever:"):  # fmt: skip
+            n = experiments.purge_runs(ws, selected, user)
+            st.session_state["selected_runs"] = []
+            st.toast(f"Purged {n} run(s) and their artifacts for good.")
 
 
 def runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
@@ -62,53 +134,111 @@ def runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
 
 def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     gen = data.generation()
-    table = data.runs_table(root, gen, experiment_ids, PAGE_SIZE)
+    query = st.session_state.get("runs_query", "").strip()
+    lifecycle = "deleted" if st.session_state.get("trash_view") else "active"
+    size = st.session_state.get("page_size", PAGE_SIZES[1])
+    page = st.session_state.get("runs_page", 1)
+    sort = st.session_state.get("sort_by", "started_at")
+    order = ((_sort_field(sort), sort.split(".", 1)[-1], st.session_state.get("sort_desc", True)),)
+    total = data.count_runs(root, gen, experiment_ids, query, lifecycle)
+    pages = max((total + size - 1) // size, 1)
+    page = min(page, pages)
+    table = data.runs_table(root, gen, experiment_ids, size, query, order, (page - 1) * size,
+                            lifecycle)  # fmt: skip
     running = int((table["status"] == "running").sum()) if not table.empty else 0
-    shown = f"newest {PAGE_SIZE:,} runs" if len(table) == PAGE_SIZE else f"{len(table):,} runs"
     st.caption(
-        shown
+        f"{total:,} runs" + (f" · page {page} of {pages}" if pages > 1 else "")
         + (f" · {running} running, refreshing live" if running else "")
-        + " · select rows to see their metric curves"
-    )
+        + " · select runs: one shows its details, several are compared"
+    )  # fmt: skip
+    live_status(root, gen, table)
     if table.empty:
-        st.info("No runs in this experiment yet.")
+        st.info(
+            "No runs match."
+            if query or lifecycle == "deleted"
+            else "No runs in this experiment yet. Launch one above, or log one from a notebook."
+        )
         return
+    shown = st.session_state.get("shown_columns")
+    view = display_runs(table)
+    if shown:
+        keep = [c for c in view.columns if c in shown or not c.startswith(("params.", "metrics.",
+                                                                          "tags."))]  # fmt: skip
+        view = view[keep]
     # Selection is positional in st.dataframe, so a run arriving on top would shift it to
     # another run. Key the widget by the run list and carry the selected run ids over.
     ids = table["run_id"].tolist()
     remembered = set(st.session_state.get("selected_runs", ()))
-    keep = [i for i, run_id in enumerate(ids) if run_id in remembered]
+    keep_rows = [i for i, run_id in enumerate(ids) if run_id in remembered]
     event = st.dataframe(
-        display_runs(table), hide_index=True, on_select="rerun", selection_mode="multi-row",
+        view, hide_index=True, on_select="rerun", selection_mode="multi-row",
         key=f"runs-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:12]}",
-        selection_default={"selection": {"rows": keep}},
+        selection_default={"selection": {"rows": keep_rows}},
         column_config={"run_id": st.column_config.TextColumn("run id")},
     )  # fmt: skip
     selected = [ids[i] for i in event.selection.rows if i < len(ids)]
     st.session_state["selected_runs"] = selected
     if not selected:
         return
-    names = dict(zip(table["run_id"], table["name"], strict=True))
-    history = data.metric_history(root, gen, tuple(selected))
-    st.subheader("Metric curves")
-    if history.empty:
-        st.caption("The selected runs have logged no metrics yet.")
-    else:
-        st.plotly_chart(charts.metric_curves(history, names), key="curves")
+    bulk_actions(selected, lifecycle == "deleted")
     if len(selected) == 1:
-        run_details(root, gen, selected[0])
+        history = data.curves(root, gen, tuple(selected), None, None)
+        if not history.empty:
+            st.subheader("Metric curves")
+            names = dict(zip(table["run_id"], table["name"], strict=True))
+            st.plotly_chart(compare.charts.metric_curves(history, names), key="curves")
+        try:
+            run_details(root, gen, selected[0])
+        except NotFound:
+            st.session_state["selected_runs"] = []
+    else:
+        compare.compare_view(table, selected)
+
+
+def _sort_field(sort: str) -> str:
+    return sort.split(".", 1)[0] if "." in sort else "attributes"
+
+
+def controls(root: str, experiment_ids: tuple[str, ...] | None) -> None:
+    """Filter, sort, columns and paging (outside the live fragment, so typing is not reset)."""
+    gen = data.generation()
+    st.text_input(
+        "Filter", key="runs_query",
+        placeholder="metrics.auc > 0.9 and params.max_depth = 8 and tags.owner = 'ana'",
+        help="MLflow filter strings, plus OR, parentheses, IS NULL and IN, e.g. "
+             "(params.estimator = 'svm' or metrics.f1_macro >= 0.8) and status = 'finished'",
+    )  # fmt: skip
+    keys = data.known_keys(root, gen, experiment_ids)
+    columns = ([f"metrics.{k}" for k in keys["metrics"]] + [f"params.{k}" for k in keys["params"]]
+               + [f"tags.{k}" for k in keys["tags"]])  # fmt: skip
+    a, b, c, d, e = st.columns([3, 1, 3, 1, 1])
+    a.selectbox("Sort by", SORTABLE + columns, key="sort_by")
+    b.toggle("Descending", value=True, key="sort_desc")
+    c.multiselect("Columns (default: all)", columns, key="shown_columns")
+    d.selectbox("Per page", PAGE_SIZES, index=1, key="page_size")
+    e.number_input("Page", 1, 100_000, 1, key="runs_page")
+    st.toggle("Show the trash", key="trash_view")
 
 
 with user_errors():
     ws = data.workspace()
     root = str(ws.root)
+    if flash := st.session_state.pop("flash", None):
+        st.success(flash)
     summaries = data.experiment_list(root, data.generation())
-    if not summaries:
-        st.info("No experiments yet. `wb.start_run(experiment=...)` in a notebook creates one.")
-        st.stop()
     by_name = {s.experiment.name: s for s in summaries}
+    if (pending := st.session_state.pop("pending_experiment", None)) in by_name:
+        st.session_state["experiment"] = pending
     choice = st.selectbox("Experiment", [nav.ALL_EXPERIMENTS, *by_name], key="experiment")
     ids = None if choice == nav.ALL_EXPERIMENTS else (by_name[choice].experiment.experiment_id,)
+    with st.expander("Launch a run or a sweep", icon=":material/rocket_launch:",
+                     expanded=not summaries):  # fmt: skip
+        launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")
+    if not summaries:
+        st.info("No experiments yet. Launch a run above, or `wb.start_run(experiment=...)` in "
+                "a notebook creates one.")  # fmt: skip
+        st.stop()
+    controls(root, ids)
     live = any(s.running for s in summaries)
     # The fragment reruns on a timer so new runs and points appear while the page is open;
     # reads are cached on the store generation, so an idle tick does not open the database.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import experiments
 from app.ui import nav
 from store.workspace import Workspace
 from tests.conftest import ROOT, make_run
@@ -143,3 +144,37 @@ def test_the_contract_is_saved_from_the_page(app_env: Workspace) -> None:
     assert any("Saved contract revision 2" in s.value for s in at.success)
     revision, spec = datasets.get_contract(app_env, "churn")
     assert revision == 2 and spec["key"] is None and spec["allow_extra_columns"] is False
+
+
+def test_a_run_is_launched_from_the_page(app_env: Workspace) -> None:
+    from app import runner
+    from app import sdk as wb
+    from tests.test_runner import binary_frame
+
+    wb.log_dataset(binary_frame(120), "churn")
+    at = run_page(nav.EXPERIMENTS)
+    assert not at.exception and not at.error
+    assert next(s for s in at.selectbox if s.label == "Target column").value == "churned"
+    assert next(r for r in at.radio if r.label == "Task").value == "classification"
+    estimator = next(s for s in at.selectbox if s.label == "Estimator")
+    assert estimator.value == "random_forest"
+    next(t for t in at.text_input if t.label == "n_estimators").input("25")
+    next(b for b in at.button if b.label == "Launch run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Launched 1 run(s) in Default" in s.value for s in at.success)
+    runner.join(60)
+    at.run()
+    table = at.dataframe[0].value
+    assert table["status"].tolist() == ["finished"] and table["params.n_estimators"][0] == "25"
+
+
+def test_bad_hyperparameters_from_the_page_say_why(app_env: Workspace) -> None:
+    from app import sdk as wb
+    from tests.test_runner import binary_frame
+
+    wb.log_dataset(binary_frame(60), "churn")
+    at = run_page(nav.EXPERIMENTS)
+    next(t for t in at.text_input if t.label == "n_estimators").input("-3")
+    next(b for b in at.button if b.label == "Launch run").click().run()
+    assert "must be an int in the range [1, inf). Got -3" in at.error[0].value
+    assert experiments.search_runs(app_env) == []

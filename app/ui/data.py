@@ -20,6 +20,7 @@ from store.entities import (
     Dataset,
     DatasetVersion,
     ExperimentSummary,
+    OrderBy,
     RunDetail,
 )
 from store.workspace import Workspace
@@ -50,10 +51,31 @@ def experiment_list(root: str, gen: tuple) -> list[ExperimentSummary]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def runs_table(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None,
-               limit: int) -> pd.DataFrame:  # fmt: skip
+def runs_table(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None, limit: int,
+               query: str = "", order: tuple = (), offset: int = 0,
+               lifecycle: str = "active") -> pd.DataFrame:  # fmt: skip
+    order_by = [OrderBy(f, k, d) for f, k, d in order]
     return experiments.runs_table(open_workspace(root), experiment_ids=experiment_ids,
-                                  limit=limit)  # fmt: skip
+                                  limit=limit, query=query or None, order_by=order_by,
+                                  offset=offset, lifecycle=lifecycle)  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def count_runs(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None, query: str = "",
+               lifecycle: str = "active") -> int:  # fmt: skip
+    return experiments.count_runs(open_workspace(root), experiment_ids=experiment_ids,
+                                  query=query or None, lifecycle=lifecycle)  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def curves(root: str, gen: tuple, run_ids: tuple[str, ...], keys: tuple[str, ...] | None,
+           steps: tuple[int, int] | None) -> pd.DataFrame:  # fmt: skip
+    return experiments.curves(open_workspace(root), run_ids, keys, steps=steps)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def evaluations(root: str, gen: tuple, run_ids: tuple[str, ...]) -> dict[str, dict]:
+    return experiments.evaluations(open_workspace(root), run_ids)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -97,3 +119,9 @@ def dataset_preview(root: str, version: DatasetVersion, page: int, size: int) ->
 def dataset_diff(root: str, reference: str, current: str, key: str | None
                  ) -> datasets.DatasetDiff:  # fmt: skip
     return datasets.diff(open_workspace(root), reference, current, key)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def known_keys(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None
+               ) -> dict[str, list[str]]:  # fmt: skip
+    return experiments.known_keys(open_workspace(root), experiment_ids)

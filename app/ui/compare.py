@@ -1,0 +1,195 @@
+"""Comparing selected runs, and one run's evaluation charts."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.ui import charts, data
+
+LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "error", "seconds", "std")
+MAX_TRACES = 200
+SIDE_BY_SIDE = 4
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(word in metric.lower() for word in LOWER_IS_BETTER)
+
+
+def param_diff(table: pd.DataFrame) -> pd.DataFrame:
+    """Params whose values differ across the runs: one row per param, one column per run."""
+    cols = [c for c in table.columns if c.startswith("params.")]
+    differing = [c for c in cols if table[c].map(_text).nunique(dropna=False) > 1]
+    out = table.set_index("name")[differing].map(_text).T
+    out.index = [c.removeprefix("params.") for c in out.index]
+    return out
+
+
+def metric_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: the best run and value (by direction), and the min, max and mean."""
+    rows = []
+    for col in (c for c in table.columns if c.startswith("metrics.")):
+        values = table[col].dropna()
+        if values.empty:
+            continue
+        name = col.removeprefix("metrics.")
+        low = lower_is_better(name)
+        best = values.idxmin() if low else values.idxmax()
+        rows.append({"metric": name, "better": "lower" if low else "higher",
+                     "best run": table.loc[best, "name"], "best": values[best],
+                     "min": values.min(), "max": values.max(), "mean": values.mean(),
+                     "runs": len(values)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """Runs x latest metrics, the best value of each metric highlighted."""
+    cols = [c for c in table.columns if c.startswith("metrics.")]
+    frame = table.set_index("name")[cols].rename(columns=lambda c: c.removeprefix("metrics."))
+    styler = frame.style.format(precision=4)
+    for col in frame.columns:
+        if lower_is_better(col):
+            styler = styler.highlight_min(subset=[col], color="#c7ecc9")
+        else:
+            styler = styler.highlight_max(subset=[col], color="#c7ecc9")
+    return styler
+
+
+def parallel_coordinates(table: pd.DataFrame, metric: str) -> go.Figure | None:
+    dims = []
+    for col in [c for c in table.columns if c.startswith("params.")] + [f"metrics.{metric}"]:
+        values = pd.to_numeric(table[col].map(_number), errors="coerce")
+        if values.notna().sum() >= 2 and values.nunique() > 1:
+            dims.append({"label": col.split(".", 1)[1], "values": values.fillna(values.min())})
+    if len(dims) < 2:
+        return None
+    color = pd.to_numeric(table[f"metrics.{metric}"], errors="coerce")
+    fig = go.Figure(go.Parcoords(line={"color": color, "colorscale": "Viridis",
+                                       "showscale": True}, dimensions=dims))  # fmt: skip
+    fig.update_layout(height=380, margin={"t": 40, "b": 20, "l": 60, "r": 60})
+    return fig
+
+
+def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
+    """The comparison of the selected runs (2 to 1,000)."""
+    root, gen = str(data.workspace().root), data.generation()
+    chosen = table[table["run_id"].isin(run_ids)].reset_index(drop=True)
+    st.subheader(f"Compare {len(chosen)} runs")
+    diff = param_diff(chosen)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Params that differ**")
+        if diff.empty:
+            st.caption("All params are the same.")
+        else:
+            st.dataframe(diff, key="cmp-params")
+    with right:
+        st.markdown("**Metrics**: best of each highlighted")
+        summary = metric_summary(chosen)
+        if not summary.empty:
+            st.dataframe(summary, hide_index=True, key="cmp-summary")
+    if len(chosen) <= 50:
+        st.dataframe(styled_metrics(chosen), key="cmp-metrics")
+    metrics = [c.removeprefix("metrics.") for c in chosen.columns if c.startswith("metrics.")]
+    if not metrics:
+        return
+    preferred = next((i for i, m in enumerate(metrics) if m in ("roc_auc", "accuracy", "r2")), 0)
+    metric = st.selectbox("Metric", metrics, key="cmp-metric", index=preferred)
+    fig = parallel_coordinates(chosen, metric)
+    if fig is not None:
+        st.plotly_chart(fig, key="cmp-parcoords")
+    params = [c.removeprefix("params.") for c in chosen.columns if c.startswith("params.")]
+    if params:
+        x = st.selectbox(
+            "Param against the metric",
+            params,
+            key="cmp-scatter-param",
+            index=next((i for i, p in enumerate(params) if p in diff.index), 0),
+        )
+        scatter = px.scatter(chosen, x=f"params.{x}", y=f"metrics.{metric}", hover_name="name",
+                             color="status")  # fmt: skip
+        scatter.update_layout(height=320, margin={"t": 20, "b": 20, "l": 20, "r": 20},
+                              xaxis_title=x, yaxis_title=metric)  # fmt: skip
+        st.plotly_chart(scatter, key="cmp-scatter")
+    traced = run_ids[:MAX_TRACES]
+    names = dict(zip(chosen["run_id"], chosen["name"], strict=True))
+    span = st.slider("Steps (narrow to refetch at full detail)", 0, 10_000, (0, 10_000),
+                     key="cmp-steps")  # fmt: skip
+    curves = data.curves(root, gen, tuple(traced), (metric,) if len(traced) > 20 else None,
+                         None if span == (0, 10_000) else span)  # fmt: skip
+    if len(run_ids) > MAX_TRACES:
+        st.caption(f"Curves of the first {MAX_TRACES} selected runs.")
+    if not curves.empty:
+        st.plotly_chart(charts.metric_curves(curves, names), key="cmp-curves")
+    evaluation_side_by_side(data.evaluations(root, gen, tuple(run_ids[:SIDE_BY_SIDE])), names)
+
+
+def evaluation_side_by_side(evals: dict[str, dict], names: dict[str, str]) -> None:
+    if not evals:
+        return
+    st.markdown("**Evaluation** (first runs selected)")
+    cols = st.columns(len(evals))
+    for col, (rid, ev) in zip(cols, evals.items(), strict=True):
+        with col:
+            st.caption(names.get(rid, rid[:8]))
+            evaluation_charts(ev, key=f"cmp-{rid}")
+
+
+def evaluation_charts(ev: dict, key: str) -> None:
+    """Confusion matrix, ROC and PR curves, residuals and feature importances, as stored."""
+    if "confusion_matrix" in ev:
+        cm = ev["confusion_matrix"]
+        fig = px.imshow(cm["matrix"], x=cm["labels"], y=cm["labels"], text_auto=True,
+                        color_continuous_scale="Blues",
+                        labels={"x": "predicted", "y": "actual", "color": "rows"})  # fmt: skip
+        fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10},
+                          title="Confusion matrix", coloraxis_showscale=False)  # fmt: skip
+        st.plotly_chart(fig, key=f"{key}-cm")
+    if "roc" in ev:
+        roc, pr = ev["roc"], ev.get("pr", {})
+        fig = go.Figure(go.Scatter(x=roc["fpr"], y=roc["tpr"], name="ROC", mode="lines"))
+        if pr:
+            fig.add_trace(go.Scatter(x=pr["recall"], y=pr["precision"], name="PR",
+                                     mode="lines"))  # fmt: skip
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
+                                 line={"dash": "dot", "color": "#999"}))  # fmt: skip
+        fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10},
+                          title=f"ROC and PR (positive: {roc.get('positive', '')})",
+                          xaxis_title="FPR / recall", yaxis_title="TPR / precision")  # fmt: skip
+        st.plotly_chart(fig, key=f"{key}-roc")
+    if "residuals" in ev:
+        r = ev["residuals"]
+        fig = px.scatter(x=r["y_true"], y=[p - t for p, t in zip(r["y_pred"], r["y_true"],
+                                                                 strict=True)],
+                         labels={"x": "actual", "y": "predicted - actual"})  # fmt: skip
+        fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10},
+                          title="Residuals")  # fmt: skip
+        st.plotly_chart(fig, key=f"{key}-res")
+    if ev.get("feature_importances"):
+        imp = ev["feature_importances"]
+        top = list(imp.items())[:15]
+        fig = go.Figure(go.Bar(x=[v for _, v in top], y=[k for k, _ in top], orientation="h"))
+        fig.update_layout(height=320, margin={"t": 30, "b": 10, "l": 10, "r": 10},
+                          title="Feature importances", yaxis={"autorange": "reversed"})  # fmt: skip
+        st.plotly_chart(fig, key=f"{key}-imp")
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None

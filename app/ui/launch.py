@@ -1,0 +1,147 @@
+"""The launch form: dataset version, target, features, task, estimator with a form generated
+from its parameters, validation, and an optional sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app import catalogue, runner
+from app.training import RunSpec
+from app.ui import data
+from app.ui.widgets import user_errors
+from store.entities import ColumnProfile
+
+
+def task_of(profile: ColumnProfile) -> str:
+    """The task a target column suggests (the same rule as app.training.detect_task)."""
+    if profile.family in ("string", "boolean") or (
+            profile.family == "integer" and profile.distinct <= 20):  # fmt: skip
+        return "classification"
+    return "regression"
+
+
+def launch_form(experiment_default: str) -> None:
+    ws = data.workspace()
+    root, gen = str(ws.root), data.generation()
+    found = data.dataset_list(root, gen)
+    if not found:
+        st.info("Register a dataset on the Datasets page first; runs train on a dataset version.")
+        return
+    refs = [v.ref for d in found for v in data.dataset_versions(root, gen, d.name)]
+    a, b = st.columns(2)
+    ref = a.selectbox("Dataset version", refs, key="launch_dataset")
+    version = next(v for d in found for v in data.dataset_versions(root, gen, d.name)
+                   if v.ref == ref)  # fmt: skip
+    profile = data.dataset_profile(root, gen, version)
+    names = [p.name for p in profile]
+    target = b.selectbox("Target column", names, index=len(names) - 1, key="launch_target")
+    target_profile = profile[names.index(target)]
+    features = st.multiselect("Features (default: every other column)",
+                              [n for n in names if n != target], key="launch_features")  # fmt: skip
+    c, d = st.columns(2)
+    detected = task_of(target_profile)
+    task = c.radio("Task", catalogue.TASKS, index=catalogue.TASKS.index(detected),
+                   horizontal=True, help=f"Detected from {target}: {detected}.",
+                   key="launch_task")  # fmt: skip
+    choices = catalogue.for_task(task)
+    estimator = d.selectbox("Estimator", [e.key for e in choices], key="launch_estimator",
+                            index=next((i for i, e in enumerate(choices)
+                                        if e.key == "random_forest"), 0),
+                            format_func=lambda k: catalogue.get(k).title)  # fmt: skip
+    specs = catalogue.param_specs(estimator, task)
+    params = _param_fields(specs, f"{estimator}-{task}")
+    e, f, g, h = st.columns(4)
+    validation = e.radio("Validation", ["holdout", "kfold"], horizontal=True, key="launch_val")
+    test_size = f.slider("Test share", 0.1, 0.5, 0.25, 0.05, key="launch_test_size",
+                         disabled=validation != "holdout")  # fmt: skip
+    folds = g.number_input("Folds", 2, 20, 5, key="launch_folds", disabled=validation != "kfold")
+    seed = h.number_input("Seed", 0, 2**31 - 1, 0, key="launch_seed")
+    sweep = _sweep_fields(specs, f"{estimator}-{task}")
+    i, j = st.columns([3, 1])
+    experiment = i.text_input("Experiment", value=experiment_default, key="launch_experiment")
+    workers = j.number_input("Workers", 1, 16, 2, key="launch_workers",
+                             help="Training processes at once (WORKBENCH_WORKERS).")  # fmt: skip
+    label = "Launch sweep" if sweep else "Launch run"
+    if not st.button(label, type="primary", icon=":material/rocket_launch:", key="launch_go"):
+        return
+    spec = RunSpec(ref, target, estimator, tuple(features), task, params, validation,
+                   float(test_size), int(folds), int(seed))  # fmt: skip
+    with user_errors():
+        launched = runner.launch(ws, spec, experiment=experiment.strip() or "Default",
+                                 sweep=sweep, workers=int(workers))  # fmt: skip
+        st.session_state["flash"] = (
+            f"Launched {len(launched.run_ids)} run(s) in "
+            f"{launched.experiment}; they appear below as they run."
+        )
+        st.session_state["pending_experiment"] = launched.experiment  # set before the selector
+        st.rerun()
+
+
+def _param_fields(specs: list[catalogue.ParamSpec], scope: str) -> dict[str, Any]:
+    if not specs:
+        st.caption("This estimator has no hyperparameters to set.")
+        return {}
+    st.markdown("**Hyperparameters** (defaults from scikit-learn)")
+    values: dict[str, Any] = {}
+    cols = st.columns(min(len(specs), 4))
+    for k, spec in enumerate(specs):
+        col = cols[k % len(cols)]
+        key = f"hp-{scope}-{spec.name}"
+        if spec.kind == "bool":
+            values[spec.name] = col.checkbox(spec.name, value=bool(spec.default), key=key)
+        elif spec.kind == "choice":
+            options = list(spec.choices)
+            values[spec.name] = col.selectbox(spec.name, options, key=key,
+                                              index=options.index(spec.default)
+                                              if spec.default in options else 0)  # fmt: skip
+        else:
+            shown = "" if spec.default is None else str(spec.default)
+            text = col.text_input(spec.name, value=shown, key=key,
+                                  help=f"{spec.kind}" + (", empty for none" if spec.nullable
+                                                          else ""))  # fmt: skip
+            values[spec.name] = text
+    return values
+
+
+def _sweep_fields(specs: list[catalogue.ParamSpec], scope: str) -> runner.SweepSpec | None:
+    tunable = [s for s in specs if s.kind in ("int", "float", "choice", "bool")]
+    if not tunable or not st.toggle("Sweep", key=f"sweep-on-{scope}"):
+        return None
+    a, b = st.columns([1, 3])
+    method = a.radio("Search", ["random", "grid"], key=f"sweep-method-{scope}")
+    vary = b.multiselect("Vary", [s.name for s in tunable], default=[tunable[0].name],
+                         key=f"sweep-vary-{scope}")  # fmt: skip
+    trials = a.number_input("Trials", 1, runner.MAX_TRIALS, 6, key=f"sweep-trials-{scope}",
+                            disabled=method == "grid")  # fmt: skip
+    space: dict[str, Any] = {}
+    for spec in (s for s in tunable if s.name in vary):
+        key = f"sweep-{scope}-{spec.name}"
+        if method == "random" and spec.kind in ("int", "float"):
+            lo, hi = st.columns(2)
+            space[spec.name] = {
+                "low": lo.number_input(f"{spec.name} from", value=float(spec.low or 0),
+                                       key=key + "-lo"),
+                "high": hi.number_input(f"{spec.name} to", value=float(spec.high or 1),
+                                        key=key + "-hi"),
+                "log": spec.log,
+            }  # fmt: skip
+        else:
+            default = (
+                ", ".join(map(str, spec.choices))
+                if spec.choices
+                else ("true, false" if spec.kind == "bool" else _grid_default(spec))
+            )
+            text = st.text_input(f"{spec.name} values (comma-separated)", value=default, key=key)
+            space[spec.name] = [v.strip() for v in text.split(",") if v.strip()]
+    return runner.SweepSpec(method, space, int(trials))
+
+
+def _grid_default(spec: catalogue.ParamSpec) -> str:
+    if spec.low is None or spec.high is None:
+        return str(spec.default)
+    if spec.kind == "int":
+        return ", ".join(str(int(v)) for v in (spec.low, (spec.low + spec.high) // 2, spec.high))
+    return ", ".join(f"{v:g}" for v in (spec.low, (spec.low * spec.high) ** 0.5 if spec.log
+                                        else (spec.low + spec.high) / 2, spec.high))  # fmt: skip
