@@ -43,9 +43,10 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
 ## Benchmarks: print tables of measured figures.
-bench: $(VENV)/.run-installed
+bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_datasets.py
+	$(BIN)/python bench/bench_experiments.py
 
 # The same ingest through MLflow's SQLite store, side by side, in its own environment
 # (MLflow pins libraries the workbench does not want).

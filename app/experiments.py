@@ -235,7 +235,7 @@ def _runs_frame(runs: Sequence[Run], names: dict[str, str],
                                             r.status, r.started_at, r.duration_s, r.created_by),
                               strict=True):  # fmt: skip
             columns[col].append(value)
-    order = {"params": 0, "metrics": 1, "tags": 2}
+    order = {"metrics": 0, "params": 1, "tags": 2}  # metrics first: what a reader compares
     extra = sorted({c for cols in wide.values() for c in cols},
                    key=lambda c: (order[c.split(".", 1)[0]], c))  # fmt: skip
     for col in extra:

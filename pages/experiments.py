@@ -13,7 +13,7 @@ from app.ui.launch import launch_form
 from app.ui.widgets import STATUS_ICONS, display_runs, duration, user_errors
 from store.errors import NotFound
 
-PAGE_SIZES = (50, 200, 1000)
+PAGE_SIZES = (50, 200, 1000)  # 50 by default: a page is drawn in the browser at once
 SORTABLE = ["started_at", "name", "status"]
 
 st.title("Experiments")
@@ -136,7 +136,7 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     gen = data.generation()
     query = st.session_state.get("runs_query", "").strip()
     lifecycle = "deleted" if st.session_state.get("trash_view") else "active"
-    size = st.session_state.get("page_size", PAGE_SIZES[1])
+    size = st.session_state.get("page_size", PAGE_SIZES[0])
     page = st.session_state.get("runs_page", 1)
     sort = st.session_state.get("sort_by", "started_at")
     order = ((_sort_field(sort), sort.split(".", 1)[-1], st.session_state.get("sort_desc", True)),)
@@ -165,6 +165,9 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
         keep = [c for c in view.columns if c in shown or not c.startswith(("params.", "metrics.",
                                                                           "tags."))]  # fmt: skip
         view = view[keep]
+    elif len(view) > 1:  # by default, params that are the same in every run shown add nothing
+        same = [c for c in view.columns if c.startswith("params.") and view[c].nunique() <= 1]
+        view = view.drop(columns=same)
     # Selection is positional in st.dataframe, so a run arriving on top would shift it to
     # another run. Key the widget by the run list and carry the selected run ids over.
     ids = table["run_id"].tolist()
@@ -214,8 +217,9 @@ def controls(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     a, b, c, d, e = st.columns([3, 1, 3, 1, 1])
     a.selectbox("Sort by", SORTABLE + columns, key="sort_by")
     b.toggle("Descending", value=True, key="sort_desc")
-    c.multiselect("Columns (default: all)", columns, key="shown_columns")
-    d.selectbox("Per page", PAGE_SIZES, index=1, key="page_size")
+    c.multiselect("Columns (default: metrics, tags, params that differ)", columns,
+                  key="shown_columns")  # fmt: skip
+    d.selectbox("Per page", PAGE_SIZES, index=0, key="page_size")
     e.number_input("Page", 1, 100_000, 1, key="runs_page")
     st.toggle("Show the trash", key="trash_view")
 
@@ -231,9 +235,10 @@ with user_errors():
         st.session_state["experiment"] = pending
     choice = st.selectbox("Experiment", [nav.ALL_EXPERIMENTS, *by_name], key="experiment")
     ids = None if choice == nav.ALL_EXPERIMENTS else (by_name[choice].experiment.experiment_id,)
-    with st.expander("Launch a run or a sweep", icon=":material/rocket_launch:",
-                     expanded=not summaries):  # fmt: skip
-        launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")
+    # A toggle, not an expander: a collapsed expander still builds (and ships) every widget.
+    if st.toggle("Launch a run or a sweep", value=not summaries, key="launch_open"):
+        with st.container(border=True):
+            launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")
     if not summaries:
         st.info("No experiments yet. Launch a run above, or `wb.start_run(experiment=...)` in "
                 "a notebook creates one.")  # fmt: skip

@@ -30,7 +30,7 @@ def downsampled(
         params += [int(steps[0]), int(steps[1])]
     buckets = max(max_points // 2, 1)
     frame = tx.df(
-        f"""WITH pts AS (SELECT run_id, key, step, value FROM metrics WHERE {' AND '.join(where)}),
+        f"""WITH pts AS (SELECT run_id, key, step, value FROM metrics WHERE {" AND ".join(where)}),
         bounds AS (SELECT run_id, key, min(step) AS lo, max(step) AS hi, count(*) AS n
                    FROM pts GROUP BY ALL),
         b AS (SELECT p.*, CASE WHEN n <= {max_points} THEN step

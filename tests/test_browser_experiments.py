@@ -1,0 +1,57 @@
+"""Launching a sweep from the Experiments page in Debian's chromium, watching it finish,
+and comparing runs. Screenshots in tests/output/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from app import sdk as wb
+from store.workspace import Workspace
+from tests.conftest import OUTPUT
+from tests.live import app_server, browser, error_texts, open_page
+from tests.test_browser import select_row
+from tests.test_runner import binary_frame
+
+SHOTS = OUTPUT / "screenshots"
+
+
+@pytest.mark.browser
+def test_launch_a_sweep_and_compare(ws: Workspace, tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wb.log_dataset(binary_frame(200), "churn")
+    console: list[str] = []
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_WORKERS="2") as url, \
+            browser() as b:  # fmt: skip
+        page = open_page(b, f"{url}/experiments", console)
+        page.get_by_text("Launch a run or a sweep").wait_for()
+        page.get_by_role("textbox", name="Experiment").fill("churn-sweeps")
+        page.get_by_text("Sweep", exact=True).click()
+        page.get_by_role("button", name="Launch sweep").wait_for()
+        page.screenshot(path=SHOTS / "experiments-launch.png", full_page=True)
+        page.get_by_role("button", name="Launch sweep").click()
+        page.get_by_text("Launched 6 run(s) in churn-sweeps").wait_for(timeout=30_000)
+        page.get_by_text("7 runs").wait_for(timeout=30_000)  # the sweep and its 6 trials
+        page.get_by_text("refreshing live").wait_for(state="detached", timeout=120_000)
+        assert error_texts(page) == []
+        page.screenshot(path=SHOTS / "experiments-sweep.png", full_page=True)
+
+        select_row(page, 2)
+        select_row(page, 3)
+        page.get_by_role("heading", name="Compare 2 runs").wait_for()
+        page.get_by_text("Params that differ").wait_for()
+        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+        assert error_texts(page) == []
+        page.get_by_role("heading", name="Compare 2 runs").scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / "experiments-compare.png")
+
+        page.get_by_role("textbox", name="Filter").fill(
+            "metrics.accuracy >= 0 and status = 'finished'"
+        )
+        page.get_by_role("textbox", name="Filter").press("Enter")
+        page.get_by_text("6 runs").wait_for(timeout=30_000)
+        assert error_texts(page) == []
+    ours = [c for c in console if "404" not in c]
+    assert ours == [], ours
