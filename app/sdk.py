@@ -394,3 +394,15 @@ def load_dataset(ref: str) -> pd.DataFrame:
 def list_dataset_versions(name: str) -> list[DatasetVersion]:
     """The versions of dataset ``name``, newest first."""
     return datasets.list_versions(workspace(), name)
+
+
+def autolog(experiment: str = "autolog", *, eval_data: tuple[Any, Any] | None = None,
+            log_models: bool = True, disable: bool = False) -> None:  # fmt: skip
+    """Log every scikit-learn ``fit`` as a run: params, training score, metrics on
+    ``eval_data`` (``(X_val, y_val)``), and the fitted model. ``disable=True`` stops it."""
+    from app import autolog as _autolog
+
+    if disable:
+        _autolog.disable()
+    else:
+        _autolog.enable(experiment, eval_data, log_models)

@@ -1,0 +1,122 @@
+"""Autologging for scikit-learn in a notebook: ``wb.autolog()`` and every ``fit`` records a
+run with the estimator's params, its score on the training data and on the given
+evaluation data, and the fitted model.
+
+Each estimator class scikit-learn lists (``sklearn.utils.all_estimators``) gets a wrapped
+``fit``; only the outermost fit of a nested call is logged (a Pipeline or a search logs
+once, not once per inner estimator). Inside an active run, fits log into it (params keep
+the first value, as params are immutable); otherwise each fit is its own run.
+``wb.autolog(disable=True)`` restores the original methods.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+_lock = threading.Lock()
+_patched: dict[type, Any] = {}  # class -> its own fit before patching (or None if inherited)
+_depth = threading.local()
+_config: dict[str, Any] = {}
+
+
+def enable(experiment: str = "autolog", eval_data: tuple[Any, Any] | None = None,
+           log_models: bool = True) -> int:  # fmt: skip
+    """Patch every scikit-learn estimator's ``fit``; returns how many classes were patched."""
+    from sklearn.utils import all_estimators
+
+    with _lock:
+        _config.update(experiment=experiment, eval_data=eval_data, log_models=log_models)
+        for _, cls in all_estimators():
+            if cls in _patched or not callable(getattr(cls, "fit", None)):
+                continue
+            _patched[cls] = cls.__dict__.get("fit")
+            cls.fit = _wrap(cls.fit)
+        return len(_patched)
+
+
+def disable() -> None:
+    with _lock:
+        for cls, own in _patched.items():
+            if own is None:
+                del cls.fit
+            else:
+                cls.fit = own
+        _patched.clear()
+
+
+def _wrap(fit: Callable) -> Callable:
+    @functools.wraps(fit)
+    def logged_fit(self, *args, **kwargs):
+        depth = getattr(_depth, "n", 0)
+        _depth.n = depth + 1  # fits inside this one (or inside its scoring) are not logged
+        try:
+            result = fit(self, *args, **kwargs)
+            if depth == 0:
+                X = args[0] if args else kwargs.get("X")
+                y = args[1] if len(args) > 1 else kwargs.get("y")
+                _log_fit(self, X, y)
+        finally:
+            _depth.n = depth
+        return result
+
+    logged_fit.__wb_autolog__ = True  # type: ignore[attr-defined]
+    return logged_fit
+
+
+def _log_fit(estimator: Any, X: Any, y: Any) -> None:
+    from app import sdk
+
+    own = sdk.active_run() is None
+    run = sdk.start_run(experiment=_config.get("experiment", "autolog"),
+                        name=type(estimator).__name__) if own else sdk.active_run()  # fmt: skip
+    try:
+        params = {}
+        for key, value in estimator.get_params(deep=False).items():
+            if isinstance(value, np.generic):
+                value = value.item()
+            if value is not None and not isinstance(value, bool | int | float | str):
+                value = repr(value)[:500]
+            params[key] = value
+        run.log_params(params)
+        run.set_tags({"autolog": "sklearn", "estimator": type(estimator).__name__})
+        metrics = {}
+        if y is not None and hasattr(estimator, "score"):
+            metrics["training_score"] = float(estimator.score(X, y))
+        eval_data = _config.get("eval_data")
+        if eval_data is not None and hasattr(estimator, "score"):
+            metrics["eval_score"] = float(estimator.score(*eval_data))
+            metrics |= _eval_metrics(estimator, *eval_data)
+        if metrics:
+            run.log_metrics(metrics, step=0)
+        if _config.get("log_models", True):
+            import joblib
+
+            buffer = io.BytesIO()
+            joblib.dump(estimator, buffer)
+            run.log_artifact_bytes(buffer.getvalue(), "model.joblib")
+    except Exception as exc:
+        if own:
+            run.end("failed", f"autolog: {type(exc).__name__}: {exc}")
+        raise
+    if own:
+        run.end()
+
+
+def _eval_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
+    from sklearn import metrics as skm
+    from sklearn.base import is_classifier, is_regressor
+
+    pred = estimator.predict(X)
+    if is_classifier(estimator):
+        return {"eval_accuracy": float(skm.accuracy_score(y, pred)),
+                "eval_f1_macro": float(skm.f1_score(y, pred, average="macro"))}  # fmt: skip
+    if is_regressor(estimator):
+        return {"eval_rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+                "eval_r2": float(skm.r2_score(y, pred))}  # fmt: skip
+    return {}
