@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from app import datasets, experiments, inbox, ingest
-from app.settings import WORKSPACE_ENV, Settings, workspace_path
+from app.settings import WORKSPACE_ENV, Settings, current_user, workspace_path
 from app.workspace import open_workspace
 from store import migrations
 from store.entities import Condition
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _dataset_commands(sub)
+
+    imp = sub.add_parser("import-mlflow", help="import experiments, runs, params, metrics and "
+                         "tags from an MLflow SQLite tracking store")  # fmt: skip
+    imp.add_argument("uri", help="sqlite:///path/to/mlflow.db, or the file's path")
+    imp.set_defaults(func=cmd_import_mlflow)
 
     db = sub.add_parser("db", help="the workspace database").add_subparsers(
         dest="db_command", required=True, metavar="SUBCOMMAND"
@@ -274,6 +279,15 @@ def _contract_word(v) -> str:
     if v.contract_passed is None:
         return "unchecked"
     return "passed" if v.contract_passed else f"FAILED ({v.n_failed_checks})"
+
+
+def cmd_import_mlflow(args: argparse.Namespace) -> int:
+    from app import mlflow_import
+
+    report = mlflow_import.import_store(open_workspace(args.workspace), args.uri,
+                                        current_user())  # fmt: skip
+    print(report.summary())
+    return 0
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:

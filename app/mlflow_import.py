@@ -1,0 +1,200 @@
+"""``workbench import-mlflow URI``: experiments, runs, params, metrics (every point, with its
+step and timestamp) and tags from an MLflow tracking store's SQLite database.
+
+The MLflow database is opened read-only with Python's sqlite3; MLflow itself is not
+needed. Runs keep their MLflow run ids, so importing the same store again adds only runs
+that are new. MLflow stores params as text: they are read back as int, float, bool or
+None where the text is exactly such a value ("8" -> 8, "0.1" -> 0.1, "True" -> True,
+"None" -> None), so numeric filters work on them. Artifacts stay where MLflow put them;
+their location is kept as the tag ``mlflow.artifact_uri``. Keys the workbench does not
+accept are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.validation import check_key, check_name
+from store import audit, tracking
+from store.entities import Experiment, ParamValue, Run, utcnow
+from store.errors import InvalidInput
+from store.tracking import IngestBatch
+from store.workspace import Workspace
+
+STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed",
+          "RUNNING": "lost", "SCHEDULED": "lost"}  # fmt: skip
+BATCH_RUNS = 200
+
+
+@dataclass
+class ImportReport:
+    experiments: int = 0
+    runs: int = 0
+    skipped_runs: int = 0
+    params: int = 0
+    metric_points: int = 0
+    tags: int = 0
+    skipped_keys: set[str] = field(default_factory=set)
+
+    def summary(self) -> str:
+        text = (f"imported {self.runs} runs ({self.skipped_runs} already here) in "
+                f"{self.experiments} experiments: {self.params} params, "
+                f"{self.metric_points:,} metric points, {self.tags} tags")  # fmt: skip
+        if self.skipped_keys:
+            text += f"; skipped keys: {', '.join(sorted(self.skipped_keys)[:10])}"
+        return text
+
+
+def database_path(uri: str) -> Path:
+    """The SQLite file of ``sqlite:///path`` (or a plain path). Raises InvalidInput."""
+    raw = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else uri
+    if "://" in raw:
+        raise InvalidInput(f"Only MLflow's SQLite store can be imported; got {uri!r}. Pass "
+                           "sqlite:///path/to/mlflow.db or the file's path.")  # fmt: skip
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise InvalidInput(f"No MLflow database at {path}; pass the mlflow.db file that "
+                           "`mlflow server --backend-store-uri sqlite:///...` uses.")  # fmt: skip
+    return path
+
+
+def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
+    path = database_path(uri)
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con.execute("SELECT run_uuid FROM runs LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"{path} is not an MLflow tracking database ({exc}).") from exc
+    report = ImportReport()
+    try:
+        experiments = con.execute(
+            "SELECT experiment_id, name, creation_time FROM experiments "
+            "ORDER BY experiment_id").fetchall()  # fmt: skip
+        existing = set(ws.store.read(lambda tx: [r.run_id for r in tracking.search_runs(
+            tx, limit=10_000_000)] + [r.run_id for r in tracking.search_runs(
+            tx, limit=10_000_000, lifecycle="deleted")]))  # fmt: skip
+        for exp_id, name, created in experiments:
+            runs = con.execute(
+                "SELECT run_uuid, name, user_id, status, start_time, end_time, "
+                "lifecycle_stage, artifact_uri FROM runs WHERE experiment_id = ? "
+                "ORDER BY start_time", [exp_id]).fetchall()  # fmt: skip
+            new = [r for r in runs if r[0].replace("-", "") not in existing]
+            report.skipped_runs += len(runs) - len(new)
+            if not new:
+                continue
+            experiment = _experiment(ws, check_name(name, "Experiment"), user, created)
+            report.experiments += 1
+            for start in range(0, len(new), BATCH_RUNS):
+                _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
+    finally:
+        con.close()
+    ws.store.write(lambda tx: audit.record(
+        tx, actor=user, action="mlflow.import", object_type="workspace", object_id=str(path),
+        detail={"runs": report.runs, "points": report.metric_points}))  # fmt: skip
+    return report
+
+
+def _experiment(ws: Workspace, name: str, user: str, created_ms: int | None) -> Experiment:
+    def work(tx) -> Experiment:
+        found = tracking.find_experiment(tx, name)
+        if found is not None:
+            return found
+        exp = Experiment(uuid.uuid4().hex, name, "imported from MLflow", "active",
+                         _time(created_ms) or utcnow(), user)  # fmt: skip
+        tracking.insert_experiment(tx, exp)
+        return exp
+
+    return ws.store.write(work)
+
+
+def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: list,
+                 report: ImportReport) -> None:  # fmt: skip
+    ids = [r[0] for r in rows]
+    marks = ", ".join("?" * len(ids))
+    params = _grouped(con, f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})",
+                      ids)  # fmt: skip
+    tags = _grouped(con, f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", ids)
+    points = _grouped(con, "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
+                      f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, timestamp, step",
+                      ids)  # fmt: skip
+    runs, batches = [], []
+    for run_uuid, name, user_id, status, start, end, stage, artifact_uri in rows:
+        run_id = run_uuid.replace("-", "")
+        run_tags = dict((k, v) for k, v in tags.get(run_uuid, []))
+        label = name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}"
+        ours = STATUS.get(status, "lost")
+        runs.append(Run(run_id, exp.experiment_id, label, ours, "mlflow", None, user_id or "",
+                        None, None, _time(start) or utcnow(),
+                        _time(end) or (utcnow() if ours == "lost" else None),
+                        "imported while running" if ours == "lost" else None,
+                        "deleted" if stage == "deleted" else "active"))  # fmt: skip
+        batch = IngestBatch(run_id, 0, 0)
+        batch.params = [(k, _typed(v)) for k, v in _valid(params.get(run_uuid, []), report)]
+        run_tags["mlflow.artifact_uri"] = artifact_uri or ""
+        batch.tags = list(_valid(list(run_tags.items()), report))
+        for seq, (key, value, ts, step, is_nan) in enumerate(points.get(run_uuid, []), 1):
+            if key in report.skipped_keys or not _ok(key):
+                report.skipped_keys.add(key)
+                continue
+            batch.metric_key.append(key)
+            batch.metric_value.append(math.nan if is_nan else float(value))
+            batch.metric_ts.append(int(ts))
+            batch.metric_step.append(int(step or 0))
+            batch.metric_seq.append(seq)
+        report.params += len(batch.params)
+        report.tags += len(batch.tags)
+        report.metric_points += batch.n_metric_points
+        batches.append(batch)
+
+    def work(tx) -> None:
+        for run in runs:
+            tracking.insert_run(tx, run)
+        tracking.apply_ingest(tx, batches, utcnow())
+
+    ws.store.write(work)
+    report.runs += len(runs)
+
+
+def _grouped(con: sqlite3.Connection, sql: str, ids: list[str]) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for row in con.execute(sql, ids):
+        out.setdefault(row[0], []).append(tuple(row[1:]))
+    return out
+
+
+def _valid(pairs: list[tuple], report: ImportReport) -> list[tuple]:
+    out = []
+    for key, value in pairs:
+        if _ok(key):
+            out.append((key, value))
+        else:
+            report.skipped_keys.add(key)
+    return out
+
+
+def _ok(key: str) -> bool:
+    try:
+        check_key(key, "Key")
+    except InvalidInput:
+        return False
+    return True
+
+
+def _typed(text: str | None) -> ParamValue:
+    if text is None or text == "None":
+        return None
+    if text in ("True", "False", "true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+    except ValueError:
+        return text[:6000]
+
+
+def _time(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)

@@ -1,0 +1,67 @@
+"""Importing a tracking store that real MLflow 3.17.2 wrote (tests/data/mlflow.db, made by
+tests/data/make_mlflow_store.py)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app import experiments
+from app.cli import main
+from store.workspace import Workspace
+from tests.conftest import ROOT
+
+STORE = ROOT / "tests" / "data" / "mlflow.db"
+
+
+@pytest.fixture
+def store_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "mlflow.db"
+    shutil.copy(STORE, target)
+    return target
+
+
+def test_import_brings_runs_params_metrics_tags(ws: Workspace, store_copy: Path, capsys) -> None:
+    assert main(["import-mlflow", f"sqlite:///{store_copy}"]) == 0
+    out = capsys.readouterr().out
+    assert "imported 6 runs (0 already here) in 2 experiments" in out
+    names = {s.experiment.name: s.run_count for s in experiments.list_experiments(ws)}
+    assert names == {"churn": 4, "pricing": 1}  # the deleted run sits in the trash
+    deleted = experiments.search_runs(ws, lifecycle="deleted")
+    assert [r.name for r in deleted] == ["deleted-later"]
+    [rf8] = experiments.search_runs(ws, query="params.max_depth = 8")
+    detail = experiments.get_run(ws, rf8.run_id)
+    assert detail.run.name == "rf-8" and detail.run.status == "finished"
+    assert detail.params == {"max_depth": 8, "learning_rate": 0.2, "criterion": "gini",
+                             "bootstrap": True, "class_weight": None}  # fmt: skip
+    assert detail.metrics["loss"].n_points == 20 and detail.metrics["loss"].last_step == 19
+    assert detail.tags["owner"] == "bo" and detail.tags["mlflow.runName"] == "rf-8"
+    history = experiments.metric_history(ws, [rf8.run_id], ["auc"])
+    assert history["step"].tolist() == list(range(20))
+    [diverged] = experiments.search_runs(ws, query="status = 'failed'")
+    losses = experiments.metric_history(ws, [diverged.run_id], ["loss"])["value"].tolist()
+    assert losses[0] == 1.0 and math.isnan(losses[1])
+    found = experiments.search_runs(ws, query="metrics.auc > 0.8 and tags.team = 'growth'")
+    assert {r.name for r in found} == {"rf-8", "rf-12"}
+
+
+def test_importing_again_adds_nothing(ws: Workspace, store_copy: Path, capsys) -> None:
+    main(["import-mlflow", str(store_copy)])
+    capsys.readouterr()
+    assert main(["import-mlflow", str(store_copy)]) == 0
+    assert "imported 0 runs (6 already here)" in capsys.readouterr().out
+    assert sum(s.run_count for s in experiments.list_experiments(ws)) == 5
+
+
+def test_bad_sources(ws: Workspace, tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes.db").write_text("not sqlite")
+    assert main(["import-mlflow", str(tmp_path / "missing.db")]) == 1
+    assert main(["import-mlflow", str(tmp_path / "notes.db")]) == 1
+    assert main(["import-mlflow", "postgresql://host/db"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "No MLflow database at" in err[0]
+    assert "is not an MLflow tracking database" in err[1]
+    assert "Only MLflow's SQLite store can be imported" in err[2]
