@@ -236,6 +236,8 @@ with user_errors():
     choice = st.selectbox("Experiment", [nav.ALL_EXPERIMENTS, *by_name], key="experiment")
     ids = None if choice == nav.ALL_EXPERIMENTS else (by_name[choice].experiment.experiment_id,)
     # A toggle, not an expander: a collapsed expander still builds (and ships) every widget.
+    if st.session_state.pop("pending_launch_close", False):
+        st.session_state["launch_open"] = False
     if st.toggle("Launch a run or a sweep", value=not summaries, key="launch_open"):
         with st.container(border=True):
             launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")

@@ -70,8 +70,9 @@ def test_home_and_experiments_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("heading", name="rf-400").wait_for()  # the selection is remembered
         select_row(page, 3)  # add rf-200: two runs' curves overlaid, no single-run panel
         page.get_by_role("heading", name="rf-400").wait_for(state="detached")
-        legend = page.get_by_test_id("stPlotlyChart").first
-        legend.get_by_text("rf-200").first.wait_for()
+        page.get_by_role("heading", name="Compare 2 runs").wait_for()
+        curves = page.get_by_test_id("stPlotlyChart").filter(has_text="rf-200")
+        curves.first.wait_for()
         page.screenshot(path=SHOTS / "experiments-compare.png", full_page=True)
         select_row(page, 2)
         select_row(page, 3)

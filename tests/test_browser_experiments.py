@@ -41,11 +41,11 @@ def test_launch_a_sweep_and_compare(ws: Workspace, tmp_path: Path) -> None:
         select_row(page, 2)
         select_row(page, 3)
         page.get_by_role("heading", name="Compare 2 runs").wait_for()
-        page.get_by_text("Params that differ").wait_for()
+        page.get_by_text("Params that differ", exact=True).wait_for()
         expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
         assert error_texts(page) == []
         page.get_by_role("heading", name="Compare 2 runs").scroll_into_view_if_needed()
-        page.screenshot(path=SHOTS / "experiments-compare.png")
+        page.screenshot(path=SHOTS / "experiments-sweep-compare.png")
 
         page.get_by_role("textbox", name="Filter").fill(
             "metrics.accuracy >= 0 and status = 'finished'"

@@ -76,6 +76,7 @@ def launch_form(experiment_default: str) -> None:
             f"{launched.experiment}; they appear below as they run."
         )
         st.session_state["pending_experiment"] = launched.experiment  # set before the selector
+        st.session_state["pending_launch_close"] = True  # the form closes: the runs show
         st.rerun()
 
 
