@@ -238,3 +238,10 @@ def test_a_missing_snapshot_is_a_clear_error(churn: Workspace) -> None:
     with pytest.raises(NotFound, match="missing from"):
         runner.launch(churn, RunSpec("churn", "churned", "dummy"), experiment="bad")
     assert experiments.search_runs(churn, limit=100) == []
+
+
+def test_a_dataset_with_only_the_target_has_no_features(ws: Workspace) -> None:
+    wb.log_dataset(pd.DataFrame({"y": [0, 1] * 20}), "only-target")
+    with pytest.raises(InvalidInput, match="No feature columns"):
+        runner.launch(ws, RunSpec("only-target", "y", "dummy"), experiment="bad")
+    assert experiments.search_runs(ws, limit=100) == []
