@@ -81,6 +81,9 @@ def queries(ws: Workspace, ids: list[str]) -> list[tuple[str, float, float, str]
     order = [OrderBy("metrics", "m1", descending=True)]
     ten = ids[:10]
     cases = [
+        ("runs table, filtered + sorted, one page of 50 (the page's default)",
+         lambda: experiments.runs_table(ws, query=query, order_by=order, limit=50),
+         lambda r: f"{r.shape[0]} x {r.shape[1]}"),
         ("runs table, filtered + sorted, one page of 200",
          lambda: experiments.runs_table(ws, query=query, order_by=order, limit=200),
          lambda r: f"{r.shape[0]} x {r.shape[1]}"),

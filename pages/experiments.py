@@ -6,17 +6,23 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from app import experiments, runner
+from app import experiments
 from app.settings import current_user
 from app.ui import compare, data, nav
-from app.ui.launch import launch_form
 from app.ui.widgets import STATUS_ICONS, display_runs, duration, user_errors
-from store.errors import NotFound
+from store.errors import NotFound, WorkbenchError
 
 PAGE_SIZES = (50, 200, 1000)  # 50 by default: a page is drawn in the browser at once
 SORTABLE = ["started_at", "name", "status"]
 
 st.title("Experiments")
+
+
+def _runner():
+    """app.runner imports scikit-learn (about 3 s the first time): only when needed."""
+    from app import runner
+
+    return runner
 
 
 def run_details(root: str, gen: tuple, run_id: str) -> None:
@@ -34,12 +40,12 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
     if run.status == "running" and actions[0].button("Cancel", icon=":material/stop_circle:",
                                                      key=f"cancel-{run_id}"):  # fmt: skip
         with user_errors():
-            runner.cancel(ws, run_id)
+            _runner().cancel(ws, run_id)
             st.toast("Cancel requested: the run stops at its next fold or stage.")
     launched = run.source == "ui" and not run.name.endswith(" sweep")
     if launched and actions[1].button("Run again", icon=":material/replay:", key=f"again-{run_id}"):
         with user_errors():
-            again = runner.run_again(ws, run_id)
+            again = _runner().run_again(ws, run_id)
             st.toast(f"Launched {len(again.run_ids)} run: same spec, same seed.")
     left, mid, right = st.columns(3)
     with left:
@@ -97,7 +103,7 @@ def live_status(root: str, gen: tuple, table: pd.DataFrame) -> None:
             if st.button("Cancel the sweep", key=f"cancel-sweep-{parent.run_id}",
                          icon=":material/stop_circle:"):  # fmt: skip
                 with user_errors():
-                    n = runner.cancel(data.workspace(), parent.run_id)
+                    n = _runner().cancel(data.workspace(), parent.run_id)
                     st.toast(f"Cancel requested for {n} run(s).")
 
 
@@ -138,8 +144,8 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     lifecycle = "deleted" if st.session_state.get("trash_view") else "active"
     size = st.session_state.get("page_size", PAGE_SIZES[0])
     page = st.session_state.get("runs_page", 1)
-    sort = st.session_state.get("sort_by", "started_at")
-    order = ((_sort_field(sort), sort.split(".", 1)[-1], st.session_state.get("sort_desc", True)),)
+    sort, descending = st.session_state.get("sort", ("started_at", True))
+    order = ((_sort_field(sort), sort.split(".", 1)[-1], descending),)
     total = data.count_runs(root, gen, experiment_ids, query, lifecycle)
     pages = max((total + size - 1) // size, 1)
     page = min(page, pages)
@@ -214,14 +220,23 @@ def controls(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     keys = data.known_keys(root, gen, experiment_ids)
     columns = ([f"metrics.{k}" for k in keys["metrics"]] + [f"params.{k}" for k in keys["params"]]
                + [f"tags.{k}" for k in keys["tags"]])  # fmt: skip
-    a, b, c, d, e = st.columns([3, 1, 3, 1, 1])
-    a.selectbox("Sort by", SORTABLE + columns, key="sort_by")
-    b.toggle("Descending", value=True, key="sort_desc")
+    # Few widgets: each one costs the browser time to mount (the page-idle benchmark).
+    a, c, t = st.columns([2, 3, 1])
+    a.selectbox("Sort by", [(c, desc) for c in SORTABLE + columns for desc in (True, False)],
+                key="sort", format_func=lambda o: f"{o[0]} {'↓' if o[1] else '↑'}")  # fmt: skip
     c.multiselect("Columns (default: metrics, tags, params that differ)", columns,
                   key="shown_columns")  # fmt: skip
-    d.selectbox("Per page", PAGE_SIZES, index=0, key="page_size")
-    e.number_input("Page", 1, 100_000, 1, key="runs_page")
-    st.toggle("Show the trash", key="trash_view")
+    t.toggle("Trash", key="trash_view", help="Show runs in the trash (restore or purge them).")
+    lifecycle = "deleted" if st.session_state.get("trash_view") else "active"
+    query = st.session_state.get("runs_query", "").strip()
+    try:
+        total = data.count_runs(root, gen, experiment_ids, query, lifecycle)
+    except WorkbenchError:
+        total = 0  # the runs view shows the filter's error
+    if total > PAGE_SIZES[0]:
+        d, e, _ = st.columns([1, 1, 4])
+        d.selectbox("Per page", PAGE_SIZES, index=0, key="page_size")
+        e.number_input("Page", 1, 100_000, 1, key="runs_page")
 
 
 with user_errors():
@@ -240,6 +255,8 @@ with user_errors():
         st.session_state["launch_open"] = False
     if st.toggle("Launch a run or a sweep", value=not summaries, key="launch_open"):
         with st.container(border=True):
+            from app.ui.launch import launch_form  # scikit-learn, on first use only
+
             launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")
     if not summaries:
         st.info("No experiments yet. Launch a run above, or `wb.start_run(experiment=...)` in "
