@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _dataset_commands(sub)
 
+    _model_commands(sub)
+
     imp = sub.add_parser("import-mlflow", help="import experiments, runs, params, metrics and "
                          "tags from an MLflow SQLite tracking store")  # fmt: skip
     imp.add_argument("uri", help="sqlite:///path/to/mlflow.db, or the file's path")
@@ -115,6 +117,50 @@ def _dataset_commands(sub: argparse._SubParsersAction) -> None:
     export.add_argument("ref", help="e.g. churn@v3")
     export.add_argument("target", help="output file; .csv or .parquet decides the format")
     export.set_defaults(func=cmd_datasets_export)
+
+
+def _model_commands(sub: argparse._SubParsersAction) -> None:
+    models = sub.add_parser("models", help="the model registry").add_subparsers(
+        dest="models_command", required=True, metavar="SUBCOMMAND"
+    )
+    models.add_parser("list", help="models with their versions and aliases").set_defaults(
+        func=cmd_models_list
+    )
+    versions = models.add_parser("versions", help="a model's versions")
+    versions.add_argument("name")
+    versions.set_defaults(func=cmd_models_versions)
+    reg = models.add_parser("register", help="register a finished run's model as a new version")
+    reg.add_argument("run_id")
+    reg.add_argument("name", help="model name, e.g. churn-classifier")
+    reg.set_defaults(func=cmd_models_register)
+    alias = models.add_parser("alias", help="point an alias (champion, challenger ...) at a "
+                              "version")  # fmt: skip
+    alias.add_argument("name")
+    alias.add_argument("alias")
+    alias.add_argument("version", type=int)
+    alias.add_argument("--reason", default="", help="recorded in the alias history")
+    alias.set_defaults(func=cmd_models_alias)
+    rollback = models.add_parser("rollback", help="move an alias back to its previous version")
+    rollback.add_argument("name")
+    rollback.add_argument("alias")
+    rollback.set_defaults(func=cmd_models_rollback)
+    export = models.add_parser("export", help="write a version as a folder (model, signature, "
+                               "card, requirements)")  # fmt: skip
+    export.add_argument("ref", help="e.g. churn-classifier@champion or churn-classifier/3")
+    export.add_argument("target", help="a new or empty folder")
+    export.set_defaults(func=cmd_models_export)
+    pred = sub.add_parser("predict", help="score a dataset version; the predictions become a "
+                          "new dataset version")  # fmt: skip
+    pred.add_argument("model", help="e.g. churn-classifier@champion")
+    pred.add_argument("dataset", help="e.g. churn@v4")
+    pred.add_argument("--output", help="dataset name for the predictions (default "
+                      "<dataset>-scored)")  # fmt: skip
+    pred.set_defaults(func=cmd_predict)
+    serve = sub.add_parser("serve", help="score JSON rows over HTTP on localhost")
+    serve.add_argument("model", help="e.g. churn-classifier@champion (resolved per request)")
+    serve.add_argument("--port", type=int, default=8600)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.set_defaults(func=cmd_serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,6 +325,80 @@ def _contract_word(v) -> str:
     if v.contract_passed is None:
         return "unchecked"
     return "passed" if v.contract_passed else f"FAILED ({v.n_failed_checks})"
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from app import registry
+
+    models = registry.list_models(open_workspace(args.workspace))
+    rows = [(m.name, m.latest_version, ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
+             m.created_by) for m in models]  # fmt: skip
+    _print_frame(pd.DataFrame(rows, columns=["model", "latest", "aliases", "created_by"]),
+                 "table")  # fmt: skip
+    return 0
+
+
+def cmd_models_versions(args: argparse.Namespace) -> int:
+    from app import registry
+
+    rows = [(v.ref, ", ".join(v.aliases), v.run_id[:12], v.dataset_ref, v.created_at,
+             v.sha256[:12]) for v in registry.list_versions(open_workspace(args.workspace),
+                                                            args.name)]  # fmt: skip
+    columns = ["version", "aliases", "run", "dataset", "created_at", "sha256"]
+    _print_frame(pd.DataFrame(rows, columns=columns), "table")
+    return 0
+
+
+def cmd_models_register(args: argparse.Namespace) -> int:
+    from app import registry
+
+    v = registry.register_model(open_workspace(args.workspace), args.run_id, args.name)
+    print(f"registered {v.ref} from run {v.run_id} (sha256 {v.sha256[:12]})")
+    return 0
+
+
+def cmd_models_alias(args: argparse.Namespace) -> int:
+    from app import registry
+
+    before = registry.set_alias(open_workspace(args.workspace), args.name, args.alias,
+                                args.version, reason=args.reason)  # fmt: skip
+    was = f" (was v{before})" if before is not None else ""
+    print(f"{args.name}@{args.alias} -> v{args.version}{was}")
+    return 0
+
+
+def cmd_models_rollback(args: argparse.Namespace) -> int:
+    from app import registry
+
+    version = registry.rollback(open_workspace(args.workspace), args.name, args.alias)
+    print(f"{args.name}@{args.alias} rolled back to v{version}")
+    return 0
+
+
+def cmd_models_export(args: argparse.Namespace) -> int:
+    from app import registry
+
+    out = registry.export_version(open_workspace(args.workspace), args.ref, Path(args.target))
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from app import registry
+
+    result = registry.score(open_workspace(args.workspace), args.model, args.dataset,
+                            output=args.output)  # fmt: skip
+    print(result.message)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app import serve
+
+    print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
+    sys.stdout.flush()
+    serve.serve(open_workspace(args.workspace), args.model, args.host, args.port)
+    return 0
 
 
 def cmd_import_mlflow(args: argparse.Namespace) -> int:

@@ -406,3 +406,34 @@ def autolog(experiment: str = "autolog", *, eval_data: tuple[Any, Any] | None = 
         _autolog.disable()
     else:
         _autolog.enable(experiment, eval_data, log_models)
+
+
+# -- models ------------------------------------------------------------------------------------
+
+
+def register_model(run_id: str, name: str, *, tags: Mapping[str, Any] | None = None):
+    """Register the model a run logged (``model.joblib``) as the next version of ``name``."""
+    from app import registry
+
+    return registry.register_model(workspace(), run_id, name, tags=dict(tags or {}))
+
+
+def load_model(ref: str):
+    """``"churn-classifier@champion"`` or ``"churn-classifier/3"``: the model, hash-checked;
+    its ``predict`` enforces the signature."""
+    from app import registry
+
+    return registry.load_model(workspace(), ref)
+
+
+def set_alias(name: str, alias: str, version: int) -> None:
+    from app import registry
+
+    registry.set_alias(workspace(), name, alias, version)
+
+
+def predict(model_ref: str, dataset_ref: str, *, output: str | None = None) -> DatasetVersion:
+    """Score a dataset version; the predictions become a new dataset version (lineage kept)."""
+    from app import registry
+
+    return registry.score(workspace(), model_ref, dataset_ref, output=output).version

@@ -227,3 +227,51 @@ class CheckResult:
     message: str
     failing: int = 0
     examples: tuple[str, ...] = ()
+
+
+# -- model registry ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Model:
+    model_id: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+    latest_version: int
+    aliases: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    model_id: str
+    model_name: str
+    version: int
+    run_id: str
+    dataset_ref: str | None
+    sha256: str
+    size_bytes: int
+    signature: dict
+    metrics: dict
+    libraries: dict
+    card: str
+    created_at: datetime
+    created_by: str
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model_name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    event_id: int
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    actor: str
+    moved_at: datetime
+    reason: str

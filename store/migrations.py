@@ -241,7 +241,63 @@ RUN_RECORDS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS)
+REGISTRY = Migration(
+    4,
+    "model registry: models, versions, aliases and every alias move",
+    (
+        """CREATE TABLE models (
+            model_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            description VARCHAR NOT NULL DEFAULT '',
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT ''
+        )""",
+        # signature, metrics and libraries are JSON; card is markdown.
+        """CREATE TABLE model_versions (
+            model_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            run_id VARCHAR NOT NULL,
+            dataset_ref VARCHAR,
+            sha256 VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            signature VARCHAR NOT NULL,
+            metrics VARCHAR NOT NULL DEFAULT '{}',
+            libraries VARCHAR NOT NULL DEFAULT '{}',
+            card VARCHAR NOT NULL DEFAULT '',
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            PRIMARY KEY (model_id, version)
+        )""",
+        """CREATE TABLE model_version_tags (
+            model_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            PRIMARY KEY (model_id, version, key)
+        )""",
+        """CREATE TABLE model_aliases (
+            model_id VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            updated_by VARCHAR NOT NULL DEFAULT '',
+            PRIMARY KEY (model_id, alias)
+        )""",
+        "CREATE SEQUENCE alias_event_id START 1",
+        """CREATE TABLE alias_events (
+            event_id BIGINT PRIMARY KEY DEFAULT nextval('alias_event_id'),
+            model_id VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            from_version INTEGER,
+            to_version INTEGER,
+            actor VARCHAR NOT NULL,
+            moved_at TIMESTAMP NOT NULL,
+            reason VARCHAR NOT NULL DEFAULT ''
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS, REGISTRY)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

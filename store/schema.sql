@@ -1,4 +1,8 @@
+CREATE SEQUENCE alias_event_id INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START 1 NO CYCLE;
+
 CREATE SEQUENCE audit_event_id INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START 1 NO CYCLE;
+
+CREATE TABLE alias_events(event_id BIGINT DEFAULT(nextval('alias_event_id')) PRIMARY KEY, model_id VARCHAR NOT NULL, alias VARCHAR NOT NULL, from_version INTEGER, to_version INTEGER, actor VARCHAR NOT NULL, moved_at TIMESTAMP NOT NULL, reason VARCHAR DEFAULT('') NOT NULL);
 
 CREATE TABLE artifacts(run_id VARCHAR, path VARCHAR, sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, created_at TIMESTAMP NOT NULL, PRIMARY KEY(run_id, path));
 
@@ -21,6 +25,14 @@ CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT N
 CREATE TABLE metric_summary(run_id VARCHAR, "key" VARCHAR, last_value DOUBLE NOT NULL, last_step BIGINT NOT NULL, last_seq BIGINT NOT NULL, min_value DOUBLE, max_value DOUBLE, n_points BIGINT NOT NULL, PRIMARY KEY(run_id, "key"));
 
 CREATE TABLE metrics(run_id VARCHAR NOT NULL, "key" VARCHAR NOT NULL, step BIGINT NOT NULL, ts_ms BIGINT NOT NULL, "value" DOUBLE NOT NULL, seq BIGINT NOT NULL);
+
+CREATE TABLE model_aliases(model_id VARCHAR, alias VARCHAR, "version" INTEGER NOT NULL, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR DEFAULT('') NOT NULL, PRIMARY KEY(model_id, alias));
+
+CREATE TABLE model_version_tags(model_id VARCHAR, "version" INTEGER, "key" VARCHAR, "value" VARCHAR NOT NULL, PRIMARY KEY(model_id, "version", "key"));
+
+CREATE TABLE model_versions(model_id VARCHAR, "version" INTEGER, run_id VARCHAR NOT NULL, dataset_ref VARCHAR, sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, signature VARCHAR NOT NULL, metrics VARCHAR DEFAULT('{}') NOT NULL, libraries VARCHAR DEFAULT('{}') NOT NULL, card VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, PRIMARY KEY(model_id, "version"));
+
+CREATE TABLE models(model_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
 CREATE TABLE params(run_id VARCHAR, "key" VARCHAR, kind VARCHAR NOT NULL, value_int BIGINT, value_float DOUBLE, value_bool BOOLEAN, value_str VARCHAR, PRIMARY KEY(run_id, "key"));
 

@@ -1,0 +1,177 @@
+"""Champion versus challenger on labelled data, and the promotion gate.
+
+The comparison scores both versions on the same rows: the metric of each (accuracy for
+classifiers, RMSE for regressors), per segment of a chosen column, the paired bootstrap
+interval of the difference (challenger minus champion, the same resampled rows for both),
+and for classifiers McNemar's exact test on the rows where exactly one of them is right.
+
+The gate allows "promote" only when every configured check passes, and says which do not:
+the challenger is better by at least ``margin``; the difference is significant (the 95 %
+interval excludes 0, and McNemar p < ``alpha`` for classifiers); the data version passes
+its contract; the signatures are compatible (callers of the champion keep working).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+from sklearn import metrics as skm
+
+from app import datasets, registry, signature
+from store.errors import InvalidInput, NotFound
+from store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    margin: float = 0.0
+    require_significant: bool = True
+    require_contract: bool = True
+    require_signature: bool = True
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class Comparison:
+    model: str
+    champion: str  # version refs
+    challenger: str
+    dataset: str
+    metric: str
+    higher_is_better: bool
+    champion_score: float
+    challenger_score: float
+    interval: tuple[float, float]  # of challenger - champion
+    mcnemar_p: float | None
+    n_rows: int
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contract_passed: bool | None = None
+    signature_ok: tuple[bool, str] = (True, "")
+
+    @property
+    def difference(self) -> float:
+        return self.challenger_score - self.champion_score
+
+    @property
+    def gain(self) -> float:
+        """The improvement in the metric's good direction (positive: challenger better)."""
+        return self.difference if self.higher_is_better else -self.difference
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    checks: tuple[tuple[str, bool, str], ...]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{name}: {detail}" for name, ok, detail in self.checks if not ok]
+
+
+def compare(
+    ws: Workspace, name: str, dataset_ref: str, target: str, *, segment: str | None = None,
+    champion: str = "champion", challenger: str = "challenger", n_boot: int = 1000,
+    seed: int = 0,
+) -> Comparison:  # fmt: skip
+    champ_v = registry.get_version(ws, f"{name}@{champion}")
+    chall_v = registry.get_version(ws, f"{name}@{challenger}")
+    version = datasets.get_version(ws, dataset_ref)
+    frame = datasets.load(ws, version.ref)
+    if target not in frame.columns:
+        raise InvalidInput(f"{version.ref} has no column {target!r}; comparing needs labels.")
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    if frame.empty:
+        raise InvalidInput(f"{version.ref} has no labelled rows in {target!r}.")
+    models = [registry.load_model(ws, v.ref) for v in (champ_v, chall_v)]
+    preds = [m.predict(frame[[c["name"] for c in m.signature["inputs"]]]) for m in models]
+    y = frame[target].to_numpy()
+    kind = champ_v.signature["output"]["kind"]
+    metric, higher = ("accuracy", True) if kind == "classification" else ("rmse", False)
+    score = _accuracy if kind == "classification" else _rmse
+    a, b = score(y, preds[0]), score(y, preds[1])
+    interval = _paired_bootstrap(y, preds[0], preds[1], score, n_boot, seed)
+    mcnemar = None
+    if kind == "classification":
+        right_a, right_b = preds[0] == y, preds[1] == y
+        only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+        mcnemar = 1.0 if only_a + only_b == 0 else float(
+            binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)  # fmt: skip
+    segments = pd.DataFrame()
+    if segment:
+        if segment not in frame.columns:
+            raise InvalidInput(f"{version.ref} has no column {segment!r} to segment by.")
+        rows = []
+        for level, idx in frame.groupby(segment, dropna=False).groups.items():
+            idx = np.asarray(idx)
+            rows.append({segment: level, "rows": len(idx),
+                         f"{metric} (champion)": score(y[idx], preds[0][idx]),
+                         f"{metric} (challenger)": score(y[idx], preds[1][idx])})  # fmt: skip
+        segments = pd.DataFrame(rows)
+    return Comparison(name, champ_v.ref, chall_v.ref, version.ref, metric, higher, a, b, interval,
+                      mcnemar, len(frame), segments, version.contract_passed,
+                      signature.compatible(champ_v.signature, chall_v.signature))  # fmt: skip
+
+
+def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
+    config = config or GateConfig()
+    c = comparison
+    checks = [("better by the margin", c.gain >= config.margin,
+               f"{c.metric} {c.champion_score:.4f} -> {c.challenger_score:.4f} "
+               f"({'+' if c.gain >= 0 else ''}{c.gain:.4f}; margin {config.margin})")]  # fmt: skip
+    if config.require_significant:
+        lo, hi = c.interval
+        gain_lo = lo if c.higher_is_better else -hi
+        significant = gain_lo > 0 and (c.mcnemar_p is None or c.mcnemar_p < config.alpha)
+        detail = f"95% interval of the difference [{lo:.4f}, {hi:.4f}]"
+        if c.mcnemar_p is not None:
+            detail += f", McNemar p = {c.mcnemar_p:.3g}"
+        checks.append(("significant", significant, detail))
+    if config.require_contract:
+        checks.append(("data passes its contract", c.contract_passed is True,
+                       f"{c.dataset} contract "
+                       f"{'passed' if c.contract_passed else 'failed or unchecked'}"))  # fmt: skip
+    if config.require_signature:
+        checks.append(("signature compatible", c.signature_ok[0], c.signature_ok[1]))
+    return Verdict(all(ok for _, ok, _ in checks), tuple(checks))
+
+
+def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
+            config: GateConfig | None = None, actor: str | None = None,
+            segment: str | None = None) -> Verdict:  # fmt: skip
+    """Move ``champion`` to the challenger's version if the gate allows it."""
+    try:
+        registry.get_version(ws, f"{name}@champion")
+    except NotFound:
+        challenger = registry.get_version(ws, f"{name}@challenger")
+        registry.set_alias(ws, name, "champion", challenger.version, actor=actor,
+                           reason="first champion")  # fmt: skip
+        return Verdict(True, (("no champion yet", True, "the challenger becomes champion"),))
+    comparison = compare(ws, name, dataset_ref, target, segment=segment)
+    verdict = gate(comparison, config)
+    if verdict.allowed:
+        version = int(comparison.challenger.rsplit("/", 1)[1])
+        registry.set_alias(ws, name, "champion", version, actor=actor,
+                           reason=f"promoted on {dataset_ref}: {verdict.checks[0][2]}")  # fmt: skip
+    return verdict
+
+
+def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(skm.accuracy_score(y, pred))
+
+
+def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
+
+
+def _paired_bootstrap(y, pa, pb, score, n_boot: int, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    diffs = np.empty(n_boot)
+    for i in range(n_boot):
+        idx = rng.integers(0, n, n)
+        diffs[i] = score(y[idx], pb[idx]) - score(y[idx], pa[idx])
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -1,0 +1,340 @@
+"""The model registry: register a run's model, move aliases (with history and rollback),
+load safely, score datasets, compare champion and challenger, promote through a gate.
+
+References: ``churn-classifier@champion`` (an alias), ``churn-classifier/3`` or
+``churn-classifier@v3`` (a version), ``churn-classifier`` or ``@latest`` (the newest).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from app import datasets, experiments, signature
+from app.settings import current_user
+from app.validation import check_dataset_name, check_key, check_tag_value
+from store import audit, runs_admin
+from store import registry as q
+from store.entities import AliasEvent, Model, ModelVersion, utcnow
+from store.errors import AlreadyExists, InvalidInput, NotFound
+from store.workspace import Workspace
+
+MODEL_FILE = "model.joblib"
+_ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")
+_REF_RE = re.compile(r"^(?P<name>[^@/]+)(?:/(?P<n>\d+)|@v(?P<v>\d+)|@(?P<alias>[\w\-]+))?$")
+
+
+def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
+    """(name, version, alias) of a model reference; both None means the latest."""
+    m = _REF_RE.match(ref.strip()) if isinstance(ref, str) else None
+    if not m:
+        raise InvalidInput(f"{ref!r} is not a model reference; write 'churn-classifier@champion'"
+                           ", 'churn-classifier/3' or 'churn-classifier'.")  # fmt: skip
+    number = m.group("n") or m.group("v")
+    alias = m.group("alias")
+    if alias == "latest":
+        alias = None
+    return check_dataset_name(m.group("name")), int(number) if number else None, alias
+
+
+def check_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+        raise InvalidInput(f"Alias {alias!r} is not allowed: use lowercase letters, digits, "
+                           "'_' and '-', starting with a letter (e.g. 'champion').")  # fmt: skip
+    if alias == "latest" or re.fullmatch(r"v\d+", alias):
+        raise InvalidInput(f"Alias {alias!r} is reserved: 'latest' and 'v<number>' always mean "
+                           "the newest and a numbered version. Choose another name.")  # fmt: skip
+    return alias
+
+
+# -- registering -------------------------------------------------------------------------------
+
+
+def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any] | None = None,
+                   actor: str | None = None) -> ModelVersion:  # fmt: skip
+    """A new version of model ``name`` from a finished run that logged ``model.joblib``."""
+    actor = actor or current_user()
+    name = check_dataset_name(name)
+    clean_tags = {check_key(k, "Tag"): check_tag_value(k, v) for k, v in (tags or {}).items()}
+    detail = experiments.get_run(ws, run_id)
+    if detail.run.status != "finished":
+        raise InvalidInput(f"Run {detail.run.name!r} is {detail.run.status}; only a finished "
+                           "run's model can be registered.")  # fmt: skip
+    artifact = next((a for a in detail.artifacts if a.path == MODEL_FILE), None)
+    if artifact is None:
+        raise InvalidInput(f"Run {detail.run.name!r} logged no {MODEL_FILE}; launch the run from "
+                           "the app, use wb.autolog(), or log_artifact a joblib file named "
+                           f"{MODEL_FILE}.")  # fmt: skip
+    model = _unpickle(ws, artifact.sha256, detail.run.name)
+    records = ws.store.read(lambda tx: runs_admin.run_records(tx, run_id))
+    spec = records.get(("spec", "run"))
+    sig, dataset_ref = _signature(ws, model, spec, detail)
+    metrics = {k: m.last_value for k, m in detail.metrics.items()}
+    libraries = {k.removeprefix("env."): v for k, v in detail.tags.items() if k.startswith("env.")}
+    card = _card(name, detail, dataset_ref, sig, metrics)
+
+    def work(tx) -> ModelVersion:
+        found = q.find_model(tx, name)
+        model_id = found.model_id if found else uuid.uuid4().hex
+        if found is None:
+            q.insert_model(tx, model_id, name, actor)
+        version = ModelVersion(model_id, name, q.next_version(tx, model_id), run_id, dataset_ref,
+                               artifact.sha256, artifact.size_bytes, sig, metrics, libraries,
+                               card, utcnow(), actor, clean_tags)  # fmt: skip
+        q.insert_version(tx, version)
+        audit.record(tx, actor=actor, action="model.version.create", object_type="model_version",
+                     object_id=version.ref, detail={"run_id": run_id, "sha256": artifact.sha256,
+                                                    "dataset": dataset_ref})  # fmt: skip
+        return version
+
+    for attempt in range(3):  # two sessions registering at once: retry with the next number
+        try:
+            return ws.store.write(work)
+        except AlreadyExists:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _signature(ws: Workspace, model: Any, spec: dict | None, detail) -> tuple[dict, str | None]:
+    if spec is not None:
+        frame = datasets.load(ws, spec["dataset"])
+        features = list(spec.get("features") or [c for c in frame.columns
+                                                  if c != spec["target"]])  # fmt: skip
+        return signature.infer(
+            frame, features, model, spec.get("task") or detail.tags.get("task", "classification")
+        ), spec["dataset"]
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        raise InvalidInput(f"Run {detail.run.name!r} has no launch spec and its model has no "
+                           "feature names, so no signature can be inferred; fit it on a "
+                           "DataFrame.")  # fmt: skip
+    task = "classification" if hasattr(model, "classes_") else "regression"
+    inputs = [{"name": str(n), "family": "float"} for n in names]
+    out = {"kind": task} | ({"classes": [signature._plain(c) for c in model.classes_]}
+                            if task == "classification" else {})  # fmt: skip
+    return {"inputs": inputs, "output": out}, None
+
+
+def _card(name: str, detail, dataset_ref: str | None, sig: dict, metrics: dict) -> str:
+    params = "\n".join(f"| {k} | {v} |" for k, v in list(detail.params.items())[:40])
+    shown = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items()))
+    inputs = ", ".join(f"`{c['name']}` ({c['family']})" for c in sig["inputs"])
+    return (f"# {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
+            f"experiment *{detail.experiment_name}* on dataset version "
+            f"`{dataset_ref or 'not recorded'}`.\n\n## Intended use\n\n_Describe what the model "
+            f"is for and what it must not be used for._\n\n## Inputs\n\n{inputs}\n\n## Output"
+            f"\n\n{sig['output']['kind']}"
+            + (f", classes {sig['output'].get('classes')}" if sig["output"].get("classes")
+               else "")
+            + f"\n\n## Metrics\n\n| metric | value |\n| --- | ---: |\n{shown}\n\n## Params\n\n"
+            f"| param | value |\n| --- | --- |\n{params}\n")  # fmt: skip
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def list_models(ws: Workspace) -> list[Model]:
+    return ws.store.read(q.list_models)
+
+
+def list_versions(ws: Workspace, name: str) -> list[ModelVersion]:
+    model = _model(ws, name)
+    return ws.store.read(lambda tx: q.versions(tx, model.model_id))
+
+
+def get_version(ws: Workspace, ref: str) -> ModelVersion:
+    """The version a reference names. Raises NotFound saying what exists."""
+    name, number, alias = parse_ref(ref)
+
+    def work(tx) -> ModelVersion:
+        model = q.find_model(tx, name)
+        if model is None:
+            names = [m.name for m in q.list_models(tx)]
+            raise NotFound(f"Model {name!r} not found; "
+                           + (f"registered: {', '.join(names[:20])}." if names
+                              else "no model is registered yet."))  # fmt: skip
+        wanted = number
+        if alias is not None:
+            wanted = q.alias_version(tx, model.model_id, alias)
+            if wanted is None:
+                known = ", ".join(sorted(model.aliases)) or "none"
+                raise NotFound(f"{name} has no alias {alias!r}; its aliases: {known}.")
+        wanted = wanted or model.latest_version
+        found = q.versions(tx, model.model_id, wanted)
+        if not found:
+            raise NotFound(f"Model version {name}/{wanted} not found; versions 1 to "
+                           f"{model.latest_version} exist.")  # fmt: skip
+        return found[0]
+
+    return ws.store.read(work)
+
+
+def alias_history(ws: Workspace, name: str, alias: str | None = None) -> list[AliasEvent]:
+    model = _model(ws, name)
+    return ws.store.read(lambda tx: q.alias_history(tx, model.model_id, alias))
+
+
+def _model(ws: Workspace, name: str) -> Model:
+    name = check_dataset_name(name)
+    model = ws.store.read(lambda tx: q.find_model(tx, name))
+    if model is None:
+        raise NotFound(f"Model {name!r} not found; register a run's model first.")
+    return model
+
+
+# -- aliases -----------------------------------------------------------------------------------
+
+
+def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str | None = None,
+              reason: str = "") -> int | None:  # fmt: skip
+    """Point ``alias`` at ``version``; returns the version it pointed at before. Two
+    sessions moving it at once: the later commit wins and both moves are in the history."""
+    alias = check_alias(alias)
+    actor = actor or current_user()
+    model = _model(ws, name)
+
+    def work(tx) -> int | None:
+        if not q.versions(tx, model.model_id, int(version)):
+            raise NotFound(f"{name} has no version {version}.")
+        before = q.move_alias(tx, model.model_id, alias, int(version), actor, reason)
+        audit.record(tx, actor=actor, action="model.alias.move", object_type="model",
+                     object_id=name, detail={"alias": alias, "from": before, "to": version,
+                                             "reason": reason})  # fmt: skip
+        return before
+
+    return ws.store.write(work)
+
+
+def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> None:
+    model = _model(ws, name)
+    actor = actor or current_user()
+    ws.store.write(lambda tx: q.move_alias(tx, model.model_id, check_alias(alias), None, actor,
+                                           "removed"))  # fmt: skip
+
+
+def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> int:
+    """Move ``alias`` back to the version it pointed at before its last move."""
+    history = alias_history(ws, name, check_alias(alias))
+    previous = next((e.from_version for e in history if e.from_version is not None), None)
+    if not history or previous is None:
+        raise InvalidInput(f"{name}@{alias} has no earlier version to roll back to.")
+    set_alias(
+        ws, name, alias, previous, actor=actor, reason=f"rollback from v{history[0].to_version}"
+    )
+    return previous
+
+
+def delete_version(ws: Workspace, name: str, version: int, *, actor: str | None = None) -> None:
+    """Delete a version; refused while an alias points at it."""
+    model = _model(ws, name)
+    actor = actor or current_user()
+
+    def work(tx) -> None:
+        pointing = [a for a, v in model.aliases.items() if v == version]
+        current = [a for a in pointing if q.alias_version(tx, model.model_id, a) == version]
+        if current:
+            raise InvalidInput(f"{name}/{version} cannot be deleted: {', '.join(current)} "
+                               f"point{'s' if len(current) == 1 else ''} at it. Move "
+                               f"{'it' if len(current) == 1 else 'them'} first.")  # fmt: skip
+        if not q.versions(tx, model.model_id, version):
+            raise NotFound(f"{name} has no version {version}.")
+        q.delete_version(tx, model.model_id, version)
+        audit.record(tx, actor=actor, action="model.version.delete", object_type="model_version",
+                     object_id=f"{name}/{version}")  # fmt: skip
+
+    ws.store.write(work)
+
+
+def update_card(ws: Workspace, ref: str, card: str, *, actor: str | None = None) -> None:
+    version = get_version(ws, ref)
+    if len(card) > 100_000:
+        raise InvalidInput("The model card is over 100,000 characters; shorten it.")
+    actor = actor or current_user()
+
+    def work(tx) -> None:
+        q.set_card(tx, version.model_id, version.version, card)
+        audit.record(tx, actor=actor, action="model.card.edit", object_type="model_version",
+                     object_id=version.ref)  # fmt: skip
+
+    ws.store.write(work)
+
+
+# -- loading and scoring -----------------------------------------------------------------------
+
+
+def load_model(ws: Workspace, ref: str) -> signature.LoadedModel:
+    """The model, after checking its file's sha256; predict enforces its signature."""
+    version = get_version(ws, ref)
+    model = _unpickle(ws, version.sha256, version.ref)
+    return signature.LoadedModel(model, version.signature, version.ref, version.libraries)
+
+
+def _unpickle(ws: Workspace, sha256: str, label: str) -> Any:
+    path = ws.blobs.verified_path(sha256)  # refuses a changed or missing file
+    with path.open("rb") as fh:
+        return joblib.load(io.BufferedReader(fh))
+
+
+def predict_frame(model: signature.LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions (and class probabilities for classifiers) as columns."""
+    out = pd.DataFrame({"prediction": model.predict(frame)}, index=frame.index)
+    classifier = model.signature["output"]["kind"] == "classification"
+    if classifier and hasattr(model.model, "predict_proba"):
+        proba = model.predict_proba(frame)
+        for i, cls in enumerate(model.signature["output"].get("classes", [])):
+            out[f"proba_{cls}"] = proba[:, i]
+    return out
+
+
+def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None = None,
+          actor: str | None = None) -> datasets.Registration:  # fmt: skip
+    """Score a dataset version and register the predictions (input rows plus prediction
+    columns) as a new dataset version whose tags name the model version and the input."""
+    model = load_model(ws, model_ref)
+    source = datasets.get_version(ws, dataset_ref)
+    frame = datasets.load(ws, source.ref)
+    inputs = [c["name"] for c in model.signature["inputs"]]
+    missing = [c for c in inputs if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"{source.ref} lacks column {missing[0]!r} that {model.ref} needs.")
+    scored = pd.concat(
+        [frame.reset_index(drop=True), predict_frame(model, frame[inputs]).reset_index(drop=True)],
+        axis=1,
+    )
+    name = output or f"{source.dataset_name}-scored"
+    return datasets.register(ws, scored, name, source_kind="prediction",
+                             source_name=f"{model.ref} on {source.ref}",
+                             message=f"predictions of {model.ref} on {source.ref}",
+                             tags={"lineage.model": model.ref, "lineage.input": source.ref},
+                             actor=actor)  # fmt: skip
+
+
+def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
+    """Write a version as a folder: model.joblib (hash-checked), signature.json,
+    MODEL_CARD.md, requirements.txt and version.json. Refuses a non-empty folder."""
+    version = get_version(ws, ref)
+    target = Path(target)
+    if target.exists() and any(target.iterdir()):
+        raise InvalidInput(f"{target} is not empty; export into a new or empty folder.")
+    target.mkdir(parents=True, exist_ok=True)
+    ws.blobs.copy_out(version.sha256, target / MODEL_FILE)
+    (target / "signature.json").write_text(json.dumps(version.signature, indent=2) + "\n")
+    (target / "MODEL_CARD.md").write_text(version.card)
+    pins = {"sklearn": "scikit-learn", "pandas": "pandas", "numpy": "numpy", "joblib": "joblib"}
+    (target / "requirements.txt").write_text("".join(
+        f"{package}=={version.libraries[key]}\n" for key, package in pins.items()
+        if key in version.libraries))  # fmt: skip
+    meta = {"model": version.model_name, "version": version.version, "run_id": version.run_id,
+            "dataset": version.dataset_ref, "sha256": version.sha256,
+            "metrics": version.metrics, "aliases": list(version.aliases),
+            "python": version.libraries.get("python")}  # fmt: skip
+    (target / "version.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return target

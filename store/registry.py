@@ -1,0 +1,149 @@
+"""Model registry SQL: models, immutable versions, aliases and the history of every move."""
+
+from __future__ import annotations
+
+import json
+
+from store.entities import AliasEvent, Model, ModelVersion, utcnow
+from store.gateway import Tx
+
+_VERSION_COLS = (
+    "v.model_id, m.name, v.version, v.run_id, v.dataset_ref, v.sha256, v.size_bytes, "
+    "v.signature, v.metrics, v.libraries, v.card, v.created_at, v.created_by"
+)
+
+
+def find_model(tx: Tx, name: str) -> Model | None:
+    models = _models(tx, "WHERE m.name = ?", [name])
+    return models[0] if models else None
+
+
+def list_models(tx: Tx) -> list[Model]:
+    return _models(tx, "", [])
+
+
+def _models(tx: Tx, where: str, params: list) -> list[Model]:
+    rows = tx.fetchall(
+        "SELECT m.model_id, m.name, m.description, m.created_at, m.created_by, "
+        "coalesce(max(v.version), 0) FROM models m LEFT JOIN model_versions v USING (model_id) "
+        f"{where} GROUP BY ALL ORDER BY m.name",
+        params,
+    )
+    aliases: dict[str, dict[str, int]] = {}
+    for model_id, alias, version in tx.fetchall(
+        "SELECT model_id, alias, version FROM model_aliases ORDER BY alias"
+    ):
+        aliases.setdefault(model_id, {})[alias] = version
+    return [Model(*row, aliases=aliases.get(row[0], {})) for row in rows]
+
+
+def insert_model(tx: Tx, model_id: str, name: str, actor: str) -> None:
+    tx.execute("INSERT INTO models (model_id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
+               [model_id, name, utcnow(), actor])  # fmt: skip
+
+
+def next_version(tx: Tx, model_id: str) -> int:
+    return int(tx.scalar("SELECT coalesce(max(version), 0) + 1 FROM model_versions "
+                         "WHERE model_id = ?", [model_id]))  # fmt: skip
+
+
+def insert_version(tx: Tx, v: ModelVersion) -> None:
+    tx.execute(
+        "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [v.model_id, v.version, v.run_id, v.dataset_ref, v.sha256, v.size_bytes,
+         json.dumps(v.signature), json.dumps(v.metrics), json.dumps(v.libraries), v.card,
+         v.created_at, v.created_by],
+    )  # fmt: skip
+    for key, value in v.tags.items():
+        tx.execute("INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
+                   [v.model_id, v.version, key, value])  # fmt: skip
+
+
+def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVersion]:
+    where, params = "WHERE v.model_id = ?", [model_id]
+    if version is not None:
+        where += " AND v.version = ?"
+        params.append(version)
+    rows = tx.fetchall(
+        f"SELECT {_VERSION_COLS} FROM model_versions v JOIN models m USING (model_id) {where} "
+        "ORDER BY v.version DESC",
+        params,
+    )
+    tags: dict[int, dict[str, str]] = {}
+    for ver, key, value in tx.fetchall(
+        "SELECT version, key, value FROM model_version_tags WHERE model_id = ? ORDER BY key",
+        [model_id],
+    ):
+        tags.setdefault(ver, {})[key] = value
+    aliases: dict[int, list[str]] = {}
+    for alias, ver in tx.fetchall(
+        "SELECT alias, version FROM model_aliases WHERE model_id = ? ORDER BY alias", [model_id]
+    ):
+        aliases.setdefault(ver, []).append(alias)
+    return [
+        ModelVersion(*r[:7], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]), *r[10:],
+                     tags=tags.get(r[2], {}), aliases=tuple(aliases.get(r[2], ())))
+        for r in rows
+    ]
+
+
+def alias_version(tx: Tx, model_id: str, alias: str) -> int | None:
+    return tx.scalar("SELECT version FROM model_aliases WHERE model_id = ? AND alias = ?",
+                     [model_id, alias])  # fmt: skip
+
+
+def move_alias(tx: Tx, model_id: str, alias: str, version: int | None, actor: str,
+               reason: str) -> int | None:  # fmt: skip
+    """Point ``alias`` at ``version`` (None removes it) and record the move; returns the
+    version it pointed at before. Both writes are one transaction: a move is never in the
+    table without its history row, or the other way round."""
+    before = alias_version(tx, model_id, alias)
+    now = utcnow()
+    if version is None:
+        tx.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?",
+                   [model_id, alias])  # fmt: skip
+    else:
+        tx.execute(
+            "INSERT INTO model_aliases VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, alias) "
+            "DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, "
+            "updated_by = excluded.updated_by",
+            [model_id, alias, version, now, actor],
+        )
+    tx.execute("INSERT INTO alias_events (model_id, alias, from_version, to_version, actor, "
+               "moved_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [model_id, alias, before, version, actor, now, reason])  # fmt: skip
+    return before
+
+
+def alias_history(tx: Tx, model_id: str, alias: str | None = None) -> list[AliasEvent]:
+    where, params = "WHERE model_id = ?", [model_id]
+    if alias is not None:
+        where += " AND alias = ?"
+        params.append(alias)
+    rows = tx.fetchall(
+        "SELECT event_id, alias, from_version, to_version, actor, moved_at, reason FROM "
+        f"alias_events {where} ORDER BY event_id DESC",
+        params,
+    )
+    return [AliasEvent(*r) for r in rows]
+
+
+def delete_version(tx: Tx, model_id: str, version: int) -> str:
+    """Delete a version's rows; returns its artifact sha256."""
+    sha = tx.scalar("SELECT sha256 FROM model_versions WHERE model_id = ? AND version = ?",
+                    [model_id, version])  # fmt: skip
+    for table in ("model_version_tags", "model_versions"):
+        tx.execute(f"DELETE FROM {table} WHERE model_id = ? AND version = ?", [model_id, version])
+    return sha
+
+
+def set_card(tx: Tx, model_id: str, version: int, card: str) -> None:
+    tx.execute("UPDATE model_versions SET card = ? WHERE model_id = ? AND version = ?",
+               [card, model_id, version])  # fmt: skip
+
+
+def versions_of_run(tx: Tx, run_id: str) -> list[tuple[str, int]]:
+    return tx.fetchall("SELECT m.name, v.version FROM model_versions v JOIN models m "
+                       "USING (model_id) WHERE v.run_id = ?", [run_id])  # fmt: skip
+
+
