@@ -210,7 +210,16 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
                                              "reason": reason})  # fmt: skip
         return before
 
-    return ws.store.write(work)
+    # Two first moves of the same alias both insert its row; the later commit fails on the
+    # key (the gateway already retries write-write conflicts). Going again updates the row,
+    # so the last writer wins and both moves are in the history.
+    for attempt in range(5):
+        try:
+            return ws.store.write(work)
+        except AlreadyExists:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> None:

@@ -5,8 +5,8 @@ returns. Inferred at registration, enforced on every predict.
      "output": {"kind": "classification", "classes": ["no", "yes"]}}
 
 Numbers accept numbers (an integer column may arrive as floats and the other way round),
-dates accept dates or timestamps, text accepts text. A missing column, an extra column or
-a column of another family is an error naming the column.
+dates accept dates, timestamps or ISO text (as JSON carries them), text accepts text. A
+missing column, an extra column or a column of another family is an error naming it.
 """
 
 from __future__ import annotations
@@ -62,15 +62,22 @@ def check(signature: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
     if extra:
         raise InvalidInput(f"Column {extra[0]!r} is not one the model was trained on; drop it "
                            f"(expected: {', '.join(expected)}).")  # fmt: skip
+    frame = frame[expected].copy()
     for col in signature["inputs"]:
         series = frame[col["name"]]
         if series.isna().all():
             continue  # an all-missing column is imputed, whatever its dtype
         got = family(series)
+        if got == "string" and col["family"] in ("date", "timestamp"):
+            try:  # ISO text, as JSON carries dates
+                frame[col["name"]] = pd.to_datetime(series)
+                continue
+            except (ValueError, TypeError):
+                pass
         if got not in _COMPATIBLE.get(col["family"], {col["family"]}):
             raise InvalidInput(f"Column {col['name']!r} has type {got} ({series.dtype}); the "
                                f"model was trained on {col['family']}.")  # fmt: skip
-    return frame[expected]
+    return frame
 
 
 def compatible(old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, str]:

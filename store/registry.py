@@ -81,8 +81,15 @@ def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVer
     ):
         aliases.setdefault(ver, []).append(alias)
     return [
-        ModelVersion(*r[:7], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]), *r[10:],
-                     tags=tags.get(r[2], {}), aliases=tuple(aliases.get(r[2], ())))
+        ModelVersion(
+            *r[:7],
+            json.loads(r[7]),
+            json.loads(r[8]),
+            json.loads(r[9]),
+            *r[10:],
+            tags=tags.get(r[2], {}),
+            aliases=tuple(aliases.get(r[2], ())),
+        )
         for r in rows
     ]
 
@@ -145,5 +152,3 @@ def set_card(tx: Tx, model_id: str, version: int, card: str) -> None:
 def versions_of_run(tx: Tx, run_id: str) -> list[tuple[str, int]]:
     return tx.fetchall("SELECT m.name, v.version FROM model_versions v JOIN models m "
                        "USING (model_id) WHERE v.run_id = ?", [run_id])  # fmt: skip
-
-

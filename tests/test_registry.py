@@ -1,0 +1,277 @@
+"""The model registry: register, aliases (also under concurrent sessions), rollback,
+refused deletes, safe loading, signatures, scoring lineage, REST, the promotion gate."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from app import datasets, registry, runner
+from app import sdk as wb
+from app.cli import main
+from app.promotion import Comparison, GateConfig, compare, gate, promote
+from app.signature import LoadedModel
+from app.training import RunSpec
+from store.errors import InvalidInput, NotFound
+from store.workspace import Workspace
+from tests.live import free_port
+from tests.test_runner import binary_frame
+
+
+@pytest.fixture
+def two_versions(ws: Workspace) -> Workspace:
+    wb.log_dataset(binary_frame(300), "churn")
+    for estimator in ("dummy", "random_forest"):
+        launch = runner.launch(ws, RunSpec("churn", "churned", estimator,
+                                           params={"n_estimators": 30}
+                                           if estimator == "random_forest" else {}),
+                               experiment="models", wait=True)  # fmt: skip
+        wb.register_model(launch.run_ids[0], "churn-clf", tags={"estimator": estimator})
+    return ws
+
+
+def features(n: int = 5) -> pd.DataFrame:
+    return binary_frame(300).drop(columns="churned").head(n)
+
+
+def test_register_records_lineage_signature_and_card(two_versions: Workspace) -> None:
+    v = registry.get_version(two_versions, "churn-clf/2")
+    assert v.ref == "churn-clf/2" and v.dataset_ref == "churn@v1"
+    assert v.tags == {"estimator": "random_forest"}
+    assert [c["name"] for c in v.signature["inputs"]] == list(features().columns)
+    assert v.signature["output"] == {"kind": "classification", "classes": [False, True]}
+    assert v.metrics["accuracy"] > 0.9 and v.libraries["sklearn"]
+    assert "Trained by run **random forest**" in v.card and "| accuracy |" in v.card
+    assert registry.get_version(two_versions, "churn-clf").version == 2  # latest
+    assert registry.get_version(two_versions, "churn-clf@v1").version == 1
+
+
+def test_register_refuses_runs_without_a_model(ws: Workspace) -> None:
+    with wb.start_run(experiment="x", name="no-model") as run:
+        run.log_metric("auc", 0.5)
+    with pytest.raises(InvalidInput, match=r"logged no model\.joblib"):
+        registry.register_model(ws, run.run_id, "m")
+
+
+def test_aliases_history_and_rollback(two_versions: Workspace) -> None:
+    ws = two_versions
+    assert registry.set_alias(ws, "churn-clf", "champion", 1, actor="ana") is None
+    assert registry.set_alias(ws, "churn-clf", "champion", 2, actor="bo", reason="better") == 1
+    assert registry.get_version(ws, "churn-clf@champion").version == 2
+    assert registry.rollback(ws, "churn-clf", "champion", actor="cy") == 1
+    history = registry.alias_history(ws, "churn-clf", "champion")
+    assert [(e.from_version, e.to_version, e.actor) for e in history] == [
+        (2, 1, "cy"),
+        (1, 2, "bo"),
+        (None, 1, "ana"),
+    ]
+    assert history[0].reason == "rollback from v2"
+    with pytest.raises(InvalidInput, match="reserved"):
+        registry.set_alias(ws, "churn-clf", "latest", 1)
+    with pytest.raises(InvalidInput, match="reserved"):
+        registry.set_alias(ws, "churn-clf", "v2", 1)
+    with pytest.raises(NotFound, match="has no alias 'staging'; its aliases: champion"):
+        registry.get_version(ws, "churn-clf@staging")
+
+
+def test_concurrent_alias_moves_last_writer_wins(two_versions: Workspace) -> None:
+    ws = two_versions
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def mover(version: int, who: str) -> None:
+        try:
+            for _ in range(10):
+                barrier.wait(timeout=60)
+                registry.set_alias(ws, "churn-clf", "champion", version, actor=who)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+            barrier.abort()  # release the other session
+
+    threads = [threading.Thread(target=mover, args=(v, f"s{v}")) for v in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    history = registry.alias_history(ws, "churn-clf", "champion")
+    assert len(history) == 20  # every move recorded, none lost
+    current = registry.get_version(ws, "churn-clf@champion").version
+    assert history[0].to_version == current  # the last recorded move is what stands
+    for newer, older in itertools.pairwise(history):  # a chain, nothing rolled back
+        assert newer.from_version == older.to_version
+
+
+def test_deleting_a_version_an_alias_points_at_is_refused(two_versions: Workspace) -> None:
+    ws = two_versions
+    registry.set_alias(ws, "churn-clf", "champion", 2)
+    with pytest.raises(InvalidInput, match="churn-clf/2 cannot be deleted: champion points at"):
+        registry.delete_version(ws, "churn-clf", 2)
+    registry.delete_version(ws, "churn-clf", 1)
+    assert [v.version for v in registry.list_versions(ws, "churn-clf")] == [2]
+
+
+def test_a_tampered_model_file_is_refused(two_versions: Workspace) -> None:
+    v = registry.get_version(two_versions, "churn-clf/2")
+    path = two_versions.blobs.path_for(v.sha256)
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(InvalidInput, match="does not match its hash"):
+        wb.load_model("churn-clf/2")
+
+
+def test_signature_is_enforced(two_versions: Workspace) -> None:
+    model = wb.load_model("churn-clf/2")
+    assert len(model.predict(features())) == 5
+    assert model.predict_proba(features()).shape == (5, 2)
+    with pytest.raises(InvalidInput, match="Column 'age' is missing"):
+        model.predict(features().drop(columns="age"))
+    with pytest.raises(InvalidInput, match="Column 'extra' is not one the model was trained"):
+        model.predict(features().assign(extra=1))
+    with pytest.raises(InvalidInput, match="Column 'age' has type string"):
+        model.predict(features().assign(age="forty"))
+    reordered = features()[list(reversed(features().columns))]
+    assert list(model.predict(reordered)) == list(model.predict(features()))
+
+
+def test_a_different_scikit_learn_warns(two_versions: Workspace) -> None:
+    model = wb.load_model("churn-clf/2")
+    with pytest.warns(UserWarning, match="fitted with scikit-learn 0.0.1"):
+        LoadedModel(model.model, model.signature, "churn-clf/2", {"sklearn": "0.0.1"})
+
+
+def test_batch_scoring_records_lineage(two_versions: Workspace) -> None:
+    version = wb.predict("churn-clf/2", "churn@v1")
+    assert version.ref == "churn-scored@v1" and version.source == "prediction"
+    assert version.tags == {"lineage.model": "churn-clf/2", "lineage.input": "churn@v1"}
+    scored = wb.load_dataset(version.ref)
+    assert {"prediction", "proba_False", "proba_True"} <= set(scored.columns)
+    assert len(scored) == 300
+
+
+def test_export_folder(two_versions: Workspace, tmp_path: Path) -> None:
+    out = registry.export_version(two_versions, "churn-clf/2", tmp_path / "export")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "MODEL_CARD.md",
+        "model.joblib",
+        "requirements.txt",
+        "signature.json",
+        "version.json",
+    ]
+    assert "scikit-learn==" in (out / "requirements.txt").read_text()
+    assert json.loads((out / "version.json").read_text())["dataset"] == "churn@v1"
+    with pytest.raises(InvalidInput, match="not empty"):
+        registry.export_version(two_versions, "churn-clf/2", out)
+
+
+def _post(url: str, body: object) -> tuple[int, dict]:
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_rest_endpoint_follows_the_alias(two_versions: Workspace) -> None:
+    import uvicorn
+
+    from app.serve import build_app
+
+    ws = two_versions
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(ws, "churn-clf@champion"), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        rows = json.loads(features(3).to_json(orient="records", date_format="iso"))
+        status, body = _post(f"http://127.0.0.1:{port}/predict", {"rows": rows})
+        assert status == 200 and body["model"] == "churn-clf/1", body
+        assert len(body["predictions"]) == 3 and len(body["probabilities"][0]) == 2
+        registry.set_alias(ws, "churn-clf", "champion", 2)
+        status, body = _post(f"http://127.0.0.1:{port}/predict", {"rows": rows})
+        assert status == 200 and body["model"] == "churn-clf/2"
+        status, body = _post(
+            f"http://127.0.0.1:{port}/predict",
+            {"rows": [{k: v for k, v in rows[0].items() if k != "age"}]},
+        )
+        assert status == 400 and "Column 'age' is missing" in body["error"]
+        status, body = _post(f"http://127.0.0.1:{port}/predict", {"rows": []})
+        assert status == 400 and "non-empty list" in body["error"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as resp:
+            assert json.loads(resp.read()) == {"status": "ok", "model": "churn-clf/2"}
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _case(**overrides) -> Comparison:
+    base = dict(model="m", champion="m/1", challenger="m/2", dataset="d@v1", metric="accuracy",
+                higher_is_better=True, champion_score=0.80, challenger_score=0.85,
+                interval=(0.02, 0.08), mcnemar_p=0.001, n_rows=1000, contract_passed=True,
+                signature_ok=(True, "same inputs and outputs"))  # fmt: skip
+    return Comparison(**{**base, **overrides})
+
+
+@pytest.mark.parametrize(("case", "config", "allowed", "failing"), [
+    (_case(), GateConfig(), True, []),
+    (_case(interval=(-0.01, 0.06), mcnemar_p=0.2), GateConfig(), False, ["significant"]),
+    (_case(challenger_score=0.78, interval=(-0.05, 0.01)), GateConfig(), False,
+     ["better by the margin", "significant"]),
+    (_case(), GateConfig(margin=0.1), False, ["better by the margin"]),
+    (_case(contract_passed=False), GateConfig(), False, ["data passes its contract"]),
+    (_case(signature_ok=(False, "inputs differ")), GateConfig(), False, ["signature compatible"]),
+    (_case(interval=(-0.01, 0.06)), GateConfig(require_significant=False), True, []),
+    (_case(metric="rmse", higher_is_better=False, champion_score=3.0, challenger_score=2.5,
+           interval=(-0.8, -0.2), mcnemar_p=None), GateConfig(), True, []),
+    (_case(metric="rmse", higher_is_better=False, champion_score=3.0, challenger_score=3.2,
+           interval=(0.05, 0.3), mcnemar_p=None), GateConfig(), False,
+     ["better by the margin", "significant"]),
+])  # fmt: skip
+def test_the_gate_on_constructed_cases(case, config, allowed, failing) -> None:
+    verdict = gate(case, config)
+    assert verdict.allowed is allowed
+    assert [name for name, ok, _ in verdict.checks if not ok] == failing
+    assert len(verdict.reasons) == len(failing)
+
+
+def test_compare_and_promote_on_real_models(two_versions: Workspace) -> None:
+    ws = two_versions
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    registry.set_alias(ws, "churn-clf", "challenger", 2)
+    result = compare(ws, "churn-clf", "churn@v1", "churned", segment="plan")
+    assert result.challenger_score > result.champion_score and result.mcnemar_p < 0.05
+    assert set(result.segments["plan"]) == {"basic", "pro", "team"}
+    verdict = promote(ws, "churn-clf", "churn@v1", "churned")
+    assert verdict.allowed
+    assert registry.get_version(ws, "churn-clf@champion").version == 2
+    assert "promoted on churn@v1" in registry.alias_history(ws, "churn-clf")[0].reason
+
+
+def test_models_cli(two_versions: Workspace, tmp_path: Path, capsys) -> None:
+    assert main(["models", "alias", "churn-clf", "champion", "2", "--reason", "cli"]) == 0
+    assert main(["models", "list"]) == 0
+    assert "champion=v2" in capsys.readouterr().out
+    assert main(["models", "versions", "churn-clf"]) == 0
+    assert main(["models", "rollback", "churn-clf", "champion"]) == 1  # nothing before v2
+    assert main(["predict", "churn-clf@champion", "churn@v1", "--output", "scored"]) == 0
+    assert "Registered scored@v1" in capsys.readouterr().out
+    assert main(["models", "export", "churn-clf@champion", str(tmp_path / "out")]) == 0
+    assert datasets.get_version(two_versions, "scored").source == "prediction"
