@@ -347,3 +347,35 @@ def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
             "python": version.libraries.get("python")}  # fmt: skip
     (target / "version.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return target
+
+
+def lineage(ws: Workspace, name: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Nodes and edges from training dataset versions through runs and model versions to
+    the prediction dataset versions each model version made."""
+    versions = list_versions(ws, name)
+    edges: list[tuple[str, str]] = []
+    for v in versions:
+        run = f"run {v.run_id[:8]}"
+        if v.dataset_ref:
+            edges.append((v.dataset_ref, run))
+        edges.append((run, v.ref))
+    refs = {v.ref for v in versions}
+    for d in datasets.list_datasets(ws):
+        for dv in datasets.list_versions(ws, d.name):
+            if dv.source == "prediction" and dv.tags.get("lineage.model") in refs:
+                edges.append((dv.tags["lineage.model"], dv.ref))
+    nodes = list(dict.fromkeys(n for edge in edges for n in edge))
+    return nodes, edges
+
+
+def registrable_runs(ws: Workspace, limit: int = 200) -> list[tuple[str, str]]:
+    """(run id, label) of recent finished runs that logged a model."""
+    if not _has_model_tag(ws):
+        return []
+    query = "status = 'finished' and tags.`model.sha256` IS NOT NULL"
+    runs = experiments.search_runs(ws, query=query, limit=limit)
+    return [(r.run_id, f"{r.name} · {r.started_at:%Y-%m-%d %H:%M} · {r.run_id[:8]}") for r in runs]
+
+
+def _has_model_tag(ws: Workspace) -> bool:
+    return "model.sha256" in experiments.known_keys(ws)["tags"]

@@ -42,6 +42,16 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
         with user_errors():
             _runner().cancel(ws, run_id)
             st.toast("Cancel requested: the run stops at its next fold or stage.")
+    if any(a.path == "model.joblib" for a in detail.artifacts) and run.status == "finished":
+        with actions[2].popover("Register model", icon=":material/add_box:"):
+            model_name = st.text_input("Model name", key=f"regname-{run_id}",
+                                       placeholder="churn-classifier")  # fmt: skip
+            if st.button("Register", key=f"register-{run_id}", type="primary"):
+                from app import registry
+
+                with user_errors():
+                    version = registry.register_model(ws, run_id, model_name.strip())
+                    st.toast(f"Registered {version.ref}; see it on the Models page.")
     launched = run.source == "ui" and not run.name.endswith(" sweep")
     if launched and actions[1].button("Run again", icon=":material/replay:", key=f"again-{run_id}"):
         with user_errors():

@@ -178,3 +178,31 @@ def test_bad_hyperparameters_from_the_page_say_why(app_env: Workspace) -> None:
     next(b for b in at.button if b.label == "Launch run").click().run()
     assert "must be an int in the range [1, inf). Got -3" in at.error[0].value
     assert experiments.search_runs(app_env) == []
+
+
+def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
+    from app import registry, runner
+    from app import sdk as wb
+    from app.training import RunSpec
+    from tests.test_runner import binary_frame
+
+    wb.log_dataset(binary_frame(200), "churn")
+    for estimator in ("dummy", "random_forest"):
+        launch = runner.launch(app_env, RunSpec("churn", "churned", estimator),
+                               experiment="m", wait=True)  # fmt: skip
+        registry.register_model(app_env, launch.run_ids[0], "churn-clf")
+    registry.set_alias(app_env, "churn-clf", "champion", 1)
+    registry.set_alias(app_env, "churn-clf", "challenger", 2)
+    at = run_page(nav.MODELS)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    versions = at.dataframe[0].value
+    assert versions["version"].tolist() == ["churn-clf/2", "churn-clf/1"]
+    assert versions["aliases"].tolist() == ["challenger", "champion"]
+    promote = next(b for b in at.button if b.label == "Promote the challenger to champion")
+    assert not promote.disabled
+    promote.click().run()
+    assert not at.exception and not at.error
+    assert registry.get_version(app_env, "churn-clf@champion").version == 2
+    next(b for b in at.button if b.label == "Roll back" and "champion" in b.key).click().run()
+    assert registry.get_version(app_env, "churn-clf@champion").version == 1
+    assert any("rolled back to v1" in s.value for s in at.success)

@@ -26,8 +26,9 @@ class PageSpec:
 HOME = PageSpec("home.py", "Home", ":material/home:", default=True)
 DATASETS = PageSpec("datasets.py", "Datasets", ":material/dataset:")
 EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
+MODELS = PageSpec("models.py", "Models", ":material/model_training:")
 
-PAGES = [HOME, DATASETS, EXPERIMENTS]
+PAGES = [HOME, DATASETS, EXPERIMENTS, MODELS]
 
 # The Experiments page's selector value meaning "no filter" (Home deep-links with it).
 ALL_EXPERIMENTS = "All experiments"

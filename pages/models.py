@@ -1,0 +1,230 @@
+"""Models: register run models, move aliases (with history and rollback), read and edit
+model cards, follow lineage, compare versions, champion versus challenger and promotion,
+batch scoring."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import datasets, promotion, registry, signature
+from app.ui import data
+from app.ui.widgets import user_errors
+from store.entities import Model, ModelVersion
+
+st.title("Models")
+
+
+def register_form(ws, names: list[str]) -> None:
+    runs = registry.registrable_runs(ws)
+    if not runs:
+        st.caption("No finished run has logged a model yet: launch one on the Experiments page "
+                   "(or use wb.autolog()), then register it here.")  # fmt: skip
+        return
+    with st.form("register-model", clear_on_submit=True):
+        a, b = st.columns([3, 2])
+        run_id = a.selectbox("Run", [r[0] for r in runs], format_func=dict(runs).get)
+        name = b.text_input("Model name", value=names[0] if names else "",
+                            placeholder="churn-classifier")  # fmt: skip
+        if st.form_submit_button("Register model", icon=":material/add_box:", type="primary"):
+            with user_errors():
+                version = registry.register_model(ws, run_id, name.strip())
+                st.session_state["model"] = version.model_name
+                st.session_state["flash"] = f"Registered {version.ref}."
+                st.rerun()
+
+
+def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
+    keys = sorted({k for v in versions for k in v.metrics if not k.startswith(("fold_", "staged"))})
+    keys = [k for k in keys if k in ("accuracy", "roc_auc", "f1_macro", "rmse", "r2", "mae")]
+    return pd.DataFrame([{
+        "version": v.ref, "aliases": ", ".join(v.aliases), "dataset": v.dataset_ref,
+        **{k: v.metrics.get(k) for k in keys}, "run": v.run_id[:12],
+        "created": v.created_at, "by": v.created_by, "sha256": v.sha256[:12],
+    } for v in versions])  # fmt: skip
+
+
+def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
+    numbers = [v.version for v in versions]
+    with st.form(f"alias-{model.name}"):
+        a, b, c = st.columns([2, 1, 3])
+        alias = a.text_input("Alias", value="champion")
+        version = b.selectbox("Version", numbers)
+        reason = c.text_input("Reason", placeholder="why this move")
+        if st.form_submit_button("Move alias", icon=":material/label:"):
+            with user_errors():
+                before = registry.set_alias(ws, model.name, alias.strip(), int(version),
+                                            reason=reason)  # fmt: skip
+                was = f" (was v{before})" if before is not None else ""
+                st.session_state["flash"] = f"{model.name}@{alias} -> v{version}{was}."
+                st.rerun()
+    for alias, version in model.aliases.items():
+        cols = st.columns([3, 1])
+        cols[0].markdown(f"**@{alias}** → v{version}")
+        if cols[1].button("Roll back", key=f"rollback-{model.name}-{alias}",
+                          icon=":material/undo:"):  # fmt: skip
+            with user_errors():
+                back = registry.rollback(ws, model.name, alias)
+                st.session_state["flash"] = f"{model.name}@{alias} rolled back to v{back}."
+                st.rerun()
+    history = registry.alias_history(ws, model.name)
+    if history:
+        st.markdown("**Alias history**")
+        st.dataframe(pd.DataFrame([{"when (UTC)": e.moved_at, "alias": e.alias,
+                                    "from": e.from_version, "to": e.to_version, "who": e.actor,
+                                    "reason": e.reason} for e in history]),
+                     hide_index=True)  # fmt: skip
+
+
+def card_tab(ws, version: ModelVersion) -> None:
+    st.markdown(version.card)  # markdown only: HTML in a card is shown as text, never run
+    with st.form(f"card-{version.ref}"):
+        text = st.text_area("Edit the model card (markdown)", value=version.card, height=300)
+        if st.form_submit_button("Save card", icon=":material/save:"):
+            with user_errors():
+                registry.update_card(ws, version.ref, text)
+                st.session_state["flash"] = f"Saved the card of {version.ref}."
+                st.rerun()
+
+
+def lineage_tab(ws, model: Model) -> None:
+    nodes, edges = registry.lineage(ws, model.name)
+    if not edges:
+        st.caption("No lineage yet.")
+        return
+    index = {n: i for i, n in enumerate(nodes)}
+    color = ["#1f77b4" if "@" in n and "/" not in n else "#ff7f0e" if n.startswith("run ")
+             else "#2ca02c" if "/" in n else "#9467bd" for n in nodes]  # fmt: skip
+    fig = go.Figure(go.Sankey(
+        node={"label": nodes, "color": color, "pad": 18, "thickness": 14},
+        link={"source": [index[a] for a, _ in edges], "target": [index[b] for _, b in edges],
+              "value": [1] * len(edges)},
+    ))  # fmt: skip
+    fig.update_layout(height=max(260, 40 * len(nodes)), margin={"t": 20, "b": 20, "l": 10,
+                                                                 "r": 10})  # fmt: skip
+    st.caption("dataset version → run → model version → prediction dataset versions")
+    st.plotly_chart(fig, key=f"lineage-{model.name}")
+
+
+def compare_versions_tab(versions: list[ModelVersion]) -> None:
+    if len(versions) < 2:
+        st.info("Register a second version to compare.")
+        return
+    refs = [v.ref for v in versions]
+    a, b = st.columns(2)
+    left = versions[refs.index(a.selectbox("Version A", refs, index=1, key="cmpv-a"))]
+    right = versions[refs.index(b.selectbox("Version B", refs, index=0, key="cmpv-b"))]
+    keys = sorted(set(left.metrics) | set(right.metrics))
+    keys = [k for k in keys if not k.startswith(("fold_", "staged_"))]
+    st.dataframe(pd.DataFrame({"metric": keys, left.ref: [left.metrics.get(k) for k in keys],
+                               right.ref: [right.metrics.get(k) for k in keys]}),
+                 hide_index=True)  # fmt: skip
+    ok, why = signature.compatible(left.signature, right.signature)
+    (st.success if ok else st.warning)(f"Signatures: {why}.")
+
+
+def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
+    if not {"champion", "challenger"} <= set(model.aliases):
+        if "challenger" in model.aliases and st.button("Make the challenger champion",
+                                                       key="first-champion"):  # fmt: skip
+            with user_errors():
+                registry.set_alias(ws, model.name, "champion", model.aliases["challenger"],
+                                   reason="first champion")  # fmt: skip
+                st.rerun()
+        st.info("Point the aliases 'champion' and 'challenger' at two versions to compare them.")
+        return
+    refs = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
+    champion = next(v for v in versions if v.version == model.aliases["champion"])
+    a, b, c = st.columns(3)
+    dataset = a.selectbox("Labelled dataset version", refs, key="cc-dataset",
+                          index=refs.index(champion.dataset_ref)
+                          if champion.dataset_ref in refs else 0)  # fmt: skip
+    columns = [p.name for p in data.dataset_profile(str(ws.root), data.generation(),
+                                                    datasets.get_version(ws, dataset))]  # fmt: skip
+    target = b.selectbox("Label column", columns, index=len(columns) - 1, key="cc-target")
+    segment = c.selectbox("Segment by", ["(none)", *columns], key="cc-segment")
+    d, e, f, g = st.columns(4)
+    config = promotion.GateConfig(
+        margin=d.number_input("Margin", 0.0, 1.0, 0.0, 0.005, format="%.3f", key="cc-margin"),
+        require_significant=e.checkbox("Significant", value=True, key="cc-sig"),
+        require_contract=f.checkbox("Contract passes", value=True, key="cc-contract"),
+        require_signature=g.checkbox("Signature compatible", value=True, key="cc-signature"),
+    )  # fmt: skip
+    result = promotion.compare(ws, model.name, dataset, target,
+                               segment=None if segment == "(none)" else segment)  # fmt: skip
+    m = st.columns(3)
+    m[0].metric(f"{result.metric}: champion {result.champion}", f"{result.champion_score:.4f}")
+    m[1].metric(f"{result.metric}: challenger {result.challenger}",
+                f"{result.challenger_score:.4f}", f"{result.difference:+.4f}",
+                delta_color="normal" if result.higher_is_better else "inverse")  # fmt: skip
+    lo, hi = result.interval
+    m[2].metric("95% interval of the difference", f"[{lo:+.4f}, {hi:+.4f}]",
+                help="Paired bootstrap over the same rows (1,000 resamples).")  # fmt: skip
+    if result.mcnemar_p is not None:
+        st.caption(f"McNemar's exact test on the rows where only one model is right: "
+                   f"p = {result.mcnemar_p:.3g} · {result.n_rows:,} labelled rows")  # fmt: skip
+    if not result.segments.empty:
+        st.dataframe(result.segments, hide_index=True, key="cc-segments")
+    verdict = promotion.gate(result, config)
+    for name, ok, detail in verdict.checks:
+        st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/cancel:]'} "
+                    f"**{name}**: {detail}")  # fmt: skip
+    if st.button("Promote the challenger to champion", type="primary", disabled=not verdict.allowed,
+                 icon=":material/military_tech:", key="promote",
+                 help=None if verdict.allowed else "; ".join(verdict.reasons)):  # fmt: skip
+        with user_errors():
+            final = promotion.promote(ws, model.name, dataset, target, config=config)
+            if final.allowed:
+                st.session_state["flash"] = f"Promoted {result.challenger} to champion."
+                st.rerun()
+
+
+def score_tab(ws, version: ModelVersion) -> None:
+    refs = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)
+            if v.source != "prediction"]  # fmt: skip
+    dataset = st.selectbox("Dataset version to score", refs, key=f"score-{version.ref}")
+    if st.button(f"Score with {version.ref}", icon=":material/play_arrow:", key="score-go"):
+        with user_errors(), st.spinner("Scoring…"):
+            result = registry.score(ws, version.ref, dataset)
+            st.session_state["flash"] = result.message
+            st.rerun()
+
+
+with user_errors():
+    ws = data.workspace()
+    if flash := st.session_state.pop("flash", None):
+        st.success(flash)
+    models = registry.list_models(ws)
+    names = [m.name for m in models]
+    with st.expander("Register a model from a run", icon=":material/add_box:",
+                     expanded=not models):  # fmt: skip
+        register_form(ws, names)
+    if not models:
+        st.info("No model registered yet. Register a finished run's model above, or call "
+                "`wb.register_model(run_id, 'churn-classifier')`.")  # fmt: skip
+        st.stop()
+    wanted = st.session_state.get("model")
+    name = st.selectbox("Model", names, index=names.index(wanted) if wanted in names else 0)
+    st.session_state["model"] = name
+    model = models[names.index(name)]
+    versions = registry.list_versions(ws, name)
+    st.dataframe(versions_table(versions), hide_index=True, key=f"versions-{name}")
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader("Aliases")
+        aliases_panel(ws, model, versions)
+    with right:
+        ref = st.selectbox("Version", [v.ref for v in versions], key=f"version-{name}")
+        version = next(v for v in versions if v.ref == ref)
+        card, lineage, compare_v, champion, score = st.tabs(
+            ["Model card", "Lineage", "Compare versions", "Champion vs challenger", "Score"]
+        )
+        with card, user_errors():
+            card_tab(ws, version)
+        with lineage, user_errors():
+            lineage_tab(ws, model)
+        with compare_v, user_errors():
+            compare_versions_tab(versions)
+        with champion, user_errors():
+            champion_tab(ws, model, versions)
+        with score, user_errors():
+            score_tab(ws, version)
