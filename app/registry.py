@@ -127,14 +127,14 @@ def _card(name: str, detail, dataset_ref: str | None, sig: dict, metrics: dict) 
     params = "\n".join(f"| {k} | {v} |" for k, v in list(detail.params.items())[:40])
     shown = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items()))
     inputs = ", ".join(f"`{c['name']}` ({c['family']})" for c in sig["inputs"])
-    return (f"# {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
+    return (f"### {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
             f"experiment *{detail.experiment_name}* on dataset version "
-            f"`{dataset_ref or 'not recorded'}`.\n\n## Intended use\n\n_Describe what the model "
-            f"is for and what it must not be used for._\n\n## Inputs\n\n{inputs}\n\n## Output"
+            f"`{dataset_ref or 'not recorded'}`.\n\n#### Intended use\n\n_Describe what the model "
+            f"is for and what it must not be used for._\n\n#### Inputs\n\n{inputs}\n\n#### Output"
             f"\n\n{sig['output']['kind']}"
             + (f", classes {sig['output'].get('classes')}" if sig["output"].get("classes")
                else "")
-            + f"\n\n## Metrics\n\n| metric | value |\n| --- | ---: |\n{shown}\n\n## Params\n\n"
+            + f"\n\n#### Metrics\n\n| metric | value |\n| --- | ---: |\n{shown}\n\n#### Params\n\n"
             f"| param | value |\n| --- | --- |\n{params}\n")  # fmt: skip
 
 

@@ -46,7 +46,7 @@ def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
 def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
     numbers = [v.version for v in versions]
     with st.form(f"alias-{model.name}"):
-        a, b, c = st.columns([2, 1, 3])
+        a, b, c = st.columns([2, 2, 3])
         alias = a.text_input("Alias", value="champion")
         version = b.selectbox("Version", numbers)
         reason = c.text_input("Reason", placeholder="why this move")
@@ -55,12 +55,12 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
                 before = registry.set_alias(ws, model.name, alias.strip(), int(version),
                                             reason=reason)  # fmt: skip
                 was = f" (was v{before})" if before is not None else ""
-                st.session_state["flash"] = f"{model.name}@{alias} -> v{version}{was}."
+                st.session_state["flash"] = f"{model.name}@{alias} → v{version}{was}."
                 st.rerun()
     for alias, version in model.aliases.items():
-        cols = st.columns([3, 1])
+        cols = st.columns([2, 2])
         cols[0].markdown(f"**@{alias}** → v{version}")
-        if cols[1].button("Roll back", key=f"rollback-{model.name}-{alias}",
+        if cols[1].button(f"Roll back @{alias}", key=f"rollback-{model.name}-{alias}",
                           icon=":material/undo:"):  # fmt: skip
             with user_errors():
                 back = registry.rollback(ws, model.name, alias)
@@ -152,12 +152,13 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
     result = promotion.compare(ws, model.name, dataset, target,
                                segment=None if segment == "(none)" else segment)  # fmt: skip
     m = st.columns(3)
-    m[0].metric(f"{result.metric}: champion {result.champion}", f"{result.champion_score:.4f}")
-    m[1].metric(f"{result.metric}: challenger {result.challenger}",
+    m[0].metric(f"Champion {result.champion}", f"{result.champion_score:.4f}",
+                help=f"{result.metric} on {result.dataset}")  # fmt: skip
+    m[1].metric(f"Challenger {result.challenger}",
                 f"{result.challenger_score:.4f}", f"{result.difference:+.4f}",
                 delta_color="normal" if result.higher_is_better else "inverse")  # fmt: skip
     lo, hi = result.interval
-    m[2].metric("95% interval of the difference", f"[{lo:+.4f}, {hi:+.4f}]",
+    m[2].metric("95% interval", f"[{lo:+.3f}, {hi:+.3f}]",
                 help="Paired bootstrap over the same rows (1,000 resamples).")  # fmt: skip
     if result.mcnemar_p is not None:
         st.caption(f"McNemar's exact test on the rows where only one model is right: "
@@ -208,7 +209,7 @@ with user_errors():
     model = models[names.index(name)]
     versions = registry.list_versions(ws, name)
     st.dataframe(versions_table(versions), hide_index=True, key=f"versions-{name}")
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 1])
     with left:
         st.subheader("Aliases")
         aliases_panel(ws, model, versions)

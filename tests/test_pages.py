@@ -203,6 +203,6 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
     promote.click().run()
     assert not at.exception and not at.error
     assert registry.get_version(app_env, "churn-clf@champion").version == 2
-    next(b for b in at.button if b.label == "Roll back" and "champion" in b.key).click().run()
+    next(b for b in at.button if b.label == "Roll back @champion").click().run()
     assert registry.get_version(app_env, "churn-clf@champion").version == 1
     assert any("rolled back to v1" in s.value for s in at.success)
