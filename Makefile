@@ -47,6 +47,7 @@ bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_datasets.py
 	$(BIN)/python bench/bench_experiments.py
+	$(BIN)/python bench/bench_registry.py
 
 # The same ingest through MLflow's SQLite store, side by side, in its own environment
 # (MLflow pins libraries the workbench does not want).

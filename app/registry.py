@@ -150,28 +150,48 @@ def list_versions(ws: Workspace, name: str) -> list[ModelVersion]:
     return ws.store.read(lambda tx: q.versions(tx, model.model_id))
 
 
+_resolved: dict[tuple[str, str], tuple[tuple, ModelVersion]] = {}
+
+
 def get_version(ws: Workspace, ref: str) -> ModelVersion:
-    """The version a reference names. Raises NotFound saying what exists."""
+    """The version a reference names. Raises NotFound saying what exists.
+
+    Resolutions are remembered per store generation (which every commit, by any process,
+    changes), so loading or serving by alias re-reads the database only after a write."""
+    key = (str(ws.root), ref)
+    generation = ws.store.generation()
+    cached = _resolved.get(key)
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    version = _get_version(ws, ref)
+    if len(_resolved) > 256:
+        _resolved.clear()
+    _resolved[key] = (generation, version)
+    return version
+
+
+def _get_version(ws: Workspace, ref: str) -> ModelVersion:
     name, number, alias = parse_ref(ref)
 
     def work(tx) -> ModelVersion:
-        model = q.find_model(tx, name)
-        if model is None:
+        resolved = q.resolve(tx, name, alias)  # one statement on the hot path (load, serve)
+        if resolved is None:
             names = [m.name for m in q.list_models(tx)]
             raise NotFound(f"Model {name!r} not found; "
                            + (f"registered: {', '.join(names[:20])}." if names
                               else "no model is registered yet."))  # fmt: skip
+        model_id, latest, alias_points_at = resolved
         wanted = number
         if alias is not None:
-            wanted = q.alias_version(tx, model.model_id, alias)
-            if wanted is None:
-                known = ", ".join(sorted(model.aliases)) or "none"
+            if alias_points_at is None:
+                known = ", ".join(sorted(q.find_model(tx, name).aliases)) or "none"
                 raise NotFound(f"{name} has no alias {alias!r}; its aliases: {known}.")
-        wanted = wanted or model.latest_version
-        found = q.versions(tx, model.model_id, wanted)
+            wanted = alias_points_at
+        wanted = wanted or latest
+        found = q.versions(tx, model_id, wanted)
         if not found:
             raise NotFound(f"Model version {name}/{wanted} not found; versions 1 to "
-                           f"{model.latest_version} exist.")  # fmt: skip
+                           f"{latest} exist.")  # fmt: skip
         return found[0]
 
     return ws.store.read(work)
@@ -287,9 +307,8 @@ def load_model(ws: Workspace, ref: str) -> signature.LoadedModel:
 
 
 def _unpickle(ws: Workspace, sha256: str, label: str) -> Any:
-    path = ws.blobs.verified_path(sha256)  # refuses a changed or missing file
-    with path.open("rb") as fh:
-        return joblib.load(io.BufferedReader(fh))
+    data = ws.blobs.read_verified(sha256)  # refuses a changed or missing file
+    return joblib.load(io.BytesIO(data))
 
 
 def predict_frame(model: signature.LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:

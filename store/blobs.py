@@ -122,6 +122,20 @@ class BlobStore:
             )
         return path
 
+    def read_verified(self, sha256: str) -> bytes:
+        """The blob's bytes, read once and checked against ``sha256`` before they are
+        returned (one pass: no second read between the check and the use)."""
+        path = self.path_for(sha256)
+        if not path.is_file():
+            self.verified_path(sha256)  # raises the NotFound with its hint
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise InvalidInput(
+                f"Blob {sha256[:12]}… at {path} does not match its hash: the file was changed "
+                "or damaged after it was stored. Refusing to read it; restore it from a backup."
+            )
+        return data
+
     def copy_out(self, sha256: str, target: Path) -> Path:
         shutil.copyfile(self.verified_path(sha256), target)
         return target

@@ -94,6 +94,17 @@ def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVer
     ]
 
 
+def resolve(tx: Tx, name: str, alias: str | None) -> tuple[str, int, int | None] | None:
+    """(model id, latest version, the alias's version) in one statement; None if no model."""
+    row = tx.fetchone(
+        "SELECT m.model_id, (SELECT coalesce(max(version), 0) FROM model_versions v "
+        "WHERE v.model_id = m.model_id), a.version FROM models m LEFT JOIN model_aliases a "
+        "ON a.model_id = m.model_id AND a.alias = ? WHERE m.name = ?",
+        [alias or "", name],
+    )
+    return None if row is None else (row[0], int(row[1]), row[2])
+
+
 def alias_version(tx: Tx, model_id: str, alias: str) -> int | None:
     return tx.scalar("SELECT version FROM model_aliases WHERE model_id = ? AND alias = ?",
                      [model_id, alias])  # fmt: skip
