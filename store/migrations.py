@@ -297,7 +297,26 @@ REGISTRY = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS, REGISTRY)
+DRIFT = Migration(
+    5,
+    "drift reports: immutable comparisons of a current dataset version with a reference",
+    (
+        """CREATE TABLE drift_reports (
+            report_id VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            reference_ref VARCHAR NOT NULL,
+            current_ref VARCHAR NOT NULL,
+            model_ref VARCHAR,
+            n_columns INTEGER NOT NULL,
+            n_drifted INTEGER NOT NULL,
+            verdict VARCHAR NOT NULL,
+            results VARCHAR NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS, REGISTRY, DRIFT)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

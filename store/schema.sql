@@ -20,6 +20,8 @@ CREATE TABLE dataset_versions(dataset_id VARCHAR, "version" INTEGER, fingerprint
 
 CREATE TABLE datasets(dataset_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL);
 
+CREATE TABLE drift_reports(report_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, reference_ref VARCHAR NOT NULL, current_ref VARCHAR NOT NULL, model_ref VARCHAR, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL, verdict VARCHAR NOT NULL, results VARCHAR NOT NULL);
+
 CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
 CREATE TABLE metric_summary(run_id VARCHAR, "key" VARCHAR, last_value DOUBLE NOT NULL, last_step BIGINT NOT NULL, last_seq BIGINT NOT NULL, min_value DOUBLE, max_value DOUBLE, n_points BIGINT NOT NULL, PRIMARY KEY(run_id, "key"));

@@ -27,8 +27,9 @@ HOME = PageSpec("home.py", "Home", ":material/home:", default=True)
 DATASETS = PageSpec("datasets.py", "Datasets", ":material/dataset:")
 EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
 MODELS = PageSpec("models.py", "Models", ":material/model_training:")
+DRIFT = PageSpec("drift.py", "Drift", ":material/query_stats:")
 
-PAGES = [HOME, DATASETS, EXPERIMENTS, MODELS]
+PAGES = [HOME, DATASETS, EXPERIMENTS, MODELS, DRIFT]
 
 # The Experiments page's selector value meaning "no filter" (Home deep-links with it).
 ALL_EXPERIMENTS = "All experiments"

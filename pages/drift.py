@@ -1,0 +1,112 @@
+"""Drift: compare a current dataset version with a reference, column by column, from the
+versions' stored profiles; reports are stored, listed and exported as HTML."""
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import datasets, reports
+from app.ui import data
+from app.ui.widgets import user_errors
+
+st.title("Drift")
+
+RULE = (
+    "A column drifts when the change is **real** (a KS test for numbers, a chi-square test "
+    "of the 2 x K table for categories, Benjamini-Hochberg across columns at q = 0.01) and "
+    "**material** (Wasserstein/std, PSI or KS D at least 0.1 for numbers; a level's share "
+    "moving 5 points, PSI 0.1 or 1 % unseen values for categories; nulls up 2 points). "
+    "Major: PSI or Wasserstein/std at least 0.25, or a share moving 10 points. With big "
+    "samples every p-value is tiny, so the effect size decides; with small ones a material "
+    "change is 'not enough evidence', never 'no drift'. The dataset drifts when a column "
+    "drifts majorly or a quarter of the columns drift."
+)
+
+
+def new_report(ws, refs: list[str]) -> None:
+    with st.form("new-report"):
+        a, b = st.columns(2)
+        reference = a.selectbox("Reference", refs, index=min(1, len(refs) - 1))
+        current = b.selectbox("Current", refs, index=0)
+        if st.form_submit_button("Run the report", type="primary", icon=":material/play_arrow:"):
+            with user_errors():
+                report = reports.run_report(ws, reference, current)
+                st.session_state["report"] = report.report_id
+                st.rerun()
+
+
+def show(ws, report) -> None:
+    icon = ":red[:material/warning:]" if report.verdict == "drift" else (
+        ":green[:material/check_circle:]" if report.verdict == "no drift"
+        else ":orange[:material/help:]")  # fmt: skip
+    st.subheader(f"{icon} {report.verdict}: {report.current_ref} against {report.reference_ref}")
+    m = st.columns(3)
+    m[0].metric("Columns drifted", f"{report.n_drifted} of {report.n_columns}")
+    top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
+    m[1].metric("Top drifting", ", ".join(r["column"] for r in top) or "none")
+    m[2].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
+    for r in top:
+        st.markdown(f"- {r['sentence']}")
+    table = pd.DataFrame([{
+        "column": r["column"], "verdict": r["verdict"], "effect": r["effect"],
+        "method": r["method"], "p-value": r["p_value"], "n ref": r["n_reference"],
+        "n cur": r["n_current"], "what changed": r["sentence"],
+    } for r in report.results])  # fmt: skip
+    st.dataframe(table, hide_index=True, key=f"drift-table-{report.report_id}")
+    with st.expander("How a verdict is reached"):
+        st.markdown(RULE)
+    columns = [r["column"] for r in report.results if r["kind"] != "schema"]
+    if columns:
+        name = st.selectbox("Column", columns, key=f"drift-col-{report.report_id}")
+        ref_p = {
+            p.name: p
+            for p in data.dataset_profile(
+                str(ws.root), data.generation(), datasets.get_version(ws, report.reference_ref)
+            )
+        }
+        cur_p = {
+            p.name: p
+            for p in data.dataset_profile(
+                str(ws.root), data.generation(), datasets.get_version(ws, report.current_ref)
+            )
+        }
+        st.plotly_chart(reports.distribution_figure(ref_p[name], cur_p[name]),
+                        key=f"drift-fig-{report.report_id}-{name}")  # fmt: skip
+        detail = next(r for r in report.results if r["column"] == name)
+        st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
+                                   "value": list(detail["stats"].values())}),
+                     hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
+    st.download_button(
+        "Export as HTML", data=lambda: _html(ws, report.report_id),
+        file_name=f"drift-{report.current_ref.replace('@', '-')}.html", mime="text/html",
+        on_click="ignore", icon=":material/download:", key=f"export-{report.report_id}",
+    )  # fmt: skip
+
+
+def _html(ws, report_id: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return reports.export_html(ws, report_id, Path(tmp) / "report.html").read_bytes()
+
+
+with user_errors():
+    ws = data.workspace()
+    refs = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
+    if len(refs) < 2:
+        st.info("A drift report compares two dataset versions; register at least two on the "
+                "Datasets page.")  # fmt: skip
+        st.stop()
+    new_report(ws, refs)
+    found = reports.list_reports(ws)
+    if not found:
+        st.caption("No report yet: pick a reference and a current version above.")
+        st.stop()
+    ids = [r.report_id for r in found]
+    wanted = st.session_state.get("report")
+    chosen = st.selectbox(
+        "Report", ids, index=ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: (lambda r: f"{r.created_at:%Y-%m-%d %H:%M} · {r.current_ref} vs "
+                               f"{r.reference_ref} · {r.verdict}")(found[ids.index(i)]),
+    )  # fmt: skip
+    show(ws, found[ids.index(chosen)])

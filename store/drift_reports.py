@@ -1,0 +1,45 @@
+"""Stored drift reports: one immutable row per report, its per-column results as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from store.gateway import Tx
+
+_COLS = ("report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
+         "n_drifted, verdict, results")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    report_id: str
+    created_at: datetime
+    created_by: str
+    reference_ref: str
+    current_ref: str
+    model_ref: str | None
+    n_columns: int
+    n_drifted: int
+    verdict: str
+    results: list[dict[str, Any]]
+
+
+def insert(tx: Tx, r: StoredReport) -> None:
+    tx.execute(f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [r.report_id, r.created_at, r.created_by, r.reference_ref, r.current_ref,
+                r.model_ref, r.n_columns, r.n_drifted, r.verdict,
+                json.dumps(r.results, default=float)])  # fmt: skip
+
+
+def recent(tx: Tx, limit: int = 100) -> list[StoredReport]:
+    rows = tx.fetchall(f"SELECT {_COLS} FROM drift_reports ORDER BY created_at DESC LIMIT ?",
+                       [int(limit)])  # fmt: skip
+    return [StoredReport(*r[:9], json.loads(r[9])) for r in rows]
+
+
+def get(tx: Tx, report_id: str) -> StoredReport | None:
+    row = tx.fetchone(f"SELECT {_COLS} FROM drift_reports WHERE report_id = ?", [report_id])
+    return None if row is None else StoredReport(*row[:9], json.loads(row[9]))

@@ -1,0 +1,64 @@
+"""Drift reports: stored, listed, shown on the page, exported as one offline HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import reports
+from app import sdk as wb
+from app.ui import nav
+from store.errors import InvalidInput
+from store.workspace import Workspace
+from tests.conftest import ROOT
+
+MAIN = str(ROOT / "app" / "main.py")
+
+
+@pytest.fixture
+def two_months(ws: Workspace) -> Workspace:
+    rng = np.random.default_rng(5)
+    n = 20_000
+    for shift in (0.0, 1.0):
+        wb.log_dataset(pd.DataFrame({
+            "income": rng.normal(40_000 + 6_000 * shift, 10_000, n),
+            "plan": rng.choice(["basic", "pro"], n, p=[0.5 - 0.2 * shift, 0.5 + 0.2 * shift]),
+            "age": rng.integers(18, 90, n),
+        }), "customers")  # fmt: skip
+    return ws
+
+
+def test_a_report_is_stored_and_listed(two_months: Workspace) -> None:
+    report = reports.run_report(two_months, "customers@v1", "customers@v2", actor="ana")
+    assert report.verdict == "drift" and report.n_drifted == 2
+    assert [r["column"] for r in report.results][:2] == ["income", "plan"]
+    assert reports.list_reports(two_months)[0] == report
+    assert reports.get_report(two_months, report.report_id).results == report.results
+    with pytest.raises(InvalidInput, match="pick two versions"):
+        reports.run_report(two_months, "customers@v2", "customers@v2")
+
+
+def test_the_html_export_is_self_contained(two_months: Workspace, tmp_path: Path) -> None:
+    report = reports.run_report(two_months, "customers@v1", "customers@v2")
+    out = reports.export_html(two_months, report.report_id, tmp_path / "r.html")
+    text = out.read_text()
+    assert "<script src=" not in text  # nothing fetched: it opens offline
+    assert len(text) > 1_000_000  # plotly.js itself is inlined
+    assert "Plotly" in text and text.count("plotly-graph-div") == 2  # income and plan
+    assert "income: median" in text and "customers@v2" in text
+
+
+def test_the_drift_page(two_months: Workspace, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at.switch_page(f"../pages/{nav.DRIFT.file}").run()
+    next(b for b in at.button if b.label == "Run the report").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "drift: customers@v2 against customers@v1" in at.subheader[0].value
+    table = at.dataframe[0].value
+    assert table["verdict"].tolist()[:2] == ["major drift", "major drift"]
+    assert table["verdict"].tolist()[2] == "no drift"
