@@ -54,7 +54,12 @@ def show(ws, report) -> None:
         "method": r["method"], "p-value": r["p_value"], "n ref": r["n_reference"],
         "n cur": r["n_current"], "what changed": r["sentence"],
     } for r in report.results])  # fmt: skip
-    st.dataframe(table, hide_index=True, key=f"drift-table-{report.report_id}")
+    formats = {
+        "p-value": st.column_config.NumberColumn(format="%.2e"),
+        "effect": st.column_config.NumberColumn(format="%.4f"),
+    }
+    st.dataframe(table, hide_index=True, key=f"drift-table-{report.report_id}",
+                 column_config=formats)  # fmt: skip
     with st.expander("How a verdict is reached"):
         st.markdown(RULE)
     columns = [r["column"] for r in report.results if r["kind"] != "schema"]

@@ -1,0 +1,58 @@
+"""The Drift journey in Debian's chromium: run a report, open a column, export the HTML
+and open the exported file in the browser (offline: nothing fetched)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import sdk as wb
+from store.workspace import Workspace
+from tests.conftest import OUTPUT
+from tests.live import IDLE, app_server, browser, error_texts, open_page
+
+SHOTS = OUTPUT / "screenshots"
+
+
+@pytest.mark.browser
+def test_drift_journey(ws: Workspace, tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(6)
+    for shift in (0.0, 1.0):
+        wb.log_dataset(pd.DataFrame({
+            "income": rng.normal(40_000 + 6_000 * shift, 10_000, 5_000),
+            "plan": rng.choice(["basic", "pro"], 5_000, p=[0.5 - 0.2 * shift, 0.5 + 0.2 * shift]),
+            "age": rng.integers(18, 90, 5_000),
+        }), "customers")  # fmt: skip
+    console: list[str] = []
+    with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
+        page = open_page(b, f"{url}/drift", console)
+        page.get_by_role("button", name="Run the report").click()
+        page.get_by_role("heading", name="drift: customers@v2 against customers@v1").wait_for()
+        page.wait_for_selector(IDLE)
+        page.get_by_test_id("stSelectbox").filter(has_text="Column").click()
+        page.keyboard.type("plan")
+        page.keyboard.press("Enter")
+        page.get_by_test_id("stPlotlyChart").filter(has_text="plan").first.wait_for()
+        page.wait_for_selector(IDLE)
+        assert error_texts(page) == []
+        page.screenshot(path=SHOTS / "drift-report.png", full_page=True)
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Export as HTML").click()
+        exported = tmp_path / info.value.suggested_filename
+        info.value.save_as(exported)
+
+        offline = b.new_context(offline=True).new_page()  # no network: all of it is inline
+        requests: list[str] = []
+        offline.on("request", lambda r: requests.append(r.url))
+        offline.goto(exported.as_uri())
+        offline.get_by_role("heading", name="Drift report").wait_for()
+        offline.locator(".plotly-graph-div").first.wait_for()
+        assert offline.locator(".plotly-graph-div").count() == 2
+        assert [r for r in requests if not r.startswith("file:")] == []
+        offline.screenshot(path=SHOTS / "drift-export.png", full_page=True)
+    ours = [c for c in console if "404" not in c]
+    assert ours == [], ours
