@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-mlflow schema chromium clean
+.PHONY: run test lint format bench bench-mlflow bench-evidently schema chromium clean
 
 # Reinstall when pyproject.toml changes; the app and the tests have separate stamps so
 # `make run` does not install the test tools.
@@ -48,6 +48,13 @@ bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_datasets.py
 	$(BIN)/python bench/bench_experiments.py
 	$(BIN)/python bench/bench_registry.py
+	$(BIN)/python bench/bench_drift.py
+
+# The drift benchmark against Evidently 0.7.23 in its own environment (it needs pandas < 3).
+bench-evidently: $(VENV)/.run-installed
+	test -x .venv-evidently/bin/python || $(PYTHON) -m venv .venv-evidently
+	.venv-evidently/bin/python -m pip install --quiet 'evidently==0.7.23' 'pandas<3' pyarrow
+	$(BIN)/python bench/bench_drift.py --evidently-python .venv-evidently/bin/python
 
 # The same ingest through MLflow's SQLite store, side by side, in its own environment
 # (MLflow pins libraries the workbench does not want).

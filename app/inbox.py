@@ -88,7 +88,21 @@ def take(ws: Workspace, path: Path) -> InboxOutcome:
         log.warning("inbox: %s not taken yet: %s", path, exc)
         return InboxOutcome(path, name, None, str(exc))
     _move(path, DONE)
+    if result.created:
+        _monitor(ws, result.version)
     return InboxOutcome(path, name, result)
+
+
+def _monitor(ws: Workspace, version) -> None:
+    """Watch mode: a new version runs the monitors watching its dataset (drift check, and
+    retraining when the rule fires). A failure is logged, never lost: it is recorded as a
+    monitor event with the error."""
+    from app import monitoring
+
+    try:
+        monitoring.on_new_version(ws, version)
+    except Exception:  # the file is registered either way; do not stall the inbox
+        log.exception("inbox: monitoring %s failed", version.ref)
 
 
 def _move(path: Path, folder: str) -> Path:

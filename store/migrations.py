@@ -316,7 +316,34 @@ DRIFT = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS, REGISTRY, DRIFT)
+MONITORING = Migration(
+    6,
+    "monitoring: a rule per model, and every check it made",
+    (
+        """CREATE TABLE monitors (
+            model VARCHAR PRIMARY KEY,
+            dataset VARCHAR NOT NULL,
+            target VARCHAR NOT NULL,
+            drift_share DOUBLE NOT NULL DEFAULT 0.25,
+            auto_promote BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE monitor_events (
+            event_id VARCHAR PRIMARY KEY,
+            model VARCHAR NOT NULL,
+            dataset_ref VARCHAR NOT NULL,
+            report_id VARCHAR,
+            fired BOOLEAN NOT NULL,
+            action VARCHAR NOT NULL,
+            detail VARCHAR NOT NULL DEFAULT '{}',
+            checked_at TIMESTAMP NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS, REGISTRY, DRIFT,
+                                     MONITORING)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -36,6 +36,10 @@ CREATE TABLE model_versions(model_id VARCHAR, "version" INTEGER, run_id VARCHAR 
 
 CREATE TABLE models(model_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
+CREATE TABLE monitor_events(event_id VARCHAR PRIMARY KEY, model VARCHAR NOT NULL, dataset_ref VARCHAR NOT NULL, report_id VARCHAR, fired BOOLEAN NOT NULL, "action" VARCHAR NOT NULL, detail VARCHAR DEFAULT('{}') NOT NULL, checked_at TIMESTAMP NOT NULL);
+
+CREATE TABLE monitors(model VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, "target" VARCHAR NOT NULL, drift_share DOUBLE DEFAULT(0.25) NOT NULL, auto_promote BOOLEAN DEFAULT(false) NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
+
 CREATE TABLE params(run_id VARCHAR, "key" VARCHAR, kind VARCHAR NOT NULL, value_int BIGINT, value_float DOUBLE, value_bool BOOLEAN, value_str VARCHAR, PRIMARY KEY(run_id, "key"));
 
 CREATE TABLE run_ingest(run_id VARCHAR PRIMARY KEY, byte_offset BIGINT DEFAULT(0) NOT NULL, last_seq BIGINT DEFAULT(0) NOT NULL, updated_at TIMESTAMP);

@@ -1,0 +1,170 @@
+"""Monitoring and the retraining loop.
+
+A monitor watches one model on one dataset: when a new version of the dataset arrives
+(the inbox, the page, the CLI, the SDK), ``on_new_version`` runs a drift report of the new
+version against the champion's training data. When the rule fires (the report's verdict is
+"drift", or at least ``drift_share`` of the columns drift), it retrains: the champion's own
+run spec on the new version, registered as ``challenger``, then champion versus challenger
+on the new version's labels through the promotion gate. The promotion waits for a click
+unless the monitor has ``auto_promote``. Every step is recorded: the drift report, the run,
+the model version, the alias moves (audit log and alias history) and a monitor event
+linking them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from app import promotion, registry, reports, runner
+from app.settings import current_user
+from app.validation import check_dataset_name
+from store import audit
+from store.entities import DatasetVersion, utcnow
+from store.errors import InvalidInput, NotFound, WorkbenchError
+from store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    model: str
+    dataset: str
+    target: str
+    drift_share: float
+    auto_promote: bool
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class MonitorEvent:
+    event_id: str
+    model: str
+    dataset_ref: str
+    report_id: str | None
+    fired: bool
+    action: str
+    detail: dict
+    checked_at: datetime
+
+
+def set_monitor(ws: Workspace, model: str, dataset: str, target: str, *,
+                drift_share: float = 0.25, auto_promote: bool = False,
+                actor: str | None = None) -> Monitor:  # fmt: skip
+    registry.get_version(ws, f"{model}@champion")  # a monitor needs a champion to guard
+    dataset = check_dataset_name(dataset)
+    if not 0 < drift_share <= 1:
+        raise InvalidInput(f"drift_share must be in (0, 1]; got {drift_share}.")
+    monitor = Monitor(model, dataset, target, float(drift_share), bool(auto_promote), utcnow(),
+                      actor or current_user())  # fmt: skip
+
+    def work(tx) -> None:
+        tx.execute("INSERT OR REPLACE INTO monitors VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [monitor.model, monitor.dataset, monitor.target, monitor.drift_share,
+                    monitor.auto_promote, monitor.created_at, monitor.created_by])  # fmt: skip
+        audit.record(tx, actor=monitor.created_by, action="monitor.set", object_type="model",
+                     object_id=model, detail={"dataset": dataset, "target": target,
+                                              "drift_share": drift_share,
+                                              "auto_promote": auto_promote})  # fmt: skip
+
+    ws.store.write(work)
+    return monitor
+
+
+def monitors(ws: Workspace, dataset: str | None = None) -> list[Monitor]:
+    sql, params = "SELECT * FROM monitors", []
+    if dataset is not None:
+        sql, params = sql + " WHERE dataset = ?", [dataset]
+    return [Monitor(*r) for r in ws.store.read(lambda tx: tx.fetchall(sql + " ORDER BY model",
+                                                                      params))]  # fmt: skip
+
+
+def events(ws: Workspace, model: str | None = None, limit: int = 50) -> list[MonitorEvent]:
+    sql, params = "SELECT * FROM monitor_events", []
+    if model is not None:
+        sql, params = sql + " WHERE model = ?", [model]
+    rows = ws.store.read(lambda tx: tx.fetchall(sql + " ORDER BY checked_at DESC LIMIT ?",
+                                                [*params, limit]))  # fmt: skip
+    return [MonitorEvent(*r[:6], json.loads(r[6]), r[7]) for r in rows]
+
+
+def status(ws: Workspace, model: str) -> str:
+    """A badge for the model: unmonitored, ok, drift (a challenger waits), or retrained."""
+    if not any(m.model == model for m in monitors(ws)):
+        return "unmonitored"
+    last = events(ws, model, 1)
+    if not last:
+        return "ok"
+    return {"none": "ok", "retrained": "drift: challenger waiting",
+            "promoted": "retrained and promoted"}.get(last[0].action, last[0].action)  # fmt: skip
+
+
+def on_new_version(ws: Workspace, version: DatasetVersion) -> list[MonitorEvent]:
+    """Check every monitor watching this version's dataset (the watch-mode hook)."""
+    out = []
+    for monitor in monitors(ws, version.dataset_name):
+        try:
+            out.append(check(ws, monitor, version))
+        except WorkbenchError as exc:
+            log.warning("monitor %s on %s: %s", monitor.model, version.ref, exc)
+            out.append(_record(ws, monitor, version.ref, None, False, "error",
+                               {"error": str(exc)}))  # fmt: skip
+    return out
+
+
+def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEvent:
+    champion = registry.get_version(ws, f"{monitor.model}@champion")
+    if champion.dataset_ref is None:
+        raise NotFound(f"{champion.ref} records no training dataset; drift cannot be checked.")
+    if champion.dataset_ref == version.ref:
+        return _record(ws, monitor, version.ref, None, False, "none",
+                       {"reason": "the champion was trained on this version"})  # fmt: skip
+    report = reports.run_report(ws, champion.dataset_ref, version.ref, actor="monitor")
+    share = report.n_drifted / max(report.n_columns, 1)
+    fired = report.verdict == "drift" or share >= monitor.drift_share
+    detail = {"verdict": report.verdict, "drifted": report.n_drifted, "share": share}
+    if not fired:
+        return _record(ws, monitor, version.ref, report.report_id, False, "none", detail)
+    spec = replace(runner.run_spec(ws, champion.run_id), dataset=version.ref)
+    launch = runner.launch(ws, spec, experiment=f"{monitor.model}-retraining",
+                           name=f"retrain on {version.ref}", user="monitor", wait=True)  # fmt: skip
+    challenger = registry.register_model(ws, launch.run_ids[0], monitor.model, actor="monitor",
+                                         tags={"retrained_on": version.ref,
+                                               "drift_report": report.report_id})  # fmt: skip
+    registry.set_alias(ws, monitor.model, "challenger", challenger.version, actor="monitor",
+                       reason=f"retrained after drift on {version.ref}")  # fmt: skip
+    comparison = promotion.compare(ws, monitor.model, version.ref, monitor.target)
+    verdict = promotion.gate(comparison)
+    detail |= {"run_id": launch.run_ids[0], "challenger": challenger.ref,
+               "champion": champion.ref, "gate": verdict.allowed, "reasons": verdict.reasons,
+               "champion_score": comparison.champion_score,
+               "challenger_score": comparison.challenger_score}  # fmt: skip
+    action = "retrained"
+    if monitor.auto_promote and verdict.allowed:
+        registry.set_alias(ws, monitor.model, "champion", challenger.version, actor="monitor",
+                           reason=f"auto-promoted after drift on {version.ref}")  # fmt: skip
+        action = "promoted"
+    return _record(ws, monitor, version.ref, report.report_id, True, action, detail)
+
+
+def _record(ws: Workspace, monitor: Monitor, dataset_ref: str, report_id: str | None,
+            fired: bool, action: str, detail: dict) -> MonitorEvent:  # fmt: skip
+    event = MonitorEvent(uuid.uuid4().hex, monitor.model, dataset_ref, report_id, fired, action,
+                         detail, utcnow())  # fmt: skip
+
+    def work(tx) -> None:
+        tx.execute("INSERT INTO monitor_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [event.event_id, event.model, event.dataset_ref, event.report_id,
+                    event.fired, event.action, json.dumps(detail, default=str),
+                    event.checked_at])  # fmt: skip
+        audit.record(tx, actor="monitor", action=f"monitor.{action}", object_type="model",
+                     object_id=monitor.model, detail={"dataset": dataset_ref,
+                                                      "report": report_id, **detail})  # fmt: skip
+
+    ws.store.write(work)
+    return event
