@@ -130,26 +130,37 @@ def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEv
     detail = {"verdict": report.verdict, "drifted": report.n_drifted, "share": share}
     if not fired:
         return _record(ws, monitor, version.ref, report.report_id, False, "none", detail)
-    spec = replace(runner.run_spec(ws, champion.run_id), dataset=version.ref)
-    launch = runner.launch(ws, spec, experiment=f"{monitor.model}-retraining",
-                           name=f"retrain on {version.ref}", user="monitor", wait=True)  # fmt: skip
-    challenger = registry.register_model(ws, launch.run_ids[0], monitor.model, actor="monitor",
-                                         tags={"retrained_on": version.ref,
-                                               "drift_report": report.report_id})  # fmt: skip
-    registry.set_alias(ws, monitor.model, "challenger", challenger.version, actor="monitor",
-                       reason=f"retrained after drift on {version.ref}")  # fmt: skip
-    comparison = promotion.compare(ws, monitor.model, version.ref, monitor.target)
-    verdict = promotion.gate(comparison)
-    detail |= {"run_id": launch.run_ids[0], "challenger": challenger.ref,
-               "champion": champion.ref, "gate": verdict.allowed, "reasons": verdict.reasons,
-               "champion_score": comparison.champion_score,
-               "challenger_score": comparison.challenger_score}  # fmt: skip
-    action = "retrained"
-    if monitor.auto_promote and verdict.allowed:
-        registry.set_alias(ws, monitor.model, "champion", challenger.version, actor="monitor",
-                           reason=f"auto-promoted after drift on {version.ref}")  # fmt: skip
-        action = "promoted"
+    detail |= retrain(ws, monitor.model, version.ref, monitor.target, report.report_id,
+                      actor="monitor", auto_promote=monitor.auto_promote)  # fmt: skip
+    action = "promoted" if detail["promoted"] else "retrained"
     return _record(ws, monitor, version.ref, report.report_id, True, action, detail)
+
+
+def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id: str | None,
+            *, actor: str | None = None, auto_promote: bool = False) -> dict:  # fmt: skip
+    """The champion's run spec on ``dataset_ref``, registered as ``challenger``, compared
+    with the champion on that version's labels through the gate; promoted only when
+    ``auto_promote`` and the gate allows it. Returns what happened, for the record."""
+    actor = actor or current_user()
+    champion = registry.get_version(ws, f"{model}@champion")
+    spec = replace(runner.run_spec(ws, champion.run_id), dataset=dataset_ref)
+    launch = runner.launch(ws, spec, experiment=f"{model}-retraining",
+                           name=f"retrain on {dataset_ref}", user=actor, wait=True)  # fmt: skip
+    run = launch.run_ids[0]
+    tags = {"retrained_on": dataset_ref} | ({"drift_report": report_id} if report_id else {})
+    challenger = registry.register_model(ws, run, model, actor=actor, tags=tags)
+    registry.set_alias(ws, model, "challenger", challenger.version, actor=actor,
+                       reason=f"retrained after drift on {dataset_ref}")  # fmt: skip
+    comparison = promotion.compare(ws, model, dataset_ref, target)
+    verdict = promotion.gate(comparison)
+    promoted = auto_promote and verdict.allowed
+    if promoted:
+        registry.set_alias(ws, model, "champion", challenger.version, actor=actor,
+                           reason=f"auto-promoted after drift on {dataset_ref}")  # fmt: skip
+    return {"run_id": run, "challenger": challenger.ref, "champion": champion.ref,
+            "gate": verdict.allowed, "reasons": verdict.reasons, "promoted": promoted,
+            "champion_score": comparison.champion_score,
+            "challenger_score": comparison.challenger_score}  # fmt: skip
 
 
 def _record(ws: Workspace, monitor: Monitor, dataset_ref: str, report_id: str | None,

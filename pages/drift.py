@@ -83,11 +83,44 @@ def show(ws, report) -> None:
         st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
                                    "value": list(detail["stats"].values())}),
                      hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
+    retrain_panel(ws, report)
     st.download_button(
         "Export as HTML", data=lambda: _html(ws, report.report_id),
         file_name=f"drift-{report.current_ref.replace('@', '-')}.html", mime="text/html",
         on_click="ignore", icon=":material/download:", key=f"export-{report.report_id}",
     )  # fmt: skip
+
+
+def retrain_panel(ws, report) -> None:
+    """The loop from a report: retrain a model whose champion learned on the reference."""
+    from app import monitoring, registry
+
+    name = report.reference_ref.split("@")[0]
+    candidates = []
+    for m in registry.list_models(ws):
+        if "champion" in m.aliases:
+            champion = registry.get_version(ws, f"{m.name}@champion")
+            if (champion.dataset_ref or "").split("@")[0] == name:
+                candidates.append((m.name, champion))
+    if not candidates or report.verdict == "no drift":
+        return
+    with st.form(f"retrain-{report.report_id}"):
+        st.markdown("**Retrain challenger** on the current data with the champion's spec, then "
+                    "compare through the promotion gate.")  # fmt: skip
+        a, b = st.columns(2)
+        model = a.selectbox("Model", [c[0] for c in candidates])
+        columns = [p.name for p in datasets.get_profile(ws, datasets.get_version(
+            ws, report.current_ref))]  # fmt: skip
+        target = b.selectbox("Label column", columns, index=len(columns) - 1)
+        if st.form_submit_button("Retrain challenger", icon=":material/model_training:"):
+            with user_errors(), st.spinner("Retraining and comparing…"):
+                out = monitoring.retrain(ws, model, report.current_ref, target,
+                                         report.report_id)  # fmt: skip
+                verdict = "the gate allows promotion" if out["gate"] else (
+                    "the gate refuses: " + "; ".join(out["reasons"]))  # fmt: skip
+                st.success(f"{out['challenger']} is the challenger ({out['challenger_score']:.4f} "
+                           f"vs champion {out['champion_score']:.4f}); {verdict}. Promote it on "
+                           "the Models page.")  # fmt: skip
 
 
 def _html(ws, report_id: str) -> bytes:

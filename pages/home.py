@@ -16,6 +16,18 @@ def open_run(run_id: str) -> None:
     st.switch_page(nav.page(nav.EXPERIMENTS))
 
 
+def _models() -> list[tuple[str, int | None, str, str]]:
+    from app import monitoring, registry
+
+    ws = data.workspace()
+    out = []
+    for m in registry.list_models(ws):
+        badge = monitoring.status(ws, m.name)
+        color = {"ok": "green", "unmonitored": "gray"}.get(badge, "orange")
+        out.append((m.name, m.aliases.get("champion"), badge, color))
+    return out
+
+
 @st.fragment(run_every=5.0)
 def overview() -> None:
     with user_errors():
@@ -61,6 +73,13 @@ def overview() -> None:
                 open_run(recent["run_id"].iloc[picked.selection.rows[0]])
             st.page_link(nav.page(nav.EXPERIMENTS), label="All runs on the Experiments page",
                          icon=":material/arrow_forward:")  # fmt: skip
+
+        models = _models()
+        if models:
+            st.subheader("Models")
+            st.markdown("  \n".join(
+                f"**{name}** · champion v{champion or '–'} · :{color}-badge[{badge}]"
+                for name, champion, badge, color in models))  # fmt: skip
 
         st.subheader("Recent activity")
         events = summary.recent_activity

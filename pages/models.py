@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import datasets, promotion, registry, signature
+from app import datasets, monitoring, promotion, registry, signature
 from app.ui import data
 from app.ui.widgets import user_errors
 from store.entities import Model, ModelVersion
@@ -190,6 +190,38 @@ def score_tab(ws, version: ModelVersion) -> None:
             st.rerun()
 
 
+def monitor_tab(ws, model: Model) -> None:
+    """A monitor: new versions of a dataset run the drift check against the champion's
+    training data; when it fires, the champion's spec is retrained as challenger."""
+    if "champion" not in model.aliases:
+        st.info("Set a champion first: a monitor guards the champion.")
+        return
+    current = next((m for m in monitoring.monitors(ws) if m.model == model.name), None)
+    names = [d.name for d in datasets.list_datasets(ws)]
+    with st.form(f"monitor-{model.name}"):
+        a, b = st.columns(2)
+        dataset = a.selectbox("Watched dataset", names,
+                              index=names.index(current.dataset) if current else 0)  # fmt: skip
+        target = b.text_input("Label column", value=current.target if current else "")
+        c, d = st.columns(2)
+        share = c.slider("Fire when this share of columns drifts", 0.05, 1.0,
+                         current.drift_share if current else 0.25, 0.05)  # fmt: skip
+        auto = d.checkbox("Promote automatically when the gate allows",
+                          value=current.auto_promote if current else False)  # fmt: skip
+        if st.form_submit_button("Save monitor", icon=":material/monitor_heart:"):
+            with user_errors():
+                monitoring.set_monitor(ws, model.name, dataset, target.strip(),
+                                       drift_share=share, auto_promote=auto)  # fmt: skip
+                st.session_state["flash"] = f"Monitoring {model.name} on {dataset}."
+                st.rerun()
+    history = monitoring.events(ws, model.name)
+    if history:
+        st.dataframe(pd.DataFrame([{"when (UTC)": e.checked_at, "version": e.dataset_ref,
+                                    "fired": e.fired, "action": e.action,
+                                    "challenger": e.detail.get("challenger", "")}
+                                   for e in history]), hide_index=True)  # fmt: skip
+
+
 with user_errors():
     ws = data.workspace()
     if flash := st.session_state.pop("flash", None):
@@ -207,6 +239,9 @@ with user_errors():
     name = st.selectbox("Model", names, index=names.index(wanted) if wanted in names else 0)
     st.session_state["model"] = name
     model = models[names.index(name)]
+    badge = monitoring.status(ws, name)
+    color = {"ok": "green", "unmonitored": "gray"}.get(badge, "orange")
+    st.markdown(f"Monitoring: :{color}-badge[{badge}]")
     versions = registry.list_versions(ws, name)
     st.dataframe(versions_table(versions), hide_index=True, key=f"versions-{name}")
     left, right = st.columns([1, 1])
@@ -216,9 +251,9 @@ with user_errors():
     with right:
         ref = st.selectbox("Version", [v.ref for v in versions], key=f"version-{name}")
         version = next(v for v in versions if v.ref == ref)
-        card, lineage, compare_v, champion, score = st.tabs(
-            ["Model card", "Lineage", "Compare versions", "Champion vs challenger", "Score"]
-        )
+        card, lineage, compare_v, champion, score, monitor = st.tabs(
+            ["Model card", "Lineage", "Compare versions", "Champion vs challenger", "Score",
+             "Monitor"])  # fmt: skip
         with card, user_errors():
             card_tab(ws, version)
         with lineage, user_errors():
@@ -229,3 +264,5 @@ with user_errors():
             champion_tab(ws, model, versions)
         with score, user_errors():
             score_tab(ws, version)
+        with monitor, user_errors():
+            monitor_tab(ws, model)

@@ -342,8 +342,14 @@ MONITORING = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CORE_TRACKING, DATASETS, RUN_RECORDS, REGISTRY, DRIFT,
-                                     MONITORING)
+MIGRATIONS: tuple[Migration, ...] = (
+    CORE_TRACKING,
+    DATASETS,
+    RUN_RECORDS,
+    REGISTRY,
+    DRIFT,
+    MONITORING,
+)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (

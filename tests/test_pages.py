@@ -206,3 +206,25 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
     next(b for b in at.button if b.label == "Roll back @champion").click().run()
     assert registry.get_version(app_env, "churn-clf@champion").version == 1
     assert any("rolled back to v1" in s.value for s in at.success)
+
+
+def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
+    from app import monitoring, registry, runner
+    from app import sdk as wb
+    from app.training import RunSpec
+    from tests.test_runner import binary_frame
+
+    wb.log_dataset(binary_frame(120), "churn")
+    launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="m",
+                           wait=True)  # fmt: skip
+    registry.register_model(app_env, launch.run_ids[0], "churn-clf")
+    registry.set_alias(app_env, "churn-clf", "champion", 1)
+    at = run_page(nav.MODELS)
+    assert any("unmonitored" in m.value for m in at.markdown)
+    next(t for t in at.text_input if t.label == "Label column").input("churned")
+    next(b for b in at.button if b.label == "Save monitor").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert monitoring.monitors(app_env)[0].target == "churned"
+    assert any(":green-badge[ok]" in m.value for m in at.markdown)
+    home = run_page(nav.HOME)
+    assert any("**churn-clf** · champion v1 · :green-badge[ok]" in m.value for m in home.markdown)
