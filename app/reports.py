@@ -148,3 +148,25 @@ points, PSI 0.1 or 1 % unseen values for categories; nulls up 2 points).</p>
 
 def _p(value: float | None) -> str:
     return "" if value is None else f"{value:.3g}"
+
+
+def compare_files(reference: Path | str, current: Path | str) -> list:
+    """Drift between two CSV or Parquet files without registering them: each is read and
+    profiled in a scratch DuckDB (the same one pass as registration, minus the snapshot
+    and the fingerprint), then compared. For a quick look, or files you will not keep."""
+    from store import profiles, snapshots
+
+    def profile_of(path: Path) -> tuple:
+        with snapshots.Scratch() as scratch:
+            # Streaming aggregates over a view need little memory; cap DuckDB's buffers.
+            scratch.sql("SET memory_limit = '192MB'")
+            label = path.name
+            if path.suffix.lower() in datasets.PARQUET_SUFFIXES:
+                snapshots.load_parquet(scratch, path, label=label, materialize=False)
+            elif path.suffix.lower() in datasets.CSV_SUFFIXES:
+                snapshots.load_csv(scratch, path, label=label)
+            else:
+                raise InvalidInput(f"{label}: use a .csv or .parquet file.")
+            return profiles.profile(scratch, snapshots.normalize(scratch, label))
+
+    return drift.compare(profile_of(Path(reference)), profile_of(Path(current)))

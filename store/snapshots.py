@@ -161,14 +161,20 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
     _require_rows(scratch, label)
 
 
-def load_parquet(scratch: Scratch, path: Path, *, label: str) -> None:
-    """Load a Parquet file into the scratch table, or raise InvalidInput."""
+def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool = True) -> None:
+    """Load a Parquet file into the scratch table, or raise InvalidInput. With
+    ``materialize=False`` the table is a view over the file: each scan reads the file
+    again (Parquet reads are fast) and memory stays small."""
     if path.stat().st_size == 0:
         raise InvalidInput(f"{label} is empty (0 bytes); it is not a Parquet file. "
                            "Write the file again, or upload a CSV.")  # fmt: skip
     try:
-        scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_parquet(?)",
-                            [str(path)])  # fmt: skip
+        if materialize:
+            scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM "
+                                "read_parquet(?)", [str(path)])  # fmt: skip
+        else:
+            scratch.con.execute(f"CREATE OR REPLACE VIEW {SRC} AS SELECT * FROM "
+                                f"read_parquet('{literal(str(path))}')")  # fmt: skip
     except duckdb.Error as exc:
         raise InvalidInput(
             f"{label} could not be read as Parquet ({_first_line(exc)}). Check that it is a "

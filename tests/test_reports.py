@@ -62,3 +62,17 @@ def test_the_drift_page(two_months: Workspace, monkeypatch) -> None:
     table = at.dataframe[0].value
     assert table["verdict"].tolist()[:2] == ["major drift", "major drift"]
     assert table["verdict"].tolist()[2] == "no drift"
+
+
+def test_two_files_compared_without_registering(ws: Workspace, tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    ref, cur = tmp_path / "march.parquet", tmp_path / "may.csv"
+    pd.DataFrame({"x": rng.normal(0, 1, 5000), "c": rng.choice(["a", "b"], 5000)}).to_parquet(ref)
+    pd.DataFrame({"x": rng.normal(1, 1, 5000), "c": rng.choice(["a", "b"], 5000)}).to_csv(
+        cur, index=False)  # fmt: skip
+    results = {r.column: r for r in reports.compare_files(ref, cur)}
+    assert results["x"].drifted and not results["c"].drifted
+    assert not [p for p in ws.paths.blobs.rglob("*") if p.is_file()]  # nothing kept
+    (tmp_path / "notes.txt.gz").write_bytes(b"x")
+    with pytest.raises(InvalidInput, match=r"use a \.csv or \.parquet file"):
+        reports.compare_files(ref, tmp_path / "notes.txt.gz")
