@@ -185,6 +185,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "--server.port", str(args.port), "--server.address", args.host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        # Measured (py-spy, bench_experiments): after every script run Streamlit walks all of
+        # sys.modules to update its source watcher and runs a full gc.collect(2); with pandas,
+        # plotly and scikit-learn loaded that held the "finished" message back ~0.3-0.5 s.
+        # A user does not edit the app's source; developers run `streamlit run app/main.py`.
+        "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
+        # Pages call st.* explicitly; magic re-parsed every page each time the last browser
+        # tab reconnected (Streamlit clears its script cache then): ~50 ms per page load.
+        "--runner.magicEnabled", "false",
         # Streamlit's own upload cap follows ours; the service gives the clear message.
         "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
     ]  # fmt: skip

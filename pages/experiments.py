@@ -182,8 +182,9 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
                                                                           "tags."))]  # fmt: skip
         view = view[keep]
     elif len(view) > 1:  # by default, params that are the same in every run shown add nothing
-        same = [c for c in view.columns if c.startswith("params.") and view[c].nunique() <= 1]
-        view = view.drop(columns=same)
+        params = [c for c in view.columns if c.startswith("params.")]
+        counts = view[params].nunique()
+        view = view.drop(columns=counts.index[counts <= 1])
     # Selection is positional in st.dataframe, so a run arriving on top would shift it to
     # another run. Key the widget by the run list and carry the selected run ids over.
     ids = table["run_id"].tolist()

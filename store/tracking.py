@@ -209,10 +209,13 @@ def known_keys(tx: Tx, experiment_ids: Sequence[str] | None = None) -> dict[str,
             "WHERE run_id IN (SELECT run_id FROM runs WHERE experiment_id IN (SELECT unnest(?)))"
         )
         params = [list(experiment_ids)]
-    return {field: [r[0] for r in tx.fetchall(
-                f"SELECT DISTINCT key FROM {table} {scope} ORDER BY key", params)]
-            for field, table in (("metrics", "metric_summary"), ("params", "params"),
-                                 ("tags", "tags"))}  # fmt: skip
+    keys: dict[str, list[str]] = {"metrics": [], "params": [], "tags": []}
+    parts = [f"SELECT DISTINCT '{field}', key FROM {table} {scope}"
+             for field, table in (("metrics", "metric_summary"), ("params", "params"),
+                                  ("tags", "tags"))]  # fmt: skip
+    for field, key in tx.fetchall(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params * 3):
+        keys[field].append(key)
+    return keys
 
 
 def count_runs(tx: Tx) -> dict[str, int]:
