@@ -24,6 +24,11 @@ A column drifts when the change is both *real* and *material*:
 Material but not real (a few hundred rows) is "not enough evidence", never "no drift".
 A trivial shift in a big sample is real but not material: no drift, and both numbers are
 shown so the user sees why.
+
+Per column, an :class:`Override` replaces the materiality rule with one statistic and its
+threshold (``OVERRIDE_METHODS``): material when the statistic reaches the threshold, major
+at 2.5 times it (the default rule's 0.1 / 0.25); the test of "real" stays. ``ignore``
+leaves a column out of the verdict (an id, a timestamp of arrival).
 """
 
 from __future__ import annotations
@@ -35,10 +40,26 @@ import numpy as np
 from scipy import stats
 
 from store.entities import ColumnProfile
+from store.errors import InvalidInput
 
 EPS = 1e-4
 Q_FDR = 0.01
 NUMERIC = ("integer", "float", "date", "timestamp")
+MAJOR_FACTOR = 2.5
+
+# method name -> the statistic it thresholds, per kind of column
+OVERRIDE_METHODS: dict[str, dict[str, str]] = {
+    "numeric": {"wasserstein": "wasserstein_std", "psi": "psi", "ks": "ks_d"},
+    "categorical": {"share": "largest_share_change", "psi": "psi", "js": "js_distance"},
+}
+
+
+@dataclass(frozen=True)
+class Override:
+    """A column's own rule: ``method`` (see OVERRIDE_METHODS, or "ignore") at ``threshold``."""
+
+    method: str
+    threshold: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -59,10 +80,13 @@ class ColumnDrift:
         return self.verdict in ("drift", "major drift")
 
 
-def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, ...]
-            ) -> list[ColumnDrift]:  # fmt: skip
-    """One result per column, sorted by effect size; Benjamini-Hochberg across columns."""
+def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, ...],
+            overrides: dict[str, Override] | None = None) -> list[ColumnDrift]:  # fmt: skip
+    """One result per column, sorted by effect size; Benjamini-Hochberg across columns.
+    Raises InvalidInput for an override naming no column, or a method or threshold that
+    does not fit the column (the message lists what does)."""
     ref, cur = {p.name: p for p in reference}, {p.name: p for p in current}
+    overrides = check_overrides(overrides or {}, ref, cur)
     out: list[ColumnDrift] = []
     tested: list[tuple[int, ColumnDrift, bool]] = []
     for name in [*ref, *(n for n in cur if n not in ref)]:
@@ -73,6 +97,11 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
             out.append(_schema(name, "added", None, cur[name]))
             continue
         a, b = ref[name], cur[name]
+        if name in overrides and overrides[name].method == "ignore":
+            out.append(ColumnDrift(name, "ignored", "ignored", "ignored (override)", 0.0, None,
+                                   a.count + a.nulls, b.count + b.nulls,
+                                   sentence=f"{name}: left out of the verdict"))  # fmt: skip
+            continue
         if (a.family in NUMERIC) != (b.family in NUMERIC):
             text = f"{name}: type changed {a.dtype} -> {b.dtype}"
             out.append(
@@ -90,11 +119,44 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
             )
             continue
         result, material = _numeric(a, b) if a.family in NUMERIC else _categorical(a, b)
+        if name in overrides and OVERRIDE_METHODS[result.kind].get(overrides[name].method) \
+                in result.stats:  # fmt: skip
+            result, material = _overridden(result, overrides[name])
         tested.append((len(out), result, material))
         out.append(result)
     for index, result, _material in _benjamini_hochberg(tested):
         out[index] = result
     return sorted(out, key=lambda r: (not r.drifted, -r.effect))
+
+
+def check_overrides(overrides: dict[str, Override], ref: dict[str, ColumnProfile],
+                    cur: dict[str, ColumnProfile]) -> dict[str, Override]:  # fmt: skip
+    for name, o in overrides.items():
+        if name not in ref or name not in cur:
+            raise InvalidInput(f"Override for column {name!r}: it is not in both versions "
+                               f"(columns: {', '.join(sorted(set(ref) & set(cur)))}).")  # fmt: skip
+        if o.method == "ignore":
+            continue
+        kind = "numeric" if ref[name].family in NUMERIC else "categorical"
+        allowed = OVERRIDE_METHODS[kind]
+        if o.method not in allowed:
+            raise InvalidInput(f"Override for {name!r}: {o.method!r} is not a method for a "
+                               f"{kind} column; use one of {', '.join(allowed)} or "
+                               "ignore.")  # fmt: skip
+        if not (isinstance(o.threshold, int | float) and math.isfinite(o.threshold)
+                and o.threshold > 0):  # fmt: skip
+            raise InvalidInput(f"Override for {name!r}: the threshold must be a number above "
+                               f"0; got {o.threshold!r}.")  # fmt: skip
+    return overrides
+
+
+def _overridden(result: ColumnDrift, o: Override) -> tuple[ColumnDrift, bool]:
+    value = result.stats[OVERRIDE_METHODS[result.kind][o.method]]
+    verdict = "major drift" if value >= MAJOR_FACTOR * o.threshold else "drift"
+    return ColumnDrift(result.column, result.kind, verdict, f"{o.method} >= {o.threshold:g} "
+                       "(override)", value, result.p_value, result.n_reference,
+                       result.n_current, result.stats | {"threshold": o.threshold},
+                       result.sentence), value >= o.threshold  # fmt: skip
 
 
 def _numeric(a: ColumnProfile, b: ColumnProfile) -> tuple[ColumnDrift, bool]:

@@ -2,8 +2,11 @@
 
 A monitor watches one model on one dataset: when a new version of the dataset arrives
 (the inbox, the page, the CLI, the SDK), ``on_new_version`` runs a drift report of the new
-version against the champion's training data. When the rule fires (the report's verdict is
-"drift", or at least ``drift_share`` of the columns drift), it retrains: the champion's own
+version against the champion's training data, with the champion (prediction drift, and
+performance drift where the new version has labels). When a rule fires (the report's
+verdict is "drift"; at least ``drift_share`` of the columns drift; or, when set, the
+champion's metric is worse by more than ``max_performance_drop`` of its reference score,
+with the change's bootstrap interval clear of 0), it retrains: the champion's own
 run spec on the new version, registered as ``challenger``, then champion versus challenger
 on the new version's labels through the promotion gate. The promotion waits for a click
 unless the monitor has ``auto_promote``. Every step is recorded: the drift report, the run,
@@ -39,6 +42,7 @@ class Monitor:
     auto_promote: bool
     created_at: datetime
     created_by: str
+    max_performance_drop: float | None = None  # a share of the reference score; None: off
 
 
 @dataclass(frozen=True)
@@ -55,21 +59,27 @@ class MonitorEvent:
 
 def set_monitor(ws: Workspace, model: str, dataset: str, target: str, *,
                 drift_share: float = 0.25, auto_promote: bool = False,
+                max_performance_drop: float | None = None,
                 actor: str | None = None) -> Monitor:  # fmt: skip
     registry.get_version(ws, f"{model}@champion")  # a monitor needs a champion to guard
     dataset = check_dataset_name(dataset)
     if not 0 < drift_share <= 1:
         raise InvalidInput(f"drift_share must be in (0, 1]; got {drift_share}.")
+    if max_performance_drop is not None and not 0 < max_performance_drop < 1:
+        raise InvalidInput("max_performance_drop is a share of the reference score in (0, 1), "
+                           f"e.g. 0.05 for 5 %; got {max_performance_drop}.")  # fmt: skip
     monitor = Monitor(model, dataset, target, float(drift_share), bool(auto_promote), utcnow(),
-                      actor or current_user())  # fmt: skip
+                      actor or current_user(), max_performance_drop)  # fmt: skip
 
     def work(tx) -> None:
-        tx.execute("INSERT OR REPLACE INTO monitors VALUES (?, ?, ?, ?, ?, ?, ?)",
+        tx.execute("INSERT OR REPLACE INTO monitors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    [monitor.model, monitor.dataset, monitor.target, monitor.drift_share,
-                    monitor.auto_promote, monitor.created_at, monitor.created_by])  # fmt: skip
+                    monitor.auto_promote, monitor.created_at, monitor.created_by,
+                    monitor.max_performance_drop])  # fmt: skip
         audit.record(tx, actor=monitor.created_by, action="monitor.set", object_type="model",
                      object_id=model, detail={"dataset": dataset, "target": target,
                                               "drift_share": drift_share,
+                                              "max_performance_drop": max_performance_drop,
                                               "auto_promote": auto_promote})  # fmt: skip
 
     ws.store.write(work)
@@ -124,10 +134,21 @@ def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEv
     if champion.dataset_ref == version.ref:
         return _record(ws, monitor, version.ref, None, False, "none",
                        {"reason": "the champion was trained on this version"})  # fmt: skip
-    report = reports.run_report(ws, champion.dataset_ref, version.ref, actor="monitor")
+    report = reports.run_report(ws, champion.dataset_ref, version.ref, model=champion.ref,
+                                target=monitor.target, actor="monitor")  # fmt: skip
     share = report.n_drifted / max(report.n_columns, 1)
-    fired = report.verdict == "drift" or share >= monitor.drift_share
     detail = {"verdict": report.verdict, "drifted": report.n_drifted, "share": share}
+    fired = report.verdict == "drift" or share >= monitor.drift_share
+    section = reports.model_section(report)
+    perf = section.performance if section else None
+    if perf is not None:
+        detail |= {"metric": perf.metric, "reference_score": perf.reference,
+                   "current_score": perf.current, "performance_drop": perf.drop_share,
+                   "performance": perf.verdict}  # fmt: skip
+        if monitor.max_performance_drop is not None and perf.verdict == "degraded" \
+                and perf.drop_share > monitor.max_performance_drop:  # fmt: skip
+            fired = True
+            detail["rule"] = f"performance drop above {monitor.max_performance_drop:.0%}"
     if not fired:
         return _record(ws, monitor, version.ref, report.report_id, False, "none", detail)
     detail |= retrain(ws, monitor.model, version.ref, monitor.target, report.report_id,

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
@@ -29,14 +31,30 @@ from store.workspace import Workspace
 SHARE_THRESHOLD = 0.25
 
 
-def run_report(ws: Workspace, reference: str, current: str, *, actor: str | None = None
-               ) -> StoredReport:  # fmt: skip
-    """Compare two dataset versions from their profiles and store the report."""
+def run_report(ws: Workspace, reference: str | None, current: str, *, model: str | None = None,
+               target: str | None = None, overrides: dict[str, drift.Override] | None = None,
+               actor: str | None = None) -> StoredReport:  # fmt: skip
+    """Compare two dataset versions from their profiles and store the report.
+
+    With ``model`` (a version or alias ref), also score both versions with it: prediction
+    drift, and performance drift where both have the label column (``target``, by default
+    the one the model learned). ``reference`` may then be None: the model's training data.
+    ``overrides``: per column, its own method and threshold (``app.drift.Override``)."""
+    if reference is None:
+        if model is None:
+            raise InvalidInput("Pick a reference version (or a model, to compare with the data "
+                               "it was trained on).")  # fmt: skip
+        from app import registry
+
+        reference = registry.get_version(ws, model).dataset_ref
+        if reference is None:
+            raise InvalidInput(f"{model} records no training dataset; pick a reference version.")
     ref_v, cur_v = datasets.get_version(ws, reference), datasets.get_version(ws, current)
     if ref_v.ref == cur_v.ref:
         raise InvalidInput(f"Reference and current are both {ref_v.ref}; pick two versions.")
-    results = drift.compare(datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v))
-    compared = [r for r in results if r.kind != "schema" or r.verdict == "drift"]
+    results = drift.compare(datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v),
+                            overrides)  # fmt: skip
+    compared = [r for r in results if r.kind not in ("schema", "ignored") or r.verdict == "drift"]
     drifted = [r for r in results if r.drifted]
     if any(r.verdict == "major drift" for r in results) or (
             compared and len(drifted) / len(compared) >= SHARE_THRESHOLD):  # fmt: skip
@@ -45,20 +63,61 @@ def run_report(ws: Workspace, reference: str, current: str, *, actor: str | None
         verdict = "not enough evidence"
     else:
         verdict = "no drift"
+    scored = None
+    if model is not None:
+        from app import model_drift  # scikit-learn: only for a report with a model
+
+        scored = model_drift.model_drift(ws, model, ref_v.ref, cur_v.ref, target)
     report = StoredReport(uuid.uuid4().hex, utcnow(), actor or current_user(), ref_v.ref,
-                          cur_v.ref, None, len(results), len(drifted), verdict,
-                          [asdict(r) for r in results])  # fmt: skip
+                          cur_v.ref, scored.model_ref if scored else None, len(compared),
+                          len(drifted), verdict, [asdict(r) for r in results],
+                          scored.to_json() if scored else None)  # fmt: skip
 
     def work(tx) -> None:
         q.insert(tx, report)
+        detail = {"reference": ref_v.ref, "current": cur_v.ref, "verdict": verdict,
+                  "drifted": len(drifted)}  # fmt: skip
+        if scored is not None:
+            detail |= {"model": scored.model_ref, "model_verdict": scored.verdict}
         audit.record(tx, actor=report.created_by, action="drift.report", object_type="report",
-                     object_id=report.report_id, detail={"reference": ref_v.ref,
-                                                         "current": cur_v.ref,
-                                                         "verdict": verdict,
-                                                         "drifted": len(drifted)})  # fmt: skip
+                     object_id=report.report_id, detail=detail)  # fmt: skip
 
     ws.store.write(work)
     return report
+
+
+def model_section(report: StoredReport):
+    """The report's model part as ``app.model_drift.ModelDrift``, or None."""
+    if report.model is None:
+        return None
+    from app.model_drift import ModelDrift
+
+    return ModelDrift.from_json(report.model)
+
+
+def history(ws: Workspace, model: str) -> pd.DataFrame:
+    """A model's drift over time: one row per report made with any version of ``model``,
+    oldest first: the current version, the share of drifted columns, the prediction drift
+    effect and the performance with its interval (NaN without labels)."""
+    rows = []
+    for r in reversed(list_reports(ws, limit=10_000)):
+        if r.model_ref is None or r.model_ref.split("/")[0] != model:
+            continue
+        section = model_section(r)
+        perf = section.performance if section else None
+        preds = section.predictions if section else []
+        rows.append({
+            "created_at": r.created_at, "report_id": r.report_id, "current": r.current_ref,
+            "reference": r.reference_ref, "model_version": r.model_ref, "verdict": r.verdict,
+            "drift_share": r.n_drifted / max(r.n_columns, 1),
+            "prediction_effect": max((p.effect for p in preds), default=float("nan")),
+            "model_verdict": section.verdict if section else "",
+            "metric": perf.metric if perf else "", "score": perf.current if perf else np.nan,
+            "score_lo": perf.current_interval[0] if perf else np.nan,
+            "score_hi": perf.current_interval[1] if perf else np.nan,
+            "reference_score": perf.reference if perf else np.nan,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def list_reports(ws: Workspace, limit: int = 100) -> list[StoredReport]:

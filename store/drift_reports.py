@@ -10,7 +10,7 @@ from typing import Any
 from store.gateway import Tx
 
 _COLS = ("report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
-         "n_drifted, verdict, results")  # fmt: skip
+         "n_drifted, verdict, results, model_results")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,27 @@ class StoredReport:
     n_drifted: int
     verdict: str
     results: list[dict[str, Any]]
+    model: dict[str, Any] | None = None  # app.model_drift.ModelDrift.to_json()
 
 
 def insert(tx: Tx, r: StoredReport) -> None:
-    tx.execute(f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    tx.execute(f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [r.report_id, r.created_at, r.created_by, r.reference_ref, r.current_ref,
                 r.model_ref, r.n_columns, r.n_drifted, r.verdict,
-                json.dumps(r.results, default=float)])  # fmt: skip
+                json.dumps(r.results, default=float),
+                None if r.model is None else json.dumps(r.model, default=float)])  # fmt: skip
 
 
 def recent(tx: Tx, limit: int = 100) -> list[StoredReport]:
     rows = tx.fetchall(f"SELECT {_COLS} FROM drift_reports ORDER BY created_at DESC LIMIT ?",
                        [int(limit)])  # fmt: skip
-    return [StoredReport(*r[:9], json.loads(r[9])) for r in rows]
+    return [_report(r) for r in rows]
 
 
 def get(tx: Tx, report_id: str) -> StoredReport | None:
     row = tx.fetchone(f"SELECT {_COLS} FROM drift_reports WHERE report_id = ?", [report_id])
-    return None if row is None else StoredReport(*row[:9], json.loads(row[9]))
+    return None if row is None else _report(row)
+
+
+def _report(row: tuple) -> StoredReport:
+    return StoredReport(*row[:9], json.loads(row[9]), json.loads(row[10]) if row[10] else None)

@@ -342,6 +342,18 @@ MONITORING = Migration(
     ),
 )
 
+MODEL_DRIFT = Migration(
+    7,
+    "model drift: a report's prediction and performance section; a monitor's performance rule",
+    (
+        # JSON (app.model_drift.ModelDrift.to_json); NULL for a report without a model
+        "ALTER TABLE drift_reports ADD COLUMN model_results VARCHAR",
+        # the largest tolerated loss in the model's metric, as a share of the reference
+        # score; NULL: the rule is off
+        "ALTER TABLE monitors ADD COLUMN max_performance_drop DOUBLE",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -349,6 +361,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     REGISTRY,
     DRIFT,
     MONITORING,
+    MODEL_DRIFT,
 )
 HEAD = MIGRATIONS[-1].version
 

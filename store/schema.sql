@@ -20,7 +20,7 @@ CREATE TABLE dataset_versions(dataset_id VARCHAR, "version" INTEGER, fingerprint
 
 CREATE TABLE datasets(dataset_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL);
 
-CREATE TABLE drift_reports(report_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, reference_ref VARCHAR NOT NULL, current_ref VARCHAR NOT NULL, model_ref VARCHAR, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL, verdict VARCHAR NOT NULL, results VARCHAR NOT NULL);
+CREATE TABLE drift_reports(report_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, reference_ref VARCHAR NOT NULL, current_ref VARCHAR NOT NULL, model_ref VARCHAR, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL, verdict VARCHAR NOT NULL, results VARCHAR NOT NULL, model_results VARCHAR);
 
 CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
@@ -38,7 +38,7 @@ CREATE TABLE models(model_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE
 
 CREATE TABLE monitor_events(event_id VARCHAR PRIMARY KEY, model VARCHAR NOT NULL, dataset_ref VARCHAR NOT NULL, report_id VARCHAR, fired BOOLEAN NOT NULL, "action" VARCHAR NOT NULL, detail VARCHAR DEFAULT('{}') NOT NULL, checked_at TIMESTAMP NOT NULL);
 
-CREATE TABLE monitors(model VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, "target" VARCHAR NOT NULL, drift_share DOUBLE DEFAULT(0.25) NOT NULL, auto_promote BOOLEAN DEFAULT(false) NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
+CREATE TABLE monitors(model VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, "target" VARCHAR NOT NULL, drift_share DOUBLE DEFAULT(0.25) NOT NULL, auto_promote BOOLEAN DEFAULT(false) NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, max_performance_drop DOUBLE);
 
 CREATE TABLE params(run_id VARCHAR, "key" VARCHAR, kind VARCHAR NOT NULL, value_int BIGINT, value_float DOUBLE, value_bool BOOLEAN, value_str VARCHAR, PRIMARY KEY(run_id, "key"));
 

@@ -327,6 +327,17 @@ def read_all(path: Path) -> pd.DataFrame:
         return s.sql(f"SELECT * FROM read_parquet('{literal(str(path))}')").df()
 
 
+def read_sample(path: Path, n: int, seed: int = 0) -> pd.DataFrame:
+    """All rows when there are at most ``n``, else a uniform sample of ``n`` (reservoir, the
+    same rows for the same seed)."""
+    source = f"read_parquet('{literal(str(path))}')"
+    with Scratch() as s:
+        if s.count(source) <= n:
+            return s.sql(f"SELECT * FROM {source}").df()
+        return s.sql(f"SELECT * FROM {source} USING SAMPLE reservoir({int(n)} ROWS) "
+                     f"REPEATABLE ({int(seed)})").df()  # fmt: skip
+
+
 def write_csv(path: Path, target: Path) -> None:
     with Scratch() as s:
         s.sql(f"COPY (SELECT * FROM read_parquet('{literal(str(path))}')) "

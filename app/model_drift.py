@@ -1,0 +1,223 @@
+"""Prediction drift and performance drift of a registered model between two dataset versions.
+
+Both versions are scored with the model: all rows, or a uniform sample of ``SAMPLE_ROWS``
+(the same rows for the same seed) when a version is bigger, since scoring needs the rows in
+memory where the column statistics do not.
+
+* Prediction drift: the predictions are profiled and compared like columns
+  (``app.drift``: the same tests, effect sizes and rule). A classifier's prediction is a
+  category; a binary classifier adds the probability of its second class as a number; a
+  regressor's prediction is a number.
+* Performance drift, when both versions have the label column: the model's metric on each
+  (accuracy for classifiers, RMSE for regressors: the promotion gate's metrics), each with a
+  bootstrap 95 % interval, and the interval of the change (current minus reference,
+  resampling each side independently, ``N_BOOT`` times). "degraded" when the interval of
+  the change lies wholly on the bad side (real) and the drop is at least ``PERF_MATERIAL``
+  of the reference score (material); "improved" the other way round; a material drop whose
+  interval reaches 0 is "not enough evidence"; otherwise "no change".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app import datasets, drift, registry
+from store import profiles, snapshots
+from store.entities import ColumnProfile
+from store.errors import InvalidInput, NotFound
+from store.workspace import Workspace
+
+SAMPLE_ROWS = 200_000
+N_BOOT = 500
+PERF_MATERIAL = 0.03
+
+
+@dataclass(frozen=True)
+class PerformanceDrift:
+    metric: str
+    higher_is_better: bool
+    reference: float
+    current: float
+    reference_interval: tuple[float, float]
+    current_interval: tuple[float, float]
+    change_interval: tuple[float, float]  # of current - reference
+    drop_share: float  # the loss in the metric's good direction, as a share of the reference
+    verdict: str  # degraded | improved | no change | not enough evidence
+    n_reference: int
+    n_current: int
+
+    @property
+    def sentence(self) -> str:
+        lo, hi = self.change_interval
+        return (f"{self.metric} {self.reference:.4f} -> {self.current:.4f} "
+                f"(change 95% interval [{lo:+.4f}, {hi:+.4f}]; "
+                f"{'drop' if self.drop_share >= 0 else 'gain'} "
+                f"{abs(self.drop_share):.1%} of the reference)")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelDrift:
+    model_ref: str
+    target: str | None
+    predictions: list[drift.ColumnDrift]
+    profiles: dict[str, tuple[ColumnProfile, ColumnProfile]] = field(default_factory=dict)
+    performance: PerformanceDrift | None = None
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.performance is not None and self.performance.verdict == "degraded":
+            return "performance degraded"
+        if any(p.drifted for p in self.predictions):
+            return "predictions drift"
+        return "stable"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model_ref": self.model_ref, "target": self.target, "note": self.note,
+                "predictions": [asdict(p) for p in self.predictions],
+                "profiles": {k: [asdict(a), asdict(b)] for k, (a, b) in self.profiles.items()},
+                "performance": asdict(self.performance) if self.performance else None}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelDrift:
+        perf = data.get("performance")
+        return cls(
+            data["model_ref"], data.get("target"),
+            [drift.ColumnDrift(**p) for p in data.get("predictions", [])],
+            {k: (ColumnProfile(**a), ColumnProfile(**b))
+             for k, (a, b) in data.get("profiles", {}).items()},
+            PerformanceDrift(**perf) if perf else None, data.get("note", ""),
+        )  # fmt: skip
+
+
+def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: str,
+                target: str | None = None, *, seed: int = 0) -> ModelDrift:  # fmt: skip
+    """Score both versions with ``model_ref`` and compare. ``target`` defaults to the label
+    column of the run that trained the model. Raises InvalidInput when a version lacks one
+    of the model's input columns."""
+    model = registry.load_model(ws, model_ref)
+    inputs = [c["name"] for c in model.signature["inputs"]]
+    classifier = model.signature["output"]["kind"] == "classification"
+    target = target or _training_target(ws, model.ref)
+    frames = []
+    for ref in (reference_ref, current_ref):
+        version = datasets.get_version(ws, ref)
+        frame = snapshots.read_sample(datasets.snapshot_path(ws, version), SAMPLE_ROWS, seed)
+        missing = [c for c in inputs if c not in frame.columns]
+        if missing:
+            raise InvalidInput(f"{version.ref} lacks column {missing[0]!r} that {model.ref} "
+                               "needs; compare versions that have the model's inputs, or run "
+                               "the report without the model.")  # fmt: skip
+        frames.append(frame)
+    scored = [_scored(model, f[inputs], classifier) for f in frames]
+    ref_prof, cur_prof = (
+        _profile(s, label, classifier)
+        for s, label in zip(scored, ("reference", "current"), strict=True)
+    )
+    predictions = [_as_prediction(r) for r in drift.compare(ref_prof, cur_prof)]
+    pairs = {a.name: (a, b) for a, b in zip(ref_prof, cur_prof, strict=True)}
+    performance, note = None, ""
+    if target is None:
+        note = "The model's label column is unknown (no launch spec); give it to see performance."
+    elif any(target not in f.columns for f in frames):
+        note = f"Performance needs the label column {target!r} in both versions."
+    else:
+        labelled = [f[target].notna().to_numpy() for f in frames]
+        if not all(mask.any() for mask in labelled):
+            note = f"Performance needs labelled rows in {target!r} on both sides."
+        else:
+            performance = performance_drift(
+                *[(f[target].to_numpy()[m], s["prediction"].to_numpy()[m])
+                  for f, s, m in zip(frames, scored, labelled, strict=True)],
+                classifier=classifier, seed=seed)  # fmt: skip
+    return ModelDrift(model.ref, target, predictions, pairs, performance, note)
+
+
+def performance_drift(reference: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray,
+                      np.ndarray], *, classifier: bool, n_boot: int = N_BOOT, seed: int = 0,
+                      material: float = PERF_MATERIAL) -> PerformanceDrift:  # fmt: skip
+    """The metric on (labels, predictions) of each side, bootstrap intervals, a verdict."""
+    metric, higher = ("accuracy", True) if classifier else ("rmse", False)
+    score = _accuracy if classifier else _rmse
+    rng = np.random.default_rng(seed)
+    boots, scores = [], []
+    for y, pred in (reference, current):
+        y, pred = _comparable(y, pred, classifier)
+        n = len(y)
+        scores.append(score(y, pred))
+        if classifier:  # the hits in a resample of n rows are Binomial(n, accuracy): exact
+            boots.append(rng.binomial(n, scores[-1], n_boot) / n)
+        else:
+            draws = (rng.integers(0, n, n) for _ in range(n_boot))
+            boots.append(np.array([score(y[i], pred[i]) for i in draws]))
+    ref_score, cur_score = scores
+    change = boots[1] - boots[0]
+    lo, hi = (float(v) for v in np.percentile(change, [2.5, 97.5]))
+    loss = (ref_score - cur_score) if higher else (cur_score - ref_score)
+    drop_share = loss / abs(ref_score) if ref_score else (0.0 if loss == 0 else np.inf)
+    worse_for_sure = hi < 0 if higher else lo > 0
+    better_for_sure = lo > 0 if higher else hi < 0
+    if drop_share >= material:
+        verdict = "degraded" if worse_for_sure else "not enough evidence"
+    elif -drop_share >= material and better_for_sure:
+        verdict = "improved"
+    else:
+        verdict = "no change"
+    return PerformanceDrift(
+        metric, higher, ref_score, cur_score, _interval(boots[0]), _interval(boots[1]),
+        (lo, hi), float(drop_share), verdict, len(reference[0]), len(current[0]),
+    )  # fmt: skip
+
+
+def _training_target(ws: Workspace, model_ref: str) -> str | None:
+    from app import runner  # scikit-learn's import: only when a model is involved
+
+    try:
+        return runner.run_spec(ws, registry.get_version(ws, model_ref).run_id).target
+    except NotFound:  # a run logged from code has no launch spec
+        return None
+
+
+def _scored(model: Any, frame: pd.DataFrame, classifier: bool) -> pd.DataFrame:
+    out = registry.predict_frame(model, frame)
+    if classifier:  # a binary classifier's second-class probability; a multiclass one: none
+        proba = [c for c in out.columns if c.startswith("proba_")]
+        out = out.drop(columns=proba[:-1] if len(proba) == 2 else proba)
+    return out.reset_index(drop=True)
+
+
+def _profile(frame: pd.DataFrame, label: str, classifier: bool) -> tuple[ColumnProfile, ...]:
+    if classifier:  # a class is a category, even when the classes are 0 and 1
+        frame = frame.assign(prediction=frame["prediction"].astype(str))
+    with snapshots.Scratch() as scratch:
+        snapshots.load_frame(scratch, frame, label=f"the {label} predictions")
+        return profiles.profile(scratch, snapshots.normalize(scratch, label))
+
+
+def _as_prediction(result: drift.ColumnDrift) -> drift.ColumnDrift:
+    return drift.ColumnDrift(result.column, f"prediction ({result.kind})", result.verdict,
+                             result.method, result.effect, result.p_value, result.n_reference,
+                             result.n_current, result.stats, result.sentence)  # fmt: skip
+
+
+def _comparable(y: np.ndarray, pred: np.ndarray, classifier: bool) -> tuple[np.ndarray, ...]:
+    if classifier:  # labels read back with nulls may be floats (1.0 == 1 holds)
+        return np.asarray(y), np.asarray(pred)
+    return np.asarray(y, float), np.asarray(pred, float)
+
+
+def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean(y == pred))
+
+
+def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y - pred) ** 2)))
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
