@@ -183,6 +183,7 @@ def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
         if r["verdict"] in ("drift", "major drift") and name in ref_p and name in cur_p:
             fig = distribution_figure(ref_p[name], cur_p[name])
             figures.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
+    figures.append(_model_html(model_section(report)))
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Drift report {html.escape(report.current_ref)} vs {html.escape(report.reference_ref)}</title>
 <script>{get_plotlyjs()}</script>
@@ -203,6 +204,57 @@ points, PSI 0.1 or 1 % unseen values for categories; nulls up 2 points).</p>
     target = Path(target)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def _model_html(section) -> str:
+    if section is None:
+        return ""
+    esc = html.escape
+    out = [f"<h2>Model <code>{esc(section.model_ref)}</code>: {esc(section.verdict)}</h2>"]
+    perf = section.performance
+    if perf is not None:
+        out.append(f"<p>Performance <b>{esc(perf.verdict)}</b>: {esc(perf.sentence)}. "
+                   f"95% intervals: reference [{perf.reference_interval[0]:.4f}, "
+                   f"{perf.reference_interval[1]:.4f}] on {perf.n_reference:,} rows, current "
+                   f"[{perf.current_interval[0]:.4f}, {perf.current_interval[1]:.4f}] on "
+                   f"{perf.n_current:,} rows.</p>")  # fmt: skip
+    if section.note:
+        out.append(f"<p>{esc(section.note)}</p>")
+    rows = "".join(f"<tr><td>{esc(p.column)}</td><td>{esc(p.verdict)}</td>"
+                   f"<td>{p.effect:.4g}</td><td>{esc(p.sentence)}</td></tr>"
+                   for p in section.predictions)  # fmt: skip
+    out.append("<table><tr><th>prediction</th><th>verdict</th><th>effect</th>"
+               f"<th>what changed</th></tr>{rows}</table>")  # fmt: skip
+    for ref, cur in section.profiles.values():
+        out.append(pio.to_html(distribution_figure(ref, cur), full_html=False,
+                               include_plotlyjs=False))  # fmt: skip
+    return "".join(out)
+
+
+def history_figure(timeline: pd.DataFrame) -> go.Figure:
+    """A model's drift over successive dataset versions (``history()``): the share of
+    drifted columns as bars; the model's score on each version with its 95 % interval."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    x = [f"{c} ({t:%m-%d %H:%M})" for c, t in zip(timeline["current"], timeline["created_at"],
+                                                  strict=True)]  # fmt: skip
+    fig.add_bar(x=x, y=timeline["drift_share"], name="share of columns drifted", opacity=0.5)
+    scored = timeline["score"].notna()
+    if scored.any():
+        t = timeline[scored]
+        fig.add_scatter(
+            x=[v for v, keep in zip(x, scored, strict=True) if keep], y=t["score"],
+            name=f"{t['metric'].iloc[0]} (95% interval)", mode="lines+markers",
+            error_y={"type": "data", "symmetric": False, "array": t["score_hi"] - t["score"],
+                     "arrayminus": t["score"] - t["score_lo"]},
+            secondary_y=True,
+        )  # fmt: skip
+        fig.update_yaxes(title_text=t["metric"].iloc[0], secondary_y=True)
+    fig.update_yaxes(title_text="share drifted", range=[0, 1], secondary_y=False)
+    fig.update_layout(height=340, margin={"t": 30, "b": 20, "l": 20, "r": 20},
+                      legend={"orientation": "h"})  # fmt: skip
+    return fig
 
 
 def _p(value: float | None) -> str:

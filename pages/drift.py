@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import datasets, reports
+from app import datasets, drift, reports
 from app.ui import data
 from app.ui.widgets import user_errors
+from store.errors import InvalidInput
 
 st.title("Drift")
 
@@ -25,16 +26,58 @@ RULE = (
 )
 
 
+TRAINING = "(the model's training data)"
+NO_MODEL = "(no model)"
+METHODS = sorted({m for kind in drift.OVERRIDE_METHODS.values() for m in kind} | {"ignore"})
+
+
 def new_report(ws, refs: list[str]) -> None:
+    from app import registry
+
+    models = [f"{m.name}@{a}" for m in registry.list_models(ws) for a in sorted(m.aliases)]
     with st.form("new-report"):
         a, b = st.columns(2)
-        reference = a.selectbox("Reference", refs, index=min(1, len(refs) - 1))
+        reference = a.selectbox("Reference", [*refs, TRAINING], index=min(1, len(refs) - 1))
         current = b.selectbox("Current", refs, index=0)
+        c, d = st.columns(2)
+        model = c.selectbox("Model (scores both versions: prediction and performance drift)",
+                            [NO_MODEL, *models])  # fmt: skip
+        target = d.text_input("Label column", placeholder="default: the one the model learned")
+        with st.expander("Per-column rules (override the method and its threshold)"):
+            st.caption("Numbers: " + ", ".join(drift.OVERRIDE_METHODS["numeric"]) + ". "
+                       "Categories: " + ", ".join(drift.OVERRIDE_METHODS["categorical"]) + ". "
+                       "ignore leaves a column out. Material at the threshold, major at "
+                       f"{drift.MAJOR_FACTOR}x it; the test of real stays.")  # fmt: skip
+            rules = st.data_editor(
+                pd.DataFrame({"column": pd.Series(dtype=str), "method": pd.Series(dtype=str),
+                              "threshold": pd.Series(dtype=float)}),
+                num_rows="dynamic", key="drift-rules", hide_index=True,
+                column_config={"method": st.column_config.SelectboxColumn(options=METHODS),
+                               "threshold": st.column_config.NumberColumn(min_value=0.0)},
+            )  # fmt: skip
         if st.form_submit_button("Run the report", type="primary", icon=":material/play_arrow:"):
-            with user_errors():
-                report = reports.run_report(ws, reference, current)
+            with user_errors(), st.spinner("Comparing…"):
+                report = reports.run_report(
+                    ws, None if reference == TRAINING else reference, current,
+                    model=None if model == NO_MODEL else model, target=target.strip() or None,
+                    overrides=_overrides(rules),
+                )  # fmt: skip
                 st.session_state["report"] = report.report_id
                 st.rerun()
+
+
+def _overrides(rules: pd.DataFrame) -> dict[str, drift.Override]:
+    out = {}
+    for row in rules.itertuples(index=False):
+        column = str(row.column or "").strip() if pd.notna(row.column) else ""
+        if not column:
+            continue
+        if not isinstance(row.method, str) or not row.method:
+            raise InvalidInput(f"Per-column rule for {column!r}: pick a method "
+                               f"({', '.join(METHODS)}).")  # fmt: skip
+        threshold = 0.1 if pd.isna(row.threshold) else float(row.threshold)
+        out[column] = drift.Override(row.method, threshold)
+    return out
 
 
 def show(ws, report) -> None:
@@ -62,7 +105,7 @@ def show(ws, report) -> None:
                  column_config=formats)  # fmt: skip
     with st.expander("How a verdict is reached"):
         st.markdown(RULE)
-    columns = [r["column"] for r in report.results if r["kind"] != "schema"]
+    columns = [r["column"] for r in report.results if r["kind"] not in ("schema", "ignored")]
     if columns:
         name = st.selectbox("Column", columns, key=f"drift-col-{report.report_id}")
         ref_p = {
@@ -83,12 +126,63 @@ def show(ws, report) -> None:
         st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
                                    "value": list(detail["stats"].values())}),
                      hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
+    model_panel(report)
     retrain_panel(ws, report)
     st.download_button(
         "Export as HTML", data=lambda: _html(ws, report.report_id),
         file_name=f"drift-{report.current_ref.replace('@', '-')}.html", mime="text/html",
         on_click="ignore", icon=":material/download:", key=f"export-{report.report_id}",
     )  # fmt: skip
+
+
+def model_panel(report) -> None:
+    section = reports.model_section(report)
+    if section is None:
+        return
+    st.subheader(f"Model {section.model_ref}: {section.verdict}")
+    perf = section.performance
+    if perf is not None:
+        m = st.columns(3)
+        (r_lo, r_hi), (c_lo, c_hi) = perf.reference_interval, perf.current_interval
+        m[0].metric(
+            f"{perf.metric}, reference",
+            f"{perf.reference:.4f}",
+            help=f"95% interval [{r_lo:.4f}, {r_hi:.4f}] on {perf.n_reference:,} rows",
+        )
+        m[1].metric(
+            f"{perf.metric}, current",
+            f"{perf.current:.4f}",
+            delta=f"{perf.current - perf.reference:+.4f}",
+            delta_color="normal" if perf.higher_is_better else "inverse",
+            help=f"95% interval [{c_lo:.4f}, {c_hi:.4f}] on {perf.n_current:,} rows",
+        )
+        m[2].metric("Performance", perf.verdict)
+        st.caption(perf.sentence + ". Degraded when the bootstrap interval of the change "
+                   "excludes 0 and the drop is at least 3 % of the reference score.")  # fmt: skip
+    if section.note:
+        st.info(section.note)
+    st.dataframe(pd.DataFrame([{"prediction": p.column, "verdict": p.verdict, "effect": p.effect,
+                                "p-value": p.p_value, "what changed": p.sentence}
+                               for p in section.predictions]),
+                 hide_index=True, key=f"drift-pred-{report.report_id}")  # fmt: skip
+    if section.profiles:
+        name = st.selectbox("Prediction", list(section.profiles),
+                            key=f"drift-pred-col-{report.report_id}")  # fmt: skip
+        st.plotly_chart(reports.distribution_figure(*section.profiles[name]),
+                        key=f"drift-pred-fig-{report.report_id}-{name}")  # fmt: skip
+
+
+def history_panel(ws, found) -> None:
+    models = sorted({r.model_ref.split("/")[0] for r in found if r.model_ref})
+    if not models:
+        return
+    st.subheader("A model's drift across dataset versions")
+    model = st.selectbox("Model", models, key="drift-history-model")
+    timeline = reports.history(ws, model)
+    st.plotly_chart(reports.history_figure(timeline), key=f"drift-history-{model}")
+    st.dataframe(timeline[["created_at", "current", "reference", "model_version", "verdict",
+                           "drift_share", "model_verdict", "metric", "score"]],
+                 hide_index=True, key=f"drift-history-table-{model}")  # fmt: skip
 
 
 def retrain_panel(ws, report) -> None:
@@ -148,3 +242,4 @@ with user_errors():
                                f"{r.reference_ref} · {r.verdict}")(found[ids.index(i)]),
     )  # fmt: skip
     show(ws, found[ids.index(chosen)])
+    history_panel(ws, found)

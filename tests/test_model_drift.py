@@ -201,3 +201,34 @@ def test_without_labels_the_report_says_why(ws: Workspace, champion: str) -> Non
     assert section.performance is None
     assert section.note == "Performance needs the label column 'churned' in both versions."
     assert datasets.get_version(ws, "churn@v2").n_rows == 500
+
+
+def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from app.ui import nav
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    wb.log_dataset(customers(1000, 9, shift=120), "churn")
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    at.switch_page(f"../pages/{nav.DRIFT.file}").run()
+    run = next(b for b in at.button if b.label == "Run the report")
+    reference = next(s for s in at.selectbox if s.label == "Reference")
+    reference.select("(the model's training data)")
+    run.click().run()  # without a model: the page says what to do
+    assert [e.value for e in at.error] == [
+        "Pick a reference version (or a model, to compare with the data it was trained on)."
+    ]
+    model = next(s for s in at.selectbox if s.label.startswith("Model (scores"))
+    model.select(champion)
+    next(b for b in at.button if b.label == "Run the report").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    titles = [s.value for s in at.subheader]
+    assert "churn@v2 against churn@v1" in titles[0]
+    assert "Model churn-clf/1: predictions drift" in titles
+    assert "A model's drift across dataset versions" in titles
+    assert [m.label for m in at.metric][-3:] == ["accuracy, reference", "accuracy, current",
+                                                 "Performance"]  # fmt: skip
+    predictions = next(d.value for d in at.dataframe if "prediction" in d.value.columns)
+    assert predictions["prediction"].tolist()[0] in ("prediction", "proba_True")
