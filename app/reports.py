@@ -239,7 +239,8 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = [f"{c} ({t:%m-%d %H:%M})" for c, t in zip(timeline["current"], timeline["created_at"],
                                                   strict=True)]  # fmt: skip
-    fig.add_bar(x=x, y=timeline["drift_share"], name="share of columns drifted", opacity=0.5)
+    fig.add_bar(x=x, y=timeline["drift_share"], name="share of columns drifted", opacity=0.5,
+                marker_color="#7f9fbf")  # fmt: skip
     scored = timeline["score"].notna()
     if scored.any():
         t = timeline[scored]
@@ -248,8 +249,11 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
             name=f"{t['metric'].iloc[0]} (95% interval)", mode="lines+markers",
             error_y={"type": "data", "symmetric": False, "array": t["score_hi"] - t["score"],
                      "arrayminus": t["score"] - t["score_lo"]},
-            secondary_y=True,
+            secondary_y=True, line_color="#d6612b",
         )  # fmt: skip
+        fig.add_scatter(x=[v for v, keep in zip(x, scored, strict=True) if keep],
+                        y=t["reference_score"], name="on the reference", mode="lines",
+                        line={"dash": "dash", "color": "#999"}, secondary_y=True)  # fmt: skip
         fig.update_yaxes(title_text=t["metric"].iloc[0], secondary_y=True)
     fig.update_yaxes(title_text="share drifted", range=[0, 1], secondary_y=False)
     fig.update_layout(height=340, margin={"t": 30, "b": 20, "l": 20, "r": 20},

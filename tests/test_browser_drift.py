@@ -56,3 +56,50 @@ def test_drift_journey(ws: Workspace, tmp_path: Path) -> None:
         offline.screenshot(path=SHOTS / "drift-export.png", full_page=True)
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
+
+
+@pytest.mark.browser
+def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
+    """A report with the champion: prediction and performance drift, and its history."""
+    from app import registry, runner
+    from app.training import RunSpec
+    from tests.test_model_drift import customers
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wb.log_dataset(customers(2000, 1), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
+                           wait=True)  # fmt: skip
+    registry.register_model(ws, launch.run_ids[0], "churn-clf")
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    wb.log_dataset(customers(2000, 2, shift=60), "churn")
+    wb.log_dataset(customers(2000, 3, concept=True), "churn")
+    console: list[str] = []
+    with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
+        page = open_page(b, f"{url}/drift", console)
+        for current in ("churn@v2", "churn@v3"):
+            for label, value in (
+                ("Reference", "(the model's training data)"),
+                ("Current", current),
+                ("Model", "churn-clf@champion"),
+            ):
+                page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+                page.keyboard.type(value)
+                page.keyboard.press("Enter")
+            page.get_by_role("button", name="Run the report").click()
+            page.get_by_role("heading", name="against churn@v1").filter(
+                has_text=current).wait_for()  # fmt: skip
+            page.wait_for_selector(IDLE)
+        page.get_by_role("heading", name="Model churn-clf/1: performance degraded").wait_for()
+        page.get_by_role("heading", name="A model's drift across dataset versions").wait_for()
+        page.get_by_test_id("stPlotlyChart").last.wait_for()
+        page.wait_for_selector(IDLE)
+        assert error_texts(page) == []
+        # Streamlit scrolls its own container: bring each section into view to shoot it.
+        page.get_by_role("heading", name="Model churn-clf/1").evaluate(
+            "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
+        page.screenshot(path=SHOTS / "drift-model.png")
+        page.get_by_role("heading", name="A model's drift across").evaluate(
+            "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
+        page.screenshot(path=SHOTS / "drift-history.png")
+    ours = [c for c in console if "404" not in c]
+    assert ours == [], ours
