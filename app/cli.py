@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import datasets, experiments, inbox, ingest
+from app import cli_drift, datasets, experiments, inbox, ingest
 from app.settings import WORKSPACE_ENV, Settings, current_user, workspace_path
 from app.workspace import open_workspace
 from store import migrations
@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     _dataset_commands(sub)
 
     _model_commands(sub)
+
+    cli_drift.add_commands(sub)
 
     imp = sub.add_parser("import-mlflow", help="import experiments, runs, params, metrics and "
                          "tags from an MLflow SQLite tracking store")  # fmt: skip

@@ -54,15 +54,7 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
         raise InvalidInput(f"Reference and current are both {ref_v.ref}; pick two versions.")
     results = drift.compare(datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v),
                             overrides)  # fmt: skip
-    compared = [r for r in results if r.kind not in ("schema", "ignored") or r.verdict == "drift"]
-    drifted = [r for r in results if r.drifted]
-    if any(r.verdict == "major drift" for r in results) or (
-            compared and len(drifted) / len(compared) >= SHARE_THRESHOLD):  # fmt: skip
-        verdict = "drift"
-    elif any(r.verdict == "not enough evidence" for r in results):
-        verdict = "not enough evidence"
-    else:
-        verdict = "no drift"
+    verdict, drifted, compared = dataset_verdict(results)
     scored = None
     if model is not None:
         from app import model_drift  # scikit-learn: only for a report with a model
@@ -84,6 +76,20 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
 
     ws.store.write(work)
     return report
+
+
+def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
+    """(verdict, drifted columns, compared columns): "drift" when a column drifts majorly
+    or ``SHARE_THRESHOLD`` of the compared ones drift; schema changes other than a type
+    change and ignored columns are not compared."""
+    compared = [r for r in results if r.kind not in ("schema", "ignored") or r.verdict == "drift"]
+    drifted = [r for r in results if r.drifted]
+    if any(r.verdict == "major drift" for r in results) or (
+            compared and len(drifted) / len(compared) >= SHARE_THRESHOLD):  # fmt: skip
+        return "drift", drifted, compared
+    if any(r.verdict == "not enough evidence" for r in results):
+        return "not enough evidence", drifted, compared
+    return "no drift", drifted, compared
 
 
 def model_section(report: StoredReport):
@@ -265,7 +271,8 @@ def _p(value: float | None) -> str:
     return "" if value is None else f"{value:.3g}"
 
 
-def compare_files(reference: Path | str, current: Path | str) -> list:
+def compare_files(reference: Path | str, current: Path | str,
+                  overrides: dict[str, drift.Override] | None = None) -> list:  # fmt: skip
     """Drift between two CSV or Parquet files without registering them: each is read and
     profiled in a scratch DuckDB (the same one pass as registration, minus the snapshot
     and the fingerprint), then compared. For a quick look, or files you will not keep."""
@@ -284,4 +291,4 @@ def compare_files(reference: Path | str, current: Path | str) -> list:
                 raise InvalidInput(f"{label}: use a .csv or .parquet file.")
             return profiles.profile(scratch, snapshots.normalize(scratch, label))
 
-    return drift.compare(profile_of(Path(reference)), profile_of(Path(current)))
+    return drift.compare(profile_of(Path(reference)), profile_of(Path(current)), overrides)

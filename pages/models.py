@@ -206,18 +206,26 @@ def monitor_tab(ws, model: Model) -> None:
         c, d = st.columns(2)
         share = c.slider("Fire when this share of columns drifts", 0.05, 1.0,
                          current.drift_share if current else 0.25, 0.05)  # fmt: skip
-        auto = d.checkbox("Promote automatically when the gate allows",
-                          value=current.auto_promote if current else False)  # fmt: skip
+        drop = d.number_input(
+            "Fire when the metric drops by more than (% of the reference; 0: off)", 0.0, 99.0,
+            100 * (current.max_performance_drop or 0) if current else 5.0, 1.0,
+            help="Needs labels in the new version; the drop must also be clear of the "
+                 "bootstrap interval.")  # fmt: skip
+        auto = st.checkbox("Promote automatically when the gate allows",
+                           value=current.auto_promote if current else False)  # fmt: skip
         if st.form_submit_button("Save monitor", icon=":material/monitor_heart:"):
             with user_errors():
                 monitoring.set_monitor(ws, model.name, dataset, target.strip(),
-                                       drift_share=share, auto_promote=auto)  # fmt: skip
+                                       drift_share=share, auto_promote=auto,
+                                       max_performance_drop=drop / 100 or None)  # fmt: skip
                 st.session_state["flash"] = f"Monitoring {model.name} on {dataset}."
                 st.rerun()
     history = monitoring.events(ws, model.name)
     if history:
         st.dataframe(pd.DataFrame([{"when (UTC)": e.checked_at, "version": e.dataset_ref,
                                     "fired": e.fired, "action": e.action,
+                                    "rule": e.detail.get("rule", ""),
+                                    "drop": e.detail.get("performance_drop"),
                                     "challenger": e.detail.get("challenger", "")}
                                    for e in history]), hide_index=True)  # fmt: skip
 

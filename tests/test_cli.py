@@ -196,3 +196,50 @@ def test_sync_registers_inbox_files(ws: Workspace, capsys) -> None:
     os.utime(path, (old, old))
     assert main(["sync"]) == 0
     assert "inbox/churn/march.csv: Registered churn@v1" in capsys.readouterr().out
+
+
+def test_drift_and_monitor_commands(ws: Workspace, tmp_path: Path, capsys) -> None:
+    from app import registry, runner
+    from app.training import RunSpec
+    from tests.test_model_drift import customers
+
+    wb.log_dataset(customers(1500, 1), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
+                           wait=True)  # fmt: skip
+    registry.register_model(ws, launch.run_ids[0], "churn-clf")
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    wb.log_dataset(customers(1500, 2, concept=True), "churn")
+    base = ["--workspace", str(ws.root)]
+    code = main([*base, "drift", "report", "churn@v2", "--model", "churn-clf@champion",
+                 "--rule", "age=psi:0.5", "--html", str(tmp_path / "r.html"),
+                 "--fail-on-drift"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 3, out  # the data holds, the model does not
+    assert out.startswith("no drift: churn@v2 against churn@v1, 0 of 4 columns drifted")
+    assert "model churn-clf/1: performance degraded" in out
+    assert (tmp_path / "r.html").stat().st_size > 1_000_000
+    assert main([*base, "drift", "report", "churn@v2", "--reference", "churn@v1"]) == 0
+    capsys.readouterr()
+    assert main([*base, "drift", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "model churn-clf/1" in lines[1] and "model" not in lines[0]
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    customers(3000, 3).to_csv(a, index=False)
+    customers(3000, 4, shift=150).to_csv(b, index=False)
+    assert main(["drift", "files", str(a), str(b), "--fail-on-drift"]) == 3
+    assert "drift: " in capsys.readouterr().out
+    assert main(["drift", "files", str(a), str(b), "--rule", "usage=ignore",
+                 "--rule", "churned=ignore"]) == 0  # fmt: skip
+    assert capsys.readouterr().out.startswith("no drift:")
+    assert main(["drift", "files", str(a), str(b), "--rule", "usage"]) == 1
+    assert "write COLUMN=METHOD[:THRESHOLD]" in capsys.readouterr().err
+    assert main(["drift", "files", str(a), str(b), "--rule", "usage=psi:high"]) == 1
+    assert "the threshold 'high' is not a number" in capsys.readouterr().err
+
+    assert main([*base, "monitors", "set", "churn-clf", "--dataset", "churn", "--target",
+                 "churned", "--max-performance-drop", "0.05"]) == 0  # fmt: skip
+    assert "performance drop above 5%" in capsys.readouterr().out
+    assert main([*base, "monitors", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "churn-clf" in listed and "status: ok" in listed

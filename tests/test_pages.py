@@ -224,7 +224,8 @@ def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
     next(t for t in at.text_input if t.label == "Label column").input("churned")
     next(b for b in at.button if b.label == "Save monitor").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert monitoring.monitors(app_env)[0].target == "churned"
+    saved = monitoring.monitors(app_env)[0]
+    assert saved.target == "churned" and saved.max_performance_drop == pytest.approx(0.05)
     assert any(":green-badge[ok]" in m.value for m in at.markdown)
     home = run_page(nav.HOME)
     assert any("**churn-clf** · champion v1 · :green-badge[ok]" in m.value for m in home.markdown)

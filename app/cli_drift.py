@@ -1,0 +1,167 @@
+"""`workbench drift ...` and `workbench monitors ...`: drift reports and monitoring from the
+command line (a CI job can fail on drift with --fail-on-drift)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+from app import drift, reports
+from app.workspace import open_workspace
+from store.errors import InvalidInput
+
+EXIT_DRIFT = 3  # --fail-on-drift: 0 fine, 1 an error, 3 drift found
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    dr = sub.add_parser("drift", help="drift reports").add_subparsers(
+        dest="drift_command", required=True, metavar="SUBCOMMAND"
+    )
+    report = dr.add_parser("report", help="compare a dataset version with a reference (and "
+                           "score both with a model); the report is stored")  # fmt: skip
+    report.add_argument("current", help="the new version, e.g. churn@v4")
+    report.add_argument("--reference", help="e.g. churn@v1 (default with --model: the version "
+                        "the model was trained on)")  # fmt: skip
+    report.add_argument(
+        "--model",
+        help="a model version or alias, e.g. churn-clf@champion: "
+        "prediction drift, and performance drift where there are labels",
+    )
+    report.add_argument("--target", help="the label column (default: the one the model learned)")
+    _rule_argument(report)
+    report.add_argument("--html", metavar="PATH", help="also write the report as one HTML file")
+    report.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help=f"exit {EXIT_DRIFT} when the data drifts or the model degrades",
+    )
+    report.set_defaults(func=cmd_drift_report)
+    files = dr.add_parser("files", help="compare two CSV or Parquet files without registering "
+                          "them (nothing is stored)")  # fmt: skip
+    files.add_argument("reference")
+    files.add_argument("current")
+    _rule_argument(files)
+    files.add_argument("--fail-on-drift", action="store_true",
+                       help=f"exit {EXIT_DRIFT} when the data drifts")  # fmt: skip
+    files.set_defaults(func=cmd_drift_files)
+    ls = dr.add_parser("list", help="stored reports, newest first")
+    ls.add_argument("--limit", type=int, default=20)
+    ls.set_defaults(func=cmd_drift_list)
+
+    mon = sub.add_parser("monitors", help="monitoring rules per model").add_subparsers(
+        dest="monitors_command", required=True, metavar="SUBCOMMAND"
+    )
+    put = mon.add_parser("set", help="watch a dataset for a model: new versions run the drift "
+                         "check, and a firing rule retrains a challenger")  # fmt: skip
+    put.add_argument("model", help="a registered model with a champion")
+    put.add_argument("--dataset", required=True, help="the dataset whose new versions to check")
+    put.add_argument("--target", required=True, help="the label column")
+    put.add_argument("--drift-share", type=float, default=0.25,
+                     help="fire when this share of columns drifts (default 0.25)")  # fmt: skip
+    put.add_argument("--max-performance-drop", type=float, metavar="SHARE",
+                     help="fire when the metric drops by more than this share of the "
+                     "reference score, e.g. 0.05 (needs labels)")  # fmt: skip
+    put.add_argument("--auto-promote", action="store_true",
+                     help="promote the challenger when the gate allows it")  # fmt: skip
+    put.set_defaults(func=cmd_monitors_set)
+    mon.add_parser("list", help="monitors and their last check").set_defaults(
+        func=cmd_monitors_list
+    )
+
+
+def _rule_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rule", action="append", default=[], metavar="COLUMN=METHOD[:THRESHOLD]",
+                        help="a column's own method and threshold, e.g. income=psi:0.2 or "
+                        "customer_id=ignore (repeatable)")  # fmt: skip
+
+
+def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
+    out = {}
+    for text in texts:
+        column, sep, rest = text.partition("=")
+        if not sep or not column.strip() or not rest:
+            raise InvalidInput(f"--rule {text!r}: write COLUMN=METHOD[:THRESHOLD], e.g. "
+                               "income=psi:0.2 or customer_id=ignore.")  # fmt: skip
+        method, _, threshold = rest.partition(":")
+        try:
+            value = float(threshold) if threshold else 0.1
+        except ValueError:
+            raise InvalidInput(f"--rule {text!r}: the threshold {threshold!r} is not a number."
+                               ) from None  # fmt: skip
+        out[column.strip()] = drift.Override(method.strip(), value)
+    return out
+
+
+def cmd_drift_report(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    report = reports.run_report(ws, args.reference, args.current, model=args.model,
+                                target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
+    print(f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "
+          f"{report.n_drifted} of {report.n_columns} columns drifted (report "
+          f"{report.report_id})")  # fmt: skip
+    _print_columns(report.results)
+    section = reports.model_section(report)
+    degraded = False
+    if section is not None:
+        print(f"model {section.model_ref}: {section.verdict}")
+        for p in section.predictions:
+            print(f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  {p.sentence}")
+        if section.performance is not None:
+            print(f"  performance {section.performance.verdict}: {section.performance.sentence}")
+            degraded = section.performance.verdict == "degraded"
+        if section.note:
+            print(f"  note: {section.note}")
+    if args.html:
+        print(f"wrote {reports.export_html(ws, report.report_id, Path(args.html))}")
+    return EXIT_DRIFT if args.fail_on_drift and (report.verdict == "drift" or degraded) else 0
+
+
+def cmd_drift_files(args: argparse.Namespace) -> int:
+    results = reports.compare_files(args.reference, args.current, parse_rules(args.rule))
+    verdict, drifted, compared = reports.dataset_verdict(results)
+    print(f"{verdict}: {args.current} against {args.reference}, {len(drifted)} of "
+          f"{len(compared)} columns drifted (not stored)")  # fmt: skip
+    _print_columns([asdict(r) for r in results])
+    return EXIT_DRIFT if args.fail_on_drift and verdict == "drift" else 0
+
+
+def cmd_drift_list(args: argparse.Namespace) -> int:
+    for r in reports.list_reports(open_workspace(args.workspace), args.limit):
+        model = f"  model {r.model_ref}" if r.model_ref else ""
+        print(
+            f"{r.created_at:%Y-%m-%d %H:%M}  {r.report_id[:12]}  {r.verdict:<20} "
+            f"{r.n_drifted}/{r.n_columns}  {r.current_ref} vs {r.reference_ref}{model}"
+        )
+    return 0
+
+
+def cmd_monitors_set(args: argparse.Namespace) -> int:
+    from app import monitoring
+
+    m = monitoring.set_monitor(open_workspace(args.workspace), args.model, args.dataset,
+                               args.target, drift_share=args.drift_share,
+                               max_performance_drop=args.max_performance_drop,
+                               auto_promote=args.auto_promote)  # fmt: skip
+    drop = f", performance drop above {m.max_performance_drop:.0%}" \
+        if m.max_performance_drop else ""  # fmt: skip
+    print(
+        f"monitoring {m.model} on new versions of {m.dataset}: drift share "
+        f"{m.drift_share:.0%}{drop}; auto-promote {'on' if m.auto_promote else 'off'}"
+    )
+    return 0
+
+
+def cmd_monitors_list(args: argparse.Namespace) -> int:
+    from app import monitoring
+
+    ws = open_workspace(args.workspace)
+    for m in monitoring.monitors(ws):
+        print(f"{m.model:<20} on {m.dataset:<16} label {m.target:<12} "
+              f"status: {monitoring.status(ws, m.model)}")  # fmt: skip
+    return 0
+
+
+def _print_columns(results: list[dict]) -> None:
+    for r in results:
+        print(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  {r['sentence']}")
