@@ -210,11 +210,11 @@ def known_keys(tx: Tx, experiment_ids: Sequence[str] | None = None) -> dict[str,
         )
         params = [list(experiment_ids)]
     keys: dict[str, list[str]] = {"metrics": [], "params": [], "tags": []}
-    parts = [f"SELECT DISTINCT '{field}', key FROM {table} {scope}"
-             for field, table in (("metrics", "metric_summary"), ("params", "params"),
-                                  ("tags", "tags"))]  # fmt: skip
-    for field, key in tx.fetchall(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params * 3):
-        keys[field].append(key)
+    parts = [f"SELECT DISTINCT '{kind}', key FROM {table} {scope}"
+             for kind, table in (("metrics", "metric_summary"), ("params", "params"),
+                                 ("tags", "tags"))]  # fmt: skip
+    for kind, key in tx.fetchall(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params * 3):
+        keys[kind].append(key)
     return keys
 
 
