@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import cli_drift, datasets, experiments, inbox, ingest
-from app.settings import WORKSPACE_ENV, Settings, current_user, workspace_path
+from app import cli_drift, cli_users, datasets, experiments, inbox, ingest
+from app.auth import current_user
+from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
 from store import migrations
 from store.entities import Condition
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the web app (creates the workspace on first start)")
     ui.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     ui.add_argument("--host", default="localhost", help="address to bind (default localhost)")
+    ui.add_argument("--team", action="store_true", help="team mode: every page needs a login "
+                    "(accounts: `workbench users add`)")  # fmt: skip
     ui.set_defaults(func=cmd_ui)
 
     sync = sub.add_parser("sync", help="ingest run event logs, mark abandoned runs lost, and "
@@ -70,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_commands(sub)
 
     cli_drift.add_commands(sub)
+
+    cli_users.add_commands(sub)
 
     imp = sub.add_parser("import-mlflow", help="import experiments, runs, params, metrics and "
                          "tags from an MLflow SQLite tracking store")  # fmt: skip
@@ -182,6 +187,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Open http://{args.host}:{args.port} in your browser (Ctrl-C stops the app).")
     sys.stdout.flush()
     env = {**os.environ, WORKSPACE_ENV: str(ws.root)}
+    if args.team:
+        env["WORKBENCH_TEAM"] = "1"
+        from app import auth
+
+        if not auth.has_admin(ws):
+            print("Team mode and no admin yet: create one with `workbench users add NAME "
+                  "--role admin`; the login page says so too.")  # fmt: skip
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(MAIN_SCRIPT),
         "--server.port", str(args.port), "--server.address", args.host,

@@ -26,7 +26,8 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from app import contracts
-from app.settings import Settings, current_user
+from app.auth import current_user, requires
+from app.settings import Settings
 from app.validation import check_dataset_name, check_key, check_tag_value
 from store import audit, profiles, snapshots
 from store import contracts as contract_checks
@@ -99,6 +100,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
 # -- registering -------------------------------------------------------------------------------
 
 
+@requires("editor")
 def register(
     ws: Workspace,
     source: Path | str | pd.DataFrame,
@@ -176,6 +178,7 @@ def register(
     return Registration(version, created=True, checks=tuple(checks))
 
 
+@requires("editor")
 def register_upload(ws: Workspace, stream: BinaryIO, filename: str, name: str, *,
                     size: int, settings: Settings | None = None, **kwargs: Any
                     ) -> Registration:  # fmt: skip
@@ -385,6 +388,7 @@ def get_contract(ws: Workspace, name: str) -> tuple[int, dict[str, Any]] | None:
     return ws.store.read(work)
 
 
+@requires("editor")
 def save_contract(ws: Workspace, name: str, spec: dict[str, Any], *, note: str = "",
                   actor: str | None = None) -> int:  # fmt: skip
     """Store an edited contract as a new revision and check the latest version against it.
@@ -405,6 +409,7 @@ def save_contract(ws: Workspace, name: str, spec: dict[str, Any], *, note: str =
     return ws.store.write(work)
 
 
+@requires("editor")
 def recheck(ws: Workspace, ref: str) -> list[CheckResult]:
     """Check a version against the dataset's current contract and store the result."""
     version = get_version(ws, ref)

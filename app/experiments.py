@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from app.auth import requires
 from app.query import check_keys, parse
 from app.validation import check_key, check_name, check_tag_value
 from store import audit, history, runs_admin, tracking
@@ -31,6 +32,7 @@ from store.workspace import Workspace
 RUN_COLUMNS = ["run_id", "name", "experiment", "status", "started_at", "duration_s", "user"]
 
 
+@requires("editor")
 def create_run(
     ws: Workspace,
     *,
@@ -134,11 +136,13 @@ def count_runs(ws: Workspace, *, experiment_ids: Sequence[str] | None = None,
 # -- bulk actions ------------------------------------------------------------------------------
 
 
+@requires("editor")
 def trash_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     """Move runs to the trash (reversible with :func:`restore_runs`)."""
     return _set_lifecycle(ws, run_ids, "deleted", "run.trash", user)
 
 
+@requires("editor")
 def restore_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     return _set_lifecycle(ws, run_ids, "active", "run.restore", user)
 
@@ -156,6 +160,7 @@ def _set_lifecycle(ws: Workspace, run_ids: Sequence[str], lifecycle: str, action
     return ws.store.write(work)
 
 
+@requires("editor")
 def tag_runs(ws: Workspace, run_ids: Sequence[str], key: str, value: str, user: str) -> int:
     ids = _checked_ids(run_ids)
     key, value = check_key(key, "Tag"), check_tag_value(key, value)
@@ -169,6 +174,7 @@ def tag_runs(ws: Workspace, run_ids: Sequence[str], key: str, value: str, user: 
     return ws.store.write(work)
 
 
+@requires("admin")
 def purge_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     """Delete trashed runs for good, with their artifacts (blobs no other run names) and
     event logs. Runs not in the trash are refused: trash them first."""

@@ -6,14 +6,39 @@ Run it with `workbench ui` (or `make run`); pages live in ../pages and stay thin
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import streamlit as st
 
+from app import auth
+from app.settings import Settings
 from app.ui import data, nav
 from app.ui.widgets import user_errors
+from store.errors import PermissionDenied
 
 FAVICON = Path(__file__).with_name("ui") / "favicon.png"
+
+
+def session_principal(ws, settings: Settings) -> auth.Principal | None:
+    """The logged-in user as the users table says now, or None (never logged in, expired,
+    disabled or removed)."""
+    found = st.session_state.get(auth.SESSION_KEY)
+    if found is None:
+        return None
+    if time.time() - st.session_state.get("logged_in_at", 0) > settings.session_hours * 3600:
+        st.session_state.pop(auth.SESSION_KEY, None)
+        st.session_state["login_note"] = "Your session expired; log in again."
+        return None
+    try:
+        fresh = auth.principal_of(ws, found.name)
+    except PermissionDenied as exc:
+        st.session_state.pop(auth.SESSION_KEY, None)
+        st.session_state["login_note"] = str(exc)
+        return None
+    st.session_state[auth.SESSION_KEY] = fresh
+    return fresh
+
 
 # A local file: a :material/...: page icon is fetched from a CDN, which fails offline.
 st.set_page_config(page_title="MLOps Workbench", page_icon=str(FAVICON), layout="wide")
@@ -39,4 +64,18 @@ with st.sidebar:
             live = f" · {stats.points:,} points picked up live" if stats.points else ""
             st.caption(f"Live ingestion on{live}")
 
-st.navigation([nav.page(spec) for spec in nav.PAGES]).run()
+settings = Settings.from_env()
+principal = None
+if settings.team:
+    principal = session_principal(ws, settings)
+    if principal is None:  # every URL shows the login page until then
+        st.navigation([nav.page(nav.LOGIN)], position="hidden").run()
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Logged in as **{principal.name}** ({principal.role})")
+        if st.button("Log out", icon=":material/logout:"):
+            st.session_state.pop(auth.SESSION_KEY, None)
+            st.rerun()
+
+admin = principal is None or principal.role == "admin"  # single-user: the user is the admin
+st.navigation([nav.page(spec) for spec in [*nav.PAGES, *([nav.ADMIN] if admin else [])]]).run()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.auth import requires
 from app.validation import check_key, check_name
 from store import audit, tracking
 from store.entities import Experiment, ParamValue, Run, utcnow
@@ -63,6 +64,7 @@ def database_path(uri: str) -> Path:
     return path
 
 
+@requires("editor")
 def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
     path = database_path(uri)
     try:

@@ -1,8 +1,9 @@
 """Prediction drift and performance drift of a registered model between two dataset versions.
 
-Both versions are scored with the model: all rows, or a uniform sample of ``SAMPLE_ROWS``
-(the same rows for the same seed) when a version is bigger, since scoring needs the rows in
-memory where the column statistics do not.
+Both versions are scored with the model: all rows, or a uniform sample of
+``WORKBENCH_MAX_SCORE_ROWS`` (200,000 by default; the same rows for the same seed) when a
+version is bigger, since scoring needs the rows in memory where the column statistics do
+not.
 
 * Prediction drift: the predictions are profiled and compared like columns
   (``app.drift``: the same tests, effect sizes and rule). A classifier's prediction is a
@@ -26,12 +27,12 @@ import numpy as np
 import pandas as pd
 
 from app import datasets, drift, registry
+from app.settings import Settings
 from store import profiles, snapshots
 from store.entities import ColumnProfile
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
-SAMPLE_ROWS = 200_000
 N_BOOT = 500
 PERF_MATERIAL = 0.03
 
@@ -103,10 +104,10 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
     inputs = [c["name"] for c in model.signature["inputs"]]
     classifier = model.signature["output"]["kind"] == "classification"
     target = target or _training_target(ws, model.ref)
-    frames = []
+    frames, sample = [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
         version = datasets.get_version(ws, ref)
-        frame = snapshots.read_sample(datasets.snapshot_path(ws, version), SAMPLE_ROWS, seed)
+        frame = snapshots.read_sample(datasets.snapshot_path(ws, version), sample, seed)
         missing = [c for c in inputs if c not in frame.columns]
         if missing:
             raise InvalidInput(f"{version.ref} lacks column {missing[0]!r} that {model.ref} "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from app import promotion, registry, reports, runner
-from app.settings import current_user
+from app.auth import current_user, requires
 from app.validation import check_dataset_name
 from store import audit
 from store.entities import DatasetVersion, utcnow
@@ -57,6 +57,7 @@ class MonitorEvent:
     checked_at: datetime
 
 
+@requires("editor")
 def set_monitor(ws: Workspace, model: str, dataset: str, target: str, *,
                 drift_share: float = 0.25, auto_promote: bool = False,
                 max_performance_drop: float | None = None,
@@ -157,6 +158,7 @@ def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEv
     return _record(ws, monitor, version.ref, report.report_id, True, action, detail)
 
 
+@requires("editor")
 def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id: str | None,
             *, actor: str | None = None, auto_promote: bool = False) -> dict:  # fmt: skip
     """The champion's run spec on ``dataset_ref``, registered as ``challenger``, compared

@@ -21,6 +21,7 @@ from scipy.stats import binomtest
 from sklearn import metrics as skm
 
 from app import datasets, registry, signature
+from app.auth import requires
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -138,6 +139,7 @@ def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
     return Verdict(all(ok for _, ok, _ in checks), tuple(checks))
 
 
+@requires("admin")
 def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
             config: GateConfig | None = None, actor: str | None = None,
             segment: str | None = None) -> Verdict:  # fmt: skip

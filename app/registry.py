@@ -18,7 +18,7 @@ import joblib
 import pandas as pd
 
 from app import datasets, experiments, signature
-from app.settings import current_user
+from app.auth import current_user, requires
 from app.validation import check_dataset_name, check_key, check_tag_value
 from store import audit, runs_admin
 from store import registry as q
@@ -57,6 +57,7 @@ def check_alias(alias: str) -> str:
 # -- registering -------------------------------------------------------------------------------
 
 
+@requires("editor")
 def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any] | None = None,
                    actor: str | None = None) -> ModelVersion:  # fmt: skip
     """A new version of model ``name`` from a finished run that logged ``model.joblib``."""
@@ -213,6 +214,12 @@ def _model(ws: Workspace, name: str) -> Model:
 # -- aliases -----------------------------------------------------------------------------------
 
 
+def alias_role(name: str, alias: str, *args: Any, **kwargs: Any) -> str:
+    """Moving ``champion`` (what production serves) takes an admin; other aliases, an editor."""
+    return "admin" if alias == "champion" else "editor"
+
+
+@requires(alias_role)
 def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str | None = None,
               reason: str = "") -> int | None:  # fmt: skip
     """Point ``alias`` at ``version``; returns the version it pointed at before. Two
@@ -242,6 +249,7 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
     raise AssertionError("unreachable")
 
 
+@requires(alias_role)
 def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> None:
     model = _model(ws, name)
     actor = actor or current_user()
@@ -249,6 +257,7 @@ def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = No
                                            "removed"))  # fmt: skip
 
 
+@requires(alias_role)
 def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> int:
     """Move ``alias`` back to the version it pointed at before its last move."""
     history = alias_history(ws, name, check_alias(alias))
@@ -261,6 +270,7 @@ def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) 
     return previous
 
 
+@requires("admin")
 def delete_version(ws: Workspace, name: str, version: int, *, actor: str | None = None) -> None:
     """Delete a version; refused while an alias points at it."""
     model = _model(ws, name)
@@ -282,6 +292,7 @@ def delete_version(ws: Workspace, name: str, version: int, *, actor: str | None 
     ws.store.write(work)
 
 
+@requires("editor")
 def update_card(ws: Workspace, ref: str, card: str, *, actor: str | None = None) -> None:
     version = get_version(ws, ref)
     if len(card) > 100_000:
@@ -322,6 +333,7 @@ def predict_frame(model: signature.LoadedModel, frame: pd.DataFrame) -> pd.DataF
     return out
 
 
+@requires("editor")
 def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None = None,
           actor: str | None = None) -> datasets.Registration:  # fmt: skip
     """Score a dataset version and register the predictions (input rows plus prediction

@@ -20,7 +20,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from app import datasets, drift
-from app.settings import current_user
+from app.auth import current_user, requires
 from store import audit
 from store import drift_reports as q
 from store.drift_reports import StoredReport
@@ -31,6 +31,7 @@ from store.workspace import Workspace
 SHARE_THRESHOLD = 0.25
 
 
+@requires("editor")
 def run_report(ws: Workspace, reference: str | None, current: str, *, model: str | None = None,
                target: str | None = None, overrides: dict[str, drift.Override] | None = None,
                actor: str | None = None) -> StoredReport:  # fmt: skip

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import random
 import socket
@@ -33,7 +34,8 @@ from typing import Any
 import pandas as pd
 
 from app import catalogue, datasets, experiments, ingest
-from app.settings import Settings, current_user
+from app.auth import current_user, requires
+from app.settings import Settings
 from app.training import Cancelled, RunSpec, TrainResult, check_inputs, train
 from store import audit, runs_admin, tracking
 from store.entities import utcnow
@@ -43,7 +45,6 @@ from store.workspace import Workspace
 log = logging.getLogger(__name__)
 
 CANCEL_FILE = "cancel-requested"
-MAX_TRIALS = 200
 _threads: dict[str, threading.Thread] = {}
 
 
@@ -68,6 +69,11 @@ class Launch:
 # -- planning ----------------------------------------------------------------------------------
 
 
+def max_trials() -> int:
+    """The most trials one sweep may start (WORKBENCH_MAX_TRIALS)."""
+    return Settings.from_env().max_trials
+
+
 def trial_params(base: RunSpec, task: str, sweep: SweepSpec | None) -> list[dict[str, Any]]:
     """The params of every trial, coerced to each parameter's type. Raises InvalidInput."""
     specs = {p.name: p for p in catalogue.param_specs(base.estimator, task)}
@@ -82,19 +88,23 @@ def trial_params(base: RunSpec, task: str, sweep: SweepSpec | None) -> list[dict
         if name not in specs:
             raise InvalidInput(f"{name!r} is not a tunable parameter of {base.estimator}; "
                                f"choose from {', '.join(specs)}.")  # fmt: skip
+    limit = max_trials()
     if sweep.method == "grid":
         names = list(sweep.space)
         values = [[_coerce(specs, n, v) for v in _as_list(n, sweep.space[n])] for n in names]
+        size = math.prod(len(v) for v in values)
+        if size > limit:
+            raise InvalidInput(f"The grid has {size:,} combinations; the limit is {limit} "
+                               "(WORKBENCH_MAX_TRIALS). Use fewer values or a random "
+                               "sweep.")  # fmt: skip
         trials = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
     else:
-        if not 1 <= sweep.trials <= MAX_TRIALS:
-            raise InvalidInput(f"trials must be 1 to {MAX_TRIALS}; got {sweep.trials}.")
+        if not 1 <= sweep.trials <= limit:
+            raise InvalidInput(f"trials must be 1 to {limit} (WORKBENCH_MAX_TRIALS); got "
+                               f"{sweep.trials}.")  # fmt: skip
         rng = random.Random(base.seed)
         trials = [{n: _draw(rng, specs[n], r) for n, r in sweep.space.items()}
                   for _ in range(sweep.trials)]  # fmt: skip
-    if len(trials) > MAX_TRIALS:
-        raise InvalidInput(f"The grid has {len(trials)} combinations; the limit is "
-                           f"{MAX_TRIALS}. Use fewer values or a random sweep.")  # fmt: skip
     return [{**fixed, **t} for t in trials]
 
 
@@ -120,8 +130,6 @@ def _draw(rng: random.Random, spec: catalogue.ParamSpec, space: Any) -> Any:
     if low > high:
         raise InvalidInput(f"{spec.name}: low {low} is above high {high}.")
     if space.get("log") and low > 0:
-        import math
-
         value = math.exp(rng.uniform(math.log(low), math.log(high)))
     else:
         value = rng.uniform(low, high)
@@ -131,6 +139,7 @@ def _draw(rng: random.Random, spec: catalogue.ParamSpec, space: Any) -> Any:
 # -- launching ---------------------------------------------------------------------------------
 
 
+@requires("editor")
 def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = None,
            sweep: SweepSpec | None = None, workers: int | None = None,
            scheduler: str | None = None, user: str | None = None,
@@ -189,6 +198,7 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
     return result
 
 
+@requires("editor")
 def cancel(ws: Workspace, run_id: str, user: str | None = None) -> int:
     """Ask a running run (or every running child of a sweep) to stop; returns how many."""
     detail = experiments.get_run(ws, run_id)
@@ -215,6 +225,7 @@ def run_spec(ws: Workspace, run_id: str) -> RunSpec:
     return RunSpec.from_json(data)
 
 
+@requires("editor")
 def run_again(ws: Workspace, run_id: str, *, wait: bool = False, **kwargs: Any) -> Launch:
     """Repeat a launched run with the same spec and seed (same data version)."""
     detail = experiments.get_run(ws, run_id)

@@ -31,8 +31,9 @@ from typing import Any
 import pandas as pd
 
 from app import datasets, experiments, ingest
+from app.auth import current_user
 from app.events import EventLog, touch_heartbeat
-from app.settings import Settings, current_user
+from app.settings import Settings
 from app.validation import (
     check_artifact_name,
     check_key,

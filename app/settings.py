@@ -13,6 +13,10 @@
 | WORKBENCH_INBOX_SETTLE | 2 | seconds an inbox file must stay unchanged before it is taken |
 | WORKBENCH_WORKERS | 2 | training processes a launch runs at once |
 | WORKBENCH_DASK_SCHEDULER | (none) | a Dask scheduler address: launches run there instead |
+| WORKBENCH_TEAM | 0 | 1: team mode, every page needs a login (`workbench ui --team`) |
+| WORKBENCH_SESSION_HOURS | 12 | a team-mode login lasts this long |
+| WORKBENCH_MAX_TRIALS | 500 | the most trials one sweep may start |
+| WORKBENCH_MAX_SCORE_ROWS | 200000 | rows per side a report with a model scores (else a sample) |
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ class Settings:
     inbox_settle: float = 2.0
     workers: int = 2
     dask_scheduler: str | None = None
+    team: bool = False
+    session_hours: float = 12.0
+    max_trials: int = 500
+    max_score_rows: int = 200_000
 
     @property
     def max_upload_bytes(self) -> int:
@@ -56,6 +64,12 @@ class Settings:
             inbox_settle=_seconds("WORKBENCH_INBOX_SETTLE", cls.inbox_settle),
             workers=max(1, int(_number("WORKBENCH_WORKERS", cls.workers, "workers"))),
             dask_scheduler=os.environ.get("WORKBENCH_DASK_SCHEDULER") or None,
+            team=os.environ.get("WORKBENCH_TEAM", "0").strip().lower() in ("1", "true", "yes"),
+            session_hours=_number("WORKBENCH_SESSION_HOURS", cls.session_hours, "hours"),
+            max_trials=max(1, int(_number("WORKBENCH_MAX_TRIALS", cls.max_trials, "trials"))),
+            max_score_rows=max(
+                1, int(_number("WORKBENCH_MAX_SCORE_ROWS", cls.max_score_rows, "rows"))
+            ),
         )
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import experiments
-from app.settings import current_user
+from app.auth import current_user
 from app.ui import compare, data, nav
 from app.ui.widgets import STATUS_ICONS, display_runs, duration, user_errors
 from store.errors import NotFound, WorkbenchError

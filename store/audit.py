@@ -52,3 +52,37 @@ def recent(tx: Tx, limit: int = 50) -> list[AuditEvent]:
         [int(limit)],
     )
     return [AuditEvent(*row) for row in rows]
+
+
+def search(tx: Tx, *, actor: str | None = None, action: str | None = None,
+           object_type: str | None = None, text: str | None = None, since=None,
+           limit: int = 1000) -> pd.DataFrame:  # fmt: skip
+    """Audit events, newest first, filtered: exact actor and object type, action by prefix
+    (``model.`` finds every model change), ``text`` anywhere in the object id or detail."""
+    where, params = ["true"], []
+    if actor:
+        where.append("actor = ?")
+        params.append(actor)
+    if action:
+        where.append("starts_with(action, ?)")
+        params.append(action)
+    if object_type:
+        where.append("object_type = ?")
+        params.append(object_type)
+    if text:
+        where.append("(contains(object_id, ?) OR contains(detail, ?))")
+        params += [text, text]
+    if since is not None:
+        where.append("ts >= ?")
+        params.append(since)
+    return tx.df(
+        "SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "
+        f"WHERE {' AND '.join(where)} ORDER BY event_id DESC LIMIT ?", [*params, int(limit)]
+    )  # fmt: skip
+
+
+def facets(tx: Tx) -> dict[str, list[str]]:
+    """The distinct actors and object types, for filter pickers."""
+    return {col: [r[0] for r in tx.fetchall(f"SELECT DISTINCT {col} FROM audit_events "
+                                            f"ORDER BY 1")]
+            for col in ("actor", "object_type")}  # fmt: skip

@@ -354,6 +354,22 @@ MODEL_DRIFT = Migration(
     ),
 )
 
+TEAM = Migration(
+    8,
+    "team mode: accounts with salted password hashes and roles",
+    (
+        """CREATE TABLE users (
+            name VARCHAR PRIMARY KEY,
+            password_hash VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            disabled BOOLEAN NOT NULL DEFAULT false,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL DEFAULT '',
+            password_changed_at TIMESTAMP NOT NULL
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -362,6 +378,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     DRIFT,
     MONITORING,
     MODEL_DRIFT,
+    TEAM,
 )
 HEAD = MIGRATIONS[-1].version
 

@@ -52,4 +52,6 @@ CREATE TABLE schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHAR NOT
 
 CREATE TABLE tags(run_id VARCHAR, "key" VARCHAR, "value" VARCHAR NOT NULL, PRIMARY KEY(run_id, "key"));
 
+CREATE TABLE users("name" VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, "role" VARCHAR NOT NULL, disabled BOOLEAN DEFAULT(false) NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, password_changed_at TIMESTAMP NOT NULL);
+
 CREATE INDEX runs_experiment ON runs(experiment_id);

@@ -114,7 +114,7 @@ def _sweep_fields(specs: list[catalogue.ParamSpec], scope: str) -> runner.SweepS
     method = a.radio("Search", ["random", "grid"], key=f"sweep-method-{scope}")
     vary = b.multiselect("Vary", [s.name for s in tunable], default=[tunable[0].name],
                          key=f"sweep-vary-{scope}")  # fmt: skip
-    trials = a.number_input("Trials", 1, runner.MAX_TRIALS, 6, key=f"sweep-trials-{scope}",
+    trials = a.number_input("Trials", 1, runner.max_trials(), 6, key=f"sweep-trials-{scope}",
                             disabled=method == "grid")  # fmt: skip
     space: dict[str, Any] = {}
     for spec in (s for s in tunable if s.name in vary):

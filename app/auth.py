@@ -1,0 +1,262 @@
+"""Who is acting, what their role allows, and team-mode accounts.
+
+Single-user mode (the default): no login; whoever runs the process acts as an admin, named
+by WORKBENCH_USER or the login name. Team mode (WORKBENCH_TEAM=1, `workbench ui --team`):
+every page asks for a login, and each browser session acts as its user, with the role the
+users table gives it now (a disabled account or a changed role takes effect on the next
+click). Sessions expire after WORKBENCH_SESSION_HOURS.
+
+Roles are enforced here, in the service layer, not by hiding buttons: every mutating
+service verb is decorated with :func:`requires`, and a call by someone whose role is below
+is refused with ``PermissionDenied`` and recorded in the audit log (``auth.denied``).
+
+* viewer: reads everything;
+* editor: registers data, launches runs, registers models, moves aliases other than
+  champion, runs reports, sets monitors;
+* admin: also moves ``champion``, promotes, rolls back, purges, deletes versions, manages
+  users.
+
+Who is acting, in order: :func:`acting_as` (tests, the CLI), the Streamlit session's
+principal when called from a page (fragments included: it is read from the session each
+time, not from the thread), else the process's own user as an admin (the CLI, notebooks,
+and the server's background work such as the inbox and monitors).
+
+Passwords are hashed with argon2id (argon2-cffi; a salt per hash), never stored or logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app import settings
+from store import audit
+from store import users as q
+from store.entities import utcnow
+from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from store.users import ROLES, User
+from store.workspace import Workspace
+
+RANK = {"none": -1, "viewer": 0, "editor": 1, "admin": 2}
+MIN_PASSWORD = 10
+SESSION_KEY = "workbench_principal"
+
+# Every guarded verb: "module.function" -> the role it needs (or a rule of its arguments).
+VERBS: dict[str, str | Callable[..., str]] = {}
+
+_hasher = PasswordHasher()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str  # viewer | editor | admin | none (a team-mode session not logged in)
+
+
+_acting: ContextVar[Principal | None] = ContextVar("workbench_acting", default=None)
+
+
+@contextmanager
+def acting_as(principal: Principal) -> Iterator[Principal]:
+    token = _acting.set(principal)
+    try:
+        yield principal
+    finally:
+        _acting.reset(token)
+
+
+def current() -> Principal:
+    explicit = _acting.get()
+    if explicit is not None:
+        return explicit
+    session = _session_principal()
+    if session is not None:
+        return session
+    if _in_streamlit_session() and settings.Settings.from_env().team:
+        return Principal("anonymous", "none")
+    return Principal(settings.current_user(), "admin")
+
+
+def current_user() -> str:
+    """The name recorded as author of a change."""
+    return current().name
+
+
+def requires(role: str | Callable[..., str]) -> Callable[[F], F]:
+    """Guard a service verb ``f(ws, ...)``: refuse (and audit) a principal below ``role``.
+    ``role`` may be a function of the verb's other arguments (e.g. moving champion)."""
+
+    def wrap(fn: F) -> F:
+        verb = f"{fn.__module__.split('.')[-1]}.{fn.__name__}"
+        VERBS[verb] = role
+
+        @functools.wraps(fn)
+        def guarded(ws: Workspace, *args: Any, **kwargs: Any) -> Any:
+            needed = role(*args, **kwargs) if callable(role) else role
+            check(ws, needed, verb)
+            return fn(ws, *args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return wrap
+
+
+def check(ws: Workspace, needed: str, verb: str) -> None:
+    who = current()
+    if who is _session_principal() and who.role != "none":
+        try:  # a browser session: its role as the users table says now
+            who = principal_of(ws, who.name)
+        except PermissionDenied:
+            who = Principal(who.name, "none")
+    if RANK[who.role] >= RANK[needed]:
+        return
+    ws.store.write(lambda tx: audit.record(
+        tx, actor=who.name, action="auth.denied", object_type="verb", object_id=verb,
+        detail={"role": who.role, "needs": needed}))  # fmt: skip
+    if who.role == "none":
+        raise PermissionDenied(f"Log in first: {verb} needs the {needed} role.")
+    raise PermissionDenied(f"{who.name} is a {who.role}; {verb} needs the {needed} role. Ask "
+                           "an admin to change your role.")  # fmt: skip
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    return role
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+    return password
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
+        raise InvalidInput(f"User name {name!r}: use 1 to 64 letters, digits, '.', '_', '-' or "
+                           "'@'.")  # fmt: skip
+    return name
+
+
+@requires("admin")
+def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> User:
+    name, role = _check_name(name), check_role(role)
+    hashed = _hasher.hash(check_password(password))
+    now = utcnow()
+    user = User(name, role, False, now, current_user(), now)
+
+    def work(tx) -> None:
+        if q.get(tx, name) is not None:
+            raise AlreadyExists(f"User {name!r} exists; use set-role or reset-password.")
+        q.insert(tx, user, hashed)
+        audit.record(tx, actor=user.created_by, action="user.add", object_type="user",
+                     object_id=name, detail={"role": role})  # fmt: skip
+
+    ws.store.write(work)
+    return user
+
+
+@requires("admin")
+def set_role(ws: Workspace, name: str, role: str) -> User:
+    check_role(role)
+    return _change(ws, name, "user.set_role", role=role)
+
+
+@requires("admin")
+def set_disabled(ws: Workspace, name: str, disabled: bool = True) -> User:
+    return _change(ws, name, "user.disable" if disabled else "user.enable", disabled=disabled)
+
+
+@requires("admin")
+def reset_password(ws: Workspace, name: str, password: str) -> User:
+    hashed = _hasher.hash(check_password(password))
+    return _change(ws, name, "user.reset_password", password_hash=hashed,
+                   password_changed_at=utcnow())  # fmt: skip
+
+
+def _change(ws: Workspace, name: str, action: str, **values: Any) -> User:
+    def work(tx) -> User:
+        before = q.get(tx, name)
+        if before is None:
+            raise NotFound(f"No user {name!r}; `workbench users list` shows who exists.")
+        q.update(tx, name, **values)
+        after = q.get(tx, name)
+        if before.role == "admin" and not before.disabled and q.admins(tx) == 0:
+            raise InvalidInput(f"{name} is the last active admin; make someone else admin "
+                               "first.")  # fmt: skip
+        shown = {k: v for k, v in values.items() if "password" not in k}
+        audit.record(tx, actor=current_user(), action=action, object_type="user",
+                     object_id=name, detail={"before": {k: getattr(before, k) for k in shown},
+                                             "after": shown})  # fmt: skip
+        return after
+
+    return ws.store.write(work)
+
+
+def list_users(ws: Workspace) -> list[User]:
+    return ws.store.read(q.all_users)
+
+
+def has_admin(ws: Workspace) -> bool:
+    return ws.store.read(q.admins) > 0
+
+
+def login(ws: Workspace, name: str, password: str) -> Principal:
+    """The principal for a correct name and password of an active account; otherwise
+    PermissionDenied with one message for every failure (no hint which part was wrong).
+    Both outcomes are audited."""
+    name = (name or "").strip()
+    hashed = ws.store.read(lambda tx: q.password_hash(tx, name)) if name else None
+    ok = False
+    if hashed is not None:
+        try:
+            ok = _hasher.verify(hashed, password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+    ws.store.write(lambda tx: audit.record(
+        tx, actor=name or "(empty)", action="auth.login" if ok else "auth.login_failed",
+        object_type="user", object_id=name or "(empty)"))  # fmt: skip
+    if not ok:
+        raise PermissionDenied("Wrong user name or password, or the account is disabled.")
+    return principal_of(ws, name)
+
+
+def principal_of(ws: Workspace, name: str) -> Principal:
+    """The user's principal as the table says now; PermissionDenied when gone or disabled."""
+    user = ws.store.read(lambda tx: q.get(tx, name))
+    if user is None or user.disabled:
+        raise PermissionDenied(f"The account {name!r} is disabled or gone; log in again.")
+    return Principal(user.name, user.role)
+
+
+# -- the Streamlit session ------------------------------------------------------------------
+
+
+def _in_streamlit_session() -> bool:
+    if "streamlit" not in sys.modules:
+        return False
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
+def _session_principal() -> Principal | None:
+    if not _in_streamlit_session():
+        return None
+    import streamlit as st
+
+    found = st.session_state.get(SESSION_KEY)
+    return found if isinstance(found, Principal) else None

@@ -1,0 +1,86 @@
+"""Admin: the audit log (filter, export) and, in team mode, the users and their roles."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from app import auth
+from app.settings import Settings
+from app.ui import data
+from app.ui.widgets import user_errors
+from store import audit
+from store.users import ROLES
+
+st.title("Admin")
+
+
+def audit_log(ws) -> None:
+    st.subheader("Audit log")
+    facets = ws.store.read(audit.facets)
+    a, b, c, d, e = st.columns([2, 2, 2, 2, 2])
+    actor = a.selectbox("Who", ["(anyone)", *facets["actor"]], key="audit-actor")
+    kind = b.selectbox("Object", ["(any)", *facets["object_type"]], key="audit-object")
+    action = c.text_input("Action starts with", placeholder="model.alias", key="audit-action")
+    text = d.text_input("Text in object or detail", key="audit-text")
+    since = e.date_input("Since", value=None, key="audit-since")
+    events = ws.store.read(lambda tx: audit.search(
+        tx, actor=None if actor == "(anyone)" else actor,
+        object_type=None if kind == "(any)" else kind, action=action.strip() or None,
+        text=text.strip() or None,
+        since=dt.datetime.combine(since, dt.time()) if since else None, limit=5000))  # fmt: skip
+    st.caption(f"{len(events):,} event(s), newest first (at most 5,000 shown and exported).")
+    st.dataframe(events, hide_index=True, key="audit-table",
+                 column_config={"ts": st.column_config.DatetimeColumn("when (UTC)")})  # fmt: skip
+    st.download_button("Export as CSV", events.to_csv(index=False).encode(),
+                       file_name="audit-log.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:")  # fmt: skip
+
+
+def users_panel(ws) -> None:
+    st.subheader("Users")
+    users = auth.list_users(ws)
+    st.dataframe(pd.DataFrame([{"name": u.name, "role": u.role, "disabled": u.disabled,
+                                "created": u.created_at, "by": u.created_by,
+                                "password changed": u.password_changed_at} for u in users]),
+                 hide_index=True, key="users-table")  # fmt: skip
+    with st.form("add-user", clear_on_submit=True):
+        st.markdown("**Add a user**")
+        a, b, c = st.columns(3)
+        name = a.text_input("User name")
+        password = b.text_input("Initial password", type="password",
+                                help=f"At least {auth.MIN_PASSWORD} characters.")  # fmt: skip
+        role = c.selectbox("Role", ROLES)
+        if st.form_submit_button("Add user", icon=":material/person_add:"):
+            with user_errors():
+                auth.add_user(ws, name, password, role)
+                st.session_state["flash"] = f"Added {name.strip()} as {role}."
+                st.rerun()
+    if not users:
+        return
+    with st.form("change-user"):
+        st.markdown("**Change a user**")
+        a, b, c = st.columns(3)
+        name = a.selectbox("User", [u.name for u in users])
+        role = b.selectbox("Role", ["(keep)", *ROLES])
+        password = c.text_input("New password (blank: keep)", type="password")
+        disabled = st.radio("Account", ["(keep)", "enable", "disable"], horizontal=True)
+        if st.form_submit_button("Apply", icon=":material/manage_accounts:"):
+            with user_errors():
+                if role != "(keep)":
+                    auth.set_role(ws, name, role)
+                if password:
+                    auth.reset_password(ws, name, password)
+                if disabled != "(keep)":
+                    auth.set_disabled(ws, name, disabled == "disable")
+                st.session_state["flash"] = f"Updated {name}."
+                st.rerun()
+
+
+with user_errors():
+    ws = data.workspace()
+    if flash := st.session_state.pop("flash", None):
+        st.success(flash)
+    if Settings.from_env().team:
+        users_panel(ws)
+    audit_log(ws)

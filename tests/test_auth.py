@@ -1,0 +1,185 @@
+"""Team mode: accounts with argon2 hashes, logins, and roles enforced in the service layer
+(every guarded verb refuses a viewer and audits it), plus the per-request work limits."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+
+import pytest
+
+from app import auth, experiments, registry, runner
+from app import sdk as wb
+from app.auth import Principal, acting_as
+from app.runner import SweepSpec
+from app.training import RunSpec
+from store import audit
+from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from store.workspace import Workspace
+from tests.conftest import ROOT
+from tests.test_runner import binary_frame
+
+VIEWER, EDITOR, ADMIN = (Principal("vera", "viewer"), Principal("ed", "editor"),
+                         Principal("ada", "admin"))  # fmt: skip
+PASSWORD = "correct horse battery"
+
+
+def denied(ws: Workspace) -> list:
+    return [e for e in ws.store.read(lambda tx: audit.recent(tx, 500)) if e.action == "auth.denied"]
+
+
+def test_passwords_are_argon2_hashes_never_the_text(ws: Workspace) -> None:
+    auth.add_user(ws, "ana", PASSWORD, "admin")
+    stored = ws.store.read(lambda tx: tx.scalar("SELECT password_hash FROM users"))
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    auth.add_user(ws, "bo", PASSWORD, "viewer")  # the same password, another salt
+    hashes = ws.store.read(
+        lambda tx: [r[0] for r in tx.fetchall("SELECT password_hash FROM users")]
+    )
+    assert hashes[0] != hashes[1]
+    ws.store.close()
+    assert PASSWORD.encode() not in (ws.root / "meta.duckdb").read_bytes()
+    events = ws.store.read(lambda tx: audit.recent(tx, 10))
+    assert all(PASSWORD not in str(e.detail) for e in events)
+
+
+def test_login_outcomes_are_audited_and_say_nothing_about_which_part_failed(ws: Workspace
+                                                                           ) -> None:  # fmt: skip
+    auth.add_user(ws, "ana", PASSWORD, "editor")
+    assert auth.login(ws, "ana", PASSWORD) == Principal("ana", "editor")
+    messages = set()
+    for name, password in (("ana", "wrong password"), ("nobody", PASSWORD), ("", "")):
+        with pytest.raises(PermissionDenied) as info:
+            auth.login(ws, name, password)
+        messages.add(str(info.value))
+    assert messages == {"Wrong user name or password, or the account is disabled."}
+    auth.set_disabled(ws, "ana")
+    with pytest.raises(PermissionDenied):
+        auth.login(ws, "ana", PASSWORD)
+    actions = [e.action for e in ws.store.read(lambda tx: audit.recent(tx, 20))]
+    assert actions.count("auth.login") == 1 and actions.count("auth.login_failed") == 4
+
+
+def test_account_rules(ws: Workspace) -> None:
+    auth.add_user(ws, "ana", PASSWORD, "admin")
+    with pytest.raises(AlreadyExists, match="User 'ana' exists"):
+        auth.add_user(ws, "ana", PASSWORD)
+    with pytest.raises(InvalidInput, match="at least 10 characters"):
+        auth.add_user(ws, "bo", "short")
+    with pytest.raises(InvalidInput, match="Unknown role 'root'"):
+        auth.add_user(ws, "bo", PASSWORD, "root")
+    for bad in ("", "a b", "x" * 65, "'; DROP TABLE users; --", "../../etc"):
+        with pytest.raises(InvalidInput, match="User name"):
+            auth.add_user(ws, bad, PASSWORD)
+    with pytest.raises(InvalidInput, match="ana is the last active admin"):
+        auth.set_role(ws, "ana", "viewer")
+    with pytest.raises(InvalidInput, match="last active admin"):
+        auth.set_disabled(ws, "ana")
+    assert auth.list_users(ws)[0].role == "admin"  # the refused change left nothing behind
+    with pytest.raises(NotFound, match="No user 'zed'"):
+        auth.set_role(ws, "zed", "editor")
+    auth.add_user(ws, "bo", PASSWORD, "viewer")
+    auth.set_role(ws, "bo", "editor")
+    [change] = [e for e in ws.store.read(lambda tx: audit.recent(tx, 5))
+                if e.action == "user.set_role"]  # fmt: skip
+    assert json.loads(change.detail) == {"before": {"role": "viewer"}, "after": {"role": "editor"}}
+    auth.reset_password(ws, "bo", "another good one")
+    assert auth.login(ws, "bo", "another good one").role == "editor"
+
+
+def _dummy_args(fn) -> tuple[list, dict]:
+    """Placeholders for a verb's arguments: the role check runs before any is used."""
+    args, kwargs = [], {}
+    params = list(inspect.signature(inspect.unwrap(fn)).parameters.values())[1:]  # after ws
+    for p in params:
+        if p.default is not inspect.Parameter.empty:
+            continue
+        value = "champion" if p.name == "alias" else "x"
+        if p.kind is p.KEYWORD_ONLY:
+            kwargs[p.name] = value
+        else:
+            args.append(value)
+    return args, kwargs
+
+
+def _verbs():
+
+    out = {}
+    for qualified in sorted(auth.VERBS):
+        module, name = qualified.split(".")
+        out[qualified] = getattr(__import__(f"app.{module}", fromlist=[name]), name)
+    return out
+
+
+@pytest.mark.parametrize("verb", sorted(_verbs()))
+def test_every_guarded_verb_refuses_a_viewer_and_audits_it(ws: Workspace, verb: str) -> None:
+    fn = _verbs()[verb]
+    args, kwargs = _dummy_args(fn)
+    with acting_as(VIEWER), pytest.raises(PermissionDenied, match="vera is a viewer; " + verb):
+        fn(ws, *args, **kwargs)
+    [event] = denied(ws)
+    assert (event.actor, event.object_id, json.loads(event.detail)["role"]) == (
+        "vera", verb, "viewer")  # fmt: skip
+
+
+def test_editors_and_admins(ws: Workspace) -> None:
+    wb.log_dataset(binary_frame(80), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
+    with acting_as(EDITOR):
+        version = registry.register_model(ws, launch.run_ids[0], "clf")
+        registry.set_alias(ws, "clf", "challenger", version.version)  # an editor may
+        with pytest.raises(PermissionDenied, match=r"registry\.set_alias needs the admin role"):
+            registry.set_alias(ws, "clf", "champion", version.version)
+        with pytest.raises(PermissionDenied, match=r"experiments\.purge_runs needs the admin"):
+            experiments.purge_runs(ws, launch.run_ids, "ed")
+        experiments.trash_runs(ws, launch.run_ids, "ed")
+    with acting_as(ADMIN):
+        registry.set_alias(ws, "clf", "champion", version.version)
+        assert experiments.purge_runs(ws, launch.run_ids, "ada") == 1
+    moves = [e for e in ws.store.read(lambda tx: audit.recent(tx, 50))
+             if e.action == "model.alias.move"]  # fmt: skip
+    assert {e.actor for e in moves} == {"ed", "ada"}  # the acting user is the recorded author
+    assert len(denied(ws)) == 2
+
+
+# Functions that write without a guard of their own, and why.
+UNGUARDED_WRITERS = {
+    "app/auth.py": {"login", "check"},  # anyone may try to log in; check audits a refusal
+    "app/ingest.py": {"reap_lost_runs"},  # the server marks dead runs lost
+}
+
+
+def test_every_writing_service_function_is_guarded_or_listed() -> None:
+    """A public function in app/ that calls ``*.store.write`` must carry @requires, or be in
+    UNGUARDED_WRITERS with its reason; a new writer cannot slip past the role check."""
+    unguarded = {}
+    for path in sorted((ROOT / "app").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            writes = any(isinstance(n, ast.Attribute) and n.attr == "write"
+                         and isinstance(n.value, ast.Attribute) and n.value.attr == "store"
+                         for n in ast.walk(node))  # fmt: skip
+            guarded = any(isinstance(d, ast.Call) and getattr(d.func, "id", "") == "requires"
+                          for d in node.decorator_list)  # fmt: skip
+            if writes and not guarded:
+                unguarded.setdefault(f"app/{path.name}", set()).add(node.name)
+    extra = {f: names - UNGUARDED_WRITERS.get(f, set()) for f, names in unguarded.items()}
+    assert {f: n for f, n in extra.items() if n} == {}
+    stale = {f: names - unguarded.get(f, set()) for f, names in UNGUARDED_WRITERS.items()}
+    assert {f: n for f, n in stale.items() if n} == {}  # the list names only real writers
+
+
+def test_sweep_size_is_limited(ws: Workspace, monkeypatch) -> None:
+    wb.log_dataset(binary_frame(60), "churn")
+    monkeypatch.setenv("WORKBENCH_MAX_TRIALS", "10")
+    spec = RunSpec("churn", "churned", "random_forest")
+    with pytest.raises(InvalidInput, match=r"trials must be 1 to 10 \(WORKBENCH_MAX_TRIALS\)"):
+        runner.launch(ws, spec, experiment="e", sweep=SweepSpec("random", {
+            "n_estimators": {"low": 5, "high": 50}}, trials=11))  # fmt: skip
+    grid = {"n_estimators": list(range(5, 105)), "max_depth": list(range(1, 101))}
+    with pytest.raises(InvalidInput, match="The grid has 10,000 combinations; the limit is 10"):
+        runner.launch(ws, spec, experiment="e", sweep=SweepSpec("grid", grid))
+    assert experiments.search_runs(ws) == []  # nothing was started
