@@ -1,9 +1,9 @@
 """Monitoring and the retraining loop.
 
-A monitor watches one model on one dataset: when a new version of the dataset arrives
-(the inbox, the page, the CLI, the SDK), ``on_new_version`` runs a drift report of the new
-version against the champion's training data, with the champion (prediction drift, and
-performance drift where the new version has labels). When a rule fires (the report's
+A monitor watches one model on one dataset: when a new version of the dataset arrives in
+its inbox folder (watch mode: the app's watcher, or `workbench sync`), ``on_new_version``
+runs a drift report of the new version against the champion's training data, with the
+champion (prediction drift, and performance drift where the new version has labels). When a rule fires (the report's
 verdict is "drift"; at least ``drift_share`` of the columns drift; or, when set, the
 champion's metric is worse by more than ``max_performance_drop`` of its reference score,
 with the change's bootstrap interval clear of 0), it retrains: the champion's own
