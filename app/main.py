@@ -14,6 +14,7 @@ import streamlit as st
 from app import auth
 from app.settings import Settings
 from app.ui import data, nav
+from app.ui.login import login_form
 from app.ui.widgets import user_errors
 from store.errors import PermissionDenied
 
@@ -54,7 +55,23 @@ watcher = None
 if os.environ.get("WORKBENCH_WATCH", "1") != "0":
     watcher = data.start_watcher(str(ws.root))
 
+settings = Settings.from_env()
+principal = None
+if settings.team:
+    principal = session_principal(ws, settings)
+    if principal is None:
+        # Every URL shows the login form, and keeps its path: after logging in, the page asked
+        # for opens (the pages are registered, not run, so no "page not found" either).
+        st.navigation([nav.page(spec) for spec in [*nav.PAGES, nav.ADMIN]], position="hidden")
+        login_form(ws)
+        st.stop()
+
 with st.sidebar:
+    if principal is not None:
+        st.caption(f"Logged in as **{principal.name}** ({principal.role})")
+        if st.button("Log out", icon=":material/logout:"):
+            st.session_state.pop(auth.SESSION_KEY, None)
+            st.rerun()
     st.caption(f"Workspace `{ws.root}`")
     if watcher is not None:
         stats = watcher.stats
@@ -63,19 +80,6 @@ with st.sidebar:
         else:
             live = f" · {stats.points:,} points picked up live" if stats.points else ""
             st.caption(f"Live ingestion on{live}")
-
-settings = Settings.from_env()
-principal = None
-if settings.team:
-    principal = session_principal(ws, settings)
-    if principal is None:  # every URL shows the login page until then
-        st.navigation([nav.page(nav.LOGIN)], position="hidden").run()
-        st.stop()
-    with st.sidebar:
-        st.caption(f"Logged in as **{principal.name}** ({principal.role})")
-        if st.button("Log out", icon=":material/logout:"):
-            st.session_state.pop(auth.SESSION_KEY, None)
-            st.rerun()
 
 admin = principal is None or principal.role == "admin"  # single-user: the user is the admin
 st.navigation([nav.page(spec) for spec in [*nav.PAGES, *([nav.ADMIN] if admin else [])]]).run()

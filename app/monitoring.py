@@ -3,15 +3,15 @@
 A monitor watches one model on one dataset: when a new version of the dataset arrives in
 its inbox folder (watch mode: the app's watcher, or `workbench sync`), ``on_new_version``
 runs a drift report of the new version against the champion's training data, with the
-champion (prediction drift, and performance drift where the new version has labels). When a rule fires (the report's
-verdict is "drift"; at least ``drift_share`` of the columns drift; or, when set, the
-champion's metric is worse by more than ``max_performance_drop`` of its reference score,
-with the change's bootstrap interval clear of 0), it retrains: the champion's own
-run spec on the new version, registered as ``challenger``, then champion versus challenger
-on the new version's labels through the promotion gate. The promotion waits for a click
-unless the monitor has ``auto_promote``. Every step is recorded: the drift report, the run,
-the model version, the alias moves (audit log and alias history) and a monitor event
-linking them.
+champion (prediction drift, and performance drift where the new version has labels).
+When a rule fires (the report's verdict is "drift"; at least ``drift_share`` of the
+columns drift; or, when set, the champion's metric is worse by more than
+``max_performance_drop`` of its reference score, with the change's bootstrap interval
+clear of 0), it retrains: the champion's own run spec on the new version, registered as
+``challenger``, then champion versus challenger on the new version's labels through the
+promotion gate. The promotion waits for a click unless the monitor has ``auto_promote``.
+Every step is recorded: the drift report, the run, the model version, the alias moves
+(audit log and alias history) and a monitor event linking them.
 """
 
 from __future__ import annotations

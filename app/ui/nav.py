@@ -29,7 +29,6 @@ EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
 MODELS = PageSpec("models.py", "Models", ":material/model_training:")
 DRIFT = PageSpec("drift.py", "Drift", ":material/query_stats:")
 ADMIN = PageSpec("admin.py", "Admin", ":material/admin_panel_settings:")
-LOGIN = PageSpec("login.py", "Log in", ":material/login:", default=True)
 
 PAGES = [HOME, DATASETS, EXPERIMENTS, MODELS, DRIFT]
 

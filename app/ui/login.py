@@ -1,0 +1,27 @@
+"""Team mode: the login form, shown on every URL until a visitor logs in."""
+
+import time
+
+import streamlit as st
+
+from app import auth
+from app.ui.widgets import user_errors
+
+
+def login_form(ws) -> None:
+    st.title("Log in")
+    if not auth.has_admin(ws):
+        st.warning("This team instance has no admin yet. On the server, create one:")
+        st.code("workbench users add YOUR_NAME --role admin", language="bash")
+        st.caption("It asks for a password (at least 10 characters); then reload this page.")
+        return
+    if note := st.session_state.pop("login_note", None):
+        st.info(note)
+    with st.form("login"):
+        name = st.text_input("User name", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        if st.form_submit_button("Log in", type="primary", icon=":material/login:"):
+            with user_errors():
+                st.session_state[auth.SESSION_KEY] = auth.login(ws, name, password)
+                st.session_state["logged_in_at"] = time.time()
+                st.rerun()

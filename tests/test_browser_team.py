@@ -1,0 +1,91 @@
+"""Team mode in Debian's chromium: every page asks for a login, a viewer's mutating click is
+refused by the service layer, logging out ends the session, and script in markdown is
+inert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import auth, registry, runner
+from app import sdk as wb
+from app.training import RunSpec
+from app.ui import nav
+from store.workspace import Workspace
+from tests.conftest import OUTPUT
+from tests.live import IDLE, app_server, browser, error_texts, open_page
+from tests.test_runner import binary_frame
+
+SHOTS = OUTPUT / "screenshots"
+PASSWORD = "correct horse battery"
+SCRIPT = (
+    "# Churn model\n\n<script>window.__pwned = 1</script>\n\n"
+    '<img src=x onerror="window.__pwned = 2">\n\n[link](javascript:window.__pwned=3)'
+)
+
+
+def log_in(page, name: str) -> None:
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Logged in as {name}").wait_for()
+    page.wait_for_selector(IDLE)
+
+
+@pytest.mark.browser
+def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    auth.add_user(ws, "ada", PASSWORD, "admin")
+    auth.add_user(ws, "vera", PASSWORD, "viewer")
+    wb.log_dataset(binary_frame(80), "churn")
+    wb.log_dataset(binary_frame(90), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
+    version = registry.register_model(ws, launch.run_ids[0], "clf")
+    registry.update_card(ws, version.ref, SCRIPT)
+    paths = ["", *(spec.file.removesuffix(".py") for spec in [*nav.PAGES[1:], nav.ADMIN])]
+    console: list[str] = []
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
+            browser() as b:  # fmt: skip
+        page = open_page(b, url, console)
+        for path in paths:  # not logged in: every URL shows the login form and nothing else
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector(IDLE)
+            page.get_by_role("heading", name="Log in").wait_for()
+            assert page.get_by_test_id("stSidebarNav").count() == 0, path
+            assert page.get_by_test_id("stDataFrame").count() == 0, path
+        page.screenshot(path=SHOTS / "team-login.png")
+        page.get_by_label("User name").fill("vera")
+        page.get_by_role("textbox", name="Password").fill("wrong password!")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Wrong user name or password").wait_for()
+
+        log_in(page, "vera")  # a viewer: no Admin page; a mutating click is refused
+        nav_text = page.get_by_test_id("stSidebarNav").inner_text()
+        assert "Drift" in nav_text and "Admin" not in nav_text
+        page.get_by_test_id("stSidebarNav").get_by_text("Drift").click()
+        page.get_by_role("button", name="Run the report").click()
+        page.get_by_text("vera is a viewer; reports.run_report needs the editor role").wait_for()
+        page.screenshot(path=SHOTS / "team-viewer-refused.png")
+        page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
+        page.get_by_role("heading", name="Churn model").wait_for()  # the card, as markdown
+        page.wait_for_selector(IDLE)
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("[data-testid='stMain'] img[src='x']").count() == 0
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_role("heading", name="Log in").wait_for()
+
+        log_in(page, "ada")  # the admin sees the audit log with the refusal in it
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Admin").click()
+        page.get_by_role("heading", name="Audit log").wait_for()
+        page.wait_for_selector(IDLE)
+        assert error_texts(page) == []
+        page.screenshot(path=SHOTS / "team-admin.png", full_page=True)
+    refused = [e for e in auth.list_users(ws) if e.name == "vera"]
+    assert refused and refused[0].role == "viewer"
+    from store import audit
+
+    actions = [(e.actor, e.action) for e in ws.store.read(lambda tx: audit.recent(tx, 100))]
+    assert ("vera", "auth.denied") in actions and ("vera", "auth.login_failed") in actions
+    ours = [c for c in console if "404" not in c]
+    assert ours == [], ours
