@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import cli_drift, cli_users, datasets, experiments, inbox, ingest
+from app import cli_admin, cli_drift, datasets, experiments, inbox, ingest
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_drift.add_commands(sub)
 
-    cli_users.add_commands(sub)
+    cli_admin.add_commands(sub)
 
     imp = sub.add_parser("import-mlflow", help="import experiments, runs, params, metrics and "
                          "tags from an MLflow SQLite tracking store")  # fmt: skip

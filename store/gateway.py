@@ -139,6 +139,8 @@ class Store:
         self.conflict_retries = conflict_retries
         self.linger = linger
         self._mutex = threading.Lock()
+        self._turn = threading.Condition(self._mutex)  # units of work wait out exclusive()
+        self._exclusive: int | None = None  # the thread holding exclusive(), if any
         self._anchor: duckdb.DuckDBPyConnection | None = None
         self._active = 0
         self._idle_since = 0.0
@@ -204,6 +206,8 @@ class Store:
         """A connection of its own for one unit of work (waiting out another process's
         lock if the instance is not open yet); closed afterwards."""
         with self._mutex:
+            while self._exclusive not in (None, threading.get_ident()):
+                self._turn.wait()
             if self._anchor is None:
                 self._anchor = self._connect()
             # cursor() is a new connection to the same instance: one per unit of work, as
@@ -216,6 +220,7 @@ class Store:
             con.close()
             with self._mutex:
                 self._active -= 1
+                self._turn.notify_all()
                 if self._active == 0:
                     self._idle_since = time.monotonic()
                     if self.linger <= 0:
@@ -225,6 +230,27 @@ class Store:
                             target=self._close_when_idle, name="wb-store-closer", daemon=True
                         )
                         self._closer.start()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The database to this caller alone: other processes are locked out (the open
+        instance holds the file lock) and this process's other threads wait for the block
+        to end, after their units of work in flight have finished. For a consistent copy of
+        the file (``CHECKPOINT``, then copy)."""
+        me = threading.get_ident()
+        with self._mutex:
+            while self._exclusive is not None:
+                self._turn.wait()
+            self._exclusive = me
+            while self._active > 0:
+                self._turn.wait()
+        try:
+            with self.connection() as con:
+                yield con
+        finally:
+            with self._mutex:
+                self._exclusive = None
+                self._turn.notify_all()
 
     def close(self) -> None:
         """Close the instance now (it reopens on the next unit of work)."""
@@ -254,6 +280,8 @@ class Store:
     def _forget_after_fork(self) -> None:
         # A forked child must not use (or close) the parent's instance.
         self._mutex = threading.Lock()
+        self._turn = threading.Condition(self._mutex)
+        self._exclusive = None
         self._anchor, self._active, self._closer = None, 0, None
 
     def generation(self) -> tuple:

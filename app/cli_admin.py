@@ -1,5 +1,6 @@
-"""`workbench users ...`: team-mode accounts from the server's shell. Whoever runs the
-command line on the server acts as an admin (it can read the workspace files anyway)."""
+"""`workbench users ...`, `workbench backup|restore|doctor`: administration from the
+server's shell. Whoever runs the command line on the server acts as an admin (they can read
+the workspace files anyway)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import getpass
 import sys
 
-from app import auth
+from app import auth, backup
 from app.workspace import open_workspace
 from store.errors import InvalidInput
 from store.users import ROLES
@@ -37,6 +38,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     reset.add_argument("name")
     _password_stdin(reset)
     reset.set_defaults(func=cmd_users_reset_password)
+
+    bak = sub.add_parser("backup", help="write one consistent archive of the database, the "
+                         "blobs and the run logs (safe while the app runs)")  # fmt: skip
+    bak.add_argument("target", help="a new file: .tar, or .tar.gz to compress")
+    bak.set_defaults(func=cmd_backup)
+    res = sub.add_parser("restore", help="unpack a backup into an empty workspace folder, "
+                         "check it, and report as doctor does")  # fmt: skip
+    res.add_argument("archive")
+    res.add_argument("target", help="the new workspace folder (new or empty)")
+    res.set_defaults(func=cmd_restore)
+    doc = sub.add_parser("doctor", help="check that every blob the database names exists and "
+                         "matches its sha256; list orphans")  # fmt: skip
+    doc.add_argument("--fix", action="store_true", help=f"remove orphans older than "
+                     f"{backup.ORPHAN_GRACE / 60:.0f} minutes")  # fmt: skip
+    doc.add_argument("--quick", action="store_true", help="check that blobs exist, without "
+                     "re-hashing them")  # fmt: skip
+    doc.set_defaults(func=cmd_doctor)
 
 
 def _password_stdin(parser: argparse.ArgumentParser) -> None:
@@ -83,3 +101,27 @@ def cmd_users_reset_password(args: argparse.Namespace) -> int:
     user = auth.reset_password(open_workspace(args.workspace), args.name, _password(args))
     print(f"new password set for {user.name}")
     return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    r = backup.backup(open_workspace(args.workspace), args.target)
+    print(f"wrote {r.path}: schema v{r.schema_version}, {r.blobs:,} blobs, "
+          f"{r.bytes / 1e6:,.1f} MB before packing")  # fmt: skip
+    for sha in r.missing:
+        print(f"  warning: blob {sha} is named by the database but missing; run doctor")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    report = backup.restore(args.archive, args.target)
+    print(f"restored into {args.target}")
+    for line in report.lines():
+        print(f"  {line}")
+    return 0 if report.clean else 2
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    report = backup.doctor(open_workspace(args.workspace), fix=args.fix, verify=not args.quick)
+    for line in report.lines():
+        print(line)
+    return 0 if report.clean else 2

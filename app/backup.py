@@ -1,0 +1,224 @@
+"""Backup, restore and doctor.
+
+A backup is one tar archive (``.tar``, or ``.tar.gz`` to compress): ``manifest.json``,
+``meta.duckdb``, every blob the database names (``blobs/ab/abcdef...``) and the run event
+logs (``runs/``). It is consistent while the app runs: under ``Store.exclusive`` (other
+processes locked out, this process's other units of work waiting) the database is
+checkpointed and copied and each referenced blob is hard-linked into a staging folder,
+which takes milliseconds per blob whatever its size; the slow part, writing the archive,
+happens after the lock is released. Blobs are immutable and content-addressed, so a link
+taken under the lock is the content the copied database names, even if a purge removes the
+original a moment later. The archive is written to a temporary name and renamed.
+
+``restore`` unpacks an archive into an empty workspace folder (refusing members that
+would land outside it), checks every blob against its name and the database file against
+the manifest, and only then moves the workspace into place; an interrupted or failed
+restore leaves nothing behind.
+
+``doctor`` checks that every blob the database names exists and has the sha256 of its
+name, and lists orphans (blob files nothing names). ``fix`` removes orphans older than
+``ORPHAN_GRACE`` (a registration adopts its blob just before its row commits, so a fresh
+unnamed blob may be one in flight).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.auth import current_user, requires
+from store import audit
+from store.blobs import file_sha256
+from store.entities import utcnow
+from store.errors import InvalidInput
+from store.workspace import Workspace
+
+FORMAT = 1
+ORPHAN_GRACE = 600.0  # seconds
+BLOB_COLUMNS = (("artifacts", "sha256"), ("dataset_versions", "blob_sha256"),
+                ("model_versions", "sha256"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    path: Path
+    blobs: int
+    bytes: int
+    schema_version: int
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class DoctorReport:
+    referenced: int = 0
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (sha256, where named)
+    corrupt: list[str] = field(default_factory=list)
+    orphans: list[Path] = field(default_factory=list)
+    recent_orphans: list[Path] = field(default_factory=list)  # left alone: maybe in flight
+    removed: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.corrupt or self.orphans)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.referenced:,} blobs named by the database"]
+        out += [f"MISSING {sha} (named by {where})" for sha, where in self.missing]
+        out += [f"CORRUPT {sha}: its content no longer has this sha256" for sha in self.corrupt]
+        out += [f"orphan {p}" for p in self.orphans]
+        if self.recent_orphans:
+            out.append(
+                f"{len(self.recent_orphans)} unnamed blob(s) younger than "
+                f"{ORPHAN_GRACE / 60:.0f} min left alone (maybe being registered)"
+            )
+        if self.removed:
+            out.append(f"removed {self.removed} orphan(s)")
+        out.append("clean" if self.clean else "NOT clean")
+        return out
+
+
+def referenced_blobs(con) -> dict[str, str]:
+    """sha256 -> the first table naming it."""
+    out: dict[str, str] = {}
+    for table, column in BLOB_COLUMNS:
+        for (sha,) in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall():
+            out.setdefault(sha, table)
+    return out
+
+
+@requires("admin")
+def backup(ws: Workspace, target: Path | str) -> BackupReport:
+    target = Path(target).expanduser().absolute()
+    if not target.name.endswith((".tar", ".tar.gz")):
+        raise InvalidInput(f"{target.name}: name the archive .tar (or .tar.gz to compress).")
+    if target.exists():
+        raise InvalidInput(f"{target} exists; choose a new file name (a backup never "
+                           "overwrites).")  # fmt: skip
+    if not target.parent.is_dir():
+        raise InvalidInput(f"The folder {target.parent} does not exist.")
+    staging = ws.blobs.tmp_dir / f"backup-{uuid.uuid4().hex}"  # same filesystem: links
+    staging.mkdir(parents=True)
+    try:
+        with ws.store.exclusive() as con:
+            con.execute("CHECKPOINT")
+            shutil.copy2(ws.paths.db, staging / "meta.duckdb")
+            version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+            named = referenced_blobs(con)
+            missing = []
+            for sha in sorted(named):
+                source = ws.blobs.path_for(sha)
+                link = staging / "blobs" / source.relative_to(ws.paths.blobs)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, link)
+                except FileNotFoundError:
+                    missing.append(sha)
+            if ws.paths.runs.is_dir():
+                shutil.copytree(ws.paths.runs, staging / "runs")
+        size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        manifest = {"format": FORMAT, "created_at": utcnow().isoformat(),
+                    "created_by": current_user(), "schema_version": version,
+                    "db_sha256": file_sha256(staging / "meta.duckdb"),
+                    "blobs": len(named) - len(missing), "missing": missing}  # fmt: skip
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        partial = target.with_name(f".{target.name}.partial")
+        with tarfile.open(partial, "w:gz" if target.name.endswith(".gz") else "w") as tar:
+            for name in ("manifest.json", "meta.duckdb", "blobs", "runs"):
+                if (staging / name).exists():
+                    tar.add(staging / name, arcname=name)
+        os.replace(partial, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    ws.store.write(lambda tx: audit.record(
+        tx, actor=current_user(), action="workspace.backup", object_type="workspace",
+        object_id=str(ws.root), detail={"archive": str(target), "bytes": size,
+                                        "missing": missing}))  # fmt: skip
+    return BackupReport(target, len(named) - len(missing), size, version, tuple(missing))
+
+
+def restore(archive: Path | str, root: Path | str) -> DoctorReport:
+    """Unpack ``archive`` into the empty (or new) folder ``root``; returns doctor's report
+    of the restored workspace. Raises InvalidInput, leaving ``root`` as it was."""
+    archive, root = Path(archive).expanduser().absolute(), Path(root).expanduser().absolute()
+    if not archive.is_file():
+        raise InvalidInput(f"No backup archive at {archive}.")
+    if root.exists() and any(root.iterdir()):
+        raise InvalidInput(f"{root} is not empty; restore into a new or empty folder.")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    unpacked = root.parent / f".{root.name}.restoring-{uuid.uuid4().hex[:8]}"
+    try:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")  # no absolute paths, no "..", no links out
+        except (tarfile.TarError, OSError) as exc:
+            raise InvalidInput(f"{archive.name} is not a readable backup: {exc}") from exc
+        manifest = _manifest(unpacked, archive)
+        if file_sha256(unpacked / "meta.duckdb") != manifest["db_sha256"]:
+            raise InvalidInput(f"{archive.name}: meta.duckdb does not match its manifest; the "
+                               "archive is damaged.")  # fmt: skip
+        for blob in (unpacked / "blobs").rglob("*") if (unpacked / "blobs").is_dir() else ():
+            if blob.is_file() and file_sha256(blob) != blob.name:
+                raise InvalidInput(f"{archive.name}: blob {blob.name[:12]}... is damaged.")
+        (unpacked / "manifest.json").unlink()
+        if root.exists():
+            root.rmdir()
+        os.replace(unpacked, root)
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    ws = Workspace.open(root)
+    try:
+        return doctor(ws)
+    finally:
+        ws.store.close()
+
+
+def _manifest(folder: Path, archive: Path) -> dict:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{archive.name} has no readable manifest.json; is it a workbench "
+                           "backup?") from exc  # fmt: skip
+    if manifest.get("format") != FORMAT or not (folder / "meta.duckdb").is_file():
+        raise InvalidInput(f"{archive.name} is not a workbench backup of format {FORMAT}.")
+    return manifest
+
+
+def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorReport:
+    """Check blobs against the database (``verify``: re-hash each, not only look for it);
+    ``fix`` removes orphans older than ORPHAN_GRACE."""
+    report = DoctorReport()
+    with ws.store.connection() as con:
+        named = referenced_blobs(con)
+    report.referenced = len(named)
+    for sha, where in sorted(named.items()):
+        path = ws.blobs.path_for(sha)
+        if not path.is_file():
+            report.missing.append((sha, where))
+        elif verify and file_sha256(path) != sha:
+            report.corrupt.append(sha)
+    now = time.time()
+    tmp = ws.blobs.tmp_dir
+    for path in sorted(ws.paths.blobs.rglob("*")):
+        if not path.is_file() or tmp in path.parents or path.name in named:
+            continue
+        (report.recent_orphans if now - path.stat().st_mtime < ORPHAN_GRACE
+         else report.orphans).append(path)  # fmt: skip
+    if fix and report.orphans:
+        _remove_orphans(ws, report)
+    return report
+
+
+@requires("admin")
+def _remove_orphans(ws: Workspace, report: DoctorReport) -> None:
+    for path in report.orphans:
+        path.unlink(missing_ok=True)
+    report.removed, report.orphans = len(report.orphans), []
+    ws.store.write(lambda tx: audit.record(
+        tx, actor=current_user(), action="workspace.doctor.fix", object_type="workspace",
+        object_id=str(ws.root), detail={"removed": report.removed}))  # fmt: skip

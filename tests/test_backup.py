@@ -1,0 +1,155 @@
+"""Backup while a sweep runs, restore into an empty folder, doctor; and every way a
+restore can be handed something bad."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app import backup, datasets, experiments, registry, runner
+from app import sdk as wb
+from app.runner import SweepSpec
+from app.training import RunSpec
+from store.errors import InvalidInput
+from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.test_runner import binary_frame
+
+
+def counts(ws: Workspace) -> dict[str, int]:
+    tables = ("runs", "metrics", "params", "dataset_versions", "model_versions", "artifacts",
+              "audit_events")  # fmt: skip
+    return ws.store.read(lambda tx: {t: tx.scalar(f"SELECT count(*) FROM {t}") for t in tables})
+
+
+def test_a_backup_taken_during_a_sweep_restores_clean(ws: Workspace, tmp_path: Path) -> None:
+    wb.log_dataset(binary_frame(200), "churn")
+    first = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="e", wait=True)
+    registry.register_model(ws, first.run_ids[0], "clf")
+    grid = SweepSpec("grid", {"n_estimators": [5, 10, 20, 40, 60, 80]})
+    sweep = runner.launch(ws, RunSpec("churn", "churned", "random_forest"), experiment="e",
+                          sweep=grid)  # fmt: skip
+    time.sleep(0.5)  # trials are running: runs, params and metrics being written
+    archive = tmp_path / "ws.tar.gz"
+    report = backup.backup(ws, archive)
+    during = any(experiments.get_run(ws, r).run.status == "running" for r in sweep.run_ids)
+    runner.join()
+    assert report.blobs >= 2 and report.missing == () and archive.stat().st_size > 0
+    # The restore runs in another process, as an administrator would run it.
+    target = tmp_path / "restored"
+    out = subprocess.run([PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+                         capture_output=True, text=True, cwd=ROOT,
+                         env=subprocess_env(tmp_path / "unused"))  # fmt: skip
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert "clean" in out.stdout.splitlines()[-1]
+    restored = Workspace.open(target)
+    assert backup.doctor(restored).clean
+    got, now = counts(restored), counts(ws)
+    assert got["dataset_versions"] == now["dataset_versions"] == 1
+    assert got["model_versions"] == 1 and got["runs"] == now["runs"] == 8  # parent + 6 + 1
+    assert 0 < got["metrics"] <= now["metrics"]
+    assert registry.load_model(restored, "clf/1").ref == "clf/1"  # the blob, hash-checked
+    assert datasets.load(restored, "churn@v1").shape == (200, binary_frame(200).shape[1])
+    assert (target / "runs").is_dir()  # event logs travel too: nothing acknowledged is lost
+    assert during or got["metrics"] == now["metrics"]  # a fast machine may finish first
+
+
+def test_backup_refuses_to_overwrite_or_guess(ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "old.tar").write_bytes(b"keep me")
+    with pytest.raises(InvalidInput, match="exists; choose a new file name"):
+        backup.backup(ws, tmp_path / "old.tar")
+    assert (tmp_path / "old.tar").read_bytes() == b"keep me"
+    with pytest.raises(InvalidInput, match=r"name the archive \.tar"):
+        backup.backup(ws, tmp_path / "b.zip")
+    with pytest.raises(InvalidInput, match="does not exist"):
+        backup.backup(ws, tmp_path / "nope" / "b.tar")
+
+
+def test_doctor_finds_missing_corrupt_and_orphan_blobs(ws: Workspace) -> None:
+    wb.log_dataset(binary_frame(50), "a")
+    wb.log_dataset(binary_frame(60), "b")
+    assert backup.doctor(ws).clean
+    a, b = (datasets.get_version(ws, n).blob_sha256 for n in ("a", "b"))
+    ws.blobs.path_for(a).unlink()
+    path_b = ws.blobs.path_for(b)
+    path_b.write_bytes(path_b.read_bytes() + b"!")
+    orphan = ws.blobs.put_bytes(b"nobody names me")
+    report = backup.doctor(ws)
+    assert report.missing == [(a, "dataset_versions")] and report.corrupt == [b]
+    assert report.orphans == [] and len(report.recent_orphans) == 1  # too young to judge
+    old = time.time() - 2 * backup.ORPHAN_GRACE
+    import os
+
+    os.utime(ws.blobs.path_for(orphan.sha256), (old, old))
+    report = backup.doctor(ws, fix=True)
+    assert report.removed == 1 and not ws.blobs.exists(orphan.sha256)
+    assert not report.clean and "NOT clean" in report.lines()[-1]
+
+
+def _archive(tmp_path: Path, members: dict[str, bytes]) -> Path:
+    path = tmp_path / "made.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_restore_refuses_bad_archives_and_leaves_nothing(ws: Workspace, tmp_path: Path) -> None:
+    wb.log_dataset(binary_frame(40), "a")
+    good = tmp_path / "good.tar"
+    backup.backup(ws, good)
+    target = tmp_path / "new-ws"
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "file.txt").write_text("mine")
+    with pytest.raises(InvalidInput, match="is not empty"):
+        backup.restore(good, busy)
+    assert [p.name for p in busy.iterdir()] == ["file.txt"]
+    with pytest.raises(InvalidInput, match="No backup archive"):
+        backup.restore(tmp_path / "missing.tar", target)
+    cases = {
+        "traversal": {"../evil.txt": b"x", "manifest.json": b"{}"},
+        "absolute": {"/tmp/evil-abs.txt": b"x"},
+        "no manifest": {"meta.duckdb": b"x"},
+        "not a backup": {"manifest.json": b'{"format": 99}'},
+    }
+    for label, members in cases.items():
+        with pytest.raises(InvalidInput):
+            backup.restore(_archive(tmp_path, members), target)
+        assert not target.exists(), label
+    assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil-abs.txt").exists()
+    # A damaged blob inside a real backup: found before anything is moved into place.
+    with tarfile.open(good) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    blob = next(n for n in members if n.startswith("blobs/"))
+    members[blob] = members[blob][:-1] + b"?"
+    with pytest.raises(InvalidInput, match="is damaged"):
+        backup.restore(_archive(tmp_path, members), target)
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".new-ws")] == []
+
+
+def test_backup_blocks_writers_only_for_the_copy(ws: Workspace, tmp_path: Path) -> None:
+    """Writers in this process wait for the exclusive section, then go on."""
+    wb.log_dataset(binary_frame(40), "a")
+    done = []
+
+    def writer() -> None:
+        for i in range(20):
+            wb.log_dataset(binary_frame(30 + i), "w")
+        done.append(True)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    backup.backup(ws, tmp_path / "b.tar")
+    thread.join(60)
+    assert done and len(datasets.list_versions(ws, "w")) == 20
+    assert backup.doctor(ws).clean
