@@ -16,9 +16,10 @@ the manifest, and only then moves the workspace into place; an interrupted or fa
 restore leaves nothing behind.
 
 ``doctor`` checks that every blob the database names exists and has the sha256 of its
-name, and lists orphans (blob files nothing names). ``fix`` removes orphans older than
-``ORPHAN_GRACE`` (a registration adopts its blob just before its row commits, so a fresh
-unnamed blob may be one in flight).
+name, and lists orphans (blob files nothing names) and stale temporary files (left by a
+killed process). ``fix`` removes both when older than ``ORPHAN_GRACE``: a registration
+adopts its blob just before its row commits, so a fresh unnamed blob may be one in flight,
+and is reported apart without making the workspace unclean.
 """
 
 from __future__ import annotations
@@ -61,17 +62,19 @@ class DoctorReport:
     corrupt: list[str] = field(default_factory=list)
     orphans: list[Path] = field(default_factory=list)
     recent_orphans: list[Path] = field(default_factory=list)  # left alone: maybe in flight
+    stale_tmp: list[Path] = field(default_factory=list)  # half-written by a killed process
     removed: int = 0
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.corrupt or self.orphans)
+        return not (self.missing or self.corrupt or self.orphans or self.stale_tmp)
 
     def lines(self) -> list[str]:
         out = [f"{self.referenced:,} blobs named by the database"]
         out += [f"MISSING {sha} (named by {where})" for sha, where in self.missing]
         out += [f"CORRUPT {sha}: its content no longer has this sha256" for sha in self.corrupt]
         out += [f"orphan {p}" for p in self.orphans]
+        out += [f"stale temporary file {p}" for p in self.stale_tmp]
         if self.recent_orphans:
             out.append(
                 f"{len(self.recent_orphans)} unnamed blob(s) younger than "
@@ -205,20 +208,25 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorRe
     now = time.time()
     tmp = ws.blobs.tmp_dir
     for path in sorted(ws.paths.blobs.rglob("*")):
-        if not path.is_file() or tmp in path.parents or path.name in named:
+        if not path.is_file() or path.name in named:
             continue
-        (report.recent_orphans if now - path.stat().st_mtime < ORPHAN_GRACE
-         else report.orphans).append(path)  # fmt: skip
-    if fix and report.orphans:
+        old = now - path.stat().st_mtime >= ORPHAN_GRACE
+        if tmp in path.parents:  # uploads and blobs being written; a backup's staging
+            if old:
+                report.stale_tmp.append(path)
+            continue
+        (report.orphans if old else report.recent_orphans).append(path)
+    if fix and (report.orphans or report.stale_tmp):
         _remove_orphans(ws, report)
     return report
 
 
 @requires("admin")
 def _remove_orphans(ws: Workspace, report: DoctorReport) -> None:
-    for path in report.orphans:
+    for path in [*report.orphans, *report.stale_tmp]:
         path.unlink(missing_ok=True)
-    report.removed, report.orphans = len(report.orphans), []
+    report.removed = len(report.orphans) + len(report.stale_tmp)
+    report.orphans, report.stale_tmp = [], []
     ws.store.write(lambda tx: audit.record(
         tx, actor=current_user(), action="workspace.doctor.fix", object_type="workspace",
         object_id=str(ws.root), detail={"removed": report.removed}))  # fmt: skip

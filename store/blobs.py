@@ -8,6 +8,7 @@ truncated file is refused before anything (joblib, Parquet) interprets it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from store.errors import InvalidInput, NotFound
+from store.errors import InvalidInput, NotFound, storage_full
 
 _CHUNK = 1 << 20
 
@@ -102,9 +103,12 @@ class BlobStore:
             os.replace(tmp_name, final)
             _fsync_dir(final.parent)
             return ref
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG,
+                                                          errno.EDQUOT):  # fmt: skip
+                raise storage_full("a file", self.root) from exc
             raise
 
     def verified_path(self, sha256: str) -> Path:

@@ -38,3 +38,16 @@ class SchemaOutOfDate(WorkbenchError):
 
 class PermissionDenied(WorkbenchError):
     """The current user's role does not allow the action."""
+
+
+class StorageFull(WorkbenchError):
+    """The disk (or a file size limit) ran out while writing; nothing was kept."""
+
+
+FULL_MARKERS = ("No space left", "File too large", "Disk quota exceeded")
+
+
+def storage_full(what: str, where: object) -> StorageFull:
+    return StorageFull(f"The disk is full (or a file size limit was reached) while writing "
+                       f"{what}; nothing was kept. Free space where {where} lives, then try "
+                       "again.")  # fmt: skip

@@ -31,7 +31,15 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from store.errors import AlreadyExists, Conflict, InvalidInput, StoreBusy, WorkbenchError
+from store.errors import (
+    FULL_MARKERS,
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    StoreBusy,
+    WorkbenchError,
+    storage_full,
+)
 
 T = TypeVar("T")
 
@@ -353,6 +361,8 @@ def _translate(exc: BaseException) -> BaseException:
     if isinstance(exc, duckdb.TransactionException) and "constraint violation" in text:
         # Two transactions inserting the same key: the loser learns it at COMMIT.
         return AlreadyExists(text.replace("TransactionContext Error: Failed to commit: ", ""))
+    if any(marker in text for marker in FULL_MARKERS):
+        return storage_full("to the database", "the workspace")
     if isinstance(exc, duckdb.ConstraintException):
         message = text.replace("Constraint Error: ", "")
         if "Duplicate key" in text or "unique" in text.lower():

@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from store.errors import InvalidInput
+from store.errors import FULL_MARKERS, InvalidInput, storage_full
 
 FINGERPRINT_VERSION = "wbfp1"
 SRC = "src"  # the scratch table a source is loaded into
@@ -294,8 +294,10 @@ def write_parquet(scratch: Scratch, tmp_dir: Path) -> Path:
     os.close(fd)
     try:
         scratch.sql(f"COPY {SRC} TO '{literal(name)}' (FORMAT parquet, COMPRESSION zstd)")
-    except BaseException:
+    except BaseException as exc:
         os.unlink(name)
+        if any(marker in str(exc) for marker in FULL_MARKERS):
+            raise storage_full("the dataset snapshot", tmp_dir) from exc
         raise
     return Path(name)
 

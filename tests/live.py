@@ -34,6 +34,14 @@ def free_port() -> int:
 @contextmanager
 def app_server(ws_path: Path, log_path: Path, **env: str) -> Iterator[str]:
     """Start `workbench ui` on a free port; yield its URL; stop it."""
+    with app_process(ws_path, log_path, **env) as (url, _proc):
+        yield url
+
+
+@contextmanager
+def app_process(ws_path: Path, log_path: Path, **env: str
+                ) -> Iterator[tuple[str, subprocess.Popen]]:  # fmt: skip
+    """Like app_server, and the process too (for a test that kills it)."""
     port = free_port()
     log = log_path.open("w")
     proc = subprocess.Popen(
@@ -44,7 +52,7 @@ def app_server(ws_path: Path, log_path: Path, **env: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log_path)
-        yield url
+        yield url, proc
     except BaseException:
         log.flush()
         print(f"--- server output ({log_path}) ---\n{log_path.read_text()}")  # shown on failure

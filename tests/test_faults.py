@@ -1,0 +1,196 @@
+"""Faults on a shared instance: the app server SIGKILLed while it ingests, a dataset
+registration and alias moves SIGKILLed at random moments, and a disk that fills up. After
+each: nothing acknowledged is lost, nothing names a missing blob, doctor is clean."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import backup, datasets, experiments, registry, runner
+from app import sdk as wb
+from app.training import RunSpec
+from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.live import app_process
+from tests.test_runner import binary_frame
+
+pytestmark = pytest.mark.slow
+
+LOGGER = """
+import os, sys, time
+from app import sdk as wb
+acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+for r in range(int(sys.argv[2])):
+    run = wb.start_run(experiment="live", name=f"r{r}")
+    for step in range(300):
+        run.log_metrics({"m": step * 0.5}, step=step)
+        os.write(acks, f"{run.run_id} {step}\\n".encode())
+        time.sleep(0.003)
+    run.end()
+"""
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def assert_doctor_clean(ws: Workspace) -> None:
+    ws.store.close()
+    report = backup.doctor(ws)
+    assert report.clean, report.lines()
+
+
+def test_app_server_killed_while_ingesting_loses_nothing(ws: Workspace, tmp_path: Path) -> None:
+    acks = tmp_path / "acks.txt"
+    env = {"WORKBENCH_INGEST_INTERVAL": "0"}  # the logger leaves live ingestion to the server
+    logger = subprocess.Popen([PYTHON, "-c", LOGGER, str(acks), "3"], cwd=ROOT,
+                              env=subprocess_env(ws.root, **env))  # fmt: skip
+    with app_process(ws.root, tmp_path / "server1.log") as (url, server):
+        wait_for(lambda: acks.exists() and acks.stat().st_size > 2000, what="the logger")
+        # The server's watcher picks points up live; kill it while it does.
+        wait_for(lambda: ws.store.read(lambda tx: tx.scalar("SELECT count(*) FROM metrics")) > 0,
+                 what="live ingestion")  # fmt: skip
+        time.sleep(random.Random(7).uniform(0.05, 0.4))
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    logger.wait(120)
+    assert logger.returncode == 0
+    with app_process(ws.root, tmp_path / "server2.log") as (url, _server), \
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as resp:  # fmt: skip
+        assert resp.read() == b"ok"
+    sync = subprocess.run([PYTHON, "-m", "app.cli", "sync"], cwd=ROOT,
+                          env=subprocess_env(ws.root), capture_output=True, text=True)  # fmt: skip
+    assert sync.returncode == 0, sync.stderr
+    acked = {}
+    for line in acks.read_text().splitlines():
+        run_id, step = line.split()
+        acked.setdefault(run_id, set()).add(int(step))
+    history = experiments.metric_history(ws, list(acked))
+    assert history.groupby(["run_id", "key", "step"]).size().max() == 1  # no duplicates
+    got = set(zip(history["run_id"], history["step"], strict=True))
+    assert {(r, s) for r, steps in acked.items() for s in steps} <= got
+    assert {wb.get_run(r).run.status for r in acked} == {"finished"}
+    assert_doctor_clean(ws)
+
+
+REGISTER = """
+import sys
+from pathlib import Path
+from app import datasets
+from app.workspace import open_workspace
+ws = open_workspace(None)
+datasets.register(ws, Path(sys.argv[1]), "big")
+print("registered", flush=True)
+"""
+
+
+def test_registration_killed_at_random_moments(ws: Workspace, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 400_000
+    source = tmp_path / "big.csv"
+    pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 1000, n),
+                  "c": rng.choice(["x", "y", "z"], n)}).to_csv(source, index=False)  # fmt: skip
+    pick = random.Random(11)
+    finished = 0
+    for _ in range(5):
+        source.write_text(source.read_text() + "1.0,1,x\n")  # new content: a new version
+        proc = subprocess.Popen([PYTHON, "-c", REGISTER, str(source)], cwd=ROOT,
+                                env=subprocess_env(ws.root), stdout=subprocess.PIPE)  # fmt: skip
+        time.sleep(pick.uniform(0.8, 3.0))  # after the interpreter starts, during the work
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        finished += out.startswith(b"registered")
+        # Whatever happened, every version that exists is whole and loads.
+        for version in datasets.list_versions(ws, "big") if datasets.list_datasets(ws) else []:
+            assert datasets.load(ws, version.ref).shape[0] == version.n_rows
+        assert_doctor_clean(ws)
+    registered = len(datasets.list_versions(ws, "big")) if datasets.list_datasets(ws) else 0
+    assert registered >= finished  # every acknowledged registration is there
+    datasets.register(ws, source, "big")  # and the workspace takes the next one normally
+    assert_doctor_clean(ws)
+
+
+MOVER = """
+import os, sys
+from app import registry
+from app.workspace import open_workspace
+ws = open_workspace(None)
+acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+for i in range(100000):
+    version = 1 + i % 2
+    registry.set_alias(ws, "clf", "champion", version)
+    os.write(acks, f"{version}\\n".encode())
+"""
+
+
+def test_alias_moves_killed_at_random_moments(ws: Workspace, tmp_path: Path) -> None:
+    wb.log_dataset(binary_frame(60), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
+    registry.register_model(ws, launch.run_ids[0], "clf")
+    registry.register_model(ws, launch.run_ids[0], "clf")
+    acks = tmp_path / "acks.txt"
+    pick = random.Random(5)
+    ws.store.close()
+    for _ in range(6):
+        size = acks.stat().st_size if acks.exists() else 0
+        proc = subprocess.Popen([PYTHON, "-c", MOVER, str(acks)], cwd=ROOT,
+                                env=subprocess_env(ws.root))  # fmt: skip
+        wait_for(lambda s=size: acks.exists() and acks.stat().st_size > s, what="alias moves")
+        time.sleep(pick.uniform(0.0, 0.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    acked = [int(v) for v in acks.read_text().split()]
+    history = list(reversed(registry.alias_history(ws, "clf", "champion")))  # oldest first
+    assert len(history) >= len(acked)  # every acknowledged move is recorded
+    for before, after in itertools.pairwise(history):
+        assert after.from_version == before.to_version  # an unbroken chain
+    assert registry.get_version(ws, "clf@champion").version == history[-1].to_version
+    assert_doctor_clean(ws)
+
+
+FILL = """
+import resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk: writes fail, the process lives
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from app.cli import main
+sys.exit(main(["datasets", "add", sys.argv[1], "--name", "big"]))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE stands in for a full disk")
+def test_a_full_disk_fails_cleanly(ws: Workspace, tmp_path: Path) -> None:
+    wb.log_dataset(binary_frame(50), "small")
+    ws.store.close()
+    rng = np.random.default_rng(4)
+    n = 300_000
+    source = tmp_path / "big.csv"
+    pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)}).to_csv(source, index=False)
+    before = (ws.root / "meta.duckdb").read_bytes()
+    out = subprocess.run([PYTHON, "-c", FILL, str(source), str(2_000_000)], cwd=ROOT,
+                         env=subprocess_env(ws.root), capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    message = out.stderr.strip().splitlines()[-1]
+    assert message.startswith(
+        "error: The disk is full (or a file size limit was reached) "
+        "while writing the dataset snapshot; nothing was kept."
+    ), message
+    assert [d.name for d in datasets.list_datasets(ws)] == ["small"]
+    assert (ws.root / "meta.duckdb").read_bytes() == before or datasets.list_versions(ws, "small")
+    assert_doctor_clean(ws)
+    assert not any(ws.blobs.tmp_dir.rglob("*.parquet*")) if ws.blobs.tmp_dir.exists() else True
