@@ -63,6 +63,9 @@ def new_report(ws, refs: list[str]) -> None:
                     overrides=_overrides(rules),
                 )  # fmt: skip
                 st.session_state["report"] = report.report_id
+                st.session_state["drift_flash"] = (
+                    f"Report stored: {report.verdict}, {report.n_drifted} of "
+                    f"{report.n_columns} columns drifted.")  # fmt: skip
                 st.rerun()
 
 
@@ -229,6 +232,8 @@ with user_errors():
         st.info("A drift report compares two dataset versions; register at least two on the "
                 "Datasets page.")  # fmt: skip
         st.stop()
+    if flash := st.session_state.pop("drift_flash", None):
+        st.success(flash, icon=":material/check_circle:")
     new_report(ws, refs)
     found = reports.list_reports(ws)
     if not found:

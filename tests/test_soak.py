@@ -1,0 +1,112 @@
+"""A bounded soak of a shared instance: the app server, 10 browser sessions browsing every
+page and writing drift reports at once, a 4-worker sweep, and a notebook logging. Then:
+no error shown anywhere, and every write present and consistent with what the clients
+recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from app import experiments, reports, runner
+from app import sdk as wb
+from app.runner import SweepSpec
+from app.training import RunSpec
+from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.live import CHROMIUM, CHROMIUM_ARGS, IDLE, app_process
+from tests.test_runner import binary_frame
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SESSIONS, ROUNDS = 10, 2
+PAGES = ["", "datasets", "experiments", "models"]
+ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
+NOTEBOOK = """
+import os, sys
+from app import sdk as wb
+acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+for r in range(4):
+    with wb.start_run(experiment="notebook", name=f"nb{r}") as run:
+        run.log_params({"r": r})
+        for step in range(250):
+            run.log_metrics({"loss": 1 / (step + 1)}, step=step)
+            os.write(acks, f"{run.run_id} {step}\\n".encode())
+"""
+
+
+async def session(browser, url: str, i: int, seen: dict) -> None:
+    context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    context.set_default_timeout(180_000)  # 2 cores shared by everything in this test
+    page = await context.new_page()
+    page.on("console", lambda m: seen["console"].append(f"{i}: {m.text}")
+            if m.type == "error" and "404" not in m.text else None)  # fmt: skip
+    for _ in range(ROUNDS):
+        for path in PAGES:
+            await page.goto(f"{url}/{path}")
+            await page.wait_for_selector(IDLE, timeout=180_000)
+            seen["errors"] += [f"{i} /{path}: {await e.inner_text()}"
+                               for e in await page.query_selector_all(ERRORS)]  # fmt: skip
+            seen["pages"] += 1
+        await page.goto(f"{url}/drift")
+        await page.wait_for_selector(IDLE, timeout=180_000)
+        await page.get_by_role("button", name="Run the report").click(no_wait_after=True)
+        await page.get_by_text("Report stored:").wait_for()
+        await page.wait_for_selector(IDLE)
+        seen["errors"] += [f"{i} /drift: {await e.inner_text()}"
+                           for e in await page.query_selector_all(ERRORS)]  # fmt: skip
+        seen["reports"] += 1
+    await context.close()
+
+
+async def browse(url: str) -> dict:
+    from playwright.async_api import async_playwright
+
+    seen = {"errors": [], "console": [], "pages": 0, "reports": 0}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            await asyncio.gather(*(session(browser, url, i, seen) for i in range(SESSIONS)))
+        finally:
+            await browser.close()
+    return seen
+
+
+def test_soak(ws: Workspace, tmp_path: Path) -> None:
+    wb.log_dataset(binary_frame(300), "churn")
+    wb.log_dataset(binary_frame(320), "churn")
+    acks = tmp_path / "acks.txt"
+    started = time.monotonic()
+    with app_process(ws.root, tmp_path / "server.log") as (url, _server):
+        notebook = subprocess.Popen([PYTHON, "-c", NOTEBOOK, str(acks)], cwd=ROOT,
+                                    env=subprocess_env(ws.root))  # fmt: skip
+        grid = SweepSpec("grid", {"n_estimators": [10, 20, 30, 40, 50, 60, 70, 80]})
+        sweep = runner.launch(ws, RunSpec("churn", "churned", "random_forest"),
+                              experiment="soak", sweep=grid, workers=4)  # fmt: skip
+        seen = asyncio.run(browse(url))
+        runner.join()
+        assert notebook.wait(300) == 0
+    elapsed = time.monotonic() - started
+    assert seen["errors"] == [] and seen["console"] == [], seen
+    assert seen["pages"] == SESSIONS * ROUNDS * len(PAGES)
+    # Every write is there: each session's reports, each trial, each acknowledged point.
+    assert len(reports.list_reports(ws)) == seen["reports"] == SESSIONS * ROUNDS
+    trials = [experiments.get_run(ws, r).run for r in sweep.run_ids]
+    assert {t.status for t in trials} == {"finished"} and len(trials) == 8
+    subprocess.run([PYTHON, "-m", "app.cli", "sync"], cwd=ROOT, env=subprocess_env(ws.root),
+                   check=True, capture_output=True)  # fmt: skip
+    acked: dict[str, set[int]] = {}
+    for line in acks.read_text().splitlines():
+        run_id, step = line.split()
+        acked.setdefault(run_id, set()).add(int(step))
+    history = experiments.metric_history(ws, list(acked))
+    assert history.groupby(["run_id", "key", "step"]).size().max() == 1
+    assert len(history) == sum(len(s) for s in acked.values()) == 4 * 250
+    assert {wb.get_run(r).run.status for r in acked} == {"finished"}
+    print(f"soak: {SESSIONS} sessions x {ROUNDS} rounds, {seen['pages']} page loads, "
+          f"{seen['reports']} reports, 8 trials on 4 workers, 1,000 notebook points: "
+          f"{elapsed:.0f} s")  # fmt: skip
