@@ -123,6 +123,7 @@ def _dataset_commands(sub: argparse._SubParsersAction) -> None:
     export = ds.add_parser("export", help="write a version to a CSV or Parquet file")
     export.add_argument("ref", help="e.g. churn@v3")
     export.add_argument("target", help="output file; .csv or .parquet decides the format")
+    export.add_argument("--force", action="store_true", help="replace an existing file")
     export.set_defaults(func=cmd_datasets_export)
 
 
@@ -338,7 +339,8 @@ def cmd_datasets_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_export(args: argparse.Namespace) -> int:
-    out = datasets.export(open_workspace(args.workspace), args.ref, Path(args.target))
+    out = datasets.export(open_workspace(args.workspace), args.ref, Path(args.target),
+                          overwrite=args.force)  # fmt: skip
     print(f"wrote {out}")
     return 0
 

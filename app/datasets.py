@@ -347,12 +347,17 @@ def preview(ws: Workspace, version: DatasetVersion, page: int, page_size: int = 
     return snapshots.read_page(path, page * page_size, page_size)
 
 
-def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None) -> Path:
-    """Write a version to ``target`` as CSV or Parquet (by ``fmt`` or the file suffix)."""
+def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, *,
+           overwrite: bool = False) -> Path:  # fmt: skip
+    """Write a version to ``target`` as CSV or Parquet (by ``fmt`` or the file suffix).
+    An existing file is replaced only with ``overwrite``."""
     target = Path(target)
     fmt = (fmt or target.suffix.lstrip(".") or "parquet").lower()
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"Export format must be csv or parquet; got {fmt!r}.")
+    if target.exists() and not overwrite:
+        raise InvalidInput(f"{target} exists; choose another name, or overwrite it on purpose "
+                           "(--force).")  # fmt: skip
     source = snapshot_path(ws, get_version(ws, ref))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".export-")
