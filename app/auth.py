@@ -245,6 +245,16 @@ def principal_of(ws: Workspace, name: str) -> Principal:
 # -- the Streamlit session ------------------------------------------------------------------
 
 
+def oidc_configured() -> bool:
+    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section for ``st.login``."""
+    import streamlit as st
+
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
+        return False
+
+
 def _in_streamlit_session() -> bool:
     if "streamlit" not in sys.modules:
         return False

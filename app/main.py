@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.ui import data, nav
 from app.ui.login import login_form
 from app.ui.widgets import user_errors
+from store import audit
 from store.errors import PermissionDenied
 
 FAVICON = Path(__file__).with_name("ui") / "favicon.png"
@@ -25,6 +26,8 @@ def session_principal(ws, settings: Settings) -> auth.Principal | None:
     """The logged-in user as the users table says now, or None (never logged in, expired,
     disabled or removed)."""
     found = st.session_state.get(auth.SESSION_KEY)
+    if found is None:
+        found = _identity_from_outside(ws, settings)
     if found is None:
         return None
     if time.time() - st.session_state.get("logged_in_at", 0) > settings.session_hours * 3600:
@@ -39,6 +42,31 @@ def session_principal(ws, settings: Settings) -> auth.Principal | None:
         return None
     st.session_state[auth.SESSION_KEY] = fresh
     return fresh
+
+
+def _identity_from_outside(ws, settings: Settings) -> auth.Principal | None:
+    """A user named by a trusted proxy header, or by the identity provider of ``st.login``;
+    either must have an account here (its role comes from the users table)."""
+    name = None
+    if settings.trusted_user_header:
+        name = st.context.headers.get(settings.trusted_user_header)
+    elif auth.oidc_configured() and st.user.is_logged_in:
+        name = st.user.get("email")
+    if not name:
+        return None
+    try:
+        principal = auth.principal_of(ws, name)
+    except PermissionDenied:
+        st.session_state["login_note"] = (f"{name} has no active account here; ask an admin to "
+                                          "add it (`workbench users add`).")  # fmt: skip
+        return None
+    via = "proxy header" if settings.trusted_user_header else "identity provider"
+    ws.store.write(lambda tx: audit.record(tx, actor=name, action="auth.login",
+                                           object_type="user", object_id=name,
+                                           detail={"via": via}))  # fmt: skip
+    st.session_state[auth.SESSION_KEY] = principal
+    st.session_state["logged_in_at"] = time.time()
+    return principal
 
 
 # A local file: a :material/...: page icon is fetched from a CDN, which fails offline.

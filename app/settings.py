@@ -15,6 +15,7 @@
 | WORKBENCH_DASK_SCHEDULER | (none) | a Dask scheduler address: launches run there instead |
 | WORKBENCH_TEAM | 0 | 1: team mode, every page needs a login (`workbench ui --team`) |
 | WORKBENCH_SESSION_HOURS | 12 | a team-mode login lasts this long |
+| WORKBENCH_TRUSTED_USER_HEADER | (none) | behind a proxy that sets it: the header naming the user |
 | WORKBENCH_MAX_TRIALS | 500 | the most trials one sweep may start |
 | WORKBENCH_MAX_SCORE_ROWS | 200000 | rows per side a report with a model scores (else a sample) |
 """
@@ -44,6 +45,7 @@ class Settings:
     workers: int = 2
     dask_scheduler: str | None = None
     team: bool = False
+    trusted_user_header: str | None = None
     session_hours: float = 12.0
     max_trials: int = 500
     max_score_rows: int = 200_000
@@ -65,6 +67,7 @@ class Settings:
             workers=max(1, int(_number("WORKBENCH_WORKERS", cls.workers, "workers"))),
             dask_scheduler=os.environ.get("WORKBENCH_DASK_SCHEDULER") or None,
             team=os.environ.get("WORKBENCH_TEAM", "0").strip().lower() in ("1", "true", "yes"),
+            trusted_user_header=os.environ.get("WORKBENCH_TRUSTED_USER_HEADER") or None,
             session_hours=_number("WORKBENCH_SESSION_HOURS", cls.session_hours, "hours"),
             max_trials=max(1, int(_number("WORKBENCH_MAX_TRIALS", cls.max_trials, "trials"))),
             max_score_rows=max(

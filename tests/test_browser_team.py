@@ -89,3 +89,24 @@ def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
     assert ("vera", "auth.denied") in actions and ("vera", "auth.login_failed") in actions
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
+
+
+@pytest.mark.browser
+def test_a_trusted_proxy_header_logs_in_its_user(ws: Workspace, tmp_path: Path) -> None:
+    """Behind a proxy that sets X-Forwarded-User: no password; the account must exist."""
+    auth.add_user(ws, "ada", PASSWORD, "admin")
+    auth.add_user(ws, "ed", PASSWORD, "editor")
+    env = {"WORKBENCH_TEAM": "1", "WORKBENCH_TRUSTED_USER_HEADER": "X-Forwarded-User"}
+    with app_server(ws.root, tmp_path / "server.log", **env) as url, browser() as b:
+        proxied = b.new_context(extra_http_headers={"X-Forwarded-User": "ed"}).new_page()
+        proxied.goto(f"{url}/datasets")
+        proxied.get_by_text("Logged in as ed").wait_for()
+        proxied.get_by_role("heading", name="Datasets").wait_for()
+        stranger = b.new_context(extra_http_headers={"X-Forwarded-User": "mallory"}).new_page()
+        stranger.goto(url)
+        stranger.get_by_text("mallory has no active account here").wait_for()
+        stranger.get_by_role("heading", name="Log in").wait_for()
+        bare = b.new_page()  # no header: the login form
+        bare.goto(url)
+        bare.get_by_role("heading", name="Log in").wait_for()
+        assert bare.get_by_test_id("stSidebarNav").count() == 0

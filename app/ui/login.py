@@ -17,6 +17,10 @@ def login_form(ws) -> None:
         return
     if note := st.session_state.pop("login_note", None):
         st.info(note)
+    if auth.oidc_configured():
+        st.button("Log in with your identity provider", on_click=st.login,
+                  icon=":material/key:", type="primary")  # fmt: skip
+        st.caption("Or with a workbench account:")
     with st.form("login"):
         name = st.text_input("User name", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
