@@ -1,0 +1,79 @@
+"""Team mode in AppTest: the first start without an admin, login, expiry, a disabled
+account's open session, and the users commands of the CLI."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import auth
+from app.cli import main
+from store.workspace import Workspace
+from tests.test_pages import MAIN
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def team(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    monkeypatch.setenv("WORKBENCH_TEAM", "1")
+    return ws
+
+
+def start() -> AppTest:
+    return AppTest.from_file(MAIN, default_timeout=30).run()
+
+
+def test_first_start_says_how_to_create_the_admin(team: Workspace) -> None:
+    at = start()
+    assert at.title[0].value == "Log in"
+    assert "no admin yet" in at.warning[0].value
+    assert at.code[0].value == "workbench users add YOUR_NAME --role admin"
+    assert not at.text_input  # no form to grab the first admin from the web
+
+
+def test_login_expiry_and_a_disabled_account(team: Workspace, monkeypatch) -> None:
+    auth.add_user(team, "ada", PASSWORD, "admin")
+    auth.add_user(team, "ed", PASSWORD, "editor")
+    at = start()
+    at.text_input[0].input("ed")
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert any("Logged in as **ed** (editor)" in c.value for c in at.sidebar.caption)
+    assert at.title[0].value == "Home"
+    auth.set_disabled(team, "ed")  # an admin disables ed while the session is open
+    at.run()
+    assert at.title[0].value == "Log in"
+    assert "disabled or gone" in at.info[0].value
+    auth.set_disabled(team, "ed", False)
+    at.text_input[0].input("ed")
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.title[0].value == "Home"
+    at.session_state["logged_in_at"] = time.time() - 13 * 3600  # past the 12 hours
+    at.run()
+    assert at.title[0].value == "Log in" and "expired" in at.info[0].value
+
+
+def test_users_commands(ws: Workspace, monkeypatch, capsys) -> None:
+    base = ["--workspace", str(ws.root)]
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main([*base, "users", "add", "ada", "--role", "admin", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main([*base, "users", "add", "bo", "--password-stdin"]) == 1
+    assert "at least 10 characters" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main([*base, "users", "add", "bo", "--password-stdin"]) == 0
+    assert main([*base, "users", "set-role", "bo", "editor"]) == 0
+    assert main([*base, "users", "disable", "bo"]) == 0
+    assert main([*base, "users", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "bo is now editor" in out and "bo is disabled" in out
+    assert [line.split()[:3] for line in out.splitlines()[-2:]] == [
+        ["ada", "admin", "active"], ["bo", "editor", "disabled"]]  # fmt: skip
+    assert main([*base, "users", "set-role", "ada", "viewer"]) == 1
+    assert "last active admin" in capsys.readouterr().err
