@@ -22,7 +22,8 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
 
 ## Start the app (creates ./workspace on first start) and print its URL.
 run: $(VENV)/.run-installed
-	$(BIN)/workbench ui --port $(PORT)
+	@if [ ! -e workspace/meta.duckdb ]; then $(BIN)/workbench --workspace workspace demo; fi
+	$(BIN)/workbench --workspace workspace ui --port $(PORT)
 
 ## Lint, format check and the whole test suite, browser tests included.
 test: $(VENV)/.test-installed chromium lint

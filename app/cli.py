@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="ingest run event logs, mark abandoned runs lost, and "
                           "register settled files from the inbox folder")  # fmt: skip
     sync.add_argument("--watch", action="store_true", help="keep watching until Ctrl-C")
+    sync.add_argument("--parent", type=int, metavar="PID", help="with --watch: stop when "
+                      "process PID ends (how `workbench ui` runs its watcher)")  # fmt: skip
     sync.set_defaults(func=cmd_sync)
 
     runs = sub.add_parser("runs", help="list runs").add_subparsers(
@@ -188,6 +191,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Open http://{args.host}:{args.port} in your browser (Ctrl-C stops the app).")
     sys.stdout.flush()
     env = {**os.environ, WORKSPACE_ENV: str(ws.root)}
+    if env.get("WORKBENCH_WATCH", "1") != "0":
+        # The watcher (run logs, the inbox, monitors) runs from the server's start, not from
+        # the first page view, in a process of its own that ends with the server.
+        sidecar = subprocess.Popen([sys.executable, "-m", "app.cli", "--workspace",
+                                    str(ws.root), "sync", "--watch", "--parent",
+                                    str(os.getpid())], env=env)  # fmt: skip
+        env |= {"WORKBENCH_WATCH": "0", "WORKBENCH_WATCHER_PID": str(sidecar.pid)}
     if args.team:
         env["WORKBENCH_TEAM"] = "1"
         from app import auth
@@ -235,14 +245,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.watcher import RunWatcher
 
     watcher = RunWatcher(ws).start()
-    print(f"watching {ws.paths.runs} (Ctrl-C stops)")
+    print(f"watching {ws.paths.runs} and {ws.paths.inbox} (Ctrl-C stops)", flush=True)
+    ticks = 0
     try:
-        while True:
-            time.sleep(5)
-            s = watcher.stats
-            print(f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}")
+        while args.parent is None or os.getppid() == args.parent:  # reparented: parent gone
+            time.sleep(1)
+            ticks += 1
+            if args.parent is None and ticks % 5 == 0:
+                s = watcher.stats
+                print(f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}")
     finally:
         watcher.stop()
+    return 0
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 
 from app import auth, backup
 from app.workspace import open_workspace
@@ -55,6 +56,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     doc.add_argument("--quick", action="store_true", help="check that blobs exist, without "
                      "re-hashing them")  # fmt: skip
     doc.set_defaults(func=cmd_doctor)
+
+    demo = sub.add_parser("demo", help="seed the churn story of sample_data/ into an empty "
+                          "workspace (datasets, sweeps, a champion, drift, the loop)")  # fmt: skip
+    demo.add_argument("--reset", action="store_true", help="delete a demo workspace first "
+                      "(only one `workbench demo` seeded)")  # fmt: skip
+    demo.set_defaults(func=cmd_demo)
 
 
 def _password_stdin(parser: argparse.ArgumentParser) -> None:
@@ -125,3 +132,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0 if report.clean else 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app import demo
+    from app.settings import workspace_path
+
+    root = workspace_path(args.workspace)
+    if args.reset:
+        demo.reset(root)
+    started = time.perf_counter()
+    ws = open_workspace(str(root))
+    demo.seed(ws, progress=lambda step: print(f"  {step}", flush=True))
+    print(f"demo seeded in {time.perf_counter() - started:.0f} s: {ws.root}")
+    return 0

@@ -101,7 +101,9 @@ with st.sidebar:
             st.session_state.pop(auth.SESSION_KEY, None)
             st.rerun()
     st.caption(f"Workspace `{ws.root}`")
-    if watcher is not None:
+    if sidecar := os.environ.get("WORKBENCH_WATCHER_PID"):
+        st.caption(f"Live ingestion on (watcher process {sidecar})")
+    elif watcher is not None:
         stats = watcher.stats
         if stats.last_error and stats.errors:
             st.caption(f"Live ingestion: {stats.errors} errors, last: {stats.last_error}")

@@ -37,8 +37,14 @@ def new_report(ws, refs: list[str]) -> None:
     models = [f"{m.name}@{a}" for m in registry.list_models(ws) for a in sorted(m.aliases)]
     with st.form("new-report"):
         a, b = st.columns(2)
-        reference = a.selectbox("Reference", [*refs, TRAINING], index=min(1, len(refs) - 1))
-        current = b.selectbox("Current", refs, index=0)
+        # By default: the newest version of the dataset registered last, against the one
+        # before it (refs list each dataset's versions newest first).
+        latest = datasets.recent_versions(ws, 1)[0].ref
+        at = refs.index(latest)
+        same = at + 1 < len(refs) and refs[at + 1].split("@")[0] == latest.split("@")[0]
+        reference = a.selectbox("Reference", [*refs, TRAINING],
+                                index=at + 1 if same else min(1, len(refs) - 1))  # fmt: skip
+        current = b.selectbox("Current", refs, index=at)
         c, d = st.columns(2)
         model = c.selectbox("Model (scores both versions: prediction and performance drift)",
                             [NO_MODEL, *models])  # fmt: skip

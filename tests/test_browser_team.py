@@ -43,7 +43,7 @@ def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
     launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
     version = registry.register_model(ws, launch.run_ids[0], "clf")
     registry.update_card(ws, version.ref, SCRIPT)
-    paths = ["", *(spec.file.removesuffix(".py") for spec in [*nav.PAGES[1:], nav.ADMIN])]
+    paths = ["", *(s.file.removesuffix(".py") for s in [*nav.PAGES, nav.ADMIN] if not s.default)]
     console: list[str] = []
     with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
             browser() as b:  # fmt: skip

@@ -194,3 +194,66 @@ def test_a_full_disk_fails_cleanly(ws: Workspace, tmp_path: Path) -> None:
     assert (ws.root / "meta.duckdb").read_bytes() == before or datasets.list_versions(ws, "small")
     assert_doctor_clean(ws)
     assert not any(ws.blobs.tmp_dir.rglob("*.parquet*")) if ws.blobs.tmp_dir.exists() else True
+
+
+def test_app_server_killed_during_inbox_registrations(ws: Workspace, tmp_path: Path) -> None:
+    """The server registers files dropped in its inbox; SIGKILL it mid-way, three times.
+    A file is acknowledged once it moved to .done/: then its version is there and whole.
+    A file still in the inbox is registered after the restart."""
+    rng = np.random.default_rng(8)
+    folder = ws.paths.inbox / "big"
+    folder.mkdir(parents=True)
+    env = {"WORKBENCH_INBOX_SETTLE": "0.2"}
+    pick = random.Random(13)
+    for i in range(3):
+        frame = pd.DataFrame({"a": rng.normal(size=300_000), "k": rng.integers(0, 9, 300_000)})
+        frame.to_csv(folder / f"part{i}.csv", index=False)
+        with app_process(ws.root, tmp_path / f"server{i}.log", **env) as (_url, server):
+            time.sleep(pick.uniform(1.0, 4.0))
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+        assert_doctor_clean(ws)
+    with app_process(ws.root, tmp_path / "server-last.log", **env):  # picks up the rest
+        wait_for(lambda: len(list((folder / ".done").glob("*.csv"))) == 3, timeout=180,
+                 what="every file registered")  # fmt: skip
+    versions = datasets.list_versions(ws, "big")
+    assert len(versions) == 3 and {v.n_rows for v in versions} == {300_000}
+    for v in versions:
+        assert datasets.load(ws, v.ref).shape == (300_000, 2)
+    assert_doctor_clean(ws)
+
+
+def test_app_server_killed_during_alias_moves(ws: Workspace, tmp_path: Path) -> None:
+    """Click "Move alias" on the Models page and SIGKILL the server right after, at random
+    moments; after each restart the alias names a real version and its history is an
+    unbroken chain."""
+    from tests.live import IDLE, browser
+
+    wb.log_dataset(binary_frame(60), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
+    for _ in range(3):
+        registry.register_model(ws, launch.run_ids[0], "clf")
+    registry.set_alias(ws, "clf", "champion", 1)
+    ws.store.close()
+    pick = random.Random(17)
+    with browser() as b:
+        for i in range(4):
+            with app_process(ws.root, tmp_path / f"server{i}.log") as (url, server):
+                page = b.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{url}/models")
+                page.wait_for_selector(IDLE, timeout=60_000)
+                page.get_by_test_id("stSelectbox").filter(has_text="Version").click()
+                page.keyboard.type(str(2 + i % 2))
+                page.keyboard.press("Enter")
+                page.get_by_role("button", name="Move alias").click(no_wait_after=True)
+                time.sleep(pick.uniform(0.0, 0.3))
+                server.send_signal(signal.SIGKILL)
+                server.wait()
+                page.close()
+            history = list(reversed(registry.alias_history(ws, "clf", "champion")))
+            for before, after in itertools.pairwise(history):
+                assert after.from_version == before.to_version
+            current = registry.get_version(ws, "clf@champion").version
+            assert current == history[-1].to_version and current in (1, 2, 3)
+            ws.store.close()
+    assert_doctor_clean(ws)

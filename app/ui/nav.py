@@ -23,6 +23,7 @@ class PageSpec:
         return PAGES_DIR / self.file
 
 
+START = PageSpec("start.py", "Start here", ":material/flag:")
 HOME = PageSpec("home.py", "Home", ":material/home:", default=True)
 DATASETS = PageSpec("datasets.py", "Datasets", ":material/dataset:")
 EXPERIMENTS = PageSpec("experiments.py", "Experiments", ":material/science:")
@@ -30,7 +31,7 @@ MODELS = PageSpec("models.py", "Models", ":material/model_training:")
 DRIFT = PageSpec("drift.py", "Drift", ":material/query_stats:")
 ADMIN = PageSpec("admin.py", "Admin", ":material/admin_panel_settings:")
 
-PAGES = [HOME, DATASETS, EXPERIMENTS, MODELS, DRIFT]
+PAGES = [START, HOME, DATASETS, EXPERIMENTS, MODELS, DRIFT]
 
 # The Experiments page's selector value meaning "no filter" (Home deep-links with it).
 ALL_EXPERIMENTS = "All experiments"

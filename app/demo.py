@@ -1,0 +1,134 @@
+"""The demo workspace: the churn story of ``sample_data/`` seeded through the same services a
+user calls, so every page has something true to show.
+
+1. January, February and March exports of ``churn`` (the first infers the contract), and
+   three classic scikit-learn datasets.
+2. Experiment ``churn``: a logistic-regression sweep and a random-forest sweep on January
+   (20 runs), the best run registered as ``churn-classifier`` and made ``champion``.
+3. Drift reports with the champion for February (nothing moves) and March (basic-plan
+   usage falls, support calls rise).
+4. A monitor on ``churn`` (auto-promotion on, performance-drop rule at 5 %), then April
+   arrives through the inbox: the report flags it (the plan mix and price decide now, and
+   the champion's accuracy drops), the champion's spec is retrained on April as
+   ``challenger``, and the gate keeps ``champion`` where it is because April breaks the
+   contract (a dozen rows with negative support calls). Every step is in the audit log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app import datasets, experiments, inbox, registry, reports, runner
+from app import drift as drift_rules
+from app.monitoring import set_monitor
+from app.runner import SweepSpec
+from app.training import RunSpec
+from store.errors import InvalidInput
+from store.workspace import Workspace
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+MARKER = ".demo-workspace"
+MODEL = "churn-classifier"
+FEATURES = ("tenure_months", "plan", "contract", "region", "monthly_charges", "usage_gb",
+            "support_calls")  # fmt: skip
+MONTHS = (("2026-01", "January export"), ("2026-02", "February export"),
+          ("2026-03", "March export: a cheaper competitor launched"))  # fmt: skip
+
+
+def is_demo(root: Path) -> bool:
+    return (Path(root) / MARKER).exists()
+
+
+def reset(root: Path | str) -> None:
+    """Remove a demo workspace (only one this module seeded: it carries the marker)."""
+    root = Path(root)
+    if not root.exists():
+        return
+    if not is_demo(root):
+        raise InvalidInput(
+            f"{root} is not a demo workspace (no {MARKER} file); refusing to "
+            "delete it. Seed the demo into another folder: --workspace."
+        )
+    shutil.rmtree(root)
+
+
+def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, float]:
+    """Seed the story into an empty workspace; returns seconds per step."""
+    if datasets.list_datasets(ws) or experiments.list_experiments(ws):
+        raise InvalidInput(
+            f"{ws.root} already has data; seed the demo into an empty "
+            "workspace (workbench --workspace NEW demo)."
+        )
+    (ws.root / MARKER).write_text("seeded by `workbench demo`; `workbench demo --reset` "
+                                  "deletes this workspace\n")  # fmt: skip
+    times: dict[str, float] = {}
+
+    def step(name: str, fn: Callable[[], object]) -> object:
+        progress(f"{name}…")
+        started = time.perf_counter()
+        out = fn()
+        times[name] = time.perf_counter() - started
+        return out
+
+    def data() -> None:
+        for month, message in MONTHS:
+            datasets.register(ws, SAMPLE / "churn" / f"{month}.csv", "churn", message=message,
+                              tags={"month": month})  # fmt: skip
+        for path in sorted((SAMPLE / "classic").glob("*.csv")):
+            datasets.register(ws, path, path.stem, message="shipped with scikit-learn")
+
+    step("datasets: three months of churn, three classic datasets", data)
+
+    def sweeps() -> str:
+        base = RunSpec("churn@v1", "churned", "logistic", features=FEATURES, seed=7)
+        logistic = runner.launch(ws, base, experiment="churn", name="logistic", wait=True,
+                                 sweep=SweepSpec("grid", {"C": [0.01, 0.03, 0.1, 0.3, 1.0,
+                                                                3.0, 10.0, 30.0, 100.0,
+                                                                300.0]}))  # fmt: skip
+        forest = runner.launch(
+            ws,
+            RunSpec("churn@v1", "churned", "random_forest", features=FEATURES, seed=7),
+            experiment="churn",
+            name="random forest",
+            wait=True,
+            sweep=SweepSpec("grid", {"n_estimators": [40, 80], "max_depth": [3, 5, 8, 12, 16]}),
+        )
+        table = experiments.runs_table(ws, query="status = 'finished' and metrics.roc_auc >= 0")
+        ids = set(logistic.run_ids) | set(forest.run_ids)
+        best = table[table["run_id"].isin(ids)].sort_values("metrics.roc_auc").iloc[-1]
+        return str(best["run_id"])
+
+    best = step("experiment: 20 runs in two sweeps on January", sweeps)
+
+    def model() -> None:
+        version = registry.register_model(ws, best, MODEL, tags={"story": "demo"})
+        registry.set_alias(ws, MODEL, "champion", version.version,
+                           reason="best ROC AUC of the January sweeps")  # fmt: skip
+
+    step("model: the best run registered and made champion", model)
+
+    def drift() -> None:
+        ignore_ids = {"customer_id": drift_rules.Override("ignore")}  # new ids every month
+        for current in ("churn@v2", "churn@v3"):
+            reports.run_report(ws, None, current, model=f"{MODEL}@champion",
+                               overrides=ignore_ids)  # fmt: skip
+
+    step("drift: February and March against January, with the champion", drift)
+
+    def loop() -> None:
+        set_monitor(ws, MODEL, "churn", "churned", drift_share=0.25, auto_promote=True,
+                    max_performance_drop=0.05)  # fmt: skip
+        folder = ws.paths.inbox / "churn"
+        folder.mkdir(parents=True, exist_ok=True)
+        dropped = folder / "2026-04.csv"
+        shutil.copy2(SAMPLE / "churn" / "2026-04.csv", dropped)
+        old = time.time() - 60
+        os.utime(dropped, (old, old))  # settled: the watcher would take it now
+        inbox.scan(ws, settle=0.0)
+
+    step("the loop: April arrives in the inbox, drift fires, a challenger is retrained", loop)
+    return times
