@@ -9,7 +9,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -50,8 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="ingest run event logs, mark abandoned runs lost, and "
                           "register settled files from the inbox folder")  # fmt: skip
     sync.add_argument("--watch", action="store_true", help="keep watching until Ctrl-C")
-    sync.add_argument("--parent", type=int, metavar="PID", help="with --watch: stop when "
-                      "process PID ends (how `workbench ui` runs its watcher)")  # fmt: skip
     sync.set_defaults(func=cmd_sync)
 
     runs = sub.add_parser("runs", help="list runs").add_subparsers(
@@ -190,23 +187,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Workspace: {ws.root}")
     print(f"Open http://{args.host}:{args.port} in your browser (Ctrl-C stops the app).")
     sys.stdout.flush()
-    env = {**os.environ, WORKSPACE_ENV: str(ws.root)}
-    if env.get("WORKBENCH_WATCH", "1") != "0":
-        # The watcher (run logs, the inbox, monitors) runs from the server's start, not from
-        # the first page view, in a process of its own that ends with the server.
-        sidecar = subprocess.Popen([sys.executable, "-m", "app.cli", "--workspace",
-                                    str(ws.root), "sync", "--watch", "--parent",
-                                    str(os.getpid())], env=env)  # fmt: skip
-        env |= {"WORKBENCH_WATCH": "0", "WORKBENCH_WATCHER_PID": str(sidecar.pid)}
+    os.environ[WORKSPACE_ENV] = str(ws.root)
     if args.team:
-        env["WORKBENCH_TEAM"] = "1"
+        os.environ["WORKBENCH_TEAM"] = "1"
         from app import auth
 
         if not auth.has_admin(ws):
             print("Team mode and no admin yet: create one with `workbench users add NAME "
                   "--role admin`; the login page says so too.")  # fmt: skip
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(MAIN_SCRIPT),
+    if os.environ.get("WORKBENCH_WATCH", "1") != "0":
+        # The watcher (run logs, the inbox, monitors) starts with the server, not with the
+        # first page view, and in this process: it shares the workspace's open database with
+        # the pages (one process holds DuckDB's file lock; a second one would contend for it).
+        from app import watcher
+
+        watcher.start_server_watcher(ws, Settings.from_env())
+    flags = [
         "--server.port", str(args.port), "--server.address", args.host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
@@ -221,10 +217,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
         # Streamlit's own upload cap follows ours; the service gives the clear message.
         "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
     ]  # fmt: skip
-    # Replace this process: stopping `workbench ui` (Ctrl-C, SIGTERM) stops the server itself,
-    # with no orphaned child left holding the port.
-    os.execve(sys.executable, cmd, env)
-    return 0  # not reached
+    # Streamlit's own command line, in this process: Ctrl-C and SIGTERM reach its handlers
+    # and stop the server (the watcher's threads are daemons).
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", "run", str(MAIN_SCRIPT), *flags]
+    return streamlit_cli.main()
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -248,10 +246,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     print(f"watching {ws.paths.runs} and {ws.paths.inbox} (Ctrl-C stops)", flush=True)
     ticks = 0
     try:
-        while args.parent is None or os.getppid() == args.parent:  # reparented: parent gone
+        while True:
             time.sleep(1)
             ticks += 1
-            if args.parent is None and ticks % 5 == 0:
+            if ticks % 5 == 0:
                 s = watcher.stats
                 print(f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}")
     finally:

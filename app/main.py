@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.ui import data, nav
 from app.ui.login import login_form
 from app.ui.widgets import user_errors
+from app.watcher import server_watcher
 from store import audit
 from store.errors import PermissionDenied
 
@@ -79,8 +80,10 @@ if ws is None:
     st.info("Fix the workspace path (WORKBENCH_WORKSPACE or `workbench --workspace`), then reload.")
     st.stop()
 
-watcher = None
-if os.environ.get("WORKBENCH_WATCH", "1") != "0":
+# `workbench ui` started the watcher with the server; `streamlit run app/main.py` starts
+# one on the first page view.
+watcher = server_watcher()
+if watcher is None and os.environ.get("WORKBENCH_WATCH", "1") != "0":
     watcher = data.start_watcher(str(ws.root))
 
 settings = Settings.from_env()
@@ -101,9 +104,7 @@ with st.sidebar:
             st.session_state.pop(auth.SESSION_KEY, None)
             st.rerun()
     st.caption(f"Workspace `{ws.root}`")
-    if sidecar := os.environ.get("WORKBENCH_WATCHER_PID"):
-        st.caption(f"Live ingestion on (watcher process {sidecar})")
-    elif watcher is not None:
+    if watcher is not None:
         stats = watcher.stats
         if stats.last_error and stats.errors:
             st.caption(f"Live ingestion: {stats.errors} errors, last: {stats.last_error}")

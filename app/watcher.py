@@ -155,3 +155,18 @@ class RunWatcher:
         self.stats.errors += 1
         self.stats.last_error = f"{type(exc).__name__}: {exc}"
         log.warning("ingestion: %s", self.stats.last_error)
+
+
+_server_watcher: RunWatcher | None = None
+
+
+def start_server_watcher(ws: Workspace, settings: Settings) -> RunWatcher:
+    """The app server's watcher, started before the server (``workbench ui``)."""
+    global _server_watcher
+    if _server_watcher is None:
+        _server_watcher = RunWatcher(ws, settings).start()
+    return _server_watcher
+
+
+def server_watcher() -> RunWatcher | None:
+    return _server_watcher
