@@ -69,9 +69,11 @@ def new_report(ws, refs: list[str]) -> None:
                     overrides=_overrides(rules),
                 )  # fmt: skip
                 st.session_state["report"] = report.report_id
-                st.session_state["drift_flash"] = (
+                # Shown while this report stays selected (a popped flash can be consumed by a
+                # rerun before the browser draws it).
+                st.session_state["made_report"] = (report.report_id, (
                     f"Report stored: {report.verdict}, {report.n_drifted} of "
-                    f"{report.n_columns} columns drifted.")  # fmt: skip
+                    f"{report.n_columns} columns drifted."))  # fmt: skip
                 st.rerun()
 
 
@@ -238,8 +240,9 @@ with user_errors():
         st.info("A drift report compares two dataset versions; register at least two on the "
                 "Datasets page.")  # fmt: skip
         st.stop()
-    if flash := st.session_state.pop("drift_flash", None):
-        st.success(flash, icon=":material/check_circle:")
+    made = st.session_state.get("made_report")
+    if made and made[0] == st.session_state.get("report"):
+        st.success(made[1], icon=":material/check_circle:")
     new_report(ws, refs)
     found = reports.list_reports(ws)
     if not found:
