@@ -27,7 +27,6 @@ Passwords are hashed with argon2id (argon2-cffi; a salt per hash), never stored 
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -81,8 +80,6 @@ def current() -> Principal:
     session = _session_principal()
     if session is not None:
         return session
-    if _in_streamlit_session() and settings.Settings.from_env().team:
-        return Principal("anonymous", "none")
     return Principal(settings.current_user(), "admin")
 
 
@@ -242,31 +239,19 @@ def principal_of(ws: Workspace, name: str) -> Principal:
     return Principal(user.name, user.role)
 
 
-# -- the Streamlit session ------------------------------------------------------------------
+# -- the browser session -------------------------------------------------------------------
+#
+# The UI installs how to find the current browser session's principal (app/ui/session.py);
+# services stay free of Streamlit. The lookup returns None outside a page run, the
+# session's principal, or Principal("anonymous", "none") in team mode before a login.
+
+_session_lookup: Callable[[], Principal | None] = lambda: None  # noqa: E731
 
 
-def oidc_configured() -> bool:
-    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section for ``st.login``."""
-    import streamlit as st
-
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all: Streamlit raises its own not-found error
-        return False
-
-
-def _in_streamlit_session() -> bool:
-    if "streamlit" not in sys.modules:
-        return False
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    return get_script_run_ctx(suppress_warning=True) is not None
+def use_session_lookup(lookup: Callable[[], Principal | None]) -> None:
+    global _session_lookup
+    _session_lookup = lookup
 
 
 def _session_principal() -> Principal | None:
-    if not _in_streamlit_session():
-        return None
-    import streamlit as st
-
-    found = st.session_state.get(SESSION_KEY)
-    return found if isinstance(found, Principal) else None
+    return _session_lookup()

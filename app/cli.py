@@ -217,12 +217,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
         # Streamlit's own upload cap follows ours; the service gives the clear message.
         "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
     ]  # fmt: skip
-    # Streamlit's own command line, in this process: Ctrl-C and SIGTERM reach its handlers
-    # and stop the server (the watcher's threads are daemons).
-    from streamlit.web import cli as streamlit_cli
+    from app.ui.server import serve
 
-    sys.argv = ["streamlit", "run", str(MAIN_SCRIPT), *flags]
-    return streamlit_cli.main()
+    return serve(MAIN_SCRIPT, flags)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from app import auth
 from app.settings import Settings
-from app.ui import data, nav
+from app.ui import data, nav, session  # session: the role checks find the browser user
 from app.ui.login import login_form
 from app.ui.widgets import user_errors
 from app.watcher import server_watcher
@@ -51,7 +51,7 @@ def _identity_from_outside(ws, settings: Settings) -> auth.Principal | None:
     name = None
     if settings.trusted_user_header:
         name = st.context.headers.get(settings.trusted_user_header)
-    elif auth.oidc_configured() and st.user.is_logged_in:
+    elif session.oidc_configured() and st.user.is_logged_in:
         name = st.user.get("email")
     if not name:
         return None

@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from app import auth
+from app.ui import session
 from app.ui.widgets import user_errors
 
 
@@ -17,7 +18,7 @@ def login_form(ws) -> None:
         return
     if note := st.session_state.pop("login_note", None):
         st.info(note)
-    if auth.oidc_configured():
+    if session.oidc_configured():
         st.button("Log in with your identity provider", on_click=st.login,
                   icon=":material/key:", type="primary")  # fmt: skip
         st.caption("Or with a workbench account:")

@@ -1,0 +1,15 @@
+"""Run the Streamlit server in this process (``workbench ui``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def serve(main_script: Path, flags: list[str]) -> int:
+    """Streamlit's own command line, in this process: Ctrl-C and SIGTERM reach its handlers
+    and stop the server (the watcher started before it runs on daemon threads)."""
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", "run", str(main_script), *flags]
+    return streamlit_cli.main()
