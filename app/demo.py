@@ -27,20 +27,21 @@ from app import drift as drift_rules
 from app.monitoring import set_monitor
 from app.runner import SweepSpec
 from app.training import RunSpec
+from app.workspace import DEMO_MARKER, is_demo
 from store.errors import InvalidInput
 from store.workspace import Workspace
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
-MARKER = ".demo-workspace"
 MODEL = "churn-classifier"
+INTENDED_USE = (
+    "Ranks this month's customers by their risk of leaving next month, so the retention team "
+    "calls the riskiest first. Not for pricing decisions or for judging one customer: it "
+    "learned from aggregate behaviour of one market and one price list."
+)
 FEATURES = ("tenure_months", "plan", "contract", "region", "monthly_charges", "usage_gb",
             "support_calls")  # fmt: skip
 MONTHS = (("2026-01", "January export"), ("2026-02", "February export"),
           ("2026-03", "March export: a cheaper competitor launched"))  # fmt: skip
-
-
-def is_demo(root: Path) -> bool:
-    return (Path(root) / MARKER).exists()
 
 
 def reset(root: Path | str) -> None:
@@ -50,7 +51,7 @@ def reset(root: Path | str) -> None:
         return
     if not is_demo(root):
         raise InvalidInput(
-            f"{root} is not a demo workspace (no {MARKER} file); refusing to "
+            f"{root} is not a demo workspace (no {DEMO_MARKER} file); refusing to "
             "delete it. Seed the demo into another folder: --workspace."
         )
     shutil.rmtree(root)
@@ -63,7 +64,7 @@ def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, fl
             f"{ws.root} already has data; seed the demo into an empty "
             "workspace (workbench --workspace NEW demo)."
         )
-    (ws.root / MARKER).write_text("seeded by `workbench demo`; `workbench demo --reset` "
+    (ws.root / DEMO_MARKER).write_text("seeded by `workbench demo`; `workbench demo --reset` "
                                   "deletes this workspace\n")  # fmt: skip
     times: dict[str, float] = {}
 
@@ -106,6 +107,10 @@ def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, fl
 
     def model() -> None:
         version = registry.register_model(ws, best, MODEL, tags={"story": "demo"})
+        card = registry.get_version(ws, version.ref).card.replace(
+            "_Describe what the model is for and what it must not be used for._", INTENDED_USE
+        )
+        registry.update_card(ws, version.ref, card)
         registry.set_alias(ws, MODEL, "champion", version.version,
                            reason="best ROC AUC of the January sweeps")  # fmt: skip
 

@@ -50,21 +50,27 @@ from store.workspace import Workspace
 __all__ = [
     "ActiveRun",
     "active_run",
+    "autolog",
     "end_run",
     "get_run",
     "list_dataset_versions",
     "load_dataset",
+    "load_model",
     "log_artifact",
     "log_dataset",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "predict",
+    "register_model",
     "search_runs",
+    "set_alias",
     "set_tag",
     "set_tags",
     "set_workspace",
     "start_run",
+    "workspace",
 ]
 
 MAX_ERROR = 8000  # characters of a failed run's error text that are kept

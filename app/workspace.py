@@ -35,3 +35,12 @@ def forget(path: str | os.PathLike | None = None) -> None:
     """Drop the cached handle (tests, and after a restore)."""
     with _lock:
         _opened.pop(workspace_path(path), None)
+
+
+# `workbench demo` leaves this file in the workspace it seeded; `demo --reset` only deletes
+# a folder that has it.
+DEMO_MARKER = ".demo-workspace"
+
+
+def is_demo(root: str | os.PathLike) -> bool:
+    return (Path(root) / DEMO_MARKER).exists()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import contracts, datasets
 from app.settings import Settings
-from app.ui import charts, data
+from app.ui import charts, data, nav
 from app.ui.widgets import user_errors
 from store.entities import DatasetVersion
 from store.snapshots import FAMILIES
@@ -294,6 +294,7 @@ with user_errors():
                 f"or drop a file into `{ws.paths.inbox}/NAME/`.")  # fmt: skip
         register_form(names, None)
         st.stop()
+    nav.take_query_param("dataset", "dataset")
     wanted = st.session_state.get("dataset")
     choice = st.selectbox(
         "Dataset",

@@ -257,6 +257,7 @@ with user_errors():
         st.success(flash)
     summaries = data.experiment_list(root, data.generation())
     by_name = {s.experiment.name: s for s in summaries}
+    nav.take_query_param("experiment", "pending_experiment")
     if (pending := st.session_state.pop("pending_experiment", None)) in by_name:
         st.session_state["experiment"] = pending
     choice = st.selectbox("Experiment", [nav.ALL_EXPERIMENTS, *by_name], key="experiment")

@@ -5,8 +5,14 @@ import streamlit as st
 
 from app.ui import data, nav
 from app.ui.widgets import display_runs, user_errors
+from app.workspace import is_demo
 
 st.title("Home")
+if is_demo(data.workspace().root):
+    with st.container(border=True):
+        st.markdown("This is the **demo workspace**: a churn model's January to April, "
+                    "seeded from `sample_data/`. The guided path walks through it.")  # fmt: skip
+        st.page_link(nav.page(nav.START), label="Start here", icon=":material/flag:")
 
 
 def open_run(run_id: str) -> None:

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from app import datasets, monitoring, registry, reports
-from app.demo import MODEL, is_demo
+from app.demo import MODEL
 from app.ui import data, nav
 from app.ui.widgets import user_errors
+from app.workspace import is_demo
 
 st.title("Start here")
 
@@ -20,9 +21,11 @@ The workbench sees all of it, and closes the loop: drift fires, a **challenger**
 retrained on April, and the promotion gate decides whether it may replace the champion.
 """
 
+# (page, deep link into it, title, what to look at)
 STEPS = [
     (
         nav.DATASETS,
+        {"dataset": "churn"},
         "1. The data",
         "Four monthly versions of `churn` with content hashes, "
         "profiles and a contract inferred from January. Open the diff of v1 and v4, and see "
@@ -30,6 +33,7 @@ STEPS = [
     ),
     (
         nav.EXPERIMENTS,
+        {"experiment": "churn"},
         "2. The experiments",
         "Two sweeps on January: pick a few runs to "
         "compare parameters, metrics, curves and confusion matrices side by side. Launch a "
@@ -37,6 +41,7 @@ STEPS = [
     ),
     (
         nav.MODELS,
+        None,
         "3. The model",
         f"`{MODEL}`: the champion, the challenger retrained on "
         "April, the alias history, lineage back to the run and the data, and champion "
@@ -44,13 +49,15 @@ STEPS = [
     ),
     (
         nav.DRIFT,
+        None,
         "4. Drift",
-        "February against January (nothing), March (usage and "
-        "support calls move), April (the model's accuracy falls). The history chart shows "
-        "the champion degrading month by month.",
+        "February against January (nothing), March (usage and support calls move, "
+        "accuracy slips), April (the model's accuracy falls). The history chart shows the "
+        "champion degrading month by month.",
     ),
     (
         nav.ADMIN,
+        None,
         "5. The trail",
         "The audit log: every registration, run, alias move, "
         "report and monitor decision, with who and when.",
@@ -71,9 +78,8 @@ with user_errors():
         cols[0].metric("churn versions", versions)
         cols[1].metric("drift reports", len(reports.list_reports(ws)))
         cols[2].metric(f"{MODEL} monitor", status)
-    for spec, title, text in STEPS:
+    for spec, link, title, text in STEPS:
         with st.container(border=True):
             st.markdown(f"**{title}**  \n{text}")
-            st.page_link(
-                nav.page(spec), label=f"Open {spec.title}", icon=":material/arrow_forward:"
-            )
+            st.page_link(nav.page(spec), label=f"Open {spec.title}", query_params=link,
+                         icon=":material/arrow_forward:")  # fmt: skip

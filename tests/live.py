@@ -5,6 +5,8 @@ The server's output is kept and printed when a test using it fails.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -23,6 +25,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# The journeys' screenshots are the ones the docs show: a test run refreshes them (commit
+# them when the pages change).
+SHOTS = ROOT / "docs" / "screenshots"
 
 
 def free_port() -> int:
@@ -66,6 +71,39 @@ def app_process(ws_path: Path, log_path: Path, **env: str
         log.close()
 
 
+@contextmanager
+def make_run(clone: Path, log_path: Path, timeout: float = 900
+             ) -> Iterator[tuple[str, float]]:  # fmt: skip
+    """The README's first command, `make run`, in ``clone`` on a free port, with an
+    environment a newcomer's shell would have (no virtualenv, no WORKBENCH_* settings).
+    Yields the URL once the server is healthy, and the seconds that took."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WORKBENCH_", "VIRTUAL_ENV", "PYTHON"))}  # fmt: skip
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if not p.startswith(str(ROOT)))  # fmt: skip
+    log = log_path.open("w")
+    started = time.monotonic()
+    proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    url = f"http://localhost:{port}"
+    try:
+        _wait_healthy(url, proc, log_path, timeout)
+        yield url, time.monotonic() - started
+    except BaseException:
+        log.flush()
+        print(f"--- make run output ({log_path}) ---\n{log_path.read_text()}")
+        raise
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # make and the server it started
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -95,8 +133,8 @@ def browser() -> Iterator:
             b.close()
 
 
-def open_page(b, url: str, console_errors: list[str] | None = None):
-    page = b.new_page(viewport={"width": 1400, "height": 1000})
+def open_page(b, url: str, console_errors: list[str] | None = None, height: int = 1000):
+    page = b.new_page(viewport={"width": 1400, "height": height})
     if console_errors is not None:
         page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.goto(url)
@@ -108,3 +146,22 @@ def error_texts(page) -> list[str]:
     """Texts of every error element Streamlit shows (st.error, exceptions)."""
     sel = "[data-testid='stException'], [data-testid='stAlertContentError']"
     return [e.inner_text() for e in page.query_selector_all(sel)]
+
+
+def start_here_is_drawn(url: str) -> float:
+    """Open the demo's Start here page in chromium: the seconds until its figures are drawn
+    (four churn versions, three drift reports), with no error shown or logged."""
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    console: list[str] = []
+    with browser() as b:
+        page = open_page(b, f"{url}/start", console)
+        page.get_by_role("heading", name="Start here").wait_for()
+        page.get_by_text("The story.").wait_for()
+        expect(page.get_by_test_id("stMetricValue").first).to_have_text("4")  # churn versions
+        expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text("3")  # drift reports
+        page.wait_for_selector(IDLE)
+        assert error_texts(page) == []
+    assert [c for c in console if "404" not in c] == []
+    return time.monotonic() - started

@@ -1,5 +1,5 @@
 """Journeys in Debian's chromium against a real `workbench ui` server. Screenshots go to
-tests/output/screenshots/."""
+docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from store.workspace import Workspace
-from tests.conftest import OUTPUT, PYTHON, ROOT, make_run, subprocess_env
-from tests.live import app_server, browser, error_texts, open_page
-
-SHOTS = OUTPUT / "screenshots"
+from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
+from tests.live import SHOTS, app_server, browser, error_texts, open_page
 
 NEW_RUN = """
 from app import sdk as wb

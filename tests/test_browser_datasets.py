@@ -1,6 +1,6 @@
 """The Datasets journey in Debian's chromium: upload a CSV, see its profile, upload a
 changed version that breaks the contract, open the diff. Screenshots in
-tests/output/screenshots/."""
+docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from store.workspace import Workspace
-from tests.conftest import OUTPUT, make_frame
-from tests.live import app_server, browser, error_texts, open_page
-
-SHOTS = OUTPUT / "screenshots"
+from tests.conftest import make_frame
+from tests.live import SHOTS, app_server, browser, error_texts, open_page
 
 
 def upload(page, path: Path, name: str | None, message: str) -> None:

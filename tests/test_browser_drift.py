@@ -11,10 +11,7 @@ import pytest
 
 from app import sdk as wb
 from store.workspace import Workspace
-from tests.conftest import OUTPUT
-from tests.live import IDLE, app_server, browser, error_texts, open_page
-
-SHOTS = OUTPUT / "screenshots"
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
 
 
 @pytest.mark.browser

@@ -1,5 +1,5 @@
 """Launching a sweep from the Experiments page in Debian's chromium, watching it finish,
-and comparing runs. Screenshots in tests/output/screenshots/."""
+and comparing runs. Screenshots in docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from playwright.sync_api import expect
 
 from app import sdk as wb
 from store.workspace import Workspace
-from tests.conftest import OUTPUT
-from tests.live import app_server, browser, error_texts, open_page
+from tests.live import SHOTS, app_server, browser, error_texts, open_page
 from tests.test_browser import select_row
 from tests.test_runner import binary_frame
-
-SHOTS = OUTPUT / "screenshots"
 
 
 @pytest.mark.browser

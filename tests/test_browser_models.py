@@ -1,5 +1,5 @@
 """The Models journey in Debian's chromium: register two versions, set champion and
-challenger, compare, promote, roll back. Screenshots in tests/output/screenshots/."""
+challenger, compare, promote, roll back. Screenshots in docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -11,11 +11,8 @@ from app import registry, runner
 from app import sdk as wb
 from app.training import RunSpec
 from store.workspace import Workspace
-from tests.conftest import OUTPUT
-from tests.live import IDLE, app_server, browser, error_texts, open_page
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
 from tests.test_runner import binary_frame
-
-SHOTS = OUTPUT / "screenshots"
 
 
 def register(page, run_label: str, name: str) -> None:

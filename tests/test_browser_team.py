@@ -13,11 +13,9 @@ from app import sdk as wb
 from app.training import RunSpec
 from app.ui import nav
 from store.workspace import Workspace
-from tests.conftest import OUTPUT
-from tests.live import IDLE, app_server, browser, error_texts, open_page
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
 from tests.test_runner import binary_frame
 
-SHOTS = OUTPUT / "screenshots"
 PASSWORD = "correct horse battery"
 SCRIPT = (
     "# Churn model\n\n<script>window.__pwned = 1</script>\n\n"

@@ -1,5 +1,5 @@
 """The demo workspace tells its story: seeded through the services, quickly, and every page
-of it walks clean in chromium (a screenshot per page for docs/)."""
+of it walks clean in chromium, as a newcomer follows it (a screenshot per page for docs/)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from app import datasets, demo, experiments, monitoring, registry, reports
 from store.errors import InvalidInput
 from store.workspace import Workspace
-from tests.conftest import OUTPUT
-from tests.live import IDLE, app_server, browser, error_texts, open_page
-
-SHOTS = OUTPUT / "screenshots"
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
+from tests.test_browser import select_row
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +35,7 @@ def test_the_story_is_seeded(seeded) -> None:
     assert len([r for r in runs if r.parent_run_id]) >= 20
     model = registry.list_models(ws)[0]
     assert model.name == demo.MODEL and model.aliases == {"champion": 1, "challenger": 2}
+    assert demo.INTENDED_USE in registry.get_version(ws, f"{demo.MODEL}@champion").card
     by_month = {r.current_ref: r for r in reports.list_reports(ws)}
     assert by_month["churn@v4"].verdict == "drift"
     april = reports.model_section(by_month["churn@v4"])
@@ -62,25 +62,90 @@ def test_seeding_refuses_a_workspace_with_data_and_reset_only_deletes_demos(
     assert datasets.list_versions(ws, "mine")  # untouched
 
 
-@pytest.mark.browser
-def test_every_page_of_the_demo_walks_clean(seeded, tmp_path: Path) -> None:
-    from app.ui import nav
+def walk(page, url: str) -> None:
+    """A newcomer's walk: land on Home, follow the Start here path page by page, do what
+    each step says, and come back. Every page is checked for error elements and leaves a
+    screenshot in docs/screenshots/ (the user guide in docs/guide/ shows them)."""
 
+    def shot(name: str) -> None:
+        page.wait_for_selector(IDLE, timeout=60_000)
+        page.wait_for_timeout(700)  # charts draw after the script is idle
+        assert error_texts(page) == [], name
+        page.screenshot(path=SHOTS / f"guide-{name}.png")
+
+    def follow(step: str) -> None:
+        page.get_by_role("link", name="Start here").first.click()
+        page.get_by_role("heading", name="Start here").wait_for()
+        page.get_by_role("link", name=f"Open {step}").click()
+        page.get_by_role("heading", name=step, exact=True).wait_for()
+
+    page.goto(url)
+    page.get_by_text("This is the demo workspace").wait_for()
+    page.get_by_text("Recent runs").wait_for()
+    shot("home")
+    page.get_by_role("link", name="Start here").nth(1).click()  # the callout's, not the nav's
+    page.get_by_role("heading", name="Start here").wait_for()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("4")  # churn versions
+    shot("start")
+
+    follow("Datasets")  # the link opens churn, newest version first: April, flagged
+    page.get_by_role("heading", name="churn@v4").wait_for()
+    page.get_by_text("breaks the contract").first.wait_for()
+    shot("datasets")
+    page.get_by_role("tab", name="Contract").click()
+    page.get_by_text("churn@v4 breaks contract revision").wait_for()
+    page.get_by_text("support_calls").first.wait_for()
+    shot("datasets-contract")
+    page.get_by_role("tab", name="Diff").click()
+    page.get_by_text("Rows matched by customer_id").wait_for()
+    shot("datasets-diff")
+
+    follow("Experiments")  # the link picks the churn experiment: two sweeps
+    page.get_by_text("runs · select runs").wait_for()
+    for row in (2, 3, 4):
+        select_row(page, row)
+    page.get_by_role("heading", name="Compare 3 runs").wait_for()
+    page.get_by_test_id("stPlotlyChart").first.wait_for()
+    shot("experiments")
+
+    follow("Models")
+    page.get_by_role("heading", name=demo.MODEL).wait_for()
+    page.get_by_text("@challenger").first.wait_for()
+    shot("models")
+    page.get_by_role("tab", name="Lineage").click()
+    page.get_by_test_id("stPlotlyChart").first.wait_for()
+    shot("models-lineage")
+    page.get_by_role("tab", name="Champion vs challenger").click()
+    page.get_by_text("McNemar's exact test").wait_for()
+    gate = page.get_by_test_id("stSelectbox").filter(has_text="Labelled dataset version")
+    gate.click()
+    page.keyboard.type("churn@v4")  # the challenger wins on April, but April breaks the contract
+    page.keyboard.press("Enter")
+    page.get_by_text("churn@v4 contract failed").wait_for()
+    shot("models-gate")
+
+    follow("Drift")  # the newest report: April against January, with the champion
+    page.get_by_role("heading", name="drift: churn@v4 against churn@v1").wait_for()
+    page.get_by_text("performance degraded").first.wait_for()
+    shot("drift")
+    page.get_by_role(
+        "heading", name="A model's drift across dataset versions"
+    ).scroll_into_view_if_needed()
+    shot("drift-history")
+
+    follow("Admin")
+    page.get_by_role("heading", name="Audit log").wait_for()
+    page.get_by_text("monitor.retrained").first.wait_for(state="attached")  # a grid cell
+    shot("admin")
+
+
+@pytest.mark.browser
+def test_a_newcomer_walks_the_demo_clean(seeded, tmp_path: Path) -> None:
     ws, _ = seeded
     ws.store.close()
     SHOTS.mkdir(parents=True, exist_ok=True)
     console: list[str] = []
     with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
-        page = open_page(b, f"{url}/start", console)
-        page.get_by_role("heading", name="Start here").wait_for()
-        for spec in [*nav.PAGES, nav.ADMIN]:
-            path = "" if spec.default else spec.file.removesuffix(".py")
-            page.goto(f"{url}/{path}")
-            page.wait_for_selector(IDLE, timeout=60_000)
-            page.get_by_role("heading", name=spec.title if spec is not nav.START
-                             else "Start here").first.wait_for()  # fmt: skip
-            page.wait_for_timeout(500)  # charts draw after the script is idle
-            assert error_texts(page) == [], spec.title
-            page.screenshot(path=SHOTS / f"demo-{spec.file.removesuffix('.py')}.png")
+        walk(open_page(b, url, console, height=1400), url)
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours

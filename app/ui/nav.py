@@ -39,3 +39,11 @@ ALL_EXPERIMENTS = "All experiments"
 
 def page(spec: PageSpec) -> st.Page:
     return st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+
+
+def take_query_param(name: str, state_key: str) -> None:
+    """A deep link (``/datasets?dataset=churn``) picks the page's selection once. The
+    parameter is then dropped from the URL, so a later choice in the page wins."""
+    if name in st.query_params:
+        st.session_state[state_key] = st.query_params[name]
+        del st.query_params[name]
