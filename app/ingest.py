@@ -73,10 +73,12 @@ def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) 
         done.append((batch, batch.last_seq - state.last_seq))
     batches = [b for b, _ in done]
     tracking.apply_ingest(tx, batches, utcnow())
+    ended = [b for b in batches if b.end is not None]
+    owners = tracking.run_owners(tx, [b.run_id for b in ended])  # the run's user ended it
     audit.record_many(tx, [
-        dict(actor="workbench", action="run.ended", object_type="run", object_id=b.run_id,
-             detail={"status": b.end[0]})
-        for b in batches if b.end is not None
+        dict(actor=owners.get(b.run_id, "workbench"), action="run.ended", object_type="run",
+             object_id=b.run_id, detail={"status": b.end[0]})
+        for b in ended
     ])  # fmt: skip
     return done
 

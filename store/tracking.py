@@ -592,3 +592,13 @@ def ingest_states(tx: Tx, run_ids: Sequence[str]) -> dict[str, IngestState]:
         list(run_ids),
     )
     return {row[0]: IngestState(*row) for row in rows}
+
+
+def run_owners(tx: Tx, run_ids: Sequence[str]) -> dict[str, str]:
+    """Who started each run (the actor of its audit events)."""
+    if not run_ids:
+        return {}
+    return dict(tx.fetchall(
+        f"SELECT run_id, created_by FROM runs WHERE run_id IN ({', '.join('?' * len(run_ids))})",
+        list(run_ids),
+    ))  # fmt: skip

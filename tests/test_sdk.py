@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app import experiments
 from app import sdk as wb
+from store import audit
 from store.blobs import file_sha256
 from store.workspace import Workspace
 from tests.conftest import make_run
@@ -28,6 +29,8 @@ def test_issue_example_logs_everything(ws: Workspace, tmp_path: Path) -> None:
 
     detail = wb.get_run(run.run_id)
     assert detail.run.status == "finished" and detail.run.ended_at is not None
+    ended = ws.store.read(lambda tx: audit.search(tx, action="run.ended"))
+    assert ended[["actor", "object_id"]].values.tolist() == [["tester", run.run_id]]
     assert detail.experiment_name == "churn" and detail.run.name == "rf-baseline"
     assert detail.params == {"n_estimators": 200, "max_depth": 8}
     assert detail.tags == {"owner": "ana"}
