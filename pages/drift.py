@@ -240,9 +240,7 @@ with user_errors():
         st.info("A drift report compares two dataset versions; register at least two on the "
                 "Datasets page.")  # fmt: skip
         st.stop()
-    made = st.session_state.get("made_report")
-    if made and made[0] == st.session_state.get("report"):
-        st.success(made[1], icon=":material/check_circle:")
+    confirmation = st.empty()  # filled once the selected report is known
     new_report(ws, refs)
     found = reports.list_reports(ws)
     if not found:
@@ -255,5 +253,9 @@ with user_errors():
         format_func=lambda i: (lambda r: f"{r.created_at:%Y-%m-%d %H:%M} · {r.current_ref} vs "
                                f"{r.reference_ref} · {r.verdict}")(found[ids.index(i)]),
     )  # fmt: skip
+    st.session_state["report"] = chosen
+    made = st.session_state.get("made_report")
+    if made and made[0] == chosen:
+        confirmation.success(made[1], icon=":material/check_circle:")
     show(ws, found[ids.index(chosen)])
     history_panel(ws, found)

@@ -62,6 +62,15 @@ def test_the_drift_page(two_months: Workspace, monkeypatch) -> None:
     table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
     assert table["verdict"].tolist()[:2] == ["major drift", "major drift"]
     assert table["verdict"].tolist()[2] == "no drift"
+    assert any(m.value.startswith("Report stored: drift") for m in at.success)
+
+    # Another report picked: the confirmation belongs to the one just made, so it goes.
+    earlier = reports.run_report(two_months, "customers@v2", "customers@v1")
+    at.run()
+    picker = next(s for s in at.selectbox if s.label == "Report")
+    picker.set_value(earlier.report_id).run()
+    assert "customers@v1 against customers@v2" in at.subheader[0].value
+    assert not [m.value for m in at.success if m.value.startswith("Report stored")]
 
 
 def test_two_files_compared_without_registering(ws: Workspace, tmp_path: Path) -> None:
