@@ -9,8 +9,9 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
-import time
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -239,18 +240,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return 0
     from app.watcher import RunWatcher
 
+    # SIGTERM (kill, a service manager) stops as cleanly as Ctrl-C: the round in flight
+    # finishes, then one last round ingests what was logged meanwhile; the exit is 0.
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: terminated.set())
     watcher = RunWatcher(ws).start()
     print(f"watching {ws.paths.runs} and {ws.paths.inbox} (Ctrl-C stops)", flush=True)
     ticks = 0
     try:
-        while True:
-            time.sleep(1)
+        while not terminated.wait(1):
             ticks += 1
             if ticks % 5 == 0:
                 s = watcher.stats
-                print(f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}")
+                print(f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}",
+                      flush=True)  # fmt: skip
     finally:
         watcher.stop()
+        watcher.run_once(full=True)
+        print(f"stopped; {watcher.stats.events} events ingested", flush=True)
     return 0
 
 

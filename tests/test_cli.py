@@ -150,6 +150,39 @@ def test_sync_watch_ingests_live_and_marks_dead_runs_lost(ws: Workspace) -> None
         assert watcher.wait(15) == 130  # a round in flight may finish first
 
 
+OPEN_LOGGER = """
+import time
+from app import sdk as wb
+run = wb.start_run(experiment="watched", name="still running")
+for step in range(5):
+    run.log_metric("m", step, step=step)
+print(run.run_id, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+def test_sync_watch_stops_cleanly_on_sigterm(ws: Workspace) -> None:
+    env = subprocess_env(ws.root, WORKBENCH_INGEST_INTERVAL="0")  # only the watcher ingests
+    watcher = subprocess.Popen([PYTHON, "-m", "app.cli", "sync", "--watch"], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    logger = subprocess.Popen([PYTHON, "-c", OPEN_LOGGER], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert "watching" in watcher.stdout.readline()
+        run_id = logger.stdout.readline().strip()
+        watcher.terminate()  # SIGTERM, as kill or a service manager sends
+        assert watcher.wait(20) == 0
+        assert "stopped;" in watcher.stdout.read()
+        # What was logged before the stop is in the database: the last round took it.
+        assert wb.get_run(run_id).metrics["m"].n_points == 5
+    finally:
+        logger.kill()
+        watcher.kill()
+        logger.wait()
+        watcher.wait()
+
+
 def test_datasets_commands(ws: Workspace, tmp_path: Path, capsys) -> None:
     from tests.conftest import make_frame
 
