@@ -30,7 +30,7 @@ def audit_log(ws) -> None:
         text=text.strip() or None,
         since=dt.datetime.combine(since, dt.time()) if since else None, limit=5000))  # fmt: skip
     st.caption(f"{len(events):,} event(s), newest first (at most 5,000 shown and exported).")
-    st.dataframe(events, hide_index=True, key="audit-table",
+    st.dataframe(events, hide_index=True, key="audit-table", height=480,
                  column_config={"ts": st.column_config.DatetimeColumn("when (UTC)")})  # fmt: skip
     st.download_button("Export as CSV", events.to_csv(index=False).encode(),
                        file_name="audit-log.csv", mime="text/csv", on_click="ignore",
