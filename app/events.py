@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from store.tracking import IngestBatch
+from store.ingestion import IngestBatch
 
 EVENTS_FILE = "events.jsonl"
 HEARTBEAT_FILE = "heartbeat"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.events import EVENTS_FILE, MAX_BATCH_BYTES, heartbeat_age, read_batch
-from store import audit, tracking
+from store import audit, ingestion, tracking
 from store.entities import Run, utcnow
 from store.gateway import Tx
 from store.workspace import Workspace
@@ -59,7 +59,7 @@ def _sync(ws: Workspace, run_ids: Iterable[str] | None) -> SyncResult:
 
 
 def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) -> list:
-    states = tracking.ingest_states(tx, ids)
+    states = ingestion.ingest_states(tx, ids)
     done, budget = [], MAX_BATCH_BYTES
     for rid in ids:
         state = states.get(rid)
@@ -72,9 +72,9 @@ def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) 
         budget -= batch.new_offset - state.byte_offset
         done.append((batch, batch.last_seq - state.last_seq))
     batches = [b for b, _ in done]
-    tracking.apply_ingest(tx, batches, utcnow())
+    ingestion.apply_ingest(tx, batches, utcnow())
     ended = [b for b in batches if b.end is not None]
-    owners = tracking.run_owners(tx, [b.run_id for b in ended])  # the run's user ended it
+    owners = ingestion.run_owners(tx, [b.run_id for b in ended])  # the run's user ended it
     audit.record_many(tx, [
         dict(actor=owners.get(b.run_id, "workbench"), action="run.ended", object_type="run",
              object_id=b.run_id, detail={"status": b.end[0]})

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from app.auth import requires
 from app.validation import check_key, check_name
-from store import audit, tracking
+from store import audit, ingestion, tracking
 from store.entities import Experiment, ParamValue, Run, utcnow
 from store.errors import InvalidInput
-from store.tracking import IngestBatch
+from store.ingestion import IngestBatch
 from store.workspace import Workspace
 
 STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed",
@@ -156,7 +156,7 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
     def work(tx) -> None:
         for run in runs:
             tracking.insert_run(tx, run)
-        tracking.apply_ingest(tx, batches, utcnow())
+        ingestion.apply_ingest(tx, batches, utcnow())
 
     ws.store.write(work)
     report.runs += len(runs)

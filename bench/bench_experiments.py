@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app import experiments  # noqa: E402
-from store import tracking  # noqa: E402
+from store import ingestion, tracking  # noqa: E402
 from store.entities import Experiment, OrderBy, Run, utcnow  # noqa: E402
-from store.tracking import IngestBatch  # noqa: E402
+from store.ingestion import IngestBatch  # noqa: E402
 from store.workspace import Workspace  # noqa: E402
 
 N_PARAMS, N_METRICS, N_STEPS = 20, 10, 100
@@ -63,7 +63,7 @@ def build(ws: Workspace, n_runs: int) -> list[str]:
                     b.metric_seq.append(step * N_METRICS + k + 2)
             b.end = ("finished", None, utcnow())
             batches.append(b)
-        ws.store.write(lambda tx, bs=batches: tracking.apply_ingest(tx, bs, utcnow()))
+        ws.store.write(lambda tx, bs=batches: ingestion.apply_ingest(tx, bs, utcnow()))
     return ids
 
 

@@ -12,7 +12,7 @@ from app import sdk as wb
 from app.events import EVENTS_FILE
 from app.settings import Settings
 from app.watcher import RunWatcher
-from store import tracking
+from store import ingestion
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 
@@ -57,7 +57,7 @@ def test_torn_last_line_waits_and_damaged_line_is_skipped(ws: Workspace) -> None
         fh.write(b'{"seq": 4, "ts": 1, "type": "metr')  # a writer killed mid-line
     ingest.sync(ws)
     assert points(ws, run.run_id) == [("m", 0, 1.0), ("m", 1, 2.0)]
-    state = ws.store.read(lambda tx: tracking.get_ingest_state(tx, run.run_id))
+    state = ws.store.read(lambda tx: ingestion.get_ingest_state(tx, run.run_id))
     assert state.last_seq == 3 and state.byte_offset < log.stat().st_size
 
 
