@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-mlflow bench-evidently schema chromium clean
+.PHONY: run test lint format bench bench-dvc bench-mlflow bench-evidently schema chromium clean
 
 # Reinstall when pyproject.toml changes; the app and the tests have separate stamps so
 # `make run` does not install the test tools.
@@ -58,6 +58,12 @@ bench-evidently: $(VENV)/.run-installed
 	.venv-evidently/bin/python -m pip install --quiet 'evidently==0.7.23' 'pandas<3' pyarrow
 	$(BIN)/python bench/bench_drift.py --evidently-python .venv-evidently/bin/python
 
+# Versioning the same two files with DVC, side by side, in its own environment.
+bench-dvc: $(VENV)/.run-installed
+	test -x .venv-dvc/bin/python || $(PYTHON) -m venv .venv-dvc
+	.venv-dvc/bin/python -m pip install --quiet dvc
+	$(BIN)/python bench/bench_datasets.py --repeat 1 --dvc-python .venv-dvc/bin/python
+
 # The same ingest through MLflow's SQLite store, side by side, in its own environment
 # (MLflow pins libraries the workbench does not want).
 bench-mlflow: $(VENV)/.run-installed
@@ -70,4 +76,4 @@ schema: $(VENV)/.run-installed
 	$(BIN)/python -c "from store.migrations import write_snapshot; write_snapshot()"
 
 clean:
-	rm -rf $(VENV) .venv-mlflow tests/output .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-mlflow .venv-dvc .venv-evidently tests/output .pytest_cache .ruff_cache

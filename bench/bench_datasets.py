@@ -3,6 +3,11 @@ nulls) and compare with DuckDB's own floor on the same file, in the same run; th
 through a 10,000,000-row version.
 
     python bench/bench_datasets.py [--rows 1000000] [--preview-rows 10000000] [--repeat 3]
+                                   [--dvc-python .venv-dvc/bin/python]
+
+With ``--dvc-python`` (``make bench-dvc``) it also versions the file twice with DVC and
+with the workbench, side by side: first version, the same file again, a second version
+(1% of rows changed, 0.4% removed), and the diff of the two.
 
 The floor is what any DuckDB-based tool must at least do: read_csv into a table, COPY it to
 Parquet, SUMMARIZE it. Registration does that and more: canonical fingerprint, duplicate
@@ -14,7 +19,9 @@ and the test data only; the workbench itself reaches DuckDB through store/.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,6 +73,47 @@ def floor(csv: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
+def second_version(v1: Path, v2: Path) -> None:
+    """v1 with 1% of rows changed (spend) and 0.4% removed, in the same order."""
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT * REPLACE (CASE WHEN customer_id % 100 = 0 THEN spend + 1
+                                              ELSE spend END AS spend)
+                         FROM read_csv('{v1}') WHERE customer_id % 250 != 1
+                         ORDER BY customer_id) TO '{v2}' (HEADER)""")
+    con.close()
+
+
+def side_by_side_with_dvc(dvc_python: str, tmp: Path, v1: Path) -> None:
+    v2 = tmp / "customers-v2.csv"
+    second_version(v1, v2)
+    ws = Workspace.open(tmp / "ws-dvc")
+    ours = {
+        "add_first": timed(lambda: datasets.register(ws, v1, "customers"))[0],
+        "add_same": timed(lambda: datasets.register(ws, v1, "customers"))[0],
+        "add_second": timed(lambda: datasets.register(ws, v2, "customers"))[0],
+    }
+    ours["diff"], found = timed(lambda: datasets.diff(ws, "customers@v1", "customers@v2",
+                                                      key="customer_id"))  # fmt: skip
+    done = subprocess.run([dvc_python, str(ROOT / "bench" / "dvc_version.py"), str(v1), str(v2)],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dvc = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"\nVersioning the same two files, side by side ({dvc['dvc'].split()[-1]} command line, "
+          "start-up included; git commits not timed)\n")  # fmt: skip
+    print("| step | workbench | DVC | what you get |")
+    print("| --- | ---: | ---: | --- |")
+    rows = [
+        ("first version", "add_first", "workbench: snapshot, fingerprint, schema, profile, "
+         "contract; DVC: md5 + a copy in its cache"),
+        ("the same file again", "add_same", "both: recognized, nothing new"),
+        ("second version", "add_second", "workbench: as the first, plus the contract check"),
+        ("diff of the two", "diff", f"workbench: {found.rows.removed:,} rows removed, "
+         f"{found.rows.changed:,} changed, by customer_id; DVC: "
+         f"{'modified: ' + ', '.join(m['path'] for m in dvc['diff_says'].get('modified', []))}"),
+    ]  # fmt: skip
+    for label, key, what in rows:
+        print(f"| {label} | {ours[key]:.2f} s | {dvc[key]:.2f} s | {what} |")
+
+
 def timed(fn) -> tuple[float, object]:
     started = time.perf_counter()
     result = fn()
@@ -77,6 +125,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--preview-rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dvc-python", help="an interpreter with dvc installed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -102,6 +151,10 @@ def main() -> None:
               f"{r / f:.2f}x |")  # fmt: skip
         print(f"| register the same file again (recognized, no new version) | {again:.2f} s | "
               f"{again / f:.2f}x |")  # fmt: skip
+
+        if args.dvc_python:
+            side_by_side_with_dvc(args.dvc_python, tmp, csv)
+            return
 
         big = tmp / "big.parquet"
         make_file(big, args.preview_rows, "parquet")
