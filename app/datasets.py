@@ -32,6 +32,7 @@ from app.validation import check_dataset_name, check_key, check_tag_value
 from store import audit, profiles, snapshots
 from store import contracts as contract_checks
 from store import datasets as q
+from store.blobs import file_sha256
 from store.diffs import RowDiff, diff_rows
 from store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
 from store.errors import AlreadyExists, InvalidInput, NotFound
@@ -130,6 +131,14 @@ def register(
         raise InvalidInput(f"source_kind must be one of {', '.join(SOURCES)}; got {kind!r}.")
     label = source_name or (Path(source).name if not isinstance(source, pd.DataFrame)
                             else "the DataFrame")  # fmt: skip
+    source_hash = _source_hash(source, encoding)
+    if source_hash is not None:  # the same bytes as a version's file: that version, at once
+        dataset = ws.store.read(lambda tx: q.find_dataset(tx, name))
+        if dataset is not None:
+            match = ws.store.read(lambda tx: q.find_by_source_hash(tx, dataset.dataset_id,
+                                                                   source_hash))  # fmt: skip
+            if match is not None:
+                return Registration(match, created=False)
     with Scratch() as scratch:
         _load(
             scratch,
@@ -145,6 +154,9 @@ def register(
             match = ws.store.read(lambda tx: q.find_by_fingerprint(tx, dataset.dataset_id,
                                                                    snap.fingerprint))  # fmt: skip
             if match is not None:
+                if source_hash is not None:  # recognized by its bytes next time
+                    ws.store.write(lambda tx: q.record_source_hash(
+                        tx, dataset.dataset_id, source_hash, match.version))  # fmt: skip
                 return Registration(match, created=False)
         profile = profiles.profile(scratch, columns)
         contract = ws.store.read(lambda tx: q.latest_contract(tx, dataset.dataset_id)
@@ -168,7 +180,7 @@ def register(
         n_failed_checks=0, tags=clean_tags,
     )  # fmt: skip
     try:
-        version, created = _write_with_retry(ws, draft, profile, checks, inferred)
+        version, created = _write_with_retry(ws, draft, profile, checks, inferred, source_hash)
     except BaseException:
         _discard_blob(ws, blob.sha256)
         raise
@@ -233,15 +245,27 @@ def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encod
                            "or .parquet file.")  # fmt: skip
 
 
-def _write_with_retry(ws: Workspace, draft: DatasetVersion, profile, checks, inferred
-                      ) -> tuple[DatasetVersion, bool]:  # fmt: skip
+def _source_hash(source: Path | str | pd.DataFrame, encoding: str) -> str | None:
+    """The sha256 of a source file's bytes, with the encoding they are read in (the same
+    bytes read as latin-1 are other content); None for a DataFrame or a path that is not a
+    readable file (loading it says what is wrong)."""
+    if isinstance(source, pd.DataFrame):
+        return None
+    try:
+        return f"{encoding}:{file_sha256(Path(source))}"
+    except OSError:
+        return None
+
+
+def _write_with_retry(ws: Workspace, draft: DatasetVersion, profile, checks, inferred,
+                      source_hash: str | None = None) -> tuple[DatasetVersion, bool]:  # fmt: skip
     # Two sessions registering into the same dataset at once can both pick the next version
     # number (or both create the dataset); the loser's insert hits the key and it tries again
     # with the numbers the winner left.
     for attempt in range(5):
         try:
             return ws.store.write(lambda tx: _write_version(tx, draft, profile, checks,
-                                                            inferred))  # fmt: skip
+                                                            inferred, source_hash))  # fmt: skip
         except AlreadyExists:
             if attempt == 4:
                 raise
@@ -249,8 +273,8 @@ def _write_with_retry(ws: Workspace, draft: DatasetVersion, profile, checks, inf
 
 
 def _write_version(tx, draft: DatasetVersion, profile: Sequence[ColumnProfile],
-                   checks: Sequence[CheckResult], inferred: dict | None
-                   ) -> tuple[DatasetVersion, bool]:  # fmt: skip
+                   checks: Sequence[CheckResult], inferred: dict | None,
+                   source_hash: str | None = None) -> tuple[DatasetVersion, bool]:  # fmt: skip
     dataset = q.find_dataset(tx, draft.dataset_name)
     if dataset is None:
         dataset_id = uuid.uuid4().hex
@@ -265,6 +289,8 @@ def _write_version(tx, draft: DatasetVersion, profile: Sequence[ColumnProfile],
     version = replace(draft, dataset_id=dataset_id, version=latest + 1,
                       parent_version=latest or None)  # fmt: skip
     q.insert_version(tx, version, profile)
+    if source_hash is not None:
+        q.record_source_hash(tx, dataset_id, source_hash, version.version)
     contract = q.latest_contract(tx, dataset_id)
     if contract is None:
         revision = q.insert_contract(tx, dataset_id, inferred or {}, actor=draft.created_by,

@@ -73,6 +73,19 @@ def find_by_fingerprint(tx: Tx, dataset_id: str, fingerprint: str) -> DatasetVer
     return rows[0] if rows else None
 
 
+def find_by_source_hash(tx: Tx, dataset_id: str, source_hash: str) -> DatasetVersion | None:
+    """The version registered from a file with these bytes (see :func:`record_source_hash`)."""
+    rows = _versions(tx, "WHERE v.dataset_id = ? AND v.version = (SELECT version FROM "
+                     "dataset_source_hashes WHERE dataset_id = ? AND source_hash = ?)",
+                     [dataset_id, dataset_id, source_hash])  # fmt: skip
+    return rows[0] if rows else None
+
+
+def record_source_hash(tx: Tx, dataset_id: str, source_hash: str, version: int) -> None:
+    tx.execute("INSERT INTO dataset_source_hashes VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+               [dataset_id, source_hash, version])  # fmt: skip
+
+
 def recent_versions(tx: Tx, limit: int = 10) -> list[DatasetVersion]:
     return _versions(tx, "ORDER BY v.created_at DESC, v.version DESC LIMIT ?", [int(limit)])
 

@@ -370,6 +370,21 @@ TEAM = Migration(
     ),
 )
 
+SOURCE_HASHES = Migration(
+    9,
+    "datasets: the sha256 of each registered file's bytes, to recognize the same file fast",
+    (
+        # One row per file a version was registered from (the encoding is part of the key:
+        # the same bytes read as another encoding are other content).
+        """CREATE TABLE dataset_source_hashes (
+            dataset_id VARCHAR NOT NULL,
+            source_hash VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (dataset_id, source_hash)
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -379,6 +394,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     MONITORING,
     MODEL_DRIFT,
     TEAM,
+    SOURCE_HASHES,
 )
 HEAD = MIGRATIONS[-1].version
 

@@ -14,6 +14,8 @@ CREATE TABLE dataset_columns(dataset_id VARCHAR, "version" INTEGER, "position" I
 
 CREATE TABLE dataset_contracts(dataset_id VARCHAR, revision INTEGER, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, note VARCHAR DEFAULT('') NOT NULL, spec VARCHAR NOT NULL, PRIMARY KEY(dataset_id, revision));
 
+CREATE TABLE dataset_source_hashes(dataset_id VARCHAR, source_hash VARCHAR, "version" INTEGER NOT NULL, PRIMARY KEY(dataset_id, source_hash));
+
 CREATE TABLE dataset_tags(dataset_id VARCHAR, "version" INTEGER, "key" VARCHAR, "value" VARCHAR NOT NULL, PRIMARY KEY(dataset_id, "version", "key"));
 
 CREATE TABLE dataset_versions(dataset_id VARCHAR, "version" INTEGER, fingerprint VARCHAR NOT NULL, blob_sha256 VARCHAR NOT NULL, size_bytes BIGINT NOT NULL, n_rows BIGINT NOT NULL, n_columns INTEGER NOT NULL, duplicate_rows BIGINT NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, message VARCHAR DEFAULT('') NOT NULL, parent_version INTEGER, "source" VARCHAR NOT NULL, source_name VARCHAR DEFAULT('') NOT NULL, contract_revision INTEGER, contract_passed BOOLEAN, n_failed_checks INTEGER DEFAULT(0) NOT NULL, PRIMARY KEY(dataset_id, "version"), UNIQUE(dataset_id, fingerprint));

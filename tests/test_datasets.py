@@ -51,6 +51,39 @@ def test_same_content_makes_no_new_version_and_names_the_match(ws: Workspace) ->
     assert len(wb.list_dataset_versions("churn")) == 1
 
 
+def test_the_same_file_is_recognized_by_its_bytes(ws: Workspace, tmp_path: Path) -> None:
+    """A file's sha256 (with its encoding) is kept with the version it made, so the same
+    file again is named without being read as a table; other bytes with the same content
+    still meet the fingerprint, and are then remembered too."""
+    frame = make_frame(60).drop(columns="signup")
+    csv, shuffled = tmp_path / "march.csv", tmp_path / "march-shuffled.csv"
+    frame.to_csv(csv, index=False)
+    frame.sample(frac=1.0, random_state=1).to_csv(shuffled, index=False)
+    v1 = datasets.register(ws, csv, "churn").version
+
+    def versions_by_hash() -> dict[str, int]:
+        rows = ws.store.read(lambda tx: tx.fetchall(
+            "SELECT source_hash, version FROM dataset_source_hashes"))  # fmt: skip
+        return {h.split(":")[0]: v for h, v in rows} | {"n": len(rows)}
+
+    assert versions_by_hash() == {"utf-8": 1, "n": 1}
+    found = ws.store.read(lambda tx: store_datasets.find_by_source_hash(
+        tx, v1.dataset_id, datasets._source_hash(csv, "utf-8")))  # fmt: skip
+    assert found == v1
+    again = datasets.register(ws, csv, "churn")
+    assert not again.created and again.version == v1
+    # Same content, other bytes: recognized by the fingerprint, and its bytes remembered.
+    assert datasets.register(ws, shuffled, "churn").version == v1
+    # The same bytes read as latin-1 are looked at afresh (same content here, so v1 again).
+    assert datasets.register(ws, csv, "churn", encoding="latin-1").version == v1
+    assert versions_by_hash()["n"] == 3
+    # A changed file is new content: a new version, with its own hash.
+    frame.loc[3, "age"] += 1
+    frame.to_csv(csv, index=False)
+    assert datasets.register(ws, csv, "churn").version.version == 2
+    assert versions_by_hash()["n"] == 4
+
+
 def test_fingerprint_ignores_row_order_and_file_format(ws: Workspace, tmp_path: Path) -> None:
     """The rule: row order and encoding (CSV or Parquet, int32 or int64) do not count;
     values, column names, column order and type families do."""
