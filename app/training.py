@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -398,12 +399,11 @@ def environment() -> dict[str, str]:
     """Python and package versions, and the git commit of this checkout if there is one."""
     global _ENV
     if _ENV is None:
-        import duckdb
         import sklearn
 
         env = {"python": platform.python_version(), "sklearn": sklearn.__version__,
                "pandas": pd.__version__, "numpy": np.__version__, "joblib": joblib.__version__,
-               "duckdb": duckdb.__version__, "platform": platform.platform()}  # fmt: skip
+               "duckdb": metadata.version("duckdb"), "platform": platform.platform()}  # fmt: skip
         try:
             commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                                     text=True, timeout=5)  # fmt: skip
