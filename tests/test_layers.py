@@ -5,6 +5,7 @@ app/ui/ and app/main.py draw pages)."""
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -31,3 +32,18 @@ def test_services_do_not_import_streamlit() -> None:
     services = [f for f in (ROOT / "app").glob("*.py") if f.name != "main.py"]
     offenders = [str(f.relative_to(ROOT)) for f in services if "streamlit" in imported(f)]
     assert offenders == []
+
+
+def test_the_top_level_holds_only_the_project() -> None:
+    """The design card's top level (plus .ci, bench, docs, the Makefile): a file a test or
+    a session left behind at the root is caught before it is committed twice."""
+    expected = {".ci", ".gitignore", "Makefile", "README.md", "app", "bench", "docs", "pages",
+                "pyproject.toml", "sample_data", "store", "tests"}  # fmt: skip
+    if (ROOT / ".git").exists():
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout.splitlines()  # fmt: skip
+    else:  # an unpacked archive: what is there, less what the tools make
+        made = (".venv", ".pytest_cache", ".ruff_cache", ".hypothesis", "workspace")
+        tracked = [p.name for p in ROOT.iterdir()
+                   if not p.name.startswith(made) and not p.name.endswith(".egg-info")]  # fmt: skip
+    assert {path.split("/")[0] for path in tracked} - expected == set()
