@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -43,6 +43,9 @@ from store.entities import utcnow
 from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from store.users import ROLES, User
 from store.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RANK = {"none": -1, "viewer": 0, "editor": 1, "admin": 2}
 MIN_PASSWORD = 10
@@ -209,6 +212,23 @@ def list_users(ws: Workspace) -> list[User]:
 
 def has_admin(ws: Workspace) -> bool:
     return ws.store.read(q.admins) > 0
+
+
+@requires("admin")
+def audit_events(ws: Workspace, *, actor: str | None = None, object_type: str | None = None,
+                 action: str | None = None, text: str | None = None, since=None,
+                 limit: int = 5000) -> pd.DataFrame:  # fmt: skip
+    """The audit log, newest first, filtered (see :func:`store.audit.search`); admins only
+    in team mode, as the Admin page is."""
+    return ws.store.read(lambda tx: audit.search(
+        tx, actor=actor, object_type=object_type, action=action, text=text, since=since,
+        limit=limit))  # fmt: skip
+
+
+@requires("admin")
+def audit_facets(ws: Workspace) -> dict[str, list[str]]:
+    """The actors and object types in the audit log, for the Admin page's filters."""
+    return ws.store.read(audit.facets)
 
 
 def login(ws: Workspace, name: str, password: str) -> Principal:

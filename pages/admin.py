@@ -9,7 +9,6 @@ from app import auth
 from app.settings import Settings
 from app.ui import data
 from app.ui.widgets import user_errors
-from store import audit
 from store.users import ROLES
 
 st.title("Admin")
@@ -17,18 +16,18 @@ st.title("Admin")
 
 def audit_log(ws) -> None:
     st.subheader("Audit log")
-    facets = ws.store.read(audit.facets)
+    facets = auth.audit_facets(ws)
     a, b, c, d, e = st.columns([2, 2, 2, 2, 2])
     actor = a.selectbox("Who", ["(anyone)", *facets["actor"]], key="audit-actor")
     kind = b.selectbox("Object", ["(any)", *facets["object_type"]], key="audit-object")
     action = c.text_input("Action starts with", placeholder="model.alias", key="audit-action")
     text = d.text_input("Text in object or detail", key="audit-text")
     since = e.date_input("Since", value=None, key="audit-since")
-    events = ws.store.read(lambda tx: audit.search(
-        tx, actor=None if actor == "(anyone)" else actor,
+    events = auth.audit_events(
+        ws, actor=None if actor == "(anyone)" else actor,
         object_type=None if kind == "(any)" else kind, action=action.strip() or None,
         text=text.strip() or None,
-        since=dt.datetime.combine(since, dt.time()) if since else None, limit=5000))  # fmt: skip
+        since=dt.datetime.combine(since, dt.time()) if since else None)  # fmt: skip
     st.caption(f"{len(events):,} event(s), newest first (at most 5,000 shown and exported).")
     st.dataframe(events, hide_index=True, key="audit-table", height=480,
                  column_config={"ts": st.column_config.DatetimeColumn("when (UTC)")})  # fmt: skip

@@ -47,3 +47,12 @@ def test_the_top_level_holds_only_the_project() -> None:
         tracked = [p.name for p in ROOT.iterdir()
                    if not p.name.startswith(made) and not p.name.endswith(".egg-info")]  # fmt: skip
     assert {path.split("/")[0] for path in tracked} - expected == set()
+
+
+def test_pages_go_through_the_services() -> None:
+    """Pages hold no transactions of their own: every read and write is an app/ service
+    call, where the role checks and the audit live."""
+    drawing = [*(ROOT / "pages").glob("*.py"), *(ROOT / "app" / "ui").glob("*.py")]
+    offenders = [str(f.relative_to(ROOT)) for f in drawing
+                 if any(t in f.read_text() for t in (".store.read(", ".store.write("))]  # fmt: skip
+    assert offenders == []
