@@ -3,6 +3,8 @@ of it walks clean in chromium, as a newcomer follows it (a screenshot per page f
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -10,8 +12,10 @@ import pytest
 from playwright.sync_api import expect
 
 from app import datasets, demo, experiments, monitoring, registry, reports
+from app.workspace import is_demo
 from store.errors import InvalidInput
 from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT
 from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
 from tests.test_browser import select_row
 
@@ -149,3 +153,25 @@ def test_a_newcomer_walks_the_demo_clean(seeded, tmp_path: Path) -> None:
         walk(open_page(b, url, console, height=1400), url)
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
+
+
+def test_demo_reset_seeds_the_story_afresh(seeded, tmp_path: Path) -> None:
+    """`workbench demo --reset`, as a teacher runs it between two classes."""
+    from tests.test_runner import binary_frame
+
+    ws, _ = seeded
+    ws.store.close()
+    copy = tmp_path / "workspace"
+    shutil.copytree(ws.root, copy)
+    leftovers = Workspace.open(copy)
+    datasets.register(leftovers, binary_frame(30), "scribbles")  # what a class added
+    leftovers.store.close()
+    done = subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(copy), "demo", "--reset"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0 and "demo seeded in" in done.stdout, done.stderr
+    fresh = Workspace.open(copy)
+    assert is_demo(copy) and "scribbles" not in {d.name for d in datasets.list_datasets(fresh)}
+    assert [v.ref for v in datasets.list_versions(fresh, "churn")] == [
+        f"churn@v{i}" for i in (4, 3, 2, 1)]  # fmt: skip
+    assert registry.list_models(fresh)[0].aliases == {"champion": 1, "challenger": 2}
+    fresh.store.close()
