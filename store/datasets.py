@@ -21,7 +21,7 @@ _VERSION_COLS = (
 _PROFILE_COLS = (
     "position, name, dtype, family, count, nulls, nan_count, distinct_count, distinct_exact, "
     "min_text, max_text, min_value, max_value, mean, std, quantiles, hist_edges, hist_counts, "
-    "top_values, top_counts, other_count"
+    "top_values, top_counts, other_count, posinf_count, neginf_count"
 )
 
 
@@ -147,11 +147,12 @@ def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) 
     for p in profile:
         tx.execute(
             f"INSERT INTO dataset_columns (dataset_id, version, {_PROFILE_COLS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [v.dataset_id, v.version, p.position, p.name, p.dtype, p.family, p.count, p.nulls,
              p.nan_count, p.distinct, p.distinct_exact, p.min_text, p.max_text, p.min_value,
              p.max_value, p.mean, p.std, list(p.quantiles), list(p.hist_edges),
-             list(p.hist_counts), list(p.top_values), list(p.top_counts), p.other_count],
+             list(p.hist_counts), list(p.top_values), list(p.top_counts), p.other_count,
+             p.posinf_count, p.neginf_count],
         )  # fmt: skip
 
 
@@ -162,7 +163,14 @@ def column_profiles(tx: Tx, dataset_id: str, version: int) -> tuple[ColumnProfil
         [dataset_id, version],
     )
     return tuple(
-        ColumnProfile(*r[:15], *(tuple(x or ()) for x in r[15:20]), other_count=r[20]) for r in rows
+        ColumnProfile(
+            *r[:15],
+            *(tuple(x or ()) for x in r[15:20]),
+            other_count=r[20],
+            posinf_count=r[21],
+            neginf_count=r[22],
+        )
+        for r in rows
     )
 
 

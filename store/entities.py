@@ -142,6 +142,12 @@ class ColumnProfile:
     ``min_value``/``max_value``/``mean``/``std``/``quantiles``/``hist_edges`` are on the
     column's numeric axis (dates: days since 1970-01-01; timestamps: seconds);
     ``min_text``/``max_text`` are the same extremes as the user writes them.
+
+    Non-finite floats are counted apart and left out of every statistic on the numeric
+    axis: ``nan_count`` NaN values, ``posinf_count`` +inf, ``neginf_count`` -inf (all
+    three among ``count``, the non-null values; NULL is counted in ``nulls`` only). So
+    min, max, mean, std, quantiles and the histogram are over the finite values.
+    Versions profiled before schema step 10 have the infinities inside ``nan_count``.
     """
 
     position: int
@@ -165,6 +171,13 @@ class ColumnProfile:
     top_values: tuple[str, ...] = ()
     top_counts: tuple[int, ...] = ()
     other_count: int = 0
+    posinf_count: int = 0
+    neginf_count: int = 0
+
+    @property
+    def non_finite(self) -> int:
+        """NaN, +inf and -inf values together (non-null values off the numeric axis)."""
+        return self.nan_count + self.posinf_count + self.neginf_count
 
     @property
     def is_numeric(self) -> bool:

@@ -385,6 +385,16 @@ SOURCE_HASHES = Migration(
     ),
 )
 
+NON_FINITE = Migration(
+    10,
+    "datasets: +inf and -inf counted apart from NaN in column profiles",
+    (
+        # Older profiles keep every non-finite value in nan_count (they read as 0 here).
+        "ALTER TABLE dataset_columns ADD COLUMN posinf_count BIGINT DEFAULT 0",
+        "ALTER TABLE dataset_columns ADD COLUMN neginf_count BIGINT DEFAULT 0",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -395,6 +405,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     MODEL_DRIFT,
     TEAM,
     SOURCE_HASHES,
+    NON_FINITE,
 )
 HEAD = MIGRATIONS[-1].version
 

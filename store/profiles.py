@@ -55,6 +55,7 @@ def profile(scratch: Scratch, columns: tuple[Column, ...], table: str = SRC,
         out.append(ColumnProfile(
             position=pos, name=c.name, dtype=c.dtype, family=c.family,
             count=b["count"], nulls=b["nulls"], nan_count=b["nan"],
+            posinf_count=b["posinf"], neginf_count=b["neginf"],
             distinct=groups if groups is not None else b["distinct"],
             distinct_exact=groups is not None,
             min_text=b["min_text"], max_text=b["max_text"],
@@ -79,7 +80,10 @@ def _basics(scratch: Scratch, columns: tuple[Column, ...], table: str) -> dict[s
             "max_text": f"CAST(max({q}) AS VARCHAR)",
         }
         if c.family == "float":
-            parts["nan"] = f"count({q}) FILTER (WHERE NOT isfinite(CAST({q} AS DOUBLE)))"
+            x = f"CAST({q} AS DOUBLE)"
+            parts["nan"] = f"count({q}) FILTER (WHERE isnan({x}))"
+            parts["posinf"] = f"count({q}) FILTER (WHERE isinf({x}) AND {x} > 0)"
+            parts["neginf"] = f"count({q}) FILTER (WHERE isinf({x}) AND {x} < 0)"
         if c.family in NUMERIC_FAMILIES:
             x = numeric_expr(c)
             parts |= {
@@ -94,14 +98,15 @@ def _basics(scratch: Scratch, columns: tuple[Column, ...], table: str) -> dict[s
             exprs.append(sql)
     row = scratch.sql(f"SELECT {', '.join(exprs)} FROM {table}").fetchone()
     n_rows = int(row[0])
-    out: dict[str, dict] = {c.name: {"nan": 0} for c in columns}
+    out: dict[str, dict] = {c.name: {"nan": 0, "posinf": 0, "neginf": 0} for c in columns}
     for (name, key), value in zip(layout, row[1:], strict=True):
         out[name][key] = _clean(value)
     for c in columns:
         b = out[c.name]
         b["count"] = int(b["count"])
         b["nulls"] = n_rows - b["count"]
-        b["nan"] = int(b["nan"] or 0)
+        for key in ("nan", "posinf", "neginf"):
+            b[key] = int(b[key] or 0)
         b["distinct"] = int(b["distinct"] or 0)
         if b.get("quantiles") is not None:
             qs = [float(v) for v in b["quantiles"] if v is not None]
