@@ -4,8 +4,9 @@ step and timestamp) and tags from an MLflow tracking store's SQLite database.
 The MLflow database is opened read-only with Python's sqlite3; MLflow itself is not
 needed. Runs keep their MLflow run ids, so importing the same store again adds only runs
 that are new. MLflow stores params as text: they are read back as int, float, bool or
-None where the text is exactly such a value ("8" -> 8, "0.1" -> 0.1, "True" -> True,
-"None" -> None), so numeric filters work on them. Artifacts stay where MLflow put them;
+None where the text is exactly such a value and prints back the same ("8" -> 8, "0.1" ->
+0.1, "True" -> True, "None" -> None; "007" and "12345678901234567.891" stay text), so
+numeric filters work on them and no digit is lost. Artifacts stay where MLflow put them;
 their location is kept as the tag ``mlflow.artifact_uri``. Keys the workbench does not
 accept are skipped and counted.
 """
@@ -13,6 +14,7 @@ accept are skipped and counted.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from store.errors import InvalidInput
 from store.ingestion import IngestBatch
 from store.workspace import Workspace
 
+_INT64 = (-(2**63), 2**63 - 1)  # a param's int is 64-bit
 STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed",
           "RUNNING": "lost", "SCHEDULED": "lost"}  # fmt: skip
 BATCH_RUNS = 200
@@ -188,14 +191,24 @@ def _ok(key: str) -> bool:
 
 
 def _typed(text: str | None) -> ParamValue:
+    """An MLflow param's text as the value it spells, only when that value prints back as
+    the same text (so nothing is rounded or reformatted): ``"8"`` -> 8,
+    ``"1152921504606846977"`` -> that int exactly, ``"0.1"`` -> 0.1, ``"True"`` -> True,
+    ``"None"`` -> None. Text that would change stays text: ``"007"``, ``"1e-5"`` (Python
+    prints 1e-05), ``"12345678901234567.891"`` (no double holds it) and integers beyond
+    64 bits (params are int64)."""
     if text is None or text == "None":
         return None
     if text in ("True", "False", "true", "false"):
         return text.lower() == "true"
+    if re.fullmatch(r"-?[0-9]{1,19}", text):
+        number = int(text)
+        return number if str(number) == text and _INT64[0] <= number <= _INT64[1] else text
     try:
-        return int(text) if text.lstrip("-").isdigit() else float(text)
+        number = float(text)
     except ValueError:
         return text[:6000]
+    return number if repr(number) == text else text[:6000]
 
 
 def _time(ms: int | None) -> datetime | None:

@@ -6,13 +6,39 @@ parentheses, IS [NOT] NULL and [NOT] IN.
     tags.note IS NULL or attributes.status IN ('failed', 'lost')
     status = 'finished' and run_name LIKE 'rf-%'
 
-Fields: ``metrics.<key>`` (latest value), ``params.<key>`` (numbers compare as numbers,
-whatever their logged type), ``tags.<key>``, ``attributes.<name>`` or a bare attribute
-(``status``, ``run_name``, ``user``, ``started_at`` ...). A key with other characters is
-quoted with backticks or double quotes: ``metrics.`val auc```. Strings are in single or
-double quotes (a quote inside is doubled or backslash-escaped). Keywords are
-case-insensitive. Every value reaches SQL as a bound parameter; an error names the token
-and its position.
+Fields: ``metrics.<key>`` (latest value), ``params.<key>``, ``tags.<key>``,
+``attributes.<name>`` or a bare attribute (``status``, ``run_name``, ``user``,
+``started_at`` ...). A key with other characters is quoted with backticks or double quotes:
+``metrics.`val auc```. Strings are in single or double quotes (a quote inside is doubled or
+backslash-escaped). Keywords are case-insensitive. Every value reaches SQL as a bound
+parameter; an error names the token and its position.
+
+Numbers are exact. A number written with digits only (``1152921504606846977``) is an
+integer, exact at any size; with a point or an exponent (``0.1``, ``1e-3``, ``8.0``) it is a
+float, the nearest double as Python's ``float()`` reads it. A value compares with it as
+Python compares numbers:
+
+- an int param with an integer exactly: with ``seed`` = 2**60 and 2**60 + 1,
+  ``params.seed = 1152921504606846977`` finds only the second and
+  ``params.seed > 1152921504606846976`` finds it;
+- a float param or a metric with a float as IEEE doubles (``params.lr = 0.1`` finds 0.1);
+- an int with a float by their exact values, never by rounding the int to a double:
+  ``params.seed = 1152921504606846976.0`` (the float 2.0**60) finds 2**60 and not
+  2**60 + 1, which is greater; ``params.depth = 8.0`` finds the int 8; a metric (a double)
+  equals no integer a double cannot hold, so ``metrics.x = 1152921504606846977`` finds none;
+- a bool param is 0 or 1 (``True == 1``); a NaN value equals nothing, is neither smaller nor
+  larger than anything, and differs (``!=``) from every number;
+- an integer beyond any stored value simply compares (``params.seed < 10**30`` is true of
+  every int param). Int params are 64-bit: the SDK refuses to log an int outside
+  [-2**63, 2**63 - 1] (log it as a string) and an MLflow import keeps such text as text.
+
+Because MLflow quotes every param value, a quoted number compares with a numeric param as
+that number (``params.max_depth = '8'``, ``params.max_depth < '10'``) and with a text param
+as text. Tags are text: compared with a number, a tag whose text is a number compares as
+that number (integers up to 37 digits exactly, other numbers as doubles); other tags match
+no numeric comparison. Times (``started_at``, ``ended_at``) take a date or time in quotes
+(``started_at > '2024-05-01'``, UTC unless an offset is given) or, as in MLflow,
+milliseconds since the epoch; ``duration`` takes seconds; text attributes take quoted text.
 """
 
 from __future__ import annotations
@@ -32,7 +58,7 @@ FIELDS = {"metrics": "metrics", "metric": "metrics", "params": "params", "param"
 _OPS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<number>[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.]))
+  | (?P<number>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?(?![\w.]))
   | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
   | (?P<backtick>`[^`]*`)
   | (?P<op>!=|<>|<=|>=|=|<|>)
@@ -172,9 +198,11 @@ class _Parser:
 
     def value(self) -> float | int | str:
         tok = self.expect("a value")
-        if tok.kind == "number":
-            number = float(tok.text)
-            return int(number) if re.fullmatch(r"[-+]?\d+", tok.text) else number
+        if tok.kind == "number":  # digits only: an int, exact at any size; else a float
+            if len(tok.text) > 400:
+                raise InvalidInput(f"The number at position {tok.pos + 1} is longer than 400 "
+                                   "characters; shorten it (e.g. 1e400).")  # fmt: skip
+            return int(tok.text) if re.fullmatch(r"[-+]?[0-9]+", tok.text) else float(tok.text)
         if tok.kind == "string":
             return _unquote(tok.text)
         if tok.kind == "word" and tok.text.upper() in ("TRUE", "FALSE"):

@@ -8,8 +8,11 @@ SQL text come from the fixed tables below, never from the caller.
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -149,13 +152,14 @@ def search_runs(
     experiment_ids: Sequence[str] | None = None,
     conditions: Sequence[Condition] = (),
     order_by: Sequence[OrderBy] = (),
-    limit: int = 100,
+    limit: int | None = None,
     offset: int = 0,
     lifecycle: str = "active",
     where_filter: Filter | None = None,
 ) -> list[Run]:
-    """Runs matching every condition (and ``where_filter``, a tree with OR), ordered, one
-    page. Default order: newest first."""
+    """Runs matching every condition (and ``where_filter``, a tree with OR), ordered:
+    all of them, or the page of at most ``limit`` after ``offset``. Default order: newest
+    first. :func:`count_matching` says how many there are in all."""
     if experiment_ids is not None and not experiment_ids:
         return []
     where, params = _search_where(experiment_ids, conditions, lifecycle, where_filter)
@@ -173,7 +177,11 @@ def search_runs(
         f"{' '.join(joins)} WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order_terms)} LIMIT ? OFFSET ?"
     )
-    rows = tx.fetchall(sql, [*join_params, *params, int(limit), int(offset)])
+    if limit is not None and int(limit) < 0:
+        raise InvalidInput(f"limit must be 0 or more; got {limit}.")
+    # LIMIT NULL is no limit
+    page = [None if limit is None else int(limit), max(int(offset), 0)]
+    rows = tx.fetchall(sql, [*join_params, *params, *page])
     return [Run(*row) for row in rows]
 
 
@@ -238,37 +246,243 @@ def filter_sql(node: Filter) -> tuple[str, list]:
 
 
 def condition_sql(cond: Condition) -> tuple[str, list]:
-    """SQL and parameters for one condition. Raises :class:`InvalidInput` for unknown parts."""
+    """SQL and parameters for one condition. Raises :class:`InvalidInput` for unknown parts
+    and for a value of the wrong kind (text against a metric, a number against a run name).
+
+    Numbers compare as Python compares them (the rule is in :mod:`app.query`): an int with
+    an int exactly, a float with a float as IEEE doubles, an int with a float by their exact
+    values; NaN equals nothing and is neither smaller nor larger than anything.
+    """
     op = cond.op.upper().strip()
     if op not in COMPARISONS:
         raise InvalidInput(f"Unknown comparison {cond.op!r}; use one of {', '.join(COMPARISONS)}.")
     op = "!=" if op == "<>" else op
-    null_test = op in ("IS NULL", "IS NOT NULL")
     if cond.field == "attributes":
-        col = RUN_ATTRIBUTES.get(cond.key)
-        if col is None:
-            raise InvalidInput(
-                f"Unknown run attribute {cond.key!r}; known: {', '.join(sorted(RUN_ATTRIBUTES))}."
-            )
+        return _attribute_sql(cond, op)
+    table, (float_col, int_col), text_col = _keyed_value(cond)
+    where = "x.run_id = r.run_id AND x.key = ?"
+    if op in ("IS NULL", "IS NOT NULL"):
+        exists = f"EXISTS (SELECT 1 FROM {table} x WHERE {where})"
+        return (f"NOT {exists}" if op == "IS NULL" else exists), [cond.key]
+    name = f"{cond.field}.{cond.key}"
+    values = _values(cond) if op in ("IN", "NOT IN") else (cond.value,)
+    numbers = [_as_number(v) for v in values]
+    if op in ("LIKE", "ILIKE"):
+        if not isinstance(cond.value, str) or text_col is None:
+            raise InvalidInput(f"{name} {op} {cond.value!r}: {op} matches text with a "
+                               "quoted pattern, e.g. tags.note LIKE 'rf-%'.")  # fmt: skip
+        test, params = f"{text_col} {op} ?", [cond.value]
+    elif all(n is not None for n in numbers):
+        test, params = (_number_in_sql(float_col, int_col, numbers) if op in ("IN", "NOT IN")
+                        else _number_sql(float_col, int_col, op, numbers[0]))  # fmt: skip
+    elif text_col is None:
+        raise InvalidInput(f"{name} is compared with {cond.value!r}; metrics compare with numbers.")
+    elif any(n is not None for n in numbers):
+        raise InvalidInput(f"The list for {name} mixes numbers and text; use one kind.")
+    elif op in ("IN", "NOT IN"):
+        test, params = f"{text_col} IN (SELECT unnest(?::VARCHAR[]))", [[_text(v) for v in values]]
+    else:
+        test, params = f"{text_col} {op} ?", [_text(cond.value)]
+    if cond.field == "params" and op not in ("LIKE", "ILIKE"):
+        # MLflow quotes every param value: a quoted number compares with a numeric param
+        # as that number ('8' = 8, '0.10' = 0.1, '10' > 9), with text params as text.
+        quoted = [q for v in values if (q := _quoted_number(v)) is not None]
+        if quoted and (op in ("IN", "NOT IN") or len(quoted) == len(values)):
+            number_test, number_params = (
+                _number_in_sql(float_col, int_col, quoted) if op in ("IN", "NOT IN")
+                else _number_sql(float_col, int_col, op, quoted[0]))  # fmt: skip
+            test = f"CASE WHEN x.kind = 'str' THEN {test} ELSE {number_test} END"
+            params = [*params, *number_params]
+    exists = f"EXISTS (SELECT 1 FROM {table} x WHERE {where} AND ({test}))"
+    return (f"NOT {exists}" if op == "NOT IN" else exists), [cond.key, *params]
+
+
+# Integers in a comparison are clamped to +-2**126: every integer a store column holds is
+# strictly inside (params are int64, a tag compares as an integer up to 37 digits), so a
+# clamped bound orders against it as the true one does, and it fits DuckDB's HUGEINT.
+_INT_BOUND = 2**126
+# A tag's text read as an integer (exact) when it is one of at most 37 digits, else as a
+# double when it is a number; other text matches no numeric comparison.
+_TAG_INT = r"regexp_full_match(x.value, '[-+]?[0-9]{1,37}')"
+_TAG_NUMBER = (f"CASE WHEN NOT {_TAG_INT} THEN TRY_CAST(x.value AS DOUBLE) END",
+               f"CASE WHEN {_TAG_INT} THEN x.value::HUGEINT END")  # fmt: skip
+
+
+def _keyed_value(cond: Condition) -> tuple[str, tuple[str | None, str | None], str | None]:
+    """(table, (double column, integer column), text column) of a field's values."""
+    if cond.field == "metrics":
+        return "metric_summary", ("x.last_value", None), None
+    if cond.field == "params":
+        text = ("coalesce(x.value_str, x.value_int::VARCHAR, x.value_float::VARCHAR, "
+                "x.value_bool::VARCHAR)")  # fmt: skip
+        # A bool param is the integer 0 or 1, as in Python (True == 1).
+        return "params", ("x.value_float", "coalesce(x.value_int, x.value_bool::BIGINT)"), text
+    if cond.field == "tags":
+        return "tags", _TAG_NUMBER, "x.value"
+    raise InvalidInput(f"Unknown field {cond.field!r}; use metrics, params, tags or attributes.")
+
+
+def _number_sql(float_col: str | None, int_col: str | None, op: str,
+                q: int | float) -> tuple[str, list]:  # fmt: skip
+    """``value op q`` for a row whose value is in ``float_col`` (a DOUBLE) or ``int_col`` (an
+    integer), exactly as Python compares an int or a float with ``q``.
+
+    DuckDB would compare a BIGINT with a DOUBLE as two doubles (2**60 + 1 = 2.0**60) and
+    orders NaN above everything, so each side is reduced to the sign of value - q computed
+    without rounding: against a double, first against ``F = float(q)`` (rounding is
+    monotonic, so value < F means value < q) and, when value == F, by the exact comparison
+    of F with q done in Python; against an integer, with the integers around q.
+    """
+    if op not in ("=", "!=", "<", "<=", ">", ">="):
+        raise InvalidInput(f"Numbers compare with =, !=, <, <=, >, >=, IN; not {op!r}.")
+    tests: list[str] = []
+    params: list = []
+    if isinstance(q, float) and math.isnan(q):  # NaN is unequal to all, and unordered
+        cols = [c for c in (float_col, int_col) if c is not None]
+        return (" OR ".join(f"{c} IS NOT NULL" for c in cols) if op == "!=" else "false"), []
+    if float_col is not None:
+        f = _nearest_double(q)
+        tie = (f > q) - (f < q)  # Python compares an int with a float exactly
+        nan = "true" if op == "!=" else "false"
+        tests.append(f"WHEN {float_col} IS NOT NULL THEN CASE WHEN isnan({float_col}) THEN {nan} "
+                     f"ELSE (CASE WHEN {float_col} < ?::DOUBLE THEN -1 WHEN {float_col} > "
+                     f"?::DOUBLE THEN 1 ELSE ? END) {op} 0 END")  # fmt: skip
+        params += [f, f, tie]
+    if int_col is not None:
+        lo, hi = _integers_around(q)
+        # value < hi  <=> value < q;  value > lo  <=> value > q  (lo = hi = q for an integer)
+        tests.append(f"WHEN {int_col} IS NOT NULL THEN (CASE WHEN {int_col}::HUGEINT < "
+                     f"?::HUGEINT THEN -1 WHEN {int_col}::HUGEINT > ?::HUGEINT THEN 1 ELSE 0 END) "
+                     f"{op} 0")  # fmt: skip
+        params += [hi, lo]
+    return f"CASE {' '.join(tests)} ELSE false END", params
+
+
+def _number_in_sql(float_col: str | None, int_col: str | None,
+                   numbers: Sequence[int | float]) -> tuple[str, list]:  # fmt: skip
+    """``value IN numbers`` with :func:`_number_sql`'s equality, one bound list per column."""
+    doubles = [f for q in numbers if not _is_nan(q) and (f := _nearest_double(q)) == q]
+    ints = [int(q) for q in numbers if not _is_nan(q) and not math.isinf(q) and q == int(q)
+            and -_INT_BOUND < q < _INT_BOUND]  # fmt: skip
+    tests, params = [], []
+    if float_col is not None:
+        tests.append(f"WHEN {float_col} IS NOT NULL THEN {float_col} IN "
+                     "(SELECT unnest(?::DOUBLE[]))")  # fmt: skip
+        params.append(doubles)
+    if int_col is not None:
+        tests.append(f"WHEN {int_col} IS NOT NULL THEN {int_col}::HUGEINT IN "
+                     "(SELECT unnest(?::HUGEINT[]))")  # fmt: skip
+        params.append(ints)
+    return f"CASE {' '.join(tests)} ELSE false END", params
+
+
+def _nearest_double(q: int | float) -> float:
+    """``float(q)``, or +-inf for an integer beyond the doubles' range."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
+def _integers_around(q: int | float) -> tuple[int, int]:
+    """(floor(q), ceil(q)), clamped to +-2**126 (see ``_INT_BOUND``)."""
+    if isinstance(q, float) and math.isinf(q):
+        lo = hi = _INT_BOUND if q > 0 else -_INT_BOUND
+    else:
+        lo, hi = math.floor(q), math.ceil(q)  # exact for a float: it is a dyadic rational
+    return max(-_INT_BOUND, min(lo, _INT_BOUND)), max(-_INT_BOUND, min(hi, _INT_BOUND))
+
+
+def _is_nan(q: int | float) -> bool:
+    return isinstance(q, float) and math.isnan(q)
+
+
+def _as_number(value: object) -> int | float | None:
+    """The value as a Python int or float when it is a number (numpy's too), else None."""
+    if isinstance(value, bool | str) or value is None:
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return None
+
+
+_NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _quoted_number(value: object) -> int | float | None:
+    """A string holding a number as the filter language writes one: digits only is an int,
+    with a point or exponent a float; else None."""
+    if not isinstance(value, str) or not _NUMBER_TEXT.fullmatch(value.strip()):
+        return None
+    text = value.strip()
+    return int(text) if re.fullmatch(r"[-+]?[0-9]+", text) else float(text)
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# Run attributes by kind: what a filter may compare them with.
+_TEXT_ATTRIBUTES = {"run_id", "name", "run_name", "status", "source", "created_by", "user",
+                    "parent_run_id"}  # fmt: skip
+_TIME_ATTRIBUTES = {"started_at", "start_time", "ended_at", "end_time"}
+
+
+def _attribute_sql(cond: Condition, op: str) -> tuple[str, list]:
+    """SQL for a condition on a run attribute: text attributes take text, times take a date
+    or time in quotes (or, as in MLflow, milliseconds since the epoch), ``duration`` takes
+    seconds."""
+    col = RUN_ATTRIBUTES.get(cond.key)
+    if col is None:
+        raise InvalidInput(
+            f"Unknown run attribute {cond.key!r}; known: {', '.join(sorted(RUN_ATTRIBUTES))}."
+        )
+    if op in ("IS NULL", "IS NOT NULL"):
+        return f"{col} {op}", []
+    values = _values(cond) if op in ("IN", "NOT IN") else (cond.value,)
+    numbers = [_as_number(v) for v in values]
+    if op in ("LIKE", "ILIKE"):
+        if not isinstance(cond.value, str):
+            raise InvalidInput(f"{cond.key} {op} needs a quoted pattern, e.g. "
+                               f"run_name LIKE 'rf-%'; got {cond.value!r}.")  # fmt: skip
+        return f"{col}::VARCHAR {op} ?", [cond.value]
+    if cond.key in _TEXT_ATTRIBUTES:
+        if any(n is not None for n in numbers):
+            raise InvalidInput(f"{cond.key} is text; quote the value, e.g. "
+                               f"{cond.key} = '{values[0]}'.")  # fmt: skip
         if op in ("IN", "NOT IN"):
-            return f"{col} {op} (SELECT unnest(?))", [[str(v) for v in _values(cond)]]
-        return (f"{col} {op}", []) if null_test else (f"{col} {op} ?", [cond.value])
+            return f"{col} {op} (SELECT unnest(?::VARCHAR[]))", [[_text(v) for v in values]]
+        return f"{col} {op} ?", [_text(cond.value)]
+    if all(n is not None for n in numbers):
+        # duration in seconds (a double); a time as MLflow's milliseconds since the epoch
+        cols = (col, None) if cond.key == "duration" else (None, f"epoch_ms({col})")
+        if op in ("IN", "NOT IN"):
+            test, params = _number_in_sql(*cols, numbers)
+            return (f"NOT ({test})" if op == "NOT IN" else test), params
+        return _number_sql(*cols, op, numbers[0])
+    if cond.key == "duration":
+        raise InvalidInput(f"duration is in seconds; compare it with a number, e.g. "
+                           f"duration > 60; got {cond.value!r}.")  # fmt: skip
+    times = [_timestamp(cond.key, v) for v in values]
     if op in ("IN", "NOT IN"):
-        values = _values(cond)
-        numeric = all(_is_number(v) for v in values)
-        probe = Condition(cond.field, cond.key, "=", values[0] if numeric else str(values[0]))
-        table, value_expr = _keyed_value(probe)
-        exists = (f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ? "
-                  f"AND {value_expr} IN (SELECT unnest(?)))")  # fmt: skip
-        cast = [float(v) for v in values] if numeric else [str(v) for v in values]
-        return (f"NOT {exists}" if op == "NOT IN" else exists), [cond.key, cast]
-    table, value_expr = _keyed_value(cond)
-    exists = f"EXISTS (SELECT 1 FROM {table} x WHERE x.run_id = r.run_id AND x.key = ?"
-    if op == "IS NULL":
-        return f"NOT {exists})", [cond.key]
-    if op == "IS NOT NULL":
-        return f"{exists})", [cond.key]
-    return f"{exists} AND {value_expr} {op} ?)", [cond.key, cond.value]
+        return f"{col} {op} (SELECT unnest(?::TIMESTAMP[]))", [times]
+    return f"{col} {op} ?::TIMESTAMP", [times[0]]
+
+
+def _timestamp(key: str, value: object) -> datetime:
+    """A quoted date or time as naive UTC (runs store their times in UTC)."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"{key} is compared with {value!r}, which is not a date or time; "
+            f"write e.g. {key} > '2024-05-01' or '2024-05-01 13:30'."
+        ) from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when
 
 
 def _values(cond: Condition) -> tuple:
@@ -276,23 +490,6 @@ def _values(cond: Condition) -> tuple:
     if not values:
         raise InvalidInput(f"IN needs at least one value for {cond.field}.{cond.key}.")
     return tuple(values)
-
-
-def _keyed_value(cond: Condition) -> tuple[str, str]:
-    if cond.field == "metrics":
-        if not _is_number(cond.value) and cond.op.upper() not in ("IS NULL", "IS NOT NULL"):
-            raise InvalidInput(
-                f"metrics.{cond.key} is compared with {cond.value!r}; metrics compare with numbers."
-            )
-        return "metric_summary", "x.last_value"
-    if cond.field == "params":
-        if _is_number(cond.value):
-            return "params", "coalesce(x.value_int::DOUBLE, x.value_float, x.value_bool::DOUBLE)"
-        return "params", "coalesce(x.value_str, x.value_int::VARCHAR, x.value_float::VARCHAR, " \
-            "x.value_bool::VARCHAR)"  # fmt: skip
-    if cond.field == "tags":
-        return "tags", "x.value"
-    raise InvalidInput(f"Unknown field {cond.field!r}; use metrics, params, tags or attributes.")
 
 
 def _order_sql(ob: OrderBy, i: int) -> tuple[list[str], str, list]:
@@ -312,14 +509,14 @@ def _order_sql(ob: OrderBy, i: int) -> tuple[list[str], str, list]:
             f"ON {alias}.run_id = r.run_id AND {alias}.key = ?")  # fmt: skip
     if ob.field == "metrics":
         return [f"{alias}.last_value"], join, [ob.key]
-    if ob.field == "params":  # numbers by value, then text
-        return [f"coalesce({alias}.value_int::DOUBLE, {alias}.value_float)",
+    if ob.field == "params":  # numbers by exact value, then text
+        # As doubles first, then, among values with the same double, by what rounding cut
+        # off an integer (2**60 + 1 sorts after 2**60 and after the float 2.0**60).
+        as_int = f"coalesce({alias}.value_int, {alias}.value_bool::BIGINT)"
+        return [f"coalesce({as_int}::DOUBLE, {alias}.value_float)",
+                f"coalesce({as_int}::HUGEINT - ({as_int}::DOUBLE)::HUGEINT, 0)",
                 f"{alias}.value_str"], join, [ob.key]  # fmt: skip
     return [f"{alias}.value"], join, [ob.key]
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # -- params, tags, metrics, artifacts of given runs -------------------------------------
