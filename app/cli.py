@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     runs_list = runs.add_parser("list", help="list runs, newest first")
     runs_list.add_argument("--experiment", help="only this experiment (by name)")
     runs_list.add_argument("--status", choices=["running", "finished", "failed", "killed", "lost"])
-    runs_list.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    runs_list.add_argument("--filter", metavar="FILTER", help="only runs matching it, e.g. "
+                           "\"metrics.auc > 0.9 and params.seed = 7\" (docs/sdk.md)")  # fmt: skip
+    shown = runs_list.add_mutually_exclusive_group()
+    shown.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs "
+                       "(default 50); stderr says when more match")  # fmt: skip
+    shown.add_argument("--all", action="store_true", help="every matching run")
     runs_list.add_argument("--format", choices=["table", "csv", "json"], default="table")
     runs_list.set_defaults(func=cmd_runs_list)
 
@@ -267,9 +272,14 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     if args.experiment:
         ids = [experiments.get_experiment_by_name(ws, args.experiment).experiment_id]
     conditions = [Condition("attributes", "status", "=", args.status)] if args.status else []
-    table = experiments.runs_table(ws, experiment_ids=ids, conditions=conditions,
-                                   limit=args.limit)  # fmt: skip
-    _print_frame(table, args.format)
+    if not args.all and args.limit < 0:
+        raise InvalidInput(f"--limit must be 0 or more; got {args.limit}. --all shows every run.")
+    page = experiments.runs_page(ws, experiment_ids=ids, conditions=conditions,
+                                 limit=None if args.all else args.limit,
+                                 query=args.filter)  # fmt: skip
+    _print_frame(page.table, args.format)
+    if page.cut:  # on stderr, so CSV and JSON on stdout stay clean
+        print(f"{page.note()}; --limit N shows more, --all shows every one", file=sys.stderr)
     return 0
 
 

@@ -96,12 +96,13 @@ def search_runs(
     experiment_ids: Sequence[str] | None = None,
     conditions: Sequence[Condition] = (),
     order_by: Sequence[OrderBy] = (),
-    limit: int = 100,
+    limit: int | None = None,
     offset: int = 0,
     query: str | None = None,
     lifecycle: str = "active",
 ) -> list[Run]:
-    """Runs matching ``conditions`` and the filter ``query`` (see app/query.py)."""
+    """Runs matching ``conditions`` and the filter ``query`` (see app/query.py): all of them,
+    or at most ``limit`` after ``offset`` (:func:`count_runs` says how many in all)."""
     return ws.store.read(
         lambda tx: tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
                                         order_by=order_by, limit=limit, offset=offset,
@@ -128,6 +129,7 @@ def known_keys(ws: Workspace, experiment_ids: Sequence[str] | None = None
 
 def count_runs(ws: Workspace, *, experiment_ids: Sequence[str] | None = None,
                query: str | None = None, lifecycle: str = "active") -> int:  # fmt: skip
+    """How many runs match (what :func:`search_runs` returns without a limit)."""
     return ws.store.read(lambda tx: tracking.count_matching(
         tx, experiment_ids=experiment_ids, lifecycle=lifecycle,
         where_filter=checked_filter(tx, query, experiment_ids)))  # fmt: skip
@@ -181,8 +183,7 @@ def purge_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     ids = _checked_ids(run_ids)
 
     def work(tx: Tx) -> list[str]:
-        runs = {r.run_id: r for r in tracking.search_runs(tx, lifecycle="deleted",
-                                                          limit=len(ids) + 100_000)}  # fmt: skip
+        runs = {r.run_id: r for r in tracking.search_runs(tx, lifecycle="deleted")}
         active = [rid for rid in ids if rid not in runs]
         if active:
             raise InvalidInput(f"{len(active)} of the runs are not in the trash (e.g. "
@@ -213,22 +214,73 @@ def runs_table(
     experiment_ids: Sequence[str] | None = None,
     conditions: Sequence[Condition] = (),
     order_by: Sequence[OrderBy] = (),
-    limit: int = 1000,
+    limit: int | None = None,
     offset: int = 0,
     query: str | None = None,
     lifecycle: str = "active",
 ) -> pd.DataFrame:
     """One row per run: attributes, then ``params.<key>``, ``metrics.<key>`` (latest value)
-    and ``tags.<key>`` columns, in search order. Params keep their Python types."""
+    and ``tags.<key>`` columns, in search order: every matching run, or at most ``limit``
+    after ``offset`` (:func:`runs_page` also says how many match in all). Params keep their
+    Python types: an int param column holds Python ints, exact beyond 2**53."""
+    return runs_page(ws, experiment_ids=experiment_ids, conditions=conditions,
+                     order_by=order_by, limit=limit, offset=offset, query=query,
+                     lifecycle=lifecycle).table  # fmt: skip
 
-    def work(tx: Tx) -> pd.DataFrame:
+
+@dataclass(frozen=True)
+class RunsPage:
+    """A page of the runs table and how many runs match in all."""
+
+    table: pd.DataFrame
+    total: int
+    offset: int = 0
+
+    @property
+    def cut(self) -> bool:
+        """True when runs that match are not in the table (a limit or an offset left them
+        out)."""
+        return len(self.table) < self.total
+
+    def note(self) -> str:
+        """``"showing 50 of 1,005 runs"`` (or ``"runs 51-100 of 1,005"``); ``""`` when
+        nothing is left out."""
+        if not self.cut:
+            return ""
+        if self.offset:
+            return (f"runs {self.offset + 1:,}-{self.offset + len(self.table):,} of "
+                    f"{self.total:,}")  # fmt: skip
+        return f"showing {len(self.table):,} of {self.total:,} runs"
+
+
+def runs_page(
+    ws: Workspace,
+    *,
+    experiment_ids: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    order_by: Sequence[OrderBy] = (),
+    limit: int | None = None,
+    offset: int = 0,
+    query: str | None = None,
+    lifecycle: str = "active",
+) -> RunsPage:
+    """:func:`runs_table` with the number of matching runs, counted in the same read (so
+    the count and the rows agree), for saying "showing 50 of 1,005"."""
+
+    def work(tx: Tx) -> RunsPage:
         tree = checked_filter(tx, query, experiment_ids)
         runs = tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
                                     order_by=order_by, limit=limit, offset=offset,
                                     lifecycle=lifecycle, where_filter=tree)  # fmt: skip
+        if offset == 0 and (limit is None or len(runs) < limit):
+            total = len(runs)  # nothing was left out: no need to count
+        else:
+            total = tracking.count_matching(tx, experiment_ids=experiment_ids,
+                                            conditions=conditions, lifecycle=lifecycle,
+                                            where_filter=tree)  # fmt: skip
         wide = tracking.run_columns(tx, [r.run_id for r in runs])
         names = tracking.experiment_names(tx)
-        return _runs_frame(runs, names, wide)
+        return RunsPage(_runs_frame(runs, names, wide), total, offset)
 
     return ws.store.read(work)
 

@@ -38,7 +38,7 @@ from app.auth import current_user, requires
 from app.settings import Settings
 from app.training import Cancelled, RunSpec, TrainResult, check_inputs, train
 from store import audit, runs_admin, tracking
-from store.entities import utcnow
+from store.entities import Condition, utcnow
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -202,8 +202,10 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
 def cancel(ws: Workspace, run_id: str, user: str | None = None) -> int:
     """Ask a running run (or every running child of a sweep) to stop; returns how many."""
     detail = experiments.get_run(ws, run_id)
-    targets = [run_id] + [r.run_id for r in experiments.search_runs(ws, limit=10_000)
-                          if r.parent_run_id == run_id]  # fmt: skip
+    children = experiments.search_runs(  # all of them, however many runs came since
+        ws, conditions=[Condition("attributes", "parent_run_id", "=", run_id)]
+    )
+    targets = [run_id] + [r.run_id for r in children]
     running = [rid for rid in targets if experiments.get_run(ws, rid).run.status == "running"]
     for rid in running:
         folder = ws.paths.run_dir(rid)

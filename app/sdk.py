@@ -359,13 +359,42 @@ def get_run(run_id: str) -> RunDetail:
     return experiments.get_run(workspace(), run_id)
 
 
-def search_runs(experiment: str | None = None, limit: int = 1000) -> pd.DataFrame:
-    """The runs table (as on the Experiments page) as a DataFrame, newest first."""
+def search_runs(
+    experiment: str | None = None,
+    filter_string: str | None = None,
+    *,
+    max_results: int | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """The runs table (as on the Experiments page) as a DataFrame, newest first: every run
+    of ``experiment`` (all experiments if None) matching ``filter_string`` (the filter
+    language of :mod:`app.query`, e.g. ``"params.seed = 1152921504606846977"``).
+
+    ``max_results`` (``limit`` is the same) keeps at most that many, as in MLflow's
+    ``search_runs``; when it leaves runs out, a :class:`UserWarning` says how many. Param
+    columns hold the logged Python values (ints stay exact). Raises :class:`InvalidInput`
+    for a bad filter, :class:`NotFound` for an unknown experiment.
+    """
+    if filter_string is not None and not isinstance(filter_string, str):
+        raise InvalidInput(
+            f'filter_string must be a string such as "metrics.auc > 0.9"; got '
+            f"{filter_string!r}. Pass the number of runs as max_results=."
+        )
+    if max_results is not None and limit is not None and max_results != limit:
+        raise InvalidInput("Pass max_results or limit (the same thing), not both.")
+    cap = max_results if max_results is not None else limit
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+        raise InvalidInput(f"max_results must be a whole number from 0, or None for all; "
+                           f"got {cap!r}.")  # fmt: skip
     ws = workspace()
     ids = None
     if experiment is not None:
         ids = [experiments.get_experiment_by_name(ws, experiment).experiment_id]
-    return experiments.runs_table(ws, experiment_ids=ids, limit=limit)
+    page = experiments.runs_page(ws, experiment_ids=ids, limit=cap, query=filter_string)
+    if page.cut:
+        warnings.warn(f"search_runs: {page.note()} (max_results={cap}); pass "
+                      "max_results=None for all of them.", stacklevel=2)  # fmt: skip
+    return page.table
 
 
 # -- datasets ----------------------------------------------------------------------------------

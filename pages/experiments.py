@@ -103,7 +103,8 @@ def live_status(root: str, gen: tuple, table: pd.DataFrame) -> None:
         (table["status"] == "running") & table["name"].astype(str).str.endswith(" sweep")
     ]
     for parent in sweeps.itertuples():
-        kids = data.runs_table(root, gen, None, 1000, f"parent_run_id = '{parent.run_id}'")
+        # every trial (no limit), so the counts are of the whole sweep
+        kids = data.runs_table(root, gen, None, None, f"parent_run_id = '{parent.run_id}'")
         done = int((kids["status"] != "running").sum()) if not kids.empty else 0
         total = len(kids)
         with st.status(f"{parent.name}: {done} of {total} trials ended", state="running"):
@@ -162,8 +163,11 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     table = data.runs_table(root, gen, experiment_ids, size, query, order, (page - 1) * size,
                             lifecycle)  # fmt: skip
     running = int((table["status"] == "running").sum()) if not table.empty else 0
+    first = (page - 1) * size
     st.caption(
-        f"{total:,} runs" + (f" · page {page} of {pages}" if pages > 1 else "")
+        f"{total:,} runs"
+        + (f" · showing {first + 1:,}-{first + len(table):,} · page {page} of {pages}"
+           if pages > 1 else "")
         + (f" · {running} running, refreshing live" if running else "")
         + " · select runs: one shows its details, several are compared"
     )  # fmt: skip

@@ -73,3 +73,65 @@ def test_order_combined_with_conditions(ws: Workspace, runs) -> None:
 def test_bad_conditions_name_the_bad_part(ws: Workspace, condition, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         names(ws, [condition])
+
+
+# -- nothing is cut off in silence (issue 14, item 8) -----------------------------------
+
+
+def many_runs(ws: Workspace, n: int = 1005, experiment: str = "many") -> None:
+    """``n`` finished runs in ``experiment``, written in one transaction through the store
+    (as an MLflow import does): a second or two where the SDK would take minutes."""
+    import uuid
+    from datetime import timedelta
+
+    from app.experiments import create_run
+    from store import tracking
+    from store.entities import Run, utcnow
+
+    first, exp = create_run(ws, experiment=experiment, name="run-0", user="tester")
+    start = utcnow()
+
+    def work(tx) -> None:
+        tracking.finish_run(tx, first.run_id, "finished", None, start)
+        for i in range(1, n):
+            when = start + timedelta(seconds=i)
+            tracking.insert_run(tx, Run(uuid.uuid4().hex, exp.experiment_id, f"run-{i}",
+                                        "finished", "sdk", None, "tester", None, None, when,
+                                        when, None, "active"))  # fmt: skip
+
+    ws.store.write(work)
+
+
+def test_search_runs_returns_all_1005_runs(ws: Workspace) -> None:
+    import warnings
+
+    from app import sdk as wb
+
+    many_runs(ws)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no limit, no warning
+        table = wb.search_runs("many")
+    assert len(table) == 1005 and table["name"].nunique() == 1005  # was 1,000, in silence
+    assert len(experiments.search_runs(ws)) == 1005  # the service's default was 100
+    assert len(experiments.runs_table(ws)) == 1005
+    with pytest.warns(UserWarning, match="showing 10 of 1,005 runs"):
+        assert len(wb.search_runs("many", max_results=10)) == 10
+
+
+def test_runs_list_says_what_it_left_out(ws: Workspace, capsys) -> None:
+    import json
+
+    from app.cli import main
+
+    many_runs(ws)
+    assert main(["runs", "list", "--experiment", "many", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 51  # header + 50; stdout stays clean CSV
+    assert "showing 50 of 1,005 runs" in err and "--all" in err and "--limit N" in err
+    assert main(["runs", "list", "--all", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 1005 and err == ""
+    assert main(["runs", "list", "--limit", "2000"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["runs", "list", "--filter", "run_name LIKE 'run-1%'", "--limit", "3"]) == 0
+    assert "showing 3 of 116 runs" in capsys.readouterr().err  # 1, 10-19, 100-199, 1000-1004
