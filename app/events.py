@@ -25,6 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from store.entities import ParamValue
 from store.ingestion import IngestBatch
 
 EVENTS_FILE = "events.jsonl"
@@ -105,7 +106,7 @@ def _add(batch: IngestBatch, event: dict) -> None:
         batch.metric_ts.extend([ts] * len(points))
         batch.metric_seq.extend([seq] * len(points))
     elif kind == "params":
-        batch.params.extend(values.items())
+        batch.params.extend((str(key), _param(value)) for key, value in values.items())
     elif kind == "tags":
         batch.tags.extend((k, str(v)) for k, v in values.items())
     elif kind == "artifact":
@@ -117,6 +118,17 @@ def _add(batch: IngestBatch, event: dict) -> None:
                               json.dumps(event["data"], ensure_ascii=False)))  # fmt: skip
     elif kind == "end":
         batch.end = (event.get("status", "finished"), event.get("error"), _ts(event["ts"]))
+
+
+def _param(value: object) -> ParamValue:
+    """A param value as read from JSON, exact: JSON keeps an integer's digits and the SDK
+    logs only 64-bit ints, so an int outside int64 (a hand-edited log) is kept as its text
+    rather than rounded or left to stall ingestion; a list or object becomes its JSON."""
+    if value is None or isinstance(value, bool | float | str):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _ts(ms: int) -> datetime:

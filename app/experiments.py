@@ -83,7 +83,8 @@ def get_experiment_by_name(ws: Workspace, name: str) -> Experiment:
         exp = tracking.find_experiment(tx, name)
         if exp is None:
             names = [s.experiment.name for s in tracking.list_experiments(tx)]
-            known = ", ".join(names[:10]) or "none yet"
+            more = f" and {len(names) - 10:,} more" if len(names) > 10 else ""
+            known = ", ".join(names[:10]) + more or "none yet"
             raise NotFound(f"Experiment {name!r} not found; known experiments: {known}.")
         return exp
 

@@ -114,7 +114,7 @@ def check_keys(tree: Filter | None, known: dict[str, Iterable[str]]) -> None:
         if cond.key not in keys:
             close = difflib.get_close_matches(cond.key, keys, n=1)
             hint = f"; did you mean {cond.field}.{close[0]}?" if close else (
-                f"; known {cond.field}: {', '.join(sorted(keys)[:15])}" if keys
+                f"; known {cond.field}: {_some(sorted(keys), 15)}" if keys
                 else f"; no run has {cond.field} yet")  # fmt: skip
             raise InvalidInput(f"Unknown key {cond.field}.{cond.key}{hint}")
 
@@ -249,6 +249,12 @@ def _identifier(tok: Token) -> tuple[str, str]:
 def _unquote(text: str) -> str:
     quote, body = text[0], text[1:-1]
     return re.sub(r"\\(.)", r"\1", body.replace(quote * 2, quote))
+
+
+def _some(names: list[str], n: int) -> str:
+    """The first ``n`` names, and how many more there are."""
+    more = f" and {len(names) - n:,} more" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
 
 
 def _clip(text: str) -> str:

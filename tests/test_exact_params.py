@@ -203,3 +203,16 @@ def test_search_runs_warns_only_when_it_cuts(seeds: Workspace) -> None:
         assert len(wb.search_runs("seeds", max_results=2)) == 2
     with pytest.raises(InvalidInput, match="filter_string must be a string"):
         wb.search_runs("seeds", 10)
+
+
+def test_event_log_keeps_ints_exact_and_survives_a_hand_edited_one(ws: Workspace) -> None:
+    """Params travel through the run's JSON event log: JSON keeps every digit. An int past
+    64 bits that only a hand edit can put there is kept as its text instead of stalling the
+    whole ingestion (before: OverflowError from Arrow)."""
+    run = wb.start_run(experiment="log")
+    run.log_param("seed", HIGH)
+    run._log.append({"type": "params", "values": {"huge": 2**64, "listed": [1, 2]}})
+    run.end()
+    assert experiments.get_run(ws, run.run_id).params == {
+        "seed": HIGH, "huge": str(2**64), "listed": "[1, 2]"}  # fmt: skip
+    assert found(ws, f"params.seed = {HIGH}") == {run.name}

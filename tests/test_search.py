@@ -135,3 +135,13 @@ def test_runs_list_says_what_it_left_out(ws: Workspace, capsys) -> None:
     assert capsys.readouterr().err == ""
     assert main(["runs", "list", "--filter", "run_name LIKE 'run-1%'", "--limit", "3"]) == 0
     assert "showing 3 of 116 runs" in capsys.readouterr().err  # 1, 10-19, 100-199, 1000-1004
+
+
+def test_lists_in_messages_say_how_many_more(ws: Workspace) -> None:
+    from app.experiments import create_run, get_experiment_by_name
+    from store.errors import NotFound
+
+    for i in range(12):
+        create_run(ws, experiment=f"exp-{i:02}", name="r", user="tester")
+    with pytest.raises(NotFound, match=r"exp-\d\d and 2 more\."):
+        get_experiment_by_name(ws, "nope")
