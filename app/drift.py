@@ -233,7 +233,7 @@ def _overridden(draft: _Draft, o: Override) -> _Draft:
     """The values aspect judged by the override's statistic and threshold."""
     r = draft.result
     stat = OVERRIDE_METHODS["numeric" if r.kind == "numeric" else "categorical"].get(o.method)
-    values = next((x for x in draft.aspects if x.name == "values"), None)
+    values = next((x for x in draft.aspects if x.name in ("values", "levels")), None)
     if stat is None or values is None:
         return draft
     value = r.stats.get(stat)
@@ -368,32 +368,38 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     largest = least[top] if top is not None else 0.0
     relative = [v for v in levels if ia[v][1] > 0 and least[v] >= RELATIVE_MIN_POINTS
                 and least[v] >= RELATIVE_MATERIAL * ia[v][1] / na]  # fmt: skip
-    # levels only the current list holds: new, or grown from the reference's tail
+    # Levels only one list holds. Against a complete list they are new (or gone): their
+    # share is compared with what chance would show, the share of rows whose value the
+    # other side has once (Good-Turing). Against a cut-off list they may hide in its tail
+    # with at most ``cap`` rows each: the level most above that bound is tested (Fisher,
+    # Bonferroni over the candidates), and only a level's least change counts as material.
     fresh = [v for v in b.top_values if v not in la.counts]
     fresh_rows = sum(lb.counts[v] for v in fresh)
-    fresh_ref = la.tail_bound(len(fresh))
-    unseen = max(0.0, fresh_rows / nb - fresh_ref / na)
     gone = [v for v in a.top_values if v not in lb.counts]
-    gone_rows = sum(la.counts[v] for v in gone)
-    gone_cur = lb.tail_bound(len(gone))
+    unseen = max(0.0, fresh_rows / nb - la.singletons / na) if la.complete else None
     tests = [p_chi2] if p_chi2 is not None else []
-    if fresh and not la.complete:
-        tests.append(_fisher(fresh_rows, nb, fresh_ref, na))
-    if gone and not lb.complete:
-        tests.append(_fisher(gone_rows, na, gone_cur, nb))
+    if fresh:
+        tests.append(_one_list(fresh, lb, la, nb, na))
+    if gone:
+        tests.append(_one_list(gone, la, lb, na, nb))
     p_value = min(1.0, len(tests) * min(tests)) if tests else None
-    material = largest >= SHARE_MATERIAL or psi >= PSI_MATERIAL or unseen >= UNSEEN_MATERIAL \
-        or bool(relative)  # fmt: skip
+    material = largest >= SHARE_MATERIAL or psi >= PSI_MATERIAL or bool(relative) \
+        or (unseen or 0.0) >= UNSEEN_MATERIAL  # fmt: skip
     major = psi >= PSI_MAJOR or largest >= SHARE_MAJOR
     headline = top is not None and not (identifier and not material)
     text = f"{a.name}: " + (_share_text(top, ia, ib, na, nb) if headline else "").strip()
     if relative and top not in relative and largest < SHARE_MATERIAL:  # a relative move decides
         v = max(relative, key=lambda x: least[x] * na / ia[x][1])
         text += "; " + _share_text(v, ia, ib, na, nb)
-    if fresh and unseen > 0:
-        text += "; " + _fresh_text(fresh, lb, la, na, nb, fresh_rows)
-    if gone and (lb.complete or gone_rows / na - gone_cur / nb > 0):
-        text += "; " + _gone_text(gone, la, lb, na, nb)
+    grown = [v for v in fresh if least[v] >= RELATIVE_MIN_POINTS]
+    if (fresh and unseen) or grown:
+        text += "; " + _fresh_text(fresh if la.complete else grown, lb, la, na, nb, fresh_rows)
+        if la.complete and la.singletons:
+            text += (f" (chance would bring about {_pct(la.singletons / na)}: the share of "
+                     "reference rows whose value appears once)")  # fmt: skip
+    shrunk = gone if lb.complete else [v for v in gone if least[v] >= RELATIVE_MIN_POINTS]
+    if shrunk:
+        text += "; " + _gone_text(shrunk, la, lb, na, nb)
     if identifier:
         text += ("; " if headline else "") + _identifier_text(a, b)
     aspects.insert(0, _Aspect("levels", p_value, material, major, largest, text))
@@ -419,6 +425,7 @@ class _Levels:
         self.cap = 0 if self.complete else min(min(p.top_counts, default=0), p.other_count)
         listed = len(p.top_values)
         self.tail_levels = max(p.distinct - listed, 0) if p.distinct_exact else None
+        self.singletons = sum(1 for c in p.top_counts if c == 1)  # rows of values seen once
 
     def interval(self, level: str) -> tuple[int, int]:
         if level in self.counts:
@@ -461,9 +468,22 @@ def _chi_square(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float | None]:
     return float(chi2), float(p)
 
 
+def _one_list(levels: list[str], side: _Levels, other: _Levels, n: int, m: int) -> float:
+    """p-value that the ``levels`` that only ``side``'s list holds (n rows) have more rows
+    there than ``other`` (m rows) can hold: all of them together against the rows of
+    values ``other`` has once when its list is complete; the largest one against the
+    tail bound, Bonferroni over the candidates, when it is cut off."""
+    if other.complete:
+        return _fisher(sum(side.counts[v] for v in levels), n, other.singletons, m)
+    biggest = max(side.counts[v] for v in levels)
+    return min(1.0, len(levels) * _fisher(biggest, n, other.cap, m))
+
+
 def _fisher(rows: int, n: int, bound: int, m: int) -> float:
-    """One-sided Fisher exact p that ``rows`` of ``n`` exceed ``bound`` of ``m`` as shares:
-    valid whatever the other side's true count (at most ``bound``) is."""
+    """One-sided Fisher exact p that ``rows`` of ``n`` exceed ``bound`` of ``m`` as shares.
+    ``bound`` is the most the other side's profile allows (so the test is valid whatever
+    the hidden count is) or, for levels new to a complete list, the rows of values seen
+    once (Good-Turing's estimate of the share a second sample shows new by chance)."""
     table = [[rows, n - rows], [bound, m - bound]]
     return float(stats.fisher_exact(table, alternative="greater").pvalue)
 
@@ -477,7 +497,8 @@ def _bounded(interval: tuple[int, int], n: int) -> str:
     return _pct(lo / n) if lo == hi else f"at most {_pct(hi / n)}"
 
 
-def _fresh_text(fresh, lb, la, na, nb, rows) -> str:
+def _fresh_text(fresh, lb, la, na, nb, _rows_all=None) -> str:
+    rows = sum(lb.counts[v] for v in fresh)
     named = ", ".join(f"{v!r} {_pct(lb.counts[v] / nb)}" for v in fresh[:3])
     more = f" and {len(fresh) - 3:,} more ({_pct(rows / nb)} in all)" if len(fresh) > 3 else ""
     if la.complete:
