@@ -56,6 +56,7 @@ from scipy import stats
 
 from store.entities import ColumnProfile
 from store.errors import InvalidInput
+from store.profiles import TOP_LEVELS
 
 EPS = 1e-4  # share floor in PSI (an empty bin would make it infinite)
 Q_FDR = 0.01  # Benjamini-Hochberg false discovery rate across a report's tests
@@ -94,7 +95,9 @@ RULE = (
     f"share moves at least {SHARE_MATERIAL * 100:g} points, or by {RELATIVE_MATERIAL:.0%} "
     f"of its reference share and at least {RELATIVE_MIN_POINTS * 100:g} point, when PSI "
     f"reaches {PSI_MATERIAL:g}, or when levels the reference lacks hold "
-    f"{UNSEEN_MATERIAL:.0%} of the rows. (2) Its missing and non-finite values: the shares "
+    f"{UNSEEN_MATERIAL:.0%} of the rows more than chance would bring (the share of "
+    "reference rows whose value appears once); levels only one side has are also tested "
+    "by Fisher's exact test. (2) Its missing and non-finite values: the shares "
     "of nulls, NaN, +inf and -inf, each tested by Fisher's exact test; material when a "
     f"share moves {STATE_MATERIAL * 100:g} points, up or down. "
     "Real: the test's p-value passes Benjamini-Hochberg across all of the report's tests "
@@ -102,7 +105,7 @@ RULE = (
     f"level's share moving {SHARE_MAJOR * 100:g} points, or a null or non-finite share "
     f"moving {STATE_MAJOR * 100:g} points. A material change without enough evidence is "
     "'not enough evidence', never 'no drift'; a real change too small to matter is 'no "
-    "drift' (both figures are shown). A profile keeps a column's 1,000 most frequent "
+    f"drift' (both figures are shown). A profile keeps a column's {TOP_LEVELS:,} most frequent "
     "levels: a level beyond them has a count between 0 and the smallest kept one, so "
     "figures about it are bounds ('at most'). A text column with more levels than that "
     f"and at least {IDENTIFIER_RATIO:g} distinct values per row is identifier-like: new "
