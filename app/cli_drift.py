@@ -4,6 +4,7 @@ command line (a CI job can fail on drift with --fail-on-drift)."""
 from __future__ import annotations
 
 import argparse
+import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     files.add_argument("--fail-on-drift", action="store_true",
                        help=f"exit {EXIT_DRIFT} when the data drifts")  # fmt: skip
     files.set_defaults(func=cmd_drift_files)
+    rule = dr.add_parser("rule", help="how a column's and a dataset's verdict is reached")
+    rule.set_defaults(func=cmd_drift_rule)
     ls = dr.add_parser("list", help="stored reports, newest first")
     ls.add_argument("--limit", type=int, default=20)
     ls.set_defaults(func=cmd_drift_list)
@@ -126,6 +129,12 @@ def cmd_drift_files(args: argparse.Namespace) -> int:
     return EXIT_DRIFT if args.fail_on_drift and verdict == "drift" else 0
 
 
+def cmd_drift_rule(args: argparse.Namespace) -> int:
+    """Print the drift rule (``app.drift.RULE``, the text the page and the export show)."""
+    print(textwrap.fill(drift.RULE, 88))
+    return 0
+
+
 def cmd_drift_list(args: argparse.Namespace) -> int:
     for r in reports.list_reports(open_workspace(args.workspace), args.limit):
         model = f"  model {r.model_ref}" if r.model_ref else ""
@@ -165,3 +174,4 @@ def cmd_monitors_list(args: argparse.Namespace) -> int:
 def _print_columns(results: list[dict]) -> None:
     for r in results:
         print(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  {r['sentence']}")
+    print("How a verdict is reached: workbench drift rule")

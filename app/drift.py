@@ -1,57 +1,123 @@
 """Drift between a reference and a current dataset version, computed from their stored
 profiles (``store.profiles``): no raw row is read, so a report over millions of rows
 takes milliseconds once both versions are registered. The method follows
-``../shared/design/drift-methods.md``.
+``../shared/design/drift-methods.md``; :data:`RULE` states it in words, generated from
+the constants below, and is the one text the page, the CLI, the HTML export and
+``docs/guide/drift.md`` show.
 
-Per numeric column (numbers, dates, timestamps), from the 1,001-point quantile functions:
-KS D (largest gap between the two CDFs), Wasserstein-1 divided by the reference standard
-deviation, PSI on reference deciles with explicit below-min and above-max bins, the mean
-shift in reference standard deviations, and the share of current rows outside the
-reference range. Per categorical column (text, booleans), from the value counts: the
-largest change in a level's share (naming the level), PSI, the Jensen-Shannon distance
-(base 2, so between 0 and 1), Cramér's V of the 2 x K table, the share of current rows in
-levels the reference never had. Both: the change in the null rate.
+Each column is compared on two *aspects*, each with its own two-sample test:
 
-A column drifts when the change is both *real* and *material*:
+* its values. Numbers, dates and timestamps (on their numeric axis: days, seconds), from
+  the finite values' 1,001-point quantile functions and exact mean/sd/count: KS D,
+  Wasserstein-1 over the reference sd, PSI on reference deciles with below-min and
+  above-max bins, the mean shift in reference sds, the share outside the reference range;
+  tested by KS (asymptotic p from D and both sizes) and Welch's t from mean, sd and count
+  (``scipy.stats.ttest_ind_from_stats``; far more power against a location shift than a
+  KS D read off a quantile sketch), the smaller p doubled (Bonferroni). Text and booleans,
+  from the value counts (top 1,000 levels plus an "other" count): per-level share
+  changes, absolute and relative, PSI, Jensen-Shannon distance (base 2), Cramér's V,
+  the share of levels the reference lacks; tested by the chi-square test of the 2 x K
+  table of the levels both profiles count exactly (Cochran: levels with fewer than 5
+  expected rows pooled with the rest), plus, where a profile's level list is cut off,
+  Fisher's exact test of the levels only one list holds against the most the other side's
+  tail could hold of them (conservative: a valid test whatever the hidden counts are).
+* its missing and non-finite values: the shares of NULL, NaN, +inf and -inf among all
+  rows; Fisher's exact test per share (state vs the rest), Bonferroni over the shares.
 
-* real: a two-sample test on the profile: KS (asymptotic p from D and both sizes) for
-  numbers, the chi-square test of the 2 x K contingency table for categories;
-  Benjamini-Hochberg across the report's columns at q = 0.01;
-* material: W1/std >= 0.1, PSI >= 0.1 or KS D >= 0.1 for numbers; largest share change
-  >= 0.05, PSI >= 0.1 or unseen share >= 1 % for categories; or the null rate up by 2
-  points. Major when PSI or W1/std >= 0.25 or a share change >= 0.10.
+A column drifts when some aspect's change is *real* (its p-value passes
+Benjamini-Hochberg across every test of the report at ``Q_FDR``) and *material* (the
+thresholds below). A material change that is not real is "not enough evidence", never
+"no drift"; a real change too small to matter is "no drift", with both numbers shown.
 
-Material but not real (a few hundred rows) is "not enough evidence", never "no drift".
-A trivial shift in a big sample is real but not material: no drift, and both numbers are
-shown so the user sees why.
+Where a profile's level list is cut off (``other_count`` > 0), a level missing from the
+list has a count between 0 and the list's smallest count: figures are bounds, and the
+sentences say "at most". A text column with more levels than a profile keeps and fewer
+than ``1 / IDENTIFIER_RATIO`` rows per distinct value is identifier-like: its levels
+cannot be compared from the profiles (half the ids replaced by new ones leaves every
+count the same), so unless something else moved its verdict is "not tested"; a rule
+(:class:`Override`) tests its top levels anyway, or leaves it out.
 
-Per column, an :class:`Override` replaces the materiality rule with one statistic and its
-threshold (``OVERRIDE_METHODS``): material when the statistic reaches the threshold, major
-at 2.5 times it (the default rule's 0.1 / 0.25); the test of "real" stays. ``ignore``
-leaves a column out of the verdict (an id, a timestamp of arrival).
+Per column, an :class:`Override` replaces the values aspect's materiality rule with one
+statistic and its threshold (``OVERRIDE_METHODS``): material when the statistic reaches
+the threshold, major at ``MAJOR_FACTOR`` times it; the tests of "real" and the null and
+non-finite aspect stay. ``ignore`` leaves a column out of the verdict.
+
+Every figure in a result is finite or None, so reports are standard JSON.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from scipy import stats
 
 from store.entities import ColumnProfile
 from store.errors import InvalidInput
+from store.profiles import TOP_LEVELS
 
-EPS = 1e-4
-Q_FDR = 0.01
+EPS = 1e-4  # share floor in PSI (an empty bin would make it infinite)
+Q_FDR = 0.01  # Benjamini-Hochberg false discovery rate across a report's tests
 NUMERIC = ("integer", "float", "date", "timestamp")
-MAJOR_FACTOR = 2.5
+MAJOR_FACTOR = 2.5  # an override's threshold times this is "major drift"
+
+# Materiality (drift-methods.md, plus the relative share and the two-way null rules).
+NUMERIC_MATERIAL = 0.1  # Wasserstein-1 / reference sd, PSI, KS D
+NUMERIC_MAJOR = 0.25  # Wasserstein-1 / reference sd, PSI
+SHARE_MATERIAL = 0.05  # a level's share, absolute change
+SHARE_MAJOR = 0.10
+RELATIVE_MATERIAL = 0.25  # a level's share, change relative to its reference share ...
+RELATIVE_MIN_POINTS = 0.01  # ... when it is also at least this absolute change
+PSI_MATERIAL, PSI_MAJOR = 0.1, 0.25
+UNSEEN_MATERIAL = 0.01  # share of current rows in levels the reference lacks
+STATE_MATERIAL = 0.02  # share of NULL, NaN, +inf or -inf, either direction
+STATE_MAJOR = 0.10
+MIN_EXPECTED = 5  # Cochran's rule for the chi-square table
+IDENTIFIER_RATIO = 0.5  # distinct values per non-null row from which a cut-off column is an id
+DATASET_SHARE = 0.25  # the dataset drifts when this share of compared columns drift
 
 # method name -> the statistic it thresholds, per kind of column
 OVERRIDE_METHODS: dict[str, dict[str, str]] = {
     "numeric": {"wasserstein": "wasserstein_std", "psi": "psi", "ks": "ks_d"},
     "categorical": {"share": "largest_share_change", "psi": "psi", "js": "js_distance"},
 }
+
+RULE = (
+    "A column drifts when a change in it is both real and material. Each column is compared "
+    "on two aspects, from the profiles stored at registration (no raw rows are read). "
+    "(1) Its values. Numbers, dates and timestamps (finite values): tested by KS and "
+    "Welch's t (the smaller p-value doubled); material when Wasserstein-1 over the "
+    f"reference sd, PSI on reference deciles or KS D is at least {NUMERIC_MATERIAL:g}. "
+    "Text and booleans (levels): tested by the chi-square test of the 2 x K table of "
+    f"levels (fewer than {MIN_EXPECTED} expected rows pooled); material when a level's "
+    f"share moves at least {SHARE_MATERIAL * 100:g} points, or by {RELATIVE_MATERIAL:.0%} "
+    f"of its reference share and at least {RELATIVE_MIN_POINTS * 100:g} point, when PSI "
+    f"reaches {PSI_MATERIAL:g}, or when levels the reference lacks hold "
+    f"{UNSEEN_MATERIAL:.0%} of the rows more than chance would bring (the share of "
+    "reference rows whose value appears once); levels only one side has are also tested "
+    "by Fisher's exact test. (2) Its missing and non-finite values: the shares "
+    "of nulls, NaN, +inf and -inf, each tested by Fisher's exact test; material when a "
+    f"share moves {STATE_MATERIAL * 100:g} points, up or down. "
+    "Real: the test's p-value passes Benjamini-Hochberg across all of the report's tests "
+    f"at q = {Q_FDR:g}. Major drift: PSI or Wasserstein/sd at least {NUMERIC_MAJOR:g}, a "
+    f"level's share moving {SHARE_MAJOR * 100:g} points, or a null or non-finite share "
+    f"moving {STATE_MAJOR * 100:g} points. A material change without enough evidence is "
+    "'not enough evidence', never 'no drift'; a real change too small to matter is 'no "
+    f"drift' (both figures are shown). A profile keeps a column's {TOP_LEVELS:,} most frequent "
+    "levels: a level beyond them has a count between 0 and the smallest kept one, so "
+    "figures about it are bounds ('at most'). A text column with more levels than that "
+    f"and at least {IDENTIFIER_RATIO:g} distinct values per row is identifier-like: new "
+    "values cannot be told from old ones, so its levels are 'not tested' (a rule such as "
+    "COLUMN=share:0.05 tests its top levels anyway; COLUMN=ignore leaves it out); its "
+    "nulls still are. Medians marked with ≈ are read off an approximate quantile "
+    "function. The dataset drifts when a column drifts majorly or at least "
+    f"{DATASET_SHARE:.0%} of the compared columns drift."
+)
+
+_STATES = (("nulls", "nulls"), ("NaN", "nan_count"), ("+inf", "posinf_count"),
+           ("-inf", "neginf_count"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,15 +130,22 @@ class Override:
 
 @dataclass(frozen=True)
 class ColumnDrift:
+    """One column's result. ``verdict``: drift | major drift | no drift | not enough
+    evidence | not tested (identifier-like) | added | removed | ignored. ``effect``: the
+    deciding aspect's effect size (W1/sd, else KS D, for numbers; the largest share change
+    for levels; the largest null or non-finite share change), finite. ``p_value``: the
+    smallest of the column's aspect p-values before Benjamini-Hochberg. ``stats``: every
+    figure, finite or None."""
+
     column: str
-    kind: str  # numeric | categorical | schema
-    verdict: str  # drift | major drift | no drift | not enough evidence | added | removed
+    kind: str  # numeric | categorical | schema | ignored
+    verdict: str
     method: str
-    effect: float  # the headline effect size (W1/std or largest share change)
+    effect: float
     p_value: float | None
     n_reference: int
     n_current: int
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float | None] = field(default_factory=dict)
     sentence: str = ""
 
     @property
@@ -80,15 +153,35 @@ class ColumnDrift:
         return self.verdict in ("drift", "major drift")
 
 
+@dataclass
+class _Aspect:
+    """One tested aspect of a column: its p-value, whether the change is material / major,
+    its effect size and the words for it."""
+
+    name: str
+    p_value: float | None
+    material: bool
+    major: bool
+    effect: float
+    text: str = ""
+    real: bool = False
+
+
+@dataclass
+class _Draft:
+    result: ColumnDrift
+    aspects: list[_Aspect]
+    identifier: bool = False
+
+
 def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, ...],
             overrides: dict[str, Override] | None = None) -> list[ColumnDrift]:  # fmt: skip
-    """One result per column, sorted by effect size; Benjamini-Hochberg across columns.
-    Raises InvalidInput for an override naming no column, or a method or threshold that
-    does not fit the column (the message lists what does)."""
+    """One result per column, drifted first, then by effect size; Benjamini-Hochberg across
+    every aspect test of the report. Raises InvalidInput for an override naming no column,
+    or a method or threshold that does not fit the column (the message lists what does)."""
     ref, cur = {p.name: p for p in reference}, {p.name: p for p in current}
     overrides = check_overrides(overrides or {}, ref, cur)
-    out: list[ColumnDrift] = []
-    tested: list[tuple[int, ColumnDrift, bool]] = []
+    out: list[ColumnDrift | _Draft] = []
     for name in [*ref, *(n for n in cur if n not in ref)]:
         if name not in cur:
             out.append(_schema(name, "removed", ref[name], None))
@@ -99,38 +192,27 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
         a, b = ref[name], cur[name]
         if name in overrides and overrides[name].method == "ignore":
             out.append(ColumnDrift(name, "ignored", "ignored", "ignored (override)", 0.0, None,
-                                   a.count + a.nulls, b.count + b.nulls,
+                                   _rows(a), _rows(b),
                                    sentence=f"{name}: left out of the verdict"))  # fmt: skip
             continue
         if (a.family in NUMERIC) != (b.family in NUMERIC):
-            text = f"{name}: type changed {a.dtype} -> {b.dtype}"
-            out.append(
-                ColumnDrift(
-                    name,
-                    "schema",
-                    "drift",
-                    "type change",
-                    1.0,
-                    None,
-                    a.count + a.nulls,
-                    b.count + b.nulls,
-                    sentence=text,
-                )
-            )
+            out.append(ColumnDrift(name, "schema", "drift", "type change", 1.0, None, _rows(a),
+                                   _rows(b), sentence=f"{name}: type changed {a.dtype} -> "
+                                   f"{b.dtype}"))  # fmt: skip
             continue
-        result, material = _numeric(a, b) if a.family in NUMERIC else _categorical(a, b)
-        if name in overrides and OVERRIDE_METHODS[result.kind].get(overrides[name].method) \
-                in result.stats:  # fmt: skip
-            result, material = _overridden(result, overrides[name])
-        tested.append((len(out), result, material))
-        out.append(result)
-    for index, result, _material in _benjamini_hochberg(tested):
-        out[index] = result
-    return sorted(out, key=lambda r: (not r.drifted, -r.effect))
+        draft = _numeric(a, b) if a.family in NUMERIC else _categorical(a, b)
+        if name in overrides:
+            draft = _overridden(draft, overrides[name])
+        out.append(draft)
+    _benjamini_hochberg([x for d in out if isinstance(d, _Draft) for x in d.aspects])
+    results = [_final(d) if isinstance(d, _Draft) else d for d in out]
+    return sorted(results, key=lambda r: (not r.drifted, -r.effect))
 
 
 def check_overrides(overrides: dict[str, Override], ref: dict[str, ColumnProfile],
                     cur: dict[str, ColumnProfile]) -> dict[str, Override]:  # fmt: skip
+    """``overrides`` when each names a column of both versions with a method of its kind
+    and a positive finite threshold; otherwise InvalidInput saying what fits."""
     for name, o in overrides.items():
         if name not in ref or name not in cur:
             raise InvalidInput(f"Override for column {name!r}: it is not in both versions "
@@ -150,136 +232,401 @@ def check_overrides(overrides: dict[str, Override], ref: dict[str, ColumnProfile
     return overrides
 
 
-def _overridden(result: ColumnDrift, o: Override) -> tuple[ColumnDrift, bool]:
-    value = result.stats[OVERRIDE_METHODS[result.kind][o.method]]
-    verdict = "major drift" if value >= MAJOR_FACTOR * o.threshold else "drift"
-    return ColumnDrift(result.column, result.kind, verdict, f"{o.method} >= {o.threshold:g} "
-                       "(override)", value, result.p_value, result.n_reference,
-                       result.n_current, result.stats | {"threshold": o.threshold},
-                       result.sentence), value >= o.threshold  # fmt: skip
+def _overridden(draft: _Draft, o: Override) -> _Draft:
+    """The values aspect judged by the override's statistic and threshold."""
+    r = draft.result
+    stat = OVERRIDE_METHODS["numeric" if r.kind == "numeric" else "categorical"].get(o.method)
+    values = next((x for x in draft.aspects if x.name in ("values", "levels")), None)
+    if stat is None or values is None:
+        return draft
+    value = r.stats.get(stat)
+    if value is None:  # W1/sd of a constant reference: infinite when anything moved
+        value = math.inf if (r.stats.get("ks_d") or 0) > 0 else 0.0
+    values.material = value >= o.threshold
+    values.major = value >= MAJOR_FACTOR * o.threshold
+    if math.isfinite(value):
+        values.effect = value
+    method = f"{o.method} >= {o.threshold:g} (override)"
+    result = ColumnDrift(r.column, r.kind, r.verdict, method, r.effect, r.p_value,
+                         r.n_reference, r.n_current, r.stats | {"threshold": o.threshold},
+                         r.sentence)  # fmt: skip
+    return _Draft(result, draft.aspects, identifier=False)
 
 
-def _numeric(a: ColumnProfile, b: ColumnProfile) -> tuple[ColumnDrift, bool]:
+# ---------------------------------------------------------------- numbers, dates, times
+
+
+def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
+    aspects = [x for x in [_states(a, b)] if x is not None]
     qa, qb = np.asarray(a.quantiles, float), np.asarray(b.quantiles, float)
-    null_change = _null_rate(b) - _null_rate(a)
-    if len(qa) < 2 or len(qb) < 2:  # an all-null side
-        return _nulls_only(a, b, null_change), abs(null_change) >= 0.02
-    p = np.linspace(0, 1, len(qa))
+    n, m = _finite(a), _finite(b)
+    base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
+    base |= _state_stats(a, b)
+    if len(qa) < 1 or len(qb) < 1 or not n or not m:  # a side without finite values
+        result = ColumnDrift(a.name, "numeric", "no drift", "null and non-finite shares", 0.0,
+                             None, _rows(a), _rows(b), base)  # fmt: skip
+        return _Draft(result, aspects)
+    pa, pb = np.linspace(0, 1, len(qa)), np.linspace(0, 1, len(qb))
     grid = np.union1d(qa, qb)
-    d = float(np.max(np.abs(_cdf(grid, qa, p) - _cdf(grid, qb, np.linspace(0, 1, len(qb))))))
-    w1 = float(np.mean(np.abs(qa - np.interp(p, np.linspace(0, 1, len(qb)), qb))))
-    std = a.std or 0.0
-    w1_std = w1 / std if std > 0 else (0.0 if w1 == 0 else math.inf)
+    d = float(np.max(np.abs(_cdf(grid, qa, pa) - _cdf(grid, qb, pb))))
+    w1 = float(np.mean(np.abs(qa - np.interp(pa, pb, qb)))) if len(qa) > 1 else \
+        float(np.mean(np.abs(qb - qa[0])))  # fmt: skip
+    std = a.std if a.std and a.std > 0 and math.isfinite(a.std) else 0.0
+    w1_std = w1 / std if std > 0 else (0.0 if w1 == 0 else None)
     psi = _psi_numeric(qa, qb)
-    mean_shift = (b.mean - a.mean) / std if std > 0 and a.mean is not None and b.mean is not None \
-        else 0.0  # fmt: skip
-    pb_ = np.linspace(0, 1, len(qb))
-    outside = float(_cdf_below(qa[0], qb, pb_) + 1 - _cdf(np.array([qa[-1]]), qb, pb_)[0])
-    n, m = a.count, b.count
-    p_value = float(stats.kstwobign.sf(d * math.sqrt(n * m / (n + m)))) if n and m else None
-    material = w1_std >= 0.1 or psi >= 0.1 or d >= 0.1 or null_change >= 0.02
-    major = psi >= 0.25 or w1_std >= 0.25
-    sentence = (f"{a.name}: median {_fmt(a.quantile(0.5))} -> {_fmt(b.quantile(0.5))} "
-                f"({mean_shift:+.2f} sd)")  # fmt: skip
-    if outside >= 0.01:
-        sentence += f"; {outside:.0%} of rows outside the reference range"
-    if abs(null_change) >= 0.02:
-        sentence += f"; nulls {_null_rate(a):.1%} -> {_null_rate(b):.1%}"
-    result = ColumnDrift(a.name, "numeric", "major drift" if major else "drift",
-                         "KS + Wasserstein/std + PSI", w1_std, p_value, n, m,
-                         {"ks_d": d, "wasserstein": w1, "wasserstein_std": w1_std, "psi": psi,
-                          "mean_shift_sd": mean_shift, "share_outside_range": outside,
-                          "null_rate_change": null_change}, sentence)  # fmt: skip
-    return result, material
+    mean_shift = (b.mean - a.mean) / std if std > 0 and a.mean is not None \
+        and b.mean is not None else None  # fmt: skip
+    outside = float(_cdf_below(qa[0], qb, pb) + 1 - _cdf(np.array([qa[-1]]), qb, pb)[0])
+    p_ks = float(stats.kstwobign.sf(d * math.sqrt(n * m / (n + m))))
+    p_t = _welch(a, b, n, m)
+    p_value = min(1.0, 2 * min(p_ks, p_t)) if p_t is not None else p_ks
+    material = (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MATERIAL \
+        or psi >= NUMERIC_MATERIAL or d >= NUMERIC_MATERIAL  # fmt: skip
+    major = psi >= NUMERIC_MAJOR or (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MAJOR
+    effect = w1_std if w1_std is not None else d
+    text = _median_text(a, b, mean_shift, std)
+    if outside >= 0.01 and std > 0:
+        text += f"; {_pct(outside)} of rows outside the reference range"
+    aspects.insert(0, _Aspect("values", p_value, material, major, effect, text))
+    figures = {"ks_d": d, "wasserstein": w1, "wasserstein_std": w1_std, "psi": psi,
+               "mean_shift_sd": mean_shift, "share_outside_range": outside, "p_ks": p_ks,
+               "p_welch": p_t} | base  # fmt: skip
+    result = ColumnDrift(a.name, "numeric", "no drift", "KS + Welch t + Wasserstein/std + PSI",
+                         effect, None, _rows(a), _rows(b), figures)  # fmt: skip
+    return _Draft(result, aspects)
 
 
-def _categorical(a: ColumnProfile, b: ColumnProfile) -> tuple[ColumnDrift, bool]:
+def _welch(a: ColumnProfile, b: ColumnProfile, n: int, m: int) -> float | None:
+    """Welch's two-sided t test from the finite values' mean, sd and count; None when a
+    side has fewer than 2 values or lacks the statistics."""
+    if n < 2 or m < 2 or None in (a.mean, b.mean, a.std, b.std):
+        return None
+    if a.std == 0 and b.std == 0:  # both constant: they differ or they do not
+        return 0.0 if a.mean != b.mean else 1.0
+    p = stats.ttest_ind_from_stats(a.mean, a.std, n, b.mean, b.std, m, equal_var=False).pvalue
+    return float(p) if math.isfinite(p) else None
+
+
+def _median_text(a: ColumnProfile, b: ColumnProfile, shift: float | None, std: float) -> str:
+    if std == 0 and a.min_value is not None and a.min_value == a.max_value:
+        text = f"{a.name}: constant in the reference ({_value(a.min_value, a.family)})"
+        return text + f"; current median {_median(b)}"
+    text = f"{a.name}: median {_median(a)} -> {_median(b)}"
+    return text + (f" (mean {shift:+.2f} sd)" if shift is not None else "")
+
+
+def _median(p: ColumnProfile) -> str:
+    """The median as the user reads the column, "≈" unless the profile says it is exact."""
+    value = p.quantile(0.5)
+    exact = getattr(p, "quantiles_exact", False) or p.min_value == p.max_value
+    return ("" if exact else "≈") + _value(value, p.family)
+
+
+def _value(value: float | None, family: str) -> str:
+    """A number on a column's numeric axis, written as the column's values are: dates as
+    dates (the axis is days since 1970-01-01), timestamps as UTC timestamps (seconds)."""
+    if value is None or not math.isfinite(value):
+        return "?"
+    try:
+        if family == "date":
+            return (date(1970, 1, 1) + timedelta(days=round(value))).isoformat()
+        if family == "timestamp":
+            t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=round(value))
+            return t.strftime("%Y-%m-%d %H:%M:%S")
+    except OverflowError:  # beyond year 9999: the number is all we can print
+        pass
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+# ---------------------------------------------------------------- text and booleans
+
+
+def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
+    aspects = [x for x in [_states(a, b)] if x is not None]
+    base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
+    na, nb = a.count, b.count
+    identifier = _identifier(a) or _identifier(b)
+    if not na or not nb:
+        result = ColumnDrift(a.name, "categorical", "no drift", "null share", 0.0, None,
+                             _rows(a), _rows(b), base)  # fmt: skip
+        return _Draft(result, aspects)
+    la, lb = _Levels(a), _Levels(b)
     levels = list(dict.fromkeys([*a.top_values, *b.top_values]))
-    ca, cb = dict(zip(a.top_values, a.top_counts, strict=True)), dict(
-        zip(b.top_values, b.top_counts, strict=True))  # fmt: skip
-    ra = np.array([ca.get(v, 0) for v in levels] + [a.other_count], float)
-    rb = np.array([cb.get(v, 0) for v in levels] + [b.other_count], float)
-    null_change = _null_rate(b) - _null_rate(a)
-    if ra.sum() == 0 or rb.sum() == 0:
-        return _nulls_only(a, b, null_change), abs(null_change) >= 0.02
-    sa, sb = ra / ra.sum(), rb / rb.sum()
-    changes = sb - sa
-    top = int(np.argmax(np.abs(changes[:-1]))) if len(levels) else 0
-    largest = float(abs(changes[top])) if len(levels) else 0.0
+    # per level: reference and current count intervals (exact where a list holds it)
+    ia = {v: la.interval(v) for v in levels}
+    ib = {v: lb.interval(v) for v in levels}
+    exact = [v for v in levels if ia[v][0] == ia[v][1] and ib[v][0] == ib[v][1]]
+    xa = np.array([ia[v][0] for v in exact] + [na - sum(ia[v][0] for v in exact)], float)
+    xb = np.array([ib[v][0] for v in exact] + [nb - sum(ib[v][0] for v in exact)], float)
+    sa, sb = xa / na, xb / nb
     psi = float(np.sum((np.maximum(sb, EPS) - np.maximum(sa, EPS))
                        * np.log(np.maximum(sb, EPS) / np.maximum(sa, EPS))))  # fmt: skip
     js = float(_jensen_shannon(sa, sb))
-    keep = (ra + rb) > 0
-    table = np.vstack([ra[keep], rb[keep]])
-    chi2, p_value = (0.0, 1.0)
-    if table.shape[1] > 1:
-        chi2, p_value, _, _ = stats.chi2_contingency(table, correction=False)
-    cramers_v = math.sqrt(chi2 / table.sum()) if table.sum() else 0.0
-    unseen = float(sum(sb[i] for i, v in enumerate(levels) if v not in ca))
-    gone = [v for v in levels if v in ca and cb.get(v, 0) == 0]
-    material = largest >= 0.05 or psi >= 0.1 or unseen >= 0.01 or null_change >= 0.02
-    major = psi >= 0.25 or largest >= 0.10
-    level = levels[top] if levels else ""
-    sentence = f"{a.name}: share of {level!r} {sa[top]:.1%} -> {sb[top]:.1%}"
-    new = [v for v in levels if v not in ca and cb.get(v, 0)]
-    if new:
-        sentence += f"; new value {new[0]!r} in {unseen:.1%} of rows"
+    chi2, p_chi2 = _chi_square(xa, xb)
+    cramers_v = math.sqrt(chi2 / (na + nb))
+    # the least change in each level's share that the two profiles allow
+    least = {v: max(0.0, ib[v][0] / nb - ia[v][1] / na, ia[v][0] / na - ib[v][1] / nb)
+             for v in levels}  # fmt: skip
+    top = max(levels, key=lambda v: (least[v], -levels.index(v))) if levels else None
+    largest = least[top] if top is not None else 0.0
+    relative = [v for v in levels if ia[v][1] > 0 and least[v] >= RELATIVE_MIN_POINTS
+                and least[v] >= RELATIVE_MATERIAL * ia[v][1] / na]  # fmt: skip
+    # Levels only one list holds. Against a complete list they are new (or gone): their
+    # share is compared with what chance would show, the share of rows whose value the
+    # other side has once (Good-Turing). Against a cut-off list they may hide in its tail
+    # with at most ``cap`` rows each: the level most above that bound is tested (Fisher,
+    # Bonferroni over the candidates), and only a level's least change counts as material.
+    fresh = [v for v in b.top_values if v not in la.counts]
+    fresh_rows = sum(lb.counts[v] for v in fresh)
+    gone = [v for v in a.top_values if v not in lb.counts]
+    unseen = max(0.0, fresh_rows / nb - la.singletons / na) if la.complete else None
+    tests = [p_chi2] if p_chi2 is not None else []
+    if fresh:
+        tests.append(_one_list(fresh, lb, la, nb, na))
     if gone:
-        sentence += f"; {gone[0]!r} disappeared"
-    result = ColumnDrift(a.name, "categorical", "major drift" if major else "drift",
-                         "chi-square + share change + PSI + JS", largest, float(p_value),
-                         int(ra.sum()), int(rb.sum()),
-                         {"largest_share_change": largest, "psi": psi, "js_distance": js,
-                          "cramers_v": cramers_v, "unseen_share": unseen,
-                          "null_rate_change": null_change}, sentence)  # fmt: skip
-    return result, material
+        tests.append(_one_list(gone, la, lb, na, nb))
+    p_value = min(1.0, len(tests) * min(tests)) if tests else None
+    material = largest >= SHARE_MATERIAL or psi >= PSI_MATERIAL or bool(relative) \
+        or (unseen or 0.0) >= UNSEEN_MATERIAL  # fmt: skip
+    major = psi >= PSI_MAJOR or largest >= SHARE_MAJOR
+    headline = top is not None and not (identifier and not material)
+    text = f"{a.name}: " + (_share_text(top, ia, ib, na, nb) if headline else "").strip()
+    if relative and top not in relative and largest < SHARE_MATERIAL:  # a relative move decides
+        v = max(relative, key=lambda x: least[x] * na / ia[x][1])
+        text += "; " + _share_text(v, ia, ib, na, nb)
+    grown = [v for v in fresh if least[v] >= RELATIVE_MIN_POINTS]
+    if (fresh and unseen) or grown:
+        text += "; " + _fresh_text(fresh if la.complete else grown, lb, la, na, nb, fresh_rows)
+        if la.complete and la.singletons:
+            text += (f" (chance would bring about {_pct(la.singletons / na)}: the share of "
+                     "reference rows whose value appears once)")  # fmt: skip
+    shrunk = gone if lb.complete else [v for v in gone if least[v] >= RELATIVE_MIN_POINTS]
+    if shrunk:
+        text += "; " + _gone_text(shrunk, la, lb, na, nb)
+    if identifier:
+        text += ("; " if headline else "") + _identifier_text(a, b)
+    aspects.insert(0, _Aspect("levels", p_value, material, major, largest, text))
+    figures = {"largest_share_change": largest, "psi": psi, "js_distance": js,
+               "cramers_v": cramers_v, "unseen_share": unseen,
+               "levels_relative_change": len(relative), "p_chi2": p_chi2,
+               "reference_levels_complete": float(la.complete),
+               "current_levels_complete": float(lb.complete)} | base  # fmt: skip
+    result = ColumnDrift(a.name, "categorical", "no drift",
+                         "chi-square + share change + PSI + JS", largest, None, _rows(a),
+                         _rows(b), figures)  # fmt: skip
+    return _Draft(result, aspects, identifier=identifier)
 
 
-def _benjamini_hochberg(tested: list[tuple[int, ColumnDrift, bool]]):
-    """Final verdicts: drift only where real (BH at Q_FDR) and material."""
-    ps = [(i, r.p_value if r.p_value is not None else 1.0) for i, r, _ in tested]
-    order = sorted(range(len(ps)), key=lambda k: ps[k][1])
-    m = len(ps)
-    passed = set()
-    for rank, k in enumerate(order, 1):
-        if ps[k][1] <= Q_FDR * rank / m:
-            passed = set(order[:rank])
-    out = []
-    for k, (index, result, material) in enumerate(tested):
-        real = k in passed
-        if material and real:
-            verdict = result.verdict
-        elif material:
-            verdict = "not enough evidence"
-        else:
-            verdict = "no drift"
-        out.append((index, _with(result, verdict), material))
+class _Levels:
+    """A profile's level counts: exact for listed levels, and for every level when the list
+    is complete; otherwise an unlisted level has between 0 and ``cap`` rows."""
+
+    def __init__(self, p: ColumnProfile) -> None:
+        self.counts = dict(zip(p.top_values, p.top_counts, strict=True))
+        self.complete = p.other_count == 0
+        self.other = p.other_count
+        self.cap = 0 if self.complete else min(min(p.top_counts, default=0), p.other_count)
+        listed = len(p.top_values)
+        self.tail_levels = max(p.distinct - listed, 0) if p.distinct_exact else None
+        self.singletons = sum(1 for c in p.top_counts if c == 1)  # rows of values seen once
+
+    def interval(self, level: str) -> tuple[int, int]:
+        if level in self.counts:
+            return self.counts[level], self.counts[level]
+        return 0, self.cap
+
+    def tail_bound(self, k: int) -> int:
+        """The most rows ``k`` unlisted levels can hold together."""
+        if self.complete:
+            return 0
+        if self.tail_levels is not None:
+            k = min(k, self.tail_levels)
+        return min(self.other, k * self.cap)
+
+
+def _identifier(p: ColumnProfile) -> bool:
+    return p.other_count > 0 and p.count > 0 and p.distinct >= IDENTIFIER_RATIO * p.count
+
+
+def _chi_square(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float | None]:
+    """Pearson's chi-square of the 2 x K table, levels with fewer than MIN_EXPECTED expected
+    rows (on the smaller side) pooled with the last column (the rest)."""
+    total = xa + xb
+    n, m = xa.sum(), xb.sum()
+    small = total * min(n, m) / (n + m) < MIN_EXPECTED
+    small[-1] = True  # the rest column collects the pooled levels
+    keep = ~small
+    ta = np.append(xa[keep], xa[small].sum())
+    tb = np.append(xb[keep], xb[small].sum())
+    if (ta[-1] + tb[-1]) * min(n, m) / (n + m) < MIN_EXPECTED and len(ta) > 2:
+        i = int(np.argmin((ta + tb)[:-1]))  # a thin rest joins the smallest level
+        ta[i] += ta[-1]
+        tb[i] += tb[-1]
+        ta, tb = ta[:-1], tb[:-1]
+    nz = (ta + tb) > 0
+    table = np.vstack([ta[nz], tb[nz]])
+    if table.shape[1] < 2:
+        return 0.0, None
+    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+    return float(chi2), float(p)
+
+
+def _one_list(levels: list[str], side: _Levels, other: _Levels, n: int, m: int) -> float:
+    """p-value that the ``levels`` that only ``side``'s list holds (n rows) have more rows
+    there than ``other`` (m rows) can hold: all of them together against the rows of
+    values ``other`` has once when its list is complete; the largest one against the
+    tail bound, Bonferroni over the candidates, when it is cut off."""
+    if other.complete:
+        return _fisher(sum(side.counts[v] for v in levels), n, other.singletons, m)
+    biggest = max(side.counts[v] for v in levels)
+    return min(1.0, len(levels) * _fisher(biggest, n, other.cap, m))
+
+
+def _fisher(rows: int, n: int, bound: int, m: int) -> float:
+    """One-sided Fisher exact p that ``rows`` of ``n`` exceed ``bound`` of ``m`` as shares.
+    ``bound`` is the most the other side's profile allows (so the test is valid whatever
+    the hidden count is) or, for levels new to a complete list, the rows of values seen
+    once (Good-Turing's estimate of the share a second sample shows new by chance)."""
+    table = [[rows, n - rows], [bound, m - bound]]
+    return float(stats.fisher_exact(table, alternative="greater").pvalue)
+
+
+def _share_text(v, ia, ib, na, nb) -> str:
+    return f"share of {v!r} {_bounded(ia[v], na)} -> {_bounded(ib[v], nb)}"
+
+
+def _bounded(interval: tuple[int, int], n: int) -> str:
+    lo, hi = interval
+    return _pct(lo / n) if lo == hi else f"at most {_pct(hi / n)}"
+
+
+def _fresh_text(fresh, lb, la, na, nb, _rows_all=None) -> str:
+    rows = sum(lb.counts[v] for v in fresh)
+    named = ", ".join(f"{v!r} {_pct(lb.counts[v] / nb)}" for v in fresh[:3])
+    more = f" and {len(fresh) - 3:,} more ({_pct(rows / nb)} in all)" if len(fresh) > 3 else ""
+    if la.complete:
+        if len(fresh) == 1 and lb.complete:
+            return f"new value {fresh[0]!r} in {_pct(rows / nb)} of rows"
+        text = f"new values {named}{more} of rows"
+        return text + ("" if lb.complete else "; more may hide beyond the current's top list")
+    return (f"values outside the reference's top list: {named}{more} of rows (each at most "
+            f"{_pct(la.cap / na)} in the reference)")  # fmt: skip
+
+
+def _gone_text(gone, la, lb, na, nb) -> str:
+    named = ", ".join(f"{v!r} (was {_pct(la.counts[v] / na)})" for v in gone[:3])
+    more = f" and {len(gone) - 3:,} more" if len(gone) > 3 else ""
+    if lb.complete:
+        return f"disappeared: {named}{more}"
+    return f"missing from the current's top list: {named}{more} (each at most " \
+           f"{_pct(lb.cap / nb)} now)"  # fmt: skip
+
+
+def _identifier_text(a: ColumnProfile, b: ColumnProfile) -> str:
+    return (f"identifier-like ({a.distinct:,} distinct values in {a.count:,} rows, now "
+            f"{b.distinct:,} in {b.count:,}): a profile keeps the {len(a.top_values):,} most "
+            "frequent values, so new values cannot be told from old ones; the levels are not "
+            f"tested (a rule {a.name}=share:0.05 tests the top ones, {a.name}=ignore leaves "
+            "the column out)")  # fmt: skip
+
+
+# ---------------------------------------------------------------- nulls and non-finite
+
+
+def _states(a: ColumnProfile, b: ColumnProfile) -> _Aspect | None:
+    """The shares of NULL, NaN, +inf and -inf among all rows: Fisher's exact test of each
+    present share (the state against every other row), Bonferroni over them."""
+    na, nb = _rows(a), _rows(b)
+    if not na or not nb:
+        return None
+    found = []
+    for label, attr in _STATES:
+        ka, kb = int(getattr(a, attr)), int(getattr(b, attr))
+        if ka or kb:
+            p = stats.fisher_exact([[kb, nb - kb], [ka, na - ka]]).pvalue
+            found.append((label, ka / na, kb / nb, float(p)))
+    if not found:
+        return None
+    p_value = min(1.0, len(found) * min(f[3] for f in found))
+    change = max(abs(f[2] - f[1]) for f in found)
+    moved = [f for f in found if abs(f[2] - f[1]) >= STATE_MATERIAL] or \
+        [max(found, key=lambda f: abs(f[2] - f[1]))]  # fmt: skip
+    text = "; ".join(f"{label} {_pct(sa)} -> {_pct(sb)} of rows" for label, sa, sb, _ in moved)
+    return _Aspect("missing", p_value, change >= STATE_MATERIAL, change >= STATE_MAJOR, change,
+                   text)  # fmt: skip
+
+
+def _state_stats(a: ColumnProfile, b: ColumnProfile) -> dict[str, float]:
+    out = {}
+    for label, attr in _STATES[1:]:
+        if getattr(a, attr) or getattr(b, attr):
+            key = {"NaN": "nan", "+inf": "posinf", "-inf": "neginf"}[label]
+            out[f"{key}_rate_change"] = _share(b, attr) - _share(a, attr)
     return out
 
 
-def _with(result: ColumnDrift, verdict: str) -> ColumnDrift:
-    return ColumnDrift(result.column, result.kind, verdict, result.method, result.effect,
-                       result.p_value, result.n_reference, result.n_current, result.stats,
-                       result.sentence)  # fmt: skip
+# ---------------------------------------------------------------- the verdict
+
+
+def _benjamini_hochberg(aspects: list[_Aspect]) -> None:
+    """Mark each aspect ``real`` when its p-value passes Benjamini-Hochberg at Q_FDR among
+    all tested aspects of the report."""
+    tested = [x for x in aspects if x.p_value is not None]
+    order = sorted(tested, key=lambda x: x.p_value)
+    passed = 0
+    for rank, x in enumerate(order, 1):
+        if x.p_value <= Q_FDR * rank / len(order):
+            passed = rank
+    for x in order[:passed]:
+        x.real = True
+
+
+def _final(draft: _Draft) -> ColumnDrift:
+    r = draft.result
+    found = [x for x in draft.aspects if x.material and x.real]
+    material = [x for x in draft.aspects if x.material]
+    if found:
+        verdict = "major drift" if any(x.major for x in found) else "drift"
+    elif material:
+        verdict = "not enough evidence"
+    elif draft.identifier:
+        verdict = "not tested"
+    else:
+        verdict = "no drift"
+    main = next((x for x in draft.aspects if x.name in ("values", "levels")), None)
+    effect = max((x.effect for x in found), default=main.effect if main else (
+        max((x.effect for x in draft.aspects), default=0.0)))  # fmt: skip
+    parts = [x.text for x in draft.aspects if x.text and (x.name != "missing" or x.material
+                                                          or main is None)]  # fmt: skip
+    sentence = "; ".join(parts) if main is not None else f"{r.column}: " + "; ".join(parts)
+    if not parts:
+        sentence = f"{r.column}: no values on one side" if main is None else sentence
+    ps = [x.p_value for x in draft.aspects if x.p_value is not None]
+    figures = dict(r.stats)
+    for x in draft.aspects:
+        figures[f"p_{x.name}"] = x.p_value
+    method = r.method + (" + null/non-finite shares (Fisher)"
+                         if any(x.name == "missing" for x in draft.aspects) else "")  # fmt: skip
+    return ColumnDrift(r.column, r.kind, verdict, method, _safe(effect), min(ps, default=None),
+                       r.n_reference, r.n_current, {k: _safe(v) for k, v in figures.items()},
+                       sentence)  # fmt: skip
 
 
 def _schema(name: str, change: str, a: ColumnProfile | None, b: ColumnProfile | None
             ) -> ColumnDrift:  # fmt: skip
     p = a or b
     return ColumnDrift(name, "schema", change, "schema", 1.0, None,
-                       (a.count + a.nulls) if a else 0, (b.count + b.nulls) if b else 0,
+                       _rows(a) if a else 0, _rows(b) if b else 0,
                        sentence=f"{name}: column {change} ({p.dtype})")  # fmt: skip
 
 
-def _nulls_only(a: ColumnProfile, b: ColumnProfile, change: float) -> ColumnDrift:
-    return ColumnDrift(a.name, "numeric" if a.family in NUMERIC else "categorical",
-                       "drift" if abs(change) >= 0.02 else "no drift", "null rate", abs(change),
-                       None, a.count + a.nulls, b.count + b.nulls, {"null_rate_change": change},
-                       f"{a.name}: nulls {_null_rate(a):.1%} -> {_null_rate(b):.1%}")  # fmt: skip
+# ---------------------------------------------------------------- helpers
 
 
 def _cdf(x: np.ndarray, q: np.ndarray, p: np.ndarray) -> np.ndarray:
     """The CDF at ``x`` from a quantile function (right-continuous at ties)."""
+    if len(q) == 1:
+        return np.where(x >= q[0], 1.0, 0.0)
     lo = np.searchsorted(q, x, side="right")
     return np.where(lo == 0, 0.0, np.where(lo >= len(q), 1.0, np.interp(x, q, p)))
 
@@ -313,12 +660,36 @@ def _jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
     return math.sqrt(max(0.5 * kl(p, m) + 0.5 * kl(q, m), 0.0))
 
 
+def _rows(p: ColumnProfile) -> int:
+    return p.count + p.nulls
+
+
+def _finite(p: ColumnProfile) -> int:
+    """Non-null values on the numeric axis (NaN and infinities left out)."""
+    return max(p.count - p.non_finite, 0)
+
+
+def _share(p: ColumnProfile, attr: str) -> float:
+    total = _rows(p)
+    return getattr(p, attr) / total if total else 0.0
+
+
 def _null_rate(p: ColumnProfile) -> float:
-    total = p.count + p.nulls
-    return p.nulls / total if total else 0.0
+    return _share(p, "nulls")
 
 
-def _fmt(value: float | None) -> str:
+def _pct(x: float) -> str:
+    """A share as a percentage: "0%" only when it is zero, small ones with two digits."""
+    if x == 0:
+        return "0%"
+    if abs(x) < 0.001:
+        return f"{x * 100:.2g}%"
+    return f"{x:.1%}"
+
+
+def _safe(value: float | None) -> float | None:
+    """Finite float or None (JSON has no NaN or Infinity)."""
     if value is None:
-        return "?"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -20,6 +20,7 @@ not.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +48,7 @@ class PerformanceDrift:
     current_interval: tuple[float, float]
     change_interval: tuple[float, float]  # of current - reference
     drop_share: float  # the loss in the metric's good direction, as a share of the reference
+    # (infinite when the reference scored 0; stored as JSON null)
     verdict: str  # degraded | improved | no change | not enough evidence
     n_reference: int
     n_current: int
@@ -86,6 +88,10 @@ class ModelDrift:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelDrift:
         perf = data.get("performance")
+        if perf and perf.get("drop_share") is None:  # JSON's null: the reference scored 0
+            loss = perf["current"] - perf["reference"]
+            perf = perf | {"drop_share": math.copysign(math.inf, -loss if perf[
+                "higher_is_better"] else loss) if loss else 0.0}  # fmt: skip
         return cls(
             data["model_ref"], data.get("target"),
             [drift.ColumnDrift(**p) for p in data.get("predictions", [])],

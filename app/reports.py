@@ -3,7 +3,9 @@ and export one as a self-contained HTML file (plotly inlined, no CDN: it opens o
 
 The dataset verdict: "drift" when any column drifts majorly or at least
 ``SHARE_THRESHOLD`` of the compared columns drift; "no drift" otherwise, or "not enough
-evidence" when columns moved materially but the samples are too small to tell.
+evidence" when columns moved materially but the samples are too small to tell. The whole
+rule, in words: ``app.drift.RULE`` (shown on the page, in the export and by
+``workbench drift rule``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from store.entities import ColumnProfile, utcnow
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
-SHARE_THRESHOLD = 0.25
+SHARE_THRESHOLD = drift.DATASET_SHARE
 
 
 @requires("editor")
@@ -82,8 +84,9 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
 def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     """(verdict, drifted columns, compared columns): "drift" when a column drifts majorly
     or ``SHARE_THRESHOLD`` of the compared ones drift; schema changes other than a type
-    change and ignored columns are not compared."""
-    compared = [r for r in results if r.kind not in ("schema", "ignored") or r.verdict == "drift"]
+    change, ignored columns and identifier-like ones ("not tested") are not compared."""
+    compared = [r for r in results if (r.kind not in ("schema", "ignored") or r.verdict == "drift")
+                and r.verdict != "not tested"]  # fmt: skip
     drifted = [r for r in results if r.drifted]
     if any(r.verdict == "major drift" for r in results) or (
             compared and len(drifted) / len(compared) >= SHARE_THRESHOLD):  # fmt: skip
@@ -201,9 +204,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head><bo
 drifted. Reference <code>{html.escape(report.reference_ref)}</code>, current
 <code>{html.escape(report.current_ref)}</code>, made {report.created_at:%Y-%m-%d %H:%M} UTC by
 {html.escape(report.created_by)}.</p>
-<p>A column drifts when the change is real (KS or chi-square, Benjamini-Hochberg at
-q = 0.01) and material (W1/std, PSI or KS D at least 0.1 for numbers; a share change of 5
-points, PSI 0.1 or 1 % unseen values for categories; nulls up 2 points).</p>
+<p>{html.escape(drift.RULE)}</p>
 <table><tr><th>column</th><th>verdict</th><th>effect</th><th>method</th><th>p</th>
 <th>n (ref / cur)</th><th>what changed</th></tr>{rows}</table>
 {"".join(figures)}

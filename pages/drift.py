@@ -14,17 +14,6 @@ from store.errors import InvalidInput
 
 st.title("Drift")
 
-RULE = (
-    "A column drifts when the change is **real** (a KS test for numbers, a chi-square test "
-    "of the 2 x K table for categories, Benjamini-Hochberg across columns at q = 0.01) and "
-    "**material** (Wasserstein/std, PSI or KS D at least 0.1 for numbers; a level's share "
-    "moving 5 points, PSI 0.1 or 1 % unseen values for categories; nulls up 2 points). "
-    "Major: PSI or Wasserstein/std at least 0.25, or a share moving 10 points. With big "
-    "samples every p-value is tiny, so the effect size decides; with small ones a material "
-    "change is 'not enough evidence', never 'no drift'. The dataset drifts when a column "
-    "drifts majorly or a quarter of the columns drift."
-)
-
 
 TRAINING = "(the model's training data)"
 NO_MODEL = "(no model)"
@@ -115,7 +104,7 @@ def show(ws, report) -> None:
     st.dataframe(table, hide_index=True, key=f"drift-table-{report.report_id}",
                  column_config=formats)  # fmt: skip
     with st.expander("How a verdict is reached"):
-        st.markdown(RULE)
+        st.markdown(drift.RULE)
     columns = [r["column"] for r in report.results if r["kind"] not in ("schema", "ignored")]
     if columns:
         name = st.selectbox("Column", columns, key=f"drift-col-{report.report_id}")
@@ -168,8 +157,11 @@ def model_panel(report) -> None:
             help=f"95% interval [{c_lo:.4f}, {c_hi:.4f}] on {perf.n_current:,} rows",
         )
         m[2].metric("Performance", perf.verdict)
+        from app.model_drift import PERF_MATERIAL  # loaded already: the section is one
+
         st.caption(perf.sentence + ". Degraded when the bootstrap interval of the change "
-                   "excludes 0 and the drop is at least 3 % of the reference score.")  # fmt: skip
+                   f"excludes 0 and the drop is at least {PERF_MATERIAL:.0%} of the reference "
+                   "score.")  # fmt: skip
     if section.note:
         st.info(section.note)
     st.dataframe(pd.DataFrame([{"prediction": p.column, "verdict": p.verdict, "effect": p.effect,

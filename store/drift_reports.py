@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,8 +33,25 @@ def insert(tx: Tx, r: StoredReport) -> None:
     tx.execute(f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [r.report_id, r.created_at, r.created_by, r.reference_ref, r.current_ref,
                 r.model_ref, r.n_columns, r.n_drifted, r.verdict,
-                json.dumps(r.results, default=float),
-                None if r.model is None else json.dumps(r.model, default=float)])  # fmt: skip
+                to_json(r.results), None if r.model is None else to_json(r.model)])  # fmt: skip
+
+
+def to_json(value: Any) -> str:
+    """Standard JSON: NaN and infinities become null (``allow_nan=False`` proves none is
+    left), numpy numbers plain ones."""
+    return json.dumps(_finite(value), allow_nan=False, default=float)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return _finite(value.item())
+    return value
 
 
 def recent(tx: Tx, limit: int = 100) -> list[StoredReport]:

@@ -54,7 +54,7 @@ def test_method_selection_by_column_type(ws: Workspace) -> None:
                         "flag": [True, False, True] * 10, "k": [1, 2, 3] * 10})  # fmt: skip
     cur = ref.assign(k=["1", "2", "3"] * 10)  # retyped to text
     res = by_column(drift.compare(*profiles(ws, ref, cur)))
-    assert res["n"].kind == "numeric" and res["n"].method == "KS + Wasserstein/std + PSI"
+    assert res["n"].kind == "numeric" and res["n"].method == "KS + Welch t + Wasserstein/std + PSI"
     assert res["t"].kind == res["flag"].kind == "categorical"
     assert res["t"].method == "chi-square + share change + PSI + JS"
     assert res["k"].kind == "schema" and "type changed BIGINT -> VARCHAR" in res["k"].sentence

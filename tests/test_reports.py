@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import reports
+from app import drift, reports
 from app import sdk as wb
 from app.ui import nav
 from store.errors import InvalidInput
@@ -50,6 +52,31 @@ def test_the_html_export_is_self_contained(two_months: Workspace, tmp_path: Path
     assert len(text) > 1_000_000  # plotly.js itself is inlined
     assert "Plotly" in text and text.count("plotly-graph-div") == 2  # income and plan
     assert "income: median" in text and "customers@v2" in text
+    assert html.escape(drift.RULE) in text  # the one text of the rule
+
+
+def test_stored_reports_are_standard_json(ws: Workspace) -> None:
+    """Infinities in the data, a constant reference column (its W1/sd is undefined): the
+    stored report has no NaN or Infinity token, and reads back."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 1, 2000)
+    inf = x.copy()
+    inf[:600] = np.inf
+    wb.log_dataset(pd.DataFrame({"x": x, "year": [2007] * 2000}), "odd")
+    wb.log_dataset(pd.DataFrame({"x": inf, "year": rng.choice([2007, 2009], 2000)}), "odd")
+    report = reports.run_report(ws, "odd@v1", "odd@v2")
+    sql = "SELECT results FROM drift_reports WHERE report_id = ?"
+    raw = ws.store.read(lambda tx: tx.fetchone(sql, [report.report_id]))[0]
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"{token} in the stored JSON")
+
+    results = {r["column"]: r for r in json.loads(raw, parse_constant=refuse)}
+    assert results["x"]["verdict"] == "major drift" and "+inf 0% -> 30.0% of rows" in (
+        results["x"]["sentence"])  # fmt: skip
+    assert results["year"]["stats"]["wasserstein_std"] is None
+    assert "constant in the reference (2,007)" in results["year"]["sentence"]
+    assert reports.get_report(ws, report.report_id).results == report.results
 
 
 def test_the_drift_page(two_months: Workspace, monkeypatch) -> None:
