@@ -267,7 +267,7 @@ def _refuse(name: str, kind: str, target: str, hint: str = "", s: pd.Series | No
             ) -> InvalidInput:  # fmt: skip
     example = ""
     if s is not None and s.notna().any():
-        example = f" (e.g. {s[s.notna()].iloc[0]!r})"
+        example = f" (e.g. {_show(s[s.notna()].iloc[0])})"
     return InvalidInput(f"Column {name!r} has type {kind}{example}; the model was trained on "
                         f"{target}." + (f" {hint}" if hint else ""))  # fmt: skip
 
@@ -287,7 +287,7 @@ def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
             )
         fraction = finite[finite != np.floor(finite)]
         if len(fraction):
-            raise InvalidInput(f"Column {name!r} holds {fraction.iloc[0]!r}, not a whole "
+            raise InvalidInput(f"Column {name!r} holds {_show(fraction.iloc[0])}, not a whole "
                                "number; the model was trained on integers. Round the values "
                                "or retrain on a float column.")  # fmt: skip
         if (finite.abs() > 2**53).any():  # above 2**53 a float is not one integer: refuse
@@ -333,17 +333,18 @@ def _to_boolean(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
     if kind == "integer":
         values = s.dropna()
         if not values.isin([0, 1]).all():
-            raise InvalidInput(f"Column {name!r} holds {values[~values.isin([0, 1])].iloc[0]!r}"
-                               "; the model was trained on booleans (integers 0 and 1 are "
-                               "accepted as false and true).")  # fmt: skip
+            other = _show(values[~values.isin([0, 1])].iloc[0])
+            raise InvalidInput(f"Column {name!r} holds {other}; the model was trained on "
+                               "booleans (integers 0 and 1 are accepted as false and "
+                               "true).")  # fmt: skip
         s = s.map(lambda v: None if pd.isna(v) else bool(v), na_action=None)
     elif kind == "string":
         spelled = s.map(lambda v: v if pd.isna(v) else _TRUE_FALSE.get(str(v).strip().lower()))
         bad = s[s.notna() & spelled.isna()]
         if len(bad):
-            raise InvalidInput(f"Column {name!r} holds the text {bad.iloc[0]!r}; the model was "
-                               "trained on booleans, which are sent as true/false (JSON true "
-                               "or false, or the text 'true'/'false').")  # fmt: skip
+            raise InvalidInput(f"Column {name!r} holds the text {_show(bad.iloc[0])}; the model "
+                               "was trained on booleans, which are sent as true/false (JSON "
+                               "true or false, or the text 'true'/'false').")  # fmt: skip
         s = spelled
     elif kind != "boolean":
         raise _refuse(name, kind, "booleans", "Send true/false.", s)
@@ -427,10 +428,21 @@ def _utc(name: str, s: pd.Series, kind: str) -> pd.Series:
                            f"({exc}).") from exc  # fmt: skip
     bad = values[values.notna() & parsed.isna()]
     if len(bad):
-        raise InvalidInput(f"Column {name!r} holds {bad.iloc[0]!r}, which is not an ISO 8601 "
+        raise InvalidInput(f"Column {name!r} holds {_show(bad.iloc[0])}, which is not an ISO 8601 "
                            "date or timestamp (e.g. '2024-05-01' or '2024-05-01T00:00:00Z') or "
                            "is out of range.")  # fmt: skip
     return parsed
+
+
+def decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column of Python decimals (exact DECIMAL data as loaded) as
+    float64, since scikit-learn computes in floats: what a model is fitted on and what
+    :func:`conform` gives it at scoring agree. Other columns are unchanged."""
+    columns = [c for c in frame.columns if frame[c].dtype == object
+               and kind_of(frame[c]) == "decimal"]  # fmt: skip
+    if not columns:
+        return frame
+    return frame.assign(**{c: _floats(str(c), frame[c], "decimal") for c in columns})
 
 
 def _floats(name: str, s: pd.Series, kind: str) -> pd.Series:
@@ -443,6 +455,13 @@ def _floats(name: str, s: pd.Series, kind: str) -> pd.Series:
     except (ValueError, TypeError, OverflowError, decimal.InvalidOperation) as exc:
         raise InvalidInput(f"Column {name!r} holds numbers that do not convert to floats "
                            f"({exc}).") from exc  # fmt: skip
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it: 41.5, 'yes' (not np.float64(41.5))."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)[:80]
 
 
 def _missing(s: pd.Series, dtype: Any) -> pd.Series:
