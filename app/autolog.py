@@ -1,6 +1,9 @@
 """Autologging for scikit-learn in a notebook: ``wb.autolog()`` and every ``fit`` records a
 run with the estimator's params, its score on the training data and on the given
-evaluation data, and the fitted model.
+evaluation data, the fitted model, and its input signature taken from the ``X`` that ``fit``
+received: each DataFrame column's name, type family and dtype (``app.signature``), or, for
+an array, a positional signature (the column count, no invented names). Registering the
+run's model uses that signature, so the model takes its own training rows at predict.
 
 Each estimator class scikit-learn lists (``sklearn.utils.all_estimators``) gets a wrapped
 ``fit``; only the outermost fit of a nested call is logged (a Pipeline or a search logs
@@ -97,9 +100,16 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
         if _config.get("log_models", True):
             import joblib
 
+            from app import signature
+            from app.training import environment
+
             buffer = io.BytesIO()
             joblib.dump(estimator, buffer)
-            run.log_artifact_bytes(buffer.getvalue(), "model.joblib")
+            sha = run.log_artifact_bytes(buffer.getvalue(), "model.joblib")
+            recorded = signature.from_fit(X)
+            if recorded is not None:
+                run.log_record("spec", "signature", recorded)
+            run.set_tags({"model.sha256": sha} | {f"env.{k}": v for k, v in environment().items()})
     except Exception as exc:
         if own:
             run.end("failed", f"autolog: {type(exc).__name__}: {exc}")

@@ -76,7 +76,7 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
     model = _unpickle(ws, artifact.sha256, detail.run.name)
     records = ws.store.read(lambda tx: runs_admin.run_records(tx, run_id))
     spec = records.get(("spec", "run"))
-    sig, dataset_ref = _signature(ws, model, spec, detail)
+    sig, dataset_ref = _signature(ws, model, spec, detail, records.get(("spec", "signature")))
     metrics = {k: m.last_value for k, m in detail.metrics.items()}
     libraries = {k.removeprefix("env."): v for k, v in detail.tags.items() if k.startswith("env.")}
     card = _card(name, detail, dataset_ref, sig, metrics)
@@ -104,7 +104,12 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
     raise AssertionError("unreachable")
 
 
-def _signature(ws: Workspace, model: Any, spec: dict | None, detail) -> tuple[dict, str | None]:
+def _signature(ws: Workspace, model: Any, spec: dict | None, detail,
+               recorded: dict | None) -> tuple[dict, str | None]:  # fmt: skip
+    """The model's signature, from the data it was fitted on: the dataset version a launched
+    run trained on, else the inputs recorded when it was fitted (autolog) or logged
+    (``log_model``), else what the model itself knows (names without types, or a column
+    count). Never guessed from names."""
     if spec is not None:
         frame = datasets.load(ws, spec["dataset"])
         features = list(spec.get("features") or [c for c in frame.columns
@@ -112,22 +117,16 @@ def _signature(ws: Workspace, model: Any, spec: dict | None, detail) -> tuple[di
         return signature.infer(
             frame, features, model, spec.get("task") or detail.tags.get("task", "classification")
         ), spec["dataset"]
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        raise InvalidInput(f"Run {detail.run.name!r} has no launch spec and its model has no "
-                           "feature names, so no signature can be inferred; fit it on a "
-                           "DataFrame.")  # fmt: skip
-    task = "classification" if hasattr(model, "classes_") else "regression"
-    inputs = [{"name": str(n), "family": "float"} for n in names]
-    out = {"kind": task} | ({"classes": [signature._plain(c) for c in model.classes_]}
-                            if task == "classification" else {})  # fmt: skip
-    return {"inputs": inputs, "output": out}, None
+    try:
+        return signature.for_model(model, recorded), None
+    except InvalidInput as exc:
+        raise InvalidInput(f"Run {detail.run.name!r}: {exc}") from exc
 
 
 def _card(name: str, detail, dataset_ref: str | None, sig: dict, metrics: dict) -> str:
     params = "\n".join(f"| {k} | {v} |" for k, v in list(detail.params.items())[:40])
     shown = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items()))
-    inputs = ", ".join(f"`{c['name']}` ({c['family']})" for c in sig["inputs"])
+    inputs = signature.describe_inputs(sig)
     return (f"### {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
             f"experiment *{detail.experiment_name}* on dataset version "
             f"`{dataset_ref or 'not recorded'}`.\n\n#### Intended use\n\n_Describe what the model "
@@ -323,11 +322,13 @@ def _unpickle(ws: Workspace, sha256: str, label: str) -> Any:
 
 
 def predict_frame(model: signature.LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities for classifiers) as columns."""
-    out = pd.DataFrame({"prediction": model.predict(frame)}, index=frame.index)
-    classifier = model.signature["output"]["kind"] == "classification"
-    if classifier and hasattr(model.model, "predict_proba"):
-        proba = model.predict_proba(frame)
+    """Predictions (and class probabilities for classifiers) as columns, on ``frame``'s
+    index. The frame is brought to the signature once (``signature.conform``); InvalidInput
+    names a column that cannot be."""
+    X = model.conform(frame)
+    out = pd.DataFrame({"prediction": model.predict_conformed(X)}, index=frame.index)
+    if model.has_proba:
+        proba = model.predict_proba_conformed(X)
         for i, cls in enumerate(model.signature["output"].get("classes", [])):
             out[f"proba_{cls}"] = proba[:, i]
     return out
@@ -341,7 +342,11 @@ def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None
     model = load_model(ws, model_ref)
     source = datasets.get_version(ws, dataset_ref)
     frame = datasets.load(ws, source.ref)
-    inputs = [c["name"] for c in model.signature["inputs"]]
+    inputs = signature.input_names(model.signature)
+    if not inputs:
+        raise InvalidInput(f"{model.ref} was fitted on an unnamed array, so the columns of "
+                           f"{source.ref} cannot be matched to its inputs; fit it on a "
+                           "DataFrame and register it again.")  # fmt: skip
     missing = [c for c in inputs if c not in frame.columns]
     if missing:
         raise InvalidInput(f"{source.ref} lacks column {missing[0]!r} that {model.ref} needs.")

@@ -53,6 +53,7 @@ __all__ = [
     "autolog",
     "end_run",
     "get_run",
+    "infer_signature",
     "list_dataset_versions",
     "load_dataset",
     "load_model",
@@ -60,6 +61,7 @@ __all__ = [
     "log_dataset",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "predict",
@@ -190,6 +192,52 @@ class ActiveRun:
             self._log.append({"type": "artifact", "path": name, "sha256": ref.sha256,
                               "size": ref.size_bytes})  # fmt: skip
         return ref.sha256
+
+    def log_model(self, model: Any, *, input_example: Any = None,
+                  signature: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+        """Store a fitted scikit-learn model as this run's ``model.joblib`` with its input
+        signature, so ``wb.register_model(run.run_id, name)`` can register it. Returns the
+        model file's sha256.
+
+        As in MLflow, the signature comes from ``signature`` (``wb.infer_signature(X_train)``)
+        or from ``input_example`` (the DataFrame, or a few of its rows, the model was fitted
+        on: column names and dtypes are recorded). With neither, only what the model knows
+        is recorded: ``feature_names_in_`` without types (a warning says so), or the column
+        count of an array fit. Raises InvalidInput when the example's columns are not the
+        ones the model was fitted on (``feature_names_in_``, ``n_features_in_``)."""
+        from app import signature as sig
+        from app.training import environment
+
+        if not hasattr(model, "predict"):
+            raise InvalidInput(f"log_model takes a fitted model with predict(); got "
+                               f"{type(model).__name__}.")  # fmt: skip
+        if signature is not None:
+            if not isinstance(signature, Mapping) or not (
+                signature.get("inputs") or signature.get("positional")
+            ):
+                raise InvalidInput("signature must be what wb.infer_signature(X) returns.")
+            recorded = dict(signature)
+        elif input_example is not None:
+            recorded = sig.infer_signature(input_example)
+        else:
+            recorded = None
+        full = sig.for_model(model, recorded)  # checks the record against the model
+        if full.get("source") == "feature names only":
+            warnings.warn("log_model: no input_example or signature, so the input types are not "
+                          "recorded (only the names); pass input_example=X_train.",
+                          stacklevel=2)  # fmt: skip
+        import io
+
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        sha = self.log_artifact_bytes(buffer.getvalue(), "model.joblib")
+        if recorded is not None:
+            self.log_record("spec", "signature", {k: v for k, v in full.items()
+                                                  if k != "output"})  # fmt: skip
+        self.set_tags({"model.sha256": sha} | {f"env.{k}": v for k, v in environment().items()})
+        return sha
 
     def log_input(self, version: DatasetVersion, role: str = "train") -> None:
         """Record that the run read dataset version ``version`` (lineage)."""
@@ -353,6 +401,29 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def log_artifact(local_path: str | os.PathLike, name: str | None = None) -> str:
     return _require_active().log_artifact(local_path, name)
+
+
+def log_model(
+    model: Any, *, input_example: Any = None, signature: Mapping[str, Any] | None = None
+) -> str:
+    """Log a fitted model (with its signature) into the active run, or into a new run of
+    experiment ``Default`` when none is active; returns the run id to register it with.
+    See :meth:`ActiveRun.log_model`."""
+    run = active_run()
+    if run is not None:
+        run.log_model(model, input_example=input_example, signature=signature)
+        return run.run_id
+    with start_run(name=type(model).__name__) as own:
+        own.log_model(model, input_example=input_example, signature=signature)
+    return own.run_id
+
+
+def infer_signature(model_input: Any, model_output: Any = None) -> dict[str, Any]:
+    """The signature of a model's input data (MLflow's name and shape): column names,
+    type families and dtypes of a DataFrame, or a positional signature for an array."""
+    from app import signature
+
+    return signature.infer_signature(model_input, model_output)
 
 
 def get_run(run_id: str) -> RunDetail:

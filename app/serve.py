@@ -1,19 +1,34 @@
 """``workbench serve MODEL_REF``: a small HTTP scoring endpoint on localhost, built on the
 starlette and uvicorn that Streamlit already ships.
 
-    POST /predict  {"rows": [{"age": 42, "plan": "pro", ...}, ...]}
-      -> {"model": "churn-classifier/3", "predictions": [...], "probabilities": [[...]]}
+    POST /predict  {"rows": [{"age": 42, "plan": "pro", "seen": "2024-05-01T00:00:00Z"}]}
+      -> {"model": "churn-classifier/3", "predictions": [...], "classes": [...],
+          "probabilities": [[...]]}
+    POST /invocations   the same, also taking MLflow's bodies {"dataframe_records": [...]}
+                        and {"dataframe_split": {"columns": [...], "data": [[...]]}}
     GET  /health   -> {"status": "ok", "model": "churn-classifier/3"}
+
+Rows are brought to the model's signature by the rules every scoring door applies
+(``app.signature.conform``): ISO 8601 text for dates and timestamps (an offset or ``Z`` is
+converted to UTC, no offset means UTC), whole numbers for integer columns, and so on. A model
+fitted on an unnamed array takes rows as lists of numbers.
 
 The reference is resolved on every request, so moving the alias switches the model
 served (each version is loaded once, after its hash check). Bad rows get HTTP 400 with the
-signature error ("Column 'age' is missing ...").
+error naming the column ("Column 'age' is missing ..."), never a 500. Responses are
+standard JSON: a prediction or probability that is not a finite number (NaN, infinity) is
+sent as null, and a ``note`` says how many.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import math
 import threading
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,27 +66,100 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
             body = await request.json()
         except ValueError:
             return _error(400, 'The body must be JSON: {"rows": [{column: value, ...}]}.')
-        rows = body.get("rows") if isinstance(body, dict) else None
-        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-            return _error(400, 'Send {"rows": [...]}: a non-empty list of objects, one per row.')
-        if len(rows) > MAX_ROWS:
-            return _error(413, f"At most {MAX_ROWS:,} rows per request; got {len(rows):,}.")
         try:
             model = current()
-            frame = pd.DataFrame(rows)
-            out = {"model": model.ref, "predictions": _plain(model.predict(frame))}
-            if model.signature["output"]["kind"] == "classification" and hasattr(
-                    model.model, "predict_proba"):  # fmt: skip
+            frame = _frame(body, bool(model.signature.get("positional")))
+            X = model.conform(frame)
+            out = {"model": model.ref}
+            notes: list[str] = []
+            out["predictions"] = _clean(model.predict_conformed(X), "prediction", notes)
+            if model.has_proba:
                 out["classes"] = model.signature["output"].get("classes")
-                out["probabilities"] = model.predict_proba(frame).round(6).tolist()
-            return JSONResponse(out)
+                out["probabilities"] = _clean(model.predict_proba_conformed(X), "probability",
+                                              notes)  # fmt: skip
+            if notes:
+                out["note"] = " ".join(notes)
+            return _json(out)
+        except _TooMany as exc:
+            return _error(413, str(exc))
         except InvalidInput as exc:
             return _error(400, str(exc))
         except NotFound as exc:
             return _error(404, str(exc))
 
-    return Starlette(routes=[Route("/health", health), Route("/predict", predict,
-                                                              methods=["POST"])])  # fmt: skip
+    return Starlette(routes=[Route("/health", health),
+                             Route("/predict", predict, methods=["POST"]),
+                             Route("/invocations", predict, methods=["POST"])])  # fmt: skip
+
+
+class _TooMany(InvalidInput):
+    pass
+
+
+def _frame(body: Any, positional: bool) -> pd.DataFrame:
+    """The rows of a request body as a DataFrame, or InvalidInput saying what to send."""
+    if not isinstance(body, dict):
+        raise InvalidInput('Send {"rows": [...]}: a non-empty list of objects, one per row.')
+    if "dataframe_split" in body:
+        split = body["dataframe_split"]
+        if not (isinstance(split, dict) and isinstance(split.get("columns"), list)
+                and isinstance(split.get("data"), list)):  # fmt: skip
+            raise InvalidInput('dataframe_split must be {"columns": [...], "data": [[...]]}.')
+        rows: Any = split["data"]
+        columns = split["columns"]
+        if not rows or not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
+            raise InvalidInput(f"dataframe_split.data must be a non-empty list of rows of "
+                               f"{len(columns)} values each (one per column).")  # fmt: skip
+        _size(rows)
+        return pd.DataFrame(rows, columns=[str(c) for c in columns])
+    rows = body.get("rows", body.get("dataframe_records"))
+    if positional and isinstance(rows, list) and rows and all(isinstance(r, list)
+                                                              for r in rows):  # fmt: skip
+        _size(rows)
+        if len({len(r) for r in rows}) != 1:
+            raise InvalidInput("Every row must have the same number of values.")
+        return pd.DataFrame(rows)
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise InvalidInput('Send {"rows": [...]}: a non-empty list of objects, one per row.')
+    _size(rows)
+    return pd.DataFrame(rows)
+
+
+def _size(rows: list) -> None:
+    if len(rows) > MAX_ROWS:
+        raise _TooMany(f"At most {MAX_ROWS:,} rows per request; got {len(rows):,}.")
+
+
+def _clean(values: Any, what: str, notes: list[str]) -> list:
+    """``values`` as plain JSON values; a non-finite float becomes null (counted in notes)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        plain = np.where(bad, None, array.round(6) if what == "probability" else array).tolist()
+        if bad.any():
+            notes.append(f"{int(bad.sum())} {what} value{'' if bad.sum() == 1 else 's'} "
+                         "not a finite number (NaN or infinity), sent as null.")  # fmt: skip
+        return plain
+    return [_plain(v) for v in array.tolist()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def _json(content: Any, status: int = 200) -> JSONResponse:
+    """A JSON response that is standard JSON (JSONResponse refuses NaN and infinity)."""
+    return JSONResponse(content, status_code=status)
 
 
 def serve(ws: Workspace, ref: str, host: str = "127.0.0.1", port: int = 8600) -> None:
@@ -82,8 +170,4 @@ def serve(ws: Workspace, ref: str, host: str = "127.0.0.1", port: int = 8600) ->
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-def _plain(values) -> list:
-    return [v.item() if hasattr(v, "item") else v for v in values]
+    return _json({"error": message}, status)

@@ -32,7 +32,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from app import catalogue
+from app import catalogue, signature
 from store.errors import InvalidInput
 
 MAX_CURVE_POINTS = 200
@@ -98,7 +98,7 @@ def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
     if spec.target not in frame.columns:
         raise InvalidInput(f"Target column {spec.target!r} is not in {spec.dataset}; its "
                            f"columns are {', '.join(map(str, frame.columns[:30]))}.")  # fmt: skip
-    y = frame[spec.target]
+    y = signature.decimals_as_floats(frame[[spec.target]])[spec.target]  # exact decimals: numbers
     if y.notna().sum() == 0:
         raise InvalidInput(f"Target column {spec.target!r} is empty (all NULL) in "
                            f"{spec.dataset}; choose another target.")  # fmt: skip
@@ -178,6 +178,9 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
     and per-stage metrics as they are computed; ``should_stop()`` is polled between folds
     and raises :class:`Cancelled` when true."""
     started = time.perf_counter()
+    # Exact decimals (DECIMAL columns load as Python Decimals) are fitted as floats, as the
+    # signature says and as scoring converts them (app.signature.conform).
+    frame = signature.decimals_as_floats(frame)
     task, features = check_inputs(spec, frame)
     data = frame[frame[spec.target].notna()]
     X, y = data[features], data[spec.target]

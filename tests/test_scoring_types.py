@@ -1,0 +1,525 @@
+"""Issue 14, items 5 and 6: what is normalized when data is registered is normalized when it is
+scored, at every scoring door (SDK predict, batch scoring, REST, model drift, champion vs
+challenger), and a model's signature comes from the data it was fitted on.
+
+Real scikit-learn fits on small data, real DuckDB workspaces, a real uvicorn server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from app import experiments, model_drift, registry, runner, signature
+from app import sdk as wb
+from app.promotion import compare
+from app.training import RunSpec
+from store.errors import InvalidInput
+from store.workspace import Workspace
+from tests.live import free_port
+
+UTC_PLUS_1 = dt.timezone(dt.timedelta(hours=1))
+
+
+def visits(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    """Customers with an integer, a text and a timestamp column; the label depends on all."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "age": rng.integers(18, 80, n),
+        "plan": rng.choice(["basic", "pro", "team"], n),
+        "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300 * 24, n), "h"),
+    })  # fmt: skip
+    frame["churned"] = (frame["age"] > 50) ^ (frame["seen"] > pd.Timestamp("2024-06-01"))
+    return frame
+
+
+def launched_model(ws: Workspace, frame: pd.DataFrame, target: str, name: str,
+                   estimator: str = "logistic", dataset: str = "data") -> str:  # fmt: skip
+    """Register ``frame``, train ``estimator`` on it from the app's runner, register the
+    model; returns the dataset version's ref."""
+    version = wb.log_dataset(frame, dataset)
+    launch = runner.launch(ws, RunSpec(version.ref, target, estimator), experiment="t",
+                           wait=True)  # fmt: skip
+    assert experiments.get_run(ws, launch.run_ids[0]).run.status == "finished"
+    wb.register_model(launch.run_ids[0], name)
+    return version.ref
+
+
+def autologged(fit) -> str:
+    """Run ``fit()`` under wb.autolog(); the id of the run it logged."""
+    wb.autolog("notebook")
+    try:
+        fit()
+    finally:
+        wb.autolog(disable=True)
+    runs = experiments.search_runs(wb.workspace(), query="tags.autolog = 'sklearn'")
+    return runs[0].run_id
+
+
+@contextmanager
+def served(ws: Workspace, ref: str) -> Iterator[str]:
+    import uvicorn
+
+    from app.serve import build_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(build_app(ws, ref), host="127.0.0.1", port=port,
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def post(url: str, body: object) -> tuple[int, dict, str]:
+    """(status, parsed JSON, raw text); the text is parsed strictly (no NaN/Infinity)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            status, text = resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode()
+    return status, json.loads(text, parse_constant=_no_constants), text
+
+
+def _no_constants(token: str):
+    raise AssertionError(f"non-standard JSON token {token}")
+
+
+# -- item 5: time-zone-aware timestamps --------------------------------------------------------
+
+
+def test_tz_aware_timestamps_score_in_utc_from_the_sdk(ws: Workspace) -> None:
+    ref = launched_model(ws, visits(), "churned", "visits")
+    model = wb.load_model("visits")
+    rows = wb.load_dataset(ref).drop(columns="churned").head(40)
+    assert str(rows["seen"].dtype).startswith("datetime64") and rows["seen"].dt.tz is None
+    aware = rows.assign(seen=rows["seen"].dt.tz_localize("UTC").dt.tz_convert(UTC_PLUS_1))
+    assert str(aware["seen"].dtype) == "datetime64[us, UTC+01:00]"
+    # the same instants: the same probabilities, to the bit (old code: a raw TypeError)
+    np.testing.assert_array_equal(model.predict_proba(aware), model.predict_proba(rows))
+    assert list(model.predict(aware)) == list(model.predict(rows))
+    assert (model.conform(aware)["seen"] == rows["seen"]).all()
+    # reading the wall clock (dropping the zone without converting) would score another time
+    wall = rows.assign(seen=rows["seen"] + pd.Timedelta(hours=1))
+    assert not np.array_equal(model.predict_proba(wall), model.predict_proba(rows))
+    # python datetimes with offsets, and ISO text, in one frame type each
+    as_objects = rows.assign(seen=[t.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(UTC_PLUS_1)
+                                   for t in rows["seen"]])  # fmt: skip
+    np.testing.assert_array_equal(model.predict_proba(as_objects), model.predict_proba(rows))
+    as_text = rows.assign(seen=rows["seen"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    np.testing.assert_array_equal(model.predict_proba(as_text), model.predict_proba(rows))
+    with pytest.raises(InvalidInput, match=r"Column 'seen' holds 'yesterday'.*ISO 8601"):
+        model.predict(rows.assign(seen="yesterday"))
+    with pytest.raises(InvalidInput, match=r"Column 'seen' has type integer.*timestamps"):
+        model.predict(rows.assign(seen=1714521600))
+
+
+def test_tz_aware_timestamps_score_in_utc_over_rest(ws: Workspace) -> None:
+    launched_model(ws, visits(), "churned", "visits")
+    model = wb.load_model("visits")
+    naive = pd.DataFrame(
+        {
+            "age": [30, 64],
+            "plan": ["pro", "basic"],
+            "seen": pd.to_datetime(["2024-05-01 00:00", "2024-08-01 12:30"]),
+        }
+    )
+    expected = model.predict_proba(naive).round(6).tolist()
+    spellings = (
+        ["2024-05-01T00:00:00Z", "2024-08-01T12:30:00Z"],
+        ["2024-05-01T01:00:00+01:00", "2024-08-01T08:30:00-04:00"],
+        ["2024-05-01T00:00:00", "2024-08-01 12:30:00"],
+    )  # no offset: UTC
+    with served(ws, "visits") as url:
+        for path in ("/predict", "/invocations"):
+            for seen in spellings:
+                rows = [{"age": 30, "plan": "pro", "seen": seen[0]},
+                        {"age": 64, "plan": "basic", "seen": seen[1]}]  # fmt: skip
+                status, body, _ = post(url + path, {"rows": rows})
+                assert status == 200, body  # old code: HTTP 500
+                assert body["probabilities"] == expected, seen
+        status, body, _ = post(
+            url + "/invocations",
+            {
+                "dataframe_split": {
+                    "columns": ["age", "plan", "seen"],
+                    "data": [
+                        [30, "pro", "2024-05-01T00:00:00Z"],
+                        [64, "basic", "2024-08-01T12:30Z"],
+                    ],
+                }
+            },
+        )
+        assert status == 200 and body["probabilities"] == expected, body
+        status, body, _ = post(url + "/predict", {"rows": [{"age": 30, "plan": "pro",
+                                                            "seen": "soon"}]})  # fmt: skip
+        assert status == 400 and "Column 'seen' holds 'soon'" in body["error"]
+        status, body, _ = post(url + "/predict", {"rows": [{"age": 30.5, "plan": "pro",
+                                                            "seen": "2024-05-01"}]})  # fmt: skip
+        assert status == 400 and "Column 'age' holds 30.5, not a whole number" in body["error"]
+        status, body, _ = post(url + "/predict", {"rows": [{"age": 2**70, "plan": "pro",
+                                                            "seen": "2024-05-01"}]})  # fmt: skip
+        assert status == 400 and "Column 'age'" in body["error"], body
+        status, body, _ = post(url + "/predict", {"rows": [{"age": {"x": 1}, "plan": "pro",
+                                                            "seen": "2024-05-01"}]})  # fmt: skip
+        assert status == 400 and "Column 'age'" in body["error"], body
+        status, body, _ = post(url + "/predict", b"{not json")
+        assert status == 400
+
+
+def test_integers_sent_as_whole_floats_and_missing_values(ws: Workspace) -> None:
+    launched_model(ws, visits(), "churned", "visits")
+    model = wb.load_model("visits")
+    rows = visits().drop(columns="churned").head(10)
+    as_floats = rows.assign(age=rows["age"].astype(float))
+    np.testing.assert_array_equal(model.predict_proba(as_floats), model.predict_proba(rows))
+    assert model.conform(as_floats)["age"].dtype == np.int64
+    with_gap = rows.assign(age=rows["age"].astype(float).where(rows.index != 3))
+    assert len(model.predict(with_gap)) == 10  # NaN is missing: the pipeline imputes it
+    with pytest.raises(InvalidInput, match=r"Column 'age' holds 41.5, not a whole number"):
+        model.predict(rows.assign(age=41.5))
+    with pytest.raises(InvalidInput, match=r"Column 'plan' has type integer"):
+        model.predict(rows.assign(plan=3))
+
+
+def test_decimals_score_as_floats(ws: Workspace) -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"price": rng.normal(100, 20, 200).round(2),
+                          "qty": rng.integers(1, 9, 200)})  # fmt: skip
+    frame["spend"] = frame["price"] * frame["qty"]
+    launched_model(ws, frame, "spend", "spend", estimator="linear")
+    model = wb.load_model("spend")
+    price = {c["name"]: c for c in model.signature["inputs"]}["price"]
+    assert price["family"] == "float"
+    rows = frame.drop(columns="spend").head(20)
+    exact = rows.assign(price=[decimal.Decimal(f"{p:.2f}") for p in rows["price"]])
+    assert pd.api.types.infer_dtype(exact["price"]) == "decimal"
+    np.testing.assert_allclose(model.predict(exact), model.predict(rows), rtol=0, atol=1e-9)
+    with pytest.raises(InvalidInput, match=r"Column 'price' holds \+inf/-inf in 1 row"):
+        model.predict(rows.assign(price=rows["price"].where(rows.index != 2, np.inf)))
+
+
+def test_booleans_and_yes_no_text(ws: Workspace) -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    frame = pd.DataFrame(
+        {
+            "smoker": rng.choice(["Yes", "No"], n),
+            "vip": rng.random(n) < 0.4,
+            "bill": rng.normal(20, 5, n).round(2),
+        }
+    )
+    frame["big_tip"] = (frame["smoker"] == "Yes") | frame["vip"]
+    launched_model(ws, frame, "big_tip", "tips")
+    model = wb.load_model("tips")
+    families = {c["name"]: c["family"] for c in model.signature["inputs"]}
+    assert families == {"smoker": "string", "vip": "boolean", "bill": "float"}
+    rows = frame.drop(columns="big_tip").head(20)
+    expected = model.predict_proba(rows)
+    # booleans as registration reads them from text: true/false spellings
+    as_text = rows.assign(vip=rows["vip"].map({True: "TRUE", False: "false"}))
+    np.testing.assert_array_equal(model.predict_proba(as_text), expected)
+    as_bits = rows.assign(vip=rows["vip"].astype(int))
+    np.testing.assert_array_equal(model.predict_proba(as_bits), expected)
+    with pytest.raises(InvalidInput, match=r"Column 'vip' holds the text 'yes'.*true/false"):
+        model.predict(rows.assign(vip="yes"))
+    with pytest.raises(InvalidInput, match=r"Column 'smoker' has type boolean"):
+        model.predict(rows.assign(smoker=True))
+    with served(ws, "tips") as url:  # the text column takes its own yes/no spellings
+        records = json.loads(rows.to_json(orient="records"))
+        status, body, _ = post(url + "/predict", {"rows": records})
+        assert status == 200 and body["probabilities"] == expected.round(6).tolist(), body
+        assert {r["smoker"] for r in records} == {"Yes", "No"}
+
+
+def test_a_csv_with_yes_no_and_true_false_columns_round_trips(ws: Workspace, tmp_path: Path
+                                                               ) -> None:  # fmt: skip
+    rng = np.random.default_rng(6)
+    n = 150
+    frame = pd.DataFrame({"smoker": rng.choice(["Yes", "No"], n),
+                          "weekend": rng.choice(["true", "false"], n),
+                          "bill": rng.normal(20, 5, n).round(2)})  # fmt: skip
+    frame["big"] = np.where(frame["bill"] > 20, "high", "low")
+    path = tmp_path / "tips.csv"
+    frame.to_csv(path, index=False)
+    version = wb.log_dataset(path, "tips")
+    launch = runner.launch(ws, RunSpec(version.ref, "big", "logistic"), experiment="t", wait=True)
+    wb.register_model(launch.run_ids[0], "tips-clf")
+    model = wb.load_model("tips-clf")
+    loaded = wb.load_dataset(version.ref)
+    assert len(model.predict(loaded.drop(columns="big"))) == n
+    # the true/false spellings of the file itself score as the booleans registration made
+    assert {c["name"]: c["family"] for c in model.signature["inputs"]}["weekend"] == "boolean"
+    raw = loaded.drop(columns="big").assign(weekend=frame["weekend"])
+    np.testing.assert_array_equal(
+        model.predict_proba(raw), model.predict_proba(loaded.drop(columns="big"))
+    )
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_non_finite_predictions_are_null_in_standard_json(ws: Workspace) -> None:
+    X = pd.DataFrame({"x": np.linspace(0, 10, 50)})
+    run_id = autologged(lambda: LinearRegression().fit(X, 3 * X["x"] + 1))
+    wb.register_model(run_id, "line")
+    with served(ws, "line") as url:
+        status, body, text = post(url + "/predict", {"rows": [{"x": 1.0}, {"x": 1e308}]})
+    assert status == 200, text  # old code: JSONResponse refused inf: HTTP 500
+    assert body["predictions"][0] == pytest.approx(4.0) and body["predictions"][1] is None
+    assert "1 prediction value not a finite number" in body["note"]  # parsed strictly above
+
+
+# -- item 6: signatures from the fit data ------------------------------------------------------
+
+
+def _pipeline() -> Pipeline:
+    prep = ColumnTransformer([("num", StandardScaler(), ["age"]),
+                              ("cat", OneHotEncoder(), ["plan"])])  # fmt: skip
+    return Pipeline([("prep", prep), ("clf", LogisticRegression())])
+
+
+def test_autolog_records_the_signature_of_the_fit_data(ws: Workspace) -> None:
+    frame = visits()
+    X, y = frame[["age", "plan"]], frame["churned"]
+    pipe = _pipeline()
+    run_id = autologged(lambda: pipe.fit(X, y))
+    version = wb.register_model(run_id, "pipe")
+    assert version.signature["inputs"] == [
+        {"name": "age", "family": "integer", "dtype": str(X["age"].dtype)},
+        {"name": "plan", "family": "string", "dtype": str(X["plan"].dtype)},
+    ]  # old code: both "float", guessed from the names
+    assert version.signature["source"] == "training data"
+    assert "`age` (integer), `plan` (string)" in version.card
+    model = wb.load_model("pipe")
+    assert list(model.predict(X)) == list(pipe.predict(X))  # old code: refused plan
+    assert experiments.get_run(ws, run_id).tags["model.sha256"] == version.sha256
+
+
+def test_a_model_logged_by_hand_gets_its_signature_from_the_example(ws: Workspace) -> None:
+    frame = visits()
+    X, y = frame[["age", "plan"]], frame["churned"]
+    pipe = _pipeline().fit(X, y)
+    with wb.start_run(experiment="hand", name="by hand") as run:
+        run.log_model(pipe, input_example=X.head(5))
+    version = wb.register_model(run.run_id, "hand")
+    assert [(c["name"], c["family"]) for c in version.signature["inputs"]] == [
+        ("age", "integer"), ("plan", "string")]  # fmt: skip
+    assert list(wb.load_model("hand").predict(X)) == list(pipe.predict(X))
+    # the module-level call, with MLflow's infer_signature, and without a run
+    sig = wb.infer_signature(X, pipe.predict(X))
+    assert sig["inputs"][1] == {"name": "plan", "family": "string", "dtype": str(X["plan"].dtype)}
+    run_id = wb.log_model(pipe, signature=sig)
+    assert [c["family"] for c in wb.register_model(run_id, "hand").signature["inputs"]] == [
+        "integer", "string"]  # fmt: skip
+    with pytest.raises(InvalidInput, match="not the columns the model was fitted on"):
+        wb.log_model(pipe, input_example=X.rename(columns={"plan": "tier"}))
+
+
+def test_without_data_the_signature_says_what_is_not_known(ws: Workspace) -> None:
+    frame = visits()
+    X, y = frame[["age", "plan"]], frame["churned"]
+    pipe = _pipeline().fit(X, y)
+    with pytest.warns(UserWarning, match="input types are not recorded"):
+        run_id = wb.log_model(pipe)
+    version = wb.register_model(run_id, "names")
+    assert [c["family"] for c in version.signature["inputs"]] == ["unknown", "unknown"]
+    assert version.signature["source"] == "feature names only"
+    assert "`age` (type not recorded)" in version.card
+    assert list(wb.load_model("names").predict(X)) == list(pipe.predict(X))
+
+
+def test_an_array_fit_gets_a_positional_signature(ws: Workspace) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] + X[:, 1] > 0
+    clf = LogisticRegression()
+    run_id = autologged(lambda: clf.fit(X, y))
+    version = wb.register_model(run_id, "arr")  # old code: refused ("no feature names")
+    assert version.signature["inputs"] == []
+    assert version.signature["positional"] == {"n_features": 3, "family": "float"}
+    assert "3 unnamed columns" in version.card
+    model = wb.load_model("arr")
+    assert list(model.predict(X[:10])) == list(clf.predict(X[:10]))
+    assert list(model.predict(pd.DataFrame(X[:10]))) == list(clf.predict(X[:10]))
+    with pytest.raises(InvalidInput, match=r"array of 3 unnamed columns.*got 2"):
+        model.predict(pd.DataFrame(X[:10, :2]))
+    wb.log_dataset(pd.DataFrame(X, columns=["a", "b", "c"]), "arr-data")
+    with pytest.raises(InvalidInput, match="fitted on an unnamed array"):
+        wb.predict("arr", "arr-data")
+    with served(ws, "arr") as url:
+        status, body, _ = post(url + "/predict", {"rows": X[:2].tolist()})
+        assert status == 200 and body["predictions"] == clf.predict(X[:2]).tolist(), body
+
+
+def test_feature_names_and_counts_are_checked_against_the_record(ws: Workspace) -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 3))
+    clf = LogisticRegression().fit(X, X[:, 0] > 0)
+    with pytest.raises(InvalidInput, match="input example has 2 columns but the model was "
+                                           "fitted on 3"):  # fmt: skip
+        wb.log_model(clf, input_example=X[:, :2])
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    named = LogisticRegression().fit(frame, frame["a"] > 0)
+    run_id = wb.log_model(named, input_example=frame[["c", "a", "b"]])
+    inputs = wb.register_model(run_id, "order").signature["inputs"]
+    assert [c["name"] for c in inputs] == ["a", "b", "c"]  # the fit's order (feature_names_in_)
+    assert len(wb.load_model("order").predict(frame[["b", "c", "a"]])) == 60
+
+
+# -- round trip: a model trained on registered data scores that data, every type ---------------
+
+
+def every_type(n: int = 160, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "count": rng.integers(0, 50, n),
+        "count_gaps": pd.array(rng.integers(0, 50, n), dtype="Int64"),
+        "ratio": rng.normal(0, 1, n),
+        "flag": rng.random(n) < 0.5,
+        "plan": rng.choice(["basic", "pro", "team"], n).astype(object),
+        "signup": [dt.date(2024, 1, 1) + dt.timedelta(days=int(d))
+                   for d in rng.integers(0, 365, n)],
+        "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "min"),
+        "seen_tz": (pd.Timestamp("2024-01-01", tz="Europe/Paris")
+                    + pd.to_timedelta(rng.integers(0, 10**6, n), "min")),
+        "amount": [decimal.Decimal(f"{v:.2f}") for v in rng.normal(100, 10, n)],
+    })  # fmt: skip
+    frame.loc[frame.index[::7], "ratio"] = np.nan
+    frame.loc[frame.index[::9], "count_gaps"] = pd.NA
+    frame.loc[frame.index[::11], "plan"] = None
+    frame["label"] = np.where(frame["count"] > 25, "high", "low")
+    return frame
+
+
+@pytest.mark.parametrize("estimator", ["logistic", "random_forest"])
+def test_every_column_type_round_trips_through_every_door(ws: Workspace, estimator) -> None:
+    ref = launched_model(ws, every_type(), "label", "all-types", estimator)
+    loaded = wb.load_dataset(ref)
+    model = wb.load_model("all-types")
+    X = loaded.drop(columns="label")
+    pred = model.predict(X)
+    assert len(pred) == len(loaded) and (pred == loaded["label"]).mean() > 0.8
+    # the frame as the user had it before registering scores the same
+    original = every_type().drop(columns="label")
+    np.testing.assert_array_equal(model.predict_proba(original), model.predict_proba(X))
+    # batch scoring, champion vs challenger, model drift: the same conversion
+    scored = wb.load_dataset(wb.predict("all-types", ref).ref)
+    assert list(scored["prediction"]) == list(pred)
+    registry.set_alias(ws, "all-types", "champion", 1)
+    registry.set_alias(ws, "all-types", "challenger", 1)
+    comparison = compare(ws, "all-types", ref, "label", n_boot=50)
+    assert comparison.champion_score == comparison.challenger_score > 0.8
+    report = model_drift.model_drift(ws, "all-types", ref, ref, target="label")
+    assert report.performance is not None and report.performance.verdict == "no change"
+    # REST, rows as JSON carries them (ISO text for dates and timestamps)
+    records = json.loads(X.head(25).to_json(orient="records", date_format="iso"))
+    with served(ws, "all-types") as url:
+        status, body, _ = post(url + "/predict", {"rows": records})
+    assert status == 200, body
+    assert body["predictions"] == list(pred[:25])
+
+
+def test_an_autologged_model_round_trips_on_registered_data(ws: Workspace) -> None:
+    version = wb.log_dataset(every_type(), "all")
+    loaded = wb.load_dataset(version.ref)
+    X, y = loaded[["count", "ratio", "flag", "plan"]].dropna(), None
+    y = loaded.loc[X.index, "label"]
+    prep = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["count", "ratio", "flag"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ]
+    )
+    pipe = Pipeline([("prep", prep), ("clf", LogisticRegression(max_iter=500))])
+    run_id = autologged(lambda: pipe.fit(X, y))
+    families = [c["family"] for c in wb.register_model(run_id, "auto").signature["inputs"]]
+    assert families == ["integer", "float", "boolean", "string"]
+    assert list(wb.load_model("auto").predict(X)) == list(pipe.predict(X))
+
+
+def test_conform_rules_column_by_column() -> None:
+    """The documented rule per type, on the function every door uses."""
+
+    def one(family: str, values, dtype: str | None = None) -> pd.Series:
+        sig = {"inputs": [{"name": "c", "family": family, "dtype": dtype}], "output": {}}
+        return signature.conform(sig, pd.DataFrame({"c": values}))["c"]
+
+    assert one("integer", [1.0, 2.0], "int64").tolist() == [1, 2]
+    assert one("integer", [1.0, None], "int64").isna().tolist() == [False, True]
+    assert one("integer", [1, None], "Int64").dtype == "Int64"
+    assert one("float", [decimal.Decimal("1.25"), None]).tolist()[0] == 1.25
+    assert one("boolean", ["True", " false "]).tolist() == [True, False]
+    assert one("boolean", [1, 0]).tolist() == [True, False]
+    assert one("boolean", [True, None]).dtype == "boolean"
+    stamps = one("timestamp", ["2024-05-01T02:00:00+02:00", "2024-05-01"], "datetime64[us]")
+    assert stamps.tolist() == [pd.Timestamp("2024-05-01"), pd.Timestamp("2024-05-01")]
+    assert str(stamps.dtype) == "datetime64[us]"
+    assert one("date", ["2024-05-01T23:30:00-02:00"], "object").tolist() == [dt.date(2024, 5, 2)]
+    assert one("string", pd.Categorical(["a", None])).tolist()[0] == "a"
+    assert one("timestamp", [None, None], "datetime64[us]").isna().all()
+    assert one("unknown", ["anything", 1]).tolist() == ["anything", 1]
+    for family, values, message in [
+        ("integer", [2**60 + 0.5 * 2**10], "too large"),
+        ("integer", [np.inf], r"\+inf/-inf"),
+        ("integer", [True], "has type boolean"),
+        ("float", ["1.5"], "has type string"),
+        ("boolean", [2], "holds 2"),
+        ("boolean", ["yes"], "holds the text 'yes'"),
+        ("string", [1, "a"], "has type mixed"),
+        ("timestamp", ["2024-13-45"], "holds '2024-13-45'"),
+        ("date", [3.5], "has type float"),
+    ]:
+        with pytest.raises(InvalidInput, match=message):
+            one(family, values)
+    with pytest.raises(InvalidInput, match="Column 'c' is missing"):
+        signature.conform({"inputs": [{"name": "c", "family": "float"}], "output": {}},
+                          pd.DataFrame({"d": [1.0]}))  # fmt: skip
+
+
+def test_exact_decimals_are_fitted_and_scored_as_floats() -> None:
+    """Once DECIMAL columns load as Python Decimals, training fits them as numbers (not as
+    one-hot categories) and the signature says float, so scoring converts them the same."""
+    import io
+
+    import joblib
+
+    from app.training import train
+
+    rng = np.random.default_rng(4)
+    price = rng.normal(100, 20, 200).round(2)
+    frame = pd.DataFrame({"price": [decimal.Decimal(f"{p:.2f}") for p in price],
+                          "qty": rng.integers(1, 9, 200)})  # fmt: skip
+    frame["spend"] = [decimal.Decimal(f"{p * q:.2f}") for p, q in zip(price, frame["qty"],
+                                                                       strict=True)]  # fmt: skip
+    result = train(RunSpec("x@v1", "spend", "linear"), frame)
+    assert result.task == "regression" and result.metrics["r2"] > 0.9  # old: one-hot prices
+    pipeline = joblib.load(io.BytesIO(result.model))
+    sig = signature.infer(frame, ["price", "qty"], pipeline, "regression")
+    assert [c["family"] for c in sig["inputs"]] == ["float", "integer"]
+    model = signature.LoadedModel(pipeline, sig, "x/1", {})
+    as_floats = frame[["price", "qty"]].assign(price=price)
+    np.testing.assert_allclose(model.predict(frame[["price", "qty"]]), model.predict(as_floats),
+                               rtol=0, atol=1e-9)  # fmt: skip
