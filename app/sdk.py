@@ -385,8 +385,9 @@ def log_dataset(
     Returns the new version, or the existing one when the same content is already there
     (a warning says which). A DataFrame's index that carries data (a DatetimeIndex, a named
     index, integers other than 0..n-1) is kept as leading column(s), as ``reset_index()``
-    names them (an unnamed one with a warning); drop it first with ``df.reset_index(drop=True)`` if it is
-    not data. Raises InvalidInput with what is wrong with the data.
+    names them (an unnamed one with a warning); drop it first with
+    ``df.reset_index(drop=True)`` if it is not data. Raises InvalidInput with what is wrong
+    with the data.
     """
     source = data if isinstance(data, pd.DataFrame) else Path(data)
     unnamed = isinstance(data, pd.DataFrame) and all(n is None for n in data.index.names)

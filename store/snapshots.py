@@ -518,7 +518,9 @@ def canonical_expr(column: Column) -> str:
     if is_decimal(column.dtype):
         if decimal_scale(column.dtype) == 0:
             return f"CAST({q} AS VARCHAR)"
-        return f"rtrim(rtrim(CAST({q} AS VARCHAR), '0'), '.')"
+        # DuckDB prints DECIMAL(3,3) 0.1 as ".100": put the 0 back, then trim the zeros
+        text = f"regexp_replace(CAST({q} AS VARCHAR), '^(-?)\\.', '\\10.')"
+        return f"rtrim(rtrim({text}, '0'), '.')"
     if column.family == "float":
         return f"CAST(CAST({q} AS DOUBLE) + 0.0 AS VARCHAR)"
     if column.family == "string":
