@@ -285,19 +285,30 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
             f"(detected {delimiter!r}) and quoting."
         )
     _require_rows(scratch, label)
-    _settle_csv_types(scratch)
+    records = _records(text, delimiter, complete=size <= _SNIFF_BYTES)
+    _settle_csv_types(scratch, records[1:])
 
 
-def _settle_csv_types(scratch: Scratch) -> None:
-    """Retype sniffed CSV columns as pandas' read_csv would (see :func:`load_csv`), in one
-    scan of the text, date and 128-bit integer columns."""
+def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
+    """Retype sniffed CSV columns as pandas' read_csv would (see :func:`load_csv`).
+
+    ``sample`` holds the first data records as parsed from the header check's text: a text
+    column with a sampled value that is neither a boolean spelling nor a number Python
+    can parse stays text without a scan (most do). The rest, and date and 128-bit integer
+    columns, are checked exactly in one scan of the table."""
     columns = scratch.columns()
+    truth = ", ".join(f"'{v}'" for v in CSV_TRUE + CSV_FALSE)
+    maybe = [True] * len(columns)
+    for record in sample:
+        for i, value in enumerate(record[: len(columns)]):
+            if maybe[i] and value and value not in CSV_TRUE + CSV_FALSE and not _parses(value):
+                maybe[i] = False
+    texts = [c for c, m in zip(columns, maybe, strict=True) if m and c.dtype.upper() == "VARCHAR"]
     exprs: list[str] = []
     probes: list[tuple[Column, str]] = []
-    truth = ", ".join(f"'{v}'" for v in CSV_TRUE + CSV_FALSE)
     for c in columns:
         q, dtype = ident(c.name), c.dtype.upper()
-        if dtype == "VARCHAR":
+        if c in texts:
             probes.append((c, "text"))
             exprs += [
                 f"count({q})",
@@ -341,6 +352,14 @@ def _settle_csv_types(scratch: Scratch) -> None:
     if changed:
         parts = [select.get(c.name, ident(c.name)) for c in columns]
         scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {', '.join(parts)} FROM {SRC}")
+
+
+def _parses(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool = True) -> None:
@@ -745,6 +764,18 @@ def _header(text: str, delimiter: str, label: str) -> list[str]:
     header = [h.strip() for h in header]
     _check_names(header, label)
     return header
+
+
+def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
+    """The records in the start of a CSV (header first); the last one is left out when
+    the text was cut off in it."""
+    lines = text.splitlines(keepends=True)
+    if not complete and lines:
+        lines = lines[:-1]
+    try:
+        return list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:
+        return []
 
 
 def _check_names(names: list[str], label: str) -> None:
