@@ -358,7 +358,11 @@ def snapshot_path(ws: Workspace, version: DatasetVersion) -> Path:
 
 
 def load(ws: Workspace, ref: str) -> pd.DataFrame:
-    """The whole version as a DataFrame."""
+    """The whole version as a DataFrame, every value as stored: integers as int64/uint64
+    (Int64/UInt64 with NULLs), DECIMAL as ``decimal.Decimal`` objects, floats as float64
+    (an object column of floats with None when a column holds both NULL and NaN), text as
+    str, booleans as bool (nullable ``boolean`` with NULLs), dates and timestamps as
+    datetime64 (nanoseconds kept, UTC). See store.snapshots.exact_frame."""
     return snapshots.read_all(snapshot_path(ws, get_version(ws, ref)))
 
 

@@ -407,7 +407,9 @@ def log_dataset(
 
 
 def load_dataset(ref: str) -> pd.DataFrame:
-    """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame."""
+    """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame, with the
+    values exactly as registered (decimals as ``decimal.Decimal``, nanoseconds kept, NaN
+    apart from NULL); see :func:`app.datasets.load`."""
     return datasets.load(workspace(), ref)
 
 
