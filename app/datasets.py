@@ -146,6 +146,7 @@ def register(
             label,
             encoding,
             settings.max_upload_bytes if kind == "upload" else None,
+            ws.blobs.tmp_dir,
         )
         columns = snapshots.normalize(scratch, label)
         snap = snapshots.snapshot_of(scratch, columns)
@@ -225,7 +226,7 @@ def _size(n: int) -> str:
 
 
 def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encoding: str,
-          max_bytes: int | None) -> None:  # fmt: skip
+          max_bytes: int | None, tmp_dir: Path | None = None) -> None:  # fmt: skip
     if isinstance(source, pd.DataFrame):
         snapshots.load_frame(scratch, source, label=label)
         return
@@ -239,7 +240,7 @@ def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encod
     if suffix in PARQUET_SUFFIXES:
         snapshots.load_parquet(scratch, path, label=label)
     elif suffix in CSV_SUFFIXES:
-        snapshots.load_csv(scratch, path, label=label, encoding=encoding)
+        snapshots.load_csv(scratch, path, label=label, encoding=encoding, tmp_dir=tmp_dir)
     else:
         raise InvalidInput(f"{label}: unsupported file type {suffix or '(none)'!r}; use a .csv "
                            "or .parquet file.")  # fmt: skip
@@ -357,7 +358,11 @@ def snapshot_path(ws: Workspace, version: DatasetVersion) -> Path:
 
 
 def load(ws: Workspace, ref: str) -> pd.DataFrame:
-    """The whole version as a DataFrame."""
+    """The whole version as a DataFrame, every value as stored: integers as int64/uint64
+    (Int64/UInt64 with NULLs), DECIMAL as ``decimal.Decimal`` objects, floats as float64
+    (an object column of floats with None when a column holds both NULL and NaN), text as
+    str, booleans as bool (nullable ``boolean`` with NULLs), dates and timestamps as
+    datetime64 (nanoseconds kept, UTC). See store.snapshots.exact_frame."""
     return snapshots.read_all(snapshot_path(ws, get_version(ws, ref)))
 
 

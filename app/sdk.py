@@ -45,6 +45,7 @@ from app.validation import (
 from app.workspace import open_workspace
 from store.entities import DatasetVersion, ParamValue, RunDetail
 from store.errors import InvalidInput, WorkbenchError
+from store.snapshots import index_carries_data
 from store.workspace import Workspace
 
 __all__ = [
@@ -482,9 +483,21 @@ def log_dataset(
     """Register a DataFrame (or a CSV/Parquet path) as a version of dataset ``name``.
 
     Returns the new version, or the existing one when the same content is already there
-    (a warning says which). Raises InvalidInput with what is wrong with the data.
+    (a warning says which). A DataFrame's index that carries data (a DatetimeIndex, a named
+    index, integers other than 0..n-1) is kept as leading column(s), as ``reset_index()``
+    names them (an unnamed one with a warning); drop it first with
+    ``df.reset_index(drop=True)`` if it is not data. Raises InvalidInput with what is wrong
+    with the data.
     """
     source = data if isinstance(data, pd.DataFrame) else Path(data)
+    unnamed = isinstance(data, pd.DataFrame) and all(n is None for n in data.index.names)
+    if unnamed and index_carries_data(data):  # a named index is plainly data: kept quietly
+        warnings.warn(
+            "The DataFrame's unnamed index is not the row numbers 0..n-1, so it is kept as "
+            "a column (named as df.reset_index() names it, usually 'index'). If it is not "
+            "data, log df.reset_index(drop=True) instead.",
+            stacklevel=2,
+        )
     result = datasets.register(workspace(), source, name, message=message, tags=tags,
                                source_kind="sdk" if isinstance(data, pd.DataFrame) else "path",
                                encoding=encoding)  # fmt: skip
@@ -494,7 +507,9 @@ def log_dataset(
 
 
 def load_dataset(ref: str) -> pd.DataFrame:
-    """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame."""
+    """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame, with the
+    values exactly as registered (decimals as ``decimal.Decimal``, nanoseconds kept, NaN
+    apart from NULL); see :func:`app.datasets.load`."""
     return datasets.load(workspace(), ref)
 
 

@@ -8,20 +8,32 @@ workers wait on. Only the small metadata rows go through :class:`store.gateway.S
 The fingerprint names the *logical* content, independent of file format and DuckDB
 version (Parquet bytes differ between DuckDB releases):
 
-* row order does not count; column names, column order and type families do;
+* row order does not count; column names, column order and type tags do. A column's type
+  tag is its family (integer, float, boolean, string, date, timestamp, other), except that
+  DECIMAL columns are tagged ``decimal`` (they are exact numbers, loaded back as
+  ``decimal.Decimal``; a DOUBLE column with the same printed values is other content);
 * each row becomes a canonical text: per column, integers in decimal, floats in the
-  shortest round-trip form (``repr``; -0.0 as 0.0), booleans ``true``/``false``, dates
-  ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (UTC, microseconds), strings
-  length-prefixed (``5:hello``), NULL as ``\\x1e``; fields joined by ``\\x1f``;
+  shortest round-trip form (``repr``; -0.0 as 0.0, ``nan``, ``inf``, ``-inf``), decimals
+  exactly in plain notation without trailing fractional zeros (``12345678901234567.891``,
+  ``1.5`` for 1.500, ``100`` for 100.000), booleans ``true``/``false``, dates
+  ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS[.f]`` (UTC) where ``f`` is the
+  fraction of a second to nanoseconds with trailing zeros removed (so a timestamp on a
+  whole microsecond prints as it always did, and two that differ by 1 ns differ),
+  strings length-prefixed (``5:hello``), NULL as ``\\x1e``; fields joined by ``\\x1f``;
 * the multiset of rows is summed: ``S_hi``, ``S_lo`` = sums modulo 2**64 of the upper and
   lower 64 bits of each row's md5;
 * fingerprint = sha256 of ``wbfp1``, the schema, the row count, ``S_hi`` and ``S_lo``.
+
+Only decimal columns (the ``decimal`` tag and exact text, where they were read through
+DOUBLE before) and timestamps with a sub-microsecond part (rounded to microseconds before)
+fingerprint differently from earlier releases; every other column prints as it did.
 
 ``tests/test_fingerprint.py`` recomputes it in pure Python from the same definition.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -30,6 +42,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -117,11 +130,33 @@ class Scratch:
 # -- loading sources -----------------------------------------------------------------------
 
 
-def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8") -> None:
+# Types DuckDB's CSV sniffer may choose: its defaults without BOOLEAN, so that Yes/No, T/F
+# stay text (as in pandas); a column becomes BOOLEAN below only when spelled as pandas does.
+CSV_TYPE_CANDIDATES = ("BIGINT", "HUGEINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP",
+                       "TIMESTAMPTZ", "VARCHAR")  # fmt: skip
+CSV_TRUE, CSV_FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")  # pandas' spellings
+# A number as DuckDB's CAST to DOUBLE reads it, or a non-finite one (any case):
+# inf, +inf, -inf, infinity, nan, -nan ...
+_NON_FINITE_RE = r"(?i)\s*[+-]?(inf|infinity|nan)\s*"
+_NUMBER_RE = r"(?i)\s*[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)\s*"
+
+
+def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8",
+             tmp_dir: Path | None = None) -> None:  # fmt: skip
     """Load a CSV file with a header row into the scratch table, or raise InvalidInput.
 
+    The encoding is decided once (:func:`text_encoding`: a byte-order mark wins, else
+    ``encoding``); a file that is not UTF-8 is decoded by Python into a UTF-8 copy in
+    ``tmp_dir`` (the system's temporary folder by default), so the header check and
+    DuckDB's reader see the same text. Types are DuckDB's sniffed types, except: text stays
+    text (``Yes``/``No``, ``T``/``F``, ``y``/``n`` are not booleans) and a column becomes
+    BOOLEAN only when every value is one of pandas' spellings (True/TRUE/true,
+    False/FALSE/false); a column of numbers with ``inf``/``-inf``/``nan``/``Infinity``
+    anywhere (even first) is DOUBLE with those values; integers beyond 64 bits are text
+    (as in pandas; Parquet cannot hold them).
+
     Refuses, each with its own message: an empty file, a binary file, text that is not in
-    ``encoding``, a header with blank or duplicate names, ragged rows, no data rows.
+    the encoding, a header with blank or duplicate names, ragged rows, no data rows.
     """
     size = path.stat().st_size
     if size == 0:
@@ -131,17 +166,108 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
         )
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
+    enc = text_encoding(head, encoding, label)
+    if enc.native:
+        _load_utf8_csv(scratch, path, head, size, label, enc)
+        return
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="csv-utf8-") as tmp:
+        utf8 = Path(tmp) / "data.csv"
+        _transcode(path, utf8, enc, label)
+        with utf8.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+        _load_utf8_csv(scratch, utf8, head, utf8.stat().st_size, label, enc)
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """How a CSV file's bytes become text: one decision for the header check and the reader.
+
+    ``codec`` is the Python codec for the whole file (``utf-8-sig`` strips a UTF-8 BOM,
+    ``utf-16``/``utf-32`` read the BOM's byte order); ``native`` means DuckDB reads the
+    file itself as UTF-8; otherwise Python decodes it into a UTF-8 copy first."""
+
+    codec: str
+    name: str
+    native: bool
+
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (with a byte-order mark)"),
+         (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+         (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))  # fmt: skip
+
+
+def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
+    """The encoding to read a CSV in, from its first bytes and the one asked for.
+
+    A byte-order mark decides (UTF-8, UTF-16 or UTF-32, either byte order), whatever was
+    asked: it cannot be mistaken. Otherwise ``requested`` (any Python text codec; utf-8
+    is read by DuckDB directly). Raises InvalidInput for an unknown encoding, and for NUL
+    bytes in an 8-bit encoding (a binary file, or UTF-16 without a byte-order mark)."""
+    for bom, codec, name in _BOMS:
+        if head.startswith(bom):
+            return TextEncoding(codec, name, native=codec == "utf-8-sig")
+    try:
+        info = codecs.lookup(str(requested))
+    except LookupError as exc:
+        raise InvalidInput(
+            f"Unknown encoding {requested!r}; use utf-8, latin-1 or another "
+            "text encoding Python knows (e.g. cp1252, utf-16)."
+        ) from exc
+    if not getattr(info, "_is_text_encoding", True):
+        raise InvalidInput(f"{requested!r} is not a text encoding; use utf-8 or latin-1.")
+    wide = info.name.startswith(("utf-16", "utf-32"))
+    if b"\x00" in head and not wide:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if min(len(head) // 2, 64) and max(even, odd) > len(head) // 4 and min(even, odd) == 0:
+            raise InvalidInput(
+                f"{label} looks like UTF-16 text without a byte-order mark. Choose the "
+                "encoding utf-16-le (or utf-16-be), or re-save it as UTF-8."
+            )
+        raise InvalidInput(
+            f"{label} looks like a binary file, not CSV text (it contains NUL bytes). "
+            "Upload a CSV text file or a Parquet file (.parquet)."
+        )
+    return TextEncoding(info.name, str(requested), native=info.name == "utf-8")
+
+
+def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> None:
+    """Decode ``source`` with ``enc`` into UTF-8 at ``target`` (streamed), or InvalidInput
+    naming the line of the first byte that is not valid in the encoding."""
+    decoder = codecs.getincrementaldecoder(enc.codec)("strict")
+    lines = 0
+    with source.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
+        while True:
+            chunk = src.read(1 << 20)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                before = chunk[: max(exc.start, 0)].decode(enc.codec, errors="replace")
+                raise _encoding_error(label, enc.name, f"around line "
+                                      f"{lines + before.count(chr(10)) + 1}") from exc  # fmt: skip
+            out.write(text)
+            lines += text.count("\n")
+            if not chunk:
+                break
+
+
+def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: str,
+                   enc: TextEncoding) -> None:  # fmt: skip
     if b"\x00" in head:
         raise InvalidInput(
             f"{label} looks like a binary file, not CSV text (it contains NUL bytes). "
             "Upload a CSV text file or a Parquet file (.parquet)."
         )
-    text = _decode_head(head, label, encoding, complete=size <= _SNIFF_BYTES)
+    text = _decode_head(head, label, enc.name, complete=size <= _SNIFF_BYTES)
     delimiter = _sniff_delimiter(text)
     header = _header(text, delimiter, label)
+    candidates = ", ".join(f"'{t}'" for t in CSV_TYPE_CANDIDATES)
     options = (
         f"header = true, delim = '{delimiter}', quote = '\"', escape = '\"', skip = 0, "
-        f"strict_mode = true, null_padding = false, encoding = '{encoding}'"
+        f"strict_mode = true, null_padding = false, encoding = 'utf-8', "
+        f"auto_type_candidates = [{candidates}]"
     )
     sql = f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}"
     try:
@@ -151,7 +277,7 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
             # The type sniffer saw only a sample; read again with every row sampled.
             scratch.con.execute(sql + ", sample_size = -1)", [str(path)])
     except duckdb.Error as exc:
-        raise _csv_error(exc, path, label, delimiter, encoding, len(header)) from exc
+        raise _csv_error(exc, path, label, delimiter, enc.name, len(header)) from exc
     got = [c.name for c in scratch.columns()]
     if got != header:
         raise InvalidInput(
@@ -159,6 +285,81 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
             f"(detected {delimiter!r}) and quoting."
         )
     _require_rows(scratch, label)
+    records = _records(text, delimiter, complete=size <= _SNIFF_BYTES)
+    _settle_csv_types(scratch, records[1:])
+
+
+def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
+    """Retype sniffed CSV columns as pandas' read_csv would (see :func:`load_csv`).
+
+    ``sample`` holds the first data records as parsed from the header check's text: a text
+    column with a sampled value that is neither a boolean spelling nor a number Python
+    can parse stays text without a scan (most do). The rest, and date and 128-bit integer
+    columns, are checked exactly in one scan of the table."""
+    columns = scratch.columns()
+    truth = ", ".join(f"'{v}'" for v in CSV_TRUE + CSV_FALSE)
+    maybe = [True] * len(columns)
+    for record in sample:
+        for i, value in enumerate(record[: len(columns)]):
+            if maybe[i] and value and value not in CSV_TRUE + CSV_FALSE and not _parses(value):
+                maybe[i] = False
+    texts = [c for c, m in zip(columns, maybe, strict=True) if m and c.dtype.upper() == "VARCHAR"]
+    exprs: list[str] = []
+    probes: list[tuple[Column, str]] = []
+    for c in columns:
+        q, dtype = ident(c.name), c.dtype.upper()
+        if c in texts:
+            probes.append((c, "text"))
+            exprs += [
+                f"count({q})",
+                f"count({q}) FILTER (WHERE {q} IN ({truth}))",
+                f"count({q}) FILTER (WHERE regexp_full_match({q}, '{_NUMBER_RE}'))",
+                f"count({q}) FILTER (WHERE regexp_full_match({q}, '{_NON_FINITE_RE}'))",
+            ]
+        elif dtype in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+            probes.append((c, "date"))  # DuckDB reads a lone 'inf' as the date infinity
+            exprs += [f"count({q})", f"count({q}) FILTER (WHERE isinf({q}))"]
+        elif dtype in ("HUGEINT", "UHUGEINT"):
+            probes.append((c, "huge"))
+            exprs += [f"min({q}) >= {_INT64[0]} AND max({q}) <= {_INT64[1]}",
+                      f"min({q}) >= 0 AND max({q}) <= {_UINT64[1]}"]  # fmt: skip
+    if not probes:
+        return
+    row = list(scratch.sql(f"SELECT {', '.join(exprs)} FROM {SRC}").fetchone())
+    select, changed = {}, False
+    for c, kind in probes:
+        q = ident(c.name)
+        if kind == "text":
+            n, n_bool, n_number, n_special = (int(v) for v in row[:4])
+            del row[:4]
+            if n and n_bool == n:
+                true = ", ".join(f"'{v}'" for v in CSV_TRUE)
+                select[c.name] = f"({q} IN ({true})) AS {q}"
+            elif n and n_number == n and n_special:
+                select[c.name] = f"CAST(trim({q}) AS DOUBLE) AS {q}"
+        elif kind == "date":
+            n, n_inf = (int(v) for v in row[:2])
+            del row[:2]
+            if n and n_inf == n:
+                select[c.name] = (f"CASE WHEN {q} IS NULL THEN NULL WHEN {q} > DATE '1970-01-01' "
+                                  f"THEN 'inf'::DOUBLE ELSE '-inf'::DOUBLE END AS {q}")  # fmt: skip
+        else:
+            fits_signed, fits_unsigned = row[:2]
+            del row[:2]
+            target = "BIGINT" if fits_signed else "UBIGINT" if fits_unsigned else "VARCHAR"
+            select[c.name] = f"CAST({q} AS {target}) AS {q}"
+    changed = bool(select)
+    if changed:
+        parts = [select.get(c.name, ident(c.name)) for c in columns]
+        scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {', '.join(parts)} FROM {SRC}")
+
+
+def _parses(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool = True) -> None:
@@ -185,7 +386,14 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
 
 
 def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
-    """Load a pandas DataFrame into the scratch table, or raise InvalidInput."""
+    """Load a pandas DataFrame into the scratch table, or raise InvalidInput.
+
+    An index that carries data becomes leading column(s), as ``frame.reset_index()`` names
+    them (its name, else ``index``; ``level_0``... for unnamed levels of a MultiIndex); only
+    the default row numbers 0..n-1 (a RangeIndex, or the same integers) are dropped. NaN in
+    a float column is missing (NULL), as pandas and pyarrow treat it; +-inf stay. Time
+    zone-aware columns become UTC wall-clock time at their own resolution (nanoseconds
+    kept)."""
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInput(f"{label} must be a pandas DataFrame; got {type(frame).__name__}.")
     if isinstance(frame.columns, pd.MultiIndex):
@@ -196,8 +404,8 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
         raise InvalidInput(f"{label} has column names that are not strings: {bad[:5]}. "
                            "Rename them, e.g. df.columns = df.columns.astype(str).")  # fmt: skip
     _check_names(list(frame.columns), label)
-    if not isinstance(frame.index, pd.RangeIndex) and any(n is not None for n in frame.index.names):
-        frame = frame.reset_index()  # a named index is data; a plain row number is not
+    frame = _index_as_columns(frame, label)
+    frame = _utc_naive(frame)
     try:
         scratch.con.register("incoming_frame", frame)
         scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM incoming_frame")
@@ -211,11 +419,56 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     _require_rows(scratch, label)
 
 
+def index_carries_data(frame: pd.DataFrame) -> bool:
+    """Whether ``frame``'s index is data (kept as columns by :func:`load_frame`): anything
+    but the unnamed row numbers 0..n-1."""
+    index = frame.index
+    if isinstance(index, pd.MultiIndex) or index.name is not None:
+        return True
+    if isinstance(index, pd.RangeIndex) or pd.api.types.is_integer_dtype(index.dtype):
+        return not index.equals(pd.RangeIndex(len(frame)))
+    return True
+
+
+def _index_as_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``frame`` with an index that carries data turned into columns (see load_frame)."""
+    if not index_carries_data(frame):
+        return frame
+    try:
+        out = frame.reset_index()
+    except ValueError as exc:  # the index's name is also a column's
+        raise InvalidInput(
+            f"{label}: its index {list(frame.index.names)} carries data and would become a "
+            f"column, but a column of that name exists ({exc}). Rename the index "
+            "(df.index.name = 'other') or drop it (df.reset_index(drop=True))."
+        ) from exc
+    added = out.shape[1] - frame.shape[1]
+    out.columns = [str(c) for c in out.columns[:added]] + list(frame.columns)
+    _check_names(list(out.columns), label)
+    return out
+
+
+def _utc_naive(frame: pd.DataFrame) -> pd.DataFrame:
+    """Time zone-aware datetime columns as UTC wall-clock time, keeping their resolution
+    (DuckDB would read them as microsecond TIMESTAMPTZ and drop nanoseconds)."""
+    aware = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not aware:
+        return frame
+    frame = frame.copy(deep=False)
+    for c in aware:
+        frame[c] = frame[c].dt.tz_convert("UTC").dt.tz_localize(None)
+    return frame
+
+
 def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
     """Bring the scratch table to the types a snapshot keeps, or raise InvalidInput.
 
-    Time zones become UTC timestamps, nanosecond timestamps microsecond ones, enums and
-    all-NULL columns text; nested types (lists, structs, maps) are refused.
+    Exact types stay as they are (integers, DECIMAL(p,s), DOUBLE, FLOAT, TIMESTAMP_NS).
+    Time zones become UTC timestamps (``TIMESTAMP WITH TIME ZONE`` -> ``TIMESTAMP``,
+    ``TIMESTAMPTZ_NS`` -> ``TIMESTAMP_NS``), second and millisecond timestamps microsecond
+    ones (no loss), enums and all-NULL columns text. 128-bit integers (HUGEINT, UHUGEINT),
+    which Parquet cannot hold, become BIGINT or UBIGINT when every value fits, else they
+    are refused; nested types (lists, structs, maps) are refused.
     """
     columns = scratch.columns()
     nested = [c for c in columns if any(t in c.dtype for t in ("[]", "STRUCT", "MAP", "UNION"))]
@@ -228,13 +481,16 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
     select, changed = [], False
     for c in columns:
         q = ident(c.name)
-        if c.dtype == "TIMESTAMP WITH TIME ZONE":
+        dtype = c.dtype.upper()
+        if dtype in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ_NS"):
             select.append(f"timezone('UTC', {q}) AS {q}")
-        elif c.dtype.startswith(("TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")):
+        elif dtype.startswith(("TIMESTAMP_MS", "TIMESTAMP_S")):
             select.append(f"CAST({q} AS TIMESTAMP) AS {q}")
-        elif c.dtype.startswith("ENUM") or c.dtype in ('"NULL"', "NULL"):
+        elif dtype.startswith("ENUM") or dtype in ('"NULL"', "NULL"):
             # an all-None object column arrives typed NULL; text is what it most likely holds
             select.append(f"CAST({q} AS VARCHAR) AS {q}")
+        elif dtype in ("HUGEINT", "UHUGEINT"):
+            select.append(f"CAST({q} AS {_narrow_integer(scratch, c, label)}) AS {q}")
         else:
             select.append(q)
             continue
@@ -245,17 +501,52 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
     return columns
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64 = (0, 2**64 - 1)
+
+
+def _huge_range(scratch: Scratch, column: Column) -> tuple[int | None, int | None]:
+    q = ident(column.name)
+    lo, hi = scratch.sql(f"SELECT min({q}), max({q}) FROM {SRC}").fetchone()
+    return lo, hi
+
+
+def _narrow_integer(scratch: Scratch, column: Column, label: str) -> str:
+    """BIGINT or UBIGINT for a 128-bit integer column whose values fit, else InvalidInput
+    (Parquet has no 128-bit integers: DuckDB would write them as DOUBLE, losing digits)."""
+    lo, hi = _huge_range(scratch, column)
+    if lo is None or (_INT64[0] <= lo and hi <= _INT64[1]):
+        return "BIGINT"
+    if _UINT64[0] <= lo and hi <= _UINT64[1]:
+        return "UBIGINT"
+    example = hi if hi > _UINT64[1] else lo
+    raise InvalidInput(
+        f"{label}: column {column.name!r} holds integers outside the 64-bit range (e.g. "
+        f"{example}); they cannot be stored exactly as numbers. Store them as text (e.g. "
+        f"df[{column.name!r}] = df[{column.name!r}].astype(str)) or as decimal.Decimal "
+        "values (up to 38 digits)."
+    )
+
+
 # -- fingerprint -------------------------------------------------------------------------------
 
 
 def canonical_expr(column: Column) -> str:
     """SQL for one column's canonical text in a fingerprint row (see module docstring)."""
     q = ident(column.name)
+    if is_decimal(column.dtype):
+        if decimal_scale(column.dtype) == 0:
+            return f"CAST({q} AS VARCHAR)"
+        # DuckDB prints DECIMAL(3,3) 0.1 as ".100": put the 0 back, then trim the zeros
+        text = f"regexp_replace(CAST({q} AS VARCHAR), '^(-?)\\.', '\\10.')"
+        return f"rtrim(rtrim({text}, '0'), '.')"
     if column.family == "float":
         return f"CAST(CAST({q} AS DOUBLE) + 0.0 AS VARCHAR)"
     if column.family == "string":
         return f"CAST(length({q}) AS VARCHAR) || ':' || {q}"
     if column.family == "timestamp":
+        if column.dtype.upper() == "TIMESTAMP_NS":  # nanoseconds, trailing zeros trimmed
+            return f"CAST({q} AS VARCHAR)"
         return f"CAST(CAST({q} AS TIMESTAMP) AS VARCHAR)"
     return f"CAST({q} AS VARCHAR)"
 
@@ -265,8 +556,25 @@ def row_text_expr(columns: tuple[Column, ...]) -> str:
     return "concat_ws(chr(31), " + ", ".join(parts) + ")"
 
 
+def fingerprint_tag(column: Column) -> str:
+    """The type tag a column has in the fingerprint's schema: its family, or ``decimal``."""
+    return "decimal" if is_decimal(column.dtype) else column.family
+
+
 def schema_text(columns: tuple[Column, ...]) -> str:
-    return "\x1f".join(f"{c.name}\x1e{c.family}" for c in columns)
+    return "\x1f".join(f"{c.name}\x1e{fingerprint_tag(c)}" for c in columns)
+
+
+def is_decimal(dtype: str) -> bool:
+    """Whether a DuckDB type is DECIMAL(p, s) (exact; family "float" for statistics)."""
+    return dtype.strip().upper().startswith("DECIMAL")
+
+
+def decimal_scale(dtype: str) -> int:
+    """The scale ``s`` of ``DECIMAL(p,s)`` (0 when not given)."""
+    inside = dtype.partition("(")[2].rstrip(") ")
+    parts = inside.split(",")
+    return int(parts[1]) if len(parts) == 2 else 0
 
 
 def combine_fingerprint(columns: tuple[Column, ...], n_rows: int, s_hi: int, s_lo: int) -> str:
@@ -306,7 +614,8 @@ def write_parquet(scratch: Scratch, tmp_dir: Path) -> Path:
 
 
 def read_page(path: Path, offset: int, limit: int) -> pd.DataFrame:
-    """Rows ``offset`` to ``offset + limit`` of a snapshot, in stored order.
+    """Rows ``offset`` to ``offset + limit`` of a snapshot, in stored order (values as
+    :func:`read_all` gives them).
 
     A filter on ``file_row_number`` lets DuckDB skip whole row groups (about 10 ms for any
     page of 10M rows, where OFFSET reads everything before the page)."""
@@ -314,30 +623,75 @@ def read_page(path: Path, offset: int, limit: int) -> pd.DataFrame:
     lo, hi = int(offset), int(offset) + int(limit)
     with Scratch() as s:
         try:
-            return s.con.execute(
-                f"SELECT * EXCLUDE (file_row_number) FROM read_parquet({source}, "
-                f"file_row_number = true) WHERE file_row_number >= {lo} AND file_row_number < "
-                f"{hi} ORDER BY file_row_number"
-            ).df()
+            s.con.execute(
+                f"CREATE TEMP TABLE page AS SELECT * EXCLUDE (file_row_number) FROM "
+                f"read_parquet({source}, file_row_number = true) WHERE file_row_number >= "
+                f"{lo} AND file_row_number < {hi} ORDER BY file_row_number"
+            )
         except duckdb.Error:  # a user column called file_row_number: page the slow way
-            return s.sql(f"SELECT * FROM read_parquet({source}) LIMIT {int(limit)} "
-                         f"OFFSET {lo}").df()  # fmt: skip
+            s.sql(f"CREATE TEMP TABLE page AS SELECT * FROM read_parquet({source}) "
+                  f"LIMIT {int(limit)} OFFSET {lo}")  # fmt: skip
+        return exact_frame(s, "page")
 
 
 def read_all(path: Path) -> pd.DataFrame:
+    """The whole snapshot as a DataFrame, exactly (see :func:`exact_frame`)."""
     with Scratch() as s:
-        return s.sql(f"SELECT * FROM read_parquet('{literal(str(path))}')").df()
+        s.sql(f"CREATE VIEW snap AS SELECT * FROM read_parquet('{literal(str(path))}')")
+        return exact_frame(s, "snap")
 
 
 def read_sample(path: Path, n: int, seed: int = 0) -> pd.DataFrame:
     """All rows when there are at most ``n``, else a uniform sample of ``n`` (reservoir, the
-    same rows for the same seed)."""
+    same rows for the same seed); values as :func:`read_all` gives them."""
     source = f"read_parquet('{literal(str(path))}')"
     with Scratch() as s:
         if s.count(source) <= n:
-            return s.sql(f"SELECT * FROM {source}").df()
-        return s.sql(f"SELECT * FROM {source} USING SAMPLE reservoir({int(n)} ROWS) "
-                     f"REPEATABLE ({int(seed)})").df()  # fmt: skip
+            s.sql(f"CREATE VIEW snap AS SELECT * FROM {source}")
+        else:
+            s.sql(f"CREATE TEMP TABLE snap AS SELECT * FROM {source} USING SAMPLE "
+                  f"reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})")  # fmt: skip
+        return exact_frame(s, "snap")
+
+
+def exact_frame(scratch: Scratch, table: str) -> pd.DataFrame:
+    """``table`` as a DataFrame with every value as stored.
+
+    DuckDB's own conversion is kept where it is exact: integers as int64/uint64 (nullable
+    Int64/UInt64 with NULLs), floats as float64, booleans, text, dates and timestamps as
+    datetime64 (nanoseconds kept). Two conversions would lose information and are done
+    here instead: DECIMAL columns become ``decimal.Decimal`` objects (DuckDB gives float64,
+    which rounds 12345678901234567.891), and a float column holding both NULL and NaN
+    becomes an object column of floats with None for NULL (float64 has one NaN for both);
+    a float column with only one of them stays float64 (NaN is then unambiguous).
+    """
+    columns = scratch.columns(table)
+    floats = [c for c in columns if c.family == "float" and not is_decimal(c.dtype)]
+    both: set[str] = set()
+    if floats:
+        flags = scratch.sql(
+            "SELECT " + ", ".join(
+                f"coalesce(bool_or({ident(c.name)} IS NULL) AND bool_or(isnan({ident(c.name)})),"
+                " false)" for c in floats
+            ) + f" FROM {table}"
+        ).fetchone()  # fmt: skip
+        both = {c.name for c, flag in zip(floats, flags, strict=True) if flag}
+    select, exact = [], []
+    for c in columns:
+        q = ident(c.name)
+        if is_decimal(c.dtype) or c.name in both:
+            select.append(f"CAST(CAST({q} AS {'VARCHAR' if is_decimal(c.dtype) else 'DOUBLE'})"
+                          f" AS VARCHAR) AS {q}")  # fmt: skip
+            exact.append(c)
+        else:
+            select.append(q)
+    frame = scratch.sql(f"SELECT {', '.join(select) or '*'} FROM {table}").df()
+    for c in exact:
+        parse = Decimal if is_decimal(c.dtype) else float
+        values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                  else parse(v) for v in frame[c.name].astype(object).tolist()]  # fmt: skip
+        frame[c.name] = pd.Series(values, index=frame.index, dtype=object)
+    return frame
 
 
 def write_csv(path: Path, target: Path) -> None:
@@ -371,22 +725,22 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _decode_head(head: bytes, label: str, encoding: str, complete: bool) -> str:
+    """The first bytes of a UTF-8 file (BOM stripped) as text; ``encoding`` names the
+    file's own encoding in an error."""
     try:
-        return head.decode(encoding)
+        return head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if not complete and exc.start >= len(head) - 4:
-            return head[: exc.start].decode(encoding)  # a character cut by the sample's end
+            return head[: exc.start].decode("utf-8-sig")  # a character cut by the sample's end
         raise _encoding_error(label, encoding, f"byte 0x{head[exc.start]:02x} at offset "
                                                f"{exc.start}") from exc  # fmt: skip
-    except LookupError as exc:
-        raise InvalidInput(f"Unknown encoding {encoding!r}; use utf-8 or latin-1.") from exc
 
 
 def _encoding_error(label: str, encoding: str, where: str) -> InvalidInput:
     hint = (
         "Re-save it as UTF-8, or choose the encoding latin-1 (--encoding latin-1 on the "
         "command line, encoding='latin-1' in the SDK, the Encoding box on the page)."
-        if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        if encoding.lower().replace("_", "-").startswith(("utf-8", "utf8"))
         else "Choose the file's real encoding."
     )
     return InvalidInput(f"{label} is not valid {encoding} text ({where}). {hint}")
@@ -410,6 +764,18 @@ def _header(text: str, delimiter: str, label: str) -> list[str]:
     header = [h.strip() for h in header]
     _check_names(header, label)
     return header
+
+
+def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
+    """The records in the start of a CSV (header first); the last one is left out when
+    the text was cut off in it."""
+    lines = text.splitlines(keepends=True)
+    if not complete and lines:
+        lines = lines[:-1]
+    try:
+        return list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:
+        return []
 
 
 def _check_names(names: list[str], label: str) -> None:
@@ -456,7 +822,7 @@ def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encodi
 def _first_ragged_line(path: Path, delimiter: str, encoding: str, n_header: int
                        ) -> tuple[int, int] | None:  # fmt: skip
     try:
-        with path.open(newline="", encoding=encoding, errors="replace") as fh:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             for record in reader:
                 if record and len(record) != n_header:

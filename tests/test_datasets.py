@@ -89,7 +89,8 @@ def test_fingerprint_ignores_row_order_and_file_format(ws: Workspace, tmp_path: 
     values, column names, column order and type families do."""
     frame = make_frame(80).drop(columns="signup")
     v1 = wb.log_dataset(frame, "t")
-    shuffled = frame.sample(frac=1.0, random_state=3)
+    # reset_index(drop=True): a shuffled frame's index is data that would be kept as a column
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
     csv = tmp_path / "t.csv"
     shuffled.to_csv(csv, index=False)
     parquet = tmp_path / "t.parquet"
@@ -202,7 +203,7 @@ def test_diff_by_key(ws: Workspace) -> None:
     cur = cur[cur["id"] != 7]
     cur = pd.concat([cur, make_frame(2, seed=9).assign(id=[1001, 1002])])
     cur["score"] = 1.0
-    cur = cur.astype({"age": "float64"})
+    cur = cur.astype({"age": "float64"}).reset_index(drop=True)  # the index is not data here
     wb.log_dataset(cur, "churn")
     d = datasets.diff(ws, "churn@v1", "churn@v2")
     r = d.rows

@@ -1,0 +1,368 @@
+"""What you register is what you get back (issue 14, items 1, 3, 7, 10): exact decimals,
+nanosecond timestamps and 64-bit integers, non-finite floats from every door, text
+encodings, text that looks like booleans, and a DataFrame index that carries data."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app import datasets, inbox
+from app import sdk as wb
+from app.cli import main
+from store import snapshots
+from store.errors import InvalidInput
+from store.snapshots import Scratch
+from store.workspace import Workspace
+
+# -- item 1: numbers and times stay exact ------------------------------------------------------
+
+
+def write_parquet(path: Path, **columns: pa.Array) -> Path:
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def test_decimals_differing_in_the_last_digit_are_two_versions_and_load_exactly(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    dec = pa.decimal128(38, 3)
+    exact = [Decimal("12345678901234567.891"), Decimal("-0.5"), None]
+    a = write_parquet(tmp_path / "a.parquet", id=pa.array([1, 2, 3]), amount=pa.array(exact, dec))
+    later = [Decimal("12345678901234567.892"), *exact[1:]]
+    b = write_parquet(tmp_path / "b.parquet", id=pa.array([1, 2, 3]), amount=pa.array(later, dec))
+    v1 = datasets.register(ws, a, "money")
+    v2 = datasets.register(ws, b, "money")
+    assert v1.created and v2.created, v2.message
+    assert v1.version.fingerprint != v2.version.fingerprint
+    loaded = wb.load_dataset("money@v1")
+    assert loaded["amount"].tolist() == exact
+    assert wb.load_dataset("money@v2")["amount"][0] == Decimal("12345678901234567.892")
+    # The same file again is the same version; a DataFrame of Decimals is exact too.
+    assert not datasets.register(ws, a, "money").created
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "amount": [Decimal("12345678901234567.891"), Decimal("-0.5"), None]}
+    )
+    assert not datasets.register(ws, frame, "money").created  # same content as v1
+    # The profile still treats it as a number (family float) with its exact text.
+    profile = {p.name: p for p in datasets.get_profile(ws, v1.version)}
+    assert profile["amount"].family == "float"
+    assert profile["amount"].max_text == "12345678901234567.891"
+
+
+def test_nanosecond_timestamps_one_ns_apart_are_two_versions(ws: Workspace, tmp_path: Path) -> None:
+    ns = pa.timestamp("ns")
+    base = 1_714_564_800_123_456_789  # 2024-05-01 12:00:00.123456789
+    a = write_parquet(tmp_path / "a.parquet", at=pa.array([base, None], ns))
+    b = write_parquet(tmp_path / "b.parquet", at=pa.array([base + 1, None], ns))
+    assert datasets.register(ws, a, "ticks").created
+    second = datasets.register(ws, b, "ticks")
+    assert second.created, second.message
+    assert [p.dtype for p in datasets.get_profile(ws, second.version)] == ["TIMESTAMP_NS"]
+    loaded = wb.load_dataset("ticks@v2")["at"]
+    assert loaded.dtype == "datetime64[ns]"
+    assert loaded[0] == pd.Timestamp(base + 1, unit="ns") and pd.isna(loaded[1])
+    # From a DataFrame, naive or time zone-aware (UTC wall clock, nanoseconds kept).
+    aware = pd.DataFrame({"at": pd.Series([pd.Timestamp(base + 2, unit="ns"), None])
+                          .dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")})  # fmt: skip
+    third = datasets.register(ws, aware, "ticks")
+    assert third.created
+    assert wb.load_dataset("ticks@v3")["at"][0] == pd.Timestamp(base + 2, unit="ns")
+    naive = pd.DataFrame({"at": pd.Series([pd.Timestamp(base + 2, unit="ns"), None])})
+    assert datasets.register(ws, naive, "ticks").version.version == 3  # same instant
+
+
+def test_whole_microsecond_timestamps_keep_their_old_identity(ws: Workspace) -> None:
+    """datetime64[ns] and datetime64[us] holding the same microseconds are one content
+    (and fingerprint as before nanoseconds were kept: see tests/test_fingerprint.py)."""
+    stamps = pd.Series(pd.to_datetime(["2024-05-01 12:00:00.123456", "1999-12-31 23:59:59.0"],
+                                      format="ISO8601"))  # fmt: skip
+    v1 = wb.log_dataset(pd.DataFrame({"at": stamps.astype("datetime64[us]")}), "t")
+    with pytest.warns(UserWarning, match="Same content"):
+        again = wb.log_dataset(pd.DataFrame({"at": stamps.astype("datetime64[ns]")}), "t")
+    assert again == v1
+
+
+def test_64_bit_integers_come_back_exactly_from_every_door(ws: Workspace, tmp_path: Path) -> None:
+    lo, hi, top = -(2**63), 2**63 - 1, 2**64 - 1
+    frame = pd.DataFrame({"i": pd.Series([lo, hi, None], dtype="Int64"),
+                          "u": pd.Series([top, 0, None], dtype="UInt64")})  # fmt: skip
+    wb.log_dataset(frame, "ints")
+    back = wb.load_dataset("ints")
+    assert back["i"].tolist() == [lo, hi, pd.NA] and back["u"].tolist() == [top, 0, pd.NA]
+    csv = tmp_path / "ints.csv"
+    csv.write_text(f"i,u\n{lo},{top}\n{hi},0\n,\n")
+    assert not datasets.register(ws, csv, "ints").created  # the same values
+    parquet = write_parquet(tmp_path / "ints.parquet", i=pa.array([lo, hi, None], pa.int64()),
+                            u=pa.array([top, 0, None], pa.uint64()))  # fmt: skip
+    assert not datasets.register(ws, parquet, "ints").created
+    whole = pd.DataFrame({"i": [lo, hi], "u": np.array([top, 0], dtype="uint64")})
+    wb.log_dataset(whole, "ints2")
+    back = wb.load_dataset("ints2")
+    assert (back["i"].dtype, back["u"].dtype) == (np.dtype("int64"), np.dtype("uint64"))
+    assert back["i"].tolist() == [lo, hi] and back["u"].tolist() == [top, 0]
+
+
+def test_integers_beyond_64_bits(ws: Workspace, tmp_path: Path) -> None:
+    """Parquet has no 128-bit integers (DuckDB would write them as DOUBLE, losing digits):
+    a CSV column of them is text, as pandas reads it; a DataFrame of them is refused."""
+    huge = 2**64 + 1
+    csv = tmp_path / "ids.csv"
+    csv.write_text(f"iccid,n\n{huge},1\n89014103211118510720,2\n")
+    datasets.register(ws, csv, "ids")
+    back = wb.load_dataset("ids")
+    assert back["iccid"].tolist() == [str(huge), "89014103211118510720"]
+    assert back["n"].tolist() == [1, 2]
+    with pytest.raises(InvalidInput, match=r"'big' holds integers outside the 64-bit range"):
+        wb.log_dataset(pd.DataFrame({"big": [huge, 1]}), "ids2")
+    fits = pd.DataFrame({"big": pd.Series([2**64 - 1, 1], dtype=object)})  # UBIGINT range
+    wb.log_dataset(fits, "ids3")
+    assert wb.load_dataset("ids3")["big"].tolist() == [2**64 - 1, 1]
+
+
+# -- item 3: non-finite values -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["inf", "-inf", "nan", "NaN", "Infinity", "-Infinity", "INF"])
+def test_a_float_column_whose_first_row_is_non_finite_is_a_number(
+    ws: Workspace, tmp_path: Path, first: str
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(f"x,y\n{first},a\n1.5,b\n2,c\n")
+    version = datasets.register(ws, path, "nf").version
+    assert [p.family for p in datasets.get_profile(ws, version)] == ["float", "string"]
+    x = wb.load_dataset("nf")["x"].tolist()
+    want = float(first.lower().replace("infinity", "inf"))
+    assert (math.isnan(x[0]) if math.isnan(want) else x[0] == want) and x[1:] == [1.5, 2.0]
+
+
+def test_a_column_of_only_infinity_is_a_float_not_a_date(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("x,y\ninf,1\n,2\n-inf,3\n")
+    datasets.register(ws, path, "nf")
+    assert wb.load_dataset("nf")["x"].tolist()[::2] == [math.inf, -math.inf]
+
+
+def same_floats(got: list, want: list) -> bool:
+    """Equal lists where NaN equals NaN and None equals only None."""
+    return len(got) == len(want) and all(
+        (g is None and w is None)
+        or (g is not None and w is not None and (g == w or (math.isnan(g) and math.isnan(w))))
+        for g, w in zip(got, want, strict=True)
+    )
+
+
+def test_non_finite_floats_round_trip_from_csv_parquet_and_dataframe(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    values = [1.5, math.nan, math.inf, -math.inf, 2.5]
+    csv = tmp_path / "f.csv"
+    csv.write_text("x\n1.5\nnan\ninf\n-inf\n2.5\n")
+    datasets.register(ws, csv, "f")
+    back = wb.load_dataset("f")["x"]
+    assert back.dtype == "float64" and same_floats(back.tolist(), values)
+    parquet = write_parquet(tmp_path / "f.parquet", x=pa.array(values, pa.float64()))
+    assert not datasets.register(ws, parquet, "f").created  # NaN stays NaN: same content
+    # NULL and NaN in one column: both kept apart (an object column, None for NULL).
+    csv.write_text("x\n1.5\nnan\ninf\n-inf\n2.5\n\n")
+    both = datasets.register(ws, csv, "f").version
+    profile = datasets.get_profile(ws, both)[0]
+    assert (profile.nulls, profile.nan_count) == (1, 1)
+    assert same_floats(wb.load_dataset("f@v2")["x"].tolist(), [*values, None])
+    parquet = write_parquet(tmp_path / "g.parquet", x=pa.array([*values, None], pa.float64()))
+    assert datasets.register(ws, parquet, "f").version == both
+    # A DataFrame's NaN is pandas' missing value (as pyarrow reads it): stored as NULL and
+    # loaded as NaN in float64; infinities stay.
+    frame_version = wb.log_dataset(pd.DataFrame({"x": values}), "g")
+    profile = datasets.get_profile(ws, frame_version)[0]
+    assert (profile.nulls, profile.nan_count) == (1, 0)
+    back = wb.load_dataset("g")["x"]
+    assert back.dtype == "float64" and same_floats(back.tolist(), values)
+
+
+# -- item 7: text encodings --------------------------------------------------------------------
+
+TEXT = "name,city,n\nJosé,München,1\nZoë,Łódź,2\n"
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"),
+                                        ("utf-16-be", b"\xfe\xff")])  # fmt: skip
+def test_a_byte_order_mark_decides_the_encoding(
+    ws: Workspace, tmp_path: Path, codec: str, bom: bytes
+) -> None:
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(TEXT.encode("utf-8"))
+    v1 = datasets.register(ws, plain, "people").version
+    path = tmp_path / f"{codec}.csv"
+    path.write_bytes(bom + TEXT.encode(codec))
+    again = datasets.register(ws, path, "people")
+    assert again.version == v1  # clean column names, same text: same content
+    back = wb.load_dataset("people")
+    assert list(back.columns) == ["name", "city", "n"]
+    assert back["city"].tolist() == ["München", "Łódź"]
+
+
+def test_utf16_without_a_byte_order_mark_says_what_to_do(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes(TEXT.encode("utf-16-le"))
+    with pytest.raises(InvalidInput, match="looks like UTF-16 text without a byte-order mark"):
+        datasets.register(ws, path, "people")
+    datasets.register(ws, path, "people", encoding="utf-16-le")
+    assert wb.load_dataset("people")["name"].tolist() == ["José", "Zoë"]
+
+
+def test_other_encodings_are_read_by_one_decision(ws: Workspace, tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,city\nJosé,München\n".encode("latin-1"))
+    with pytest.raises(InvalidInput, match="is not valid utf-8 text"):
+        datasets.register(ws, latin, "people")
+    datasets.register(ws, latin, "people", encoding="latin-1")
+    cp = tmp_path / "cp1252.csv"
+    cp.write_bytes("name,price\nCafé,5 €\n".encode("cp1252"))
+    datasets.register(ws, cp, "prices", encoding="cp1252")
+    assert wb.load_dataset("prices").iloc[0].tolist() == ["Café", "5 €"]
+    bad = tmp_path / "bad16.csv"
+    bad.write_bytes(b"\xff\xfe" + "a\n1\n2\n".encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(InvalidInput, match=r"is not valid UTF-16 text \(around line 4\)"):
+        datasets.register(ws, bad, "bad")
+    with pytest.raises(InvalidInput, match="Unknown encoding 'klingon'"):
+        datasets.register(ws, latin, "people", encoding="klingon")
+    assert not any(p for p in ws.blobs.tmp_dir.iterdir() if p.name.startswith("csv-utf8-"))
+
+
+def drop_in_inbox(ws: Workspace, dataset: str, name: str, body: bytes) -> Path:
+    folder = ws.paths.inbox / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(body)
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    return path
+
+
+def test_inbox_and_cli_read_excel_csv_and_keep_text_as_text(
+    ws: Workspace, tmp_path: Path, capsys
+) -> None:
+    body = "\ufeffsmoker,total\nYes,16.99\nNo,10.34\n".encode()  # Excel's "CSV UTF-8"
+    drop_in_inbox(ws, "tips", "tips.csv", body)
+    [outcome] = inbox.scan(ws, settle=2.0)
+    assert outcome.error is None and outcome.registration.created
+    back = wb.load_dataset("tips")
+    assert list(back.columns) == ["smoker", "total"]
+    assert back["smoker"].tolist() == ["Yes", "No"]
+    path = tmp_path / "tips-16.csv"
+    path.write_bytes(b"\xff\xfe" + "smoker,total\nYes,16.99\nNo,10.34\n".encode("utf-16-le"))
+    assert main(["datasets", "add", str(path), "--name", "tips"]) == 0
+    assert "Same content as tips@v1" in capsys.readouterr().out
+
+
+# -- item 10: what you register is what you get back -------------------------------------------
+
+
+def test_text_that_looks_boolean_stays_text(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "titanic.csv"
+    path.write_text("smoker,survived,flag,bit,real,yn,maybe\nYes,y,T,0,True,yes,TRUE\n"
+                    "No,n,F,1,false,no,\nNo,n,F,1,FALSE,no,false\n")  # fmt: skip
+    v1 = datasets.register(ws, path, "titanic").version
+    families = {p.name: p.family for p in datasets.get_profile(ws, v1)}
+    assert families == {"smoker": "string", "survived": "string", "flag": "string",
+                        "bit": "integer", "real": "boolean", "yn": "string",
+                        "maybe": "boolean"}  # fmt: skip
+    back = wb.load_dataset("titanic")
+    assert back["smoker"].tolist() == ["Yes", "No", "No"]
+    assert back["survived"].tolist() == ["y", "n", "n"]
+    assert back["flag"].tolist() == ["T", "F", "F"]
+    assert back["bit"].tolist() == [0, 1, 1]
+    assert back["real"].tolist() == [True, False, False]
+    assert back["maybe"].tolist() == [True, pd.NA, False] or back["maybe"].tolist() == [
+        True, None, False]  # fmt: skip
+    # A later export of the same kind passes the contract inferred from the first.
+    path.write_text("smoker,survived,flag,bit,real,yn,maybe\nNo,y,T,1,False,yes,true\n"
+                    "Yes,n,F,0,true,no,\n")  # fmt: skip
+    v2 = datasets.register(ws, path, "titanic").version
+    failed = [c.message for c in datasets.get_checks(ws, v2)[1] if not c.passed]
+    assert v2.contract_passed, failed
+
+
+def test_an_index_that_carries_data_is_kept(ws: Workspace) -> None:
+    # statsmodels' co2: a weekly DatetimeIndex without a name and one column
+    weeks = pd.date_range("1958-03-29", periods=5, freq="W-SAT")
+    co2 = pd.DataFrame({"co2": [316.1, 317.3, 317.6, 317.5, 316.4]}, index=weeks)
+    with pytest.warns(UserWarning, match="unnamed index is not the row numbers"):
+        version = wb.log_dataset(co2, "co2")
+    assert version.n_columns == 2
+    back = wb.load_dataset("co2")
+    assert list(back.columns) == ["index", "co2"]
+    assert list(pd.to_datetime(back["index"])) == list(weeks)
+    # A named index keeps its name; integers that are not 0..n-1 are data too.
+    named = co2.rename_axis("week")
+    assert list(wb.log_dataset(named, "co2-named") and wb.load_dataset("co2-named").columns) == [
+        "week", "co2"]  # fmt: skip
+    picked = pd.DataFrame({"x": [10, 20, 30]}, index=[3, 7, 9])
+    with pytest.warns(UserWarning):
+        wb.log_dataset(picked, "picked")
+    assert wb.load_dataset("picked").to_dict("list") == {"index": [3, 7, 9], "x": [10, 20, 30]}
+    # Row numbers 0..n-1 are not data, whatever index type holds them.
+    plain = pd.DataFrame({"x": [1, 2, 3]}, index=pd.Index([0, 1, 2], dtype="int64"))
+    assert wb.log_dataset(plain, "plain").n_columns == 1
+    with pytest.raises(InvalidInput, match="a column of that name exists"):
+        wb.log_dataset(pd.DataFrame({"id": [1]}, index=pd.Index([5], name="id")), "clash")
+
+
+# -- the rule as a property --------------------------------------------------------------------
+
+NAMES = ["select", "Ünï cødé", 'say "hi"', "order by; drop table x", "index ", "x"]
+int64s = st.integers(-(2**63), 2**63 - 1) | st.none()
+float64s = st.floats(width=64) | st.none()  # NaN, +-inf included
+decimals = st.decimals(-(10**20), 10**20, places=3, allow_nan=False, allow_infinity=False)
+texts = st.sampled_from(["Yes", "No", "True", "false", "inf", "", "Ünï", "NULL"]) | st.none()
+stamps = st.integers(-(2**62), 2**62).map(lambda n: pd.Timestamp(n, unit="ns"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_dataframe_comes_back_as_registered(tmp_path_factory, data) -> None:
+    """Through the same functions registration uses: a frame with extreme values, snapshot
+    to Parquet, read back. The rule: values equal; NaN in a float column is missing (as in
+    pandas) and comes back NaN; decimals equal as numbers; time zones become UTC
+    wall-clock time, nanoseconds kept; text, including boolean-looking text, unchanged."""
+    n = data.draw(st.integers(1, 12))
+    names = data.draw(st.permutations(NAMES))
+    frame = pd.DataFrame({
+        names[0]: pd.array(data.draw(st.lists(int64s, min_size=n, max_size=n)), dtype="Int64"),
+        names[1]: pd.array(data.draw(st.lists(float64s, min_size=n, max_size=n)),
+                           dtype="float64"),
+        names[2]: pd.Series(data.draw(st.lists(decimals, min_size=n, max_size=n)), dtype=object),
+        names[3]: pd.Series(data.draw(st.lists(texts, min_size=n, max_size=n)), dtype=object),
+        names[4]: pd.Series(data.draw(st.lists(stamps, min_size=n, max_size=n)))
+        .dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata"),
+        names[5]: data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+    })  # fmt: skip
+    with Scratch() as s:
+        snapshots.load_frame(s, frame, label="frame")
+        snapshots.normalize(s, "frame")
+        path = snapshots.write_parquet(s, tmp_path_factory.mktemp("snap"))
+    back = snapshots.read_all(path)
+    assert list(back.columns) == list(frame.columns)
+    for name in frame.columns:
+        want, got = frame[name], back[name]
+        if isinstance(want.dtype, pd.DatetimeTZDtype):
+            want = want.dt.tz_convert("UTC").dt.tz_localize(None)
+        for w, g in zip(want.tolist(), got.tolist(), strict=True):
+            if w is None or w is pd.NA or (isinstance(w, float) and math.isnan(w)):
+                assert pd.isna(g), (name, w, g)
+            else:
+                assert w == g, (name, w, g)
+                if isinstance(w, (int, Decimal)) and not isinstance(w, bool):
+                    assert not isinstance(g, float), (name, w, g)  # never through float64
