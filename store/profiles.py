@@ -18,7 +18,8 @@ How a column is profiled (the type policy in docs/types.md quotes this):
   quantile function uses linear interpolation between order statistics (numpy's default
   "linear" method, Hyndman & Fan type 7, the same as pandas' ``median``), and mean and
   std are computed on values scaled by a power of two so that no sum overflows, even for
-  values near +-1.8e308. A std that is itself beyond the largest double is left empty.
+  values near +-1.8e308 (accurate to about 1e-16 of the largest |value|). A std that is
+  itself beyond the largest double is left empty.
   Integers beyond 2**53 (BIGINT near 2**63, HUGEINT, UBIGINT) are rounded to the nearest
   double on this axis only; ``min_text``/``max_text`` and the distinct count keep them
   exact.
@@ -228,13 +229,14 @@ def describe_values(values: np.ndarray, family: str = "float") -> dict:
         return {}
     a = np.sort(values)
     lo, hi = float(a[0]), float(a[-1])
-    # A power of two at least as large as every |value|: dividing by it is exact (bar
-    # subnormals) and keeps sums of n values within n, far from overflow.
-    big = max(abs(lo), abs(hi))
-    scale = math.ldexp(1.0, math.frexp(big)[1]) if big > 0 else 1.0
+    # Divided by a power of two, every |value| is below 2 (exact, bar subnormals), so sums
+    # of n values stay within 2n, far from overflow. Extended precision where the platform
+    # has it (x86: 64-bit mantissa), so that sums like 3 * x - 3 * x cancel exactly;
+    # accurate to ~1e-16 * max|x| everywhere.
+    scale = _scale(lo, hi)
     scaled = a / scale
-    mean = float(np.mean(scaled)) * scale
-    std = float(np.std(scaled, ddof=1)) * scale if a.size > 1 else None
+    mean = float(np.mean(scaled, dtype=np.longdouble)) * scale
+    std = float(np.std(scaled, ddof=1, dtype=np.longdouble)) * scale if a.size > 1 else None
     edges, counts = _histogram(a, lo, hi, family)
     return {
         "min": lo, "max": hi,
@@ -243,6 +245,12 @@ def describe_values(values: np.ndarray, family: str = "float") -> dict:
         "quantiles": _quantiles(a),
         "edges": edges, "counts": counts,
     }  # fmt: skip
+
+
+def _scale(lo: float, hi: float) -> float:
+    """The power of two 2**(e-1) where max(|lo|, |hi|) < 2**e (2**1023 at most)."""
+    big = max(abs(lo), abs(hi))
+    return math.ldexp(1.0, math.frexp(big)[1] - 1) if big > 0 else 1.0
 
 
 def _quantiles(a: np.ndarray) -> list[float]:
@@ -281,8 +289,7 @@ def _histogram(a: np.ndarray, lo: float, hi: float, family: str
 
 def _equal_width(lo: float, hi: float, bins: int) -> list[float]:
     """``bins + 1`` edges from ``lo`` to ``hi``, computed on a scaled axis (no overflow)."""
-    big = max(abs(lo), abs(hi))
-    scale = math.ldexp(1.0, math.frexp(big)[1])
+    scale = _scale(lo, hi)
     a, b = lo / scale, hi / scale
     inner = [(a + (b - a) * i / bins) * scale for i in range(1, bins)]
     return [lo, *inner, hi]
