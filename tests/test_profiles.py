@@ -327,3 +327,20 @@ def test_dates_are_shown_as_dates(ws: Workspace) -> None:
     table = datasets.describe(ws, "days").set_index("column")
     assert table.loc["day", "median"] == "2014-06-01"
     assert table.loc["at", "median"] == "2014-06-01 00:00:00"
+
+
+def test_the_page_shows_non_finite_counts_and_finite_extremes(
+    ws: Workspace, tmp_path: Path, monkeypatch
+) -> None:
+    from app.ui import nav
+    from tests.test_pages import run_page
+
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    path = write_csv(tmp_path / "nf.csv", "id,x", ["1,1.5", "2,nan", "3,inf", "4,-inf", "5,2.5"])
+    wb.log_dataset(path, "nf")
+    at = run_page(nav.DATASETS)
+    assert not at.exception and not at.error
+    profile = at.dataframe[1].value.set_index("column")
+    assert profile.loc["x", ["NaN", "+inf", "-inf", "min", "max"]].tolist() == [
+        "1", "1", "1", "1.5", "2.5"]  # fmt: skip
+    assert any("≈ marks an estimate" in c.value for c in at.caption)
