@@ -26,7 +26,9 @@ so checking a 1,000-column table costs a few scans, not thousands of queries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from store.entities import CheckResult
@@ -41,15 +43,28 @@ _CASTS = {"date": "DATE", "timestamp": "TIMESTAMP"}
 
 @dataclass
 class _Count:
-    """One check to count failing rows for: ``condition`` with its ``params`` bound."""
+    """One check whose failing rows are counted in SQL.
+
+    ``exprs`` are the aggregates that decide it (``params`` bound in order); ``quick``
+    are cheap aggregates (min, max, count) from which ``decide`` often knows the answer
+    (a column whose min and max are inside the range has no row outside it), so the
+    costlier ``exprs`` run only for the columns that need them. ``condition`` selects
+    failing rows for examples; ``example`` is the SQL shown per example, or "NULL" for
+    row numbers. For ``non_finite``, ``values`` are (non-null, NaN, +inf, -inf) counts.
+    """
 
     check: str
     column: str
-    condition: str
+    exprs: list[str]
     params: list
-    example: str  # SQL of the value shown as an example, or "NULL" for row numbers
+    condition: str
+    example: str
     what: str
-    failing: int = 0
+    quick: list[str] = field(default_factory=list)
+    decide: Callable[[list], list[int] | None] | None = None
+    col: Column | None = None
+    limit: float = 0.0
+    values: list[int] = field(default_factory=list)
 
 
 def check(scratch: Scratch, columns: tuple[Column, ...], spec: dict[str, Any],
@@ -58,7 +73,7 @@ def check(scratch: Scratch, columns: tuple[Column, ...], spec: dict[str, Any],
     the spec's order (row count, extra columns, each column's checks, the key)."""
     have = {c.name: c for c in columns}
     n_rows = int(scratch.sql(f"SELECT count(*) FROM {table}").fetchone()[0])
-    results: list[CheckResult | _Count | tuple] = [_volume(n_rows, spec)]
+    results: list[CheckResult | _Count] = [_volume(n_rows, spec)]
     expected = {c["name"] for c in spec.get("columns", [])}
     extra = [c.name for c in columns if c.name not in expected]
     if extra and not spec.get("allow_extra_columns", True):
@@ -83,7 +98,7 @@ def _volume(n_rows: int, spec: dict[str, Any]) -> CheckResult:
     return CheckResult("row_count", "", ok, f"{n_rows:,} rows; the contract allows {bounds}.")
 
 
-def _column_checks(col: Column | None, rule: dict[str, Any]) -> list[CheckResult | _Count | tuple]:
+def _column_checks(col: Column | None, rule: dict[str, Any]) -> list[CheckResult | _Count]:
     name = rule["name"]
     if col is None:
         if rule.get("required", True):
@@ -96,7 +111,7 @@ def _column_checks(col: Column | None, rule: dict[str, Any]) -> list[CheckResult
                 )
             ]
         return []
-    out: list[CheckResult | _Count | tuple] = []
+    out: list[CheckResult | _Count] = []
     want = rule.get("type")
     if want and col.family != want and (col.family, want) not in _COERCIBLE:
         # The values cannot be compared with the contract's bounds; stop here.
@@ -107,31 +122,84 @@ def _column_checks(col: Column | None, rule: dict[str, Any]) -> list[CheckResult
         out.append(CheckResult("type", name, True, f"{name} is {col.family}."))
     q = ident(name)
     if rule.get("nullable") is False:
-        out.append(_Count("not_null", name, f"{q} IS NULL", [], "NULL",
-                          "NULL where the contract allows none"))  # fmt: skip
+        out.append(_Count("not_null", name, [f"count_if({q} IS NULL)"], [], f"{q} IS NULL",
+                          "NULL", "NULL where the contract allows none",
+                          quick=[f"count(*) - count({q})"], decide=lambda v: [v[0]]))  # fmt: skip
     lo, hi = rule.get("min"), rule.get("max")
-    finite = _finite(col)
     if lo is not None or hi is not None:
-        cast = _CASTS.get(want or col.family) or _CASTS.get(col.family)
-        if cast is None and (isinstance(lo, float) or isinstance(hi, float)):
-            cast = "DOUBLE"
-        conds, params = [], []
-        for bound, op in ((lo, "<"), (hi, ">")):
-            if bound is not None:
-                conds.append(f"{q} {op} CAST(? AS {cast})" if cast else f"{q} {op} ?")
-                params.append(bound)
-        out.append(_Count("range", name, f"{finite} AND ({' OR '.join(conds)})", params, q,
-                          f"outside [{_show(lo, '-inf')}, {_show(hi, 'inf')}]"))  # fmt: skip
+        out.append(_range(col, want, lo, hi))
     limit = rule.get("max_non_finite", 0.0 if lo is not None or hi is not None else None)
     if limit is not None and col.family in ("float", "date", "timestamp"):
-        out.append(("non_finite", col, float(limit)))
+        out.append(_non_finite(col, float(limit)))
     allowed = rule.get("allowed")
     if allowed:
-        out.append(_Count("allowed_values", name,
-                          f"{q} IS NOT NULL AND NOT list_contains(?, CAST({q} AS VARCHAR))",
-                          [[str(a) for a in allowed]], q,
+        levels = [str(a) for a in allowed]
+        cond = (f"{q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN "
+                f"({', '.join('?' for _ in levels)})")  # fmt: skip
+        out.append(_Count("allowed_values", name, [f"count_if({cond})"], levels, cond, q,
                           f"not among the {len(allowed)} allowed values"))  # fmt: skip
     return out
+
+
+def _range(col: Column, want: str | None, lo: Any, hi: Any) -> _Count:
+    """Rows whose finite value is below ``lo`` or above ``hi`` (bounds as parameters)."""
+    q = ident(col.name)
+    cast = _CASTS.get(want or col.family) or _CASTS.get(col.family)
+    if cast is None and (isinstance(lo, float) or isinstance(hi, float)):
+        cast = "DOUBLE"
+    conds, params = [], []
+    for bound, op in ((lo, "<"), (hi, ">")):
+        if bound is not None:
+            conds.append(f"{q} {op} CAST(? AS {cast})" if cast else f"{q} {op} ?")
+            params.append(bound)
+    cond = f"{_finite(col)} AND ({' OR '.join(conds)})"
+    check = _Count("range", col.name, [f"count_if({cond})"], params, cond, q,
+                   f"outside [{_show(lo, '-inf')}, {_show(hi, 'inf')}]")  # fmt: skip
+    if col.family in ("integer", "float"):
+
+        def decide(v: list) -> list[int] | None:
+            low, high = v
+            if low is None:  # no values
+                return [0]
+            if not (_finite_number(low) and _finite_number(high)):
+                return None  # NaN or inf present: count exactly
+            inside = (lo is None or low >= lo) and (hi is None or high <= hi)
+            return [0] if inside else None
+
+        check.quick, check.decide = [f"min({q})", f"max({q})"], decide
+    return check
+
+
+def _non_finite(col: Column, limit: float) -> _Count:
+    """(non-null, NaN, +inf, -inf) counts of a float, date or timestamp column."""
+    q = ident(col.name)
+    if col.family == "float":
+        x = f"CAST({q} AS DOUBLE)"
+        exprs = [f"count({q})", f"count_if(isnan({x}))", f"count_if(isinf({x}) AND {x} > 0)",
+                 f"count_if(isinf({x}) AND {x} < 0)"]  # fmt: skip
+    else:
+        epoch = f"CAST('1970-01-01' AS {_CASTS[col.family]})"
+        exprs = [f"count({q})", "0", f"count_if(isinf({q}) AND {q} > {epoch})",
+                 f"count_if(isinf({q}) AND {q} < {epoch})"]  # fmt: skip
+    check = _Count("non_finite", col.name, exprs, [], f"NOT {_finite(col)}", q, "",
+                   col=col, limit=limit)  # fmt: skip
+    if col.family == "float":
+
+        def decide(v: list) -> list[int] | None:
+            count, low, high = v
+            if low is None or (_finite_number(low) and _finite_number(high)):
+                return [int(count), 0, 0, 0]
+            return None
+
+        check.quick, check.decide = [f"count({q})", f"min({q})", f"max({q})"], decide
+    return check
+
+
+def _finite_number(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except (TypeError, ValueError, OverflowError):
+        return True  # integers beyond a double, decimals: finite by type
 
 
 def _finite(col: Column) -> str:
@@ -143,47 +211,48 @@ def _finite(col: Column) -> str:
     return "true"
 
 
-def _non_finite_exprs(col: Column) -> list[str]:
-    """count(values), NaN, +inf, -inf of a column, as four aggregates."""
-    q = ident(col.name)
-    if col.family == "float":
-        x = f"CAST({q} AS DOUBLE)"
-        return [f"count({q})", f"count_if(isnan({x}))", f"count_if(isinf({x}) AND {x} > 0)",
-                f"count_if(isinf({x}) AND {x} < 0)"]  # fmt: skip
-    epoch = f"CAST('1970-01-01' AS {_CASTS[col.family]})"
-    return [f"count({q})", "0", f"count_if(isinf({q}) AND {q} > {epoch})",
-            f"count_if(isinf({q}) AND {q} < {epoch})"]  # fmt: skip
-
-
-def _count_all(scratch: Scratch, table: str, results: list) -> None:
-    """Fill in the failing counts of every counted check, a chunk of checks per scan."""
-    exprs: list[tuple[str, list]] = []
-    for r in results:
-        if isinstance(r, _Count):
-            exprs.append((f"count_if({r.condition})", r.params))
-        elif isinstance(r, tuple):
-            exprs += [(e, []) for e in _non_finite_exprs(r[1])]
-    values: list[int] = []
+def _aggregate(scratch: Scratch, table: str, exprs: list[tuple[str, list]]) -> list:
+    """The values of many aggregates over ``table``, ``CHECK_CHUNK`` per scan."""
+    values: list = []
     for i in range(0, len(exprs), CHECK_CHUNK):
         chunk = exprs[i : i + CHECK_CHUNK]
         params = [p for _, ps in chunk for p in ps]
         row = scratch.sql(f"SELECT {', '.join(e for e, _ in chunk)} FROM {table}",
                           params).fetchone()  # fmt: skip
-        values += [int(v or 0) for v in row]
-    it = iter(values)
-    for j, r in enumerate(results):
-        if isinstance(r, _Count):
-            r.failing = next(it)
-        elif isinstance(r, tuple):
-            results[j] = (*r, [next(it) for _ in range(4)])
+        values += list(row)
+    return values
 
 
-def _outcome(scratch: Scratch, table: str, r: CheckResult | _Count | tuple) -> CheckResult:
+def _count_all(scratch: Scratch, table: str, results: list) -> None:
+    """Fill in the values of every counted check: first the cheap aggregates of all, then
+    the exact counts of those the cheap ones cannot decide."""
+    counted = [r for r in results if isinstance(r, _Count)]
+    quick = _aggregate(scratch, table, [(e, []) for r in counted for e in r.quick])
+    it = iter(quick)
+    undecided = []
+    for r in counted:
+        got = [next(it) for _ in r.quick]
+        decided = r.decide(got) if r.decide else None
+        if decided is None:
+            undecided.append(r)
+        else:
+            r.values = decided
+    exact = _aggregate(
+        scratch,
+        table,
+        [(e, r.params if i == 0 else []) for r in undecided for i, e in enumerate(r.exprs)],
+    )
+    it = iter(exact)
+    for r in undecided:
+        r.values = [int(next(it) or 0) for _ in r.exprs]
+
+
+def _outcome(scratch: Scratch, table: str, r: CheckResult | _Count) -> CheckResult:
     if isinstance(r, CheckResult):
         return r
-    if isinstance(r, tuple):
-        return _non_finite_result(*r[1:])
-    n = r.failing
+    if r.check == "non_finite":
+        return _non_finite_result(r.col, r.limit, r.values)
+    n = r.values[0]
     if n == 0:
         return CheckResult(r.check, r.column, True, f"{r.column}: every row passes.")
     if r.example == "NULL":

@@ -149,24 +149,33 @@ def _native_stats(scratch: Scratch, columns: Sequence[Column], table: str
     arrays = scratch.sql(f"SELECT {select} FROM {table}").fetchnumpy()
     out = {}
     for i, c in enumerate(columns):
-        values = _values(arrays, f"c{i}")
+        values = np.sort(_values(arrays, f"c{i}"))  # NaN sort last
         b: dict = {"count": int(values.size), "distinct_exact": True}
-        b["distinct"] = int(np.unique(values).size)  # NaNs count once, like DuckDB
         if c.family == "float":
             x = values.astype(np.float64)
-            inf = np.isinf(x)
+            finite_mask = np.isfinite(x)
             b["nan"] = int(np.isnan(x).sum())
-            b["posinf"] = int((inf & (x > 0)).sum())
-            b["neginf"] = int((inf & (x < 0)).sum())
-            finite = x[np.isfinite(x)]
-            b |= describe_values(finite, c.family)
+            b["posinf"] = int((x == np.inf).sum())
+            b["neginf"] = int((x == -np.inf).sum())
+            finite = x[finite_mask]
+            kinds = sum(k > 0 for k in (b["nan"], b["posinf"], b["neginf"]))
+            b["distinct"] = _distinct_sorted(finite) + kinds  # each kind counts once
+            b |= describe_values(finite, c.family, presorted=True)
             if finite.size:
                 b["min_text"], b["max_text"] = repr(b["min"]), repr(b["max"])
-        elif values.size:
-            b["min_text"], b["max_text"] = str(int(values.min())), str(int(values.max()))
-            b |= describe_values(values.astype(np.float64), c.family)
+        else:
+            b["distinct"] = _distinct_sorted(values)
+            if values.size:
+                b["min_text"], b["max_text"] = str(values[0]), str(values[-1])
+                axis = values.astype(np.float64)  # monotone: stays sorted
+                b |= describe_values(axis, c.family, presorted=True)
         out[c.name] = b
     return out
+
+
+def _distinct_sorted(a: np.ndarray) -> int:
+    """Distinct values of sorted ``a`` (-0.0 and 0.0 are one)."""
+    return int(a.size and 1 + np.count_nonzero(a[1:] != a[:-1]))
 
 
 def _basics(scratch: Scratch, columns: Sequence[Column], table: str, n_rows: int,
@@ -221,13 +230,15 @@ def _axis_stats(scratch: Scratch, columns: Sequence[Column], table: str
     return out
 
 
-def describe_values(values: np.ndarray, family: str = "float") -> dict:
+def describe_values(values: np.ndarray, family: str = "float", presorted: bool = False
+                    ) -> dict:  # fmt: skip
     """Exact min, max, mean, std, 1,001-point quantile function and histogram of finite
     DOUBLE ``values`` (any order). Empty dict for no values. Never overflows: see the
-    module docstring. ``family`` picks one-per-value bins for small integer/date ranges."""
+    module docstring. ``family`` picks one-per-value bins for small integer/date ranges;
+    ``presorted`` skips the sort of values already in ascending order."""
     if values.size == 0:
         return {}
-    a = np.sort(values)
+    a = values if presorted else np.sort(values)
     lo, hi = float(a[0]), float(a[-1])
     # Divided by a power of two, every |value| is below 2 (exact, bar subnormals), so sums
     # of n values stay within 2n, far from overflow. Extended precision where the platform
@@ -264,7 +275,7 @@ def _quantiles(a: np.ndarray) -> list[float]:
     q = (1.0 - w) * lower + w * upper
     q = np.clip(q, lower, upper)  # rounding stays between the two order statistics
     q[0], q[-1] = a[0], a[-1]
-    return [float(v) for v in q]
+    return q.tolist()
 
 
 def _histogram(a: np.ndarray, lo: float, hi: float, family: str
