@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import contracts, datasets
 from app import sdk as wb
@@ -344,3 +346,45 @@ def test_the_page_shows_non_finite_counts_and_finite_extremes(
     assert profile.loc["x", ["NaN", "+inf", "-inf", "min", "max"]].tolist() == [
         "1", "1", "1", "1.5", "2.5"]  # fmt: skip
     assert any("≈ marks an estimate" in c.value for c in at.caption)
+
+
+# -- property: any valid table profiles, and passes the contract inferred from it --------------
+
+finite_or_not = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [BIG, -BIG, 5e-324, -0.0, 1e308, -1e308, 1717171717000000000.0]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.integers(1, 25),
+    floats=st.lists(finite_or_not, min_size=25, max_size=25),
+    ints=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=25, max_size=25),
+    constant=st.sampled_from([0.0, 1e300, -BIG, 1717171717000000000.0]),
+    null_every=st.integers(0, 4),
+)
+def test_any_table_profiles_and_passes_its_own_contract(
+    rows: int, floats: list[float], ints: list[int], constant: float, null_every: int
+) -> None:
+    from store import contracts as contract_checks
+    from store import snapshots
+
+    f = pd.Series(floats[:rows], dtype="float64")
+    i = pd.Series(ints[:rows], dtype="Int64")
+    if null_every:
+        i[:: null_every + 1] = pd.NA
+    frame = pd.DataFrame({"f": f, "i": i, "c": [constant] * rows,
+                          "t": pd.Series(["yes", "no", None] * 9)[:rows]})  # fmt: skip
+    with Scratch() as s:
+        snapshots.load_frame(s, frame, label="frame")
+        # CSV text keeps NaN apart from NULL (a DataFrame's NaN arrives as NULL)
+        s.sql("CREATE OR REPLACE TABLE src AS SELECT * REPLACE (CASE WHEN row_number() OVER () "
+              "% 7 = 3 THEN CAST('nan' AS DOUBLE) ELSE f END AS f) FROM src")  # fmt: skip
+        columns = snapshots.normalize(s, "frame")
+        prof = profiles.profile(s, columns)
+        for p in prof:
+            if p.is_numeric:
+                assert_sane(p)
+        spec = contracts.validate(contracts.infer(prof))
+        failed = [c for c in contract_checks.check(s, columns, spec) if not c.passed]
+    assert not failed, failed
