@@ -47,6 +47,7 @@ chromium:
 bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_datasets.py
+	$(BIN)/python bench/bench_wide.py
 	$(BIN)/python bench/bench_experiments.py
 	$(BIN)/python bench/bench_registry.py
 	$(BIN)/python bench/bench_drift.py

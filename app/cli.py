@@ -335,10 +335,9 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
           f"contract {_contract_word(v)}")  # fmt: skip
     print(f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
           f"{v.created_by}  from {v.source} {v.source_name}")  # fmt: skip
-    rows = [(p.name, p.dtype, p.nulls, p.distinct, p.min_text, p.max_text, p.mean)
-            for p in datasets.get_profile(ws, v)]  # fmt: skip
-    _print_frame(pd.DataFrame(rows, columns=["column", "type", "nulls", "distinct", "min",
-                                             "max", "mean"]), "table")  # fmt: skip
+    table = datasets.profile_table(datasets.get_profile(ws, v), v.n_rows)
+    _print_frame(table, "table")
+    print("min, median, max, mean and std are over finite values; ≈ marks an estimate")
     for check in datasets.get_checks(ws, v)[1]:
         if not check.passed:
             print(f"failed {check.check}: {check.message} e.g. {', '.join(check.examples[:5])}")

@@ -5,10 +5,15 @@ Inference rules (shown on the Datasets page):
 
 * every column is required, with its type family (integers also satisfy float);
 * ``nullable`` is false when the first version had no NULL in the column;
-* numbers get the observed range widened by ``RANGE_MARGIN`` of its width on each side
-  (never below 0 for a column that had no negative value; integers rounded outward), so a
-  fresh sample of the same population passes and a wild value does not; dates and
-  timestamps get no bounds (new data is newer);
+* numbers get the observed range of their finite values widened by ``RANGE_MARGIN`` of
+  its width on each side (never below 0 for a column that had no negative value; integers
+  rounded outward; a bound beyond the largest double is left open), so a fresh sample of
+  the same population passes and a wild value does not; dates and timestamps get no
+  bounds (new data is newer);
+* floats, dates and timestamps get ``max_non_finite``: the largest share of non-null
+  values that may be NaN, +inf or -inf. It is 0 when the first version had none, else its
+  share plus ``NON_FINITE_MARGIN`` (at most 1). NaN and infinities are never inside a
+  range: they are counted by this check alone, as the profile counts them apart;
 * text columns with at most ``MAX_ALLOWED_LEVELS`` distinct values get them as the allowed
   set; booleans and wider text are left open;
 * the key is the first column named ``id``, ``key`` or ``*_id`` that is unique and never
@@ -30,7 +35,10 @@ from store.snapshots import FAMILIES
 
 MAX_ALLOWED_LEVELS = 20
 RANGE_MARGIN = 0.25
-EDITOR_COLUMNS = ["column", "type", "required", "nullable", "min", "max", "allowed"]
+NON_FINITE_MARGIN = 0.05
+EDITOR_COLUMNS = ["column", "type", "required", "nullable", "min", "max", "allowed",
+                  "max non-finite share"]  # fmt: skip
+_NON_FINITE_FAMILIES = ("float", "date", "timestamp")
 
 
 def key_candidates(profile: Sequence[ColumnProfile]) -> list[str]:
@@ -49,6 +57,8 @@ def infer(profile: Sequence[ColumnProfile], unique: Sequence[str] = ()) -> dict[
                                 "allowed": None}  # fmt: skip
         if p.family in ("integer", "float") and p.min_value is not None:
             rule["min"], rule["max"] = _widened(p)
+        if p.family in _NON_FINITE_FAMILIES:
+            rule["max_non_finite"] = _non_finite_limit(p)
         elif (p.family == "string" and p.distinct_exact and 0 < p.distinct <= MAX_ALLOWED_LEVELS
               and p.other_count == 0):  # fmt: skip
             rule["allowed"] = sorted(p.top_values)
@@ -58,16 +68,36 @@ def infer(profile: Sequence[ColumnProfile], unique: Sequence[str] = ()) -> dict[
             "max_rows": None}  # fmt: skip
 
 
-def _widened(p: ColumnProfile) -> tuple[float | int, float | int]:
+def _non_finite_limit(p: ColumnProfile) -> float:
+    """0 when the profiled version had no NaN/inf, else its share plus the margin (<= 1),
+    rounded up to 4 decimals so the version itself passes."""
+    if p.non_finite == 0 or p.count == 0:
+        return 0.0
+    share = p.non_finite / p.count + NON_FINITE_MARGIN
+    return min(1.0, math.ceil(share * 10_000) / 10_000)
+
+
+def _widened(p: ColumnProfile) -> tuple[float | int | None, float | int | None]:
     lo, hi = float(p.min_value), float(p.max_value)
-    margin = RANGE_MARGIN * ((hi - lo) or abs(hi) or 1.0)
+    # RANGE_MARGIN of the width, computed so that no step overflows near +-1.8e308
+    margin = RANGE_MARGIN * hi - RANGE_MARGIN * lo or RANGE_MARGIN * abs(hi) or RANGE_MARGIN
     lo2, hi2 = lo - margin, hi + margin
     if lo >= 0:
         lo2 = max(lo2, 0.0)
     if p.family == "integer":
-        return _number(math.floor(lo2)), _number(math.ceil(hi2))
-    sig = lambda v: float(f"{v:.4g}")  # noqa: E731 -- readable bounds, rounded outward below
-    return _number(min(sig(lo2), lo2)), _number(max(sig(hi2), hi2))
+        return _finite_bound(lo2, math.floor), _finite_bound(hi2, math.ceil)
+    return _finite_bound(lo2, min), _finite_bound(hi2, max)
+
+
+def _finite_bound(value: float, outward) -> float | int | None:
+    """``value`` rounded outward (to an integer, or to 4 significant digits for floats),
+    or None (no bound) when it is beyond the largest double."""
+    if not math.isfinite(value):
+        return None
+    if outward in (math.floor, math.ceil):
+        return _number(outward(value))
+    rounded = float(f"{value:.4g}")  # readable bounds, rounded outward
+    return _number(outward(rounded, value) if math.isfinite(rounded) else value)
 
 
 def validate(spec: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +116,11 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"Column {name!r}: type {rule.get('type')!r} is not one of "
                                f"{', '.join(FAMILIES)}.")  # fmt: skip
         lo, hi = rule.get("min"), rule.get("max")
+        if rule.get("max_non_finite") is not None:
+            rule["max_non_finite"] = _share(name, rule["max_non_finite"])
+        if rule.get("type") in ("date", "timestamp"):
+            for which, bound in (("min", lo), ("max", hi)):
+                _date_bound(name, which, bound, rule["type"])
         if rule.get("type") in ("integer", "float"):
             rule["min"], rule["max"] = _bound(name, "min", lo), _bound(name, "max", hi)
             if rule["min"] is not None and rule["max"] is not None and rule["min"] > rule["max"]:
@@ -109,6 +144,8 @@ def to_editor(spec: dict[str, Any]) -> pd.DataFrame:
         "min": "" if r.get("min") is None else str(r["min"]),
         "max": "" if r.get("max") is None else str(r["max"]),
         "allowed": ", ".join(r.get("allowed") or []),
+        "max non-finite share": "" if r.get("max_non_finite") is None
+        else str(r["max_non_finite"]),
     } for r in spec.get("columns", [])]  # fmt: skip
     return pd.DataFrame(rows, columns=EDITOR_COLUMNS)
 
@@ -124,9 +161,12 @@ def from_editor(frame: pd.DataFrame, *, key: str | None, allow_extra_columns: bo
         family = str(row.get("type") or "").strip() or None
         allowed = [v.strip() for v in str(row.get("allowed") or "").split(",") if v.strip()]
         lo, hi = _blank(row.get("min")), _blank(row.get("max"))
-        columns.append({"name": name, "type": family, "required": bool(row.get("required")),
-                        "nullable": bool(row.get("nullable")), "min": lo, "max": hi,
-                        "allowed": allowed or None})  # fmt: skip
+        rule = {"name": name, "type": family, "required": bool(row.get("required")),
+                "nullable": bool(row.get("nullable")), "min": lo, "max": hi,
+                "allowed": allowed or None}  # fmt: skip
+        if family in _NON_FINITE_FAMILIES:  # blank: no limit on NaN/inf
+            rule["max_non_finite"] = _blank(row.get("max non-finite share"))
+        columns.append(rule)
     return validate({"columns": columns, "key": key or None,
                      "allow_extra_columns": allow_extra_columns, "min_rows": min_rows,
                      "max_rows": max_rows})  # fmt: skip
@@ -142,6 +182,31 @@ def _bound(name: str, which: str, value: Any) -> float | int | None:
     if math.isnan(number):
         raise InvalidInput(f"Column {name!r}: {which} cannot be NaN; leave it empty instead.")
     return _number(number)
+
+
+def _share(name: str, value: Any) -> float:
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = math.nan
+    if not 0.0 <= share <= 1.0:
+        raise InvalidInput(f"Column {name!r}: max non-finite share must be a number from 0 to "
+                           f"1 (0.05 is 5% of non-null values), or empty for no limit; got "
+                           f"{value!r}.")  # fmt: skip
+    return share
+
+
+def _date_bound(name: str, which: str, value: Any, family: str) -> None:
+    if value is None or value == "":
+        return
+    try:
+        pd.Timestamp(str(value))
+    except pd.errors.OutOfBoundsDatetime:
+        return  # a valid date beyond pandas' range; DuckDB compares it
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"Column {name!r}: {which} must be a {family} written like 2024-05-01; got {value!r}."
+        ) from None
 
 
 def _number(value: float) -> float | int:

@@ -348,6 +348,78 @@ def get_profile(ws: Workspace, version: DatasetVersion) -> tuple[ColumnProfile, 
     return ws.store.read(lambda tx: q.column_profiles(tx, version.dataset_id, version.version))
 
 
+APPROX = "≈"  # marks an estimate wherever a profile figure is shown
+
+
+def describe(ws: Workspace, ref: str) -> pd.DataFrame:
+    """The profile of version ``ref`` as shown by ``workbench datasets show`` and the
+    Datasets page: see :func:`profile_table`. Raises NotFound."""
+    version = get_version(ws, ref)
+    return profile_table(get_profile(ws, version), version.n_rows)
+
+
+def profile_table(profile: Sequence[ColumnProfile], n_rows: int) -> pd.DataFrame:
+    """One row of display text per column: type, nulls, the NaN/+inf/-inf counts, distinct
+    count, min, median, max, mean and std (min to max and the statistics are over finite
+    values; see ``store.profiles``). Estimates carry "≈": distinct counts that are
+    HyperLogLog estimates and medians of versions profiled with a t-digest. Dates and
+    timestamps are shown as dates, never as numbers on the profile's axis."""
+    rows = []
+    for p in profile:
+        median = p.quantile(0.5)
+        numeric = p.family in ("integer", "float")
+        rows.append({
+            "column": p.name, "type": p.dtype,
+            "nulls": f"{p.nulls:,} ({_pct(p.nulls, n_rows):g}%)",
+            "NaN": f"{p.nan_count:,}", "+inf": f"{p.posinf_count:,}",
+            "-inf": f"{p.neginf_count:,}",
+            "distinct": ("" if p.distinct_exact else APPROX) + f"{p.distinct:,}",
+            "min": p.min_text or "",
+            "median": "" if median is None else
+            ("" if p.quantiles_exact else APPROX) + _axis_text(p, median),
+            "max": p.max_text or "",
+            "mean": _number_text(p.mean) if numeric else "",
+            "std": _number_text(p.std) if numeric else "",
+        })  # fmt: skip
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "column",
+            "type",
+            "nulls",
+            "NaN",
+            "+inf",
+            "-inf",
+            "distinct",
+            "min",
+            "median",
+            "max",
+            "mean",
+            "std",
+        ],
+    )
+
+
+def _number_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
+
+
+def _axis_text(p: ColumnProfile, value: float) -> str:
+    """A value on the profile's numeric axis as the user writes it (dates as dates)."""
+    try:
+        if p.family == "date":
+            return str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=value)).date())
+        if p.family == "timestamp":
+            return str(pd.Timestamp(value, unit="s"))
+    except (OverflowError, ValueError):  # beyond pandas' years 1677 to 2262
+        return f"{value:g} {'days' if p.family == 'date' else 's'} from 1970-01-01"
+    return _number_text(value)
+
+
 def get_checks(ws: Workspace, version: DatasetVersion) -> tuple[int | None, list[CheckResult]]:
     return ws.store.read(lambda tx: q.contract_results(tx, version.dataset_id, version.version))
 
@@ -503,7 +575,7 @@ def profile_changes(ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]) 
             "column": p.name,
             "null % (ref)": _pct(p.nulls, p.nulls + p.count),
             "null % (cur)": _pct(c.nulls, c.nulls + c.count),
-            "distinct (ref)": p.distinct, "distinct (cur)": c.distinct,
+            "distinct (ref)": _distinct_text(p), "distinct (cur)": _distinct_text(c),
             "mean (ref)": p.mean, "mean (cur)": c.mean,
             "std (ref)": p.std, "std (cur)": c.std,
             "min (ref)": p.min_text, "min (cur)": c.min_text,
@@ -511,6 +583,10 @@ def profile_changes(ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]) 
             "top (ref)": _top(p), "top (cur)": _top(c),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _distinct_text(p: ColumnProfile) -> str:
+    return ("" if p.distinct_exact else APPROX) + f"{p.distinct:,}"
 
 
 def _pct(part: int, whole: int) -> float:

@@ -67,24 +67,12 @@ def versions_table(versions: list[DatasetVersion]) -> pd.DataFrame:
 
 def profile_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
     profile = data.dataset_profile(root, gen, version)
-    n = version.n_rows or 1
-    table = pd.DataFrame({
-        "column": [p.name for p in profile],
-        "type": [p.dtype for p in profile],
-        "nulls %": [round(100 * p.nulls / n, 2) for p in profile],
-        "distinct": [f"{p.distinct:,}" if p.distinct_exact else f"≈{p.distinct:,}"
-                     for p in profile],
-        "min": [p.min_text for p in profile],
-        "median": [None if p.quantile(0.5) is None or p.family not in ("integer", "float")
-                   else round(p.quantile(0.5), 4) for p in profile],
-        "max": [p.max_text for p in profile],
-        "mean": [p.mean if p.family in ("integer", "float") else None for p in profile],
-        "std": [p.std if p.family in ("integer", "float") else None for p in profile],
-        "top values": [", ".join(p.top_values[:3]) for p in profile],
-    })  # fmt: skip
+    table = datasets.profile_table(profile, version.n_rows)
+    table["top values"] = [", ".join(p.top_values[:3]) for p in profile]
     st.caption(f"{version.n_rows:,} rows · {version.n_columns} columns · "
                f"{version.duplicate_rows:,} duplicate rows · computed in DuckDB at "
-               "registration; ≈ marks approximate distinct counts")  # fmt: skip
+               "registration · min, median, max, mean and std are over finite values; NaN "
+               "and ±inf are counted apart · ≈ marks an estimate")  # fmt: skip
     st.dataframe(table, hide_index=True)
     names = [p.name for p in profile]
     pick = st.selectbox("Distribution of", names, key=f"dist-{version.ref}")

@@ -148,6 +148,11 @@ class ColumnProfile:
     three among ``count``, the non-null values; NULL is counted in ``nulls`` only). So
     min, max, mean, std, quantiles and the histogram are over the finite values.
     Versions profiled before schema step 10 have the infinities inside ``nan_count``.
+
+    ``quantiles_exact`` says whether ``quantiles`` (so the median) are exact order
+    statistics (every version profiled from schema step 11 on) or a t-digest estimate
+    (versions profiled before); ``distinct_exact`` the same for ``distinct``. Displays mark
+    estimates with "≈".
     """
 
     position: int
@@ -173,6 +178,7 @@ class ColumnProfile:
     other_count: int = 0
     posinf_count: int = 0
     neginf_count: int = 0
+    quantiles_exact: bool = False
 
     @property
     def non_finite(self) -> int:
@@ -184,7 +190,8 @@ class ColumnProfile:
         return self.family in ("integer", "float", "date", "timestamp")
 
     def quantile(self, q: float) -> float | None:
-        """The ``q`` quantile (0..1) read off the stored quantile function."""
+        """The ``q`` quantile (0..1) read off the stored quantile function (the nearest of
+        its 1,001 points; ``quantile(0.5)`` is the median)."""
         if not self.quantiles:
             return None
         return self.quantiles[round(q * (len(self.quantiles) - 1))]

@@ -395,6 +395,16 @@ NON_FINITE = Migration(
     ),
 )
 
+EXACT_QUANTILES = Migration(
+    11,
+    "datasets: column profiles say whether their quantiles are exact or estimated",
+    (
+        # Profiles written before this step hold t-digest estimates (false); newer ones
+        # exact order statistics (store/profiles.py).
+        "ALTER TABLE dataset_columns ADD COLUMN quantiles_exact BOOLEAN DEFAULT false",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -406,6 +416,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     TEAM,
     SOURCE_HASHES,
     NON_FINITE,
+    EXACT_QUANTILES,
 )
 HEAD = MIGRATIONS[-1].version
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -44,10 +45,12 @@ def column_distribution(profile: ColumnProfile) -> go.Figure:
     """A column's histogram (numbers, dates) or its most frequent values (text, booleans)."""
     if profile.is_numeric and profile.hist_counts:
         edges = list(profile.hist_edges)
-        centers = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        # halves first: (a + b) / 2 overflows for edges near +-1.8e308
+        centers = [a / 2 + b / 2 for a, b in itertools.pairwise(edges)]
         widths = [b - a for a, b in itertools.pairwise(edges)]
         x = _axis_values(profile, centers)
-        width = widths if profile.family in ("integer", "float") else None
+        numeric = profile.family in ("integer", "float")
+        width = widths if numeric and all(math.isfinite(w) for w in widths) else None
         fig = go.Figure(go.Bar(x=x, y=list(profile.hist_counts), width=width,
                                marker_color=PALETTE[0], name=profile.name))  # fmt: skip
         fig.update_layout(bargap=0.02, xaxis_title=profile.name, yaxis_title="rows")
@@ -82,8 +85,11 @@ def version_timeline(versions: Sequence[DatasetVersion]) -> go.Figure:
 
 
 def _axis_values(profile: ColumnProfile, values: list[float]) -> list:
-    if profile.family == "date":
-        return [pd.Timestamp("1970-01-01") + pd.Timedelta(days=v) for v in values]
-    if profile.family == "timestamp":
-        return [pd.Timestamp(v, unit="s") for v in values]
+    try:
+        if profile.family == "date":
+            return [pd.Timestamp("1970-01-01") + pd.Timedelta(days=v) for v in values]
+        if profile.family == "timestamp":
+            return [pd.Timestamp(v, unit="s") for v in values]
+    except (OverflowError, ValueError):  # beyond pandas' years 1677 to 2262: the axis numbers
+        return values
     return values
