@@ -507,16 +507,22 @@ def _order_sql(ob: OrderBy, i: int) -> tuple[list[str], str, list]:
         )
     join = (f"LEFT JOIN {tables[ob.field]} {alias} "
             f"ON {alias}.run_id = r.run_id AND {alias}.key = ?")  # fmt: skip
+    # NaN sorts last either way, with the runs that lack the key (DuckDB would put it above
+    # every number: a diverged run first when sorting by a metric, best first).
     if ob.field == "metrics":
-        return [f"{alias}.last_value"], join, [ob.key]
+        return [_nan_as_null(f"{alias}.last_value")], join, [ob.key]
     if ob.field == "params":  # numbers by exact value, then text
         # As doubles first, then, among values with the same double, by what rounding cut
         # off an integer (2**60 + 1 sorts after 2**60 and after the float 2.0**60).
         as_int = f"coalesce({alias}.value_int, {alias}.value_bool::BIGINT)"
-        return [f"coalesce({as_int}::DOUBLE, {alias}.value_float)",
+        return [f"coalesce({as_int}::DOUBLE, {_nan_as_null(f'{alias}.value_float')})",
                 f"coalesce({as_int}::HUGEINT - ({as_int}::DOUBLE)::HUGEINT, 0)",
                 f"{alias}.value_str"], join, [ob.key]  # fmt: skip
     return [f"{alias}.value"], join, [ob.key]
+
+
+def _nan_as_null(col: str) -> str:
+    return f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END"
 
 
 # -- params, tags, metrics, artifacts of given runs -------------------------------------

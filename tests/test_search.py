@@ -145,3 +145,15 @@ def test_lists_in_messages_say_how_many_more(ws: Workspace) -> None:
         create_run(ws, experiment=f"exp-{i:02}", name="r", user="tester")
     with pytest.raises(NotFound, match=r"exp-\d\d and 2 more\."):
         get_experiment_by_name(ws, "nope")
+
+
+def test_nan_sorts_last_both_ways(ws: Workspace) -> None:
+    """A diverged run (NaN) is not the best one: it sorts after every number, either way."""
+    for name, auc in [("good", 0.9), ("diverged", float("nan")), ("poor", 0.5)]:
+        make_run(name=name, params={"lr": auc}, metrics={"auc": auc})
+    make_run(name="none")
+    for field, key in [("metrics", "auc"), ("params", "lr")]:
+        best_first = names(ws, order_by=[OrderBy(field, key, descending=True)])
+        assert best_first[:2] == ["good", "poor"] and set(best_first[2:]) == {"diverged", "none"}
+        worst_first = names(ws, order_by=[OrderBy(field, key)])
+        assert worst_first[:2] == ["poor", "good"] and set(worst_first[2:]) == {"diverged", "none"}
