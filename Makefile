@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-dvc bench-mlflow bench-evidently schema chromium clean
+.PHONY: run test screenshots lint format bench bench-dvc bench-mlflow bench-evidently schema chromium clean
 
 # Reinstall when pyproject.toml changes; the app and the tests have separate stamps so
 # `make run` does not install the test tools.
@@ -28,6 +28,13 @@ run: $(VENV)/.run-installed
 ## Lint, format check and the whole test suite, browser tests included.
 test: $(VENV)/.test-installed chromium lint
 	$(BIN)/python -m pytest
+
+## Refresh the docs' pictures (docs/screenshots/) from the browser tests; commit them after.
+screenshots: $(VENV)/.test-installed chromium
+	WORKBENCH_SHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -m browser \
+		tests/test_browser.py tests/test_browser_datasets.py tests/test_browser_drift.py \
+		tests/test_browser_experiments.py tests/test_browser_models.py \
+		tests/test_browser_team.py tests/test_demo.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

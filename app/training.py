@@ -2,9 +2,12 @@
 and the fitted pipeline (joblib bytes) out. No workspace, no database, no shared disk, so
 the same function runs in a local joblib worker or on a Dask cluster.
 
-Preprocessing that just works: numbers (and booleans) are imputed with the median and
-scaled; text and categories imputed with the most frequent value and one-hot encoded
-(unknown levels ignored at predict time); dates become days since 1970 and are then
+Preprocessing that just works: numbers (and booleans) have NaN and infinities treated as
+missing (as the profiles and contracts treat them: off the numeric axis), are imputed with
+the median and scaled (by the largest magnitude first, so values near 1.8e308 cannot
+overflow the standard deviation); a column with no value at all becomes a constant; text
+and categories imputed with the most frequent value and one-hot encoded (unknown levels
+ignored at predict time); dates become days since 1970 and are then
 treated as numbers. Everything sits in one scikit-learn Pipeline, so the saved model
 takes raw rows.
 """
@@ -30,7 +33,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler, OneHotEncoder, StandardScaler
 
 from app import catalogue, signature
 from store.errors import InvalidInput
@@ -158,18 +161,42 @@ def build_pipeline(frame: pd.DataFrame, features: list[str], estimator: BaseEsti
     texts = [c for c in features if c not in dates and c not in numbers]
     parts = []
     if numbers:
-        parts.append(("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-                      numbers))  # fmt: skip
+        parts.append(("num", _numeric_steps(), numbers))
     if dates:
-        parts.append(("date", make_pipeline(DatesToDays(), SimpleImputer(strategy="median"),
-                                            StandardScaler()), dates))  # fmt: skip
+        parts.append(("date", Pipeline([("days", DatesToDays()), *_numeric_steps().steps]),
+                      dates))  # fmt: skip
     if texts:
         parts.append(("cat", make_pipeline(
-            SimpleImputer(strategy="most_frequent"),
+            SimpleImputer(strategy="most_frequent", keep_empty_features=True),
             OneHotEncoder(handle_unknown="ignore", max_categories=50, sparse_output=False),
         ), texts))  # fmt: skip
     prep = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("prep", prep), ("model", estimator)])
+
+
+def finite_or_nan(X) -> np.ndarray:
+    """``X`` as floats with NaN for every non-finite value (+inf and -inf are missing to the
+    imputer, as NaN is). A module-level function, so a saved pipeline unpickles."""
+    frame = pd.DataFrame(X)
+    out = np.empty(frame.shape, dtype=float)
+    for i, column in enumerate(frame.columns):  # nullable Int64/boolean hold pd.NA
+        values = pd.to_numeric(frame[column], errors="coerce")
+        out[:, i] = values.to_numpy(dtype=float, na_value=np.nan)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _numeric_steps() -> Pipeline:
+    """Non-finite to missing, median imputation (a column with no value becomes 0 instead of
+    being dropped, so the fitted width never depends on the split), then scaling: by the
+    largest magnitude first (MaxAbsScaler: no overflow near 1.8e308), then to unit
+    variance."""
+    return make_pipeline(
+        FunctionTransformer(finite_or_nan, feature_names_out="one-to-one"),
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        MaxAbsScaler(),
+        StandardScaler(),
+    )
 
 
 def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,

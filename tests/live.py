@@ -25,9 +25,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]  # fmt: skip
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-# The journeys' screenshots are the ones the docs show: a test run refreshes them (commit
-# them when the pages change).
-SHOTS = ROOT / "docs" / "screenshots"
+# The journeys' screenshots: a test run writes them under tests/output/ (tests never modify
+# tracked files); `make screenshots` runs the browser tests with WORKBENCH_SHOTS pointing at
+# docs/screenshots/ to refresh the pictures the docs show.
+SHOTS = Path(os.environ.get("WORKBENCH_SHOTS") or ROOT / "tests" / "output" / "screenshots")
 
 
 def free_port() -> int:
