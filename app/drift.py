@@ -397,7 +397,7 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         v = max(relative, key=lambda x: least[x] * na / ia[x][1])
         text += "; " + _share_text(v, ia, ib, na, nb)
     grown = [v for v in fresh if least[v] >= RELATIVE_MIN_POINTS]
-    if (fresh and unseen) or grown:
+    if (fresh and unseen) if la.complete else grown:
         text += "; " + _fresh_text(fresh if la.complete else grown, lb, la, na, nb, fresh_rows)
         if la.complete and la.singletons:
             text += (f" (chance would bring about {_pct(la.singletons / na)}: the share of "
