@@ -18,9 +18,11 @@ Each column is compared on two *aspects*, each with its own two-sample test:
   changes, absolute and relative, PSI, Jensen-Shannon distance (base 2), Cramér's V,
   the share of levels the reference lacks; tested by the chi-square test of the 2 x K
   table of the levels both profiles count exactly (Cochran: levels with fewer than 5
-  expected rows pooled with the rest), plus, where a profile's level list is cut off,
-  Fisher's exact test of the levels only one list holds against the most the other side's
-  tail could hold of them (conservative: a valid test whatever the hidden counts are).
+  expected rows pooled with the rest), plus Fisher's exact test of the levels only one
+  side lists: against a complete list, all of them together against the rows whose value
+  the other side has once (Good-Turing's estimate of what chance makes new); against a
+  cut-off list, the largest one against the most the list's tail can hold of a level
+  (Bonferroni over the candidates; valid whatever the hidden counts are).
 * its missing and non-finite values: the shares of NULL, NaN, +inf and -inf among all
   rows; Fisher's exact test per share (state vs the rest), Bonferroni over the shares.
 
@@ -395,7 +397,7 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         v = max(relative, key=lambda x: least[x] * na / ia[x][1])
         text += "; " + _share_text(v, ia, ib, na, nb)
     grown = [v for v in fresh if least[v] >= RELATIVE_MIN_POINTS]
-    if (fresh and unseen) or grown:
+    if (fresh and unseen) if la.complete else grown:
         text += "; " + _fresh_text(fresh if la.complete else grown, lb, la, na, nb, fresh_rows)
         if la.complete and la.singletons:
             text += (f" (chance would bring about {_pct(la.singletons / na)}: the share of "

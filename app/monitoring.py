@@ -25,7 +25,7 @@ from datetime import datetime
 from app import promotion, registry, reports, runner
 from app.auth import current_user, requires
 from app.validation import check_dataset_name
-from store import audit
+from store import audit, drift_reports
 from store.entities import DatasetVersion, utcnow
 from store.errors import InvalidInput, NotFound, WorkbenchError
 from store.workspace import Workspace
@@ -188,13 +188,14 @@ def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id:
 
 def _record(ws: Workspace, monitor: Monitor, dataset_ref: str, report_id: str | None,
             fired: bool, action: str, detail: dict) -> MonitorEvent:  # fmt: skip
+    detail = drift_reports.finite(detail)  # standard JSON: an unbounded drop is null
     event = MonitorEvent(uuid.uuid4().hex, monitor.model, dataset_ref, report_id, fired, action,
                          detail, utcnow())  # fmt: skip
 
     def work(tx) -> None:
         tx.execute("INSERT INTO monitor_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    [event.event_id, event.model, event.dataset_ref, event.report_id,
-                    event.fired, event.action, json.dumps(detail, default=str),
+                    event.fired, event.action, json.dumps(detail, default=str, allow_nan=False),
                     event.checked_at])  # fmt: skip
         audit.record(tx, actor="monitor", action=f"monitor.{action}", object_type="model",
                      object_id=monitor.model, detail={"dataset": dataset_ref,

@@ -39,18 +39,20 @@ def insert(tx: Tx, r: StoredReport) -> None:
 def to_json(value: Any) -> str:
     """Standard JSON: NaN and infinities become null (``allow_nan=False`` proves none is
     left), numpy numbers plain ones."""
-    return json.dumps(_finite(value), allow_nan=False, default=float)
+    return json.dumps(finite(value), allow_nan=False, default=float)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, +-inf) replaced by None, numpy scalars
+    by Python ones, tuples by lists: what standard JSON can hold."""
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return _finite(value.item())
+        return finite(value.item())
     return value
 
 
