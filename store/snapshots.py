@@ -219,8 +219,8 @@ def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
         raise InvalidInput(f"{requested!r} is not a text encoding; use utf-8 or latin-1.")
     wide = info.name.startswith(("utf-16", "utf-32"))
     if b"\x00" in head and not wide:
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if min(len(head) // 2, 64) and max(even, odd) > len(head) // 4 and min(even, odd) == 0:
+        even, odd = head[0::2].count(0), head[1::2].count(0)  # NULs on one side: UTF-16
+        if len(head) >= 2 and max(even, odd) > len(head) // 4 and min(even, odd) == 0:
             raise InvalidInput(
                 f"{label} looks like UTF-16 text without a byte-order mark. Choose the "
                 "encoding utf-16-le (or utf-16-be), or re-save it as UTF-8."
