@@ -42,7 +42,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -220,8 +219,8 @@ def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
         raise InvalidInput(f"{requested!r} is not a text encoding; use utf-8 or latin-1.")
     wide = info.name.startswith(("utf-16", "utf-32"))
     if b"\x00" in head and not wide:
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if min(len(head) // 2, 64) and max(even, odd) > len(head) // 4 and min(even, odd) == 0:
+        even, odd = head[0::2].count(0), head[1::2].count(0)  # NULs on one side: UTF-16
+        if len(head) >= 2 and max(even, odd) > len(head) // 4 and min(even, odd) == 0:
             raise InvalidInput(
                 f"{label} looks like UTF-16 text without a byte-order mark. Choose the "
                 "encoding utf-16-le (or utf-16-be), or re-save it as UTF-8."
@@ -659,11 +658,13 @@ def exact_frame(scratch: Scratch, table: str) -> pd.DataFrame:
 
     DuckDB's own conversion is kept where it is exact: integers as int64/uint64 (nullable
     Int64/UInt64 with NULLs), floats as float64, booleans, text, dates and timestamps as
-    datetime64 (nanoseconds kept). Two conversions would lose information and are done
-    here instead: DECIMAL columns become ``decimal.Decimal`` objects (DuckDB gives float64,
-    which rounds 12345678901234567.891), and a float column holding both NULL and NaN
-    becomes an object column of floats with None for NULL (float64 has one NaN for both);
-    a float column with only one of them stays float64 (NaN is then unambiguous).
+    datetime64 (nanoseconds kept). Two conversions would lose information and are made
+    through Arrow instead: DECIMAL(p,s) columns become ``decimal128(p, s)[pyarrow]`` columns
+    (numeric, values are ``decimal.Decimal``, NULL is ``pd.NA``; DuckDB's float64 would
+    round 12345678901234567.891), and a float column holding both NULL and NaN becomes
+    ``double[pyarrow]`` (NULL is ``pd.NA``, NaN stays NaN; float64 has one NaN for both). A
+    float column with only one of them stays float64, where NaN is then unambiguous. Both
+    kinds register back as the same content.
     """
     columns = scratch.columns(table)
     floats = [c for c in columns if c.family == "float" and not is_decimal(c.dtype)]
@@ -674,24 +675,23 @@ def exact_frame(scratch: Scratch, table: str) -> pd.DataFrame:
                 f"coalesce(bool_or({ident(c.name)} IS NULL) AND bool_or(isnan({ident(c.name)})),"
                 " false)" for c in floats
             ) + f" FROM {table}"
-        ).fetchone()  # fmt: skip
+        ).fetchall()[0]  # fmt: skip
         both = {c.name for c, flag in zip(floats, flags, strict=True) if flag}
-    select, exact = [], []
-    for c in columns:
-        q = ident(c.name)
-        if is_decimal(c.dtype) or c.name in both:
-            select.append(f"CAST(CAST({q} AS {'VARCHAR' if is_decimal(c.dtype) else 'DOUBLE'})"
-                          f" AS VARCHAR) AS {q}")  # fmt: skip
-            exact.append(c)
-        else:
-            select.append(q)
-    frame = scratch.sql(f"SELECT {', '.join(select) or '*'} FROM {table}").df()
-    for c in exact:
-        parse = Decimal if is_decimal(c.dtype) else float
-        values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
-                  else parse(v) for v in frame[c.name].astype(object).tolist()]  # fmt: skip
-        frame[c.name] = pd.Series(values, index=frame.index, dtype=object)
-    return frame
+    special = [c for c in columns if is_decimal(c.dtype) or c.name in both]
+    if not special:
+        return scratch.sql(f"SELECT * FROM {table}").df()
+    plain = [ident(c.name) for c in columns if c not in special]
+    # Two projections of one table come back in the same (insertion) order.
+    arrow = scratch.con.sql(f"SELECT {', '.join(ident(c.name) for c in special)} FROM {table}"
+                            ).to_arrow_table()  # fmt: skip
+    if plain:
+        frame = scratch.sql(f"SELECT {', '.join(plain)} FROM {table}").df()
+    else:
+        frame = pd.DataFrame(index=pd.RangeIndex(arrow.num_rows))
+    for i, c in enumerate(special):
+        frame[c.name] = pd.Series(pd.arrays.ArrowExtensionArray(arrow.column(i)),
+                                  index=frame.index)  # fmt: skip
+    return frame[[c.name for c in columns]]
 
 
 def write_csv(path: Path, target: Path) -> None:

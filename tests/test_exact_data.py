@@ -39,6 +39,7 @@ def test_decimals_differing_in_the_last_digit_are_two_versions_and_load_exactly(
 ) -> None:
     dec = pa.decimal128(38, 3)
     exact = [Decimal("12345678901234567.891"), Decimal("-0.5"), None]
+    # loaded as decimal128(38, 3)[pyarrow]: numeric, exact, NULL as pd.NA
     a = write_parquet(tmp_path / "a.parquet", id=pa.array([1, 2, 3]), amount=pa.array(exact, dec))
     later = [Decimal("12345678901234567.892"), *exact[1:]]
     b = write_parquet(tmp_path / "b.parquet", id=pa.array([1, 2, 3]), amount=pa.array(later, dec))
@@ -47,7 +48,8 @@ def test_decimals_differing_in_the_last_digit_are_two_versions_and_load_exactly(
     assert v1.created and v2.created, v2.message
     assert v1.version.fingerprint != v2.version.fingerprint
     loaded = wb.load_dataset("money@v1")
-    assert loaded["amount"].tolist() == exact
+    assert loaded["amount"].tolist() == [*exact[:2], pd.NA]
+    assert pd.api.types.is_numeric_dtype(loaded["amount"])
     assert wb.load_dataset("money@v2")["amount"][0] == Decimal("12345678901234567.892")
     # The same file again is the same version; a DataFrame of Decimals is exact too.
     assert not datasets.register(ws, a, "money").created
@@ -155,10 +157,15 @@ def test_a_column_of_only_infinity_is_a_float_not_a_date(ws: Workspace, tmp_path
 
 
 def same_floats(got: list, want: list) -> bool:
-    """Equal lists where NaN equals NaN and None equals only None."""
+    """Equal lists where NaN equals NaN and NULL (None in ``want``; None or pd.NA in
+    ``got``) equals only NULL."""
+
+    def null(v: object) -> bool:
+        return v is None or v is pd.NA
+
     return len(got) == len(want) and all(
-        (g is None and w is None)
-        or (g is not None and w is not None and (g == w or (math.isnan(g) and math.isnan(w))))
+        (null(g) and null(w))
+        or (not null(g) and not null(w) and (g == w or (math.isnan(g) and math.isnan(w))))
         for g, w in zip(got, want, strict=True)
     )
 
@@ -174,12 +181,15 @@ def test_non_finite_floats_round_trip_from_csv_parquet_and_dataframe(
     assert back.dtype == "float64" and same_floats(back.tolist(), values)
     parquet = write_parquet(tmp_path / "f.parquet", x=pa.array(values, pa.float64()))
     assert not datasets.register(ws, parquet, "f").created  # NaN stays NaN: same content
-    # NULL and NaN in one column: both kept apart (an object column, None for NULL).
+    # NULL and NaN in one column: both kept apart (double[pyarrow], pd.NA for NULL).
     csv.write_text("x\n1.5\nnan\ninf\n-inf\n2.5\n\n")
     both = datasets.register(ws, csv, "f").version
     profile = datasets.get_profile(ws, both)[0]
     assert (profile.nulls, profile.nan_count) == (1, 1)
-    assert same_floats(wb.load_dataset("f@v2")["x"].tolist(), [*values, None])
+    loaded = wb.load_dataset("f@v2")
+    assert pd.api.types.is_float_dtype(loaded["x"])
+    assert same_floats(loaded["x"].tolist(), [*values, None])
+    assert datasets.register(ws, loaded, "f").version == both  # and it registers back
     parquet = write_parquet(tmp_path / "g.parquet", x=pa.array([*values, None], pa.float64()))
     assert datasets.register(ws, parquet, "f").version == both
     # A DataFrame's NaN is pandas' missing value (as pyarrow reads it): stored as NULL and
