@@ -6,7 +6,6 @@ A :class:`WorkbenchError` prints one line (``error: ...``) on stderr and exits 1
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import signal
@@ -21,7 +20,7 @@ from app import cli_admin, cli_drift, datasets, experiments, inbox, ingest
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
-from store import migrations
+from store import jsontext, migrations
 from store.entities import Condition
 from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
@@ -486,7 +485,8 @@ def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "json":
-        print(json.dumps(frame.to_dict(orient="records"), default=str, indent=1))
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        print(jsontext.dumps(records, default=str, indent=1))  # NaN and NULL: null
     elif frame.empty:
         print("(none)")
     else:

@@ -18,13 +18,13 @@ Line shapes (``ts`` is milliseconds since the epoch)::
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from store import jsontext
 from store.entities import ParamValue
 from store.ingestion import IngestBatch
 
@@ -48,7 +48,8 @@ class EventLog:
         with self._lock:
             self._seq += 1
             event = {"seq": self._seq, "ts": int(time.time() * 1000), **event}
-            line = json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n"
+            # standard JSON; a logged NaN or infinity travels as {"$float": "NaN"}
+            line = jsontext.dumps_exact(event, separators=(",", ":"), ensure_ascii=False) + "\n"
             data = line.encode("utf-8")
             written = 0
             while written < len(data):
@@ -80,7 +81,7 @@ def read_batch(run_id: str, path: Path, byte_offset: int, last_seq: int) -> Inge
     batch = IngestBatch(run_id=run_id, new_offset=byte_offset + end + 1, last_seq=last_seq)
     for raw in data[: end + 1].splitlines():
         try:
-            event = json.loads(raw)
+            event = jsontext.loads_exact(raw)
             seq = int(event["seq"])
         except (ValueError, KeyError, TypeError):
             continue
@@ -115,7 +116,7 @@ def _add(batch: IngestBatch, event: dict) -> None:
         )
     elif kind == "record":
         batch.records.append((str(event["kind"]), str(event["name"]),
-                              json.dumps(event["data"], ensure_ascii=False)))  # fmt: skip
+                              jsontext.dumps(event["data"], ensure_ascii=False)))  # fmt: skip
     elif kind == "end":
         batch.end = (event.get("status", "finished"), event.get("error"), _ts(event["ts"]))
 
@@ -128,7 +129,7 @@ def _param(value: object) -> ParamValue:
         return value
     if isinstance(value, int):
         return value if -(2**63) <= value < 2**63 else str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return jsontext.dumps(value, ensure_ascii=False)
 
 
 def _ts(ms: int) -> datetime:

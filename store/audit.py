@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 
+from store import jsontext
 from store.entities import AuditEvent, utcnow
 from store.gateway import Tx
 
@@ -24,7 +24,7 @@ def record(
         "INSERT INTO audit_events (ts, actor, action, object_type, object_id, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [utcnow(), actor, action, object_type, object_id,
-         json.dumps(detail or {}, default=str, ensure_ascii=False)],
+         jsontext.dumps(detail or {}, default=str, ensure_ascii=False)],
     )  # fmt: skip
 
 
@@ -39,7 +39,7 @@ def record_many(tx: Tx, events: list[dict[str, Any]]) -> None:
         "action": [e["action"] for e in events],
         "object_type": [e["object_type"] for e in events],
         "object_id": [e["object_id"] for e in events],
-        "detail": [json.dumps(e.get("detail") or {}, default=str, ensure_ascii=False)
+        "detail": [jsontext.dumps(e.get("detail") or {}, default=str, ensure_ascii=False)
                    for e in events],
     })  # fmt: skip
     tx.insert_frame("audit_events", frame)

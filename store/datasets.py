@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from store import jsontext
 from store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
 from store.errors import NotFound
 from store.gateway import Tx
@@ -274,7 +275,7 @@ def insert_contract(tx: Tx, dataset_id: str, spec: dict[str, Any], *, actor: str
     ))  # fmt: skip
     tx.execute("INSERT INTO dataset_contracts VALUES (?, ?, ?, ?, ?, ?)",
                [dataset_id, revision, utcnow(), actor, note,
-                json.dumps(spec, ensure_ascii=False, sort_keys=True)])  # fmt: skip
+                jsontext.dumps(spec, ensure_ascii=False, sort_keys=True)])  # fmt: skip
     return revision
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from store.gateway import Tx
+from store.jsontext import finite
 
 _COLS = ("report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
          "n_drifted, verdict, results, model_results")  # fmt: skip
@@ -40,20 +40,6 @@ def to_json(value: Any) -> str:
     """Standard JSON: NaN and infinities become null (``allow_nan=False`` proves none is
     left), numpy numbers plain ones."""
     return json.dumps(finite(value), allow_nan=False, default=float)
-
-
-def finite(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, +-inf) replaced by None, numpy scalars
-    by Python ones, tuples by lists: what standard JSON can hold."""
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return finite(value.item())
-    return value
 
 
 def recent(tx: Tx, limit: int = 100) -> list[StoredReport]:
