@@ -636,3 +636,17 @@ def test_scoring_a_frame_applies_the_rule_registration_applied(ws: Workspace, fr
     model = signature.LoadedModel(pipe, sig, "prop/1", {})
     np.testing.assert_allclose(model.predict(frame[features]), model.predict(loaded[features]),
                                rtol=1e-9)  # fmt: skip
+
+
+def test_an_exported_version_is_standard_json(ws: Workspace, tmp_path: Path) -> None:
+    X = pd.DataFrame({"x": np.linspace(0, 1, 30)})
+    model = LinearRegression().fit(X, 2 * X["x"])
+    with wb.start_run(experiment="nan", name="diverged") as run:
+        run.log_metrics({"loss": float("nan"), "gain": float("inf"), "rmse": 0.5})
+        run.log_model(model, input_example=X)
+    wb.register_model(run.run_id, "nan-metrics")
+    out = registry.export_version(ws, "nan-metrics", tmp_path / "export")
+    meta = json.loads((out / "version.json").read_text(), parse_constant=_no_constants)
+    assert meta["metrics"] == {"loss": None, "gain": None, "rmse": 0.5}  # old: NaN, Infinity
+    sig = json.loads((out / "signature.json").read_text(), parse_constant=_no_constants)
+    assert sig["inputs"] == [{"name": "x", "family": "float", "dtype": "float64"}]
