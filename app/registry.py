@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import uuid
 from pathlib import Path
@@ -371,7 +372,7 @@ def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
         raise InvalidInput(f"{target} is not empty; export into a new or empty folder.")
     target.mkdir(parents=True, exist_ok=True)
     ws.blobs.copy_out(version.sha256, target / MODEL_FILE)
-    (target / "signature.json").write_text(json.dumps(version.signature, indent=2) + "\n")
+    (target / "signature.json").write_text(_json_text(version.signature))
     (target / "MODEL_CARD.md").write_text(version.card)
     pins = {"sklearn": "scikit-learn", "pandas": "pandas", "numpy": "numpy", "joblib": "joblib"}
     (target / "requirements.txt").write_text("".join(
@@ -381,8 +382,23 @@ def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
             "dataset": version.dataset_ref, "sha256": version.sha256,
             "metrics": version.metrics, "aliases": list(version.aliases),
             "python": version.libraries.get("python")}  # fmt: skip
-    (target / "version.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    (target / "version.json").write_text(_json_text(meta))
     return target
+
+
+def _json_text(data: Any) -> str:
+    """Standard JSON (no NaN or Infinity tokens): a non-finite number is written as null."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(plain(data), indent=2, default=str, allow_nan=False) + "\n"
 
 
 def lineage(ws: Workspace, name: str) -> tuple[list[str], list[tuple[str, str]]]:

@@ -94,6 +94,18 @@ def family(series: pd.Series) -> str:
     kind = kind_of(series)
     if kind == "decimal":
         return "float"
+    if kind == "empty":  # no values: the column's dtype still says what it holds
+        dtype = series.dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            return "boolean"
+        if pd.api.types.is_integer_dtype(dtype):
+            return "integer"
+        if pd.api.types.is_float_dtype(dtype):
+            return "float"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "timestamp"
+        if isinstance(dtype, pd.StringDtype):
+            return "string"
     return kind if kind in FAMILIES else "unknown"
 
 
@@ -403,7 +415,7 @@ def _to_string(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Seri
     fitted = _dtype(dtype)
     if fitted is not None and isinstance(fitted, pd.StringDtype):
         return s.astype(fitted)
-    return s.astype(object).where(s.notna(), np.nan)
+    return s.astype(object)  # missing values as given: None and NaN are not the same to all
 
 
 _CONVERT = {"integer": _to_integer, "float": _to_float, "boolean": _to_boolean,
