@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import registry
+from app import registry, signature
 from app.signature import LoadedModel
 from store.errors import InvalidInput, NotFound, WorkbenchError
 from store.workspace import Workspace
@@ -69,7 +69,7 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
         try:
             model = current()
             frame = _frame(body, bool(model.signature.get("positional")))
-            X = model.conform(frame)
+            X = model.conform(_json_numbers(frame, model.signature))
             out = {"model": model.ref}
             notes: list[str] = []
             out["predictions"] = _clean(model.predict_conformed(X), "prediction", notes)
@@ -123,6 +123,28 @@ def _frame(body: Any, positional: bool) -> pd.DataFrame:
         raise InvalidInput('Send {"rows": [...]}: a non-empty list of objects, one per row.')
     _size(rows)
     return pd.DataFrame(rows)
+
+
+def _json_numbers(frame: pd.DataFrame, sig: dict[str, Any]) -> pd.DataFrame:
+    """JSON's way of sending exact numbers: a numeric input sent as text (``"98.24"``, as
+    pandas' ``to_json`` writes a decimal column, or ``"NaN"``/``"Infinity"``, which JSON
+    numbers cannot carry) is read as a ``Decimal``, then converted as any decimal is.
+    Text that is not a number is left for the signature to refuse, naming the column."""
+    if sig.get("positional"):
+        return frame
+    numeric = {s["name"] for s in sig.get("inputs", []) if s.get("family") in ("integer", "float")}
+    out = {}
+    for name in numeric & set(map(str, frame.columns)):
+        column = frame[name]
+        if signature.kind_of(column) != "string":
+            continue
+        try:
+            out[name] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float)
+                                   and np.isnan(v)) else decimal.Decimal(str(v).strip())
+                                   for v in column], index=column.index, dtype=object)  # fmt: skip
+        except decimal.InvalidOperation:
+            continue
+    return frame.assign(**out) if out else frame
 
 
 def _size(rows: list) -> None:

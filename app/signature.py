@@ -25,7 +25,8 @@ convert exactly with an InvalidInput naming the column:
 family     accepted at scoring (converted to the dtype the model was fitted on)
 =========  ==================================================================================
 integer    integers; floats and decimals whose values are all whole numbers (NaN is missing)
-float      floats, integers, decimals (as float64); +inf/-inf are refused
+float      floats, integers, decimals (as float64); NaN, +inf and -inf are missing (NaN),
+           as training and the profiles treat them (off the numeric axis)
 boolean    booleans; integers 0/1; the text ``true``/``false`` (any case), as registration
            reads a CSV column of those spellings; other text (``yes``/``no``) is refused
 date       dates, timestamps (time zones to UTC, then the day), ISO 8601 text
@@ -326,12 +327,9 @@ def _to_float(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Serie
     if kind not in ("integer", "float", "decimal"):
         raise _refuse(name, kind, "numbers", _numbers_hint(kind), s)
     values = _floats(name, s, kind)
-    n_inf = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
-    if n_inf:
-        raise InvalidInput(f"Column {name!r} holds +inf/-inf in {n_inf:,} row"
-                           f"{'' if n_inf == 1 else 's'}; the model cannot score infinite "
-                           "values. Replace them (NaN is treated as missing) or drop those "
-                           "rows.")  # fmt: skip
+    # Non-finite values mean one thing everywhere: missing to a model (the workbench's
+    # pipelines impute them; a model that cannot take NaN says so, as InvalidInput).
+    values = values.where(~np.isinf(values.to_numpy(dtype=float, na_value=np.nan)), np.nan)
     fitted = _dtype(dtype)
     if fitted is not None and pd.api.types.is_float_dtype(fitted) and not isinstance(
             fitted, pd.api.extensions.ExtensionDtype):  # fmt: skip
@@ -494,7 +492,7 @@ def _dtype(text: str | None) -> Any:
         return None
     try:
         return pd.api.types.pandas_dtype(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # e.g. "decimal128(5, 2)[pyarrow]"
         return None
 
 

@@ -180,8 +180,11 @@ def finite_or_nan(X) -> np.ndarray:
     frame = pd.DataFrame(X)
     out = np.empty(frame.shape, dtype=float)
     for i, column in enumerate(frame.columns):  # nullable Int64/boolean hold pd.NA
-        values = pd.to_numeric(frame[column], errors="coerce")
-        out[:, i] = values.to_numpy(dtype=float, na_value=np.nan)
+        try:  # numbers, nullable numbers (pd.NA), booleans, Arrow decimals
+            out[:, i] = frame[column].to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):  # object columns: what is not a number is missing
+            values = pd.to_numeric(frame[column].astype(object), errors="coerce")
+            out[:, i] = values.to_numpy(dtype=float, na_value=np.nan)
     out[~np.isfinite(out)] = np.nan
     return out
 
