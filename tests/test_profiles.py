@@ -388,3 +388,18 @@ def test_any_table_profiles_and_passes_its_own_contract(
         spec = contracts.validate(contracts.infer(prof))
         failed = [c for c in contract_checks.check(s, columns, spec) if not c.passed]
     assert not failed, failed
+
+
+def test_the_editor_keeps_an_old_contracts_non_finite_rule() -> None:
+    old = {"columns": [{"name": "x", "type": "float", "required": True, "nullable": False,
+                        "min": 0.0, "max": 1.0, "allowed": None}],
+           "key": None, "allow_extra_columns": True, "min_rows": 1, "max_rows": None}  # fmt: skip
+    table = contracts.to_editor(old)
+    assert table.loc[0, "max non-finite share"] == "0.0"
+    back = contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
+                                 max_rows=None)  # fmt: skip
+    assert back["columns"][0]["max_non_finite"] == 0.0
+    table.loc[0, "max non-finite share"] = "2"
+    with pytest.raises(contracts.InvalidInput, match="from 0 to 1"):
+        contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
+                              max_rows=None)  # fmt: skip
