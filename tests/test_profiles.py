@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -308,7 +309,7 @@ def test_estimates_are_marked_where_shown(ws: Workspace, monkeypatch, capsys) ->
     # Above EXACT_DISTINCT_ROWS, decimals get a HyperLogLog estimate: capped and marked.
     monkeypatch.setattr(profiles, "EXACT_DISTINCT_ROWS", 10)
     frame = pd.DataFrame({"amount": [f"{i}.5" for i in range(200)]})
-    frame["amount"] = frame["amount"].map(__import__("decimal").Decimal)
+    frame["amount"] = frame["amount"].map(Decimal)
     v = wb.log_dataset(frame, "money")
     p = by_name(v)["amount"]
     assert not p.distinct_exact and p.distinct <= 200
