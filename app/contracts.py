@@ -144,10 +144,23 @@ def to_editor(spec: dict[str, Any]) -> pd.DataFrame:
         "min": "" if r.get("min") is None else str(r["min"]),
         "max": "" if r.get("max") is None else str(r["max"]),
         "allowed": ", ".join(r.get("allowed") or []),
-        "max non-finite share": "" if r.get("max_non_finite") is None
-        else str(r["max_non_finite"]),
+        "max non-finite share": _text(non_finite_limit(r)),
     } for r in spec.get("columns", [])]  # fmt: skip
     return pd.DataFrame(rows, columns=EDITOR_COLUMNS)
+
+
+def non_finite_limit(rule: dict[str, Any]) -> float | None:
+    """The share of non-null values a rule lets be NaN/+inf/-inf (None: no limit). A rule
+    written before the key existed allows none where it has a range (its range check
+    refused NaN and infinities), as ``store.contracts`` checks it."""
+    if rule.get("type") not in _NON_FINITE_FAMILIES:
+        return None
+    ranged = rule.get("min") is not None or rule.get("max") is not None
+    return rule.get("max_non_finite", 0.0 if ranged else None)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def from_editor(frame: pd.DataFrame, *, key: str | None, allow_extra_columns: bool,

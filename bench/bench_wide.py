@@ -101,8 +101,10 @@ def main() -> None:
                         help="comma-separated COLUMNSxROWS")  # fmt: skip
     args = parser.parse_args()
     sizes = [tuple(int(n) for n in s.split("x")) for s in args.sizes.split(",")]
-    print(f"\nWide-table registration (CSV, {os.cpu_count()}-core machine, median and range "
-          f"of {args.repeat} runs, a fresh workspace each run)\n")  # fmt: skip
+    load = os.getloadavg()[0]
+    print(f"\nWide-table registration (CSV, {os.cpu_count()}-core machine, load average "
+          f"{load:.1f} at the start, median and range of {args.repeat} runs, a fresh workspace "
+          "each run)\n")  # fmt: skip
     print("| columns x rows | CSV | wb.log_dataset (in process) | per column | "
           "workbench datasets add (whole command) |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -27,11 +27,11 @@ so checking a 1,000-column table costs a few scans, not thousands of queries.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.entities import CheckResult
+from store.entities import CheckResult, ColumnProfile
 from store.snapshots import SRC, Column, Scratch, ident
 
 MAX_EXAMPLES = 20
@@ -39,6 +39,13 @@ CHECK_CHUNK = 200  # counted expressions per scan
 # A column of the family on the left satisfies a contract asking for the one on the right.
 _COERCIBLE = {("integer", "float"), ("date", "timestamp")}
 _CASTS = {"date": "DATE", "timestamp": "TIMESTAMP"}
+# Types whose profile holds their finite extremes exactly: (min, max) from a profile.
+_INT_TEXT = lambda p: (int(p.min_text), int(p.max_text))  # noqa: E731
+_EXACT_EXTREMES = {
+    **{t: _INT_TEXT for t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                              "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")},
+    "DOUBLE": lambda p: (p.min_value, p.max_value),
+}  # fmt: skip
 
 
 @dataclass
@@ -64,13 +71,20 @@ class _Count:
     decide: Callable[[list], list[int] | None] | None = None
     col: Column | None = None
     limit: float = 0.0
+    bounds: tuple = (None, None)
     values: list[int] = field(default_factory=list)
 
 
 def check(scratch: Scratch, columns: tuple[Column, ...], spec: dict[str, Any],
-          table: str = SRC) -> list[CheckResult]:  # fmt: skip
+          table: str = SRC, profile: Sequence[ColumnProfile] = (),
+          ) -> list[CheckResult]:  # fmt: skip
     """Check ``table`` against contract ``spec``: one :class:`CheckResult` per check, in
-    the spec's order (row count, extra columns, each column's checks, the key)."""
+    the spec's order (row count, extra columns, each column's checks, the key).
+
+    ``profile``, if given, must be the profile of this very table (``store.profiles``):
+    checks it decides exactly (NULL and non-finite counts, ranges of integer and DOUBLE
+    columns inside the bounds, text whose every level is allowed) then need no scan. The
+    results are the same with or without it."""
     have = {c.name: c for c in columns}
     n_rows = int(scratch.sql(f"SELECT count(*) FROM {table}").fetchone()[0])
     results: list[CheckResult | _Count] = [_volume(n_rows, spec)]
@@ -83,6 +97,7 @@ def check(scratch: Scratch, columns: tuple[Column, ...], spec: dict[str, Any],
                                    len(extra), tuple(extra[:MAX_EXAMPLES])))  # fmt: skip
     for rule in spec.get("columns", []):
         results += _column_checks(have.get(rule["name"]), rule)
+    _from_profile(results, {p.name: p for p in profile})
     _count_all(scratch, table, results)
     out = [_outcome(scratch, table, r) for r in results]
     key = spec.get("key")
@@ -154,7 +169,8 @@ def _range(col: Column, want: str | None, lo: Any, hi: Any) -> _Count:
             params.append(bound)
     cond = f"{_finite(col)} AND ({' OR '.join(conds)})"
     check = _Count("range", col.name, [f"count_if({cond})"], params, cond, q,
-                   f"outside [{_show(lo, '-inf')}, {_show(hi, 'inf')}]")  # fmt: skip
+                   f"outside [{_show(lo, '-inf')}, {_show(hi, 'inf')}]",
+                   bounds=(lo, hi))  # fmt: skip
     if col.family in ("integer", "float"):
 
         def decide(v: list) -> list[int] | None:
@@ -223,10 +239,34 @@ def _aggregate(scratch: Scratch, table: str, exprs: list[tuple[str, list]]) -> l
     return values
 
 
+def _from_profile(results: list, profiles: dict[str, ColumnProfile]) -> None:
+    """Set the values of the checks the table's profile decides exactly."""
+    for r in results:
+        p = profiles.get(r.column) if isinstance(r, _Count) else None
+        if p is None:
+            continue
+        if r.check == "not_null":
+            r.values = [p.nulls]
+        elif r.check == "non_finite":
+            r.values = [p.count, p.nan_count, p.posinf_count, p.neginf_count]
+        elif r.check == "allowed_values":
+            allowed = set(r.params)
+            counted = sum(p.top_counts) + p.other_count == p.count  # value counts cover all
+            if counted and p.other_count == 0 and all(v in allowed for v in p.top_values):
+                r.values = [0]
+        elif r.check == "range" and p.count == p.non_finite:
+            r.values = [0]  # no finite value to be outside
+        elif r.check == "range" and p.dtype.upper() in _EXACT_EXTREMES:
+            low, high = _EXACT_EXTREMES[p.dtype.upper()](p)
+            lo, hi = r.bounds
+            if (lo is None or low >= lo) and (hi is None or high <= hi):
+                r.values = [0]
+
+
 def _count_all(scratch: Scratch, table: str, results: list) -> None:
     """Fill in the values of every counted check: first the cheap aggregates of all, then
     the exact counts of those the cheap ones cannot decide."""
-    counted = [r for r in results if isinstance(r, _Count)]
+    counted = [r for r in results if isinstance(r, _Count) and not r.values]
     quick = _aggregate(scratch, table, [(e, []) for r in counted for e in r.quick])
     it = iter(quick)
     undecided = []

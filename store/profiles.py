@@ -241,13 +241,13 @@ def describe_values(values: np.ndarray, family: str = "float", presorted: bool =
     a = values if presorted else np.sort(values)
     lo, hi = float(a[0]), float(a[-1])
     # Divided by a power of two, every |value| is below 2 (exact, bar subnormals), so sums
-    # of n values stay within 2n, far from overflow. Extended precision where the platform
-    # has it (x86: 64-bit mantissa), so that sums like 3 * x - 3 * x cancel exactly;
-    # accurate to ~1e-16 * max|x| everywhere.
+    # of n values stay within 2n, far from overflow. The mean is summed in extended
+    # precision where the platform has it (x86: 64-bit mantissa), so that sums like
+    # 3 * x - 3 * x cancel exactly; accurate to ~1e-16 * max|x| everywhere.
     scale = _scale(lo, hi)
     scaled = a / scale
     mean = float(np.mean(scaled, dtype=np.longdouble)) * scale
-    std = float(np.std(scaled, ddof=1, dtype=np.longdouble)) * scale if a.size > 1 else None
+    std = float(np.std(scaled, ddof=1)) * scale if a.size > 1 else None  # two-pass
     edges, counts = _histogram(a, lo, hi, family)
     return {
         "min": lo, "max": hi,

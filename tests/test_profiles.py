@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -308,7 +309,7 @@ def test_estimates_are_marked_where_shown(ws: Workspace, monkeypatch, capsys) ->
     # Above EXACT_DISTINCT_ROWS, decimals get a HyperLogLog estimate: capped and marked.
     monkeypatch.setattr(profiles, "EXACT_DISTINCT_ROWS", 10)
     frame = pd.DataFrame({"amount": [f"{i}.5" for i in range(200)]})
-    frame["amount"] = frame["amount"].map(__import__("decimal").Decimal)
+    frame["amount"] = frame["amount"].map(Decimal)
     v = wb.log_dataset(frame, "money")
     p = by_name(v)["amount"]
     assert not p.distinct_exact and p.distinct <= 200
@@ -355,7 +356,7 @@ finite_or_not = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.integers(1, 25),
     floats=st.lists(finite_or_not, min_size=25, max_size=25),
@@ -386,5 +387,29 @@ def test_any_table_profiles_and_passes_its_own_contract(
             if p.is_numeric:
                 assert_sane(p)
         spec = contracts.validate(contracts.infer(prof))
-        failed = [c for c in contract_checks.check(s, columns, spec) if not c.passed]
+        results = contract_checks.check(s, columns, spec)
+        assert contract_checks.check(s, columns, spec, profile=prof) == results
+        failed = [c for c in results if not c.passed]
+        # a stricter contract fails the same way with and without the profile's help
+        for rule in spec["columns"]:
+            rule |= {"nullable": False, "max_non_finite": 0.0, "allowed": ["yes"]}
+            if rule["min"] is not None and rule["max"] is not None:
+                rule["min"], rule["max"] = rule["min"] / 2 + rule["max"] / 2, rule["max"]
+        strict = contract_checks.check(s, columns, spec)
+        assert contract_checks.check(s, columns, spec, profile=prof) == strict
     assert not failed, failed
+
+
+def test_the_editor_keeps_an_old_contracts_non_finite_rule() -> None:
+    old = {"columns": [{"name": "x", "type": "float", "required": True, "nullable": False,
+                        "min": 0.0, "max": 1.0, "allowed": None}],
+           "key": None, "allow_extra_columns": True, "min_rows": 1, "max_rows": None}  # fmt: skip
+    table = contracts.to_editor(old)
+    assert table.loc[0, "max non-finite share"] == "0.0"
+    back = contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
+                                 max_rows=None)  # fmt: skip
+    assert back["columns"][0]["max_non_finite"] == 0.0
+    table.loc[0, "max non-finite share"] = "2"
+    with pytest.raises(contracts.InvalidInput, match="from 0 to 1"):
+        contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
+                              max_rows=None)  # fmt: skip
