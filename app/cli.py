@@ -109,7 +109,8 @@ def _dataset_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                      help="a tag for the version (repeatable)")  # fmt: skip
     add.add_argument("--encoding", default="utf-8", help="text encoding of a CSV "
-                     "(utf-8 or latin-1; default utf-8)")  # fmt: skip
+                     "(default utf-8; any Python codec, e.g. latin-1 or cp1252; a byte-order mark "
+                     "(UTF-8, UTF-16) is recognized by itself)")  # fmt: skip
     add.set_defaults(func=cmd_datasets_add)
     ds.add_parser("list", help="list datasets with their latest version").set_defaults(
         func=cmd_datasets_list

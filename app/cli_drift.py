@@ -7,10 +7,13 @@ import argparse
 import textwrap
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app import drift, reports
 from app.workspace import open_workspace
 from store.errors import InvalidInput
+
+if TYPE_CHECKING:  # scipy and plotly load only when a drift command runs (a quick CLI)
+    from app import drift
 
 EXIT_DRIFT = 3  # --fail-on-drift: 0 fine, 1 an error, 3 drift found
 
@@ -80,6 +83,8 @@ def _rule_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
+    from app import drift
+
     out = {}
     for text in texts:
         column, sep, rest = text.partition("=")
@@ -97,6 +102,8 @@ def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
 
 
 def cmd_drift_report(args: argparse.Namespace) -> int:
+    from app import reports
+
     ws = open_workspace(args.workspace)
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
@@ -121,6 +128,8 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
 
 
 def cmd_drift_files(args: argparse.Namespace) -> int:
+    from app import reports
+
     results = reports.compare_files(args.reference, args.current, parse_rules(args.rule))
     verdict, drifted, compared = reports.dataset_verdict(results)
     print(f"{verdict}: {args.current} against {args.reference}, {len(drifted)} of "
@@ -131,11 +140,15 @@ def cmd_drift_files(args: argparse.Namespace) -> int:
 
 def cmd_drift_rule(args: argparse.Namespace) -> int:
     """Print the drift rule (``app.drift.RULE``, the text the page and the export show)."""
+    from app import drift
+
     print(textwrap.fill(drift.RULE, 88))
     return 0
 
 
 def cmd_drift_list(args: argparse.Namespace) -> int:
+    from app import reports
+
     for r in reports.list_reports(open_workspace(args.workspace), args.limit):
         model = f"  model {r.model_ref}" if r.model_ref else ""
         print(

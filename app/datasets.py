@@ -169,7 +169,8 @@ def register(
             spec = inferred
         else:
             spec = contract[1]
-        checks = contract_checks.check(scratch, columns, spec)
+        # the profile decides most checks exactly, so they need no scan of the rows
+        checks = contract_checks.check(scratch, columns, spec, profile=profile)
         parquet = snapshots.write_parquet(scratch, ws.blobs.tmp_dir)
     blob = ws.blobs.adopt(parquet)
     draft = DatasetVersion(
