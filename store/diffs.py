@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from store.snapshots import Column, Scratch, ident, literal, row_text_expr
+from store.snapshots import Column, Scratch, ident, is_decimal, literal, row_text_expr
 
 SAMPLE = 20
 
@@ -141,12 +141,15 @@ def _multiset_sample(s: Scratch, table: str, columns: tuple[Column, ...], row_te
 
 def _comparable(common: tuple[Column, ...], by_b: dict[str, Column]
                 ) -> tuple[tuple[Column, ...], tuple[Column, ...]]:  # fmt: skip
-    """The shared columns of each side, with integer-vs-float columns read as floats on both
-    sides so that 19 and 19.0 make the same row text."""
+    """The shared columns of each side, with integer-vs-float (and decimal-vs-float) columns
+    read as floats on both sides so that 19 and 19.0 make the same row text."""
     left, right = [], []
     for a in common:
         b = by_b[a.name]
-        if {a.family, b.family} == {"integer", "float"}:
+        mixed_decimal = a.family == b.family == "float" and is_decimal(a.dtype) != is_decimal(
+            b.dtype
+        )  # a DECIMAL and a DOUBLE print 1e16 differently: compare as doubles
+        if {a.family, b.family} == {"integer", "float"} or mixed_decimal:
             a, b = Column(a.name, "DOUBLE", "float"), Column(b.name, "DOUBLE", "float")
         left.append(a)
         right.append(b)

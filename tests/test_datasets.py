@@ -319,3 +319,17 @@ def test_sdk_warns_nothing_for_a_new_version(ws: Workspace) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_dataset_version(rows=5)
+
+
+def test_diff_of_a_decimal_version_and_a_float_version_of_the_same_values(ws: Workspace) -> None:
+    """A DECIMAL column prints 1e16 as 10000000000000000, a DOUBLE as 1e+16: the same
+    values must not count as changed rows (they are compared as doubles)."""
+    from decimal import Decimal
+
+    values = [1e16, 2.5, 0.125]
+    exact = pd.DataFrame({"id": [1, 2, 3], "x": [Decimal(repr(v)) for v in values]})
+    wb.log_dataset(exact, "mixed")
+    wb.log_dataset(pd.DataFrame({"id": [1, 2, 3], "x": values}), "mixed")
+    for key in ("id", None):
+        r = datasets.diff(ws, "mixed@v1", "mixed@v2", key=key).rows
+        assert (r.added, r.removed, r.changed) == (0, 0, 0), (key, r)
