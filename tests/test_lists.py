@@ -207,3 +207,16 @@ def test_audit_log_says_how_many_it_left_out(ws: Workspace, monkeypatch) -> None
     assert any(c.value.startswith(f"showing 5,000 of {total:,} events") for c in at.caption), [
         c.value for c in at.caption
     ]  # was "5,000 event(s) ... at most 5,000 shown"
+
+
+def test_home_recent_activity_says_it_is_the_latest_of_all(ws: Workspace, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    ws.store.write(lambda tx: audit.record_many(tx, [
+        {"actor": "bulk", "action": "run.tag", "object_type": "run", "object_id": f"r{i}"}
+        for i in range(25)]))  # fmt: skip
+    total = ws.store.read(audit.count)
+    at = AppTest.from_file(MAIN, default_timeout=30).run()  # Home is the default page
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    activity = next(d.value for d in at.dataframe if "action" in d.value.columns)
+    assert len(activity) == 10
+    assert any(c.value.startswith(f"The latest 10 of {total:,} events") for c in at.caption)
