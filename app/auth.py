@@ -37,6 +37,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app import settings
+from app.listing import Listing, check_limit
 from store import audit
 from store import users as q
 from store.entities import utcnow
@@ -217,12 +218,26 @@ def has_admin(ws: Workspace) -> bool:
 @requires("admin")
 def audit_events(ws: Workspace, *, actor: str | None = None, object_type: str | None = None,
                  action: str | None = None, text: str | None = None, since=None,
-                 limit: int = 5000) -> pd.DataFrame:  # fmt: skip
-    """The audit log, newest first, filtered (see :func:`store.audit.search`); admins only
+                 limit: int | None = 5000) -> pd.DataFrame:  # fmt: skip
+    """The audit log, newest first, filtered (see :func:`store.audit.search`); at most
+    ``limit`` events (None: all; :func:`audit_log` also says how many match); admins only
     in team mode, as the Admin page is."""
-    return ws.store.read(lambda tx: audit.search(
-        tx, actor=actor, object_type=object_type, action=action, text=text, since=since,
-        limit=limit))  # fmt: skip
+    return audit_log(ws, actor=actor, object_type=object_type, action=action, text=text,
+                     since=since, limit=limit).items  # fmt: skip
+
+
+@requires("admin")
+def audit_log(ws: Workspace, *, actor: str | None = None, object_type: str | None = None,
+              action: str | None = None, text: str | None = None, since=None,
+              limit: int | None = 5000) -> Listing[pd.DataFrame]:  # fmt: skip
+    """:func:`audit_events` with the number of matching events, counted in the same read:
+    ``.items`` is the frame, ``.total`` the count, ``.note("events")`` says "showing 5,000
+    of 12,345 events" when the limit left some out."""
+    filters = {"actor": actor, "object_type": object_type, "action": action, "text": text,
+               "since": since}  # fmt: skip
+    limit = check_limit(limit, "limit")
+    return ws.store.read(lambda tx: Listing(audit.search(tx, **filters, limit=limit),
+                                            audit.count(tx, **filters)))  # fmt: skip
 
 
 @requires("admin")

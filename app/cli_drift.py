@@ -4,11 +4,13 @@ command line (a CI job can fail on drift with --fail-on-drift)."""
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.listing import check_limit
 from app.workspace import open_workspace
 from store.errors import InvalidInput
 
@@ -52,7 +54,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rule = dr.add_parser("rule", help="how a column's and a dataset's verdict is reached")
     rule.set_defaults(func=cmd_drift_rule)
     ls = dr.add_parser("list", help="stored reports, newest first")
-    ls.add_argument("--limit", type=int, default=20)
+    shown = ls.add_mutually_exclusive_group()
+    shown.add_argument("--limit", type=int, default=20, metavar="N", help="at most N reports "
+                       "(default 20); stderr says when there are more")  # fmt: skip
+    shown.add_argument("--all", action="store_true", help="every stored report")
     ls.set_defaults(func=cmd_drift_list)
 
     mon = sub.add_parser("monitors", help="monitoring rules per model").add_subparsers(
@@ -149,12 +154,17 @@ def cmd_drift_rule(args: argparse.Namespace) -> int:
 def cmd_drift_list(args: argparse.Namespace) -> int:
     from app import reports
 
-    for r in reports.list_reports(open_workspace(args.workspace), args.limit):
+    shown = reports.reports_listing(open_workspace(args.workspace),
+                                    None if args.all else check_limit(args.limit))  # fmt: skip
+    for r in shown.items:
         model = f"  model {r.model_ref}" if r.model_ref else ""
         print(
             f"{r.created_at:%Y-%m-%d %H:%M}  {r.report_id[:12]}  {r.verdict:<20} "
             f"{r.n_drifted}/{r.n_columns}  {r.current_ref} vs {r.reference_ref}{model}"
         )
+    if shown.cut:  # on stderr, so the list on stdout stays clean
+        print(f"{shown.note('reports')}; --limit N shows more, --all shows every one",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 

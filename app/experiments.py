@@ -363,6 +363,7 @@ class WorkspaceSummary:
     datasets: int = 0
     dataset_versions: int = 0
     flagged_versions: int = 0
+    activity_total: int = 0  # audit events in all; recent_activity holds the newest
 
     @property
     def runs(self) -> int:
@@ -378,6 +379,6 @@ def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
         n_datasets, n_versions, n_flagged = store_datasets.version_counts(tx)
         return WorkspaceSummary(len(experiments), tracking.count_runs(tx), table,
                                 audit.recent(tx, recent), n_datasets, n_versions,
-                                n_flagged)  # fmt: skip
+                                n_flagged, audit.count(tx))  # fmt: skip
 
     return ws.store.read(work)

@@ -26,6 +26,7 @@ from app import promotion, registry, reports, runner
 from app.auth import current_user, requires
 from app.validation import check_dataset_name
 from store import audit, drift_reports
+from store import monitors as store_monitors
 from store.entities import DatasetVersion, utcnow
 from store.errors import InvalidInput, NotFound, WorkbenchError
 from store.workspace import Workspace
@@ -73,10 +74,9 @@ def set_monitor(ws: Workspace, model: str, dataset: str, target: str, *,
                       actor or current_user(), max_performance_drop)  # fmt: skip
 
     def work(tx) -> None:
-        tx.execute("INSERT OR REPLACE INTO monitors VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [monitor.model, monitor.dataset, monitor.target, monitor.drift_share,
-                    monitor.auto_promote, monitor.created_at, monitor.created_by,
-                    monitor.max_performance_drop])  # fmt: skip
+        store_monitors.put(tx, [monitor.model, monitor.dataset, monitor.target,
+                                monitor.drift_share, monitor.auto_promote, monitor.created_at,
+                                monitor.created_by, monitor.max_performance_drop])  # fmt: skip
         audit.record(tx, actor=monitor.created_by, action="monitor.set", object_type="model",
                      object_id=model, detail={"dataset": dataset, "target": target,
                                               "drift_share": drift_share,
@@ -88,20 +88,21 @@ def set_monitor(ws: Workspace, model: str, dataset: str, target: str, *,
 
 
 def monitors(ws: Workspace, dataset: str | None = None) -> list[Monitor]:
-    sql, params = "SELECT * FROM monitors", []
-    if dataset is not None:
-        sql, params = sql + " WHERE dataset = ?", [dataset]
-    return [Monitor(*r) for r in ws.store.read(lambda tx: tx.fetchall(sql + " ORDER BY model",
-                                                                      params))]  # fmt: skip
+    """Every monitor (or those watching ``dataset``), by model name."""
+    return [Monitor(*r) for r in ws.store.read(lambda tx: store_monitors.monitors(tx, dataset))]
 
 
-def events(ws: Workspace, model: str | None = None, limit: int = 50) -> list[MonitorEvent]:
-    sql, params = "SELECT * FROM monitor_events", []
-    if model is not None:
-        sql, params = sql + " WHERE model = ?", [model]
-    rows = ws.store.read(lambda tx: tx.fetchall(sql + " ORDER BY checked_at DESC LIMIT ?",
-                                                [*params, limit]))  # fmt: skip
+def events(ws: Workspace, model: str | None = None,
+           limit: int | None = None) -> list[MonitorEvent]:  # fmt: skip
+    """A model's (or every model's) monitor events, newest first: all of them, or the
+    newest ``limit`` (:func:`count_events` says how many there are in all)."""
+    rows = ws.store.read(lambda tx: store_monitors.events(tx, model, limit))
     return [MonitorEvent(*r[:6], json.loads(r[6]), r[7]) for r in rows]
+
+
+def count_events(ws: Workspace, model: str | None = None) -> int:
+    """How many monitor events ``model`` (or every model) has."""
+    return ws.store.read(lambda tx: store_monitors.count_events(tx, model))
 
 
 def status(ws: Workspace, model: str) -> str:
@@ -193,10 +194,10 @@ def _record(ws: Workspace, monitor: Monitor, dataset_ref: str, report_id: str | 
                          detail, utcnow())  # fmt: skip
 
     def work(tx) -> None:
-        tx.execute("INSERT INTO monitor_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [event.event_id, event.model, event.dataset_ref, event.report_id,
-                    event.fired, event.action, json.dumps(detail, default=str, allow_nan=False),
-                    event.checked_at])  # fmt: skip
+        store_monitors.add_event(tx, [event.event_id, event.model, event.dataset_ref,
+                                      event.report_id, event.fired, event.action,
+                                      json.dumps(detail, default=str, allow_nan=False),
+                                      event.checked_at])  # fmt: skip
         audit.record(tx, actor="monitor", action=f"monitor.{action}", object_type="model",
                      object_id=monitor.model, detail={"dataset": dataset_ref,
                                                       "report": report_id, **detail})  # fmt: skip

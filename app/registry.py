@@ -420,8 +420,9 @@ def lineage(ws: Workspace, name: str) -> tuple[list[str], list[tuple[str, str]]]
     return nodes, edges
 
 
-def registrable_runs(ws: Workspace, limit: int = 200) -> list[tuple[str, str]]:
-    """(run id, label) of recent finished runs that logged a model."""
+def registrable_runs(ws: Workspace, limit: int | None = None) -> list[tuple[str, str]]:
+    """(run id, label) of finished runs that logged a model, newest first: every one, or
+    the newest ``limit``."""
     if not _has_model_tag(ws):
         return []
     query = "status = 'finished' and tags.`model.sha256` IS NOT NULL"

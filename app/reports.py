@@ -23,6 +23,7 @@ from plotly.offline import get_plotlyjs
 
 from app import datasets, drift
 from app.auth import current_user, requires
+from app.listing import Listing, check_limit
 from store import audit
 from store import drift_reports as q
 from store.drift_reports import StoredReport
@@ -110,7 +111,7 @@ def history(ws: Workspace, model: str) -> pd.DataFrame:
     oldest first: the current version, the share of drifted columns, the prediction drift
     effect and the performance with its interval (NaN without labels)."""
     rows = []
-    for r in reversed(list_reports(ws, limit=10_000)):
+    for r in reversed(list_reports(ws)):
         if r.model_ref is None or r.model_ref.split("/")[0] != model:
             continue
         section = model_section(r)
@@ -130,8 +131,22 @@ def history(ws: Workspace, model: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def list_reports(ws: Workspace, limit: int = 100) -> list[StoredReport]:
-    return ws.store.read(lambda tx: q.recent(tx, limit))
+def list_reports(ws: Workspace, limit: int | None = None) -> list[StoredReport]:
+    """Stored drift reports, newest first: every one, or the newest ``limit``
+    (:func:`reports_listing` also says how many there are in all)."""
+    return ws.store.read(lambda tx: q.recent(tx, check_limit(limit, "limit")))
+
+
+def count_reports(ws: Workspace) -> int:
+    """How many drift reports are stored."""
+    return ws.store.read(q.count)
+
+
+def reports_listing(ws: Workspace, limit: int | None = None) -> Listing[StoredReport]:
+    """The newest ``limit`` reports (None: all) with the number stored, read together so
+    the two agree; ``.note("reports")`` is "showing 20 of 1,005 reports" when cut."""
+    limit = check_limit(limit, "limit")
+    return ws.store.read(lambda tx: Listing(q.recent(tx, limit), q.count(tx)))
 
 
 def get_report(ws: Workspace, report_id: str) -> StoredReport:

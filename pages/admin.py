@@ -23,12 +23,17 @@ def audit_log(ws) -> None:
     action = c.text_input("Action starts with", placeholder="model.alias", key="audit-action")
     text = d.text_input("Text in object or detail", key="audit-text")
     since = e.date_input("Since", value=None, key="audit-since")
-    events = auth.audit_events(
+    shown = auth.audit_log(
         ws, actor=None if actor == "(anyone)" else actor,
         object_type=None if kind == "(any)" else kind, action=action.strip() or None,
         text=text.strip() or None,
         since=dt.datetime.combine(since, dt.time()) if since else None)  # fmt: skip
-    st.caption(f"{len(events):,} event(s), newest first (at most 5,000 shown and exported).")
+    events = shown.items
+    if shown.cut:
+        st.caption(f"{shown.note('events')}, newest first (at most {len(events):,} are shown "
+                   "and exported; narrow the filters to see older ones).")  # fmt: skip
+    else:
+        st.caption(f"{shown.total:,} event(s), newest first.")
     st.dataframe(events, hide_index=True, key="audit-table", height=480,
                  column_config={"ts": st.column_config.DatetimeColumn("when (UTC)")})  # fmt: skip
     st.download_button("Export as CSV", events.to_csv(index=False).encode(),

@@ -92,6 +92,9 @@ def overview() -> None:
         if not events:
             st.caption("Nothing has happened yet.")
         else:
+            if summary.activity_total > len(events):
+                st.caption(f"The latest {len(events):,} of {summary.activity_total:,} events; "
+                           "the whole log is on the Admin page.")  # fmt: skip
             st.dataframe(
                 pd.DataFrame(
                     [(e.ts, e.actor, e.action, e.object_type, e.object_id[:12], e.detail)

@@ -220,8 +220,9 @@ def monitor_tab(ws, model: Model) -> None:
                                        max_performance_drop=drop / 100 or None)  # fmt: skip
                 st.session_state["flash"] = f"Monitoring {model.name} on {dataset}."
                 st.rerun()
-    history = monitoring.events(ws, model.name)
+    history = monitoring.events(ws, model.name)  # every event: none is cut off unseen
     if history:
+        st.caption(f"{len(history):,} monitor check(s), newest first.")
         st.dataframe(pd.DataFrame([{"when (UTC)": e.checked_at, "version": e.dataset_ref,
                                     "fired": e.fired, "action": e.action,
                                     "rule": e.detail.get("rule", ""),

@@ -76,7 +76,7 @@ with user_errors():
         versions = len(datasets.list_versions(ws, "churn")) if datasets.list_datasets(ws) else 0
         cols = st.columns(3)
         cols[0].metric("churn versions", versions)
-        cols[1].metric("drift reports", len(reports.list_reports(ws)))
+        cols[1].metric("drift reports", reports.count_reports(ws))
         cols[2].metric(f"{MODEL} monitor", status)
     for spec, link, title, text in STEPS:
         with st.container(border=True):

@@ -54,11 +54,8 @@ def recent(tx: Tx, limit: int = 50) -> list[AuditEvent]:
     return [AuditEvent(*row) for row in rows]
 
 
-def search(tx: Tx, *, actor: str | None = None, action: str | None = None,
-           object_type: str | None = None, text: str | None = None, since=None,
-           limit: int = 1000) -> pd.DataFrame:  # fmt: skip
-    """Audit events, newest first, filtered: exact actor and object type, action by prefix
-    (``model.`` finds every model change), ``text`` anywhere in the object id or detail."""
+def _where(actor: str | None, action: str | None, object_type: str | None, text: str | None,
+           since) -> tuple[str, list]:  # fmt: skip
     where, params = ["true"], []
     if actor:
         where.append("actor = ?")
@@ -75,10 +72,28 @@ def search(tx: Tx, *, actor: str | None = None, action: str | None = None,
     if since is not None:
         where.append("ts >= ?")
         params.append(since)
-    return tx.df(
-        "SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "
-        f"WHERE {' AND '.join(where)} ORDER BY event_id DESC LIMIT ?", [*params, int(limit)]
-    )  # fmt: skip
+    return " AND ".join(where), params
+
+
+def search(tx: Tx, *, actor: str | None = None, action: str | None = None,
+           object_type: str | None = None, text: str | None = None, since=None,
+           limit: int | None = 1000) -> pd.DataFrame:  # fmt: skip
+    """Audit events, newest first, filtered: exact actor and object type, action by prefix
+    (``model.`` finds every model change), ``text`` anywhere in the object id or detail;
+    at most ``limit`` (None: all). :func:`count` says how many match in all."""
+    where, params = _where(actor, action, object_type, text, since)
+    sql = ("SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "
+           f"WHERE {where} ORDER BY event_id DESC")  # fmt: skip
+    if limit is None:
+        return tx.df(sql, params)
+    return tx.df(sql + " LIMIT ?", [*params, int(limit)])
+
+
+def count(tx: Tx, *, actor: str | None = None, action: str | None = None,
+          object_type: str | None = None, text: str | None = None, since=None) -> int:  # fmt: skip
+    """How many audit events match the filters of :func:`search`."""
+    where, params = _where(actor, action, object_type, text, since)
+    return int(tx.fetchone(f"SELECT count(*) FROM audit_events WHERE {where}", params)[0])
 
 
 def facets(tx: Tx) -> dict[str, list[str]]:

@@ -42,10 +42,17 @@ def to_json(value: Any) -> str:
     return json.dumps(finite(value), allow_nan=False, default=float)
 
 
-def recent(tx: Tx, limit: int = 100) -> list[StoredReport]:
-    rows = tx.fetchall(f"SELECT {_COLS} FROM drift_reports ORDER BY created_at DESC LIMIT ?",
-                       [int(limit)])  # fmt: skip
+def recent(tx: Tx, limit: int | None = None) -> list[StoredReport]:
+    """Stored reports, newest first: every one, or the newest ``limit`` (:func:`count` says
+    how many there are in all)."""
+    sql = f"SELECT {_COLS} FROM drift_reports ORDER BY created_at DESC, report_id DESC"
+    rows = tx.fetchall(sql) if limit is None else tx.fetchall(sql + " LIMIT ?", [int(limit)])
     return [_report(r) for r in rows]
+
+
+def count(tx: Tx) -> int:
+    """How many drift reports are stored."""
+    return int(tx.fetchone("SELECT count(*) FROM drift_reports")[0])
 
 
 def get(tx: Tx, report_id: str) -> StoredReport | None:
