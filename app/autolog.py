@@ -4,6 +4,8 @@ evaluation data, the fitted model, and its input signature taken from the ``X`` 
 received: each DataFrame column's name, type family and dtype (``app.signature``), or, for
 an array, a positional signature (the column count, no invented names). Registering the
 run's model uses that signature, so the model takes its own training rows at predict.
+When ``X`` came from ``wb.load_dataset`` (its ``attrs["workbench_ref"]``), the dataset version
+is logged as the run's training input, so the registered model records its lineage.
 
 Each estimator class scikit-learn lists (``sklearn.utils.all_estimators``) gets a wrapped
 ``fit``; only the outermost fit of a nested call is logged (a Pipeline or a search logs
@@ -109,6 +111,7 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
             recorded = signature.from_fit(X)
             if recorded is not None:
                 run.log_record("spec", "signature", recorded)
+            _log_lineage(run, X)
             run.set_tags({"model.sha256": sha} | {f"env.{k}": v for k, v in environment().items()})
     except Exception as exc:
         if own:
@@ -116,6 +119,22 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
         raise
     if own:
         run.end()
+
+
+def _log_lineage(run: Any, X: Any) -> None:
+    """Record the dataset version ``X`` was read from as the run's training input, when
+    ``X`` is a frame from ``wb.load_dataset`` (its ``attrs["workbench_ref"]``, which pandas
+    keeps through column selection) and the run has logged no input itself."""
+    ref = getattr(X, "attrs", {}).get("workbench_ref") if hasattr(X, "attrs") else None
+    if not isinstance(ref, str) or getattr(run, "input_roles", None):
+        return
+    from app import datasets, sdk
+    from store.errors import NotFound
+
+    try:
+        run.log_input(datasets.get_version(sdk.workspace(), ref), "train")
+    except NotFound:  # deleted since it was loaded: no lineage rather than a wrong one
+        return
 
 
 def _eval_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:

@@ -77,7 +77,9 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
     model = _unpickle(ws, artifact.sha256, detail.run.name)
     records = ws.store.read(lambda tx: runs_admin.run_records(tx, run_id))
     spec = records.get(("spec", "run"))
-    sig, dataset_ref = _signature(ws, model, spec, detail, records.get(("spec", "signature")))
+    sig, dataset_ref = _signature(
+        ws, model, spec, detail, records.get(("spec", "signature")), records
+    )
     metrics = {k: m.last_value for k, m in detail.metrics.items()}
     libraries = {k.removeprefix("env."): v for k, v in detail.tags.items() if k.startswith("env.")}
     card = _card(name, detail, dataset_ref, sig, metrics)
@@ -105,12 +107,14 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
     raise AssertionError("unreachable")
 
 
-def _signature(ws: Workspace, model: Any, spec: dict | None, detail,
-               recorded: dict | None) -> tuple[dict, str | None]:  # fmt: skip
-    """The model's signature, from the data it was fitted on: the dataset version a launched
-    run trained on, else the inputs recorded when it was fitted (autolog) or logged
+def _signature(ws: Workspace, model: Any, spec: dict | None, detail, recorded: dict | None,
+               records: dict | None = None) -> tuple[dict, str | None]:  # fmt: skip
+    """The model's signature and training dataset version (``name@vN``, or None). The
+    signature comes from the data it was fitted on: the dataset version a launched run
+    trained on, else the inputs recorded when it was fitted (autolog) or logged
     (``log_model``), else what the model itself knows (names without types, or a column
-    count). Never guessed from names."""
+    count). Never guessed from names. Outside a launched run, the dataset version is the
+    one the run logged as its input (``run.log_input``; see :func:`_logged_dataset`)."""
     if spec is not None:
         frame = datasets.load(ws, spec["dataset"])
         features = list(spec.get("features") or [c for c in frame.columns
@@ -119,9 +123,21 @@ def _signature(ws: Workspace, model: Any, spec: dict | None, detail,
             frame, features, model, spec.get("task") or detail.tags.get("task", "classification")
         ), spec["dataset"]
     try:
-        return signature.for_model(model, recorded), None
+        return signature.for_model(model, recorded), _logged_dataset(records)
     except InvalidInput as exc:
         raise InvalidInput(f"Run {detail.run.name!r}: {exc}") from exc
+
+
+def _logged_dataset(records: dict | None) -> str | None:
+    """The training dataset version (``name@vN``) among a run's logged inputs
+    (``run.log_input(version, role)``, or autolog on a frame from ``wb.load_dataset``): the
+    one with role ``"train"``, else the only input; None when there is none, or several and
+    none is ``"train"`` (which one trained the model is then not known)."""
+    inputs = {name: data for (kind, name), data in (records or {}).items() if kind == "input"}
+    data = inputs.get("train") or (next(iter(inputs.values())) if len(inputs) == 1 else None)
+    if not isinstance(data, dict) or not data.get("dataset") or data.get("version") is None:
+        return None
+    return f"{data['dataset']}@v{int(data['version'])}"
 
 
 def _card(name: str, detail, dataset_ref: str | None, sig: dict, metrics: dict) -> str:

@@ -241,10 +241,13 @@ class ActiveRun:
         return sha
 
     def log_input(self, version: DatasetVersion, role: str = "train") -> None:
-        """Record that the run read dataset version ``version`` (lineage)."""
+        """Record that the run read dataset version ``version`` (lineage) in the role
+        ``role``. Registering the run's model takes its training dataset from the input with
+        role ``"train"`` (else the only input)."""
         self.log_record("input", role, {"dataset": version.dataset_name,
                                         "version": version.version,
                                         "fingerprint": version.fingerprint})  # fmt: skip
+        self.input_roles = getattr(self, "input_roles", set()) | {role}
 
     def log_record(self, kind: str, name: str, data: Any) -> None:
         """Store structured data with the run (``spec``, ``input``, ``evaluation``)."""
@@ -509,8 +512,14 @@ def log_dataset(
 def load_dataset(ref: str) -> pd.DataFrame:
     """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame, with the
     values exactly as registered (decimals as ``decimal.Decimal``, nanoseconds kept, NaN
-    apart from NULL); see :func:`app.datasets.load`."""
-    return datasets.load(workspace(), ref)
+    apart from NULL); see :func:`app.datasets.load`. The frame's ``attrs["workbench_ref"]``
+    names the version read (``"churn@v3"``), so ``wb.autolog()`` can record it as the
+    training data of a model fitted on the frame (or on columns selected from it)."""
+    ws = workspace()
+    version = datasets.get_version(ws, ref)
+    frame = datasets.load(ws, version.ref)
+    frame.attrs["workbench_ref"] = version.ref
+    return frame
 
 
 def list_dataset_versions(name: str) -> list[DatasetVersion]:

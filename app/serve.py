@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import registry, signature
+from app import registry
 from app.signature import LoadedModel
 from store.errors import InvalidInput, NotFound, WorkbenchError
 from store.workspace import Workspace
@@ -126,24 +126,46 @@ def _frame(body: Any, positional: bool) -> pd.DataFrame:
 
 
 def _json_numbers(frame: pd.DataFrame, sig: dict[str, Any]) -> pd.DataFrame:
-    """JSON's way of sending exact numbers: a numeric input sent as text (``"98.24"``, as
-    pandas' ``to_json`` writes a decimal column, or ``"NaN"``/``"Infinity"``, which JSON
-    numbers cannot carry) is read as a ``Decimal``, then converted as any decimal is.
-    Text that is not a number is left for the signature to refuse, naming the column."""
+    """REST's rule for text in a numeric column (documented in docs/types.md and
+    ``app.signature``): JSON has no exact decimal type, so a JSON string in an integer or
+    float input is read as an exact ``Decimal`` when it is a number (``"98.24"``, as pandas'
+    ``to_json`` writes a decimal column; ``"70"`` and ``"7e1"``, both exactly 70, so whole
+    and fine for an integer column; ``"NaN"``/``"Infinity"``, which JSON numbers cannot
+    carry), then converted as any decimal is. Text that is not a number (``"abc"``) is
+    refused, naming the column. The SDK takes no text for numbers: a DataFrame has numeric
+    dtypes, so text there is a type error (``pd.to_numeric`` first)."""
     if sig.get("positional"):
         return frame
-    numeric = {s["name"] for s in sig.get("inputs", []) if s.get("family") in ("integer", "float")}
+    families = {s["name"]: s.get("family") for s in sig.get("inputs", [])}
     out = {}
-    for name in numeric & set(map(str, frame.columns)):
+    for name in sorted(set(map(str, frame.columns)) & set(families)):
+        if families[name] not in ("integer", "float"):
+            continue
         column = frame[name]
-        if signature.kind_of(column) != "string":
+        if not (column.dtype == object or pd.api.types.is_string_dtype(column.dtype)):
+            continue  # numbers (or booleans) only: nothing to read
+        values = []
+        for v in column.tolist():
+            if isinstance(v, str):
+                try:
+                    d = decimal.Decimal(v.strip())
+                except decimal.InvalidOperation:
+                    d = None
+                if d is None or d.is_snan():
+                    raise InvalidInput(
+                        f"Column {name!r} holds the text {v[:40]!r}, which is not a number; "
+                        f"the model was trained on {families[name]}s. Send a JSON number (or "
+                        'a number as text, e.g. "70" or "98.24").'
+                    )
+                v = d
+            values.append(v)
+        if not any(isinstance(v, decimal.Decimal) for v in values):
             continue
-        try:
-            out[name] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float)
-                                   and np.isnan(v)) else decimal.Decimal(str(v).strip())
-                                   for v in column], index=column.index, dtype=object)  # fmt: skip
-        except decimal.InvalidOperation:
-            continue
+        # numbers next to numeric text: all as exact decimals (a JSON number's text is exact)
+        values = [decimal.Decimal(str(v)) if isinstance(v, int | float) and not isinstance(v, bool)
+                  and not (isinstance(v, float) and math.isnan(v)) else v
+                  for v in values]  # fmt: skip
+        out[name] = pd.Series(values, index=column.index, dtype=object)
     return frame.assign(**out) if out else frame
 
 

@@ -24,9 +24,14 @@ convert exactly with an InvalidInput naming the column:
 =========  ==================================================================================
 family     accepted at scoring (converted to the dtype the model was fitted on)
 =========  ==================================================================================
-integer    integers; floats and decimals whose values are all whole numbers (NaN is missing)
-float      floats, integers, decimals (as float64); NaN, +inf and -inf are missing (NaN),
-           as training and the profiles treat them (off the numeric axis)
+integer    integers inside the 64-bit range the model was trained on (int64, or uint64 for
+           an unsigned column; beyond it refused, never wrapped); floats and decimals whose
+           values are all whole numbers (NaN is missing). REST only: a JSON string that is
+           a number is read as an exact decimal (``"70"``, ``"7e1"``; JSON has no exact
+           decimal type); other text is refused. DataFrames (SDK): text is refused
+float      floats, integers of any size, decimals (as float64); NaN, +inf and -inf are
+           missing (NaN), as training and the profiles treat them (off the numeric axis).
+           REST reads numeric text as for integers
 boolean    booleans; integers 0/1; the text ``true``/``false`` (any case), as registration
            reads a CSV column of those spellings; other text (``yes``/``no``) is refused
 date       dates, timestamps (time zones to UTC, then the day), ISO 8601 text
@@ -290,7 +295,13 @@ def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
         return _missing(s, "float64")
     if kind not in ("integer", "float", "decimal"):
         raise _refuse(name, kind, "integers", _numbers_hint(kind), s)
-    if kind != "integer":
+    fitted = _dtype(dtype)
+    if kind == "decimal":  # exact: whole decimals become Python ints, then range-checked
+        s = _decimal_integers(name, s)
+        kind = "integer"
+    if kind == "integer":
+        _check_int_range(name, s, fitted)
+    else:
         values = _floats(name, s, kind)
         finite = values[values.notna()]
         if np.isinf(finite).any():
@@ -308,7 +319,6 @@ def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
                                "as floats; send them as integers.")  # fmt: skip
         s = values
     has_missing = bool(s.isna().any())
-    fitted = _dtype(dtype)
     try:
         if has_missing:
             nullable = fitted is not None and isinstance(fitted, pd.api.extensions.ExtensionDtype)
@@ -319,6 +329,61 @@ def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
     except (OverflowError, ValueError, TypeError) as exc:
         raise InvalidInput(f"Column {name!r} holds integers outside the 64-bit range the "
                            f"model takes ({exc}).") from exc  # fmt: skip
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64 = (0, 2**64 - 1)
+
+
+def _check_int_range(name: str, s: pd.Series, fitted: Any) -> None:
+    """InvalidInput unless every integer of ``s`` fits the 64-bit type the model was fitted on
+    (uint64 for an unsigned column, else int64): numpy would wrap 2**63 to -2**63 silently.
+    Looks at numpy/nullable unsigned and signed columns and at Python ints in object ones."""
+    unsigned = fitted is not None and pd.api.types.is_unsigned_integer_dtype(fitted)
+    lo, hi = _UINT64 if unsigned else _INT64
+    bits = 64
+    if fitted is not None and pd.api.types.is_integer_dtype(fitted):
+        info = np.iinfo(getattr(fitted, "numpy_dtype", fitted))
+        lo, hi, bits = int(info.min), int(info.max), info.bits
+    values = s.dropna()
+    if not len(values):
+        return
+    if values.dtype == object:  # Python ints: any size
+        bad = [v for v in values.tolist() if not lo <= int(v) <= hi]
+        first = bad[0] if bad else None
+    else:  # compared in the column's own integer type, which cannot wrap
+        info = np.iinfo(getattr(values.dtype, "numpy_dtype", values.dtype))
+        out = values.iloc[:0]
+        if int(info.max) > hi:
+            out = values[values > hi]
+        if not len(out) and int(info.min) < lo:
+            out = values[values < lo]
+        first = out.iloc[0] if len(out) else None
+    if first is not None:
+        raise InvalidInput(f"Column {name!r} holds {int(first)}, outside the {bits}-bit integer "
+                           f"range the model was trained on ({lo} to {hi}). Send values in "
+                           "that range, or retrain on a float column.")  # fmt: skip
+
+
+def _decimal_integers(name: str, s: pd.Series) -> pd.Series:
+    """A column of decimals (exact numbers, e.g. REST's ``"70"`` or ``"7e1"``) as Python ints
+    when every value is a whole number (missing as None); InvalidInput naming the first
+    value that is infinite or has a fraction."""
+    out: list[Any] = []
+    for v in s.tolist():
+        if v is None or pd.isna(v):
+            out.append(None)
+            continue
+        d = decimal.Decimal(v)
+        if d.is_infinite():
+            raise InvalidInput(f"Column {name!r} holds +inf/-inf; the model was trained on "
+                               "integers. Replace infinite values or drop those rows.")  # fmt: skip
+        if d != d.to_integral_value():
+            raise InvalidInput(f"Column {name!r} holds {_show(v)}, not a whole number; the model "
+                               "was trained on integers. Round the values or retrain on a float "
+                               "column.")  # fmt: skip
+        out.append(int(d))
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def _to_float(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Series:
@@ -623,12 +688,45 @@ class LoadedModel:
         return self._call("predict_proba", X)
 
     def _call(self, method: str, X: Any) -> np.ndarray:
+        """The model's ``method`` on conformed rows. InvalidInput for no rows ("no rows to
+        score"), for missing values the model cannot take (naming the columns and what to
+        do), and for any other error scikit-learn raises (its first line, after the ref)."""
+        if len(X) == 0:
+            raise InvalidInput(f"{self.ref}: no rows to score; send at least one row.")
         try:
             return getattr(self.model, method)(X)
         except (ValueError, TypeError) as exc:
+            text = str(exc).strip()
+            if "NaN" in text and ("contains NaN" in text or "missing values" in text):
+                columns = _missing_columns(X)
+                where = (f"column{'s' if len(columns) > 1 else ''} "
+                         f"{', '.join(repr(c) for c in columns[:20])}"
+                         if columns else "some columns")  # fmt: skip
+                verb = "holds" if len(columns) == 1 else "hold"
+                raise InvalidInput(
+                    f"{self.ref} could not score these rows: {where} {verb} missing values (NaN, "
+                    "None, or +inf/-inf, which scoring treats as missing) and the model has no "
+                    "step that fills them in. Impute those values or drop those rows before "
+                    "scoring, or retrain with an imputer (e.g. sklearn.impute.SimpleImputer) in "
+                    "the pipeline."
+                ) from exc
             raise InvalidInput(
-                f"{self.ref} could not score these rows: {str(exc).strip().splitlines()[0][:500]}"
+                f"{self.ref} could not score these rows: {text.splitlines()[0][:500]}"
             ) from exc
+
+
+def _missing_columns(X: Any) -> list[str]:
+    """The names (or 0-based positions, for an array) of the columns of ``X`` holding a
+    missing or non-finite value."""
+    if isinstance(X, pd.DataFrame):
+        return [str(c) for c in X.columns if X[c].isna().any()]
+    try:
+        array = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        return []
+    if array.ndim != 2:
+        return []
+    return [f"column {i}" for i in np.flatnonzero(~np.isfinite(array).all(axis=0))]
 
 
 def _plain(value: Any) -> Any:

@@ -275,3 +275,87 @@ def test_models_cli(two_versions: Workspace, tmp_path: Path, capsys) -> None:
     assert "Registered scored@v1" in capsys.readouterr().out
     assert main(["models", "export", "churn-clf@champion", str(tmp_path / "out")]) == 0
     assert datasets.get_version(two_versions, "scored").source == "prediction"
+
+
+# -- issue 14 follow-up: lineage from the run's logged inputs ----------------------------------
+
+
+def _visits_pipeline():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    encode = OneHotEncoder(handle_unknown="ignore")
+    prep = ColumnTransformer([("num", StandardScaler(), ["x"]), ("cat", encode, ["plan"])])
+    return Pipeline([("prep", prep), ("clf", LogisticRegression())])
+
+
+def _frame(n: int = 120) -> pd.DataFrame:
+    return pd.DataFrame({"x": [i % 17 for i in range(n)],
+                         "plan": [("a", "b", "c")[i % 3] for i in range(n)],
+                         "y": [int(i % 17 > 8) for i in range(n)]})  # fmt: skip
+
+
+def test_a_hand_logged_model_takes_its_dataset_from_log_input(ws: Workspace) -> None:
+    v1 = wb.log_dataset(_frame(), "visits")
+    v2 = wb.log_dataset(_frame(150), "visits")
+    X, y = _frame()[["x", "plan"]], _frame()["y"]
+    pipe = _visits_pipeline().fit(X, y)
+    with wb.start_run(experiment="hand") as run:
+        run.log_input(v1)
+        run.log_model(pipe, input_example=X)
+    version = wb.register_model(run.run_id, "lined")
+    assert version.dataset_ref == "visits@v1"  # old code: None ("not recorded")
+    assert "on dataset version `visits@v1`" in version.card
+    assert [v.dataset_ref for v in registry.list_versions(ws, "lined")] == ["visits@v1"]
+    nodes, edges = registry.lineage(ws, "lined")
+    assert ("visits@v1", f"run {run.run_id[:8]}") in edges and "visits@v1" in nodes
+    # drift against the training data without naming it (old: "records no training dataset")
+    from app import reports
+
+    report = reports.run_report(ws, None, v2.ref, model="lined/1")
+    assert report.reference_ref == "visits@v1" and report.model_ref == "lined/1"
+    # several inputs: the "train" one; one input in another role: that one; two others: none
+    with wb.start_run(experiment="hand") as run:
+        run.log_input(v2, "validation")
+        run.log_input(v1, "train")
+        run.log_model(pipe, input_example=X)
+    assert wb.register_model(run.run_id, "lined").dataset_ref == "visits@v1"
+    with wb.start_run(experiment="hand") as run:
+        run.log_input(v2, "fit")
+        run.log_model(pipe, input_example=X)
+    assert wb.register_model(run.run_id, "lined").dataset_ref == "visits@v2"
+    with wb.start_run(experiment="hand") as run:
+        run.log_input(v1, "a")
+        run.log_input(v2, "b")
+        run.log_model(pipe, input_example=X)
+    assert wb.register_model(run.run_id, "lined").dataset_ref is None  # not guessed
+
+
+def test_autolog_records_the_dataset_a_frame_was_loaded_from(ws: Workspace) -> None:
+    v1 = wb.log_dataset(_frame(), "visits")
+    wb.log_dataset(_frame(150), "visits")
+    frame = wb.load_dataset("visits@v1")
+    assert frame.attrs["workbench_ref"] == "visits@v1"
+    assert wb.load_dataset("visits").attrs["workbench_ref"] == "visits@v2"  # resolved
+    X, y = frame[["x", "plan"]], frame["y"]  # pandas keeps attrs through column selection
+    assert X.attrs["workbench_ref"] == "visits@v1"
+    wb.autolog("notebook")
+    try:
+        _visits_pipeline().fit(X, y)
+        with wb.start_run(experiment="notebook") as run:  # an input logged by hand wins
+            run.log_input(v1, "train")
+            second = wb.load_dataset("visits@v2")
+            _visits_pipeline().fit(second[["x", "plan"]], second["y"])
+        from sklearn.linear_model import LogisticRegression
+
+        LogisticRegression().fit(X[["x"]].to_numpy(), y)  # an array carries no lineage
+    finally:
+        wb.autolog(disable=True)
+    from app import experiments
+
+    runs = experiments.search_runs(ws, query="tags.autolog = 'sklearn'")
+    by_time = sorted(runs, key=lambda r: r.started_at)
+    refs = [wb.register_model(r.run_id, "auto").dataset_ref for r in by_time]
+    assert refs == ["visits@v1", "visits@v1", None]

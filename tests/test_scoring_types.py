@@ -652,3 +652,121 @@ def test_an_exported_version_is_standard_json(ws: Workspace, tmp_path: Path) -> 
     assert meta["metrics"] == {"loss": None, "gain": None, "rmse": 0.5}  # old: NaN, Infinity
     sig = json.loads((out / "signature.json").read_text(), parse_constant=_no_constants)
     assert sig["inputs"] == [{"name": "x", "family": "float", "dtype": "float64"}]
+
+
+# -- issue 14 follow-up: integers beyond 64 bits, text for numbers, sklearn's errors -----------
+
+BEYOND = "Column 'age' holds {}, outside the 64-bit integer range the model was trained on"
+
+
+def test_integers_beyond_int64_are_refused_never_wrapped(ws: Workspace) -> None:
+    launched_model(ws, visits(), "churned", "visits")
+    model = wb.load_model("visits")
+    rows = visits().drop(columns="churned").head(2).reset_index(drop=True)
+    big = {  # old code: 2**63 scored as -2**63, 2**64-1 as -1 (numpy's astype wraps)
+        "uint64": pd.Series(np.array([2**63, 30], dtype=np.uint64)),
+        "uint64 max": pd.Series(np.array([2**64 - 1, 30], dtype=np.uint64)),
+        "Python ints": pd.Series([2**63, 30], dtype=object),
+        "Python ints below": pd.Series([-(2**63) - 1, 30], dtype=object),
+        "UInt64": pd.Series([2**63, None], dtype="UInt64"),
+        "decimals": pd.Series([decimal.Decimal(2**63), decimal.Decimal(30)], dtype=object),
+    }
+    for label, column in big.items():
+        value = int(column.iloc[0])
+        with pytest.raises(InvalidInput, match=BEYOND.format(value)):
+            model.predict(rows.assign(age=column))
+        assert label
+    with pytest.raises(InvalidInput, match="too large to arrive exactly as floats"):
+        model.predict(rows.assign(age=[2.0**63, 30.0]))
+    # in range: scored as the same integers
+    inside = rows.assign(age=pd.Series(np.array([64, 30], dtype=np.uint64)))
+    np.testing.assert_array_equal(model.predict_proba(inside),
+                                  model.predict_proba(rows.assign(age=[64, 30])))  # fmt: skip
+    with served(ws, "visits") as url:
+        for value in (2**63, 2**64 - 1, 2**64, -(2**63) - 1):
+            sent = {"age": value, "plan": "pro", "seen": "2024-05-01"}
+            status, body, _ = post(url + "/predict", {"rows": [sent]})
+            assert status == 400 and BEYOND.format(value) in body["error"], (value, body)
+
+
+def test_the_float_family_takes_any_integer_without_wrapping() -> None:
+    spec = {"name": "x", "family": "float", "dtype": "float64"}
+    for column in (pd.Series(np.array([2**64 - 1], dtype=np.uint64)),
+                   pd.Series([2**64 - 1], dtype=object),
+                   pd.Series([2**64 - 1, None], dtype="UInt64")):  # fmt: skip
+        assert signature.conform_column(spec, column).iloc[0] == 1.8446744073709552e19
+    assert signature.conform_column(spec, pd.Series([-(2**63)], dtype=object)).iloc[0] == -(2.0**63)
+    with pytest.raises(InvalidInput, match="Column 'x' holds numbers that do not convert"):
+        signature.conform_column(spec, pd.Series([10**400], dtype=object))
+    # an unsigned training column takes up to 2**64-1, and refuses negatives
+    unsigned = {"name": "n", "family": "integer", "dtype": "uint64"}
+    top = signature.conform_column(unsigned, pd.Series([2**64 - 1], dtype=object))
+    assert top.dtype == np.uint64 and int(top.iloc[0]) == 2**64 - 1
+    with pytest.raises(InvalidInput, match=r"Column 'n' holds -1, outside the 64-bit integer "
+                                           r"range the model was trained on \(0 to "):  # fmt: skip
+        signature.conform_column(unsigned, pd.Series([-1, 5]))
+
+
+def test_rest_reads_numeric_text_as_an_exact_number_and_the_sdk_refuses_text(ws: Workspace
+                                                                             ) -> None:  # fmt: skip
+    launched_model(ws, visits(), "churned", "visits")
+    model = wb.load_model("visits")
+    row = pd.DataFrame({"age": [70], "plan": ["pro"], "seen": pd.to_datetime(["2024-05-01"])})
+    expected = model.predict_proba(row).round(6).tolist()
+    with served(ws, "visits") as url:
+        for age in ("70", "7e1", " 70.000 ", 70):  # one rule: exactly 70, a whole number
+            sent = {"age": age, "plan": "pro", "seen": "2024-05-01"}
+            status, body, _ = post(url + "/predict", {"rows": [sent]})
+            assert status == 200 and body["probabilities"] == expected, (age, body)
+        mixed = [{"age": "70", "plan": "pro", "seen": "2024-05-01"},
+                 {"age": 70, "plan": "pro", "seen": "2024-05-01"}]  # fmt: skip
+        status, body, _ = post(url + "/predict", {"rows": mixed})
+        assert status == 200 and body["probabilities"] == expected * 2, body
+        for age, message in (
+            ("abc", "Column 'age' holds the text 'abc', which is not a number"),  # old: 'has type'
+            ("70.5", "Column 'age' holds Decimal('70.5'), not a whole number"),
+            ("sNaN", "Column 'age' holds the text 'sNaN', which is not a number"),
+            ("9223372036854775808", BEYOND.format(2**63)),
+        ):
+            sent = {"age": age, "plan": "pro", "seen": "2024-05-01"}
+            status, body, _ = post(url + "/predict", {"rows": [sent]})
+            assert status == 400 and message in body["error"], (age, body)
+    # the SDK takes DataFrames, whose numbers have numeric dtypes: text is a type error there
+    with pytest.raises(InvalidInput, match=r"Column 'age' has type string \(e.g. '30'\)"):
+        model.predict(row.assign(age="30"))
+    policy = (Path(__file__).parents[1] / "docs" / "types.md").read_text()
+    assert "REST: a JSON string that is a number is read as an exact decimal" in policy
+    assert "REST only: a JSON string that is" in (signature.__doc__ or "")
+
+
+def test_sklearn_errors_name_the_columns_and_what_to_do(ws: Workspace) -> None:
+    frame = visits()
+    X, y = frame[["age", "plan"]], frame["churned"]
+    pipe = _pipeline().fit(X, y)  # no imputer
+    with wb.start_run(experiment="hand", name="no imputer") as run:
+        run.log_model(pipe, input_example=X.head(5))
+    wb.register_model(run.run_id, "strict")
+    model = wb.load_model("strict")
+    gap = X.head(4).assign(age=[30.0, np.nan, 40.0, 50.0])
+    message = (r"could not score these rows: column 'age' holds missing values .*Impute those "
+               r"values or drop those rows.*retrain with an imputer")  # fmt: skip
+    with pytest.raises(InvalidInput, match=message):  # old code: "Input X contains NaN."
+        model.predict(gap)
+    with pytest.raises(InvalidInput, match="Column 'age' holds \\+inf/-inf"):  # not missing
+        model.predict(X.head(4).assign(age=[30.0, np.inf, 40.0, 50.0]))
+    with pytest.raises(InvalidInput, match="no rows to score"):  # old: "Found array with 0"
+        model.predict(X.head(0))
+    with pytest.raises(InvalidInput, match="no rows to score"):
+        model.predict_proba(X.head(0))
+    with served(ws, "strict") as url:
+        status, body, _ = post(url + "/predict", {"rows": [{"age": None, "plan": "pro"}]})
+        assert status == 400 and "column 'age' holds missing values" in body["error"], body
+
+
+def test_decimals_come_back_at_the_column_scale_as_documented(ws: Workspace) -> None:
+    frame = pd.DataFrame({"d": [decimal.Decimal("0.1"), decimal.Decimal("1.234")]})
+    back = wb.load_dataset(wb.log_dataset(frame, "scaled").ref)["d"].tolist()
+    assert [str(v) for v in back] == ["0.100", "1.234"]  # the same values at the column's scale
+    assert back == [decimal.Decimal("0.1"), decimal.Decimal("1.234")]
+    policy = (Path(__file__).parents[1] / "docs" / "types.md").read_text()
+    assert "Decimals come back at the column's scale" in policy
