@@ -149,8 +149,20 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
     """Unpack ``archive`` into the empty (or new) folder ``root``; returns doctor's report
     of the restored workspace. Raises InvalidInput, leaving ``root`` as it was."""
     archive, root = Path(archive).expanduser().absolute(), Path(root).expanduser().absolute()
-    if not archive.is_file():
+    if not archive.exists():
         raise InvalidInput(f"No backup archive at {archive}.")
+    if not archive.is_file():
+        raise InvalidInput(f"{archive} is a folder, not a backup archive; give the .tar or "
+                           ".tar.gz file that `workbench backup` wrote.")  # fmt: skip
+    try:
+        is_tar = tarfile.is_tarfile(archive)
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {archive} ({exc.strerror}).") from None
+    if not is_tar:
+        raise InvalidInput(f"not a workbench backup: {archive.name} is not a tar archive; give "
+                           "the .tar or .tar.gz file that `workbench backup` wrote.")  # fmt: skip
+    if root.exists() and not root.is_dir():
+        raise InvalidInput(f"{root} is a file; restore into a new or empty folder.")
     if root.exists() and any(root.iterdir()):
         raise InvalidInput(f"{root} is not empty; restore into a new or empty folder.")
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +172,9 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
             with tarfile.open(archive) as tar:
                 tar.extractall(unpacked, filter="data")  # no absolute paths, no "..", no links out
         except (tarfile.TarError, OSError) as exc:
-            raise InvalidInput(f"{archive.name} is not a readable backup: {exc}") from exc
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InvalidInput(f"not a workbench backup: {archive.name} could not be unpacked "
+                               f"({first}).") from exc  # fmt: skip
         manifest = _manifest(unpacked, archive)
         if file_sha256(unpacked / "meta.duckdb") != manifest["db_sha256"]:
             raise InvalidInput(f"{archive.name}: meta.duckdb does not match its manifest; the "

@@ -180,9 +180,22 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`workbench ... | head`): stop quietly, as Unix tools do.
+        # Python docs, "Note on SIGPIPE": point stdout at devnull so the exit flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the service did not check first: still one line
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}. Check the path and its "
+              "permissions.", file=sys.stderr)  # fmt: skip
         return 1
     except KeyboardInterrupt:
         return 130
@@ -427,7 +440,12 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
 def cmd_models_export(args: argparse.Namespace) -> int:
     from app import registry
 
-    out = registry.export_version(open_workspace(args.workspace), args.ref, Path(args.target))
+    target = Path(args.target)
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"{target} is a file; a model exports into a new or empty folder.")
+    if not target.exists():
+        datasets.check_output_path(target)  # its parent folder must exist (not created)
+    out = registry.export_version(open_workspace(args.workspace), args.ref, target)
     print(f"wrote {out}")
     return 0
 
@@ -444,9 +462,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from app import serve
 
-    print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
-    sys.stdout.flush()
-    serve.serve(open_workspace(args.workspace), args.model, args.host, args.port)
+    def announce() -> None:  # only once the model is known to load
+        print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
+        sys.stdout.flush()
+
+    serve.serve(open_workspace(args.workspace), args.model, args.host, args.port,
+                announce=announce)  # fmt: skip
     return 0
 
 

@@ -342,6 +342,10 @@ def list_versions(ws: Workspace, name: str) -> list[DatasetVersion]:
 def get_version(ws: Workspace, ref: str) -> DatasetVersion:
     """The version named by ``ref`` (``churn@v3``, ``churn``). Raises NotFound."""
     name, number = parse_ref(ref)
+    if number == 0:  # not "latest": versions are numbered from 1
+        latest = ws.store.read(lambda tx: q.require_version(tx, name, None)).version
+        raise NotFound(f"{name}@v0: version 0 does not exist; versions start at 1; "
+                       f"available: v1 to v{latest}.")  # fmt: skip
     return ws.store.read(lambda tx: q.require_version(tx, name, number))
 
 
@@ -459,11 +463,11 @@ def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, 
     fmt = (fmt or target.suffix.lstrip(".") or "parquet").lower()
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"Export format must be csv or parquet; got {fmt!r}.")
+    check_output_path(target)
     if target.exists() and not overwrite:
         raise InvalidInput(f"{target} exists; choose another name, or overwrite it on purpose "
                            "(--force).")  # fmt: skip
     source = snapshot_path(ws, get_version(ws, ref))
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".export-")
     os.close(fd)
     try:
@@ -474,6 +478,24 @@ def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, 
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    return target
+
+
+def check_output_path(target: Path | str) -> Path:
+    """``target`` when a file may be written there, else InvalidInput: its folder must
+    exist (it is never created silently) and be writable, and ``target`` must not be a
+    folder."""
+    target = Path(target).expanduser()
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidInput(f"Cannot write {target}: the folder {folder} {what}. Create it first "
+                           f"(mkdir -p {folder}) or choose another path.")  # fmt: skip
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder; give a file name, e.g. {target / 'out'}.")
+    if not os.access(folder, os.W_OK):
+        raise InvalidInput(f"Cannot write into {folder} (permission denied); choose another "
+                           "folder.")  # fmt: skip
     return target
 
 

@@ -204,10 +204,11 @@ def _get_version(ws: Workspace, ref: str) -> ModelVersion:
                 known = ", ".join(sorted(q.find_model(tx, name).aliases)) or "none"
                 raise NotFound(f"{name} has no alias {alias!r}; its aliases: {known}.")
             wanted = alias_points_at
-        wanted = wanted or latest
+        wanted = latest if wanted is None else wanted  # 0 is a version number, not "latest"
         found = q.versions(tx, model_id, wanted)
         if not found:
-            raise NotFound(f"Model version {name}/{wanted} not found; versions 1 to "
+            start = " (versions start at 1)" if wanted == 0 else ""
+            raise NotFound(f"Model version {name}/{wanted} not found{start}; versions 1 to "
                            f"{latest} exist.")  # fmt: skip
         return found[0]
 
@@ -334,8 +335,19 @@ def load_model(ws: Workspace, ref: str) -> signature.LoadedModel:
 
 
 def _unpickle(ws: Workspace, sha256: str, label: str) -> Any:
+    """The object pickled in blob ``sha256``; InvalidInput when it needs code (a function or
+    class) that cannot be imported in this process, e.g. one defined in a notebook or the
+    training script's ``__main__``: pickle stores such things by module and name only."""
     data = ws.blobs.read_verified(sha256)  # refuses a changed or missing file
-    return joblib.load(io.BytesIO(data))
+    try:
+        return joblib.load(io.BytesIO(data))
+    except (AttributeError, ImportError) as exc:  # ModuleNotFoundError is an ImportError
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InvalidInput(
+            f"model {label} needs code that cannot be imported here ({first}); define that "
+            "function or class in an importable module (not in the notebook or __main__) and "
+            "log the model again."
+        ) from None
 
 
 def predict_frame(model: signature.LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -300,6 +300,7 @@ def compare_files(reference: Path | str, current: Path | str,
             # Streaming aggregates over a view need little memory; cap DuckDB's buffers.
             scratch.sql("SET memory_limit = '192MB'")
             label = path.name
+            snapshots.readable_file(path)  # missing, a folder, unreadable: say so
             if path.suffix.lower() in datasets.PARQUET_SUFFIXES:
                 snapshots.load_parquet(scratch, path, label=label, materialize=False)
             elif path.suffix.lower() in datasets.CSV_SUFFIXES:

@@ -483,7 +483,8 @@ def log_dataset(
     tags: Mapping[str, Any] | None = None,
     encoding: str = "utf-8",
 ) -> DatasetVersion:
-    """Register a DataFrame (or a CSV/Parquet path) as a version of dataset ``name``.
+    """Register a DataFrame (or a CSV/Parquet path) as a version of dataset ``name``. A
+    Series is logged as a one-column frame named by the series' name (else ``value``).
 
     Returns the new version, or the existing one when the same content is already there
     (a warning says which). A DataFrame's index that carries data (a DatetimeIndex, a named
@@ -492,6 +493,12 @@ def log_dataset(
     ``df.reset_index(drop=True)`` if it is not data. Raises InvalidInput with what is wrong
     with the data.
     """
+    if isinstance(data, pd.Series):  # one column, named by the series (else "value")
+        data = data.to_frame(name="value" if data.name is None else str(data.name))
+    if not isinstance(data, pd.DataFrame | str | os.PathLike):
+        raise InvalidInput(f"log_dataset takes a DataFrame, a Series or a CSV/Parquet path; "
+                           f"got {type(data).__name__}. Make a frame first, e.g. "
+                           "pd.DataFrame(data).")  # fmt: skip
     source = data if isinstance(data, pd.DataFrame) else Path(data)
     unnamed = isinstance(data, pd.DataFrame) and all(n is None for n in data.index.names)
     if unnamed and index_carries_data(data):  # a named index is plainly data: kept quietly

@@ -26,6 +26,7 @@ import datetime as dt
 import decimal
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,11 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
             return _error(400, 'The body must be JSON: {"rows": [{column: value, ...}]}.')
         try:
             model = current()
+        except NotFound as exc:
+            return _error(404, str(exc))
+        except WorkbenchError as exc:  # the model cannot be loaded: not the caller's fault
+            return _error(503, str(exc))
+        try:
             frame = _frame(body, bool(model.signature.get("positional")))
             X = model.conform(_json_numbers(frame, model.signature))
             out = {"model": model.ref}
@@ -86,6 +92,11 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
             return _error(400, str(exc))
         except NotFound as exc:
             return _error(404, str(exc))
+        except Exception as exc:  # never a bare 500 page: say what failed, as JSON
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message = (f"The model failed on these rows ({type(exc).__name__}: {first}); "
+                       "check the rows against the model's signature.")  # fmt: skip
+            return _error(500, message)
 
     return Starlette(routes=[Route("/health", health),
                              Route("/predict", predict, methods=["POST"]),
@@ -206,10 +217,15 @@ def _json(content: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status)
 
 
-def serve(ws: Workspace, ref: str, host: str = "127.0.0.1", port: int = 8600) -> None:
+def serve(ws: Workspace, ref: str, host: str = "127.0.0.1", port: int = 8600,
+          announce: Callable[[], None] | None = None) -> None:  # fmt: skip
+    """Serve ``ref`` until interrupted. Fails fast (NotFound, InvalidInput) on a bad
+    reference or a model that cannot be loaded here, before ``announce`` is called."""
     import uvicorn
 
-    registry.get_version(ws, ref)  # fail fast on a bad reference
+    registry.load_model(ws, ref)  # fail fast: a bad reference or a model that cannot load
+    if announce is not None:
+        announce()
     uvicorn.run(build_app(ws, ref), host=host, port=port, log_level="warning")
 
 

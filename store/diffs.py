@@ -44,6 +44,8 @@ def diff_rows(path_a: Path, cols_a: tuple[Column, ...], path_b: Path,
     with Scratch() as s:
         s.sql(f"CREATE VIEW a AS SELECT * FROM read_parquet('{literal(str(path_a))}')")
         s.sql(f"CREATE VIEW b AS SELECT * FROM read_parquet('{literal(str(path_b))}')")
+        if not common:
+            return _disjoint(s)
         note = ""
         if key and key in by_b and any(c.name == key for c in cols_a):
             if _unique(s, "a", key) and _unique(s, "b", key):
@@ -52,6 +54,19 @@ def diff_rows(path_a: Path, cols_a: tuple[Column, ...], path_b: Path,
         elif key:
             note = f"Key column {key} is not in both versions; rows compared as multisets."
         return _multiset(s, *_comparable(common, by_b), note)
+
+
+def _disjoint(s: Scratch) -> RowDiff:
+    """Two versions with no column in common: no row of one can equal a row of the other,
+    so every reference row is removed and every current row added (said in the note)."""
+    removed = int(s.sql("SELECT count(*) FROM a").fetchone()[0])
+    added = int(s.sql("SELECT count(*) FROM b").fetchone()[0])
+    note = ("The versions share no column, so no row can match: every reference row counts "
+            "as removed and every current row as added.")  # fmt: skip
+    return RowDiff("multiset", None, (), added, removed,
+                   added_sample=s.sql(f"SELECT * FROM b LIMIT {SAMPLE}").df(),
+                   removed_sample=s.sql(f"SELECT * FROM a LIMIT {SAMPLE}").df(),
+                   note=note)  # fmt: skip
 
 
 def _unique(s: Scratch, table: str, key: str) -> bool:

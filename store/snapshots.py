@@ -38,6 +38,7 @@ import csv
 import hashlib
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -140,6 +141,24 @@ _NON_FINITE_RE = r"(?i)\s*[+-]?(inf|infinity|nan)\s*"
 _NUMBER_RE = r"(?i)\s*[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)\s*"
 
 
+def readable_file(path: Path) -> os.stat_result:
+    """``path``'s stat when it is a file this process can read, else InvalidInput saying
+    which of missing, a folder or unreadable it is."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InvalidInput(f"No such file: {path}. Check the path.") from None
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path} ({exc.strerror}).") from None
+    if not stat.S_ISREG(st.st_mode):
+        what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise InvalidInput(f"{path} is {what}; give the path of a .csv or .parquet file.")
+    if not os.access(path, os.R_OK):
+        raise InvalidInput(f"Cannot read {path} (permission denied); check its permissions "
+                           "(chmod u+r).")  # fmt: skip
+    return st
+
+
 def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8",
              tmp_dir: Path | None = None) -> None:  # fmt: skip
     """Load a CSV file with a header row into the scratch table, or raise InvalidInput.
@@ -154,10 +173,11 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
     anywhere (even first) is DOUBLE with those values; integers beyond 64 bits are text
     (as in pandas; Parquet cannot hold them).
 
-    Refuses, each with its own message: an empty file, a binary file, text that is not in
-    the encoding, a header with blank or duplicate names, ragged rows, no data rows.
+    Refuses, each with its own message: a missing, folder or unreadable path, an empty
+    file, a binary file, text that is not in the encoding, a header with blank or duplicate
+    names, ragged rows, no data rows.
     """
-    size = path.stat().st_size
+    size = readable_file(path).st_size
     if size == 0:
         raise InvalidInput(
             f"{label} is empty (0 bytes). Export the data again with a header row and at "
@@ -365,15 +385,16 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
     """Load a Parquet file into the scratch table, or raise InvalidInput. With
     ``materialize=False`` the table is a view over the file: each scan reads the file
     again (Parquet reads are fast) and memory stays small."""
-    if path.stat().st_size == 0:
+    if readable_file(path).st_size == 0:
         raise InvalidInput(f"{label} is empty (0 bytes); it is not a Parquet file. "
                            "Write the file again, or upload a CSV.")  # fmt: skip
+    select = "*" + _durations_as_intervals(path)
     try:
         if materialize:
-            scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM "
+            scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {select} FROM "
                                 "read_parquet(?)", [str(path)])  # fmt: skip
         else:
-            scratch.con.execute(f"CREATE OR REPLACE VIEW {SRC} AS SELECT * FROM "
+            scratch.con.execute(f"CREATE OR REPLACE VIEW {SRC} AS SELECT {select} FROM "
                                 f"read_parquet('{literal(str(path))}')")  # fmt: skip
     except duckdb.Error as exc:
         raise InvalidInput(
@@ -382,6 +403,28 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
         ) from exc
     _check_names([c.name for c in scratch.columns()], label)
     _require_rows(scratch, label)
+
+
+_TO_INTERVAL = {"s": "to_seconds({})", "ms": "to_milliseconds({})", "us": "to_microseconds({})",
+                "ns": "to_microseconds({} // 1000)"}  # fmt: skip
+
+
+def _durations_as_intervals(path: Path) -> str:
+    """A ``REPLACE (...)`` clause that reads Arrow duration columns as INTERVAL, as a
+    DataFrame's timedelta64 column is read: Parquet stores a duration as a bare INT64 (the
+    unit is only in the Arrow schema), which DuckDB would read as BIGINT and lose the unit.
+    INTERVAL holds microseconds: nanoseconds are truncated toward zero, as for a
+    DataFrame. Empty when there is none (or the schema cannot be read: loading says why)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return ""
+    parts = [f"{_TO_INTERVAL[f.type.unit].format(ident(f.name))} AS {ident(f.name)}"
+             for f in schema if pa.types.is_duration(f.type)]  # fmt: skip
+    return f" REPLACE ({', '.join(parts)})" if parts else ""
 
 
 def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
@@ -404,6 +447,7 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
                            "Rename them, e.g. df.columns = df.columns.astype(str).")  # fmt: skip
     _check_names(list(frame.columns), label)
     frame = _index_as_columns(frame, label)
+    _refuse_unsupported_dtypes(frame, label)
     frame = _utc_naive(frame)
     try:
         scratch.con.register("incoming_frame", frame)
@@ -416,6 +460,42 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     finally:
         scratch.con.unregister("incoming_frame")
     _require_rows(scratch, label)
+
+
+def _dtype_advice(dtype: object, col: str) -> str | None:
+    """How to convert a column of a pandas type DuckDB cannot read; None when it can."""
+    c = repr(col)
+    if isinstance(dtype, pd.PeriodDtype):
+        return (f"convert it to timestamps, df[{c}] = df[{c}].dt.to_timestamp(), or to text, "
+                f"df[{c}] = df[{c}].astype(str)")  # fmt: skip
+    if isinstance(dtype, pd.IntervalDtype):
+        left, right = repr(f"{col}_left"), repr(f"{col}_right")
+        return (
+            f"store its ends as two columns, df[{left}] = df[{c}].array.left and "
+            f"df[{right}] = df[{c}].array.right, or as text, df[{c}] = df[{c}].astype(str)"
+        )
+    if isinstance(dtype, pd.SparseDtype):
+        return f"make it dense: df[{c}] = df[{c}].sparse.to_dense()"
+    if isinstance(dtype, pd.CategoricalDtype):
+        if _dtype_advice(dtype.categories.dtype, col) is None:
+            return None
+        return f"convert its values to text: df[{c}] = df[{c}].astype(str)"
+    if getattr(dtype, "kind", "") == "c":
+        return (f"store the real and imaginary parts as two columns, e.g. np.real(df[{c}]) "
+                f"and np.imag(df[{c}])")  # fmt: skip
+    return None
+
+
+def _refuse_unsupported_dtypes(frame: pd.DataFrame, label: str) -> None:
+    """InvalidInput for the first column whose pandas type cannot be stored (period,
+    interval, sparse, complex, a categorical of those), saying how to convert it."""
+    for col in frame.columns:
+        advice = _dtype_advice(frame[col].dtype, col)
+        if advice is not None:
+            raise InvalidInput(
+                f"{label}: column {col!r} has the pandas type "
+                f"{frame[col].dtype}, which is not supported; {advice}."
+            )
 
 
 def index_carries_data(frame: pd.DataFrame) -> bool:
@@ -495,7 +575,13 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
             continue
         changed = True
     if changed:
-        scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {', '.join(select)} FROM {SRC}")
+        view = scratch.sql("SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
+                           [SRC]).fetchone()[0]  # fmt: skip
+        if view:  # load_parquet(materialize=False): keep a view (over the renamed one)
+            scratch.sql(f"ALTER VIEW {SRC} RENAME TO {SRC}_raw")
+            scratch.sql(f"CREATE VIEW {SRC} AS SELECT {', '.join(select)} FROM {SRC}_raw")
+        else:
+            scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {', '.join(select)} FROM {SRC}")
         columns = scratch.columns()
     return columns
 

@@ -109,3 +109,115 @@ def test_database_file_that_is_not_duckdb(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=r"exists but is not a DuckDB database\. Move it away"):
         open_workspace(root)
     assert (root / "meta.duckdb").read_bytes() == before
+
+
+MAIN_MODEL = """
+import numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from app import sdk as wb
+
+def prep(X):
+    return X * 2
+
+X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+y = (X.a > 20).astype(int)
+model = make_pipeline(FunctionTransformer(prep), LogisticRegression()).fit(X, y)
+with wb.start_run(experiment="main") as run:
+    run.log_model(model, input_example=X.head())
+wb.register_model(run.run_id, "mainfn")
+wb.log_dataset(X, "feats")
+"""
+
+
+@pytest.fixture
+def main_model(ws_path: Path, ws: Workspace) -> Workspace:
+    """Model ``mainfn/1``: a pipeline with a function defined in the logging script's
+    ``__main__``, logged and registered from another process."""
+    import subprocess
+
+    from tests.conftest import PYTHON, subprocess_env
+
+    subprocess.run([PYTHON, "-c", MAIN_MODEL], env=subprocess_env(ws_path), check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
+    return ws
+
+
+def test_a_model_needing_main_code_is_refused_clearly(main_model: Workspace, capsys) -> None:
+    from app.cli import main
+
+    want = "model mainfn/1 needs code that cannot be imported here"
+    with pytest.raises(InvalidInput, match=want) as caught:
+        wb.load_model("mainfn")
+    assert "'prep'" in str(caught.value) and "__main__" in str(caught.value)
+    assert main(["predict", "mainfn", "feats"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {want}") and err.count("\n") == 1
+    assert main(["serve", "mainfn", "--port", "1"]) == 1  # refused before it says "Serving"
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: {want}")
+
+
+def test_rest_answers_json_when_the_model_cannot_load(main_model: Workspace) -> None:
+    import asyncio
+    import json
+
+    from app.serve import build_app
+
+    app = build_app(main_model, "mainfn")
+    sent: list[dict] = []
+
+    async def call() -> None:
+        body = json.dumps({"rows": [{"a": 1.0, "b": 0.0}]}).encode()
+        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": [],
+                 "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+                 "server": ("test", 80), "asgi": {"version": "3.0"}}  # fmt: skip
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+
+    asyncio.run(call())
+    status = sent[0]["status"]
+    answer = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert status == 503 and "needs code that cannot be imported here" in answer["error"]
+
+
+def test_version_zero_is_not_the_latest(ws: Workspace, capsys) -> None:
+    from app.cli import main
+    from store.errors import NotFound
+    from tests.conftest import make_dataset_version
+
+    for seed in range(3):
+        make_dataset_version("tips", rows=10, seed=seed)
+    with pytest.raises(NotFound, match=re.escape("version 0 does not exist; versions start at "
+                                                 "1; available: v1 to v3")):  # fmt: skip
+        wb.load_dataset("tips@v0")
+    assert main(["datasets", "show", "tips@v0"]) == 1
+    assert "version 0 does not exist" in capsys.readouterr().err
+    assert wb.load_dataset("tips@v3").equals(wb.load_dataset("tips"))
+
+
+def test_model_version_zero_is_not_the_latest(main_model: Workspace) -> None:
+    from app import registry
+    from store.errors import NotFound
+
+    for ref in ("mainfn/0", "mainfn@v0"):
+        with pytest.raises(NotFound, match=re.escape("mainfn/0 not found (versions start at 1)")):
+            registry.get_version(main_model, ref)
+
+
+def test_a_series_is_logged_as_one_column(ws: Workspace) -> None:
+    import pandas as pd
+
+    wb.log_dataset(pd.Series([1, 2, 3], name="n"), "s1")
+    wb.log_dataset(pd.Series([1.5, 2.5]), "s2")
+    assert list(wb.load_dataset("s1").columns) == ["n"]
+    assert wb.load_dataset("s2")["value"].tolist() == [1.5, 2.5]
+    with pytest.raises(InvalidInput, match="takes a DataFrame, a Series or a CSV/Parquet path"):
+        wb.log_dataset([1, 2, 3], "s3")

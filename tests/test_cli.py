@@ -285,3 +285,72 @@ def test_drift_and_monitor_commands(ws: Workspace, tmp_path: Path, capsys) -> No
     assert main([*base, "monitors", "list"]) == 0
     listed = capsys.readouterr().out
     assert "churn-clf" in listed and "status: ok" in listed
+
+
+def _one_error_line(capsys, *parts: str) -> None:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "Error:" not in err.split(":", 1)[1][:12], err
+    for part in parts:
+        assert part in err, err
+
+
+def test_drift_files_with_a_time_zone_column(tmp_path: Path, capsys) -> None:
+    import pandas as pd
+
+    path = tmp_path / "ex.parquet"
+    frame = pd.DataFrame({"tz": pd.date_range("2024-01-01", periods=5, tz="Europe/Berlin")})
+    frame.to_parquet(path)
+    assert main(["drift", "files", str(path), str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"no drift: {path} against {path}, 0 of 1")
+
+
+def test_diff_of_versions_without_a_shared_column(ws: Workspace, capsys) -> None:
+    import pandas as pd
+
+    wb.log_dataset(pd.DataFrame({"a": [1, 2, 3]}), "t")
+    wb.log_dataset(pd.DataFrame({"b": [1, 2]}), "t")
+    assert main(["datasets", "diff", "t@v1", "t@v2"]) == 0
+    out = capsys.readouterr().out
+    assert "as multisets: 2 rows only in current, 3 only in reference" in out
+    assert "The versions share no column, so no row can match" in out
+
+
+def test_paths_that_are_missing_or_folders(ws: Workspace, tmp_path: Path, capsys) -> None:
+    import pandas as pd
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("a,b\n1,2\n")
+    wb.log_dataset(pd.DataFrame({"a": [1, 2]}), "t")
+    missing, folder = str(tmp_path / "nonexist.csv"), str(tmp_path)
+    for argv, part in [
+        (["drift", "files", missing, str(plain)], "No such file: "),
+        (["drift", "files", folder, str(plain)], "is a folder; give the path of a .csv"),
+        (["drift", "files", str(plain), missing], "No such file: "),
+        (["datasets", "add", missing, "--name", "x"], "nonexist.csv"),
+        (["restore", missing, str(tmp_path / "r1")], "No backup archive at"),
+        (["restore", folder, str(tmp_path / "r2")], "is a folder, not a backup archive"),
+        (["restore", str(plain), str(tmp_path / "r3")],
+         "not a workbench backup: plain.csv is not a tar archive"),
+        (["import-mlflow", missing], "No MLflow database at"),
+        (["datasets", "export", "t", str(tmp_path / "nonexistent_dir" / "x.csv")],
+         "nonexistent_dir does not exist. Create it first"),
+        (["datasets", "export", "t", folder], "is a folder; give a file name"),
+        (["drift", "report", "t", "--reference", "t", "--html", str(tmp_path / "no" / "r.html")],
+         "does not exist. Create it first"),
+    ]:  # fmt: skip
+        assert main(argv) == 1, argv
+        _one_error_line(capsys, part)
+    assert not (tmp_path / "nonexistent_dir").exists() and not (tmp_path / "r3").exists()
+    assert main(["drift", "list"]) == 0 and capsys.readouterr().out == ""  # none stored
+
+
+def test_a_closed_pipe_is_quiet(ws: Workspace, ws_path: Path) -> None:
+    import pandas as pd
+
+    wb.log_dataset(pd.DataFrame({f"c{i}": range(50) for i in range(200)}), "wide")
+    shell = f"{PYTHON} -m app.cli datasets show wide | head -1"
+    done = subprocess.run(["bash", "-c", shell], env=subprocess_env(ws_path), cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.stdout.startswith("wide@v1: 50 rows x 200 columns")
+    assert done.stderr == "", done.stderr

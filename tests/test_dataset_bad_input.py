@@ -125,3 +125,39 @@ def test_semicolon_and_tab_files(ws: Workspace, tmp_path: Path) -> None:
     semi = datasets.register(ws, tmp_path / "semi.csv", "semi").version
     tabs = datasets.register(ws, tmp_path / "tabs.tsv", "semi")
     assert semi.n_columns == 2 and not tabs.created  # same content, other delimiter
+
+
+@pytest.mark.parametrize("column, message", [
+    (pd.period_range("2024-01", periods=3, freq="M"), "df['c'] = df['c'].dt.to_timestamp()"),
+    (pd.interval_range(0, 3), "df['c_left'] = df['c'].array.left"),
+    (pd.Series([1 + 2j, 3j, 1]), "np.real(df['c']) and np.imag(df['c'])"),
+    (pd.arrays.SparseArray([0, 0, 1]), "df['c'] = df['c'].sparse.to_dense()"),
+    (pd.Categorical(pd.period_range("2024-01", periods=3, freq="M")),
+     "df['c'] = df['c'].astype(str)"),
+])  # fmt: skip
+def test_pandas_types_duckdb_cannot_read(seeded: Workspace, column, message: str) -> None:
+    before = state(seeded)
+    with pytest.raises(InvalidInput, match="is not supported; ") as caught:
+        wb.log_dataset(pd.DataFrame({"c": column}), "churn")
+    assert message in str(caught.value) and "mixed text" not in str(caught.value)
+    assert state(seeded) == before
+
+
+def test_a_parquet_duration_is_an_interval_as_a_timedelta_is(ws: Workspace, tmp_path: Path
+                                                              ) -> None:  # fmt: skip
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for unit in ("s", "ms", "us", "ns"):
+        path = tmp_path / f"dur_{unit}.parquet"
+        values = {"s": [1, 2], "ms": [1000, 2000], "us": [10**6, 2 * 10**6],
+                  "ns": [10**9, 2 * 10**9]}[unit]  # fmt: skip
+        pq.write_table(pa.table({"d": pa.array(values, type=pa.duration(unit))}), path)
+        from_file = wb.log_dataset(path, f"file_{unit}")
+        assert [p.dtype for p in datasets.get_profile(ws, from_file)] == ["INTERVAL"]
+        assert wb.load_dataset(f"file_{unit}")["d"].tolist() == [
+            pd.Timedelta(seconds=1),
+            pd.Timedelta(seconds=2),
+        ]
+    frame = pd.DataFrame({"d": pd.to_timedelta([1, 2], unit="s")})
+    assert wb.log_dataset(frame, "frame").fingerprint == from_file.fingerprint
