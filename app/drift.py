@@ -37,7 +37,16 @@ sentences say "at most". A text column with more levels than a profile keeps and
 than ``1 / IDENTIFIER_RATIO`` rows per distinct value is identifier-like: its levels
 cannot be compared from the profiles (half the ids replaced by new ones leaves every
 count the same), so unless something else moved its verdict is "not tested"; a rule
-(:class:`Override`) tests its top levels anyway, or leaves it out.
+(:class:`Override`) can find drift in its top levels but never makes it "no drift", or
+leaves it out. One proof reaches beyond cut-off lists: when one side's list holds more
+levels that the other's list lacks than the other has levels beyond its list (exact
+distinct counts), the excess levels are absent from the other side altogether, so at
+least their (smallest) rows are new or gone; that share, less the most that values seen
+once could bring by chance, counts as the unseen share (Fisher-tested).
+
+A numeric column is constant when its exact extremes (``min_text``/``max_text``) are
+equal; a constant replaced by another is major drift even where the DOUBLE axis rounds
+both to one value (integers beyond 2**53, nanoseconds).
 
 Per column, an :class:`Override` replaces the values aspect's materiality rule with one
 statistic and its threshold (``OVERRIDE_METHODS``): material when the statistic reaches
@@ -449,13 +458,13 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     new_proof, gone_proof = _proven(fresh, lb, la), _proven(gone, la, lb)
     tail_unseen = tail_gone = 0.0
     if new_proof is not None:
-        k, rows = new_proof
+        _, rows = new_proof
         chance = la.singletons + min(la.tail_levels, la.other)  # values seen once, at most
         tail_unseen = max(0.0, rows / nb - chance / na)
         unseen = max(unseen or 0.0, tail_unseen)
         tests.append(_fisher(rows, nb, chance, na))
     if gone_proof is not None:
-        k2, rows2 = gone_proof
+        _, rows2 = gone_proof
         chance2 = lb.singletons + min(lb.tail_levels, lb.other)
         tail_gone = max(0.0, rows2 / na - chance2 / nb)
         tests.append(_fisher(rows2, na, chance2, nb))
