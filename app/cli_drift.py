@@ -116,7 +116,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
     print(f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "
-          f"{report.n_drifted} of {report.n_columns} columns drifted (report "
+          f"{reports.summary(report.n_drifted, report.n_columns)} (report "
           f"{report.report_id})")  # fmt: skip
     _print_columns(report.results)
     section = reports.model_section(report)
@@ -140,8 +140,8 @@ def cmd_drift_files(args: argparse.Namespace) -> int:
 
     results = reports.compare_files(args.reference, args.current, parse_rules(args.rule))
     verdict, drifted, compared = reports.dataset_verdict(results)
-    print(f"{verdict}: {args.current} against {args.reference}, {len(drifted)} of "
-          f"{len(compared)} columns drifted (not stored)")  # fmt: skip
+    print(f"{verdict}: {args.current} against {args.reference}, "
+          f"{reports.summary(len(drifted), len(compared))} (not stored)")  # fmt: skip
     _print_columns([asdict(r) for r in results])
     return EXIT_DRIFT if args.fail_on_drift and verdict == "drift" else 0
 

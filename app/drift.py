@@ -37,7 +37,16 @@ sentences say "at most". A text column with more levels than a profile keeps and
 than ``1 / IDENTIFIER_RATIO`` rows per distinct value is identifier-like: its levels
 cannot be compared from the profiles (half the ids replaced by new ones leaves every
 count the same), so unless something else moved its verdict is "not tested"; a rule
-(:class:`Override`) tests its top levels anyway, or leaves it out.
+(:class:`Override`) can find drift in its top levels but never makes it "no drift", or
+leaves it out. One proof reaches beyond cut-off lists: when one side's list holds more
+levels that the other's list lacks than the other has levels beyond its list (exact
+distinct counts), the excess levels are absent from the other side altogether, so at
+least their (smallest) rows are new or gone; that share, less the most that values seen
+once could bring by chance, counts as the unseen share (Fisher-tested).
+
+A numeric column is constant when its exact extremes (``min_text``/``max_text``) are
+equal; a constant replaced by another is major drift even where the DOUBLE axis rounds
+both to one value (integers beyond 2**53, nanoseconds).
 
 Per column, an :class:`Override` replaces the values aspect's materiality rule with one
 statistic and its threshold (``OVERRIDE_METHODS``): material when the statistic reaches
@@ -109,13 +118,19 @@ RULE = (
     "'not enough evidence', never 'no drift'; a real change too small to matter is 'no "
     f"drift' (both figures are shown). A profile keeps a column's {TOP_LEVELS:,} most frequent "
     "levels: a level beyond them has a count between 0 and the smallest kept one, so "
-    "figures about it are bounds ('at most'). A text column with more levels than that "
-    f"and at least {IDENTIFIER_RATIO:g} distinct values per row is identifier-like: new "
-    "values cannot be told from old ones, so its levels are 'not tested' (a rule such as "
-    "COLUMN=share:0.05 tests its top levels anyway; COLUMN=ignore leaves it out); its "
-    "nulls still are. Medians marked with ≈ are read off an approximate quantile "
-    "function. The dataset drifts when a column drifts majorly or at least "
-    f"{DATASET_SHARE:.0%} of the compared columns drift."
+    "figures about it are bounds ('at most'); when one side's list holds more levels the "
+    "other's lacks than the other has levels beyond its list (exact distinct counts), the "
+    "excess is proven new (or gone) and counts like new values. "
+    f"A text column with more levels than that and at least {IDENTIFIER_RATIO:g} distinct "
+    "values per row is identifier-like: unless such a proof applies, new values cannot be "
+    "told from old ones, so its levels are 'not tested' (COLUMN=ignore leaves it out; a "
+    "rule on it can find drift in the top levels but never 'no drift'); its nulls still "
+    "are. A numeric column is constant when its exact smallest and largest values are "
+    "equal; a constant replaced by another is major drift even where the numeric axis "
+    "(doubles) cannot tell the values apart. Medians marked with ≈ are read off an approximate "
+    "quantile function or rounded (integers beyond 2^53). The dataset drifts when a column "
+    f"drifts majorly or at least {DATASET_SHARE:.0%} of the compared columns drift; with no "
+    "column compared it is 'schema change' or 'nothing compared', never 'no drift'."
 )
 
 _STATES = (("nulls", "nulls"), ("NaN", "nan_count"), ("+inf", "posinf_count"),
@@ -252,7 +267,9 @@ def _overridden(draft: _Draft, o: Override) -> _Draft:
     result = ColumnDrift(r.column, r.kind, r.verdict, method, r.effect, r.p_value,
                          r.n_reference, r.n_current, r.stats | {"threshold": o.threshold},
                          r.sentence)  # fmt: skip
-    return _Draft(result, draft.aspects, identifier=False)
+    # an identifier-like column stays "not tested" unless the rule finds a change: its top
+    # levels cannot show new values
+    return _Draft(result, draft.aspects, identifier=draft.identifier)
 
 
 # ---------------------------------------------------------------- numbers, dates, times
@@ -287,12 +304,27 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     major = psi >= NUMERIC_MAJOR or (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MAJOR
     effect = w1_std if w1_std is not None else d
     text = _median_text(a, b, mean_shift, std)
+    if _constant(a) and d == 0 and (b.min_text, b.max_text) != (a.min_text, a.max_text):
+        # The exact extremes show values the reference lacks where the DOUBLE axis cannot
+        # (integers beyond 2**53, nanoseconds): every current row when the current is a
+        # different constant, else at least one row (Fisher, one row against none).
+        moved = m if _constant(b) else 1
+        p_value = float(stats.fisher_exact([[moved, m - moved], [0, n]],
+                                           alternative="greater").pvalue)  # fmt: skip
+        material = major = True
+        effect = moved / m
+        text += (f"; current values {b.min_text} to {b.max_text}: "
+                 + ("every row differs" if _constant(b) else
+                    "some rows differ from it (the profile cannot tell how many)"))  # fmt: skip
+    ratio = b.std / std if std > 0 and b.std is not None else None
+    if ratio is not None and material and not (0.8 < ratio < 1.25):
+        text += f"; sd {_num(std)} -> {_num(b.std)} (x{ratio:.2f})"
     if outside >= 0.01 and std > 0:
         text += f"; {_pct(outside)} of rows outside the reference range"
     aspects.insert(0, _Aspect("values", p_value, material, major, effect, text))
     figures = {"ks_d": d, "wasserstein": w1, "wasserstein_std": w1_std, "psi": psi,
                "mean_shift_sd": mean_shift, "share_outside_range": outside, "p_ks": p_ks,
-               "p_welch": p_t} | base  # fmt: skip
+               "p_welch": p_t, "sd_ratio": ratio} | base  # fmt: skip
     result = ColumnDrift(a.name, "numeric", "no drift", "KS + Welch t + Wasserstein/std + PSI",
                          effect, None, _rows(a), _rows(b), figures)  # fmt: skip
     return _Draft(result, aspects)
@@ -305,13 +337,27 @@ def _welch(a: ColumnProfile, b: ColumnProfile, n: int, m: int) -> float | None:
         return None
     if a.std == 0 and b.std == 0:  # both constant: they differ or they do not
         return 0.0 if a.mean != b.mean else 1.0
-    p = stats.ttest_ind_from_stats(a.mean, a.std, n, b.mean, b.std, m, equal_var=False).pvalue
+    # t is scale-free: divide by a power of two so that no square overflows (1e300)
+    big = max(abs(a.mean), abs(b.mean), a.std, b.std)
+    k = math.ldexp(1.0, math.frexp(big)[1]) if big > 0 and math.isfinite(big) else 1.0
+    with np.errstate(all="ignore"):
+        p = stats.ttest_ind_from_stats(a.mean / k, a.std / k, n, b.mean / k, b.std / k, m,
+                                       equal_var=False).pvalue  # fmt: skip
     return float(p) if math.isfinite(p) else None
 
 
+def _constant(p: ColumnProfile) -> bool:
+    """One value on every non-null finite row, told by the exact extremes (``min_text`` /
+    ``max_text``) where the profile has them: the DOUBLE axis merges integers beyond 2**53
+    and timestamps 1 ns apart."""
+    if p.min_text is not None and p.max_text is not None:
+        return p.min_text == p.max_text
+    return p.min_value is not None and p.min_value == p.max_value
+
+
 def _median_text(a: ColumnProfile, b: ColumnProfile, shift: float | None, std: float) -> str:
-    if std == 0 and a.min_value is not None and a.min_value == a.max_value:
-        text = f"{a.name}: constant in the reference ({_value(a.min_value, a.family)})"
+    if _constant(a):
+        text = f"{a.name}: constant in the reference ({_exact(a)})"
         return text + f"; current median {_median(b)}"
     text = f"{a.name}: median {_median(a)} -> {_median(b)}"
     return text + (f" (mean {shift:+.2f} sd)" if shift is not None else "")
@@ -319,9 +365,26 @@ def _median_text(a: ColumnProfile, b: ColumnProfile, shift: float | None, std: f
 
 def _median(p: ColumnProfile) -> str:
     """The median as the user reads the column, "≈" unless the profile says it is exact."""
+    if _constant(p):
+        return _exact(p)
     value = p.quantile(0.5)
     exact = getattr(p, "quantiles_exact", False) or p.min_value == p.max_value
-    return ("" if exact else "≈") + _value(value, p.family)
+    text = _value(value, p.family)
+    return text if exact or text.startswith("≈") else "≈" + text
+
+
+def _exact(p: ColumnProfile) -> str:
+    """A constant column's value, exact: its ``min_text`` for numbers beyond 2**53 (a DOUBLE
+    would round integers there), else as ``_value`` writes it (dates as dates)."""
+    if p.family in ("integer", "float") and p.min_text is not None and p.min_value is not None \
+            and abs(p.min_value) >= 2**53:  # fmt: skip
+        return p.min_text
+    return _value(p.min_value, p.family)
+
+
+def _num(x: float) -> str:
+    """A figure such as an sd, three significant digits."""
+    return f"{x:,.0f}" if 1000 <= abs(x) < 2**53 else f"{x:.3g}"
 
 
 def _value(value: float | None, family: str) -> str:
@@ -337,6 +400,8 @@ def _value(value: float | None, family: str) -> str:
             return t.strftime("%Y-%m-%d %H:%M:%S")
     except OverflowError:  # beyond year 9999: the number is all we can print
         pass
+    if abs(value) >= 2**53:  # beyond the integers a DOUBLE holds exactly: rounded
+        return ("≈" if family == "integer" else "") + f"{value:.6g}"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
@@ -387,12 +452,43 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         tests.append(_one_list(fresh, lb, la, nb, na))
     if gone:
         tests.append(_one_list(gone, la, lb, na, nb))
+    # Beyond the cut-off lists: the other side's tail holds ``tail_levels`` levels (an
+    # exact distinct count), so when more levels than that are missing from its list, the
+    # rest are proven absent from it: new (or gone) levels, at least their rows.
+    new_proof, gone_proof = _proven(fresh, lb, la), _proven(gone, la, lb)
+    tail_unseen = tail_gone = 0.0
+    if new_proof is not None:
+        _, rows = new_proof
+        chance = la.singletons + min(la.tail_levels, la.other)  # values seen once, at most
+        tail_unseen = max(0.0, rows / nb - chance / na)
+        unseen = max(unseen or 0.0, tail_unseen)
+        tests.append(_fisher(rows, nb, chance, na))
+    if gone_proof is not None:
+        _, rows2 = gone_proof
+        chance2 = lb.singletons + min(lb.tail_levels, lb.other)
+        tail_gone = max(0.0, rows2 / na - chance2 / nb)
+        tests.append(_fisher(rows2, na, chance2, nb))
     p_value = min(1.0, len(tests) * min(tests)) if tests else None
     material = largest >= SHARE_MATERIAL or psi >= PSI_MATERIAL or bool(relative) \
-        or (unseen or 0.0) >= UNSEEN_MATERIAL  # fmt: skip
-    major = psi >= PSI_MAJOR or largest >= SHARE_MAJOR
-    headline = top is not None and not (identifier and not material)
+        or (unseen or 0.0) >= UNSEEN_MATERIAL or tail_gone >= UNSEEN_MATERIAL  # fmt: skip
+    major = psi >= PSI_MAJOR or largest >= SHARE_MAJOR or max(tail_unseen, tail_gone) >= \
+        SHARE_MAJOR  # fmt: skip
+    proven = tail_unseen >= UNSEEN_MATERIAL or tail_gone >= UNSEEN_MATERIAL
+    headline = top is not None and not (identifier and not material) and not (
+        proven and largest < SHARE_MATERIAL and not relative)  # fmt: skip
     text = f"{a.name}: " + (_share_text(top, ia, ib, na, nb) if headline else "").strip()
+    if tail_unseen >= UNSEEN_MATERIAL:
+        text += ("; " if headline else "") + (
+            f"at least {new_proof[0]:,} levels holding {_pct(new_proof[1] / nb)} of the "
+            f"current rows are new: the current's top list has {len(fresh):,} levels the "
+            f"reference's lacks, and the reference has only {la.tail_levels:,} levels beyond "
+            "its list")  # fmt: skip
+    if tail_gone >= UNSEEN_MATERIAL:
+        text += ("; " if headline or tail_unseen >= UNSEEN_MATERIAL else "") + (
+            f"at least {gone_proof[0]:,} levels holding {_pct(gone_proof[1] / na)} of the "
+            f"reference rows are gone: the reference's top list has {len(gone):,} levels "
+            f"the current's lacks, and the current has only {lb.tail_levels:,} beyond its "
+            "list")  # fmt: skip
     if relative and top not in relative and largest < SHARE_MATERIAL:  # a relative move decides
         v = max(relative, key=lambda x: least[x] * na / ia[x][1])
         text += "; " + _share_text(v, ia, ib, na, nb)
@@ -405,18 +501,38 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     shrunk = gone if lb.complete else [v for v in gone if least[v] >= RELATIVE_MIN_POINTS]
     if shrunk:
         text += "; " + _gone_text(shrunk, la, lb, na, nb)
-    if identifier:
+    if identifier and not proven:
         text += ("; " if headline else "") + _identifier_text(a, b)
-    aspects.insert(0, _Aspect("levels", p_value, material, major, largest, text))
+    elif not proven and not la.complete and (fresh_rows + lb.other) / nb >= UNSEEN_MATERIAL:
+        text += ("; " if text.strip() != f"{a.name}:" else " ") + (
+            f"{_pct((fresh_rows + lb.other) / nb)} of the current rows are in levels outside "
+            "the reference's top list or beyond the current's: they cannot be compared one "
+            "by one (only in the tests' pooled rest)")  # fmt: skip
+    effect = largest
+    if (unseen or 0.0) >= UNSEEN_MATERIAL or tail_gone >= UNSEEN_MATERIAL:
+        effect = max(largest, unseen or 0.0, tail_gone)  # the statistic that decided
+    aspects.insert(0, _Aspect("levels", p_value, material, major, effect, text))
     figures = {"largest_share_change": largest, "psi": psi, "js_distance": js,
                "cramers_v": cramers_v, "unseen_share": unseen,
                "levels_relative_change": len(relative), "p_chi2": p_chi2,
+               "tail_unseen_share": tail_unseen, "tail_gone_share": tail_gone,
                "reference_levels_complete": float(la.complete),
                "current_levels_complete": float(lb.complete)} | base  # fmt: skip
     result = ColumnDrift(a.name, "categorical", "no drift",
                          "chi-square + share change + PSI + JS", largest, None, _rows(a),
                          _rows(b), figures)  # fmt: skip
-    return _Draft(result, aspects, identifier=identifier)
+    return _Draft(result, aspects, identifier=identifier and not proven)
+
+
+def _proven(levels: list[str], side: _Levels, other: _Levels) -> tuple[int, int] | None:
+    """(k, rows): at least k of ``levels`` (listed by ``side``, not by ``other``'s cut-off
+    list) are absent from ``other`` altogether, holding at least ``rows`` rows, because
+    ``other``'s tail has only ``other.tail_levels`` levels (exact distinct count); the
+    largest levels are assumed to hide there. None when nothing is proven."""
+    if other.complete or other.tail_levels is None or len(levels) <= other.tail_levels:
+        return None
+    k = len(levels) - other.tail_levels
+    return k, sum(sorted(side.counts[v] for v in levels)[:k])
 
 
 class _Levels:
@@ -528,8 +644,7 @@ def _identifier_text(a: ColumnProfile, b: ColumnProfile) -> str:
     return (f"identifier-like ({a.distinct:,} distinct values in {a.count:,} rows, now "
             f"{b.distinct:,} in {b.count:,}): a profile keeps the {len(a.top_values):,} most "
             "frequent values, so new values cannot be told from old ones; the levels are not "
-            f"tested (a rule {a.name}=share:0.05 tests the top ones, {a.name}=ignore leaves "
-            "the column out)")  # fmt: skip
+            f"tested (a rule {a.name}=ignore leaves the column out)")  # fmt: skip
 
 
 # ---------------------------------------------------------------- nulls and non-finite

@@ -3,7 +3,9 @@ and export one as a self-contained HTML file (plotly inlined, no CDN: it opens o
 
 The dataset verdict: "drift" when any column drifts majorly or at least
 ``SHARE_THRESHOLD`` of the compared columns drift; "no drift" otherwise, or "not enough
-evidence" when columns moved materially but the samples are too small to tell. The whole
+evidence" when columns moved materially but the samples are too small to tell; "schema
+change" when no column was compared and some were added or removed, "nothing compared"
+when no column was compared at all (only ignored or identifier-like ones). The whole
 rule, in words: ``app.drift.RULE`` (shown on the page, in the export and by
 ``workbench drift rule``).
 """
@@ -85,7 +87,9 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
 def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     """(verdict, drifted columns, compared columns): "drift" when a column drifts majorly
     or ``SHARE_THRESHOLD`` of the compared ones drift; schema changes other than a type
-    change, ignored columns and identifier-like ones ("not tested") are not compared."""
+    change, ignored columns and identifier-like ones ("not tested") are not compared. With no
+    compared column the verdict is "schema change" (some added or removed) or "nothing
+    compared", never "no drift"."""
     compared = [r for r in results if (r.kind not in ("schema", "ignored") or r.verdict == "drift")
                 and r.verdict != "not tested"]  # fmt: skip
     drifted = [r for r in results if r.drifted]
@@ -94,7 +98,19 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
         return "drift", drifted, compared
     if any(r.verdict == "not enough evidence" for r in results):
         return "not enough evidence", drifted, compared
+    if not compared:  # nothing was compared: never "no drift"
+        if any(r.verdict in ("added", "removed") for r in results):
+            return "schema change", drifted, compared
+        return "nothing compared", drifted, compared
     return "no drift", drifted, compared
+
+
+def summary(n_drifted: int, n_compared: int) -> str:
+    """The count behind a dataset verdict, as the page, the CLI and the export print it:
+    "2 of 5 columns drifted", or "no column compared (...)" when none was."""
+    if n_compared == 0:
+        return "no column compared (every column was added, removed, ignored or not tested)"
+    return f"{n_drifted:,} of {n_compared:,} columns drifted"
 
 
 def model_section(report: StoredReport):
@@ -215,8 +231,8 @@ def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head><body>
 <h1>Drift report</h1>
-<p><b>{html.escape(report.verdict)}</b>: {report.n_drifted} of {report.n_columns} columns
-drifted. Reference <code>{html.escape(report.reference_ref)}</code>, current
+<p><b>{html.escape(report.verdict)}</b>: {summary(report.n_drifted, report.n_columns)}.
+Reference <code>{html.escape(report.reference_ref)}</code>, current
 <code>{html.escape(report.current_ref)}</code>, made {report.created_at:%Y-%m-%d %H:%M} UTC by
 {html.escape(report.created_by)}.</p>
 <p>{html.escape(drift.RULE)}</p>

@@ -61,8 +61,8 @@ def new_report(ws, refs: list[str]) -> None:
                 # Shown while this report stays selected (a popped flash can be consumed by a
                 # rerun before the browser draws it).
                 st.session_state["made_report"] = (report.report_id, (
-                    f"Report stored: {report.verdict}, {report.n_drifted} of "
-                    f"{report.n_columns} columns drifted."))  # fmt: skip
+                    f"Report stored: {report.verdict}, "
+                    f"{reports.summary(report.n_drifted, report.n_columns)}."))  # fmt: skip
                 st.rerun()
 
 

@@ -247,7 +247,11 @@ def describe_values(values: np.ndarray, family: str = "float", presorted: bool =
     scale = _scale(lo, hi)
     scaled = a / scale
     mean = float(np.mean(scaled, dtype=np.longdouble)) * scale
-    std = float(np.std(scaled, ddof=1)) * scale if a.size > 1 else None  # two-pass
+    # two-pass, on values less the first one: a constant column's std is exactly 0 (the
+    # mean of 1e300 or 1.7e18 repeated is not exact, so deviations from it would not be)
+    std = float(np.std(scaled - lo / scale, ddof=1)) * scale if a.size > 1 else None
+    if lo == hi:
+        mean, std = lo, (0.0 if a.size > 1 else None)
     edges, counts = _histogram(a, lo, hi, family)
     return {
         "min": lo, "max": hi,

@@ -413,3 +413,15 @@ def test_the_editor_keeps_an_old_contracts_non_finite_rule() -> None:
     with pytest.raises(contracts.InvalidInput, match="from 0 to 1"):
         contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
                               max_rows=None)  # fmt: skip
+
+
+def test_a_constant_column_has_std_exactly_0(ws: Workspace, tmp_path: Path) -> None:
+    """Issue #14 trial: `datasets show` printed std 256.642 for 1717171717000000000 on
+    every row and 1.49e+284 for 1e300 on every row (deviations from an inexact mean)."""
+    for value in ("1717171717000000000", "1e300", "-1e300", "0.1"):
+        name = "c" + str(abs(hash(value)))
+        path = write_csv(tmp_path / f"{name}.csv", "id,x", [f"{i},{value}" for i in range(30)])
+        p = by_name(wb.log_dataset(path, name))["x"]
+        assert p.std == 0.0 and p.mean == float(value), (value, p.std, p.mean)
+    spread = profiles.describe_values(np.array([1e300, 2e300, 1e300, 2e300]))
+    assert spread["std"] == pytest.approx(5.773502691896258e299)
