@@ -25,9 +25,11 @@ run: $(VENV)/.run-installed
 	@if [ ! -e workspace/meta.duckdb ]; then $(BIN)/workbench --workspace workspace demo; fi
 	$(BIN)/workbench --workspace workspace ui --port $(PORT)
 
-## Lint, format check and the whole test suite, browser tests included.
+## Lint, format check and the whole test suite, browser tests included. Two workers (one
+## test file each at a time): much of the suite waits on servers, browsers and subprocesses.
+TEST_WORKERS ?= 2
 test: $(VENV)/.test-installed chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Refresh the docs' pictures (docs/screenshots/) from the browser tests; commit them after.
 screenshots: $(VENV)/.test-installed chromium
