@@ -122,8 +122,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout: flo
 
 @contextmanager
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait for the state itself: on a busy 2-core host a page can take well over
+    # Playwright's default 5 s to draw its charts (a plotly chart once took longer under
+    # `under-load make test`); 30 s is the limit the locators' own waits use.
+    expect.set_options(timeout=30_000)
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
     with sync_playwright() as p:
