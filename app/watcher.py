@@ -88,10 +88,14 @@ class RunWatcher:
         return self
 
     def stop(self) -> None:
+        """Stop watching and wait for the round in flight to finish (a round is bounded by
+        the store's lock timeout). A caller's last ``run_once`` must not overlap it: two
+        rounds writing the same run's cursor in one process conflict, and the last round
+        lost the events it should have taken (seen once under load)."""
         self._stop.set()
         self._observer.stop()
         self._observer.join(timeout=5)
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=180)
 
     def run_once(self, full: bool = False) -> None:
         """One round: ingest dirty (or all) runs, then reap if due."""
