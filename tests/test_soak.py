@@ -6,6 +6,7 @@ recorded."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -82,13 +83,22 @@ def test_soak(ws: Workspace, tmp_path: Path) -> None:
     wb.log_dataset(binary_frame(320), "churn")
     acks = tmp_path / "acks.txt"
     started = time.monotonic()
-    with app_process(ws.root, tmp_path / "server.log") as (url, _server):
+    log = tmp_path / "server.log"
+    with app_process(ws.root, log) as (url, _server):
         notebook = subprocess.Popen([PYTHON, "-c", NOTEBOOK, str(acks)], cwd=ROOT,
                                     env=subprocess_env(ws.root))  # fmt: skip
         grid = SweepSpec("grid", {"n_estimators": [10, 20, 30, 40, 50, 60, 70, 80]})
         sweep = runner.launch(ws, RunSpec("churn", "churned", "random_forest"),
                               experiment="soak", sweep=grid, workers=4)  # fmt: skip
-        seen = asyncio.run(browse(url))
+        try:
+            seen = asyncio.run(browse(url))
+        except BaseException:
+            # The server's threads' stacks, in the log printed below: where a page hung.
+            _server.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + 10
+            while "Thread 0x" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            raise
         runner.join()
         assert notebook.wait(300) == 0
     elapsed = time.monotonic() - started

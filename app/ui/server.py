@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import sys
 from pathlib import Path
 
@@ -10,6 +12,10 @@ def serve(main_script: Path, flags: list[str]) -> int:
     """Streamlit's own command line, in this process: Ctrl-C and SIGTERM reach its handlers
     and stop the server (the watcher started before it runs on daemon threads)."""
     from streamlit.web import cli as streamlit_cli
+
+    # `kill -USR1 PID` prints every thread's stack to the server's output: how a hung page
+    # is diagnosed on a shared instance (the soak test does it when a page never answers).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     sys.argv = ["streamlit", "run", str(main_script), *flags]
     return streamlit_cli.main()
