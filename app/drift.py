@@ -67,7 +67,7 @@ from scipy import stats
 
 from store.entities import ColumnProfile
 from store.errors import InvalidInput
-from store.profiles import TOP_LEVELS
+from store.profiles import SKETCH_SIZE, TOP_LEVELS, level_hash
 
 EPS = 1e-4  # share floor in PSI (an empty bin would make it infinite)
 Q_FDR = 0.01  # Benjamini-Hochberg false discovery rate across a report's tests
@@ -120,7 +120,15 @@ RULE = (
     "levels: a level beyond them has a count between 0 and the smallest kept one, so "
     "figures about it are bounds ('at most'); when one side's list holds more levels the "
     "other's lacks than the other has levels beyond its list (exact distinct counts), the "
-    "excess is proven new (or gone) and counts like new values. "
+    "excess is proven new (or gone) and counts like new values. Beyond the list, a "
+    f"profile keeps a hash sample of up to {SKETCH_SIZE:,} of the other levels (those with "
+    "the smallest MD5 hashes, with their counts): for the levels both samples cover, it "
+    "is known whether the other side has them at all, so the share of rows in levels the "
+    "other side lacks is estimated, and beyond what chance would bring counts as new (or "
+    "gone) values, tested against chance (normal approximation). When at least "
+    f"{SHARE_MATERIAL:.0%} of the current rows are in values the reference lacks and the "
+    "reference has as large a share of rows whose value appears once, a change among rare "
+    "values cannot be told from a new sample: 'not enough evidence'. "
     f"A text column with more levels than that and at least {IDENTIFIER_RATIO:g} distinct "
     "values per row is identifier-like: unless such a proof applies, new values cannot be "
     "told from old ones, so its levels are 'not tested' (COLUMN=ignore leaves it out; a "
@@ -446,7 +454,8 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     fresh = [v for v in b.top_values if v not in la.counts]
     fresh_rows = sum(lb.counts[v] for v in fresh)
     gone = [v for v in a.top_values if v not in lb.counts]
-    unseen = max(0.0, fresh_rows / nb - la.singletons / na) if la.complete else None
+    unseen = max(0.0, fresh_rows / nb - la.singletons / na) if la.complete else 0.0 \
+        if b.other_count and a.singletons is not None and b.tail_hashes else None  # fmt: skip
     tests = [p_chi2] if p_chi2 is not None else []
     if fresh:
         tests.append(_one_list(fresh, lb, la, nb, na))
@@ -468,12 +477,26 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         chance2 = lb.singletons + min(lb.tail_levels, lb.other)
         tail_gone = max(0.0, rows2 / na - chance2 / nb)
         tests.append(_fisher(rows2, na, chance2, nb))
+    # The tail sketches: a hash sample of the levels beyond each top list, compared with
+    # the other side's levels (new or gone rows, estimated, against chance).
+    new_est, gone_est = _beyond(b, a), _beyond(a, b)
+    sketch_new = max(0.0, new_est.excess) if new_est is not None else 0.0
+    sketch_gone = max(0.0, gone_est.excess) if gone_est is not None else 0.0
+    for est in (new_est, gone_est):
+        if est is not None:
+            tests.append(est.p)
+    unseen = max(unseen, sketch_new) if unseen is not None or new_est is not None else None
+    gone_share = max(tail_gone, sketch_gone)  # reference rows in levels the current lacks
     p_value = min(1.0, len(tests) * min(tests)) if tests else None
     material = largest >= SHARE_MATERIAL or psi >= PSI_MATERIAL or bool(relative) \
-        or (unseen or 0.0) >= UNSEEN_MATERIAL or tail_gone >= UNSEEN_MATERIAL  # fmt: skip
-    major = psi >= PSI_MAJOR or largest >= SHARE_MAJOR or max(tail_unseen, tail_gone) >= \
-        SHARE_MAJOR  # fmt: skip
-    proven = tail_unseen >= UNSEEN_MATERIAL or tail_gone >= UNSEEN_MATERIAL
+        or (unseen or 0.0) >= UNSEEN_MATERIAL or gone_share >= UNSEEN_MATERIAL  # fmt: skip
+    major = (
+        psi >= PSI_MAJOR
+        or largest >= SHARE_MAJOR
+        or max(tail_unseen, gone_share, sketch_new) >= SHARE_MAJOR
+    )
+    proven = max(tail_unseen, gone_share, sketch_new) >= UNSEEN_MATERIAL
+    rare = None if identifier or material else _rare(a, new_est, la, fresh_rows / nb)
     headline = top is not None and not (identifier and not material) and not (
         proven and largest < SHARE_MATERIAL and not relative)  # fmt: skip
     text = f"{a.name}: " + (_share_text(top, ia, ib, na, nb) if headline else "").strip()
@@ -489,6 +512,17 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
             f"reference rows are gone: the reference's top list has {len(gone):,} levels "
             f"the current's lacks, and the current has only {lb.tail_levels:,} beyond its "
             "list")  # fmt: skip
+    for est, side, other, seen in (
+        (new_est, "current", "reference", sketch_new),
+        (gone_est, "reference", "current", sketch_gone),
+    ):
+        # (new rows already proven above are not said twice)
+        if (
+            est is not None
+            and seen >= UNSEEN_MATERIAL
+            and (side == "reference" or tail_unseen < UNSEEN_MATERIAL)
+        ):
+            text = _then(text, _beyond_text(est, side, other))
     if relative and top not in relative and largest < SHARE_MATERIAL:  # a relative move decides
         v = max(relative, key=lambda x: least[x] * na / ia[x][1])
         text += "; " + _share_text(v, ia, ib, na, nb)
@@ -503,19 +537,36 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         text += "; " + _gone_text(shrunk, la, lb, na, nb)
     if identifier and not proven:
         text += ("; " if headline else "") + _identifier_text(a, b)
-    elif not proven and not la.complete and (fresh_rows + lb.other) / nb >= UNSEEN_MATERIAL:
-        text += ("; " if text.strip() != f"{a.name}:" else " ") + (
+        if new_est is not None and gone_est is not None:
+            text += (f"; the hash samples estimate that {_pct(new_est.share)} of the current "
+                     f"rows hold values the reference lacks and {_pct(gone_est.share)} of the "
+                     "reference rows values the current lacks")  # fmt: skip
+    elif not proven and new_est is not None and new_est.share >= UNSEEN_MATERIAL and not rare:
+        text = _then(text, _beyond_text(new_est, "current", "reference"))
+    elif (
+        not proven
+        and new_est is None
+        and not la.complete
+        and (fresh_rows + lb.other) / nb >= UNSEEN_MATERIAL
+    ):  # profiles without sketches
+        text = _then(text, (
             f"{_pct((fresh_rows + lb.other) / nb)} of the current rows are in levels outside "
             "the reference's top list or beyond the current's: they cannot be compared one "
-            "by one (only in the tests' pooled rest)")  # fmt: skip
+            "by one (only in the tests' pooled rest)"))  # fmt: skip
     effect = largest
-    if (unseen or 0.0) >= UNSEEN_MATERIAL or tail_gone >= UNSEEN_MATERIAL:
-        effect = max(largest, unseen or 0.0, tail_gone)  # the statistic that decided
+    if (unseen or 0.0) >= UNSEEN_MATERIAL or gone_share >= UNSEEN_MATERIAL:
+        effect = max(largest, unseen or 0.0, gone_share)  # the statistic that decided
     aspects.insert(0, _Aspect("levels", p_value, material, major, effect, text))
+    if rare is not None:
+        aspects.insert(1, rare)
     figures = {"largest_share_change": largest, "psi": psi, "js_distance": js,
                "cramers_v": cramers_v, "unseen_share": unseen,
                "levels_relative_change": len(relative), "p_chi2": p_chi2,
                "tail_unseen_share": tail_unseen, "tail_gone_share": tail_gone,
+               "new_rows_estimate": new_est.share if new_est else None,
+               "new_rows_chance": new_est.chance if new_est else None,
+               "gone_rows_estimate": gone_est.share if gone_est else None,
+               "sketch_levels_sampled": new_est.sampled if new_est else None,
                "reference_levels_complete": float(la.complete),
                "current_levels_complete": float(lb.complete)} | base  # fmt: skip
     result = ColumnDrift(a.name, "categorical", "no drift",
@@ -533,6 +584,146 @@ def _proven(levels: list[str], side: _Levels, other: _Levels) -> tuple[int, int]
         return None
     k = len(levels) - other.tail_levels
     return k, sum(sorted(side.counts[v] for v in levels)[:k])
+
+
+@dataclass(frozen=True)
+class _Beyond:
+    """What the tail sketches show of one side's rows in levels the other side lacks.
+
+    ``share``: estimated share of this side's rows in levels absent from the other side
+    (levels its top list holds that are proven absent, exactly, plus its tail's rows times
+    the ratio in the sample); ``sd``: the standard error of that estimate from sampling
+    levels (0 when every tail level was sampled); ``chance``: the share of the other
+    side's rows whose value it has once (Good-Turing: what a second sample of one
+    distribution shows new); ``excess``: share less chance; ``p``: one-sided p-value of
+    share > chance (normal approximation, the two samples' binomial noise added);
+    ``sampled``/``levels``: tail levels sampled and the tail's levels in all."""
+
+    share: float
+    sd: float
+    chance: float
+    excess: float
+    p: float
+    sampled: int
+    levels: int
+
+
+def _beyond(x: ColumnProfile, y: ColumnProfile) -> _Beyond | None:
+    """Compare ``x``'s levels beyond its top list with ``y`` through the tail sketches
+    (``store.profiles``): ``x``'s sampled tail levels whose hash is at or below ``y``'s
+    sketch threshold are a uniform sample of ``x``'s tail levels (Broder 1997), and for
+    each of them ``y``'s top list and sketch say exactly whether ``y`` has the level. The
+    share of ``x``'s tail rows in absent levels is estimated by the ratio estimator over
+    the sample (Cochran, Sampling Techniques, 6.7: delta-method variance, finite
+    population correction). None when a profile predates the sketches (schema step 12)
+    or ``x``'s list is complete."""
+    if (
+        not x.other_count
+        or x.singletons is None
+        or y.singletons is None
+        or not x.count
+        or not y.count
+        or not x.tail_hashes
+        or not (x.distinct_exact and y.distinct_exact)
+    ):
+        return None
+    y_top = {level_hash(v) for v in y.top_values}
+    y_tail = set(y.tail_hashes)
+    y_levels = y.distinct - len(y.top_values)
+    if y.other_count and not y.tail_hashes:
+        return None
+    cut = y.other_count and len(y.tail_hashes) < y_levels  # y's tail is only sampled
+    threshold = max(y.tail_hashes) if cut else 2**64
+    # x's listed levels that y's list lacks: y has them or not, known exactly when y's
+    # list is complete or the level's hash is within y's sketch; those are a uniform
+    # sample of them all, so the rest are estimated by the same ratio
+    listed_known, listed_unknown, unknown_levels = [], 0, 0
+    for v, c in zip(x.top_values, x.top_counts, strict=True):
+        h = level_hash(v)
+        if h in y_top:
+            continue
+        if not y.other_count or h <= threshold:
+            listed_known.append((c, h not in y_tail))
+        else:
+            listed_unknown += c
+            unknown_levels += 1
+    listed_ratio, listed_var = _ratio(listed_known, len(listed_known) + unknown_levels)
+    top_absent = sum(c for c, gone in listed_known if gone) + listed_ratio * listed_unknown
+    pairs = [
+        (c, h not in y_top and h not in y_tail)
+        for h, c in zip(x.tail_hashes, x.tail_counts, strict=True)
+        if h <= threshold
+    ]
+    levels = x.distinct - len(x.top_values)
+    if not pairs:
+        return None
+    ratio, variance = _ratio(pairs, levels)
+    n = x.count
+    share = min(1.0, (top_absent + ratio * x.other_count) / n)
+    sd = math.sqrt(variance * x.other_count**2 + listed_var * listed_unknown**2) / n
+    chance = y.singletons / y.count
+    excess = share - chance
+    noise = math.sqrt(sd**2 + share * (1 - share) / n + chance * (1 - chance) / y.count)
+    p = float(stats.norm.sf(excess / noise)) if noise > 0 else (0.0 if excess > 0 else 1.0)
+    return _Beyond(share, sd, chance, excess, p, len(pairs), levels)
+
+
+def _ratio(pairs: list[tuple[int, bool]], population: int) -> tuple[float, float]:
+    """(ratio, variance): the share of rows in absent levels among sampled levels
+    ``pairs`` (rows, absent) drawn without replacement from ``population`` levels, and the
+    ratio estimator's delta-method variance (Cochran, Sampling Techniques, 6.7); (0, 0)
+    for no sample, variance 0 when every level was sampled."""
+    if not pairs:
+        return 0.0, 0.0
+    counts = np.array([c for c, _ in pairs], float)
+    absent = np.array([c if gone else 0 for c, gone in pairs], float)
+    ratio = float(absent.sum() / counts.sum())
+    m = len(pairs)
+    if m >= population or m < 2:
+        return ratio, 0.0
+    resid = absent - ratio * counts
+    spread = float(np.sum(resid**2) / (m - 1))
+    return ratio, (1 - m / population) * spread / (m * float(counts.mean()) ** 2)
+
+
+def _then(text: str, part: str) -> str:
+    """A column's sentence with one more clause ("c: a" + "b" -> "c: a; b")."""
+    return text.rstrip() + (" " if text.rstrip().endswith(":") else "; ") + part
+
+
+def _beyond_text(est: _Beyond, side: str, other: str) -> str:
+    """ "an estimated 40.1% (+-2.0 points) of the current rows are in levels the reference
+    lacks (...); chance would bring about 0.1%"."""
+    if est.sampled < est.levels:
+        how = (f"an estimated {_pct(est.share)} (+-{1.96 * est.sd * 100:.1f} points) of the "
+               f"{side} rows are in levels the {other} lacks ({est.sampled:,} of the "
+               f"{side}'s {est.levels:,} levels beyond its top list sampled by hash)")  # fmt: skip
+    else:
+        how = (f"{_pct(est.share)} of the {side} rows are in levels the {other} lacks (every "
+               f"one of the {side}'s {est.levels:,} levels beyond its top list compared by "
+               "hash)")  # fmt: skip
+    return how + f"; chance would bring about {_pct(est.chance)}"
+
+
+def _rare(a: ColumnProfile, est: _Beyond | None, la: _Levels, fresh: float) -> _Aspect | None:
+    """Rows in values the reference lacks, as many as chance explains, when both reach
+    ``SHARE_MATERIAL``: where that many reference rows hold a value seen once, a change
+    among the rare values (such a tail replaced by other values seen once) looks exactly
+    like a second sample of one distribution, so the profiles cannot say "no drift" about
+    those rows. A material aspect without a test: "not enough evidence"."""
+    if est is not None:
+        share, chance = est.share, est.chance
+    elif la.complete:
+        share, chance = fresh, la.singletons / a.count if a.count else 0.0
+    else:
+        return None
+    hidden = min(share, chance)
+    if hidden < SHARE_MATERIAL:
+        return None
+    text = (f"{_pct(share)} of the current rows are values the reference lacks, about what "
+            f"chance brings when {_pct(chance)} of the reference rows hold a value seen "
+            "once: a change among rare values this large cannot be told from sampling")  # fmt: skip
+    return _Aspect("rare levels", None, True, False, hidden, text)
 
 
 class _Levels:

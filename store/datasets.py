@@ -24,7 +24,8 @@ _VERSION_COLS = (
 _PROFILE_COLS = (
     "position, name, dtype, family, count, nulls, nan_count, distinct_count, distinct_exact, "
     "min_text, max_text, min_value, max_value, mean, std, quantiles, hist_edges, hist_counts, "
-    "top_values, top_counts, other_count, posinf_count, neginf_count, quantiles_exact"
+    "top_values, top_counts, other_count, posinf_count, neginf_count, quantiles_exact, "
+    "singletons, tail_hashes, tail_counts"
 )
 # Arrow types of the profile columns, so a whole profile is inserted in one statement (a
 # 1,000-column table would otherwise take 1,000 INSERTs) and no float becomes SQL text.
@@ -37,7 +38,8 @@ _PROFILE_TYPES = {
     "hist_edges": pa.list_(pa.float64()), "hist_counts": pa.list_(pa.int64()),
     "top_values": pa.list_(pa.string()), "top_counts": pa.list_(pa.int64()),
     "other_count": pa.int64(), "posinf_count": pa.int64(), "neginf_count": pa.int64(),
-    "quantiles_exact": pa.bool_(),
+    "quantiles_exact": pa.bool_(), "singletons": pa.int64(),
+    "tail_hashes": pa.list_(pa.uint64()), "tail_counts": pa.list_(pa.int64()),
 }  # fmt: skip
 
 
@@ -181,6 +183,9 @@ def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) 
         "posinf_count": [p.posinf_count for p in profile],
         "neginf_count": [p.neginf_count for p in profile],
         "quantiles_exact": [p.quantiles_exact for p in profile],
+        "singletons": [p.singletons for p in profile],
+        "tail_hashes": [list(p.tail_hashes) for p in profile],
+        "tail_counts": [list(p.tail_counts) for p in profile],
     }  # fmt: skip
     n = len(profile)
     arrays = {"dataset_id": pa.array([v.dataset_id] * n, pa.string()),
@@ -203,6 +208,9 @@ def column_profiles(tx: Tx, dataset_id: str, version: int) -> tuple[ColumnProfil
             posinf_count=r[21],
             neginf_count=r[22],
             quantiles_exact=bool(r[23]),
+            singletons=r[24],
+            tail_hashes=tuple(r[25] or ()),
+            tail_counts=tuple(r[26] or ()),
         )
         for r in rows
     )

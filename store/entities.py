@@ -153,6 +153,12 @@ class ColumnProfile:
     statistics (every version profiled from schema step 11 on) or a t-digest estimate
     (versions profiled before); ``distinct_exact`` the same for ``distinct``. Displays mark
     estimates with "≈".
+
+    ``singletons``: text and boolean columns' levels seen once, exact (None in versions
+    profiled before schema step 12, and for numbers). ``tail_hashes`` / ``tail_counts``:
+    where the top-levels list is cut off, a sample of the levels beyond it, the
+    ``store.profiles.SKETCH_SIZE`` with the smallest ``store.profiles.level_hash``
+    (ascending) and their row counts; every tail level when there are that few.
     """
 
     position: int
@@ -179,6 +185,9 @@ class ColumnProfile:
     posinf_count: int = 0
     neginf_count: int = 0
     quantiles_exact: bool = False
+    singletons: int | None = None
+    tail_hashes: tuple[int, ...] = ()
+    tail_counts: tuple[int, ...] = ()
 
     @property
     def non_finite(self) -> int:

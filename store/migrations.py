@@ -405,6 +405,19 @@ EXACT_QUANTILES = Migration(
     ),
 )
 
+LEVEL_SKETCHES = Migration(
+    12,
+    "datasets: text columns' profiles count levels seen once and keep a hash sample of levels",
+    (
+        # Levels seen once (exact, every level) and, where the top-levels list is cut off,
+        # the levels beyond it with the smallest hashes (store/profiles.py): NULL in
+        # profiles written before this step, which drift reports then cannot look beyond.
+        "ALTER TABLE dataset_columns ADD COLUMN singletons BIGINT",
+        "ALTER TABLE dataset_columns ADD COLUMN tail_hashes UBIGINT[]",
+        "ALTER TABLE dataset_columns ADD COLUMN tail_counts BIGINT[]",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -417,6 +430,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SOURCE_HASHES,
     NON_FINITE,
     EXACT_QUANTILES,
+    LEVEL_SKETCHES,
 )
 HEAD = MIGRATIONS[-1].version
 

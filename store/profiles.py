@@ -29,7 +29,15 @@ How a column is profiled (the type policy in docs/types.md quotes this):
   closed. Counts are exact (binary search in the sorted values), and they sum to the
   finite values.
 * Text, booleans and other types get their value counts: the top ``TOP_LEVELS`` levels
-  plus an "other" count, and an exact distinct count.
+  plus an "other" count, an exact distinct count, and ``singletons``, the exact number of
+  levels seen once (Good-Turing's estimate of the share of rows a second sample shows new
+  by chance is ``singletons / count``). Where the list is cut off, the levels beyond it
+  are sampled by hash (a bottom-k sketch, Broder 1997; Cohen & Kaplan 2007): the
+  ``SKETCH_SIZE`` tail levels with the smallest :func:`level_hash`, with their exact row
+  counts (``tail_hashes``, ascending, and ``tail_counts``); all of them when the tail has
+  that few. Two profiles' sketches hold the same levels below a common hash threshold,
+  so a drift report can tell, for a uniform sample of a tail's levels, whether the other
+  side has them at all.
 
 Drift reports and contracts compare profiles, so they never read raw rows again. Work is
 done in chunks of ``CHUNK_COLUMNS`` columns (and at most ``CHUNK_CELLS`` values fetched at
@@ -38,6 +46,7 @@ once), so the cost grows linearly with the number of columns.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import sys
@@ -50,6 +59,7 @@ from store.snapshots import SRC, Column, Scratch, ident
 
 QUANTILE_POINTS = 1001
 TOP_LEVELS = 1000
+SKETCH_SIZE = 1024  # tail levels sampled by hash (16 KB per cut-off text column)
 HIST_BINS = 30
 NUMERIC_FAMILIES = ("integer", "float", "date", "timestamp")
 EXACT_DISTINCT_ROWS = 1_000_000  # exact distinct counts up to this many rows
@@ -123,7 +133,9 @@ def profile(scratch: Scratch, columns: tuple[Column, ...], table: str = SRC,
             quantiles=tuple(b.get("quantiles", ())), quantiles_exact=bool(b.get("quantiles")),
             hist_edges=tuple(b.get("edges", ())), hist_counts=tuple(b.get("counts", ())),
             top_values=tuple(b.get("levels", ())), top_counts=tuple(b.get("level_counts", ())),
-            other_count=b.get("other", 0),
+            other_count=b.get("other", 0), singletons=b.get("singletons"),
+            tail_hashes=tuple(b.get("tail_hashes", ())),
+            tail_counts=tuple(b.get("tail_counts", ())),
         ))  # fmt: skip
     return tuple(out)
 
@@ -310,30 +322,52 @@ def _equal_width(lo: float, hi: float, bins: int) -> list[float]:
     return [lo, *inner, hi]
 
 
+def level_hash(level: str) -> int:
+    """A level's hash for the tail sketch: the first 64 bits (big-endian) of the MD5 digest
+    of its UTF-8 text, an unsigned integer below 2**64. The same as DuckDB's
+    ``('0x' || md5(v)[1:16])::UBIGINT``, and stable across versions of both (MD5 is a
+    standard), so sketches stored years apart stay comparable."""
+    return int(hashlib.md5(level.encode("utf-8")).hexdigest()[:16], 16)
+
+
 def _top_values(scratch: Scratch, columns: Sequence[Column], table: str
                 ) -> dict[str, dict]:  # fmt: skip
     """Value counts of a few columns as text, in one query over their long form: the top
-    ``TOP_LEVELS`` levels, the count of the rest, the exact number of distinct levels,
-    the non-null count and the smallest and largest value as text."""
+    ``TOP_LEVELS`` levels, the count of the rest, the exact number of distinct levels and
+    of levels seen once, the non-null count, the smallest and largest value as text, and
+    the tail sketch (see the module docstring)."""
     select = ", ".join(f"CAST({ident(c.name)} AS VARCHAR) AS c{i}" for i, c in enumerate(columns))
     rows = scratch.sql(
         f"WITH wide AS (SELECT {select} FROM {table}), "
         "long AS (UNPIVOT wide ON COLUMNS(*) INTO NAME col VALUE v), "
         "counted AS (SELECT col, v, count(*) AS c FROM long GROUP BY col, v), "
-        "ranked AS (SELECT *, row_number() OVER (PARTITION BY col ORDER BY c DESC, v) AS rank, "
-        "count(*) OVER (PARTITION BY col) AS groups, sum(c) OVER (PARTITION BY col) AS total, "
-        "min(v) OVER (PARTITION BY col) AS lo, max(v) OVER (PARTITION BY col) AS hi "
-        "FROM counted) "
-        f"SELECT col, v, c, groups, total, lo, hi FROM ranked WHERE rank <= {TOP_LEVELS} "
-        "ORDER BY col, rank"
+        "ranked AS MATERIALIZED (SELECT *, "
+        "row_number() OVER (PARTITION BY col ORDER BY c DESC, v) AS rank, "
+        "count(*) OVER w AS groups, sum(c) OVER w AS total, count_if(c = 1) OVER w AS ones, "
+        "min(v) OVER w AS lo, max(v) OVER w AS hi FROM counted WINDOW w AS (PARTITION BY col)), "
+        "tail AS (SELECT col, c, ('0x' || md5(v)[1:16])::UBIGINT AS h FROM ranked "
+        f"WHERE rank > {TOP_LEVELS}), "
+        "sampled AS (SELECT col, c, h, row_number() OVER (PARTITION BY col ORDER BY h) AS k "
+        "FROM tail) "
+        "SELECT col, v, c, groups, total, lo, hi, ones, NULL::UBIGINT AS h, rank AS k "
+        f"FROM ranked WHERE rank <= {TOP_LEVELS} "
+        "UNION ALL SELECT col, NULL, c, NULL, NULL, NULL, NULL, NULL, h, "
+        f"{TOP_LEVELS} + k FROM sampled WHERE k <= {SKETCH_SIZE} "
+        "ORDER BY col, k"
     ).fetchall()
     out = {c.name: {"count": 0, "distinct": 0, "distinct_exact": True, "levels": [],
-                    "level_counts": [], "other": 0} for c in columns}  # fmt: skip
-    for col, v, c, groups, total, lo, hi in rows:
+                    "level_counts": [], "other": 0, "singletons": 0, "tail_hashes": [],
+                    "tail_counts": []} for c in columns}  # fmt: skip
+    for col, v, c, groups, total, lo, hi, ones, h, _ in rows:
         b = out[columns[int(col[1:])].name]
+        if h is not None:  # a sampled tail level, after the column's top list
+            b["tail_hashes"].append(int(h))
+            b["tail_counts"].append(int(c))
+            continue
         b["levels"].append(v)
         b["level_counts"].append(int(c))
-        b |= {"count": int(total), "distinct": int(groups), "min_text": lo, "max_text": hi}
+        b |= {"count": int(total), "distinct": int(groups), "min_text": lo, "max_text": hi,
+              "singletons": int(ones)}  # fmt: skip
     for b in out.values():
         b["other"] = b["count"] - sum(b["level_counts"])
     return out

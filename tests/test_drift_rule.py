@@ -373,3 +373,79 @@ def test_a_scale_change_names_the_sd() -> None:
                 pd.DataFrame({"v": normal(2, 1000, scale=1.5)}))["v"]  # fmt: skip
     assert r.drifted and "sd " in r.sentence and "(x1.5" in r.sentence, r.sentence
     assert r.stats["sd_ratio"] == pytest.approx(1.5, abs=0.1)
+
+
+# ------------------------------------------------------------------ beyond the top lists
+
+
+def tail_pair(rng: np.random.Generator, tail_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """1,200 frequent levels x 5 rows (both top-1,000 lists hold the same 1,000 of them),
+    then a tail of 2,000 levels x ``tail_rows`` rows that the current replaces with 2,000
+    other levels: every replaced level lies beyond both lists."""
+    head = np.repeat([f"H{i:04d}" for i in range(1200)], 5)
+    ref = np.concatenate([head, np.repeat([f"r{i}" for i in range(2000)], tail_rows)])
+    cur = np.concatenate([rng.permutation(head),
+                          np.repeat([f"q{i}" for i in range(2000)], tail_rows)])  # fmt: skip
+    return ref, cur
+
+
+def test_a_tail_replaced_beyond_both_top_lists_is_drift() -> None:
+    """Issue #14 (second trial): a tail beyond both profiles' top-1,000 lists replaced by
+    other levels was 'no drift' with a sentence saying those rows cannot be compared. The
+    profiles' hash samples of their tails now show it: 4,000 of 10,000 current rows are in
+    levels the reference lacks, where chance (no value is seen once) brings none."""
+    ref, cur = tail_pair(np.random.default_rng(21), tail_rows=2)
+    r = compare(pd.DataFrame({"c": ref}), pd.DataFrame({"c": cur}))["c"]
+    assert r.verdict == "major drift", r.sentence
+    assert r.stats["new_rows_estimate"] == pytest.approx(0.4, abs=0.04)
+    assert r.stats["gone_rows_estimate"] == pytest.approx(0.4, abs=0.04)
+    assert r.stats["new_rows_chance"] == 0.0
+    assert "of the current rows are in levels the reference lacks" in r.sentence
+    assert "levels beyond its top list sampled by hash" in r.sentence
+    assert "cannot be compared" not in r.sentence
+    same = compare(pd.DataFrame({"c": ref}), pd.DataFrame({"c": rng_perm(ref)}))["c"]
+    assert same.verdict == "no drift", same.sentence
+    assert "cannot be compared" not in same.sentence and same.stats["new_rows_estimate"] == 0
+
+
+def rng_perm(values: np.ndarray) -> np.ndarray:
+    return np.random.default_rng(5).permutation(values)
+
+
+def test_a_replaced_tail_of_values_seen_once_is_not_enough_evidence() -> None:
+    """Issue #14 (second trial, `longtail`): 20 frequent levels (6,000 rows) and 4,000
+    values seen once, replaced by 4,000 other values seen once. A second sample of a
+    distribution with that many rare values shows as many new ones by chance (Good-Turing:
+    40% of the reference rows hold a value seen once), so no profile can tell the two
+    apart: never 'no drift', and the sentence says why."""
+    rng = np.random.default_rng(1)
+    head = rng.choice([f"H{i}" for i in range(20)], 6000)
+    ref = np.concatenate([head, [f"r{i}" for i in range(4000)]])
+    cur = np.concatenate([rng.permutation(head), [f"q{i}" for i in range(4000)]])
+    r = compare(pd.DataFrame({"c": ref}), pd.DataFrame({"c": cur}))["c"]
+    assert r.verdict == "not enough evidence", r.sentence
+    assert "40.0% of the current rows are values the reference lacks" in r.sentence
+    assert "40.0% of the reference rows hold a value seen once" in r.sentence
+    assert "cannot be told from sampling" in r.sentence
+    same = compare(pd.DataFrame({"c": ref}), pd.DataFrame({"c": rng.permutation(ref)}))["c"]
+    assert same.verdict == "no drift", same.sentence
+
+
+@pytest.mark.parametrize("n", [10_000, 100_000])
+def test_no_false_alarms_on_long_tailed_columns(n: int) -> None:
+    """A Zipf-like column over 30,000 levels (both top lists cut off, thousands of levels
+    in each tail, many seen once): 10 pairs of same-distribution samples, compared through
+    the tail sketches. No drift; the estimated new share is near what chance predicts."""
+    rng = np.random.default_rng(n + 7)
+    levels = np.array([f"city{i}" for i in range(30_000)])
+    p = 1 / np.arange(1, 30_001) ** 1.05
+    p /= p.sum()
+    samples = [profile_of(pd.DataFrame({"city": rng.choice(levels, n, p=p)}))
+               for _ in range(11)]  # fmt: skip
+    gaps = []
+    for k in range(10):
+        (r,) = drift.compare(samples[k], samples[k + 1])
+        assert not r.drifted, r.sentence
+        assert r.stats["new_rows_estimate"] is not None  # the sketches were used
+        gaps.append(r.stats["new_rows_estimate"] - r.stats["new_rows_chance"])
+    assert abs(float(np.mean(gaps))) < 0.02, gaps

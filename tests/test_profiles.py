@@ -425,3 +425,48 @@ def test_a_constant_column_has_std_exactly_0(ws: Workspace, tmp_path: Path) -> N
         assert p.std == 0.0 and p.mean == float(value), (value, p.std, p.mean)
     spread = profiles.describe_values(np.array([1e300, 2e300, 1e300, 2e300]))
     assert spread["std"] == pytest.approx(5.773502691896258e299)
+
+
+# -- issue #14: levels beyond the top list ------------------------------------------------------
+
+
+def test_the_tail_sketch_holds_the_levels_with_the_smallest_hashes(ws: Workspace) -> None:
+    """A text column with 3,500 levels: the profile lists the 1,000 most frequent; of the
+    2,500 beyond, the 1,024 with the smallest MD5-based hashes are kept with their exact
+    counts; levels seen once are counted over every level. Checked against pandas and
+    hashlib, through the store (registered, read back)."""
+    import hashlib
+
+    rng = np.random.default_rng(4)
+    values = np.concatenate([np.repeat([f"head{i}" for i in range(1000)], 4),
+                             [f"tail{i}" for i in rng.integers(0, 3000, 4000)]])  # fmt: skip
+    frame = pd.DataFrame({"c": rng.permutation(values), "flag": ["yes", "no"] * 4000})
+    found = by_name(wb.log_dataset(frame, "levels"))
+    p = found["c"]
+    counts = frame["c"].value_counts()
+    assert p.singletons == int((counts == 1).sum())
+    assert p.distinct == len(counts) and p.other_count == 8000 - sum(p.top_counts)
+    tail = counts.drop(list(p.top_values))
+    hashed = sorted((int(hashlib.md5(v.encode()).hexdigest()[:16], 16), int(c))
+                    for v, c in tail.items())[: profiles.SKETCH_SIZE]  # fmt: skip
+    assert list(p.tail_hashes) == [h for h, _ in hashed]
+    assert list(p.tail_counts) == [c for _, c in hashed]
+    assert profiles.level_hash("héllo") == int(hashlib.md5("héllo".encode()).hexdigest()[:16], 16)
+    flag = found["flag"]  # a complete list needs no sample
+    assert flag.singletons == 0 and flag.tail_hashes == () and flag.other_count == 0
+
+
+def test_a_tail_replaced_is_found_through_the_registered_versions(ws: Workspace) -> None:
+    """The drift report of two registered versions (the SDK, the store, the report) sees a
+    tail replaced beyond both top lists: the sketches survive the round trip."""
+    from app import reports
+
+    head = np.repeat([f"H{i:04d}" for i in range(1200)], 5)
+    ref = np.concatenate([head, np.repeat([f"r{i}" for i in range(2000)], 2)])
+    cur = np.concatenate([head, np.repeat([f"q{i}" for i in range(2000)], 2)])
+    a = wb.log_dataset(pd.DataFrame({"c": ref}), "tail")
+    b = wb.log_dataset(pd.DataFrame({"c": cur}), "tail")
+    report = reports.run_report(wb.workspace(), a.ref, b.ref)
+    (result,) = report.results
+    assert result["verdict"] == "major drift", result["sentence"]
+    assert "of the current rows are in levels the reference lacks" in result["sentence"]

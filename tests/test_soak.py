@@ -19,7 +19,7 @@ from app.runner import SweepSpec
 from app.training import RunSpec
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
-from tests.live import CHROMIUM, CHROMIUM_ARGS, IDLE, app_process
+from tests.live import CHROMIUM, CHROMIUM_ARGS, IDLE, SHOTS, app_process
 from tests.test_runner import binary_frame
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -56,7 +56,19 @@ async def session(browser, url: str, i: int, seen: dict) -> None:
         await page.goto(f"{url}/drift")
         await page.wait_for_selector(IDLE, timeout=180_000)
         await page.get_by_role("button", name="Run the report").click(no_wait_after=True)
-        await page.get_by_text("Report stored:").or_(page.locator(ERRORS)).first.wait_for()
+        try:
+            await page.get_by_text("Report stored:").or_(page.locator(ERRORS)).first.wait_for()
+        except Exception:
+            # What the user would see, for the failure's diagnosis: the page, and whether
+            # its script still runs or the browser lost the connection.
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=SHOTS / f"soak-stuck-session-{i}.png", full_page=True)
+            state = await page.locator("[data-testid='stApp']").get_attribute(
+                "data-test-script-state")  # fmt: skip
+            status = await page.locator("[data-testid='stStatusWidget']").all_inner_texts()
+            print(f"session {i}: no confirmation; script state {state!r}, status {status}, "
+                  f"console {seen['console']}")  # fmt: skip
+            raise
         await page.wait_for_selector(IDLE)
         seen["errors"] += [f"{i} /drift: {await e.inner_text()}"
                            for e in await page.query_selector_all(ERRORS)]  # fmt: skip
