@@ -68,11 +68,13 @@ bench-evidently: $(VENV)/.run-installed
 	.venv-evidently/bin/python -m pip install --quiet 'evidently==0.7.23' 'pandas<3' pyarrow
 	$(BIN)/python bench/bench_drift.py --evidently-python .venv-evidently/bin/python
 
-# Versioning the same two files with DVC, side by side, in its own environment.
+# Versioning the same two files with DVC, and `dvc add` of the wide tables, side by side,
+# in its own environment.
 bench-dvc: $(VENV)/.run-installed
 	test -x .venv-dvc/bin/python || $(PYTHON) -m venv .venv-dvc
 	.venv-dvc/bin/python -m pip install --quiet dvc
 	$(BIN)/python bench/bench_datasets.py --repeat 1 --dvc-python .venv-dvc/bin/python
+	$(BIN)/python bench/bench_wide.py --dvc-python .venv-dvc/bin/python
 
 # The same ingest through MLflow's SQLite store, side by side, in its own environment
 # (MLflow pins libraries the workbench does not want).
