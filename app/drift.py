@@ -44,9 +44,11 @@ distinct counts), the excess levels are absent from the other side altogether, s
 least their (smallest) rows are new or gone; that share, less the most that values seen
 once could bring by chance, counts as the unseen share (Fisher-tested).
 
-A numeric column is constant when its exact extremes (``min_text``/``max_text``) are
-equal; a constant replaced by another is major drift even where the DOUBLE axis rounds
-both to one value (integers beyond 2**53, nanoseconds).
+An integer column reaching beyond 2**53 with at most ``TOP_LEVELS`` distinct values on both
+sides is compared as levels (exact value counts) rather than on the DOUBLE axis. A numeric
+column is constant when its exact extremes (``min_text``/``max_text``) are equal; a
+constant replaced by another is major drift even where the DOUBLE axis rounds both to one
+value (integers beyond 2**53, nanoseconds).
 
 Per column, an :class:`Override` replaces the values aspect's materiality rule with one
 statistic and its threshold (``OVERRIDE_METHODS``): material when the statistic reaches
@@ -133,12 +135,15 @@ RULE = (
     "values per row is identifier-like: unless such a proof applies, new values cannot be "
     "told from old ones, so its levels are 'not tested' (COLUMN=ignore leaves it out; a "
     "rule on it can find drift in the top levels but never 'no drift'); its nulls still "
-    "are. A numeric column is constant when its exact smallest and largest values are "
-    "equal; a constant replaced by another is major drift even where the numeric axis "
-    "(doubles) cannot tell the values apart. Medians marked with ≈ are read off an approximate "
-    "quantile function or rounded (integers beyond 2^53). The dataset drifts when a column "
-    f"drifts majorly or at least {DATASET_SHARE:.0%} of the compared columns drift; with no "
-    "column compared it is 'schema change' or 'nothing compared', never 'no drift'."
+    "are. An integer column beyond 2^53 with at most that many distinct values is "
+    "profiled value by value and compared as levels, exactly (the numeric axis would merge "
+    "neighbouring values). A numeric column is constant when its exact smallest and "
+    "largest values are equal; a constant replaced by another is major drift even where "
+    "the numeric axis (doubles) cannot tell the values apart. Medians marked with ≈ are "
+    "read off an approximate quantile function or rounded (integers beyond 2^53). The "
+    f"dataset drifts when a column drifts majorly or at least {DATASET_SHARE:.0%} of the "
+    "compared columns drift; with no column compared it is 'schema change' or 'nothing "
+    "compared', never 'no drift'."
 )
 
 _STATES = (("nulls", "nulls"), ("NaN", "nan_count"), ("+inf", "posinf_count"),
@@ -225,7 +230,8 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
                                    _rows(b), sentence=f"{name}: type changed {a.dtype} -> "
                                    f"{b.dtype}"))  # fmt: skip
             continue
-        draft = _numeric(a, b) if a.family in NUMERIC else _categorical(a, b)
+        draft = _numeric(a, b) if a.family in NUMERIC and not _levels_exact(a, b) else \
+            _categorical(a, b)  # fmt: skip
         if name in overrides:
             draft = _overridden(draft, overrides[name])
         out.append(draft)
@@ -336,6 +342,13 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     result = ColumnDrift(a.name, "numeric", "no drift", "KS + Welch t + Wasserstein/std + PSI",
                          effect, None, _rows(a), _rows(b), figures)  # fmt: skip
     return _Draft(result, aspects)
+
+
+def _levels_exact(a: ColumnProfile, b: ColumnProfile) -> bool:
+    """Integer columns both profiled value by value (beyond 2**53, at most TOP_LEVELS
+    values: ``store.profiles``): compared as levels, exactly, rather than on the DOUBLE
+    axis, which merges neighbouring values there."""
+    return all(p.family == "integer" and p.top_values and not p.other_count for p in (a, b))
 
 
 def _welch(a: ColumnProfile, b: ColumnProfile, n: int, m: int) -> float | None:

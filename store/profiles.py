@@ -22,7 +22,9 @@ How a column is profiled (the type policy in docs/types.md quotes this):
   itself beyond the largest double is left empty.
   Integers beyond 2**53 (BIGINT near 2**63, HUGEINT, UBIGINT) are rounded to the nearest
   double on this axis only; ``min_text``/``max_text`` and the distinct count keep them
-  exact.
+  exact, and a 64-bit integer column reaching beyond 2**53 with at most ``TOP_LEVELS``
+  distinct values also gets its exact value counts (as text, like a text column's), so
+  values the axis merges are still told apart.
 * The histogram has up to ``HIST_BINS`` equal-width bins between the finite min and max
   (one bin per value for integer and date ranges of at most ``HIST_BINS`` values, one
   bin around the value for a constant column); bins are [left, right), the last one
@@ -181,8 +183,22 @@ def _native_stats(scratch: Scratch, columns: Sequence[Column], table: str
                 b["min_text"], b["max_text"] = str(values[0]), str(values[-1])
                 axis = values.astype(np.float64)  # monotone: stays sorted
                 b |= describe_values(axis, c.family, presorted=True)
+                if max(abs(float(values[0])), abs(float(values[-1]))) >= 2**53 \
+                        and b["distinct"] <= TOP_LEVELS:  # fmt: skip
+                    b |= _exact_levels(values)
         out[c.name] = b
     return out
+
+
+def _exact_levels(values: np.ndarray) -> dict:
+    """Every level of sorted integer ``values`` with its count, most frequent first (ties
+    by value), as text: for integer columns beyond 2**53, where the DOUBLE axis merges
+    neighbouring values, so that drift and the page can still tell them apart."""
+    levels, counts = np.unique(values, return_counts=True)
+    order = np.lexsort((levels, -counts))
+    return {"levels": [str(v) for v in levels[order]],
+            "level_counts": [int(n) for n in counts[order]], "other": 0,
+            "singletons": int((counts == 1).sum())}  # fmt: skip
 
 
 def _distinct_sorted(a: np.ndarray) -> int:
