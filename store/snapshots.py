@@ -105,7 +105,10 @@ class Scratch:
     """A private in-memory DuckDB for data work; use as a context manager."""
 
     def __init__(self) -> None:
+        # no progress bar: DuckDB would print one into a notebook or a terminal on a long
+        # CSV read, around the workbench's own messages
         self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")
 
     def __enter__(self) -> Scratch:
         return self
@@ -265,7 +268,8 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
             except UnicodeDecodeError as exc:
                 before = chunk[: max(exc.start, 0)].decode(enc.codec, errors="replace")
                 raise _encoding_error(label, enc.name, f"around line "
-                                      f"{lines + before.count(chr(10)) + 1}") from exc  # fmt: skip
+                                      f"{lines + before.count(chr(10)) + 1}",
+                                      chunk) from exc  # fmt: skip
             out.write(text)
             lines += text.count("\n")
             if not chunk:
@@ -819,17 +823,34 @@ def _decode_head(head: bytes, label: str, encoding: str, complete: bool) -> str:
         if not complete and exc.start >= len(head) - 4:
             return head[: exc.start].decode("utf-8-sig")  # a character cut by the sample's end
         raise _encoding_error(label, encoding, f"byte 0x{head[exc.start]:02x} at offset "
-                                               f"{exc.start}") from exc  # fmt: skip
+                                               f"{exc.start}", head) from exc  # fmt: skip
 
 
-def _encoding_error(label: str, encoding: str, where: str) -> InvalidInput:
-    hint = (
-        "Re-save it as UTF-8, or choose the encoding latin-1 (--encoding latin-1 on the "
-        "command line, encoding='latin-1' in the SDK, the Encoding box on the page)."
-        if encoding.lower().replace("_", "-").startswith(("utf-8", "utf8"))
-        else "Choose the file's real encoding."
-    )
+def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"") -> InvalidInput:
+    """The file is not text in ``encoding``; the hint names the likely one from ``sample``
+    (its first bytes): Windows-1252 when bytes 0x80-0x9F occur (its curly quotes, dashes
+    and euro sign; in latin-1 they are invisible control characters, so reading such a
+    file as latin-1 would silently change its text), else latin-1 or cp1252."""
+    where_to = "(--encoding {0} on the command line, encoding='{0}' in the SDK, the " \
+        "Encoding box on the page)"  # fmt: skip
+    if any(0x80 <= b <= 0x9F for b in sample) and _decodes(sample, "cp1252"):
+        hint = ("It looks like Windows-1252 (what Excel and other Windows programs write: "
+                "bytes 0x80-0x9F are its quotes, dashes and euro sign). Re-save it as UTF-8, "
+                "or choose the encoding cp1252 " + where_to.format("cp1252") + ".")  # fmt: skip
+    elif encoding.lower().replace("_", "-").startswith(("utf-8", "utf8")):
+        hint = ("Re-save it as UTF-8, or choose its encoding, e.g. cp1252 (Windows) or "
+                "latin-1 (ISO-8859-1) " + where_to.format("cp1252") + ".")  # fmt: skip
+    else:
+        hint = "Choose the file's real encoding (e.g. utf-8, cp1252, latin-1)."
     return InvalidInput(f"{label} is not valid {encoding} text ({where}). {hint}")
+
+
+def _decodes(sample: bytes, codec: str) -> bool:
+    try:
+        sample.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -893,7 +914,9 @@ def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encodi
     text = str(exc)
     if "Invalid unicode" in text or "not utf-8" in text.lower():
         line = text.split("Line:")[1].split("\n")[0].strip() if "Line:" in text else "?"
-        return _encoding_error(label, encoding, f"around line {line}")
+        with path.open("rb") as f:
+            sample = f.read(1 << 16)
+        return _encoding_error(label, encoding, f"around line {line}", sample)
     ragged = _first_ragged_line(path, delimiter, encoding, n_header)
     if ragged is not None:
         line, found = ragged
