@@ -46,6 +46,10 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
     drift, and performance drift where both have the label column (``target``, by default
     the one the model learned). ``reference`` may then be None: the model's training data.
     ``overrides``: per column, its own method and threshold (``app.drift.Override``)."""
+    if target is not None and model is None:
+        raise InvalidInput(f"A label column ({target!r}) is used only to score a model's "
+                           "performance; pick a model too (--model NAME@ALIAS), or leave the "
+                           "label out.")  # fmt: skip
     if reference is None:
         if model is None:
             raise InvalidInput("Pick a reference version (or a model, to compare with the data "

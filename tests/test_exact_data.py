@@ -242,7 +242,7 @@ def test_other_encodings_are_read_by_one_decision(ws: Workspace, tmp_path: Path)
     cp.write_bytes("name,price\nCafé,5 €\n".encode("cp1252"))
     # Windows-1252 is named (latin-1 would turn its euro sign and quotes into invisible
     # control characters without a word)
-    with pytest.raises(InvalidInput, match="looks like Windows-1252.*--encoding cp1252"):
+    with pytest.raises(InvalidInput, match=r"looks like Windows-1252.*--encoding cp1252"):
         datasets.register(ws, cp, "prices")
     datasets.register(ws, cp, "prices", encoding="cp1252")
     assert wb.load_dataset("prices").iloc[0].tolist() == ["Café", "5 €"]

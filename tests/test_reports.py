@@ -44,6 +44,20 @@ def test_a_report_is_stored_and_listed(two_months: Workspace) -> None:
         reports.run_report(two_months, "customers@v2", "customers@v2")
 
 
+def test_a_label_without_a_model_is_refused_at_every_door(two_months: Workspace, capsys) -> None:
+    """`workbench drift report ... --target plan` without --model ignored the label in
+    silence (a user believed performance was checked); now it says what to do, at the
+    service, so the CLI and the page say the same, and nothing is stored."""
+    from app.cli import main
+
+    with pytest.raises(InvalidInput, match="pick a model too"):
+        reports.run_report(two_months, "customers@v1", "customers@v2", target="plan")
+    code = main(["--workspace", str(two_months.root), "drift", "report", "customers@v2",
+                 "--reference", "customers@v1", "--target", "plan"])  # fmt: skip
+    assert code != 0 and "pick a model too" in capsys.readouterr().err
+    assert reports.list_reports(two_months) == []
+
+
 def test_the_html_export_is_self_contained(two_months: Workspace, tmp_path: Path) -> None:
     report = reports.run_report(two_months, "customers@v1", "customers@v2")
     out = reports.export_html(two_months, report.report_id, tmp_path / "r.html")
