@@ -237,7 +237,7 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
         out.append(draft)
     _benjamini_hochberg([x for d in out if isinstance(d, _Draft) for x in d.aspects])
     results = [_final(d) if isinstance(d, _Draft) else d for d in out]
-    return sorted(results, key=lambda r: (not r.drifted, -r.effect))
+    return sorted(results, key=lambda r: (not r.drifted, -(r.effect or 0.0)))
 
 
 def check_overrides(overrides: dict[str, Override], ref: dict[str, ColumnProfile],
@@ -302,13 +302,18 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     pa, pb = np.linspace(0, 1, len(qa)), np.linspace(0, 1, len(qb))
     grid = np.union1d(qa, qb)
     d = float(np.max(np.abs(_cdf(grid, qa, pa) - _cdf(grid, qb, pb))))
-    w1 = float(np.mean(np.abs(qa - np.interp(pa, pb, qb)))) if len(qa) > 1 else \
-        float(np.mean(np.abs(qb - qa[0])))  # fmt: skip
+    # Distances on values divided by a power of two (below 2 in size), so that differences
+    # of values near +-1.8e308 do not overflow; W1/sd and the mean shift are scale-free.
+    unit = _unit(max(float(np.max(np.abs(qa))), float(np.max(np.abs(qb)))))
+    ua, ub = qa / unit, qb / unit
+    w1_units = float(np.mean(np.abs(ua - np.interp(pa, pb, ub)))) if len(qa) > 1 else \
+        float(np.mean(np.abs(ub - ua[0])))  # fmt: skip
+    w1 = w1_units * unit  # may be beyond the largest double: shown empty
     std = a.std if a.std and a.std > 0 and math.isfinite(a.std) else 0.0
-    w1_std = w1 / std if std > 0 else (0.0 if w1 == 0 else None)
+    w1_std = w1_units / (std / unit) if std > 0 else (0.0 if w1_units == 0 else None)
     psi = _psi_numeric(qa, qb)
-    mean_shift = (b.mean - a.mean) / std if std > 0 and a.mean is not None \
-        and b.mean is not None else None  # fmt: skip
+    mean_shift = (b.mean / unit - a.mean / unit) / (std / unit) if std > 0 and \
+        a.mean is not None and b.mean is not None else None  # fmt: skip
     outside = float(_cdf_below(qa[0], qb, pb) + 1 - _cdf(np.array([qa[-1]]), qb, pb)[0])
     p_ks = float(stats.kstwobign.sf(d * math.sqrt(n * m / (n + m))))
     p_t = _welch(a, b, n, m)
@@ -351,6 +356,12 @@ def _levels_exact(a: ColumnProfile, b: ColumnProfile) -> bool:
     return all(p.family == "integer" and p.top_values and not p.other_count for p in (a, b))
 
 
+def _unit(big: float) -> float:
+    """The power of two 2**(e-1) where 2**(e-1) <= ``big`` < 2**e (1 for 0): values divided
+    by it are below 2 in size, and their differences stay finite."""
+    return math.ldexp(1.0, math.frexp(big)[1] - 1) if big > 0 and math.isfinite(big) else 1.0
+
+
 def _welch(a: ColumnProfile, b: ColumnProfile, n: int, m: int) -> float | None:
     """Welch's two-sided t test from the finite values' mean, sd and count; None when a
     side has fewer than 2 values or lacks the statistics."""
@@ -360,7 +371,7 @@ def _welch(a: ColumnProfile, b: ColumnProfile, n: int, m: int) -> float | None:
         return 0.0 if a.mean != b.mean else 1.0
     # t is scale-free: divide by a power of two so that no square overflows (1e300)
     big = max(abs(a.mean), abs(b.mean), a.std, b.std)
-    k = math.ldexp(1.0, math.frexp(big)[1]) if big > 0 and math.isfinite(big) else 1.0
+    k = _unit(big)
     with np.errstate(all="ignore"):
         p = stats.ttest_ind_from_stats(a.mean / k, a.std / k, n, b.mean / k, b.std / k, m,
                                        equal_var=False).pvalue  # fmt: skip

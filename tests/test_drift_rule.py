@@ -457,3 +457,18 @@ def test_no_false_alarms_on_long_tailed_columns(n: int) -> None:
         assert r.stats["new_rows_estimate"] is not None  # the sketches were used
         gaps.append(r.stats["new_rows_estimate"] - r.stats["new_rows_chance"])
     assert abs(float(np.mean(gaps))) < 0.02, gaps
+
+
+def test_values_near_the_largest_double_never_break_a_report() -> None:
+    """Issue #14 trial: a column of +-1e308 crashed the report with OverflowError (Welch's
+    t scaled by 2**1024) and numpy overflow warnings (W1 on differences of 2e308)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = compare(pd.DataFrame({"b": [1e308, -1e308] * 100}),
+                       pd.DataFrame({"b": [1e308, -1e308] * 100 + [0.0]}))["b"]  # fmt: skip
+        moved = compare(pd.DataFrame({"b": [1.7e308, -1.7e308] * 100}),
+                        pd.DataFrame({"b": [1.7e308, 1.7e308] * 100}))["b"]  # fmt: skip
+    assert not same.drifted, same.sentence
+    assert moved.verdict == "major drift" and 0 < moved.effect <= 1, moved
