@@ -150,7 +150,7 @@ def cmd_drift_rule(args: argparse.Namespace) -> int:
     """Print the drift rule (``app.drift.RULE``, the text the page and the export show)."""
     from app import drift
 
-    print(textwrap.fill(drift.RULE, 88))
+    print(textwrap.fill(drift.RULE, 88, break_on_hyphens=False))
     return 0
 
 

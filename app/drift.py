@@ -85,6 +85,10 @@ RELATIVE_MATERIAL = 0.25  # a level's share, change relative to its reference sh
 RELATIVE_MIN_POINTS = 0.01  # ... when it is also at least this absolute change
 PSI_MATERIAL, PSI_MAJOR = 0.1, 0.25
 UNSEEN_MATERIAL = 0.01  # share of current rows in levels the reference lacks
+FOLD_MATERIAL = 2.0  # a small level's share multiplied or divided by this (or new, or gone) ...
+FOLD_MIN_SHARE = 0.001  # ... when it holds at least this share of rows on one side
+FOLD_MIN_ROWS = 20  # ... and this many rows (fewer cannot pass the test; they would only
+# turn samples of one distribution into "not enough evidence")
 STATE_MATERIAL = 0.02  # share of NULL, NaN, +inf or -inf, either direction
 STATE_MAJOR = 0.10
 MIN_EXPECTED = 5  # Cochran's rule for the chi-square table
@@ -110,9 +114,13 @@ RULE = (
     f"reaches {PSI_MATERIAL:g}, or when levels the reference lacks hold "
     f"{UNSEEN_MATERIAL:.0%} of the rows more than chance would bring (the share of "
     "reference rows whose value appears once); levels only one side has are also tested "
-    "by Fisher's exact test. (2) Its missing and non-finite values: the shares "
-    "of nulls, NaN, +inf and -inf, each tested by Fisher's exact test; material when a "
-    f"share moves {STATE_MATERIAL * 100:g} points, up or down. "
+    "by Fisher's exact test. A small level counts by the factor its share moves: "
+    f"multiplied or divided by {FOLD_MATERIAL:g} (new and gone levels too) while it holds "
+    f"at least {FOLD_MIN_SHARE:.1%} of the rows (and {FOLD_MIN_ROWS} rows) on one side, "
+    "tested level by level "
+    "(Fisher's exact test, Bonferroni over the levels). (2) Its missing and non-finite "
+    "values: the shares of nulls, NaN, +inf and -inf, each tested by Fisher's exact "
+    f"test; material when a share moves {STATE_MATERIAL * 100:g} points, up or down. "
     "Real: the test's p-value passes Benjamini-Hochberg across all of the report's tests "
     f"at q = {Q_FDR:g}. Major drift: PSI or Wasserstein/sd at least {NUMERIC_MAJOR:g}, a "
     f"level's share moving {SHARE_MAJOR * 100:g} points, or a null or non-finite share "
@@ -583,6 +591,11 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     aspects.insert(0, _Aspect("levels", p_value, material, major, effect, text))
     if rare is not None:
         aspects.insert(1, rare)
+    fold = _fold(exact, ia, ib, na, nb)
+    if fold is not None and not identifier:
+        if fold.text.split(" (")[0].removeprefix("share of ").split(" ")[0] in text:
+            fold.text = ""  # the levels sentence names the level already
+        aspects.append(fold)
     figures = {"largest_share_change": largest, "psi": psi, "js_distance": js,
                "cramers_v": cramers_v, "unseen_share": unseen,
                "levels_relative_change": len(relative), "p_chi2": p_chi2,
@@ -727,6 +740,31 @@ def _beyond_text(est: _Beyond, side: str, other: str) -> str:
                f"one of the {side}'s {est.levels:,} levels beyond its top list compared by "
                "hash)")  # fmt: skip
     return how + f"; chance would bring about {_pct(est.chance)}"
+
+
+def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int) -> _Aspect | None:
+    """Small levels matter by the factor their share moves, not only by points: a country
+    new in 0.8% of a million rows, or gone from 0.9%, or 0.3% -> 0.9%. Among the levels
+    both profiles count exactly, those whose share is multiplied or divided by at least
+    ``FOLD_MATERIAL`` (new and gone levels too) and reach ``FOLD_MIN_SHARE`` on one side
+    are tested one by one (Fisher's exact test of the level against the rest of the rows),
+    Bonferroni over every exactly counted level; the aspect is the most significant one."""
+    best = None
+    for v in exact:
+        ca, cb = ia[v][0], ib[v][0]
+        sa, sb = ca / na, cb / nb
+        hi, lo = max(sa, sb), min(sa, sb)
+        if hi < FOLD_MIN_SHARE or hi < FOLD_MATERIAL * lo or max(ca, cb) < FOLD_MIN_ROWS:
+            continue
+        p = float(stats.fisher_exact([[cb, nb - cb], [ca, na - ca]]).pvalue)
+        if best is None or p < best[0]:
+            best = (p, v, sa, sb)
+    if best is None:
+        return None
+    p, v, sa, sb = best
+    how = "new" if sa == 0 else "gone" if sb == 0 else f"x{sb / sa:.2g}"
+    text = f"share of {v!r} {_pct(sa)} -> {_pct(sb)} ({how})"
+    return _Aspect("small level", min(1.0, len(exact) * p), True, False, abs(sb - sa), text)
 
 
 def _rare(a: ColumnProfile, est: _Beyond | None, la: _Levels, fresh: float) -> _Aspect | None:

@@ -224,6 +224,10 @@ def test_dates_and_timestamps_are_printed_as_such() -> None:
 # ------------------------------------------------------------------ no false alarms
 
 
+SMALL = np.array([0.002, 0.003, 0.004, 0.005, 0.006, 0.008])
+SMALL_SHARES = [*([(1 - SMALL.sum()) / 5] * 5), *SMALL]
+
+
 def same_distribution(rng: np.random.Generator, n: int) -> pd.DataFrame:
     nan = rng.gamma(2.0, 1.0, n)
     nan[rng.random(n) < 0.03] = np.nan
@@ -231,6 +235,8 @@ def same_distribution(rng: np.random.Generator, n: int) -> pd.DataFrame:
         "normal": rng.normal(0, 1, n), "skewed": rng.lognormal(0, 1, n),
         "integer": rng.integers(0, 20, n),
         "category": rng.choice(LEVELS, n, p=np.arange(1, 11) / 55),
+        # five common levels and six small ones (0.2% to 0.8%): the small-level rule
+        "small": rng.choice([*LEVELS[:5], "s1", "s2", "s3", "s4", "s5", "s6"], n, p=SMALL_SHARES),
         "with_nulls": pd.Series(rng.normal(50, 10, n)).mask(rng.random(n) < 0.05),
         "with_nan": with_nan(nan),
     })  # fmt: skip
@@ -472,3 +478,31 @@ def test_values_near_the_largest_double_never_break_a_report() -> None:
                         pd.DataFrame({"b": [1.7e308, 1.7e308] * 100}))["b"]  # fmt: skip
     assert not same.drifted, same.sentence
     assert moved.verdict == "major drift" and 0 < moved.effect <= 1, moved
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"XX": 0.0}, {"XX": 0.008}),  # a new country in 0.8% of the rows
+        ({"UK": 0.009}, {"UK": 0.0}),  # a country of 0.9% gone
+        ({"R": 0.01}, {"R": 0.003}),  # 1% -> 0.3%
+        ({"R": 0.003}, {"R": 0.009}),  # 0.3% -> 0.9%
+    ],
+)
+def test_a_small_level_that_appears_vanishes_or_moves_threefold_is_drift(before, after) -> None:
+    """Issue #14 trial: below 1 point a level's change was never material, so a new
+    country in 8,000 of 1,000,000 rows was 'no drift' (and --fail-on-drift exited 0). Now
+    a level multiplied or divided by 2 or more, holding at least 0.1% of the rows on one
+    side, is tested on its own (Fisher, Bonferroni over the levels)."""
+    rng = np.random.default_rng(len(str(before)))
+    n, main = 200_000, ["DE", "FR", "IT", "ES", "NL"]
+
+    def sample(extra: dict[str, float]) -> pd.DataFrame:
+        ((level, share),) = extra.items()
+        p = [(1 - share) / 5] * 5 + ([share] if share else [])
+        return pd.DataFrame({"country": rng.choice(main + ([level] if share else []), n, p=p)})
+
+    r = compare(sample(before), sample(after))["country"]
+    assert r.drifted, r.sentence
+    level = next(iter(before))
+    assert f"share of {level!r}" in r.sentence
