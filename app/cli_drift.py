@@ -48,6 +48,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           "them (nothing is stored)")  # fmt: skip
     files.add_argument("reference")
     files.add_argument("current")
+    files.add_argument(
+        "--encoding", default="utf-8", help="the CSV files' encoding (default utf-8; e.g. cp1252)"
+    )
     _rule_argument(files)
     files.add_argument("--fail-on-drift", action="store_true",
                        help=f"exit {EXIT_DRIFT} when the data drifts")  # fmt: skip
@@ -138,7 +141,8 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
 def cmd_drift_files(args: argparse.Namespace) -> int:
     from app import reports
 
-    results = reports.compare_files(args.reference, args.current, parse_rules(args.rule))
+    results = reports.compare_files(args.reference, args.current, parse_rules(args.rule),
+                                    encoding=args.encoding)  # fmt: skip
     verdict, drifted, compared = reports.dataset_verdict(results)
     print(f"{verdict}: {args.current} against {args.reference}, "
           f"{reports.summary(len(drifted), len(compared))} (not stored)")  # fmt: skip

@@ -309,10 +309,13 @@ def _p(value: float | None) -> str:
 
 
 def compare_files(reference: Path | str, current: Path | str,
-                  overrides: dict[str, drift.Override] | None = None) -> list:  # fmt: skip
+                  overrides: dict[str, drift.Override] | None = None, *,
+                  encoding: str = "utf-8") -> list:  # fmt: skip
     """Drift between two CSV or Parquet files without registering them: each is read and
     profiled in a scratch DuckDB (the same one pass as registration, minus the snapshot
-    and the fingerprint), then compared. For a quick look, or files you will not keep."""
+    and the fingerprint), then compared. For a quick look, or files you will not keep.
+    ``encoding``: the CSV files' text encoding, as for registration (a byte-order mark
+    decides)."""
     from store import profiles, snapshots
 
     def profile_of(path: Path) -> tuple:
@@ -324,7 +327,7 @@ def compare_files(reference: Path | str, current: Path | str,
             if path.suffix.lower() in datasets.PARQUET_SUFFIXES:
                 snapshots.load_parquet(scratch, path, label=label, materialize=False)
             elif path.suffix.lower() in datasets.CSV_SUFFIXES:
-                snapshots.load_csv(scratch, path, label=label)
+                snapshots.load_csv(scratch, path, label=label, encoding=encoding)
             else:
                 raise InvalidInput(f"{label}: use a .csv or .parquet file.")
             return profiles.profile(scratch, snapshots.normalize(scratch, label))

@@ -38,6 +38,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -215,6 +216,11 @@ class TextEncoding:
     native: bool
 
 
+_C1 = re.compile("[\x80-\x9f]")
+_UTF8_SEQ = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_ONE_BYTE = {"cp1252", "iso8859-1", "iso8859-15", "cp1250", "cp1251", "cp1257", "mac-roman"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (with a byte-order mark)"),
          (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
          (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
@@ -259,6 +265,12 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
     """Decode ``source`` with ``enc`` into UTF-8 at ``target`` (streamed), or InvalidInput
     naming the line of the first byte that is not valid in the encoding."""
     decoder = codecs.getincrementaldecoder(enc.codec)("strict")
+    # latin-1 maps bytes 0x80-0x9F to C1 control characters, which no real text holds: a
+    # file with them is Windows-1252 (its quotes, dashes, euro sign), refused as latin-1
+    c1 = codecs.lookup(enc.codec).name == "iso8859-1"
+    # a one-byte encoding reads UTF-8's multi-byte characters as two or three letters
+    # ("café" as "cafÃ©"): such sequences, rare in real cp1252 or latin-1 text, are refused
+    narrow = codecs.lookup(enc.codec).name in _ONE_BYTE
     lines = 0
     with source.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
         while True:
@@ -270,6 +282,24 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
                 raise _encoding_error(label, enc.name, f"around line "
                                       f"{lines + before.count(chr(10)) + 1}",
                                       chunk) from exc  # fmt: skip
+            if narrow and (seq := _UTF8_SEQ.search(chunk)):
+                line = lines + chunk.count(b"\n", 0, seq.start()) + 1
+                word = seq.group().decode("utf-8")
+                raise InvalidInput(
+                    f"{label} holds UTF-8 text (line {line}: {word!r}), which {enc.name} "
+                    f"would read as {seq.group().decode(enc.codec)!r} without a word. Register "
+                    "it as UTF-8; if only some lines are in another encoding, fix those lines "
+                    "first (re-save them as UTF-8)."
+                )
+            if c1 and (hit := _C1.search(text)):
+                line = lines + text.count("\n", 0, hit.start()) + 1
+                raise InvalidInput(
+                    f"{label} read as {enc.name} holds the control character "
+                    f"U+{ord(hit.group()):04X} (line {line}): in a file from Windows that "
+                    "byte is a curly quote, a dash or the euro sign of cp1252 (Windows-1252), "
+                    "which latin-1 would store as an invisible control character. Choose the "
+                    "encoding cp1252 (--encoding cp1252, encoding='cp1252' in the SDK)."
+                )
             out.write(text)
             lines += text.count("\n")
             if not chunk:
@@ -822,18 +852,28 @@ def _decode_head(head: bytes, label: str, encoding: str, complete: bool) -> str:
     except UnicodeDecodeError as exc:
         if not complete and exc.start >= len(head) - 4:
             return head[: exc.start].decode("utf-8-sig")  # a character cut by the sample's end
-        raise _encoding_error(label, encoding, f"byte 0x{head[exc.start]:02x} at offset "
-                                               f"{exc.start}", head) from exc  # fmt: skip
+        line = head.count(b"\n", 0, exc.start) + 1
+        raise _encoding_error(label, encoding, f"line {line}: byte 0x{head[exc.start]:02x} "
+                                               f"at offset {exc.start}", head,
+                              _non_ascii_utf8(head[: exc.start])) from exc  # fmt: skip
 
 
-def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"") -> InvalidInput:
+def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
+                    utf8_before: bool = False) -> InvalidInput:  # fmt: skip
     """The file is not text in ``encoding``; the hint names the likely one from ``sample``
     (its first bytes): Windows-1252 when bytes 0x80-0x9F occur (its curly quotes, dashes
     and euro sign; in latin-1 they are invisible control characters, so reading such a
-    file as latin-1 would silently change its text), else latin-1 or cp1252."""
+    file as latin-1 would silently change its text), else latin-1 or cp1252. With
+    ``utf8_before`` (the bytes before the failure are UTF-8 with non-ASCII characters) the
+    file mixes encodings, and no single encoding reads it right."""
     where_to = "(--encoding {0} on the command line, encoding='{0}' in the SDK, the " \
         "Encoding box on the page)"  # fmt: skip
-    if any(0x80 <= b <= 0x9F for b in sample) and _decodes(sample, "cp1252"):
+    if utf8_before:
+        hint = ("Its text before that point is UTF-8 with accented or other non-ASCII "
+                "characters, so the file mixes encodings: reading the whole file in another "
+                "encoding would garble that part without a word. Fix the lines from that point "
+                "(re-save them as UTF-8) and register the file again.")  # fmt: skip
+    elif any(0x80 <= b <= 0x9F for b in sample) and _decodes(sample, "cp1252"):
         hint = ("It looks like Windows-1252 (what Excel and other Windows programs write: "
                 "bytes 0x80-0x9F are its quotes, dashes and euro sign). Re-save it as UTF-8, "
                 "or choose the encoding cp1252 " + where_to.format("cp1252") + ".")  # fmt: skip
@@ -843,6 +883,18 @@ def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"") 
     else:
         hint = "Choose the file's real encoding (e.g. utf-8, cp1252, latin-1)."
     return InvalidInput(f"{label} is not valid {encoding} text ({where}). {hint}")
+
+
+def _non_ascii_utf8(data: bytes) -> bool:
+    """True when ``data`` (a cut sample may end inside a character) is valid UTF-8 holding
+    at least one non-ASCII character."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(data) - 3:
+            return False
+        data = data[: exc.start]
+    return any(b >= 0x80 for b in data)
 
 
 def _decodes(sample: bytes, codec: str) -> bool:
@@ -916,7 +968,10 @@ def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encodi
         line = text.split("Line:")[1].split("\n")[0].strip() if "Line:" in text else "?"
         with path.open("rb") as f:
             sample = f.read(1 << 16)
-        return _encoding_error(label, encoding, f"around line {line}", sample)
+        valid = sample[: len(sample) - 4] if len(sample) == 1 << 16 else sample
+        mixed = encoding.lower().replace("_", "-") in ("utf-8", "utf8") and \
+            _non_ascii_utf8(valid)  # fmt: skip
+        return _encoding_error(label, encoding, f"around line {line}", sample, mixed)
     ragged = _first_ragged_line(path, delimiter, encoding, n_header)
     if ragged is not None:
         line, found = ragged

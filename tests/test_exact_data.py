@@ -380,3 +380,37 @@ def test_a_dataframe_comes_back_as_registered(tmp_path_factory, data) -> None:
                 assert w == g, (name, w, g)
                 if isinstance(w, (int, Decimal)) and not isinstance(w, bool):
                     assert not isinstance(g, float), (name, w, g)  # never through float64
+
+
+def test_no_encoding_choice_garbles_text_in_silence(ws: Workspace, tmp_path: Path) -> None:
+    """Issue #14 trial: a UTF-8 file with one Windows-1252 line at its end was told to use
+    cp1252, which then turned every 'café' into 'cafÃ©'; a Windows-1252 file read as
+    latin-1 (the README's old advice) kept its quotes and euro sign as invisible control
+    characters. Each is refused now, saying what to do; nothing is registered."""
+    mixed = tmp_path / "mixed.csv"
+    body = "id,name\n" + "".join(f"{i},café {i}\n" for i in range(3000))
+    mixed.write_bytes(body.encode() + "3000,“q”\n".encode("cp1252"))
+    with pytest.raises(InvalidInput, match=r"line 3002.*mixes encodings"):
+        datasets.register(ws, mixed, "mixed")
+    with pytest.raises(InvalidInput, match=r"holds UTF-8 text \(line 2: 'é'\), which cp1252"):
+        datasets.register(ws, mixed, "mixed", encoding="cp1252")
+    windows = tmp_path / "windows.csv"
+    windows.write_bytes("note,p\n“great”,€5\n".encode("cp1252"))
+    with pytest.raises(InvalidInput, match=r"control character U\+0093 \(line 2\).*cp1252"):
+        datasets.register(ws, windows, "w", encoding="latin-1")
+    assert datasets.list_datasets(ws) == []
+    datasets.register(ws, windows, "w", encoding="cp1252")
+    assert wb.load_dataset("w").iloc[0].tolist() == ["“great”", "€5"]
+
+
+def test_drift_files_reads_the_encoding_it_is_told(tmp_path: Path, capsys) -> None:
+    """The encoding advice named --encoding, which `workbench drift files` did not have."""
+    from app.cli import main
+
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_bytes(("city\n" + "München\n" * 50).encode("cp1252"))
+    cur.write_bytes(("city\n" + "Köln\n" * 50).encode("cp1252"))
+    assert main(["drift", "files", str(ref), str(cur)]) != 0
+    assert "--encoding cp1252" in capsys.readouterr().err
+    assert main(["drift", "files", str(ref), str(cur), "--encoding", "cp1252"]) == 0
+    assert "new value 'Köln'" in capsys.readouterr().out
