@@ -126,3 +126,53 @@ def test_two_files_compared_without_registering(ws: Workspace, tmp_path: Path) -
     (tmp_path / "notes.txt.gz").write_bytes(b"x")
     with pytest.raises(InvalidInput, match=r"use a \.csv or \.parquet file"):
         reports.compare_files(ref, tmp_path / "notes.txt.gz")
+
+
+def plotted_figures(page: str) -> list[dict]:
+    """Every figure of an exported report: the data and layout passed to Plotly.newPlot."""
+    body = page.split("</script>", 1)[1]  # after the inlined plotly.js
+    decoder = json.JSONDecoder()
+    figures = []
+    for call in body.split("Plotly.newPlot(")[1:]:
+        rest = call[call.index(",") + 1 :].lstrip()  # after the div's id
+        data, end = decoder.raw_decode(rest)
+        layout, _ = decoder.raw_decode(rest[end:].lstrip().removeprefix(",").lstrip())
+        figures.append({"data": data, "layout": layout})
+    return figures
+
+
+def trace_colors(figure: dict) -> list[str]:
+    """Each trace's colour as the browser resolves it: its own, else the template's colorway."""
+    way = figure["layout"].get("template", {}).get("layout", {}).get("colorway") or []
+    return [(t.get("marker") or {}).get("color") or (way[i % len(way)] if way else "")
+            for i, t in enumerate(figure["data"])]  # fmt: skip
+
+
+def luminance(color: str) -> float:
+    """Relative luminance (0 black to 1 white) of a #rrggbb colour (WCAG 2 weights)."""
+    r, g, b = (int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace,
+                                                     tmp_path: Path) -> None:  # fmt: skip
+    """The page renders the report's charts through Streamlit (whose theme becomes plotly's
+    default template in the server process, colours as #000001-style placeholders), then
+    exports it as pages/drift.py's _html does: two distinct, visible colours per chart, and
+    axes that make room for their titles."""
+    report = reports.run_report(two_months, "customers@v1", "customers@v2")
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page(f"../pages/{nav.DRIFT.file}")
+    at.run()
+    assert not at.exception and at.get("plotly_chart"), "the page drew the report's chart"
+    out = reports.export_html(two_months, report.report_id, tmp_path / "report.html")
+    figures = plotted_figures(out.read_text())
+    assert len(figures) == 2  # income and plan drifted
+    for figure in figures:
+        colors = trace_colors(figure)
+        assert len(set(colors)) == 2, colors
+        assert all(0.15 < luminance(c) < 0.9 for c in colors), colors  # not near-black/white
+        layout = figure["layout"]
+        assert layout["yaxis"]["automargin"] and layout["margin"]["l"] >= 50
+        assert layout["xaxis"]["automargin"] and layout["margin"]["b"] >= 40
