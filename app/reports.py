@@ -239,7 +239,7 @@ def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
     rows = "".join(
         f"<tr><td>{html.escape(r['column'])}</td><td>{html.escape(r['verdict'])}</td>"
         f"<td>{r['effect']:.4g}</td><td>{html.escape(r['method'])}</td>"
-        f"<td>{_p(r['p_value'])}</td>"
+        f"<td>{html.escape(drift.format_p(r['p_value']))}</td>"
         f"<td>{r['n_reference']:,} / {r['n_current']:,}</td>"
         f"<td>{html.escape(r['sentence'])}</td></tr>"
         for r in report.results
@@ -286,9 +286,10 @@ def _model_html(section) -> str:
     if section.note:
         out.append(f"<p>{esc(section.note)}</p>")
     rows = "".join(f"<tr><td>{esc(p.column)}</td><td>{esc(p.verdict)}</td>"
-                   f"<td>{p.effect:.4g}</td><td>{esc(p.sentence)}</td></tr>"
+                   f"<td>{p.effect:.4g}</td><td>{esc(drift.format_p(p.p_value))}</td>"
+                   f"<td>{esc(p.sentence)}</td></tr>"
                    for p in section.predictions)  # fmt: skip
-    out.append("<table><tr><th>prediction</th><th>verdict</th><th>effect</th>"
+    out.append("<table><tr><th>prediction</th><th>verdict</th><th>effect</th><th>p</th>"
                f"<th>what changed</th></tr>{rows}</table>")  # fmt: skip
     for ref, cur in section.profiles.values():
         out.append(pio.to_html(distribution_figure(ref, cur), full_html=False,
@@ -325,10 +326,6 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
         height=360, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
     )
     return _readable(fig)
-
-
-def _p(value: float | None) -> str:
-    return "" if value is None else f"{value:.3g}"
 
 
 def compare_files(reference: Path | str, current: Path | str,
