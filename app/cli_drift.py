@@ -111,7 +111,7 @@ def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
 
 
 def cmd_drift_report(args: argparse.Namespace) -> int:
-    from app import reports
+    from app import drift, reports
 
     if args.html:  # before the report is stored: a bad path leaves the workspace as it was
         datasets.check_output_path(Path(args.html))
@@ -127,7 +127,8 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     if section is not None:
         print(f"model {section.model_ref}: {section.verdict}")
         for p in section.predictions:
-            print(f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  {p.sentence}")
+            print(f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  "
+                  f"p {drift.format_p(p.p_value) or '-':<8}  {p.sentence}")  # fmt: skip
         if section.performance is not None:
             print(f"  performance {section.performance.verdict}: {section.performance.sentence}")
             degraded = section.performance.verdict == "degraded"
@@ -202,6 +203,11 @@ def cmd_monitors_list(args: argparse.Namespace) -> int:
 
 
 def _print_columns(results: list[dict]) -> None:
+    """One line per column: verdict, effect, smallest p-value (``drift.format_p``), what
+    changed."""
+    from app import drift
+
     for r in results:
-        print(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  {r['sentence']}")
+        print(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  "
+              f"p {drift.format_p(r['p_value']) or '-':<8}  {r['sentence']}")  # fmt: skip
     print("How a verdict is reached: workbench drift rule")

@@ -212,6 +212,24 @@ class _Draft:
     identifier: bool = False
 
 
+P_FLOOR = 1e-10  # below it a p-value says only "far beyond chance" (and floats underflow)
+
+
+def format_p(value: float | None) -> str:
+    """A p-value as people read it, the one format of every page, table, export and CLI
+    line: "< 1e-10" below ``P_FLOOR`` (0 included: an underflowed p is not 0), scientific
+    with two significant digits below 0.001 ("3.2e-8"), else two significant digits
+    ("0.012", "0.98", "1"). None or NaN (no test ran): "". Never a 15-digit decimal."""
+    if value is None or not math.isfinite(value):
+        return ""
+    if value < P_FLOOR:
+        return f"< {P_FLOOR:g}"
+    if value < 9.95e-4:  # (at and above it, two digits round to 0.001)
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.2g}"
+
+
 def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, ...],
             overrides: dict[str, Override] | None = None) -> list[ColumnDrift]:  # fmt: skip
     """One result per column, drifted first, then by effect size; Benjamini-Hochberg across

@@ -34,6 +34,23 @@ from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
 SHARE_THRESHOLD = drift.DATASET_SHARE
+# Figures carry their own template and colours: importing Streamlit makes its theme the
+# process-wide default (plotly.io.templates.default = "streamlit"), whose colours are
+# placeholders (#000001...) that only Streamlit's browser code replaces, so a figure built
+# in the app and exported as HTML came out near-black. Colour-blind-safe pair (Tableau 10).
+TEMPLATE = "plotly_white"
+REFERENCE_COLOR = "#4c78a8"  # blue
+CURRENT_COLOR = "#f58518"  # orange
+# room for tick labels and axis titles (automargin grows it when labels are longer)
+MARGIN = {"t": 40, "b": 60, "l": 70, "r": 20}
+
+
+def _readable(fig: go.Figure) -> go.Figure:
+    """``fig`` with an explicit template and margins that fit its axis titles."""
+    fig.update_layout(template=TEMPLATE, margin=MARGIN)
+    fig.update_xaxes(automargin=True, title_standoff=8)
+    fig.update_yaxes(automargin=True, title_standoff=8)
+    return fig
 
 
 @requires("editor")
@@ -178,7 +195,9 @@ def get_report(ws: Workspace, report_id: str) -> StoredReport:
 
 def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
     """Reference and current overlaid: histograms on the reference's bins for numbers
-    (current mass read off its quantile function), level shares for categories."""
+    (current mass read off its quantile function), level shares for categories. Reference
+    in blue, current in orange, on an explicit template (the same in the app, in an HTML
+    export and from plain Python)."""
     import numpy as np
 
     fig = go.Figure()
@@ -190,20 +209,23 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
         cur_share = np.diff(cdf)
         ref_share = np.asarray(ref.hist_counts, float) / max(sum(ref.hist_counts), 1)
         centers = (edges[:-1] + edges[1:]) / 2
-        fig.add_bar(x=centers, y=ref_share, name="reference", opacity=0.6)
-        fig.add_bar(x=centers, y=cur_share, name="current", opacity=0.6)
+        fig.add_bar(x=centers, y=ref_share, name="reference", opacity=0.6,
+                    marker_color=REFERENCE_COLOR)  # fmt: skip
+        fig.add_bar(x=centers, y=cur_share, name="current", opacity=0.6,
+                    marker_color=CURRENT_COLOR)  # fmt: skip
         fig.update_layout(barmode="overlay", xaxis_title=ref.name, yaxis_title="share of rows")
     else:
         levels = list(dict.fromkeys([*ref.top_values[:20], *cur.top_values[:20]]))
         ra = dict(zip(ref.top_values, ref.top_counts, strict=True))
         rb = dict(zip(cur.top_values, cur.top_counts, strict=True))
         ta, tb = max(ref.count, 1), max(cur.count, 1)
-        fig.add_bar(x=levels, y=[ra.get(v, 0) / ta for v in levels], name="reference")
-        fig.add_bar(x=levels, y=[rb.get(v, 0) / tb for v in levels], name="current")
-        fig.update_layout(barmode="group", yaxis_title="share of rows")
-    fig.update_layout(height=320, margin={"t": 30, "b": 20, "l": 20, "r": 20},
-                      title=ref.name)  # fmt: skip
-    return fig
+        fig.add_bar(x=levels, y=[ra.get(v, 0) / ta for v in levels], name="reference",
+                    marker_color=REFERENCE_COLOR)  # fmt: skip
+        fig.add_bar(x=levels, y=[rb.get(v, 0) / tb for v in levels], name="current",
+                    marker_color=CURRENT_COLOR)  # fmt: skip
+        fig.update_layout(barmode="group", xaxis_title=ref.name, yaxis_title="share of rows")
+    fig.update_layout(height=340, title=ref.name)
+    return _readable(fig)
 
 
 def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
@@ -217,7 +239,7 @@ def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
     rows = "".join(
         f"<tr><td>{html.escape(r['column'])}</td><td>{html.escape(r['verdict'])}</td>"
         f"<td>{r['effect']:.4g}</td><td>{html.escape(r['method'])}</td>"
-        f"<td>{_p(r['p_value'])}</td>"
+        f"<td>{html.escape(drift.format_p(r['p_value']))}</td>"
         f"<td>{r['n_reference']:,} / {r['n_current']:,}</td>"
         f"<td>{html.escape(r['sentence'])}</td></tr>"
         for r in report.results
@@ -264,9 +286,10 @@ def _model_html(section) -> str:
     if section.note:
         out.append(f"<p>{esc(section.note)}</p>")
     rows = "".join(f"<tr><td>{esc(p.column)}</td><td>{esc(p.verdict)}</td>"
-                   f"<td>{p.effect:.4g}</td><td>{esc(p.sentence)}</td></tr>"
+                   f"<td>{p.effect:.4g}</td><td>{esc(drift.format_p(p.p_value))}</td>"
+                   f"<td>{esc(p.sentence)}</td></tr>"
                    for p in section.predictions)  # fmt: skip
-    out.append("<table><tr><th>prediction</th><th>verdict</th><th>effect</th>"
+    out.append("<table><tr><th>prediction</th><th>verdict</th><th>effect</th><th>p</th>"
                f"<th>what changed</th></tr>{rows}</table>")  # fmt: skip
     for ref, cur in section.profiles.values():
         out.append(pio.to_html(distribution_figure(ref, cur), full_html=False,
@@ -299,13 +322,10 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
                         line={"dash": "dash", "color": "#999"}, secondary_y=True)  # fmt: skip
         fig.update_yaxes(title_text=t["metric"].iloc[0], secondary_y=True)
     fig.update_yaxes(title_text="share drifted", range=[0, 1], secondary_y=False)
-    fig.update_layout(height=340, margin={"t": 30, "b": 20, "l": 20, "r": 20},
-                      legend={"orientation": "h"})  # fmt: skip
-    return fig
-
-
-def _p(value: float | None) -> str:
-    return "" if value is None else f"{value:.3g}"
+    fig.update_layout(
+        height=360, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+    )
+    return _readable(fig)
 
 
 def compare_files(reference: Path | str, current: Path | str,

@@ -18,7 +18,7 @@ import io
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +30,12 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -40,6 +46,8 @@ from store.errors import InvalidInput
 
 MAX_CURVE_POINTS = 200
 MAX_STAGES = 100
+FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
+           ExtraTreesRegressor)  # fmt: skip
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -332,12 +340,19 @@ def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict
 
 
 def _staged(task, pipeline: Pipeline, X, y, report) -> None:
-    """Per-stage validation scores for boosting models (downsampled to MAX_STAGES)."""
+    """Per-stage validation scores (``staged_accuracy`` or ``staged_rmse`` at step k, k
+    stages or trees), downsampled to MAX_STAGES: boosting models through their own
+    ``staged_predict``; bagged forests by averaging their first k trees' predictions as the
+    forest does with all of them (sklearn's ``predict_proba`` / ``predict`` average the
+    trees), at about the cost of one prediction."""
     model = pipeline.named_steps["model"]
-    if not hasattr(model, "staged_predict"):
+    if hasattr(model, "staged_predict"):
+        stages = model.staged_predict(pipeline.named_steps["prep"].transform(X))
+    elif _is_forest(model):
+        stages = _forest_stages(model, pipeline.named_steps["prep"].transform(X))
+    else:
         return
-    Xt = pipeline.named_steps["prep"].transform(X)
-    stages = list(model.staged_predict(Xt))
+    stages = list(stages)
     keep = set(np.linspace(0, len(stages) - 1, min(MAX_STAGES, len(stages))).astype(int))
     for i, pred in enumerate(stages):
         if i not in keep:
@@ -346,6 +361,20 @@ def _staged(task, pipeline: Pipeline, X, y, report) -> None:
             report({"staged_accuracy": float(skm.accuracy_score(y, pred))}, i + 1)
         else:
             report({"staged_rmse": float(np.sqrt(skm.mean_squared_error(y, pred)))}, i + 1)
+
+
+def _is_forest(model) -> bool:
+    return isinstance(model, FORESTS) and getattr(model, "n_outputs_", 1) == 1
+
+
+def _forest_stages(model, Xt) -> Iterator[np.ndarray]:
+    """The predictions of ``model``'s first 1, 2, ... trees, averaged as the forest does."""
+    total = None
+    for k, tree in enumerate(model.estimators_, start=1):
+        part = tree.predict_proba(Xt) if hasattr(model, "classes_") else tree.predict(Xt)
+        total = part.astype(float) if total is None else total + part
+        mean = total / k
+        yield model.classes_.take(np.argmax(mean, axis=1)) if mean.ndim == 2 else mean
 
 
 def _evaluation(task: str, pipeline: Pipeline, X, y, pred: dict) -> dict[str, Any]:

@@ -85,22 +85,26 @@ def show(ws, report) -> None:
         ":green[:material/check_circle:]" if report.verdict == "no drift"
         else ":orange[:material/help:]")  # fmt: skip
     st.subheader(f"{icon} {report.verdict}: {report.current_ref} against {report.reference_ref}")
-    m = st.columns(3)
+    m = st.columns(2)
     m[0].metric("Columns drifted", f"{report.n_drifted} of {report.n_columns}")
+    m[1].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
+    # the top columns as text that wraps (a metric card cut long names off with "…")
     top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
-    m[1].metric("Top drifting", ", ".join(r["column"] for r in top) or "none")
-    m[2].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
+    st.markdown("**Top drifting**: " + (", ".join(f"`{r['column']}`" for r in top) or "none"))
     for r in top:
         st.markdown(f"- {r['sentence']}")
     table = pd.DataFrame([{
         "column": r["column"], "verdict": r["verdict"], "effect": r["effect"],
-        "method": r["method"], "p-value": r["p_value"], "n ref": r["n_reference"],
+        "method": r["method"], "p-value": drift.format_p(r["p_value"]),
+        "n ref": r["n_reference"],
         "n cur": r["n_current"], "what changed": r["sentence"],
     } for r in report.results])  # fmt: skip
     formats = {
-        "p-value": st.column_config.NumberColumn(format="%.2e"),
+        "p-value": st.column_config.TextColumn(help="smallest p-value of the column's tests, "
+                                               "before Benjamini-Hochberg"),
         "effect": st.column_config.NumberColumn(format="%.4f"),
-    }
+        "what changed": st.column_config.TextColumn(width="large"),
+    }  # fmt: skip
     st.dataframe(table, hide_index=True, key=f"drift-table-{report.report_id}",
                  column_config=formats)  # fmt: skip
     with st.expander("How a verdict is reached"):
@@ -124,7 +128,7 @@ def show(ws, report) -> None:
                         key=f"drift-fig-{report.report_id}-{name}")  # fmt: skip
         detail = next(r for r in report.results if r["column"] == name)
         st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
-                                   "value": list(detail["stats"].values())}),
+                                   "value": [_stat(k, v) for k, v in detail["stats"].items()]}),
                      hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
     model_panel(report)
     retrain_panel(ws, report)
@@ -144,19 +148,21 @@ def model_panel(report) -> None:
     if perf is not None:
         m = st.columns(3)
         (r_lo, r_hi), (c_lo, c_hi) = perf.reference_interval, perf.current_interval
+        # short labels (a metric card cuts long ones off): the metric is named above
+        st.markdown(f"**Performance** ({perf.metric})")
         m[0].metric(
-            f"{perf.metric}, reference",
+            "Reference",
             f"{perf.reference:.4f}",
             help=f"95% interval [{r_lo:.4f}, {r_hi:.4f}] on {perf.n_reference:,} rows",
         )
         m[1].metric(
-            f"{perf.metric}, current",
+            "Current",
             f"{perf.current:.4f}",
             delta=f"{perf.current - perf.reference:+.4f}",
             delta_color="normal" if perf.higher_is_better else "inverse",
             help=f"95% interval [{c_lo:.4f}, {c_hi:.4f}] on {perf.n_current:,} rows",
         )
-        m[2].metric("Performance", perf.verdict)
+        m[2].metric("Verdict", perf.verdict)
         from app.model_drift import PERF_MATERIAL  # loaded already: the section is one
 
         st.caption(perf.sentence + ". Degraded when the bootstrap interval of the change "
@@ -165,7 +171,8 @@ def model_panel(report) -> None:
     if section.note:
         st.info(section.note)
     st.dataframe(pd.DataFrame([{"prediction": p.column, "verdict": p.verdict, "effect": p.effect,
-                                "p-value": p.p_value, "what changed": p.sentence}
+                                "p-value": drift.format_p(p.p_value),
+                                "what changed": p.sentence}
                                for p in section.predictions]),
                  hide_index=True, key=f"drift-pred-{report.report_id}")  # fmt: skip
     if section.profiles:
@@ -218,6 +225,16 @@ def retrain_panel(ws, report) -> None:
                 st.success(f"{out['challenger']} is the challenger ({out['challenger_score']:.4f} "
                            f"vs champion {out['champion_score']:.4f}); {verdict}. Promote it on "
                            "the Models page.")  # fmt: skip
+
+
+def _stat(key: str, value) -> str:
+    """A column's statistic as text: p-values (keys p_...) by drift.format_p, numbers to 4
+    significant digits, anything else as it is."""
+    if key.startswith("p_") and (value is None or isinstance(value, float | int)):
+        return drift.format_p(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
 
 
 def _html(ws, report_id: str) -> bytes:

@@ -206,10 +206,12 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
         return
     bulk_actions(selected, lifecycle == "deleted")
     if len(selected) == 1:
-        history = data.curves(root, gen, tuple(selected), None, None)
+        # curves only for what was logged per step (folds, boosting stages, epochs); single
+        # values are in the run's metrics table below
+        history = compare.charts.stepped(data.curves(root, gen, tuple(selected), None, None))
         if not history.empty:
             st.subheader("Metric curves")
-            names = dict(zip(table["run_id"], table["name"], strict=True))
+            names = compare.run_labels(table)
             st.plotly_chart(compare.charts.metric_curves(history, names), key="curves")
         try:
             run_details(root, gen, selected[0])

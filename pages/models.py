@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import datasets, monitoring, promotion, registry, signature
+from app.drift import format_p
 from app.ui import data
 from app.ui.widgets import user_errors
 from store.entities import Model, ModelVersion
@@ -161,8 +162,8 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
     m[2].metric("95% interval", f"[{lo:+.3f}, {hi:+.3f}]",
                 help="Paired bootstrap over the same rows (1,000 resamples).")  # fmt: skip
     if result.mcnemar_p is not None:
-        st.caption(f"McNemar's exact test on the rows where only one model is right: "
-                   f"p = {result.mcnemar_p:.3g} · {result.n_rows:,} labelled rows")  # fmt: skip
+        st.caption(f"McNemar's exact test on the rows where only one model is right: p = "
+                   f"{format_p(result.mcnemar_p)} · {result.n_rows:,} labelled rows")  # fmt: skip
     if not result.segments.empty:
         st.dataframe(result.segments, hide_index=True, key="cc-segments")
     verdict = promotion.gate(result, config)

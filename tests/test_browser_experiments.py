@@ -52,3 +52,37 @@ def test_launch_a_sweep_and_compare(ws: Workspace, tmp_path: Path) -> None:
         assert error_texts(page) == []
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
+
+
+def test_two_runs_with_one_name_are_compared_apart(ws: Workspace, tmp_path: Path) -> None:
+    """The same estimator launched twice (two runs named alike): ticking both shows the
+    comparison, each run labelled by its name and short id, and no error box (a pandas
+    'non-unique index' / 'Duplicate column names' traceback before)."""
+    from app import experiments, runner
+    from app.training import RunSpec
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wb.log_dataset(binary_frame(200), "churn")
+    ids = [runner.launch(ws, RunSpec("churn", "churned", "gradient_boosting", seed=seed,
+                                     params={"n_estimators": 30}),
+                         experiment="churn", name="gb", wait=True).run_ids[0]
+           for seed in (1, 2)]  # fmt: skip
+    assert {experiments.get_run(ws, i).run.name for i in ids} == {"gb"}
+    with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
+        page = open_page(b, f"{url}/experiments")
+        page.get_by_text("2 runs").wait_for()
+        select_row(page, 1)
+        select_row(page, 2)
+        page.get_by_role("heading", name="Compare 2 runs").wait_for()
+        for run_id in ids:
+            expect(page.get_by_text(f"gb · {run_id[:8]}").first).to_be_attached()
+        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+        assert error_texts(page) == []
+        page.get_by_role("heading", name="Compare 2 runs").scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / "experiments-compare-same-name.png")
+        # boosting stages are curves, one line per run, the legend telling them apart
+        curves = page.get_by_test_id("stPlotlyChart").filter(has_text="staged_accuracy")
+        curves.scroll_into_view_if_needed()
+        for run_id in ids:
+            expect(curves.get_by_text(f"gb · {run_id[:8]}")).to_be_visible()
+        page.screenshot(path=SHOTS / "experiments-compare-same-name-curves.png")

@@ -228,7 +228,14 @@ def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) 
     assert "churn@v2 against churn@v1" in titles[0]
     assert "Model churn-clf/1: predictions drift" in titles
     assert "A model's drift across dataset versions" in titles
-    assert [m.label for m in at.metric][-3:] == ["accuracy, reference", "accuracy, current",
-                                                 "Performance"]  # fmt: skip
+    # short labels a metric card does not cut off; the metric is named above them
+    assert [m.label for m in at.metric][-3:] == ["Reference", "Current", "Verdict"]
+    assert any(md.value == "**Performance** (accuracy)" for md in at.markdown)
     predictions = next(d.value for d in at.dataframe if "prediction" in d.value.columns)
     assert predictions["prediction"].tolist()[0] in ("prediction", "proba_True")
+    # p-values as drift.format_p writes them (the predictions drift: a tiny p)
+    report = reports.list_reports(ws)[0]
+    section = reports.model_section(report)
+    expected = {p.column: drift.format_p(p.p_value) for p in section.predictions}
+    assert dict(zip(predictions["prediction"], predictions["p-value"], strict=True)) == expected
+    assert all(v == "< 1e-10" or "e-" in v or len(v) <= 5 for v in expected.values()), expected

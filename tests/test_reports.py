@@ -126,3 +126,117 @@ def test_two_files_compared_without_registering(ws: Workspace, tmp_path: Path) -
     (tmp_path / "notes.txt.gz").write_bytes(b"x")
     with pytest.raises(InvalidInput, match=r"use a \.csv or \.parquet file"):
         reports.compare_files(ref, tmp_path / "notes.txt.gz")
+
+
+def plotted_figures(page: str) -> list[dict]:
+    """Every figure of an exported report: the data and layout passed to Plotly.newPlot."""
+    body = page.split("</script>", 1)[1]  # after the inlined plotly.js
+    decoder = json.JSONDecoder()
+    figures = []
+    for call in body.split("Plotly.newPlot(")[1:]:
+        rest = call[call.index(",") + 1 :].lstrip()  # after the div's id
+        data, end = decoder.raw_decode(rest)
+        layout, _ = decoder.raw_decode(rest[end:].lstrip().removeprefix(",").lstrip())
+        figures.append({"data": data, "layout": layout})
+    return figures
+
+
+def trace_colors(figure: dict) -> list[str]:
+    """Each trace's colour as the browser resolves it: its own, else the template's colorway."""
+    way = figure["layout"].get("template", {}).get("layout", {}).get("colorway") or []
+    return [(t.get("marker") or {}).get("color") or (way[i % len(way)] if way else "")
+            for i, t in enumerate(figure["data"])]  # fmt: skip
+
+
+def luminance(color: str) -> float:
+    """Relative luminance (0 black to 1 white) of a #rrggbb colour (WCAG 2 weights)."""
+    r, g, b = (int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace,
+                                                     tmp_path: Path) -> None:  # fmt: skip
+    """The page renders the report's charts through Streamlit (whose theme becomes plotly's
+    default template in the server process, colours as #000001-style placeholders), then
+    exports it as pages/drift.py's _html does: two distinct, visible colours per chart, and
+    axes that make room for their titles."""
+    report = reports.run_report(two_months, "customers@v1", "customers@v2")
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page(f"../pages/{nav.DRIFT.file}")
+    at.run()
+    assert not at.exception and at.get("plotly_chart"), "the page drew the report's chart"
+    out = reports.export_html(two_months, report.report_id, tmp_path / "report.html")
+    figures = plotted_figures(out.read_text())
+    assert len(figures) == 2  # income and plan drifted
+    for figure in figures:
+        colors = trace_colors(figure)
+        assert len(set(colors)) == 2, colors
+        assert all(0.15 < luminance(c) < 0.9 for c in colors), colors  # not near-black/white
+        layout = figure["layout"]
+        assert layout["yaxis"]["automargin"] and layout["margin"]["l"] >= 50
+        assert layout["xaxis"]["automargin"] and layout["margin"]["b"] >= 40
+
+
+@pytest.mark.parametrize(("p", "shown"), [
+    (0.0, "< 1e-10"), (8e-13, "< 1e-10"), (1e-10, "1.0e-10"), (3.2e-8, "3.2e-8"),
+    (2.78e-101, "< 1e-10"), (9.4e-4, "9.4e-4"), (0.012, "0.012"), (0.0123, "0.012"),
+    (0.983, "0.98"), (1.0, "1"), (None, ""), (float("nan"), ""),
+])  # fmt: skip
+def test_p_values_have_one_readable_format(p, shown) -> None:
+    assert drift.format_p(p) == shown
+
+
+@pytest.fixture
+def long_names(ws: Workspace) -> Workspace:
+    """Three drifting columns with long names (a metric card cut them off with '…'), their
+    p-values far below 1e-10 (shown as 0, 0.00e+00 or 2.78e-101 before)."""
+    rng = np.random.default_rng(3)
+    n = 5_000
+    for shift in (0.0, 1.0):
+        wb.log_dataset(pd.DataFrame({
+            "monthly_support_calls": rng.poisson(1 + 2 * shift, n),
+            "average_session_minutes": rng.normal(30 - 8 * shift, 5, n),
+            "contract_renewal_channel": rng.choice(["web", "phone"], n,
+                                                   p=[0.5 + 0.3 * shift, 0.5 - 0.3 * shift]),
+            "steady": rng.normal(0, 1, n),
+        }), "usage")  # fmt: skip
+    return ws
+
+
+def test_p_values_are_readable_and_labels_whole_everywhere(long_names: Workspace, capsys,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """The page's tables, the HTML export and the CLI print each p-value by drift.format_p;
+    the page's metric cards hold short values only (long column names go in wrapping text)."""
+    from app.cli import main
+
+    code = main(["--workspace", str(long_names.root), "drift", "report", "usage@v2",
+                 "--reference", "usage@v1", "--html", str(tmp_path / "r.html")])  # fmt: skip
+    assert code == 0
+    report = reports.list_reports(long_names)[0]
+    shown = {r["column"]: drift.format_p(r["p_value"]) for r in report.results}
+    assert shown["monthly_support_calls"] == "< 1e-10"
+    assert shown["steady"] and shown["steady"] != "< 1e-10" and len(shown["steady"]) <= 5
+    lines = capsys.readouterr().out.splitlines()
+    for column, p in shown.items():
+        line = next(x for x in lines if x.strip().startswith(column + " "))
+        assert f" p {p} " in line, line
+    page = (tmp_path / "r.html").read_text()
+    for p in shown.values():
+        assert f"<td>{html.escape(p)}</td>" in page
+    assert "<td>0</td>" not in page
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.run()
+    at.switch_page(f"../pages/{nav.DRIFT.file}")
+    at.run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "p-value" in d.value.columns)
+    assert dict(zip(table["column"], table["p-value"], strict=True)) == shown
+    stats = next(d.value for d in at.dataframe if "statistic" in d.value.columns)
+    for key, value in zip(stats["statistic"], stats["value"], strict=True):
+        assert isinstance(value, str) and len(value) <= 12, (key, value)
+        if key.startswith("p_"):
+            assert value == "" or value == "< 1e-10" or "e-" in value or len(value) <= 5
+    assert all(len(m.value) <= 20 for m in at.metric), [m.value for m in at.metric]
+    top = next(md.value for md in at.markdown if md.value.startswith("**Top drifting**"))
+    assert "monthly_support_calls" in top and "average_session_minutes" in top

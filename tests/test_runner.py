@@ -62,6 +62,20 @@ def test_binary_classification_records_curves_and_stages() -> None:
     assert staged[0] == 1 and staged[-1] == 100  # one point per boosting stage
 
 
+@pytest.mark.parametrize(("frame", "target", "key", "final"), [
+    (IRIS, "species", "staged_accuracy", "accuracy"),
+    (DIABETES, "progression", "staged_rmse", "rmse"),
+])  # fmt: skip
+def test_a_forest_logs_its_score_per_number_of_trees(frame, target, key, final) -> None:
+    """A forest on a hold-out had only single values (its curves panel was empty): its
+    first k trees averaged as the forest averages them give a curve whose last point is
+    the forest's own hold-out score."""
+    result = train(RunSpec("x@v1", target, "random_forest", params={"n_estimators": 40}), frame)
+    staged = [(s, v) for k, s, v in result.step_metrics if k == key]
+    assert [s for s, _ in staged] == list(range(1, 41))
+    assert staged[-1][1] == pytest.approx(result.metrics[final], rel=1e-12)
+
+
 def test_kfold_logs_each_fold_and_the_mean() -> None:
     seen = []
     result = train(RunSpec("x@v1", "species", "logistic", validation="kfold", folds=4), IRIS,

@@ -16,8 +16,22 @@ from store.entities import ColumnProfile, DatasetVersion
 PALETTE = px.colors.qualitative.Plotly
 
 
+def stepped(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``history`` (run_id, key, step, value) whose key has at least two distinct
+    steps in some run: a curve. A key logged once per run (a final score) is a value, shown
+    in a table or a card, not an empty axis."""
+    if history.empty:
+        return history
+    steps = history.groupby(["run_id", "key"])["step"].nunique()
+    keys = set(steps[steps >= 2].index.get_level_values("key"))
+    return history[history["key"].isin(keys)].reset_index(drop=True)
+
+
 def metric_curves(history: pd.DataFrame, run_names: dict[str, str]) -> go.Figure:
-    """One panel per metric key, one line per run, value against step."""
+    """One panel per metric key, one line per run, value against step. ``run_names`` maps a
+    run id to its distinct label. A run with a single point of a key is drawn as a marker
+    (a line through one point draws nothing); pass :func:`stepped` history to leave out keys
+    that are single values in every run."""
     keys = sorted(history["key"].unique())
     cols = min(len(keys), 2) or 1
     rows = (len(keys) + cols - 1) // cols or 1
@@ -29,9 +43,11 @@ def metric_curves(history: pd.DataFrame, run_names: dict[str, str]) -> go.Figure
         part = history[history["key"] == key]
         for run_id, points in part.groupby("run_id", sort=False):
             fig.add_trace(
-                go.Scatter(x=points["step"], y=points["value"], mode="lines",
+                go.Scatter(x=points["step"], y=points["value"],
+                           mode="lines" if points["step"].nunique() > 1 else "markers",
                            name=run_names.get(run_id, run_id[:8]), legendgroup=run_id,
-                           line={"color": colors[run_id]}, showlegend=run_id not in shown),
+                           line={"color": colors[run_id]}, marker={"color": colors[run_id]},
+                           showlegend=run_id not in shown),
                 row=i // cols + 1, col=i % cols + 1,
             )  # fmt: skip
             shown.add(run_id)

@@ -14,23 +14,48 @@ from app.ui import charts, data
 LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "error", "seconds", "std")
 MAX_TRACES = 200
 SIDE_BY_SIDE = 4
+ZOOM_FROM = 200  # steps: wider histories are downsampled (store.history), so offer a zoom
 
 
 def lower_is_better(metric: str) -> bool:
     return any(word in metric.lower() for word in LOWER_IS_BETTER)
 
 
+def run_labels(table: pd.DataFrame) -> dict[str, str]:
+    """A distinct label for each run id of ``table`` (columns ``run_id`` and ``name``): the
+    run's name, with its short id added when another run in the table has the same name (a
+    run launched twice, a Quickstart run again), or its full id if short ids collide too.
+    Everything that shows several runs keys them by these labels, never by bare names."""
+    ids = table["run_id"].astype(str).tolist()
+    names = table["name"].map(_text).tolist() if "name" in table else [""] * len(ids)
+    counts = pd.Series(names).value_counts()
+    labels = {rid: f"{name} · {rid[:8]}" if counts[name] > 1 or not name else name
+              for rid, name in zip(ids, names, strict=True)}  # fmt: skip
+    if len(set(labels.values())) < len(labels):
+        labels = {rid: f"{name} · {rid}" for rid, name in zip(ids, names, strict=True)}
+    return labels
+
+
+def _by_run(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` indexed by each run's distinct label (see :func:`run_labels`)."""
+    labels = run_labels(table)
+    return table.set_axis(pd.Index(table["run_id"].astype(str).map(labels), name="run"))
+
+
 def param_diff(table: pd.DataFrame) -> pd.DataFrame:
-    """Params whose values differ across the runs: one row per param, one column per run."""
+    """Params whose values differ across the runs: one row per param, one column per run
+    (labelled by :func:`run_labels`, so same-named runs stay apart)."""
     cols = [c for c in table.columns if c.startswith("params.")]
     differing = [c for c in cols if table[c].map(_text).nunique(dropna=False) > 1]
-    out = table.set_index("name")[differing].map(_text).T
+    out = _by_run(table)[differing].map(_text).T
     out.index = [c.removeprefix("params.") for c in out.index]
     return out
 
 
 def metric_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: the best run and value (by direction), and the min, max and mean."""
+    """Per metric: the best run (its label, see :func:`run_labels`) and value (by
+    direction), and the min, max and mean."""
+    labels = run_labels(table)
     rows = []
     for col in (c for c in table.columns if c.startswith("metrics.")):
         values = table[col].dropna()
@@ -40,16 +65,17 @@ def metric_summary(table: pd.DataFrame) -> pd.DataFrame:
         low = lower_is_better(name)
         best = values.idxmin() if low else values.idxmax()
         rows.append({"metric": name, "better": "lower" if low else "higher",
-                     "best run": table.loc[best, "name"], "best": values[best],
+                     "best run": labels[str(table.loc[best, "run_id"])], "best": values[best],
                      "min": values.min(), "max": values.max(), "mean": values.mean(),
                      "runs": len(values)})  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """Runs x latest metrics, the best value of each metric highlighted."""
+    """Runs (by label, see :func:`run_labels`) x latest metrics, the best value of each
+    metric highlighted."""
     cols = [c for c in table.columns if c.startswith("metrics.")]
-    frame = table.set_index("name")[cols].rename(columns=lambda c: c.removeprefix("metrics."))
+    frame = _by_run(table)[cols].rename(columns=lambda c: c.removeprefix("metrics."))
     styler = frame.style.format(precision=4)
     for col in frame.columns:
         if lower_is_better(col):
@@ -78,6 +104,8 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
     """The comparison of the selected runs (2 to 1,000)."""
     root, gen = str(data.workspace().root), data.generation()
     chosen = table[table["run_id"].isin(run_ids)].reset_index(drop=True)
+    names = run_labels(chosen)
+    chosen = chosen.assign(run=chosen["run_id"].map(names))
     st.subheader(f"Compare {len(chosen)} runs")
     diff = param_diff(chosen)
     left, right = st.columns(2)
@@ -110,20 +138,26 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
             key="cmp-scatter-param",
             index=next((i for i, p in enumerate(params) if p in diff.index), 0),
         )
-        scatter = px.scatter(chosen, x=f"params.{x}", y=f"metrics.{metric}", hover_name="name",
+        scatter = px.scatter(chosen, x=f"params.{x}", y=f"metrics.{metric}", hover_name="run",
                              color="status")  # fmt: skip
         scatter.update_layout(height=320, margin={"t": 20, "b": 20, "l": 20, "r": 20},
                               xaxis_title=x, yaxis_title=metric)  # fmt: skip
         st.plotly_chart(scatter, key="cmp-scatter")
     traced = run_ids[:MAX_TRACES]
-    names = dict(zip(chosen["run_id"], chosen["name"], strict=True))
-    span = st.slider("Steps (narrow to refetch at full detail)", 0, 10_000, (0, 10_000),
-                     key="cmp-steps")  # fmt: skip
-    curves = data.curves(root, gen, tuple(traced), (metric,) if len(traced) > 20 else None,
-                         None if span == (0, 10_000) else span)  # fmt: skip
-    if len(run_ids) > MAX_TRACES:
-        st.caption(f"Curves of the first {MAX_TRACES} selected runs.")
-    if not curves.empty:
+    keys = (metric,) if len(traced) > 20 else None
+    curves = charts.stepped(data.curves(root, gen, tuple(traced), keys, None))
+    if curves.empty:
+        st.caption("No metric of these runs was logged at more than one step, so there are no "
+                   "curves: their values are in the tables above.")  # fmt: skip
+    else:
+        lo, hi = int(curves["step"].min()), int(curves["step"].max())
+        if hi - lo > ZOOM_FROM:  # downsampled: a narrower range is refetched at full detail
+            span = st.slider("Steps (narrow to refetch at full detail)", lo, hi, (lo, hi),
+                             key=f"cmp-steps-{lo}-{hi}")  # fmt: skip
+            if span != (lo, hi):
+                curves = charts.stepped(data.curves(root, gen, tuple(traced), keys, span))
+        if len(run_ids) > MAX_TRACES:
+            st.caption(f"Curves of the first {MAX_TRACES} selected runs.")
         st.plotly_chart(charts.metric_curves(curves, names), key="cmp-curves")
     evaluation_side_by_side(data.evaluations(root, gen, tuple(run_ids[:SIDE_BY_SIDE])), names)
 

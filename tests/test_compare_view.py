@@ -1,0 +1,112 @@
+"""The runs view with several runs ticked, through AppTest on a real workspace: same-named
+runs stay apart (keyed by run id), and curves are drawn only for what was logged per step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import runner
+from app import sdk as wb
+from app.training import RunSpec
+from app.ui import compare
+from store.workspace import Workspace
+from tests.conftest import ROOT, make_run
+from tests.test_runner import binary_frame
+
+MAIN = str(ROOT / "app" / "main.py")
+
+
+@pytest.fixture
+def app_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")  # no background thread inside AppTest
+    return ws
+
+
+def experiments_page(selected: list[str]) -> AppTest:
+    """The Experiments page with ``selected`` runs ticked (the selection it remembers)."""
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.session_state["selected_runs"] = selected
+    at.run()
+    at.switch_page("../pages/experiments.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def curve_panels(at: AppTest) -> list[str]:
+    """Subplot titles of the metric-curves chart (the figure with 'step' on its x axes)."""
+    for fig in charts(at):
+        layout = fig.get("layout", {})
+        if layout.get("xaxis", {}).get("title", {}).get("text") == "step":
+            return [a["text"] for a in layout.get("annotations", [])]
+    return []
+
+
+def test_two_runs_with_the_same_name_are_compared_apart(app_env: Workspace) -> None:
+    a = make_run(experiment="churn", name="rf", params={"depth": 3},
+                 metrics={"auc": [0.5, 0.8], "accuracy": 0.7})  # fmt: skip
+    b = make_run(experiment="churn", name="rf", params={"depth": 5},
+                 metrics={"auc": [0.6, 0.9], "accuracy": 0.8})  # fmt: skip
+    at = experiments_page([a, b])
+    label_a, label_b = f"rf · {a[:8]}", f"rf · {b[:8]}"
+    frames = [d.value for d in at.dataframe]
+    params = next(f for f in frames if "depth" in f.index)
+    assert params.loc["depth"].to_dict() == {label_a: "3", label_b: "5"}
+    summary = next(f for f in frames if "best run" in f.columns)
+    assert summary.set_index("metric").loc["accuracy", "best run"] == label_b
+    metrics = next(f for f in frames if "accuracy" in f.columns and label_a in f.index)
+    assert metrics.loc[label_b, "accuracy"] == 0.8
+    legend = {t["name"] for fig in charts(at) for t in fig["data"] if t.get("name")}
+    assert {label_a, label_b} <= legend  # the curves' legend tells the two runs apart
+
+
+def test_run_labels_stay_distinct() -> None:
+    import pandas as pd
+
+    table = pd.DataFrame({"run_id": ["abcdef0123", "abcdef0199", "ffff000011"],
+                          "name": ["rf", "rf", "svm"]})  # fmt: skip
+    assert compare.run_labels(table) == {"abcdef0123": "rf · abcdef0123",
+                                         "abcdef0199": "rf · abcdef0199",
+                                         "ffff000011": "svm · ffff000011"}  # fmt: skip
+    table = pd.DataFrame({"run_id": ["aaaaaaaa11", "bbbbbbbb22"], "name": ["rf", "svm"]})
+    assert compare.run_labels(table) == {"aaaaaaaa11": "rf", "bbbbbbbb22": "svm"}
+
+
+def test_single_values_are_not_drawn_as_empty_curves(app_env: Workspace) -> None:
+    """Two runs, each with one value per metric: no curves chart and no steps slider."""
+    a = make_run(experiment="churn", name="a", metrics={"accuracy": 0.7, "roc_auc": 0.8})
+    b = make_run(experiment="churn", name="b", metrics={"accuracy": 0.75, "roc_auc": 0.6})
+    at = experiments_page([a, b])
+    assert curve_panels(at) == []
+    assert not [s for s in at.slider if "Steps" in s.label]
+    assert any("more than one step" in c.value for c in at.caption)
+    at = experiments_page([a])  # one run: its values are in its metrics table, no curves
+    assert curve_panels(at) == []
+    assert any("Metric curves" in h.value for h in at.subheader) is False
+
+
+def test_a_launched_run_shows_curves_of_its_folds_and_no_empty_panels(
+    app_env: Workspace,
+) -> None:
+    wb.log_dataset(binary_frame(), "churn")
+    kfold = runner.launch(app_env, RunSpec("churn", "churned", "logistic", validation="kfold",
+                                           folds=4), experiment="ui", wait=True)  # fmt: skip
+    holdout = runner.launch(app_env, RunSpec("churn", "churned", "random_forest",
+                                             params={"n_estimators": 20}),
+                            experiment="ui", wait=True)  # fmt: skip
+    at = experiments_page(kfold.run_ids)
+    panels = curve_panels(at)
+    assert "fold_accuracy" in panels and "fold_roc_auc" in panels
+    assert not {"accuracy", "roc_auc", "train_seconds"} & set(panels)  # single values
+    at = experiments_page(holdout.run_ids)  # a forest on a hold-out: score per tree count
+    assert curve_panels(at) == ["staged_accuracy"]
+    both = experiments_page(kfold.run_ids + holdout.run_ids)
+    assert set(curve_panels(both)) == set(panels) | {"staged_accuracy"}
