@@ -207,11 +207,11 @@ def promote_panel(ws, model: Model, result, dataset: str, target: str, config,
     admin = auth.allows(ws, "admin")
     override, reason = False, ""
     if not full.allowed:
-        waived = "; ".join(full.reasons)
+        waived = ", ".join(name for name, ok, _ in full.checks if not ok)  # listed above
         if admin:
-            st.warning(f"The gate refuses this promotion ({waived}). An admin may override "
-                       "it with a reason; the audit log records the override and every "
-                       "waived check.", icon=":material/gpp_maybe:")  # fmt: skip
+            st.warning(f"The gate refuses this promotion (failing: {waived}). An admin may "
+                       "override it with a reason; the audit log records the override and "
+                       "every waived check.", icon=":material/gpp_maybe:")  # fmt: skip
             override = st.checkbox("Override the gate", key="cc-override")
             reason = st.text_input("Reason for the override", key="cc-override-reason",
                                    disabled=not override,
