@@ -187,7 +187,7 @@ def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
     except NotFound:
         challenger = registry.get_version(ws, f"{name}@challenger")
         registry.set_alias(ws, name, registry.PROTECTED_ALIAS, challenger.version, actor=actor,
-                           reason="first champion")  # fmt: skip
+                           reason=reason or "first champion", override=override)  # fmt: skip
         return Verdict(True, (("no champion yet", True, "the challenger becomes champion"),))
     comparison = compare(ws, name, dataset_ref, target, segment=segment)
     verdict = gate(comparison, full_config(config))

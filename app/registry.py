@@ -255,8 +255,8 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
     ``reason``; the audit event (``model.alias.move``) then records ``override``, the
     reason and every waived check (the failing checks, or "the gate was not run" for a
     direct move). Without them it raises InvalidInput saying what to do. The first
-    champion (none yet: the gate has nothing to compare with) and moves of other aliases
-    are not gated. :func:`rollback` restores the version champion held before."""
+    champion (never set before: the gate has nothing to compare with) and moves of other
+    aliases are not gated. :func:`rollback` restores the version champion held before."""
     alias = check_alias(alias)
     actor = actor or current_user()
     reason = reason.strip() if isinstance(reason, str) else ""
@@ -277,10 +277,18 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
 
 @requires(alias_role)
 def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> None:
+    """Remove ``alias`` (recorded in its history and the audit log). Setting ``champion``
+    again afterwards is not a first champion: it goes through the gate or an override."""
     model = _model(ws, name)
     actor = actor or current_user()
-    ws.store.write(lambda tx: q.move_alias(tx, model.model_id, check_alias(alias), None, actor,
-                                           "removed"))  # fmt: skip
+    alias = check_alias(alias)
+
+    def work(tx) -> None:
+        before = q.move_alias(tx, model.model_id, alias, None, actor, "removed")
+        audit.record(tx, actor=actor, action="model.alias.remove", object_type="model",
+                     object_id=name, detail={"alias": alias, "from": before})  # fmt: skip
+
+    ws.store.write(work)
 
 
 @requires(alias_role)
@@ -320,7 +328,8 @@ def _move(
         detail: dict[str, Any] = {"alias": alias, "to": version, "reason": reason}
         recorded = reason
         current = q.alias_version(tx, model.model_id, alias)
-        if gated and alias == PROTECTED_ALIAS and current is not None and current != version:
+        first = current is None and not q.alias_history(tx, model.model_id, alias)
+        if gated and alias == PROTECTED_ALIAS and current != version and not first:
             waived = _waived(gate)
             if gate is not None:
                 detail["gate"] = {

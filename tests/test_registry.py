@@ -409,6 +409,15 @@ def test_moving_champion_directly_needs_an_admin_override_and_a_reason(
     assert (move["from"], move["to"]) == (1, 2)
     history = registry.alias_history(ws, "churn-clf", "champion")
     assert history[0].reason == "gate overridden: hotfix for ticket 42"
+    # Removing champion and setting it again is no first champion: still an override.
+    registry.remove_alias(ws, "churn-clf", "champion")
+    assert _moves(ws)[0]["reason"] == "hotfix for ticket 42"  # the removal is its own action
+    with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
+        registry.set_alias(ws, "churn-clf", "champion", 1)
+    with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
+        promote(ws, "churn-clf", "churn@v1", "churned")  # no champion to compare with
+    assert registry.set_alias(ws, "churn-clf", "champion", 1, override=True,
+                              reason="restore after removal") is None  # fmt: skip
     # Other aliases keep moving freely, by an editor, without a reason.
     with acting_as(ED):
         registry.set_alias(ws, "churn-clf", "staging", 2)
