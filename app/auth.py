@@ -111,13 +111,28 @@ def requires(role: str | Callable[..., str]) -> Callable[[F], F]:
     return wrap
 
 
-def check(ws: Workspace, needed: str, verb: str) -> None:
+def effective(ws: Workspace) -> Principal:
+    """The acting principal with its role now: a browser session's as the users table says
+    (a disabled or deleted account: role "none"); otherwise :func:`current`."""
     who = current()
     if who is _session_principal() and who.role != "none":
         try:  # a browser session: its role as the users table says now
             who = principal_of(ws, who.name)
         except PermissionDenied:
             who = Principal(who.name, "none")
+    return who
+
+
+def allows(ws: Workspace, role: str) -> bool:
+    """Whether the acting principal has at least ``role`` now. For pages, to show a clear
+    refusal instead of a control that would fail; the services still check every call
+    (:func:`requires`). In single-user mode it is always True: the process's user is an
+    admin."""
+    return RANK[effective(ws).role] >= RANK[role]
+
+
+def check(ws: Workspace, needed: str, verb: str) -> None:
+    who = effective(ws)
     if RANK[who.role] >= RANK[needed]:
         return
     ws.store.write(lambda tx: audit.record(

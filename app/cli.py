@@ -153,7 +153,31 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
     alias.add_argument("alias")
     alias.add_argument("version", type=int)
     alias.add_argument("--reason", default="", help="recorded in the alias history")
+    alias.add_argument("--override", action="store_true",
+                       help="admin only: move champion although the promotion gate was not "
+                            "passed (needs --reason; recorded in the audit log)")  # fmt: skip
     alias.set_defaults(func=cmd_models_alias)
+    promote = models.add_parser("promote", help="move champion to the challenger through the "
+                                "promotion gate (admin)")  # fmt: skip
+    promote.add_argument("name")
+    promote.add_argument(
+        "--dataset",
+        required=True,
+        metavar="REF",
+        help="labelled dataset version both are scored on, e.g. churn@v4",
+    )
+    promote.add_argument("--target", required=True, metavar="COLUMN", help="the label column")
+    promote.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        help="how much better the challenger must be (default 0)",
+    )
+    promote.add_argument("--override", action="store_true",
+                         help="promote although the gate refuses (needs --reason; every "
+                              "waived check goes into the audit log)")  # fmt: skip
+    promote.add_argument("--reason", default="", help="why the gate may be overridden")
+    promote.set_defaults(func=cmd_models_promote)
     rollback = models.add_parser("rollback", help="move an alias back to its previous version")
     rollback.add_argument("name")
     rollback.add_argument("alias")
@@ -423,10 +447,32 @@ def cmd_models_alias(args: argparse.Namespace) -> int:
     from app import registry
 
     before = registry.set_alias(open_workspace(args.workspace), args.name, args.alias,
-                                args.version, reason=args.reason)  # fmt: skip
+                                args.version, reason=args.reason,
+                                override=args.override)  # fmt: skip
     was = f" (was v{before})" if before is not None else ""
     print(f"{args.name}@{args.alias} -> v{args.version}{was}")
     return 0
+
+
+def cmd_models_promote(args: argparse.Namespace) -> int:
+    """Print each check of the gate; exit 0 when champion moved, 1 when the gate refused."""
+    from app import promotion
+
+    verdict = promotion.promote(open_workspace(args.workspace), args.name, args.dataset,
+                                args.target, config=promotion.GateConfig(margin=args.margin),
+                                override=args.override, reason=args.reason)  # fmt: skip
+    for name, ok, detail in verdict.checks:
+        print(f"{'pass' if ok else 'FAIL'}  {name}: {detail}")
+    if verdict.allowed:
+        print(f"{args.name}@champion moved: the gate allows it.")
+        return 0
+    if verdict.overridden:
+        print(f"{args.name}@champion moved by an override; the audit log lists the waived "
+              "checks.")  # fmt: skip
+        return 0
+    print(f"error: the gate refuses; {args.name}@champion did not move. An admin may override "
+          "with --override --reason TEXT.", file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:

@@ -106,14 +106,33 @@ def count_events(ws: Workspace, model: str | None = None) -> int:
 
 
 def status(ws: Workspace, model: str) -> str:
-    """A badge for the model: unmonitored, ok, drift (a challenger waits), or retrained."""
+    """A badge for the model: "unmonitored"; "ok" (no check yet, or the last one did not
+    fire); after a retraining, what the aliases say now: "retrained and promoted" while
+    champion points at the retrained version (promoted by the monitor, the gate or an
+    override), "drift: challenger waiting" while only ``challenger`` does, "drift:
+    challenger set aside" when neither does; else the last event's action ("error")."""
     if not any(m.model == model for m in monitors(ws)):
         return "unmonitored"
     last = events(ws, model, 1)
     if not last:
         return "ok"
-    return {"none": "ok", "retrained": "drift: challenger waiting",
-            "promoted": "retrained and promoted"}.get(last[0].action, last[0].action)  # fmt: skip
+    action, retrained = last[0].action, last[0].detail.get("challenger")
+    if action not in ("retrained", "promoted") or not retrained:
+        return {"none": "ok", "retrained": "drift: challenger waiting",
+                "promoted": "retrained and promoted"}.get(action, action)  # fmt: skip
+    if _points_at(ws, model, registry.PROTECTED_ALIAS) == retrained:
+        return "retrained and promoted"
+    if _points_at(ws, model, "challenger") == retrained:
+        return "drift: challenger waiting"
+    return "drift: challenger set aside"
+
+
+def _points_at(ws: Workspace, model: str, alias: str) -> str | None:
+    """The version ref ``model@alias`` names now, or None when the alias is not set."""
+    try:
+        return registry.get_version(ws, f"{model}@{alias}").ref
+    except NotFound:
+        return None
 
 
 def on_new_version(ws: Workspace, version: DatasetVersion) -> list[MonitorEvent]:
@@ -179,8 +198,9 @@ def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id:
     verdict = promotion.gate(comparison)
     promoted = auto_promote and verdict.allowed
     if promoted:
-        registry.set_alias(ws, model, "champion", challenger.version, actor=actor,
-                           reason=f"auto-promoted after drift on {dataset_ref}")  # fmt: skip
+        registry.set_alias(ws, model, registry.PROTECTED_ALIAS, challenger.version,
+                           actor=actor, reason=f"auto-promoted after drift on {dataset_ref}",
+                           gate=verdict)  # fmt: skip
     return {"run_id": run, "challenger": challenger.ref, "champion": champion.ref,
             "gate": verdict.allowed, "reasons": verdict.reasons, "promoted": promoted,
             "champion_score": comparison.champion_score,

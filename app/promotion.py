@@ -9,11 +9,16 @@ The gate allows "promote" only when every configured check passes, and says whic
 the challenger is better by at least ``margin``; the difference is significant (the 95 %
 interval excludes 0, and McNemar p < ``alpha`` for classifiers); the data version passes
 its contract; the signatures are compatible (callers of the champion keep working).
+
+The gate holds at every door: ``registry.set_alias`` refuses to move an existing champion
+to another version unless the gate passed (``promote`` hands it the verdict) or an admin
+overrides it with a reason; the audit log then lists every waived check. A check left out
+of the configuration (an unticked box) counts as waived when it fails.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -65,12 +70,34 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The gate's answer: ``allowed`` when every check passed; ``checks`` are (name, passed,
+    detail); ``dataset`` the labelled version it was judged on. From :func:`promote`,
+    ``overridden`` says an admin moved champion anyway (the failing checks waived)."""
+
     allowed: bool
     checks: tuple[tuple[str, bool, str], ...]
+    dataset: str = ""
+    overridden: bool = False
 
     @property
     def reasons(self) -> list[str]:
         return [f"{name}: {detail}" for name, ok, detail in self.checks if not ok]
+
+    @property
+    def moved(self) -> bool:
+        """Whether :func:`promote` moved champion (the gate allowed it, or an override)."""
+        return self.allowed or self.overridden
+
+
+def full_config(config: GateConfig | None = None) -> GateConfig:
+    """``config`` with nothing waived: every check required, the margin at least 0 and
+    ``alpha`` at most the default 0.05. A check left out of ``config`` (an unticked box on
+    the Models page) that fails under this config is a waiver, which only an admin's
+    override with a reason may grant (:func:`promote`)."""
+    config = config or GateConfig()
+    return GateConfig(margin=max(config.margin, 0.0), require_significant=True,
+                      require_contract=True, require_signature=True,
+                      alpha=min(config.alpha, GateConfig.alpha))  # fmt: skip
 
 
 def compare(
@@ -137,28 +164,42 @@ def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
                        f"{'passed' if c.contract_passed else 'failed or unchecked'}"))  # fmt: skip
     if config.require_signature:
         checks.append(("signature compatible", c.signature_ok[0], c.signature_ok[1]))
-    return Verdict(all(ok for _, ok, _ in checks), tuple(checks))
+    return Verdict(all(ok for _, ok, _ in checks), tuple(checks), c.dataset)
 
 
 @requires("admin")
 def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
             config: GateConfig | None = None, actor: str | None = None,
-            segment: str | None = None) -> Verdict:  # fmt: skip
-    """Move ``champion`` to the challenger's version if the gate allows it."""
+            segment: str | None = None, override: bool = False,
+            reason: str = "") -> Verdict:  # fmt: skip
+    """Move ``champion`` to the challenger's version if the gate allows it.
+
+    The gate is judged with nothing waived (:func:`full_config`: a check ``config`` leaves
+    out still counts when it fails). When it refuses, champion stays, unless an admin
+    passes ``override=True`` and a ``reason``: champion moves, and the audit log records
+    the override, the reason and every failing check as waived. Returns the verdict on
+    ``dataset_ref``: ``allowed``, ``overridden``, or neither (nothing moved). Raises
+    InvalidInput for an override without a reason, PermissionDenied below admin."""
+    if override and not (reason or "").strip():
+        raise InvalidInput("Overriding the promotion gate needs a reason: say why the refused "
+                           "checks may be waived (it goes into the audit log).")  # fmt: skip
     try:
-        registry.get_version(ws, f"{name}@champion")
+        registry.get_version(ws, f"{name}@{registry.PROTECTED_ALIAS}")
     except NotFound:
         challenger = registry.get_version(ws, f"{name}@challenger")
-        registry.set_alias(ws, name, "champion", challenger.version, actor=actor,
-                           reason="first champion")  # fmt: skip
+        registry.set_alias(ws, name, registry.PROTECTED_ALIAS, challenger.version, actor=actor,
+                           reason=reason or "first champion", override=override)  # fmt: skip
         return Verdict(True, (("no champion yet", True, "the challenger becomes champion"),))
     comparison = compare(ws, name, dataset_ref, target, segment=segment)
-    verdict = gate(comparison, config)
-    if verdict.allowed:
-        version = int(comparison.challenger.rsplit("/", 1)[1])
-        registry.set_alias(ws, name, "champion", version, actor=actor,
-                           reason=f"promoted on {dataset_ref}: {verdict.checks[0][2]}")  # fmt: skip
-    return verdict
+    verdict = gate(comparison, full_config(config))
+    if not verdict.allowed and not override:
+        return verdict
+    version = int(comparison.challenger.rsplit("/", 1)[1])
+    why = (f"promoted on {dataset_ref}: {verdict.checks[0][2]}" if verdict.allowed
+           else reason)  # fmt: skip
+    registry.set_alias(ws, name, registry.PROTECTED_ALIAS, version, actor=actor, reason=why,
+                       override=override and not verdict.allowed, gate=verdict)  # fmt: skip
+    return verdict if verdict.allowed else replace(verdict, overridden=True)
 
 
 def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:

@@ -13,7 +13,7 @@ import math
 import re
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import pandas as pd
@@ -27,7 +27,12 @@ from store.entities import AliasEvent, Model, ModelVersion, utcnow
 from store.errors import AlreadyExists, InvalidInput, NotFound
 from store.workspace import Workspace
 
+if TYPE_CHECKING:
+    from app.promotion import Verdict
+
 MODEL_FILE = "model.joblib"
+# The alias production serves. The promotion gate guards it: see set_alias.
+PROTECTED_ALIAS = "champion"
 _ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")
 _REF_RE = re.compile(r"^(?P<name>[^@/]+)(?:/(?P<n>\d+)|@v(?P<v>\d+)|@(?P<alias>[\w\-]+))?$")
 
@@ -233,25 +238,112 @@ def _model(ws: Workspace, name: str) -> Model:
 
 def alias_role(name: str, alias: str, *args: Any, **kwargs: Any) -> str:
     """Moving ``champion`` (what production serves) takes an admin; other aliases, an editor."""
-    return "admin" if alias == "champion" else "editor"
+    return "admin" if alias == PROTECTED_ALIAS else "editor"
 
 
 @requires(alias_role)
 def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str | None = None,
-              reason: str = "") -> int | None:  # fmt: skip
+              reason: str = "", override: bool = False,
+              gate: Verdict | None = None) -> int | None:  # fmt: skip
     """Point ``alias`` at ``version``; returns the version it pointed at before. Two
-    sessions moving it at once: the later commit wins and both moves are in the history."""
+    sessions moving it at once: the later commit wins and both moves are in the history.
+
+    ``champion`` (:data:`PROTECTED_ALIAS`) is guarded by the promotion gate: its door is
+    :func:`app.promotion.promote`, which passes the gate's ``Verdict`` as ``gate``. Moving
+    an existing champion to another version without a gate that passed every check is an
+    override of the gate: it needs an admin (:func:`alias_role`), ``override=True`` and a
+    ``reason``; the audit event (``model.alias.move``) then records ``override``, the
+    reason and every waived check (the failing checks, or "the gate was not run" for a
+    direct move). Without them it raises InvalidInput saying what to do. The first
+    champion (never set before: the gate has nothing to compare with) and moves of other
+    aliases are not gated. :func:`rollback` restores the version champion held before."""
     alias = check_alias(alias)
     actor = actor or current_user()
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if override and not reason:
+        raise InvalidInput(f"Overriding the promotion gate for {name}@{alias} needs a reason: "
+                           "say why the refused checks may be waived (it goes into the audit "
+                           "log).")  # fmt: skip
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"Version {version!r} is not a version number; give one like 3 "
+            f"(`workbench models versions {name}` lists them)."
+        ) from None
+    return _move(ws, name, alias, version, actor, reason, gated=True,
+                 override=override, gate=gate)  # fmt: skip
+
+
+@requires(alias_role)
+def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> None:
+    """Remove ``alias`` (recorded in its history and the audit log). Setting ``champion``
+    again afterwards is not a first champion: it goes through the gate or an override."""
+    model = _model(ws, name)
+    actor = actor or current_user()
+    alias = check_alias(alias)
+
+    def work(tx) -> None:
+        before = q.move_alias(tx, model.model_id, alias, None, actor, "removed")
+        audit.record(tx, actor=actor, action="model.alias.remove", object_type="model",
+                     object_id=name, detail={"alias": alias, "from": before})  # fmt: skip
+
+    ws.store.write(work)
+
+
+@requires(alias_role)
+def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> int:
+    """Move ``alias`` back to the version it pointed at before its last move."""
+    history = alias_history(ws, name, check_alias(alias))
+    previous = next((e.from_version for e in history if e.from_version is not None), None)
+    if not history or previous is None:
+        raise InvalidInput(f"{name}@{alias} has no earlier version to roll back to.")
+    # Not gated: the version it restores held the alias before (through the gate, as the
+    # first champion, or by a recorded override).
+    _move(ws, name, alias, previous, actor or current_user(),
+          f"rollback from v{history[0].to_version}", gated=False)  # fmt: skip
+    return previous
+
+
+def _move(
+    ws: Workspace,
+    name: str,
+    alias: str,
+    version: int,
+    actor: str,
+    reason: str,
+    *,
+    gated: bool,
+    override: bool = False,
+    gate: Verdict | None = None,
+) -> int | None:
+    """Point ``alias`` at ``version`` and record it (history and audit log); returns the
+    version it pointed at before. ``gated``: a move of an existing champion to another
+    version needs ``gate`` with every check passed, or ``override`` (see set_alias)."""
     model = _model(ws, name)
 
     def work(tx) -> int | None:
-        if not q.versions(tx, model.model_id, int(version)):
+        if not q.versions(tx, model.model_id, version):
             raise NotFound(f"{name} has no version {version}.")
-        before = q.move_alias(tx, model.model_id, alias, int(version), actor, reason)
+        detail: dict[str, Any] = {"alias": alias, "to": version, "reason": reason}
+        recorded = reason
+        current = q.alias_version(tx, model.model_id, alias)
+        first = current is None and not q.alias_history(tx, model.model_id, alias)
+        if gated and alias == PROTECTED_ALIAS and current != version and not first:
+            waived = _waived(gate)
+            if gate is not None:
+                detail["gate"] = {
+                    "dataset": gate.dataset,
+                    "checks": [{"check": n, "passed": ok, "detail": d} for n, ok, d in gate.checks],
+                }
+            if waived:
+                if not override:
+                    raise InvalidInput(_gate_refusal(name, version, gate, waived))
+                detail |= {"override": True, "waived": waived}
+                recorded = f"gate overridden: {reason}"
+        before = q.move_alias(tx, model.model_id, alias, version, actor, recorded)
         audit.record(tx, actor=actor, action="model.alias.move", object_type="model",
-                     object_id=name, detail={"alias": alias, "from": before, "to": version,
-                                             "reason": reason})  # fmt: skip
+                     object_id=name, detail={**detail, "from": before})  # fmt: skip
         return before
 
     # Two first moves of the same alias both insert its row; the later commit fails on the
@@ -266,25 +358,26 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
     raise AssertionError("unreachable")
 
 
-@requires(alias_role)
-def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> None:
-    model = _model(ws, name)
-    actor = actor or current_user()
-    ws.store.write(lambda tx: q.move_alias(tx, model.model_id, check_alias(alias), None, actor,
-                                           "removed"))  # fmt: skip
+def _waived(gate: Verdict | None) -> list[str]:
+    """The checks a move of champion waives: the gate's failing ones ("name: detail"), or
+    the whole gate when it was not run."""
+    if gate is None:
+        return ["promotion gate: not run (champion moved directly, not through promote)"]
+    return [f"{n}: {d}" for n, ok, d in gate.checks if not ok]
 
 
-@requires(alias_role)
-def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> int:
-    """Move ``alias`` back to the version it pointed at before its last move."""
-    history = alias_history(ws, name, check_alias(alias))
-    previous = next((e.from_version for e in history if e.from_version is not None), None)
-    if not history or previous is None:
-        raise InvalidInput(f"{name}@{alias} has no earlier version to roll back to.")
-    set_alias(
-        ws, name, alias, previous, actor=actor, reason=f"rollback from v{history[0].to_version}"
-    )
-    return previous
+def _gate_refusal(name: str, version: int, gate: Verdict | None, waived: list[str]) -> str:
+    if gate is None:
+        head = (f"{name}@{PROTECTED_ALIAS} is guarded by the promotion gate, and moving it to "
+                f"v{version} directly skips the gate.")  # fmt: skip
+    else:
+        head = (f"The promotion gate refuses {name}/{version} on {gate.dataset}: "
+                + "; ".join(waived) + ".")  # fmt: skip
+    return (head + " Promote through the gate (Models page, Champion vs challenger; "
+            f"`workbench models promote {name} --dataset REF --target COLUMN`; "
+            "wb.promote), or, as an admin, override it with a reason: "
+            "`--override --reason TEXT` on the command line, override=True and reason=... in "
+            "Python, 'Override the gate' on the Models page.")  # fmt: skip
 
 
 @requires("admin")

@@ -66,6 +66,7 @@ __all__ = [
     "log_param",
     "log_params",
     "predict",
+    "promote",
     "register_model",
     "search_runs",
     "set_alias",
@@ -564,10 +565,28 @@ def load_model(ref: str):
     return registry.load_model(workspace(), ref)
 
 
-def set_alias(name: str, alias: str, version: int) -> None:
+def set_alias(name: str, alias: str, version: int, *, reason: str = "",
+              override: bool = False) -> None:  # fmt: skip
+    """Point ``alias`` at ``version`` (the move is kept with who, when and ``reason``).
+    Moving an existing ``champion`` elsewhere skips the promotion gate: refused
+    (InvalidInput) unless an admin passes ``override=True`` and a ``reason``; use
+    :func:`promote` to go through the gate."""
     from app import registry
 
-    registry.set_alias(workspace(), name, alias, version)
+    registry.set_alias(workspace(), name, alias, version, reason=reason, override=override)
+
+
+def promote(name: str, dataset_ref: str, target: str, *, margin: float = 0.0,
+            override: bool = False, reason: str = ""):  # fmt: skip
+    """Champion against challenger on ``dataset_ref``'s labels in ``target``, through the
+    promotion gate: champion moves to the challenger only when every check passes (or an
+    admin overrides it with a reason). Returns the ``Verdict``: ``.allowed``, ``.moved``,
+    ``.checks`` and ``.reasons`` (the failing checks)."""
+    from app import promotion
+
+    return promotion.promote(workspace(), name, dataset_ref, target,
+                             config=promotion.GateConfig(margin=margin), override=override,
+                             reason=reason)  # fmt: skip
 
 
 def predict(model_ref: str, dataset_ref: str, *, output: str | None = None) -> DatasetVersion:

@@ -6,11 +6,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import datasets, monitoring, promotion, registry, signature
+from app import auth, datasets, monitoring, promotion, registry, signature
 from app.drift import format_p
 from app.ui import data
 from app.ui.widgets import user_errors
 from store.entities import Model, ModelVersion
+from store.errors import PermissionDenied
 
 st.title("Models")
 
@@ -46,17 +47,37 @@ def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
 
 def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
     numbers = [v.version for v in versions]
+    admin = auth.allows(ws, "admin")
     with st.form(f"alias-{model.name}"):
         a, b, c = st.columns([2, 2, 3])
-        alias = a.text_input("Alias", value="champion")
+        alias = a.text_input("Alias", value="challenger")
         version = b.selectbox("Version", numbers)
         reason = c.text_input("Reason", placeholder="why this move")
+        override = False
+        if admin:
+            override = st.checkbox(
+                "Override the promotion gate", key=f"alias-override-{model.name}",
+                help="Only for champion: move it to a version that has not passed the gate "
+                     "(see Champion vs challenger). Needs a reason; the audit log records the "
+                     "override and the waived checks.")  # fmt: skip
+        else:
+            st.caption("Moving champion needs an admin: the promotion gate guards it.")
         if st.form_submit_button("Move alias", icon=":material/label:"):
             with user_errors():
-                before = registry.set_alias(ws, model.name, alias.strip(), int(version),
-                                            reason=reason)  # fmt: skip
+                target = alias.strip()
+                try:
+                    before = registry.set_alias(ws, model.name, target, int(version),
+                                                reason=reason, override=override)  # fmt: skip
+                except PermissionDenied as exc:
+                    if target != registry.PROTECTED_ALIAS:
+                        raise
+                    raise PermissionDenied(
+                        f"Only an admin can move {model.name}@{target}: the promotion gate "
+                        "guards it. Promotion goes through the gate (Champion vs challenger), "
+                        "and an admin may override the gate with a reason. Ask an admin."
+                    ) from exc
                 was = f" (was v{before})" if before is not None else ""
-                st.session_state["flash"] = f"{model.name}@{alias} → v{version}{was}."
+                st.session_state["flash"] = f"{model.name}@{target} → v{version}{was}."
                 st.rerun()
     for alias, version in model.aliases.items():
         cols = st.columns([2, 2])
@@ -167,17 +188,58 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
     if not result.segments.empty:
         st.dataframe(result.segments, hide_index=True, key="cc-segments")
     verdict = promotion.gate(result, config)
+    full = promotion.gate(result, promotion.full_config(config))  # nothing waived
     for name, ok, detail in verdict.checks:
         st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/cancel:]'} "
                     f"**{name}**: {detail}")  # fmt: skip
-    if st.button("Promote the challenger to champion", type="primary", disabled=not verdict.allowed,
-                 icon=":material/military_tech:", key="promote",
-                 help=None if verdict.allowed else "; ".join(verdict.reasons)):  # fmt: skip
+    shown = {name for name, _, _ in verdict.checks}
+    for name, ok, detail in full.checks:
+        if not ok and name not in shown:  # an unticked check that fails: a waiver
+            st.markdown(f":orange[:material/do_not_disturb_on:] **{name}** (unticked, so "
+                        f"waived): {detail}")  # fmt: skip
+    promote_panel(ws, model, result, dataset, target, config, full)
+
+
+def promote_panel(ws, model: Model, result, dataset: str, target: str, config,
+                  full) -> None:  # fmt: skip
+    """Promote when the gate (nothing waived) allows it. When it refuses, an admin may
+    override it with a reason (recorded with every waived check); anyone else is told
+    that only an admin can."""
+    admin = auth.allows(ws, "admin")
+    override, reason = False, ""
+    if not full.allowed:
+        waived = ", ".join(name for name, ok, _ in full.checks if not ok)  # listed above
+        if admin:
+            st.warning(f"The gate refuses this promotion (failing: {waived}). An admin may "
+                       "override it with a reason; the audit log records the override and "
+                       "every waived check.", icon=":material/gpp_maybe:")  # fmt: skip
+            override = st.checkbox("Override the gate", key="cc-override")
+            reason = st.text_input("Reason for the override", key="cc-override-reason",
+                                   disabled=not override,
+                                   placeholder="why these checks may be waived")  # fmt: skip
+        else:
+            st.warning("The gate refuses this promotion, and only an admin can override it "
+                       f"(with a reason, recorded in the audit log). Failing: {waived}.",
+                       icon=":material/block:")  # fmt: skip
+    elif not admin:
+        st.caption("The gate allows it; promoting needs an admin.")
+    ready = admin and (full.allowed or (override and bool(reason.strip())))
+    label = ("Promote the challenger to champion" if full.allowed
+             else "Override the gate and promote")  # fmt: skip
+    why = None
+    if not ready:
+        why = ("Promoting needs an admin." if not admin
+               else "Tick 'Override the gate' and give a reason.")  # fmt: skip
+    if st.button(label, type="primary", disabled=not ready, icon=":material/military_tech:",
+                 key="promote", help=why):  # fmt: skip
         with user_errors():
-            final = promotion.promote(ws, model.name, dataset, target, config=config)
-            if final.allowed:
-                st.session_state["flash"] = f"Promoted {result.challenger} to champion."
+            final = promotion.promote(ws, model.name, dataset, target, config=config,
+                                      override=override, reason=reason)  # fmt: skip
+            if final.moved:
+                how = "" if final.allowed else f" by override (waived: {'; '.join(final.reasons)})"
+                st.session_state["flash"] = f"Promoted {result.challenger} to champion{how}."
                 st.rerun()
+            st.error(f"The gate refuses: {'; '.join(final.reasons)}. Champion did not move.")
 
 
 def score_tab(ws, version: ModelVersion) -> None:

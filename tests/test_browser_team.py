@@ -108,3 +108,60 @@ def test_a_trusted_proxy_header_logs_in_its_user(ws: Workspace, tmp_path: Path) 
         bare.goto(url)
         bare.get_by_role("heading", name="Log in").wait_for()
         assert bare.get_by_test_id("stSidebarNav").count() == 0
+
+
+@pytest.mark.browser
+def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Path) -> None:
+    """The promotion gate refuses the challenger: an editor sees that only an admin can
+    override it and is refused moving champion by hand; an admin overrides with a reason."""
+    from playwright.sync_api import expect
+
+    from tests.test_pages import refused_models
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    auth.add_user(ws, "ada", PASSWORD, "admin")
+    auth.add_user(ws, "ed", PASSWORD, "editor")
+    refused_models(ws)
+    console: list[str] = []
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
+            browser() as b:  # fmt: skip
+        page = open_page(b, url, console)
+        page.set_default_timeout(180_000)  # champion vs challenger is slow on a busy machine
+        log_in(page, "ed")
+        page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
+        page.get_by_role("tab", name="Champion vs challenger").click()
+        page.get_by_text("only an admin can override it").wait_for()
+        assert page.get_by_text("Override the gate", exact=True).count() == 0
+        assert page.get_by_role("button", name="Override the gate and promote").is_disabled()
+        form = page.get_by_test_id("stForm").filter(has_text="Move alias")
+        form.get_by_role("textbox", name="Alias").fill("champion")
+        form.get_by_test_id("stSelectbox").click()
+        page.keyboard.type("1")
+        page.keyboard.press("Enter")
+        form.get_by_role("button", name="Move alias").click()
+        page.get_by_text("Only an admin can move churn-clf@champion").wait_for()
+        page.get_by_role("tab", name="Champion vs challenger").click()
+        page.wait_for_selector(IDLE)
+        page.screenshot(path=SHOTS / "models-gate-override-refused-editor.png", full_page=True)
+        page.get_by_text("only an admin can override it").scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / "models-gate-refused-editor-gate.png")
+        assert registry.get_version(ws, "churn-clf@champion").version == 2
+        page.get_by_role("button", name="Log out").click()
+
+        log_in(page, "ada")
+        page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
+        page.get_by_role("tab", name="Champion vs challenger").click()
+        page.get_by_text("Override the gate", exact=True).click()
+        page.get_by_role("textbox", name="Reason for the override").fill("a drill")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(IDLE)
+        button = page.get_by_role("button", name="Override the gate and promote")
+        expect(button).to_be_enabled(timeout=180_000)  # the rerun with the reason is done
+        button.scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / "models-gate-override-admin.png")
+        button.click()
+        page.get_by_text("Promoted churn-clf/1 to champion by override").wait_for()
+        assert registry.get_version(ws, "churn-clf@champion").version == 1
+        assert error_texts(page) == []
+    ours = [c for c in console if "404" not in c]
+    assert ours == [], ours

@@ -132,7 +132,7 @@ ws = open_workspace(None)
 acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 for i in range(100000):
     version = 1 + i % 2
-    registry.set_alias(ws, "clf", "champion", version)
+    registry.set_alias(ws, "clf", "champion", version, override=True, reason="fault drill")
     os.write(acks, f"{version}\\n".encode())
 """
 
@@ -243,9 +243,12 @@ def test_app_server_killed_during_alias_moves(ws: Workspace, tmp_path: Path) -> 
                 page.goto(f"{url}/models")
                 page.wait_for_selector(IDLE, timeout=60_000)
                 form = page.get_by_test_id("stForm").filter(has_text="Move alias")
+                form.get_by_role("textbox", name="Alias").fill("champion")
                 form.get_by_test_id("stSelectbox").filter(has_text="Version").click()
                 page.keyboard.type(str(2 + i % 2))
                 page.keyboard.press("Enter")
+                form.get_by_role("textbox", name="Reason").fill("fault drill")
+                form.get_by_text("Override the promotion gate").click()  # champion is gated
                 page.get_by_role("button", name="Move alias").click(no_wait_after=True)
                 time.sleep(pick.uniform(0.0, 0.3))
                 server.send_signal(signal.SIGKILL)

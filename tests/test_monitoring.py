@@ -80,3 +80,26 @@ def test_no_drift_no_retraining(ws: Workspace) -> None:
     [event] = monitoring.on_new_version(ws, version)
     assert not event.fired and event.action == "none"
     assert [v.version for v in registry.list_versions(ws, "churn-clf")] == [1]
+
+
+def test_the_badge_follows_the_alias(ws: Workspace) -> None:
+    """A retrained challenger waits; once champion points at it (here moved by an admin's
+    override, as with the Models page's Aliases form), the badge no longer says a
+    challenger waits, and after a rollback it waits again."""
+    wb.log_dataset(month(800, 1, False), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
+                           wait=True)  # fmt: skip
+    registry.register_model(ws, launch.run_ids[0], "churn-clf")
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    monitoring.set_monitor(ws, "churn-clf", "churn", "churned")  # auto-promotion off
+    version = wb.log_dataset(month(800, 2, True), "churn")
+    [event] = monitoring.on_new_version(ws, version)
+    assert event.action == "retrained" and event.detail["challenger"] == "churn-clf/2"
+    assert monitoring.status(ws, "churn-clf") == "drift: challenger waiting"
+    registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason="May is here")
+    assert registry.get_version(ws, "churn-clf@champion").version == 2
+    assert monitoring.status(ws, "churn-clf") == "retrained and promoted"
+    registry.rollback(ws, "churn-clf", "champion")
+    assert monitoring.status(ws, "churn-clf") == "drift: challenger waiting"
+    registry.set_alias(ws, "churn-clf", "challenger", 1)
+    assert monitoring.status(ws, "churn-clf") == "drift: challenger set aside"

@@ -208,6 +208,76 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
     assert any("rolled back to v1" in s.value for s in at.success)
 
 
+def refused_models(ws: Workspace) -> None:
+    """churn-clf: v1 a dummy, v2 a forest; the forest is champion and the dummy challenger,
+    so the promotion gate refuses the challenger (worse, not significant)."""
+    from app import registry, runner
+    from app import sdk as wb
+    from app.training import RunSpec
+    from tests.test_runner import binary_frame
+
+    wb.log_dataset(binary_frame(200), "churn")
+    for estimator in ("dummy", "random_forest"):
+        launch = runner.launch(ws, RunSpec("churn", "churned", estimator), experiment="m",
+                               wait=True)  # fmt: skip
+        registry.register_model(ws, launch.run_ids[0], "churn-clf")
+    registry.set_alias(ws, "churn-clf", "champion", 2)
+    registry.set_alias(ws, "churn-clf", "challenger", 1)
+
+
+def move_alias(at: AppTest, alias: str, version: int, reason: str = "",
+               override: bool | None = None) -> AppTest:  # fmt: skip
+    """Fill and submit the Models page's Move alias form."""
+    next(t for t in at.text_input if t.label == "Alias").input(alias)
+    next(s for s in at.selectbox if s.label == "Version" and "1" in s.options).select(version)
+    next(t for t in at.text_input if t.label == "Reason").input(reason)
+    if override is not None:
+        box = next(c for c in at.checkbox if c.label == "Override the promotion gate")
+        box.check() if override else box.uncheck()
+    return next(b for b in at.button if b.label == "Move alias").click().run()
+
+
+def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) -> None:
+    """Single-user mode: the process's user is an admin (as for every admin action). The
+    Aliases form no longer moves champion past the gate in one click, and the refused
+    Promote needs the override box and a reason; both moves are audited as overrides."""
+    import json
+
+    from app import auth, registry
+
+    refused_models(app_env)
+    at = run_page(nav.MODELS)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert next(t for t in at.text_input if t.label == "Alias").value == "challenger"
+    move_alias(at, "champion", 1, reason="looks fine")
+    assert any("guarded by the promotion gate" in e.value for e in at.error)
+    assert registry.get_version(app_env, "churn-clf@champion").version == 2
+    move_alias(at, "champion", 1, override=True)
+    assert any("needs a reason" in e.value for e in at.error)
+    assert registry.get_version(app_env, "churn-clf@champion").version == 2
+
+    promote = next(b for b in at.button if b.key == "promote")
+    assert promote.label == "Override the gate and promote" and promote.disabled
+    assert any("The gate refuses this promotion" in w.value for w in at.warning)
+    next(c for c in at.checkbox if c.label == "Override the gate").check().run()
+    assert next(b for b in at.button if b.key == "promote").disabled  # no reason yet
+    next(t for t in at.text_input if t.label == "Reason for the override").input(
+        "the forest leaks the label").run()  # fmt: skip
+    next(b for b in at.button if b.key == "promote").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert registry.get_version(app_env, "churn-clf@champion").version == 1
+    assert any("Promoted churn-clf/1 to champion by override" in s.value for s in at.success)
+    move_alias(at, "champion", 2, reason="back to the forest", override=True)
+    assert not at.error, [e.value for e in at.error]
+    assert registry.get_version(app_env, "churn-clf@champion").version == 2
+    moves = auth.audit_events(app_env, action="model.alias.move")
+    details = [json.loads(d) for d in moves["detail"]][:2]
+    assert [(d["override"], d["reason"]) for d in details] == [
+        (True, "back to the forest"), (True, "the forest leaks the label")]  # fmt: skip
+    assert [w.split(":")[0] for w in details[1]["waived"]] == [
+        "better by the margin", "significant"]  # fmt: skip
+
+
 def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
     from app import monitoring, registry, runner
     from app import sdk as wb

@@ -16,11 +16,13 @@ import pytest
 
 from app import datasets, registry, runner
 from app import sdk as wb
+from app.auth import Principal, acting_as
 from app.cli import main
 from app.promotion import Comparison, GateConfig, compare, gate, promote
 from app.signature import LoadedModel
 from app.training import RunSpec
-from store.errors import InvalidInput, NotFound
+from store import audit
+from store.errors import InvalidInput, NotFound, PermissionDenied
 from store.workspace import Workspace
 from tests.live import free_port
 from tests.test_runner import binary_frame
@@ -64,7 +66,8 @@ def test_register_refuses_runs_without_a_model(ws: Workspace) -> None:
 def test_aliases_history_and_rollback(two_versions: Workspace) -> None:
     ws = two_versions
     assert registry.set_alias(ws, "churn-clf", "champion", 1, actor="ana") is None
-    assert registry.set_alias(ws, "churn-clf", "champion", 2, actor="bo", reason="better") == 1
+    assert registry.set_alias(ws, "churn-clf", "champion", 2, actor="bo", reason="better",
+                              override=True) == 1  # fmt: skip
     assert registry.get_version(ws, "churn-clf@champion").version == 2
     assert registry.rollback(ws, "churn-clf", "champion", actor="cy") == 1
     history = registry.alias_history(ws, "churn-clf", "champion")
@@ -73,7 +76,8 @@ def test_aliases_history_and_rollback(two_versions: Workspace) -> None:
         (1, 2, "bo"),
         (None, 1, "ana"),
     ]
-    assert history[0].reason == "rollback from v2"
+    assert history[0].reason == "rollback from v2"  # a rollback restores: not gated
+    assert history[1].reason == "gate overridden: better"
     with pytest.raises(InvalidInput, match="reserved"):
         registry.set_alias(ws, "churn-clf", "latest", 1)
     with pytest.raises(InvalidInput, match="reserved"):
@@ -91,7 +95,8 @@ def test_concurrent_alias_moves_last_writer_wins(two_versions: Workspace) -> Non
         try:
             for _ in range(10):
                 barrier.wait(timeout=60)
-                registry.set_alias(ws, "churn-clf", "champion", version, actor=who)
+                registry.set_alias(ws, "churn-clf", "champion", version, actor=who,
+                                   override=True, reason="race")  # fmt: skip
         except Exception as exc:  # surfaced below
             errors.append(exc)
             barrier.abort()  # release the other session
@@ -205,7 +210,7 @@ def test_rest_endpoint_follows_the_alias(two_versions: Workspace) -> None:
         status, body = _post(f"http://127.0.0.1:{port}/predict", {"rows": rows})
         assert status == 200 and body["model"] == "churn-clf/1", body
         assert len(body["predictions"]) == 3 and len(body["probabilities"][0]) == 2
-        registry.set_alias(ws, "churn-clf", "champion", 2)
+        registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason="rest test")
         status, body = _post(f"http://127.0.0.1:{port}/predict", {"rows": rows})
         assert status == 200 and body["model"] == "churn-clf/2"
         status, body = _post(
@@ -359,3 +364,147 @@ def test_autolog_records_the_dataset_a_frame_was_loaded_from(ws: Workspace) -> N
     by_time = sorted(runs, key=lambda r: r.started_at)
     refs = [wb.register_model(r.run_id, "auto").dataset_ref for r in by_time]
     assert refs == ["visits@v1", "visits@v1", None]
+
+
+# -- issue 15: the gate holds at every door ----------------------------------------------------
+
+ED = Principal("ed", "editor")
+
+
+def _moves(ws: Workspace) -> list[dict]:
+    """The audit details of every alias move, newest first."""
+    events = ws.store.read(lambda tx: audit.recent(tx, 100))
+    return [json.loads(e.detail) for e in events if e.action == "model.alias.move"]
+
+
+def _champion(ws: Workspace) -> int:
+    return registry.get_version(ws, "churn-clf@champion").version
+
+
+def test_moving_champion_directly_needs_an_admin_override_and_a_reason(
+    two_versions: Workspace,
+) -> None:
+    ws = two_versions
+    registry.set_alias(ws, "churn-clf", "champion", 1)  # the first: nothing to compare with
+    registry.set_alias(ws, "churn-clf", "challenger", 2)
+    with acting_as(ED), pytest.raises(PermissionDenied, match="needs the admin role"):
+        registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason="trust me")
+    with pytest.raises(InvalidInput, match=r"churn-clf@champion is guarded by the promotion "
+                       r"gate.*--override --reason TEXT"):  # fmt: skip
+        registry.set_alias(ws, "churn-clf", "champion", 2, reason="looks better")
+    with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
+        wb.set_alias("churn-clf", "champion", 2)  # the SDK door
+    for blank in ("", "   "):
+        with pytest.raises(InvalidInput, match="needs a reason"):
+            registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason=blank)
+    assert _champion(ws) == 1
+    assert registry.set_alias(ws, "churn-clf", "champion", 1) == 1  # where it is: no move
+    assert registry.set_alias(ws, "churn-clf", "champion", 2, override=True,
+                              reason="hotfix for ticket 42", actor="ada") == 1  # fmt: skip
+    assert _champion(ws) == 2
+    move = _moves(ws)[0]
+    assert move["override"] is True and move["reason"] == "hotfix for ticket 42"
+    assert move["waived"] == ["promotion gate: not run (champion moved directly, not through "
+                              "promote)"]  # fmt: skip
+    assert (move["from"], move["to"]) == (1, 2)
+    history = registry.alias_history(ws, "churn-clf", "champion")
+    assert history[0].reason == "gate overridden: hotfix for ticket 42"
+    # Removing champion and setting it again is no first champion: still an override.
+    registry.remove_alias(ws, "churn-clf", "champion")
+    assert _moves(ws)[0]["reason"] == "hotfix for ticket 42"  # the removal is its own action
+    with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
+        registry.set_alias(ws, "churn-clf", "champion", 1)
+    with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
+        promote(ws, "churn-clf", "churn@v1", "churned")  # no champion to compare with
+    assert registry.set_alias(ws, "churn-clf", "champion", 1, override=True,
+                              reason="restore after removal") is None  # fmt: skip
+    # Other aliases keep moving freely, by an editor, without a reason.
+    with acting_as(ED):
+        registry.set_alias(ws, "churn-clf", "staging", 2)
+        assert registry.set_alias(ws, "churn-clf", "staging", 1) == 2
+    assert "override" not in _moves(ws)[0]
+
+
+@pytest.fixture
+def refused(two_versions: Workspace) -> Workspace:
+    """The forest is champion and the dummy challenger: the gate refuses the dummy."""
+    registry.set_alias(two_versions, "churn-clf", "champion", 2)
+    registry.set_alias(two_versions, "churn-clf", "challenger", 1)
+    return two_versions
+
+
+def test_promote_through_a_refusing_gate_needs_an_admin_override(refused: Workspace) -> None:
+    ws = refused
+    verdict = promote(ws, "churn-clf", "churn@v1", "churned")
+    assert not verdict.allowed and not verdict.moved and _champion(ws) == 2
+    failing = [r.split(":")[0] for r in verdict.reasons]
+    assert failing == ["better by the margin", "significant"]
+    with (
+        acting_as(ED),
+        pytest.raises(PermissionDenied, match=r"promotion\.promote needs the admin"),
+    ):
+        promote(ws, "churn-clf", "churn@v1", "churned", override=True, reason="x")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        promote(ws, "churn-clf", "churn@v1", "churned", override=True)
+    assert _champion(ws) == 2
+    final = promote(ws, "churn-clf", "churn@v1", "churned", override=True,
+                    reason="the forest leaks a feature")  # fmt: skip
+    assert final.overridden and final.moved and not final.allowed and _champion(ws) == 1
+    move = _moves(ws)[0]
+    assert move["override"] is True and move["reason"] == "the forest leaks a feature"
+    assert move["waived"] == verdict.reasons and len(move["waived"]) == 2
+    assert move["gate"]["dataset"] == "churn@v1"
+    assert [c["check"] for c in move["gate"]["checks"] if not c["passed"]] == failing
+
+
+def test_an_unticked_check_that_fails_is_a_waiver(two_versions: Workspace) -> None:
+    """Leaving "data passes its contract" out of the gate does not let a version that
+    breaks the contract through without an override; the audit names the waived check."""
+    ws = two_versions
+    broken = binary_frame(300)
+    broken["income"] = broken["income"] + 1_000_000  # far outside the inferred contract
+    assert wb.log_dataset(broken, "churn").contract_passed is False  # churn@v2
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    registry.set_alias(ws, "churn-clf", "challenger", 2)
+    lenient = GateConfig(require_contract=False)
+    comparison = compare(ws, "churn-clf", "churn@v2", "churned")
+    assert gate(comparison, lenient).allowed  # as configured, the gate would pass
+    verdict = promote(ws, "churn-clf", "churn@v2", "churned", config=lenient)
+    assert not verdict.moved and _champion(ws) == 1
+    assert [r.split(":")[0] for r in verdict.reasons] == ["data passes its contract"]
+    final = promote(ws, "churn-clf", "churn@v2", "churned", config=lenient, override=True,
+                    reason="income was rescaled upstream; the model ignores it")  # fmt: skip
+    assert final.overridden and _champion(ws) == 2
+    move = _moves(ws)[0]
+    assert move["override"] is True
+    assert move["waived"] == ["data passes its contract: churn@v2 contract failed or unchecked"]
+
+
+def test_a_gate_that_passes_moves_champion_without_an_override(two_versions: Workspace) -> None:
+    ws = two_versions
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    registry.set_alias(ws, "churn-clf", "challenger", 2)
+    verdict = promote(ws, "churn-clf", "churn@v1", "churned")
+    assert verdict.allowed and not verdict.overridden and _champion(ws) == 2
+    move = _moves(ws)[0]
+    assert "override" not in move and all(c["passed"] for c in move["gate"]["checks"])
+
+
+def test_the_cli_refuses_a_champion_move_without_override(refused: Workspace, capsys) -> None:
+    base = ["--workspace", str(refused.root)]
+    assert main([*base, "models", "alias", "churn-clf", "champion", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "guarded by the promotion gate" in err and "--override --reason TEXT" in err
+    assert main([*base, "models", "alias", "churn-clf", "champion", "1", "--override"]) == 1
+    assert "needs a reason" in capsys.readouterr().err
+    assert _champion(refused) == 2
+    code = main([*base, "models", "promote", "churn-clf", "--dataset", "churn@v1",
+                 "--target", "churned"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 1 and "FAIL  significant" in out and "--override --reason TEXT" in err
+    assert _champion(refused) == 2
+    assert main([*base, "models", "alias", "churn-clf", "champion", "1", "--override",
+                 "--reason", "rollback drill"]) == 0  # fmt: skip
+    assert "churn-clf@champion -> v1 (was v2)" in capsys.readouterr().out
+    assert _champion(refused) == 1 and _moves(refused)[0]["reason"] == "rollback drill"
+    assert main([*base, "models", "alias", "churn-clf", "staging", "2"]) == 0  # not gated

@@ -77,3 +77,30 @@ def test_users_commands(ws: Workspace, monkeypatch, capsys) -> None:
         ["ada", "admin", "active"], ["bo", "editor", "disabled"]]  # fmt: skip
     assert main([*base, "users", "set-role", "ada", "viewer"]) == 1
     assert "last active admin" in capsys.readouterr().err
+
+
+def test_an_editor_is_refused_the_gate_override_on_the_models_page(team: Workspace) -> None:
+    from app import registry
+    from tests.test_pages import move_alias, refused_models
+
+    auth.add_user(team, "ada", PASSWORD, "admin")
+    auth.add_user(team, "ed", PASSWORD, "editor")
+    refused_models(team)
+    at = start()
+    at.text_input[0].input("ed")
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    at.switch_page("../pages/models.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not [c for c in at.checkbox if "Override" in c.label]  # no override for an editor
+    assert any("The gate refuses this promotion, and only an admin can override it" in w.value
+               for w in at.warning)  # fmt: skip
+    assert any("Moving champion needs an admin" in c.value for c in at.caption)
+    promote = next(b for b in at.button if b.key == "promote")
+    assert promote.disabled and promote.help == "Promoting needs an admin."
+    move_alias(at, "champion", 1, reason="I think it is better")
+    errors = [e.value for e in at.error]
+    assert any("Only an admin can move churn-clf@champion" in e for e in errors), errors
+    assert registry.get_version(team, "churn-clf@champion").version == 2
+    denied = auth.audit_events(team, action="auth.denied")
+    assert denied["object_id"].tolist() == ["registry.set_alias"]
