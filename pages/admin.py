@@ -8,7 +8,7 @@ import streamlit as st
 from app import auth
 from app.settings import Settings
 from app.ui import data
-from app.ui.widgets import user_errors
+from app.ui.widgets import flash_scope, user_errors
 from store.users import ROLES
 
 st.title("Admin")
@@ -81,9 +81,9 @@ def users_panel(ws) -> None:
                 st.rerun()
 
 
-with user_errors():
+with user_errors(), flash_scope():
     ws = data.workspace()
-    if flash := st.session_state.pop("flash", None):
+    if flash := st.session_state.get("flash"):
         st.success(flash)
     if Settings.from_env().team:
         users_panel(ws)

@@ -6,7 +6,7 @@ import streamlit as st
 from app import contracts, datasets
 from app.settings import Settings
 from app.ui import charts, data, nav
-from app.ui.widgets import user_errors
+from app.ui.widgets import flash_scope, user_errors
 from store.entities import DatasetVersion
 from store.snapshots import FAMILIES
 
@@ -267,11 +267,11 @@ def version_view(root: str, gen: tuple, name: str) -> None:
         download_tab(version)
 
 
-with user_errors():
+with user_errors(), flash_scope():
     ws = data.workspace()
     root = str(ws.root)
     gen = data.generation()
-    flash = st.session_state.pop("flash", None)
+    flash = st.session_state.get("flash")
     if flash:
         (st.success if flash[0] else st.warning)(flash[1])
     found = data.dataset_list(root, gen)

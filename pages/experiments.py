@@ -9,7 +9,7 @@ import streamlit as st
 from app import experiments
 from app.auth import current_user
 from app.ui import compare, data, nav
-from app.ui.widgets import STATUS_ICONS, display_runs, duration, user_errors
+from app.ui.widgets import STATUS_ICONS, display_runs, duration, flash_scope, user_errors
 from store.errors import NotFound, WorkbenchError
 
 PAGE_SIZES = (50, 200, 1000)  # 50 by default: a page is drawn in the browser at once
@@ -256,10 +256,10 @@ def controls(root: str, experiment_ids: tuple[str, ...] | None) -> None:
         e.number_input("Page", 1, 100_000, 1, key="runs_page")
 
 
-with user_errors():
+with user_errors(), flash_scope():
     ws = data.workspace()
     root = str(ws.root)
-    if flash := st.session_state.pop("flash", None):
+    if flash := st.session_state.get("flash"):
         st.success(flash)
     summaries = data.experiment_list(root, data.generation())
     by_name = {s.experiment.name: s for s in summaries}

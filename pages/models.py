@@ -9,7 +9,7 @@ import streamlit as st
 from app import auth, datasets, monitoring, promotion, registry, signature
 from app.drift import format_p
 from app.ui import data
-from app.ui.widgets import user_errors
+from app.ui.widgets import flash_scope, user_errors
 from store.entities import Model, ModelVersion
 from store.errors import PermissionDenied
 
@@ -294,9 +294,9 @@ def monitor_tab(ws, model: Model) -> None:
                                    for e in history]), hide_index=True)  # fmt: skip
 
 
-with user_errors():
+with user_errors(), flash_scope():
     ws = data.workspace()
-    if flash := st.session_state.pop("flash", None):
+    if flash := st.session_state.get("flash"):
         st.success(flash)
     models = registry.list_models(ws)
     names = [m.name for m in models]

@@ -299,3 +299,34 @@ def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
     assert any(":green-badge[ok]" in m.value for m in at.markdown)
     home = run_page(nav.HOME)
     assert any("**churn-clf** · champion v1 · :green-badge[ok]" in m.value for m in home.markdown)
+
+
+def _flash_page() -> None:
+    import streamlit as st
+
+    from app.ui.widgets import flash_scope
+
+    with flash_scope():
+        st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+        if message := st.session_state.get("flash"):
+            st.success(message)
+        if st.session_state.get("interrupt"):
+            # what Streamlit does when a newer rerun request arrives mid-run
+            st.session_state["interrupt"] = False
+            st.rerun()
+        if st.button("Act"):
+            st.session_state["flash"] = "Done."
+            st.session_state["interrupt"] = True
+            st.rerun()
+
+
+def test_a_confirmation_survives_a_run_interrupted_before_it_was_drawn() -> None:
+    """A page read its confirmation with pop(): a run interrupted after reading it (a second
+    rerun under load) took it along, and the browser never showed "Promoted ...". The
+    message now lasts until a run that shows it ends, and goes after that."""
+    at = AppTest.from_function(_flash_page, default_timeout=60).run()
+    at.button[0].click().run()
+    assert [s.value for s in at.success] == ["Done."]
+    assert at.session_state["runs"] == 4  # the click, the interrupted run, the one shown
+    at.run()
+    assert [s.value for s in at.success] == []

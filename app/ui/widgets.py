@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
 from store.errors import WorkbenchError
 
@@ -28,6 +29,30 @@ def user_errors() -> Iterator[None]:
         yield
     except WorkbenchError as exc:
         st.error(str(exc), icon=":material/error:")
+
+
+@contextmanager
+def flash_scope() -> Iterator[None]:
+    """Around a page's body: the message an action leaves for the next run
+    (``st.session_state["flash"]``, read with ``.get``) is forgotten when a run that shows
+    it ends, not when it is read. A run interrupted by a newer one (Streamlit raises
+    RerunException in it; under load a second rerun can arrive before the browser drew
+    the first) keeps the message for the run that replaces it, so a confirmation such as
+    "Promoted ... to champion." is never lost."""
+    shown = st.session_state.get("flash")
+    try:
+        yield
+    except RerunException:
+        raise
+    except BaseException:
+        _forget(shown)
+        raise
+    _forget(shown)
+
+
+def _forget(shown: object) -> None:
+    if shown is not None and st.session_state.get("flash") is shown:
+        del st.session_state["flash"]
 
 
 def duration(seconds: float | None) -> str:
