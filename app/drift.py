@@ -437,6 +437,8 @@ def _exact(p: ColumnProfile) -> str:
     if p.family in ("integer", "float") and p.min_text is not None and p.min_value is not None \
             and abs(p.min_value) >= 2**53:  # fmt: skip
         return p.min_text
+    if p.family == "timestamp" and p.min_text and "." in p.min_text:
+        return p.min_text  # its fraction of a second (to the nanosecond) as stored
     return _value(p.min_value, p.family)
 
 
@@ -750,7 +752,10 @@ def _beyond_text(est: _Beyond, side: str, other: str) -> str:
     """ "an estimated 40.1% (+-2.0 points) of the current rows are in levels the reference
     lacks (...); chance would bring about 0.1%"."""
     if est.sampled < est.levels:
-        how = (f"an estimated {_pct(est.share)} (+-{1.96 * est.sd * 100:.1f} points) of the "
+        # a sample whose levels are all new (or all seen) has no spread to measure: no
+        # interval is printed rather than a false "+-0.0"
+        margin = f" (+-{1.96 * est.sd * 100:.1f} points)" if est.sd > 0 else ""
+        how = (f"an estimated {_pct(est.share)}{margin} of the "
                f"{side} rows are in levels the {other} lacks ({est.sampled:,} of the "
                f"{side}'s {est.levels:,} levels beyond its top list sampled by hash)")  # fmt: skip
     else:

@@ -506,3 +506,12 @@ def test_a_small_level_that_appears_vanishes_or_moves_threefold_is_drift(before,
     assert r.drifted, r.sentence
     level = next(iter(before))
     assert f"share of {level!r}" in r.sentence
+
+
+def test_a_constant_timestamp_moved_by_one_nanosecond_is_printed_to_the_nanosecond() -> None:
+    """Issue #14 trial: the verdict was right, but both values printed as 00:00:00."""
+    t = pd.Timestamp("2024-01-01")
+    r = compare(pd.DataFrame({"t": [t] * 1000}),
+                pd.DataFrame({"t": [t + pd.Timedelta(1, "ns")] * 1000}))["t"]  # fmt: skip
+    assert r.verdict == "major drift"
+    assert "current median 2024-01-01 00:00:00.000000001" in r.sentence, r.sentence
