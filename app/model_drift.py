@@ -16,21 +16,28 @@ not.
   the change lies wholly on the bad side (real) and the drop is at least ``PERF_MATERIAL``
   of the reference score (material); "improved" the other way round; a material drop whose
   interval reaches 0 is "not enough evidence"; otherwise "no change".
+* No side is scored on rows the model was fitted on (``app.evaluation``): when a version
+  is the model's training data, its score comes from the held-out predictions the training
+  run kept (the hold-out, or the out-of-fold predictions of k-fold cross-validation). A
+  model whose run kept none (logged by hand) gets "not enough evidence" instead of
+  "degraded" or "improved" there, with a note saying why: its score on its own training
+  rows is optimistic (a random forest regressor scored RMSE 340 on them against 563 on
+  its hold-out), so the drop from it measures overfitting, not drift.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from app import datasets, drift, registry
+from app import datasets, drift, evaluation, registry
 from app.settings import Settings
 from store import profiles, snapshots
-from store.entities import ColumnProfile
+from store.entities import ColumnProfile, DatasetVersion, ModelVersion
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -52,6 +59,10 @@ class PerformanceDrift:
     verdict: str  # degraded | improved | no change | not enough evidence
     n_reference: int
     n_current: int
+    # Where each side's score comes from: "all labelled rows", or the training run's
+    # held-out predictions (app.evaluation.HeldOut.description).
+    reference_source: str = "all labelled rows"
+    current_source: str = "all labelled rows"
 
     @property
     def sentence(self) -> str:
@@ -59,7 +70,10 @@ class PerformanceDrift:
         return (f"{self.metric} {self.reference:.4f} -> {self.current:.4f} "
                 f"(change 95% interval [{lo:+.4f}, {hi:+.4f}]; "
                 f"{'drop' if self.drop_share >= 0 else 'gain'} "
-                f"{abs(self.drop_share):.1%} of the reference)")  # fmt: skip
+                f"{abs(self.drop_share):.1%} of the reference)"
+                + "".join(f"; {side} from {source}" for side, source in
+                          (("reference", self.reference_source), ("current", self.current_source))
+                          if source != "all labelled rows"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -110,9 +124,10 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
     inputs = [c["name"] for c in model.signature["inputs"]]
     classifier = model.signature["output"]["kind"] == "classification"
     target = target or _training_target(ws, model.ref)
-    frames, sample = [], Settings.from_env().max_score_rows
+    frames, versions, sample = [], [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
         version = datasets.get_version(ws, ref)
+        versions.append(version)
         frame = snapshots.read_sample(datasets.snapshot_path(ws, version), sample, seed)
         missing = [c for c in inputs if c not in frame.columns]
         if missing:
@@ -137,11 +152,53 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
         if not all(mask.any() for mask in labelled):
             note = f"Performance needs labelled rows in {target!r} on both sides."
         else:
-            performance = performance_drift(
-                *[(f[target].to_numpy()[m], s["prediction"].to_numpy()[m])
-                  for f, s, m in zip(frames, scored, labelled, strict=True)],
-                classifier=classifier, seed=seed)  # fmt: skip
+            sides = [(f[target].to_numpy()[m], s["prediction"].to_numpy()[m])
+                     for f, s, m in zip(frames, scored, labelled, strict=True)]  # fmt: skip
+            performance, note = _unseen_performance(
+                ws, registry.get_version(ws, model.ref), versions, target, sides, classifier, seed
+            )
     return ModelDrift(model.ref, target, predictions, pairs, performance, note)
+
+
+def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[DatasetVersion],
+                        target: str, sides: list[tuple[np.ndarray, np.ndarray]],
+                        classifier: bool, seed: int) -> tuple[PerformanceDrift, str]:  # fmt: skip
+    """Performance drift where no side is scored on rows the model was fitted on: a side
+    that is the model's training version takes the run's held-out predictions instead (the
+    hold-out, or out-of-fold predictions). Without them, the verdict is "not enough
+    evidence" and the note says why: a model's score on its own training rows is
+    optimistic, so a drop measured from it is not a degradation. Returns (drift, note)."""
+    trained = [evaluation.evaluation_data(ws, v, {"model": model}).trained_on for v in versions]
+    if not any(trained):
+        note = ("" if model.dataset_ref else
+                f"{model.ref} records no training dataset, so whether the reference holds the "
+                "rows it was fitted on is unknown; if it does, its score there is "
+                "optimistic.")  # fmt: skip
+        return performance_drift(*sides, classifier=classifier, seed=seed), note
+    held = evaluation.heldout(ws, model)
+    sources = ["all labelled rows", "all labelled rows"]
+    missing = []
+    for i, (version, fitted) in enumerate(zip(versions, trained, strict=True)):
+        if not fitted:
+            continue
+        if held is not None and held.dataset_ref == version.ref and held.target == target:
+            frame = held.frame[held.frame["label"].notna()]
+            sides[i] = (frame["label"].to_numpy(), frame["prediction"].to_numpy())
+            sources[i] = held.description
+        else:
+            missing.append(version.ref)
+    result = performance_drift(*sides, classifier=classifier, seed=seed)
+    result = replace(result, reference_source=sources[0], current_source=sources[1])
+    if not missing:  # the sentence names the held-out source
+        return result, ""
+    note = (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} the data "
+            f"{model.ref} was fitted on, and its run kept no held-out predictions (a model "
+            "logged by hand, or trained before they were kept): its score there is "
+            "optimistic, so no degradation is claimed against it. Compare versions the model "
+            "was not trained on, or retrain it from the app to keep its hold-out.")  # fmt: skip
+    if result.verdict in ("degraded", "improved"):
+        result = replace(result, verdict="not enough evidence")
+    return result, note
 
 
 def performance_drift(reference: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray,
