@@ -63,6 +63,15 @@ class PerformanceDrift:
     # held-out predictions (app.evaluation.HeldOut.description).
     reference_source: str = "all labelled rows"
     current_source: str = "all labelled rows"
+    # A binary classifier's view beyond accuracy (None otherwise): the positive class (the
+    # second), its share among the labels on each side (the base rate: accuracy moves with
+    # it even when the model ranks as well as before), and the threshold-free ROC AUC of
+    # the positive-class probability on each side (None where a side has one class only).
+    positive: str | None = None
+    base_rate_reference: float | None = None
+    base_rate_current: float | None = None
+    auc_reference: float | None = None
+    auc_current: float | None = None
 
     @property
     def sentence(self) -> str:
@@ -73,7 +82,17 @@ class PerformanceDrift:
                 f"{abs(self.drop_share):.1%} of the reference)"
                 + "".join(f"; {side} from {source}" for side, source in
                           (("reference", self.reference_source), ("current", self.current_source))
-                          if source != "all labelled rows"))  # fmt: skip
+                          if source != "all labelled rows")
+                + self._binary_text())  # fmt: skip
+
+    def _binary_text(self) -> str:
+        out = ""
+        if self.auc_reference is not None and self.auc_current is not None:
+            out += f"; ROC AUC {self.auc_reference:.3f} -> {self.auc_current:.3f}"
+        if self.base_rate_reference is not None and self.base_rate_current is not None:
+            out += (f"; share of {self.positive} {self.base_rate_reference:.1%} -> "
+                    f"{self.base_rate_current:.1%}")  # fmt: skip
+        return out
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,8 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
     model = registry.load_model(ws, model_ref)
     inputs = [c["name"] for c in model.signature["inputs"]]
     classifier = model.signature["output"]["kind"] == "classification"
+    classes = model.signature["output"].get("classes") or []
+    positive = (f"proba_{classes[1]}", classes[1]) if classifier and len(classes) == 2 else None
     target = target or _training_target(ws, model.ref)
     frames, versions, sample = [], [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
@@ -152,17 +173,27 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
         if not all(mask.any() for mask in labelled):
             note = f"Performance needs labelled rows in {target!r} on both sides."
         else:
-            sides = [(f[target].to_numpy()[m], s["prediction"].to_numpy()[m])
+            sides = [(f[target].to_numpy()[m], s["prediction"].to_numpy()[m],
+                      s[positive[0]].to_numpy()[m] if positive and positive[0] in s.columns
+                      else None)
                      for f, s, m in zip(frames, scored, labelled, strict=True)]  # fmt: skip
             performance, note = _unseen_performance(
-                ws, registry.get_version(ws, model.ref), versions, target, sides, classifier, seed
+                ws,
+                registry.get_version(ws, model.ref),
+                versions,
+                target,
+                sides,
+                classifier,
+                seed,
+                positive,
             )
     return ModelDrift(model.ref, target, predictions, pairs, performance, note)
 
 
 def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[DatasetVersion],
-                        target: str, sides: list[tuple[np.ndarray, np.ndarray]],
-                        classifier: bool, seed: int) -> tuple[PerformanceDrift, str]:  # fmt: skip
+                        target: str, sides: list[tuple], classifier: bool, seed: int,
+                        positive: tuple[str, Any] | None = None
+                        ) -> tuple[PerformanceDrift, str]:  # fmt: skip
     """Performance drift where no side is scored on rows the model was fitted on: a side
     that is the model's training version takes the run's held-out predictions instead (the
     hold-out, or out-of-fold predictions). Without them, the verdict is "not enough
@@ -174,7 +205,7 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
                 f"{model.ref} records no training dataset, so whether the reference holds the "
                 "rows it was fitted on is unknown; if it does, its score there is "
                 "optimistic.")  # fmt: skip
-        return performance_drift(*sides, classifier=classifier, seed=seed), note
+        return _drift(sides, classifier, seed, positive), note
     held = evaluation.heldout(ws, model)
     sources = ["all labelled rows", "all labelled rows"]
     missing = []
@@ -183,11 +214,13 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
             continue
         if held is not None and held.dataset_ref == version.ref and held.target == target:
             frame = held.frame[held.frame["label"].notna()]
-            sides[i] = (frame["label"].to_numpy(), frame["prediction"].to_numpy())
+            sides[i] = (frame["label"].to_numpy(), frame["prediction"].to_numpy(),
+                        frame[positive[0]].to_numpy()
+                        if positive and positive[0] in frame.columns else None)  # fmt: skip
             sources[i] = held.description
         else:
             missing.append(version.ref)
-    result = performance_drift(*sides, classifier=classifier, seed=seed)
+    result = _drift(sides, classifier, seed, positive)
     result = replace(result, reference_source=sources[0], current_source=sources[1])
     if not missing:  # the sentence names the held-out source
         return result, ""
@@ -199,6 +232,32 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
     if result.verdict in ("degraded", "improved"):
         result = replace(result, verdict="not enough evidence")
     return result, note
+
+
+def _drift(sides: list[tuple], classifier: bool, seed: int,
+           positive: tuple[str, Any] | None) -> PerformanceDrift:  # fmt: skip
+    """:func:`performance_drift` of (labels, predictions, positive-class scores or None)
+    per side, plus for a binary classifier (``positive``: its probability column and the
+    second class) the base rate and ROC AUC of each side (scikit-learn's
+    ``roc_auc_score``)."""
+    result = performance_drift(*[side[:2] for side in sides], classifier=classifier, seed=seed)
+    if positive is None:
+        return result
+    from sklearn import metrics as skm  # scikit-learn's import: only when a model is involved
+
+    cls = positive[1]
+    rates, aucs = [], []
+    for y, _, score in sides:
+        hits = np.asarray(y) == cls  # labels read back with nulls may be floats: 1.0 == 1
+        rates.append(float(hits.mean()))
+        ok = score is not None and hits.any() and not hits.all()
+        if ok:
+            score = np.asarray(score, dtype=float)
+            ok = bool(np.isfinite(score).all())
+        aucs.append(float(skm.roc_auc_score(hits, score)) if ok else None)
+    return replace(result, positive=f"{cls}", base_rate_reference=rates[0],
+                   base_rate_current=rates[1], auc_reference=aucs[0],
+                   auc_current=aucs[1])  # fmt: skip
 
 
 def performance_drift(reference: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray,

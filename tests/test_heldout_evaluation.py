@@ -154,6 +154,26 @@ def test_a_random_split_does_not_degrade_a_regressor(split_diamonds: Workspace, 
     assert "the run's hold-out" in out
 
 
+def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(ws: Workspace) -> None:
+    """Accuracy moves with the base rate; ROC AUC says whether the ranking got worse."""
+    from sklearn.metrics import roc_auc_score
+
+    wb.log_dataset(customers(1200, 1), "churn")
+    version = train(ws, "churn@v1", "churned", "logistic", "clf")
+    later = customers(1200, 2, noise=0.35)  # more churners, and labels less predictable
+    wb.log_dataset(later, "churn")
+    report = reports.run_report(ws, "churn@v1", "churn@v2", model=version.ref)
+    perf = reports.model_section(report).performance
+    held = evaluation.heldout(ws, version).frame
+    assert perf.positive == "True" and perf.n_reference == 300
+    assert perf.auc_reference == pytest.approx(roc_auc_score(held["label"], held["proba_True"]))
+    assert perf.base_rate_reference == pytest.approx(held["label"].mean())
+    assert perf.base_rate_current == pytest.approx(later["churned"].mean())
+    assert perf.auc_current < perf.auc_reference - 0.1
+    assert f"ROC AUC {perf.auc_reference:.3f} -> {perf.auc_current:.3f}" in perf.sentence
+    assert f"share of True {perf.base_rate_reference:.1%} -> " in perf.sentence
+
+
 def test_kfold_reference_is_out_of_fold(split_diamonds: Workspace) -> None:
     ws = split_diamonds
     version = train(ws, "diamonds@v1", "price", "random_forest", "price", validation="kfold",
