@@ -13,7 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import evaluation, inbox, monitoring, promotion, registry, reports, runner
+from app import (
+    evaluation,
+    experiments,
+    inbox,
+    monitoring,
+    promotion,
+    registry,
+    reports,
+    runner,
+)
 from app import sdk as wb
 from app.cli import main
 from app.training import RunSpec
@@ -90,6 +99,9 @@ def test_a_launched_run_keeps_the_predictions_of_rows_its_model_did_not_see(ws: 
     # its accuracy there is the run's hold-out accuracy
     hits = (held.frame["label"] == held.frame["prediction"]).mean()
     assert hits == pytest.approx(version.metrics["accuracy"])
+    # the run's charts are still its evaluation record, not the held-out file's
+    charts = experiments.evaluations(ws, [version.run_id])[version.run_id]
+    assert "confusion_matrix" in charts and "roc" in charts
 
 
 def test_kfold_and_sweep_trials_keep_theirs(ws: Workspace) -> None:
