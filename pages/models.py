@@ -134,14 +134,14 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
         return
     # The default: a labelled version neither model was trained on (lineage decides).
     choice = promotion.evaluation_choice(ws, model.name)
-    refs = list(choice.candidates) or [
-        v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)
-    ]
+    others = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
+    refs = list(dict.fromkeys([*choice.candidates, *others]))
     a, b, c = st.columns(3)
     dataset = a.selectbox("Labelled dataset version", refs, key="cc-dataset",
                           index=refs.index(choice.default) if choice.default in refs else 0,
-                          help="Versions with the models' inputs and labels, newest first; "
-                               "the default is one neither model was trained on.")  # fmt: skip
+                          help="First the versions with the models' inputs and labels, "
+                               "newest first; the default is one neither model was trained "
+                               "on.")  # fmt: skip
     columns = [p.name for p in data.dataset_profile(str(ws.root), data.generation(),
                                                     datasets.get_version(ws, dataset))]  # fmt: skip
     target = b.selectbox("Label column", columns, key="cc-target",
