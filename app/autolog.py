@@ -5,7 +5,9 @@ received: each DataFrame column's name, type family and dtype (``app.signature``
 an array, a positional signature (the column count, no invented names). Registering the
 run's model uses that signature, so the model takes its own training rows at predict.
 When ``X`` came from ``wb.load_dataset`` (its ``attrs["workbench_ref"]``), the dataset version
-is logged as the run's training input, so the registered model records its lineage.
+is logged as the run's training input, so the registered model records its lineage; when
+``eval_data`` holds other rows of that same frame (``train_test_split``), the predictions on
+them are kept as the run's held-out predictions (``app.evaluation``).
 
 Each estimator class scikit-learn lists (``sklearn.utils.all_estimators``) gets a wrapped
 ``fit``; only the outermost fit of a nested call is logged (a Pipeline or a search logs
@@ -112,6 +114,8 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
             if recorded is not None:
                 run.log_record("spec", "signature", recorded)
             _log_lineage(run, X)
+            if eval_data is not None:
+                _keep_heldout(run, estimator, X, *eval_data)
             run.set_tags({"model.sha256": sha} | {f"env.{k}": v for k, v in environment().items()})
     except Exception as exc:
         if own:
@@ -135,6 +139,40 @@ def _log_lineage(run: Any, X: Any) -> None:
         run.log_input(datasets.get_version(sdk.workspace(), ref), "train")
     except NotFound:  # deleted since it was loaded: no lineage rather than a wrong one
         return
+
+
+def _keep_heldout(run: Any, estimator: Any, X: Any, X_eval: Any, y_eval: Any) -> None:
+    """Keep the predictions on ``eval_data`` as the run's held-out predictions
+    (``app.evaluation``) when they are rows the fit did not see of the dataset version it
+    trained on: ``X`` and ``X_eval`` both from one ``wb.load_dataset`` frame (the same
+    ``attrs["workbench_ref"]``), with disjoint row labels (e.g. ``train_test_split``), and
+    ``y_eval`` a named column. Otherwise nothing is kept: which rows they are is unknown."""
+    import pandas as pd
+
+    ref = getattr(X, "attrs", {}).get("workbench_ref") if hasattr(X, "attrs") else None
+    other = getattr(X_eval, "attrs", {}).get("workbench_ref") if hasattr(X_eval, "attrs") else None
+    target = getattr(y_eval, "name", None)
+    if not isinstance(ref, str) or ref != other or not isinstance(target, str):
+        return
+    rows, seen = X_eval.index, X.index
+    if not (pd.api.types.is_integer_dtype(rows) and pd.api.types.is_integer_dtype(seen)) or (
+        rows.has_duplicates or len(rows) == 0 or rows.min() < 0 or len(rows.intersection(seen))
+    ):
+        return
+    from sklearn.base import is_classifier
+
+    from app import evaluation
+    from app.training import heldout_frame
+
+    pred: dict[str, Any] = {"pred": estimator.predict(X_eval)}
+    if is_classifier(estimator) and hasattr(estimator, "predict_proba"):
+        try:
+            pred |= {"proba": estimator.predict_proba(X_eval),
+                     "classes": list(estimator.classes_)}  # fmt: skip
+        except (AttributeError, NotImplementedError):
+            pass
+    evaluation.keep_heldout(run, heldout_frame(rows, y_eval, pred), kind="holdout", dataset=ref,
+                            target=target)  # fmt: skip
 
 
 def _eval_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:

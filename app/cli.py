@@ -182,6 +182,13 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
     rollback.add_argument("name")
     rollback.add_argument("alias")
     rollback.set_defaults(func=cmd_models_rollback)
+    cmp = models.add_parser("compare", help="champion versus challenger on labelled data and "
+                            "the promotion gate's checks (nothing is moved)")  # fmt: skip
+    cmp.add_argument("name")
+    cmp.add_argument("--dataset", help="a labelled version (default: the newest one neither "
+                     "model was trained on)")  # fmt: skip
+    cmp.add_argument("--target", help="the label column (default: the one the champion learned)")
+    cmp.set_defaults(func=cmd_models_compare)
     export = models.add_parser("export", help="write a version as a folder (model, signature, "
                                "card, requirements)")  # fmt: skip
     export.add_argument("ref", help="e.g. churn-classifier@champion or churn-classifier/3")
@@ -473,6 +480,28 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
     print(f"error: the gate refuses; {args.name}@champion did not move. An admin may override "
           "with --override --reason TEXT.", file=sys.stderr)  # fmt: skip
     return 1
+
+
+def cmd_models_compare(args: argparse.Namespace) -> int:
+    """Print the comparison and each gate check; exit 0 when the gate allows promotion, 3
+    when it refuses (as ``drift report --fail-on-drift``), 1 on an error."""
+    from app import promotion
+
+    ws = open_workspace(args.workspace)
+    choice = promotion.evaluation_choice(ws, args.name, target=args.target)
+    dataset, target = args.dataset or choice.default, args.target or choice.target
+    if dataset is None or target is None:
+        raise InvalidInput(choice.note or "Give --dataset and --target: the models' label "
+                           "column is not recorded (no launch spec).")  # fmt: skip
+    result = promotion.compare(ws, args.name, dataset, target)
+    verdict = promotion.gate(result)
+    print(f"{result.champion} (champion) against {result.challenger} (challenger) on "
+          f"{result.dataset}, {result.n_rows:,} labelled rows"
+          + (f"; {result.data_note}" if result.data_note else ""))  # fmt: skip
+    for name, ok, detail in verdict.checks:
+        print(f"  {'ok    ' if ok else 'REFUSE'} {name}: {detail}")
+    print("gate: " + ("promotion allowed" if verdict.allowed else "promotion refused"))
+    return 0 if verdict.allowed else 3
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:

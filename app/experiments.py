@@ -341,14 +341,17 @@ def curves(
 
 
 def evaluations(ws: Workspace, run_ids: Sequence[str]) -> dict[str, dict]:
-    """Each launched run's evaluation data (confusion matrix, curves, importances)."""
+    """Each launched run's evaluation data (confusion matrix, curves, importances); the
+    record ``heldout`` (where its held-out predictions are kept: ``app.evaluation``) is no
+    chart and is left out."""
 
     def work(tx: Tx) -> dict[str, dict]:
         out = {}
         for rid in run_ids:
             records = runs_admin.run_records(tx, rid, "evaluation")
-            if records:
-                out[rid] = next(iter(records.values()))
+            charts = [data for (_, name), data in records.items() if name != "heldout"]
+            if charts:
+                out[rid] = charts[0]
         return out
 
     return ws.store.read(work)

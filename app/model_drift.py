@@ -16,21 +16,28 @@ not.
   the change lies wholly on the bad side (real) and the drop is at least ``PERF_MATERIAL``
   of the reference score (material); "improved" the other way round; a material drop whose
   interval reaches 0 is "not enough evidence"; otherwise "no change".
+* No side is scored on rows the model was fitted on (``app.evaluation``): when a version
+  is the model's training data, its score comes from the held-out predictions the training
+  run kept (the hold-out, or the out-of-fold predictions of k-fold cross-validation). A
+  model whose run kept none (logged by hand) gets "not enough evidence" instead of
+  "degraded" or "improved" there, with a note saying why: its score on its own training
+  rows is optimistic (a random forest regressor scored RMSE 340 on them against 563 on
+  its hold-out), so the drop from it measures overfitting, not drift.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from app import datasets, drift, registry
+from app import datasets, drift, evaluation, registry
 from app.settings import Settings
 from store import profiles, snapshots
-from store.entities import ColumnProfile
+from store.entities import ColumnProfile, DatasetVersion, ModelVersion
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -52,6 +59,19 @@ class PerformanceDrift:
     verdict: str  # degraded | improved | no change | not enough evidence
     n_reference: int
     n_current: int
+    # Where each side's score comes from: "all labelled rows", or the training run's
+    # held-out predictions (app.evaluation.HeldOut.description).
+    reference_source: str = "all labelled rows"
+    current_source: str = "all labelled rows"
+    # A binary classifier's view beyond accuracy (None otherwise): the positive class (the
+    # second), its share among the labels on each side (the base rate: accuracy moves with
+    # it even when the model ranks as well as before), and the threshold-free ROC AUC of
+    # the positive-class probability on each side (None where a side has one class only).
+    positive: str | None = None
+    base_rate_reference: float | None = None
+    base_rate_current: float | None = None
+    auc_reference: float | None = None
+    auc_current: float | None = None
 
     @property
     def sentence(self) -> str:
@@ -59,7 +79,20 @@ class PerformanceDrift:
         return (f"{self.metric} {self.reference:.4f} -> {self.current:.4f} "
                 f"(change 95% interval [{lo:+.4f}, {hi:+.4f}]; "
                 f"{'drop' if self.drop_share >= 0 else 'gain'} "
-                f"{abs(self.drop_share):.1%} of the reference)")  # fmt: skip
+                f"{abs(self.drop_share):.1%} of the reference)"
+                + "".join(f"; {side} from {source}" for side, source in
+                          (("reference", self.reference_source), ("current", self.current_source))
+                          if source != "all labelled rows")
+                + self._binary_text())  # fmt: skip
+
+    def _binary_text(self) -> str:
+        out = ""
+        if self.auc_reference is not None and self.auc_current is not None:
+            out += f"; ROC AUC {self.auc_reference:.3f} -> {self.auc_current:.3f}"
+        if self.base_rate_reference is not None and self.base_rate_current is not None:
+            out += (f"; share of {self.positive} {self.base_rate_reference:.1%} -> "
+                    f"{self.base_rate_current:.1%}")  # fmt: skip
+        return out
 
 
 @dataclass(frozen=True)
@@ -109,10 +142,13 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
     model = registry.load_model(ws, model_ref)
     inputs = [c["name"] for c in model.signature["inputs"]]
     classifier = model.signature["output"]["kind"] == "classification"
+    classes = model.signature["output"].get("classes") or []
+    positive = (f"proba_{classes[1]}", classes[1]) if classifier and len(classes) == 2 else None
     target = target or _training_target(ws, model.ref)
-    frames, sample = [], Settings.from_env().max_score_rows
+    frames, versions, sample = [], [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
         version = datasets.get_version(ws, ref)
+        versions.append(version)
         frame = snapshots.read_sample(datasets.snapshot_path(ws, version), sample, seed)
         missing = [c for c in inputs if c not in frame.columns]
         if missing:
@@ -137,11 +173,91 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
         if not all(mask.any() for mask in labelled):
             note = f"Performance needs labelled rows in {target!r} on both sides."
         else:
-            performance = performance_drift(
-                *[(f[target].to_numpy()[m], s["prediction"].to_numpy()[m])
-                  for f, s, m in zip(frames, scored, labelled, strict=True)],
-                classifier=classifier, seed=seed)  # fmt: skip
+            sides = [(f[target].to_numpy()[m], s["prediction"].to_numpy()[m],
+                      s[positive[0]].to_numpy()[m] if positive and positive[0] in s.columns
+                      else None)
+                     for f, s, m in zip(frames, scored, labelled, strict=True)]  # fmt: skip
+            performance, note = _unseen_performance(
+                ws,
+                registry.get_version(ws, model.ref),
+                versions,
+                target,
+                sides,
+                classifier,
+                seed,
+                positive,
+            )
     return ModelDrift(model.ref, target, predictions, pairs, performance, note)
+
+
+def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[DatasetVersion],
+                        target: str, sides: list[tuple], classifier: bool, seed: int,
+                        positive: tuple[str, Any] | None = None
+                        ) -> tuple[PerformanceDrift, str]:  # fmt: skip
+    """Performance drift where no side is scored on rows the model was fitted on: a side
+    that is the model's training version takes the run's held-out predictions instead (the
+    hold-out, or out-of-fold predictions). Without them, the verdict is "not enough
+    evidence" and the note says why: a model's score on its own training rows is
+    optimistic, so a drop measured from it is not a degradation. Returns (drift, note)."""
+    trained = [evaluation.evaluation_data(ws, v, {"model": model}).trained_on for v in versions]
+    if not any(trained):
+        note = ("" if model.dataset_ref else
+                f"{model.ref} records no training dataset, so whether the reference holds the "
+                "rows it was fitted on is unknown; if it does, its score there is "
+                "optimistic.")  # fmt: skip
+        return _drift(sides, classifier, seed, positive), note
+    held = evaluation.heldout(ws, model)
+    sources = ["all labelled rows", "all labelled rows"]
+    missing = []
+    for i, (version, fitted) in enumerate(zip(versions, trained, strict=True)):
+        if not fitted:
+            continue
+        if held is not None and held.dataset_ref == version.ref and held.target == target:
+            frame = held.frame[held.frame["label"].notna()]
+            sides[i] = (frame["label"].to_numpy(), frame["prediction"].to_numpy(),
+                        frame[positive[0]].to_numpy()
+                        if positive and positive[0] in frame.columns else None)  # fmt: skip
+            sources[i] = held.description
+        else:
+            missing.append(version.ref)
+    result = _drift(sides, classifier, seed, positive)
+    result = replace(result, reference_source=sources[0], current_source=sources[1])
+    if not missing:  # the sentence names the held-out source
+        return result, ""
+    note = (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} the data "
+            f"{model.ref} was fitted on, and its run kept no held-out predictions (a model "
+            "logged by hand, or trained before they were kept): its score there is "
+            "optimistic, so no degradation is claimed against it. Compare versions the model "
+            "was not trained on, or retrain it from the app to keep its hold-out.")  # fmt: skip
+    if result.verdict in ("degraded", "improved"):
+        result = replace(result, verdict="not enough evidence")
+    return result, note
+
+
+def _drift(sides: list[tuple], classifier: bool, seed: int,
+           positive: tuple[str, Any] | None) -> PerformanceDrift:  # fmt: skip
+    """:func:`performance_drift` of (labels, predictions, positive-class scores or None)
+    per side, plus for a binary classifier (``positive``: its probability column and the
+    second class) the base rate and ROC AUC of each side (scikit-learn's
+    ``roc_auc_score``)."""
+    result = performance_drift(*[side[:2] for side in sides], classifier=classifier, seed=seed)
+    if positive is None:
+        return result
+    from sklearn import metrics as skm  # scikit-learn's import: only when a model is involved
+
+    cls = positive[1]
+    rates, aucs = [], []
+    for y, _, score in sides:
+        hits = np.asarray(y) == cls  # labels read back with nulls may be floats: 1.0 == 1
+        rates.append(float(hits.mean()))
+        ok = score is not None and hits.any() and not hits.all()
+        if ok:
+            score = np.asarray(score, dtype=float)
+            ok = bool(np.isfinite(score).all())
+        aucs.append(float(skm.roc_auc_score(hits, score)) if ok else None)
+    return replace(result, positive=f"{cls}", base_rate_reference=rates[0],
+                   base_rate_current=rates[1], auc_reference=aucs[0],
+                   auc_current=aucs[1])  # fmt: skip
 
 
 def performance_drift(reference: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray,

@@ -8,8 +8,10 @@ When a rule fires (the report's verdict is "drift"; at least ``drift_share`` of 
 columns drift; or, when set, the champion's metric is worse by more than
 ``max_performance_drop`` of its reference score, with the change's bootstrap interval
 clear of 0), it retrains: the champion's own run spec on the new version, registered as
-``challenger``, then champion versus challenger on the new version's labels through the
-promotion gate. The promotion waits for a click unless the monitor has ``auto_promote``.
+``challenger``, then champion versus challenger through the promotion gate on the rows of
+the new version the challenger was not fitted on (its run's hold-out: judging it on its own
+training rows would favour it every time). The promotion waits for a click unless the
+monitor has ``auto_promote``; even then the gate refuses training data.
 Every step is recorded: the drift report, the run, the model version, the alias moves
 (audit log and alias history) and a monitor event linking them.
 """
@@ -181,12 +183,16 @@ def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEv
 @requires("editor")
 def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id: str | None,
             *, actor: str | None = None, auto_promote: bool = False) -> dict:  # fmt: skip
-    """The champion's run spec on ``dataset_ref``, registered as ``challenger``, compared
-    with the champion on that version's labels through the gate; promoted only when
-    ``auto_promote`` and the gate allows it. Returns what happened, for the record."""
+    """The champion's run spec on ``dataset_ref`` (with a hold-out: a k-fold spec becomes
+    a hold-out of its ``test_size``), registered as ``challenger``, compared with the
+    champion on the rows of that version the challenger was not fitted on (its run's
+    hold-out) through the gate; promoted only when ``auto_promote`` and the gate allows it,
+    never on either model's training data. Returns what happened, for the record."""
     actor = actor or current_user()
     champion = registry.get_version(ws, f"{model}@champion")
     spec = replace(runner.run_spec(ws, champion.run_id), dataset=dataset_ref)
+    if spec.validation != "holdout":  # k-fold refits on every row: none would be left unseen
+        spec = replace(spec, validation="holdout")
     launch = runner.launch(ws, spec, experiment=f"{model}-retraining",
                            name=f"retrain on {dataset_ref}", user=actor, wait=True)  # fmt: skip
     run = launch.run_ids[0]
@@ -194,9 +200,11 @@ def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id:
     challenger = registry.register_model(ws, run, model, actor=actor, tags=tags)
     registry.set_alias(ws, model, "challenger", challenger.version, actor=actor,
                        reason=f"retrained after drift on {dataset_ref}")  # fmt: skip
+    # On the new version the comparison keeps only the challenger's hold-out (the rows it
+    # was not fitted on; promotion.compare), and the gate refuses training data outright.
     comparison = promotion.compare(ws, model, dataset_ref, target)
     verdict = promotion.gate(comparison)
-    promoted = auto_promote and verdict.allowed
+    promoted = auto_promote and verdict.allowed and not comparison.on_training_data
     if promoted:
         registry.set_alias(ws, model, registry.PROTECTED_ALIAS, challenger.version,
                            actor=actor, reason=f"auto-promoted after drift on {dataset_ref}",
@@ -204,7 +212,9 @@ def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id:
     return {"run_id": run, "challenger": challenger.ref, "champion": champion.ref,
             "gate": verdict.allowed, "reasons": verdict.reasons, "promoted": promoted,
             "champion_score": comparison.champion_score,
-            "challenger_score": comparison.challenger_score}  # fmt: skip
+            "challenger_score": comparison.challenger_score,
+            "evaluated_on": comparison.data_note or comparison.dataset,
+            "evaluation_rows": comparison.n_rows, "validation": spec.validation}  # fmt: skip
 
 
 def _record(ws: Workspace, monitor: Monitor, dataset_ref: str, report_id: str | None,

@@ -25,9 +25,10 @@ import pandas as pd
 from scipy.stats import binomtest
 from sklearn import metrics as skm
 
-from app import datasets, registry, signature
+from app import datasets, evaluation, registry, runner, signature
 from app.auth import requires
 from app.drift import format_p
+from store.entities import ModelVersion
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
@@ -57,6 +58,11 @@ class Comparison:
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     contract_passed: bool | None = None
     signature_ok: tuple[bool, str] = (True, "")
+    # What the dataset is to the two models (app.evaluation.evaluation_data): the roles
+    # fitted on it, whether the comparison ran on their training rows, and a sentence.
+    trained_on: tuple[str, ...] = ()
+    on_training_data: bool = False
+    data_note: str = ""
 
     @property
     def difference(self) -> float:
@@ -111,6 +117,9 @@ def compare(
     frame = datasets.load(ws, version.ref)
     if target not in frame.columns:
         raise InvalidInput(f"{version.ref} has no column {target!r}; comparing needs labels.")
+    seen = evaluation.evaluation_data(ws, version, {"champion": champ_v, "challenger": chall_v})
+    if seen.rows is not None:  # the rows no model fitted on this version saw (its hold-out)
+        frame = frame.iloc[seen.rows[seen.rows < len(frame)]]
     frame = frame[frame[target].notna()].reset_index(drop=True)
     if frame.empty:
         raise InvalidInput(f"{version.ref} has no labelled rows in {target!r}.")
@@ -141,13 +150,92 @@ def compare(
         segments = pd.DataFrame(rows)
     return Comparison(name, champ_v.ref, chall_v.ref, version.ref, metric, higher, a, b, interval,
                       mcnemar, len(frame), segments, version.contract_passed,
-                      signature.compatible(champ_v.signature, chall_v.signature))  # fmt: skip
+                      signature.compatible(champ_v.signature, chall_v.signature),
+                      seen.trained_on, seen.training_data, seen.note)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvaluationChoice:
+    """The labelled dataset versions a champion versus challenger comparison can use.
+
+    ``candidates``: the versions (newest first) of the datasets either model was trained on
+    (every dataset when neither records one) that have the models' inputs and labels in
+    ``target``. ``default``: the newest such version neither model was trained on; else
+    one whose held-out rows neither saw; else the newest candidate, with ``note`` saying
+    plainly that it is training data (the gate then stays closed). None when no version
+    has labels. ``target``: the label column of the champion's (else the challenger's)
+    launched run, or None when neither records one."""
+
+    candidates: tuple[str, ...]
+    default: str | None
+    target: str | None
+    note: str = ""
+
+
+def evaluation_choice(ws: Workspace, name: str, *, champion: str = "champion",
+                      challenger: str = "challenger",
+                      target: str | None = None) -> EvaluationChoice:  # fmt: skip
+    """Where to compare ``name@champion`` with ``name@challenger`` by default (see
+    :class:`EvaluationChoice`); lineage says which version trained which model."""
+    models = {"champion": registry.get_version(ws, f"{name}@{champion}"),
+              "challenger": registry.get_version(ws, f"{name}@{challenger}")}  # fmt: skip
+    target = target or next(filter(None, (_training_target(ws, m) for m in models.values())),
+                            None)  # fmt: skip
+    inputs = {c["name"] for m in models.values() for c in m.signature.get("inputs", [])
+              if isinstance(c, dict) and c.get("name")}  # fmt: skip
+    names = {m.dataset_ref.split("@")[0] for m in models.values() if m.dataset_ref}
+    names = names or {d.name for d in datasets.list_datasets(ws)}
+    labelled = []
+    for dataset_name in sorted(names):
+        try:
+            versions = datasets.list_versions(ws, dataset_name)
+        except NotFound:
+            continue
+        for v in versions:
+            if v.source == "prediction":
+                continue
+            columns = {p.name: p for p in datasets.get_profile(ws, v)}
+            if inputs - set(columns) or (target is not None and (
+                    target not in columns or columns[target].count == 0)):  # fmt: skip
+                continue
+            labelled.append(v)
+    labelled.sort(key=lambda v: (v.created_at, v.version), reverse=True)
+    refs = tuple(v.ref for v in labelled)
+    if not labelled:
+        return EvaluationChoice(refs, None, target, "No dataset version has the models' inputs "
+                                f"and labels{f' in {target!r}' if target else ''}; register "
+                                "labelled data to compare them.")  # fmt: skip
+    seen = [(v, evaluation.evaluation_data(ws, v, models)) for v in labelled]
+    unseen = next((v for v, e in seen if not e.trained_on), None)
+    if unseen is not None:
+        return EvaluationChoice(refs, unseen.ref, target)
+    held = next(((v, e) for v, e in seen if not e.training_data), None)
+    if held is not None:
+        return EvaluationChoice(refs, held[0].ref, target, held[1].note)
+    whose = "; ".join(f"{v.ref} of the {' and '.join(e.trained_on)}" for v, e in seen)
+    return EvaluationChoice(refs, labelled[0].ref, target,
+                            "Evaluated on training data: every labelled version is training "
+                            f"data of one of the models ({whose}), so the comparison is "
+                            "optimistic and the gate stays closed. Register labelled data "
+                            "neither model was trained on.")  # fmt: skip
+
+
+def _training_target(ws: Workspace, version: ModelVersion) -> str | None:
+    try:
+        return runner.run_spec(ws, version.run_id).target
+    except NotFound:  # logged from code: no launch spec
+        return None
 
 
 def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
+    """The checks ``config`` asks for, each (name, passed, detail). The first check is not
+    configurable: the data is not either model's training data (a model scores its own
+    training rows optimistically, so such a comparison says nothing about new data)."""
     config = config or GateConfig()
     c = comparison
-    checks = [("better by the margin", c.gain >= config.margin,
+    checks = [("data neither model was trained on", not c.on_training_data,
+               c.data_note or f"{c.dataset} is training data of neither model")]  # fmt: skip
+    checks += [("better by the margin", c.gain >= config.margin,
                f"{c.metric} {c.champion_score:.4f} -> {c.challenger_score:.4f} "
                f"({'+' if c.gain >= 0 else ''}{c.gain:.4f}; margin {config.margin})")]  # fmt: skip
     if config.require_significant:
@@ -195,11 +283,15 @@ def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
     if not verdict.allowed and not override:
         return verdict
     version = int(comparison.challenger.rsplit("/", 1)[1])
-    why = (f"promoted on {dataset_ref}: {verdict.checks[0][2]}" if verdict.allowed
-           else reason)  # fmt: skip
+    why = (f"promoted on {dataset_ref}: {_detail(verdict, 'better by the margin')}"
+           if verdict.allowed else reason)  # fmt: skip
     registry.set_alias(ws, name, registry.PROTECTED_ALIAS, version, actor=actor, reason=why,
                        override=override and not verdict.allowed, gate=verdict)  # fmt: skip
     return verdict if verdict.allowed else replace(verdict, overridden=True)
+
+
+def _detail(verdict: Verdict, name: str) -> str:
+    return next((detail for check, _, detail in verdict.checks if check == name), "")
 
 
 def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:

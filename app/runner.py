@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import catalogue, datasets, experiments, ingest
+from app import catalogue, datasets, evaluation, experiments, ingest
 from app.auth import current_user, requires
 from app.settings import Settings
 from app.training import Cancelled, RunSpec, TrainResult, check_inputs, train
@@ -361,6 +361,10 @@ def record(run, result: TrainResult, *, streamed: bool) -> None:
     run.set_tags({"model.sha256": sha})
     run.log_record("evaluation", "holdout" if "fold_" not in str(result.step_metrics) else "cv",
                    result.evaluation)  # fmt: skip
+    if result.heldout is not None:
+        evaluation.keep_heldout(run, result.heldout, kind=result.heldout_kind or "holdout",
+                                dataset=str(result.params.get("dataset")),
+                                target=str(result.params.get("target")))  # fmt: skip
 
 
 def _log_input(ws: Workspace, run, ref: str) -> None:

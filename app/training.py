@@ -90,6 +90,12 @@ class TrainResult:
     environment: dict[str, str]
     task: str
     seconds: float
+    # The predictions on rows the evaluation held out (:func:`heldout_frame`: the
+    # row's position in the version, its label, the prediction, class probabilities) and
+    # how they were made: "holdout" (by the saved model, which never saw those rows) or
+    # "out-of-fold" (each by a fold's model; the saved model was refitted on every row).
+    heldout: pd.DataFrame | None = None
+    heldout_kind: str | None = None
 
 
 Progress = Callable[[dict[str, float], int], None]
@@ -218,7 +224,7 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
     started = time.perf_counter()
     # Exact decimals (DECIMAL columns load as Python Decimals) are fitted as floats, as the
     # signature says and as scoring converts them (app.signature.conform).
-    frame = signature.decimals_as_floats(frame)
+    frame = signature.decimals_as_floats(frame).reset_index(drop=True)  # index: row position
     task, features = check_inputs(spec, frame)
     data = frame[frame[spec.target].notna()]
     X, y = data[features], data[spec.target]
@@ -233,7 +239,10 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
             raise Cancelled("cancelled")
 
     if spec.validation == "kfold":
-        pipeline, metrics, evaluation = _cross_validate(spec, task, data, X, y, estimator, report)
+        pipeline, metrics, evaluation, oof = _cross_validate(
+            spec, task, data, X, y, estimator, report
+        )
+        heldout = heldout_frame(X.index, y, oof)
     else:
         stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
         X_tr, X_te, y_tr, y_te = train_test_split(
@@ -242,12 +251,15 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
         pipeline = build_pipeline(data, features, estimator).fit(X_tr, y_tr)
         metrics = _score(task, pipeline, X_te, y_te)
         _staged(task, pipeline, X_te, y_te, report)
-        evaluation = _evaluation(task, pipeline, X_te, y_te, _predictions(task, pipeline, X_te))
+        held = _predictions(task, pipeline, X_te)
+        evaluation = _evaluation(task, pipeline, X_te, y_te, held)
+        heldout = heldout_frame(X_te.index, y_te, held)
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer)
     params = {**_spec_params(spec, task, features), **_estimator_params(pipeline)}
     return TrainResult(params, metrics, step_metrics, evaluation, buffer.getvalue(),
-                       environment(), task, time.perf_counter() - started)  # fmt: skip
+                       environment(), task, time.perf_counter() - started, heldout,
+                       "out-of-fold" if spec.validation == "kfold" else "holdout")  # fmt: skip
 
 
 def _cross_validate(spec, task, data, X, y, estimator, report):
@@ -268,7 +280,21 @@ def _cross_validate(spec, task, data, X, y, estimator, report):
     metrics |= {f"{k}_std": float(np.std([f[k] for f in per_fold])) for k in per_fold[0]}
     pipeline = build_pipeline(data, features, _fresh(estimator)).fit(X, y)  # the model: all data
     evaluation = _evaluation(task, pipeline, X, y, oof)
-    return pipeline, metrics, evaluation
+    return pipeline, metrics, evaluation, oof
+
+
+def heldout_frame(rows: pd.Index, y: pd.Series, pred: dict[str, Any]) -> pd.DataFrame:
+    """The held-out predictions as a table: ``row`` (the row's 0-based position in the
+    dataset version the run trained on), ``label``, ``prediction``, and for a classifier
+    with probabilities ``proba_<class>`` per class (as ``app.registry.predict_frame`` names
+    them). One row per held-out row, in the order given."""
+    out = pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "label": np.asarray(y),
+                        "prediction": np.asarray(pred["pred"])})  # fmt: skip
+    proba = pred.get("proba")
+    if proba is not None and not pred.get("proba_is_score"):
+        for i, cls in enumerate(pred.get("classes") or []):
+            out[f"proba_{cls}"] = np.asarray(proba)[:, i]
+    return out
 
 
 def _fresh(estimator: BaseEstimator) -> BaseEstimator:

@@ -154,15 +154,21 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
                 st.rerun()
         st.info("Point the aliases 'champion' and 'challenger' at two versions to compare them.")
         return
-    refs = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
-    champion = next(v for v in versions if v.version == model.aliases["champion"])
+    # The default: a labelled version neither model was trained on (lineage decides).
+    choice = promotion.evaluation_choice(ws, model.name)
+    others = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
+    refs = list(dict.fromkeys([*choice.candidates, *others]))
     a, b, c = st.columns(3)
     dataset = a.selectbox("Labelled dataset version", refs, key="cc-dataset",
-                          index=refs.index(champion.dataset_ref)
-                          if champion.dataset_ref in refs else 0)  # fmt: skip
+                          index=refs.index(choice.default) if choice.default in refs else 0,
+                          help="First the versions with the models' inputs and labels, "
+                               "newest first; the default is one neither model was trained "
+                               "on.")  # fmt: skip
     columns = [p.name for p in data.dataset_profile(str(ws.root), data.generation(),
                                                     datasets.get_version(ws, dataset))]  # fmt: skip
-    target = b.selectbox("Label column", columns, index=len(columns) - 1, key="cc-target")
+    target = b.selectbox("Label column", columns, key="cc-target",
+                         index=columns.index(choice.target) if choice.target in columns
+                         else len(columns) - 1)  # fmt: skip
     segment = c.selectbox("Segment by", ["(none)", *columns], key="cc-segment")
     d, e, f, g = st.columns(4)
     config = promotion.GateConfig(
@@ -182,6 +188,10 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
     lo, hi = result.interval
     m[2].metric("95% interval", f"[{lo:+.3f}, {hi:+.3f}]",
                 help="Paired bootstrap over the same rows (1,000 resamples).")  # fmt: skip
+    if result.on_training_data:
+        st.warning(result.data_note, icon=":material/warning:")
+    elif result.data_note:
+        st.caption(result.data_note)
     if result.mcnemar_p is not None:
         st.caption(f"McNemar's exact test on the rows where only one model is right: p = "
                    f"{format_p(result.mcnemar_p)} · {result.n_rows:,} labelled rows")  # fmt: skip

@@ -263,6 +263,8 @@ def test_compare_and_promote_on_real_models(two_versions: Workspace) -> None:
     registry.set_alias(ws, "churn-clf", "challenger", 2)
     result = compare(ws, "churn-clf", "churn@v1", "churned", segment="plan")
     assert result.challenger_score > result.champion_score and result.mcnemar_p < 0.05
+    # Both were trained on churn@v1 with the same split: only its 75 held-out rows count.
+    assert result.trained_on == ("champion", "challenger") and result.n_rows == 75
     assert set(result.segments["plan"]) == {"basic", "pro", "team"}
     verdict = promote(ws, "churn-clf", "churn@v1", "churned")
     assert verdict.allowed

@@ -100,12 +100,18 @@ def test_a_launched_run_records_everything(churn: Workspace) -> None:
     assert detail.params["bootstrap"] is True  # the estimator's own get_params(), typed
     assert {"accuracy", "roc_auc", "train_seconds"} <= set(detail.metrics)
     assert detail.tags["env.sklearn"] and detail.tags["task"] == "classification"
-    [model] = detail.artifacts
+    model, heldout = sorted(detail.artifacts, key=lambda a: a.path != "model.joblib")
     assert model.path == "model.joblib" and detail.tags["model.sha256"] == model.sha256
     records = churn.store.read(lambda tx: runs_admin.run_records(tx, launch.run_ids[0]))
     assert records[("input", "train")]["dataset"] == "churn"
     assert records[("spec", "run")]["estimator"] == "random_forest"
     assert "roc" in records[("evaluation", "holdout")]
+    # The hold-out's predictions are kept (issue 15): the rows the model was not fitted on.
+    meta = records[("evaluation", "heldout")]
+    assert heldout.path == "heldout_predictions.parquet" and meta["sha256"] == heldout.sha256
+    assert meta | {"sha256": ""} == {"dataset": "churn@v1", "target": "churned",
+                                     "kind": "holdout", "rows": 75, "sha256": "",
+                                     "artifact": "heldout_predictions.parquet"}  # fmt: skip
 
 
 def test_a_sweep_of_8_trials_on_2_local_workers(churn: Workspace) -> None:
