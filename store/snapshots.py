@@ -178,7 +178,10 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
     BOOLEAN only when every value is one of pandas' spellings (True/TRUE/true,
     False/FALSE/false); a column of numbers with ``inf``/``-inf``/``nan``/``Infinity``
     anywhere (even first) is DOUBLE with those values; integers beyond 64 bits are text
-    (as in pandas; Parquet cannot hold them).
+    (as in pandas; Parquet cannot hold them); a timestamp column whose text has more than
+    6 fractional digits is read at nanoseconds (:func:`_nanosecond_timestamps`). Numbers
+    with more significant digits than a float64 holds stay DOUBLE, with a note in
+    ``scratch.notes`` (:func:`_note_long_floats`).
 
     Refuses, each with its own message: a missing, folder or unreadable path, an empty
     file, a binary file, text that is not in the encoding, a header with blank or duplicate
