@@ -48,7 +48,9 @@ _REF_RE = re.compile(r"^(?P<name>[^@]+?)(?:@(?:v(?P<v>\d+)|(?P<n>\d+)|(?P<latest
 @dataclass(frozen=True)
 class Registration:
     """The outcome of :func:`register`: the version, and whether it was created now or the
-    same content was already there (``created`` False, ``version`` is the match)."""
+    same content was already there (``created`` False, ``version`` is the match).
+    ``notes`` are what reading the data could not keep exactly (e.g. CSV numbers with more
+    digits than a float64 holds); :attr:`message` ends with them."""
 
     version: DatasetVersion
     created: bool
