@@ -666,12 +666,13 @@ def _decimal_shape(value: Decimal) -> tuple[int, int] | None:
 def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """Decimal columns as DuckDB can read them exactly, or InvalidInput.
 
-    A column of ``decimal.Decimal`` objects (finite, NULLs allowed) becomes an Arrow
-    ``decimal128(p, s)`` column with ``s`` the largest scale among its values and ``p``
-    the digits needed; DuckDB's own conversion would cap it at 38 digits by dropping
-    fractional digits (1e30 next to 0.00000001 stores 0.0000000) or turn it into DOUBLE.
-    An Arrow ``decimal256`` column of precision at most 38 becomes ``decimal128`` (DuckDB
-    cannot read decimal256). Precision above 38 is refused, naming the column."""
+    A column of finite ``decimal.Decimal`` objects (missing values allowed: None, NaN,
+    ``Decimal("NaN")``, as pandas counts them) becomes an Arrow ``decimal128(p, s)``
+    column with ``s`` the largest scale among its values and ``p`` the digits needed;
+    DuckDB's own conversion would cap it at 38 digits by dropping fractional digits (1e30
+    next to 0.00000001 stores 0.0000000) or turn it into DOUBLE. An Arrow ``decimal256``
+    column of precision at most 38 becomes ``decimal128`` (DuckDB cannot read
+    decimal256). Precision above 38 is refused, naming the column."""
     import pyarrow as pa
 
     changed: dict[str, pd.Series] = {}
@@ -708,7 +709,8 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
                 "Round its values to at most 38 digits (Decimal.quantize), or keep them as "
                 f"text to keep every digit: df[{col!r}] = df[{col!r}].astype(str).",
             )  # fmt: skip
-        arr = pa.array([v if isinstance(v, Decimal) else None for v in series],
+        missing = series.isna().to_numpy()  # None, NaN and Decimal("NaN"), as pandas sees it
+        arr = pa.array([None if m else v for v, m in zip(series, missing, strict=True)],
                        type=pa.decimal128(precision, scale))  # fmt: skip
         changed[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
     if not changed:

@@ -180,6 +180,9 @@ def test_decimal_objects_keep_every_fractional_digit(ws: Workspace) -> None:
     profile = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(ws, "tiny"))}
     assert Decimal(profile["x"].min_text) == Decimal("-2.5")
     assert profile["x"].dtype == "DECIMAL(38,8)"
+    # Decimal("NaN") is missing, as pandas counts it (and as NaN in a DataFrame is).
+    wb.log_dataset(pd.DataFrame({"x": [Decimal("NaN"), Decimal("1.5")]}), "dnan")
+    assert wb.load_dataset("dnan")["x"].tolist() == [pd.NA, Decimal("1.5")]
 
 
 def test_csv_timestamps_with_nanoseconds_are_read_at_nanoseconds(
