@@ -48,22 +48,26 @@ _REF_RE = re.compile(r"^(?P<name>[^@]+?)(?:@(?:v(?P<v>\d+)|(?P<n>\d+)|(?P<latest
 @dataclass(frozen=True)
 class Registration:
     """The outcome of :func:`register`: the version, and whether it was created now or the
-    same content was already there (``created`` False, ``version`` is the match)."""
+    same content was already there (``created`` False, ``version`` is the match).
+    ``notes`` are what reading the data could not keep exactly (e.g. CSV numbers with more
+    digits than a float64 holds); :attr:`message` ends with them."""
 
     version: DatasetVersion
     created: bool
     checks: tuple[CheckResult, ...] = ()
+    notes: tuple[str, ...] = ()  # what reading the data changed, e.g. digits a float drops
 
     @property
     def message(self) -> str:
         v = self.version
         if not self.created:
-            return (f"Same content as {v.ref} (fingerprint {v.fingerprint[:12]}); no new "
+            text = (f"Same content as {v.ref} (fingerprint {v.fingerprint[:12]}); no new "
                     "version was made.")  # fmt: skip
-        text = f"Registered {v.ref}: {v.n_rows:,} rows x {v.n_columns} columns."
-        if v.contract_passed is False:
-            text += f" It breaks the contract: {v.n_failed_checks} check(s) failed."
-        return text
+        else:
+            text = f"Registered {v.ref}: {v.n_rows:,} rows x {v.n_columns} columns."
+            if v.contract_passed is False:
+                text += f" It breaks the contract: {v.n_failed_checks} check(s) failed."
+        return " ".join([text, *(f"Note: {note}" for note in self.notes)])
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def register(
                 if source_hash is not None:  # recognized by its bytes next time
                     ws.store.write(lambda tx: q.record_source_hash(
                         tx, dataset.dataset_id, source_hash, match.version))  # fmt: skip
-                return Registration(match, created=False)
+                return Registration(match, created=False, notes=tuple(scratch.notes))
         profile = profiles.profile(scratch, columns)
         contract = ws.store.read(lambda tx: q.latest_contract(tx, dataset.dataset_id)
                                  ) if dataset else None  # fmt: skip
@@ -172,6 +176,7 @@ def register(
         # the profile decides most checks exactly, so they need no scan of the rows
         checks = contract_checks.check(scratch, columns, spec, profile=profile)
         parquet = snapshots.write_parquet(scratch, ws.blobs.tmp_dir)
+        notes = tuple(scratch.notes)
     blob = ws.blobs.adopt(parquet)
     draft = DatasetVersion(
         dataset_id=dataset.dataset_id if dataset else "", dataset_name=name, version=0,
@@ -188,8 +193,8 @@ def register(
         raise
     if not created:
         _discard_blob(ws, blob.sha256)
-        return Registration(version, created=False)
-    return Registration(version, created=True, checks=tuple(checks))
+        return Registration(version, created=False, notes=notes)
+    return Registration(version, created=True, checks=tuple(checks), notes=notes)
 
 
 @requires("editor")

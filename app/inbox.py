@@ -88,6 +88,8 @@ def take(ws: Workspace, path: Path) -> InboxOutcome:
         log.warning("inbox: %s not taken yet: %s", path, exc)
         return InboxOutcome(path, name, None, str(exc))
     _move(path, DONE)
+    for note in result.notes:  # e.g. digits a float cannot hold; the CLI prints the message
+        log.warning("inbox: %s: %s", path, note)
     if result.created:
         _monitor(ws, result.version)
     return InboxOutcome(path, name, result)

@@ -512,7 +512,7 @@ def log_dataset(
     result = datasets.register(workspace(), source, name, message=message, tags=tags,
                                source_kind="sdk" if isinstance(data, pd.DataFrame) else "path",
                                encoding=encoding)  # fmt: skip
-    if not result.created:
+    if not result.created or result.notes:
         warnings.warn(result.message, stacklevel=2)
     return result.version
 

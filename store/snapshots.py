@@ -44,6 +44,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -110,6 +111,8 @@ class Scratch:
         # CSV read, around the workbench's own messages
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        # what loading noticed and the user should be told (registration shows each)
+        self.notes: list[str] = []
 
     def __enter__(self) -> Scratch:
         return self
@@ -175,7 +178,10 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
     BOOLEAN only when every value is one of pandas' spellings (True/TRUE/true,
     False/FALSE/false); a column of numbers with ``inf``/``-inf``/``nan``/``Infinity``
     anywhere (even first) is DOUBLE with those values; integers beyond 64 bits are text
-    (as in pandas; Parquet cannot hold them).
+    (as in pandas; Parquet cannot hold them); a timestamp column whose text has more than
+    6 fractional digits is read at nanoseconds (:func:`_nanosecond_timestamps`). Numbers
+    with more significant digits than a float64 holds stay DOUBLE, with a note in
+    ``scratch.notes`` (:func:`_note_long_floats`).
 
     Refuses, each with its own message: a missing, folder or unreadable path, an empty
     file, a binary file, text that is not in the encoding, a header with blank or duplicate
@@ -338,8 +344,91 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
             f"(detected {delimiter!r}) and quoting."
         )
     _require_rows(scratch, label)
+    _nanosecond_timestamps(scratch, path, options, label)
     records = _records(text, delimiter, complete=size <= _SNIFF_BYTES)
     _settle_csv_types(scratch, records[1:])
+    _note_long_floats(scratch, records[1:], label)
+
+
+_NS_TYPES = {"TIMESTAMP": "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ_NS"}
+
+
+FLOAT64_DIGITS = 17  # a float64's shortest round-trip text never needs more digits
+_FINER_THAN_US = r"':\d\d\.\d{7}'"  # a time with more than 6 fractional digits
+
+
+def significant_digits(text: str) -> int:
+    """The significant digits of a number's text: no sign, exponent, point, leading or
+    trailing zeros (``"0.00120"`` has 2; ``"12345678901234567.891"`` has 20)."""
+    mantissa = re.split("[eE]", text.strip(), maxsplit=1)[0]
+    return len("".join(ch for ch in mantissa if ch.isdigit()).strip("0"))
+
+
+def _nanosecond_timestamps(scratch: Scratch, path: Path, options: str, label: str) -> None:
+    """Read again, at nanoseconds, the timestamp columns whose text has more than 6
+    fractional digits (DuckDB's sniffer reads every timestamp at microseconds, so two files
+    1 ns apart would be the same content); the others stay microsecond TIMESTAMPs, as
+    before. Only files with a timestamp column pay for the extra read (of those columns, as
+    text). Outside the nanosecond range (years 1677 to 2262) a column keeps microseconds,
+    with a note (``scratch.notes``; registration shows it)."""
+    columns = scratch.columns()
+    stamps = [c for c in columns if c.dtype.upper() in _NS_TYPES]
+    if not stamps:
+        return
+    as_text = {c.name: "VARCHAR" if c in stamps else c.dtype for c in columns}
+    probes = []
+    for c in stamps:
+        q, ns = ident(c.name), _NS_TYPES[c.dtype.upper()]
+        finer = f"regexp_matches({q}, {_FINER_THAN_US})"
+        probes += [
+            f"count(*) FILTER (WHERE {finer})",
+            f"count(*) FILTER (WHERE {finer} AND try_cast({q} AS {ns}) IS NULL)",
+        ]
+    try:
+        found = scratch.con.execute(
+            f"SELECT {', '.join(probes)} FROM read_csv(?, {options}, types = ?)",
+            [str(path), as_text],
+        ).fetchone()
+    except duckdb.Error:  # it was read once already; keep that reading
+        return
+    finer: set[str] = set()
+    for i, c in enumerate(stamps):
+        n_fine, n_out = found[2 * i], found[2 * i + 1]
+        if n_fine and not n_out:
+            finer.add(c.name)
+        elif n_fine:
+            scratch.notes.append(
+                f"{label}: column {c.name!r} has timestamps with more than 6 fractional digits "
+                "outside the years 1677-2262 that nanoseconds can hold; they are kept at "
+                "microseconds (the digits after the sixth are dropped). Keep the column as "
+                "text if every digit matters."
+            )
+    if not finer:
+        return
+    types = {c.name: _NS_TYPES[c.dtype.upper()] if c.name in finer else c.dtype for c in columns}
+    scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, "
+                        "types = ?)", [str(path), types])  # fmt: skip
+
+
+def _note_long_floats(scratch: Scratch, sample: list[list[str]], label: str) -> None:
+    """A note for each DOUBLE column whose sampled text has a number of more than 17
+    significant digits. The column stays DOUBLE (as pandas reads it), but such numbers are
+    rounded to the nearest float64, so files that differ only past the 17th digit are the
+    same content. ``sample`` is the records of the file's first 64 KiB (the same the type
+    checks look at): a full scan would cost a second read of every float column."""
+    for i, c in enumerate(scratch.columns()):
+        if c.dtype.upper() != "DOUBLE":
+            continue
+        example = next((r[i].strip() for r in sample if i < len(r) and len(r[i]) > FLOAT64_DIGITS
+                        and significant_digits(r[i]) > FLOAT64_DIGITS), None)  # fmt: skip
+        if example is not None:
+            scratch.notes.append(
+                f"{label}: column {c.name!r} has numbers with more significant digits than a "
+                f"float64 holds ({FLOAT64_DIGITS}), e.g. {example}; they are stored as the "
+                "nearest float64, as pandas reads them, so files that differ only past the "
+                f"{FLOAT64_DIGITS}th digit are the same content. To keep every digit, register "
+                "a Parquet file with a decimal(38, s) column, or a DataFrame of decimal.Decimal."
+            )
 
 
 def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
@@ -422,6 +511,7 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
     if readable_file(path).st_size == 0:
         raise InvalidInput(f"{label} is empty (0 bytes); it is not a Parquet file. "
                            "Write the file again, or upload a CSV.")  # fmt: skip
+    _refuse_wide_parquet_decimals(path, label)
     select = "*" + _durations_as_intervals(path)
     try:
         if materialize:
@@ -441,6 +531,38 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
 
 _TO_INTERVAL = {"s": "to_seconds({})", "ms": "to_milliseconds({})", "us": "to_microseconds({})",
                 "ns": "to_microseconds({} // 1000)"}  # fmt: skip
+
+
+MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL holds at most 38 digits
+
+
+def _wide_decimal_error(label: str, col: str, precision: int, scale: int, how: str) -> InvalidInput:
+    return InvalidInput(
+        f"{label}: column {col!r} holds decimals of precision {precision} (scale {scale}); "
+        f"decimals are stored exactly up to {MAX_DECIMAL_PRECISION} digits only, and beyond "
+        f"that they would be rounded to floats and lose digits. {how}"
+    )
+
+
+def _refuse_wide_parquet_decimals(path: Path, label: str) -> None:
+    """InvalidInput for the first Parquet decimal column of precision above 38, which
+    DuckDB would read as DOUBLE (two files differing past the 17th digit would be "the same
+    content"). Nothing when the schema cannot be read: loading says why."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return
+    for f in schema:
+        if pa.types.is_decimal(f.type) and f.type.precision > MAX_DECIMAL_PRECISION:
+            raise _wide_decimal_error(
+                label, f.name, f.type.precision, f.type.scale,
+                f"Write the file again with {f.name!r} cast to decimal(38, s) for a scale s "
+                "its values fit in, or to text to keep every digit (pyarrow: "
+                "pc.cast(column, pa.string())).",
+            )  # fmt: skip
 
 
 def _durations_as_intervals(path: Path) -> str:
@@ -483,6 +605,7 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     frame = _index_as_columns(frame, label)
     _refuse_unsupported_dtypes(frame, label)
     frame = _utc_naive(frame)
+    frame = _exact_decimals(frame, label)
     try:
         scratch.con.register("incoming_frame", frame)
         scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM incoming_frame")
@@ -559,6 +682,72 @@ def _index_as_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     out.columns = [str(c) for c in out.columns[:added]] + list(frame.columns)
     _check_names(list(out.columns), label)
     return out
+
+
+def _decimal_shape(value: Decimal) -> tuple[int, int] | None:
+    """(digits before the point, digits after it) of a finite Decimal; None otherwise."""
+    if not value.is_finite():
+        return None
+    _, digits, exponent = value.as_tuple()
+    return max(len(digits) + exponent, 0), max(-exponent, 0)
+
+
+def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Decimal columns as DuckDB can read them exactly, or InvalidInput.
+
+    A column of finite ``decimal.Decimal`` objects (missing values allowed: None, NaN,
+    ``Decimal("NaN")``, as pandas counts them) becomes an Arrow ``decimal128(p, s)``
+    column with ``s`` the largest scale among its values and ``p`` the digits needed;
+    DuckDB's own conversion would cap it at 38 digits by dropping fractional digits (1e30
+    next to 0.00000001 stores 0.0000000) or turn it into DOUBLE. An Arrow ``decimal256``
+    column of precision at most 38 becomes ``decimal128`` (DuckDB cannot read
+    decimal256). Precision above 38 is refused, naming the column."""
+    import pyarrow as pa
+
+    changed: dict[str, pd.Series] = {}
+    for col in frame.columns:
+        series = frame[col]
+        dtype = series.dtype
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype):
+            t = dtype.pyarrow_dtype
+            if t.precision > MAX_DECIMAL_PRECISION:
+                raise _wide_decimal_error(
+                    label, col, t.precision, t.scale,
+                    f"Cast it to decimal(38, s) for a scale s its values fit in, e.g. "
+                    f"df[{col!r}].astype(pd.ArrowDtype(pa.decimal128(38, {min(t.scale, 38)}))), "
+                    f"or to text to keep every digit: df[{col!r}].astype(str).",
+                )  # fmt: skip
+            if pa.types.is_decimal256(t):
+                arr = pa.array(series.array).cast(pa.decimal128(t.precision, t.scale))
+                changed[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
+            continue
+        if not pd.api.types.is_object_dtype(dtype):
+            continue
+        values = series.dropna()
+        if values.empty or not isinstance(values.iloc[0], Decimal):
+            continue
+        shapes = [_decimal_shape(v) if isinstance(v, Decimal) else None for v in values]
+        if any(shape is None for shape in shapes):
+            continue  # mixed objects or NaN/Infinity decimals: DuckDB decides, as before
+        whole = max(shape[0] for shape in shapes)
+        scale = max(shape[1] for shape in shapes)
+        precision = max(whole + scale, 1)
+        if precision > MAX_DECIMAL_PRECISION:
+            raise _wide_decimal_error(
+                label, col, precision, scale,
+                "Round its values to at most 38 digits (Decimal.quantize), or keep them as "
+                f"text to keep every digit: df[{col!r}] = df[{col!r}].astype(str).",
+            )  # fmt: skip
+        missing = series.isna().to_numpy()  # None, NaN and Decimal("NaN"), as pandas sees it
+        arr = pa.array([None if m else v for v, m in zip(series, missing, strict=True)],
+                       type=pa.decimal128(precision, scale))  # fmt: skip
+        changed[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
+    if not changed:
+        return frame
+    frame = frame.copy(deep=False)
+    for col, values in changed.items():
+        frame[col] = values
+    return frame
 
 
 def _utc_naive(frame: pd.DataFrame) -> pd.DataFrame:

@@ -133,6 +133,124 @@ def test_integers_beyond_64_bits(ws: Workspace, tmp_path: Path) -> None:
     assert wb.load_dataset("ids3")["big"].tolist() == [2**64 - 1, 1]
 
 
+def test_decimals_beyond_38_digits_are_refused_naming_the_column(
+    ws: Workspace, tmp_path: Path, capsys
+) -> None:
+    """DuckDB's DECIMAL holds 38 digits: wider decimals became float64 in silence, and two
+    files differing in the 50th digit were "Same content". Every door refuses them now,
+    naming the column, its precision and what to do."""
+    values = ["1234567890123456789012345678901234567890.1234567891",
+              "1234567890123456789012345678901234567890.1234567892"]  # fmt: skip
+    wide = pa.decimal256(60, 10)
+    files = [write_parquet(tmp_path / f"e{i}.parquet", amount=pa.array([Decimal(v)] * 3, wide))
+             for i, v in enumerate(values)]  # fmt: skip
+    refusal = r"column 'amount' holds decimals of precision 60 \(scale 10\).*38 digits"
+    with pytest.raises(InvalidInput, match=refusal + r".*decimal\(38, s\).*text"):
+        wb.log_dataset(str(files[0]), "d")
+    assert main(["datasets", "add", str(files[1]), "--name", "d"]) != 0
+    assert "holds decimals of precision 60" in capsys.readouterr().err
+    drop_in_inbox(ws, "d", "e0.parquet", files[0].read_bytes())
+    [outcome] = inbox.scan(ws, settle=2.0)
+    assert "holds decimals of precision 60" in str(outcome.error)
+    # A DataFrame: Decimal objects needing 41 digits, or an Arrow decimal256 column.
+    objects = pd.DataFrame({"amount": [Decimal(values[0][:-9]), None]})
+    with pytest.raises(InvalidInput, match=r"'amount' holds decimals of precision 41.*astype"):
+        wb.log_dataset(objects, "d")
+    arrow = pd.DataFrame({"amount": pd.array([Decimal(values[0])], dtype=pd.ArrowDtype(wide))})
+    with pytest.raises(InvalidInput, match=r"'amount' holds decimals of precision 60"):
+        wb.log_dataset(arrow, "d")
+    assert datasets.list_datasets(ws) == []
+    # decimal256 of at most 38 digits is kept exactly (DuckDB cannot read decimal256).
+    fits = pd.array([Decimal("12345678901234567.891"), None], dtype=pd.ArrowDtype(
+        pa.decimal256(38, 3)))  # fmt: skip
+    wb.log_dataset(pd.DataFrame({"amount": fits}), "fits")
+    assert wb.load_dataset("fits")["amount"].tolist() == [Decimal("12345678901234567.891"), pd.NA]
+
+
+def test_decimal_objects_keep_every_fractional_digit(ws: Workspace) -> None:
+    """DuckDB read a column of Decimal objects needing 39 digits by dropping fraction digits
+    in silence (1e30 next to 1e-8 stored 0E-7 for the second): refused now; 38 digits go in
+    exactly."""
+    with pytest.raises(InvalidInput, match=r"'x' holds decimals of precision 39 \(scale 8\)"):
+        wb.log_dataset(pd.DataFrame({"x": [Decimal("1e30"), Decimal("0.00000001")]}), "tiny")
+    exact = [Decimal("1e29"), Decimal("0.00000001"), Decimal("-2.5"), None]
+    wb.log_dataset(pd.DataFrame({"x": exact}), "tiny")
+    back = wb.load_dataset("tiny")["x"].tolist()
+    assert back[:3] == exact[:3] and back[3] is pd.NA
+    profile = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(ws, "tiny"))}
+    assert Decimal(profile["x"].min_text) == Decimal("-2.5")
+    assert profile["x"].dtype == "DECIMAL(38,8)"
+    # Decimal("NaN") is missing, as pandas counts it (and as NaN in a DataFrame is).
+    wb.log_dataset(pd.DataFrame({"x": [Decimal("NaN"), Decimal("1.5")]}), "dnan")
+    assert wb.load_dataset("dnan")["x"].tolist() == [pd.NA, Decimal("1.5")]
+
+
+def test_csv_timestamps_with_nanoseconds_are_read_at_nanoseconds(
+    ws: Workspace, tmp_path: Path, capsys
+) -> None:
+    """DuckDB's CSV sniffer read every timestamp at microseconds: CSVs 1 ns apart were
+    "Same content" and loaded back as datetime64[us] (the DataFrame and Parquet doors kept
+    nanoseconds)."""
+    paths = []
+    for i, t in enumerate(["2024-01-01T00:00:00.000000001", "2024-01-01T00:00:00.000000002"]):
+        paths.append(tmp_path / f"ns{i}.csv")
+        paths[-1].write_text("t,x\n" + f"{t},1\n" * 10)
+    assert wb.log_dataset(str(paths[0]), "ns").ref == "ns@v1"
+    assert wb.log_dataset(str(paths[1]), "ns").ref == "ns@v2"
+    t = wb.load_dataset("ns")["t"]
+    assert t.dtype == "datetime64[ns]" and t[0] == pd.Timestamp("2024-01-01T00:00:00.000000002")
+    # The same instants from a DataFrame are the same content as the CSV.
+    frame = pd.DataFrame({"t": pd.Series([pd.Timestamp("2024-01-01T00:00:00.000000002")] * 10),
+                          "x": [1] * 10})  # fmt: skip
+    assert not datasets.register(ws, frame, "ns").created
+    # The CLI and the inbox read through the same loader.
+    three = tmp_path / "ns3.csv"
+    three.write_text("t,x\n" + "2024-01-01T00:00:00.000000003,1\n" * 10)
+    assert main(["datasets", "add", str(three), "--name", "ns"]) == 0
+    assert "Registered ns@v3" in capsys.readouterr().out
+    drop_in_inbox(ws, "ns", "ns4.csv", b"t,x\n" + b"2024-01-01T00:00:00.000000004,1\n" * 10)
+    [outcome] = inbox.scan(ws, settle=2.0)
+    assert outcome.error is None and outcome.registration.version.ref == "ns@v4"
+    # With an offset: UTC, nanoseconds kept; whole microseconds stay microsecond columns.
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("z,us,old\n2024-01-01T01:00:00.123456789+01:00,2024-01-01 00:00:00.5,"
+                     "1500-01-01 00:00:00\n")  # fmt: skip
+    wb.log_dataset(str(mixed), "mixed")
+    back = wb.load_dataset("mixed")
+    assert back["z"][0] == pd.Timestamp("2024-01-01T00:00:00.123456789")
+    assert (back["us"].dtype, back["old"].dtype) == ("datetime64[us]", "datetime64[us]")
+    # Sub-microsecond text outside what nanoseconds hold is kept at microseconds, with a note.
+    far = tmp_path / "far.csv"
+    far.write_text("t\n1500-01-01 00:00:00.000000001\n")
+    with pytest.warns(UserWarning, match=r"'t' has timestamps with more than 6 fractional"):
+        wb.log_dataset(str(far), "far")
+
+
+def test_csv_numbers_with_more_digits_than_a_float_holds_are_noted(
+    ws: Workspace, tmp_path: Path, capsys
+) -> None:
+    """pandas reads 12345678901234567.891 as a float, and so does the workbench; but the
+    second file, differing in the 20th digit, is "Same content", which is now said."""
+    paths = []
+    for i, v in enumerate(["12345678901234567.891", "12345678901234567.892"]):
+        paths.append(tmp_path / f"f{i}.csv")
+        paths[-1].write_text("v,n\n" + f"{v},1.5\n" * 3)
+    note = r"'v' has numbers with more significant digits than a float64 holds \(17\)"
+    with pytest.warns(UserWarning, match=note + r".*12345678901234567.891"):
+        wb.log_dataset(str(paths[0]), "f")
+    second = datasets.register(ws, paths[1], "f")
+    assert not second.created
+    assert "Same content as f@v1" in second.message and "differ only past" in second.message
+    assert wb.load_dataset("f")["v"].dtype == np.float64
+    assert main(["datasets", "add", str(paths[1]), "--name", "g"]) == 0
+    assert "more significant digits than a float64 holds" in capsys.readouterr().out
+    # 17 digits or fewer, and trailing zeros, need no note.
+    short = tmp_path / "short.csv"
+    short.write_text("v\n0.12345678901234567\n100000000000000000000000.0\n")
+    assert datasets.register(ws, short, "short").notes == ()
+    assert snapshots.significant_digits("-0.001200e5") == 2
+
+
 # -- item 3: non-finite values -----------------------------------------------------------------
 
 
