@@ -177,8 +177,8 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
         require_contract=f.checkbox("Contract passes", value=True, key="cc-contract"),
         require_signature=g.checkbox("Signature compatible", value=True, key="cc-signature"),
     )  # fmt: skip
-    result = promotion.compare(ws, model.name, dataset, target,
-                               segment=None if segment == "(none)" else segment)  # fmt: skip
+    result = data.comparison(str(ws.root), data.generation(), model.name, dataset, target,
+                             None if segment == "(none)" else segment)  # fmt: skip
     m = st.columns(3)
     m[0].metric(f"Champion {result.champion}", f"{result.champion_score:.4f}",
                 help=f"{result.metric} on {result.dataset}")  # fmt: skip

@@ -7,6 +7,8 @@ and any write anywhere, by any process, is seen on the next rerun.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
@@ -25,6 +27,9 @@ from store.entities import (
 )
 from store.workspace import Workspace
 
+if TYPE_CHECKING:
+    from app.promotion import Comparison
+
 
 def workspace() -> Workspace:
     return open_workspace()
@@ -38,6 +43,17 @@ def generation() -> tuple:
 def start_watcher(root: str) -> RunWatcher:
     """One watcher per server process and workspace: live ingestion of run logs."""
     return RunWatcher(open_workspace(root), Settings.from_env()).start()
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing champion and challenger…")
+def comparison(root: str, gen: tuple, name: str, dataset: str, target: str,
+               segment: str | None) -> Comparison:  # fmt: skip
+    """Champion versus challenger on ``dataset`` (``app.promotion.compare``: both models
+    scored, 1,000 paired bootstrap resamples), computed once per state of the store: the
+    page reran it on every click (a margin typed, a box ticked) for several seconds."""
+    from app import promotion  # scikit-learn and the registry: only the Models page needs them
+
+    return promotion.compare(open_workspace(root), name, dataset, target, segment=segment)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
