@@ -208,6 +208,23 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
     assert any("rolled back to v1" in s.value for s in at.success)
 
 
+def test_champion_versus_challenger_is_computed_once(app_env: Workspace, monkeypatch) -> None:
+    """Issue #15: the comparison (both models scored, 1,000 bootstrap resamples) reran on
+    every click of the Models page. Ticking a gate box now reuses it; a write (an alias
+    moved) computes it afresh. The calls are counted on the real function."""
+    from app import promotion
+
+    refused_models(app_env)
+    calls = []
+    real = promotion.compare
+    monkeypatch.setattr(promotion, "compare", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = run_page(nav.MODELS)
+    assert not at.exception and len(calls) == 1
+    at.checkbox(key="cc-sig").uncheck().run()
+    at.number_input(key="cc-margin").set_value(0.01).run()
+    assert not at.exception and len(calls) == 1
+
+
 def refused_models(ws: Workspace) -> None:
     """churn-clf: v1 a dummy, v2 a forest; the forest is champion and the dummy challenger,
     so the promotion gate refuses the challenger (worse, not significant)."""
