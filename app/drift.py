@@ -36,13 +36,14 @@ list has a count between 0 and the list's smallest count: figures are bounds, an
 sentences say "at most". A text column with more levels than a profile keeps and fewer
 than ``1 / IDENTIFIER_RATIO`` rows per distinct value is identifier-like: its levels
 cannot be compared from the profiles (half the ids replaced by new ones leaves every
-count the same), so unless something else moved its verdict is "not tested"; a rule
-(:class:`Override`) can find drift in its top levels but never makes it "no drift", or
-leaves it out. One proof reaches beyond cut-off lists: when one side's list holds more
-levels that the other's list lacks than the other has levels beyond its list (exact
-distinct counts), the excess levels are absent from the other side altogether, so at
-least their (smallest) rows are new or gone; that share, less the most that values seen
-once could bring by chance, counts as the unseen share (Fisher-tested).
+count the same), so unless something else moved its verdict is "not tested"; a share
+rule (:class:`Override`) makes it tested by the share of current rows holding values the
+reference lacks, estimated from the tail sketches; ``ignore`` leaves it out. One proof
+reaches beyond cut-off lists: when one side's list holds more levels that the other's
+list lacks than the other has levels beyond its list (exact distinct counts), the excess
+levels are absent from the other side altogether, so at least their (smallest) rows are
+new or gone; that share, less the most that values seen once could bring by chance,
+counts as the unseen share (Fisher-tested).
 
 An integer column reaching beyond 2**53 with at most ``TOP_LEVELS`` distinct values on both
 sides is compared as levels (exact value counts) rather than on the DOUBLE axis. A numeric
@@ -142,9 +143,10 @@ RULE = (
     f"A text column with more levels than that and at least {IDENTIFIER_RATIO:g} distinct "
     "values per row is identifier-like: unless such a proof applies, new values cannot be "
     "told from old ones, so its levels are 'not tested' (COLUMN=ignore leaves it out; a "
-    "rule on it can find drift in the top levels but never 'no drift'); its nulls still "
-    "are. An integer column beyond 2^53 with at most that many distinct values is "
-    "profiled value by value and compared as levels, exactly (the numeric axis would merge "
+    "rule COLUMN=share:T makes it tested: drift when the hash samples show values the "
+    "reference lacks in at least T of the current rows); its nulls still are. An integer "
+    "column beyond 2^53 with at most that many distinct values is profiled value by "
+    "value and compared as levels, exactly (the numeric axis would merge "
     "neighbouring values). A numeric column is constant when its exact smallest and "
     "largest values are equal; a constant replaced by another is major drift even where "
     "the numeric axis (doubles) cannot tell the values apart. Medians marked with ≈ are "
@@ -296,6 +298,9 @@ def _overridden(draft: _Draft, o: Override) -> _Draft:
     values = next((x for x in draft.aspects if x.name in ("values", "levels")), None)
     if stat is None or values is None:
         return draft
+    new_rows = r.stats.get("new_rows_estimate")
+    if draft.identifier and o.method == "share" and new_rows is not None:
+        return _identifier_rule(draft, o, new_rows)
     value = r.stats.get(stat)
     if value is None:  # W1/sd of a constant reference: infinite when anything moved
         value = math.inf if (r.stats.get("ks_d") or 0) > 0 else 0.0
@@ -310,6 +315,29 @@ def _overridden(draft: _Draft, o: Override) -> _Draft:
     # an identifier-like column stays "not tested" unless the rule finds a change: its top
     # levels cannot show new values
     return _Draft(result, draft.aspects, identifier=draft.identifier)
+
+
+def _identifier_rule(draft: _Draft, o: Override, new_rows: float) -> _Draft:
+    """A share rule on an identifier-like column measures what its top levels cannot: the
+    share of current rows holding values the reference lacks, from the tail sketches (an
+    estimate; every sampled level is known present or absent, so one absent level proves
+    new values exist: p = 0, else 1). Material at the threshold, major at
+    ``MAJOR_FACTOR`` times it; the user's rule makes the column tested, so below the
+    threshold it is "no drift"."""
+    r = draft.result
+    levels = next(x for x in draft.aspects if x.name == "levels")
+    levels.p_value = 0.0 if new_rows > 0 else 1.0
+    levels.material = new_rows >= o.threshold
+    levels.major = new_rows >= MAJOR_FACTOR * o.threshold
+    levels.effect = new_rows
+    levels.text = (f"{r.column}: an estimated {_pct(new_rows)} of the current rows hold values "
+                   f"the reference lacks (hash samples of both; rule: new values in at least "
+                   f"{_pct(o.threshold)} of the rows)")  # fmt: skip
+    method = f"new values >= {o.threshold:g} (override, hash samples)"
+    result = ColumnDrift(r.column, r.kind, r.verdict, method, new_rows, r.p_value,
+                         r.n_reference, r.n_current, r.stats | {"threshold": o.threshold},
+                         r.sentence)  # fmt: skip
+    return _Draft(result, draft.aspects, identifier=False)
 
 
 # ---------------------------------------------------------------- numbers, dates, times

@@ -168,11 +168,12 @@ def test_an_identifier_column_is_not_tested_and_says_why() -> None:
     assert res.verdict == "not tested"
     assert "identifier-like (10,000 distinct values in 10,000 rows" in res.sentence
     assert "new value '" not in res.sentence and "% of rows" not in res.sentence
-    # a share rule tests the top levels, which cannot show new ids: it may find drift
-    # there but never turns the column into "no drift"
+    # a share rule measures the new ids through the hash samples (issue #14: "a verdict
+    # the user can override"): half of them new is drift under share:0.05
     over = compare(pd.DataFrame({"id": ids}), pd.DataFrame({"id": cur}),
                    overrides={"id": drift.Override("share", 0.05)})["id"]  # fmt: skip
-    assert over.verdict == "not tested" and "(override)" in over.method
+    assert over.verdict == "major drift" and "(override" in over.method
+    assert over.effect == pytest.approx(0.5, abs=0.05)
     # and what the profile can see still counts: a value taking half the rows
     cur[:5000] = "H"
     res = compare(pd.DataFrame({"id": ids}), pd.DataFrame({"id": cur}))["id"]
@@ -302,18 +303,23 @@ def test_a_long_tail_replaced_beyond_the_top_levels_is_drift() -> None:
     assert same.verdict == "no drift", same.sentence
 
 
-def test_a_rule_on_an_identifier_column_never_turns_it_into_no_drift() -> None:
-    """Issue #14 trial: cid=share:0.05 on 10,000 ids, half replaced, said 'no drift' while
-    the sentence said the levels are not tested. Now the column stays 'not tested' and the
-    sentence no longer suggests that rule."""
+def test_a_share_rule_on_an_identifier_column_measures_its_new_values() -> None:
+    """Issue #14 trials: cid=share:0.05 on 10,000 ids, half replaced, said 'no drift' while
+    the sentence said the levels are not tested; then the rule did nothing. Now the rule
+    measures the share of rows with ids the reference lacks (hash samples): half replaced
+    is drift, the same ids reshuffled are 'no drift' (measured, not assumed)."""
     ids = [f"id{i:06d}" for i in range(10000)]
     cur = ids[:5000] + [f"nx{i:06d}" for i in range(5000)]
     ref_f, cur_f = pd.DataFrame({"cid": ids}), pd.DataFrame({"cid": cur})
     plain = compare(ref_f, cur_f)["cid"]
     assert plain.verdict == "not tested"
     assert "share:0.05" not in plain.sentence and "cid=ignore" in plain.sentence
-    ruled = compare(ref_f, cur_f, overrides={"cid": drift.Override("share", 0.05)})["cid"]
-    assert ruled.verdict == "not tested", ruled.sentence
+    rule = {"cid": drift.Override("share", 0.05)}
+    ruled = compare(ref_f, cur_f, overrides=rule)["cid"]
+    assert ruled.verdict == "major drift", ruled.sentence
+    assert "of the current rows hold values the reference lacks" in ruled.sentence
+    same = compare(ref_f, pd.DataFrame({"cid": ids[::-1]}), overrides=rule)["cid"]
+    assert same.verdict == "no drift" and same.effect == 0, same.sentence
 
 
 def test_nothing_compared_is_never_no_drift(tmp_path, capsys) -> None:
