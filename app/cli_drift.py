@@ -134,6 +134,9 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
             degraded = section.performance.verdict == "degraded"
         if section.note:
             print(f"  note: {section.note}")
+        if (label := reports.label_drift(report)) is not None:
+            print(f"  label {label['column']} (apart from the features): {label['verdict']}: "
+                  f"{label['sentence']}")  # fmt: skip
     if args.html:
         print(f"wrote {reports.export_html(ws, report.report_id, Path(args.html))}")
     return EXIT_DRIFT if args.fail_on_drift and (report.verdict == "drift" or degraded) else 0

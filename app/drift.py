@@ -178,7 +178,7 @@ class ColumnDrift:
     figure, finite or None."""
 
     column: str
-    kind: str  # numeric | categorical | schema | ignored
+    kind: str  # numeric | categorical | schema | ignored | label (set by app.reports)
     verdict: str
     method: str
     effect: float

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,12 +81,15 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
         raise InvalidInput(f"Reference and current are both {ref_v.ref}; pick two versions.")
     results = drift.compare(datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v),
                             overrides)  # fmt: skip
-    verdict, drifted, compared = dataset_verdict(results)
     scored = None
     if model is not None:
         from app import model_drift  # scikit-learn: only for a report with a model
 
         scored = model_drift.model_drift(ws, model, ref_v.ref, cur_v.ref, target)
+        # the label is not a feature: its drift is reported apart, beside the model's
+        results = [replace(r, kind="label") if r.column == scored.target and r.kind in
+                   ("numeric", "categorical") else r for r in results]  # fmt: skip
+    verdict, drifted, compared = dataset_verdict(results)
     report = StoredReport(uuid.uuid4().hex, utcnow(), actor or current_user(), ref_v.ref,
                           cur_v.ref, scored.model_ref if scored else None, len(compared),
                           len(drifted), verdict, [asdict(r) for r in results],
@@ -110,7 +113,9 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     or ``SHARE_THRESHOLD`` of the compared ones drift; schema changes other than a type
     change, ignored columns and identifier-like ones ("not tested") are not compared. With no
     compared column the verdict is "schema change" (some added or removed) or "nothing
-    compared", never "no drift"."""
+    compared", never "no drift". The label column of a report with a model (kind "label")
+    is left out: label drift is reported apart (:func:`label_drift`)."""
+    results = [r for r in results if r.kind != "label"]
     compared = [r for r in results if (r.kind not in ("schema", "ignored") or r.verdict == "drift")
                 and r.verdict != "not tested"]  # fmt: skip
     drifted = [r for r in results if r.drifted]
@@ -124,6 +129,12 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
             return "schema change", drifted, compared
         return "nothing compared", drifted, compared
     return "no drift", drifted, compared
+
+
+def label_drift(report: StoredReport) -> dict | None:
+    """The label column's drift result in a report with a model (a dict as stored, kind
+    "label"), or None: reported apart from the features' drift, beside the model's."""
+    return next((r for r in report.results if r["kind"] == "label"), None)
 
 
 def summary(n_drifted: int, n_compared: int) -> str:
@@ -250,7 +261,7 @@ def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
         if r["verdict"] in ("drift", "major drift") and name in ref_p and name in cur_p:
             fig = distribution_figure(ref_p[name], cur_p[name])
             figures.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-    figures.append(_model_html(model_section(report)))
+    figures.append(_model_html(model_section(report), label_drift(report)))
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Drift report {html.escape(report.current_ref)} vs {html.escape(report.reference_ref)}</title>
 <script>{get_plotlyjs()}</script>
@@ -271,11 +282,14 @@ Reference <code>{html.escape(report.reference_ref)}</code>, current
     return target
 
 
-def _model_html(section) -> str:
+def _model_html(section, label: dict | None = None) -> str:
     if section is None:
         return ""
     esc = html.escape
     out = [f"<h2>Model <code>{esc(section.model_ref)}</code>: {esc(section.verdict)}</h2>"]
+    if label is not None:
+        out.append(f"<p>Label <code>{esc(label['column'])}</code> (apart from the features): "
+                   f"<b>{esc(label['verdict'])}</b>. {esc(label['sentence'])}</p>")  # fmt: skip
     perf = section.performance
     if perf is not None:
         out.append(f"<p>Performance <b>{esc(perf.verdict)}</b>: {esc(perf.sentence)}. "

@@ -170,6 +170,9 @@ def model_panel(report) -> None:
                    "score.")  # fmt: skip
     if section.note:
         st.info(section.note)
+    if (label := reports.label_drift(report)) is not None:
+        st.markdown(f"**Label** `{label['column']}` (apart from the features): "
+                    f"{label['verdict']}. {label['sentence']}")  # fmt: skip
     st.dataframe(pd.DataFrame([{"prediction": p.column, "verdict": p.verdict, "effect": p.effect,
                                 "p-value": drift.format_p(p.p_value),
                                 "what changed": p.sentence}

@@ -240,3 +240,34 @@ def test_p_values_are_readable_and_labels_whole_everywhere(long_names: Workspace
     assert all(len(m.value) <= 20 for m in at.metric), [m.value for m in at.metric]
     top = next(md.value for md in at.markdown if md.value.startswith("**Top drifting**"))
     assert "monthly_support_calls" in top and "average_session_minutes" in top
+
+
+def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) -> None:
+    """Issue #15: the label column counted as one more feature in the dataset verdict. With
+    a model, its drift is shown beside the model's (page, CLI, HTML) and left out of the
+    features' count: the same features with a third of the labels set to churned is label
+    drift, not feature drift."""
+    from app import registry, runner
+    from app.cli import main
+    from app.training import RunSpec
+    from tests.test_runner import binary_frame
+
+    frame = binary_frame(600)
+    v1 = wb.log_dataset(frame, "churn")
+    launch = runner.launch(ws, RunSpec(v1.ref, "churned", "random_forest"), experiment="m",
+                           wait=True)  # fmt: skip
+    registry.register_model(ws, launch.run_ids[0], "clf")
+    flipped = frame.copy()
+    flipped.loc[flipped.index[::3], "churned"] = True  # the churn rate rises
+    v2 = wb.log_dataset(flipped, "churn")
+    report = reports.run_report(ws, v1.ref, v2.ref, model="clf/1")
+    label = reports.label_drift(report)
+    assert label is not None and label["column"] == "churned" and label["kind"] == "label"
+    assert label["verdict"] in ("drift", "major drift"), label
+    assert report.verdict == "no drift" and report.n_drifted == 0  # the features did not move
+    assert "churned" not in [r["column"] for r in report.results if r["kind"] != "label"]
+    code = main(["--workspace", str(ws.root), "drift", "report", v2.ref, "--reference", v1.ref,
+                 "--model", "clf/1"])  # fmt: skip
+    assert code == 0 and "label churned (apart from the features):" in capsys.readouterr().out
+    page = reports.export_html(ws, report.report_id, ws.root / "r.html").read_text()
+    assert "(apart from the features)" in page
