@@ -257,7 +257,9 @@ def test_drift_and_monitor_commands(ws: Workspace, tmp_path: Path, capsys) -> No
                  "--fail-on-drift"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 3, out  # the data holds, the model does not
-    assert out.startswith("no drift: churn@v2 against churn@v1, 0 of 4 columns drifted")
+    # 3 features; the label (churned) is reported apart, beside the model
+    assert out.startswith("no drift: churn@v2 against churn@v1, 0 of 3 columns drifted")
+    assert "label churned (apart from the features):" in out
     assert "model churn-clf/1: performance degraded" in out
     assert (tmp_path / "r.html").stat().st_size > 1_000_000
     assert main([*base, "drift", "report", "churn@v2", "--reference", "churn@v1"]) == 0
