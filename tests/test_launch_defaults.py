@@ -91,7 +91,7 @@ def test_the_launch_form_starts_on_these_defaults(ws: Workspace, monkeypatch) ->
     wb.log_dataset(churn(), "churn")
     with wb.start_run(experiment="churn") as run:
         run.log_input(datasets.get_version(ws, "churn@v1"))
-    wb.log_dataset(penguins(), "penguins")  # newer, but not what `churn` used
+    wb.log_dataset(penguins(), "breast_cancer")  # newer, listed first, not what `churn` used
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
     at.switch_page(f"../pages/{nav.EXPERIMENTS.file}").run()
     next(s for s in at.selectbox if s.label == "Experiment").select("churn").run()
@@ -103,6 +103,6 @@ def test_the_launch_form_starts_on_these_defaults(ws: Workspace, monkeypatch) ->
     features = next(m for m in at.multiselect if m.label == "Features")
     assert features.value == ["tenure_months", "plan", "monthly_charges"]
     assert any("`customer_id` (unique per row)" in c.value for c in at.caption)
-    next(s for s in at.selectbox if s.label == "Dataset version").select("penguins@v1").run()
+    next(s for s in at.selectbox if s.label == "Dataset version").select("breast_cancer@v1").run()
     assert next(s for s in at.selectbox if s.label == "Target column").value == "species"
     assert not at.exception, at.exception
