@@ -42,6 +42,7 @@ def launch_form(experiment_default: str) -> None:
     column_defaults = launch_defaults.column_defaults_for(profile, target)
     features = st.multiselect("Features", [n for n in names if n != target],
                               default=list(column_defaults.features),
+                              help="None ticked: every column but the target.",
                               key=f"launch_features-{ref}-{target}")  # fmt: skip
     if column_defaults.left_out:
         st.caption(column_defaults.note())
