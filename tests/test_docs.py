@@ -1,13 +1,16 @@
 """The docs stay true: every link and image resolves, every screenshot they show is one a
-browser test takes (none drawn by hand), and every page of the app has its guide page."""
+browser test takes (none drawn by hand), every page of the app has its guide page, and the
+README's Quickstart runs as pasted."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from app.ui import nav
-from tests.conftest import ROOT
+from app.workspace import open_workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
@@ -46,3 +49,29 @@ def test_every_page_has_a_guide_page() -> None:
         page = f"{spec.title.lower().replace(' ', '-')}.md"
         assert (guide / page).exists(), f"write docs/guide/{page}"
         assert f"]({page})" in index, f"link {page} from docs/guide/README.md"
+
+
+def quickstart() -> str:
+    """The python blocks of the README's Quickstart (up to its first ### subsection: those
+    are reference snippets on the reader's own data), in order, as one script."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Quickstart\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    return "\n".join(re.findall(r"```python\n(.*?)```", section, flags=re.S))
+
+
+def test_the_readme_quickstart_runs_as_pasted(tmp_path: Path) -> None:
+    from app import experiments
+
+    script = quickstart()
+    assert "wb.start_run" in script
+    for _ in range(2):  # pasted twice: the second paste works too
+        done = subprocess.run([PYTHON, "-c", script], cwd=tmp_path, capture_output=True,
+                              text=True, env=subprocess_env(tmp_path / "ws"),
+                              timeout=240)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    ws = open_workspace(tmp_path / "ws")
+    runs = experiments.search_runs(ws)
+    assert [r.status for r in runs] == ["finished", "finished"]
+    detail = experiments.get_run(ws, runs[0].run_id)
+    assert [a.path for a in detail.artifacts] == ["confusion.csv"]
+    assert detail.metrics["auc"].last_value == 0.99 and detail.metrics["auc"].n_points == 50

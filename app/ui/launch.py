@@ -7,19 +7,11 @@ from typing import Any
 
 import streamlit as st
 
-from app import catalogue, runner
+from app import catalogue, launch_defaults, runner
+from app.launch_defaults import task_of
 from app.training import RunSpec
 from app.ui import data
 from app.ui.widgets import user_errors
-from store.entities import ColumnProfile
-
-
-def task_of(profile: ColumnProfile) -> str:
-    """The task a target column suggests (the same rule as app.training.detect_task)."""
-    if profile.family in ("string", "boolean") or (
-            profile.family == "integer" and profile.distinct <= 20):  # fmt: skip
-        return "classification"
-    return "regression"
 
 
 def launch_form(experiment_default: str) -> None:
@@ -29,17 +21,31 @@ def launch_form(experiment_default: str) -> None:
     if not found:
         st.info("Register a dataset on the Datasets page first; runs train on a dataset version.")
         return
-    refs = [v.ref for d in found for v in data.dataset_versions(root, gen, d.name)]
+    versions = [v for d in found for v in data.dataset_versions(root, gen, d.name)]
+    refs = [v.ref for v in versions]
+    start = launch_defaults.default_dataset(ws, experiment_default, versions)
     a, b = st.columns(2)
-    ref = a.selectbox("Dataset version", refs, key="launch_dataset")
-    version = next(v for d in found for v in data.dataset_versions(root, gen, d.name)
-                   if v.ref == ref)  # fmt: skip
+    ref = a.selectbox("Dataset version", refs, index=refs.index(start) if start in refs else 0,
+                      key="launch_dataset",
+                      help="Starts on the version this experiment's newest run used.")  # fmt: skip
+    version = next(v for v in versions if v.ref == ref)
     profile = data.dataset_profile(root, gen, version)
     names = [p.name for p in profile]
-    target = b.selectbox("Target column", names, index=len(names) - 1, key="launch_target")
+    defaults = launch_defaults.column_defaults(profile)
+    # Keyed by the version (and the target): another version or target starts on its own
+    # defaults instead of keeping a choice made for different columns.
+    target = b.selectbox("Target column", names, index=names.index(defaults.target),
+                         key=f"launch_target-{ref}",
+                         help="Starts on a column named like a label, else the last plausible "
+                              "label (not an identifier, a date or a year).")  # fmt: skip
     target_profile = profile[names.index(target)]
-    features = st.multiselect("Features (default: every other column)",
-                              [n for n in names if n != target], key="launch_features")  # fmt: skip
+    column_defaults = launch_defaults.column_defaults_for(profile, target)
+    features = st.multiselect("Features", [n for n in names if n != target],
+                              default=list(column_defaults.features),
+                              help="None ticked: every column but the target.",
+                              key=f"launch_features-{ref}-{target}")  # fmt: skip
+    if column_defaults.left_out:
+        st.caption(column_defaults.note())
     c, d = st.columns(2)
     detected = task_of(target_profile)
     task = c.radio("Task", catalogue.TASKS, index=catalogue.TASKS.index(detected),
