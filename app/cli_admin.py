@@ -61,6 +61,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           "workspace (datasets, sweeps, a champion, drift, the loop)")  # fmt: skip
     demo.add_argument("--reset", action="store_true", help="delete a demo workspace first "
                       "(only one `workbench demo` seeded)")  # fmt: skip
+    demo.add_argument("--force", action="store_true", help="with --reset: delete the workspace "
+                      "even while a run in it is still logging (its data is lost)")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
 
@@ -140,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     root = workspace_path(args.workspace)
     if args.reset:
-        demo.reset(root)
+        demo.reset(root, force=args.force)
     started = time.perf_counter()
     ws = open_workspace(str(root))
     demo.seed(ws, progress=lambda step: print(f"  {step}", flush=True))

@@ -331,6 +331,16 @@ def list_datasets(ws: Workspace) -> list[Dataset]:
     return ws.store.read(q.list_datasets)
 
 
+def default_dataset(found: list[Dataset]) -> str | None:
+    """The dataset a page opens when the user has not picked one: the one with the most
+    versions (it has a history to show: diffs, contract checks, drift), ties broken by
+    name; None when ``found`` is empty. In the demo that is ``churn``, not the first name
+    alphabetically (``breast_cancer``)."""
+    if not found:
+        return None
+    return min(found, key=lambda d: (-d.n_versions, d.name)).name
+
+
 def list_versions(ws: Workspace, name: str) -> list[DatasetVersion]:
     """Versions of ``name``, newest first. Raises NotFound."""
     name = check_dataset_name(name)

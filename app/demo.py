@@ -22,12 +22,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app import datasets, experiments, inbox, registry, reports, runner
+from app import datasets, experiments, inbox, ingest, registry, reports, runner
 from app import drift as drift_rules
 from app.monitoring import set_monitor
 from app.runner import SweepSpec
+from app.settings import Settings
 from app.training import RunSpec
-from app.workspace import DEMO_MARKER, is_demo
+from app.workspace import DEMO_MARKER, forget, is_demo, open_workspace
+from store.entities import Run
 from store.errors import InvalidInput
 from store.workspace import Workspace
 
@@ -44,8 +46,47 @@ MONTHS = (("2026-01", "January export"), ("2026-02", "February export"),
           ("2026-03", "March export: a cheaper competitor launched"))  # fmt: skip
 
 
-def reset(root: Path | str) -> None:
-    """Remove a demo workspace (only one this module seeded: it carries the marker)."""
+# Start here's guided path: (page title, deep-link query parameters, step title, what to look
+# at). It leads with what explains April: the contract failure, then the drift report. A
+# diff of two monthly snapshots explains nothing (each month's export holds other
+# customers, so every row is "added" or "removed").
+GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
+    ("Datasets", {"dataset": "churn"}, "1. Why April is flagged: the contract",
+     "`churn` has four monthly versions; April (v4) is flagged red. Open its **Contract** "
+     "tab: rows with a negative `support_calls` break the range inferred from January (a "
+     "data-entry bug), and a version that breaks its contract cannot be promoted on."),
+    ("Drift", None, "2. What moved in April: the drift report",
+     "April against January, with the champion: the plan mix tips towards basic, support "
+     "calls rise, and the champion's balanced accuracy and ROC AUC fall, because price, not "
+     "usage, now decides who leaves. February (nothing) and March (usage and support calls "
+     "move) are there too; the history chart shows the champion degrading month by month."),
+    ("Experiments", {"experiment": "churn"}, "3. The experiments",
+     "Two sweeps on January (20 runs): pick a few runs to compare parameters, metrics, "
+     "curves and confusion matrices side by side. Launch a run of your own from the form."),
+    ("Models", None, "4. The model",
+     f"`{MODEL}`: the champion, the challenger retrained on April, the alias history, "
+     "lineage back to the run and the data, and champion versus challenger through the "
+     "gate, which holds because April breaks its contract."),
+    ("Admin", None, "5. The trail",
+     "The audit log: every registration, run, alias move, report and monitor decision, "
+     "with who and when."),
+)  # fmt: skip
+
+
+def live_runs(ws: Workspace) -> list[Run]:
+    """Runs of ``ws`` still logging: status ``running`` and not lost, i.e. their process is
+    alive (same host) and their heartbeat is younger than ``WORKBENCH_HEARTBEAT_TIMEOUT``
+    (the rule :func:`app.ingest.reap_lost_runs` applies)."""
+    timeout = Settings.from_env().heartbeat_timeout
+    return ingest.live_runs(ws, timeout)
+
+
+def reset(root: Path | str, *, force: bool = False) -> None:
+    """Remove a demo workspace (only one this module seeded: it carries the marker).
+
+    Raises InvalidInput when ``root`` is not a demo workspace, or when a run in it is still
+    logging (see :func:`live_runs`) and ``force`` is false: deleting it would lose the run's
+    data while its notebook goes on reporting success."""
     root = Path(root)
     if not root.exists():
         return
@@ -54,6 +95,19 @@ def reset(root: Path | str) -> None:
             f"{root} is not a demo workspace (no {DEMO_MARKER} file); refusing to "
             "delete it. Seed the demo into another folder: --workspace."
         )
+    if not force:
+        live = live_runs(open_workspace(root))
+        if live:
+            names = ", ".join(f"{r.name} ({r.run_id[:8]})" for r in live[:5])
+            raise InvalidInput(
+                f"{len(live)} run{'s are' if len(live) > 1 else ' is'} still logging in "
+                f"{root}: {names}. Resetting now deletes their data. End "
+                f"{'them' if len(live) > 1 else 'it'} first (run.end(), or wait until "
+                "the notebook finishes), or pass --force to delete anyway."
+            )
+    ws = open_workspace(root)
+    forget(root)
+    ws.store.close()
     shutil.rmtree(root)
 
 

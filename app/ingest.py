@@ -107,6 +107,14 @@ def reap_lost_runs(ws: Workspace, heartbeat_timeout: float) -> list[str]:
     return ws.store.write(work)
 
 
+def live_runs(ws: Workspace, heartbeat_timeout: float) -> list[Run]:
+    """Runs with status ``running`` that are not lost by :func:`reap_lost_runs`'s rule: their
+    process is alive (same host) and their heartbeat is at most ``heartbeat_timeout``
+    seconds old."""
+    running = ws.store.read(tracking.running_runs)
+    return [run for run in running if _lost_reason(ws, run, heartbeat_timeout) is None]
+
+
 def _lost_reason(ws: Workspace, run: Run, timeout: float) -> str | None:
     if run.pid and run.host == socket.gethostname() and not pid_alive(run.pid):
         return f"The process (PID {run.pid} on {run.host}) ended without ending the run."

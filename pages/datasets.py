@@ -284,10 +284,12 @@ with user_errors(), flash_scope():
         st.stop()
     nav.take_query_param("dataset", "dataset")
     wanted = st.session_state.get("dataset")
+    if wanted not in names:
+        wanted = datasets.default_dataset(found)
     choice = st.selectbox(
         "Dataset",
         names,
-        index=names.index(wanted) if wanted in names else 0,
+        index=names.index(wanted),
         format_func=lambda n: _label(found[names.index(n)]),
     )
     st.session_state["dataset"] = choice

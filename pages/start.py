@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app import datasets, monitoring, registry, reports
-from app.demo import MODEL
+from app.demo import GUIDED_STEPS, MODEL
 from app.ui import data, nav
 from app.ui.widgets import user_errors
 from app.workspace import is_demo
@@ -21,48 +21,8 @@ The workbench sees all of it, and closes the loop: drift fires, a **challenger**
 retrained on April, and the promotion gate decides whether it may replace the champion.
 """
 
-# (page, deep link into it, title, what to look at)
-STEPS = [
-    (
-        nav.DATASETS,
-        {"dataset": "churn"},
-        "1. The data",
-        "Four monthly versions of `churn` with content hashes, "
-        "profiles and a contract inferred from January. Open the diff of v1 and v4, and see "
-        "why April is flagged.",
-    ),
-    (
-        nav.EXPERIMENTS,
-        {"experiment": "churn"},
-        "2. The experiments",
-        "Two sweeps on January: pick a few runs to "
-        "compare parameters, metrics, curves and confusion matrices side by side. Launch a "
-        "run of your own from the form.",
-    ),
-    (
-        nav.MODELS,
-        None,
-        "3. The model",
-        f"`{MODEL}`: the champion, the challenger retrained on "
-        "April, the alias history, lineage back to the run and the data, and champion "
-        "versus challenger through the gate.",
-    ),
-    (
-        nav.DRIFT,
-        None,
-        "4. Drift",
-        "February against January (nothing), March (usage and support calls move, "
-        "accuracy slips), April (the model's accuracy falls). The history chart shows the "
-        "champion degrading month by month.",
-    ),
-    (
-        nav.ADMIN,
-        None,
-        "5. The trail",
-        "The audit log: every registration, run, alias move, "
-        "report and monitor decision, with who and when.",
-    ),
-]
+PAGES = {spec.title: spec for spec in (nav.DATASETS, nav.EXPERIMENTS, nav.MODELS, nav.DRIFT,
+                                         nav.ADMIN)}  # fmt: skip
 
 with user_errors():
     ws = data.workspace()
@@ -78,7 +38,8 @@ with user_errors():
         cols[0].metric("churn versions", versions)
         cols[1].metric("drift reports", reports.count_reports(ws))
         cols[2].metric(f"{MODEL} monitor", status)
-    for spec, link, title, text in STEPS:
+    for page_title, link, title, text in GUIDED_STEPS:
+        spec = PAGES[page_title]
         with st.container(border=True):
             st.markdown(f"**{title}**  \n{text}")
             st.page_link(nav.page(spec), label=f"Open {spec.title}", query_params=link,

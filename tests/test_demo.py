@@ -175,3 +175,109 @@ def test_demo_reset_seeds_the_story_afresh(seeded, tmp_path: Path) -> None:
         f"churn@v{i}" for i in (4, 3, 2, 1)]  # fmt: skip
     assert registry.list_models(fresh)[0].aliases == {"champion": 1, "challenger": 2}
     fresh.store.close()
+
+
+def balanced_accuracy_on(ws: Workspace, model_ref: str, dataset_ref: str) -> float:
+    """The model's balanced accuracy on a labelled dataset version (scikit-learn's metric)."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    frame = datasets.load(ws, dataset_ref)
+    model = registry.load_model(ws, model_ref)
+    predicted = registry.predict_frame(model, frame[list(demo.FEATURES)])["prediction"]
+    return float(balanced_accuracy_score(frame["churned"], predicted))
+
+
+def test_the_champion_learns_and_april_hurts_it(seeded) -> None:
+    """The champion is no majority-class model: on February (labelled, the same world as
+    January, and neither champion (January) nor challenger (April) trained on it) its
+    balanced accuracy is at least 0.70; on April it falls measurably, and the report says so."""
+    ws, _ = seeded
+    champion = f"{demo.MODEL}@champion"
+    lineage = {v.version: v for v in registry.list_versions(ws, demo.MODEL)}
+    # the run's own hold-out (rows of January the model was not fitted on)
+    assert registry.get_version(ws, champion).metrics["balanced_accuracy"] >= 0.70
+    february = balanced_accuracy_on(ws, champion, "churn@v2")
+    april = balanced_accuracy_on(ws, champion, "churn@v4")
+    print(f"champion balanced accuracy: February {february:.3f}, April {april:.3f}")
+    assert february >= 0.70, f"February {february:.3f}; lineage {lineage}"
+    assert february - april >= 0.05, (february, april)
+    frame = datasets.load(ws, "churn@v2")
+    model = registry.load_model(ws, champion)
+    predicted = registry.predict_frame(model, frame[list(demo.FEATURES)])["prediction"]
+    assert 0.10 <= predicted.astype(bool).mean() <= 0.90  # it predicts both classes
+    by_month = {r.current_ref: r for r in reports.list_reports(ws)}
+    assert reports.model_section(by_month["churn@v4"]).performance.verdict == "degraded"
+
+
+def test_home_counts_the_runs_the_guide_quotes(seeded) -> None:
+    import re
+
+    ws, _ = seeded
+    guide = (ROOT / "docs" / "guide" / "README.md").read_text()
+    quoted = re.search(r"Home counts (\d+) runs", guide)
+    assert quoted, "the guide should say how many runs Home counts"
+    assert experiments.workspace_summary(ws).runs == int(quoted.group(1))
+
+
+def test_the_datasets_page_opens_churn_by_default(seeded) -> None:
+    ws, _ = seeded
+    assert datasets.default_dataset(datasets.list_datasets(ws)) == "churn"
+
+
+def test_start_here_leads_with_what_explains_april() -> None:
+    first, second = demo.GUIDED_STEPS[:2]
+    assert first[0] == "Datasets" and "Contract" in first[3] and "support_calls" in first[3]
+    assert second[0] == "Drift" and "April" in second[3]
+    assert not any("diff of v1 and v4" in step[3].lower() for step in demo.GUIDED_STEPS)
+
+
+LIVE_RUN = """
+import sys
+from app import sdk as wb
+run = wb.start_run(experiment="notebook", name="still logging")
+run.log_metrics({"loss": 0.5}, step=1)
+print(run.run_id, flush=True)
+sys.stdin.read()  # logging goes on until the test closes stdin
+"""
+
+
+def test_demo_reset_refuses_while_a_run_is_still_logging(tmp_path: Path, monkeypatch) -> None:
+    """A notebook run in flight in a demo workspace: `demo --reset` refuses with a clear
+    message (in the service and from the shell) and deletes nothing; --force deletes."""
+    import os
+
+    root = tmp_path / "workspace"
+    Workspace.open(root).store.close()
+    (root / demo.DEMO_MARKER).write_text("seeded by a test\n")
+    env = {**os.environ, "WORKBENCH_WORKSPACE": str(root), "WORKBENCH_HEARTBEAT_INTERVAL": "1"}
+    notebook = subprocess.Popen([PYTHON, "-c", LIVE_RUN], cwd=ROOT, env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        run_id = notebook.stdout.readline().strip()
+        assert run_id, "the notebook run did not start"
+        with pytest.raises(InvalidInput, match=r"still logging.*--force"):
+            demo.reset(root)
+        assert root.exists() and is_demo(root)
+        shell = subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(root), "demo",
+                                "--reset"], cwd=ROOT, capture_output=True, text=True,
+                               timeout=300)  # fmt: skip
+        assert shell.returncode != 0 and "still logging" in shell.stderr + shell.stdout
+        assert "Traceback" not in shell.stderr
+        assert [r.run_id for r in demo.live_runs(Workspace.open(root))] == [run_id]
+        demo.reset(root, force=True)
+        assert not root.exists()
+    finally:
+        notebook.stdin.close()
+        notebook.wait(timeout=120)
+
+
+def test_demo_reset_goes_ahead_once_the_run_has_ended(ws: Workspace) -> None:
+    from app import sdk as wb
+
+    (ws.root / demo.DEMO_MARKER).write_text("seeded by a test\n")
+    run = wb.start_run(experiment="notebook", name="done")
+    with pytest.raises(InvalidInput, match="1 run is still logging"):
+        demo.reset(ws.root)
+    run.end()
+    demo.reset(ws.root)
+    assert not ws.root.exists()

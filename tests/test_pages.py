@@ -347,3 +347,18 @@ def test_a_confirmation_survives_a_run_interrupted_before_it_was_drawn() -> None
     assert at.session_state["runs"] == 4  # the click, the interrupted run, the one shown
     at.run()
     assert [s.value for s in at.success] == []
+
+
+def test_the_datasets_page_opens_the_dataset_with_a_history(app_env: Workspace) -> None:
+    """The sidebar's Datasets link (no query parameter) opens the dataset with the most
+    versions (the demo's `churn`), not the first name alphabetically (`breast_cancer`)."""
+    from app import datasets
+    from tests.test_runner import binary_frame
+
+    datasets.register(app_env, binary_frame(30), "breast_cancer")
+    for rows in (30, 40):  # two different versions
+        datasets.register(app_env, binary_frame(rows), "churn")
+    at = run_page(nav.DATASETS)
+    assert not at.exception, at.exception
+    picker = next(s for s in at.selectbox if s.label == "Dataset")
+    assert picker.value == "churn"
