@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import query
-from app.cli import build_parser, streamlit_flags
+from app import cli, query
 from app.ui import nav
 from store.errors import InvalidInput
 from store.workspace import Workspace
@@ -161,12 +160,12 @@ def test_team_mode_shows_no_exception_text(monkeypatch, caplog) -> None:
 
 def test_streamlit_itself_shows_no_traceback(monkeypatch) -> None:
     """An exception outside the pages' handler: Streamlit's box shows no traceback."""
-    args = build_parser().parse_args(["ui"])
+    args = cli.build_parser().parse_args(["ui"])
     monkeypatch.delenv("WORKBENCH_TEAM", raising=False)
-    flags = streamlit_flags(args)
+    flags = cli.streamlit_flags(args)
     assert flags[flags.index("--client.showErrorDetails") + 1] == "type"
     monkeypatch.setenv("WORKBENCH_TEAM", "1")
-    flags = streamlit_flags(args)
+    flags = cli.streamlit_flags(args)
     assert flags[flags.index("--client.showErrorDetails") + 1] == "none"
 
 
