@@ -6,11 +6,16 @@ A :class:`WorkbenchError` prints one line (``error: ...``) on stderr and exits 1
 from __future__ import annotations
 
 import argparse
+import getpass
 import math
 import os
+import secrets
 import signal
 import sys
+import tempfile
 import threading
+import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -230,6 +235,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line with an error id, the traceback kept aside
+        error_id = secrets.token_hex(4)
+        trace = "".join(traceback.format_exception(exc))
+        where = _keep_traceback(error_id, trace)
+        print(f"error: something went wrong (error id {error_id}); this is a bug in the "
+              f"workbench ({type(exc).__name__}). {where}", file=sys.stderr)  # fmt: skip
+        if os.environ.get("WORKBENCH_DEBUG", "0") not in ("", "0"):
+            print(trace, file=sys.stderr, end="")
+        return 1
+
+
+def _keep_traceback(error_id: str, trace: str) -> str:
+    """Append the traceback of an unexpected error to the error log; say where it is."""
+    try:
+        path = Path(tempfile.gettempdir()) / f"workbench-errors-{getpass.getuser()}.log"
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"--- error id {error_id} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+            out.write(trace)
+    except Exception:  # no temporary directory, or no user name (a bare container)
+        return "Run it again with WORKBENCH_DEBUG=1 to see the traceback."
+    return f"The traceback is in {path}; WORKBENCH_DEBUG=1 prints it here."
+
+
+def streamlit_flags(args: argparse.Namespace) -> list[str]:
+    """Streamlit's command-line flags for ``workbench ui`` (``args``: its parsed options)."""
+    return [
+        "--server.port", str(args.port), "--server.address", args.host,
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+        # Measured (py-spy, bench_experiments): after every script run Streamlit walks all of
+        # sys.modules to update its source watcher and runs a full gc.collect(2); with pandas,
+        # plotly and scikit-learn loaded that held the "finished" message back ~0.3-0.5 s.
+        # A user does not edit the app's source; developers run `streamlit run app/main.py`.
+        "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
+        # Pages call st.* explicitly; magic re-parsed every page each time the last browser
+        # tab reconnected (Streamlit clears its script cache then): ~50 ms per page load.
+        "--runner.magicEnabled", "false",
+        # An exception outside the pages' own handler (app.ui.widgets.user_errors) shows no
+        # traceback: its type and a generic message alone, nothing at all in team mode; the
+        # traceback goes to the server's output.
+        "--client.showErrorDetails", "none" if Settings.from_env().team else "type",
+        # Streamlit's own upload cap follows ours; the service gives the clear message.
+        "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
+    ]  # fmt: skip
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -252,21 +301,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         from app import watcher
 
         watcher.start_server_watcher(ws, Settings.from_env())
-    flags = [
-        "--server.port", str(args.port), "--server.address", args.host,
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-        # Measured (py-spy, bench_experiments): after every script run Streamlit walks all of
-        # sys.modules to update its source watcher and runs a full gc.collect(2); with pandas,
-        # plotly and scikit-learn loaded that held the "finished" message back ~0.3-0.5 s.
-        # A user does not edit the app's source; developers run `streamlit run app/main.py`.
-        "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
-        # Pages call st.* explicitly; magic re-parsed every page each time the last browser
-        # tab reconnected (Streamlit clears its script cache then): ~50 ms per page load.
-        "--runner.magicEnabled", "false",
-        # Streamlit's own upload cap follows ours; the service gives the clear message.
-        "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
-    ]  # fmt: skip
+    flags = streamlit_flags(args)
     from app.ui.server import serve
 
     return serve(MAIN_SCRIPT, flags)

@@ -56,6 +56,10 @@ FIELDS = {"metrics": "metrics", "metric": "metrics", "params": "params", "param"
           "parameters": "params", "tags": "tags", "tag": "tags", "attributes": "attributes",
           "attribute": "attributes", "attr": "attributes", "run": "attributes"}  # fmt: skip
 _OPS = ("!=", "<>", "<=", ">=", "=", "<", ">")
+# Parentheses nested deeper than this are refused with a clear message: the parser recurses
+# once per level (three frames), and Python's default recursion limit (1,000) is reached
+# near 330 levels. No hand-written filter comes near 50.
+MAX_NESTING = 50
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<number>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?(?![\w.]))
@@ -129,7 +133,7 @@ def conditions(tree: Filter | None) -> list[Condition]:
 
 class _Parser:
     def __init__(self, tokens: list[Token], text: str) -> None:
-        self.tokens, self.text, self.i = tokens, text, 0
+        self.tokens, self.text, self.i, self.depth = tokens, text, 0, 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -164,7 +168,13 @@ class _Parser:
         tok = self.peek()
         if tok is not None and tok.text == "(":
             self.i += 1
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise InvalidInput(f"The filter nests parentheses deeper than {MAX_NESTING} "
+                                   f"levels (at position {tok.pos + 1}); remove the extra "
+                                   "parentheses.")  # fmt: skip
             inner = self.expr()
+            self.depth -= 1
             close = self.expect("')'")
             if close.text != ")":
                 raise InvalidInput(f"Expected ')' at position {close.pos + 1}, found "

@@ -18,6 +18,7 @@
 | WORKBENCH_TRUSTED_USER_HEADER | (none) | behind a proxy that sets it: the header naming the user |
 | WORKBENCH_MAX_TRIALS | 500 | the most trials one sweep may start |
 | WORKBENCH_MAX_SCORE_ROWS | 200000 | rows per side a report with a model scores (else a sample) |
+| WORKBENCH_DEBUG | 0 | 1: a CLI bug prints its traceback (always kept in the error log) |
 """
 
 from __future__ import annotations

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import FragmentHandledException
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
+from app.settings import Settings
 from store.errors import WorkbenchError
+
+log = logging.getLogger("workbench.ui")
 
 # Material icons render everywhere (emoji need a colour-emoji font many Linux boxes lack).
 STATUS_ICONS = {
@@ -24,11 +30,41 @@ STATUS_ICONS = {
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show a WorkbenchError as a clear message; anything else is a bug and shows as one."""
+    """Show a WorkbenchError as a clear message. Any other exception is a bug: the user sees
+    a short message with an error id (8 hex digits) and no traceback; the traceback goes to
+    the server log (logger ``workbench.ui``, level ERROR) under the same id. In team mode the
+    message names nothing of the server (no exception text, which may hold file paths).
+
+    Streamlit's control flow passes through: ``st.stop``/``st.rerun`` raise BaseException
+    subclasses, and FragmentHandledException means Streamlit has already shown the error."""
     try:
         yield
     except WorkbenchError as exc:
         st.error(str(exc), icon=":material/error:")
+    except FragmentHandledException:
+        raise
+    except Exception as exc:
+        st.error(unexpected_error_message(exc), icon=":material/error:")
+
+
+def unexpected_error_message(exc: BaseException) -> str:
+    """Log ``exc`` with its traceback under a fresh error id and return the short message a
+    user sees instead (no traceback; in team mode no exception text either)."""
+    error_id = secrets.token_hex(4)
+    log.error("error id %s: unexpected %s", error_id, type(exc).__name__, exc_info=exc)
+    message = (f"Something went wrong (error id {error_id}). This is a bug in the workbench, "
+               "not in what you did;")  # fmt: skip
+    try:
+        team = Settings.from_env().team
+    except Exception:  # a bad setting: say as little as team mode would
+        team = True
+    if team:
+        return (f"{message} an admin finds the details in the server log under this id. "
+                "Reload the page to go on.")  # fmt: skip
+    detail = f"{type(exc).__name__}: {exc}"
+    detail = detail if len(detail) <= 200 else detail[:199] + "…"
+    return (f"{message} the traceback is in the server log (the terminal running "
+            f"`workbench ui`) under this id. ({detail})")  # fmt: skip
 
 
 @contextmanager

@@ -1,0 +1,194 @@
+"""No page shows an exception box, whatever is typed into it (#15): every page of a seeded
+workspace gets hostile text in every text field, then every form is submitted. An input the
+workbench cannot use gets a clear message
+(every form is submitted with the first two); an unexpected error (a bug) shows an error id and
+no traceback, and its traceback goes to the server log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import cli, query
+from app.ui import nav
+from store.errors import InvalidInput
+from store.workspace import Workspace
+from tests.conftest import ROOT, make_run, subprocess_env
+from tests.test_pages import refused_models, run_page
+
+NESTED = "(" * 400 + "metrics.auc > 0.5" + ")" * 400
+HOSTILE = [
+    NESTED,
+    "'; DROP TABLE runs; --",
+    "params.x = ",
+    "x" * 6000,
+    "ümlaut 数据 🚀 \u202e\u0000",
+    "",
+    "metrics.auc > 0.5 or (tags.owner = 'a''b' and ((",
+]
+# Every form and button is submitted with these (each click reruns the whole page: all of
+# them times every string took over 5 minutes on the Models page).
+SUBMITTED = HOSTILE[:2]
+# Buttons that start work in the background or leave the page: the walk fills forms, it does
+# not launch training runs or log out.
+SKIPPED_BUTTONS = {"Launch run", "Launch sweep", "Log out"}
+ERROR_ID = re.compile(r"error id ([0-9a-f]{8})")
+
+
+@pytest.fixture
+def seeded(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A small workspace with a dataset, runs with params/metrics/tags and two models."""
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    refused_models(ws)
+    make_run(experiment="churn", name="rf", params={"depth": 3}, metrics={"auc": [0.5, 0.8]},
+             tags={"owner": "ana"})  # fmt: skip
+    return ws
+
+
+def _no_box(at: AppTest, where: str) -> None:
+    assert not at.exception, (where, [e.value for e in at.exception])
+    for e in at.error:
+        assert "Traceback" not in e.value and 'File "' not in e.value, (where, e.value)
+        assert "Something went wrong" not in e.value, (where, e.value)  # a bug, not a message
+
+
+def _fill(at: AppTest, text: str) -> None:
+    for box in [*at.text_input, *at.text_area]:
+        if not box.disabled:
+            box.input(text)
+
+
+@pytest.mark.parametrize("page", [*nav.PAGES, nav.ADMIN], ids=lambda p: p.title)
+def test_hostile_text_in_every_field_of_every_page(seeded: Workspace, page) -> None:
+    at = run_page(page)
+    _no_box(at, page.title)
+    for text in HOSTILE:
+        where = f"{page.title}, {text[:30]!r}"
+        _fill(at, text)
+        at.run()
+        _no_box(at, where)
+        if text not in SUBMITTED:
+            continue
+        labels = [b.label for b in at.button if b.label not in SKIPPED_BUTTONS]
+        for label in labels:
+            button = next((b for b in at.button if b.label == label), None)
+            if button is None or button.disabled:
+                continue
+            _fill(at, text)
+            button.click().run()
+            _no_box(at, f"{where}, {label!r}")
+
+
+def test_a_filter_of_400_nested_parentheses_says_how_deep_is_allowed(seeded) -> None:
+    at = run_page(nav.EXPERIMENTS)
+    next(t for t in at.text_input if t.label == "Filter").input(NESTED).run()
+    _no_box(at, "filter")
+    assert any("deeper than 50 levels" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("depth", [51, 400, 5000])
+def test_deep_nesting_is_invalid_input(depth: int) -> None:
+    text = "(" * depth + "metrics.auc > 0.5" + ")" * depth
+    if len(text) > 5000:
+        with pytest.raises(InvalidInput, match="longer than 5,000"):
+            query.parse(text)
+        return
+    with pytest.raises(InvalidInput, match="deeper than 50 levels"):
+        query.parse(text)
+
+
+def test_fifty_levels_still_parse() -> None:
+    tree = query.parse("(" * 50 + "metrics.auc > 0.5" + ")" * 50)
+    assert query.conditions(tree)[0].key == "auc"
+
+
+def test_cli_filter_of_400_parentheses_is_one_line(ws_path: Path, ws: Workspace) -> None:
+    make_run(experiment="churn", metrics={"auc": [0.8]})
+    out = subprocess.run([sys.executable, "-m", "app.cli", "runs", "list", "--filter", NESTED],
+                         capture_output=True, text=True, env=subprocess_env(ws_path),
+                         cwd=ROOT, timeout=120)  # fmt: skip
+    assert out.returncode == 1, out
+    assert "Traceback" not in out.stderr and "deeper than 50 levels" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def _crashing_page() -> None:
+    from pathlib import Path
+
+    import streamlit as st
+
+    from app.ui.widgets import user_errors
+
+    with user_errors():
+        st.write("before")
+        Path("/nonexistent/secret/path.csv").read_text()  # a bug: an OSError naming a path
+    with user_errors():
+        st.stop()
+    st.write("never shown: st.stop passes through")
+
+
+def test_an_unexpected_error_shows_an_id_and_logs_the_traceback(monkeypatch, caplog) -> None:
+    monkeypatch.delenv("WORKBENCH_TEAM", raising=False)
+    with caplog.at_level(logging.ERROR, logger="workbench.ui"):
+        at = AppTest.from_function(_crashing_page, default_timeout=30).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["before"]  # st.stop was not swallowed
+    (message,) = [e.value for e in at.error]
+    error_id = ERROR_ID.search(message).group(1)
+    assert "Traceback" not in message and "FileNotFoundError" in message
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
+    assert "_crashing_page" in caplog.text and "Traceback" in caplog.text
+
+
+def test_team_mode_shows_no_exception_text(monkeypatch, caplog) -> None:
+    monkeypatch.setenv("WORKBENCH_TEAM", "1")
+    with caplog.at_level(logging.ERROR, logger="workbench.ui"):
+        at = AppTest.from_function(_crashing_page, default_timeout=30).run()
+    assert not at.exception
+    (message,) = [e.value for e in at.error]
+    assert ERROR_ID.search(message) and "/" not in message.replace("error id", "")
+    assert "secret" not in message and "FileNotFoundError" not in message
+    assert "/nonexistent/secret/path.csv" in caplog.text
+
+
+def test_streamlit_itself_shows_no_traceback(monkeypatch) -> None:
+    """An exception outside the pages' handler: Streamlit's box shows no traceback."""
+    args = cli.build_parser().parse_args(["ui"])
+    monkeypatch.delenv("WORKBENCH_TEAM", raising=False)
+    flags = cli.streamlit_flags(args)
+    assert flags[flags.index("--client.showErrorDetails") + 1] == "type"
+    monkeypatch.setenv("WORKBENCH_TEAM", "1")
+    flags = cli.streamlit_flags(args)
+    assert flags[flags.index("--client.showErrorDetails") + 1] == "none"
+
+
+CRASHING_CLI = """
+import sys
+from app import cli
+def broken(args):
+    raise KeyError("a bug")
+cli.cmd_runs_list = broken
+sys.exit(cli.main(["runs", "list"]))
+"""
+
+
+def test_cli_unexpected_error_is_one_line_with_an_id(ws_path: Path, ws, tmp_path) -> None:
+    env = subprocess_env(ws_path, TMPDIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", CRASHING_CLI], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=120)  # fmt: skip
+    assert out.returncode == 1, out
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    error_id = ERROR_ID.search(out.stderr).group(1)
+    (log,) = tmp_path.glob("workbench-errors-*.log")
+    text = log.read_text()
+    assert f"error id {error_id}" in text and "KeyError: 'a bug'" in text and "broken" in text
+    debug = subprocess.run([sys.executable, "-c", CRASHING_CLI], capture_output=True, text=True,
+                           env={**env, "WORKBENCH_DEBUG": "1"}, cwd=ROOT, timeout=120)  # fmt: skip
+    assert "Traceback" in debug.stderr and debug.returncode == 1
