@@ -122,7 +122,7 @@ def walk(page, url: str) -> None:
     page.get_by_role("tab", name="Champion vs challenger").click()
     page.get_by_text("McNemar's exact test").wait_for()
     gate = page.get_by_test_id("stSelectbox").filter(has_text="Labelled dataset version")
-    gate.locator("[data-baseweb='select']").click()  # the box, not its label's help icon
+    gate.get_by_role("combobox").click()  # the box, not its label's help icon
     page.keyboard.type("churn@v4")  # the challenger wins on April, but April breaks the contract
     page.keyboard.press("Enter")
     page.get_by_text("churn@v4 contract failed").wait_for()
