@@ -25,10 +25,9 @@ run: $(VENV)/.run-installed
 	@if [ ! -e workspace/meta.duckdb ]; then $(BIN)/workbench --workspace workspace demo; fi
 	$(BIN)/workbench --workspace workspace ui --port $(PORT)
 
-## Lint, format check and the whole test suite, browser tests included. Three workers (one
-## test file each at a time) on two cores: much of the suite waits on servers, browsers and
-## subprocesses (on two workers, 754 tests took 25.5 min beside two busy processes).
-TEST_WORKERS ?= 3
+## Lint, format check and the whole test suite, browser tests included. Two workers (one
+## test file each at a time): much of the suite waits on servers, browsers and subprocesses.
+TEST_WORKERS ?= 2
 test: $(VENV)/.test-installed chromium lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
