@@ -57,7 +57,9 @@ def test_models_journey(ws: Workspace, tmp_path: Path) -> None:
         move_alias(page, "champion", 1)
         move_alias(page, "challenger", 2)
         page.get_by_role("tab", name="Champion vs challenger").click()
-        page.get_by_text("significant", exact=True).wait_for()
+        # both models scored and 1,000 bootstrap resamples: the page's heaviest step (over
+        # 30 s once, with three test workers beside two busy processes)
+        page.get_by_text("significant", exact=True).wait_for(timeout=120_000)
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []
         page.screenshot(path=SHOTS / "models-compare.png", full_page=True)
