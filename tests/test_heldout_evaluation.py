@@ -241,13 +241,19 @@ def registry_version(ws: Workspace, ref: str):
 # -- champion versus challenger: never on training data ----------------------------------------
 
 
-def test_the_default_is_a_version_neither_model_was_trained_on(ws: Workspace, capsys) -> None:
+def three_months_two_models(ws: Workspace, rows: int, trained_on: str, estimator: str) -> None:
+    """churn@v1..v3; clf/1 a dummy on v1 (champion), clf/2 ``estimator`` on ``trained_on``
+    (challenger)."""
     for seed in (1, 2, 3):
-        wb.log_dataset(customers(400, seed), "churn")
+        wb.log_dataset(customers(rows, seed), "churn")
     train(ws, "churn@v1", "churned", "dummy", "clf")
-    train(ws, "churn@v2", "churned", "random_forest", "clf")
+    train(ws, trained_on, "churned", estimator, "clf")
     registry.set_alias(ws, "clf", "champion", 1)
     registry.set_alias(ws, "clf", "challenger", 2)
+
+
+def test_the_default_is_a_version_neither_model_was_trained_on(ws: Workspace, capsys) -> None:
+    three_months_two_models(ws, 400, "churn@v2", "random_forest")
     choice = promotion.evaluation_choice(ws, "clf")
     assert (choice.default, choice.target, choice.note) == ("churn@v3", "churned", "")
     assert choice.candidates == ("churn@v3", "churn@v2", "churn@v1")
@@ -303,12 +309,7 @@ def test_the_models_page_defaults_to_unseen_data(ws: Workspace, monkeypatch) -> 
     from tests.conftest import ROOT
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
-    for seed in (1, 2, 3):
-        wb.log_dataset(customers(300, seed), "churn")
-    train(ws, "churn@v1", "churned", "dummy", "clf")
-    train(ws, "churn@v3", "churned", "logistic", "clf")
-    registry.set_alias(ws, "clf", "champion", 1)
-    registry.set_alias(ws, "clf", "challenger", 2)
+    three_months_two_models(ws, 300, "churn@v3", "logistic")
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
     at.switch_page(f"../pages/{nav.MODELS.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
