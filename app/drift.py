@@ -639,10 +639,8 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     aspects.insert(0, _Aspect("levels", p_value, material, major, effect, text))
     if rare is not None:
         aspects.insert(1, rare)
-    fold = _fold(exact, ia, ib, na, nb)
+    fold = _fold(exact, ia, ib, na, nb, named=text)
     if fold is not None and not identifier:
-        if fold.text.split(" (")[0].removeprefix("share of ").split(" ")[0] in text:
-            fold.text = ""  # the levels sentence names the level already
         aspects.append(fold)
     figures = {"largest_share_change": largest, "psi": psi, "js_distance": js,
                "cramers_v": cramers_v, "unseen_share": unseen,
@@ -793,13 +791,14 @@ def _beyond_text(est: _Beyond, side: str, other: str) -> str:
     return how + f"; chance would bring about {_pct(est.chance)}"
 
 
-def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int) -> _Aspect | None:
+def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int, named: str = "") -> _Aspect | None:
     """Small levels matter by the factor their share moves, not only by points: a country
     new in 0.8% of a million rows, or gone from 0.9%, or 0.3% -> 0.9%. Among the levels
     both profiles count exactly, those whose share is multiplied or divided by at least
     ``FOLD_MATERIAL`` (new and gone levels too) and reach ``FOLD_MIN_SHARE`` on one side
     are tested one by one (Fisher's exact test of the level against the rest of the rows),
-    Bonferroni over every exactly counted level; the aspect is the most significant one."""
+    Bonferroni over every exactly counted level; the aspect is the most significant one
+    (its sentence left empty when ``named``, the levels sentence, names the level already)."""
     best = None
     for v in exact:
         ca, cb = ia[v][0], ib[v][0]
@@ -815,6 +814,8 @@ def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int) -> _Aspect | None:
     p, v, sa, sb = best
     how = "new" if sa == 0 else "gone" if sb == 0 else f"x{sb / sa:.2g}"
     text = f"share of {v!r} {_pct(sa)} -> {_pct(sb)} ({how})"
+    if repr(v) in named:  # the levels sentence names the level already
+        text = ""
     return _Aspect("small level", min(1.0, len(exact) * p), True, False, abs(sb - sa), text)
 
 
