@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test screenshots lint format bench bench-dvc bench-mlflow bench-evidently schema chromium clean
+.PHONY: run test durations screenshots lint format bench bench-dvc bench-mlflow bench-evidently schema chromium clean
 
 # Reinstall when pyproject.toml changes; the app and the tests have separate stamps so
 # `make run` does not install the test tools.
@@ -25,11 +25,17 @@ run: $(VENV)/.run-installed
 	@if [ ! -e workspace/meta.duckdb ]; then $(BIN)/workbench --workspace workspace demo; fi
 	$(BIN)/workbench --workspace workspace ui --port $(PORT)
 
-## Lint, format check and the whole test suite, browser tests included. Two workers (one
-## test file each at a time): much of the suite waits on servers, browsers and subprocesses.
-TEST_WORKERS ?= 2
+## Lint, format check and the whole test suite, browser tests included. Three workers on two
+## cores (one test file each at a time, the longest files first, as tests/durations.json
+## measured them): much of the suite waits on servers, browsers and subprocesses.
+TEST_WORKERS ?= 3
 test: $(VENV)/.test-installed chromium lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		--junitxml=tests/output/junit.xml
+
+## After a `make test`: refresh tests/durations.json (seconds per file) from its report.
+durations:
+	$(BIN)/python tests/durations.py tests/output/junit.xml
 
 ## Refresh the docs' pictures (docs/screenshots/) from the browser tests; commit them after.
 screenshots: $(VENV)/.test-installed chromium

@@ -232,6 +232,15 @@ def format_p(value: float | None) -> str:
     return f"{value:.2g}"
 
 
+def p_clause(value: float | None) -> str:
+    """A p-value inside a sentence: "p = 0.012", "p = 3.2e-8" or "p < 1e-10" (``format_p``
+    with its sign, never "p = < 1e-10"); "" when no test ran."""
+    text = format_p(value)
+    if not text:
+        return ""
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, ...],
             overrides: dict[str, Override] | None = None) -> list[ColumnDrift]:  # fmt: skip
     """One result per column, drifted first, then by effect size; Benjamini-Hochberg across

@@ -27,7 +27,7 @@ from sklearn import metrics as skm
 
 from app import datasets, evaluation, registry, runner, signature
 from app.auth import requires
-from app.drift import format_p
+from app.drift import p_clause
 from store.entities import ModelVersion
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
@@ -244,7 +244,7 @@ def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
         significant = gain_lo > 0 and (c.mcnemar_p is None or c.mcnemar_p < config.alpha)
         detail = f"95% interval of the difference [{lo:.4f}, {hi:.4f}]"
         if c.mcnemar_p is not None:
-            detail += f", McNemar p = {format_p(c.mcnemar_p)}"
+            detail += f", McNemar {p_clause(c.mcnemar_p)}"
         checks.append(("significant", significant, detail))
     if config.require_contract:
         checks.append(("data passes its contract", c.contract_passed is True,

@@ -33,7 +33,15 @@ from store.workspace import Workspace  # noqa: E402
 N_PARAMS, N_METRICS, N_STEPS = 20, 10, 100
 
 
-def build(ws: Workspace, n_runs: int) -> list[str]:
+def build(
+    ws: Workspace,
+    n_runs: int,
+    n_params: int = N_PARAMS,
+    n_metrics: int = N_METRICS,
+    n_steps: int = N_STEPS,
+) -> list[str]:
+    """Add ``n_runs`` finished runs to a new experiment "bench" (each with ``n_params``
+    params and ``n_metrics`` metrics x ``n_steps`` steps) by batched ingestion; their ids."""
     rng = random.Random(0)
     exp = Experiment(uuid.uuid4().hex, "bench", "", "active", utcnow(), "bench")
     ids = [uuid.uuid4().hex for _ in range(n_runs)]
@@ -52,15 +60,15 @@ def build(ws: Workspace, n_runs: int) -> list[str]:
         for rid in ids[start : start + 200]:
             b = IngestBatch(rid, 1, 1)
             b.params = [(f"p{j}", rng.randint(1, 10) if j % 2 else rng.random())
-                        for j in range(N_PARAMS)]  # fmt: skip
+                        for j in range(n_params)]  # fmt: skip
             b.tags = [("owner", rng.choice(["ana", "bo", "cy"]))]
-            for step in range(N_STEPS):
-                for k in range(N_METRICS):
+            for step in range(n_steps):
+                for k in range(n_metrics):
                     b.metric_key.append(f"m{k}")
                     b.metric_step.append(step)
                     b.metric_ts.append(now_ms + step)
-                    b.metric_value.append(rng.random() * (1 + step / N_STEPS))
-                    b.metric_seq.append(step * N_METRICS + k + 2)
+                    b.metric_value.append(rng.random() * (1 + step / n_steps))
+                    b.metric_seq.append(step * n_metrics + k + 2)
             b.end = ("finished", None, utcnow())
             batches.append(b)
         ws.store.write(lambda tx, bs=batches: ingestion.apply_ingest(tx, bs, utcnow()))

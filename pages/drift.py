@@ -139,6 +139,25 @@ def show(ws, report) -> None:
     )  # fmt: skip
 
 
+def binary_cards(perf) -> None:
+    """A binary classifier's ranking quality and base rate, reference -> current: accuracy
+    moves with the share of the positive class even when the model ranks as well as before."""
+    cards = []
+    if perf.auc_reference is not None and perf.auc_current is not None:
+        cards.append(("ROC AUC", f"{perf.auc_reference:.3f} → {perf.auc_current:.3f}",
+                      "Threshold-free: how well the model ranks positives above negatives "
+                      "(0.5 is chance), reference → current"))  # fmt: skip
+    if perf.base_rate_reference is not None and perf.base_rate_current is not None:
+        cards.append((f"Share of {perf.positive}",
+                      f"{perf.base_rate_reference:.1%} → {perf.base_rate_current:.1%}",
+                      f"The label's base rate: rows labelled {perf.positive}, reference → "
+                      "current. Accuracy moves with it even when the ranking holds."))  # fmt: skip
+    if not cards:
+        return
+    for column, (label, value, help_text) in zip(st.columns(3), cards, strict=False):
+        column.metric(label, value, help=help_text)
+
+
 def model_panel(report) -> None:
     section = reports.model_section(report)
     if section is None:
@@ -163,6 +182,7 @@ def model_panel(report) -> None:
             help=f"95% interval [{c_lo:.4f}, {c_hi:.4f}] on {perf.n_current:,} rows",
         )
         m[2].metric("Verdict", perf.verdict)
+        binary_cards(perf)
         from app.model_drift import PERF_MATERIAL  # loaded already: the section is one
 
         st.caption(perf.sentence + ". Degraded when the bootstrap interval of the change "

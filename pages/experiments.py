@@ -9,7 +9,14 @@ import streamlit as st
 from app import experiments
 from app.auth import current_user
 from app.ui import compare, data, nav
-from app.ui.widgets import STATUS_ICONS, display_runs, duration, flash_scope, user_errors
+from app.ui.widgets import (
+    STATUS_ICONS,
+    display_runs,
+    duration,
+    file_size,
+    flash_scope,
+    user_errors,
+)
 from store.errors import NotFound, WorkbenchError
 
 PAGE_SIZES = (50, 200, 1000)  # 50 by default: a page is drawn in the browser at once
@@ -78,7 +85,7 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
                      hide_index=True)  # fmt: skip
         for art in detail.artifacts:
             st.download_button(
-                f"{art.path} ({art.size_bytes:,} bytes)",
+                f"{art.path} · {file_size(art.size_bytes)}",
                 data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
                 file_name=art.path.rsplit("/", 1)[-1], key=f"artifact-{run.run_id}-{art.path}",
                 icon=":material/download:", on_click="ignore",
@@ -165,7 +172,7 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     running = int((table["status"] == "running").sum()) if not table.empty else 0
     first = (page - 1) * size
     st.caption(
-        f"{total:,} runs"
+        f"{total:,} run{'' if total == 1 else 's'}"
         + (f" · showing {first + 1:,}-{first + len(table):,} · page {page} of {pages}"
            if pages > 1 else "")
         + (f" · {running} running, refreshing live" if running else "")

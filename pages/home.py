@@ -48,7 +48,7 @@ def overview() -> None:
         cols[3].metric("Finished", by_status.get("finished", 0))
         cols[4].metric("Failed or lost", by_status.get("failed", 0) + by_status.get("lost", 0)
                        + by_status.get("killed", 0))  # fmt: skip
-        cols = st.columns(5)
+        cols = st.columns([1, 1, 2, 1])  # the third label is long: a fifth of the row cut it
         cols[0].metric("Datasets", summary.datasets)
         cols[1].metric("Dataset versions", summary.dataset_versions)
         cols[2].metric("Versions breaking their contract", summary.flagged_versions)

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import auth, datasets, monitoring, promotion, registry, signature
-from app.drift import format_p
+from app.drift import p_clause
 from app.ui import data
 from app.ui.widgets import flash_scope, user_errors
 from store.entities import Model, ModelVersion
@@ -170,31 +170,35 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
                          index=columns.index(choice.target) if choice.target in columns
                          else len(columns) - 1)  # fmt: skip
     segment = c.selectbox("Segment by", ["(none)", *columns], key="cc-segment")
-    d, e, f, g = st.columns(4)
+    d, e = st.columns(2)  # the checks stacked: four abreast, their labels were cut off
     config = promotion.GateConfig(
         margin=d.number_input("Margin", 0.0, 1.0, 0.0, 0.005, format="%.3f", key="cc-margin"),
         require_significant=e.checkbox("Significant", value=True, key="cc-sig"),
-        require_contract=f.checkbox("Contract passes", value=True, key="cc-contract"),
-        require_signature=g.checkbox("Signature compatible", value=True, key="cc-signature"),
+        require_contract=e.checkbox("Contract passes", value=True, key="cc-contract"),
+        require_signature=e.checkbox("Signature compatible", value=True, key="cc-signature"),
     )  # fmt: skip
     result = data.comparison(str(ws.root), data.generation(), model.name, dataset, target,
                              None if segment == "(none)" else segment)  # fmt: skip
-    m = st.columns(3)
-    m[0].metric(f"Champion {result.champion}", f"{result.champion_score:.4f}",
-                help=f"{result.metric} on {result.dataset}")  # fmt: skip
-    m[1].metric(f"Challenger {result.challenger}",
+    # Short labels and values: a card a third of this column wide cuts longer ones off.
+    m = st.columns(2)
+    m[0].metric(f"Champion v{result.champion.rsplit('/', 1)[-1]}",
+                f"{result.champion_score:.4f}",
+                help=f"{result.champion}: {result.metric} on {result.dataset}")  # fmt: skip
+    m[1].metric(f"Challenger v{result.challenger.rsplit('/', 1)[-1]}",
                 f"{result.challenger_score:.4f}", f"{result.difference:+.4f}",
-                delta_color="normal" if result.higher_is_better else "inverse")  # fmt: skip
+                delta_color="normal" if result.higher_is_better else "inverse",
+                help=f"{result.challenger}: {result.metric} on {result.dataset}")  # fmt: skip
     lo, hi = result.interval
-    m[2].metric("95% interval", f"[{lo:+.3f}, {hi:+.3f}]",
-                help="Paired bootstrap over the same rows (1,000 resamples).")  # fmt: skip
+    st.caption(f"{result.metric}, challenger minus champion: {result.difference:+.4f}, 95% "
+               f"interval [{lo:+.4f}, {hi:+.4f}] (paired bootstrap over the same rows, 1,000 "
+               "resamples)")  # fmt: skip
     if result.on_training_data:
         st.warning(result.data_note, icon=":material/warning:")
     elif result.data_note:
         st.caption(result.data_note)
     if result.mcnemar_p is not None:
-        st.caption(f"McNemar's exact test on the rows where only one model is right: p = "
-                   f"{format_p(result.mcnemar_p)} · {result.n_rows:,} labelled rows")  # fmt: skip
+        st.caption(f"McNemar's exact test on the rows where only one model is right: "
+                   f"{p_clause(result.mcnemar_p)} · {result.n_rows:,} labelled rows")  # fmt: skip
     if not result.segments.empty:
         st.dataframe(result.segments, hide_index=True, key="cc-segments")
     verdict = promotion.gate(result, config)

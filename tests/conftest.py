@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -92,3 +93,25 @@ def make_frame(rows: int = 100, *, seed: int = 0, shift: float = 0.0) -> pd.Data
 def make_dataset_version(name: str = "churn", rows: int = 100, **kwargs):
     """Register ``make_frame(rows, **kwargs)`` through the SDK; returns the version."""
     return wb.log_dataset(make_frame(rows, **kwargs), name)
+
+
+# Seconds each test file took in a measured `make test` (tests/durations.py writes it from
+# the run's JUnit report); it only orders the files, so a stale figure costs a little time.
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest test files first. `make test` hands whole files to its workers in this order
+    (``--dist loadfile --no-loadscope-reorder``), so the long ones start at once and the
+    many short ones fill in around them, instead of a four-minute one starting last. A file
+    not measured yet counts 30 s per browser or slow test and 1 s per other test."""
+    measured = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    cost: dict[str, float] = {}
+    for item in items:
+        name = item.path.name
+        if name in measured:
+            cost[name] = measured[name]
+        else:
+            slow = item.get_closest_marker("browser") or item.get_closest_marker("slow")
+            cost[name] = cost.get(name, 0.0) + (30.0 if slow else 1.0)
+    items.sort(key=lambda item: -cost[item.path.name])  # stable: a file keeps its order

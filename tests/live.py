@@ -170,3 +170,27 @@ def start_here_is_drawn(url: str) -> float:
         assert error_texts(page) == []
     assert [c for c in console if "404" not in c] == []
     return time.monotonic() - started
+
+
+# Texts the page draws cut off with an ellipsis (metric cards, widget labels, captions):
+# an element styled `text-overflow: ellipsis` whose text is wider than its box. Select
+# boxes' chosen values are left out (a long option is cut by design, its full text a click
+# away).
+CUT_OFF = """() => {
+  const wide = e => {  // its text, as laid out, is wider than the box that clips it (by
+    // a fraction of a pixel too: that shows the ellipsis as well)
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    return e.scrollWidth > e.clientWidth
+      || range.getBoundingClientRect().width > e.getBoundingClientRect().width + 0.01;
+  };
+  return [...document.querySelectorAll("[data-testid='stMain'] *")]
+    .filter(e => getComputedStyle(e).textOverflow === "ellipsis" && e.offsetParent !== null
+                 && !e.closest("[data-baseweb='select']") && wide(e))
+    .map(e => e.textContent.trim()).filter(t => t);
+}"""
+
+
+def cut_off_texts(page) -> list[str]:
+    """Texts shown cut off (with an ellipsis) in the page's main area."""
+    return page.evaluate(CUT_OFF)

@@ -16,7 +16,7 @@ from app.workspace import is_demo
 from store.errors import InvalidInput
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
+from tests.live import IDLE, SHOTS, app_server, browser, cut_off_texts, error_texts, open_page
 from tests.test_browser import select_row
 
 
@@ -66,15 +66,17 @@ def test_seeding_refuses_a_workspace_with_data_and_reset_only_deletes_demos(
     assert datasets.list_versions(ws, "mine")  # untouched
 
 
-def walk(page, url: str) -> None:
+def walk(page, url: str, champion_run: str) -> None:
     """A newcomer's walk: land on Home, follow the Start here path page by page, do what
-    each step says, and come back. Every page is checked for error elements and leaves a
-    screenshot in docs/screenshots/ (the user guide in docs/guide/ shows them)."""
+    each step says, and come back. Every page is checked for error elements and for text
+    cut off, and leaves a screenshot (``make screenshots``: for the user guide, docs/guide/).
+    ``champion_run``: the id of the run that trained the champion (its confusion matrix)."""
 
     def shot(name: str) -> None:
         page.wait_for_selector(IDLE, timeout=60_000)
         page.wait_for_timeout(700)  # charts draw after the script is idle
         assert error_texts(page) == [], name
+        assert cut_off_texts(page) == [], name
         page.screenshot(path=SHOTS / f"guide-{name}.png")
 
     def follow(step: str) -> None:
@@ -111,6 +113,19 @@ def walk(page, url: str) -> None:
     page.get_by_role("heading", name="Compare 3 runs").wait_for()
     page.get_by_test_id("stPlotlyChart").first.wait_for()
     shot("experiments")
+    # The champion's own run: what a class sees when it opens its confusion matrix.
+    page.get_by_role("textbox", name="Filter").fill(f"run_id = '{champion_run}'")
+    page.keyboard.press("Enter")
+    page.get_by_text("1 run · select runs").wait_for()  # one, not "1 runs"
+    page.wait_for_selector(IDLE)
+    if page.get_by_text("Metric curves", exact=True).count() == 0 and \
+            page.get_by_placeholder("tag key").count() == 0:  # fmt: skip
+        select_row(page, 1)
+    page.get_by_placeholder("tag key").wait_for()
+    page.get_by_test_id("stPlotlyChart").filter(has_text="Confusion matrix").wait_for()
+    shot("experiments-champion")
+    page.get_by_role("textbox", name="Filter").fill("")
+    page.keyboard.press("Enter")
 
     follow("Models")
     page.get_by_role("heading", name=demo.MODEL).wait_for()
@@ -146,11 +161,12 @@ def walk(page, url: str) -> None:
 @pytest.mark.browser
 def test_a_newcomer_walks_the_demo_clean(seeded, tmp_path: Path) -> None:
     ws, _ = seeded
+    champion = registry.get_version(ws, f"{demo.MODEL}@champion")
     ws.store.close()
     SHOTS.mkdir(parents=True, exist_ok=True)
     console: list[str] = []
     with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
-        walk(open_page(b, url, console, height=1400), url)
+        walk(open_page(b, url, console, height=1400), url, champion.run_id)
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
 

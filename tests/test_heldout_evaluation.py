@@ -168,9 +168,15 @@ def test_a_random_split_does_not_degrade_a_regressor(split_diamonds: Workspace, 
     assert "the run's hold-out" in out
 
 
-def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(ws: Workspace) -> None:
-    """Accuracy moves with the base rate; ROC AUC says whether the ranking got worse."""
+def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accuracy moves with the base rate; ROC AUC says whether the ranking got worse: in the
+    report's sentence, and as cards of their own on the Drift page."""
     from sklearn.metrics import roc_auc_score
+
+    from app.ui import nav
+    from tests.test_pages import run_page
 
     wb.log_dataset(customers(1200, 1), "churn")
     version = train(ws, "churn@v1", "churned", "logistic", "clf")
@@ -186,6 +192,13 @@ def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(ws: Workspace) -> 
     assert perf.auc_current < perf.auc_reference - 0.1
     assert f"ROC AUC {perf.auc_reference:.3f} -> {perf.auc_current:.3f}" in perf.sentence
     assert f"share of True {perf.base_rate_reference:.1%} -> " in perf.sentence
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    at = run_page(nav.DRIFT)  # the newest report, this one
+    assert not at.exception, at.exception
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["ROC AUC"] == f"{perf.auc_reference:.3f} → {perf.auc_current:.3f}"
+    assert cards["Share of True"] == (f"{perf.base_rate_reference:.1%} → "
+                                      f"{perf.base_rate_current:.1%}")  # fmt: skip
 
 
 def test_kfold_reference_is_out_of_fold(split_diamonds: Workspace) -> None:

@@ -229,7 +229,8 @@ def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) 
     assert "Model churn-clf/1: predictions drift" in titles
     assert "A model's drift across dataset versions" in titles
     # short labels a metric card does not cut off; the metric is named above them
-    assert [m.label for m in at.metric][-3:] == ["Reference", "Current", "Verdict"]
+    labels = [m.label for m in at.metric]  # a binary classifier: its AUC and base rate too
+    assert labels[-5:] == ["Reference", "Current", "Verdict", "ROC AUC", "Share of True"]
     assert any(md.value == "**Performance** (accuracy)" for md in at.markdown)
     predictions = next(d.value for d in at.dataframe if "prediction" in d.value.columns)
     assert predictions["prediction"].tolist()[0] in ("prediction", "proba_True")

@@ -265,6 +265,12 @@ def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) 
     refused_models(app_env)
     at = run_page(nav.MODELS)
     assert not at.exception and not at.error, [e.value for e in at.error]
+    # the comparison's cards: short labels (a third of the column cut "Champion churn-…")
+    cards = [m.label for m in at.metric]
+    assert cards[-2:] == ["Champion v2", "Challenger v1"], cards
+    captions = " ".join(c.value for c in at.caption)
+    assert "challenger minus champion" in captions and "95% interval [" in captions
+    assert "McNemar's exact test" in captions and "p = <" not in captions
     assert next(t for t in at.text_input if t.label == "Alias").value == "challenger"
     move_alias(at, "champion", 1, reason="looks fine")
     assert any("guarded by the promotion gate" in e.value for e in at.error)
@@ -362,3 +368,12 @@ def test_the_datasets_page_opens_the_dataset_with_a_history(app_env: Workspace) 
     assert not at.exception, at.exception
     picker = next(s for s in at.selectbox if s.label == "Dataset")
     assert picker.value == "churn"
+
+
+def test_file_sizes_read_as_people_read_them() -> None:
+    """An artifact's button said "heldout_predictions.parquet (21,340 bytes)", cut off."""
+    from app.ui.widgets import file_size
+
+    sizes = [0, 812, 1024, 21_340, 3_250_000, 5 * 1024**4]
+    assert [file_size(n) for n in sizes] == [
+        "0 B", "812 B", "1.0 KiB", "20.8 KiB", "3.1 MiB", "5.0 TiB"]  # fmt: skip

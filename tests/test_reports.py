@@ -185,6 +185,9 @@ def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace,
 ])  # fmt: skip
 def test_p_values_have_one_readable_format(p, shown) -> None:
     assert drift.format_p(p) == shown
+    # inside a sentence, with its sign: "p = 0.012", "p < 1e-10" (never "p = < 1e-10")
+    clause = drift.p_clause(p)
+    assert clause == ("" if not shown else f"p {shown}" if shown[0] == "<" else f"p = {shown}")
 
 
 @pytest.fixture

@@ -102,6 +102,16 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def file_size(n_bytes: int) -> str:
+    """Bytes as people read them, in binary units: "812 B", "20.8 KiB", "3.1 MiB"."""
+    if n_bytes < 1024:
+        return f"{n_bytes} B"
+    units, size = ["KiB", "MiB", "GiB", "TiB"], n_bytes / 1024
+    while size >= 1024 and len(units) > 1:
+        size, units = size / 1024, units[1:]
+    return f"{size:.1f} {units[0]}"
+
+
 def display_runs(table: pd.DataFrame) -> pd.DataFrame:
     """The runs table as shown: duration readable, params and tags as text
     (a column may mix types, e.g. None and 8). Built in one go: a column assignment per

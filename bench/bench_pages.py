@@ -1,0 +1,223 @@
+"""Page benchmark: every page of the app in Debian's chromium, as a user meets it.
+
+1. One user, the demo workspace (`workbench demo`): each page reloaded in full until it is
+   idle with everything drawn; a click in a table (ticking a run on Experiments, picking a
+   version on Datasets) until the page is idle again with what the click asked for.
+2. The same on the demo workspace plus 10,000 finished runs (10 params, 5 metrics x 10
+   steps each, in one experiment).
+3. A class: the demo workspace in team mode, 10 browser sessions at once, each logged in
+   (behind a proxy that names the user) and walking every page through the sidebar.
+
+    python bench/bench_pages.py [--runs 10000] [--sessions 10] [--repeat 5]
+
+Times are the page's own clock: from the navigation's start (a reload) or the pointer
+going down (a click) to the first animation frame where the script is idle, no element is
+stale, every table has its grid laid out and every chart has drawn its SVG. Targets (issue
+15): a reload idle within 1 s, a click within 300 ms, a class's page median under 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_experiments import build  # noqa: E402
+from store.workspace import Workspace  # noqa: E402
+from tests.conftest import PYTHON, subprocess_env  # noqa: E402
+from tests.live import CHROMIUM, CHROMIUM_ARGS, app_server, browser  # noqa: E402
+
+PAGES = ["start", "", "datasets", "experiments", "models", "drift"]
+TITLES = {"start": "Start here", "": "Home", "datasets": "Datasets",
+          "experiments": "Experiments", "models": "Models", "drift": "Drift",
+          "admin": "Admin"}  # fmt: skip
+
+# Checked on every animation frame: true once the page shows what it will show. It records
+# the page's clock (ms since its navigation started) at the first frame where it holds.
+READY = """(title) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+  const h1 = [...document.querySelectorAll("[data-testid='stMain'] h1")];
+  if (!h1.some(h => h.textContent.trim() === title)) return false;
+  if (document.querySelector("[data-stale='true'], [data-testid='stSkeleton']")) return false;
+  for (const t of document.querySelectorAll("[data-testid='stMain'] [data-testid='stDataFrame']"))
+    if (t.offsetParent !== null && t.getBoundingClientRect().height === 0) return false;
+  for (const c of document.querySelectorAll("[data-testid='stMain'] [data-testid='stPlotlyChart']"))
+    if (c.offsetParent !== null && !c.querySelector(".main-svg")) return false;
+  window.__wbReady = window.__wbReady || performance.now();
+  return true;
+}"""
+
+# A click is timed from the pointer going down (the event's own timestamp, same clock).
+ARM = """() => {
+  window.__wbReady = undefined; window.__wbDown = undefined;
+  document.addEventListener("pointerdown", e => { window.__wbDown = e.timeStamp; },
+                            {capture: true, once: true});
+}"""
+
+
+def seed_demo(root: Path) -> float:
+    """`workbench demo` into ``root``, as a newcomer runs it; returns its seconds."""
+    started = time.monotonic()
+    subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(root), "demo"], cwd=ROOT,
+                   env=subprocess_env(root), check=True, capture_output=True)  # fmt: skip
+    return time.monotonic() - started
+
+
+def reload_idle(page, url: str, path: str) -> float:
+    """Seconds from a full navigation to ``url/path`` until the page is idle and drawn."""
+    page.goto(f"{url}/{path}", wait_until="commit")
+    page.wait_for_function(READY, arg=TITLES[path], polling="raf", timeout=120_000)
+    return page.evaluate("window.__wbReady") / 1000
+
+
+def click_row(page, table, row: int, changed) -> float:
+    """Seconds from ticking row ``row`` (1-based) of ``table`` until the page is idle again
+    and ``changed()`` (a wait for what the click brings) has returned."""
+    title = page.locator("[data-testid='stMain'] h1").first.inner_text().strip()
+    page.evaluate(ARM)
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 17 + 35 * row)
+    changed()
+    page.wait_for_function(READY, arg=title, polling="raf", timeout=120_000)
+    return (page.evaluate("window.__wbReady") - page.evaluate("window.__wbDown")) / 1000
+
+
+def one_user(root: Path, repeat: int, log: Path) -> dict[str, list[float]]:
+    """Reload every page ``repeat`` times, and ``repeat`` clicks per table."""
+    times: dict[str, list[float]] = {}
+    with app_server(root, log) as url, browser() as b:
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        for path in PAGES:  # once each: the server's caches warm, as after a first visit
+            reload_idle(page, url, path)
+        for _ in range(repeat):
+            for path in PAGES:
+                times.setdefault(TITLES[path], []).append(reload_idle(page, url, path))
+        for _ in range(repeat):
+            reload_idle(page, url, "experiments")
+            grid = page.get_by_test_id("stDataFrameResizable").first
+            actions = page.get_by_placeholder("tag key")  # shown while runs are selected
+            tick = click_row(page, grid, 1, actions.wait_for)
+            times.setdefault("Experiments: tick a run", []).append(tick)
+            untick = click_row(page, grid, 1, partial(actions.wait_for, state="detached"))
+            times.setdefault("Experiments: untick it", []).append(untick)
+        for _ in range(repeat):
+            reload_idle(page, url, "datasets")
+            grid = page.locator("[class*='st-key-versions-'] [data-testid='stDataFrameResizable']")
+            shown = page.get_by_role("heading", level=3).first.inner_text()
+            other = page.get_by_role("heading", level=3).filter(has_not_text=shown).first
+            pick = click_row(page, grid, 2, other.wait_for)
+            times.setdefault("Datasets: pick a version", []).append(pick)
+    return times
+
+
+async def student(browser, url: str, name: str, rounds: int, times: dict) -> None:
+    """One team-mode session: logged in by the proxy's header, every page by the sidebar."""
+    context = await browser.new_context(viewport={"width": 1300, "height": 900},
+                                        extra_http_headers={"X-Forwarded-User": name})  # fmt: skip
+    page = await context.new_page()
+    await page.goto(url, wait_until="commit")
+    await page.wait_for_function(READY, arg="Home", polling="raf", timeout=300_000)
+    for _ in range(rounds):
+        for path in [*PAGES[2:], "start", ""]:
+            await page.evaluate(ARM)
+            await page.get_by_test_id("stSidebarNav").get_by_text(TITLES[path],
+                                                                   exact=True).click()  # fmt: skip
+            await page.wait_for_function(READY, arg=TITLES[path], polling="raf",
+                                         timeout=300_000)  # fmt: skip
+            took = await page.evaluate("window.__wbReady - window.__wbDown") / 1000
+            times.setdefault(TITLES[path], []).append(took)
+    await context.close()
+
+
+def a_class(root: Path, sessions: int, rounds: int, log: Path) -> dict[str, list[float]]:
+    from playwright.async_api import async_playwright
+
+    from app import auth
+
+    ws = Workspace.open(root)
+    for i in range(sessions):
+        auth.add_user(ws, f"student{i}", "correct horse battery", "editor")
+    ws.store.close()
+    times: dict[str, list[float]] = {}
+
+    async def run(url: str) -> None:
+        async with async_playwright() as p:
+            b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                await asyncio.gather(*(student(b, url, f"student{i}", rounds, times)
+                                       for i in range(sessions)))  # fmt: skip
+            finally:
+                await b.close()
+
+    env = {"WORKBENCH_TEAM": "1", "WORKBENCH_TRUSTED_USER_HEADER": "X-Forwarded-User"}
+    with app_server(root, log, **env) as url:
+        asyncio.run(run(url))
+    return times
+
+
+def row(name: str, vals: list[float], target: float) -> str:
+    vals = sorted(vals)
+    p90 = vals[min(len(vals) - 1, int(0.9 * len(vals)))]
+    med = statistics.median(vals)
+    verdict = "yes" if med <= target else "**no**"
+    return (
+        f"| {name} | {med:.2f} s | {vals[0]:.2f}-{vals[-1]:.2f} s | {p90:.2f} s | "
+        f"{len(vals)} | {verdict} (≤ {target:g} s) |"
+    )
+
+
+def table(title: str, times: dict[str, list[float]], target) -> None:
+    print(f"\n{title}\n")
+    print("| page or click | median | range | p90 | n | meets the target |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for name, vals in times.items():
+        print(row(name, vals, target(name)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    def target(name: str) -> float:
+        return 0.3 if ":" in name else 1.0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = Path(tmp) / "demo"
+        seeded = seed_demo(demo)
+        print(f"\nPage benchmark: Debian's chromium, one `workbench ui` server "
+              f"(demo seeded in {seeded:.0f} s)")  # fmt: skip
+        table("One user, the demo workspace", one_user(demo, args.repeat,
+                                                       Path(tmp) / "demo.log"), target)  # fmt: skip
+        big = Path(tmp) / "big"
+        shutil.copytree(demo, big)
+        ws = Workspace.open(big)
+        started = time.monotonic()
+        build(ws, args.runs, n_params=10, n_metrics=5, n_steps=10)
+        ws.store.close()
+        table(f"One user, the demo workspace plus {args.runs:,} runs (added in "
+              f"{time.monotonic() - started:.0f} s)",
+              one_user(big, args.repeat, Path(tmp) / "big.log"), target)  # fmt: skip
+        klass = Path(tmp) / "class"
+        shutil.copytree(demo, klass)
+        table(f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
+              "each walking every page by the sidebar (click to idle)",
+              a_class(klass, args.sessions, 2, Path(tmp) / "class.log"),
+              lambda _: 1.5)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
