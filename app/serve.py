@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 import math
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -37,9 +39,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app import registry
+from app.settings import Settings
 from app.signature import LoadedModel
 from store.errors import InvalidInput, NotFound, WorkbenchError
 from store.workspace import Workspace
+
+log = logging.getLogger("workbench.serve")
 
 MAX_ROWS = 100_000
 
@@ -93,10 +98,7 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
         except NotFound as exc:
             return _error(404, str(exc))
         except Exception as exc:  # never a bare 500 page: say what failed, as JSON
-            first = (str(exc).strip().splitlines() or [""])[0]
-            message = (f"The model failed on these rows ({type(exc).__name__}: {first}); "
-                       "check the rows against the model's signature.")  # fmt: skip
-            return _error(500, message)
+            return _failed(exc)
 
     return Starlette(routes=[Route("/health", health),
                              Route("/predict", predict, methods=["POST"]),
@@ -231,3 +233,25 @@ def serve(ws: Workspace, ref: str, host: str = "127.0.0.1", port: int = 8600,
 
 def _error(status: int, message: str) -> JSONResponse:
     return _json({"error": message}, status)
+
+
+def _failed(exc: Exception) -> JSONResponse:
+    """HTTP 500 for a model that raised on the rows: the traceback goes to the server's log
+    (logger ``workbench.serve``, level ERROR) under a fresh error id (8 hex digits), which
+    the JSON body carries as ``error_id``. In team mode (WORKBENCH_TEAM) the body says
+    nothing of the exception (its text may hold the server's paths), as team mode's pages
+    do; alone, it gives the exception's first line."""
+    error_id = secrets.token_hex(4)
+    log.error("error id %s: the model raised %s", error_id, type(exc).__name__, exc_info=exc)
+    message = f"The model failed on these rows (error id {error_id}"
+    try:
+        team = Settings.from_env().team
+    except Exception:  # a bad setting: say as little as team mode would
+        team = True
+    if team:
+        message += "; the server's log has the details under this id)"
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        message += f"; {type(exc).__name__}: {first})"
+    message += ". Check the rows against the model's signature (GET /health names the model)."
+    return _json({"error": message, "error_id": error_id}, 500)

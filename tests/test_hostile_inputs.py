@@ -68,8 +68,32 @@ def _fill(at: AppTest, text: str) -> None:
 def test_hostile_text_in_every_field_of_every_page(seeded: Workspace, page) -> None:
     at = run_page(page)
     _no_box(at, page.title)
+    _walk(at, page.title)
+
+
+def test_hostile_text_on_the_admin_page_of_a_team_instance(seeded, monkeypatch) -> None:
+    """Team mode, logged in as an admin: the user forms (add, role, password, disable) get
+    the same hostile text, passwords included."""
+    from app import auth
+    from tests.test_pages import MAIN
+
+    monkeypatch.setenv("WORKBENCH_TEAM", "1")
+    auth.add_user(seeded, "ada", "correct horse battery", "admin")
+    auth.add_user(seeded, "ed", "correct horse battery", "editor")
+    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    next(t for t in at.text_input if t.label == "User name").input("ada")
+    next(t for t in at.text_input if t.label == "Password").input("correct horse battery")
+    next(b for b in at.button if b.label == "Log in").click().run()
+    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    assert at.title[0].value == "Admin" and "Users" in [h.value for h in at.subheader]
+    _no_box(at, "Admin (team)")
+    _walk(at, "Admin (team)")
+
+
+def _walk(at: AppTest, title: str) -> None:
+    """Every hostile string in every text field; every button with the first two."""
     for text in HOSTILE:
-        where = f"{page.title}, {text[:30]!r}"
+        where = f"{title}, {text[:30]!r}"
         _fill(at, text)
         at.run()
         _no_box(at, where)

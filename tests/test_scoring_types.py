@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -23,6 +24,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -770,3 +772,36 @@ def test_decimals_come_back_at_the_column_scale_as_documented(ws: Workspace) -> 
     assert back == [decimal.Decimal("0.1"), decimal.Decimal("1.234")]
     policy = (Path(__file__).parents[1] / "docs" / "types.md").read_text()
     assert "Decimals come back at the column's scale" in policy
+
+
+class BrokenAtScoring(BaseEstimator, ClassifierMixin):
+    """A user's own estimator with a bug that shows only when scoring."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        raise RuntimeError("lookup table /srv/models/private/table.bin is corrupt")
+
+
+def test_a_model_that_raises_gets_a_500_with_an_error_id(
+    ws: Workspace, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model whose own code raises: HTTP 500 in JSON with an error id, the traceback in
+    the server's log under that id (old code: no id, nothing logged); in team mode the body
+    says nothing of the exception (its text may hold server paths)."""
+    frame = visits()
+    X, y = frame[["age", "plan"]], frame["churned"]
+    wb.register_model(wb.log_model(BrokenAtScoring().fit(X, y), input_example=X.head(5)), "bug")
+    row = {"rows": [{"age": 30, "plan": "basic"}]}
+    with served(ws, "bug") as url:
+        status, body, _ = post(f"{url}/predict", row)
+        assert status == 500 and re.fullmatch("[0-9a-f]{8}", body.get("error_id", "")), body
+        assert f"error id {body['error_id']}; RuntimeError: lookup table" in body["error"]
+        logged = [r for r in caplog.records if body["error_id"] in r.getMessage()]
+        assert logged and logged[0].exc_info and logged[0].name == "workbench.serve"
+        monkeypatch.setenv("WORKBENCH_TEAM", "1")
+        status, body, _ = post(f"{url}/predict", row)
+    assert status == 500 and "RuntimeError" not in body["error"] and "/srv" not in body["error"]
+    assert f"error id {body['error_id']}; the server's log has the details" in body["error"]
