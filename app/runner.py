@@ -182,6 +182,10 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
         run, _ = experiments.create_run(ws, experiment=experiment, name=label, user=user,
                                         source="ui", parent_run_id=parent_id, pid=pid,
                                         host=host)  # fmt: skip
+        # The trial's folder now, not when a worker starts it: the launcher beats for it
+        # while it waits in the queue (_keep_alive). Without the folder those beats were
+        # lost, and a trial queued past the heartbeat timeout was marked lost (issue 16).
+        ws.paths.run_dir(run.run_id).mkdir(parents=True, exist_ok=True)
         runs.append((run.run_id, run.name, trial))
     result = Launch(parent_id, tuple(r[0] for r in runs), experiment)
     settings = Settings.from_env()

@@ -122,7 +122,8 @@ def walk(page, url: str, champion_run: str) -> None:
             page.get_by_placeholder("tag key").count() == 0:  # fmt: skip
         select_row(page, 1)
     page.get_by_placeholder("tag key").wait_for()
-    page.get_by_test_id("stPlotlyChart").filter(has_text="Confusion matrix").wait_for()
+    matrix = page.get_by_test_id("stPlotlyChart").filter(has_text="Confusion matrix")
+    matrix.scroll_into_view_if_needed()
     shot("experiments-champion")
     page.get_by_role("textbox", name="Filter").fill("")
     page.keyboard.press("Enter")

@@ -265,3 +265,32 @@ def test_a_dataset_with_only_the_target_has_no_features(ws: Workspace) -> None:
     with pytest.raises(InvalidInput, match="No feature columns"):
         runner.launch(ws, RunSpec("only-target", "y", "dummy"), experiment="bad")
     assert experiments.search_runs(ws, limit=100) == []
+
+
+def test_queued_trials_are_not_lost_while_they_wait(churn: Workspace, monkeypatch) -> None:
+    """One worker, three trials, a heartbeat timeout of 1 s and the reaper running all the
+    while (as the app's watcher does): trials waiting in the queue longer than the timeout
+    stay running until they run, then finish; the sweep counts all three (issue 16: they
+    were marked lost, then finished with metrics the sweep's totals left out)."""
+    from app import ingest
+
+    monkeypatch.setenv("WORKBENCH_HEARTBEAT_INTERVAL", "0.1")
+    big = binary_frame(3000)
+    wb.log_dataset(big, "churn")
+    sweep = runner.SweepSpec("grid", {"n_estimators": [150, 150, 150]})
+    launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest"),
+                           experiment="queued", sweep=sweep, workers=1)  # fmt: skip
+    last = churn.paths.run_dir(launch.run_ids[-1]) / "events.jsonl"  # written once it starts
+    reaped, queued_past_timeout = [], False
+    started = time.monotonic()
+    while any(experiments.get_run(churn, r).run.status == "running" for r in launch.run_ids):
+        reaped += ingest.reap_lost_runs(churn, heartbeat_timeout=1.0)
+        queued_past_timeout |= not last.exists() and time.monotonic() - started > 1.5
+        time.sleep(0.2)
+    runner.join()
+    assert reaped == []  # old code: the queued trials, "No heartbeat for 1 s"
+    assert queued_past_timeout, "the last trial never waited in the queue past the timeout"
+    trials = [experiments.get_run(churn, r) for r in launch.run_ids]
+    assert [t.run.status for t in trials] == ["finished"] * 3, [t.run.error for t in trials]
+    parent = experiments.get_run(churn, launch.parent_run_id)
+    assert parent.metrics["trials_finished"].last_value == 3

@@ -135,7 +135,8 @@ def test_soak(ws: Workspace, tmp_path: Path) -> None:
     assert SESSIONS * ROUNDS <= len(reports.list_reports(ws)) <= SESSIONS * ROUNDS + \
         seen["reclicks"]  # fmt: skip
     trials = [experiments.get_run(ws, r).run for r in sweep.run_ids]
-    assert {t.status for t in trials} == {"finished"} and len(trials) == 8
+    assert {t.status for t in trials} == {"finished"} and len(trials) == 8, [
+        (t.name, t.status, t.error) for t in trials]  # fmt: skip
     subprocess.run([PYTHON, "-m", "app.cli", "sync"], cwd=ROOT, env=subprocess_env(ws.root),
                    check=True, capture_output=True)  # fmt: skip
     acked: dict[str, set[int]] = {}
