@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import datasets, drift, reports
+from app import drift, reports
 from app.ui import data
 from app.ui.widgets import user_errors
 from store.errors import InvalidInput
@@ -21,14 +21,14 @@ METHODS = sorted({m for kind in drift.OVERRIDE_METHODS.values() for m in kind} |
 
 
 def new_report(ws, refs: list[str]) -> None:
-    from app import registry
 
-    models = [f"{m.name}@{a}" for m in registry.list_models(ws) for a in sorted(m.aliases)]
+    root, gen = str(ws.root), data.generation()
+    models = [f"{m.name}@{a}" for m in data.models(root, gen) for a in sorted(m.aliases)]
     with st.form("new-report"):
         a, b = st.columns(2)
         # By default: the newest version of the dataset registered last, against the one
         # before it (refs list each dataset's versions newest first).
-        latest = datasets.recent_versions(ws, 1)[0].ref
+        latest = data.newest_version_ref(root, gen)
         at = refs.index(latest)
         same = at + 1 < len(refs) and refs[at + 1].split("@")[0] == latest.split("@")[0]
         reference = a.selectbox("Reference", [*refs, TRAINING],
@@ -115,16 +115,20 @@ def show(ws, report) -> None:
         ref_p = {
             p.name: p
             for p in data.dataset_profile(
-                str(ws.root), data.generation(), datasets.get_version(ws, report.reference_ref)
+                str(ws.root),
+                data.generation(),
+                data.dataset_version(str(ws.root), data.generation(), report.reference_ref),
             )
         }
         cur_p = {
             p.name: p
             for p in data.dataset_profile(
-                str(ws.root), data.generation(), datasets.get_version(ws, report.current_ref)
+                str(ws.root),
+                data.generation(),
+                data.dataset_version(str(ws.root), data.generation(), report.current_ref),
             )
         }
-        st.plotly_chart(reports.distribution_figure(ref_p[name], cur_p[name]),
+        st.plotly_chart(data.distribution_figure(ref_p[name], cur_p[name]),
                         key=f"drift-fig-{report.report_id}-{name}")  # fmt: skip
         detail = next(r for r in report.results if r["column"] == name)
         st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
@@ -201,7 +205,7 @@ def model_panel(report) -> None:
     if section.profiles:
         name = st.selectbox("Prediction", list(section.profiles),
                             key=f"drift-pred-col-{report.report_id}")  # fmt: skip
-        st.plotly_chart(reports.distribution_figure(*section.profiles[name]),
+        st.plotly_chart(data.distribution_figure(*section.profiles[name]),
                         key=f"drift-pred-fig-{report.report_id}-{name}")  # fmt: skip
 
 
@@ -211,8 +215,8 @@ def history_panel(ws, found) -> None:
         return
     st.subheader("A model's drift across dataset versions")
     model = st.selectbox("Model", models, key="drift-history-model")
-    timeline = reports.history(ws, model)
-    st.plotly_chart(reports.history_figure(timeline), key=f"drift-history-{model}")
+    timeline = data.drift_history(str(ws.root), data.generation(), model)
+    st.plotly_chart(data.history_figure(timeline), key=f"drift-history-{model}")
     st.dataframe(timeline[["created_at", "current", "reference", "model_version", "verdict",
                            "drift_share", "model_verdict", "metric", "score"]],
                  hide_index=True, key=f"drift-history-table-{model}")  # fmt: skip
@@ -220,13 +224,14 @@ def history_panel(ws, found) -> None:
 
 def retrain_panel(ws, report) -> None:
     """The loop from a report: retrain a model whose champion learned on the reference."""
-    from app import monitoring, registry
+    from app import monitoring
 
     name = report.reference_ref.split("@")[0]
     candidates = []
-    for m in registry.list_models(ws):
+    root, gen = str(ws.root), data.generation()
+    for m in data.models(root, gen):
         if "champion" in m.aliases:
-            champion = registry.get_version(ws, f"{m.name}@champion")
+            champion = data.champion_version(root, gen, m.name)
             if (champion.dataset_ref or "").split("@")[0] == name:
                 candidates.append((m.name, champion))
     if not candidates or report.verdict == "no drift":
@@ -236,8 +241,8 @@ def retrain_panel(ws, report) -> None:
                     "compare through the promotion gate.")  # fmt: skip
         a, b = st.columns(2)
         model = a.selectbox("Model", [c[0] for c in candidates])
-        columns = [p.name for p in datasets.get_profile(ws, datasets.get_version(
-            ws, report.current_ref))]  # fmt: skip
+        columns = [p.name for p in data.dataset_profile(
+            root, gen, data.dataset_version(root, gen, report.current_ref))]  # fmt: skip
         target = b.selectbox("Label column", columns, index=len(columns) - 1)
         if st.form_submit_button("Retrain challenger", icon=":material/model_training:"):
             with user_errors(), st.spinner("Retraining and comparing…"):
@@ -267,14 +272,14 @@ def _html(ws, report_id: str) -> bytes:
 
 with user_errors():
     ws = data.workspace()
-    refs = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
+    refs = data.version_refs(str(ws.root), data.generation())
     if len(refs) < 2:
         st.info("A drift report compares two dataset versions; register at least two on the "
                 "Datasets page.")  # fmt: skip
         st.stop()
     confirmation = st.empty()  # filled once the selected report is known
     new_report(ws, refs)
-    found = reports.list_reports(ws)
+    found = data.drift_reports(str(ws.root), data.generation())
     if not found:
         st.caption("No report yet: pick a reference and a current version above.")
         st.stop()

@@ -17,7 +17,7 @@ st.title("Models")
 
 
 def register_form(ws, names: list[str]) -> None:
-    runs = registry.registrable_runs(ws)
+    runs = data.registrable_runs(str(ws.root), data.generation())
     if not runs:
         st.caption("No finished run has logged a model yet: launch one on the Experiments page "
                    "(or use wb.autolog()), then register it here.")  # fmt: skip
@@ -88,7 +88,7 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
                 back = registry.rollback(ws, model.name, alias)
                 st.session_state["flash"] = f"{model.name}@{alias} rolled back to v{back}."
                 st.rerun()
-    history = registry.alias_history(ws, model.name)
+    history = data.alias_history(str(ws.root), data.generation(), model.name)
     if history:
         st.markdown("**Alias history**")
         st.dataframe(pd.DataFrame([{"when (UTC)": e.moved_at, "alias": e.alias,
@@ -109,7 +109,7 @@ def card_tab(ws, version: ModelVersion) -> None:
 
 
 def lineage_tab(ws, model: Model) -> None:
-    nodes, edges = registry.lineage(ws, model.name)
+    nodes, edges = data.lineage(str(ws.root), data.generation(), model.name)
     if not edges:
         st.caption("No lineage yet.")
         return
@@ -155,8 +155,8 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
         st.info("Point the aliases 'champion' and 'challenger' at two versions to compare them.")
         return
     # The default: a labelled version neither model was trained on (lineage decides).
-    choice = promotion.evaluation_choice(ws, model.name)
-    others = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)]
+    choice = data.evaluation_choice(str(ws.root), data.generation(), model.name)
+    others = data.version_refs(str(ws.root), data.generation())
     refs = list(dict.fromkeys([*choice.candidates, *others]))
     a, b, c = st.columns(3)
     dataset = a.selectbox("Labelled dataset version", refs, key="cc-dataset",
@@ -257,8 +257,7 @@ def promote_panel(ws, model: Model, result, dataset: str, target: str, config,
 
 
 def score_tab(ws, version: ModelVersion) -> None:
-    refs = [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)
-            if v.source != "prediction"]  # fmt: skip
+    refs = data.version_refs(str(ws.root), data.generation(), predictions=False)
     dataset = st.selectbox("Dataset version to score", refs, key=f"score-{version.ref}")
     if st.button(f"Score with {version.ref}", icon=":material/play_arrow:", key="score-go"):
         with user_errors(), st.spinner("Scoring…"):
@@ -273,8 +272,9 @@ def monitor_tab(ws, model: Model) -> None:
     if "champion" not in model.aliases:
         st.info("Set a champion first: a monitor guards the champion.")
         return
-    current = next((m for m in monitoring.monitors(ws) if m.model == model.name), None)
-    names = [d.name for d in datasets.list_datasets(ws)]
+    root, gen = str(ws.root), data.generation()
+    current = next((m for m in data.monitors(root, gen) if m.model == model.name), None)
+    names = [d.name for d in data.dataset_list(root, gen)]
     with st.form(f"monitor-{model.name}"):
         a, b = st.columns(2)
         dataset = a.selectbox("Watched dataset", names,
@@ -297,7 +297,7 @@ def monitor_tab(ws, model: Model) -> None:
                                        max_performance_drop=drop / 100 or None)  # fmt: skip
                 st.session_state["flash"] = f"Monitoring {model.name} on {dataset}."
                 st.rerun()
-    history = monitoring.events(ws, model.name)  # every event: none is cut off unseen
+    history = data.monitor_events(root, gen, model.name)  # every event: none cut off unseen
     if history:
         st.caption(f"{len(history):,} monitor check(s), newest first.")
         st.dataframe(pd.DataFrame([{"when (UTC)": e.checked_at, "version": e.dataset_ref,
@@ -312,7 +312,7 @@ with user_errors(), flash_scope():
     ws = data.workspace()
     if flash := st.session_state.get("flash"):
         st.success(flash)
-    models = registry.list_models(ws)
+    models = data.models(str(ws.root), data.generation())
     names = [m.name for m in models]
     with st.expander("Register a model from a run", icon=":material/add_box:",
                      expanded=not models):  # fmt: skip
@@ -325,10 +325,10 @@ with user_errors(), flash_scope():
     name = st.selectbox("Model", names, index=names.index(wanted) if wanted in names else 0)
     st.session_state["model"] = name
     model = models[names.index(name)]
-    badge = monitoring.status(ws, name)
+    badge = data.monitor_status(str(ws.root), data.generation(), name)
     color = {"ok": "green", "unmonitored": "gray"}.get(badge, "orange")
     st.markdown(f"Monitoring: :{color}-badge[{badge}]")
-    versions = registry.list_versions(ws, name)
+    versions = data.model_versions(str(ws.root), data.generation(), name)
     st.dataframe(versions_table(versions), hide_index=True, key=f"versions-{name}")
     left, right = st.columns([1, 1])
     with left:

@@ -11,12 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit import config as st_config
 
 from app import sdk as wb
 from app.workspace import forget, open_workspace
 from store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
+# AppTest runs pages as `workbench ui` serves them: without Streamlit's magic, which
+# re-parsed a page's source on every rerun (about 0.1 s of each Models page run here).
+st_config.set_option("runner.magicEnabled", False)
 OUTPUT = ROOT / "tests" / "output"
 
 

@@ -141,3 +141,137 @@ def dataset_diff(root: str, reference: str, current: str, key: str | None
 def known_keys(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None
                ) -> dict[str, list[str]]:  # fmt: skip
     return experiments.known_keys(open_workspace(root), experiment_ids)
+
+
+# -- the Models page: every read it makes, once per state of the store (it made about 90
+# queries per rerun, one list of versions per dataset among them) -------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def models(root: str, gen: tuple) -> list:
+    from app import registry
+
+    return registry.list_models(open_workspace(root))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def model_versions(root: str, gen: tuple, name: str) -> list:
+    from app import registry
+
+    return registry.list_versions(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def alias_history(root: str, gen: tuple, name: str) -> list:
+    from app import registry
+
+    return registry.alias_history(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def lineage(root: str, gen: tuple, name: str) -> tuple[list[str], list[tuple[str, str]]]:
+    from app import registry
+
+    return registry.lineage(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def registrable_runs(root: str, gen: tuple) -> list[tuple[str, str]]:
+    from app import registry
+
+    return registry.registrable_runs(open_workspace(root))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def monitor_status(root: str, gen: tuple, name: str) -> str:
+    from app import monitoring
+
+    return monitoring.status(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def monitors(root: str, gen: tuple) -> list:
+    from app import monitoring
+
+    return monitoring.monitors(open_workspace(root))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def monitor_events(root: str, gen: tuple, name: str) -> list:
+    from app import monitoring
+
+    return monitoring.events(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def evaluation_choice(root: str, gen: tuple, name: str):
+    """``app.promotion.evaluation_choice``: the labelled versions and the default one."""
+    from app import promotion
+
+    return promotion.evaluation_choice(open_workspace(root), name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def version_refs(root: str, gen: tuple, *, predictions: bool = True) -> list[str]:
+    """Every dataset version's reference (dataset by dataset, newest first), with or without
+    the versions scoring wrote (source "prediction")."""
+    ws = open_workspace(root)
+    return [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)
+            if predictions or v.source != "prediction"]  # fmt: skip
+
+
+# -- figures: built once (plotly's template and validation took about 0.2 s of each Drift
+# page rerun). Kept as objects (cache_resource: a pickled figure is validated again when
+# it is read back); st.plotly_chart only reads them. A figure is a pure function of what
+# it draws. ------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def distribution_figure(reference: ColumnProfile, current: ColumnProfile):
+    """``app.reports.distribution_figure``, built once per pair of profiles."""
+    from app import reports
+
+    return reports.distribution_figure(reference, current)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def history_figure(timeline: pd.DataFrame):
+    """``app.reports.history_figure``, built once per timeline."""
+    from app import reports
+
+    return reports.history_figure(timeline)
+
+
+# -- the Drift page ----------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def dataset_version(root: str, gen: tuple, ref: str) -> DatasetVersion:
+    return datasets.get_version(open_workspace(root), ref)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def newest_version_ref(root: str, gen: tuple) -> str:
+    """The reference of the dataset version registered last."""
+    return datasets.recent_versions(open_workspace(root), 1)[0].ref
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def drift_reports(root: str, gen: tuple) -> list:
+    from app import reports
+
+    return reports.list_reports(open_workspace(root))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def drift_history(root: str, gen: tuple, model: str) -> pd.DataFrame:
+    from app import reports
+
+    return reports.history(open_workspace(root), model)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def champion_version(root: str, gen: tuple, name: str):
+    from app import registry
+
+    return registry.get_version(open_workspace(root), f"{name}@champion")
