@@ -67,6 +67,7 @@ bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_datasets.py
 	$(BIN)/python bench/bench_wide.py
 	$(BIN)/python bench/bench_experiments.py
+	$(BIN)/python bench/bench_pages.py
 	$(BIN)/python bench/bench_registry.py
 	$(BIN)/python bench/bench_drift.py
 	$(BIN)/python bench/bench_first_run.py

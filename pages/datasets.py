@@ -254,7 +254,8 @@ def version_view(root: str, gen: tuple, name: str) -> None:
     if version.message:
         st.markdown(f"> {version.message}")
     profile, preview, contract, diff, download = st.tabs(
-        ["Profile", "Preview", "Contract", "Diff", "Download"])  # fmt: skip
+        ["Profile", "Preview", "Contract", "Diff", "Download"],
+        key=f"version-tabs-{version.ref}")  # fmt: skip
     with profile, user_errors():
         profile_tab(root, gen, version)
     with preview, user_errors():

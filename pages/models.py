@@ -337,9 +337,10 @@ with user_errors(), flash_scope():
     with right:
         ref = st.selectbox("Version", [v.ref for v in versions], key=f"version-{name}")
         version = next(v for v in versions if v.ref == ref)
+        # keyed: the open tab stays open when a message above it comes or goes
         card, lineage, compare_v, champion, score, monitor = st.tabs(
             ["Model card", "Lineage", "Compare versions", "Champion vs challenger", "Score",
-             "Monitor"])  # fmt: skip
+             "Monitor"], key=f"model-tabs-{name}")  # fmt: skip
         with card, user_errors():
             card_tab(ws, version)
         with lineage, user_errors():

@@ -194,3 +194,23 @@ CUT_OFF = """() => {
 def cut_off_texts(page) -> list[str]:
     """Texts shown cut off (with an ellipsis) in the page's main area."""
     return page.evaluate(CUT_OFF)
+
+
+def open_tab(page, name: str, shows, timeout: float = 120) -> None:
+    """Click the tab ``name`` and wait until ``shows`` (a locator inside it) is visible. A
+    rerun still in flight from the previous click can redraw the tabs with the first one
+    open; then the tab is clicked again, as a user would, until ``timeout`` seconds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    tab = page.get_by_role("tab", name=name)
+    while True:
+        page.wait_for_selector(IDLE, timeout=timeout * 1000)
+        if tab.get_attribute("aria-selected") != "true":
+            tab.click()
+        try:
+            shows.wait_for(timeout=5_000)  # one poll of the state, not a wait for a duration
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise

@@ -11,7 +11,7 @@ from app import registry, runner
 from app import sdk as wb
 from app.training import RunSpec
 from store.workspace import Workspace
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page, open_tab
 from tests.test_runner import binary_frame
 
 
@@ -56,10 +56,9 @@ def test_models_journey(ws: Workspace, tmp_path: Path) -> None:
 
         move_alias(page, "champion", 1)
         move_alias(page, "challenger", 2)
-        page.get_by_role("tab", name="Champion vs challenger").click()
         # both models scored and 1,000 bootstrap resamples: the page's heaviest step (over
         # 30 s once, with three test workers beside two busy processes)
-        page.get_by_text("significant", exact=True).wait_for(timeout=120_000)
+        open_tab(page, "Champion vs challenger", page.get_by_text("significant", exact=True))
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []
         page.screenshot(path=SHOTS / "models-compare.png", full_page=True)

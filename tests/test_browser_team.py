@@ -13,7 +13,7 @@ from app import sdk as wb
 from app.training import RunSpec
 from app.ui import nav
 from store.workspace import Workspace
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page, open_tab
 from tests.test_runner import binary_frame
 
 PASSWORD = "correct horse battery"
@@ -129,8 +129,7 @@ def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Pat
         page.set_default_timeout(180_000)  # champion vs challenger is slow on a busy machine
         log_in(page, "ed")
         page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
-        page.get_by_role("tab", name="Champion vs challenger").click()
-        page.get_by_text("only an admin can override it").wait_for()
+        open_tab(page, "Champion vs challenger", page.get_by_text("only an admin can override it"))
         assert page.get_by_text("Override the gate", exact=True).count() == 0
         assert page.get_by_role("button", name="Override the gate and promote").is_disabled()
         form = page.get_by_test_id("stForm").filter(has_text="Move alias")
@@ -140,8 +139,7 @@ def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Pat
         page.keyboard.press("Enter")
         form.get_by_role("button", name="Move alias").click()
         page.get_by_text("Only an admin can move churn-clf@champion").wait_for()
-        page.get_by_role("tab", name="Champion vs challenger").click()
-        page.wait_for_selector(IDLE)
+        open_tab(page, "Champion vs challenger", page.get_by_text("only an admin can override it"))
         page.screenshot(path=SHOTS / "models-gate-override-refused-editor.png", full_page=True)
         page.get_by_text("only an admin can override it").scroll_into_view_if_needed()
         page.screenshot(path=SHOTS / "models-gate-refused-editor-gate.png")
@@ -150,8 +148,9 @@ def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Pat
 
         log_in(page, "ada")
         page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
-        page.get_by_role("tab", name="Champion vs challenger").click()
-        page.get_by_text("Override the gate", exact=True).click()
+        override = page.get_by_text("Override the gate", exact=True)
+        open_tab(page, "Champion vs challenger", override)
+        override.click()
         page.get_by_role("textbox", name="Reason for the override").fill("a drill")
         page.keyboard.press("Enter")
         page.wait_for_selector(IDLE)

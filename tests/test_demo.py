@@ -16,7 +16,16 @@ from app.workspace import is_demo
 from store.errors import InvalidInput
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT
-from tests.live import IDLE, SHOTS, app_server, browser, cut_off_texts, error_texts, open_page
+from tests.live import (
+    IDLE,
+    SHOTS,
+    app_server,
+    browser,
+    cut_off_texts,
+    error_texts,
+    open_page,
+    open_tab,
+)
 from tests.test_browser import select_row
 
 
@@ -135,8 +144,7 @@ def walk(page, url: str, champion_run: str) -> None:
     page.get_by_role("tab", name="Lineage").click()
     page.get_by_test_id("stPlotlyChart").first.wait_for()
     shot("models-lineage")
-    page.get_by_role("tab", name="Champion vs challenger").click()
-    page.get_by_text("McNemar's exact test").wait_for()
+    open_tab(page, "Champion vs challenger", page.get_by_text("McNemar's exact test"))
     gate = page.get_by_test_id("stSelectbox").filter(has_text="Labelled dataset version")
     gate.get_by_role("combobox").click()  # the box, not its label's help icon
     page.keyboard.type("churn@v4")  # the challenger wins on April, but April breaks the contract
