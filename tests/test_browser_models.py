@@ -66,6 +66,14 @@ def test_models_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("button", name="Promote the challenger to champion").click()
         page.get_by_text("Promoted churn-clf/2 to champion.").wait_for()
         assert registry.get_version(ws, "churn-clf@champion").version == 2
+        # An alias moved beside the tabs: its message comes above them, and the tab the
+        # user was in stays open (unkeyed, the tabs were redrawn with the first one open).
+        page.goto(f"{url}/models")  # no message shown yet
+        open_tab(page, "Champion vs challenger", page.get_by_text("McNemar's exact test"))
+        move_alias(page, "staging", 1)
+        page.wait_for_selector(IDLE)
+        tab = page.get_by_role("tab", name="Champion vs challenger")
+        assert tab.get_attribute("aria-selected") == "true"
         page.get_by_role("tab", name="Lineage").click()
         page.get_by_test_id("stPlotlyChart").first.wait_for()
         page.wait_for_selector(IDLE)
