@@ -6,7 +6,7 @@ import streamlit as st
 from app import contracts, datasets
 from app.settings import Settings
 from app.ui import charts, data, nav
-from app.ui.widgets import flash_scope, user_errors
+from app.ui.widgets import flash_scope, lazy_tabs, user_errors
 from store.entities import DatasetVersion
 from store.snapshots import FAMILIES
 
@@ -253,19 +253,13 @@ def version_view(root: str, gen: tuple, name: str) -> None:
                   else ""))  # fmt: skip
     if version.message:
         st.markdown(f"> {version.message}")
-    profile, preview, contract, diff, download = st.tabs(
-        ["Profile", "Preview", "Contract", "Diff", "Download"],
-        key=f"version-tabs-{version.ref}")  # fmt: skip
-    with profile, user_errors():
-        profile_tab(root, gen, version)
-    with preview, user_errors():
-        preview_tab(root, version)
-    with contract, user_errors():
-        contract_tab(root, gen, version)
-    with diff, user_errors():
-        diff_tab(root, versions, version)
-    with download, user_errors():
-        download_tab(version)
+    lazy_tabs({
+        "Profile": lambda: profile_tab(root, gen, version),
+        "Preview": lambda: preview_tab(root, version),
+        "Contract": lambda: contract_tab(root, gen, version),
+        "Diff": lambda: diff_tab(root, versions, version),
+        "Download": lambda: download_tab(version),
+    }, key=f"version-tabs-{version.ref}")  # fmt: skip
 
 
 with user_errors(), flash_scope():

@@ -9,7 +9,7 @@ import streamlit as st
 from app import auth, datasets, monitoring, promotion, registry, signature
 from app.drift import p_clause
 from app.ui import data
-from app.ui.widgets import flash_scope, user_errors
+from app.ui.widgets import flash_scope, lazy_tabs, user_errors
 from store.entities import Model, ModelVersion
 from store.errors import PermissionDenied
 
@@ -337,19 +337,15 @@ with user_errors(), flash_scope():
     with right:
         ref = st.selectbox("Version", [v.ref for v in versions], key=f"version-{name}")
         version = next(v for v in versions if v.ref == ref)
-        # keyed: the open tab stays open when a message above it comes or goes
-        card, lineage, compare_v, champion, score, monitor = st.tabs(
-            ["Model card", "Lineage", "Compare versions", "Champion vs challenger", "Score",
-             "Monitor"], key=f"model-tabs-{name}")  # fmt: skip
-        with card, user_errors():
-            card_tab(ws, version)
-        with lineage, user_errors():
-            lineage_tab(ws, model)
-        with compare_v, user_errors():
-            compare_versions_tab(versions)
-        with champion, user_errors():
-            champion_tab(ws, model, versions)
-        with score, user_errors():
-            score_tab(ws, version)
-        with monitor, user_errors():
-            monitor_tab(ws, model)
+        # Keyed and stateful: the open tab stays open when a message above it comes or goes,
+        # and only the open tab runs (champion vs challenger loads two models and resamples
+        # 1,000 times; a visitor reading the model card should not wait for it).
+        panels = {
+            "Model card": lambda: card_tab(ws, version),
+            "Lineage": lambda: lineage_tab(ws, model),
+            "Compare versions": lambda: compare_versions_tab(versions),
+            "Champion vs challenger": lambda: champion_tab(ws, model, versions),
+            "Score": lambda: score_tab(ws, version),
+            "Monitor": lambda: monitor_tab(ws, model),
+        }
+        lazy_tabs(panels, key=f"model-tabs-{name}")

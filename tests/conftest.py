@@ -104,6 +104,13 @@ def make_dataset_version(name: str = "churn", rows: int = 100, **kwargs):
 DURATIONS = Path(__file__).with_name("durations.json")
 
 
+def open_tab(at, key: str, label: str):
+    """Open the tab ``label`` of the lazy tabs keyed ``key`` (``app.ui.widgets.lazy_tabs``)
+    and rerun the page: AppTest cannot click a tab, and a hidden lazy tab draws nothing."""
+    at.session_state[key] = label
+    return at.run()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest test files first. `make test` hands whole files to its workers in this order
     (``--dist loadfile --no-loadscope-reorder``), so the long ones start at once and the

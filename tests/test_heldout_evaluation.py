@@ -319,12 +319,13 @@ def test_the_models_page_defaults_to_unseen_data(ws: Workspace, monkeypatch) -> 
     from streamlit.testing.v1 import AppTest
 
     from app.ui import nav
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, open_tab
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     three_months_two_models(ws, 300, "churn@v3", "logistic")
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
     at.switch_page(f"../pages/{nav.MODELS.file}").run()
+    open_tab(at, "model-tabs-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert next(s for s in at.selectbox if s.label == "Labelled dataset version").value \
         == "churn@v2"  # fmt: skip

@@ -19,7 +19,7 @@ from app import cli, query
 from app.ui import nav
 from store.errors import InvalidInput
 from store.workspace import Workspace
-from tests.conftest import ROOT, make_run, subprocess_env
+from tests.conftest import ROOT, make_run, open_tab, subprocess_env
 from tests.test_pages import refused_models, run_page
 
 NESTED = "(" * 400 + "metrics.auc > 0.5" + ")" * 400
@@ -90,8 +90,26 @@ def test_hostile_text_on_the_admin_page_of_a_team_instance(seeded, monkeypatch) 
     _walk(at, "Admin (team)")
 
 
+# The pages' lazy tabs (only the open tab is drawn): the walk opens each in turn.
+TAB_KEYS = {"Models": "model-tabs-churn-clf", "Datasets": "version-tabs-churn@v1"}
+
+
 def _walk(at: AppTest, title: str) -> None:
-    """Every hostile string in every text field; every button with the first two."""
+    """Every hostile string in every text field; every button with the first two. On a page
+    with lazy tabs, in every tab: the fields and buttons outside the tabs are walked with the
+    first tab open, then each other tab's own."""
+    key = TAB_KEYS.get(title)
+    labels = [t.label for t in at.tabs] if key else [None]
+    assert not key or len(labels) > 1, f"{title}: no tabs found under {key}"
+    for i, label in enumerate(labels):
+        if label is not None:
+            open_tab(at, key, label)
+            assert at.session_state[key] == label
+        _walk_open(at, f"{title} [{label}]" if label else title, None if i == 0 else i)
+
+
+def _walk_open(at: AppTest, title: str, tab: int | None) -> None:
+    """_walk with what is open; ``tab``: click only the buttons of this tab (by index)."""
     for text in HOSTILE:
         where = f"{title}, {text[:30]!r}"
         _fill(at, text)
@@ -99,9 +117,11 @@ def _walk(at: AppTest, title: str) -> None:
         _no_box(at, where)
         if text not in SUBMITTED:
             continue
-        labels = [b.label for b in at.button if b.label not in SKIPPED_BUTTONS]
+        scope = at if tab is None else at.tabs[tab]
+        labels = [b.label for b in scope.button if b.label not in SKIPPED_BUTTONS]
         for label in labels:
-            button = next((b for b in at.button if b.label == label), None)
+            scope = at if tab is None else at.tabs[tab]
+            button = next((b for b in scope.button if b.label == label), None)
             if button is None or button.disabled:
                 continue
             _fill(at, text)

@@ -27,7 +27,7 @@ from store import monitors as store_monitors
 from store.entities import Run, utcnow
 from store.errors import InvalidInput
 from store.workspace import Workspace
-from tests.conftest import ROOT, make_frame
+from tests.conftest import ROOT, make_frame, open_tab
 
 MAIN = str(ROOT / "app" / "main.py")
 
@@ -178,6 +178,7 @@ def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace,
     assert not at.exception and not at.error, [e.value for e in at.error]
     picker = next(s for s in at.selectbox if s.label == "Run")
     assert len(picker.options) == 206
+    open_tab(at, "model-tabs-churn-clf", "Monitor")
     history = next(d.value for d in at.dataframe if "fired" in d.value.columns)
     assert len(history) == 60
     assert any(c.value.startswith("60 monitor check(s)") for c in at.caption)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from app import experiments
 from app.ui import nav
 from store.workspace import Workspace
-from tests.conftest import ROOT, make_run
+from tests.conftest import ROOT, make_run, open_tab
 
 MAIN = str(ROOT / "app" / "main.py")
 
@@ -116,13 +116,16 @@ def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace
     at = run_page(nav.DATASETS)
     assert not at.exception and not at.error
     assert at.subheader[0].value == "churn@v2"
+    assert not at.metric  # only the open tab (Profile) is drawn
     versions = at.dataframe[0].value
     assert versions["version"].tolist() == ["v2", "v1"]
     assert versions["contract"].tolist() == ["failed (1)", "passed"]
     profile = at.dataframe[1].value
     assert profile["column"].tolist() == ["id", "age", "income", "plan", "active", "signup"]
+    open_tab(at, "version-tabs-churn@v2", "Contract")
     assert any("breaks contract revision 1" in w.value for w in at.warning)
     assert any("platinum" in m.value for m in at.markdown)
+    open_tab(at, "version-tabs-churn@v2", "Diff")
     metrics = {m.label: m.value for m in at.metric}  # the Diff tab: v1 against v2
     assert metrics["Changed"] == "60" and metrics["Unchanged"] == "0"  # another seed: all differ
     assert metrics["Added"] == "0" and metrics["Removed"] == "0"
@@ -133,7 +136,7 @@ def test_the_contract_is_saved_from_the_page(app_env: Workspace) -> None:
     from tests.conftest import make_dataset_version
 
     make_dataset_version(rows=30)
-    at = run_page(nav.DATASETS)
+    at = open_tab(run_page(nav.DATASETS), "version-tabs-churn@v1", "Contract")
     key = next(s for s in at.selectbox if s.label == "Key column")
     assert key.value == "id"
     key.select("(none)")
@@ -198,6 +201,7 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
     versions = at.dataframe[0].value
     assert versions["version"].tolist() == ["churn-clf/2", "churn-clf/1"]
     assert versions["aliases"].tolist() == ["challenger", "champion"]
+    open_tab(at, "model-tabs-churn-clf", "Champion vs challenger")
     promote = next(b for b in at.button if b.label == "Promote the challenger to champion")
     assert not promote.disabled
     promote.click().run()
@@ -210,8 +214,9 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
 
 def test_champion_versus_challenger_is_computed_once(app_env: Workspace, monkeypatch) -> None:
     """Issue #15: the comparison (both models scored, 1,000 bootstrap resamples) reran on
-    every click of the Models page. Ticking a gate box now reuses it; a write (an alias
-    moved) computes it afresh. The calls are counted on the real function."""
+    every click of the Models page, and ran on arrival although its tab was hidden. It now
+    runs when its tab opens, and ticking a gate box reuses it; a write (an alias moved)
+    computes it afresh. The calls are counted on the real function."""
     from app import promotion
 
     refused_models(app_env)
@@ -219,6 +224,8 @@ def test_champion_versus_challenger_is_computed_once(app_env: Workspace, monkeyp
     real = promotion.compare
     monkeypatch.setattr(promotion, "compare", lambda *a, **k: calls.append(1) or real(*a, **k))
     at = run_page(nav.MODELS)
+    assert not at.exception and not calls  # the Model card is open: nothing compared
+    open_tab(at, "model-tabs-churn-clf", "Champion vs challenger")
     assert not at.exception and len(calls) == 1
     at.checkbox(key="cc-sig").uncheck().run()
     at.number_input(key="cc-margin").set_value(0.01).run()
@@ -263,7 +270,7 @@ def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) 
     from app import auth, registry
 
     refused_models(app_env)
-    at = run_page(nav.MODELS)
+    at = open_tab(run_page(nav.MODELS), "model-tabs-churn-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
     # the comparison's cards: short labels (a third of the column cut "Champion churn-…")
     cards = [m.label for m in at.metric]
@@ -312,7 +319,7 @@ def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
                            wait=True)  # fmt: skip
     registry.register_model(app_env, launch.run_ids[0], "churn-clf")
     registry.set_alias(app_env, "churn-clf", "champion", 1)
-    at = run_page(nav.MODELS)
+    at = open_tab(run_page(nav.MODELS), "model-tabs-churn-clf", "Monitor")
     assert any("unmonitored" in m.value for m in at.markdown)
     next(t for t in at.text_input if t.label == "Label column").input("churned")
     next(b for b in at.button if b.label == "Save monitor").click().run()

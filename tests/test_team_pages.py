@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app import auth
 from app.cli import main
 from store.workspace import Workspace
+from tests.conftest import open_tab
 from tests.test_pages import MAIN
 
 PASSWORD = "correct horse battery"
@@ -91,6 +92,7 @@ def test_an_editor_is_refused_the_gate_override_on_the_models_page(team: Workspa
     at.text_input[1].input(PASSWORD)
     at.button[0].click().run()
     at.switch_page("../pages/models.py").run()
+    open_tab(at, "model-tabs-churn-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not [c for c in at.checkbox if "Override" in c.label]  # no override for an editor
     assert any("The gate refuses this promotion, and only an admin can override it" in w.value

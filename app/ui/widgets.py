@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
@@ -89,6 +89,23 @@ def flash_scope() -> Iterator[None]:
 def _forget(shown: object) -> None:
     if shown is not None and st.session_state.get("flash") is shown:
         del st.session_state["flash"]
+
+
+def lazy_tabs(panels: dict[str, Callable[[], None]], key: str) -> str:
+    """Tabs that run only the open tab's panel: ``panels`` maps each tab label to a function
+    drawing its content (inside ``user_errors``, so one failing panel does not blank the
+    page). Returns the open tab's label.
+
+    The tabs are keyed and stateful (``st.tabs(..., on_change="rerun")`` of Streamlit 1.67):
+    the open tab survives reruns, also when a message above the tabs appears or goes (an
+    unkeyed tab bar is redrawn with its first tab open), and switching tabs reruns the page,
+    so a hidden tab costs nothing. The open tab is ``st.session_state[key]``; setting it
+    before a run opens that tab (how AppTest, which cannot click a tab, opens one)."""
+    tabs = st.tabs(list(panels), key=key, on_change="rerun")
+    opened = next(label for label, tab in zip(panels, tabs, strict=True) if tab.open)
+    with tabs[list(panels).index(opened)], user_errors():
+        panels[opened]()
+    return opened
 
 
 def duration(seconds: float | None) -> str:
