@@ -24,6 +24,17 @@ st_config.set_option("runner.magicEnabled", False)
 OUTPUT = ROOT / "tests" / "output"
 
 
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Put back ``sys.modules["__main__"]`` after each test. AppTest, like Streamlit's script
+    runner, installs the page as ``__main__`` and never restores it; a later test in the same
+    worker that starts processes by spawning (dask's LocalCluster) then re-ran that page
+    script in each child, which failed ("Nanny failed to start", seen under load)."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture
 def ws_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh workspace folder, made the default for the SDK and the services."""

@@ -27,7 +27,7 @@ def app_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 def experiments_page(selected: list[str]) -> AppTest:
     """The Experiments page with ``selected`` runs ticked (the selection it remembers)."""
-    at = AppTest.from_file(MAIN, default_timeout=60)
+    at = AppTest.from_file(MAIN, default_timeout=120)
     at.session_state["selected_runs"] = selected
     at.run()
     at.switch_page("../pages/experiments.py")

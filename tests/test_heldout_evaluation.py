@@ -323,7 +323,7 @@ def test_the_models_page_defaults_to_unseen_data(ws: Workspace, monkeypatch) -> 
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     three_months_two_models(ws, 300, "churn@v3", "logistic")
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
     at.switch_page(f"../pages/{nav.MODELS.file}").run()
     open_tab(at, "model-tabs-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -80,7 +80,7 @@ def test_hostile_text_on_the_admin_page_of_a_team_instance(seeded, monkeypatch) 
     monkeypatch.setenv("WORKBENCH_TEAM", "1")
     auth.add_user(seeded, "ada", "correct horse battery", "admin")
     auth.add_user(seeded, "ed", "correct horse battery", "editor")
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
     next(t for t in at.text_input if t.label == "User name").input("ada")
     next(t for t in at.text_input if t.label == "Password").input("correct horse battery")
     next(b for b in at.button if b.label == "Log in").click().run()
@@ -180,7 +180,7 @@ def _crashing_page() -> None:
 def test_an_unexpected_error_shows_an_id_and_logs_the_traceback(monkeypatch, caplog) -> None:
     monkeypatch.delenv("WORKBENCH_TEAM", raising=False)
     with caplog.at_level(logging.ERROR, logger="workbench.ui"):
-        at = AppTest.from_function(_crashing_page, default_timeout=30).run()
+        at = AppTest.from_function(_crashing_page, default_timeout=120).run()
     assert not at.exception
     assert [m.value for m in at.markdown] == ["before"]  # st.stop was not swallowed
     (message,) = [e.value for e in at.error]
@@ -194,7 +194,7 @@ def test_an_unexpected_error_shows_an_id_and_logs_the_traceback(monkeypatch, cap
 def test_team_mode_shows_no_exception_text(monkeypatch, caplog) -> None:
     monkeypatch.setenv("WORKBENCH_TEAM", "1")
     with caplog.at_level(logging.ERROR, logger="workbench.ui"):
-        at = AppTest.from_function(_crashing_page, default_timeout=30).run()
+        at = AppTest.from_function(_crashing_page, default_timeout=120).run()
     assert not at.exception
     (message,) = [e.value for e in at.error]
     assert ERROR_ID.search(message) and "/" not in message.replace("error id", "")

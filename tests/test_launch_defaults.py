@@ -92,7 +92,7 @@ def test_the_launch_form_starts_on_these_defaults(ws: Workspace, monkeypatch) ->
     with wb.start_run(experiment="churn") as run:
         run.log_input(datasets.get_version(ws, "churn@v1"))
     wb.log_dataset(penguins(), "breast_cancer")  # newer, listed first, not what `churn` used
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
     at.switch_page(f"../pages/{nav.EXPERIMENTS.file}").run()
     next(s for s in at.selectbox if s.label == "Experiment").select("churn").run()
     assert not at.exception, at.exception

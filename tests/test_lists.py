@@ -137,7 +137,7 @@ def test_drift_page_offers_every_report_and_start_counts_them(ws: Workspace,
                                                              monkeypatch) -> None:  # fmt: skip
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     many_reports(ws, 105)
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
     at.switch_page(f"../pages/{nav.DRIFT.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     picker = next(s for s in at.selectbox if s.label == "Report")
@@ -173,7 +173,7 @@ def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace,
     assert monitoring.count_events(ws, "churn-clf") == 60 and monitoring.count_events(ws) == 60
     assert len(monitoring.events(ws, "churn-clf", 1)) == 1
 
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
     at.switch_page(f"../pages/{nav.MODELS.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     picker = next(s for s in at.selectbox if s.label == "Run")
@@ -201,7 +201,7 @@ def test_audit_log_says_how_many_it_left_out(ws: Workspace, monkeypatch) -> None
     assert auth.audit_log(ws, actor="nobody").total == 0
     assert auth.audit_log(ws, text="r500").total == 11  # r500, r5000-r5009
 
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
     at.switch_page(f"../pages/{nav.ADMIN.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.dataframe[0].value) == 5_000
@@ -216,7 +216,7 @@ def test_home_recent_activity_says_it_is_the_latest_of_all(ws: Workspace, monkey
         {"actor": "bulk", "action": "run.tag", "object_type": "run", "object_id": f"r{i}"}
         for i in range(25)]))  # fmt: skip
     total = ws.store.read(audit.count)
-    at = AppTest.from_file(MAIN, default_timeout=30).run()  # Home is the default page
+    at = AppTest.from_file(MAIN, default_timeout=120).run()  # Home is the default page
     assert not at.exception and not at.error, [e.value for e in at.error]
     activity = next(d.value for d in at.dataframe if "action" in d.value.columns)
     assert len(activity) == 10

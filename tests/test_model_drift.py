@@ -211,7 +211,7 @@ def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) 
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     wb.log_dataset(customers(1000, 9, shift=120), "churn")
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
     at.switch_page(f"../pages/{nav.DRIFT.file}").run()
     run = next(b for b in at.button if b.label == "Run the report")
     reference = next(s for s in at.selectbox if s.label == "Reference")

@@ -23,7 +23,7 @@ def app_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 
 def run_page(page) -> AppTest:
-    at = AppTest.from_file(MAIN, default_timeout=30)
+    at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()
     if page is not nav.HOME:
         at.switch_page(f"../pages/{page.file}")  # relative to app/main.py
@@ -85,7 +85,7 @@ def test_a_bad_workspace_shows_a_clear_error(tmp_path: Path, monkeypatch) -> Non
     afile.write_text("x")
     monkeypatch.setenv("WORKBENCH_WORKSPACE", str(afile))
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
     assert not at.exception
     assert "is a file, not a folder" in at.error[0].value
 
@@ -354,7 +354,7 @@ def test_a_confirmation_survives_a_run_interrupted_before_it_was_drawn() -> None
     """A page read its confirmation with pop(): a run interrupted after reading it (a second
     rerun under load) took it along, and the browser never showed "Promoted ...". The
     message now lasts until a run that shows it ends, and goes after that."""
-    at = AppTest.from_function(_flash_page, default_timeout=60).run()
+    at = AppTest.from_function(_flash_page, default_timeout=120).run()
     at.button[0].click().run()
     assert [s.value for s in at.success] == ["Done."]
     assert at.session_state["runs"] == 4  # the click, the interrupted run, the one shown
@@ -384,3 +384,22 @@ def test_file_sizes_read_as_people_read_them() -> None:
     sizes = [0, 812, 1024, 21_340, 3_250_000, 5 * 1024**4]
     assert [file_size(n) for n in sizes] == [
         "0 B", "812 B", "1.0 KiB", "20.8 KiB", "3.1 MiB", "5.0 TiB"]  # fmt: skip
+
+
+def test_a_page_run_in_a_test_leaves_a_trace_in_main() -> None:
+    """With the next test: AppTest installs the page as ``sys.modules["__main__"]`` (as
+    Streamlit's script runner does) and leaves it there after the test."""
+    at = AppTest.from_function(_flash_page, default_timeout=120).run()
+    assert not at.exception
+
+
+def test_a_spawned_process_starts_after_a_page_test() -> None:
+    """A process started by spawning re-runs ``__main__``'s file: after the test above it ran
+    the page script and died (dask's LocalCluster: "Nanny failed to start", under load).
+    tests/conftest.py puts ``__main__`` back after every test."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=abs, args=(0,))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0

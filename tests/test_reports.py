@@ -95,7 +95,7 @@ def test_stored_reports_are_standard_json(ws: Workspace) -> None:
 
 def test_the_drift_page(two_months: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
     at.switch_page(f"../pages/{nav.DRIFT.file}").run()
     next(b for b in at.button if b.label == "Run the report").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -161,7 +161,7 @@ def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace,
     exports it as pages/drift.py's _html does: two distinct, visible colours per chart, and
     axes that make room for their titles."""
     report = reports.run_report(two_months, "customers@v1", "customers@v2")
-    at = AppTest.from_file(MAIN, default_timeout=60)
+    at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()
     at.switch_page(f"../pages/{nav.DRIFT.file}")
     at.run()
@@ -228,7 +228,7 @@ def test_p_values_are_readable_and_labels_whole_everywhere(long_names: Workspace
     for p in shown.values():
         assert f"<td>{html.escape(p)}</td>" in page
     assert "<td>0</td>" not in page
-    at = AppTest.from_file(MAIN, default_timeout=60)
+    at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()
     at.switch_page(f"../pages/{nav.DRIFT.file}")
     at.run()

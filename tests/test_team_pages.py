@@ -26,7 +26,7 @@ def team(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 
 def start() -> AppTest:
-    return AppTest.from_file(MAIN, default_timeout=30).run()
+    return AppTest.from_file(MAIN, default_timeout=120).run()
 
 
 def test_first_start_says_how_to_create_the_admin(team: Workspace) -> None:
