@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binomtest, bootstrap
 from sklearn import metrics as skm
 
 from app import datasets, evaluation, registry, runner, signature
@@ -130,7 +130,7 @@ def compare(
     metric, higher = ("accuracy", True) if kind == "classification" else ("rmse", False)
     score = _accuracy if kind == "classification" else _rmse
     a, b = score(y, preds[0]), score(y, preds[1])
-    interval = _paired_bootstrap(y, preds[0], preds[1], score, n_boot, seed)
+    interval = _paired_bootstrap(y, preds[0], preds[1], kind == "classification", n_boot, seed)
     mcnemar = None
     if kind == "classification":
         right_a, right_b = preds[0] == y, preds[1] == y
@@ -302,12 +302,27 @@ def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
 
 
-def _paired_bootstrap(y, pa, pb, score, n_boot: int, seed: int) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    diffs = np.empty(n_boot)
-    for i in range(n_boot):
-        idx = rng.integers(0, n, n)
-        diffs[i] = score(y[idx], pb[idx]) - score(y[idx], pa[idx])
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return float(lo), float(hi)
+def _paired_bootstrap(y: np.ndarray, pa: np.ndarray, pb: np.ndarray, classifier: bool,
+                      n_boot: int, seed: int) -> tuple[float, float]:  # fmt: skip
+    """The 95 % percentile interval of challenger minus champion (accuracy for a classifier,
+    RMSE for a regressor) over ``n_boot`` resamples of the rows, each row resampled with both
+    models' predictions (paired): ``scipy.stats.bootstrap(..., paired=True,
+    method="percentile")`` on the per-row hits (or squared errors), vectorised in batches of
+    100 resamples. ``y``, ``pa``, ``pb``: arrays of the same length n >= 1."""
+    if classifier:  # accuracy is the mean of the hits
+        a, b = (np.asarray(p == y, dtype=float) for p in (pa, pb))
+
+        def change(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+            return b.mean(axis=axis) - a.mean(axis=axis)
+    else:  # RMSE is the root of the mean squared error
+        y = np.asarray(y, dtype=float)
+        a, b = ((np.asarray(p, dtype=float) - y) ** 2 for p in (pa, pb))
+
+        def change(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+            return np.sqrt(b.mean(axis=axis)) - np.sqrt(a.mean(axis=axis))
+
+    if len(a) == 1:  # every resample is the one row: scipy needs two
+        return (float(change(a, b, 0)),) * 2
+    result = bootstrap((a, b), change, paired=True, vectorized=True, n_resamples=n_boot,
+                       batch=100, method="percentile", rng=np.random.default_rng(seed))  # fmt: skip
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)

@@ -510,3 +510,37 @@ def test_the_cli_refuses_a_champion_move_without_override(refused: Workspace, ca
     assert "churn-clf@champion -> v1 (was v2)" in capsys.readouterr().out
     assert _champion(refused) == 1 and _moves(refused)[0]["reason"] == "rollback drill"
     assert main([*base, "models", "alias", "churn-clf", "staging", "2"]) == 0  # not gated
+
+
+@pytest.mark.parametrize("classifier", [True, False], ids=["accuracy", "rmse"])
+def test_the_paired_bootstrap_is_the_textbook_resampling(classifier: bool) -> None:
+    """Issue #17: the interval of challenger minus champion comes from scipy's paired
+    bootstrap (it called scikit-learn's accuracy 2,000 times a comparison: 3.6 s of 4 s).
+    Same rows resampled for both models, percentile interval: the plain loop below with the
+    same generator gives the same numbers. One row, and identical models, are edge cases."""
+    import numpy as np
+
+    from app.promotion import _paired_bootstrap
+
+    rng = np.random.default_rng(1)
+    if classifier:
+        y = rng.integers(0, 2, 300)
+        pa, pb = (np.where(rng.random(300) < hit, y, 1 - y) for hit in (0.8, 0.7))
+    else:
+        y = rng.normal(size=300)
+        pa, pb = (y + rng.normal(size=300) * s for s in (1.0, 1.2))
+
+    def score(y, p):
+        return (p == y).mean() if classifier else np.sqrt(((p - y) ** 2).mean())
+
+    draws = np.random.default_rng(0)
+    loop = []
+    for _ in range(1000):
+        idx = draws.integers(0, 300, 300)
+        loop.append(score(y[idx], pb[idx]) - score(y[idx], pa[idx]))
+    assert _paired_bootstrap(y, pa, pb, classifier, 1000, 0) == pytest.approx(
+        tuple(np.percentile(loop, [2.5, 97.5])))  # fmt: skip
+    assert _paired_bootstrap(y, pa, pa, classifier, 1000, 0) == (0.0, 0.0)
+    one = score(y[:1], pb[:1]) - score(y[:1], pa[:1])
+    assert _paired_bootstrap(y[:1], pa[:1], pb[:1], classifier, 1000, 0) == pytest.approx(
+        (one, one))  # fmt: skip
