@@ -96,12 +96,14 @@ bench-dvc: $(VENV)/.run-installed
 	$(BIN)/python bench/bench_datasets.py --repeat 1 --dvc-python .venv-dvc/bin/python
 	$(BIN)/python bench/bench_wide.py --dvc-python .venv-dvc/bin/python
 
-# The same ingest through MLflow's SQLite store, side by side, in its own environment
-# (MLflow pins libraries the workbench does not want).
-bench-mlflow: $(VENV)/.run-installed
+# The same ingest through MLflow's SQLite store, and the Experiments page beside MLflow's UI
+# on the same runs, side by side, in its own environment (MLflow pins libraries the
+# workbench does not want).
+bench-mlflow: $(VENV)/.test-installed chromium
 	test -x .venv-mlflow/bin/python || $(PYTHON) -m venv .venv-mlflow
 	.venv-mlflow/bin/python -m pip install --quiet 'mlflow>=3.17'
 	$(BIN)/python bench/bench_tracking.py --mlflow-python .venv-mlflow/bin/python
+	$(BIN)/python bench/bench_pages.py --mlflow-python .venv-mlflow/bin/python --peer-only
 
 ## Rewrite store/schema.sql after adding a migration step.
 schema: $(VENV)/.run-installed

@@ -7,8 +7,13 @@
    steps each, in one experiment).
 3. A class: the demo workspace in team mode, 10 browser sessions at once, each logged in
    (behind a proxy that names the user) and walking every page through the sidebar.
+4. With ``--mlflow-python`` (an interpreter that has MLflow; `make bench-mlflow`), side by
+   side in one browser: the workbench's Experiments page on the 10,000-run experiment and
+   MLflow's own UI (`mlflow server`, SQLite store) on the same runs, reloaded and a run
+   ticked, alternately; ratios per pair.
 
     python bench/bench_pages.py [--runs 10000] [--sessions 10] [--repeat 5]
+    python bench/bench_pages.py --mlflow-python .venv-mlflow/bin/python --peer-only
 
 Times are the page's own clock: from the navigation's start (a reload) or the pointer
 going down (a click) to the first animation frame where the script is idle, no element is
@@ -20,12 +25,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -35,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_experiments import build  # noqa: E402
 from store.workspace import Workspace  # noqa: E402
 from tests.conftest import PYTHON, subprocess_env  # noqa: E402
-from tests.live import CHROMIUM, CHROMIUM_ARGS, app_server, browser  # noqa: E402
+from tests.live import CHROMIUM, CHROMIUM_ARGS, app_server, browser, free_port  # noqa: E402
 
 PAGES = ["start", "", "datasets", "experiments", "models", "drift"]
 TITLES = {"start": "Start here", "": "Home", "datasets": "Datasets",
@@ -166,6 +174,113 @@ def a_class(root: Path, sessions: int, rounds: int, log: Path) -> dict[str, list
     return times
 
 
+# MLflow's runs table (ag-grid) is drawn: rows in its body, no visible loading overlay.
+MLFLOW_READY = """() => {
+  if (!document.querySelector(".ag-center-cols-container .ag-row")) return false;
+  for (const o of document.querySelectorAll(".ag-overlay-loading-wrapper"))
+    if (o.offsetParent !== null) return false;
+  window.__wbReady = window.__wbReady || performance.now();
+  return true;
+}"""
+# A run ticked in MLflow: the actions for selected runs (Rename, Delete, Compare) are shown.
+MLFLOW_TICKED = """() => {
+  const b = [...document.querySelectorAll("button")].find(b => b.textContent.trim() === "Delete");
+  if (!b || b.offsetParent === null) return false;
+  window.__wbReady = window.__wbReady || performance.now();
+  return true;
+}"""
+
+
+def mlflow_store(python: str, folder: Path, runs: int) -> dict:
+    """The same runs in an MLflow SQLite store (bench/mlflow_store.py in MLflow's venv)."""
+    out = subprocess.run([python, str(ROOT / "bench" / "mlflow_store.py"), str(folder),
+                          str(runs), "10", "5", "10"], check=True, capture_output=True,
+                         text=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def mlflow_server(python: str, folder: Path, log: Path):
+    """`mlflow server` on the store in ``folder`` (one worker, loopback); yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([python, "-m", "mlflow", "server", "--backend-store-uri",
+                                 f"sqlite:///{folder / 'mlflow.db'}", "--default-artifact-root",
+                                 str(folder / "artifacts"), "--host", "127.0.0.1", "--port",
+                                 str(port), "--workers", "1"], stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mlflow server did not start; see {log}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def mlflow_reload(page, url: str, experiment_id: str) -> float:
+    """Seconds from a full navigation to MLflow's runs table of an experiment until it is
+    drawn (a hash route: the page is left first, so each visit is a full load)."""
+    page.goto("about:blank")
+    page.goto(f"{url}/#/experiments/{experiment_id}/runs", wait_until="commit")
+    page.wait_for_function(MLFLOW_READY, polling="raf", timeout=120_000)
+    return page.evaluate("window.__wbReady") / 1000
+
+
+def mlflow_tick(page) -> float:
+    """Seconds from ticking the first run in MLflow's runs table until the actions for the
+    selected runs are shown."""
+    page.evaluate(ARM)
+    page.locator(".ag-row[row-index='0'] input[type='checkbox']").first.click()
+    page.wait_for_function(MLFLOW_TICKED, polling="raf", timeout=120_000)
+    return (page.evaluate("window.__wbReady") - page.evaluate("window.__wbDown")) / 1000
+
+
+def side_by_side(root: Path, python: str, runs: int, repeat: int, tmp: Path) -> None:
+    """The Experiments page and MLflow's UI on the same ``runs`` runs, alternately."""
+    store = mlflow_store(python, tmp / "mlflow", runs)
+    ours: dict[str, list[float]] = {}
+    theirs: dict[str, list[float]] = {}
+    with (app_server(root, tmp / "ours.log") as url, browser() as b,
+          mlflow_server(python, tmp / "mlflow", tmp / "mlflow.log") as murl):  # fmt: skip
+        page, mpage = (b.new_page(viewport={"width": 1400, "height": 1000}) for _ in "ab")
+        path = "experiments?experiment=bench"
+        TITLES[path] = "Experiments"
+        reload_idle(page, url, path)  # warm both once, as after a first visit
+        mlflow_reload(mpage, murl, store["experiment_id"])
+        for _ in range(repeat):
+            ours.setdefault("reload", []).append(reload_idle(page, url, path))
+            theirs.setdefault("reload", []).append(
+                mlflow_reload(mpage, murl, store["experiment_id"]))  # fmt: skip
+            grid = page.get_by_test_id("stDataFrameResizable").first
+            actions = page.get_by_placeholder("tag key")  # shown while runs are selected
+            ours.setdefault("tick a run", []).append(click_row(page, grid, 1, actions.wait_for))
+            theirs.setdefault("tick a run", []).append(mlflow_tick(mpage))
+    print(f"\nSide by side: the Experiments page and MLflow {store['version']}'s UI "
+          f"(`mlflow server`, SQLite, one worker) on the same {runs:,} runs (10 params, "
+          "5 metrics x 10 steps), one chromium, alternately; ratio = MLflow / workbench, "
+          "per pair\n")  # fmt: skip
+    print("| what | workbench median (range) | MLflow median (range) | ratio median (range) |")
+    print("| --- | ---: | ---: | ---: |")
+    for what in ours:
+        o, m = ours[what], theirs[what]
+        ratios = sorted(t / w for w, t in zip(o, m, strict=True))
+        print(
+            f"| {what} | {statistics.median(o):.2f} s ({min(o):.2f}-{max(o):.2f}) | "
+            f"{statistics.median(m):.2f} s ({min(m):.2f}-{max(m):.2f}) | "
+            f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}) |"
+        )
+
+
 def row(name: str, vals: list[float], target: float) -> str:
     vals = sorted(vals)
     p90 = vals[min(len(vals) - 1, int(0.9 * len(vals)))]
@@ -190,7 +305,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--mlflow-python", help="an interpreter with MLflow: the peer's UI")
+    parser.add_argument("--peer-only", action="store_true",
+                        help="only the side-by-side with MLflow's UI")  # fmt: skip
     args = parser.parse_args()
+    if args.peer_only and not args.mlflow_python:
+        parser.error("--peer-only needs --mlflow-python (see `make bench-mlflow`)")
 
     def target(name: str) -> float:
         return 0.3 if ":" in name else 1.0
@@ -200,23 +320,30 @@ def main() -> None:
         seeded = seed_demo(demo)
         print(f"\nPage benchmark: Debian's chromium, one `workbench ui` server "
               f"(demo seeded in {seeded:.0f} s)")  # fmt: skip
-        table("One user, the demo workspace", one_user(demo, args.repeat,
-                                                       Path(tmp) / "demo.log"), target)  # fmt: skip
+        if not args.peer_only:
+            alone = one_user(demo, args.repeat, Path(tmp) / "demo.log")
+            table("One user, the demo workspace", alone, target)
         big = Path(tmp) / "big"
         shutil.copytree(demo, big)
         ws = Workspace.open(big)
         started = time.monotonic()
         build(ws, args.runs, n_params=10, n_metrics=5, n_steps=10)
         ws.store.close()
-        table(f"One user, the demo workspace plus {args.runs:,} runs (added in "
-              f"{time.monotonic() - started:.0f} s)",
-              one_user(big, args.repeat, Path(tmp) / "big.log"), target)  # fmt: skip
-        klass = Path(tmp) / "class"
-        shutil.copytree(demo, klass)
-        table(f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
-              "each walking every page by the sidebar (click to idle)",
-              a_class(klass, args.sessions, 2, Path(tmp) / "class.log"),
-              lambda _: 1.5)  # fmt: skip
+        added = time.monotonic() - started
+        if not args.peer_only:
+            table(f"One user, the demo workspace plus {args.runs:,} runs (added in {added:.0f} s)",
+                  one_user(big, args.repeat, Path(tmp) / "big.log"), target)  # fmt: skip
+            klass = Path(tmp) / "class"
+            shutil.copytree(demo, klass)
+            table(f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
+                  "each walking every page by the sidebar (click to idle)",
+                  a_class(klass, args.sessions, 2, Path(tmp) / "class.log"),
+                  lambda _: 1.5)  # fmt: skip
+        if args.mlflow_python:
+            side_by_side(big, args.mlflow_python, args.runs, args.repeat, Path(tmp))
+        else:
+            print("\n(No MLflow side by side: `make bench-mlflow` runs it in MLflow's own "
+                  "environment.)")  # fmt: skip
 
 
 if __name__ == "__main__":
