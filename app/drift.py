@@ -62,8 +62,9 @@ Every figure in a result is finite or None, so reports are standard JSON.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 from scipy import stats
@@ -150,7 +151,11 @@ RULE = (
     "neighbouring values). A numeric column is constant when its exact smallest and "
     "largest values are equal; a constant replaced by another is major drift even where "
     "the numeric axis (doubles) cannot tell the values apart. Medians marked with ≈ are "
-    "read off an approximate quantile function or rounded (integers beyond 2^53). The "
+    "read off an approximate quantile function or rounded (integers beyond 2^53). A "
+    "column is compared by value across types on one axis: integers with floats (7 and "
+    "7.0 are one value), dates with timestamps (in seconds); numbers, dates and text "
+    "against each other are a type change, which is drift, and whose null and non-finite "
+    "shares are still tested. The "
     f"dataset drifts when a column drifts majorly or at least {DATASET_SHARE:.0%} of the "
     "compared columns drift; with no column compared it is 'schema change' or 'nothing "
     "compared', never 'no drift'."
@@ -262,11 +267,10 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
                                    _rows(a), _rows(b),
                                    sentence=f"{name}: left out of the verdict"))  # fmt: skip
             continue
-        if (a.family in NUMERIC) != (b.family in NUMERIC):
-            out.append(ColumnDrift(name, "schema", "drift", "type change", 1.0, None, _rows(a),
-                                   _rows(b), sentence=f"{name}: type changed {a.dtype} -> "
-                                   f"{b.dtype}"))  # fmt: skip
+        if _axis(a) != _axis(b):  # numbers against text, or against dates
+            out.append(_type_change(a, b))
             continue
+        a, b = _on_one_axis(a, b)
         draft = _numeric(a, b) if a.family in NUMERIC and not _levels_exact(a, b) else \
             _categorical(a, b)  # fmt: skip
         if name in overrides:
@@ -386,7 +390,7 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     major = psi >= NUMERIC_MAJOR or (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MAJOR
     effect = w1_std if w1_std is not None else d
     text = _median_text(a, b, mean_shift, std)
-    if _constant(a) and d == 0 and (b.min_text, b.max_text) != (a.min_text, a.max_text):
+    if _constant(a) and d == 0 and not _same_extremes(a, b):
         # The exact extremes show values the reference lacks where the DOUBLE axis cannot
         # (integers beyond 2**53, nanoseconds): every current row when the current is a
         # different constant, else at least one row (Fisher, one row against none).
@@ -409,6 +413,64 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
                "p_welch": p_t, "sd_ratio": ratio} | base  # fmt: skip
     result = ColumnDrift(a.name, "numeric", "no drift", "KS + Welch t + Wasserstein/std + PSI",
                          effect, None, _rows(a), _rows(b), figures)  # fmt: skip
+    return _Draft(result, aspects)
+
+
+def _axis(p: ColumnProfile) -> str:
+    """The axis a column's values are compared on: "number" (integers and floats), "time"
+    (dates and timestamps) or "text" (text and booleans). Two versions of a column on
+    different axes are a type change; on one axis they are compared by value, so 7 and 7.0
+    are the same value and so are the day 2024-02-22 and the timestamp at its midnight."""
+    if p.family in ("integer", "float"):
+        return "number"
+    return "time" if p.family in ("date", "timestamp") else "text"
+
+
+def _on_one_axis(a: ColumnProfile, b: ColumnProfile) -> tuple[ColumnProfile, ColumnProfile]:
+    """A date against a timestamp: the date's profile moved to the timestamp axis (days
+    since 1970 become seconds, 86,400 a day), so that both sides are compared in seconds."""
+    if {a.family, b.family} != {"date", "timestamp"}:
+        return a, b
+    return (_as_seconds(a), b) if a.family == "date" else (a, _as_seconds(b))
+
+
+def _as_seconds(p: ColumnProfile) -> ColumnProfile:
+    day = 86_400.0
+
+    def scaled(x: float | None) -> float | None:
+        return None if x is None else x * day
+
+    return replace(p, family="timestamp", min_value=scaled(p.min_value),
+                   max_value=scaled(p.max_value), mean=scaled(p.mean), std=scaled(p.std),
+                   quantiles=tuple(q * day for q in p.quantiles),
+                   hist_edges=tuple(e * day for e in p.hist_edges),
+                   min_text=None if p.min_text is None else f"{p.min_text} 00:00:00",
+                   max_text=None if p.max_text is None else f"{p.max_text} 00:00:00")  # fmt: skip
+
+
+def _same_extremes(a: ColumnProfile, b: ColumnProfile) -> bool:
+    """Whether the exact extremes (``min_text``/``max_text``) of two versions are the same
+    values: as written for one type; as decimal numbers across integer and float (7 and
+    7.0), where a text comparison would call every row different."""
+    if a.family == b.family or not (_axis(a) == _axis(b) == "number"):
+        return (a.min_text, a.max_text) == (b.min_text, b.max_text)
+    try:
+        return all(Decimal(x) == Decimal(y) for x, y in ((a.min_text, b.min_text),
+                                                            (a.max_text, b.max_text)))  # fmt: skip
+    except (InvalidOperation, TypeError):  # an extreme the profile does not have
+        return (a.min_value, a.max_value) == (b.min_value, b.max_value)
+
+
+def _type_change(a: ColumnProfile, b: ColumnProfile) -> _Draft:
+    """A column whose values moved to another axis: drift by its schema, and its shares of
+    nulls and non-finite values still tested (a column all null in the reference and filled
+    now is major drift, whatever its type says)."""
+    change = _Aspect("type", None, True, False, 1.0,
+                     f"type changed {a.dtype} -> {b.dtype}", real=True)  # fmt: skip
+    aspects = [x for x in [change, _states(a, b)] if x is not None]
+    base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
+    result = ColumnDrift(a.name, "schema", "drift", "type change", 1.0, None, _rows(a),
+                         _rows(b), base)  # fmt: skip
     return _Draft(result, aspects)
 
 

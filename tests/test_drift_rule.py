@@ -222,6 +222,42 @@ def test_dates_and_timestamps_are_printed_as_such() -> None:
     assert "-> 2015-01-2" in res["at"].sentence and ":00 " in res["at"].sentence
 
 
+def test_the_same_values_in_another_type_are_no_drift() -> None:
+    """Found by a newcomer: 7 against 7.0 was "major drift ... every row differs" (the exact
+    extremes compared as text), and a day column against the same days as timestamps was
+    "major drift 669.6" (days since 1970 against seconds). One axis, compared by value."""
+    days = pd.date_range("2024-01-01", periods=1000, freq="h").floor("D")
+    ref = pd.DataFrame({"qty": [7] * 1000, "n": np.arange(1000), "day": days})
+    cur = pd.DataFrame({"qty": [7.0] * 1000, "n": np.arange(1000.0), "day": days.date})
+    res = compare(ref, cur)
+    assert [res[c].verdict for c in ("qty", "n", "day")] == ["no drift"] * 3, res
+    assert "every row differs" not in res["qty"].sentence
+    assert res["day"].sentence == "day: median 2024-01-21 00:00:00 -> 2024-01-21 00:00:00 " \
+        "(mean -0.00 sd)"  # fmt: skip
+    moved = compare(ref, cur.assign(qty=7.5, day=(days + pd.Timedelta(days=30)).date))
+    assert moved["qty"].verdict == "major drift" and "7.5" in moved["qty"].sentence
+    assert moved["day"].verdict == "major drift"
+    assert "-> 2024-02-20 00:00:00" in moved["day"].sentence
+
+
+def test_a_number_turned_date_is_a_type_change_and_nulls_still_count() -> None:
+    """Integers against dates were compared on one axis (days against the numbers). And a
+    column all null in the reference (read as text) and filled now said only "type
+    changed", so the report's verdict missed it; its null share is tested too."""
+    n = 1000
+    ref = pd.DataFrame({"when": np.arange(n), "score": pd.Series([None] * n, dtype=object)})
+    cur = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=n).date,
+                        "score": np.linspace(0, 1, n)})  # fmt: skip
+    res = compare(ref, cur)
+    assert res["when"].kind == "schema" and res["when"].verdict == "drift"
+    assert res["when"].sentence.startswith("when: type changed BIGINT -> DATE")
+    assert res["score"].verdict == "major drift", res["score"]
+    assert res["score"].sentence == \
+        "score: type changed VARCHAR -> DOUBLE; nulls 100.0% -> 0% of rows"  # fmt: skip
+    same = compare(ref, ref.assign(score=pd.Series(["x"] * n)))["when"]  # a filled text column
+    assert same.verdict == "no drift"
+
+
 # ------------------------------------------------------------------ no false alarms
 
 
