@@ -142,6 +142,10 @@ class Scratch:
 CSV_TYPE_CANDIDATES = ("BIGINT", "HUGEINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP",
                        "TIMESTAMPTZ", "VARCHAR")  # fmt: skip
 CSV_TRUE, CSV_FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")  # pandas' spellings
+# What a CSV writes for a missing value, read as NULL: pandas' read_csv defaults (R writes NA,
+# databases NULL, Excel #N/A), except its NaN spellings (nan, NaN, -nan, 1.#QNAN ...), which
+# here are the float NaN, told apart from a missing value (docs/types.md).
+CSV_NULLS = ("", "NA", "N/A", "n/a", "#N/A", "#N/A N/A", "#NA", "<NA>", "NULL", "null", "None")
 # A number as DuckDB's CAST to DOUBLE reads it, or a non-finite one (any case):
 # inf, +inf, -inf, infinity, nan, -nan ...
 _NON_FINITE_RE = r"(?i)\s*[+-]?(inf|infinity|nan)\s*"
@@ -326,6 +330,7 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     options = (
         f"header = true, delim = '{delimiter}', quote = '\"', escape = '\"', skip = 0, "
         f"strict_mode = true, null_padding = false, encoding = 'utf-8', "
+        f"nullstr = [{', '.join(repr(v) for v in CSV_NULLS)}], "
         f"auto_type_candidates = [{candidates}]"
     )
     sql = f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}"

@@ -532,3 +532,37 @@ def test_drift_files_reads_the_encoding_it_is_told(tmp_path: Path, capsys) -> No
     assert "--encoding cp1252" in capsys.readouterr().err
     assert main(["drift", "files", str(ref), str(cur), "--encoding", "cp1252"]) == 0
     assert "new value 'Köln'" in capsys.readouterr().out
+
+
+def test_missing_value_markers_in_a_csv_are_missing(ws: Workspace, tmp_path: Path,
+                                                     capsys) -> None:  # fmt: skip
+    """Found by a newcomer: `1.5,NA,2` (R's write.csv) loaded as the text '1.5','NA','2', so
+    one NA in a new month broke the contract ("x is string") and drift said "type changed
+    DOUBLE -> VARCHAR". pandas' read_csv reads NA, NULL, None, #N/A, n/a, <NA> ... as
+    missing: so do we, at every door (here the CLI and the SDK), while nan stays the float
+    NaN, told apart from a missing value."""
+    rng = np.random.default_rng(3)
+    clean = pd.DataFrame({"x": rng.normal(size=1000).round(3), "name": ["a", "b"] * 500})
+    clean.to_csv(tmp_path / "r_v1.csv", index=False)
+    marked = clean.copy()
+    marked["x"] = marked["x"].astype(object)
+    for i, marker in enumerate(["NA", "NULL", "null", "None", "#N/A", "n/a", "<NA>", "N/A"]):
+        marked.loc[i, "x"] = marker
+    marked.loc[8, "x"] = "nan"
+    marked.loc[9, "name"] = "NA"
+    marked.to_csv(tmp_path / "r_v2.csv", index=False)
+    assert main(["datasets", "add", str(tmp_path / "r_v1.csv"), "--name", "r"]) == 0
+    capsys.readouterr()
+    assert main(["datasets", "add", str(tmp_path / "r_v2.csv"), "--name", "r"]) == 0
+    said = capsys.readouterr().out  # missing values, not a column of text
+    assert "failed type" not in said and "x: 8 rows NULL where the contract allows" in said
+    v2 = datasets.get_version(ws, "r@v2")
+    back = wb.load_dataset("r@v2")
+    assert pd.api.types.is_float_dtype(back["x"]) and back["x"][:8].isna().all()
+    assert math.isnan(back["x"][8]) and back["x"][10:].tolist() == clean["x"][10:].tolist()
+    assert pd.isna(back["name"][9])
+    expected = pd.read_csv(tmp_path / "r_v2.csv")  # pandas: the same missing cells (and NaN)
+    assert back["x"].isna().tolist()[:8] + back["x"].isna().tolist()[9:] == \
+        expected["x"].isna().tolist()[:8] + expected["x"].isna().tolist()[9:]  # fmt: skip
+    profile = {p.name: p for p in datasets.get_profile(ws, v2)}["x"]
+    assert (profile.nulls, profile.nan_count) == (8, 1)
