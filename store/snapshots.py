@@ -701,7 +701,8 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """Decimal columns as DuckDB can read them exactly, or InvalidInput.
 
     A column of finite ``decimal.Decimal`` objects (missing values allowed: None, NaN,
-    ``Decimal("NaN")``, as pandas counts them) becomes an Arrow ``decimal128(p, s)``
+    ``Decimal("NaN")``, as pandas counts them; an infinite or signalling-NaN Decimal is
+    refused, see :func:`_refuse_odd_decimals`) becomes an Arrow ``decimal128(p, s)``
     column with ``s`` the largest scale among its values and ``p`` the digits needed;
     DuckDB's own conversion would cap it at 38 digits by dropping fractional digits (1e30
     next to 0.00000001 stores 0.0000000) or turn it into DOUBLE. An Arrow ``decimal256``
@@ -728,12 +729,13 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
             continue
         if not pd.api.types.is_object_dtype(dtype):
             continue
+        _refuse_odd_decimals(series, col, label)
         values = series.dropna()
         if values.empty or not isinstance(values.iloc[0], Decimal):
             continue
         shapes = [_decimal_shape(v) if isinstance(v, Decimal) else None for v in values]
         if any(shape is None for shape in shapes):
-            continue  # mixed objects or NaN/Infinity decimals: DuckDB decides, as before
+            continue  # decimals mixed with other objects: DuckDB decides, as before
         whole = max(shape[0] for shape in shapes)
         scale = max(shape[1] for shape in shapes)
         precision = max(whole + scale, 1)
@@ -753,6 +755,23 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     for col, values in changed.items():
         frame[col] = values
     return frame
+
+
+def _refuse_odd_decimals(series: pd.Series, col: str, label: str) -> None:
+    """InvalidInput when an object column holds ``Decimal("Infinity")``, ``-Infinity`` or
+    ``sNaN``: a decimal column has no such values, and DuckDB stored the whole column as
+    a 32-bit float (12345678.901 became 12345679.0) without a word; pandas' isna raised on
+    sNaN."""
+    odd = next((v for v in series if isinstance(v, Decimal) and (v.is_infinite() or
+                                                                  v.is_snan())), None)  # fmt: skip
+    if odd is None:
+        return
+    what = "a signalling NaN" if odd.is_snan() else "an infinity"
+    raise InvalidInput(
+        f"{label}: column {col!r} holds Decimal({str(odd)!r}), {what}, which a decimal column "
+        "cannot hold exactly. Replace it (None or Decimal('NaN') for a missing value), or make "
+        f"the column float to keep infinities: df[{col!r}] = df[{col!r}].astype(float)."
+    )
 
 
 def _utc_naive(frame: pd.DataFrame) -> pd.DataFrame:

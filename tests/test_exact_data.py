@@ -566,3 +566,18 @@ def test_missing_value_markers_in_a_csv_are_missing(ws: Workspace, tmp_path: Pat
         expected["x"].isna().tolist()[:8] + expected["x"].isna().tolist()[9:]  # fmt: skip
     profile = {p.name: p for p in datasets.get_profile(ws, v2)}["x"]
     assert (profile.nulls, profile.nan_count) == (8, 1)
+
+
+@pytest.mark.parametrize("odd", ["Infinity", "-Infinity", "sNaN"])
+def test_a_decimal_infinity_is_refused_not_made_float32(ws: Workspace, odd: str) -> None:
+    """Found by a newcomer: Decimal('12345678.901') next to Decimal('Infinity') was stored as
+    a 32-bit float (12345679.0) in silence; Decimal('sNaN') raised decimal.InvalidOperation
+    out of log_dataset. Now a clear InvalidInput naming the column, and nothing is
+    registered; Decimal('NaN') and None stay missing values."""
+    frame = pd.DataFrame({"d": [Decimal("12345678.901"), Decimal(odd)]})
+    with pytest.raises(InvalidInput, match=r"column 'd' holds Decimal\('.*'\).*astype\(float\)"):
+        wb.log_dataset(frame, "x")
+    assert datasets.list_datasets(ws) == []
+    kept = wb.log_dataset(pd.DataFrame({"d": [Decimal("12345678.901"), Decimal("NaN"), None]}),
+                          "x")  # fmt: skip
+    assert wb.load_dataset(kept.ref)["d"].tolist()[0] == Decimal("12345678.901")
