@@ -142,6 +142,10 @@ class Scratch:
 CSV_TYPE_CANDIDATES = ("BIGINT", "HUGEINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP",
                        "TIMESTAMPTZ", "VARCHAR")  # fmt: skip
 CSV_TRUE, CSV_FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")  # pandas' spellings
+# Dates are read as dates only when written as ISO 8601 (2024-03-04, and timestamps from
+# it): DuckDB's sniffer otherwise guesses day-first or month-first per file, so 01/02/2024
+# was February 1 in one version and January 2 in the next. Other spellings stay text, as
+# pandas' read_csv keeps every date unless asked.
 # What a CSV writes for a missing value, read as NULL: pandas' read_csv defaults (R writes NA,
 # databases NULL, Excel #N/A), except its NaN spellings (nan, NaN, -nan, 1.#QNAN ...), which
 # here are the float NaN, told apart from a missing value (docs/types.md).
@@ -330,7 +334,7 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     options = (
         f"header = true, delim = '{delimiter}', quote = '\"', escape = '\"', skip = 0, "
         f"strict_mode = true, null_padding = false, encoding = 'utf-8', "
-        f"nullstr = [{', '.join(repr(v) for v in CSV_NULLS)}], "
+        f"nullstr = [{', '.join(repr(v) for v in CSV_NULLS)}], dateformat = '%Y-%m-%d', "
         f"auto_type_candidates = [{candidates}]"
     )
     sql = f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}"

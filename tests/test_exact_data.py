@@ -581,3 +581,22 @@ def test_a_decimal_infinity_is_refused_not_made_float32(ws: Workspace, odd: str)
     kept = wb.log_dataset(pd.DataFrame({"d": [Decimal("12345678.901"), Decimal("NaN"), None]}),
                           "x")  # fmt: skip
     assert wb.load_dataset(kept.ref)["d"].tolist()[0] == Decimal("12345678.901")
+
+
+def test_ambiguous_dates_stay_as_written(ws: Workspace, tmp_path: Path) -> None:
+    """Found by a newcomer: 01/02/2024 was read day-first (February 1) in a file without a
+    day above 12, and month-first (January 2) once 01/13/2024 came in the next version, so
+    a diff of the same rows said "2 changed". Only ISO 8601 is read as a date; other
+    spellings stay the text written, as pandas keeps them."""
+    (tmp_path / "v1.csv").write_text("k,v\n1,01/02/2024\n2,03/04/2024\n")
+    (tmp_path / "v2.csv").write_text("k,v\n1,01/02/2024\n2,03/04/2024\n3,01/13/2024\n")
+    (tmp_path / "iso.csv").write_text("k,v,at\n1,2024-01-02,2024-01-02T10:00:00.5\n")
+    for name in ("v1", "v2"):
+        assert main(["datasets", "add", str(tmp_path / f"{name}.csv"), "--name", "usd"]) == 0
+    assert wb.load_dataset("usd@v1")["v"].tolist() == ["01/02/2024", "03/04/2024"]
+    assert wb.load_dataset("usd@v2")["v"].tolist()[:2] == ["01/02/2024", "03/04/2024"]
+    diff = datasets.diff(ws, "usd@v1", "usd@v2", key="k")
+    assert (diff.rows.changed, diff.rows.added) == (0, 1)
+    iso = wb.load_dataset(wb.log_dataset(tmp_path / "iso.csv", "iso").ref)
+    assert str(iso["v"][0])[:10] == "2024-01-02" and iso["at"][0] == pd.Timestamp(
+        "2024-01-02 10:00:00.5")  # fmt: skip
