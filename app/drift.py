@@ -270,7 +270,7 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
         if _axis(a) != _axis(b):  # numbers against text, or against dates
             out.append(_type_change(a, b))
             continue
-        a, b = _on_one_axis(a, b)
+        a, b = on_one_axis(a, b)
         draft = _numeric(a, b) if a.family in NUMERIC and not _levels_exact(a, b) else \
             _categorical(a, b)  # fmt: skip
         if name in overrides:
@@ -426,7 +426,7 @@ def _axis(p: ColumnProfile) -> str:
     return "time" if p.family in ("date", "timestamp") else "text"
 
 
-def _on_one_axis(a: ColumnProfile, b: ColumnProfile) -> tuple[ColumnProfile, ColumnProfile]:
+def on_one_axis(a: ColumnProfile, b: ColumnProfile) -> tuple[ColumnProfile, ColumnProfile]:
     """A date against a timestamp: the date's profile moved to the timestamp axis (days
     since 1970 become seconds, 86,400 a day), so that both sides are compared in seconds."""
     if {a.family, b.family} != {"date", "timestamp"}:

@@ -205,24 +205,36 @@ def get_report(ws: Workspace, report_id: str) -> StoredReport:
 
 
 def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
-    """Reference and current overlaid: histograms on the reference's bins for numbers
-    (current mass read off its quantile function), level shares for categories. Reference
-    in blue, current in orange, on an explicit template (the same in the app, in an HTML
-    export and from plain Python)."""
+    """Reference and current overlaid: for numbers, dates and timestamps, the share of rows
+    in each of 30 bins spanning both sides' range (each side's mass read off its quantile
+    function; a date against a timestamp on the timestamp axis, ``drift.on_one_axis``), so
+    a current lying outside the reference's range is drawn where it is; dates on a date
+    axis. Level shares for categories. Reference in blue, current in orange, on an explicit
+    template (the same in the app, in an HTML export and from plain Python)."""
     import numpy as np
 
     fig = go.Figure()
-    if ref.is_numeric and ref.hist_edges and cur.quantiles:
-        edges = np.asarray(ref.hist_edges)
-        p = np.linspace(0, 1, len(cur.quantiles))
-        q_cur = np.asarray(cur.quantiles)
-        cdf = np.interp(edges, q_cur, p, left=0.0, right=1.0)
-        cur_share = np.diff(cdf)
-        ref_share = np.asarray(ref.hist_counts, float) / max(sum(ref.hist_counts), 1)
-        centers = (edges[:-1] + edges[1:]) / 2
-        fig.add_bar(x=centers, y=ref_share, name="reference", opacity=0.6,
+    ref, cur = drift.on_one_axis(ref, cur)
+    if ref.is_numeric and cur.is_numeric and ref.quantiles and cur.quantiles:
+        lo = min(ref.quantiles[0], cur.quantiles[0])
+        hi = max(ref.quantiles[-1], cur.quantiles[-1])
+        if not hi > lo:  # one value on both sides: one bin around it
+            lo, hi = lo - 0.5, hi + 0.5
+        # halves first: (lo + hi) stays finite for values near +-1.8e308
+        edges = lo + (np.linspace(0, 1, 31) * (hi / 2 - lo / 2)) * 2
+        centers = edges[:-1] / 2 + edges[1:] / 2
+
+        def shares(p: ColumnProfile) -> np.ndarray:
+            q = np.asarray(p.quantiles, float)
+            probs = np.linspace(0, 1, len(q))
+            cdf = np.interp(edges, q, probs, left=0.0, right=1.0)
+            cdf[0], cdf[-1] = 0.0, 1.0  # the edges span every value of both sides
+            return np.diff(cdf)
+
+        x = _axis_values(ref.family, centers)
+        fig.add_bar(x=x, y=shares(ref), name="reference", opacity=0.6,
                     marker_color=REFERENCE_COLOR)  # fmt: skip
-        fig.add_bar(x=centers, y=cur_share, name="current", opacity=0.6,
+        fig.add_bar(x=x, y=shares(cur), name="current", opacity=0.6,
                     marker_color=CURRENT_COLOR)  # fmt: skip
         fig.update_layout(barmode="overlay", xaxis_title=ref.name, yaxis_title="share of rows")
     else:
@@ -237,6 +249,21 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
         fig.update_layout(barmode="group", xaxis_title=ref.name, yaxis_title="share of rows")
     fig.update_layout(height=340, title=ref.name)
     return _readable(fig)
+
+
+def _axis_values(family: str, values) -> list:
+    """Bin centres on a column's axis as a chart shows them: dates and timestamps as
+    datetimes (the axis is days since 1970-01-01, or seconds), numbers as they are."""
+    import pandas as pd
+
+    try:
+        if family == "date":
+            return [pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(v)) for v in values]
+        if family == "timestamp":
+            return [pd.Timestamp(float(v), unit="s") for v in values]
+    except (OverflowError, ValueError):  # beyond pandas' years 1677 to 2262: the numbers
+        pass
+    return [float(v) for v in values]
 
 
 def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:

@@ -274,3 +274,25 @@ def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) 
     assert code == 0 and "label churned (apart from the features):" in capsys.readouterr().out
     page = reports.export_html(ws, report.report_id, ws.root / "r.html").read_text()
     assert "(apart from the features)" in page
+
+
+def test_the_distribution_figure_shows_a_current_outside_the_reference() -> None:
+    """Found by a newcomer: the current side was binned on the reference's bins, so a month
+    of 2015 dates against 2013 drew no current bar at all, and dates were plotted as days
+    since 1970 (x near 15,612). Both sides now share bins spanning both ranges, each
+    side's bars sum to 1, and dates are on a date axis (a timestamp side too)."""
+    from app.reports import distribution_figure
+    from tests.test_drift_rule import profile_of
+
+    days = pd.date_range("2013-01-01", periods=500)
+    ref = profile_of(pd.DataFrame({"d": days.date, "x": np.arange(500.0)}))
+    cur = profile_of(pd.DataFrame({"d": (days + pd.DateOffset(years=2)),  # timestamps
+                                   "x": np.arange(500.0) + 10_000}))  # fmt: skip
+    for a, b in zip(ref, cur, strict=True):
+        reference, current = distribution_figure(a, b).data
+        assert sum(reference.y) == pytest.approx(1) and sum(current.y) == pytest.approx(1)
+        # no bin holds both: the sides are apart, and each is drawn where it is
+        assert not any(r > 0 and c > 0 for r, c in zip(reference.y, current.y, strict=True))
+    reference, current = distribution_figure(ref[0], cur[0]).data
+    assert isinstance(reference.x[0], pd.Timestamp) and reference.x[0].year == 2013
+    assert current.x[-1].year == 2016  # the current's last days (2016-05) are on the axis
