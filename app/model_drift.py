@@ -224,11 +224,19 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
     result = replace(result, reference_source=sources[0], current_source=sources[1])
     if not missing:  # the sentence names the held-out source
         return result, ""
-    note = (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} the data "
-            f"{model.ref} was fitted on, and its run kept no held-out predictions (a model "
-            "logged by hand, or trained before they were kept): its score there is "
-            "optimistic, so no degradation is claimed against it. Compare versions the model "
-            "was not trained on, or retrain it from the app to keep its hold-out.")  # fmt: skip
+    if held is None:
+        why = ("its run kept no held-out predictions (a model logged by hand, or trained "
+               "before they were kept)")  # fmt: skip
+        then = ", or retrain it from the app to keep its hold-out."
+    else:  # the same rows registered again (another name or version): the hold-out is of
+        # the version the run trained on, whose row positions this one need not share
+        why = (f"the held-out predictions its run kept are rows of {held.dataset_ref} "
+               f"({held.target!r}), not of {' or '.join(missing)}")  # fmt: skip
+        then = f", or {held.dataset_ref} itself, whose hold-out is used."
+    note = (f"{' and '.join(missing)} {'holds' if len(missing) == 1 else 'hold'} the data "
+            f"{model.ref} was fitted on, and {why}: its score there is optimistic, so no "
+            "degradation is claimed against it. Compare versions the model was not trained "
+            f"on{then}")  # fmt: skip
     if result.verdict in ("degraded", "improved"):
         result = replace(result, verdict="not enough evidence")
     return result, note

@@ -378,3 +378,20 @@ def test_a_kfold_champion_is_retrained_with_a_holdout(ws: Workspace) -> None:
     detail = monitoring.retrain(ws, "clf", "churn@v2", "churned", None)
     assert detail["validation"] == "holdout" and detail["evaluation_rows"] == 100
     assert "data neither model was trained on" not in " ".join(detail["reasons"])
+
+
+def test_the_note_says_why_when_the_same_rows_come_back_under_another_name(ws) -> None:
+    """Found by a newcomer: the training rows registered again under another name were
+    scored on all rows (right: the run's hold-out is of the other version), but the note
+    said the run "kept no held-out predictions" beside a reference taken from that very
+    hold-out. The note now names the hold-out it has and where it is used."""
+    frame = customers(500, 1)
+    wb.log_dataset(frame, "tr")
+    wb.log_dataset(frame, "tr2")  # the same content: the model was fitted on these rows
+    version = train(ws, "tr@v1", "churned", "logistic", "tsm")
+    report = reports.run_report(ws, "tr@v1", "tr2@v1", model=version.ref, target="churned")
+    section = reports.model_section(report)
+    assert section.performance.reference_source.startswith("the run's hold-out")
+    assert "kept no held-out predictions" not in section.note
+    assert "the held-out predictions its run kept are rows of tr@v1" in section.note
+    assert "optimistic" in section.note and section.performance.verdict != "degraded"
