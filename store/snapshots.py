@@ -355,6 +355,7 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     _require_rows(scratch, label)
     _nanosecond_timestamps(scratch, path, options, label)
     records = _records(text, delimiter, complete=size <= _SNIFF_BYTES)
+    _radix_text(scratch, path, options, records[1:])
     _settle_csv_types(scratch, records[1:])
     _note_long_floats(scratch, records[1:], label)
 
@@ -415,6 +416,25 @@ def _nanosecond_timestamps(scratch: Scratch, path: Path, options: str, label: st
     if not finer:
         return
     types = {c.name: _NS_TYPES[c.dtype.upper()] if c.name in finer else c.dtype for c in columns}
+    scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, "
+                        "types = ?)", [str(path), types])  # fmt: skip
+
+
+_RADIX_RE = re.compile(r"\s*[+-]?0[xXbBoO]")  # 0xA1, 0b101, 0o17: DuckDB's integers
+
+
+def _radix_text(scratch: Scratch, path: Path, options: str, sample: list[list[str]]) -> None:
+    """Read again as text the integer columns whose sampled values are written in hex,
+    binary or octal (``0xA1``, ``0b101``): DuckDB reads them as the integers 161 and 5,
+    pandas keeps the text, and so do we. Only a file with such a value among its sampled
+    rows pays for the second read."""
+    columns = scratch.columns()
+    ints = {i for i, c in enumerate(columns) if c.family == "integer"}
+    hits = {i for record in sample for i, v in enumerate(record[: len(columns)])
+            if i in ints and _RADIX_RE.match(v)}  # fmt: skip
+    if not hits:
+        return
+    types = {c.name: "VARCHAR" if i in hits else c.dtype for i, c in enumerate(columns)}
     scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, "
                         "types = ?)", [str(path), types])  # fmt: skip
 

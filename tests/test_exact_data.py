@@ -600,3 +600,15 @@ def test_ambiguous_dates_stay_as_written(ws: Workspace, tmp_path: Path) -> None:
     iso = wb.load_dataset(wb.log_dataset(tmp_path / "iso.csv", "iso").ref)
     assert str(iso["v"][0])[:10] == "2024-01-02" and iso["at"][0] == pd.Timestamp(
         "2024-01-02 10:00:00.5")  # fmt: skip
+
+
+def test_hex_and_binary_text_stays_text(ws: Workspace, tmp_path: Path) -> None:
+    """Found by a newcomer: a column 0xA1,0xFF,0x10 loaded as the integers 161, 255, 16
+    (and 0b101 as 5), where pandas keeps the text. It stays the text written; decimal
+    integers beside it stay integers."""
+    (tmp_path / "h.csv").write_text("k,h,b\n1,0xA1,0b101\n2,0xFF,0b11\n3,0x10,0b1\n")
+    assert main(["datasets", "add", str(tmp_path / "h.csv"), "--name", "h"]) == 0
+    back = wb.load_dataset("h@v1")
+    assert back["h"].tolist() == ["0xA1", "0xFF", "0x10"]
+    assert back["b"].tolist() == ["0b101", "0b11", "0b1"]
+    assert back["k"].tolist() == [1, 2, 3] and pd.api.types.is_integer_dtype(back["k"])
