@@ -410,7 +410,9 @@ def cmd_datasets_versions(args: argparse.Namespace) -> int:
 def cmd_datasets_show(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     v = datasets.get_version(ws, args.ref)
-    print(f"{v.ref}: {v.n_rows:,} rows x {v.n_columns} columns, {v.size_bytes:,} bytes, "
+    print(f"{v.ref}: {datasets.counted(v.n_rows, 'row')} x "
+          f"{datasets.counted(v.n_columns, 'column')}, "
+          f"{v.size_bytes:,} bytes, "
           f"contract {_contract_word(v)}")  # fmt: skip
     print(f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
           f"{v.created_by}  from {v.source} {v.source_name}")  # fmt: skip
@@ -419,7 +421,8 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
     print("min, median, max, mean and std are over finite values; ≈ marks an estimate")
     for check in datasets.get_checks(ws, v)[1]:
         if not check.passed:
-            print(f"failed {check.check}: {check.message} e.g. {', '.join(check.examples[:5])}")
+            examples = f" e.g. {', '.join(check.examples[:5])}" if check.examples else ""
+            print(f"failed {check.check}: {check.message}{examples}")
     return 0
 
 

@@ -64,7 +64,8 @@ class Registration:
             text = (f"Same content as {v.ref} (fingerprint {v.fingerprint[:12]}); no new "
                     "version was made.")  # fmt: skip
         else:
-            text = f"Registered {v.ref}: {v.n_rows:,} rows x {v.n_columns} columns."
+            text = (f"Registered {v.ref}: {counted(v.n_rows, 'row')} x "
+                    f"{counted(v.n_columns, 'column')}.")  # fmt: skip
             if v.contract_passed is False:
                 text += f" It breaks the contract: {v.n_failed_checks} check(s) failed."
         return " ".join([text, *(f"Note: {note}" for note in self.notes)])
@@ -85,6 +86,11 @@ class DatasetDiff:
     schema_changes: tuple[SchemaChange, ...]
     rows: RowDiff
     profile_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 row", "1,005 rows"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 # -- refs --------------------------------------------------------------------------------------

@@ -630,7 +630,9 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     if bad:
         raise InvalidInput(f"{label} has column names that are not strings: {bad[:5]}. "
                            "Rename them, e.g. df.columns = df.columns.astype(str).")  # fmt: skip
-    _check_names(list(frame.columns), label)
+    if len(frame.columns) == 0:
+        raise InvalidInput(f"{label} has no columns; a dataset version needs at least one.")
+    _check_names(list(frame.columns), label, where="column names (df.columns)")
     frame = _index_as_columns(frame, label)
     _refuse_unsupported_dtypes(frame, label)
     frame = _utc_naive(frame)
@@ -1151,6 +1153,12 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _header(text: str, delimiter: str, label: str) -> list[str]:
+    if "\r" in text and "\n" not in text.rstrip("\r"):
+        raise InvalidInput(
+            f"{label} ends its lines with a carriage return alone (classic Mac OS). Save it "
+            "with Unix (LF) or Windows (CRLF) line endings, e.g. tr '\\r' '\\n' < in.csv > "
+            "out.csv."
+        )
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=delimiter), None)
     except csv.Error as exc:
@@ -1174,11 +1182,13 @@ def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
         return []
 
 
-def _check_names(names: list[str], label: str) -> None:
+def _check_names(names: list[str], label: str, where: str = "header row") -> None:
+    """InvalidInput for a column without a name (``where``: where names are given, "header
+    row" for a file, "column names (df.columns)" for a DataFrame), or for duplicates."""
     blank = [i + 1 for i, n in enumerate(names) if not str(n).strip()]
     if blank:
         raise InvalidInput(f"{label}: column {blank[0]} has no name. Give every column a name "
-                           "in the header row.")  # fmt: skip
+                           f"in the {where}.")  # fmt: skip
     seen: dict[str, str] = {}
     dupes = []
     for n in names:

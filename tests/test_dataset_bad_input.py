@@ -161,3 +161,29 @@ def test_a_parquet_duration_is_an_interval_as_a_timedelta_is(ws: Workspace, tmp_
         ]
     frame = pd.DataFrame({"d": pd.to_timedelta([1, 2], unit="s")})
     assert wb.log_dataset(frame, "frame").fingerprint == from_file.fingerprint
+
+
+def test_messages_fit_what_was_given(ws, tmp_path, capsys) -> None:
+    """Found by a newcomer: CR-only line endings got Python's csv error ("new-line character
+    seen in unquoted field - do you need to open the file in universal-newline mode?"), a
+    DataFrame with no columns was told to "give each column one type", a DataFrame column
+    named "" to fix its "header row", one row read "1 rows x 1 columns", and a failed check
+    without examples ended in a bare "e.g. "."""
+    from app.cli import main
+
+    (tmp_path / "mac.csv").write_bytes(b"a,b\r1,2\r3,4\r")
+    assert main(["datasets", "add", str(tmp_path / "mac.csv"), "--name", "mac"]) == 1
+    said = capsys.readouterr().err
+    assert "carriage return alone" in said and "universal-newline" not in said
+    with pytest.raises(InvalidInput, match="has no columns"):
+        wb.log_dataset(pd.DataFrame(), "empty")
+    with pytest.raises(InvalidInput, match=r"in the column names \(df.columns\)"):
+        wb.log_dataset(pd.DataFrame({"": [1]}), "blank")
+    one = wb.log_dataset(pd.DataFrame({"a": [1]}), "one")
+    wb.log_dataset(pd.DataFrame({"a": [None]}, dtype="Int64"), "one")  # breaks not_null
+    assert main(["datasets", "show", "one@v2"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("one@v2: 1 row x 1 column,")
+    assert "failed not_null" in shown and not any(
+        line.rstrip().endswith("e.g.") for line in shown.splitlines())  # fmt: skip
+    assert one.ref == "one@v1" and datasets.list_datasets(ws)[0].name == "one"
