@@ -38,10 +38,10 @@ run: $(VENV)/.run-installed
 	@if [ ! -e workspace/meta.duckdb ]; then $(BIN)/workbench --workspace workspace demo; fi
 	$(BIN)/workbench --workspace workspace ui --port $(PORT)
 
-## Lint, format check and the whole test suite, browser tests included. Four workers on two
+## Lint, format check and the whole test suite, browser tests included. Three workers on two
 ## cores (one test file each at a time, the longest files first, as tests/durations.json
 ## measured them): much of the suite waits on servers, browsers and subprocesses.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 test: $(VENV)/.test-installed chromium lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--junitxml=tests/output/junit.xml
