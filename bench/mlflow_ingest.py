@@ -4,22 +4,22 @@ Run by bench_tracking.py in an interpreter that has mlflow (`make bench-mlflow`)
 
     python bench/mlflow_ingest.py RUNS PARAMS METRICS STEPS
 
-Uses MLflow's fastest documented path, ``MlflowClient.log_batch`` with up to 1,000
-metrics a call, and prints one JSON line of figures. Imports nothing from the workbench.
+Uses MLflow's fastest documented path (``mlflow_store.log_runs``: ``log_batch`` with up
+to 1,000 metrics a call), and prints one JSON line of figures. Imports nothing from the
+workbench.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import mlflow
-from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
+from mlflow_store import log_runs  # bench/ is this script's folder, first on sys.path
 
 
 def main() -> None:
@@ -30,19 +30,7 @@ def main() -> None:
         client = MlflowClient(uri)
         exp = client.create_experiment("bench", artifact_location=str(Path(tmp) / "art"))
         started = time.perf_counter()
-        for i in range(runs):
-            rng = random.Random(i)
-            run = client.create_run(exp, run_name=f"run-{i}")
-            rid = run.info.run_id
-            params = [Param(f"p{j}", str(rng.randint(1, 10) if j % 2 else rng.random()))
-                      for j in range(n_params)]  # fmt: skip
-            client.log_batch(rid, params=params)
-            now = int(time.time() * 1000)
-            metrics = [Metric(f"m{k}", (i + step * k) / 1000, now, step)
-                       for step in range(n_steps) for k in range(n_metrics)]  # fmt: skip
-            for start in range(0, len(metrics), 1000):
-                client.log_batch(rid, metrics=metrics[start : start + 1000])
-            client.set_terminated(rid)
+        log_runs(client, exp, runs, n_params, n_metrics, n_steps)
         seconds = time.perf_counter() - started
         points = runs * n_metrics * n_steps
         t = time.perf_counter()

@@ -24,13 +24,10 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 
-def main() -> None:
-    folder = Path(sys.argv[1])
-    runs, n_params, n_metrics, n_steps = (int(a) for a in sys.argv[2:6])
-    folder.mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
-    exp = client.create_experiment("bench", artifact_location=str(folder / "artifacts"))
-    started = time.perf_counter()
+def log_runs(client: MlflowClient, exp: str, runs: int, n_params: int, n_metrics: int,
+             n_steps: int) -> None:  # fmt: skip
+    """``runs`` finished runs in experiment ``exp``, through MLflow's fastest documented
+    path: ``log_batch`` with the params, an ``owner`` tag and up to 1,000 metrics a call."""
     for i in range(runs):
         rng = random.Random(i)
         run = client.create_run(exp, run_name=f"run-{i}")
@@ -45,6 +42,16 @@ def main() -> None:
         for start in range(1000, len(metrics), 1000):
             client.log_batch(rid, metrics=metrics[start : start + 1000])
         client.set_terminated(rid)
+
+
+def main() -> None:
+    folder = Path(sys.argv[1])
+    runs, n_params, n_metrics, n_steps = (int(a) for a in sys.argv[2:6])
+    folder.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+    exp = client.create_experiment("bench", artifact_location=str(folder / "artifacts"))
+    started = time.perf_counter()
+    log_runs(client, exp, runs, n_params, n_metrics, n_steps)
     print(json.dumps({"version": mlflow.__version__, "experiment_id": exp,
                       "seconds": time.perf_counter() - started}))  # fmt: skip
 
