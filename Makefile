@@ -12,15 +12,17 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Installing is uv's resolver and installer (Astral's `uv pip`, itself installed by pip):
 # on this 2-core machine the app and the test tools installed in 7 s from an empty cache,
 # where pip took 69 s. uv does not read pip's configuration: it uses the package index
-# (PyPI, or UV_INDEX_URL / UV_FIND_LINKS when set). It does not byte-compile; compiling
-# after, on every core, skipping the packages' own test suites, pip and setuptools (nothing
-# imports them), keeps start-up fast where PYTHONDONTWRITEBYTECODE is set (nothing cached).
+# (PyPI, or UV_INDEX_URL / UV_FIND_LINKS when set).
 define install
 	$(BIN)/python -m pip install --quiet 'uv>=0.9'
 	$(BIN)/uv pip install --python $(BIN)/python --quiet $(1)
-	$(BIN)/python -m compileall -q -j 0 -x '/tests?/|/site-packages/(pip|setuptools)/' \
-		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 endef
+
+# Python caches compiled modules (__pycache__, ignored by git) unless PYTHONDONTWRITEBYTECODE
+# is set, as it is on some machines; then every process compiles every module it imports
+# again: 0.4 s more for each `workbench` command and each test's subprocess, and minutes over
+# the suite. The processes started here cache them (in .venv and beside the sources).
+unexport PYTHONDONTWRITEBYTECODE
 
 # Reinstall when pyproject.toml changes; the app and the tests have separate stamps so
 # `make run` does not install the test tools.
