@@ -121,6 +121,50 @@ class Tx:
                     raise
 
 
+class _Instance:
+    """This process's DuckDB instance of one database file, and who is using it.
+
+    Every :class:`Store` on the same file shares one (a process may open a workspace more
+    than once: a launcher thread's trial does). Two instances of one file in one process
+    break DuckDB: it caches the instance per path, and one store connecting while another's
+    units of work bind a registered frame made them fail with "Table Function with name
+    python_arrow_scan does not exist" (DuckDB 2.0.1; six threads on two stores, about one
+    unit in a hundred; ``tests/test_gateway.py``). Sharing the state makes the instance open
+    only when no unit of work of this process is in flight, as with a single store.
+    """
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.turn = threading.Condition(self.mutex)  # units of work wait out exclusive()
+        self.exclusive: int | None = None  # the thread holding exclusive(), if any
+        self.anchor: duckdb.DuckDBPyConnection | None = None
+        self.active = 0
+        self.idle_since = 0.0
+        self.closer: threading.Thread | None = None
+
+
+_instances: weakref.WeakValueDictionary[str, _Instance] = weakref.WeakValueDictionary()
+_instances_lock = threading.Lock()
+
+
+def _instance_for(path: Path) -> _Instance:
+    key = os.path.realpath(path)
+    with _instances_lock:
+        found = _instances.get(key)
+        if found is None:
+            found = _instances[key] = _Instance()
+        return found
+
+
+def _forget_after_fork() -> None:
+    # A forked child must not use (or close) the parent's instances; stores that shared one
+    # still share its fresh state.
+    global _instances_lock
+    _instances_lock = threading.Lock()
+    for found in list(_instances.values()):
+        found.__init__()
+
+
 class Store:
     """A DuckDB database file used one short unit of work at a time.
 
@@ -146,13 +190,7 @@ class Store:
         self.lock_timeout = lock_timeout
         self.conflict_retries = conflict_retries
         self.linger = linger
-        self._mutex = threading.Lock()
-        self._turn = threading.Condition(self._mutex)  # units of work wait out exclusive()
-        self._exclusive: int | None = None  # the thread holding exclusive(), if any
-        self._anchor: duckdb.DuckDBPyConnection | None = None
-        self._active = 0
-        self._idle_since = 0.0
-        self._closer: threading.Thread | None = None
+        self._inst = _instance_for(self.path)
         _live_stores.add(self)
 
     # -- the two verbs every caller uses -------------------------------------------------
@@ -213,31 +251,31 @@ class Store:
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection of its own for one unit of work (waiting out another process's
         lock if the instance is not open yet); closed afterwards."""
-        with self._mutex:
-            while self._exclusive not in (None, threading.get_ident()):
-                self._turn.wait()
-            if self._anchor is None:
-                self._anchor = self._connect()
+        with self._inst.mutex:
+            while self._inst.exclusive not in (None, threading.get_ident()):
+                self._inst.turn.wait()
+            if self._inst.anchor is None:
+                self._inst.anchor = self._connect()
             # cursor() is a new connection to the same instance: one per unit of work, as
             # DuckDB 2 refuses concurrent use of one connection object by two threads.
-            con = self._anchor.cursor()
-            self._active += 1
+            con = self._inst.anchor.cursor()
+            self._inst.active += 1
         try:
             yield con
         finally:
             con.close()
-            with self._mutex:
-                self._active -= 1
-                self._turn.notify_all()
-                if self._active == 0:
-                    self._idle_since = time.monotonic()
+            with self._inst.mutex:
+                self._inst.active -= 1
+                self._inst.turn.notify_all()
+                if self._inst.active == 0:
+                    self._inst.idle_since = time.monotonic()
                     if self.linger <= 0:
                         self._close_anchor()
-                    elif self._closer is None:
-                        self._closer = threading.Thread(
+                    elif self._inst.closer is None:
+                        self._inst.closer = threading.Thread(
                             target=self._close_when_idle, name="wb-store-closer", daemon=True
                         )
-                        self._closer.start()
+                        self._inst.closer.start()
 
     @contextmanager
     def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -246,51 +284,44 @@ class Store:
         to end, after their units of work in flight have finished. For a consistent copy of
         the file (``CHECKPOINT``, then copy)."""
         me = threading.get_ident()
-        with self._mutex:
-            while self._exclusive is not None:
-                self._turn.wait()
-            self._exclusive = me
-            while self._active > 0:
-                self._turn.wait()
+        with self._inst.mutex:
+            while self._inst.exclusive is not None:
+                self._inst.turn.wait()
+            self._inst.exclusive = me
+            while self._inst.active > 0:
+                self._inst.turn.wait()
         try:
             with self.connection() as con:
                 yield con
         finally:
-            with self._mutex:
-                self._exclusive = None
-                self._turn.notify_all()
+            with self._inst.mutex:
+                self._inst.exclusive = None
+                self._inst.turn.notify_all()
 
     def close(self) -> None:
         """Close the instance now (it reopens on the next unit of work)."""
-        with self._mutex:
-            if self._active == 0:
+        with self._inst.mutex:
+            if self._inst.active == 0:
                 self._close_anchor()
 
     def _close_when_idle(self) -> None:
         while True:
-            with self._mutex:
-                if self._anchor is None:
-                    self._closer = None
+            with self._inst.mutex:
+                if self._inst.anchor is None:
+                    self._inst.closer = None
                     return
-                idle = time.monotonic() - self._idle_since
-                if self._active == 0 and idle >= self.linger:
+                idle = time.monotonic() - self._inst.idle_since
+                if self._inst.active == 0 and idle >= self.linger:
                     self._close_anchor()
-                    self._closer = None
+                    self._inst.closer = None
                     return
-                wait = self.linger - idle if self._active == 0 else self.linger
+                wait = self.linger - idle if self._inst.active == 0 else self.linger
             time.sleep(max(wait, 0.005))
 
     def _close_anchor(self) -> None:
-        if self._anchor is not None:
-            anchor, self._anchor = self._anchor, None
+        if self._inst.anchor is not None:
+            anchor, self._inst.anchor = self._inst.anchor, None
             anchor.close()
-
-    def _forget_after_fork(self) -> None:
-        # A forked child must not use (or close) the parent's instance.
-        self._mutex = threading.Lock()
-        self._turn = threading.Condition(self._mutex)
-        self._exclusive = None
-        self._anchor, self._active, self._closer = None, 0, None
 
     def generation(self) -> tuple:
         """A cheap token that changes whenever a write commits (the files' mtimes and sizes).
@@ -343,7 +374,7 @@ def _close_all() -> None:
 
 
 atexit.register(_close_all)
-os.register_at_fork(after_in_child=lambda: [s._forget_after_fork() for s in list(_live_stores)])
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

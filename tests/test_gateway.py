@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import threading
 import time
@@ -133,3 +134,35 @@ def test_generation_moves_on_write_not_on_read(store: Store) -> None:
     time.sleep(0.01)
     store.write(lambda tx: tx.execute("UPDATE t SET v = v + 1"))
     assert store.generation() != before
+
+
+def test_two_stores_on_one_file_share_its_instance(tmp_path: Path) -> None:
+    """A process that opens a workspace twice (a launcher thread's trial does) has two
+    stores on one file. Six threads across them insert frames and read, the instance
+    closing after every unit: no unit may fail. Before the stores shared the instance, one
+    store connecting while the other bound a registered frame failed with "Table Function
+    with name python_arrow_scan does not exist" (10 to 34 units of 1,200)."""
+    import pyarrow as pa
+
+    stores = [Store(tmp_path / "meta.duckdb", linger=0), Store(tmp_path / "meta.duckdb", linger=0)]
+    stores[0].write(lambda tx: tx.execute("CREATE TABLE t (a INTEGER, b DOUBLE)"))
+    errors: list[str] = []
+
+    def work(i: int) -> None:
+        pause = random.Random(i)
+        for _ in range(150):
+            frame = pa.table({"a": list(range(50)), "b": [float(x) for x in range(50)]})
+            try:
+                stores[i % 2].write(lambda tx, f=frame: tx.insert_frame("t", f))
+                stores[i % 2].read(lambda tx: tx.scalar("SELECT count(*) FROM t"))
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(pause.uniform(0, 0.02))  # the instance closes and opens again
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [], errors[:3]
+    assert stores[1].read(lambda tx: tx.scalar("SELECT count(*) FROM t")) == 6 * 150 * 50
