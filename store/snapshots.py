@@ -347,7 +347,7 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     except duckdb.Error as exc:
         raise _csv_error(exc, path, label, delimiter, enc.name, len(header)) from exc
     got = [c.name for c in scratch.columns()]
-    if got != header:
+    if got != [h.strip() for h in header]:
         raise InvalidInput(
             f"{label}: the header {header[:10]} was read as {got[:10]}; check the delimiter "
             f"(detected {delimiter!r}) and quoting."
@@ -358,6 +358,19 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     _radix_text(scratch, path, options, records[1:])
     _settle_csv_types(scratch, records[1:])
     _note_long_floats(scratch, records[1:], label)
+    _names_as_written(scratch, header)
+
+
+def _names_as_written(scratch: Scratch, header: list[str]) -> None:
+    """DuckDB's CSV reader strips the spaces around header names (`a, b` reads as `b`);
+    pandas keeps them (`' b'`), and so does the workbench, for a DataFrame and a Parquet
+    file too: what is registered is what comes back. Renames the scratch table's columns
+    to the header as written; the last step, after every re-read of the file."""
+    for column, written in zip(scratch.columns(), header, strict=True):
+        if column.name != written:
+            scratch.con.execute(
+                f"ALTER TABLE {SRC} RENAME COLUMN {ident(column.name)} TO {ident(written)}"
+            )
 
 
 _NS_TYPES = {"TIMESTAMP": "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ_NS"}
@@ -1165,9 +1178,8 @@ def _header(text: str, delimiter: str, label: str) -> list[str]:
         raise InvalidInput(f"{label}: the header row cannot be parsed ({exc}).") from exc
     if not header:
         raise InvalidInput(f"{label} has no header row; the first line must name the columns.")
-    header = [h.strip() for h in header]
-    _check_names(header, label)
-    return header
+    _check_names([h.strip() for h in header], label)
+    return header  # as written: spaces around a name are part of it, as in pandas
 
 
 def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:

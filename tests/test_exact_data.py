@@ -612,3 +612,25 @@ def test_hex_and_binary_text_stays_text(ws: Workspace, tmp_path: Path) -> None:
     assert back["h"].tolist() == ["0xA1", "0xFF", "0x10"]
     assert back["b"].tolist() == ["0b101", "0b11", "0b1"]
     assert back["k"].tolist() == [1, 2, 3] and pd.api.types.is_integer_dtype(back["k"])
+
+
+def test_spaces_around_a_csv_header_name_are_kept_as_pandas_keeps_them(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """`a, b` names its second column ' b' (pandas does too); DuckDB's reader strips it to
+    'b', and the name changed without a word. Through the SDK, the CLI and the inbox."""
+    source = tmp_path / "spaces.csv"
+    source.write_text("a, b ,c\n1, 2,x\n3, 4,y\n")
+    expected = list(pd.read_csv(source).columns)
+    assert expected == ["a", " b ", "c"]
+    assert list(wb.load_dataset(wb.log_dataset(source, "sdk").ref).columns) == expected
+    assert main(["--workspace", str(ws.root), "datasets", "add", str(source), "--name",
+                 "cli"]) == 0  # fmt: skip
+    assert list(datasets.load(ws, "cli@v1").columns) == expected
+    folder = ws.paths.inbox / "inboxed"
+    folder.mkdir(parents=True)
+    dropped = folder / "spaces.csv"
+    dropped.write_text(source.read_text())
+    os.utime(dropped, (time.time() - 60, time.time() - 60))
+    inbox.scan(ws, settle=0.0)
+    assert list(datasets.load(ws, "inboxed@v1").columns) == expected
