@@ -187,3 +187,15 @@ def test_messages_fit_what_was_given(ws, tmp_path, capsys) -> None:
     assert "failed not_null" in shown and not any(
         line.rstrip().endswith("e.g.") for line in shown.splitlines())  # fmt: skip
     assert one.ref == "one@v1" and datasets.list_datasets(ws)[0].name == "one"
+
+
+def test_a_comment_line_above_the_header_is_named(ws: Workspace, tmp_path: Path) -> None:
+    """A `# comment` first line was reported as a delimiter problem ("the header ['#
+    comment'] was read as ['a', 'b']; check the delimiter"): the message names the comment."""
+    source = tmp_path / "commented.csv"
+    source.write_text("# exported 2026-11-30\na,b\n1,2\n")
+    with pytest.raises(InvalidInput) as caught:
+        datasets.register(ws, source, "c")
+    assert "starts with a comment line ('# exported 2026-11-30')" in str(caught.value)
+    assert "delimiter" not in str(caught.value)
+    assert datasets.list_datasets(ws) == []
