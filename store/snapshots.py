@@ -347,14 +347,15 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     except duckdb.Error as exc:
         raise _csv_error(exc, path, label, delimiter, enc.name, len(header)) from exc
     got = [c.name for c in scratch.columns()]
-    if got != [h.strip() for h in header] and text.lstrip().startswith("#"):
+    read_as_expected = got == [h.strip() for h in header]  # DuckDB strips header names
+    if not read_as_expected and text.lstrip().startswith("#"):
         first = text.lstrip().splitlines()[0]
         raise InvalidInput(
             f"{label} starts with a comment line ({first[:60]!r}), not the header row: the "
             "first line must name the columns. Remove the comment lines above the header "
             "and register it again."
         )
-    if got != [h.strip() for h in header]:
+    if not read_as_expected:
         raise InvalidInput(
             f"{label}: the header {header[:10]} was read as {got[:10]}; check the delimiter "
             f"(detected {delimiter!r}) and quoting."
