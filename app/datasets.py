@@ -13,6 +13,7 @@ no row without its blob.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -427,11 +428,17 @@ def profile_table(profile: Sequence[ColumnProfile], n_rows: int) -> pd.DataFrame
 
 
 def _number_text(value: float | None) -> str:
+    """``value`` with thousands separators, to 6 significant digits; a fraction is never
+    rounded to a whole number (599,999.5 is not shown as 600,000): where 6 digits would
+    hide it, every digit is shown."""
     if value is None:
         return ""
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
-    return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
+    if abs(value) >= 1e15 or not math.isfinite(value):
+        return f"{value:.6g}"
+    short = f"{value:,.6g}"
+    return short if any(ch in short for ch in ".e") else f"{value:,}"
 
 
 def _axis_text(p: ColumnProfile, value: float) -> str:

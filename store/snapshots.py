@@ -37,6 +37,7 @@ import codecs
 import csv
 import hashlib
 import io
+import mmap
 import os
 import re
 import stat
@@ -363,10 +364,85 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     _require_rows(scratch, label)
     _nanosecond_timestamps(scratch, path, options, label)
     records = _records(text, delimiter, complete=size <= _SNIFF_BYTES)
-    _radix_text(scratch, path, options, records[1:])
+    _radix_text(scratch, path, options, records[1:], label)
     _settle_csv_types(scratch, records[1:])
+    _quoted_text(scratch, path, options, text, delimiter, label)
     _note_long_floats(scratch, records[1:], label)
     _names_as_written(scratch, header)
+
+
+def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimiter: str,
+                 label: str) -> None:  # fmt: skip
+    """Keep a quoted value in a text column as the text it is: ``""`` is the empty string
+    and ``"NA"`` the two letters, while an unquoted empty field (or ``NA``) is missing.
+    This is PostgreSQL's ``COPY ... CSV`` rule, and how the workbench's own CSV export
+    writes text, so an exported version registers again as the same content (DuckDB's
+    reader, like pandas, makes both missing). Two exceptions keep the reading pandas
+    gives: a column that is numeric, boolean or a date when quoted empties count as
+    missing keeps that type, and a file whose every field is quoted (``csv.QUOTE_ALL``
+    writes a missing value as ``""``, having no other way) keeps ``""`` as missing.
+    ``head`` is the file's first 64 KiB as text. Each column where the rule kept a value
+    pandas would read as missing gets a note (``scratch.notes``). Only a file with a
+    quote character and a text column holding missing values pays for a second read of
+    those columns."""
+    columns = scratch.columns()
+    text = [c for c in columns if c.dtype.upper() == "VARCHAR"]
+    if not text:
+        return
+    missing = scratch.sql(
+        f"SELECT {', '.join(f'count(*) - count({ident(c.name)})' for c in text)} FROM {SRC}"
+    ).fetchone()
+    holed = [c for c, n in zip(text, missing, strict=True) if n]
+    if not holed or not _contains(path, b'"') or _quotes_everything(head, delimiter):
+        return
+    names = ", ".join(ident(c.name) for c in holed)
+    scratch.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE quoted AS SELECT {names} FROM read_csv(?, {options}, "
+        "all_varchar = true, allow_quoted_nulls = false)",
+        [str(path)],
+    )
+    kept = scratch.sql(
+        "SELECT " + ", ".join(
+            f"count(quoted.{ident(c.name)}) - count({SRC}.{ident(c.name)})" for c in holed
+        ) + f" FROM {SRC} POSITIONAL JOIN quoted"
+    ).fetchone()  # fmt: skip
+    changed = [(c, n) for c, n in zip(holed, kept, strict=True) if n]
+    if changed:
+        keep = ", ".join(
+            f"quoted.{ident(c.name)}" if c in holed else f"{SRC}.{ident(c.name)}"
+            for c in columns
+        )
+        scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {keep} FROM {SRC} "
+                    "POSITIONAL JOIN quoted")  # fmt: skip
+    scratch.sql("DROP TABLE quoted")
+    for c, n in changed:
+        scratch.notes.append(
+            f"{label}: column {c.name!r} has {n:,} quoted value(s) such as \"\" or \"NA\" that "
+            "pandas would read as missing; they are kept as the text written (a quoted value "
+            "is text; an unquoted empty field is missing, as in PostgreSQL's CSV format). Leave "
+            "the field empty, unquoted, where a value is missing."
+        )
+
+
+_QUOTED_FIELD = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _quotes_everything(head: str, delimiter: str) -> bool:
+    """Whether every field in ``head`` (a CSV's first lines, the last one possibly cut
+    off) is quoted, as ``csv.QUOTE_ALL`` writes: then quoting tells nothing about a
+    value."""
+    lines = head.splitlines()
+    rest = _QUOTED_FIELD.sub("", "\n".join(lines[:-1] if len(lines) > 1 else lines))
+    return bool(head.strip()) and not rest.replace(delimiter, "").strip()
+
+
+def _contains(path: Path, needle: bytes) -> bool:
+    """Whether the file at ``path`` holds ``needle`` (memory-mapped, no full read)."""
+    with path.open("rb") as f:
+        if not os.fstat(f.fileno()).st_size:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(needle) >= 0
 
 
 def _names_as_written(scratch: Scratch, header: list[str]) -> None:
@@ -442,17 +518,42 @@ def _nanosecond_timestamps(scratch: Scratch, path: Path, options: str, label: st
 
 
 _RADIX_RE = re.compile(r"\s*[+-]?0[xXbBoO]")  # 0xA1, 0b101, 0o17: DuckDB's integers
+_LEADING_ZERO_RE = re.compile(r"\s*[+-]?0\d")  # 00123, -007, 007.5: codes, not amounts
+_NUMBER_TEXT_RE = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
 
 
-def _radix_text(scratch: Scratch, path: Path, options: str, sample: list[list[str]]) -> None:
-    """Read again as text the integer columns whose sampled values are written in hex,
-    binary or octal (``0xA1``, ``0b101``): DuckDB reads them as the integers 161 and 5,
-    pandas keeps the text, and so do we. Only a file with such a value among its sampled
-    rows pays for the second read."""
+def _radix_text(scratch: Scratch, path: Path, options: str, sample: list[list[str]],
+                label: str) -> None:  # fmt: skip
+    """Read again as text the number columns whose sampled values are written in hex,
+    binary or octal (``0xA1``, ``0b101``: DuckDB reads them as the integers 161 and 5,
+    pandas keeps the text, and so do we) or with leading zeros (``00123``, ``-007``: zip
+    codes, account numbers, product codes, whose zeros a number would drop; DuckDB's
+    sniffer already keeps ``00123`` as text, but not ``-007``). Each column kept as text
+    for its leading zeros gets a note, as pandas would read numbers there. Decided on the
+    file's first 64 KiB, as the type sniffer decides; only a file with such a value among
+    its sampled rows pays for the second read."""
     columns = scratch.columns()
-    ints = {i for i, c in enumerate(columns) if c.family == "integer"}
-    hits = {i for record in sample for i, v in enumerate(record[: len(columns)])
-            if i in ints and _RADIX_RE.match(v)}  # fmt: skip
+    numbers = {i for i, c in enumerate(columns) if c.family in ("integer", "float")}
+    texts = {i for i, c in enumerate(columns) if c.dtype.upper() == "VARCHAR"}
+    hits: set[int] = set()
+    zeros: dict[int, str] = {}
+    numeric_text = set(texts)
+    for record in sample:
+        for i, v in enumerate(record[: len(columns)]):
+            if i in numbers and (_RADIX_RE.match(v) or _LEADING_ZERO_RE.match(v)):
+                hits.add(i)
+            if _LEADING_ZERO_RE.match(v) and _NUMBER_TEXT_RE.fullmatch(v):
+                zeros.setdefault(i, v)
+            if i in numeric_text and v and not _NUMBER_TEXT_RE.fullmatch(v):
+                numeric_text.discard(i)
+    for i, example in sorted(zeros.items()):
+        if i in hits or i in numeric_text:
+            scratch.notes.append(
+                f"{label}: column {columns[i].name!r} has numbers written with leading zeros "
+                f"(e.g. {example.strip()}); it is kept as text, as written, so the zeros of a "
+                "code or identifier are not lost (pandas would read numbers). If they are "
+                "amounts, convert after loading: pd.to_numeric(df[column])."
+            )
     if not hits:
         return
     types = {c.name: "VARCHAR" if i in hits else c.dtype for i, c in enumerate(columns)}
@@ -658,6 +759,7 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     _refuse_unsupported_dtypes(frame, label)
     frame = _utc_naive(frame)
     frame = _exact_decimals(frame, label)
+    frame = _object_integers(frame)
     try:
         scratch.con.register("incoming_frame", frame)
         scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM incoming_frame")
@@ -669,6 +771,30 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     finally:
         scratch.con.unregister("incoming_frame")
     _require_rows(scratch, label)
+
+
+def _object_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each object column of integers (Python or numpy ints, with None or
+    NaN as missing) as int64, or ``Int64`` when values are missing: pandas' own type for
+    such a column (``infer_objects``), and what ``load_dataset`` gives back. DuckDB would
+    pick the narrowest type that holds the values (int32 for small ones). A column with a
+    value beyond int64 is left as it is (see :func:`normalize` for 128-bit integers)."""
+    converted = {}
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype != object or pd.api.types.infer_dtype(series, skipna=True) != "integer":
+            continue
+        try:
+            ints = series.astype("Int64")
+        except (OverflowError, TypeError, ValueError):
+            continue
+        converted[col] = ints if ints.isna().any() else ints.astype("int64")
+    if not converted:
+        return frame
+    frame = frame.copy(deep=False)
+    for col, ints in converted.items():
+        frame[col] = ints
+    return frame
 
 
 def _dtype_advice(dtype: object, col: str) -> str | None:
@@ -850,6 +976,14 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
         raise InvalidInput(
             f"{label}: column {c.name!r} has the nested type {c.dtype}; only flat tables can "
             "be versioned. Flatten it (one column per field) or store it as JSON text."
+        )
+    binary = next((c for c in columns if c.dtype.upper() in ("BLOB", "BIT")), None)
+    if binary is not None:
+        raise InvalidInput(
+            f"{label}: column {binary.name!r} holds bytes ({binary.dtype}), which can be neither "
+            "profiled, tested for drift nor written to CSV as the same value. Decode it to "
+            f"text (df[{binary.name!r}] = df[{binary.name!r}].str.decode('utf-8')) or store "
+            "it as base64 text (base64.b64encode(value).decode()), then register it again."
         )
     select, changed = [], False
     for c in columns:
@@ -1076,8 +1210,13 @@ def exact_frame(scratch: Scratch, table: str) -> pd.DataFrame:
 
 def write_csv(path: Path, target: Path) -> None:
     with Scratch() as s:
-        s.sql(f"COPY (SELECT * FROM read_parquet('{literal(str(path))}')) "
-              f"TO '{literal(str(target))}' (HEADER, DELIMITER ',')")  # fmt: skip
+        source = f"read_parquet('{literal(str(path))}')"
+        s.sql(f"CREATE VIEW exported AS SELECT * FROM {source}")
+        text = [ident(c.name) for c in s.columns("exported") if c.dtype.upper() == "VARCHAR"]
+        # Text is quoted so that "" and "NA" read back as text, not as missing values.
+        quote = f", FORCE_QUOTE ({', '.join(text)})" if text else ""
+        s.sql(f"COPY (SELECT * FROM exported) TO '{literal(str(target))}' "
+              f"(HEADER, DELIMITER ','{quote})")  # fmt: skip
 
 
 @contextmanager

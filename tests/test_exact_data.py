@@ -634,3 +634,87 @@ def test_spaces_around_a_csv_header_name_are_kept_as_pandas_keeps_them(
     os.utime(dropped, (time.time() - 60, time.time() - 60))
     inbox.scan(ws, settle=0.0)
     assert list(datasets.load(ws, "inboxed@v1").columns) == expected
+
+
+def test_an_exported_csv_registers_again_as_the_same_content(ws: Workspace, tmp_path: Path) -> None:
+    """Empty strings and the text 'NA' survived neither the CSV export nor the reader: the
+    export wrote `""` for '' and a bare NA, the reader made both missing, and the re-import
+    was a new version with changed rows. A quoted value is text (PostgreSQL's CSV rule),
+    the export quotes text, and a missing value stays an unquoted empty field."""
+    frame = pd.DataFrame({"note": ["", None, "x", "NA", 'say "hi"'],
+                          "n": [1.5, None, 2.0, 3.0, 4.0]})  # fmt: skip
+    first = wb.log_dataset(frame, "notes")
+    out = tmp_path / "notes.csv"
+    assert main(["--workspace", str(ws.root), "datasets", "export", "notes@v1", str(out)]) == 0
+    again = datasets.register(ws, out, "notes")
+    assert not again.created, again.message  # same content, no new version
+    assert again.version.fingerprint == first.fingerprint
+    back = wb.load_dataset("notes@v1")["note"]
+    assert back[[0, 2, 3, 4]].tolist() == ["", "x", "NA", 'say "hi"'] and pd.isna(back[1])
+    # A hand-written file: "" and "NA" quoted are text, an empty field and NA are missing.
+    hand = tmp_path / "hand.csv"
+    hand.write_text('s,k\n"",1\n,2\n"NA",3\nNA,4\nx,5\n')
+    made = datasets.register(ws, hand, "hand")
+    loaded = datasets.load(ws, made.version.ref)
+    assert loaded["s"].tolist()[0] == "" and loaded["s"].tolist()[2] == "NA"
+    assert loaded["s"].isna().tolist() == [False, True, False, True, False]
+    assert "quoted value" in made.message
+    assert loaded["k"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_a_file_that_quotes_every_field_keeps_quoted_empties_missing(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """csv.QUOTE_ALL writes a missing value as `""` (it has no other way): there, as in
+    pandas, `""` is missing, in text and number columns alike."""
+    import csv
+
+    path = tmp_path / "all.csv"
+    pd.DataFrame({"k": [1.0, None, 3.0], "s": ["a", None, "c"]}).to_csv(
+        path, index=False, quoting=csv.QUOTE_ALL
+    )
+    loaded = datasets.load(ws, datasets.register(ws, path, "quoted").version.ref)
+    expected = pd.read_csv(path)
+    assert loaded["k"].tolist()[::2] == [1.0, 3.0] and pd.isna(loaded["k"][1])
+    assert loaded["s"].isna().tolist() == expected["s"].isna().tolist() == [False, True, False]
+
+
+def test_an_object_column_of_integers_loads_back_as_int64(ws: Workspace) -> None:
+    """Python ints in an object column (with None) loaded back as Int32: DuckDB picks the
+    narrowest type for small values. pandas types them int64 (infer_objects), as the type
+    policy says."""
+    frame = pd.DataFrame({"with_none": pd.Series([1, None, 3], dtype=object),
+                          "whole": pd.Series([1, 2, 2**40], dtype=object)})  # fmt: skip
+    back = wb.load_dataset(wb.log_dataset(frame, "objects").ref)
+    assert back["with_none"].dtype == "Int64" and back["whole"].dtype == "int64"
+    assert back["with_none"].tolist()[::2] == [1, 3] and back["whole"].tolist()[2] == 2**40
+
+
+def test_a_bytes_column_is_refused_with_what_to_do(ws: Workspace, tmp_path: Path) -> None:
+    """A bytes column was stored as BLOB, exported to CSV as the text `\\x00\\x01` and
+    drift-tested as categories: refused at every door, saying how to convert it."""
+    frame = pd.DataFrame({"k": [1, 2], "payload": [b"\x00\x01", b"ab"]})
+    with pytest.raises(InvalidInput, match=r"'payload' holds bytes.*base64"):
+        wb.log_dataset(frame, "raw")
+    path = write_parquet(tmp_path / "raw.parquet", k=pa.array([1, 2]),
+                         payload=pa.array([b"\x00\x01", b"ab"], pa.binary()))  # fmt: skip
+    with pytest.raises(InvalidInput, match=r"'payload' holds bytes"):
+        datasets.register(ws, path, "raw")
+    assert datasets.list_datasets(ws) == []  # nothing half-registered
+
+
+def test_numbers_with_leading_zeros_stay_text_with_a_note(ws: Workspace, tmp_path: Path) -> None:
+    """`00123` stayed text but `-007` became -7 and `007.5` text, without a word: every
+    number written with leading zeros keeps its text (a code's zeros are data), and the
+    registration says so, since pandas would read numbers."""
+    path = tmp_path / "codes.csv"
+    path.write_text("zip,signed,fraction,plain,zero\n00123,-007,007.5,5,0\n45678,12,1.5,6,0.5\n")
+    made = datasets.register(ws, path, "codes")
+    back = datasets.load(ws, made.version.ref)
+    assert back["zip"].tolist() == ["00123", "45678"]
+    assert back["signed"].tolist() == ["-007", "12"]
+    assert back["fraction"].tolist() == ["007.5", "1.5"]
+    assert back["plain"].tolist() == [5, 6] and back["zero"].tolist() == [0.0, 0.5]
+    for column in ("zip", "signed", "fraction"):
+        assert f"column {column!r} has numbers written with leading zeros" in made.message
+    assert "'plain'" not in made.message

@@ -322,6 +322,17 @@ def test_estimates_are_marked_where_shown(ws: Workspace, monkeypatch, capsys) ->
     assert datasets.profile_table([old], 3).loc[0, "median"] == "≈2"
 
 
+def test_a_fraction_is_never_shown_as_a_whole_number(ws: Workspace, capsys) -> None:
+    """A mean and median of 599,999.5 were shown as 600,000 (6 significant digits), an
+    exact-looking figure that is not the value; 6 digits stay where they show a fraction."""
+    wb.log_dataset(pd.DataFrame({"x": [599_999, 600_000], "y": [1.23456789, 2.0]}), "half")
+    row = datasets.describe(ws, "half").set_index("column")
+    assert row.loc["x", "mean"] == row.loc["x", "median"] == "599,999.5"
+    assert row.loc["y", "mean"] == "1.61728"  # rounded, and visibly a fraction
+    assert main(["datasets", "show", "half"]) == 0
+    assert "599,999.5" in capsys.readouterr().out
+
+
 def test_dates_are_shown_as_dates(ws: Workspace) -> None:
     frame = pd.DataFrame({"day": pd.to_datetime(["2013-01-01", "2014-06-01", "2015-01-01"]).date,
                           "at": pd.to_datetime(["2013-01-01 10:00", "2014-06-01 00:00",
