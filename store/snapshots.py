@@ -409,15 +409,14 @@ def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimite
     changed = [(c, n) for c, n in zip(holed, kept, strict=True) if n]
     if changed:
         keep = ", ".join(
-            f"quoted.{ident(c.name)}" if c in holed else f"{SRC}.{ident(c.name)}"
-            for c in columns
+            f"quoted.{ident(c.name)}" if c in holed else f"{SRC}.{ident(c.name)}" for c in columns
         )
         scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {keep} FROM {SRC} "
                     "POSITIONAL JOIN quoted")  # fmt: skip
     scratch.sql("DROP TABLE quoted")
     for c, n in changed:
         scratch.notes.append(
-            f"{label}: column {c.name!r} has {n:,} quoted value(s) such as \"\" or \"NA\" that "
+            f'{label}: column {c.name!r} has {n:,} quoted value(s) such as "" or "NA" that '
             "pandas would read as missing; they are kept as the text written (a quoted value "
             "is text; an unquoted empty field is missing, as in PostgreSQL's CSV format). Leave "
             "the field empty, unquoted, where a value is missing."
