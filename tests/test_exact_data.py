@@ -718,3 +718,23 @@ def test_numbers_with_leading_zeros_stay_text_with_a_note(ws: Workspace, tmp_pat
     for column in ("zip", "signed", "fraction"):
         assert f"column {column!r} has numbers written with leading zeros" in made.message
     assert "'plain'" not in made.message
+
+
+def test_a_wide_table_hashed_in_row_slices_has_the_same_fingerprint(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table of one row group is hashed in row slices, one thread each (a wide table's
+    row text is costly); the fingerprint and the duplicate count must not depend on it."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.normal(size=(300, 40)), columns=[f"f{i}" for i in range(40)])
+    frame = pd.concat([frame, frame.iloc[:5]], ignore_index=True)  # 5 duplicate rows
+    frame["t"] = ["a", None, "c"] * 101 + ["a", None]
+    found = {}
+    for cells in (10**12, 1):  # one scan, then slices
+        monkeypatch.setattr(snapshots, "_SLICED_CELLS", cells)
+        with Scratch() as s:
+            s.con.execute("SET threads = 3")  # 3 slices, on any machine
+            snapshots.load_frame(s, frame, label="wide")
+            found[cells] = snapshots.snapshot_of(s, s.columns())
+    assert found[1] == found[10**12]
+    assert found[1].duplicate_rows == 5 and found[1].n_rows == 305
