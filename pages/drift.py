@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import drift, reports
 from app.ui import data
-from app.ui.widgets import user_errors
+from app.ui.widgets import lazy_tabs, user_errors
 from store.errors import InvalidInput
 
 st.title("Drift")
@@ -80,19 +80,51 @@ def _overrides(rules: pd.DataFrame) -> dict[str, drift.Override]:
     return out
 
 
-def show(ws, report) -> None:
+def show(ws, report, found) -> None:
+    """One report: its verdict and top drifting columns, then lazy tabs (only the open
+    one is drawn, as in MLflow's run page): Columns (the per-column table and one
+    column's distributions), Model (performance and prediction drift, and the retrain
+    form, when the report has a model or a champion learned on the reference) and
+    History (a model's drift across dataset versions)."""
     icon = ":red[:material/warning:]" if report.verdict == "drift" else (
         ":green[:material/check_circle:]" if report.verdict == "no drift"
         else ":orange[:material/help:]")  # fmt: skip
     st.subheader(f"{icon} {report.verdict}: {report.current_ref} against {report.reference_ref}")
-    m = st.columns(2)
+    section = reports.model_section(report)
+    m = st.columns(3 if section is not None else 2)
     m[0].metric("Columns drifted", f"{report.n_drifted} of {report.n_columns}")
-    m[1].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
+    if section is not None:  # a model can degrade while every column holds (a concept change)
+        m[1].metric("Model", section.verdict, help=f"{section.model_ref}: see the Model tab")
+    m[-1].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
     # the top columns as text that wraps (a metric card cut long names off with "…")
     top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
     st.markdown("**Top drifting**: " + (", ".join(f"`{r['column']}`" for r in top) or "none"))
     for r in top:
         st.markdown(f"- {r['sentence']}")
+    panels = {"Columns": lambda: columns_panel(ws, report)}
+    candidates = retrain_candidates(ws, report, section)
+    if section is not None or candidates:
+
+        def model_tab() -> None:
+            model_panel(report, section)
+            retrain_panel(report, candidates)
+
+        panels["Model"] = model_tab
+    if any(r.model_ref for r in found):
+        panels["History"] = lambda: history_panel(ws, found)
+    if len(panels) > 1:
+        lazy_tabs(panels, key=f"drift-tabs-{report.report_id}")
+    else:  # a lone tab would only add a click's worth of chrome
+        columns_panel(ws, report)
+    st.download_button(
+        "Export as HTML", data=lambda: _html(ws, report.report_id),
+        file_name=f"drift-{report.current_ref.replace('@', '-')}.html", mime="text/html",
+        on_click="ignore", icon=":material/download:", key=f"export-{report.report_id}",
+    )  # fmt: skip
+
+
+def columns_panel(ws, report) -> None:
+    """Every column's verdict, then one column's distributions and statistics."""
     table = pd.DataFrame([{
         "column": r["column"], "verdict": r["verdict"], "effect": r["effect"],
         "method": r["method"], "p-value": drift.format_p(r["p_value"]),
@@ -110,37 +142,20 @@ def show(ws, report) -> None:
     with st.expander("How a verdict is reached"):
         st.markdown(drift.RULE)
     columns = [r["column"] for r in report.results if r["kind"] not in ("schema", "ignored")]
-    if columns:
-        name = st.selectbox("Column", columns, key=f"drift-col-{report.report_id}")
-        ref_p = {
-            p.name: p
-            for p in data.dataset_profile(
-                str(ws.root),
-                data.generation(),
-                data.dataset_version(str(ws.root), data.generation(), report.reference_ref),
-            )
-        }
-        cur_p = {
-            p.name: p
-            for p in data.dataset_profile(
-                str(ws.root),
-                data.generation(),
-                data.dataset_version(str(ws.root), data.generation(), report.current_ref),
-            )
-        }
-        st.plotly_chart(data.distribution_figure(ref_p[name], cur_p[name]),
-                        key=f"drift-fig-{report.report_id}-{name}")  # fmt: skip
-        detail = next(r for r in report.results if r["column"] == name)
-        st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
-                                   "value": [_stat(k, v) for k, v in detail["stats"].items()]}),
-                     hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
-    model_panel(report)
-    retrain_panel(ws, report)
-    st.download_button(
-        "Export as HTML", data=lambda: _html(ws, report.report_id),
-        file_name=f"drift-{report.current_ref.replace('@', '-')}.html", mime="text/html",
-        on_click="ignore", icon=":material/download:", key=f"export-{report.report_id}",
-    )  # fmt: skip
+    if not columns:
+        return
+    name = st.selectbox("Column", columns, key=f"drift-col-{report.report_id}")
+    root, gen = str(ws.root), data.generation()
+    ref_p, cur_p = (
+        {p.name: p for p in data.dataset_profile(root, gen, data.dataset_version(root, gen, ref))}
+        for ref in (report.reference_ref, report.current_ref)
+    )
+    st.plotly_chart(data.distribution_figure(ref_p[name], cur_p[name]),
+                    key=f"drift-fig-{report.report_id}-{name}")  # fmt: skip
+    detail = next(r for r in report.results if r["column"] == name)
+    st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
+                               "value": [_stat(k, v) for k, v in detail["stats"].items()]}),
+                 hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
 
 
 def binary_cards(perf) -> None:
@@ -162,8 +177,9 @@ def binary_cards(perf) -> None:
         column.metric(label, value, help=help_text)
 
 
-def model_panel(report) -> None:
-    section = reports.model_section(report)
+def model_panel(report, section) -> None:
+    """The model's performance and prediction drift (``section``: the report's model
+    section, or None for a report without a model)."""
     if section is None:
         return
     st.subheader(f"Model {section.model_ref}: {section.verdict}")
@@ -222,10 +238,12 @@ def history_panel(ws, found) -> None:
                  hide_index=True, key=f"drift-history-table-{model}")  # fmt: skip
 
 
-def retrain_panel(ws, report) -> None:
-    """The loop from a report: retrain a model whose champion learned on the reference."""
-    from app import monitoring
-
+def retrain_candidates(ws, report, section) -> list:
+    """(model name, champion version) of each model whose champion learned on a version of
+    the report's reference dataset; none when neither the columns nor the model (its
+    ``section``) drifted: a concept change degrades a model while every column holds."""
+    if report.verdict == "no drift" and (section is None or section.verdict == "stable"):
+        return []
     name = report.reference_ref.split("@")[0]
     candidates = []
     root, gen = str(ws.root), data.generation()
@@ -234,8 +252,17 @@ def retrain_panel(ws, report) -> None:
             champion = data.champion_version(root, gen, m.name)
             if (champion.dataset_ref or "").split("@")[0] == name:
                 candidates.append((m.name, champion))
-    if not candidates or report.verdict == "no drift":
+    return candidates
+
+
+def retrain_panel(report, candidates: list) -> None:
+    """The loop from a report: retrain a model whose champion learned on the reference."""
+    from app import monitoring
+
+    if not candidates:
         return
+    ws = data.workspace()
+    root, gen = str(ws.root), data.generation()
     with st.form(f"retrain-{report.report_id}"):
         st.markdown("**Retrain challenger** on the current data with the champion's spec, then "
                     "compare through the promotion gate.")  # fmt: skip
@@ -294,5 +321,4 @@ with user_errors():
     made = st.session_state.get("made_report")
     if made and made[0] == chosen:
         confirmation.success(made[1], icon=":material/check_circle:")
-    show(ws, found[ids.index(chosen)])
-    history_panel(ws, found)
+    show(ws, found[ids.index(chosen)], found)

@@ -11,7 +11,7 @@ import pytest
 
 from app import sdk as wb
 from store.workspace import Workspace
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page
+from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page, open_tab
 
 
 @pytest.mark.browser
@@ -86,15 +86,24 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
             page.get_by_role("heading", name="against churn@v1").filter(
                 has_text=current).wait_for()  # fmt: skip
             page.wait_for_selector(IDLE)
-        page.get_by_role("heading", name="Model churn-clf/1: performance degraded").wait_for()
-        page.get_by_role("heading", name="A model's drift across dataset versions").wait_for()
-        page.get_by_test_id("stPlotlyChart").last.wait_for()
+        # The report opens on its Columns tab; the model's verdict shows above the tabs, its
+        # detail and the history are a click away.
+        assert page.get_by_role("heading", name="Model churn-clf/1").count() == 0
+        page.get_by_test_id("stMetric").filter(has_text="performance degraded").wait_for()
+        open_tab(page, "Model", page.get_by_role(
+            "heading", name="Model churn-clf/1: performance degraded"))  # fmt: skip
+        page.get_by_role("button", name="Retrain challenger").wait_for()
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []
         # Streamlit scrolls its own container: bring each section into view to shoot it.
         page.get_by_role("heading", name="Model churn-clf/1").evaluate(
             "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
         page.screenshot(path=SHOTS / "drift-model.png")
+        open_tab(page, "History", page.get_by_role(
+            "heading", name="A model's drift across dataset versions"))  # fmt: skip
+        page.get_by_test_id("stPlotlyChart").last.wait_for()
+        page.wait_for_selector(IDLE)
+        assert error_texts(page) == []
         page.get_by_role("heading", name="A model's drift across").evaluate(
             "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
         page.screenshot(path=SHOTS / "drift-history.png")

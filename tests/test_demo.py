@@ -176,11 +176,12 @@ def walk(page, url: str, champion_run: str) -> None:
 
     follow("Drift")  # the newest report: April against January, with the champion
     page.get_by_role("heading", name="drift: churn@v4 against churn@v1").wait_for()
-    page.get_by_text("performance degraded").first.wait_for()
     shot("drift")
-    page.get_by_role(
-        "heading", name="A model's drift across dataset versions"
-    ).scroll_into_view_if_needed()
+    open_tab(page, "Model", page.get_by_text("performance degraded").first)
+    shot("drift-model")
+    open_tab(page, "History", page.get_by_role(
+        "heading", name="A model's drift across dataset versions"))  # fmt: skip
+    page.get_by_test_id("stPlotlyChart").last.wait_for()
     shot("drift-history")
 
     follow("Admin")
