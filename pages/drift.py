@@ -90,12 +90,15 @@ def show(ws, report, found) -> None:
         ":green[:material/check_circle:]" if report.verdict == "no drift"
         else ":orange[:material/help:]")  # fmt: skip
     st.subheader(f"{icon} {report.verdict}: {report.current_ref} against {report.reference_ref}")
-    section = reports.model_section(report)
-    m = st.columns(3 if section is not None else 2)
+    m = st.columns(2)
     m[0].metric("Columns drifted", f"{report.n_drifted} of {report.n_columns}")
+    m[1].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
+    section = reports.model_section(report)
     if section is not None:  # a model can degrade while every column holds (a concept change)
-        m[1].metric("Model", section.verdict, help=f"{section.model_ref}: see the Model tab")
-    m[-1].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
+        mark = ":green[:material/check_circle:]" if section.verdict == "stable" else (
+            ":red[:material/warning:]")  # fmt: skip
+        st.markdown(f"{mark} **Model** `{section.model_ref}`: {section.verdict} (the Model tab "
+                    "has the detail)")  # fmt: skip
     # the top columns as text that wraps (a metric card cut long names off with "…")
     top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
     st.markdown("**Top drifting**: " + (", ".join(f"`{r['column']}`" for r in top) or "none"))

@@ -89,7 +89,7 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
         # The report opens on its Columns tab; the model's verdict shows above the tabs, its
         # detail and the history are a click away.
         assert page.get_by_role("heading", name="Model churn-clf/1").count() == 0
-        page.get_by_test_id("stMetric").filter(has_text="performance degraded").wait_for()
+        page.get_by_text("churn-clf/1: performance degraded (the Model tab").wait_for()
         open_tab(page, "Model", page.get_by_role(
             "heading", name="Model churn-clf/1: performance degraded"))  # fmt: skip
         page.get_by_role("button", name="Retrain challenger").wait_for()
