@@ -40,6 +40,7 @@ import io
 import mmap
 import os
 import re
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -154,7 +155,6 @@ CSV_TRUE, CSV_FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")  # p
 CSV_NULLS = ("", "NA", "N/A", "n/a", "#N/A", "#N/A N/A", "#NA", "<NA>", "NULL", "null", "None")
 # A number as DuckDB's CAST to DOUBLE reads it, or a non-finite one (any case):
 # inf, +inf, -inf, infinity, nan, -nan ...
-_NON_FINITE_RE = r"(?i)\s*[+-]?(inf|infinity|nan)\s*"
 _NUMBER_RE = r"(?i)\s*[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)\s*"
 
 
@@ -298,6 +298,12 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
                 raise _encoding_error(label, enc.name, f"around line "
                                       f"{lines + before.count(chr(10)) + 1}",
                                       chunk) from exc  # fmt: skip
+            except UnicodeError as exc:  # utf-16/utf-32 without a byte-order mark
+                raise InvalidInput(
+                    f"{label} is not {enc.name} text: {exc}. A file without a byte-order mark "
+                    f"needs the encoding with its byte order: {enc.name}-le (Windows' "
+                    f"'Unicode'), or {enc.name}-be; a UTF-8 file needs no --encoding."
+                ) from exc
             if narrow and (seq := _UTF8_SEQ.search(chunk)):
                 line = lines + chunk.count(b"\n", 0, seq.start()) + 1
                 word = seq.group().decode("utf-8")
@@ -380,8 +386,9 @@ def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimite
     writes text, so an exported version registers again as the same content (DuckDB's
     reader, like pandas, makes both missing). Two exceptions keep the reading pandas
     gives: a column that is numeric, boolean or a date when quoted empties count as
-    missing keeps that type, and a file whose every field is quoted (``csv.QUOTE_ALL``
-    writes a missing value as ``""``, having no other way) keeps ``""`` as missing.
+    missing keeps that type, and in a file whose header quotes every name (as writers
+    that quote by type do: ``csv.QUOTE_ALL`` and ``QUOTE_NONNUMERIC`` write a missing
+    value as ``""``, having no other way) ``""`` stays missing (:func:`_quotes_by_type`).
     ``head`` is the file's first 64 KiB as text. Each column where the rule kept a value
     pandas would read as missing gets a note (``scratch.notes``). Only a file with a
     quote character and a text column holding missing values pays for a second read of
@@ -394,7 +401,7 @@ def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimite
         f"SELECT {', '.join(f'count(*) - count({ident(c.name)})' for c in text)} FROM {SRC}"
     ).fetchone()
     holed = [c for c, n in zip(text, missing, strict=True) if n]
-    if not holed or not _contains(path, b'"') or _quotes_everything(head, delimiter):
+    if not holed or not _contains(path, b'"') or _quotes_by_type(head, delimiter):
         return
     names = ", ".join(ident(c.name) for c in holed)
     scratch.con.execute(
@@ -424,16 +431,21 @@ def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimite
         )
 
 
-_QUOTED_FIELD = re.compile(r'"(?:[^"]|"")*"')
-
-
-def _quotes_everything(head: str, delimiter: str) -> bool:
-    """Whether every field in ``head`` (a CSV's first lines, the last one possibly cut
-    off) is quoted, as ``csv.QUOTE_ALL`` writes: then quoting tells nothing about a
-    value."""
-    lines = head.splitlines()
-    rest = _QUOTED_FIELD.sub("", "\n".join(lines[:-1] if len(lines) > 1 else lines))
-    return bool(head.strip()) and not rest.replace(delimiter, "").strip()
+def _quotes_by_type(head: str, delimiter: str) -> bool:
+    """Whether the CSV's header row quotes every name, including a plain one that needs
+    no quotes: how writers that quote by type or always (Python's and pandas'
+    ``csv.QUOTE_ALL`` and ``QUOTE_NONNUMERIC``, R's ``write.csv``) write a header; they
+    write a missing text value as ``""``, so there ``""`` is missing. ``head`` is the
+    file's first lines. The workbench's own export quotes names only where needed."""
+    header = next(iter(head.splitlines()), "")
+    fields = _records(header + "\n", delimiter, complete=True)
+    if not fields or not fields[0]:
+        return False
+    names = fields[0]
+    rest = re.sub(r'"(?:[^"]|"")*"', "", header)
+    quoted_all = not rest.replace(delimiter, "").strip()
+    plain = any(n and not any(ch in n for ch in (delimiter, '"', "\n", "\r")) for n in names)
+    return quoted_all and plain
 
 
 def _contains(path: Path, needle: bytes) -> bool:
@@ -594,7 +606,8 @@ def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
     maybe = [True] * len(columns)
     for record in sample:
         for i, value in enumerate(record[: len(columns)]):
-            if maybe[i] and value and value not in CSV_TRUE + CSV_FALSE and not _parses(value):
+            if maybe[i] and value and value not in CSV_TRUE + CSV_FALSE + CSV_NULLS \
+                    and not _parses(value):  # fmt: skip
                 maybe[i] = False
     texts = [c for c, m in zip(columns, maybe, strict=True) if m and c.dtype.upper() == "VARCHAR"]
     exprs: list[str] = []
@@ -607,7 +620,10 @@ def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
                 f"count({q})",
                 f"count({q}) FILTER (WHERE {q} IN ({truth}))",
                 f"count({q}) FILTER (WHERE regexp_full_match({q}, '{_NUMBER_RE}'))",
-                f"count({q}) FILTER (WHERE regexp_full_match({q}, '{_NON_FINITE_RE}'))",
+                f"count({q}) FILTER (WHERE regexp_matches({q}, '^\\s*[+-]?0\\d'))",
+                f"count({q}) FILTER (WHERE regexp_full_match({q}, '\\s*[+-]?\\d+\\s*'))",
+                f"count({q}) FILTER (WHERE regexp_full_match({q}, '\\s*[+-]?\\d+\\s*') "
+                f"AND try_cast(trim({q}) AS BIGINT) IS NOT NULL)",
             ]
         elif dtype in ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
             probes.append((c, "date"))  # DuckDB reads a lone 'inf' as the date infinity
@@ -623,13 +639,17 @@ def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
     for c, kind in probes:
         q = ident(c.name)
         if kind == "text":
-            n, n_bool, n_number, n_special = (int(v) for v in row[:4])
-            del row[:4]
+            n, n_bool, n_number, n_zeros, n_whole, n_int = (int(v) for v in row[:6])
+            del row[:6]
             if n and n_bool == n:
                 true = ", ".join(f"'{v}'" for v in CSV_TRUE)
                 select[c.name] = f"({q} IN ({true})) AS {q}"
-            elif n and n_number == n and n_special:
-                select[c.name] = f"CAST(trim({q}) AS DOUBLE) AS {q}"
+            elif n and n_number == n and not n_zeros and (n_whole < n or n_int == n):
+                # numbers DuckDB's sniffer left as text: inf/nan, or a plus sign (+5); pandas
+                # reads them as numbers. Leading zeros (00123) stay text (_radix_text), and
+                # so do integers beyond 64 bits (as pandas keeps them: objects, not floats).
+                target = "BIGINT" if n_whole == n else "DOUBLE"
+                select[c.name] = f"CAST(trim({q}) AS {target}) AS {q}"
         elif kind == "date":
             n, n_inf = (int(v) for v in row[:2])
             del row[:2]
@@ -1249,14 +1269,26 @@ def exact_frame(scratch: Scratch, table: str) -> pd.DataFrame:
 
 
 def write_csv(path: Path, target: Path) -> None:
+    """The snapshot at ``path`` as CSV at ``target``: text values quoted (so ``""`` and
+    ``"NA"`` read back as text), a missing value an empty field, names in the header
+    quoted only where needed (a header quoting every name marks a file whose ``""`` is
+    missing; see :func:`_quoted_text`)."""
     with Scratch() as s:
         source = f"read_parquet('{literal(str(path))}')"
         s.sql(f"CREATE VIEW exported AS SELECT * FROM {source}")
-        text = [ident(c.name) for c in s.columns("exported") if c.dtype.upper() == "VARCHAR"]
-        # Text is quoted so that "" and "NA" read back as text, not as missing values.
+        columns = s.columns("exported")
+        text = [ident(c.name) for c in columns if c.dtype.upper() == "VARCHAR"]
         quote = f", FORCE_QUOTE ({', '.join(text)})" if text else ""
-        s.sql(f"COPY (SELECT * FROM exported) TO '{literal(str(target))}' "
-              f"(HEADER, DELIMITER ','{quote})")  # fmt: skip
+        body = target.with_name(target.name + ".body")
+        try:
+            s.sql(f"COPY (SELECT * FROM exported) TO '{literal(str(body))}' "
+                  f"(HEADER false, DELIMITER ','{quote})")  # fmt: skip
+            with target.open("w", encoding="utf-8", newline="") as out:
+                csv.writer(out, lineterminator="\n").writerow([c.name for c in columns])
+                with body.open("r", encoding="utf-8", newline="") as rows:
+                    shutil.copyfileobj(rows, out, 1 << 20)
+        finally:
+            body.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -662,21 +662,83 @@ def test_an_exported_csv_registers_again_as_the_same_content(ws: Workspace, tmp_
     assert loaded["k"].tolist() == [1, 2, 3, 4, 5]
 
 
-def test_a_file_that_quotes_every_field_keeps_quoted_empties_missing(
-    ws: Workspace, tmp_path: Path
+@pytest.mark.parametrize("quoting", ["QUOTE_ALL", "QUOTE_NONNUMERIC"])
+def test_a_file_that_quotes_by_type_keeps_quoted_empties_missing(
+    ws: Workspace, tmp_path: Path, quoting: str
 ) -> None:
-    """csv.QUOTE_ALL writes a missing value as `""` (it has no other way): there, as in
-    pandas, `""` is missing, in text and number columns alike."""
+    """csv.QUOTE_ALL and QUOTE_NONNUMERIC write a missing value as `""` (they have no
+    other way), and quote every header name: there, as in pandas, `""` is missing, in
+    text and number columns alike, and the version equals the DataFrame's."""
     import csv
 
-    path = tmp_path / "all.csv"
-    pd.DataFrame({"k": [1.0, None, 3.0], "s": ["a", None, "c"]}).to_csv(
-        path, index=False, quoting=csv.QUOTE_ALL
-    )
-    loaded = datasets.load(ws, datasets.register(ws, path, "quoted").version.ref)
-    expected = pd.read_csv(path)
+    path = tmp_path / "typed.csv"
+    frame = pd.DataFrame({"k": [1.0, None, 3.0], "s": ["a", None, "c"]})
+    frame.to_csv(path, index=False, quoting=getattr(csv, quoting))
+    made = datasets.register(ws, path, "quoted")
+    loaded = datasets.load(ws, made.version.ref)
     assert loaded["k"].tolist()[::2] == [1.0, 3.0] and pd.isna(loaded["k"][1])
-    assert loaded["s"].isna().tolist() == expected["s"].isna().tolist() == [False, True, False]
+    assert loaded["s"].isna().tolist() == pd.read_csv(path)["s"].isna().tolist()
+    assert loaded["s"].isna().tolist() == [False, True, False]
+    assert not datasets.register(ws, frame, "quoted").created  # same content
+
+
+def test_text_only_tables_and_r_style_files_come_back_as_written(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """An all-text table's export quotes every field, as QUOTE_ALL does; its header (names
+    quoted only where needed) tells them apart, so it registers again as the same content.
+    R's write.csv quotes the header and text, and writes NA bare: NA is missing there."""
+    for name, frame in {"one": pd.DataFrame({"a": ["", "NA", "x"]}),
+                        "two": pd.DataFrame({"a": ["", None, "NA", "x"],
+                                             "k": list("pqrs")})}.items():  # fmt: skip
+        first = wb.log_dataset(frame, name)
+        out = datasets.export(ws, first.ref, tmp_path / f"{name}.csv")
+        again = datasets.register(ws, out, name)
+        assert not again.created, (out.read_text(), again.message)
+    r_file = tmp_path / "r.csv"
+    r_file.write_text('"city","n"\n"Oslo",1\nNA,2\n"",3\n')
+    loaded = datasets.load(ws, datasets.register(ws, r_file, "r").version.ref)
+    assert loaded["city"].isna().tolist() == [False, True, True]  # "" missing, as pandas
+
+
+def test_csv_booleans_with_missing_values_and_signed_numbers_are_typed_as_pandas_types_them(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """R's TRUE/FALSE/NA stayed text (NA hid the booleans), and `+5` turned a number column
+    into text, where pandas reads booleans and numbers; integers beyond 64 bits stay text."""
+    cases = {
+        "v,k\ntrue,0\nfalse,1\nNA,2\n": ("boolean", [True, False, None]),
+        "v,k\nTRUE,0\nFALSE,1\nNA,2\n": ("boolean", [True, False, None]),
+        "v\n1\n+5\n": ("int64", [1, 5]),
+        "v\n0\n-0\n0.5\n.5\n+5\n": ("float64", [0.0, -0.0, 0.5, 0.5, 5.0]),
+        "v\n+99999999999999999999\n1\n": ("str", ["+99999999999999999999", "1"]),
+    }
+    for i, (text, (kind, values)) in enumerate(cases.items()):
+        path = tmp_path / f"case{i}.csv"
+        path.write_text(text)
+        back = datasets.load(ws, datasets.register(ws, path, f"case{i}").version.ref)["v"]
+        got = [None if pd.isna(v) else v for v in back.tolist()]
+        assert got == values, text
+        if kind == "str":
+            assert pd.api.types.is_string_dtype(back), text
+        else:
+            assert pd.api.types.pandas_dtype(kind).kind == back.dtype.kind or (
+                kind == "boolean" and pd.api.types.is_bool_dtype(back)
+            ), (text, back.dtype)
+
+
+def test_utf16_named_for_a_file_without_a_byte_order_mark_is_a_clear_error(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Python's utf-16 codec raises a bare UnicodeError (not a decode error) without a
+    BOM: it reached the user as "a bug in the workbench"."""
+    path = tmp_path / "plain.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(InvalidInput, match="utf-16-le"):
+        wb.log_dataset(path, "plain", encoding="utf-16")
+    assert main(["--workspace", str(ws.root), "datasets", "add", str(path), "--name", "p",
+                 "--encoding", "utf-16"]) == 1  # fmt: skip
+    assert datasets.list_datasets(ws) == []
 
 
 def test_an_object_column_of_integers_loads_back_as_int64(ws: Workspace) -> None:
