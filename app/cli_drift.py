@@ -41,7 +41,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     report.add_argument(
         "--fail-on-drift",
         action="store_true",
-        help=f"exit {EXIT_DRIFT} when the data drifts or the model degrades",
+        help=f"exit {EXIT_DRIFT} when the data drifts, a column is removed or the model degrades",
     )
     report.set_defaults(func=cmd_drift_report)
     files = dr.add_parser("files", help="compare two CSV or Parquet files without registering "
@@ -53,7 +53,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     _rule_argument(files)
     files.add_argument("--fail-on-drift", action="store_true",
-                       help=f"exit {EXIT_DRIFT} when the data drifts")  # fmt: skip
+                       help=f"exit {EXIT_DRIFT} when the data drifts or a column is "
+                       "removed")  # fmt: skip
     files.set_defaults(func=cmd_drift_files)
     rule = dr.add_parser("rule", help="how a column's and a dataset's verdict is reached")
     rule.set_defaults(func=cmd_drift_rule)
@@ -139,7 +140,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
                   f"{label['sentence']}")  # fmt: skip
     if args.html:
         print(f"wrote {reports.export_html(ws, report.report_id, Path(args.html))}")
-    return EXIT_DRIFT if args.fail_on_drift and (report.verdict == "drift" or degraded) else 0
+    return _gate(args, reports.gate_failures(report.verdict, report.results, degraded))
 
 
 def cmd_drift_files(args: argparse.Namespace) -> int:
@@ -151,7 +152,15 @@ def cmd_drift_files(args: argparse.Namespace) -> int:
     print(f"{verdict}: {args.current} against {args.reference}, "
           f"{reports.summary(len(drifted), len(compared))} (not stored)")  # fmt: skip
     _print_columns([asdict(r) for r in results])
-    return EXIT_DRIFT if args.fail_on_drift and verdict == "drift" else 0
+    return _gate(args, reports.gate_failures(verdict, [asdict(r) for r in results]))
+
+
+def _gate(args: argparse.Namespace, reasons: list[str]) -> int:
+    """EXIT_DRIFT, saying why, when --fail-on-drift is given and ``reasons`` is not empty."""
+    if not (args.fail_on_drift and reasons):
+        return 0
+    print(f"--fail-on-drift: exit {EXIT_DRIFT}: {'; '.join(reasons)}")
+    return EXIT_DRIFT
 
 
 def cmd_drift_rule(args: argparse.Namespace) -> int:

@@ -131,6 +131,23 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     return "no drift", drifted, compared
 
 
+def gate_failures(verdict: str, results: list[dict], degraded: bool = False) -> list[str]:
+    """Why a drift gate (``--fail-on-drift``) fails, as short reasons; empty when it
+    passes. It fails on "drift", on a column the reference has and the current lacks (a
+    model or a job reading it would break: every peer's schema check fails there), and on
+    a ``degraded`` model. ``results`` are columns as stored (dicts); an added column
+    passes (nothing that read the reference misses it)."""
+    reasons = []
+    if verdict == "drift":
+        reasons.append("the data drifts")
+    removed = [r["column"] for r in results if r["verdict"] == "removed"]
+    if removed:
+        reasons.append(f"{len(removed)} column(s) removed: {', '.join(removed[:5])}")
+    if degraded:
+        reasons.append("the model's performance degraded")
+    return reasons
+
+
 def label_drift(report: StoredReport) -> dict | None:
     """The label column's drift result in a report with a model (a dict as stored, kind
     "label"), or None: reported apart from the features' drift, beside the model's."""

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app import sdk as wb
@@ -356,3 +357,29 @@ def test_a_closed_pipe_is_quiet(ws: Workspace, ws_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.stdout.startswith("wide@v1: 50 rows x 200 columns")
     assert done.stderr == "", done.stderr
+
+
+def test_fail_on_drift_fails_when_a_column_is_removed(ws, tmp_path: Path, capsys) -> None:
+    """A column dropped from the current data was 'no drift' (or 'schema change') and
+    --fail-on-drift exited 0: a job reading that column would break. It fails, saying why;
+    an added column passes."""
+    import pandas as pd
+
+    from app import sdk as wb
+
+    base = ["--workspace", str(ws.root)]
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(size=500), "b": rng.normal(size=500)})
+    wb.log_dataset(frame, "rm")
+    wb.log_dataset(frame[["a"]], "rm")
+    wb.log_dataset(frame.assign(c=1.0), "rm")
+    assert main([*base, "drift", "report", "rm@v2", "--reference", "rm@v1",
+                 "--fail-on-drift"]) == 3  # fmt: skip
+    assert "exit 3: 1 column(s) removed: b" in capsys.readouterr().out
+    assert main([*base, "drift", "report", "rm@v3", "--reference", "rm@v1",
+                 "--fail-on-drift"]) == 0  # fmt: skip
+    one, other = tmp_path / "one.csv", tmp_path / "other.csv"
+    frame.to_csv(one, index=False)
+    frame[["b"]].rename(columns={"b": "z"}).to_csv(other, index=False)
+    assert main(["drift", "files", str(one), str(other), "--fail-on-drift"]) == 3
+    assert "2 column(s) removed: a, b" in capsys.readouterr().out
