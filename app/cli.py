@@ -418,7 +418,7 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
           f"{v.created_by}  from {v.source} {v.source_name}")  # fmt: skip
     table = datasets.profile_table(datasets.get_profile(ws, v), v.n_rows)
     _print_frame(table, "table")
-    print("min, median, max, mean and std are over finite values; ≈ marks an estimate")
+    print(datasets.PROFILE_NOTE)
     for check in datasets.get_checks(ws, v)[1]:
         if not check.passed:
             examples = f" e.g. {', '.join(check.examples[:5])}" if check.examples else ""
@@ -446,9 +446,12 @@ def cmd_datasets_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_export(args: argparse.Namespace) -> int:
-    out = datasets.export(open_workspace(args.workspace), args.ref, Path(args.target),
-                          overwrite=args.force)  # fmt: skip
+    ws = open_workspace(args.workspace)
+    out = datasets.export(ws, args.ref, Path(args.target), overwrite=args.force)
     print(f"wrote {out}")
+    if out.suffix.lower() == ".csv":
+        for note in datasets.csv_caveats(ws, datasets.get_version(ws, args.ref)):
+            print(f"note: {note}")
     return 0
 
 

@@ -376,6 +376,10 @@ def get_profile(ws: Workspace, version: DatasetVersion) -> tuple[ColumnProfile, 
 
 
 APPROX = "≈"  # marks an estimate wherever a profile figure is shown
+PROFILE_NOTE = ("min, median, max, mean and std are over finite values; NaN and ±inf are "
+                "counted apart; min and max are exact, median, mean and std are rounded to 6 "
+                "significant digits (a median of dates or timestamps to the microsecond); ≈ "
+                "marks an estimate")  # fmt: skip
 
 
 def describe(ws: Workspace, ref: str) -> pd.DataFrame:
@@ -428,16 +432,21 @@ def profile_table(profile: Sequence[ColumnProfile], n_rows: int) -> pd.DataFrame
 
 
 def _number_text(value: float | None) -> str:
-    """``value`` with thousands separators, to 6 significant digits; a fraction is never
-    rounded to a whole number (599,999.5 is not shown as 600,000): where 6 digits would
-    hide it, every digit is shown."""
+    """``value`` with thousands separators, to 6 significant digits, or exactly when its
+    shortest text is no longer (1e-320 stays 1e-320); a fraction is never rounded to a
+    whole number (599,999.5 is not shown as 600,000): where 6 digits would hide it, every
+    digit is shown."""
     if value is None:
         return ""
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
+    exact = repr(float(value))  # shortest round-trip text: 1e-320, not 9.99989e-321
     if abs(value) >= 1e15 or not math.isfinite(value):
-        return f"{value:.6g}"
+        short = f"{value:.6g}"
+        return exact if len(exact) <= len(short) else short
     short = f"{value:,.6g}"
+    if len(exact) <= len(short.replace(",", "")):
+        return f"{value:,}"
     return short if any(ch in short for ch in ".e") else f"{value:,}"
 
 
@@ -507,6 +516,28 @@ def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, 
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def csv_caveats(ws: Workspace, version: DatasetVersion) -> list[str]:
+    """What a CSV export of ``version`` cannot carry back: one sentence per column whose
+    type a CSV reader (the workbench's, or pandas') reads as another, so that registering
+    the file again makes a new version. Empty when the CSV round-trips; Parquet always
+    does. From the stored profile's types: DECIMAL (read as float64: digits past the 17th
+    lost), FLOAT (float32, read as float64), INTERVAL (read as text)."""
+    kinds = {"DECIMAL": "decimal (it reads back as float64; digits past the 17th are lost)",
+             "FLOAT": "float32 (it reads back as float64, a new version)",
+             "INTERVAL": "a duration (it reads back as text)"}  # fmt: skip
+    out = []
+    for p in get_profile(ws, version):
+        kind = next((k for k in kinds if p.dtype.upper().startswith(k)), None)
+        if kind is not None:
+            out.append(f"column {p.name!r} is {kinds[kind]}")
+    if not out:
+        return []
+    return [
+        f"CSV cannot keep every type of {version.ref}: " + "; ".join(out) + ". Export "
+        "Parquet to get the same content back."
+    ]
 
 
 def check_output_path(target: Path | str) -> Path:

@@ -71,8 +71,7 @@ def profile_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
     table["top values"] = [", ".join(p.top_values[:3]) for p in profile]
     st.caption(f"{version.n_rows:,} rows · {version.n_columns} columns · "
                f"{version.duplicate_rows:,} duplicate rows · computed in DuckDB at "
-               "registration · min, median, max, mean and std are over finite values; NaN "
-               "and ±inf are counted apart · ≈ marks an estimate")  # fmt: skip
+               f"registration · {datasets.PROFILE_NOTE}")  # fmt: skip
     st.dataframe(table, hide_index=True)
     names = [p.name for p in profile]
     pick = st.selectbox("Distribution of", names, key=f"dist-{version.ref}")
@@ -230,6 +229,8 @@ def download_tab(version: DatasetVersion) -> None:
                           data=lambda: datasets.export_bytes(ws, version, "parquet"),
                           file_name=f"{stem}.parquet", on_click="ignore",
                           icon=":material/download:", key=f"pq-{version.ref}")  # fmt: skip
+    for note in datasets.csv_caveats(ws, version):
+        st.caption(note)
 
 
 def version_view(root: str, gen: tuple, name: str) -> None:

@@ -791,6 +791,33 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     finally:
         scratch.con.unregister("incoming_frame")
     _require_rows(scratch, label)
+    _note_frame_changes(scratch, frame, label)
+
+
+def _note_frame_changes(scratch: Scratch, frame: pd.DataFrame, label: str) -> None:
+    """A note (``scratch.notes``) for each DataFrame column stored other than as it was
+    given: an object column mixing numbers with text or booleans, stored as text
+    (``[1, 'x', 2.5]`` becomes ``'1', 'x', '2.5'``), and durations with nanoseconds, which
+    DuckDB's INTERVAL keeps to the microsecond."""
+    stored = {c.name: c for c in scratch.columns()}
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype == object and stored[str(col)].dtype.upper() == "VARCHAR":
+            kind = pd.api.types.infer_dtype(series, skipna=True)
+            if kind.startswith("mixed"):
+                example = next((v for v in series if v is not None and not isinstance(v, str)),
+                               None)  # fmt: skip
+                scratch.notes.append(
+                    f"{label}: column {col!r} mixes text with other values (e.g. {example!r}); "
+                    "it is stored as text, so they come back as strings. Give the column one "
+                    f"type first (pd.to_numeric(df[{col!r}], errors='coerce') for numbers)."
+                )
+        elif series.dtype.kind == "m" and (series.dropna().dt.nanoseconds != 0).any():
+            scratch.notes.append(
+                f"{label}: column {col!r} has durations with nanoseconds; a duration is kept "
+                "to the microsecond, so they are cut off. To keep them, store the column as "
+                f"integer nanoseconds: df[{col!r}].astype('int64')."
+            )
 
 
 def _object_integers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -997,6 +1024,20 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
             f"{label}: column {c.name!r} has the nested type {c.dtype}; only flat tables can "
             "be versioned. Flatten it (one column per field) or store it as JSON text."
         )
+    intervals = [c for c in columns if c.dtype.upper() == "INTERVAL"]
+    if intervals:
+        negative = scratch.sql(
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {ident(c.name)} < INTERVAL 0 SECOND)"
+                                  for c in intervals) + f" FROM {SRC}"
+        ).fetchone()  # fmt: skip
+        for c, n in zip(intervals, negative, strict=True):
+            if n:
+                raise InvalidInput(
+                    f"{label}: column {c.name!r} has {n:,} negative duration(s), which the "
+                    "snapshot format (Parquet's INTERVAL) cannot hold. Store the column as "
+                    f"seconds, df[{c.name!r}] = df[{c.name!r}].dt.total_seconds(), or as "
+                    "integer nanoseconds (.astype('int64')), then register it again."
+                )
     binary = next((c for c in columns if c.dtype.upper() in ("BLOB", "BIT")), None)
     if binary is not None:
         raise InvalidInput(

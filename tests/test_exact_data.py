@@ -800,3 +800,50 @@ def test_a_wide_table_hashed_in_row_slices_has_the_same_fingerprint(
             found[cells] = snapshots.snapshot_of(s, s.columns())
     assert found[1] == found[10**12]
     assert found[1].duplicate_rows == 5 and found[1].n_rows == 305
+
+
+def test_a_csv_export_names_the_types_csv_cannot_carry_back(
+    ws: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Decimals, float32 and durations exported as CSV registered again as a new version
+    without a word; the export now says which columns and to use Parquet."""
+    frame = pd.DataFrame({"amount": [Decimal("1.5"), Decimal("2.25")],
+                          "ratio": np.array([0.1, 1e38], dtype="float32"),
+                          "took": pd.to_timedelta(["1s", "2s"]), "plain": [1, 2]})  # fmt: skip
+    wb.log_dataset(frame, "typed")
+    assert main(["--workspace", str(ws.root), "datasets", "export", "typed",
+                 str(tmp_path / "typed.csv")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    for column in ("'amount' is decimal", "'ratio' is float32", "'took' is a duration"):
+        assert column in out, out
+    assert "'plain'" not in out and "Export Parquet" in out
+    assert main(["--workspace", str(ws.root), "datasets", "export", "typed",
+                 str(tmp_path / "typed.parquet")]) == 0  # fmt: skip
+    assert "note:" not in capsys.readouterr().out
+    assert not datasets.register(ws, tmp_path / "typed.parquet", "typed").created
+
+
+def test_durations_and_mixed_columns_are_refused_or_noted_never_changed_in_silence(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Negative durations were refused with DuckDB's "Parquet files do not support negative
+    intervals" (blaming Parquet for a DataFrame, no advice); nanoseconds of a duration and a
+    mixed object column's types were dropped without a word."""
+    negative = pd.DataFrame({"a": pd.to_timedelta(["-1s", "2s"])})
+    with pytest.raises(InvalidInput, match=r"'a' has 1 negative duration.*total_seconds"):
+        wb.log_dataset(negative, "neg")
+    path = tmp_path / "neg.parquet"
+    negative.to_parquet(path)
+    with pytest.raises(InvalidInput, match="negative duration"):
+        datasets.register(ws, path, "neg")
+    fine = datasets.register(ws, pd.DataFrame({"a": pd.to_timedelta(["1 days 00:00:00.000000001",
+                                                                       "1s"])}), "ns")  # fmt: skip
+    assert "durations with nanoseconds" in fine.message
+    mixed = datasets.register(ws, pd.DataFrame({"a": pd.Series([1, "x", 2.5], dtype=object)}),
+                              "mixed")  # fmt: skip
+    assert "'a' mixes text with other values (e.g. 1)" in mixed.message
+    assert datasets.load(ws, "mixed@v1")["a"].tolist() == ["1", "x", "2.5"]
+    plain = datasets.register(ws, pd.DataFrame({"a": ["x", None], "d": pd.to_timedelta(["1s",
+                                                                                          "2s"])}),
+                              "plain")  # fmt: skip
+    assert "Note" not in plain.message
