@@ -13,6 +13,7 @@
    ticked, alternately; ratios per pair.
 
     python bench/bench_pages.py [--runs 10000] [--sessions 10] [--repeat 5]
+                                [--parts demo,big,class]
     python bench/bench_pages.py --mlflow-python .venv-mlflow/bin/python --peer-only
 
 Times are the page's own clock: from the navigation's start (a reload) or the pointer
@@ -306,11 +307,20 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--mlflow-python", help="an interpreter with MLflow: the peer's UI")
+    parser.add_argument(
+        "--parts",
+        default="demo,big,class",
+        help="which tables: demo (one user), big (plus --runs runs), class",
+    )
     parser.add_argument("--peer-only", action="store_true",
                         help="only the side-by-side with MLflow's UI")  # fmt: skip
     args = parser.parse_args()
     if args.peer_only and not args.mlflow_python:
         parser.error("--peer-only needs --mlflow-python (see `make bench-mlflow`)")
+
+    parts = set(args.parts.split(","))
+    if args.peer_only:
+        parts = set()
 
     def target(name: str) -> float:
         return 0.3 if ":" in name else 1.0
@@ -320,9 +330,11 @@ def main() -> None:
         seeded = seed_demo(demo)
         print(f"\nPage benchmark: Debian's chromium, one `workbench ui` server "
               f"(demo seeded in {seeded:.0f} s)")  # fmt: skip
-        if not args.peer_only:
+        if "demo" in parts:
             alone = one_user(demo, args.repeat, Path(tmp) / "demo.log")
             table("One user, the demo workspace", alone, target)
+        if not (parts & {"big", "class"} or args.mlflow_python):
+            return
         big = Path(tmp) / "big"
         shutil.copytree(demo, big)
         ws = Workspace.open(big)
@@ -330,9 +342,10 @@ def main() -> None:
         build(ws, args.runs, n_params=10, n_metrics=5, n_steps=10)
         ws.store.close()
         added = time.monotonic() - started
-        if not args.peer_only:
+        if "big" in parts:
             table(f"One user, the demo workspace plus {args.runs:,} runs (added in {added:.0f} s)",
                   one_user(big, args.repeat, Path(tmp) / "big.log"), target)  # fmt: skip
+        if "class" in parts:
             klass = Path(tmp) / "class"
             shutil.copytree(demo, klass)
             table(f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
