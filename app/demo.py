@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,7 +109,12 @@ def reset(root: Path | str, *, force: bool = False) -> None:
     ws = open_workspace(root)
     forget(root)
     ws.store.close()
-    shutil.rmtree(root)
+    # Moved aside first (one atomic rename): a run still writing (its heartbeat, with
+    # --force) can no longer add files to the tree while it is being deleted, which made
+    # rmtree fail with "Directory not empty".
+    trash = root.with_name(f".{root.name}.deleting-{uuid.uuid4().hex[:8]}")
+    os.replace(root, trash)
+    shutil.rmtree(trash)
 
 
 def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,40 @@ def test_demo_reset_goes_ahead_once_the_run_has_ended(ws: Workspace) -> None:
     run.end()
     demo.reset(ws.root)
     assert not ws.root.exists()
+
+
+def test_demo_reset_force_deletes_while_a_run_keeps_writing(tmp_path: Path) -> None:
+    """`demo --reset --force` beside a run still writing (its heartbeat): rmtree met files
+    created while it deleted ("Directory not empty", seen under load). The tree is moved
+    aside first, so the writer can no longer reach it."""
+    import threading
+
+    root = tmp_path / "workspace"
+    Workspace.open(root).store.close()
+    (root / demo.DEMO_MARKER).write_text("seeded by a test\n")
+    run_dir = root / "runs" / "live"
+    run_dir.mkdir(parents=True)
+    stop = threading.Event()
+
+    def keep_writing() -> None:  # a heartbeat with no pause: the worst case
+        i = 0
+        while not stop.is_set():
+            try:
+                (run_dir / f"beat-{i % 50}").touch()
+            except OSError:
+                pass  # the folder is gone: as the SDK's heartbeat thread does
+            i += 1
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        for _ in range(200):  # let the writer fill the folder first
+            if len(list(run_dir.iterdir())) >= 50:
+                break
+            time.sleep(0.01)
+        demo.reset(root, force=True)
+    finally:
+        stop.set()
+        writer.join()
+    assert not root.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing left beside it either

@@ -176,6 +176,7 @@ def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(
     from sklearn.metrics import roc_auc_score
 
     from app.ui import nav
+    from tests.conftest import open_tab
     from tests.test_pages import run_page
 
     wb.log_dataset(customers(1200, 1), "churn")
@@ -194,6 +195,7 @@ def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(
     assert f"share of True {perf.base_rate_reference:.1%} -> " in perf.sentence
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     at = run_page(nav.DRIFT)  # the newest report, this one
+    open_tab(at, f"drift-tabs-{report.report_id}", "Model")
     assert not at.exception, at.exception
     cards = {m.label: m.value for m in at.metric}
     assert cards["ROC AUC"] == f"{perf.auc_reference:.3f} → {perf.auc_current:.3f}"

@@ -207,7 +207,7 @@ def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) 
     from streamlit.testing.v1 import AppTest
 
     from app.ui import nav
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, open_tab
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     wb.log_dataset(customers(1000, 9, shift=120), "churn")
@@ -226,8 +226,15 @@ def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) 
     assert not at.exception and not at.error, [e.value for e in at.error]
     titles = [s.value for s in at.subheader]
     assert "churn@v2 against churn@v1" in titles[0]
-    assert "Model churn-clf/1: predictions drift" in titles
-    assert "A model's drift across dataset versions" in titles
+    # the report opens on its columns; the model and the history are lazy tabs
+    assert not any(t.startswith("Model churn-clf/1") for t in titles)
+    assert any("`churn-clf/1`: predictions drift" in md.value for md in at.markdown)
+    tabs = f"drift-tabs-{reports.list_reports(ws)[0].report_id}"
+    open_tab(at, tabs, "History")
+    assert "A model's drift across dataset versions" in [s.value for s in at.subheader]
+    open_tab(at, tabs, "Model")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Model churn-clf/1: predictions drift" in [s.value for s in at.subheader]
     # short labels a metric card does not cut off; the metric is named above them
     labels = [m.label for m in at.metric]  # a binary classifier: its AUC and base rate too
     assert labels[-5:] == ["Reference", "Current", "Verdict", "ROC AUC", "Share of True"]
