@@ -449,8 +449,8 @@ def cmd_datasets_export(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     out = datasets.export(ws, args.ref, Path(args.target), overwrite=args.force)
     print(f"wrote {out}")
-    if out.suffix.lower() == ".csv":
-        for note in datasets.csv_caveats(ws, datasets.get_version(ws, args.ref)):
+    if out.suffix.lower() == ".csv":  # read back: what would not register as the same
+        for note in datasets.csv_round_trip(ws, datasets.get_version(ws, args.ref), out):
             print(f"note: {note}")
     return 0
 

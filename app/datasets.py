@@ -434,8 +434,8 @@ def profile_table(profile: Sequence[ColumnProfile], n_rows: int) -> pd.DataFrame
 def _number_text(value: float | None) -> str:
     """``value`` with thousands separators, to 6 significant digits, or exactly when its
     shortest text is no longer (1e-320 stays 1e-320); a fraction is never rounded to a
-    whole number (599,999.5 is not shown as 600,000): where 6 digits would hide it, every
-    digit is shown."""
+    whole number (599,999.5 is not shown as 600,000): where 6 digits would hide it, as
+    many more as show it (333,334.5, not 333,334.5333333333)."""
     if value is None:
         return ""
     if float(value).is_integer() and abs(value) < 1e15:
@@ -447,7 +447,11 @@ def _number_text(value: float | None) -> str:
     short = f"{value:,.6g}"
     if len(exact) <= len(short.replace(",", "")):
         return f"{value:,}"
-    return short if any(ch in short for ch in ".e") else f"{value:,}"
+    digits = 6
+    while not any(ch in short for ch in ".e") and digits < 17:  # a fraction shown whole
+        digits += 1
+        short = f"{value:,.{digits}g}"
+    return short
 
 
 def _axis_text(p: ColumnProfile, value: float) -> str:
@@ -519,14 +523,14 @@ def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, 
 
 
 def csv_caveats(ws: Workspace, version: DatasetVersion) -> list[str]:
-    """What a CSV export of ``version`` cannot carry back: one sentence per column whose
-    type a CSV reader (the workbench's, or pandas') reads as another, so that registering
-    the file again makes a new version. Empty when the CSV round-trips; Parquet always
-    does. From the stored profile's types: DECIMAL (read as float64: digits past the 17th
-    lost), FLOAT (float32, read as float64), INTERVAL (read as text)."""
+    """What a CSV export of ``version`` cannot carry back, known from the stored profile
+    alone (for the Download tab, before any file is written): one sentence naming the
+    DECIMAL (read as float64: digits past the 17th lost), FLOAT (float32, read as
+    float64) and INTERVAL (read as a time of day) columns. :func:`csv_round_trip` checks a
+    written file completely."""
     kinds = {"DECIMAL": "decimal (it reads back as float64; digits past the 17th are lost)",
              "FLOAT": "float32 (it reads back as float64, a new version)",
-             "INTERVAL": "a duration (it reads back as text)"}  # fmt: skip
+             "INTERVAL": "a duration (it reads back as a time of day)"}  # fmt: skip
     out = []
     for p in get_profile(ws, version):
         kind = next((k for k in kinds if p.dtype.upper().startswith(k)), None)
@@ -537,6 +541,40 @@ def csv_caveats(ws: Workspace, version: DatasetVersion) -> list[str]:
     return [
         f"CSV cannot keep every type of {version.ref}: " + "; ".join(out) + ". Export "
         "Parquet to get the same content back."
+    ]
+
+
+def csv_round_trip(ws: Workspace, version: DatasetVersion, path: Path) -> list[str]:
+    """Read the CSV export of ``version`` at ``path`` back as registering it would, and
+    say what would not come back: each column whose type changes (text that looks like
+    numbers, dates or booleans is typed by the reader; an all-missing number column reads
+    as text; decimals, float32, durations), or, when every type holds, that the values
+    differ. Empty when registering the file finds the same content. Costs one read of the
+    file."""
+    with Scratch() as scratch:
+        try:
+            snapshots.load_csv(scratch, path, label=path.name)
+            columns = snapshots.normalize(scratch, path.name)
+        except InvalidInput as exc:
+            return [f"{path.name} does not read back as CSV ({exc}); export Parquet instead."]
+        snap = snapshots.snapshot_of(scratch, columns)
+    if snap.fingerprint == version.fingerprint:
+        return []
+    stored = {p.name: (p.dtype, p.family) for p in get_profile(ws, version)}
+    changed = []
+    for c in columns:
+        dtype, family = stored.get(c.name, (c.dtype, c.family))
+        lossy = dtype.upper().startswith(("DECIMAL", "FLOAT", "INTERVAL"))  # same family, not value
+        if c.family != family or (lossy and c.dtype.upper() != dtype.upper()):
+            changed.append(f"{c.name!r} {dtype} -> {c.dtype}")
+    what = (
+        "these columns read back as another type: " + ", ".join(changed[:8])
+        if changed
+        else "values differ once read back (e.g. float32 printed as text)"
+    )
+    return [
+        f"{path.name} would not register again as the same content as {version.ref}: "
+        f"{what}. Export Parquet to get the same content back."
     ]
 
 

@@ -337,6 +337,9 @@ def test_a_fraction_is_never_shown_as_a_whole_number(ws: Workspace, capsys) -> N
                    "tiny")  # fmt: skip
     row = datasets.describe(ws, "tiny").set_index("column")
     assert row.loc["tiny", "mean"] == "1e-320" and row.loc["big", "median"] == "1,234,567.89"
+    # as many digits as show the fraction, not float noise (333,334.5333333333)
+    wb.log_dataset(pd.DataFrame({"m": [1.1, 2.5, 1_000_000.0]}), "noise")
+    assert datasets.describe(ws, "noise").loc[0, "mean"] == "333,334.5"
 
 
 def test_dates_are_shown_as_dates(ws: Workspace) -> None:
