@@ -157,8 +157,8 @@ RULE = (
     "against each other are a type change, which is drift, and whose null and non-finite "
     "shares are still tested. The "
     f"dataset drifts when a column drifts majorly or at least {DATASET_SHARE:.0%} of the "
-    "compared columns drift; with no column compared it is 'schema change' or 'nothing "
-    "compared', never 'no drift'."
+    "compared columns drift; otherwise a removed column makes it 'schema change', and with "
+    "no column compared it is 'schema change' or 'nothing compared', never 'no drift'."
 )
 
 _STATES = (("nulls", "nulls"), ("NaN", "nan_count"), ("+inf", "posinf_count"),

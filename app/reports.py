@@ -113,7 +113,8 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     or ``SHARE_THRESHOLD`` of the compared ones drift; schema changes other than a type
     change, ignored columns and identifier-like ones ("not tested") are not compared. With no
     compared column the verdict is "schema change" (some added or removed) or "nothing
-    compared", never "no drift". The label column of a report with a model (kind "label")
+    compared", never "no drift"; a removed column makes it "schema change" unless the data
+    drifts. The label column of a report with a model (kind "label")
     is left out: label drift is reported apart (:func:`label_drift`)."""
     results = [r for r in results if r.kind != "label"]
     compared = [r for r in results if (r.kind not in ("schema", "ignored") or r.verdict == "drift")
@@ -122,6 +123,8 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     if any(r.verdict == "major drift" for r in results) or (
             compared and len(drifted) / len(compared) >= SHARE_THRESHOLD):  # fmt: skip
         return "drift", drifted, compared
+    if any(r.verdict == "removed" for r in results):  # a reader of that column breaks
+        return "schema change", drifted, compared
     if any(r.verdict == "not enough evidence" for r in results):
         return "not enough evidence", drifted, compared
     if not compared:  # nothing was compared: never "no drift"
