@@ -1131,8 +1131,16 @@ def row_text_expr(columns: tuple[Column, ...]) -> str:
 
 
 def fingerprint_tag(column: Column) -> str:
-    """The type tag a column has in the fingerprint's schema: its family, or ``decimal``."""
-    return "decimal" if is_decimal(column.dtype) else column.family
+    """The type tag a column has in the fingerprint's schema: its family, ``decimal``, or
+    for the family ``other`` its base type (``other:interval``, ``other:time``): a
+    duration of 1 s and the time of day 00:00:01 print alike, and must not be one content.
+    (Before 2026-11-30 both were tagged ``other``; a version with such a column registered
+    earlier does not match the same data registered now.)"""
+    if is_decimal(column.dtype):
+        return "decimal"
+    if column.family == "other":
+        return "other:" + column.dtype.split("(")[0].strip().lower()
+    return column.family
 
 
 def schema_text(columns: tuple[Column, ...]) -> str:

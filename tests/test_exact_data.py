@@ -862,3 +862,14 @@ def test_durations_and_mixed_columns_are_refused_or_noted_never_changed_in_silen
                                                                                           "2s"])}),
                               "plain")  # fmt: skip
     assert "Note" not in plain.message
+
+
+def test_a_duration_and_a_time_of_day_are_other_content(ws: Workspace, tmp_path: Path) -> None:
+    """A duration of 1 s and the time of day 00:00:01 both print `00:00:01` and were tagged
+    'other' in the fingerprint: a CSV of times was "same content" as a duration version,
+    and loading it gave the durations back."""
+    first = wb.log_dataset(pd.DataFrame({"x": pd.to_timedelta(["1s", "1.5s"])}), "span")
+    path = tmp_path / "times.csv"
+    path.write_text('x\n"00:00:01"\n"00:00:01.5"\n')
+    again = datasets.register(ws, path, "span")
+    assert again.created and again.version.fingerprint != first.fingerprint, again.message
