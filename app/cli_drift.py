@@ -52,9 +52,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--encoding", default="utf-8", help="the CSV files' encoding (default utf-8; e.g. cp1252)"
     )
     _rule_argument(files)
-    files.add_argument("--fail-on-drift", action="store_true",
-                       help=f"exit {EXIT_DRIFT} when the data drifts or a column is "
-                       "removed")  # fmt: skip
+    files.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help=f"exit {EXIT_DRIFT} when the data drifts or a column is removed",
+    )
     files.set_defaults(func=cmd_drift_files)
     rule = dr.add_parser("rule", help="how a column's and a dataset's verdict is reached")
     rule.set_defaults(func=cmd_drift_rule)

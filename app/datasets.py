@@ -376,10 +376,12 @@ def get_profile(ws: Workspace, version: DatasetVersion) -> tuple[ColumnProfile, 
 
 
 APPROX = "≈"  # marks an estimate wherever a profile figure is shown
-PROFILE_NOTE = ("min, median, max, mean and std are over finite values; NaN and ±inf are "
-                "counted apart; min and max are exact, median, mean and std are rounded to 6 "
-                "significant digits (a median of dates or timestamps to the microsecond); ≈ "
-                "marks an estimate")  # fmt: skip
+PROFILE_NOTE = (
+    "min, median, max, mean and std are over finite values; NaN and ±inf are "
+    "counted apart; min and max are exact, median, mean and std are rounded to 6 "
+    "significant digits (a median of dates or timestamps to the microsecond); ≈ "
+    "marks an estimate"
+)
 
 
 def describe(ws: Workspace, ref: str) -> pd.DataFrame:
@@ -528,9 +530,11 @@ def csv_caveats(ws: Workspace, version: DatasetVersion) -> list[str]:
     DECIMAL (read as float64: digits past the 17th lost), FLOAT (float32, read as
     float64) and INTERVAL (read as a time of day) columns. :func:`csv_round_trip` checks a
     written file completely."""
-    kinds = {"DECIMAL": "decimal (it reads back as float64; digits past the 17th are lost)",
-             "FLOAT": "float32 (it reads back as float64, a new version)",
-             "INTERVAL": "a duration (it reads back as a time of day)"}  # fmt: skip
+    kinds = {
+        "DECIMAL": "decimal (it reads back as float64; digits past the 17th are lost)",
+        "FLOAT": "float32 (it reads back as float64, a new version)",
+        "INTERVAL": "a duration (it reads back as a time of day)",
+    }
     out = []
     for p in get_profile(ws, version):
         kind = next((k for k in kinds if p.dtype.upper().startswith(k)), None)

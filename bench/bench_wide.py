@@ -108,8 +108,9 @@ PATHS = (
 def make_csv(path: Path, columns: int, rows: int, mix: str = "mixed") -> None:
     rng = np.random.default_rng(columns * 100_003 + rows)
     if mix == "float":
-        frame = pd.DataFrame(rng.normal(size=(rows, columns)),
-                             columns=[f"f{j}" for j in range(columns)])  # fmt: skip
+        frame = pd.DataFrame(
+            rng.normal(size=(rows, columns)), columns=[f"f{j}" for j in range(columns)]
+        )
         frame.to_csv(path, index=False)
         return
     data = {}
@@ -212,8 +213,11 @@ def ratio(ours: list[float], peer: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sizes", default="50x300,200x300,500x1000,1000x10000,1000x10000:float",
-                        help="comma-separated COLUMNSxROWS[:float]")  # fmt: skip
+    parser.add_argument(
+        "--sizes",
+        default="50x300,200x300,500x1000,1000x10000,1000x10000:float",
+        help="comma-separated COLUMNSxROWS[:float]",
+    )
     parser.add_argument("--dvc-python", help="an interpreter with dvc installed")
     args = parser.parse_args()
     sizes = []

@@ -69,9 +69,11 @@ def profile_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
     profile = data.dataset_profile(root, gen, version)
     table = datasets.profile_table(profile, version.n_rows)
     table["top values"] = [", ".join(p.top_values[:3]) for p in profile]
-    st.caption(f"{version.n_rows:,} rows · {version.n_columns} columns · "
-               f"{version.duplicate_rows:,} duplicate rows · computed in DuckDB at "
-               f"registration · {datasets.PROFILE_NOTE}")  # fmt: skip
+    st.caption(
+        f"{version.n_rows:,} rows · {version.n_columns} columns · "
+        f"{version.duplicate_rows:,} duplicate rows · computed in DuckDB at "
+        f"registration · {datasets.PROFILE_NOTE}"
+    )
     st.dataframe(table, hide_index=True)
     names = [p.name for p in profile]
     pick = st.selectbox("Distribution of", names, key=f"dist-{version.ref}")

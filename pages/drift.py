@@ -95,10 +95,15 @@ def show(ws, report, found) -> None:
     m[1].metric("Made", f"{report.created_at:%Y-%m-%d %H:%M}")
     section = reports.model_section(report)
     if section is not None:  # a model can degrade while every column holds (a concept change)
-        mark = ":green[:material/check_circle:]" if section.verdict == "stable" else (
-            ":red[:material/warning:]")  # fmt: skip
-        st.markdown(f"{mark} **Model** `{section.model_ref}`: {section.verdict} (the Model tab "
-                    "has the detail)")  # fmt: skip
+        mark = (
+            ":green[:material/check_circle:]"
+            if section.verdict == "stable"
+            else (":red[:material/warning:]")
+        )
+        st.markdown(
+            f"{mark} **Model** `{section.model_ref}`: {section.verdict} (the Model tab "
+            "has the detail)"
+        )
     # the top columns as text that wraps (a metric card cut long names off with "…")
     top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
     st.markdown("**Top drifting**: " + (", ".join(f"`{r['column']}`" for r in top) or "none"))
@@ -120,10 +125,14 @@ def show(ws, report, found) -> None:
     else:  # a lone tab would only add a click's worth of chrome
         columns_panel(ws, report)
     st.download_button(
-        "Export as HTML", data=lambda: _html(ws, report.report_id),
-        file_name=f"drift-{report.current_ref.replace('@', '-')}.html", mime="text/html",
-        on_click="ignore", icon=":material/download:", key=f"export-{report.report_id}",
-    )  # fmt: skip
+        "Export as HTML",
+        data=lambda: _html(ws, report.report_id),
+        file_name=f"drift-{report.current_ref.replace('@', '-')}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"export-{report.report_id}",
+    )
 
 
 def columns_panel(ws, report) -> None:
@@ -153,12 +162,21 @@ def columns_panel(ws, report) -> None:
         {p.name: p for p in data.dataset_profile(root, gen, data.dataset_version(root, gen, ref))}
         for ref in (report.reference_ref, report.current_ref)
     )
-    st.plotly_chart(data.distribution_figure(ref_p[name], cur_p[name]),
-                    key=f"drift-fig-{report.report_id}-{name}")  # fmt: skip
+    st.plotly_chart(
+        data.distribution_figure(ref_p[name], cur_p[name]),
+        key=f"drift-fig-{report.report_id}-{name}",
+    )
     detail = next(r for r in report.results if r["column"] == name)
-    st.dataframe(pd.DataFrame({"statistic": list(detail["stats"]),
-                               "value": [_stat(k, v) for k, v in detail["stats"].items()]}),
-                 hide_index=True, key=f"drift-stats-{report.report_id}-{name}")  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "statistic": list(detail["stats"]),
+                "value": [_stat(k, v) for k, v in detail["stats"].items()],
+            }
+        ),
+        hide_index=True,
+        key=f"drift-stats-{report.report_id}-{name}",
+    )
 
 
 def binary_cards(perf) -> None:

@@ -378,8 +378,9 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
     _names_as_written(scratch, header)
 
 
-def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimiter: str,
-                 label: str) -> None:  # fmt: skip
+def _quoted_text(
+    scratch: Scratch, path: Path, options: str, head: str, delimiter: str, label: str
+) -> None:
     """Keep a quoted value in a text column as the text it is: ``""`` is the empty string
     and ``"NA"`` the two letters, while an unquoted empty field (or ``NA``) is missing.
     This is PostgreSQL's ``COPY ... CSV`` rule, and how the workbench's own CSV export
@@ -410,17 +411,18 @@ def _quoted_text(scratch: Scratch, path: Path, options: str, head: str, delimite
         [str(path)],
     )
     kept = scratch.sql(
-        "SELECT " + ", ".join(
-            f"count(quoted.{ident(c.name)}) - count({SRC}.{ident(c.name)})" for c in holed
-        ) + f" FROM {SRC} POSITIONAL JOIN quoted"
-    ).fetchone()  # fmt: skip
+        "SELECT "
+        + ", ".join(f"count(quoted.{ident(c.name)}) - count({SRC}.{ident(c.name)})" for c in holed)
+        + f" FROM {SRC} POSITIONAL JOIN quoted"
+    ).fetchone()
     changed = [(c, n) for c, n in zip(holed, kept, strict=True) if n]
     if changed:
         keep = ", ".join(
             f"quoted.{ident(c.name)}" if c in holed else f"{SRC}.{ident(c.name)}" for c in columns
         )
-        scratch.sql(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {keep} FROM {SRC} "
-                    "POSITIONAL JOIN quoted")  # fmt: skip
+        scratch.sql(
+            f"CREATE OR REPLACE TABLE {SRC} AS SELECT {keep} FROM {SRC} POSITIONAL JOIN quoted"
+        )
     scratch.sql("DROP TABLE quoted")
     for c, n in changed:
         scratch.notes.append(
@@ -534,8 +536,9 @@ _LEADING_ZERO_RE = re.compile(r"\s*[+-]?0\d")  # 00123, -007, 007.5: codes, not 
 _NUMBER_TEXT_RE = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
 
 
-def _radix_text(scratch: Scratch, path: Path, options: str, sample: list[list[str]],
-                label: str) -> None:  # fmt: skip
+def _radix_text(
+    scratch: Scratch, path: Path, options: str, sample: list[list[str]], label: str
+) -> None:
     """Read again as text the number columns whose sampled values are written in hex,
     binary or octal (``0xA1``, ``0b101``: DuckDB reads them as the integers 161 and 5,
     pandas keeps the text, and so do we) or with leading zeros (``00123``, ``-007``: zip
@@ -606,8 +609,12 @@ def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
     maybe = [True] * len(columns)
     for record in sample:
         for i, value in enumerate(record[: len(columns)]):
-            if maybe[i] and value and value not in CSV_TRUE + CSV_FALSE + CSV_NULLS \
-                    and not _parses(value):  # fmt: skip
+            if (
+                maybe[i]
+                and value
+                and value not in CSV_TRUE + CSV_FALSE + CSV_NULLS
+                and not _parses(value)
+            ):
                 maybe[i] = False
     texts = [c for c, m in zip(columns, maybe, strict=True) if m and c.dtype.upper() == "VARCHAR"]
     exprs: list[str] = []
@@ -805,8 +812,9 @@ def _note_frame_changes(scratch: Scratch, frame: pd.DataFrame, label: str) -> No
         if series.dtype == object and stored[str(col)].dtype.upper() == "VARCHAR":
             kind = pd.api.types.infer_dtype(series, skipna=True)
             if kind.startswith("mixed"):
-                example = next((v for v in series if v is not None and not isinstance(v, str)),
-                               None)  # fmt: skip
+                example = next(
+                    (v for v in series if v is not None and not isinstance(v, str)), None
+                )
                 scratch.notes.append(
                     f"{label}: column {col!r} mixes text with other values (e.g. {example!r}); "
                     "it is stored as text, so they come back as strings. Give the column one "
@@ -836,12 +844,7 @@ def _object_integers(frame: pd.DataFrame) -> pd.DataFrame:
         except (OverflowError, TypeError, ValueError):
             continue
         converted[col] = ints if ints.isna().any() else ints.astype("int64")
-    if not converted:
-        return frame
-    frame = frame.copy(deep=False)
-    for col, ints in converted.items():
-        frame[col] = ints
-    return frame
+    return frame.assign(**converted) if converted else frame
 
 
 def _dtype_advice(dtype: object, col: str) -> str | None:
@@ -969,12 +972,7 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         arr = pa.array([None if m else v for v, m in zip(series, missing, strict=True)],
                        type=pa.decimal128(precision, scale))  # fmt: skip
         changed[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
-    if not changed:
-        return frame
-    frame = frame.copy(deep=False)
-    for col, values in changed.items():
-        frame[col] = values
-    return frame
+    return frame.assign(**changed) if changed else frame
 
 
 def _refuse_odd_decimals(series: pd.Series, col: str, label: str) -> None:
@@ -1027,9 +1025,12 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
     intervals = [c for c in columns if c.dtype.upper() == "INTERVAL"]
     if intervals:
         negative = scratch.sql(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {ident(c.name)} < INTERVAL 0 SECOND)"
-                                  for c in intervals) + f" FROM {SRC}"
-        ).fetchone()  # fmt: skip
+            "SELECT "
+            + ", ".join(
+                f"count(*) FILTER (WHERE {ident(c.name)} < INTERVAL 0 SECOND)" for c in intervals
+            )
+            + f" FROM {SRC}"
+        ).fetchone()
         for c, n in zip(intervals, negative, strict=True):
             if n:
                 raise InvalidInput(
@@ -1330,8 +1331,10 @@ def write_csv(path: Path, target: Path) -> None:
         quote = f", FORCE_QUOTE ({', '.join(text)})" if text else ""
         body = target.with_name(target.name + ".body")
         try:
-            s.sql(f"COPY (SELECT * FROM exported) TO '{literal(str(body))}' "
-                  f"(HEADER false, DELIMITER ','{quote})")  # fmt: skip
+            s.sql(
+                f"COPY (SELECT * FROM exported) TO '{literal(str(body))}' "
+                f"(HEADER false, DELIMITER ','{quote})"
+            )
             with target.open("w", encoding="utf-8", newline="") as out:
                 csv.writer(out, lineterminator="\n").writerow([c.name for c in columns])
                 with body.open("r", encoding="utf-8", newline="") as rows:

@@ -90,8 +90,11 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
         # detail and the history are a click away.
         assert page.get_by_role("heading", name="Model churn-clf/1").count() == 0
         page.get_by_text("churn-clf/1: performance degraded (the Model tab").wait_for()
-        open_tab(page, "Model", page.get_by_role(
-            "heading", name="Model churn-clf/1: performance degraded"))  # fmt: skip
+        open_tab(
+            page,
+            "Model",
+            page.get_by_role("heading", name="Model churn-clf/1: performance degraded"),
+        )
         page.get_by_role("button", name="Retrain challenger").wait_for()
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []
@@ -99,8 +102,11 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("heading", name="Model churn-clf/1").evaluate(
             "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
         page.screenshot(path=SHOTS / "drift-model.png")
-        open_tab(page, "History", page.get_by_role(
-            "heading", name="A model's drift across dataset versions"))  # fmt: skip
+        open_tab(
+            page,
+            "History",
+            page.get_by_role("heading", name="A model's drift across dataset versions"),
+        )
         page.get_by_test_id("stPlotlyChart").last.wait_for()
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []

@@ -373,13 +373,11 @@ def test_fail_on_drift_fails_when_a_column_is_removed(ws, tmp_path: Path, capsys
     wb.log_dataset(frame, "rm")
     wb.log_dataset(frame[["a"]], "rm")
     wb.log_dataset(frame.assign(c=1.0), "rm")
-    assert main([*base, "drift", "report", "rm@v2", "--reference", "rm@v1",
-                 "--fail-on-drift"]) == 3  # fmt: skip
+    assert main([*base, "drift", "report", "rm@v2", "--reference", "rm@v1", "--fail-on-drift"]) == 3
     out = capsys.readouterr().out
     assert "exit 3: 1 column(s) removed: b" in out
     assert out.startswith("schema change: rm@v2 against rm@v1"), out  # never "no drift"
-    assert main([*base, "drift", "report", "rm@v3", "--reference", "rm@v1",
-                 "--fail-on-drift"]) == 0  # fmt: skip
+    assert main([*base, "drift", "report", "rm@v3", "--reference", "rm@v1", "--fail-on-drift"]) == 0
     one, other = tmp_path / "one.csv", tmp_path / "other.csv"
     frame.to_csv(one, index=False)
     frame[["b"]].rename(columns={"b": "z"}).to_csv(other, index=False)

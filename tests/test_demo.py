@@ -180,8 +180,9 @@ def walk(page, url: str, champion_run: str) -> None:
     shot("drift")
     open_tab(page, "Model", page.get_by_text("performance degraded").first)
     shot("drift-model")
-    open_tab(page, "History", page.get_by_role(
-        "heading", name="A model's drift across dataset versions"))  # fmt: skip
+    open_tab(
+        page, "History", page.get_by_role("heading", name="A model's drift across dataset versions")
+    )
     page.get_by_test_id("stPlotlyChart").last.wait_for()
     shot("drift-history")
 

@@ -641,8 +641,9 @@ def test_an_exported_csv_registers_again_as_the_same_content(ws: Workspace, tmp_
     export wrote `""` for '' and a bare NA, the reader made both missing, and the re-import
     was a new version with changed rows. A quoted value is text (PostgreSQL's CSV rule),
     the export quotes text, and a missing value stays an unquoted empty field."""
-    frame = pd.DataFrame({"note": ["", None, "x", "NA", 'say "hi"'],
-                          "n": [1.5, None, 2.0, 3.0, 4.0]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"note": ["", None, "x", "NA", 'say "hi"'], "n": [1.5, None, 2.0, 3.0, 4.0]}
+    )
     first = wb.log_dataset(frame, "notes")
     out = tmp_path / "notes.csv"
     assert main(["--workspace", str(ws.root), "datasets", "export", "notes@v1", str(out)]) == 0
@@ -688,9 +689,10 @@ def test_text_only_tables_and_r_style_files_come_back_as_written(
     """An all-text table's export quotes every field, as QUOTE_ALL does; its header (names
     quoted only where needed) tells them apart, so it registers again as the same content.
     R's write.csv quotes the header and text, and writes NA bare: NA is missing there."""
-    for name, frame in {"one": pd.DataFrame({"a": ["", "NA", "x"]}),
-                        "two": pd.DataFrame({"a": ["", None, "NA", "x"],
-                                             "k": list("pqrs")})}.items():  # fmt: skip
+    for name, frame in {
+        "one": pd.DataFrame({"a": ["", "NA", "x"]}),
+        "two": pd.DataFrame({"a": ["", None, "NA", "x"], "k": list("pqrs")}),
+    }.items():
         first = wb.log_dataset(frame, name)
         out = datasets.export(ws, first.ref, tmp_path / f"{name}.csv")
         again = datasets.register(ws, out, name)
@@ -736,8 +738,22 @@ def test_utf16_named_for_a_file_without_a_byte_order_mark_is_a_clear_error(
     path.write_text("a,b\n1,2\n")
     with pytest.raises(InvalidInput, match="utf-16-le"):
         wb.log_dataset(path, "plain", encoding="utf-16")
-    assert main(["--workspace", str(ws.root), "datasets", "add", str(path), "--name", "p",
-                 "--encoding", "utf-16"]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "--workspace",
+                str(ws.root),
+                "datasets",
+                "add",
+                str(path),
+                "--name",
+                "p",
+                "--encoding",
+                "utf-16",
+            ]
+        )
+        == 1
+    )
     assert datasets.list_datasets(ws) == []
 
 
@@ -745,8 +761,12 @@ def test_an_object_column_of_integers_loads_back_as_int64(ws: Workspace) -> None
     """Python ints in an object column (with None) loaded back as Int32: DuckDB picks the
     narrowest type for small values. pandas types them int64 (infer_objects), as the type
     policy says."""
-    frame = pd.DataFrame({"with_none": pd.Series([1, None, 3], dtype=object),
-                          "whole": pd.Series([1, 2, 2**40], dtype=object)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "with_none": pd.Series([1, None, 3], dtype=object),
+            "whole": pd.Series([1, 2, 2**40], dtype=object),
+        }
+    )
     back = wb.load_dataset(wb.log_dataset(frame, "objects").ref)
     assert back["with_none"].dtype == "Int64" and back["whole"].dtype == "int64"
     assert back["with_none"].tolist()[::2] == [1, 3] and back["whole"].tolist()[2] == 2**40
@@ -758,8 +778,11 @@ def test_a_bytes_column_is_refused_with_what_to_do(ws: Workspace, tmp_path: Path
     frame = pd.DataFrame({"k": [1, 2], "payload": [b"\x00\x01", b"ab"]})
     with pytest.raises(InvalidInput, match=r"'payload' holds bytes.*base64"):
         wb.log_dataset(frame, "raw")
-    path = write_parquet(tmp_path / "raw.parquet", k=pa.array([1, 2]),
-                         payload=pa.array([b"\x00\x01", b"ab"], pa.binary()))  # fmt: skip
+    path = write_parquet(
+        tmp_path / "raw.parquet",
+        k=pa.array([1, 2]),
+        payload=pa.array([b"\x00\x01", b"ab"], pa.binary()),
+    )
     with pytest.raises(InvalidInput, match=r"'payload' holds bytes"):
         datasets.register(ws, path, "raw")
     assert datasets.list_datasets(ws) == []  # nothing half-registered
@@ -807,33 +830,72 @@ def test_a_csv_export_names_the_types_csv_cannot_carry_back(
 ) -> None:
     """Decimals, float32 and durations exported as CSV registered again as a new version
     without a word; the export now says which columns and to use Parquet."""
-    frame = pd.DataFrame({"amount": [Decimal("1.5"), Decimal("2.25")],
-                          "ratio": np.array([0.1, 1e38], dtype="float32"),
-                          "took": pd.to_timedelta(["1s", "2s"]), "plain": [1, 2]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "amount": [Decimal("1.5"), Decimal("2.25")],
+            "ratio": np.array([0.1, 1e38], dtype="float32"),
+            "took": pd.to_timedelta(["1s", "2s"]),
+            "plain": [1, 2],
+        }
+    )
     wb.log_dataset(frame, "typed")
-    assert main(["--workspace", str(ws.root), "datasets", "export", "typed",
-                 str(tmp_path / "typed.csv")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--workspace",
+                str(ws.root),
+                "datasets",
+                "export",
+                "typed",
+                str(tmp_path / "typed.csv"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     for column in ("'amount' DECIMAL", "'ratio' FLOAT -> DOUBLE", "'took' INTERVAL"):
         assert column in out, out
     assert "'plain'" not in out and "Export Parquet" in out
     # text that reads as numbers, and a number column with no value, are named too (the
     # export reads its file back as registering would); a table that round-trips is quiet
-    wb.log_dataset(pd.DataFrame({"zip": ["10001", "94105"], "x": pd.array([None, None],
-                                                                         dtype="Int64")}),
-                   "zips")  # fmt: skip
+    wb.log_dataset(
+        pd.DataFrame({"zip": ["10001", "94105"], "x": pd.array([None, None], dtype="Int64")}),
+        "zips",
+    )
     wb.log_dataset(pd.DataFrame({"a": ["x", "", None], "n": [1, 2, 3]}), "fine")
     for name in ("zips", "fine"):
-        assert main(["--workspace", str(ws.root), "datasets", "export", name,
-                     str(tmp_path / f"{name}.csv")]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "--workspace",
+                    str(ws.root),
+                    "datasets",
+                    "export",
+                    name,
+                    str(tmp_path / f"{name}.csv"),
+                ]
+            )
+            == 0
+        )
         out = capsys.readouterr().out
         if name == "zips":
             assert "'zip' VARCHAR -> BIGINT" in out and "'x' BIGINT -> VARCHAR" in out, out
         else:
             assert "note:" not in out, out
             assert not datasets.register(ws, tmp_path / "fine.csv", "fine").created
-    assert main(["--workspace", str(ws.root), "datasets", "export", "typed",
-                 str(tmp_path / "typed.parquet")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--workspace",
+                str(ws.root),
+                "datasets",
+                "export",
+                "typed",
+                str(tmp_path / "typed.parquet"),
+            ]
+        )
+        == 0
+    )
     assert "note:" not in capsys.readouterr().out
     assert not datasets.register(ws, tmp_path / "typed.parquet", "typed").created
 
@@ -851,16 +913,18 @@ def test_durations_and_mixed_columns_are_refused_or_noted_never_changed_in_silen
     negative.to_parquet(path)
     with pytest.raises(InvalidInput, match="negative duration"):
         datasets.register(ws, path, "neg")
-    fine = datasets.register(ws, pd.DataFrame({"a": pd.to_timedelta(["1 days 00:00:00.000000001",
-                                                                       "1s"])}), "ns")  # fmt: skip
+    fine = datasets.register(
+        ws, pd.DataFrame({"a": pd.to_timedelta(["1 days 00:00:00.000000001", "1s"])}), "ns"
+    )
     assert "durations with nanoseconds" in fine.message
-    mixed = datasets.register(ws, pd.DataFrame({"a": pd.Series([1, "x", 2.5], dtype=object)}),
-                              "mixed")  # fmt: skip
+    mixed = datasets.register(
+        ws, pd.DataFrame({"a": pd.Series([1, "x", 2.5], dtype=object)}), "mixed"
+    )
     assert "'a' mixes text with other values (e.g. 1)" in mixed.message
     assert datasets.load(ws, "mixed@v1")["a"].tolist() == ["1", "x", "2.5"]
-    plain = datasets.register(ws, pd.DataFrame({"a": ["x", None], "d": pd.to_timedelta(["1s",
-                                                                                          "2s"])}),
-                              "plain")  # fmt: skip
+    plain = datasets.register(
+        ws, pd.DataFrame({"a": ["x", None], "d": pd.to_timedelta(["1s", "2s"])}), "plain"
+    )
     assert "Note" not in plain.message
 
 

@@ -333,8 +333,9 @@ def test_a_fraction_is_never_shown_as_a_whole_number(ws: Workspace, capsys) -> N
     out = capsys.readouterr().out
     assert "599,999.5" in out and "rounded to 6 significant digits" in out
     # a subnormal's shortest text, not its binary neighbourhood (9.99989e-321)
-    wb.log_dataset(pd.DataFrame({"tiny": [1e-320, 1e-320], "big": [1234567.89, 1234567.89]}),
-                   "tiny")  # fmt: skip
+    wb.log_dataset(
+        pd.DataFrame({"tiny": [1e-320, 1e-320], "big": [1234567.89, 1234567.89]}), "tiny"
+    )
     row = datasets.describe(ws, "tiny").set_index("column")
     assert row.loc["tiny", "mean"] == "1e-320" and row.loc["big", "median"] == "1,234,567.89"
     # as many digits as show the fraction, not float noise (333,334.5333333333)
