@@ -115,7 +115,7 @@ def one_user(root: Path, repeat: int, log: Path) -> dict[str, list[float]]:
         for _ in range(repeat):
             reload_idle(page, url, "experiments")
             grid = page.get_by_test_id("stDataFrameResizable").first
-            actions = page.get_by_placeholder("tag key")  # shown while runs are selected
+            actions = page.get_by_text("Act on 1 selected run")  # shown while a run is ticked
             tick = click_row(page, grid, 1, actions.wait_for)
             times.setdefault("Experiments: tick a run", []).append(tick)
             untick = click_row(page, grid, 1, partial(actions.wait_for, state="detached"))
@@ -263,7 +263,7 @@ def side_by_side(root: Path, python: str, runs: int, repeat: int, tmp: Path) -> 
             theirs.setdefault("reload", []).append(
                 mlflow_reload(mpage, murl, store["experiment_id"]))  # fmt: skip
             grid = page.get_by_test_id("stDataFrameResizable").first
-            actions = page.get_by_placeholder("tag key")  # shown while runs are selected
+            actions = page.get_by_text("Act on 1 selected run")  # shown while a run is ticked
             ours.setdefault("tick a run", []).append(click_row(page, grid, 1, actions.wait_for))
             theirs.setdefault("tick a run", []).append(mlflow_tick(mpage))
     print(f"\nSide by side: the Experiments page and MLflow {store['version']}'s UI "

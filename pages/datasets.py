@@ -45,6 +45,7 @@ def register_form(names: list[str], current: str | None) -> None:
                                           size=upload.size, message=message,
                                           encoding=encoding)  # fmt: skip
         st.session_state["dataset"] = result.version.dataset_name
+        st.session_state["pending_register_close"] = True
         st.session_state["flash"] = (result.created and result.version.contract_passed is not False,
                                      result.message)  # fmt: skip
         st.rerun()
@@ -66,19 +67,42 @@ def versions_table(versions: list[DatasetVersion]) -> pd.DataFrame:
 
 
 def profile_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
+    """The profile as one table, each column's distribution drawn small in its row; a
+    selected row shows that column's distribution in full. Nothing else is drawn on arrival
+    (a chart costs the browser about 0.2 s to mount, a table's mini charts about nothing)."""
     profile = data.dataset_profile(root, gen, version)
     table = datasets.profile_table(profile, version.n_rows)
+    table.insert(2, "distribution", [_shape(p) for p in profile])
     table["top values"] = [", ".join(p.top_values[:3]) for p in profile]
     st.caption(
         f"{version.n_rows:,} rows · {version.n_columns} columns · "
         f"{version.duplicate_rows:,} duplicate rows · computed in DuckDB at "
-        f"registration · {datasets.PROFILE_NOTE}"
+        f"registration · {datasets.PROFILE_NOTE} · select a row to see its column's "
+        "distribution"
     )
-    st.dataframe(table, hide_index=True)
-    names = [p.name for p in profile]
-    pick = st.selectbox("Distribution of", names, key=f"dist-{version.ref}")
-    st.plotly_chart(charts.column_distribution(profile[names.index(pick)]),
-                    key=f"dist-chart-{version.ref}-{pick}")  # fmt: skip
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"profile-{version.dataset_name}",  # one grid per dataset: a pick updates it
+        column_config={
+            "distribution": st.column_config.BarChartColumn(
+                y_min=0,
+                help="Numbers and dates: a 30-bin histogram over the finite values. Text "
+                "and booleans: the most frequent values, most frequent first.",
+            )
+        },
+    )
+    picked = [i for i in event.selection.rows if i < len(profile)]  # kept from another version
+    if picked:
+        column = profile[picked[0]]
+        st.plotly_chart(charts.column_distribution(column), key=f"dist-chart-{version.ref}")
+
+
+def _shape(p) -> list[int]:
+    """A column's distribution as bar heights: its histogram, or its top values' counts."""
+    return list(p.hist_counts) if p.is_numeric and p.hist_counts else list(p.top_counts[:30])
 
 
 def preview_tab(root: str, version: DatasetVersion) -> None:
@@ -235,12 +259,19 @@ def download_tab(version: DatasetVersion) -> None:
         st.caption(note)
 
 
-def version_view(root: str, gen: tuple, name: str) -> None:
+@st.fragment
+def version_view(root: str, name: str) -> None:
+    """The versions of one dataset and the selected version's tabs. A fragment: picking a
+    version or a tab reruns this part only (with the store's generation read again)."""
+    gen = data.generation()
     versions = data.dataset_versions(root, gen, name)
-    st.plotly_chart(charts.version_timeline(versions), key=f"timeline-{name}")
-    event = st.dataframe(versions_table(versions), hide_index=True, on_select="rerun",
-                         selection_mode="single-row",
-                         key=f"versions-{name}-{len(versions)}")  # fmt: skip
+    event = st.dataframe(
+        versions_table(versions),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"versions-{name}-{len(versions)}",
+    )
     rows = event.selection.rows
     version = versions[rows[0]] if rows else versions[0]
     flag = (
@@ -249,20 +280,24 @@ def version_view(root: str, gen: tuple, name: str) -> None:
         else f" · :red[:material/gpp_bad: breaks the contract ({version.n_failed_checks})]"
     )
     st.subheader(version.ref)
-    st.caption(f"{version.created_at:%Y-%m-%d %H:%M} UTC by {version.created_by} · "
-               f"from {version.source} `{version.source_name}` · fingerprint "
-               f"`{version.fingerprint[:16]}`{flag}"
-               + (f" · parent v{version.parent_version}" if version.parent_version
-                  else ""))  # fmt: skip
+    st.caption(
+        f"{version.created_at:%Y-%m-%d %H:%M} UTC by {version.created_by} · "
+        f"from {version.source} `{version.source_name}` · fingerprint "
+        f"`{version.fingerprint[:16]}`{flag}"
+        + (f" · parent v{version.parent_version}" if version.parent_version else "")
+    )
     if version.message:
         st.markdown(f"> {version.message}")
-    lazy_tabs({
-        "Profile": lambda: profile_tab(root, gen, version),
-        "Preview": lambda: preview_tab(root, version),
-        "Contract": lambda: contract_tab(root, gen, version),
-        "Diff": lambda: diff_tab(root, versions, version),
-        "Download": lambda: download_tab(version),
-    }, key=f"version-tabs-{version.ref}")  # fmt: skip
+    lazy_tabs(
+        {
+            "Profile": lambda: profile_tab(root, gen, version),
+            "Preview": lambda: preview_tab(root, version),
+            "Contract": lambda: contract_tab(root, gen, version),
+            "Diff": lambda: diff_tab(root, versions, version),
+            "Download": lambda: download_tab(version),
+        },
+        key=f"version-tabs-{name}",  # the open tab stays open when another version is picked
+    )
 
 
 with user_errors(), flash_scope():
@@ -275,24 +310,34 @@ with user_errors(), flash_scope():
     found = data.dataset_list(root, gen)
     names = [d.name for d in found]
     if not names:
-        st.info("No datasets yet. Upload a CSV or Parquet file below, run "
-                "`workbench datasets add FILE --name NAME`, call `wb.log_dataset(df, NAME)`, "
-                f"or drop a file into `{ws.paths.inbox}/NAME/`.")  # fmt: skip
+        st.info(
+            "No datasets yet. Upload a CSV or Parquet file below, run "
+            "`workbench datasets add FILE --name NAME`, call `wb.log_dataset(df, NAME)`, "
+            f"or drop a file into `{ws.paths.inbox}/NAME/`."
+        )
         register_form(names, None)
         st.stop()
     nav.take_query_param("dataset", "dataset")
     wanted = st.session_state.get("dataset")
     if wanted not in names:
         wanted = datasets.default_dataset(found)
-    choice = st.selectbox(
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    choice = left.selectbox(
         "Dataset",
         names,
         index=names.index(wanted),
         format_func=lambda n: _label(found[names.index(n)]),
     )
     st.session_state["dataset"] = choice
-    with st.expander("Register a version", icon=":material/upload:"):
-        register_form(names, choice)
-        st.caption(f"Or drop a file into `{ws.paths.inbox}/<dataset>/`: it is registered once "
-                   "it has stopped changing for a few seconds.")  # fmt: skip
-    version_view(root, gen, choice)
+    # A toggle, not an expander: a collapsed expander still builds (and the browser mounts)
+    # every widget of the form.
+    if st.session_state.pop("pending_register_close", False):
+        st.session_state["register_open"] = False
+    if right.toggle("Register a version", key="register_open"):
+        with st.container(border=True):
+            register_form(names, choice)
+            st.caption(
+                f"Or drop a file into `{ws.paths.inbox}/<dataset>/`: it is registered once "
+                "it has stopped changing for a few seconds."
+            )
+    version_view(root, choice)

@@ -3,7 +3,6 @@ table, act on selected runs, and compare them."""
 
 import hashlib
 
-import pandas as pd
 import streamlit as st
 
 from app import experiments
@@ -11,10 +10,11 @@ from app.auth import current_user
 from app.ui import compare, data, nav
 from app.ui.widgets import (
     STATUS_ICONS,
-    display_runs,
     duration,
     file_size,
     flash_scope,
+    lazy_tabs,
+    markdown_table,
     user_errors,
 )
 from store.errors import NotFound, WorkbenchError
@@ -64,68 +64,119 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
         with user_errors():
             again = _runner().run_again(ws, run_id)
             st.toast(f"Launched {len(again.run_ids)} run: same spec, same seed.")
-    left, mid, right = st.columns(3)
-    with left:
-        st.markdown("**Params**")
-        params = pd.DataFrame({"param": list(detail.params),
-                               "value": [repr(v) if isinstance(v, str) else str(v)
-                                         for v in detail.params.values()]})  # fmt: skip
-        st.dataframe(params, hide_index=True)
-    with mid:
-        st.markdown("**Metrics** (latest, min, max over finite values)")
-        metrics = pd.DataFrame(
-            [(m.key, m.last_value, m.last_step, m.min_value, m.max_value, m.n_points)
-             for m in detail.metrics.values()],
-            columns=["metric", "latest", "step", "min", "max", "points"],
-        )  # fmt: skip
-        st.dataframe(metrics, hide_index=True)
-    with right:
-        st.markdown("**Tags**")
-        st.dataframe(pd.DataFrame({"tag": list(detail.tags), "value": list(detail.tags.values())}),
-                     hide_index=True)  # fmt: skip
-        for art in detail.artifacts:
-            st.download_button(
-                f"{art.path} · {file_size(art.size_bytes)}",
-                data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
-                file_name=art.path.rsplit("/", 1)[-1], key=f"artifact-{run.run_id}-{art.path}",
-                icon=":material/download:", on_click="ignore",
-            )  # fmt: skip
+    # Only the open tab is drawn (a tick must answer within 300 ms: each data grid or chart
+    # that appears costs the browser 0.15 to 0.25 s): Overview as text, then what exists.
+    panels = {"Overview": lambda: run_overview(ws, detail)}
+    history = compare.charts.stepped(data.curves(root, gen, (run_id,), None, None))
+    if not history.empty:  # curves only for what was logged per step (folds, stages, epochs)
+        names = {run.run_id: run.name}
+        panels["Curves"] = lambda: st.plotly_chart(
+            compare.charts.metric_curves(history, names), key=f"curves-{run_id}"
+        )
     evaluation = data.evaluations(root, gen, (run_id,)).get(run_id)
     if evaluation:
-        st.markdown("**Evaluation**")
-        cols = st.columns(2)
-        with cols[0]:
-            compare.evaluation_charts({k: v for k, v in evaluation.items()
-                                       if k in ("confusion_matrix", "residuals")},
-                                      key=f"ev-{run_id}-a")  # fmt: skip
-        with cols[1]:
-            compare.evaluation_charts({k: v for k, v in evaluation.items()
-                                       if k in ("roc", "pr", "feature_importances")},
-                                      key=f"ev-{run_id}-b")  # fmt: skip
+        panels["Evaluation"] = lambda: evaluation_panel(run_id, evaluation)
+    if len(panels) == 1:
+        run_overview(ws, detail)
+    else:  # keyed by the tab set: the open tab stays open while runs with the same tabs are ticked
+        lazy_tabs(panels, key=f"run-tabs-{'-'.join(panels)}")
 
 
-def live_status(root: str, gen: tuple, table: pd.DataFrame) -> None:
-    """Running sweeps on this page: trials ended out of all, and a cancel button."""
-    sweeps = table[
-        (table["status"] == "running") & table["name"].astype(str).str.endswith(" sweep")
-    ]
-    for parent in sweeps.itertuples():
+def run_overview(ws, detail) -> None:
+    """A run's params, metrics (latest, min, max) and tags as text tables, and its
+    artifacts to download."""
+    left, mid, right = st.columns(3)
+    left.markdown("**Params**")
+    left.markdown(
+        markdown_table(
+            ["param", "value"],
+            [(k, repr(v) if isinstance(v, str) else str(v)) for k, v in detail.params.items()],
+        )
+        if detail.params
+        else "none"
+    )
+    mid.markdown("**Metrics** (latest, min, max over finite values)")
+    mid.markdown(
+        markdown_table(
+            ["metric", "latest", "step", "min", "max", "points"],
+            [
+                (
+                    m.key,
+                    _number(m.last_value),
+                    m.last_step,
+                    _number(m.min_value),
+                    _number(m.max_value),
+                    m.n_points,
+                )
+                for m in detail.metrics.values()
+            ],
+        )
+        if detail.metrics
+        else "none"
+    )
+    right.markdown("**Tags**")
+    right.markdown(
+        markdown_table(["tag", "value"], list(detail.tags.items())) if detail.tags else "none"
+    )
+    run = detail.run
+    for art in detail.artifacts:
+        right.download_button(
+            f"{art.path} · {file_size(art.size_bytes)}",
+            data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
+            file_name=art.path.rsplit("/", 1)[-1],
+            key=f"artifact-{run.run_id}-{art.path}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def _number(value: float | None) -> str:
+    """A metric value in full (repr: the shortest text that reads back as the same float)."""
+    return "" if value is None else repr(float(value))
+
+
+def evaluation_panel(run_id: str, evaluation: dict) -> None:
+    cols = st.columns(2)
+    with cols[0]:
+        compare.evaluation_charts(
+            {k: v for k, v in evaluation.items() if k in ("confusion_matrix", "residuals")},
+            key=f"ev-{run_id}-a",
+        )
+    with cols[1]:
+        compare.evaluation_charts(
+            {k: v for k, v in evaluation.items() if k in ("roc", "pr", "feature_importances")},
+            key=f"ev-{run_id}-b",
+        )
+
+
+def live_status(root: str, gen: tuple, sweeps: tuple[tuple[str, str], ...]) -> None:
+    """Running sweeps on this page (run id, name): trials ended out of all, and a cancel
+    button."""
+    for run_id, name in sweeps:
         # every trial (no limit), so the counts are of the whole sweep
-        kids = data.runs_table(root, gen, None, None, f"parent_run_id = '{parent.run_id}'")
+        kids = data.runs_table(root, gen, None, None, f"parent_run_id = '{run_id}'")
         done = int((kids["status"] != "running").sum()) if not kids.empty else 0
         total = len(kids)
-        with st.status(f"{parent.name}: {done} of {total} trials ended", state="running"):
+        with st.status(f"{name}: {done} of {total} trials ended", state="running"):
             st.progress(done / max(total, 1))
             counts = kids["status"].value_counts().to_dict() if total else {}
             st.caption(" · ".join(f"{STATUS_ICONS.get(k, '')} {v} {k}" for k, v in counts.items()))
-            if st.button("Cancel the sweep", key=f"cancel-sweep-{parent.run_id}",
+            if st.button("Cancel the sweep", key=f"cancel-sweep-{run_id}",
                          icon=":material/stop_circle:"):  # fmt: skip
                 with user_errors():
-                    n = _runner().cancel(data.workspace(), parent.run_id)
+                    n = _runner().cancel(data.workspace(), run_id)
                     st.toast(f"Cancel requested for {n} run(s).")
 
 
 def bulk_actions(selected: list[str], trash_view: bool) -> None:
+    """Tag, trash, restore or purge the selected runs: in a popover, whose widgets the browser
+    mounts only when it is opened (a tick stays quick)."""
+    n = len(selected)
+    with st.popover(f"Act on {n} selected run{'' if n == 1 else 's'}", icon=":material/checklist:"):
+        _bulk_actions(selected, trash_view)
+
+
+def _bulk_actions(selected: list[str], trash_view: bool) -> None:
     ws = data.workspace()
     user = current_user()
     cols = st.columns([2, 2, 1, 1, 1])
@@ -167,42 +218,33 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     total = data.count_runs(root, gen, experiment_ids, query, lifecycle)
     pages = max((total + size - 1) // size, 1)
     page = min(page, pages)
-    table = data.runs_table(root, gen, experiment_ids, size, query, order, (page - 1) * size,
-                            lifecycle)  # fmt: skip
-    running = int((table["status"] == "running").sum()) if not table.empty else 0
+    shown = tuple(st.session_state.get("shown_columns") or ())
+    grid = data.runs_grid(
+        root, gen, experiment_ids, size, query, order, (page - 1) * size, lifecycle, shown
+    )
+    ids = list(grid.run_ids)
     first = (page - 1) * size
     st.caption(
         f"{total:,} run{'' if total == 1 else 's'}"
-        + (f" · showing {first + 1:,}-{first + len(table):,} · page {page} of {pages}"
+        + (f" · showing {first + 1:,}-{first + len(ids):,} · page {page} of {pages}"
            if pages > 1 else "")
-        + (f" · {running} running, refreshing live" if running else "")
+        + (f" · {grid.n_running} running, refreshing live" if grid.n_running else "")
         + " · select runs: one shows its details, several are compared"
     )  # fmt: skip
-    live_status(root, gen, table)
-    if table.empty:
+    live_status(root, gen, grid.running_sweeps)
+    if not ids:
         st.info(
             "No runs match."
             if query or lifecycle == "deleted"
             else "No runs in this experiment yet. Launch one above, or log one from a notebook."
         )
         return
-    shown = st.session_state.get("shown_columns")
-    view = display_runs(table)
-    if shown:
-        keep = [c for c in view.columns if c in shown or not c.startswith(("params.", "metrics.",
-                                                                          "tags."))]  # fmt: skip
-        view = view[keep]
-    elif len(view) > 1:  # by default, params that are the same in every run shown add nothing
-        params = [c for c in view.columns if c.startswith("params.")]
-        counts = view[params].nunique()
-        view = view.drop(columns=counts.index[counts <= 1])
     # Selection is positional in st.dataframe, so a run arriving on top would shift it to
     # another run. Key the widget by the run list and carry the selected run ids over.
-    ids = table["run_id"].tolist()
     remembered = set(st.session_state.get("selected_runs", ()))
     keep_rows = [i for i, run_id in enumerate(ids) if run_id in remembered]
     event = st.dataframe(
-        view, hide_index=True, on_select="rerun", selection_mode="multi-row",
+        grid.arrow, hide_index=True, on_select="rerun", selection_mode="multi-row",
         key=f"runs-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:12]}",
         selection_default={"selection": {"rows": keep_rows}},
         column_config={"run_id": st.column_config.TextColumn("run id")},
@@ -213,18 +255,12 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
         return
     bulk_actions(selected, lifecycle == "deleted")
     if len(selected) == 1:
-        # curves only for what was logged per step (folds, boosting stages, epochs); single
-        # values are in the run's metrics table below
-        history = compare.charts.stepped(data.curves(root, gen, tuple(selected), None, None))
-        if not history.empty:
-            st.subheader("Metric curves")
-            names = compare.run_labels(table)
-            st.plotly_chart(compare.charts.metric_curves(history, names), key="curves")
         try:
             run_details(root, gen, selected[0])
         except NotFound:
             st.session_state["selected_runs"] = []
     else:
+        table = data.runs_table(root, gen, experiment_ids, size, query, order, first, lifecycle)
         compare.compare_view(table, selected)
 
 

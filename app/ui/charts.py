@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from store.entities import ColumnProfile, DatasetVersion
+from store.entities import ColumnProfile
 
 PALETTE = px.colors.qualitative.Plotly
 
@@ -80,23 +79,6 @@ def column_distribution(profile: ColumnProfile) -> go.Figure:
         fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title="rows")
     fig.update_layout(height=320, margin={"t": 30, "b": 20, "l": 20, "r": 20},
                       title=f"{profile.name} ({profile.dtype})")  # fmt: skip
-    return fig
-
-
-def version_timeline(versions: Sequence[DatasetVersion]) -> go.Figure:
-    """Rows per version; versions that break the contract in red, dates on hover."""
-    ordered = sorted(versions, key=lambda v: v.version)
-    colors = ["#d62728" if v.contract_passed is False else "#2ca02c" for v in ordered]
-    fig = go.Figure(go.Scatter(
-        x=[f"v{v.version}" for v in ordered], y=[v.n_rows for v in ordered],
-        mode="lines+markers", marker={"color": colors, "size": 11}, line={"color": "#999"},
-        hovertext=[f"{v.ref} · {v.created_at:%Y-%m-%d %H:%M} · {v.n_rows:,} rows · contract "
-                   f"{'failed' if v.contract_passed is False else 'passed'}<br>{v.message}"
-                   for v in ordered], hoverinfo="text",
-    ))  # fmt: skip
-    fig.update_layout(height=220, margin={"t": 20, "b": 20, "l": 20, "r": 20},
-                      yaxis={"title": "rows", "rangemode": "tozero"},
-                      xaxis={"type": "category"}, showlegend=False)  # fmt: skip
     return fig
 
 

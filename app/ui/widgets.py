@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,6 +107,34 @@ def lazy_tabs(panels: dict[str, Callable[[], None]], key: str) -> str:
     with tabs[list(panels).index(opened)], user_errors():
         panels[opened]()
     return opened
+
+
+# Every ASCII character that markdown (CommonMark, GitHub tables), Streamlit's own markup
+# (``:red[...]``, ``:material/icon:``, emoji shortcodes) or its LaTeX (``$``) could read as
+# markup. CommonMark lets a backslash escape any ASCII punctuation.
+_MARKUP = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~:$&=^\"'])")
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as literal text inside ``st.markdown``: every markup character escaped with
+    a backslash, line breaks turned into spaces. A run's param ``$x$`` or a tag
+    ``:red[gone]`` is shown as written, never as LaTeX or coloured text."""
+    return _MARKUP.sub(r"\\\1", " ".join(str(value).splitlines()))
+
+
+def markdown_table(columns: list[str], rows: list[tuple]) -> str:
+    """A small table as markdown text for ``st.markdown`` (every cell escaped, see
+    :func:`markdown_text`; None shows empty).
+
+    Why not ``st.dataframe``: each data grid that appears on a click costs the browser
+    about 0.15 to 0.2 s to mount (measured in chromium, `bench/bench_pages.py`), and a
+    run's details held three; a markdown table costs about 0.01 s."""
+    head = "| " + " | ".join(markdown_text(c) for c in columns) + " |"
+    rule = "| " + " | ".join("---" for _ in columns) + " |"
+    body = [
+        "| " + " | ".join("" if v is None else markdown_text(v) for v in row) + " |" for row in rows
+    ]
+    return "\n".join([head, rule, *body])
 
 
 def duration(seconds: float | None) -> str:
