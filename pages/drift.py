@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import drift, reports
 from app.ui import data
-from app.ui.widgets import lazy_tabs, user_errors
+from app.ui.widgets import lazy_tabs, markdown_table, user_errors
 from store.errors import InvalidInput
 
 st.title("Drift")
@@ -149,14 +149,23 @@ def columns_panel(ws, report) -> None:
         "effect": st.column_config.NumberColumn(format="%.4f"),
         "what changed": st.column_config.TextColumn(width="large"),
     }  # fmt: skip
-    st.dataframe(table, hide_index=True, key=f"drift-table-{report.report_id}",
-                 column_config=formats)  # fmt: skip
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        key=f"drift-table-{report.report_id}",
+        column_config=formats,
+        on_select="rerun",
+        selection_mode="single-row",
+    )
     with st.expander("How a verdict is reached"):
         st.markdown(drift.RULE)
-    columns = [r["column"] for r in report.results if r["kind"] not in ("schema", "ignored")]
-    if not columns:
+    picked = [i for i in event.selection.rows if i < len(report.results)]
+    detail = report.results[picked[0]] if picked else None
+    if detail is None or detail["kind"] in ("schema", "ignored"):
+        # a chart costs the browser about 0.2 s to mount: drawn when asked for
+        st.caption("Select a column's row to see its distributions and statistics.")
         return
-    name = st.selectbox("Column", columns, key=f"drift-col-{report.report_id}")
+    name = detail["column"]
     root, gen = str(ws.root), data.generation()
     ref_p, cur_p = (
         {p.name: p for p in data.dataset_profile(root, gen, data.dataset_version(root, gen, ref))}
@@ -166,16 +175,10 @@ def columns_panel(ws, report) -> None:
         data.distribution_figure(ref_p[name], cur_p[name]),
         key=f"drift-fig-{report.report_id}-{name}",
     )
-    detail = next(r for r in report.results if r["column"] == name)
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "statistic": list(detail["stats"]),
-                "value": [_stat(k, v) for k, v in detail["stats"].items()],
-            }
-        ),
-        hide_index=True,
-        key=f"drift-stats-{report.report_id}-{name}",
+    st.markdown(
+        markdown_table(
+            ["statistic", "value"], [(k, _stat(k, v)) for k, v in detail["stats"].items()]
+        )
     )
 
 
@@ -326,8 +329,13 @@ with user_errors():
                 "Datasets page.")  # fmt: skip
         st.stop()
     confirmation = st.empty()  # filled once the selected report is known
-    new_report(ws, refs)
     found = data.drift_reports(str(ws.root), data.generation())
+    # A toggle, not an expander (a collapsed expander still builds every widget of its
+    # form); open while there is no report yet, then as the user leaves it.
+    st.session_state.setdefault("new_report_open", not found)
+    if st.toggle("New report", key="new_report_open"):
+        with st.container(border=True):
+            new_report(ws, refs)
     if not found:
         st.caption("No report yet: pick a reference and a current version above.")
         st.stop()

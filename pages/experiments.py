@@ -15,6 +15,7 @@ from app.ui.widgets import (
     flash_scope,
     lazy_tabs,
     markdown_table,
+    markdown_text,
     user_errors,
 )
 from store.errors import NotFound, WorkbenchError
@@ -78,46 +79,28 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
         panels["Evaluation"] = lambda: evaluation_panel(run_id, evaluation)
     if len(panels) == 1:
         run_overview(ws, detail)
-    else:  # keyed by the tab set: the open tab stays open while runs with the same tabs are ticked
-        lazy_tabs(panels, key=f"run-tabs-{'-'.join(panels)}")
+    else:  # the open tab stays open while other runs are ticked (Overview if they lack it)
+        lazy_tabs(panels, key="run-tabs")
 
 
 def run_overview(ws, detail) -> None:
-    """A run's params, metrics (latest, min, max) and tags as text tables, and its
-    artifacts to download."""
-    left, mid, right = st.columns(3)
+    """A run's metrics (latest, min, max; 6 significant digits) as a text table, its params
+    and tags as lists that wrap, and its artifacts to download."""
+    if detail.metrics:
+        st.markdown("**Metrics** (latest, min and max over finite values; 6 significant digits)")
+        rows = [
+            (m.key, _number(m.last_value), m.last_step, _number(m.min_value),
+             _number(m.max_value), m.n_points)
+            for m in detail.metrics.values()
+        ]  # fmt: skip
+        st.markdown(markdown_table(["metric", "latest", "step", "min", "max", "points"], rows))
+    left, right = st.columns(2)
     left.markdown("**Params**")
     left.markdown(
-        markdown_table(
-            ["param", "value"],
-            [(k, repr(v) if isinstance(v, str) else str(v)) for k, v in detail.params.items()],
-        )
-        if detail.params
-        else "none"
-    )
-    mid.markdown("**Metrics** (latest, min, max over finite values)")
-    mid.markdown(
-        markdown_table(
-            ["metric", "latest", "step", "min", "max", "points"],
-            [
-                (
-                    m.key,
-                    _number(m.last_value),
-                    m.last_step,
-                    _number(m.min_value),
-                    _number(m.max_value),
-                    m.n_points,
-                )
-                for m in detail.metrics.values()
-            ],
-        )
-        if detail.metrics
-        else "none"
+        _pairs({k: repr(v) if isinstance(v, str) else str(v) for k, v in detail.params.items()})
     )
     right.markdown("**Tags**")
-    right.markdown(
-        markdown_table(["tag", "value"], list(detail.tags.items())) if detail.tags else "none"
-    )
+    right.markdown(_pairs(detail.tags))
     run = detail.run
     for art in detail.artifacts:
         right.download_button(
@@ -130,9 +113,18 @@ def run_overview(ws, detail) -> None:
         )
 
 
+def _pairs(values: dict) -> str:
+    """Keys and values as markdown lines (``key``: value), wrapping in a narrow column."""
+    if not values:
+        return "none"
+    return "  \n".join(
+        f"`{k}`: {markdown_text(v)}" if "`" not in k else f"{markdown_text(k)}: {markdown_text(v)}"
+        for k, v in values.items()
+    )
+
+
 def _number(value: float | None) -> str:
-    """A metric value in full (repr: the shortest text that reads back as the same float)."""
-    return "" if value is None else repr(float(value))
+    return "" if value is None else f"{value:.6g}"
 
 
 def evaluation_panel(run_id: str, evaluation: dict) -> None:

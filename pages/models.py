@@ -46,13 +46,36 @@ def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
 
 
 def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
+    """The aliases with a rollback each, the form that moves one (in a popover: the browser
+    mounts its widgets only when it is opened), and the aliases' history."""
+    with st.popover("Move an alias", icon=":material/label:"):
+        alias_form(ws, model, versions)
+    for alias, version in model.aliases.items():
+        cols = st.columns([2, 2])
+        cols[0].markdown(f"**@{alias}** → v{version}")
+        if cols[1].button(f"Roll back @{alias}", key=f"rollback-{model.name}-{alias}",
+                          icon=":material/undo:"):  # fmt: skip
+            with user_errors():
+                back = registry.rollback(ws, model.name, alias)
+                st.session_state["flash"] = f"{model.name}@{alias} rolled back to v{back}."
+                st.rerun()
+    history = data.alias_history(str(ws.root), data.generation(), model.name)
+    if history:
+        st.markdown("**Alias history**")
+        st.dataframe(pd.DataFrame([{"when (UTC)": e.moved_at, "alias": e.alias,
+                                    "from": e.from_version, "to": e.to_version, "who": e.actor,
+                                    "reason": e.reason} for e in history]),
+                     hide_index=True)  # fmt: skip
+
+
+def alias_form(ws, model: Model, versions: list[ModelVersion]) -> None:
     numbers = [v.version for v in versions]
     admin = auth.allows(ws, "admin")
     with st.form(f"alias-{model.name}"):
-        a, b, c = st.columns([2, 2, 3])
+        a, b = st.columns(2)
         alias = a.text_input("Alias", value="challenger")
         version = b.selectbox("Version", numbers)
-        reason = c.text_input("Reason", placeholder="why this move")
+        reason = st.text_input("Reason", placeholder="why this move")
         override = False
         if admin:
             override = st.checkbox(
@@ -79,22 +102,6 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
                 was = f" (was v{before})" if before is not None else ""
                 st.session_state["flash"] = f"{model.name}@{target} → v{version}{was}."
                 st.rerun()
-    for alias, version in model.aliases.items():
-        cols = st.columns([2, 2])
-        cols[0].markdown(f"**@{alias}** → v{version}")
-        if cols[1].button(f"Roll back @{alias}", key=f"rollback-{model.name}-{alias}",
-                          icon=":material/undo:"):  # fmt: skip
-            with user_errors():
-                back = registry.rollback(ws, model.name, alias)
-                st.session_state["flash"] = f"{model.name}@{alias} rolled back to v{back}."
-                st.rerun()
-    history = data.alias_history(str(ws.root), data.generation(), model.name)
-    if history:
-        st.markdown("**Alias history**")
-        st.dataframe(pd.DataFrame([{"when (UTC)": e.moved_at, "alias": e.alias,
-                                    "from": e.from_version, "to": e.to_version, "who": e.actor,
-                                    "reason": e.reason} for e in history]),
-                     hide_index=True)  # fmt: skip
 
 
 def card_tab(ws, version: ModelVersion) -> None:
@@ -314,9 +321,10 @@ with user_errors(), flash_scope():
         st.success(flash)
     models = data.models(str(ws.root), data.generation())
     names = [m.name for m in models]
-    with st.expander("Register a model from a run", icon=":material/add_box:",
-                     expanded=not models):  # fmt: skip
-        register_form(ws, names)
+    # A toggle, not an expander: a collapsed expander still builds every widget of its form.
+    if st.toggle("Register a model from a run", value=not models, key="register_model_open"):
+        with st.container(border=True):
+            register_form(ws, names)
     if not models:
         st.info("No model registered yet. Register a finished run's model above, or call "
                 "`wb.register_model(run_id, 'churn-classifier')`.")  # fmt: skip

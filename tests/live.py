@@ -196,6 +196,15 @@ def cut_off_texts(page) -> list[str]:
     return page.evaluate(CUT_OFF)
 
 
+def tick_row(page, grid, row: int) -> None:
+    """Tick row ``row`` (1-based) of the data grid ``grid`` (a locator of its
+    ``stDataFrameResizable``): its checkbox sits at the left edge of the canvas, one
+    35-pixel row per line below the header."""
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 17 + 35 * row)
+
+
 def open_tab(page, name: str, shows, timeout: float = 120) -> None:
     """Click the tab ``name`` and wait until ``shows`` (a locator inside it) is visible. A
     rerun still in flight from the previous click can redraw the tabs with the first one

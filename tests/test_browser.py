@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
-from tests.live import SHOTS, app_server, browser, error_texts, open_page
+from tests.live import SHOTS, app_server, browser, error_texts, open_page, open_tab, tick_row
 
 NEW_RUN = """
 from app import sdk as wb
@@ -23,10 +23,8 @@ with wb.start_run(experiment="churn", name="logged-while-open") as run:
 
 
 def select_row(page, row: int) -> None:
-    """Tick row ``row`` (1-based) of the first table: its checkbox sits at the left edge of
-    the canvas grid, one 35-pixel row per line below the header."""
-    box = page.get_by_test_id("stDataFrameResizable").first.bounding_box()
-    page.mouse.click(box["x"] + 15, box["y"] + 17 + 35 * row)
+    """Tick row ``row`` (1-based) of the page's first table."""
+    tick_row(page, page.get_by_test_id("stDataFrameResizable").first, row)
 
 
 def seed_runs() -> None:
@@ -58,7 +56,7 @@ def test_home_and_experiments_journey(ws: Workspace, tmp_path: Path) -> None:
         # A recent run on Home opens on the Experiments page, selected.
         select_row(page, 2)  # rf-400 (newest first: broken-features, rf-400, ...)
         page.get_by_role("heading", name="rf-400").wait_for()
-        page.get_by_test_id("stPlotlyChart").first.wait_for()
+        page.get_by_text("Params", exact=True).wait_for()  # its Overview tab
         assert error_texts(page) == []
 
         page.get_by_role("link", name="Home").first.click()
@@ -74,11 +72,13 @@ def test_home_and_experiments_journey(ws: Workspace, tmp_path: Path) -> None:
         page.screenshot(path=SHOTS / "experiments-compare.png", full_page=True)
         select_row(page, 2)
         select_row(page, 3)
-        page.get_by_text("Metric curves", exact=True).wait_for(state="detached")
+        page.get_by_role("heading", name="Compare 2 runs").wait_for(state="detached")
+        page.get_by_text("Params", exact=True).wait_for(state="detached")
         select_row(page, 1)
-        page.get_by_text("Metric curves", exact=True).wait_for()
-        page.get_by_test_id("stPlotlyChart").first.wait_for()
         page.get_by_text("Params", exact=True).wait_for()
+        page.get_by_role("button", name="Act on 1 selected run").wait_for()
+        # one run's curves are a tab away: drawn when opened, not on each tick
+        open_tab(page, "Curves", page.get_by_test_id("stPlotlyChart").first)
         assert error_texts(page) == []
         page.screenshot(path=SHOTS / "experiments-run.png", full_page=True)
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from store.workspace import Workspace
 from tests.conftest import make_frame
-from tests.live import SHOTS, app_server, browser, error_texts, open_page
+from tests.live import SHOTS, app_server, browser, error_texts, open_page, tick_row
 
 
 def upload(page, path: Path, name: str | None, message: str) -> None:
@@ -40,12 +40,15 @@ def test_datasets_journey(ws: Workspace, tmp_path: Path) -> None:
         upload(page, march, "churn", "March export")
         page.get_by_text("Registered churn@v1: 500 rows x 6 columns.").wait_for()
         page.get_by_role("heading", name="churn@v1").wait_for()
-        page.get_by_text("Distribution of").wait_for()
-        expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)  # timeline + column
+        page.get_by_text("select a row to see its column's distribution").wait_for()
+        expect(page.get_by_test_id("stPlotlyChart")).to_have_count(0)  # drawn when asked for
+        profile = page.locator("[class*='st-key-profile-'] [data-testid='stDataFrameResizable']")
+        tick_row(page, profile, 4)  # the fourth column, plan: its levels
+        page.get_by_test_id("stPlotlyChart").filter(has_text="plan").wait_for()
         assert error_texts(page) == []
         page.screenshot(path=SHOTS / "datasets-profile.png", full_page=True)
 
-        page.locator("summary").filter(has_text="Register a version").click()
+        page.get_by_text("Register a version").click()  # the toggle opens the form
         upload(page, april, None, "April export")  # the name defaults to the dataset shown
         page.get_by_text(
             "Registered churn@v2: 490 rows x 6 columns. It breaks the contract"

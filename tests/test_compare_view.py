@@ -25,10 +25,12 @@ def app_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return ws
 
 
-def experiments_page(selected: list[str]) -> AppTest:
-    """The Experiments page with ``selected`` runs ticked (the selection it remembers)."""
+def experiments_page(selected: list[str], tab: str = "Curves") -> AppTest:
+    """The Experiments page with ``selected`` runs ticked (the selection it remembers) and,
+    when one run is, its details' tab ``tab`` open."""
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.session_state["selected_runs"] = selected
+    at.session_state["run-tabs"] = tab
     at.run()
     at.switch_page("../pages/experiments.py")
     at.run()

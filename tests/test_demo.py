@@ -150,12 +150,13 @@ def walk(page, url: str, champion_run: str) -> None:
     page.keyboard.press("Enter")
     page.get_by_text("1 run · select runs").wait_for()  # one, not "1 runs"
     page.wait_for_selector(IDLE)
-    if page.get_by_text("Metric curves", exact=True).count() == 0 and \
-            page.get_by_placeholder("tag key").count() == 0:  # fmt: skip
+    ticked = page.get_by_role("button", name="Act on 1 selected run")
+    if ticked.count() == 0:
         select_row(page, 1)
-    page.get_by_placeholder("tag key").wait_for()
+    ticked.wait_for()
     matrix = page.get_by_test_id("stPlotlyChart").filter(has_text="Confusion matrix")
-    matrix.scroll_into_view_if_needed()
+    open_tab(page, "Evaluation", matrix.first)
+    matrix.first.scroll_into_view_if_needed()
     shot("experiments-champion")
     page.get_by_role("textbox", name="Filter").fill("")
     page.keyboard.press("Enter")
