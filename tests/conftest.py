@@ -122,6 +122,12 @@ def open_tab(at, key: str, label: str):
     return at.run()
 
 
+def select_row(at, key: str, row: int) -> None:
+    """Select row ``row`` (0-based) of the data grid keyed ``key`` before the next run:
+    AppTest cannot click a grid, and its selection is the widget's state."""
+    at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest test files first. `make test` hands whole files to its workers in this order
     (``--dist loadfile --no-loadscope-reorder``), so the long ones start at once and the

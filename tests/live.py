@@ -196,6 +196,28 @@ def cut_off_texts(page) -> list[str]:
     return page.evaluate(CUT_OFF)
 
 
+def switch_on(page, label: str) -> None:
+    """Turn the toggle ``label`` on (nothing when it is on already): the pages keep forms
+    such as "New report" behind a toggle, whose widgets the browser mounts only when shown."""
+    from playwright.sync_api import expect
+
+    page.wait_for_selector(IDLE)
+    box = page.get_by_role("switch", name=label, exact=True)
+    if not box.is_checked():
+        page.get_by_text(label, exact=True).click()
+    expect(box).to_be_checked()
+
+
+def alias_form(page):
+    """Open the Models page's "Move an alias" popover; returns its form (a locator)."""
+    page.wait_for_selector(IDLE)
+    form = page.get_by_test_id("stForm").filter(has_text="Move alias")
+    if not form.is_visible():
+        page.get_by_role("button", name="Move an alias").click()
+    form.wait_for()
+    return form
+
+
 def tick_row(page, grid, row: int) -> None:
     """Tick row ``row`` (1-based) of the data grid ``grid`` (a locator of its
     ``stDataFrameResizable``): its checkbox sits at the left edge of the canvas, one

@@ -9,9 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from app import reports
 from app import sdk as wb
 from store.workspace import Workspace
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page, open_tab
+from tests.live import (
+    IDLE,
+    SHOTS,
+    app_server,
+    browser,
+    error_texts,
+    open_page,
+    open_tab,
+    tick_row,
+)
 
 
 @pytest.mark.browser
@@ -30,10 +40,13 @@ def test_drift_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("button", name="Run the report").click()
         page.get_by_role("heading", name="drift: customers@v2 against customers@v1").wait_for()
         page.wait_for_selector(IDLE)
-        page.get_by_test_id("stSelectbox").filter(has_text="Column").click()
-        page.keyboard.type("plan")
-        page.keyboard.press("Enter")
+        # a column's distributions are drawn when its row is selected
+        page.get_by_text("Select a column's row to see its distributions").wait_for()
+        order = [r["column"] for r in reports.list_reports(ws)[0].results]
+        table = page.locator("[class*='st-key-drift-table-'] [data-testid='stDataFrameResizable']")
+        tick_row(page, table, order.index("plan") + 1)
         page.get_by_test_id("stPlotlyChart").filter(has_text="plan").first.wait_for()
+        page.get_by_text("statistic", exact=True).wait_for()  # the column's statistics
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []
         page.screenshot(path=SHOTS / "drift-report.png", full_page=True)

@@ -11,7 +11,17 @@ from app import registry, runner
 from app import sdk as wb
 from app.training import RunSpec
 from store.workspace import Workspace
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page, open_tab
+from tests.live import (
+    IDLE,
+    SHOTS,
+    alias_form,
+    app_server,
+    browser,
+    error_texts,
+    open_page,
+    open_tab,
+    switch_on,
+)
 from tests.test_runner import binary_frame
 
 
@@ -27,8 +37,7 @@ def register(page, run_label: str, name: str) -> None:
 
 
 def move_alias(page, alias: str, version: int) -> None:
-    page.wait_for_selector(IDLE)
-    form = page.get_by_test_id("stForm").filter(has_text="Move alias")
+    form = alias_form(page)
     form.get_by_role("textbox", name="Alias").fill(alias)
     form.get_by_test_id("stSelectbox").click()
     page.keyboard.type(str(version))
@@ -50,7 +59,7 @@ def test_models_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_text("No model registered yet").wait_for()
         register(page, "baseline", "churn-clf")
         page.get_by_text("Registered churn-clf/1.").wait_for()
-        page.locator("summary").filter(has_text="Register a model from a run").click()
+        switch_on(page, "Register a model from a run")
         register(page, "forest", "churn-clf")
         page.get_by_text("Registered churn-clf/2.").wait_for()
 

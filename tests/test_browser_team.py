@@ -13,7 +13,17 @@ from app import sdk as wb
 from app.training import RunSpec
 from app.ui import nav
 from store.workspace import Workspace
-from tests.live import IDLE, SHOTS, app_server, browser, error_texts, open_page, open_tab
+from tests.live import (
+    IDLE,
+    SHOTS,
+    alias_form,
+    app_server,
+    browser,
+    error_texts,
+    open_page,
+    open_tab,
+    switch_on,
+)
 from tests.test_runner import binary_frame
 
 PASSWORD = "correct horse battery"
@@ -62,6 +72,8 @@ def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
         nav_text = page.get_by_test_id("stSidebarNav").inner_text()
         assert "Drift" in nav_text and "Admin" not in nav_text
         page.get_by_test_id("stSidebarNav").get_by_text("Drift").click()
+        page.get_by_role("heading", name="Drift").wait_for()
+        switch_on(page, "New report")
         page.get_by_role("button", name="Run the report").click()
         page.get_by_text("vera is a viewer; reports.run_report needs the editor role").wait_for()
         page.screenshot(path=SHOTS / "team-viewer-refused.png")
@@ -132,7 +144,7 @@ def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Pat
         open_tab(page, "Champion vs challenger", page.get_by_text("only an admin can override it"))
         assert page.get_by_text("Override the gate", exact=True).count() == 0
         assert page.get_by_role("button", name="Override the gate and promote").is_disabled()
-        form = page.get_by_test_id("stForm").filter(has_text="Move alias")
+        form = alias_form(page)
         form.get_by_role("textbox", name="Alias").fill("champion")
         form.get_by_test_id("stSelectbox").click()
         page.keyboard.type("1")

@@ -22,7 +22,7 @@ from app import sdk as wb
 from app.training import RunSpec
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
-from tests.live import app_process
+from tests.live import alias_form, app_process
 from tests.test_runner import binary_frame
 
 pytestmark = pytest.mark.slow
@@ -242,7 +242,7 @@ def test_app_server_killed_during_alias_moves(ws: Workspace, tmp_path: Path) -> 
                 page = b.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"{url}/models")
                 page.wait_for_selector(IDLE, timeout=60_000)
-                form = page.get_by_test_id("stForm").filter(has_text="Move alias")
+                form = alias_form(page)
                 form.get_by_role("textbox", name="Alias").fill("champion")
                 form.get_by_test_id("stSelectbox").filter(has_text="Version").click()
                 page.keyboard.type(str(2 + i % 2))

@@ -176,6 +176,7 @@ def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace,
     at = AppTest.from_file(MAIN, default_timeout=120).run()
     at.switch_page(f"../pages/{nav.MODELS.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    next(t for t in at.toggle if t.label == "Register a model from a run").set_value(True).run()
     picker = next(s for s in at.selectbox if s.label == "Run")
     assert len(picker.options) == 206
     open_tab(at, "model-tabs-churn-clf", "Monitor")

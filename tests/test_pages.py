@@ -122,10 +122,10 @@ def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace
     assert versions["contract"].tolist() == ["failed (1)", "passed"]
     profile = at.dataframe[1].value
     assert profile["column"].tolist() == ["id", "age", "income", "plan", "active", "signup"]
-    open_tab(at, "version-tabs-churn@v2", "Contract")
+    open_tab(at, "version-tabs-churn", "Contract")
     assert any("breaks contract revision 1" in w.value for w in at.warning)
     assert any("platinum" in m.value for m in at.markdown)
-    open_tab(at, "version-tabs-churn@v2", "Diff")
+    open_tab(at, "version-tabs-churn", "Diff")
     metrics = {m.label: m.value for m in at.metric}  # the Diff tab: v1 against v2
     assert metrics["Changed"] == "60" and metrics["Unchanged"] == "0"  # another seed: all differ
     assert metrics["Added"] == "0" and metrics["Removed"] == "0"
@@ -136,7 +136,7 @@ def test_the_contract_is_saved_from_the_page(app_env: Workspace) -> None:
     from tests.conftest import make_dataset_version
 
     make_dataset_version(rows=30)
-    at = open_tab(run_page(nav.DATASETS), "version-tabs-churn@v1", "Contract")
+    at = open_tab(run_page(nav.DATASETS), "version-tabs-churn", "Contract")
     key = next(s for s in at.selectbox if s.label == "Key column")
     assert key.value == "id"
     key.select("(none)")

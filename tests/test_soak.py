@@ -59,6 +59,9 @@ async def session(browser, url: str, i: int, seen: dict) -> None:
         await page.goto(f"{url}/drift")
         await page.wait_for_selector(IDLE, timeout=180_000)
         button = page.get_by_role("button", name="Run the report")
+        if not await button.is_visible():  # the form is behind a toggle once a report exists
+            await page.get_by_text("New report", exact=True).click()
+            await button.wait_for()
         stored = page.get_by_text("Report stored:").or_(page.locator(ERRORS)).first
         await button.click(no_wait_after=True)
         try:
