@@ -33,9 +33,19 @@ def _runner():
     return runner
 
 
-def run_details(root: str, gen: tuple, run_id: str) -> None:
+def run_details(root: str, gen: tuple, run_id: str, trash_view: bool) -> None:
+    """One ticked run: its actions (in the popover beside the table), its name and facts,
+    then tabs of which only the open one is drawn: Overview (metrics, params, tags as text),
+    Curves (what was logged per step), Evaluation (its charts), Artifacts. A tick must
+    answer within 300 ms, and each grid or chart that appears costs the browser 0.15 to
+    0.25 s (`bench/bench_pages.py`)."""
     detail = data.run_detail(root, gen, run_id)
     run = detail.run
+    with st.popover("Act on 1 selected run", icon=":material/checklist:"):
+        _bulk_actions([run_id], trash_view)
+        if not trash_view:
+            st.divider()
+            run_actions(detail)
     st.subheader(f"{STATUS_ICONS.get(run.status, '')} {run.name}")
     st.caption(
         f"Experiment **{detail.experiment_name}** · started {run.started_at:%Y-%m-%d %H:%M:%S} "
@@ -43,31 +53,8 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
     )
     if run.error:
         st.warning(f"This run {run.status}: {run.error}", icon=":material/report:")
-    actions = st.columns(4)
     ws = data.workspace()
-    if run.status == "running" and actions[0].button("Cancel", icon=":material/stop_circle:",
-                                                     key=f"cancel-{run_id}"):  # fmt: skip
-        with user_errors():
-            _runner().cancel(ws, run_id)
-            st.toast("Cancel requested: the run stops at its next fold or stage.")
-    if any(a.path == "model.joblib" for a in detail.artifacts) and run.status == "finished":
-        with actions[2].popover("Register model", icon=":material/add_box:"):
-            model_name = st.text_input("Model name", key=f"regname-{run_id}",
-                                       placeholder="churn-classifier")  # fmt: skip
-            if st.button("Register", key=f"register-{run_id}", type="primary"):
-                from app import registry
-
-                with user_errors():
-                    version = registry.register_model(ws, run_id, model_name.strip())
-                    st.toast(f"Registered {version.ref}; see it on the Models page.")
-    launched = run.source == "ui" and not run.name.endswith(" sweep")
-    if launched and actions[1].button("Run again", icon=":material/replay:", key=f"again-{run_id}"):
-        with user_errors():
-            again = _runner().run_again(ws, run_id)
-            st.toast(f"Launched {len(again.run_ids)} run: same spec, same seed.")
-    # Only the open tab is drawn (a tick must answer within 300 ms: each data grid or chart
-    # that appears costs the browser 0.15 to 0.25 s): Overview as text, then what exists.
-    panels = {"Overview": lambda: run_overview(ws, detail)}
+    panels = {"Overview": lambda: run_overview(detail)}
     history = compare.charts.stepped(data.curves(root, gen, (run_id,), None, None))
     if not history.empty:  # curves only for what was logged per step (folds, stages, epochs)
         names = {run.run_id: run.name}
@@ -77,22 +64,73 @@ def run_details(root: str, gen: tuple, run_id: str) -> None:
     evaluation = data.evaluations(root, gen, (run_id,)).get(run_id)
     if evaluation:
         panels["Evaluation"] = lambda: evaluation_panel(run_id, evaluation)
+    if detail.artifacts:
+        panels["Artifacts"] = lambda: artifacts_panel(ws, detail)
     if len(panels) == 1:
-        run_overview(ws, detail)
+        run_overview(detail)
     else:  # the open tab stays open while other runs are ticked (Overview if they lack it)
         lazy_tabs(panels, key="run-tabs")
 
 
-def run_overview(ws, detail) -> None:
-    """A run's metrics (latest, min, max; 6 significant digits) as a text table, its params
-    and tags as lists that wrap, and its artifacts to download."""
+def run_actions(detail) -> None:
+    """What one run allows: cancel it while it runs, launch it again (a run launched from
+    this page: same spec, same seed), register its model once it finished."""
+    run = detail.run
+    ws = data.workspace()
+    if run.status == "running" and st.button(
+        "Cancel the run", icon=":material/stop_circle:", key=f"cancel-{run.run_id}"
+    ):
+        with user_errors():
+            _runner().cancel(ws, run.run_id)
+            st.toast("Cancel requested: the run stops at its next fold or stage.")
+    launched = run.source == "ui" and not run.name.endswith(" sweep")
+    if launched and st.button("Run again", icon=":material/replay:", key=f"again-{run.run_id}"):
+        with user_errors():
+            again = _runner().run_again(ws, run.run_id)
+            st.toast(f"Launched {len(again.run_ids)} run: same spec, same seed.")
+    if any(a.path == "model.joblib" for a in detail.artifacts) and run.status == "finished":
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        model_name = left.text_input(
+            "Register its model as", key=f"regname-{run.run_id}", placeholder="churn-classifier"
+        )
+        if right.button("Register", key=f"register-{run.run_id}", icon=":material/add_box:"):
+            from app import registry
+
+            with user_errors():
+                version = registry.register_model(ws, run.run_id, model_name.strip())
+                st.toast(f"Registered {version.ref}; see it on the Models page.")
+
+
+def artifacts_panel(ws, detail) -> None:
+    """The run's artifacts, each to download (read from the blob store and verified)."""
+    run = detail.run
+    for art in detail.artifacts:
+        st.download_button(
+            f"{art.path} · {file_size(art.size_bytes)}",
+            data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
+            file_name=art.path.rsplit("/", 1)[-1],
+            key=f"artifact-{run.run_id}-{art.path}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def run_overview(detail) -> None:
+    """A run's metrics (latest, min, max; 6 significant digits) as a text table, and its
+    params and tags as lists that wrap."""
     if detail.metrics:
         st.markdown("**Metrics** (latest, min and max over finite values; 6 significant digits)")
         rows = [
-            (m.key, _number(m.last_value), m.last_step, _number(m.min_value),
-             _number(m.max_value), m.n_points)
+            (
+                m.key,
+                _number(m.last_value),
+                m.last_step,
+                _number(m.min_value),
+                _number(m.max_value),
+                m.n_points,
+            )
             for m in detail.metrics.values()
-        ]  # fmt: skip
+        ]
         st.markdown(markdown_table(["metric", "latest", "step", "min", "max", "points"], rows))
     left, right = st.columns(2)
     left.markdown("**Params**")
@@ -101,16 +139,6 @@ def run_overview(ws, detail) -> None:
     )
     right.markdown("**Tags**")
     right.markdown(_pairs(detail.tags))
-    run = detail.run
-    for art in detail.artifacts:
-        right.download_button(
-            f"{art.path} · {file_size(art.size_bytes)}",
-            data=lambda sha=art.sha256: ws.blobs.verified_path(sha).read_bytes(),
-            file_name=art.path.rsplit("/", 1)[-1],
-            key=f"artifact-{run.run_id}-{art.path}",
-            icon=":material/download:",
-            on_click="ignore",
-        )
 
 
 def _pairs(values: dict) -> str:
@@ -245,13 +273,13 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     st.session_state["selected_runs"] = selected
     if not selected:
         return
-    bulk_actions(selected, lifecycle == "deleted")
     if len(selected) == 1:
         try:
-            run_details(root, gen, selected[0])
+            run_details(root, gen, selected[0], lifecycle == "deleted")
         except NotFound:
             st.session_state["selected_runs"] = []
     else:
+        bulk_actions(selected, lifecycle == "deleted")
         table = data.runs_table(root, gen, experiment_ids, size, query, order, first, lifecycle)
         compare.compare_view(table, selected)
 

@@ -53,8 +53,9 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
     for alias, version in model.aliases.items():
         cols = st.columns([2, 2])
         cols[0].markdown(f"**@{alias}** → v{version}")
-        if cols[1].button(f"Roll back @{alias}", key=f"rollback-{model.name}-{alias}",
-                          icon=":material/undo:"):  # fmt: skip
+        if cols[1].button(
+            f"Roll back @{alias}", key=f"rollback-{model.name}-{alias}", icon=":material/undo:"
+        ):
             with user_errors():
                 back = registry.rollback(ws, model.name, alias)
                 st.session_state["flash"] = f"{model.name}@{alias} rolled back to v{back}."
@@ -62,10 +63,22 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
     history = data.alias_history(str(ws.root), data.generation(), model.name)
     if history:
         st.markdown("**Alias history**")
-        st.dataframe(pd.DataFrame([{"when (UTC)": e.moved_at, "alias": e.alias,
-                                    "from": e.from_version, "to": e.to_version, "who": e.actor,
-                                    "reason": e.reason} for e in history]),
-                     hide_index=True)  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "when (UTC)": e.moved_at,
+                        "alias": e.alias,
+                        "from": e.from_version,
+                        "to": e.to_version,
+                        "who": e.actor,
+                        "reason": e.reason,
+                    }
+                    for e in history
+                ]
+            ),
+            hide_index=True,
+        )
 
 
 def alias_form(ws, model: Model, versions: list[ModelVersion]) -> None:

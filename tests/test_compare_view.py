@@ -112,3 +112,31 @@ def test_a_launched_run_shows_curves_of_its_folds_and_no_empty_panels(
     assert curve_panels(at) == ["staged_accuracy"]
     both = experiments_page(kfold.run_ids + holdout.run_ids)
     assert set(curve_panels(both)) == set(panels) | {"staged_accuracy"}
+
+
+def test_one_ticked_run_is_acted_on_from_its_popover(app_env: Workspace) -> None:
+    """A tick shows the run's facts and tabs; what can be done with it (tag, trash, run
+    again, register its model) sits in the "Act on 1 selected run" popover, and works."""
+    from app import experiments, registry
+
+    wb.log_dataset(binary_frame(), "churn")
+    spec = RunSpec("churn", "churned", "logistic")
+    launched = runner.launch(app_env, spec, experiment="ui", wait=True)
+    run_id = launched.run_ids[0]
+    at = experiments_page([run_id], tab="Artifacts")
+    assert [t.label for t in at.tabs] == ["Overview", "Evaluation", "Artifacts"]  # no steps
+    assert any(b.label.startswith("model.joblib") for b in at.get("download_button"))
+    at.text_input(key="bulk-tag-key").input("reviewed")
+    at.text_input(key="bulk-tag-value").input("yes")
+    at.button(key="bulk-tag").click().run()
+    assert experiments.get_run(app_env, run_id).tags["reviewed"] == "yes"
+    at.text_input(key=f"regname-{run_id}").input("churn-clf")
+    at.button(key=f"register-{run_id}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert registry.get_version(app_env, "churn-clf/1").run_id == run_id
+    at.button(key=f"again-{run_id}").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    runner.join(timeout=120)  # the launch runs in the background: let it end inside the test
+    again = [r for r in experiments.search_runs(app_env) if r.run_id != run_id]
+    assert len(again) == 1 and again[0].name == "logistic regression (again)"
+    assert again[0].status == "finished"
