@@ -196,6 +196,25 @@ def cut_off_texts(page) -> list[str]:
     return page.evaluate(CUT_OFF)
 
 
+# The page shows what it will show: its script idle, nothing stale, every visible chart
+# drawn (plotly draws its SVG after the script has finished) and every visible grid laid out.
+DRAWN = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+  if (document.querySelector("[data-stale='true'], [data-testid='stSkeleton']")) return false;
+  for (const t of document.querySelectorAll("[data-testid='stMain'] [data-testid='stDataFrame']"))
+    if (t.offsetParent !== null && t.getBoundingClientRect().height === 0) return false;
+  for (const c of document.querySelectorAll("[data-testid='stMain'] [data-testid='stPlotlyChart']"))
+    if (c.offsetParent !== null && !c.querySelector(".main-svg")) return false;
+  return true;
+}"""
+
+
+def wait_drawn(page, timeout: float = 60) -> None:
+    """Wait until the page is idle and drawn (:data:`DRAWN`), checked on every frame."""
+    page.wait_for_function(DRAWN, polling="raf", timeout=timeout * 1000)
+
+
 def switch_on(page, label: str) -> None:
     """Turn the toggle ``label`` on (nothing when it is on already): the pages keep forms
     such as "New report" behind a toggle, whose widgets the browser mounts only when shown."""

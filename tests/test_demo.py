@@ -25,6 +25,7 @@ from tests.live import (
     error_texts,
     open_page,
     open_tab,
+    wait_drawn,
 )
 from tests.test_browser import select_row
 
@@ -105,8 +106,7 @@ def walk(page, url: str, champion_run: str) -> None:
     ``champion_run``: the id of the run that trained the champion (its confusion matrix)."""
 
     def shot(name: str) -> None:
-        page.wait_for_selector(IDLE, timeout=60_000)
-        page.wait_for_timeout(700)  # charts draw after the script is idle
+        wait_drawn(page)  # charts draw after the script is idle
         assert error_texts(page) == [], name
         assert cut_off_texts(page) == [], name
         page.screenshot(path=SHOTS / f"guide-{name}.png")
