@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
@@ -142,6 +141,9 @@ def register(
         raise InvalidInput(f"source_kind must be one of {', '.join(SOURCES)}; got {kind!r}.")
     label = source_name or (Path(source).name if not isinstance(source, pd.DataFrame)
                             else "the DataFrame")  # fmt: skip
+    if not isinstance(source, pd.DataFrame):
+        # before any byte is read: a device or a pipe would be read (or waited on) forever
+        snapshots.readable_file(Path(source))
     source_hash = _source_hash(source, encoding)
     if source_hash is not None:  # the same bytes as a version's file: that version, at once
         dataset = ws.store.read(lambda tx: q.find_dataset(tx, name))
@@ -208,26 +210,37 @@ def register(
 def register_upload(ws: Workspace, stream: BinaryIO, filename: str, name: str, *,
                     size: int, settings: Settings | None = None, **kwargs: Any
                     ) -> Registration:  # fmt: skip
-    """Register an uploaded file (the page's uploader): checks the size limit before
-    reading, spools it to a temporary file next to the blobs, and removes it afterwards."""
+    """Register an uploaded file (the page's uploader): checks the declared ``size``
+    against the limit before reading, spools the stream to a temporary file next to the
+    blobs, counting what it reads (a stream longer than declared is cut at the limit and
+    refused), and removes the file afterwards."""
     settings = settings or Settings.from_env()
-    _check_size(filename, size, settings.max_upload_bytes)
+    limit = settings.max_upload_bytes
+    _check_size(filename, size, limit)
     ws.blobs.tmp_dir.mkdir(parents=True, exist_ok=True)
     suffix = Path(filename).suffix.lower()[:12]
     fd, tmp = tempfile.mkstemp(dir=ws.blobs.tmp_dir, prefix="upload-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(stream, out, 1 << 20)
+            read = 0
+            while chunk := stream.read(min(1 << 20, limit + 1 - read)):
+                out.write(chunk)
+                read += len(chunk)
+                if read > limit:
+                    _check_size(filename, read, limit, more=True)
         return register(ws, Path(tmp), name, source_kind="upload", source_name=filename,
                         settings=settings, **kwargs)  # fmt: skip
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _check_size(label: str, size: int, max_bytes: int) -> None:
+def _check_size(label: str, size: int, max_bytes: int, *, more: bool = False) -> None:
+    """Refuse ``size`` bytes over ``max_bytes`` (``more``: at least that many were read,
+    and reading stopped there)."""
     if size > max_bytes:
         raise InvalidInput(
-            f"{label} is {_size(size)}; uploads are limited to {_size(max_bytes)}. "
+            f"{label} is {'more than ' if more else ''}{_size(max_bytes if more else size)}; "
+            f"uploads are limited to {_size(max_bytes)}. "
             "Register it from the command line "
             "(workbench datasets add PATH), upload a Parquet file (usually much smaller), or "
             "raise WORKBENCH_MAX_UPLOAD_MB."

@@ -158,6 +158,18 @@ CSV_NULLS = ("", "NA", "N/A", "n/a", "#N/A", "#N/A N/A", "#NA", "<NA>", "NULL", 
 _NUMBER_RE = r"(?i)\s*[+-]?((\d+\.?\d*|\.\d+)(e[+-]?\d+)?|inf|infinity|nan)\s*"
 
 
+# The longest CSV line (one row, all its fields) read; DuckDB's own default is 2,000,000
+# bytes, which refused a CSV with one 5 MB text field that pandas reads.
+MAX_LINE_BYTES = 256 * 2**20
+
+
+def _line_too_long(exc: duckdb.Error) -> int | None:
+    """The length in bytes of the line DuckDB's CSV reader found too long, from its error
+    ("Maximum line size of ... bytes exceeded. Actual Size:N bytes."), else None."""
+    found = re.search(r"Maximum line size of \d+ bytes exceeded\. Actual Size:\s*(\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
 def readable_file(path: Path) -> os.stat_result:
     """``path``'s stat when it is a file this process can read, else InvalidInput saying
     which of missing, a folder or unreadable it is."""
@@ -167,9 +179,21 @@ def readable_file(path: Path) -> os.stat_result:
         raise InvalidInput(f"No such file: {path}. Check the path.") from None
     except OSError as exc:
         raise InvalidInput(f"Cannot read {path} ({exc.strerror}).") from None
-    if not stat.S_ISREG(st.st_mode):
-        what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise InvalidInput(f"{path} is {what}; give the path of a .csv or .parquet file.")
+    if stat.S_ISDIR(st.st_mode):
+        raise InvalidInput(f"{path} is a folder; give the path of a .csv or .parquet file.")
+    if not stat.S_ISREG(st.st_mode):  # /dev/zero never ends, a FIFO blocks until written
+        what = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "a device"
+        )
+        raise InvalidInput(
+            f"{path} is {what}, not a regular file: a table is read from a file "
+            "on disk. Save the data to a .csv or .parquet file and give its "
+            "path."
+        )
     if not os.access(path, os.R_OK):
         raise InvalidInput(f"Cannot read {path} (permission denied); check its permissions "
                            "(chmod u+r).")  # fmt: skip
@@ -345,15 +369,29 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
         f"nullstr = [{', '.join(repr(v) for v in CSV_NULLS)}], dateformat = '%Y-%m-%d', "
         f"auto_type_candidates = [{candidates}]"
     )
-    sql = f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}"
-    try:
+    while True:
+        sql = f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}"
         try:
-            scratch.con.execute(sql + ")", [str(path)])
-        except duckdb.ConversionException:
-            # The type sniffer saw only a sample; read again with every row sampled.
-            scratch.con.execute(sql + ", sample_size = -1)", [str(path)])
-    except duckdb.Error as exc:
-        raise _csv_error(exc, path, label, delimiter, enc.name, len(header)) from exc
+            try:
+                scratch.con.execute(sql + ")", [str(path)])
+            except duckdb.ConversionException:
+                # The type sniffer saw only a sample; read again with every row sampled.
+                scratch.con.execute(sql + ", sample_size = -1)", [str(path)])
+            break
+        except duckdb.Error as exc:
+            longest = _line_too_long(exc)
+            if longest is None or "max_line_size" in options:
+                raise _csv_error(exc, path, label, delimiter, enc.name, len(header)) from exc
+            if longest > MAX_LINE_BYTES:
+                raise InvalidInput(
+                    f"{label} has a line of {longest:,} bytes; the workbench reads CSV lines "
+                    f"(a row with all its fields) up to {MAX_LINE_BYTES // 2**20} MiB. Save the "
+                    "table as Parquet (one field may then be as long as you like) and "
+                    "register that."
+                ) from None
+            # pandas reads a line of any length; DuckDB stops at 2,000,000 bytes by default.
+            # Only files with such a line pay for the second read.
+            options += f", max_line_size = {2 * longest}"
     got = [c.name for c in scratch.columns()]
     read_as_expected = got == [h.strip() for h in header]  # DuckDB strips header names
     if not read_as_expected and text.lstrip().startswith("#"):
