@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.auth import requires
-from app.validation import check_key, check_name
+from app.validation import check_key, check_name, visible_name
 from store import audit, ingestion, tracking
 from store.entities import Experiment, ParamValue, Run, utcnow
 from store.errors import InvalidInput
@@ -92,7 +92,9 @@ def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
             report.skipped_runs += len(runs) - len(new)
             if not new:
                 continue
-            experiment = _experiment(ws, check_name(name, "Experiment"), user, created)
+            # a name from MLflow is kept, with what would hide in it written out
+            experiment = _experiment(ws, check_name(visible_name(name), "Experiment"), user,
+                                     created)  # fmt: skip
             report.experiments += 1
             for start in range(0, len(new), BATCH_RUNS):
                 _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
@@ -131,7 +133,7 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
     for run_uuid, name, user_id, status, start, end, stage, artifact_uri in rows:
         run_id = run_uuid.replace("-", "")
         run_tags = dict((k, v) for k, v in tags.get(run_uuid, []))
-        label = name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}"
+        label = visible_name(name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}")
         ours = STATUS.get(status, "lost")
         runs.append(Run(run_id, exp.experiment_id, label, ours, "mlflow", None, user_id or "",
                         None, None, _time(start) or utcnow(),

@@ -47,7 +47,7 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     alias = m.group("alias")
     if alias == "latest":
         alias = None
-    return check_dataset_name(m.group("name")), int(number) if number else None, alias
+    return check_dataset_name(m.group("name"), "Model"), int(number) if number else None, alias
 
 
 def check_alias(alias: str) -> str:
@@ -68,7 +68,7 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
                    actor: str | None = None) -> ModelVersion:  # fmt: skip
     """A new version of model ``name`` from a finished run that logged ``model.joblib``."""
     actor = actor or current_user()
-    name = check_dataset_name(name)
+    name = check_dataset_name(name, "Model")
     clean_tags = {check_key(k, "Tag"): check_tag_value(k, v) for k, v in (tags or {}).items()}
     detail = experiments.get_run(ws, run_id)
     if detail.run.status != "finished":
@@ -226,7 +226,7 @@ def alias_history(ws: Workspace, name: str, alias: str | None = None) -> list[Al
 
 
 def _model(ws: Workspace, name: str) -> Model:
-    name = check_dataset_name(name)
+    name = check_dataset_name(name, "Model")
     model = ws.store.read(lambda tx: q.find_model(tx, name))
     if model is None:
         raise NotFound(f"Model {name!r} not found; register a run's model first.")

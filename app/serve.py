@@ -72,6 +72,12 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
             body = await request.json()
         except ValueError:
             return _error(400, 'The body must be JSON: {"rows": [{column: value, ...}]}.')
+        except RecursionError:  # Python's parser stops near 1,000 levels of nesting
+            return _error(
+                400,
+                "The body nests arrays or objects too deeply to be rows; send "
+                '{"rows": [{column: value, ...}]}.',
+            )
         try:
             model = current()
         except NotFound as exc:
@@ -95,6 +101,12 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
             return _error(413, str(exc))
         except InvalidInput as exc:
             return _error(400, str(exc))
+        except RecursionError:  # a value nested hundreds deep, within the parser's limit
+            return _error(
+                400,
+                "A value nests arrays or objects too deeply; each value of a "
+                "row is a number, a string, a boolean or null.",
+            )
         except NotFound as exc:
             return _error(404, str(exc))
         except Exception as exc:  # never a bare 500 page: say what failed, as JSON

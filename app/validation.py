@@ -6,7 +6,10 @@ Policy (documented in README and docs/architecture.md):
 * keys (params, metrics, tags) are strings of 1 to 250 characters made of letters, digits,
   ``_ - . / :`` and spaces, the set MLflow allows plus ``:``; quotes, semicolons and other
   SQL metacharacters are refused, so every key can be written in a filter unquoted;
-* names (experiments, runs) are 1 to 250 characters, anything printable;
+* names (experiments, runs) are 1 to 250 characters, anything printable: no control
+  characters and no invisible formatting characters (a right-to-left override U+202E
+  shows ``abc<U+202E>fed`` as ``abcdef``), one rule for every kind of name: datasets,
+  models and aliases have narrower character sets still, users theirs (``app.auth``);
 * param values are None, bool, int (64-bit), float or str (up to 6,000 characters); numpy
   scalars are accepted as their Python value;
 * metric values are real numbers; NaN and +-inf are accepted and stored as logged (a loss
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import unicodedata
 from pathlib import PurePosixPath
 
 from store.entities import ParamValue
@@ -66,25 +70,59 @@ def check_name(name: object, what: str) -> str:
         )
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidInput(f"{what} name {_show(name)} contains control characters; remove them.")
+    hidden = next((c for c in name if _invisible(c)), None)
+    if hidden is not None:
+        raise InvalidInput(
+            f"{what} name {_show(name)} contains U+{ord(hidden):04X} "
+            f"({unicodedata.name(hidden, 'an unassigned code point')}), a character that is "
+            "not shown but changes how the name reads; remove it."
+        )
     return name
+
+
+def visible_name(name: str) -> str:
+    """``name`` as a name may read: each control or invisible character (see
+    :func:`check_name`) written out as its escape (``\\u202e``), cut to the name limit.
+    For names that come from elsewhere (an MLflow store being imported), which are kept
+    rather than refused."""
+    shown = "".join(
+        f"\\u{ord(c):04x}" if (ord(c) < 32 or ord(c) == 127 or _invisible(c)) else c
+        for c in name
+    )
+    return shown[:MAX_NAME]
+
+
+# Joiners shape emoji sequences and Persian or Indic words: printable in effect.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _invisible(c: str) -> bool:
+    """True for a character a name must not carry: control (Cc), format (Cf: the bidi
+    overrides and isolates, zero-width spaces, the byte-order mark; not the joiners),
+    surrogate, private-use, unassigned, and the line and paragraph separators (Unicode
+    general categories, ``unicodedata.category``)."""
+    return c not in _JOINERS and unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Cn",
+                                                              "Zl", "Zp"}  # fmt: skip
 
 
 _DATASET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_DATASET_NAME = 100
 
 
-def check_dataset_name(name: object) -> str:
-    """A dataset (or model) name: it names a folder in ``inbox/`` and appears in refs like
-    ``churn@v3``, so only letters, digits, ``_ . -``, starting with a letter or digit."""
+def check_dataset_name(name: object, what: str = "Dataset") -> str:
+    """A dataset or model name (``what``: "Dataset" or "Model", the kind the message
+    names): it names a folder in ``inbox/`` and appears in refs like ``churn@v3``, so only
+    ASCII letters, digits, ``_ . -``, starting with a letter or digit."""
     if not isinstance(name, str):
-        raise InvalidInput(f"Dataset name must be a string; got {_show(name)}.")
+        raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
     if not name or len(name) > MAX_DATASET_NAME:
-        raise InvalidInput(f"Dataset name must be 1 to {MAX_DATASET_NAME} characters; got "
+        raise InvalidInput(f"{what} name must be 1 to {MAX_DATASET_NAME} characters; got "
                            f"{len(name)} ({_show(name)}).")  # fmt: skip
     if not _DATASET_NAME_RE.match(name) or ".." in name:
+        example = "churn-classifier" if what == "Model" else "churn-2024"
         raise InvalidInput(
-            f"Dataset name {_show(name)} is not allowed: use letters, digits, '_', '.' and "
-            "'-', starting with a letter or digit, without '..' or '/' (e.g. 'churn-2024')."
+            f"{what} name {_show(name)} is not allowed: use letters, digits, '_', '.' and "
+            f"'-', starting with a letter or digit, without '..' or '/' (e.g. '{example}')."
         )
     return name
 
@@ -152,7 +190,15 @@ def check_artifact_name(name: object) -> str:
             f"Artifact name {_show(name)} must be a relative path without '..'; "
             "e.g. 'plots/confusion.csv'."
         )
-    return str(path)
+    # PurePosixPath drops "." and empty parts ("./x", "a//b"): look at what was written
+    parts = name.split("/")
+    if any(p in ("", ".") or not p.strip() for p in parts) or any(_invisible(c) for c in name):
+        raise InvalidInput(
+            f"Artifact name {_show(name)} is not a file name: each part between '/' must be "
+            "a name (not empty, not '.', not blank, no control or invisible characters); "
+            "e.g. 'plots/confusion.csv'."
+        )
+    return name
 
 
 def _unwrap_numpy(value: object) -> object:

@@ -805,3 +805,20 @@ def test_a_model_that_raises_gets_a_500_with_an_error_id(
         status, body, _ = post(f"{url}/predict", row)
     assert status == 500 and "RuntimeError" not in body["error"] and "/srv" not in body["error"]
     assert f"error id {body['error_id']}; the server's log has the details" in body["error"]
+
+
+def test_deeply_nested_json_is_a_bad_request(ws: Workspace) -> None:
+    """Issue #16: a 100,000-deep JSON array got HTTP 500 (RecursionError in the parser); a
+    value nested 900 deep (within the parser's limit) likewise failed inside scoring."""
+    launched_model(ws, visits(), "churned", "visits")
+    with served(ws, "visits") as url:
+        status, body, _ = post(url + "/predict", b"[" * 100_000 + b"]" * 100_000)
+        assert status == 400 and "nests arrays or objects too deeply" in body["error"], body
+        deep = "[" * 900 + "1" + "]" * 900
+        raw = ('{"rows": [{"age": ' + deep + ', "plan": "pro", "seen": "2024-05-01"}]}').encode()
+        status, body, _ = post(url + "/predict", raw)
+        assert status == 400, body
+        status, body, _ = post(
+            url + "/predict", {"rows": [{"age": 30, "plan": "pro", "seen": "2024-05-01"}]}
+        )
+        assert status == 200, body  # the server still answers
