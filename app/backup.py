@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.auth import current_user, requires
+from app.ingest import pid_alive
 from store import audit
 from store.blobs import file_sha256
 from store.entities import utcnow
-from store.errors import InvalidInput
+from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
 
 FORMAT = 1
@@ -63,11 +64,16 @@ class DoctorReport:
     orphans: list[Path] = field(default_factory=list)
     recent_orphans: list[Path] = field(default_factory=list)  # left alone: maybe in flight
     stale_tmp: list[Path] = field(default_factory=list)  # half-written by a killed process
+    live_backups: list[Path] = field(default_factory=list)  # staging of a running backup
+    dead_backups: list[Path] = field(default_factory=list)  # staging of a killed backup
     removed: int = 0
+    removed_backups: int = 0
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.corrupt or self.orphans or self.stale_tmp)
+        return not (
+            self.missing or self.corrupt or self.orphans or self.stale_tmp or self.dead_backups
+        )
 
     def lines(self) -> list[str]:
         out = [f"{self.referenced:,} blobs named by the database"]
@@ -80,8 +86,18 @@ class DoctorReport:
                 f"{len(self.recent_orphans)} unnamed blob(s) younger than "
                 f"{ORPHAN_GRACE / 60:.0f} min left alone (maybe being registered)"
             )
+        out += [
+            f"left by a killed backup: {p} (a copy of the database among it)"
+            for p in self.dead_backups
+        ]
+        if self.live_backups:
+            out.append(
+                f"{len(self.live_backups)} backup(s) running: their staging folders are left alone"
+            )
         if self.removed:
             out.append(f"removed {self.removed} orphan(s)")
+        if self.removed_backups:
+            out.append(f"removed what {self.removed_backups} killed backup(s) left")
         out.append("clean" if self.clean else "NOT clean")
         return out
 
@@ -97,6 +113,13 @@ def referenced_blobs(con) -> dict[str, str]:
 
 @requires("admin")
 def backup(ws: Workspace, target: Path | str) -> BackupReport:
+    """Write ``target`` (``.tar`` or ``.tar.gz``): see the module's docstring. Before it
+    reports success it reads the archive's member list back and compares it, file by file
+    and size by size, with what it meant to write; a difference removes the archive and
+    raises. A backup killed midway leaves a staging folder (and a hidden partial archive
+    beside the target) that names its process: the next backup or ``doctor --fix``
+    removes them once that process is gone, and nothing removes them while it lives.
+    Raises InvalidInput (target), WorkbenchError (archive not as meant)."""
     target = Path(target).expanduser().absolute()
     if not target.name.endswith((".tar", ".tar.gz")):
         raise InvalidInput(f"{target.name}: name the archive .tar (or .tar.gz to compress).")
@@ -105,8 +128,12 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
                            "overwrites).")  # fmt: skip
     if not target.parent.is_dir():
         raise InvalidInput(f"The folder {target.parent} does not exist.")
-    staging = ws.blobs.tmp_dir / f"backup-{uuid.uuid4().hex}"  # same filesystem: links
+    remove_dead_backups(ws)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    staging = ws.blobs.tmp_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"  # same filesystem
     staging.mkdir(parents=True)
+    owner = {"pid": os.getpid(), "started": _process_start(os.getpid()), "partial": str(partial)}
+    (staging / OWNER_FILE).write_text(json.dumps(owner))
     try:
         with ws.store.exclusive() as con:
             con.execute("CHECKPOINT")
@@ -130,12 +157,15 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
                     "db_sha256": file_sha256(staging / "meta.duckdb"),
                     "blobs": len(named) - len(missing), "missing": missing}  # fmt: skip
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        partial = target.with_name(f".{target.name}.partial")
-        with tarfile.open(partial, "w:gz" if target.name.endswith(".gz") else "w") as tar:
-            for name in ("manifest.json", "meta.duckdb", "blobs", "runs"):
-                if (staging / name).exists():
-                    tar.add(staging / name, arcname=name)
-        os.replace(partial, target)
+        try:
+            with tarfile.open(partial, "w:gz" if target.name.endswith(".gz") else "w") as tar:
+                for name in ("manifest.json", "meta.duckdb", "blobs", "runs"):
+                    if (staging / name).exists():
+                        tar.add(staging / name, arcname=name)
+            _verify_archive(partial, staging)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     ws.store.write(lambda tx: audit.record(
@@ -143,6 +173,78 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
         object_id=str(ws.root), detail={"archive": str(target), "bytes": size,
                                         "missing": missing}))  # fmt: skip
     return BackupReport(target, len(named) - len(missing), size, version, tuple(missing))
+
+
+# A backup's staging folder in blobs/tmp/ holds OWNER_FILE: the process writing it (its
+# PID and start time, so a reused PID is not taken for it) and its partial archive.
+STAGING_PREFIX = "backup-"
+OWNER_FILE = "owner.json"
+
+
+def _verify_archive(archive: Path, staging: Path) -> None:
+    """Raise WorkbenchError unless ``archive`` holds every file of ``staging`` (but its
+    owner file) under the same name with the same size, and nothing else."""
+    meant = {str(p.relative_to(staging)): p.stat().st_size for p in staging.rglob("*")
+             if p.is_file() and p.name != OWNER_FILE}  # fmt: skip
+    with tarfile.open(archive) as tar:
+        written = {m.name: m.size for m in tar.getmembers() if m.isfile()}
+    if written != meant:
+        lost = sorted(set(meant) - set(written))
+        changed = sorted(k for k in set(meant) & set(written) if meant[k] != written[k])
+        raise WorkbenchError(
+            f"The backup archive does not hold what it was meant to ({len(lost)} file(s) "
+            f"missing, e.g. {lost[:3]}; {len(changed)} of another size); it was not kept. "
+            "Something removed or changed files while it was written: run the backup again."
+        )
+
+
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat, field 22), or
+    None where /proc is not there."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _owner_alive(folder: Path) -> bool:
+    """Whether the process that owns a backup staging folder still runs (a folder without
+    a readable owner file counts as alive while younger than ORPHAN_GRACE: it may be being
+    made)."""
+    try:
+        owner = json.loads((folder / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return time.time() - folder.stat().st_mtime < ORPHAN_GRACE
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or not pid_alive(pid):
+        return False
+    return owner.get("started") in (None, _process_start(pid))
+
+
+def backup_folders(ws: Workspace) -> tuple[list[Path], list[Path]]:
+    """(live, dead) backup staging folders in ``blobs/tmp/``."""
+    live, dead = [], []
+    if ws.blobs.tmp_dir.is_dir():
+        for folder in sorted(ws.blobs.tmp_dir.glob(f"{STAGING_PREFIX}*")):
+            if folder.is_dir():
+                (live if _owner_alive(folder) else dead).append(folder)
+    return live, dead
+
+
+def remove_dead_backups(ws: Workspace) -> int:
+    """Remove what backups killed midway left: their staging folders (a copy of the
+    database among them) and their partial archives. Returns how many folders."""
+    _, dead = backup_folders(ws)
+    for folder in dead:
+        try:
+            partial = json.loads((folder / OWNER_FILE).read_text()).get("partial")
+        except (OSError, ValueError):
+            partial = None
+        if partial and Path(partial).name.endswith(".partial"):
+            Path(partial).unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(dead)
 
 
 def restore(archive: Path | str, root: Path | str) -> DoctorReport:
@@ -221,16 +323,20 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorRe
             report.corrupt.append(sha)
     now = time.time()
     tmp = ws.blobs.tmp_dir
+    live, dead = backup_folders(ws)
+    report.live_backups, report.dead_backups = live, dead
     for path in sorted(ws.paths.blobs.rglob("*")):
+        if any(folder in path.parents for folder in [*live, *dead]):
+            continue  # a backup's staging: never touched while it runs; a dead one whole
         if not path.is_file() or path.name in named:
             continue
         old = now - path.stat().st_mtime >= ORPHAN_GRACE
-        if tmp in path.parents:  # uploads and blobs being written; a backup's staging
+        if tmp in path.parents:  # uploads and blobs being written
             if old:
                 report.stale_tmp.append(path)
             continue
         (report.orphans if old else report.recent_orphans).append(path)
-    if fix and (report.orphans or report.stale_tmp):
+    if fix and (report.orphans or report.stale_tmp or report.dead_backups):
         _remove_orphans(ws, report)
     return report
 
@@ -240,7 +346,8 @@ def _remove_orphans(ws: Workspace, report: DoctorReport) -> None:
     for path in [*report.orphans, *report.stale_tmp]:
         path.unlink(missing_ok=True)
     report.removed = len(report.orphans) + len(report.stale_tmp)
-    report.orphans, report.stale_tmp = [], []
+    report.removed_backups = remove_dead_backups(ws)
+    report.orphans, report.stale_tmp, report.dead_backups = [], [], []
     ws.store.write(lambda tx: audit.record(
         tx, actor=current_user(), action="workspace.doctor.fix", object_type="workspace",
         object_id=str(ws.root), detail={"removed": report.removed}))  # fmt: skip

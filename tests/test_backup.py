@@ -4,6 +4,7 @@ restore can be handed something bad."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import tarfile
 import threading
@@ -152,4 +153,102 @@ def test_backup_blocks_writers_only_for_the_copy(ws: Workspace, tmp_path: Path) 
     backup.backup(ws, tmp_path / "b.tar")
     thread.join(60)
     assert done and len(datasets.list_versions(ws, "w")) == 20
+    assert backup.doctor(ws).clean
+
+
+def _slow_to_back_up(ws: Workspace, tmp_path: Path) -> list[str]:
+    """A workspace whose compressed backup takes seconds: 160 MB of random bytes (gzip cannot
+    shrink them) as an artifact, and five runs whose event logs are an hour old (a staging
+    copy keeps its files' times: doctor took the copies for stale temporary files)."""
+    big = tmp_path / "weights.bin"
+    with big.open("wb") as out:
+        for _ in range(160):
+            out.write(os.urandom(1 << 20))
+    run_ids = []
+    for i in range(5):
+        with wb.start_run(experiment="e", name=f"r{i}") as run:
+            run.log_metric("loss", 1.0 / (i + 1))
+            if i == 0:
+                run.log_artifact(big)
+        run_ids.append(run.run_id)
+    hour_ago = time.time() - 3600
+    for path in ws.paths.runs.rglob("*"):
+        os.utime(path, (hour_ago, hour_ago))
+    big.unlink()
+    return run_ids
+
+
+def _start_backup(ws: Workspace, target: Path) -> subprocess.Popen:
+    """`workbench backup TARGET` in its own process; returns once it writes its archive."""
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "app.cli", "backup", str(target)],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not any(p.stat().st_size > 0 for p in target.parent.glob(f".{target.name}*.partial")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the backup never started writing its archive"
+        time.sleep(0.05)  # polling the state: the partial archive has bytes
+    return proc
+
+
+def test_doctor_fix_during_a_backup_removes_nothing_it_uses(ws: Workspace, tmp_path: Path) -> None:
+    """Issue #16: `doctor --fix` 1 to 2 s into a backup deleted its staging copies of 23
+    runs' event logs (46 files), and the backup still said it succeeded."""
+    run_ids = _slow_to_back_up(ws, tmp_path)
+    archive = tmp_path / "ws.tar.gz"
+    proc = _start_backup(ws, archive)
+    doctor = subprocess.run(
+        [PYTHON, "-m", "app.cli", "doctor", "--fix"],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "1 backup(s) running: their staging folders are left alone" in doctor.stdout
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    for run_id in run_ids:
+        assert any(n.startswith(f"runs/{run_id}/") for n in names), run_id
+    assert not list(ws.blobs.tmp_dir.glob("backup-*"))
+
+
+def test_a_killed_backup_leaves_nothing_after_the_next_doctor_fix(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Issue #16: kill -9 of a backup left `.T.tar.gz.partial` beside T and a staging
+    folder of 120 files (a full copy of the database among them) that doctor kept."""
+    _slow_to_back_up(ws, tmp_path)
+    archive = tmp_path / "ws.tar.gz"
+    proc = _start_backup(ws, archive)
+    proc.kill()
+    proc.communicate()
+    assert list(ws.blobs.tmp_dir.glob("backup-*"))  # what the kill left
+    assert list(tmp_path.glob(".ws.tar.gz.*.partial"))
+    doctor = subprocess.run(
+        [PYTHON, "-m", "app.cli", "doctor"],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+    )
+    assert doctor.returncode == 2 and "left by a killed backup" in doctor.stdout
+    fixed = subprocess.run(
+        [PYTHON, "-m", "app.cli", "doctor", "--fix"],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+    )
+    assert "removed what 1 killed backup(s) left" in fixed.stdout, fixed.stdout
+    assert not list(ws.blobs.tmp_dir.glob("backup-*"))
+    assert not list(tmp_path.glob(".ws.tar.gz*"))
+    assert not archive.exists()
     assert backup.doctor(ws).clean
