@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from argon2 import PasswordHasher
@@ -261,11 +262,48 @@ def audit_facets(ws: Workspace) -> dict[str, list[str]]:
     return ws.store.read(audit.facets)
 
 
-def login(ws: Workspace, name: str, password: str) -> Principal:
+# Failed logins allowed per account and per client address in a sliding window before
+# further attempts are refused (the right password too) until the window has passed.
+# OWASP's authentication cheat sheet: throttle by account and by source, and log it.
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+def login(ws: Workspace, name: str, password: str, address: str | None = None) -> Principal:
     """The principal for a correct name and password of an active account; otherwise
     PermissionDenied with one message for every failure (no hint which part was wrong).
-    Both outcomes are audited."""
+    After MAX_FAILURES_PER_ACCOUNT failed logins for the account, or
+    MAX_FAILURES_PER_ADDRESS from the client ``address``, within THROTTLE_WINDOW, every
+    attempt is refused, without checking the password, until the window has passed.
+    Every outcome is audited (the address with it)."""
     name = (name or "").strip()
+    detail = {"address": address} if address else None
+    since = utcnow() - THROTTLE_WINDOW
+    failures = ws.store.read(
+        lambda tx: (
+            audit.failed_logins(tx, since=since, name=name or "(empty)"),
+            audit.failed_logins(tx, since=since, address=address),
+        )
+    )
+    if failures[0] >= MAX_FAILURES_PER_ACCOUNT or failures[1] >= MAX_FAILURES_PER_ADDRESS:
+        throttled = {**(detail or {}), "failures": failures[0], "from_address": failures[1]}
+        ws.store.write(
+            lambda tx: audit.record(
+                tx,
+                actor=name or "(empty)",
+                action="auth.login_throttled",
+                object_type="user",
+                object_id=name or "(empty)",
+                detail=throttled,
+            )
+        )
+        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+        raise PermissionDenied(
+            f"Too many failed logins in the last {minutes} minutes; logging in is paused for "
+            f"this account or this address. Try again in {minutes} minutes, or ask an admin "
+            "to reset the password."
+        )
     hashed = ws.store.read(lambda tx: q.password_hash(tx, name)) if name else None
     ok = False
     if hashed is not None:
@@ -273,9 +311,16 @@ def login(ws: Workspace, name: str, password: str) -> Principal:
             ok = _hasher.verify(hashed, password or "")
         except (VerificationError, InvalidHashError):
             ok = False
-    ws.store.write(lambda tx: audit.record(
-        tx, actor=name or "(empty)", action="auth.login" if ok else "auth.login_failed",
-        object_type="user", object_id=name or "(empty)"))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=name or "(empty)",
+            action="auth.login" if ok else "auth.login_failed",
+            object_type="user",
+            object_id=name or "(empty)",
+            detail=detail,
+        )
+    )
     if not ok:
         raise PermissionDenied("Wrong user name or password, or the account is disabled.")
     return principal_of(ws, name)

@@ -28,6 +28,27 @@ def record(
     )  # fmt: skip
 
 
+def failed_logins(
+    tx: Tx, *, since, name: str | None = None, address: str | None = None
+) -> int:
+    """Refused logins since ``since`` (a naive UTC datetime): for the account ``name``, the
+    failed ones (action ``auth.login_failed``); from the client ``address`` (the event
+    detail's "address"), the failed and the throttled ones (``auth.login_throttled``): an
+    address that keeps trying a paused account keeps counting. 0 when neither is given."""
+    if name is None and address is None:
+        return 0
+    where, params = ["ts >= ?"], [since]
+    if name is not None:
+        where.append("action = 'auth.login_failed' AND object_id = ?")
+        params.append(name)
+    if address is not None:
+        where.append("action IN ('auth.login_failed', 'auth.login_throttled')")
+        where.append("json_extract_string(detail, '$.address') = ?")
+        params.append(address)
+    sql = f"SELECT count(*) FROM audit_events WHERE {' AND '.join(where)}"
+    return int(tx.scalar(sql, params))
+
+
 def record_many(tx: Tx, events: list[dict[str, Any]]) -> None:
     """Record several events (each with the keyword arguments of :func:`record`) at once."""
     if not events:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -183,3 +184,30 @@ def test_sweep_size_is_limited(ws: Workspace, monkeypatch) -> None:
     with pytest.raises(InvalidInput, match="The grid has 10,000 combinations; the limit is 10"):
         runner.launch(ws, spec, experiment="e", sweep=SweepSpec("grid", grid))
     assert experiments.search_runs(ws) == []  # nothing was started
+
+
+def test_failed_logins_are_throttled_per_account_and_per_address(
+    ws: Workspace, monkeypatch
+) -> None:
+    """Issue #16: 30 wrong passwords in 3.4 s, then the right one worked. After 5 failures
+    for an account (or 20 from one address) within 15 minutes, every attempt is refused,
+    the right password too, until the window has passed; each refusal is audited."""
+    auth.add_user(ws, "ana", PASSWORD, "editor")
+    auth.add_user(ws, "bo", PASSWORD, "viewer")
+    for _ in range(30):
+        with pytest.raises(PermissionDenied):
+            auth.login(ws, "ana", "wrong password!", address="203.0.113.7")
+    with pytest.raises(PermissionDenied, match="Too many failed logins in the last 15 minutes"):
+        auth.login(ws, "ana", PASSWORD, address="198.51.100.1")  # another address: the account
+    actions = [e.action for e in ws.store.read(lambda tx: audit.recent(tx, 100))]
+    assert actions.count("auth.login_failed") == 5  # the password was not even checked after
+    assert actions.count("auth.login_throttled") == 26
+    # from the attacking address, another account is paused too (25 failures from there)...
+    with pytest.raises(PermissionDenied, match="Too many failed logins"):
+        auth.login(ws, "bo", PASSWORD, address="203.0.113.7")
+    # ...but not from elsewhere
+    assert auth.login(ws, "bo", PASSWORD, address="198.51.100.1").name == "bo"
+    # once the window has passed (the clock 16 minutes on), the right password works again
+    later = auth.utcnow() + auth.THROTTLE_WINDOW + timedelta(minutes=1)
+    monkeypatch.setattr(auth, "utcnow", lambda: later)
+    assert auth.login(ws, "ana", PASSWORD, address="203.0.113.7").name == "ana"

@@ -27,6 +27,8 @@ def login_form(ws) -> None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Log in", type="primary", icon=":material/login:"):
             with user_errors():
-                st.session_state[auth.SESSION_KEY] = auth.login(ws, name, password)
+                st.session_state[auth.SESSION_KEY] = auth.login(
+                    ws, name, password, address=st.context.ip_address
+                )
                 st.session_state["logged_in_at"] = time.time()
                 st.rerun()
