@@ -256,9 +256,7 @@ def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encod
     if isinstance(source, pd.DataFrame):
         snapshots.load_frame(scratch, source, label=label)
         return
-    path = Path(source)
-    if not path.is_file():
-        raise InvalidInput(f"{path} is not a file; pass the path of a CSV or Parquet file.")
+    path = Path(source)  # a regular, readable file: register() checked it first
     size = path.stat().st_size
     if max_bytes is not None:
         _check_size(label, size, max_bytes)

@@ -93,7 +93,7 @@ def test_upload_over_the_limit(seeded: Workspace, monkeypatch) -> None:
      "multi-level column names"),
     (pd.DataFrame({"a": [[1, 2], [3]]}), "nested type"),
     (pd.DataFrame({"a": [1], "A": [2]}), "duplicate column names"),
-    ("not a frame.csv", "is not a file"),
+    ("not a frame.csv", "No such file: not a frame.csv. Check the path."),
 ])  # fmt: skip
 def test_bad_frames(seeded: Workspace, frame, message: str) -> None:
     before = state(seeded)
