@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from argon2 import PasswordHasher
@@ -278,6 +278,7 @@ def login(ws: Workspace, name: str, password: str, address: str | None = None) -
     attempt is refused, without checking the password, until the window has passed.
     Every outcome is audited (the address with it)."""
     name = (name or "").strip()
+    address = address if isinstance(address, str) and address else None  # unknown: None
     detail = {"address": address} if address else None
     since = utcnow() - THROTTLE_WINDOW
     failures = ws.store.read(
@@ -326,11 +327,18 @@ def login(ws: Workspace, name: str, password: str, address: str | None = None) -
     return principal_of(ws, name)
 
 
-def principal_of(ws: Workspace, name: str) -> Principal:
-    """The user's principal as the table says now; PermissionDenied when gone or disabled."""
+def principal_of(ws: Workspace, name: str, logged_in_at: datetime | None = None) -> Principal:
+    """The user's principal as the table says now; PermissionDenied when gone or disabled,
+    or when the password was changed (reset by an admin) after ``logged_in_at`` (naive UTC,
+    when the session logged in): a reset ends the user's open sessions."""
     user = ws.store.read(lambda tx: q.get(tx, name))
     if user is None or user.disabled:
         raise PermissionDenied(f"The account {name!r} is disabled or gone; log in again.")
+    if logged_in_at is not None and user.password_changed_at > logged_in_at:
+        raise PermissionDenied(
+            f"The password of {name!r} was changed after this session logged in; log in "
+            "again with the new one."
+        )
     return Principal(user.name, user.role)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
@@ -35,8 +36,9 @@ def session_principal(ws, settings: Settings) -> auth.Principal | None:
         st.session_state.pop(auth.SESSION_KEY, None)
         st.session_state["login_note"] = "Your session expired; log in again."
         return None
+    began = datetime.fromtimestamp(st.session_state.get("logged_in_at", 0), UTC)
     try:
-        fresh = auth.principal_of(ws, found.name)
+        fresh = auth.principal_of(ws, found.name, began.replace(tzinfo=None))
     except PermissionDenied as exc:
         st.session_state.pop(auth.SESSION_KEY, None)
         st.session_state["login_note"] = str(exc)
@@ -100,7 +102,11 @@ if settings.team:
 with st.sidebar:
     if principal is not None:
         st.caption(f"Logged in as **{principal.name}** ({principal.role})")
-        if st.button("Log out", icon=":material/logout:"):
+        if settings.trusted_user_header:  # the proxy logged the user in: only it logs out
+            st.caption("Signed in through your proxy's login: log out there.")
+        elif session.oidc_configured() and st.user.is_logged_in:
+            st.button("Log out", icon=":material/logout:", on_click=st.logout)
+        elif st.button("Log out", icon=":material/logout:"):
             st.session_state.pop(auth.SESSION_KEY, None)
             st.rerun()
     st.caption(f"Workspace `{ws.root}`")

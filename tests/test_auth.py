@@ -211,3 +211,32 @@ def test_failed_logins_are_throttled_per_account_and_per_address(
     later = auth.utcnow() + auth.THROTTLE_WINDOW + timedelta(minutes=1)
     monkeypatch.setattr(auth, "utcnow", lambda: later)
     assert auth.login(ws, "ana", PASSWORD, address="203.0.113.7").name == "ana"
+
+
+def test_a_password_reset_ends_the_users_open_sessions(ws: Workspace, monkeypatch) -> None:
+    """Issue #16: a reset left the user's open sessions logged in. The page checks the
+    account on every run: a password changed after the session logged in ends it."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import MAIN
+
+    monkeypatch.setenv("WORKBENCH_TEAM", "1")
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    auth.add_user(ws, "ada", PASSWORD, "admin")
+    auth.add_user(ws, "ed", PASSWORD, "editor")
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    next(t for t in at.text_input if t.label == "User name").input("ed")
+    next(t for t in at.text_input if t.label == "Password").input(PASSWORD)
+    next(b for b in at.button if b.label == "Log in").click().run()
+    assert any("Logged in as **ed**" in c.value for c in at.sidebar.caption)
+    at.run()  # still logged in on the next run
+    assert any("Logged in as **ed**" in c.value for c in at.sidebar.caption)
+    with acting_as(Principal("ada", "admin")):
+        auth.reset_password(ws, "ed", "a brand new password")
+    at.run()
+    assert [t.value for t in at.title] == ["Log in"]
+    assert any("password of 'ed' was changed" in i.value for i in at.info)
+    next(t for t in at.text_input if t.label == "User name").input("ed")
+    next(t for t in at.text_input if t.label == "Password").input("a brand new password")
+    next(b for b in at.button if b.label == "Log in").click().run()
+    assert any("Logged in as **ed**" in c.value for c in at.sidebar.caption)

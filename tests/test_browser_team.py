@@ -112,6 +112,9 @@ def test_a_trusted_proxy_header_logs_in_its_user(ws: Workspace, tmp_path: Path) 
         proxied.goto(f"{url}/datasets")
         proxied.get_by_text("Logged in as ed").wait_for()
         proxied.get_by_role("heading", name="Datasets").wait_for()
+        # the proxy logged ed in, so only the proxy can log ed out: no button that does nothing
+        proxied.get_by_text("Signed in through your proxy's login: log out there.").wait_for()
+        assert proxied.get_by_role("button", name="Log out").count() == 0
         stranger = b.new_context(extra_http_headers={"X-Forwarded-User": "mallory"}).new_page()
         stranger.goto(url)
         stranger.get_by_text("mallory has no active account here").wait_for()
