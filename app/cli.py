@@ -580,11 +580,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def announce() -> None:  # only once the model is known to load
         print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
+        if not _loopback(args.host):
+            print(
+                f"warning: {args.host} is reachable from other machines, and /predict asks "
+                "for no credential: anyone who reaches this port can score with the model "
+                "(and read its predictions). Bind to 127.0.0.1 behind a proxy that "
+                "authenticates (docs/operations.md, 'Serving a model').",
+                file=sys.stderr,
+            )
         sys.stdout.flush()
 
     serve.serve(open_workspace(args.workspace), args.model, args.host, args.port,
                 announce=announce)  # fmt: skip
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) only listens on this machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # another host name: it may resolve beyond this machine
+        return False
 
 
 def cmd_import_mlflow(args: argparse.Namespace) -> int:

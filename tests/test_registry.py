@@ -544,3 +544,35 @@ def test_the_paired_bootstrap_is_the_textbook_resampling(classifier: bool) -> No
     one = score(y[:1], pb[:1]) - score(y[:1], pa[:1])
     assert _paired_bootstrap(y[:1], pa[:1], pb[:1], classifier, 1000, 0) == pytest.approx(
         (one, one))  # fmt: skip
+
+
+def test_serving_beyond_loopback_warns_that_anyone_can_score(two_versions: Workspace) -> None:
+    """Issue #16: `workbench serve --host 0.0.0.0` exposed POST /predict with no credential
+    and no word about it. The real command, in its own process: the warning on stderr."""
+    import subprocess
+
+    from app.cli import _loopback
+    from tests.conftest import PYTHON, ROOT, subprocess_env
+    from tests.live import free_port
+
+    registry.set_alias(two_versions, "churn-clf", "champion", 1)
+    two_versions.store.close()
+    command = ["serve", "churn-clf@champion", "--host", "0.0.0.0", "--port", str(free_port())]
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "app.cli", *command],
+        cwd=ROOT,
+        env=subprocess_env(two_versions.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stderr.readline()  # blocks until the warning (or the end of stderr)
+        while line and "warning" not in line:
+            line = proc.stderr.readline()
+        assert "0.0.0.0 is reachable from other machines, and /predict asks for no " in line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("localhost")
+    assert not _loopback("0.0.0.0") and not _loopback("192.168.1.5") and not _loopback("myhost")
