@@ -216,6 +216,7 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        name_the_workspace(args)
         code = args.func(args) or 0
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
         return code
@@ -244,6 +245,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("WORKBENCH_DEBUG", "0") not in ("", "0"):
             print(trace, file=sys.stderr, end="")
         return 1
+
+
+# Commands that name no workspace line: `ui` and `demo` print theirs, `restore` writes a new
+# one it names, `drift files` and `drift rule` use none.
+_OWN_WORKSPACE_LINE = {"cmd_ui", "cmd_demo", "cmd_restore", "cmd_drift_files", "cmd_drift_rule"}
+
+
+def name_the_workspace(args: argparse.Namespace) -> None:
+    """In a terminal, say on stderr which workspace the command acts on, and why that one:
+    a command typed in the install folder after `make run` would otherwise act on the demo
+    in ./workspace without naming it. Not in scripts and pipes (stderr not a terminal):
+    there stdout and stderr stay the command's own (one line per error), and a script
+    names its --workspace."""
+    if not hasattr(args, "workspace") or args.func.__name__ in _OWN_WORKSPACE_LINE:
+        return
+    if not sys.stderr.isatty():
+        return
+    root = workspace_path(args.workspace)
+    if args.workspace is not None:
+        why = "--workspace"
+    elif os.environ.get(WORKSPACE_ENV):
+        why = WORKSPACE_ENV
+    elif (root / "meta.duckdb").is_file():
+        why = "found from the current folder; --workspace names another"
+    else:
+        why = "new, in the current folder; --workspace names another"
+    print(f"workspace: {root} ({why})", file=sys.stderr)
 
 
 def _keep_traceback(error_id: str, trace: str) -> str:

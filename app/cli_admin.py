@@ -74,8 +74,15 @@ def _password_stdin(parser: argparse.ArgumentParser) -> None:
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass(f"Password for {args.name}: ")
-    if getpass.getpass("Again: ") != first:
+    try:
+        first = getpass.getpass(f"Password for {args.name}: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:  # no terminal to type in, or its input ended
+        raise InvalidInput(
+            "No password was given (the input ended). Type it at the prompt, or pipe it in "
+            "with --password-stdin; nothing was changed."
+        ) from None
+    if again != first:
         raise InvalidInput("The two passwords differ; nothing was changed.")
     return first
 

@@ -293,16 +293,44 @@ def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = No
 
 @requires(alias_role)
 def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) -> int:
-    """Move ``alias`` back to the version it pointed at before its last move."""
+    """Move ``alias`` back to the version it pointed at before its last move.
+
+    For ``champion`` the gate still holds: going back to a version that once held it
+    through the gate (or as the first champion) is free, since that is what a rollback
+    is for; going back to one that held it only by an override of the gate (or by
+    rollbacks onto such a one) is refused with InvalidInput: that needs an admin's
+    override with a reason, through :func:`set_alias`, as any move of champion does."""
     history = alias_history(ws, name, check_alias(alias))
     previous = next((e.from_version for e in history if e.from_version is not None), None)
     if not history or previous is None:
         raise InvalidInput(f"{name}@{alias} has no earlier version to roll back to.")
-    # Not gated: the version it restores held the alias before (through the gate, as the
-    # first champion, or by a recorded override).
+    if alias == PROTECTED_ALIAS and not _held_through_the_gate(history, previous):
+        raise InvalidInput(
+            f"Rolling {name}@{alias} back would return it to v{previous}, which held it only "
+            "by an override of the promotion gate. Going back there is another override: as "
+            f"an admin, move it with a reason (`workbench models alias {name} {alias} "
+            f"{previous} --override --reason TEXT`, set_alias(..., override=True, reason=...) "
+            "in Python, 'Move an alias' with 'Override the promotion gate' on the Models "
+            "page), or promote through the gate."
+        )
     _move(ws, name, alias, previous, actor or current_user(),
           f"rollback from v{history[0].to_version}", gated=False)  # fmt: skip
     return previous
+
+
+_OVERRIDDEN = "gate overridden: "  # how _move records a move that overrode the gate
+_ROLLED_BACK = "rollback from v"
+
+
+def _held_through_the_gate(history: list[AliasEvent], version: int) -> bool:
+    """Whether ``version`` ever arrived at the alias other than by an override of the gate
+    or a rollback (the history, newest first, of one alias)."""
+    return any(
+        e.to_version == version
+        and not e.reason.startswith(_OVERRIDDEN)
+        and not e.reason.startswith(_ROLLED_BACK)
+        for e in history
+    )
 
 
 def _move(
@@ -340,7 +368,7 @@ def _move(
                 if not override:
                     raise InvalidInput(_gate_refusal(name, version, gate, waived))
                 detail |= {"override": True, "waived": waived}
-                recorded = f"gate overridden: {reason}"
+                recorded = f"{_OVERRIDDEN}{reason}"
         before = q.move_alias(tx, model.model_id, alias, version, actor, recorded)
         audit.record(tx, actor=actor, action="model.alias.move", object_type="model",
                      object_id=name, detail={**detail, "from": before})  # fmt: skip

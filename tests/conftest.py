@@ -122,6 +122,11 @@ def open_tab(at, key: str, label: str):
     return at.run()
 
 
+def notes(stderr: str) -> list[str]:
+    """What a command said on stderr besides the line naming its workspace."""
+    return [line for line in stderr.splitlines() if not line.startswith("workspace: ")]
+
+
 def select_row(at, key: str, row: int) -> None:
     """Select row ``row`` (0-based) of the data grid keyed ``key`` before the next run:
     AppTest cannot click a grid, and its selection is the widget's state."""

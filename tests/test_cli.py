@@ -17,7 +17,7 @@ from app import sdk as wb
 from app.cli import build_parser, main
 from store import migrations
 from store.workspace import Workspace
-from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
+from tests.conftest import PYTHON, ROOT, make_run, notes, subprocess_env
 
 
 def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list:
@@ -356,7 +356,7 @@ def test_a_closed_pipe_is_quiet(ws: Workspace, ws_path: Path) -> None:
     done = subprocess.run(["bash", "-c", shell], env=subprocess_env(ws_path), cwd=ROOT,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.stdout.startswith("wide@v1: 50 rows x 200 columns")
-    assert done.stderr == "", done.stderr
+    assert notes(done.stderr) == [], done.stderr
 
 
 def test_fail_on_drift_fails_when_a_column_is_removed(ws, tmp_path: Path, capsys) -> None:

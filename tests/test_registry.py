@@ -576,3 +576,30 @@ def test_serving_beyond_loopback_warns_that_anyone_can_score(two_versions: Works
         proc.communicate(timeout=60)
     assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("localhost")
     assert not _loopback("0.0.0.0") and not _loopback("192.168.1.5") and not _loopback("myhost")
+
+
+def test_rolling_champion_back_onto_an_overridden_version_is_another_override(
+    two_versions: Workspace, capsys
+) -> None:
+    """Issue #15 (a newcomer): after an override moved champion 1 -> 2 and a rollback
+    brought it back to 1, a second rollback returned it to the refused 2 with no override,
+    no reason and no waiver in the audit log (page button and `models rollback` alike)."""
+    ws = two_versions
+    registry.set_alias(ws, "churn-clf", "champion", 1)  # the first champion
+    registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason="hotfix 42")
+    assert registry.rollback(ws, "churn-clf", "champion") == 1  # back to the gated one: free
+    refusal = r"would return it to v2, which held it only by an override.*--override --reason"
+    with pytest.raises(InvalidInput, match=refusal):
+        registry.rollback(ws, "churn-clf", "champion")
+    assert _champion(ws) == 1
+    assert main(["models", "rollback", "churn-clf", "champion"]) == 1  # the CLI door
+    assert "held it only by an override" in capsys.readouterr().err
+    assert _champion(ws) == 1
+    # the way there is an explicit override, with its reason and waiver recorded
+    registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason="again, 43")
+    assert _moves(ws)[0]["override"] is True and _moves(ws)[0]["waived"]
+    # other aliases roll back freely
+    registry.set_alias(ws, "churn-clf", "staging", 1)
+    registry.set_alias(ws, "churn-clf", "staging", 2)
+    assert registry.rollback(ws, "churn-clf", "staging") == 1
+    assert registry.rollback(ws, "churn-clf", "staging") == 2
