@@ -184,8 +184,11 @@ OWNER_FILE = "owner.json"
 def _verify_archive(archive: Path, staging: Path) -> None:
     """Raise WorkbenchError unless ``archive`` holds every file of ``staging`` (but its
     owner file) under the same name with the same size, and nothing else."""
-    meant = {str(p.relative_to(staging)): p.stat().st_size for p in staging.rglob("*")
-             if p.is_file() and p.name != OWNER_FILE}  # fmt: skip
+    meant = {
+        str(p.relative_to(staging)): p.stat().st_size
+        for p in staging.rglob("*")
+        if p.is_file() and p.name != OWNER_FILE
+    }
     with tarfile.open(archive) as tar:
         written = {m.name: m.size for m in tar.getmembers() if m.isfile()}
     if written != meant:

@@ -93,8 +93,9 @@ def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
             if not new:
                 continue
             # a name from MLflow is kept, with what would hide in it written out
-            experiment = _experiment(ws, check_name(visible_name(name), "Experiment"), user,
-                                     created)  # fmt: skip
+            experiment = _experiment(
+                ws, check_name(visible_name(name), "Experiment"), user, created
+            )
             report.experiments += 1
             for start in range(0, len(new), BATCH_RUNS):
                 _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)

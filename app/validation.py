@@ -86,8 +86,7 @@ def visible_name(name: str) -> str:
     For names that come from elsewhere (an MLflow store being imported), which are kept
     rather than refused."""
     shown = "".join(
-        f"\\u{ord(c):04x}" if (ord(c) < 32 or ord(c) == 127 or _invisible(c)) else c
-        for c in name
+        f"\\u{ord(c):04x}" if (ord(c) < 32 or ord(c) == 127 or _invisible(c)) else c for c in name
     )
     return shown[:MAX_NAME]
 
@@ -101,8 +100,15 @@ def _invisible(c: str) -> bool:
     overrides and isolates, zero-width spaces, the byte-order mark; not the joiners),
     surrogate, private-use, unassigned, and the line and paragraph separators (Unicode
     general categories, ``unicodedata.category``)."""
-    return c not in _JOINERS and unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co", "Cn",
-                                                              "Zl", "Zp"}  # fmt: skip
+    return c not in _JOINERS and unicodedata.category(c) in {
+        "Cc",
+        "Cf",
+        "Cs",
+        "Co",
+        "Cn",
+        "Zl",
+        "Zp",
+    }
 
 
 _DATASET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")

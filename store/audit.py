@@ -28,9 +28,7 @@ def record(
     )  # fmt: skip
 
 
-def failed_logins(
-    tx: Tx, *, since, name: str | None = None, address: str | None = None
-) -> int:
+def failed_logins(tx: Tx, *, since, name: str | None = None, address: str | None = None) -> int:
     """Refused logins since ``since`` (a naive UTC datetime): for the account ``name``, the
     failed ones (action ``auth.login_failed``); from the client ``address`` (the event
     detail's "address"), the failed and the throttled ones (``auth.login_throttled``): an

@@ -383,3 +383,60 @@ def test_fail_on_drift_fails_when_a_column_is_removed(ws, tmp_path: Path, capsys
     frame[["b"]].rename(columns={"b": "z"}).to_csv(other, index=False)
     assert main(["drift", "files", str(one), str(other), "--fail-on-drift"]) == 3
     assert "2 column(s) removed: a, b" in capsys.readouterr().out
+
+
+def test_a_password_prompt_without_input_is_a_clear_error(ws_path: Path) -> None:
+    """`users add` with no terminal and nothing on stdin said "a bug in the workbench
+    (EOFError)"."""
+    done = subprocess.run(
+        [PYTHON, "-m", "app.cli", "users", "add", "ada", "--role", "admin"],
+        env=subprocess_env(ws_path),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )  # no controlling terminal to prompt on
+    assert done.returncode == 1
+    assert done.stderr.rstrip().endswith(
+        "error: No password was given (the input ended). Type it at the prompt, or pipe it "
+        "in with --password-stdin; nothing was changed."
+    ), done.stderr
+    assert "bug" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_in_a_terminal_every_command_names_its_workspace(tmp_path: Path) -> None:
+    """Issue #16: a command typed in the install folder acted on ./workspace without naming
+    it. With stderr on a terminal (a pseudo-terminal here), the first line names the
+    workspace and why that one; stdout stays the command's own."""
+    import os
+    import pty
+
+    install = tmp_path / "install"
+    install.mkdir()
+    env = subprocess_env(tmp_path)
+    del env["WORKBENCH_WORKSPACE"]
+    here = install / "workspace"
+    again = "--workspace names another"
+    cases = (
+        ([], f"{here} (new, in the current folder; {again})"),
+        (["--workspace", str(tmp_path / "wb")], f"{tmp_path / 'wb'} (--workspace)"),
+        ([], f"{here} (found from the current folder; {again})"),
+    )
+    for args, named in cases:
+        leader, follower = pty.openpty()
+        done = subprocess.run(
+            [PYTHON, "-m", "app.cli", *args, "datasets", "list"],
+            cwd=install,
+            env=env,
+            stderr=follower,
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+        os.close(follower)
+        said = os.read(leader, 4096).decode()
+        os.close(leader)
+        assert done.returncode == 0 and said.splitlines()[0] == f"workspace: {named}", said
+        assert "workspace:" not in done.stdout

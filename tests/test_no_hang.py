@@ -23,9 +23,14 @@ from tests.test_dataset_bad_input import state
 
 def cli(ws: Workspace, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`workbench --workspace WS ARGS` in its own process; a hang fails on the timeout."""
-    return subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(ws.root), *args],
-                          cwd=ROOT, env=subprocess_env(ws.root), capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [PYTHON, "-m", "app.cli", "--workspace", str(ws.root), *args],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_a_device_is_refused_before_it_is_read(ws: Workspace) -> None:
@@ -62,8 +67,9 @@ def test_the_upload_limit_counts_what_is_read(ws: Workspace, monkeypatch) -> Non
     assert state(ws) == before
 
 
-def test_a_long_csv_field_is_read_as_pandas_reads_it(ws: Workspace, tmp_path: Path,
-                                                     monkeypatch) -> None:  # fmt: skip
+def test_a_long_csv_field_is_read_as_pandas_reads_it(
+    ws: Workspace, tmp_path: Path, monkeypatch
+) -> None:
     """One 5 MB field was refused with "CSV Error on Line: 1" (DuckDB's 2,000,000-byte
     line limit); pandas reads it. Past the workbench's own limit: a message naming it."""
     path = tmp_path / "notes.csv"
@@ -75,7 +81,10 @@ def test_a_long_csv_field_is_read_as_pandas_reads_it(ws: Workspace, tmp_path: Pa
     assert back["id"].tolist() == [1, 2]
     monkeypatch.setattr(snapshots, "MAX_LINE_BYTES", 3 * 2**20)
     before = state(ws)
-    with pytest.raises(InvalidInput, match=r"has a line of 5,000,003 bytes; .* up to 3 MiB\. "
-                                           r"Save the table as Parquet"):  # fmt: skip
+    with pytest.raises(
+        InvalidInput,
+        match=r"has a line of 5,000,003 bytes; .* up to 3 MiB\. "
+        r"Save the table as Parquet",
+    ):
         wb.log_dataset(path, "notes-again")
     assert state(ws) == before
