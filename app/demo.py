@@ -67,7 +67,8 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
     ("Models", None, "4. The model",
      f"`{MODEL}`: the champion, the challenger retrained on April, the alias history, "
      "lineage back to the run and the data, and champion versus challenger through the "
-     "gate, which holds because April breaks its contract."),
+     "gate: on March, which neither model saw, the challenger does not win clearly, and "
+     "on April (its own data) the gate holds because April breaks its contract."),
     ("Admin", None, "5. The trail",
      "The audit log: every registration, run, alias move, report and monitor decision, "
      "with who and when."),

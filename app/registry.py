@@ -401,11 +401,13 @@ def _gate_refusal(name: str, version: int, gate: Verdict | None, waived: list[st
     else:
         head = (f"The promotion gate refuses {name}/{version} on {gate.dataset}: "
                 + "; ".join(waived) + ".")  # fmt: skip
-    return (head + " Promote through the gate (Models page, Champion vs challenger; "
-            f"`workbench models promote {name} --dataset REF --target COLUMN`; "
-            "wb.promote), or, as an admin, override it with a reason: "
-            "`--override --reason TEXT` on the command line, override=True and reason=... in "
-            "Python, 'Override the gate' on the Models page.")  # fmt: skip
+    return (
+        head + " Promote through the gate (Models page, Champion vs challenger; "
+        f"`workbench models promote {name} --dataset REF --target COLUMN`; "
+        "wb.promote), or, as an admin, override it with a reason: "
+        "`--override --reason TEXT` on the command line, override=True and reason=... in "
+        "Python, 'Move an alias' with 'Override the promotion gate' on the Models page."
+    )
 
 
 @requires("admin")

@@ -256,18 +256,19 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
                     marker_color=REFERENCE_COLOR)  # fmt: skip
         fig.add_bar(x=x, y=shares(cur), name="current", opacity=0.6,
                     marker_color=CURRENT_COLOR)  # fmt: skip
-        fig.update_layout(barmode="overlay", xaxis_title=ref.name, yaxis_title="share of rows")
+        fig.update_layout(barmode="overlay", yaxis_title="share of rows")
     else:
         levels = list(dict.fromkeys([*ref.top_values[:20], *cur.top_values[:20]]))
+        shown = [html.escape(v) for v in levels]  # plotly reads <b>, <i>, <a> in text
         ra = dict(zip(ref.top_values, ref.top_counts, strict=True))
         rb = dict(zip(cur.top_values, cur.top_counts, strict=True))
         ta, tb = max(ref.count, 1), max(cur.count, 1)
-        fig.add_bar(x=levels, y=[ra.get(v, 0) / ta for v in levels], name="reference",
+        fig.add_bar(x=shown, y=[ra.get(v, 0) / ta for v in levels], name="reference",
                     marker_color=REFERENCE_COLOR)  # fmt: skip
-        fig.add_bar(x=levels, y=[rb.get(v, 0) / tb for v in levels], name="current",
+        fig.add_bar(x=shown, y=[rb.get(v, 0) / tb for v in levels], name="current",
                     marker_color=CURRENT_COLOR)  # fmt: skip
-        fig.update_layout(barmode="group", xaxis_title=ref.name, yaxis_title="share of rows")
-    fig.update_layout(height=340, title=ref.name)
+        fig.update_layout(barmode="group", yaxis_title="share of rows")
+    fig.update_layout(height=340, title=html.escape(ref.name), xaxis_title=html.escape(ref.name))
     return _readable(fig)
 
 

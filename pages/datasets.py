@@ -6,7 +6,7 @@ import streamlit as st
 from app import contracts, datasets
 from app.settings import Settings
 from app.ui import charts, data, nav
-from app.ui.widgets import flash_scope, lazy_tabs, user_errors
+from app.ui.widgets import code_text, flash_scope, lazy_tabs, markdown_text, user_errors
 from store.entities import DatasetVersion
 from store.snapshots import FAMILIES
 
@@ -125,8 +125,9 @@ def contract_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
         st.warning(f"{version.ref} breaks contract revision {revision}: {len(failed)} of "
                  f"{len(checks)} checks failed.", icon=":material/gpp_bad:")  # fmt: skip
         st.markdown("\n".join(
-            f"- **{c.check}** {c.message}"
-            + (f" Examples: {', '.join(f'`{e}`' for e in c.examples[:10])}" if c.examples else "")
+            f"- **{markdown_text(c.check)}** {markdown_text(c.message)}"
+            + (f" Examples: {', '.join(code_text(e) for e in c.examples[:10])}"
+               if c.examples else "")
             for c in failed
         ))  # fmt: skip
     else:
@@ -189,8 +190,10 @@ def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion)
         st.info("A diff needs two versions; register another one.")
         return
     refs = [v.ref for v in versions]
-    cur_i = refs.index(version.ref)
-    ref_i = min(cur_i + 1, len(refs) - 1) if cur_i + 1 < len(refs) else max(cur_i - 1, 0)
+    # refs are newest first: the version against the one before it, forwards in time; the
+    # first version against the one after it (v1 -> v2, never backwards)
+    at = refs.index(version.ref)
+    ref_i, cur_i = (at + 1, at) if at + 1 < len(refs) else (at, at - 1)
     a, b, c = st.columns(3)
     reference = a.selectbox("Reference", refs, index=ref_i, key=f"diff-ref-{version.ref}")
     current = b.selectbox("Current", refs, index=cur_i, key=f"diff-cur-{version.ref}")
@@ -287,7 +290,7 @@ def version_view(root: str, name: str) -> None:
         + (f" · parent v{version.parent_version}" if version.parent_version else "")
     )
     if version.message:
-        st.markdown(f"> {version.message}")
+        st.markdown(f"> {markdown_text(version.message)}")
     lazy_tabs(
         {
             "Profile": lambda: profile_tab(root, gen, version),

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import drift, reports
 from app.ui import data
-from app.ui.widgets import lazy_tabs, markdown_table, user_errors
+from app.ui.widgets import code_text, lazy_tabs, markdown_table, markdown_text, user_errors
 from store.errors import InvalidInput
 
 st.title("Drift")
@@ -106,9 +106,9 @@ def show(ws, report, found) -> None:
         )
     # the top columns as text that wraps (a metric card cut long names off with "…")
     top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
-    st.markdown("**Top drifting**: " + (", ".join(f"`{r['column']}`" for r in top) or "none"))
+    st.markdown("**Top drifting**: " + (", ".join(code_text(r["column"]) for r in top) or "none"))
     for r in top:
-        st.markdown(f"- {r['sentence']}")
+        st.markdown(f"- {markdown_text(r['sentence'])}")
     panels = {"Columns": lambda: columns_panel(ws, report)}
     candidates = retrain_candidates(ws, report, section)
     if section is not None or candidates:
@@ -235,8 +235,10 @@ def model_panel(report, section) -> None:
     if section.note:
         st.info(section.note)
     if (label := reports.label_drift(report)) is not None:
-        st.markdown(f"**Label** `{label['column']}` (apart from the features): "
-                    f"{label['verdict']}. {label['sentence']}")  # fmt: skip
+        st.markdown(
+            f"**Label** {code_text(label['column'])} (apart from the features): "
+            f"{label['verdict']}. {markdown_text(label['sentence'])}"
+        )
     st.dataframe(pd.DataFrame([{"prediction": p.column, "verdict": p.verdict, "effect": p.effect,
                                 "p-value": drift.format_p(p.p_value),
                                 "what changed": p.sentence}

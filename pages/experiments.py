@@ -46,10 +46,11 @@ def run_details(root: str, gen: tuple, run_id: str, trash_view: bool) -> None:
         if not trash_view:
             st.divider()
             run_actions(detail)
-    st.subheader(f"{STATUS_ICONS.get(run.status, '')} {run.name}")
+    st.subheader(f"{STATUS_ICONS.get(run.status, '')} {markdown_text(run.name)}")
     st.caption(
-        f"Experiment **{detail.experiment_name}** · started {run.started_at:%Y-%m-%d %H:%M:%S} "
-        f"UTC by {run.created_by} · {duration(run.duration_s)} · id `{run.run_id}`"
+        f"Experiment **{markdown_text(detail.experiment_name)}** · started "
+        f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC by {markdown_text(run.created_by)} · "
+        f"{duration(run.duration_s)} · id `{run.run_id}`"
     )
     if run.error:
         st.warning(f"This run {run.status}: {run.error}", icon=":material/report:")
@@ -199,23 +200,25 @@ def bulk_actions(selected: list[str], trash_view: bool) -> None:
 def _bulk_actions(selected: list[str], trash_view: bool) -> None:
     ws = data.workspace()
     user = current_user()
-    cols = st.columns([2, 2, 1, 1, 1])
-    key = cols[0].text_input("Tag key", key="bulk-tag-key", placeholder="tag key")
-    value = cols[1].text_input("Tag value", key="bulk-tag-value", placeholder="value")
+    # inputs on one row, buttons on the next: five abreast, "Trash" was cut to "Tr…"
+    left, right = st.columns(2)
+    key = left.text_input("Tag key", key="bulk-tag-key", placeholder="tag key")
+    value = right.text_input("Tag value", key="bulk-tag-value", placeholder="value")
+    cols = st.columns(3)
     with user_errors():
-        if cols[2].button("Tag", key="bulk-tag", icon=":material/sell:"):
+        if cols[0].button("Tag", key="bulk-tag", icon=":material/sell:"):
             n = experiments.tag_runs(ws, selected, key.strip(), value, user)
-            st.toast(f"Tagged {n} run(s) {key}={value}.")
-        if not trash_view and cols[3].button("Trash", key="bulk-trash", icon=":material/delete:"):
+            st.toast(markdown_text(f"Tagged {n} run(s) {key}={value}."))
+        if not trash_view and cols[1].button("Trash", key="bulk-trash", icon=":material/delete:"):
             n = experiments.trash_runs(ws, selected, user)
             st.session_state["selected_runs"] = []
             st.toast(f"Moved {n} run(s) to the trash; restore them from the trash view.")
-        if trash_view and cols[3].button("Restore", key="bulk-restore",
+        if trash_view and cols[1].button("Restore", key="bulk-restore",
                                          icon=":material/restore_from_trash:"):  # fmt: skip
             n = experiments.restore_runs(ws, selected, user)
             st.session_state["selected_runs"] = []
             st.toast(f"Restored {n} run(s).")
-        if trash_view and cols[4].button("Purge", key="bulk-purge", type="primary",
+        if trash_view and cols[2].button("Purge", key="bulk-purge", type="primary",
                                          icon=":material/delete_forever:"):  # fmt: skip
             n = experiments.purge_runs(ws, selected, user)
             st.session_state["selected_runs"] = []

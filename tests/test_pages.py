@@ -403,3 +403,23 @@ def test_a_spawned_process_starts_after_a_page_test() -> None:
     child.start()
     child.join(120)
     assert child.exitcode == 0
+
+
+def test_the_diff_of_the_first_version_runs_forwards_in_time(app_env: Workspace) -> None:
+    """A newcomer: with v1 selected, the Diff tab compared reference v2 with current v1."""
+    from app import sdk as wb
+    from tests.conftest import make_dataset_version, make_frame, select_row
+
+    make_dataset_version(rows=60)
+    wb.log_dataset(make_frame(60, seed=1), "churn", message="April")
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    at.switch_page(f"../pages/{nav.DATASETS.file}")
+    select_row(at, "versions-churn-2", 1)  # v1, the older
+    at = open_tab(at, "version-tabs-churn", "Diff")
+    boxes = {s.label: s.value for s in at.selectbox}
+    assert (boxes["Reference"], boxes["Current"]) == ("churn@v1", "churn@v2")
+    at = open_tab(at, "version-tabs-churn", "Profile")
+    select_row(at, "versions-churn-2", 0)  # v2: against the one before it
+    at = open_tab(at, "version-tabs-churn", "Diff")
+    boxes = {s.label: s.value for s in at.selectbox}
+    assert (boxes["Reference"], boxes["Current"]) == ("churn@v1", "churn@v2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 
@@ -44,7 +45,7 @@ def metric_curves(history: pd.DataFrame, run_names: dict[str, str]) -> go.Figure
             fig.add_trace(
                 go.Scatter(x=points["step"], y=points["value"],
                            mode="lines" if points["step"].nunique() > 1 else "markers",
-                           name=run_names.get(run_id, run_id[:8]), legendgroup=run_id,
+                           name=html.escape(run_names.get(run_id, run_id[:8])), legendgroup=run_id,
                            line={"color": colors[run_id]}, marker={"color": colors[run_id]},
                            showlegend=run_id not in shown),
                 row=i // cols + 1, col=i % cols + 1,
@@ -68,17 +69,27 @@ def column_distribution(profile: ColumnProfile) -> go.Figure:
         width = widths if numeric and all(math.isfinite(w) for w in widths) else None
         fig = go.Figure(go.Bar(x=x, y=list(profile.hist_counts), width=width,
                                marker_color=PALETTE[0], name=profile.name))  # fmt: skip
-        fig.update_layout(bargap=0.02, xaxis_title=profile.name, yaxis_title="rows")
+        fig.update_layout(bargap=0.02, xaxis_title=html.escape(profile.name), yaxis_title="rows")
     else:
         levels = list(profile.top_values[:30])
         counts = list(profile.top_counts[:30])
         if profile.other_count or len(profile.top_values) > 30:
             levels.append("(other)")
             counts.append(profile.other_count + sum(profile.top_counts[30:]))
-        fig = go.Figure(go.Bar(x=counts, y=levels, orientation="h", marker_color=PALETTE[0]))
+        fig = go.Figure(
+            go.Bar(
+                x=counts,
+                y=[html.escape(v) for v in levels],
+                orientation="h",
+                marker_color=PALETTE[0],
+            )
+        )
         fig.update_layout(yaxis={"autorange": "reversed"}, xaxis_title="rows")
-    fig.update_layout(height=320, margin={"t": 30, "b": 20, "l": 20, "r": 20},
-                      title=f"{profile.name} ({profile.dtype})")  # fmt: skip
+    fig.update_layout(
+        height=320,
+        margin={"t": 30, "b": 20, "l": 20, "r": 20},
+        title=html.escape(f"{profile.name} ({profile.dtype})"),
+    )
     return fig
 
 

@@ -40,12 +40,12 @@ def user_errors() -> Iterator[None]:
     subclasses, and FragmentHandledException means Streamlit has already shown the error."""
     try:
         yield
-    except WorkbenchError as exc:
-        st.error(str(exc), icon=":material/error:")
+    except WorkbenchError as exc:  # it quotes what the user typed: shown as written
+        st.error(markdown_text(exc), icon=":material/error:")
     except FragmentHandledException:
         raise
     except Exception as exc:
-        st.error(unexpected_error_message(exc), icon=":material/error:")
+        st.error(markdown_text(unexpected_error_message(exc)), icon=":material/error:")
 
 
 def unexpected_error_message(exc: BaseException) -> str:
@@ -120,6 +120,13 @@ def markdown_text(value: object) -> str:
     a backslash, line breaks turned into spaces. A run's param ``$x$`` or a tag
     ``:red[gone]`` is shown as written, never as LaTeX or coloured text."""
     return _MARKUP.sub(r"\\\1", " ".join(str(value).splitlines()))
+
+
+def code_text(value: object) -> str:
+    """``value`` as inline code in markdown (a name, a column): in backticks, or escaped
+    text when it holds a backtick itself."""
+    text = " ".join(str(value).splitlines())
+    return f"`{text}`" if "`" not in text else markdown_text(text)
 
 
 def markdown_table(columns: list[str], rows: list[tuple]) -> str:

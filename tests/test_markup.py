@@ -1,0 +1,90 @@
+"""User text is shown as written, never as markup (a newcomer's find, issue #15): a run
+named `:red[evil] **bold** $x$ <b>b</b>` was drawn red, bold and as LaTeX in the run's
+header, a refused model name likewise in the error, a dataset message and a column named
+`**b**` in the contract and drift summaries, `<b>` in a chart legend or category as bold.
+Through AppTest on a real workspace: each place gets escaped text (CommonMark's
+backslash escapes, html escapes in plotly), which the browser shows as typed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import reports
+from app import sdk as wb
+from app.ui.widgets import markdown_text
+from store.workspace import Workspace
+from tests.conftest import make_run, select_row
+from tests.test_pages import MAIN
+
+HOSTILE = ":red[evil] **bold** $x$ <b>b</b>"
+
+
+@pytest.fixture
+def app_env(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    return ws
+
+
+def page(name: str, **state) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(f"../pages/{name}.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_markdown_text_escapes_every_markup_character() -> None:
+    assert markdown_text(HOSTILE) == r"\:red\[evil\] \*\*bold\*\* \$x\$ \<b\>b\</b\>"
+    assert markdown_text("a\nb") == "a b"
+
+
+def test_a_run_and_its_experiment_are_named_as_written(app_env: Workspace) -> None:
+    run_id = make_run(experiment="e :blue[x] *it*", name=HOSTILE, metrics={"loss": [1.0, 0.5]})
+    other = make_run(experiment="e :blue[x] *it*", name=HOSTILE, metrics={"loss": [2.0, 1.0]})
+    at = page("experiments", selected_runs=[run_id])
+    assert at.subheader[0].value.endswith(markdown_text(HOSTILE))
+    assert any(markdown_text("e :blue[x] *it*") in c.value for c in at.caption)
+    at = page("experiments", selected_runs=[run_id, other])  # compared: the legend
+    names = {t.get("name") for c in at.get("plotly_chart")
+             for t in json.loads(c.proto.spec)["data"]}  # fmt: skip
+    assert f"{HOSTILE} · {run_id[:8]}".replace("<", "&lt;").replace(">", "&gt;") in names
+
+
+def test_an_error_quoting_what_was_typed_shows_it_as_typed(app_env: Workspace) -> None:
+    run_id = make_run(experiment="e", name="r")
+    at = page("experiments", selected_runs=[run_id])
+    at.text_input(key="bulk-tag-value").input("v")
+    at.text_input(key="bulk-tag-key").input(":red[k]")  # a refused key, quoted back
+    at.button(key="bulk-tag").click().run()
+    assert at.error and "\\:red\\[k\\]" in at.error[0].value
+
+
+def test_dataset_messages_and_column_names_are_shown_as_written(app_env: Workspace) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"**b**": rng.normal(0, 1, 500), "a": rng.normal(0, 1, 500)})
+    wb.log_dataset(frame, "d", message=HOSTILE)
+    shifted = frame.assign(**{"**b**": frame["**b**"] + 3})
+    wb.log_dataset(shifted, "d", message="shifted")
+    report = reports.run_report(app_env, "d@v1", "d@v2")
+    at = page("datasets", dataset="d")
+    quotes = [m.value for m in at.markdown if m.value.startswith(">")]
+    assert quotes == ["> shifted"], quotes  # v2 is shown first
+    select_row(at, "versions-d-2", 1)  # v1 and its message
+    at.run()
+    assert [m.value for m in at.markdown if m.value.startswith(">")] == [
+        f"> {markdown_text(HOSTILE)}"
+    ]
+    at = page("drift")
+    top = next(m.value for m in at.markdown if m.value.startswith("**Top drifting**"))
+    assert "`**b**`" in top
+    bullets = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert bullets and bullets[0].startswith("- " + markdown_text("**b**")), bullets
+    assert report.n_drifted >= 1
