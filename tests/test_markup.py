@@ -53,8 +53,8 @@ def test_a_run_and_its_experiment_are_named_as_written(app_env: Workspace) -> No
     assert at.subheader[0].value.endswith(markdown_text(HOSTILE))
     assert any(markdown_text("e :blue[x] *it*") in c.value for c in at.caption)
     at = page("experiments", selected_runs=[run_id, other])  # compared: the legend
-    names = {t.get("name") for c in at.get("plotly_chart")
-             for t in json.loads(c.proto.spec)["data"]}  # fmt: skip
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    names = {t.get("name") for spec in charts for t in spec["data"]}
     assert f"{HOSTILE} · {run_id[:8]}".replace("<", "&lt;").replace(">", "&gt;") in names
 
 
