@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -120,6 +121,12 @@ def open_tab(at, key: str, label: str):
     and rerun the page: AppTest cannot click a tab, and a hidden lazy tab draws nothing."""
     at.session_state[key] = label
     return at.run()
+
+
+def plain(markdown: str) -> str:
+    """Markdown source with its backslash escapes undone: the text a page shows for a
+    message escaped by ``app.ui.widgets.markdown_text`` (errors quote what users typed)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def notes(stderr: str) -> list[str]:

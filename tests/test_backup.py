@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import tarfile
 import threading
@@ -157,12 +158,13 @@ def test_backup_blocks_writers_only_for_the_copy(ws: Workspace, tmp_path: Path) 
 
 
 def _slow_to_back_up(ws: Workspace, tmp_path: Path) -> list[str]:
-    """A workspace whose compressed backup takes seconds: 160 MB of random bytes (gzip cannot
-    shrink them) as an artifact, and five runs whose event logs are an hour old (a staging
-    copy keeps its files' times: doctor took the copies for stale temporary files)."""
+    """A workspace whose compressed backup takes a second or more: 48 MB of random bytes
+    (gzip cannot shrink them) as an artifact, and five runs whose event logs are an hour
+    old (a staging copy keeps its files' times: doctor took the copies for stale temporary
+    files)."""
     big = tmp_path / "weights.bin"
     with big.open("wb") as out:
-        for _ in range(160):
+        for _ in range(48):
             out.write(os.urandom(1 << 20))
     run_ids = []
     for i in range(5):
@@ -179,7 +181,9 @@ def _slow_to_back_up(ws: Workspace, tmp_path: Path) -> list[str]:
 
 
 def _start_backup(ws: Workspace, target: Path) -> subprocess.Popen:
-    """`workbench backup TARGET` in its own process; returns once it writes its archive."""
+    """`workbench backup TARGET` in its own process, stopped (SIGSTOP) as soon as it has
+    written the first bytes of its archive: a live backup in the middle of its work, for
+    as long as the test needs (SIGCONT lets it go on)."""
     proc = subprocess.Popen(
         [PYTHON, "-m", "app.cli", "backup", str(target)],
         cwd=ROOT,
@@ -192,7 +196,8 @@ def _start_backup(ws: Workspace, target: Path) -> subprocess.Popen:
     while not any(p.stat().st_size > 0 for p in target.parent.glob(f".{target.name}*.partial")):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the backup never started writing its archive"
-        time.sleep(0.05)  # polling the state: the partial archive has bytes
+        time.sleep(0.01)  # polling the state: the partial archive has bytes
+    proc.send_signal(signal.SIGSTOP)
     return proc
 
 
@@ -211,6 +216,7 @@ def test_doctor_fix_during_a_backup_removes_nothing_it_uses(ws: Workspace, tmp_p
         timeout=300,
     )
     assert "1 backup(s) running: their staging folders are left alone" in doctor.stdout
+    proc.send_signal(signal.SIGCONT)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
     with tarfile.open(archive) as tar:

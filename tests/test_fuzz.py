@@ -18,7 +18,7 @@ from tests.conftest import make_run
 from tests.test_scoring_types import launched_model, post, served, visits
 
 FUZZ = settings(
-    max_examples=300,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
@@ -160,7 +160,7 @@ def scoring_url(ws: Workspace):
 
 
 @settings(
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],

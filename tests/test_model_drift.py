@@ -14,6 +14,7 @@ from app import sdk as wb
 from app.training import RunSpec
 from store.errors import InvalidInput
 from store.workspace import Workspace
+from tests.conftest import plain
 
 
 def customers(n: int, seed: int, *, shift: float = 0.0, concept: bool = False) -> pd.DataFrame:
@@ -217,7 +218,7 @@ def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) 
     reference = next(s for s in at.selectbox if s.label == "Reference")
     reference.select("(the model's training data)")
     run.click().run()  # without a model: the page says what to do
-    assert [e.value for e in at.error] == [
+    assert [plain(e.value) for e in at.error] == [
         "Pick a reference version (or a model, to compare with the data it was trained on)."
     ]
     model = next(s for s in at.selectbox if s.label.startswith("Model (scores"))

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app import auth
 from app.cli import main
 from store.workspace import Workspace
-from tests.conftest import open_tab
+from tests.conftest import open_tab, plain
 from tests.test_pages import MAIN
 
 PASSWORD = "correct horse battery"
@@ -101,7 +101,7 @@ def test_an_editor_is_refused_the_gate_override_on_the_models_page(team: Workspa
     promote = next(b for b in at.button if b.key == "promote")
     assert promote.disabled and promote.help == "Promoting needs an admin."
     move_alias(at, "champion", 1, reason="I think it is better")
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]
     assert any("Only an admin can move churn-clf@champion" in e for e in errors), errors
     assert registry.get_version(team, "churn-clf@champion").version == 2
     denied = auth.audit_events(team, action="auth.denied")
