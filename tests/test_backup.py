@@ -180,6 +180,18 @@ def _slow_to_back_up(ws: Workspace, tmp_path: Path) -> list[str]:
     return run_ids
 
 
+def doctor_cli(ws: Workspace, *flags: str) -> subprocess.CompletedProcess:
+    """`workbench doctor FLAGS` on ``ws``, in its own process."""
+    return subprocess.run(
+        [PYTHON, "-m", "app.cli", "doctor", *flags],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def _start_backup(ws: Workspace, target: Path) -> subprocess.Popen:
     """`workbench backup TARGET` in its own process, stopped (SIGSTOP) as soon as it has
     written the first bytes of its archive: a live backup in the middle of its work, for
@@ -207,15 +219,8 @@ def test_doctor_fix_during_a_backup_removes_nothing_it_uses(ws: Workspace, tmp_p
     run_ids = _slow_to_back_up(ws, tmp_path)
     archive = tmp_path / "ws.tar.gz"
     proc = _start_backup(ws, archive)
-    doctor = subprocess.run(
-        [PYTHON, "-m", "app.cli", "doctor", "--fix"],
-        cwd=ROOT,
-        env=subprocess_env(ws.root),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert "1 backup(s) running: their staging folders are left alone" in doctor.stdout
+    report = doctor_cli(ws, "--fix")
+    assert "1 backup(s) running: their staging folders are left alone" in report.stdout
     proc.send_signal(signal.SIGCONT)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
@@ -238,21 +243,9 @@ def test_a_killed_backup_leaves_nothing_after_the_next_doctor_fix(
     proc.communicate()
     assert list(ws.blobs.tmp_dir.glob("backup-*"))  # what the kill left
     assert list(tmp_path.glob(".ws.tar.gz.*.partial"))
-    doctor = subprocess.run(
-        [PYTHON, "-m", "app.cli", "doctor"],
-        cwd=ROOT,
-        env=subprocess_env(ws.root),
-        capture_output=True,
-        text=True,
-    )
-    assert doctor.returncode == 2 and "left by a killed backup" in doctor.stdout
-    fixed = subprocess.run(
-        [PYTHON, "-m", "app.cli", "doctor", "--fix"],
-        cwd=ROOT,
-        env=subprocess_env(ws.root),
-        capture_output=True,
-        text=True,
-    )
+    report = doctor_cli(ws)
+    assert report.returncode == 2 and "left by a killed backup" in report.stdout
+    fixed = doctor_cli(ws, "--fix")
     assert "removed what 1 killed backup(s) left" in fixed.stdout, fixed.stdout
     assert not list(ws.blobs.tmp_dir.glob("backup-*"))
     assert not list(tmp_path.glob(".ws.tar.gz*"))
