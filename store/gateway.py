@@ -22,6 +22,7 @@ import re
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ from store.errors import (
     WorkbenchError,
     storage_full,
 )
+from store.turns import Turns
 
 T = TypeVar("T")
 
@@ -48,6 +50,14 @@ _LOCK_PATTERN = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE
 # cache; the next attempt finds the instance the other thread made.
 _RACE_PATTERN = re.compile(r"Unique file handle conflict|already attached", re.IGNORECASE)
 _PID_PATTERN = re.compile(r"\(PID (\d+)\)")
+_turn_log: deque[tuple[float, float]] = deque(maxlen=100_000)
+
+
+def turn_log() -> list[tuple[float, float]]:
+    """This process's turns at the database file, oldest first (the last 100,000): for
+    each opening, the seconds it waited for the file (the queue and the lock) and the
+    seconds it then held it open. For the fairness test and benchmark."""
+    return list(_turn_log)
 
 
 class Tx:
@@ -133,7 +143,14 @@ class _Instance:
     only when no unit of work of this process is in flight, as with a single store.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
+        if path is not None:
+            self.path = path
+        self.turns = Turns(self.path)  # this process's place in the queue for the file
+        self.held_since = 0.0  # when the instance opened (the quantum counts from there)
+        self.waited = 0.0  # how long this opening waited for the file
+        self.next_look = 0.0  # when to look at the queue again (not at every unit of work)
+        self.yielding = False  # closing to let waiting processes have their turn
         self.mutex = threading.Lock()
         self.turn = threading.Condition(self.mutex)  # units of work wait out exclusive()
         self.exclusive: int | None = None  # the thread holding exclusive(), if any
@@ -152,7 +169,7 @@ def _instance_for(path: Path) -> _Instance:
     with _instances_lock:
         found = _instances.get(key)
         if found is None:
-            found = _instances[key] = _Instance()
+            found = _instances[key] = _Instance(Path(key))
         return found
 
 
@@ -162,7 +179,7 @@ def _forget_after_fork() -> None:
     global _instances_lock
     _instances_lock = threading.Lock()
     for found in list(_instances.values()):
-        found.__init__()
+        found.__init__()  # a fresh queue entry too: the parent's is the parent's
 
 
 class Store:
@@ -174,8 +191,13 @@ class Store:
     the file lock for other processes. Units of work that follow each other closely (the
     several reads of one page render, a run's start and its first ingest) share one open.
 
-    ``lock_timeout`` is how long to wait for another process's lock; ``conflict_retries``
-    how often to re-run a unit of work that lost a write-write conflict.
+    Processes take turns at the file through a first-come, first-served queue
+    (:mod:`store.turns`): a process whose units of work keep coming holds the file for at
+    most ``quantum`` seconds while another process waits, then closes it and queues again.
+
+    ``lock_timeout`` is how long to wait for the file (the queue ahead and another
+    process's lock); ``conflict_retries`` how often to re-run a unit of work that lost a
+    write-write conflict.
     """
 
     def __init__(
@@ -185,11 +207,13 @@ class Store:
         lock_timeout: float = 30.0,
         conflict_retries: int = 10,
         linger: float = 0.1,
+        quantum: float = 0.1,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.conflict_retries = conflict_retries
         self.linger = linger
+        self.quantum = quantum
         self._inst = _instance_for(self.path)
         _live_stores.add(self)
 
@@ -251,11 +275,24 @@ class Store:
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection of its own for one unit of work (waiting out another process's
         lock if the instance is not open yet); closed afterwards."""
-        with self._inst.mutex:
-            while self._inst.exclusive not in (None, threading.get_ident()):
-                self._inst.turn.wait()
-            if self._inst.anchor is None:
-                self._inst.anchor = self._connect()
+        inst = self._inst
+        with inst.mutex:
+            while inst.yielding or inst.exclusive not in (None, threading.get_ident()):
+                inst.turn.wait()
+            if inst.anchor is not None and self._should_yield():
+                # Held for a quantum while others wait: let this process's units in flight
+                # finish, close (leaving the queue), and queue again at the back.
+                inst.yielding = True
+                try:
+                    while inst.active > 0:
+                        inst.turn.wait()
+                    self._close_anchor()
+                finally:
+                    inst.yielding = False
+                    inst.turn.notify_all()
+            if inst.anchor is None:
+                inst.anchor = self._connect()
+                inst.held_since = time.monotonic()
             # cursor() is a new connection to the same instance: one per unit of work, as
             # DuckDB 2 refuses concurrent use of one connection object by two threads.
             con = self._inst.anchor.cursor()
@@ -269,7 +306,7 @@ class Store:
                 self._inst.turn.notify_all()
                 if self._inst.active == 0:
                     self._inst.idle_since = time.monotonic()
-                    if self.linger <= 0:
+                    if self.linger <= 0 or self._should_yield():
                         self._close_anchor()
                     elif self._inst.closer is None:
                         self._inst.closer = threading.Thread(
@@ -321,7 +358,31 @@ class Store:
     def _close_anchor(self) -> None:
         if self._inst.anchor is not None:
             anchor, self._inst.anchor = self._inst.anchor, None
-            anchor.close()
+            try:
+                anchor.close()
+            finally:
+                self._leave_queue()
+                held = time.monotonic() - self._inst.held_since
+                _turn_log.append((self._inst.waited, held))
+
+    def _should_yield(self) -> bool:
+        """Whether this process has held the open file for its quantum while another
+        process waits for it (called under the instance mutex with the file open)."""
+        inst = self._inst
+        now = time.monotonic()
+        if now - inst.held_since < self.quantum or now < inst.next_look or not inst.turns.enabled:
+            return False
+        inst.next_look = now + 0.005  # a look at the queue file costs about 30 us
+        try:
+            return inst.turns.waiting() > 0
+        except OSError:
+            return False  # the queue file cannot be read: plain retries, as before
+
+    def _leave_queue(self) -> None:
+        try:
+            self._inst.turns.leave()
+        except OSError:
+            pass  # a dead entry is dropped by the next reader
 
     def generation(self) -> tuple:
         """A cheap token that changes whenever a write commits (the files' mtimes and sizes).
@@ -343,7 +404,46 @@ class Store:
             raise InvalidInput(
                 f"The database path {self.path} is a folder; remove it or choose another workspace."
             )
-        deadline = time.monotonic() + self.lock_timeout
+        started = time.monotonic()
+        deadline = started + self.lock_timeout
+        try:
+            self._wait_for_turn(deadline)
+            con = self._open(deadline)
+        except BaseException:
+            self._leave_queue()
+            raise
+        turns = self._inst.turns
+        if turns.enabled and turns.me is not None:
+            try:
+                turns.hold()
+            except OSError:
+                pass
+        self._inst.waited = time.monotonic() - started
+        return con
+
+    def _wait_for_turn(self, deadline: float) -> None:
+        """Queue for the file and wait until first in line (:mod:`store.turns`); a queue
+        file that cannot be written (a read-only folder) means plain retries."""
+        turns = self._inst.turns
+        if not turns.enabled:
+            return
+        delay = 0.001
+        try:
+            while not turns.first():
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"The workspace database {self.path} stayed busy for "
+                        f"{self.lock_timeout:.0f} s: other processes held it in turn (PIDs "
+                        f"{', '.join(str(e.pid) for e in turns.ahead())}). Wait for them to "
+                        "finish, or stop the one that holds it open, then try again."
+                    )
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.01)
+        except OSError:
+            turns.me = None
+
+    def _open(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        """``duckdb.connect``, waiting out a lock held by a process outside the queue."""
         delay = 0.005
         while True:
             try:
