@@ -160,17 +160,18 @@ def check_password(password: str) -> str:
     return password
 
 
-def _check_name(name: str) -> str:
-    name = (name or "").strip()
+def check_account_name(name: str, kind: str = "User name") -> str:
+    """``name`` stripped, if it is 1 to 64 characters: letters, digits, '.',
+    '_', '-', '@'; else InvalidInput naming ``kind``. For accounts and serving tokens."""
+    name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
-        raise InvalidInput(f"User name {name!r}: use 1 to 64 letters, digits, '.', '_', '-' or "
-                           "'@'.")  # fmt: skip
+        raise InvalidInput(f"{kind} {name!r}: use 1 to 64 letters, digits, '.', '_', '-' or '@'.")
     return name
 
 
 @requires("admin")
 def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> User:
-    name, role = _check_name(name), check_role(role)
+    name, role = check_account_name(name), check_role(role)
     hashed = _hasher.hash(check_password(password))
     now = utcnow()
     user = User(name, role, False, now, current_user(), now)

@@ -605,21 +605,32 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from app import serve
+    from app.tokens import Gate
+
+    ws = open_workspace(args.workspace)
+    gate = Gate(ws, args.model)
 
     def announce() -> None:  # only once the model is known to load
         print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
+        if gate.required():
+            print("Requests need a serving token ('Authorization: Bearer wbt_...'; "
+                  "`workbench tokens create NAME` makes one).")  # fmt: skip
         if not _loopback(args.host):
+            if gate.required():
+                risk = ("requests need a token, but plain HTTP carries it in clear: put a "
+                        "TLS proxy in front")  # fmt: skip
+            else:
+                risk = ("/predict asks for no credential: anyone who reaches this port can "
+                        "score with the model (and read its predictions); create a serving "
+                        "token (`workbench tokens create NAME`) to require one")  # fmt: skip
             print(
-                f"warning: {args.host} is reachable from other machines, and /predict asks "
-                "for no credential: anyone who reaches this port can score with the model "
-                "(and read its predictions). Bind to 127.0.0.1 behind a proxy that "
-                "authenticates (docs/operations.md, 'Serving a model').",
+                f"warning: {args.host} is reachable from other machines, and {risk} "
+                "(docs/operations.md, 'Serving a model').",
                 file=sys.stderr,
             )
         sys.stdout.flush()
 
-    serve.serve(open_workspace(args.workspace), args.model, args.host, args.port,
-                announce=announce)  # fmt: skip
+    serve.serve(ws, args.model, args.host, args.port, announce=announce, gate=gate)
     return 0
 
 

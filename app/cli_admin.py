@@ -1,4 +1,4 @@
-"""`workbench users ...`, `workbench backup|restore|doctor`: administration from the
+"""`workbench users|tokens ...`, `workbench backup|restore|doctor`: administration from the
 server's shell. Whoever runs the command line on the server acts as an admin (they can read
 the workspace files anyway)."""
 
@@ -9,7 +9,7 @@ import getpass
 import sys
 import time
 
-from app import auth, backup
+from app import auth, backup, tokens
 from app.workspace import open_workspace
 from store.errors import InvalidInput
 from store.users import ROLES
@@ -39,6 +39,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     reset.add_argument("name")
     _password_stdin(reset)
     reset.set_defaults(func=cmd_users_reset_password)
+
+    tokens = sub.add_parser("tokens", help="serving tokens for `workbench serve`").add_subparsers(
+        dest="tokens_command", required=True, metavar="SUBCOMMAND"
+    )
+    make = tokens.add_parser("create", help="make a token (admins; its text is shown once)")
+    make.add_argument("name", help="a label: who or what uses it, e.g. billing-service")
+    make.set_defaults(func=cmd_tokens_create)
+    tokens.add_parser("list", help="tokens, active and revoked, with their use").set_defaults(
+        func=cmd_tokens_list
+    )
+    revoke = tokens.add_parser("revoke", help="revoke a token (refused from the next request)")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_tokens_revoke)
 
     bak = sub.add_parser("backup", help="write one consistent archive of the database, the "
                          "blobs and the run logs (safe while the app runs)")  # fmt: skip
@@ -116,6 +129,32 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
 def cmd_users_reset_password(args: argparse.Namespace) -> int:
     user = auth.reset_password(open_workspace(args.workspace), args.name, _password(args))
     print(f"new password set for {user.name}")
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    token, text = tokens.create_token(open_workspace(args.workspace), args.name)
+    print(f"created serving token {token.name} ({token.token_id}). Its text, shown only now:")
+    print(text)
+    print(
+        "Clients send it as 'Authorization: Bearer <token>'. Keep it secret; revoke it with "
+        f"`workbench tokens revoke {token.name}`."
+    )
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    found = tokens.list_tokens(open_workspace(args.workspace))
+    if not found:
+        print("no serving tokens; `workbench tokens create NAME` makes one")
+    for token in found:
+        print(tokens.describe(token))
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    token = tokens.revoke_token(open_workspace(args.workspace), args.name)
+    print(f"revoked {token.name} ({token.token_id}); servers refuse it from the next request")
     return 0
 
 

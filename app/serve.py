@@ -8,6 +8,10 @@ starlette and uvicorn that Streamlit already ships.
                         and {"dataframe_split": {"columns": [...], "data": [[...]]}}
     GET  /health   -> {"status": "ok", "model": "churn-classifier/3"}
 
+On a team workspace, and wherever an active serving token exists, ``/predict`` and
+``/invocations`` need ``Authorization: Bearer wbt_...`` (``app.tokens``): HTTP 401
+otherwise, counted and audited; ``/health`` then names the model only to a valid token.
+
 Rows are brought to the model's signature by the rules every scoring door applies
 (``app.signature.conform``): ISO 8601 text for dates and timestamps (an offset or ``Z`` is
 converted to UTC, no offset means UTC), whole numbers for integer columns, and so on. A model
@@ -22,6 +26,7 @@ sent as null, and a ``note`` says how many.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import logging
@@ -41,6 +46,7 @@ from starlette.routing import Route
 from app import registry
 from app.settings import Settings
 from app.signature import LoadedModel
+from app.tokens import FLUSH_S, Gate
 from store.errors import InvalidInput, NotFound, WorkbenchError
 from store.workspace import Workspace
 
@@ -49,9 +55,22 @@ log = logging.getLogger("workbench.serve")
 MAX_ROWS = 100_000
 
 
-def build_app(ws: Workspace, ref: str) -> Starlette:
+def build_app(ws: Workspace, ref: str, gate: Gate | None = None) -> Starlette:
+    """The scoring app for ``ref`` on ``ws``. ``gate`` checks serving tokens (a new
+    :class:`app.tokens.Gate` if None); its counts are recorded every ``FLUSH_S`` seconds
+    while the app runs and when it shuts down."""
     cache: dict[str, LoadedModel] = {}
     lock = threading.Lock()
+    gate = gate or Gate(ws, ref)
+
+    def refused(request: Request) -> JSONResponse | None:
+        client = request.client.host if request.client else None
+        ok, why = gate.check(request.headers.get("authorization"), client)
+        if ok:
+            return None
+        response = _error(401, why or "A serving token is needed.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="workbench serve"'
+        return response
 
     def current() -> LoadedModel:
         version = registry.get_version(ws, ref)  # per request: follows alias moves
@@ -63,11 +82,16 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
 
     async def health(request: Request) -> JSONResponse:
         try:
+            if not gate.shows_model(request.headers.get("authorization")):
+                return JSONResponse({"status": "ok"})  # alive; the rest needs a token
             return JSONResponse({"status": "ok", "model": current().ref})
         except WorkbenchError as exc:
             return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
 
     async def predict(request: Request) -> JSONResponse:
+        denied = refused(request)
+        if denied is not None:
+            return denied
         try:
             body = await request.json()
         except ValueError:
@@ -112,9 +136,40 @@ def build_app(ws: Workspace, ref: str) -> Starlette:
         except Exception as exc:  # never a bare 500 page: say what failed, as JSON
             return _failed(exc)
 
-    return Starlette(routes=[Route("/health", health),
-                             Route("/predict", predict, methods=["POST"]),
-                             Route("/invocations", predict, methods=["POST"])])  # fmt: skip
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        stop = threading.Event()
+        flusher = threading.Thread(
+            target=_flush_every, args=(gate, stop), daemon=True, name="wb-serve-counts"
+        )
+        flusher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            flusher.join(timeout=30)
+            _flush_quietly(gate)
+
+    routes = [
+        Route("/health", health),
+        Route("/predict", predict, methods=["POST"]),
+        Route("/invocations", predict, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _flush_every(gate: Gate, stop: threading.Event) -> None:
+    while not stop.wait(FLUSH_S):
+        _flush_quietly(gate)
+
+
+def _flush_quietly(gate: Gate) -> None:
+    """Record the request counts; a failure (the database busy past its timeout) is logged
+    and the counts wait for the next flush."""
+    try:
+        gate.flush()
+    except Exception as exc:
+        log.warning("could not record the request counts yet (%s); will try again", exc)
 
 
 class _TooMany(InvalidInput):
@@ -231,16 +286,23 @@ def _json(content: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status)
 
 
-def serve(ws: Workspace, ref: str, host: str = "127.0.0.1", port: int = 8600,
-          announce: Callable[[], None] | None = None) -> None:  # fmt: skip
+def serve(
+    ws: Workspace,
+    ref: str,
+    host: str = "127.0.0.1",
+    port: int = 8600,
+    announce: Callable[[], None] | None = None,
+    gate: Gate | None = None,
+) -> None:
     """Serve ``ref`` until interrupted. Fails fast (NotFound, InvalidInput) on a bad
-    reference or a model that cannot be loaded here, before ``announce`` is called."""
+    reference or a model that cannot be loaded here, before ``announce`` is called.
+    ``gate`` checks serving tokens (:class:`app.tokens.Gate`; a new one if None)."""
     import uvicorn
 
     registry.load_model(ws, ref)  # fail fast: a bad reference or a model that cannot load
     if announce is not None:
         announce()
-    uvicorn.run(build_app(ws, ref), host=host, port=port, log_level="warning")
+    uvicorn.run(build_app(ws, ref, gate), host=host, port=port, log_level="warning")
 
 
 def _error(status: int, message: str) -> JSONResponse:

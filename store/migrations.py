@@ -418,6 +418,24 @@ LEVEL_SKETCHES = Migration(
     ),
 )
 
+SERVING_TOKENS = Migration(
+    13,
+    "serving: tokens for workbench serve, stored as the sha256 of their secret",
+    (
+        """CREATE TABLE serving_tokens (
+            token_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            secret_hash VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR NOT NULL,
+            revoked_at TIMESTAMP,
+            revoked_by VARCHAR NOT NULL DEFAULT '',
+            last_used_at TIMESTAMP,
+            uses BIGINT NOT NULL DEFAULT 0
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -431,6 +449,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     NON_FINITE,
     EXACT_QUANTILES,
     LEVEL_SKETCHES,
+    SERVING_TOKENS,
 )
 HEAD = MIGRATIONS[-1].version
 

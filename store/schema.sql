@@ -52,6 +52,8 @@ CREATE TABLE runs(run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, "n
 
 CREATE TABLE schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);
 
+CREATE TABLE serving_tokens(token_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL, secret_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR NOT NULL, revoked_at TIMESTAMP, revoked_by VARCHAR DEFAULT('') NOT NULL, last_used_at TIMESTAMP, uses BIGINT DEFAULT(0) NOT NULL);
+
 CREATE TABLE tags(run_id VARCHAR, "key" VARCHAR, "value" VARCHAR NOT NULL, PRIMARY KEY(run_id, "key"));
 
 CREATE TABLE users("name" VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, "role" VARCHAR NOT NULL, disabled BOOLEAN DEFAULT(false) NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, password_changed_at TIMESTAMP NOT NULL);

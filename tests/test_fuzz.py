@@ -112,7 +112,7 @@ NAME_CHECKS = [
     registry.check_alias,
     validation.check_artifact_name,
     lambda t: validation.check_key(t, "Param"),
-    auth._check_name,
+    auth.check_account_name,
     registry.parse_ref,
 ]
 

@@ -14,7 +14,7 @@ from tests.conftest import PYTHON, ROOT, subprocess_env
 
 GUIDE = ROOT / "docs" / "operations.md"
 PASSWORD = "correct horse battery"
-NOT_HERE = ("git ", "make ", "systemctl ", "ui ")  # the install, the service, the server
+NOT_HERE = ("git ", "make ", "systemctl ", "ui ", "serve ")  # the install, the servers
 
 
 def guide_commands() -> list[str]:
@@ -75,9 +75,10 @@ def test_the_guide_runs_in_order_on_the_workspace_it_names(tmp_path: Path) -> No
     assert ran[:3] == ["users add", "users add", "users set-role"], ran
     assert "restore" in ran and any(r.startswith("backup") for r in ran), ran
     assert any(r.startswith("doctor") for r in ran), ran
-    from app import auth
+    from app import auth, tokens
 
     ws = Workspace.open(data)
     assert {u.name for u in auth.list_users(ws)} == {"ada", "ed"}
+    assert [t.name for t in tokens.list_tokens(ws) if not t.active] == ["billing-service"]
     assert (install / "workspace" / "meta.duckdb").read_bytes() == before  # untouched
     assert (backups / "wb-2026-11-23.tar.gz").is_file() and (tmp_path / "restored").is_dir()

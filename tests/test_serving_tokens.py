@@ -1,0 +1,145 @@
+"""Serving tokens (issue 16): on a team workspace `workbench serve` answers 401 without a
+valid token (made by an admin, stored hashed, revocable), counts and audits the refusals and
+the uses; a single-user workspace without tokens serves as before."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from app import auth, registry, runner, tokens
+from app import sdk as wb
+from app.cli import main
+from app.training import RunSpec
+from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.live import free_port
+from tests.test_registry import features
+from tests.test_runner import binary_frame
+
+
+@pytest.fixture
+def ws_model(ws: Workspace) -> Workspace:
+    """A workspace with one registered model, churn-clf/1 (a dummy classifier)."""
+    wb.log_dataset(binary_frame(300), "churn")
+    spec = RunSpec("churn", "churned", "dummy")
+    launch = runner.launch(ws, spec, experiment="models", wait=True)
+    wb.register_model(launch.run_ids[0], "churn-clf")
+    return ws
+
+
+def _call(url: str, token: str | None = None, body: object | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        assert exc.code != 401 or exc.headers["WWW-Authenticate"].startswith("Bearer")
+        return exc.code, json.loads(exc.read())
+
+
+def test_tokens_are_made_by_admins_stored_hashed_and_revocable(ws: Workspace) -> None:
+    token, text = tokens.create_token(ws, "billing")
+    assert text.startswith(f"wbt_{token.token_id}_") and len(text) == 4 + 8 + 1 + 43
+    stored = ws.store.read(lambda tx: tx.fetchall("SELECT * FROM serving_tokens"))
+    assert text.split("_", 2)[2] not in json.dumps(stored, default=str)  # only its hash
+    with pytest.raises(AlreadyExists, match="revoke it first"):
+        tokens.create_token(ws, "billing")
+    with pytest.raises(InvalidInput, match="Token name"):
+        tokens.create_token(ws, "a b")
+    with auth.acting_as(auth.Principal("eve", "editor")), pytest.raises(PermissionDenied):
+        tokens.create_token(ws, "mine")
+    with auth.acting_as(auth.Principal("eve", "editor")), pytest.raises(PermissionDenied):
+        tokens.revoke_token(ws, "billing")
+    assert tokens.revoke_token(ws, "billing").token_id == token.token_id
+    with pytest.raises(NotFound, match="tokens list"):
+        tokens.revoke_token(ws, "billing")
+    (listed,) = tokens.list_tokens(ws)
+    assert listed.revoked_at is not None and not listed.active
+    actions = set(auth.audit_events(ws)["action"])
+    assert {"token.create", "token.revoke", "auth.denied"} <= actions
+    tokens.create_token(ws, "billing")  # the name is free again once revoked
+
+
+def test_a_team_workspace_serves_only_with_a_valid_token(ws_model: Workspace, capsys) -> None:
+    ws = ws_model
+    registry.set_alias(ws, "churn-clf", "champion", 1)
+    auth.add_user(ws, "ada", "a long password", "admin")  # a team workspace now
+    assert main(["--workspace", str(ws.root), "tokens", "create", "scorer"]) == 0
+    text = capsys.readouterr().out.splitlines()[1]
+    ws.store.close()
+    port = free_port()
+    command = ["serve", "churn-clf@champion", "--port", str(port)]
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "app.cli", *command],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("Serving churn-clf@champion")
+        assert "need a serving token" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, health = _call(f"{url}/health")
+                break
+            except (ConnectionError, urllib.error.URLError):
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.05)
+        assert status == 200 and health == {"status": "ok"}  # no model named to strangers
+        rows = {"rows": json.loads(features(2).to_json(orient="records", date_format="iso"))}
+        assert _call(f"{url}/predict", None, rows)[0] == 401
+        status, body = _call(f"{url}/invocations", "wbt_0000_nope", rows)
+        assert status == 401 and "not valid" in body["error"]
+        wrong = text[:-1] + ("A" if text[-1] != "A" else "B")  # right id, wrong secret
+        assert _call(f"{url}/predict", wrong, rows)[0] == 401
+        status, body = _call(f"{url}/predict", text, rows)
+        assert status == 200 and len(body["predictions"]) == 2, body
+        assert _call(f"{url}/health", text) == (200, {"status": "ok", "model": "churn-clf/1"})
+        tokens.revoke_token(ws, "scorer")
+        ws.store.close()
+        assert _call(f"{url}/predict", text, rows)[0] == 401  # revoked: the next request
+    finally:
+        proc.send_signal(signal.SIGINT)  # a graceful stop records what is left to count
+        proc.communicate(timeout=60)
+    events = auth.audit_events(ws)
+    refused = events[events["action"] == "serve.refused"]["detail"].map(json.loads)
+    assert sum(d["requests"] for d in refused) == 4
+    assert {a for d in refused for a in d["addresses"]} == {"127.0.0.1"}
+    used = events[events["action"] == "serve.predict"]
+    assert set(used["actor"]) == {"token:scorer"}
+    assert sum(json.loads(d)["requests"] for d in used["detail"]) == 1
+    (listed,) = tokens.list_tokens(ws)
+    assert listed.uses == 1 and listed.last_used_at is not None
+
+
+def test_a_single_user_workspace_needs_a_token_once_one_exists(ws_model: Workspace) -> None:
+    """No accounts and no tokens: served as before (a laptop on loopback). Creating a token
+    says the owner wants one: from then on it is required."""
+    from app.tokens import Gate
+
+    ws = ws_model
+    gate = Gate(ws, "churn-clf/1")
+    assert gate.check(None, "127.0.0.1") == (True, None)
+    _, text = tokens.create_token(ws, "notebook")
+    assert gate.check(None, "127.0.0.1")[0] is False
+    assert gate.check(f"Bearer {text}", "127.0.0.1") == (True, "notebook")
+    assert gate.check(f"bearer   {text}", None) == (True, "notebook")
+    assert gate.check(text, None)[0] is False  # no scheme
+    gate.flush()
+    assert tokens.list_tokens(ws)[0].uses == 2
