@@ -16,10 +16,15 @@ is refused with ``PermissionDenied`` and recorded in the audit log (``auth.denie
 * admin: also moves ``champion``, promotes, rolls back, purges, deletes versions, manages
   users.
 
-Who is acting, in order: :func:`acting_as` (tests, the CLI), the Streamlit session's
-principal when called from a page (fragments included: it is read from the session each
-time, not from the thread), else the process's own user as an admin (the CLI, notebooks,
-and the server's background work such as the inbox and monitors).
+Who is acting, in order: :func:`acting_as` (tests), the Streamlit session's principal
+when called from a page (fragments included: it is read from the session each time, not
+from the thread), else the process itself as an admin (the CLI, notebooks, and the
+server's background work such as the inbox and monitors): on a single-user workspace
+named by WORKBENCH_USER or the login name; on a team workspace (one with accounts) named
+by the operating system's account, ``shell:LOGIN``, because the process proves no login
+and whoever can write the workspace folder can change anything in it anyway. There a
+WORKBENCH_USER that differs is recorded as an unverified claim (``shell:LOGIN (claims
+NAME)``), never taken as the identity (issue 16: a viewer's name moved the champion).
 
 Passwords are hashed with argon2id (argon2-cffi; a salt per hash), never stored or logged.
 """
@@ -27,6 +32,8 @@ Passwords are hashed with argon2id (argon2-cffi; a salt per hash), never stored 
 from __future__ import annotations
 
 import functools
+import getpass
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -100,16 +107,58 @@ def requires(role: str | Callable[..., str]) -> Callable[[F], F]:
     def wrap(fn: F) -> F:
         verb = f"{fn.__module__.split('.')[-1]}.{fn.__name__}"
         VERBS[verb] = role
+        signature = inspect.signature(fn)
 
         @functools.wraps(fn)
         def guarded(ws: Workspace, *args: Any, **kwargs: Any) -> Any:
             needed = role(*args, **kwargs) if callable(role) else role
+            if _acting.get() is None and _session_principal() is None and is_team(ws):
+                # The command line or a notebook on a team workspace: proves no login, so
+                # it acts as the admin it is (it can write the workspace files), under
+                # its true name, never as the name WORKBENCH_USER merely claims.
+                with acting_as(shell_principal()) as who:
+                    check(ws, needed, verb)
+                    if "user" in signature.parameters:  # the verb's author argument too
+                        bound = signature.bind(ws, *args, **kwargs)
+                        bound.arguments["user"] = who.name
+                        return fn(*bound.args, **bound.kwargs)
+                    return fn(ws, *args, **kwargs)
             check(ws, needed, verb)
             return fn(ws, *args, **kwargs)
 
         return guarded  # type: ignore[return-value]
 
     return wrap
+
+
+_team_seen: dict[str, tuple[tuple, bool]] = {}
+
+
+def is_team(ws: Workspace) -> bool:
+    """Whether ``ws`` is a team workspace: it has at least one user account (read again
+    only when the database's generation changes)."""
+    generation = ws.store.generation()
+    key = str(ws.paths.db)
+    seen = _team_seen.get(key)
+    if seen is not None and seen[0] == generation:
+        return seen[1]
+    team = ws.store.read(q.count) > 0
+    _team_seen[key] = (generation, team)
+    return team
+
+
+def shell_principal() -> Principal:
+    """Who a process with no login is on a team workspace: an admin (whoever can write the
+    workspace folder can change anything in it) named by the operating system's account,
+    ``shell:LOGIN``; a different WORKBENCH_USER is shown as an unverified claim,
+    ``shell:LOGIN (claims NAME)``, never taken as the identity."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    claim = settings.current_user()
+    name = f"shell:{login}" if claim == login else f"shell:{login} (claims {claim})"
+    return Principal(name, "admin")
 
 
 def effective(ws: Workspace) -> Principal:

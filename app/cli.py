@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import cli_admin, cli_drift, datasets, experiments, inbox, ingest
+from app import auth, cli_admin, cli_drift, datasets, experiments, inbox, ingest
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
@@ -217,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         name_the_workspace(args)
+        say_who_acts(args)
         code = args.func(args) or 0
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
         return code
@@ -250,6 +251,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands that name no workspace line: `ui` and `demo` print theirs, `restore` writes a new
 # one it names, `drift files` and `drift rule` use none.
 _OWN_WORKSPACE_LINE = {"cmd_ui", "cmd_demo", "cmd_restore", "cmd_drift_files", "cmd_drift_rule"}
+
+
+def say_who_acts(args: argparse.Namespace) -> None:
+    """On a team workspace, a WORKBENCH_USER that names someone else is only a claim: say
+    on stderr who the command acts as instead (:func:`app.auth.shell_principal`)."""
+    claim = os.environ.get("WORKBENCH_USER")
+    if not claim or not hasattr(args, "workspace") or args.func.__name__ in _OWN_WORKSPACE_LINE:
+        return
+    root = workspace_path(args.workspace)
+    if not (root / "meta.duckdb").is_file():
+        return
+    if not auth.is_team(open_workspace(args.workspace)):
+        return
+    who = auth.shell_principal()
+    if who.name == f"shell:{claim}":
+        return
+    print(
+        f"note: WORKBENCH_USER={claim} proves no login. On this team workspace the command "
+        f"line acts as an admin named {who.name} in the audit log (whoever can write the "
+        "workspace folder can change anything in it).",
+        file=sys.stderr,
+    )
 
 
 def name_the_workspace(args: argparse.Namespace) -> None:
@@ -317,8 +340,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
     os.environ[WORKSPACE_ENV] = str(ws.root)
     if args.team:
         os.environ["WORKBENCH_TEAM"] = "1"
-        from app import auth
-
         if not auth.has_admin(ws):
             print("Team mode and no admin yet: create one with `workbench users add NAME "
                   "--role admin`; the login page says so too.")  # fmt: skip

@@ -49,5 +49,10 @@ def update(tx: Tx, name: str, **values: object) -> None:
     tx.execute(f"UPDATE users SET {sets} WHERE name = ?", [*values.values(), name])
 
 
+def count(tx: Tx) -> int:
+    """How many accounts exist, disabled ones included."""
+    return int(tx.scalar("SELECT count(*) FROM users"))
+
+
 def admins(tx: Tx) -> int:
     return int(tx.scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled"))

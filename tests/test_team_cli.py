@@ -1,0 +1,68 @@
+"""Issue 16: on a team workspace the command line and notebooks proved no login, yet acted
+as whoever WORKBENCH_USER named: a viewer's name moved the champion, and the audit log named
+the viewer. They act as the admin they are (they can write the workspace folder), named
+``shell:LOGIN`` in the audit log, the claim shown as such; real processes here."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+
+import pandas as pd
+
+from app import auth, experiments
+from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.test_serving_tokens import ws_model  # noqa: F401 (a fixture)
+
+LOGIN = getpass.getuser()
+
+
+def _cli(ws: Workspace, *args: str, **env: str) -> subprocess.CompletedProcess:
+    ws.store.close()
+    return subprocess.run(
+        [PYTHON, "-m", "app.cli", "--workspace", str(ws.root), *args],
+        cwd=ROOT,
+        env=subprocess_env(ws.root, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _actors(ws: Workspace, action: str) -> list[str]:
+    events: pd.DataFrame = auth.audit_events(ws)
+    return list(events[events["action"] == action]["actor"])
+
+
+def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspace) -> None:  # noqa: F811
+    ws = ws_model
+    auth.add_user(ws, "ada", "a long password", "admin")
+    auth.add_user(ws, "vic", "a long password", "viewer")
+    done = _cli(ws, "models", "alias", "churn-clf", "champion", "1", WORKBENCH_USER="vic")
+    assert done.returncode == 0, done.stderr
+    assert "WORKBENCH_USER=vic proves no login" in done.stderr
+    assert f"shell:{LOGIN} (claims vic)" in done.stderr
+    assert _actors(ws, "model.alias.move") == [f"shell:{LOGIN} (claims vic)"]
+    assert "vic" not in set(auth.audit_events(ws)["actor"])
+    # a notebook: the run's author is the shell, with the claim beside it
+    notebook = "from app import sdk as wb\nwith wb.start_run('nb') as r:\n    print(r.run_id)\n"
+    ws.store.close()
+    env = subprocess_env(ws.root, WORKBENCH_USER="vic")
+    done = subprocess.run(
+        [PYTHON, "-c", notebook], cwd=ROOT, env=env, text=True, capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    run = experiments.get_run(ws, done.stdout.strip()).run
+    assert run.created_by == f"shell:{LOGIN} (claims vic)"
+    # no claim: the login itself, no note
+    done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", WORKBENCH_USER=LOGIN)
+    assert done.returncode == 0 and "note:" not in done.stderr, done.stderr
+    assert _actors(ws, "model.alias.move")[0] == f"shell:{LOGIN}"
+
+
+def test_a_single_user_workspace_keeps_the_name_it_is_given(ws_model: Workspace) -> None:  # noqa: F811
+    """No accounts: nothing to impersonate; WORKBENCH_USER names the author, as before."""
+    done = _cli(ws_model, "models", "alias", "churn-clf", "champion", "1", WORKBENCH_USER="vic")
+    assert done.returncode == 0 and "note:" not in done.stderr, done.stderr
+    assert _actors(ws_model, "model.alias.move") == ["vic"]
