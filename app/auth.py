@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import functools
 import getpass
+import hashlib
 import inspect
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,6 +49,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app import settings
 from app.listing import Listing, check_limit
 from store import audit
+from store import login_sessions as sessions
 from store import users as q
 from store.entities import utcnow
 from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
@@ -390,6 +393,54 @@ def principal_of(ws: Workspace, name: str, logged_in_at: datetime | None = None)
             "again with the new one."
         )
     return Principal(user.name, user.role)
+
+
+# -- login sessions that survive a reload ---------------------------------------------------
+#
+# A login through the form starts a server-side session: a random token (256 bits) the
+# browser keeps in the ``wb_session`` cookie, stored here only as its sha256. A reload, a
+# new tab or a pasted link sends the cookie; the session resumes until it expires
+# (WORKBENCH_SESSION_HOURS after the login), is ended by "Log out", or its user is
+# disabled, removed or has the password reset (``principal_of``).
+
+SESSION_COOKIE = "wb_session"
+
+
+def _session_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(
+    ws: Workspace, name: str, hours: float, address: str | None = None
+) -> tuple[str, datetime]:
+    """A new login session for the account ``name`` (just logged in), valid for ``hours``:
+    its token (for the cookie; not stored) and when it began (naive UTC)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires = now + timedelta(hours=hours)
+    ws.store.write(
+        lambda tx: sessions.insert(tx, _session_hash(token), name, now, expires, address)
+    )
+    return token, now
+
+
+def resume_session(ws: Workspace, token: object) -> tuple[Principal, datetime] | None:
+    """The principal and login time of the live session with this cookie ``token``; None
+    for no token, an unknown, ended or expired one. PermissionDenied (with what happened)
+    when its account was disabled or removed or its password reset since."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    found = ws.store.read(lambda tx: sessions.live(tx, _session_hash(token), utcnow()))
+    if found is None:
+        return None
+    name, began = found
+    return principal_of(ws, name, began), began
+
+
+def end_session(ws: Workspace, token: object) -> None:
+    """End the session with this cookie ``token`` ("Log out"); nothing for an unknown one."""
+    if isinstance(token, str) and token:
+        ws.store.write(lambda tx: sessions.end(tx, _session_hash(token), utcnow()))
 
 
 # -- the browser session -------------------------------------------------------------------

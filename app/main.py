@@ -31,6 +31,8 @@ def session_principal(ws, settings: Settings) -> auth.Principal | None:
     if found is None:
         found = _identity_from_outside(ws, settings)
     if found is None:
+        found = _resumed(ws)
+    if found is None:
         return None
     if time.time() - st.session_state.get("logged_in_at", 0) > settings.session_hours * 3600:
         st.session_state.pop(auth.SESSION_KEY, None)
@@ -72,6 +74,26 @@ def _identity_from_outside(ws, settings: Settings) -> auth.Principal | None:
     return principal
 
 
+def _resumed(ws) -> auth.Principal | None:
+    """The login this browser kept in its cookie (a reload, a new tab, a pasted link), if
+    that session is still live (``auth.resume_session``)."""
+    token = session.cookie_token()
+    if token is None:
+        return None
+    try:
+        resumed = auth.resume_session(ws, token)
+    except PermissionDenied as exc:  # disabled, removed, or the password was reset
+        st.session_state["login_note"] = str(exc)
+        return None
+    if resumed is None:
+        return None
+    principal, began = resumed
+    st.session_state[auth.SESSION_KEY] = principal
+    st.session_state["logged_in_at"] = began.replace(tzinfo=UTC).timestamp()
+    st.session_state["session_token"] = token
+    return principal
+
+
 # A local file: a :material/...: page icon is fetched from a CDN, which fails offline.
 st.set_page_config(page_title="MLOps Workbench", page_icon=str(FAVICON), layout="wide")
 
@@ -107,8 +129,12 @@ with st.sidebar:
         elif session.oidc_configured() and st.user.is_logged_in:
             st.button("Log out", icon=":material/logout:", on_click=st.logout)
         elif st.button("Log out", icon=":material/logout:"):
+            with user_errors():
+                auth.end_session(ws, st.session_state.pop("session_token", None))
             st.session_state.pop(auth.SESSION_KEY, None)
             st.rerun()
+        if hours := st.session_state.pop("cookie_to_set", None):
+            session.remember(st.session_state["session_token"], hours)
     st.caption(f"Workspace `{ws.root}`")
     if watcher is not None:
         stats = watcher.stats

@@ -436,6 +436,21 @@ SERVING_TOKENS = Migration(
     ),
 )
 
+LOGIN_SESSIONS = Migration(
+    14,
+    "team mode: browser login sessions that survive a reload, stored as the token's sha256",
+    (
+        """CREATE TABLE login_sessions (
+            session_hash VARCHAR PRIMARY KEY,
+            user_name VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            expires_at TIMESTAMP NOT NULL,
+            ended_at TIMESTAMP,
+            address VARCHAR
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -450,6 +465,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     EXACT_QUANTILES,
     LEVEL_SKETCHES,
     SERVING_TOKENS,
+    LOGIN_SESSIONS,
 )
 HEAD = MIGRATIONS[-1].version
 

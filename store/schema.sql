@@ -26,6 +26,8 @@ CREATE TABLE drift_reports(report_id VARCHAR PRIMARY KEY, created_at TIMESTAMP N
 
 CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
+CREATE TABLE login_sessions(session_hash VARCHAR PRIMARY KEY, user_name VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL, ended_at TIMESTAMP, address VARCHAR);
+
 CREATE TABLE metric_summary(run_id VARCHAR, "key" VARCHAR, last_value DOUBLE NOT NULL, last_step BIGINT NOT NULL, last_seq BIGINT NOT NULL, min_value DOUBLE, max_value DOUBLE, n_points BIGINT NOT NULL, PRIMARY KEY(run_id, "key"));
 
 CREATE TABLE metrics(run_id VARCHAR NOT NULL, "key" VARCHAR NOT NULL, step BIGINT NOT NULL, ts_ms BIGINT NOT NULL, "value" DOUBLE NOT NULL, seq BIGINT NOT NULL);

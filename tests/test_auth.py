@@ -146,7 +146,8 @@ def test_editors_and_admins(ws: Workspace) -> None:
 
 # Functions that write without a guard of their own, and why.
 UNGUARDED_WRITERS = {
-    "app/auth.py": {"login", "check"},  # anyone may try to log in; check audits a refusal
+    # anyone may try to log in; check audits a refusal; a login starts and ends its session
+    "app/auth.py": {"login", "check", "start_session", "end_session"},
     "app/ingest.py": {"reap_lost_runs"},  # the server marks dead runs lost
 }
 
@@ -240,3 +241,31 @@ def test_a_password_reset_ends_the_users_open_sessions(ws: Workspace, monkeypatc
     next(t for t in at.text_input if t.label == "Password").input("a brand new password")
     next(b for b in at.button if b.label == "Log in").click().run()
     assert any("Logged in as **ed**" in c.value for c in at.sidebar.caption)
+
+
+def test_login_sessions_resume_until_they_expire_end_or_the_password_changes(
+    ws: Workspace,
+) -> None:
+    """The server side of a login that survives a reload (issue 16): the cookie's token
+    resumes the session; an ended, expired or unknown one does not; a password reset or a
+    disabled account ends it with a message; only the token's sha256 is stored."""
+    auth.add_user(ws, "ada", "a long password", "admin")
+    auth.add_user(ws, "ed", "a long password", "editor")
+    token, began = auth.start_session(ws, "ed", hours=12, address="10.0.0.7")
+    assert auth.resume_session(ws, token) == (auth.Principal("ed", "editor"), began)
+    stored = ws.store.read(lambda tx: tx.fetchall("SELECT * FROM login_sessions"))
+    assert token not in str(stored)
+    for bad in (None, "", "x" * 30, token[:-1] + ("A" if token[-1] != "A" else "B"), 42):
+        assert auth.resume_session(ws, bad) is None
+    auth.end_session(ws, token)
+    assert auth.resume_session(ws, token) is None
+    brief, _ = auth.start_session(ws, "ed", hours=-1)  # expired at once
+    assert auth.resume_session(ws, brief) is None
+    token, _ = auth.start_session(ws, "ed", hours=12)
+    auth.set_disabled(ws, "ed")
+    with pytest.raises(PermissionDenied, match="disabled"):
+        auth.resume_session(ws, token)
+    auth.set_disabled(ws, "ed", False)
+    auth.reset_password(ws, "ed", "another long one")
+    with pytest.raises(PermissionDenied, match="changed after this session"):
+        auth.resume_session(ws, token)

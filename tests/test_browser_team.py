@@ -179,3 +179,47 @@ def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Pat
         assert error_texts(page) == []
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
+
+
+@pytest.mark.browser
+def test_a_login_survives_a_reload_a_new_tab_and_ends_on_log_out_or_reset(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Issue 16: the session lived in the tab only, so a reload, a new tab or a pasted link
+    logged the user out. It is kept server-side (a cookie holds its token) until it expires,
+    the user logs out, or an admin resets the password."""
+    auth.add_user(ws, "ada", PASSWORD, "admin")
+    ws.store.close()
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
+            browser() as b:  # fmt: skip
+        context = b.new_context(viewport={"width": 1400, "height": 1000})  # one browser
+        page = context.new_page()
+        page.goto(url)
+        log_in(page, "ada")
+        page.reload()
+        page.wait_for_selector(IDLE)
+        page.get_by_text("Logged in as ada").wait_for()  # old code: the login form
+        tab = context.new_page()  # a pasted link in a new tab of the same browser
+        tab.goto(f"{url}/models")
+        tab.wait_for_selector(IDLE)
+        tab.get_by_text("Logged in as ada").wait_for()
+        assert tab.get_by_role("heading", name="Log in").count() == 0
+        stranger = b.new_page()  # another browser's context (no cookie): the login form
+        stranger.goto(url)
+        stranger.get_by_role("heading", name="Log in").wait_for()
+
+        auth.reset_password(ws, "ada", PASSWORD + "!")  # ends ada's open sessions
+        ws.store.close()
+        tab.reload()
+        tab.get_by_role("heading", name="Log in").wait_for()
+        tab.get_by_text("password of 'ada' was changed").wait_for()
+
+        auth.reset_password(ws, "ada", PASSWORD)
+        ws.store.close()
+        log_in(tab, "ada")
+        tab.get_by_role("button", name="Log out").click()
+        tab.get_by_role("heading", name="Log in").wait_for()
+        page.reload()  # the other tab shared that session: it ended with it
+        page.get_by_role("heading", name="Log in").wait_for()
+    events = auth.audit_events(ws)
+    assert list(events[events["action"] == "auth.login"]["actor"]) == ["ada", "ada"]

@@ -1,10 +1,11 @@
 """Team mode: the login form, shown on every URL until a visitor logs in."""
 
-import time
+from datetime import UTC
 
 import streamlit as st
 
 from app import auth
+from app.settings import Settings
 from app.ui import session
 from app.ui.widgets import user_errors
 
@@ -18,6 +19,8 @@ def login_form(ws) -> None:
         return
     if note := st.session_state.pop("login_note", None):
         st.info(note)
+    if session.cookie_token():  # a session that ended or expired: the browser drops it
+        session.forget()
     if session.oidc_configured():
         st.button("Log in with your identity provider", on_click=st.login,
                   icon=":material/key:", type="primary")  # fmt: skip
@@ -27,8 +30,13 @@ def login_form(ws) -> None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Log in", type="primary", icon=":material/login:"):
             with user_errors():
-                st.session_state[auth.SESSION_KEY] = auth.login(
-                    ws, name, password, address=st.context.ip_address
-                )
-                st.session_state["logged_in_at"] = time.time()
+                address = st.context.ip_address
+                principal = auth.login(ws, name, password, address=address)
+                hours = Settings.from_env().session_hours
+                address = address if isinstance(address, str) else None
+                token, began = auth.start_session(ws, principal.name, hours, address)
+                st.session_state[auth.SESSION_KEY] = principal
+                st.session_state["logged_in_at"] = began.replace(tzinfo=UTC).timestamp()
+                st.session_state["session_token"] = token
+                st.session_state["cookie_to_set"] = hours
                 st.rerun()

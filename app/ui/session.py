@@ -29,4 +29,37 @@ def oidc_configured() -> bool:
         return False
 
 
+def cookie_token() -> str | None:
+    """The login-session token the browser sent with this session's first request (its
+    ``wb_session`` cookie), or None."""
+    try:
+        token = st.context.cookies.get(auth.SESSION_COOKIE)
+    except Exception:  # no browser request behind this run (AppTest)
+        return None
+    return token if isinstance(token, str) and token else None
+
+
+def remember(token: str, hours: float) -> None:
+    """Have the browser keep ``token`` in the ``wb_session`` cookie for ``hours``: a reload,
+    a new tab or a pasted link then resumes the login (``auth.resume_session``). Set by a
+    script, so not HttpOnly; SameSite=Strict, and Secure when the page came over HTTPS."""
+    seconds = max(int(hours * 3600), 60)
+    st.html(
+        "<script>document.cookie = "
+        f"'{auth.SESSION_COOKIE}={token}; Max-Age={seconds}; Path=/; SameSite=Strict' + "
+        "(location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def forget() -> None:
+    """Have the browser drop the ``wb_session`` cookie (the session is ended server-side
+    first, so a cookie that lingers resumes nothing)."""
+    st.html(
+        f"<script>document.cookie = '{auth.SESSION_COOKIE}=; Max-Age=0; Path=/; "
+        "SameSite=Strict';</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 auth.use_session_lookup(principal)

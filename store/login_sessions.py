@@ -1,0 +1,47 @@
+"""Browser login sessions of team mode (``app.auth``): one row per login through the form,
+keyed by the sha256 of the random token the browser keeps in its ``wb_session`` cookie
+(never the token itself), with when it began, when it expires and when it was ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from store.gateway import Tx
+
+
+def insert(
+    tx: Tx,
+    session_hash: str,
+    user_name: str,
+    created_at: datetime,
+    expires_at: datetime,
+    address: str | None,
+) -> None:
+    tx.execute(
+        "INSERT INTO login_sessions (session_hash, user_name, created_at, expires_at, address) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [session_hash, user_name, created_at, expires_at, address],
+    )
+
+
+def live(tx: Tx, session_hash: str, now: datetime) -> tuple[str, datetime] | None:
+    """``(user name, created_at)`` of the session if it exists, has not ended and has not
+    expired at ``now``; else None."""
+    row = tx.fetchone(
+        "SELECT user_name, created_at FROM login_sessions WHERE session_hash = ? "
+        "AND ended_at IS NULL AND expires_at > ?",
+        [session_hash, now],
+    )
+    return None if row is None else (row[0], row[1])
+
+
+def end(tx: Tx, session_hash: str, when: datetime) -> None:
+    tx.execute(
+        "UPDATE login_sessions SET ended_at = ? WHERE session_hash = ? AND ended_at IS NULL",
+        [when, session_hash],
+    )
+
+
+def forget_expired(tx: Tx, before: datetime) -> None:
+    """Delete sessions that expired or ended before ``before`` (kept a while for audits)."""
+    tx.execute("DELETE FROM login_sessions WHERE expires_at < ? OR ended_at < ?", [before, before])
