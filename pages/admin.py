@@ -1,4 +1,5 @@
-"""Admin: the audit log (filter, export) and, in team mode, the users and their roles."""
+"""Admin: the audit log (filter, export), serving tokens for `workbench serve` and, in team
+mode, the users and their roles."""
 
 import datetime as dt
 
@@ -6,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import auth
+from app import tokens as auth_tokens
 from app.settings import Settings
 from app.ui import data
 from app.ui.widgets import flash_scope, user_errors
@@ -81,10 +83,57 @@ def users_panel(ws) -> None:
                 st.rerun()
 
 
+def tokens_panel(ws) -> None:
+    st.subheader("Serving tokens")
+    st.caption(
+        "Credentials for `workbench serve`: required on a team workspace and once a token "
+        "exists. Only a hash is stored; a token's text is shown once."
+    )
+    if text := st.session_state.pop("new_token", None):
+        st.success(
+            "Copy this token now; it is not shown again. Clients send it as "
+            "`Authorization: Bearer <token>`."
+        )
+        st.code(text, language=None)
+    tokens = auth_tokens.list_tokens(ws)
+    if tokens:
+        rows = [
+            {
+                "name": t.name,
+                "id": t.token_id,
+                "state": "active" if t.active else "revoked",
+                "uses": t.uses,
+                "last used": t.last_used_at,
+                "created": t.created_at,
+                "by": t.created_by,
+                "revoked": t.revoked_at,
+            }
+            for t in tokens
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="tokens-table")
+    a, b = st.columns(2)
+    with a.form("create-token", clear_on_submit=True):
+        name = st.text_input("New token's name", placeholder="billing-service")
+        if st.form_submit_button("Create token", icon=":material/key:"):
+            with user_errors():
+                _, st.session_state["new_token"] = auth_tokens.create_token(ws, name)
+                st.rerun()
+    active = [t.name for t in tokens if t.active]
+    if active:
+        with b.form("revoke-token"):
+            name = st.selectbox("Active token", active)
+            if st.form_submit_button("Revoke", icon=":material/key_off:"):
+                with user_errors():
+                    auth_tokens.revoke_token(ws, name)
+                    st.session_state["flash"] = f"Revoked {name}: refused from the next request."
+                    st.rerun()
+
+
 with user_errors(), flash_scope():
     ws = data.workspace()
     if flash := st.session_state.get("flash"):
         st.success(flash)
     if Settings.from_env().team:
         users_panel(ws)
+    tokens_panel(ws)
     audit_log(ws)

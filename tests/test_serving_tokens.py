@@ -143,3 +143,26 @@ def test_a_single_user_workspace_needs_a_token_once_one_exists(ws_model: Workspa
     assert gate.check(text, None)[0] is False  # no scheme
     gate.flush()
     assert tokens.list_tokens(ws)[0].uses == 2
+
+
+def test_the_admin_page_creates_shows_once_and_revokes_tokens(ws: Workspace, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from app.ui import nav
+    MAIN = str(ROOT / "app" / "main.py")
+
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    next(t for t in at.text_input if t.label == "New token's name").input("ci-runner")
+    next(b for b in at.button if b.label == "Create token").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (shown,) = [c.value for c in at.code if c.value.startswith("wbt_")]
+    (token,) = tokens.list_tokens(ws)
+    assert token.name == "ci-runner" and shown.startswith(f"wbt_{token.token_id}_")
+    at.run()  # shown once: gone on the next rerun
+    assert not [c.value for c in at.code if c.value.startswith("wbt_")]
+    next(b for b in at.button if b.label == "Revoke").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not tokens.list_tokens(ws)[0].active
+    assert any("Revoked ci-runner" in s.value for s in at.success)
