@@ -149,6 +149,7 @@ def test_the_admin_page_creates_shows_once_and_revokes_tokens(ws: Workspace, mon
     from streamlit.testing.v1 import AppTest
 
     from app.ui import nav
+
     MAIN = str(ROOT / "app" / "main.py")
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
