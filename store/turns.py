@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - not a POSIX system: no queue, plain re
     fcntl = None  # type: ignore[assignment]
 
 STALL_S = 2.0
-"""Seconds a waiter may stay first in line without taking its turn before it is moved back."""
+"""Seconds a waiter may stay first in line without taking its turn before it is dropped."""
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,9 @@ class Turns:
             seen = self._first_seen
             if seen is None or seen[0] != head.tag:
                 self._first_seen = (head.tag, now)
-            elif now - seen[1] > STALL_S:  # first in line and not taking its turn
-                self._first_seen = None
-                return [*es[1:], head]
+            elif now - seen[1] > STALL_S:  # first in line and not taking its turn: out;
+                self._first_seen = None  # it queues again at the back when it next looks
+                return es[1:]
             return es
 
         return self._update(change)[0].tag == me.tag

@@ -107,7 +107,7 @@ def test_a_process_killed_holding_or_waiting_does_not_block_the_queue(ws: Worksp
 
 
 def test_a_stopped_waiter_first_in_line_is_passed(ws: Workspace) -> None:
-    """A waiter that stops (SIGSTOP) just as its turn comes is moved to the back after
+    """A waiter that stops (SIGSTOP) just as its turn comes is dropped from the queue after
     STALL_S seconds, so the process behind it gets the file; it queues again on waking."""
     env = subprocess_env(ws.root)
     turns = Turns(ws.paths.db)
@@ -120,8 +120,9 @@ def test_a_stopped_waiter_first_in_line_is_passed(ws: Workspace) -> None:
         os.kill(waiter.pid, signal.SIGSTOP)
         turns.leave()  # its turn now, but it is stopped
         started = time.monotonic()
-        assert ws.store.read(lambda tx: 7) == 7
+        queue = ws.store.read(lambda tx: _queue(ws))  # while this process holds the file
         waited = time.monotonic() - started
+        assert [line.split()[0] for line in queue] == [str(os.getpid())]  # the stopped one: out
         assert STALL_S <= waited < STALL_S + 10, waited
         ws.store.close()
     finally:
