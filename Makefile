@@ -86,6 +86,7 @@ bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_registry.py
 	$(BIN)/python bench/bench_drift.py
 	$(BIN)/python bench/bench_first_run.py
+	$(BIN)/python bench/bench_fairness.py
 
 # The drift benchmark against Evidently 0.7.23 in its own environment (it needs pandas < 3).
 bench-evidently: $(VENV)/.run-installed
@@ -109,6 +110,7 @@ bench-mlflow: $(VENV)/.test-installed chromium
 	.venv-mlflow/bin/python -m pip install --quiet 'mlflow>=3.17'
 	$(BIN)/python bench/bench_tracking.py --mlflow-python .venv-mlflow/bin/python
 	$(BIN)/python bench/bench_pages.py --mlflow-python .venv-mlflow/bin/python --peer-only
+	$(BIN)/python bench/bench_fairness.py --mlflow-python .venv-mlflow/bin/python
 
 ## Rewrite store/schema.sql after adding a migration step.
 schema: $(VENV)/.run-installed

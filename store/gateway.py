@@ -151,6 +151,7 @@ class _Instance:
         self.waited = 0.0  # how long this opening waited for the file
         self.next_look = 0.0  # when to look at the queue again (not at every unit of work)
         self.yielding = False  # closing to let waiting processes have their turn
+        self.depth = threading.local()  # per thread: its units of work in flight (nesting)
         self.mutex = threading.Lock()
         self.turn = threading.Condition(self.mutex)  # units of work wait out exclusive()
         self.exclusive: int | None = None  # the thread holding exclusive(), if any
@@ -276,10 +277,13 @@ class Store:
         """A connection of its own for one unit of work (waiting out another process's
         lock if the instance is not open yet); closed afterwards."""
         inst = self._inst
+        nested = getattr(inst.depth, "n", 0) > 0  # a unit inside this thread's own unit
         with inst.mutex:
-            while inst.yielding or inst.exclusive not in (None, threading.get_ident()):
+            # A nested unit never waits for a yield: the yield waits for its outer unit.
+            me = threading.get_ident()
+            while (inst.yielding and not nested) or inst.exclusive not in (None, me):
                 inst.turn.wait()
-            if inst.anchor is not None and self._should_yield():
+            if inst.anchor is not None and not nested and self._should_yield():
                 # Held for a quantum while others wait: let this process's units in flight
                 # finish, close (leaving the queue), and queue again at the back.
                 inst.yielding = True
@@ -297,9 +301,11 @@ class Store:
             # DuckDB 2 refuses concurrent use of one connection object by two threads.
             con = self._inst.anchor.cursor()
             self._inst.active += 1
+        inst.depth.n = getattr(inst.depth, "n", 0) + 1
         try:
             yield con
         finally:
+            inst.depth.n -= 1
             con.close()
             with self._inst.mutex:
                 self._inst.active -= 1

@@ -145,3 +145,34 @@ def test_one_process_alone_keeps_the_file_open_between_units(ws: Workspace) -> N
     ws.store.close()
     assert len(gateway.turn_log()) - before == 1
     assert _queue(ws) == []
+
+
+def test_a_unit_inside_a_unit_does_not_wait_for_its_own_yield(ws: Workspace) -> None:
+    """A unit of work that opens another inside it (a service reading within a write),
+    past its quantum while another process waits: the inner unit runs at once. Were it to
+    wait for the yield, the yield would wait for the outer unit: a deadlock."""
+    import threading
+
+    env = subprocess_env(ws.root)
+    waiter = None
+
+    def outer(tx) -> int:
+        nonlocal waiter
+        command = [PYTHON, "-c", HOLDER, "0"]
+        waiter = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE)
+        _wait_for(lambda: len(_queue(ws)) == 2, "the other process to queue")
+        time.sleep(ws.store.quantum)  # past the quantum, with someone waiting
+        return ws.store.read(lambda inner: 5)
+
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(ws.store.read(outer)), daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    try:
+        assert not thread.is_alive(), "the nested unit deadlocked"
+        assert result == [5]
+        out, _ = waiter.communicate(timeout=60)  # then the other process had its turn
+        assert out.strip() == "holding"
+    finally:
+        if waiter is not None and waiter.poll() is None:
+            waiter.kill()
