@@ -20,9 +20,11 @@ seconds, at the end of the run, and by the app's watcher). An exception inside t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +47,7 @@ from app.validation import (
 from app.workspace import open_workspace
 from store.entities import DatasetVersion, ParamValue, RunDetail
 from store.errors import InvalidInput, WorkbenchError
+from store.gateway import polite
 from store.snapshots import index_carries_data
 from store.workspace import Workspace
 
@@ -318,6 +321,7 @@ class ActiveRun:
         interval = max(self._settings.heartbeat_interval, 0.05)
         every = self._settings.ingest_interval
         waited = 0.0
+        last_ingest = time.monotonic()
         while not self._stop.wait(interval):
             try:
                 touch_heartbeat(self._run_dir)
@@ -326,10 +330,15 @@ class ActiveRun:
             waited += interval
             if every > 0 and waited >= every:
                 waited = 0.0
+                # Background work: it stands aside while other processes want the database,
+                # unless it has waited long (then it queues like any other unit of work).
+                overdue = time.monotonic() - last_ingest > max(30.0, 6 * every)
                 try:
-                    ingest.sync(self._ws, [self.run_id])
+                    with contextlib.nullcontext() if overdue else polite():
+                        ingest.sync(self._ws, [self.run_id])
+                    last_ingest = time.monotonic()
                 except WorkbenchError:
-                    pass  # busy: the end of the run (or the app) ingests later
+                    pass  # busy: a later beat, the end of the run (or the app) ingests them
 
 
 def _same(a: ParamValue, b: ParamValue) -> bool:

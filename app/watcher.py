@@ -11,6 +11,7 @@ across two looks, so a file still being copied is never read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,9 +24,12 @@ from app import inbox, ingest
 from app.events import EVENTS_FILE
 from app.settings import Settings
 from store.errors import WorkbenchError
+from store.gateway import Deferred, polite
 from store.workspace import Workspace
 
 log = logging.getLogger(__name__)
+OVERDUE_S = 30.0
+"""Seconds after which background ingestion stops standing aside and queues for its turn."""
 
 
 @dataclass
@@ -37,6 +41,7 @@ class WatcherStats:
     dataset_versions: int = 0
     rejected_files: int = 0
     errors: int = 0
+    deferred: int = 0  # rounds that stood aside while other processes wanted the database
     last_error: str | None = None
     last_sync: float | None = None
     dirty: set[str] = field(default_factory=set)
@@ -71,6 +76,7 @@ class RunWatcher:
         self.inbox_root = str(ws.paths.inbox)
         self.inbox_dirty = True  # look once at start: files may have arrived while stopped
         self._inbox_seen: dict = {}
+        self._last_ingest = time.monotonic()
 
     def mark_dirty(self, run_id: str) -> None:
         with self._lock:
@@ -97,20 +103,33 @@ class RunWatcher:
         self._observer.join(timeout=5)
         self._thread.join(timeout=180)
 
-    def run_once(self, full: bool = False) -> None:
-        """One round: ingest dirty (or all) runs, then reap if due."""
+    def run_once(self, full: bool = False, background: bool = False) -> bool:
+        """One round: ingest dirty (or all) runs. ``background``: stand aside (keep them
+        dirty for the next round) while other processes want the database, unless the last
+        round that ingested is more than ``OVERDUE_S`` seconds old. Whether it ingested."""
         with self._lock:
             dirty, self.stats.dirty = self.stats.dirty, set()
+        overdue = time.monotonic() - self._last_ingest > OVERDUE_S
         try:
-            result = ingest.sync(self.ws, None if full else dirty)
+            with polite() if background and not overdue else contextlib.nullcontext():
+                result = ingest.sync(self.ws, None if full else dirty)
+            self._last_ingest = time.monotonic()
             self.stats.events += result.events
             self.stats.points += result.points
             self.stats.last_sync = time.time()
+            return True
+        except Deferred:
+            with self._lock:
+                self.stats.dirty |= dirty  # not an error: busy, so later
+            self.stats.deferred += 1
+            return False
         except WorkbenchError as exc:
             with self._lock:
                 self.stats.dirty |= dirty  # try these again next round
             self._note_error(exc)
-        self.stats.rounds += 1
+            return False
+        finally:
+            self.stats.rounds += 1
 
     def scan_inbox(self) -> None:
         """Take settled inbox files; keep looking while some are still settling."""
@@ -130,8 +149,13 @@ class RunWatcher:
             self.inbox_dirty = True
 
     def reap(self) -> None:
+        """Mark runs whose heartbeat stopped as lost: background work (:func:`polite`)."""
         try:
-            self.stats.lost += len(ingest.reap_lost_runs(self.ws, self.settings.heartbeat_timeout))
+            with polite():
+                lost = ingest.reap_lost_runs(self.ws, self.settings.heartbeat_timeout)
+            self.stats.lost += len(lost)
+        except Deferred:
+            self.stats.deferred += 1  # busy: the next round looks again
         except WorkbenchError as exc:
             self._note_error(exc)
 
@@ -141,10 +165,9 @@ class RunWatcher:
             now = time.monotonic()
             full = now - last_full >= self.full_sync_every
             try:
-                if full or self.stats.dirty:
-                    self.run_once(full=full)
-                    if full:
-                        last_full = now
+                ingested = bool(full or self.stats.dirty) and self.run_once(full, True)
+                if ingested and full:
+                    last_full = now
                 if self.inbox_dirty:
                     self.scan_inbox()
                 if now - last_reap >= self.reap_every:

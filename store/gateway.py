@@ -45,12 +45,40 @@ from store.turns import Turns
 
 T = TypeVar("T")
 
+COURTESY = 0.01
+"""Seconds an idle process keeps the file open while another process waits for it (the
+linger is for back-to-back units; idle with someone waiting, it only makes them wait)."""
 _LOCK_PATTERN = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 # Two threads opening the same file at the same instant can collide in DuckDB's instance
 # cache; the next attempt finds the instance the other thread made.
 _RACE_PATTERN = re.compile(r"Unique file handle conflict|already attached", re.IGNORECASE)
 _PID_PATTERN = re.compile(r"\(PID (\d+)\)")
 _turn_log: deque[tuple[float, float]] = deque(maxlen=100_000)
+_polite = threading.local()
+
+
+class Deferred(StoreBusy):
+    """A background unit of work stood aside: another process held or waited for the
+    database file, and this process did not hold it (:func:`polite`). Try again later."""
+
+
+@contextmanager
+def polite() -> Iterator[None]:
+    """Make the units of work in this block (this thread) background work: when this process
+    does not hold the file and another process holds it or waits for it, they raise
+    :class:`Deferred` at once instead of queueing. For work that can wait and catch up in
+    a batch (a run's periodic ingestion, the app's watcher); every switch of the file
+    between processes costs an open and a close (about 30 ms idle, several times that on a
+    busy machine), which such work would otherwise add to every foreground wait. Measured
+    with 4 logging processes, the app server and a polling reader on a loaded 2-core
+    machine: the reader's p50 wait went from about 2 s (every periodic ingestion queued)
+    back to tens of milliseconds."""
+    before = getattr(_polite, "on", False)
+    _polite.on = True
+    try:
+        yield
+    finally:
+        _polite.on = before
 
 
 def turn_log() -> list[tuple[float, float]]:
@@ -295,6 +323,11 @@ class Store:
                     inst.yielding = False
                     inst.turn.notify_all()
             if inst.anchor is None:
+                if getattr(_polite, "on", False) and self._others_in_line():
+                    raise Deferred(
+                        f"The workspace database {self.path} is in use by other processes; "
+                        "this background work waits for a quieter moment."
+                    )
                 inst.anchor = self._connect()
                 inst.held_since = time.monotonic()
             # cursor() is a new connection to the same instance: one per unit of work, as
@@ -354,12 +387,14 @@ class Store:
                     self._inst.closer = None
                     return
                 idle = time.monotonic() - self._inst.idle_since
-                if self._inst.active == 0 and idle >= self.linger:
+                if self._inst.active == 0 and (
+                    idle >= self.linger or (idle >= COURTESY and self._others_waiting())
+                ):
                     self._close_anchor()
                     self._inst.closer = None
                     return
-                wait = self.linger - idle if self._inst.active == 0 else self.linger
-            time.sleep(max(wait, 0.005))
+                wait = min(self.linger - idle, COURTESY) if self._inst.active == 0 else self.linger
+            time.sleep(max(wait, 0.002))
 
     def _close_anchor(self) -> None:
         if self._inst.anchor is not None:
@@ -379,10 +414,25 @@ class Store:
         if now - inst.held_since < self.quantum or now < inst.next_look or not inst.turns.enabled:
             return False
         inst.next_look = now + 0.005  # a look at the queue file costs about 30 us
+        return self._others_waiting()
+
+    def _others_waiting(self) -> bool:
+        """Whether another process waits for the file (under the instance mutex)."""
+        if not self._inst.turns.enabled:
+            return False
         try:
-            return inst.turns.waiting() > 0
+            return self._inst.turns.waiting() > 0
         except OSError:
-            return False  # the queue file cannot be read: plain retries, as before
+            return False
+
+    def _others_in_line(self) -> bool:
+        """Whether another process holds the file or waits for it (per the queue)."""
+        if not self._inst.turns.enabled:
+            return False
+        try:
+            return bool(self._inst.turns.others())
+        except OSError:
+            return False
 
     def _leave_queue(self) -> None:
         try:

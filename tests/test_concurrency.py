@@ -94,7 +94,12 @@ def test_server_four_writers_and_a_reader(ws: Workspace, tmp_path: Path) -> None
         assert "could not be written" not in err, err  # the end-of-run ingest never gave up
     stats = json.loads(read_out)
     assert stats["errors"] == 0, stats["messages"]
-    assert stats["reads"] >= 12, stats  # at least one a second: a reader is never starved
+    # Never starved: processes take turns at the file (store/turns.py), so the reader gets
+    # its turn among the 4 writers and the server. Measured on a 2-core machine under two
+    # CPU hogs, its 12 s make 10 to 15 reads (p50 wait 0.9 to 1.3 s); idle, about 150
+    # (p50 13 ms). Before the queue it polled ahead of the others (319 reads under load)
+    # while a busy process could keep everyone else out for 30 s (issue 16).
+    assert stats["reads"] >= 6 and stats["p95_ms"] < 6000, stats
     print(f"reader under load: {stats}")
     assert shown == [], shown
     server_log = log.read_text()
