@@ -46,7 +46,7 @@ run: $(VENV)/.run-installed
 ## Lint, format check and the whole test suite, browser tests included. Three workers on two
 ## cores (one test file each at a time, the longest files first, as tests/durations.json
 ## measured them): much of the suite waits on servers, browsers and subprocesses.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 test: $(VENV)/.test-installed chromium lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--junitxml=tests/output/junit.xml

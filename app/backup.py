@@ -151,6 +151,9 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
                     missing.append(sha)
             if ws.paths.runs.is_dir():
                 shutil.copytree(ws.paths.runs, staging / "runs")
+        # Packing takes seconds to minutes and needs no database: let the file go now, not
+        # after the linger (a backup stopped or slowed while packing held it).
+        ws.store.close()
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
         manifest = {"format": FORMAT, "created_at": utcnow().isoformat(),
                     "created_by": current_user(), "schema_version": version,
