@@ -43,7 +43,7 @@ run: $(VENV)/.run-installed
 	@if [ ! -e workspace/meta.duckdb ]; then $(BIN)/workbench --workspace workspace demo; fi
 	$(BIN)/workbench --workspace workspace ui --port $(PORT)
 
-## Lint, format check and the whole test suite, browser tests included. Three workers on two
+## Lint, format check and the whole test suite, browser tests included. Four workers on two
 ## cores (one test file each at a time, the longest files first, as tests/durations.json
 ## measured them): much of the suite waits on servers, browsers and subprocesses.
 TEST_WORKERS ?= 4
