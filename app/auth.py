@@ -35,6 +35,7 @@ import functools
 import getpass
 import hashlib
 import inspect
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,15 +151,28 @@ def is_team(ws: Workspace) -> bool:
     return team
 
 
+def os_account() -> str:
+    """The name of the account this process runs as, from the user database by its
+    effective uid (``pwd``), not from ``LOGNAME``/``USER``, which anyone can set (as
+    ``getpass.getuser`` reads them first); the uid as ``uid:N`` if it has no entry."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, OSError, AttributeError):  # no pwd (Windows), or no entry
+        try:
+            return f"uid:{os.geteuid()}"
+        except AttributeError:
+            return getpass.getuser()
+
+
 def shell_principal() -> Principal:
     """Who a process with no login is on a team workspace: an admin (whoever can write the
-    workspace folder can change anything in it) named by the operating system's account,
-    ``shell:LOGIN``; a different WORKBENCH_USER is shown as an unverified claim,
-    ``shell:LOGIN (claims NAME)``, never taken as the identity."""
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):
-        login = "unknown"
+    workspace folder can change anything in it) named by the operating system's account
+    (:func:`os_account`), ``shell:LOGIN``; a different WORKBENCH_USER (or LOGNAME/USER) is
+    shown as an unverified claim, ``shell:LOGIN (claims NAME)``, never taken as the
+    identity."""
+    login = os_account()
     claim = settings.current_user()
     name = f"shell:{login}" if claim == login else f"shell:{login} (claims {claim})"
     return Principal(name, "admin")
@@ -170,7 +184,11 @@ def effective(ws: Workspace) -> Principal:
     who = current()
     if who is _session_principal() and who.role != "none":
         try:  # a browser session: its role as the users table says now
-            who = principal_of(ws, who.name)
+            token = _token_lookup()
+            if token is None:
+                return principal_of(ws, who.name)
+            resumed = resume_session(ws, token)  # a form login: ended in another tab?
+            return resumed[0] if resumed is not None else Principal(who.name, "none")
         except PermissionDenied:
             who = Principal(who.name, "none")
     return who
@@ -450,11 +468,18 @@ def end_session(ws: Workspace, token: object) -> None:
 # session's principal, or Principal("anonymous", "none") in team mode before a login.
 
 _session_lookup: Callable[[], Principal | None] = lambda: None  # noqa: E731
+_token_lookup: Callable[[], str | None] = lambda: None  # noqa: E731
 
 
-def use_session_lookup(lookup: Callable[[], Principal | None]) -> None:
-    global _session_lookup
+def use_session_lookup(
+    lookup: Callable[[], Principal | None], token: Callable[[], str | None] | None = None
+) -> None:
+    """Install how to find the browser session's principal, and its login-session token
+    (a form login's; None for a proxy or identity-provider login)."""
+    global _session_lookup, _token_lookup
     _session_lookup = lookup
+    if token is not None:
+        _token_lookup = token
 
 
 def _session_principal() -> Principal | None:

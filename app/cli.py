@@ -254,23 +254,22 @@ _OWN_WORKSPACE_LINE = {"cmd_ui", "cmd_demo", "cmd_restore", "cmd_drift_files", "
 
 
 def say_who_acts(args: argparse.Namespace) -> None:
-    """On a team workspace, a WORKBENCH_USER that names someone else is only a claim: say
-    on stderr who the command acts as instead (:func:`app.auth.shell_principal`)."""
-    claim = os.environ.get("WORKBENCH_USER")
-    if not claim or not hasattr(args, "workspace") or args.func.__name__ in _OWN_WORKSPACE_LINE:
+    """On a team workspace, a name given by WORKBENCH_USER (or LOGNAME/USER) that is not the
+    process's own account is only a claim: say on stderr who the command acts as instead
+    (:func:`app.auth.shell_principal`)."""
+    if not hasattr(args, "workspace") or args.func.__name__ in _OWN_WORKSPACE_LINE:
         return
-    root = workspace_path(args.workspace)
-    if not (root / "meta.duckdb").is_file():
+    who = auth.shell_principal()
+    if " (claims " not in who.name:
+        return
+    if not (workspace_path(args.workspace) / "meta.duckdb").is_file():
         return
     if not auth.is_team(open_workspace(args.workspace)):
         return
-    who = auth.shell_principal()
-    if who.name == f"shell:{claim}":
-        return
     print(
-        f"note: WORKBENCH_USER={claim} proves no login. On this team workspace the command "
-        f"line acts as an admin named {who.name} in the audit log (whoever can write the "
-        "workspace folder can change anything in it).",
+        f"note: the name {current_user()} (from WORKBENCH_USER, LOGNAME or USER) proves no "
+        f"login. On this team workspace the command line acts as an admin named {who.name} "
+        "in the audit log (whoever can write the workspace folder can change anything in it).",
         file=sys.stderr,
     )
 
@@ -625,7 +624,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from app import serve
+    from app import serve, tokens
     from app.tokens import Gate
 
     ws = open_workspace(args.workspace)
@@ -634,8 +633,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def announce() -> None:  # only once the model is known to load
         print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
         if gate.required():
-            print("Requests need a serving token ('Authorization: Bearer wbt_...'; "
-                  "`workbench tokens create NAME` makes one).")  # fmt: skip
+            none = "" if tokens.list_active(ws) else " None exists yet."
+            print(
+                f"Requests need a serving token ('Authorization: Bearer wbt_...').{none} "
+                "`workbench tokens create NAME` makes one."
+            )
         if not _loopback(args.host):
             if gate.required():
                 risk = ("requests need a token, but plain HTTP carries it in clear: put a "

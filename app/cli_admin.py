@@ -153,8 +153,11 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
-    token = tokens.revoke_token(open_workspace(args.workspace), args.name)
+    ws = open_workspace(args.workspace)
+    token = tokens.revoke_token(ws, args.name)
     print(f"revoked {token.name} ({token.token_id}); servers refuse it from the next request")
+    if warning := tokens.open_after_revoke(ws):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -40,9 +40,19 @@ def session_principal(ws, settings: Settings) -> auth.Principal | None:
         return None
     began = datetime.fromtimestamp(st.session_state.get("logged_in_at", 0), UTC)
     try:
-        fresh = auth.principal_of(ws, found.name, began.replace(tzinfo=None))
+        token = st.session_state.get("session_token")
+        if token is not None:  # a form login: still live? ("Log out" in another tab ends it)
+            resumed = auth.resume_session(ws, token)
+            if resumed is None:
+                raise PermissionDenied(
+                    "This login was ended (logged out in another tab, or expired); log in again."
+                )
+            fresh = resumed[0]
+        else:
+            fresh = auth.principal_of(ws, found.name, began.replace(tzinfo=None))
     except PermissionDenied as exc:
         st.session_state.pop(auth.SESSION_KEY, None)
+        st.session_state.pop("session_token", None)
         st.session_state["login_note"] = str(exc)
         return None
     st.session_state[auth.SESSION_KEY] = fresh

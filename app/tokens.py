@@ -105,6 +105,28 @@ def revoke_token(ws: Workspace, name: str) -> ServingToken:
     return ws.store.write(work)
 
 
+def open_after_revoke(ws: Workspace) -> str | None:
+    """What to tell whoever just revoked a token when the endpoint now needs none (a
+    single-user workspace whose last active token is gone), else None."""
+
+    def read(tx) -> bool:
+        return not q.active_hashes(tx) and not users.all_users(tx)
+
+    if not ws.store.read(read):
+        return None
+    return (
+        "No active serving token is left, and this workspace has no user accounts: a "
+        "running `workbench serve` now answers anyone who reaches its port. Create a new "
+        "token (`workbench tokens create NAME`) to require one again; to replace a token, "
+        "create the new one before revoking the old."
+    )
+
+
+def list_active(ws: Workspace) -> list[ServingToken]:
+    """The serving tokens not revoked, oldest first."""
+    return [t for t in list_tokens(ws) if t.active]
+
+
 def list_tokens(ws: Workspace) -> list[ServingToken]:
     """Every serving token, revoked ones included, oldest first (never a secret)."""
     return ws.store.read(q.all_tokens)
@@ -242,8 +264,9 @@ class Gate:
 def describe(token: ServingToken) -> str:
     """One line for ``workbench tokens list``."""
     state = "active" if token.active else f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
+    times = "time" if token.uses == 1 else "times"
     used = (
-        f"used {token.uses:,} times, last {token.last_used_at:%Y-%m-%d %H:%M}"
+        f"used {token.uses:,} {times}, last {token.last_used_at:%Y-%m-%d %H:%M}"
         if token.last_used_at
         else "never used"
     )

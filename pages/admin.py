@@ -125,7 +125,10 @@ def tokens_panel(ws) -> None:
             if st.form_submit_button("Revoke", icon=":material/key_off:"):
                 with user_errors():
                     auth_tokens.revoke_token(ws, name)
-                    st.session_state["flash"] = f"Revoked {name}: refused from the next request."
+                    flash = f"Revoked {name}: refused from the next request."
+                    if warning := auth_tokens.open_after_revoke(ws):
+                        flash += f" {warning}"
+                    st.session_state["flash"] = flash
                     st.rerun()
 
 

@@ -217,9 +217,14 @@ def test_a_login_survives_a_reload_a_new_tab_and_ends_on_log_out_or_reset(
         auth.reset_password(ws, "ada", PASSWORD)
         ws.store.close()
         log_in(tab, "ada")
+        page.reload()  # the other tab takes up the new login from the cookie
+        page.get_by_text("Logged in as ada").wait_for()
         tab.get_by_role("button", name="Log out").click()
         tab.get_by_role("heading", name="Log in").wait_for()
-        page.reload()  # the other tab shared that session: it ended with it
+        # The other tab, not reloaded: its next click finds the login ended (a newcomer
+        # found it still logged in, with the Log out button, after "Log out" here).
+        page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
         page.get_by_role("heading", name="Log in").wait_for()
+        page.get_by_text("This login was ended").wait_for()
     events = auth.audit_events(ws)
     assert list(events[events["action"] == "auth.login"]["actor"]) == ["ada", "ada"]

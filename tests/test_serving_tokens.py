@@ -143,6 +143,11 @@ def test_a_single_user_workspace_needs_a_token_once_one_exists(ws_model: Workspa
     assert gate.check(text, None)[0] is False  # no scheme
     gate.flush()
     assert tokens.list_tokens(ws)[0].uses == 2
+    # revoking the last token opens the endpoint again: said, not silent (a newcomer)
+    assert tokens.open_after_revoke(ws) is None
+    tokens.revoke_token(ws, "notebook")
+    assert "answers anyone" in tokens.open_after_revoke(ws)
+    assert gate.check(None, "127.0.0.1") == (True, None)
 
 
 def test_the_admin_page_creates_shows_once_and_revokes_tokens(ws: Workspace, monkeypatch) -> None:

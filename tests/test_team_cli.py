@@ -5,7 +5,6 @@ the viewer. They act as the admin they are (they can write the workspace folder)
 
 from __future__ import annotations
 
-import getpass
 import subprocess
 
 import pandas as pd
@@ -15,7 +14,7 @@ from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_serving_tokens import ws_model  # noqa: F401 (a fixture)
 
-LOGIN = getpass.getuser()
+LOGIN = auth.os_account()
 
 
 def _cli(ws: Workspace, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -41,7 +40,7 @@ def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspa
     auth.add_user(ws, "vic", "a long password", "viewer")
     done = _cli(ws, "models", "alias", "churn-clf", "champion", "1", WORKBENCH_USER="vic")
     assert done.returncode == 0, done.stderr
-    assert "WORKBENCH_USER=vic proves no login" in done.stderr
+    assert "the name vic (from WORKBENCH_USER, LOGNAME or USER) proves no login" in done.stderr
     assert f"shell:{LOGIN} (claims vic)" in done.stderr
     assert _actors(ws, "model.alias.move") == [f"shell:{LOGIN} (claims vic)"]
     assert "vic" not in set(auth.audit_events(ws)["actor"])
@@ -56,9 +55,16 @@ def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspa
     run = experiments.get_run(ws, done.stdout.strip()).run
     assert run.created_by == f"shell:{LOGIN} (claims vic)"
     # no claim: the login itself, no note
-    done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", WORKBENCH_USER=LOGIN)
+    me = {"WORKBENCH_USER": LOGIN, "USER": LOGIN, "LOGNAME": LOGIN}
+    done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", **me)
     assert done.returncode == 0 and "note:" not in done.stderr, done.stderr
     assert _actors(ws, "model.alias.move")[0] == f"shell:{LOGIN}"
+    # LOGNAME and USER are claims too (a newcomer set them to an admin's name): the
+    # account comes from the user database by uid
+    spoof = {"WORKBENCH_USER": "", "USER": "ada", "LOGNAME": "ada"}
+    done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", **spoof)
+    assert done.returncode == 0 and "the name ada" in done.stderr, done.stderr
+    assert _actors(ws, "model.alias.move")[0] == f"shell:{LOGIN} (claims ada)"
 
 
 def test_a_single_user_workspace_keeps_the_name_it_is_given(ws_model: Workspace) -> None:  # noqa: F811

@@ -62,4 +62,12 @@ def forget() -> None:
     )
 
 
-auth.use_session_lookup(principal)
+def session_token() -> str | None:
+    """This browser session's login-session token (a form login), or None."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    token = st.session_state.get("session_token")
+    return token if isinstance(token, str) else None
+
+
+auth.use_session_lookup(principal, session_token)
