@@ -77,6 +77,7 @@ class RunWatcher:
         self.inbox_dirty = True  # look once at start: files may have arrived while stopped
         self._inbox_seen: dict = {}
         self._last_ingest = time.monotonic()
+        self._last_reap = time.monotonic()
 
     def mark_dirty(self, run_id: str) -> None:
         with self._lock:
@@ -150,9 +151,11 @@ class RunWatcher:
 
     def reap(self) -> None:
         """Mark runs whose heartbeat stopped as lost: background work (:func:`polite`)."""
+        overdue = time.monotonic() - self._last_reap > OVERDUE_S
         try:
-            with polite():
+            with contextlib.nullcontext() if overdue else polite():
                 lost = ingest.reap_lost_runs(self.ws, self.settings.heartbeat_timeout)
+            self._last_reap = time.monotonic()
             self.stats.lost += len(lost)
         except Deferred:
             self.stats.deferred += 1  # busy: the next round looks again

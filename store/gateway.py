@@ -58,21 +58,21 @@ _polite = threading.local()
 
 
 class Deferred(StoreBusy):
-    """A background unit of work stood aside: another process held or waited for the
+    """A background unit of work stood aside: other processes were waiting for the
     database file, and this process did not hold it (:func:`polite`). Try again later."""
 
 
 @contextmanager
 def polite() -> Iterator[None]:
     """Make the units of work in this block (this thread) background work: when this process
-    does not hold the file and another process holds it or waits for it, they raise
-    :class:`Deferred` at once instead of queueing. For work that can wait and catch up in
-    a batch (a run's periodic ingestion, the app's watcher); every switch of the file
-    between processes costs an open and a close (about 30 ms idle, several times that on a
-    busy machine), which such work would otherwise add to every foreground wait. Measured
-    with 4 logging processes, the app server and a polling reader on a loaded 2-core
-    machine: the reader's p50 wait went from about 2 s (every periodic ingestion queued)
-    back to tens of milliseconds."""
+    does not hold the file and another process waits for it (a queue has formed), they
+    raise :class:`Deferred` at once instead of joining it; behind a lone holder they wait
+    their turn as usual. For work that can wait and catch up in a batch (a run's periodic
+    ingestion, the app's watcher and reaper): every switch of the file between processes
+    costs an open and a close (about 30 ms idle, several times that on a busy machine),
+    which such work would otherwise add to every foreground wait. Measured with 4 logging
+    processes, the app server and a polling reader on a loaded 2-core machine, the reader's
+    p50 wait fell from about 2 s to about 1 s (docs/architecture.md, "Turns")."""
     before = getattr(_polite, "on", False)
     _polite.on = True
     try:
@@ -323,7 +323,7 @@ class Store:
                     inst.yielding = False
                     inst.turn.notify_all()
             if inst.anchor is None:
-                if getattr(_polite, "on", False) and self._others_in_line():
+                if getattr(_polite, "on", False) and self._others_waiting():
                     raise Deferred(
                         f"The workspace database {self.path} is in use by other processes; "
                         "this background work waits for a quieter moment."
@@ -422,15 +422,6 @@ class Store:
             return False
         try:
             return self._inst.turns.waiting() > 0
-        except OSError:
-            return False
-
-    def _others_in_line(self) -> bool:
-        """Whether another process holds the file or waits for it (per the queue)."""
-        if not self._inst.turns.enabled:
-            return False
-        try:
-            return bool(self._inst.turns.others())
         except OSError:
             return False
 

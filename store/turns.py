@@ -164,11 +164,6 @@ class Turns:
         tag = getattr(self.me, "tag", None)
         return sum(1 for e in self._update(lambda es: es) if e.tag != tag and not e.holding)
 
-    def others(self) -> list[Entry]:
-        """The live entries of other processes, holding or waiting."""
-        tag = getattr(self.me, "tag", None)
-        return [e for e in self._update(lambda es: es) if e.tag != tag]
-
     def ahead(self) -> list[Entry]:
         """The live entries ahead of this process in the queue (all of them if not in it)."""
         entries = self._update(lambda es: es)
