@@ -41,6 +41,11 @@ try:
 except ImportError:  # pragma: no cover - not a POSIX system: no queue, plain retries
     fcntl = None  # type: ignore[assignment]
 
+FLOCK_WAIT_S = 1.0
+"""Seconds to wait for the queue file's flock (held for microseconds by each change) before
+giving up with TimeoutError: a process stopped (SIGSTOP, Ctrl-Z) inside a change keeps it,
+and the others then use the database without the queue instead of hanging."""
+
 STALL_S = 2.0
 """Seconds a waiter may stay first in line without taking its turn before it is dropped."""
 
@@ -98,7 +103,7 @@ class Turns:
         """Apply ``change(entries) -> entries`` under an exclusive lock; the new entries."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd)
             raw = b""
             while chunk := os.read(fd, 65536):
                 raw += chunk
@@ -181,6 +186,22 @@ class Turns:
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.EROFS, errno.EACCES):
                 raise
+
+
+def _lock(fd: int) -> None:
+    """``flock(fd, LOCK_EX)``, waiting at most FLOCK_WAIT_S; TimeoutError (an OSError, so
+    the store falls back to plain retries) if the holder does not let go."""
+    deadline = time.monotonic() + FLOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    "the queue file stayed locked (its holder is stopped?)"
+                ) from None
+            time.sleep(0.001)
 
 
 def _parse(raw: bytes) -> list[Entry]:

@@ -106,6 +106,60 @@ def test_a_process_killed_holding_or_waiting_does_not_block_the_queue(ws: Worksp
     assert _queue(ws) == []
 
 
+def _stop_outside_a_change(ws: Workspace, pid: int) -> None:
+    """SIGSTOP ``pid`` at a moment it is not changing the queue file (it holds the file's
+    flock for microseconds per change; stopped inside one, it keeps it)."""
+    import fcntl
+
+    while True:
+        os.kill(pid, signal.SIGSTOP)
+        with open(str(ws.paths.db) + ".turns", "rb") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                os.kill(pid, signal.SIGCONT)  # caught inside a change: again
+                time.sleep(0.01)
+
+
+def test_a_process_stopped_inside_a_queue_change_blocks_nobody(ws: Workspace) -> None:
+    """A process stopped (SIGSTOP, Ctrl-Z) while it holds the queue file's flock: the
+    others give up on the queue after FLOCK_WAIT_S and open the database without it (seen
+    under load: the next process hung in flock until the test's 300 s timeout)."""
+    import fcntl
+
+    from store.turns import FLOCK_WAIT_S
+
+    stuck = subprocess.Popen(
+        [PYTHON, "-c", STUCK_IN_A_CHANGE, str(ws.paths.db) + ".turns"],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert stuck.stdout.readline().strip() == "locked"
+        os.kill(stuck.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        assert ws.store.read(lambda tx: 7) == 7
+        assert FLOCK_WAIT_S <= time.monotonic() - started < FLOCK_WAIT_S + 20
+        ws.store.close()
+    finally:
+        os.kill(stuck.pid, signal.SIGCONT)
+        stuck.kill()
+        stuck.wait()
+    with open(str(ws.paths.db) + ".turns", "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once it is gone
+
+
+STUCK_IN_A_CHANGE = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
 def test_a_stopped_waiter_first_in_line_is_passed(ws: Workspace) -> None:
     """A waiter that stops (SIGSTOP) just as its turn comes is dropped from the queue after
     STALL_S seconds, so the process behind it gets the file; it queues again on waking."""
@@ -117,7 +171,7 @@ def test_a_stopped_waiter_first_in_line_is_passed(ws: Workspace) -> None:
                               stdout=subprocess.PIPE)  # fmt: skip
     try:
         _wait_for(lambda: len(_queue(ws)) == 2, "the waiter to join the queue")
-        os.kill(waiter.pid, signal.SIGSTOP)
+        _stop_outside_a_change(ws, waiter.pid)
         turns.leave()  # its turn now, but it is stopped
         started = time.monotonic()
         queue = ws.store.read(lambda tx: _queue(ws))  # while this process holds the file
