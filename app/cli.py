@@ -640,12 +640,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
         if not _loopback(args.host):
             if gate.required():
-                risk = ("requests need a token, but plain HTTP carries it in clear: put a "
-                        "TLS proxy in front")  # fmt: skip
+                risk = (
+                    "requests need a token, but plain HTTP carries it in clear: put a "
+                    "TLS proxy in front"
+                )
             else:
-                risk = ("/predict asks for no credential: anyone who reaches this port can "
-                        "score with the model (and read its predictions); create a serving "
-                        "token (`workbench tokens create NAME`) to require one")  # fmt: skip
+                risk = (
+                    "/predict asks for no credential: anyone who reaches this port can "
+                    "score with the model (and read its predictions); create a serving "
+                    "token (`workbench tokens create NAME`) to require one"
+                )
             print(
                 f"warning: {args.host} is reachable from other machines, and {risk} "
                 "(docs/operations.md, 'Serving a model').",

@@ -36,9 +36,18 @@ _COLS = "token_id, name, created_at, created_by, revoked_at, revoked_by, last_us
 def insert(tx: Tx, token: ServingToken, secret_hash: str) -> None:
     tx.execute(
         f"INSERT INTO serving_tokens ({_COLS}, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [token.token_id, token.name, token.created_at, token.created_by, token.revoked_at,
-         token.revoked_by, token.last_used_at, token.uses, secret_hash],
-    )  # fmt: skip
+        [
+            token.token_id,
+            token.name,
+            token.created_at,
+            token.created_by,
+            token.revoked_at,
+            token.revoked_by,
+            token.last_used_at,
+            token.uses,
+            secret_hash,
+        ],
+    )
 
 
 def all_tokens(tx: Tx) -> list[ServingToken]:

@@ -190,8 +190,7 @@ def test_a_login_survives_a_reload_a_new_tab_and_ends_on_log_out_or_reset(
     the user logs out, or an admin resets the password."""
     auth.add_user(ws, "ada", PASSWORD, "admin")
     ws.store.close()
-    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
-            browser() as b:  # fmt: skip
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, browser() as b:
         context = b.new_context(viewport={"width": 1400, "height": 1000})  # one browser
         page = context.new_page()
         page.goto(url)

@@ -80,12 +80,14 @@ def test_a_process_killed_holding_or_waiting_does_not_block_the_queue(ws: Worksp
     """kill -9 of the holder and of a waiter: their lines are dropped by the next reader of
     the queue, and a third process gets the file at once."""
     env = subprocess_env(ws.root)
-    holder = subprocess.Popen([PYTHON, "-c", HOLDER, "600"], cwd=ROOT, env=env, text=True,
-                              stdout=subprocess.PIPE)  # fmt: skip
+    holder = subprocess.Popen(
+        [PYTHON, "-c", HOLDER, "600"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
-        waiter = subprocess.Popen([PYTHON, "-c", HOLDER, "600"], cwd=ROOT, env=env, text=True,
-                                  stdout=subprocess.PIPE)  # fmt: skip
+        waiter = subprocess.Popen(
+            [PYTHON, "-c", HOLDER, "600"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE
+        )
         try:
             _wait_for(lambda: len(_queue(ws)) == 2, "the waiter to join the queue")
             assert [line.split()[0] for line in _queue(ws)] == [str(holder.pid), str(waiter.pid)]
@@ -167,8 +169,9 @@ def test_a_stopped_waiter_first_in_line_is_passed(ws: Workspace) -> None:
     turns = Turns(ws.paths.db)
     turns.join()  # this test holds the first place in line by hand
     turns.hold()
-    waiter = subprocess.Popen([PYTHON, "-c", HOLDER, "0"], cwd=ROOT, env=env, text=True,
-                              stdout=subprocess.PIPE)  # fmt: skip
+    waiter = subprocess.Popen(
+        [PYTHON, "-c", HOLDER, "0"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE
+    )
     try:
         _wait_for(lambda: len(_queue(ws)) == 2, "the waiter to join the queue")
         _stop_outside_a_change(ws, waiter.pid)
