@@ -41,7 +41,7 @@ from store.errors import (
     WorkbenchError,
     storage_full,
 )
-from store.turns import Turns
+from store.turns import FAR_LOOK_MAX_S, FAR_LOOK_S, Turns
 
 T = TypeVar("T")
 
@@ -476,7 +476,7 @@ class Store:
             return
         delay = 0.001
         try:
-            while not turns.first():
+            while ahead := turns.place():
                 if time.monotonic() >= deadline:
                     raise StoreBusy(
                         f"The workspace database {self.path} stayed busy for "
@@ -484,6 +484,11 @@ class Store:
                         f"{', '.join(str(e.pid) for e in turns.ahead())}). Wait for them to "
                         "finish, or stop the one that holds it open, then try again."
                     )
+                if ahead > 1:  # the ones ahead take a turn each first: look less often
+                    pace = min(FAR_LOOK_S * (ahead - 1), FAR_LOOK_MAX_S)
+                    time.sleep(pace * (0.5 + random.random()))
+                    delay = 0.001
+                    continue
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.01)
         except OSError:
