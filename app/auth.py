@@ -37,6 +37,7 @@ import hashlib
 import inspect
 import os
 import secrets
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -121,6 +122,7 @@ def requires(role: str | Callable[..., str]) -> Callable[[F], F]:
                 # it acts as the admin it is (it can write the workspace files), under
                 # its true name, never as the name WORKBENCH_USER merely claims.
                 with acting_as(shell_principal()) as who:
+                    _say_the_claim_is_not_an_identity(who)
                     check(ws, needed, verb)
                     if "user" in signature.parameters:  # the verb's author argument too
                         bound = signature.bind(ws, *args, **kwargs)
@@ -133,6 +135,30 @@ def requires(role: str | Callable[..., str]) -> Callable[[F], F]:
         return guarded  # type: ignore[return-value]
 
     return wrap
+
+
+class ClaimIgnored(UserWarning):
+    """Warned once per process when a notebook or script on a team workspace names someone
+    else in WORKBENCH_USER (or LOGNAME/USER): it acts as the OS account, not as that name.
+    The command line says the same in its own words and filters this warning out."""
+
+
+_claims_said: set[str] = set()
+
+
+def _say_the_claim_is_not_an_identity(who: Principal) -> None:
+    if " (claims " not in who.name or who.name in _claims_said:
+        return
+    _claims_said.add(who.name)
+    warnings.warn(
+        ClaimIgnored(
+            f"the name {settings.current_user()} (from WORKBENCH_USER, LOGNAME or USER) proves "
+            f"no login: on this team workspace this process acts as an admin named {who.name} "
+            "in the audit log and as the author of what it writes (whoever can write the "
+            "workspace folder can change anything in it)."
+        ),
+        stacklevel=4,
+    )
 
 
 _team_seen: dict[str, tuple[tuple, bool]] = {}

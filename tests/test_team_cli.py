@@ -44,8 +44,14 @@ def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspa
     assert f"shell:{LOGIN} (claims vic)" in done.stderr
     assert _actors(ws, "model.alias.move") == [f"shell:{LOGIN} (claims vic)"]
     assert "vic" not in set(auth.audit_events(ws)["actor"])
-    # a notebook: the run's author is the shell, with the claim beside it
-    notebook = "from app import sdk as wb\nwith wb.start_run('nb') as r:\n    print(r.run_id)\n"
+    assert "ClaimIgnored" not in done.stderr  # the command line says it once, in its words
+    # a notebook: the run's author is the shell, with the claim beside it, and a warning
+    # says so once (the notebook has no stderr note of the command line's)
+    notebook = (
+        "from app import sdk as wb\n"
+        "with wb.start_run('nb') as r:\n    print(r.run_id)\n"
+        "with wb.start_run('nb'):\n    pass\n"
+    )
     ws.store.close()
     env = subprocess_env(ws.root, WORKBENCH_USER="vic")
     done = subprocess.run(
@@ -54,6 +60,8 @@ def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspa
     assert done.returncode == 0, done.stderr
     run = experiments.get_run(ws, done.stdout.strip()).run
     assert run.created_by == f"shell:{LOGIN} (claims vic)"
+    assert done.stderr.count("ClaimIgnored: the name vic (from WORKBENCH_USER") == 1, done.stderr
+    assert f"acts as an admin named shell:{LOGIN} (claims vic)" in done.stderr
     # no claim: the login itself, no note
     me = {"WORKBENCH_USER": LOGIN, "USER": LOGIN, "LOGNAME": LOGIN}
     done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", **me)
