@@ -291,7 +291,11 @@ def set_role(ws: Workspace, name: str, role: str) -> User:
 
 @requires("admin")
 def set_disabled(ws: Workspace, name: str, disabled: bool = True) -> User:
-    return _change(ws, name, "user.disable" if disabled else "user.enable", disabled=disabled)
+    """Disable (or enable again) the account ``name``. Disabling ends its open login
+    sessions in the same transaction: enabling it later does not bring them back, the user
+    logs in again. NotFound for no such user; InvalidInput for the last active admin."""
+    action = "user.disable" if disabled else "user.enable"
+    return _change(ws, name, action, end_sessions=disabled, disabled=disabled)
 
 
 @requires("admin")
@@ -301,7 +305,9 @@ def reset_password(ws: Workspace, name: str, password: str) -> User:
                    password_changed_at=utcnow())  # fmt: skip
 
 
-def _change(ws: Workspace, name: str, action: str, **values: Any) -> User:
+def _change(
+    ws: Workspace, name: str, action: str, end_sessions: bool = False, **values: Any
+) -> User:
     def work(tx) -> User:
         before = q.get(tx, name)
         if before is None:
@@ -311,6 +317,8 @@ def _change(ws: Workspace, name: str, action: str, **values: Any) -> User:
         if before.role == "admin" and not before.disabled and q.admins(tx) == 0:
             raise InvalidInput(f"{name} is the last active admin; make someone else admin "
                                "first.")  # fmt: skip
+        if end_sessions:
+            sessions.end_for_user(tx, name, utcnow())
         shown = {k: v for k, v in values.items() if "password" not in k}
         audit.record(tx, actor=current_user(), action=action, object_type="user",
                      object_id=name, detail={"before": {k: getattr(before, k) for k in shown},

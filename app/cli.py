@@ -10,6 +10,7 @@ import getpass
 import math
 import os
 import secrets
+import shlex
 import signal
 import sys
 import tempfile
@@ -339,11 +340,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Open http://{args.host}:{args.port} in your browser (Ctrl-C stops the app).")
     sys.stdout.flush()
     os.environ[WORKSPACE_ENV] = str(ws.root)
-    if args.team:
+    if not args.team and auth.is_team(ws):
+        print("This workspace has user accounts, so team mode is on: every page asks for a login.")
+    if args.team or auth.is_team(ws):
         os.environ["WORKBENCH_TEAM"] = "1"
         if not auth.has_admin(ws):
-            print("Team mode and no admin yet: create one with `workbench users add NAME "
-                  "--role admin`; the login page says so too.")  # fmt: skip
+            where = shlex.quote(str(ws.root))
+            print(
+                f"Team mode and no admin yet: create one with `workbench --workspace {where} "
+                "users add NAME --role admin`; the login page says so too."
+            )
     if os.environ.get("WORKBENCH_WATCH", "1") != "0":
         # The watcher (run logs, the inbox, monitors) starts with the server, not with the
         # first page view, and in this process: it shares the workspace's open database with

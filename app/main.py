@@ -44,6 +44,7 @@ def session_principal(ws, settings: Settings) -> auth.Principal | None:
         if token is not None:  # a form login: still live? ("Log out" in another tab ends it)
             resumed = auth.resume_session(ws, token)
             if resumed is None:
+                auth.principal_of(ws, found.name)  # disabled or gone: says so
                 raise PermissionDenied(
                     "This login was ended (logged out in another tab, or expired); log in again."
                 )
@@ -121,6 +122,11 @@ if watcher is None and os.environ.get("WORKBENCH_WATCH", "1") != "0":
     watcher = data.start_watcher(str(ws.root))
 
 settings = Settings.from_env()
+if not settings.team and auth.is_team(ws):
+    # The workspace has user accounts (made before this server started or while it runs):
+    # every page needs a login, --team or not; an anonymous visitor must not reach Admin.
+    os.environ["WORKBENCH_TEAM"] = "1"
+    settings = Settings.from_env()
 principal = None
 if settings.team:
     principal = session_principal(ws, settings)

@@ -42,6 +42,14 @@ def end(tx: Tx, session_hash: str, when: datetime) -> None:
     )
 
 
+def end_for_user(tx: Tx, user_name: str, when: datetime) -> None:
+    """End every open session of ``user_name`` (its account was disabled)."""
+    tx.execute(
+        "UPDATE login_sessions SET ended_at = ? WHERE user_name = ? AND ended_at IS NULL",
+        [when, user_name],
+    )
+
+
 def forget_expired(tx: Tx, before: datetime) -> None:
     """Delete sessions that expired or ended before ``before`` (kept a while for audits)."""
     tx.execute("DELETE FROM login_sessions WHERE expires_at < ? OR ended_at < ?", [before, before])

@@ -262,10 +262,11 @@ def test_login_sessions_resume_until_they_expire_end_or_the_password_changes(
     brief, _ = auth.start_session(ws, "ed", hours=-1)  # expired at once
     assert auth.resume_session(ws, brief) is None
     token, _ = auth.start_session(ws, "ed", hours=12)
-    auth.set_disabled(ws, "ed")
-    with pytest.raises(PermissionDenied, match="disabled"):
-        auth.resume_session(ws, token)
+    auth.set_disabled(ws, "ed")  # ends the account's sessions: enabling it again does not
+    assert auth.resume_session(ws, token) is None  # bring them back (a newcomer's find)
     auth.set_disabled(ws, "ed", False)
+    assert auth.resume_session(ws, token) is None
+    token, _ = auth.start_session(ws, "ed", hours=12)
     auth.reset_password(ws, "ed", "another long one")
     with pytest.raises(PermissionDenied, match="changed after this session"):
         auth.resume_session(ws, token)

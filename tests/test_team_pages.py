@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import auth
 from app.cli import main
+from app.ui import nav
 from store.workspace import Workspace
 from tests.conftest import open_tab, plain
 from tests.test_pages import MAIN
@@ -33,8 +34,27 @@ def test_first_start_says_how_to_create_the_admin(team: Workspace) -> None:
     at = start()
     assert at.title[0].value == "Log in"
     assert "no admin yet" in at.warning[0].value
-    assert at.code[0].value == "workbench users add YOUR_NAME --role admin"
+    assert at.code[0].value == (
+        f"workbench --workspace {team.root} users add YOUR_NAME --role admin"
+    )  # names the workspace: typed elsewhere, it would make a new one there
     assert not at.text_input  # no form to grab the first admin from the web
+
+
+def test_a_workspace_with_accounts_asks_for_a_login_without_team_mode(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer's find: `workbench ui` without --team on a workspace with accounts asked
+    nobody to log in, and an anonymous visitor used the Admin page (made a serving token,
+    audited as the shell's admin). Accounts mean team mode, however the server started."""
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    monkeypatch.setenv("WORKBENCH_TEAM", "0")  # restored after the test (the app sets it)
+    at = start()
+    assert at.title[0].value == "Home"  # no accounts: single-user, no login
+    auth.add_user(ws, "ada", PASSWORD, "admin")  # an account appears while the server runs
+    at.run()
+    assert at.title[0].value == "Log in"
+    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    assert at.title[0].value == "Log in" and [b.label for b in at.button] == ["Log in"]
 
 
 def test_login_expiry_and_a_disabled_account(team: Workspace, monkeypatch) -> None:

@@ -1,5 +1,6 @@
 """Team mode: the login form, shown on every URL until a visitor logs in."""
 
+import shlex
 from datetime import UTC
 
 import streamlit as st
@@ -14,7 +15,8 @@ def login_form(ws) -> None:
     st.title("Log in")
     if not auth.has_admin(ws):
         st.warning("This team instance has no admin yet. On the server, create one:")
-        st.code("workbench users add YOUR_NAME --role admin", language="bash")
+        where = shlex.quote(str(ws.root))
+        st.code(f"workbench --workspace {where} users add YOUR_NAME --role admin", language="bash")
         st.caption("It asks for a password (at least 10 characters); then reload this page.")
         return
     if note := st.session_state.pop("login_note", None):
