@@ -38,6 +38,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--target", help="the label column (default: the one the model learned)")
     _rule_argument(report)
     report.add_argument("--html", metavar="PATH", help="also write the report as one HTML file")
+    report.add_argument("--force", action="store_true", help="replace an existing --html file")
     report.add_argument(
         "--fail-on-drift",
         action="store_true",
@@ -117,7 +118,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     from app import drift, reports
 
     if args.html:  # before the report is stored: a bad path leaves the workspace as it was
-        datasets.check_output_path(Path(args.html))
+        datasets.check_output_path(Path(args.html), overwrite=args.force)
     ws = open_workspace(args.workspace)
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
@@ -141,7 +142,8 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
             print(f"  label {label['column']} (apart from the features): {label['verdict']}: "
                   f"{label['sentence']}")  # fmt: skip
     if args.html:
-        print(f"wrote {reports.export_html(ws, report.report_id, Path(args.html))}")
+        out = reports.export_html(ws, report.report_id, Path(args.html), overwrite=args.force)
+        print(f"wrote {out}")
     return _gate(args, reports.gate_failures(report.verdict, report.results, degraded))
 
 

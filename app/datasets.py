@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -517,22 +518,16 @@ def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, 
     fmt = (fmt or target.suffix.lstrip(".") or "parquet").lower()
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"Export format must be csv or parquet; got {fmt!r}.")
-    check_output_path(target)
-    if target.exists() and not overwrite:
-        raise InvalidInput(f"{target} exists; choose another name, or overwrite it on purpose "
-                           "(--force).")  # fmt: skip
+    target = check_output_path(target, overwrite=overwrite)
     source = snapshot_path(ws, get_version(ws, ref))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".export-")
-    os.close(fd)
-    try:
+
+    def fill(tmp: Path) -> None:
         if fmt == "csv":
-            snapshots.write_csv(source, Path(tmp))
+            snapshots.write_csv(source, tmp)
         else:
-            Path(tmp).write_bytes(source.read_bytes())
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
+            tmp.write_bytes(source.read_bytes())
+
+    return write_output(target, fill)
 
 
 def csv_caveats(ws: Workspace, version: DatasetVersion) -> list[str]:
@@ -593,10 +588,12 @@ def csv_round_trip(ws: Workspace, version: DatasetVersion, path: Path) -> list[s
     ]
 
 
-def check_output_path(target: Path | str) -> Path:
+def check_output_path(target: Path | str, *, overwrite: bool = False) -> Path:
     """``target`` when a file may be written there, else InvalidInput: its folder must
-    exist (it is never created silently) and be writable, and ``target`` must not be a
-    folder."""
+    exist (it is never created silently) and be writable; ``target`` must not be a folder,
+    a dangling symbolic link, or anything but a regular file (a device such as /dev/null, a
+    named pipe, a socket: replacing it with a file breaks the system, reading or writing a
+    pipe can block for ever); an existing file is replaced only with ``overwrite``."""
     target = Path(target).expanduser()
     folder = target.parent
     if not folder.is_dir():
@@ -605,9 +602,57 @@ def check_output_path(target: Path | str) -> Path:
                            f"(mkdir -p {folder}) or choose another path.")  # fmt: skip
     if target.is_dir():
         raise InvalidInput(f"{target} is a folder; give a file name, e.g. {target / 'out'}.")
+    if os.path.lexists(target):
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            raise InvalidInput(
+                f"{target} is a symbolic link to nothing; remove it or choose another name."
+            ) from None
+        if not stat.S_ISREG(mode):
+            raise InvalidInput(
+                f"{target} is {_file_kind(mode)}, not a regular file; the workbench writes "
+                "only regular files. Choose a file path."
+            )
+        if not overwrite:
+            raise InvalidInput(
+                f"{target} exists; choose another name, or overwrite it on purpose (--force)."
+            )
     if not os.access(folder, os.W_OK):
         raise InvalidInput(f"Cannot write into {folder} (permission denied); choose another "
                            "folder.")  # fmt: skip
+    return target
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+# Read once, at import (in the main thread): os.umask can only be read by setting it, which
+# would race with threads creating files (the app's server has many).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def write_output(target: Path, fill: Callable[[Path], None]) -> Path:
+    """Write a user-named output file whole or not at all: ``fill(tmp)`` writes a temporary
+    file beside ``target`` (checked by :func:`check_output_path` first), which then replaces
+    ``target`` in one rename. The file's mode follows the umask, as a file the user made
+    (``mkstemp`` alone makes it 0600)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:50]}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fill(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return target
 
 

@@ -287,9 +287,14 @@ def _axis_values(family: str, values) -> list:
     return [float(v) for v in values]
 
 
-def export_html(ws: Workspace, report_id: str, target: Path | str) -> Path:
+def export_html(
+    ws: Workspace, report_id: str, target: Path | str, *, overwrite: bool = False
+) -> Path:
     """One self-contained HTML file: summary, the table, and every drifted column's
-    distributions, with plotly's JavaScript inlined."""
+    distributions, with plotly's JavaScript inlined. ``target`` must be a new regular file
+    (or an existing one with ``overwrite``), in an existing folder; else InvalidInput
+    (:func:`app.datasets.check_output_path`). Written whole or not at all."""
+    target = datasets.check_output_path(target, overwrite=overwrite)
     report = get_report(ws, report_id)
     ref_p = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(
         ws, report.reference_ref))}  # fmt: skip
@@ -325,9 +330,7 @@ Reference <code>{html.escape(report.reference_ref)}</code>, current
 <th>n (ref / cur)</th><th>what changed</th></tr>{rows}</table>
 {"".join(figures)}
 </body></html>"""
-    target = Path(target)
-    target.write_text(page, encoding="utf-8")
-    return target
+    return datasets.write_output(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
 def _model_html(section, label: dict | None = None) -> str:

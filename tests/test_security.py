@@ -5,16 +5,20 @@ workspace."""
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from app import datasets, experiments, registry, runner
+from app import datasets, experiments, registry, reports, runner
 from app import sdk as wb
 from app.training import RunSpec
 from app.ui import nav
-from store.errors import WorkbenchError
+from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_pages import app_env, run_page  # noqa: F401 (a fixture)
 from tests.test_runner import binary_frame
 
@@ -100,3 +104,77 @@ def test_export_never_overwrites_by_accident(ws: Workspace, tmp_path: Path) -> N
     assert precious.read_text() == "mine"
     datasets.export(ws, "churn", precious, overwrite=True)
     assert precious.read_text().startswith("churned") or "," in precious.read_text()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_outputs_are_regular_files_only(ws: Workspace, tmp_path: Path) -> None:
+    """A newcomer's find: `datasets export churn@v1 /dev/null --force` replaced /dev/null
+    with a regular file, a named pipe likewise; `drift report --html PIPE` hung; `--html`
+    overwrote an existing file without --force; exports came out 0600 whatever the umask.
+    Every door that writes a user-named file refuses what is not a regular file, replaces
+    an existing file only on request, and leaves the workspace as it was."""
+    wb.log_dataset(binary_frame(40), "churn")
+    wb.log_dataset(binary_frame(50), "churn")
+    report = reports.run_report(ws, "churn@v1", "churn@v2")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    device = tmp_path / "null-link"  # a link to /dev/null: what a replace would hit
+    device.symlink_to(os.devnull)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    refused = [
+        (pipe, "is a named pipe"),
+        (device, "is a character device"),
+        (dangling, "symbolic link to nothing"),
+    ]
+    for target, says in refused:
+        with pytest.raises(InvalidInput, match=says):
+            datasets.export(ws, "churn@v1", target, fmt="csv", overwrite=True)
+        with pytest.raises(InvalidInput, match=says):
+            reports.export_html(ws, report.report_id, target, overwrite=True)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert device.is_symlink() and os.readlink(device) == os.devnull
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    mine = tmp_path / "mine.csv"
+    mine.write_text("mine")
+    with pytest.raises(InvalidInput, match="exists; choose another name"):
+        reports.export_html(ws, report.report_id, mine)
+    assert mine.read_text() == "mine"
+    assert (
+        reports.export_html(ws, report.report_id, mine, overwrite=True)
+        .read_text()
+        .startswith("<!doctype html>")
+    )
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = datasets.export(ws, "churn@v1", tmp_path / "out.csv")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # as any file the user makes
+
+    reports_before = len(reports.list_reports(ws))
+    ws.store.close()
+    cli = [
+        PYTHON,
+        "-m",
+        "app.cli",
+        "--workspace",
+        str(ws.root),
+        "drift",
+        "report",
+        "churn@v2",
+        "--reference",
+        "churn@v1",
+        "--html",
+    ]
+    for target, says in [(pipe, "is a named pipe"), (mine, "exists; choose another name")]:
+        done = subprocess.run(
+            [*cli, str(target)],
+            cwd=ROOT,
+            env=subprocess_env(ws.root),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1 and says in done.stderr, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+    assert len(reports.list_reports(ws)) == reports_before  # refused before it stored one
+    assert mine.read_text().startswith("<!doctype html>")
