@@ -386,12 +386,17 @@ def login(ws: Workspace, name: str, password: str, address: str | None = None) -
     address = address if isinstance(address, str) and address else None  # unknown: None
     detail = {"address": address} if address else None
     since = utcnow() - THROTTLE_WINDOW
-    failures = ws.store.read(
-        lambda tx: (
-            audit.failed_logins(tx, since=since, name=name or "(empty)"),
+
+    def count(tx) -> tuple[int, int]:
+        user = q.get(tx, name) if name else None
+        # a password reset by an admin lifts the account's pause (not the address's)
+        mark = max(since, user.password_changed_at) if user is not None else since
+        return (
+            audit.failed_logins(tx, since=mark, name=name or "(empty)"),
             audit.failed_logins(tx, since=since, address=address),
         )
-    )
+
+    failures = ws.store.read(count)
     if failures[0] >= MAX_FAILURES_PER_ACCOUNT or failures[1] >= MAX_FAILURES_PER_ADDRESS:
         throttled = {**(detail or {}), "failures": failures[0], "from_address": failures[1]}
         ws.store.write(
@@ -405,10 +410,15 @@ def login(ws: Workspace, name: str, password: str, address: str | None = None) -
             )
         )
         minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+        if failures[0] >= MAX_FAILURES_PER_ACCOUNT:
+            raise PermissionDenied(
+                f"Too many failed logins in the last {minutes} minutes; logging in is paused "
+                f"for this account. Try again in {minutes} minutes, or ask an admin to reset "
+                "the password (that lifts the pause)."
+            )
         raise PermissionDenied(
-            f"Too many failed logins in the last {minutes} minutes; logging in is paused for "
-            f"this account or this address. Try again in {minutes} minutes, or ask an admin "
-            "to reset the password."
+            f"Too many failed logins from this address in the last {minutes} minutes; "
+            f"logging in from it is paused. Try again in {minutes} minutes."
         )
     hashed = ws.store.read(lambda tx: q.password_hash(tx, name)) if name else None
     ok = False

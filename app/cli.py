@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import auth, cli_admin, cli_drift, datasets, experiments, inbox, ingest
+from app import auth, cli_admin, cli_drift, datasets, experiments, inbox, ingest, network
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.workspace import open_workspace
@@ -336,8 +336,9 @@ def streamlit_flags(args: argparse.Namespace) -> list[str]:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
+    network.check_free(args.host, args.port)  # before the URL is printed (InvalidInput)
     print(f"Workspace: {ws.root}")
-    print(f"Open http://{args.host}:{args.port} in your browser (Ctrl-C stops the app).")
+    print(f"Open {network.url(args.host, args.port)} in your browser (Ctrl-C stops the app).")
     sys.stdout.flush()
     os.environ[WORKSPACE_ENV] = str(ws.root)
     if not args.team and auth.is_team(ws):
@@ -639,7 +640,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     gate = Gate(ws, args.model)
 
     def announce() -> None:  # only once the model is known to load
-        print(f"Serving {args.model} on http://{args.host}:{args.port}/predict (Ctrl-C stops)")
+        where = network.url(args.host, args.port, "/predict")
+        print(f"Serving {args.model} on {where} (Ctrl-C stops)")
         if gate.required():
             none = "" if tokens.list_active(ws) else " None exists yet."
             print(

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import registry
+from app import network, registry
 from app.settings import Settings
 from app.signature import LoadedModel
 from app.tokens import FLUSH_S, Gate
@@ -296,13 +296,21 @@ def serve(
 ) -> None:
     """Serve ``ref`` until interrupted. Fails fast (NotFound, InvalidInput) on a bad
     reference or a model that cannot be loaded here, before ``announce`` is called.
-    ``gate`` checks serving tokens (:class:`app.tokens.Gate`; a new one if None)."""
+    ``gate`` checks serving tokens (:class:`app.tokens.Gate`; a new one if None). The
+    address is bound before ``announce`` (:func:`app.network.bind`: InvalidInput for a
+    busy port, a name that does not resolve, a port outside 1 to 65535)."""
     import uvicorn
 
-    registry.load_model(ws, ref)  # fail fast: a bad reference or a model that cannot load
+    sock = network.bind(host, port)  # fail fast: a busy port, an unknown name (InvalidInput)
+    try:
+        registry.load_model(ws, ref)  # fail fast: a bad reference or a model that cannot load
+    except BaseException:
+        sock.close()
+        raise
     if announce is not None:
         announce()
-    uvicorn.run(build_app(ws, ref, gate), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(build_app(ws, ref, gate), log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,16 +64,18 @@ class Settings:
             ingest_interval=_seconds("WORKBENCH_INGEST_INTERVAL", cls.ingest_interval),
             lock_timeout=_seconds("WORKBENCH_LOCK_TIMEOUT", cls.lock_timeout),
             db_linger=_seconds("WORKBENCH_DB_LINGER", cls.db_linger),
-            max_upload_mb=_number("WORKBENCH_MAX_UPLOAD_MB", cls.max_upload_mb, "megabytes"),
+            max_upload_mb=_number("WORKBENCH_MAX_UPLOAD_MB", cls.max_upload_mb, "megabytes", 1e6),
             inbox_settle=_seconds("WORKBENCH_INBOX_SETTLE", cls.inbox_settle),
-            workers=max(1, int(_number("WORKBENCH_WORKERS", cls.workers, "workers"))),
+            workers=max(1, int(_number("WORKBENCH_WORKERS", cls.workers, "workers", 1024))),
             dask_scheduler=os.environ.get("WORKBENCH_DASK_SCHEDULER") or None,
             team=os.environ.get("WORKBENCH_TEAM", "0").strip().lower() in ("1", "true", "yes"),
             trusted_user_header=os.environ.get("WORKBENCH_TRUSTED_USER_HEADER") or None,
-            session_hours=_number("WORKBENCH_SESSION_HOURS", cls.session_hours, "hours"),
-            max_trials=max(1, int(_number("WORKBENCH_MAX_TRIALS", cls.max_trials, "trials"))),
+            session_hours=_number(
+                "WORKBENCH_SESSION_HOURS", cls.session_hours, "hours", 24 * 366, positive=True
+            ),
+            max_trials=max(1, int(_number("WORKBENCH_MAX_TRIALS", cls.max_trials, "trials", 1e6))),
             max_score_rows=max(
-                1, int(_number("WORKBENCH_MAX_SCORE_ROWS", cls.max_score_rows, "rows"))
+                1, int(_number("WORKBENCH_MAX_SCORE_ROWS", cls.max_score_rows, "rows", 1e9))
             ),
         )
 
@@ -102,11 +105,19 @@ def current_user() -> str:
         return "unknown"
 
 
+WEEK_S = 7 * 24 * 3600.0
+
+
 def _seconds(name: str, default: float) -> float:
-    return _number(name, default, "seconds")
+    return _number(name, default, "seconds", WEEK_S)
 
 
-def _number(name: str, default: float, unit: str) -> float:
+def _number(
+    name: str, default: float, unit: str, maximum: float, *, positive: bool = False
+) -> float:
+    """The setting ``name`` as a finite number from 0 (above 0 with ``positive``) to
+    ``maximum``; ``default`` when unset. InvalidInput, naming the range, otherwise: "nan",
+    "inf" or 1e9 hours were accepted once and failed later, at every login."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -114,6 +125,7 @@ def _number(name: str, default: float, unit: str) -> float:
         value = float(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be a number of {unit}; got {raw!r}.") from None
-    if value < 0:
-        raise InvalidInput(f"{name} must be 0 or more {unit}; got {raw!r}.")
+    low = "more than 0" if positive else "0 or more"
+    if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > maximum:
+        raise InvalidInput(f"{name} must be {low} and at most {maximum:g} {unit}; got {raw!r}.")
     return value

@@ -172,3 +172,44 @@ def test_the_admin_page_creates_shows_once_and_revokes_tokens(ws: Workspace, mon
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not tokens.list_tokens(ws)[0].active
     assert any("Revoked ci-runner" in s.value for s in at.success)
+
+
+def test_an_address_that_cannot_be_listened_on_is_one_clear_error(ws_model: Workspace) -> None:
+    """A newcomer's find: `serve --port 99999` printed uvicorn's traceback and "this is a
+    bug"; a busy port, an address this machine lacks and an unknown name printed "Serving
+    ... on http://..." and then uvicorn's error (exit 3); `ui` on a busy port printed the
+    URL of another program's server first. Each is one `error:` line, exit 1, before any
+    URL is printed; an IPv6 address is shown in brackets."""
+    import socket
+
+    ws_model.store.close()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    cases = [
+        (["serve", "churn-clf/1", "--port", "99999"], "--port 99999 is not a TCP port"),
+        (["serve", "churn-clf/1", "--port", str(port)], "Address already in use"),
+        (["serve", "churn-clf/1", "--host", "nosuchhost.invalid"], "the name does not resolve"),
+        (["serve", "churn-clf/1", "--host", "192.0.2.1"], "this machine has no such address"),
+        (["serve", "churn-clf/1", "--host", ""], "--host is empty"),
+        (["ui", "--port", str(port)], "Address already in use"),
+    ]
+    try:
+        for args, says in cases:
+            done = subprocess.run(
+                [PYTHON, "-m", "app.cli", "--workspace", str(ws_model.root), *args],
+                cwd=ROOT,
+                env=subprocess_env(ws_model.root, WORKBENCH_WATCH="0"),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 1, (args, done.stdout, done.stderr)
+            assert done.stderr.startswith("error: ") and says in done.stderr, (args, done.stderr)
+            assert "Traceback" not in done.stderr and "http://" not in done.stdout, args
+    finally:
+        busy.close()
+    from app import network
+
+    assert network.url("::", 8600, "/predict") == "http://[::]:8600/predict"

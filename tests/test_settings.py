@@ -35,3 +35,22 @@ def test_bad_seconds_setting_is_a_clear_error(monkeypatch, value: str) -> None:
     monkeypatch.setenv("WORKBENCH_HEARTBEAT_TIMEOUT", value)
     with pytest.raises(InvalidInput, match=f"WORKBENCH_HEARTBEAT_TIMEOUT must be .*{value}"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WORKBENCH_SESSION_HOURS", "nan"),  # a newcomer's find: every login then failed
+        ("WORKBENCH_SESSION_HOURS", "1e9"),  # (a bug message at each try)
+        ("WORKBENCH_SESSION_HOURS", "0"),
+        ("WORKBENCH_HEARTBEAT_TIMEOUT", "inf"),
+        ("WORKBENCH_MAX_UPLOAD_MB", "-inf"),
+        ("WORKBENCH_WORKERS", "1e300"),
+    ],
+)
+def test_a_number_setting_outside_its_range_is_refused_at_start(
+    monkeypatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidInput, match=rf"{name} must be .* at most .*got '{value}'"):
+        Settings.from_env()
