@@ -46,8 +46,14 @@ run: $(VENV)/.run-installed
 ## Lint, format check and the whole test suite, browser tests included. Four workers on two
 ## cores (one test file each at a time, the longest files first, as tests/durations.json
 ## measured them): much of the suite waits on servers, browsers and subprocesses.
+## Five workers were slower under load (22 min, and timeouts), three too (22.5 min).
+## The warm-up import compiles, once, the modules every worker and the first servers import:
+## on a fresh clone four workers starting together each compiled them (8 s of CPU apiece).
 TEST_WORKERS ?= 4
+WARM := tests.conftest, app.cli, app.runner, app.reports, app.serve, app.ui.server, \
+	streamlit.testing.v1, streamlit.web.server, playwright.sync_api, sklearn.ensemble
 test: $(VENV)/.test-installed chromium lint
+	$(BIN)/python -c "import $(WARM)"
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--junitxml=tests/output/junit.xml
 
