@@ -30,6 +30,7 @@ import shutil
 import tarfile
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,8 +261,11 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
     if not archive.exists():
         raise InvalidInput(f"No backup archive at {archive}.")
     if not archive.is_file():
-        raise InvalidInput(f"{archive} is a folder, not a backup archive; give the .tar or "
-                           ".tar.gz file that `workbench backup` wrote.")  # fmt: skip
+        what = "a folder" if archive.is_dir() else "not a regular file (a device or a pipe)"
+        raise InvalidInput(
+            f"{archive} is {what}, not a backup archive; give the .tar or .tar.gz file that "
+            "`workbench backup` wrote."
+        )
     try:
         is_tar = tarfile.is_tarfile(archive)
     except OSError as exc:
@@ -279,7 +283,7 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(unpacked, filter="data")  # no absolute paths, no "..", no links out
-        except (tarfile.TarError, OSError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # EOFError: cut off
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InvalidInput(f"not a workbench backup: {archive.name} could not be unpacked "
                                f"({first}).") from exc  # fmt: skip

@@ -137,6 +137,20 @@ def test_restore_refuses_bad_archives_and_leaves_nothing(ws: Workspace, tmp_path
         backup.restore(_archive(tmp_path, members), target)
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".new-ws")] == []
+    # A newcomer's finds: a .tar.gz cut off in transfer ended in "this is a bug" (EOFError),
+    # a named pipe was called "a folder".
+    packed = tmp_path / "good.tar.gz"
+    backup.backup(ws, packed)
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(InvalidInput, match="could not be unpacked"):
+        backup.restore(cut, target)
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".new-ws")] == []
+    pipe = tmp_path / "pipe.tar"
+    os.mkfifo(pipe)
+    with pytest.raises(InvalidInput, match="is not a regular file"):
+        backup.restore(pipe, target)
 
 
 def test_backup_blocks_writers_only_for_the_copy(ws: Workspace, tmp_path: Path) -> None:
