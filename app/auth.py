@@ -50,6 +50,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from app import settings
 from app.listing import Listing, check_limit
+from app.validation import visible_name
 from store import audit
 from store import login_sessions as sessions
 from store import users as q
@@ -152,10 +153,10 @@ def _say_the_claim_is_not_an_identity(who: Principal) -> None:
     _claims_said.add(who.name)
     warnings.warn(
         ClaimIgnored(
-            f"the name {settings.current_user()} (from WORKBENCH_USER, LOGNAME or USER) proves "
-            f"no login: on this team workspace this process acts as an admin named {who.name} "
-            "in the audit log and as the author of what it writes (whoever can write the "
-            "workspace folder can change anything in it)."
+            f"the name {visible_name(settings.current_user())} (from WORKBENCH_USER, LOGNAME "
+            "or USER) proves no login: on this team workspace this process acts as an admin "
+            f"named {who.name} in the audit log and as the author of what it writes (whoever "
+            "can write the workspace folder can change anything in it)."
         ),
         stacklevel=4,
     )
@@ -199,7 +200,7 @@ def shell_principal() -> Principal:
     shown as an unverified claim, ``shell:LOGIN (claims NAME)``, never taken as the
     identity."""
     login = os_account()
-    claim = settings.current_user()
+    claim = visible_name(settings.current_user())  # escaped: it must not forge a line
     name = f"shell:{login}" if claim == login else f"shell:{login} (claims {claim})"
     return Principal(name, "admin")
 

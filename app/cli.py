@@ -26,6 +26,7 @@ import pandas as pd
 from app import auth, cli_admin, cli_drift, datasets, experiments, inbox, ingest, network
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
+from app.validation import visible_name
 from app.workspace import open_workspace
 from store import jsontext, migrations
 from store.entities import Condition
@@ -270,7 +271,8 @@ def say_who_acts(args: argparse.Namespace) -> None:
     if not auth.is_team(open_workspace(args.workspace)):
         return
     print(
-        f"note: the name {current_user()} (from WORKBENCH_USER, LOGNAME or USER) proves no "
+        f"note: the name {visible_name(current_user())} (from WORKBENCH_USER, LOGNAME or "
+        "USER) proves no "
         f"login. On this team workspace the command line acts as an admin named {who.name} "
         "in the audit log (whoever can write the workspace folder can change anything in it).",
         file=sys.stderr,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from app import datasets, experiments, signature
 from app.auth import current_user, requires
-from app.validation import check_dataset_name, check_key, check_tag_value
+from app.validation import check_dataset_name, check_key, check_note, check_tag_value
 from store import audit, runs_admin
 from store import registry as q
 from store.entities import AliasEvent, Model, ModelVersion, utcnow
@@ -259,7 +259,7 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
     aliases are not gated. :func:`rollback` restores the version champion held before."""
     alias = check_alias(alias)
     actor = actor or current_user()
-    reason = reason.strip() if isinstance(reason, str) else ""
+    reason = check_note(reason.strip(), "The reason") if isinstance(reason, str) else ""
     if override and not reason:
         raise InvalidInput(f"Overriding the promotion gate for {name}@{alias} needs a reason: "
                            "say why the refused checks may be waived (it goes into the audit "

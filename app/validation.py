@@ -63,6 +63,8 @@ def check_key(key: object, what: str) -> str:
 def check_name(name: object, what: str) -> str:
     if not isinstance(name, str):
         raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
+    if name and not name.strip():
+        raise InvalidInput(f"{what} name must not be blank; got {_show(name)}.")
     if not name.strip() or len(name) > MAX_NAME:
         raise InvalidInput(
             f"{what} name must be 1 to {MAX_NAME} characters; got {len(name)} characters "
@@ -78,6 +80,21 @@ def check_name(name: object, what: str) -> str:
             "not shown but changes how the name reads; remove it."
         )
     return name
+
+
+def check_note(text: str, what: str) -> str:
+    """A one-line note a user types that the audit log keeps and shows (a reason for an
+    override, for instance): any length, but no control or invisible character (see
+    :func:`check_name`), which would forge a line or reverse the text where it is read.
+    InvalidInput naming the character."""
+    hidden = next((c for c in text if ord(c) < 32 or ord(c) == 127 or _invisible(c)), None)
+    if hidden is not None:
+        raise InvalidInput(
+            f"{what} contains U+{ord(hidden):04X} "
+            f"({unicodedata.name(hidden, 'a control character')}), which would change how the "
+            "audit log reads; remove it."
+        )
+    return text
 
 
 def visible_name(name: str) -> str:

@@ -42,6 +42,26 @@ def test_a_run_or_experiment_name_with_a_hidden_character_is_refused(
     assert experiments.search_runs(ws) == [] and experiments.list_experiments(ws) == []
 
 
+def test_a_blank_name_says_it_is_blank_and_a_hidden_character_in_a_reason_is_refused(
+    ws: Workspace,
+) -> None:
+    """A newcomer's finds: a run named " " was told "must be 1 to 250 characters; got 1
+    characters"; an override reason with U+202E showed reversed in the Admin page's audit
+    table."""
+    with pytest.raises(InvalidInput, match="Run name must not be blank"):
+        wb.start_run(experiment="churn", name=" ")
+    from app import registry, runner
+    from app.training import RunSpec
+    from tests.test_runner import binary_frame
+
+    wb.log_dataset(binary_frame(60), "churn")
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
+    registry.register_model(ws, launch.run_ids[0], "clf")
+    with pytest.raises(InvalidInput, match=r"The reason contains U\+202E \(RIGHT-TO-LEFT"):
+        registry.set_alias(ws, "clf", "champion", 1, override=True, reason="r\u202eeason")
+    assert registry.list_models(ws)[0].aliases == {}
+
+
 def test_printable_names_stay_accepted(ws: Workspace) -> None:
     """Joiners are printable in effect (emoji sequences, Persian words); accents, CJK."""
     for name in ("👩\u200d💻 baseline", "می\u200cخواهم", "modèle ñ", "回归 v2", "a  b"):

@@ -73,6 +73,14 @@ def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspa
     done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", **spoof)
     assert done.returncode == 0 and "the name ada" in done.stderr, done.stderr
     assert _actors(ws, "model.alias.move")[0] == f"shell:{LOGIN} (claims ada)"
+    # a claim that would forge a line or reverse the text (a newcomer's find) is written out
+    forged = {"WORKBENCH_USER": "evil\u202eadmin\n[forged line]"}
+    done = _cli(ws, "models", "alias", "churn-clf", "staging", "1", **forged)
+    assert done.returncode == 0, done.stderr
+    escaped = "evil\\u202eadmin\\u000a[forged line]"
+    assert _actors(ws, "model.alias.move")[0] == f"shell:{LOGIN} (claims {escaped})"
+    assert "\u202e" not in done.stderr and "\n[forged line]" not in done.stderr
+    assert f"the name {escaped} (from" in done.stderr
 
 
 def test_a_single_user_workspace_keeps_the_name_it_is_given(ws_model: Workspace) -> None:  # noqa: F811
