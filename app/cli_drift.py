@@ -180,6 +180,8 @@ def cmd_drift_list(args: argparse.Namespace) -> int:
 
     shown = reports.reports_listing(open_workspace(args.workspace),
                                     None if args.all else check_limit(args.limit))  # fmt: skip
+    if not shown.items:
+        print("(none)")
     for r in shown.items:
         model = f"  model {r.model_ref}" if r.model_ref else ""
         print(
@@ -212,7 +214,10 @@ def cmd_monitors_list(args: argparse.Namespace) -> int:
     from app import monitoring
 
     ws = open_workspace(args.workspace)
-    for m in monitoring.monitors(ws):
+    found = monitoring.monitors(ws)
+    if not found:
+        print("(none)")
+    for m in found:
         print(f"{m.model:<20} on {m.dataset:<16} label {m.target:<12} "
               f"status: {monitoring.status(ws, m.model)}")  # fmt: skip
     return 0

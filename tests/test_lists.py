@@ -222,3 +222,21 @@ def test_home_recent_activity_says_it_is_the_latest_of_all(ws: Workspace, monkey
     activity = next(d.value for d in at.dataframe if "action" in d.value.columns)
     assert len(activity) == 10
     assert any(c.value.startswith(f"The latest 10 of {total:,} events") for c in at.caption)
+
+
+def test_every_list_command_says_none_on_an_empty_workspace(ws: Workspace, capsys) -> None:
+    """A newcomer's find: `monitors list` and `drift list` printed nothing at all on an
+    empty workspace, where the other lists print "(none)"."""
+    from app.cli import main
+
+    ws.store.close()
+    for command in (
+        ["datasets", "list"],
+        ["models", "list"],
+        ["drift", "list"],
+        ["monitors", "list"],
+        ["runs", "list"],
+    ):
+        assert main(["--workspace", str(ws.root), *command]) == 0, command
+        out = capsys.readouterr().out
+        assert out.strip().endswith("(none)"), (command, out)
