@@ -87,10 +87,10 @@ class DoctorReport:
                 f"{len(self.recent_orphans)} unnamed blob(s) younger than "
                 f"{ORPHAN_GRACE / 60:.0f} min left alone (maybe being registered)"
             )
-        out += [
-            f"left by a killed backup: {p} (a copy of the database among it)"
-            for p in self.dead_backups
-        ]
+        for p in self.dead_backups:
+            out.append(f"left by a killed backup: {p} (a copy of the database among it)")
+            if (partial := _partial_of(p)) is not None and partial.exists():
+                out.append(f"left by a killed backup: its unfinished archive {partial}")
         if self.live_backups:
             out.append(
                 f"{len(self.live_backups)} backup(s) running: their staging folders are left alone"
@@ -239,17 +239,23 @@ def backup_folders(ws: Workspace) -> tuple[list[Path], list[Path]]:
     return live, dead
 
 
+def _partial_of(folder: Path) -> Path | None:
+    """The unfinished archive a backup staging folder's owner file names (a hidden
+    ``.NAME.PID.partial`` beside the target), or None."""
+    try:
+        partial = json.loads((folder / OWNER_FILE).read_text()).get("partial")
+    except (OSError, ValueError):
+        return None
+    return Path(partial) if isinstance(partial, str) and partial.endswith(".partial") else None
+
+
 def remove_dead_backups(ws: Workspace) -> int:
     """Remove what backups killed midway left: their staging folders (a copy of the
     database among them) and their partial archives. Returns how many folders."""
     _, dead = backup_folders(ws)
     for folder in dead:
-        try:
-            partial = json.loads((folder / OWNER_FILE).read_text()).get("partial")
-        except (OSError, ValueError):
-            partial = None
-        if partial and Path(partial).name.endswith(".partial"):
-            Path(partial).unlink(missing_ok=True)
+        if (partial := _partial_of(folder)) is not None:
+            partial.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
     return len(dead)
 

@@ -259,6 +259,8 @@ def test_a_killed_backup_leaves_nothing_after_the_next_doctor_fix(
     assert list(tmp_path.glob(".ws.tar.gz.*.partial"))
     report = doctor_cli(ws)
     assert report.returncode == 2 and "left by a killed backup" in report.stdout
+    [partial] = tmp_path.glob(".ws.tar.gz.*.partial")  # named before --fix deletes it
+    assert f"its unfinished archive {partial}" in report.stdout, report.stdout
     fixed = doctor_cli(ws, "--fix")
     assert "removed what 1 killed backup(s) left" in fixed.stdout, fixed.stdout
     assert not list(ws.blobs.tmp_dir.glob("backup-*"))
