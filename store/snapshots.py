@@ -227,8 +227,7 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
             f"{label} is empty (0 bytes). Export the data again with a header row and at "
             "least one data row."
         )
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+    head = _read_head(path)
     enc = text_encoding(head, encoding, label)
     if enc.native:
         _load_utf8_csv(scratch, path, head, size, label, enc)
@@ -238,9 +237,22 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="csv-utf8-") as tmp:
         utf8 = Path(tmp) / "data.csv"
         _transcode(path, utf8, enc, label)
-        with utf8.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+        head = _read_head(utf8)
         _load_utf8_csv(scratch, utf8, head, utf8.stat().st_size, label, enc)
+
+
+def _read_head(path: Path) -> bytes:
+    """The first ``_SNIFF_BYTES`` of a file, read on to the end of its first line when that
+    is longer (a header of thousands of columns: cut at 64 KiB, its last name was cut too,
+    and a valid file was refused as having duplicate names), up to ``MAX_LINE_BYTES``."""
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+        while b"\n" not in head and len(head) < MAX_LINE_BYTES:
+            more = fh.read(4 * _SNIFF_BYTES)
+            if not more:
+                break
+            head += more
+    return head
 
 
 @dataclass(frozen=True)
@@ -359,7 +371,7 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
             f"{label} looks like a binary file, not CSV text (it contains NUL bytes). "
             "Upload a CSV text file or a Parquet file (.parquet)."
         )
-    text = _decode_head(head, label, enc.name, complete=size <= _SNIFF_BYTES)
+    text = _decode_head(head, label, enc.name, complete=len(head) >= size)
     delimiter = _sniff_delimiter(text)
     header = _header(text, delimiter, label)
     candidates = ", ".join(f"'{t}'" for t in CSV_TYPE_CANDIDATES)
@@ -408,7 +420,7 @@ def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: 
         )
     _require_rows(scratch, label)
     _nanosecond_timestamps(scratch, path, options, label)
-    records = _records(text, delimiter, complete=size <= _SNIFF_BYTES)
+    records = _records(text, delimiter, complete=len(head) >= size)
     _radix_text(scratch, path, options, records[1:], label)
     _settle_csv_types(scratch, records[1:])
     _quoted_text(scratch, path, options, text, delimiter, label)

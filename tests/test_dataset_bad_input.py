@@ -199,3 +199,19 @@ def test_a_comment_line_above_the_header_is_named(ws: Workspace, tmp_path: Path)
     assert "starts with a comment line ('# exported 2026-11-30')" in str(caught.value)
     assert "delimiter" not in str(caught.value)
     assert datasets.list_datasets(ws) == []
+
+
+def test_a_header_longer_than_the_sniffed_sample_is_read_whole(ws: Workspace, tmp_path) -> None:
+    """A newcomer's find: a valid CSV whose header row is longer than 64 KiB (here 1,150
+    long column names) was refused, "the header [...] was read as [...]" (15,000 columns:
+    "duplicate column names: c10"), because the header was parsed from the first 64 KiB
+    only and its last name was cut."""
+    names = [f"a_long_descriptive_column_name_for_a_wide_table_{i:05d}_xyzw" for i in range(1150)]
+    rows = [",".join(names), ",".join(str(i % 7) for i in range(1150)), ",".join("1" * 1150)]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert len(rows[0].encode()) > 65536
+    datasets.register(ws, path, "wide")
+    version = datasets.get_version(ws, "wide")
+    assert [p.name for p in datasets.get_profile(ws, version)] == names
+    assert version.n_rows == 2
