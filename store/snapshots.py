@@ -241,6 +241,14 @@ def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8
         _load_utf8_csv(scratch, utf8, head, utf8.stat().st_size, label, enc)
 
 
+def _shorten(text: str, keep: int = 40) -> str:
+    """``text`` for a message: whole up to ``keep`` characters, else its start and end
+    around an ellipsis, with its length (a 5,000-digit number was echoed whole)."""
+    if len(text) <= keep:
+        return text
+    return f"{text[: keep - 12]}…{text[-8:]} ({len(text):,} characters)"
+
+
 def _read_head(path: Path) -> bytes:
     """The first ``_SNIFF_BYTES`` of a file, read on to the end of its first line when that
     is longer (a header of thousands of columns: cut at 64 KiB, its last name was cut too,
@@ -615,9 +623,9 @@ def _radix_text(
         if i in hits or i in numeric_text:
             scratch.notes.append(
                 f"{label}: column {columns[i].name!r} has numbers written with leading zeros "
-                f"(e.g. {example.strip()}); it is kept as text, as written, so the zeros of a "
-                "code or identifier are not lost (pandas would read numbers). If they are "
-                "amounts, convert after loading: pd.to_numeric(df[column])."
+                f"(e.g. {_shorten(example.strip())}); it is kept as text, as written, so the "
+                "zeros of a code or identifier are not lost (pandas would read numbers). If "
+                "they are amounts, convert after loading: pd.to_numeric(df[column])."
             )
     if not hits:
         return
@@ -640,8 +648,8 @@ def _note_long_floats(scratch: Scratch, sample: list[list[str]], label: str) -> 
         if example is not None:
             scratch.notes.append(
                 f"{label}: column {c.name!r} has numbers with more significant digits than a "
-                f"float64 holds ({FLOAT64_DIGITS}), e.g. {example}; they are stored as the "
-                "nearest float64, as pandas reads them, so files that differ only past the "
+                f"float64 holds ({FLOAT64_DIGITS}), e.g. {_shorten(example)}; they are stored "
+                "as the nearest float64, as pandas reads them, so files that differ only past the "
                 f"{FLOAT64_DIGITS}th digit are the same content. To keep every digit, register "
                 "a Parquet file with a decimal(38, s) column, or a DataFrame of decimal.Decimal."
             )
@@ -866,8 +874,9 @@ def _note_frame_changes(scratch: Scratch, frame: pd.DataFrame, label: str) -> No
                     (v for v in series if v is not None and not isinstance(v, str)), None
                 )
                 scratch.notes.append(
-                    f"{label}: column {col!r} mixes text with other values (e.g. {example!r}); "
-                    "it is stored as text, so they come back as strings. Give the column one "
+                    f"{label}: column {col!r} mixes text with other values (e.g. "
+                    f"{_shorten(repr(example))}); it is stored as text, so they come back as "
+                    "strings. Give the column one "
                     f"type first (pd.to_numeric(df[{col!r}], errors='coerce') for numbers)."
                 )
         elif series.dtype.kind == "m" and (series.dropna().dt.nanoseconds != 0).any():

@@ -248,6 +248,12 @@ def test_csv_numbers_with_more_digits_than_a_float_holds_are_noted(
     short = tmp_path / "short.csv"
     short.write_text("v\n0.12345678901234567\n100000000000000000000000.0\n")
     assert datasets.register(ws, short, "short").notes == ()
+    # a 5,000-digit number is quoted by its ends and length, not echoed whole (a newcomer's
+    # find: the note ran to 5,000 characters)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("v\n" + "7" * 5000 + ".5\n1.5\n")
+    [note] = datasets.register(ws, huge, "huge").notes
+    assert "(5,002 characters)" in note and len(note) < 600, note
     assert snapshots.significant_digits("-0.001200e5") == 2
 
 
