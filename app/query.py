@@ -217,14 +217,20 @@ class _Parser:
             return _unquote(tok.text)
         if tok.kind == "word" and tok.text.upper() in ("TRUE", "FALSE"):
             return tok.text.lower()
+        hint = f"; quote text values, e.g. '{tok.text}'" if tok.kind == "word" else ""
         raise InvalidInput(
             f"Expected a number or a quoted string at position {tok.pos + 1}, found "
-            f"{tok.text!r}; quote text values, e.g. '{tok.text}'."
+            f"{tok.text!r}{hint}."
         )
 
     def value_list(self) -> tuple:
         if self.expect("'('").text != "(":
             raise InvalidInput("IN needs a list in parentheses, e.g. IN ('a', 'b').")
+        if (tok := self.peek()) is not None and tok.text == ")":
+            raise InvalidInput(
+                f"IN () at position {tok.pos} is empty; list at least one value, e.g. "
+                "IN ('a', 'b')."
+            )
         values = [self.value()]
         while (tok := self.expect("')'")).text == ",":
             values.append(self.value())

@@ -77,6 +77,10 @@ ERRORS = [
     ("tags.owner = 'unterminated", 'Unexpected "\'" at position 14'),
     ("metrics.auc IS 5", "Expected NULL after IS"),
     ("status NOT = 'x'", "Expected IN after NOT"),
+    # a newcomer's finds: an empty list, and punctuation where a value goes, were told to
+    # "quote text values, e.g. ')'"
+    ("params.max_depth IN ()", "IN () at position 21 is empty; list at least one value"),
+    ("metrics.auc > )", "found ')'."),
 ]
 
 
