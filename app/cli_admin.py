@@ -101,8 +101,9 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    user = auth.add_user(open_workspace(args.workspace), args.name, _password(args), args.role)
-    print(f"added {user.name} ({user.role})")
+    ws = open_workspace(args.workspace)
+    user = auth.add_user(ws, args.name, _password(args), args.role)
+    print(f"added {user.name} ({user.role}) to the workspace {ws.root}")
     return 0
 
 
@@ -133,8 +134,12 @@ def cmd_users_reset_password(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
-    token, text = tokens.create_token(open_workspace(args.workspace), args.name)
-    print(f"created serving token {token.name} ({token.token_id}). Its text, shown only now:")
+    ws = open_workspace(args.workspace)
+    token, text = tokens.create_token(ws, args.name)
+    print(
+        f"created serving token {token.name} ({token.token_id}) in the workspace {ws.root}. "
+        "Its text, shown only now:"
+    )
     print(text)
     print(
         "Clients send it as 'Authorization: Bearer <token>'. Keep it secret; revoke it with "

@@ -94,6 +94,8 @@ def test_users_commands(ws: Workspace, monkeypatch, capsys) -> None:
     assert main([*base, "users", "list"]) == 0
     out = capsys.readouterr().out
     assert "bo is now editor" in out and "bo is disabled" in out
+    assert f"added bo (viewer) to the workspace {ws.root}" in out  # typed elsewhere, it
+    # would make a workspace there: the output says which one it changed
     assert [line.split()[:3] for line in out.splitlines()[-2:]] == [
         ["ada", "admin", "active"], ["bo", "editor", "disabled"]]  # fmt: skip
     assert main([*base, "users", "set-role", "ada", "viewer"]) == 1
