@@ -180,7 +180,7 @@ def cmd_drift_list(args: argparse.Namespace) -> int:
 
     shown = reports.reports_listing(open_workspace(args.workspace),
                                     None if args.all else check_limit(args.limit))  # fmt: skip
-    if not shown.items:
+    if not shown.items and not shown.cut:  # none stored (--limit 0 shows none of some)
         print("(none)")
     for r in shown.items:
         model = f"  model {r.model_ref}" if r.model_ref else ""

@@ -345,7 +345,7 @@ def test_paths_that_are_missing_or_folders(ws: Workspace, tmp_path: Path, capsys
         assert main(argv) == 1, argv
         _one_error_line(capsys, part)
     assert not (tmp_path / "nonexistent_dir").exists() and not (tmp_path / "r3").exists()
-    assert main(["drift", "list"]) == 0 and capsys.readouterr().out == ""  # none stored
+    assert main(["drift", "list"]) == 0 and capsys.readouterr().out == "(none)\n"  # none stored
 
 
 def test_a_closed_pipe_is_quiet(ws: Workspace, ws_path: Path) -> None:
