@@ -634,10 +634,22 @@ def _file_kind(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "a special file")
 
 
-# Read once, at import (in the main thread): os.umask can only be read by setting it, which
-# would race with threads creating files (the app's server has many).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+def _read_umask() -> int:
+    """The process's umask, from /proc (Linux 4.7+) where it can be read without setting
+    it; elsewhere by setting and restoring it (at import, before the app's threads)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def write_output(target: Path, fill: Callable[[Path], None]) -> Path:
