@@ -195,6 +195,10 @@ def test_one_process_alone_keeps_the_file_open_between_units(ws: Workspace) -> N
     from store import gateway
 
     ws.store.close()
+    # The linger (0.1 s) closes an idle file; under load a 5 ms pause once overran it (a
+    # second opening, seen in the suite beside two CPU hogs). Long enough here that only a
+    # yield could close the file between units.
+    ws.store.linger = 60.0
     before = len(gateway.turn_log())
     for _ in range(50):
         ws.store.read(lambda tx: tx.fetchone("SELECT 1"))
