@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from app import auth, cli_admin, cli_drift, datasets, experiments, inbox, ingest, network
+from app import auth, cli_admin, cli_drift, datasets, experiments, files, inbox, ingest, network
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.validation import visible_name
@@ -619,7 +619,7 @@ def cmd_models_export(args: argparse.Namespace) -> int:
     if target.exists() and not target.is_dir():
         raise InvalidInput(f"{target} is a file; a model exports into a new or empty folder.")
     if not target.exists():
-        datasets.check_output_path(target)  # its parent folder must exist (not created)
+        files.check_output_path(target)  # its parent folder must exist (not created)
     out = registry.export_version(open_workspace(args.workspace), args.ref, target)
     print(f"wrote {out}")
     return 0

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import datasets
+from app import files
 from app.listing import check_limit
 from app.workspace import open_workspace
 from store.errors import InvalidInput
@@ -118,7 +118,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     from app import drift, reports
 
     if args.html:  # before the report is stored: a bad path leaves the workspace as it was
-        datasets.check_output_path(Path(args.html), overwrite=args.force)
+        files.check_output_path(Path(args.html), overwrite=args.force)
     ws = open_workspace(args.workspace)
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip

@@ -16,10 +16,9 @@ from __future__ import annotations
 import math
 import os
 import re
-import stat
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +27,7 @@ import pandas as pd
 
 from app import contracts
 from app.auth import current_user, requires
+from app.files import check_output_path, write_output
 from app.settings import Settings
 from app.validation import check_dataset_name, check_key, check_tag_value
 from store import audit, profiles, snapshots
@@ -586,86 +586,6 @@ def csv_round_trip(ws: Workspace, version: DatasetVersion, path: Path) -> list[s
         f"{path.name} would not register again as the same content as {version.ref}: "
         f"{what}. Export Parquet to get the same content back."
     ]
-
-
-def check_output_path(target: Path | str, *, overwrite: bool = False) -> Path:
-    """``target`` when a file may be written there, else InvalidInput: its folder must
-    exist (it is never created silently) and be writable; ``target`` must not be a folder,
-    a dangling symbolic link, or anything but a regular file (a device such as /dev/null, a
-    named pipe, a socket: replacing it with a file breaks the system, reading or writing a
-    pipe can block for ever); an existing file is replaced only with ``overwrite``."""
-    target = Path(target).expanduser()
-    folder = target.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise InvalidInput(f"Cannot write {target}: the folder {folder} {what}. Create it first "
-                           f"(mkdir -p {folder}) or choose another path.")  # fmt: skip
-    if target.is_dir():
-        raise InvalidInput(f"{target} is a folder; give a file name, e.g. {target / 'out'}.")
-    if os.path.lexists(target):
-        try:
-            mode = target.stat().st_mode
-        except OSError:
-            raise InvalidInput(
-                f"{target} is a symbolic link to nothing; remove it or choose another name."
-            ) from None
-        if not stat.S_ISREG(mode):
-            raise InvalidInput(
-                f"{target} is {_file_kind(mode)}, not a regular file; the workbench writes "
-                "only regular files. Choose a file path."
-            )
-        if not overwrite:
-            raise InvalidInput(
-                f"{target} exists; choose another name, or overwrite it on purpose (--force)."
-            )
-    if not os.access(folder, os.W_OK):
-        raise InvalidInput(f"Cannot write into {folder} (permission denied); choose another "
-                           "folder.")  # fmt: skip
-    return target
-
-
-def _file_kind(mode: int) -> str:
-    kinds = [
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-    ]
-    return next((name for test, name in kinds if test(mode)), "a special file")
-
-
-def _read_umask() -> int:
-    """The process's umask, from /proc (Linux 4.7+) where it can be read without setting
-    it; elsewhere by setting and restoring it (at import, before the app's threads)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
-
-
-def write_output(target: Path, fill: Callable[[Path], None]) -> Path:
-    """Write a user-named output file whole or not at all: ``fill(tmp)`` writes a temporary
-    file beside ``target`` (checked by :func:`check_output_path` first), which then replaces
-    ``target`` in one rename. The file's mode follows the umask, as a file the user made
-    (``mkstemp`` alone makes it 0600)."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:50]}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        fill(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
 
 
 def export_bytes(ws: Workspace, version: DatasetVersion, fmt: str) -> bytes:

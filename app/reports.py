@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from app import datasets, drift
+from app import datasets, drift, files
 from app.auth import current_user, requires
 from app.listing import Listing, check_limit
 from store import audit
@@ -293,8 +293,8 @@ def export_html(
     """One self-contained HTML file: summary, the table, and every drifted column's
     distributions, with plotly's JavaScript inlined. ``target`` must be a new regular file
     (or an existing one with ``overwrite``), in an existing folder; else InvalidInput
-    (:func:`app.datasets.check_output_path`). Written whole or not at all."""
-    target = datasets.check_output_path(target, overwrite=overwrite)
+    (:func:`app.files.check_output_path`). Written whole or not at all."""
+    target = files.check_output_path(target, overwrite=overwrite)
     report = get_report(ws, report_id)
     ref_p = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(
         ws, report.reference_ref))}  # fmt: skip
@@ -330,7 +330,7 @@ Reference <code>{html.escape(report.reference_ref)}</code>, current
 <th>n (ref / cur)</th><th>what changed</th></tr>{rows}</table>
 {"".join(figures)}
 </body></html>"""
-    return datasets.write_output(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return files.write_output(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
 def _model_html(section, label: dict | None = None) -> str:

@@ -1,0 +1,94 @@
+"""Files the user names for output (a dataset export, a drift report's HTML): one rule for
+every door that writes one. The target must be a regular file in an existing, writable
+folder (never a device, a pipe or a dangling link), replaced only on request, and written
+whole via a rename, with the mode the umask gives."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from store.errors import InvalidInput
+
+
+def check_output_path(target: Path | str, *, overwrite: bool = False) -> Path:
+    """``target`` when a file may be written there, else InvalidInput: its folder must
+    exist (it is never created silently) and be writable; ``target`` must not be a folder,
+    a dangling symbolic link, or anything but a regular file (a device such as /dev/null, a
+    named pipe, a socket: replacing it with a file breaks the system, reading or writing a
+    pipe can block for ever); an existing file is replaced only with ``overwrite``."""
+    target = Path(target).expanduser()
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidInput(f"Cannot write {target}: the folder {folder} {what}. Create it first "
+                           f"(mkdir -p {folder}) or choose another path.")  # fmt: skip
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder; give a file name, e.g. {target / 'out'}.")
+    if os.path.lexists(target):
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            raise InvalidInput(
+                f"{target} is a symbolic link to nothing; remove it or choose another name."
+            ) from None
+        if not stat.S_ISREG(mode):
+            raise InvalidInput(
+                f"{target} is {_file_kind(mode)}, not a regular file; the workbench writes "
+                "only regular files. Choose a file path."
+            )
+        if not overwrite:
+            raise InvalidInput(
+                f"{target} exists; choose another name, or overwrite it on purpose (--force)."
+            )
+    if not os.access(folder, os.W_OK):
+        raise InvalidInput(f"Cannot write into {folder} (permission denied); choose another "
+                           "folder.")  # fmt: skip
+    return target
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _read_umask() -> int:
+    """The process's umask, from /proc (Linux 4.7+) where it can be read without setting
+    it; elsewhere by setting and restoring it (at import, before the app's threads)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def write_output(target: Path, fill: Callable[[Path], None]) -> Path:
+    """Write a user-named output file whole or not at all: ``fill(tmp)`` writes a temporary
+    file beside ``target`` (checked by :func:`check_output_path` first), which then replaces
+    ``target`` in one rename. The file's mode follows the umask, as a file the user made
+    (``mkstemp`` alone makes it 0600)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:50]}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fill(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
