@@ -141,6 +141,9 @@ def test_a_process_stopped_inside_a_queue_change_blocks_nobody(ws: Workspace) ->
     try:
         assert stuck.stdout.readline().strip() == "locked"
         os.kill(stuck.pid, signal.SIGSTOP)
+        # The database closed first: a read within the linger of an earlier one would use the
+        # instance still open and never look at the queue (seen: 0.7 ms, no wait at all).
+        ws.store.close()
         started = time.monotonic()
         assert ws.store.read(lambda tx: 7) == 7
         assert FLOCK_WAIT_S <= time.monotonic() - started < FLOCK_WAIT_S + 20
