@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from app import promotion, registry, reports, runner
+from app import registry, reports
 from app.auth import current_user, requires
 from app.validation import check_dataset_name
 from store import audit, drift_reports
@@ -188,6 +188,10 @@ def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id:
     champion on the rows of that version the challenger was not fitted on (its run's
     hold-out) through the gate; promoted only when ``auto_promote`` and the gate allows it,
     never on either model's training data. Returns what happened, for the record."""
+    # Retraining fits and scores models: scikit-learn is imported here, not with the module
+    # (the Home page reads monitor badges through it, and a badge needs no estimator).
+    from app import promotion, runner
+
     actor = actor or current_user()
     champion = registry.get_version(ws, f"{model}@champion")
     spec = replace(runner.run_spec(ws, champion.run_id), dataset=dataset_ref)

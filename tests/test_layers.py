@@ -8,7 +8,7 @@ import ast
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import PYTHON, ROOT, subprocess_env
 
 
 def imported(path: Path) -> set[str]:
@@ -78,3 +78,25 @@ def test_services_hold_no_sql() -> None:
                  if (rel := str(f.relative_to(ROOT))) not in SQL_ALLOWED
                  and statement.search(f.read_text())]  # fmt: skip
     assert offenders == [], "SQL belongs in store/"
+
+
+def test_metadata_reads_do_not_import_scikit_learn() -> None:
+    """The CLI, the SDK and the reads the light pages make (Home's monitor badges among them)
+    import no scikit-learn: about 1 s of CPU for every `workbench` command and every app
+    server's first page. (``monitoring`` imported the retraining loop, and with it the
+    estimators, to read a badge.) A fresh interpreter: the test process has them all."""
+    script = (
+        "import sys\n"
+        "from app import cli, sdk, monitoring, reports, registry, experiments, datasets\n"
+        "from app.ui import data\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')[:3])\n"
+    )
+    out = subprocess.run(
+        [PYTHON, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocess_env(ROOT / "unused"),
+    )
+    assert out.stdout.strip() == "[]", out.stdout
