@@ -368,6 +368,23 @@ def audit_facets(ws: Workspace) -> dict[str, list[str]]:
     return ws.store.read(audit.facets)
 
 
+# The address of a connection from this machine (127.0.0.1 or ::1, for which Streamlit gives
+# no address): a local browser, or a reverse proxy on this host (then every attempt through
+# the proxy shares it, and so shares its per-address throttle).
+LOOPBACK = "loopback"
+
+
+def record_outside_login(ws: Workspace, name: str, via: str, address: str | None) -> None:
+    """Audit a login made outside the login form (``via`` "proxy header" or "identity
+    provider"), with the client ``address`` as the form's logins have it."""
+    detail = {"via": via} | ({"address": address} if address else {})
+    ws.store.write(
+        lambda tx: audit.record(
+            tx, actor=name, action="auth.login", object_type="user", object_id=name, detail=detail
+        )
+    )
+
+
 # Failed logins allowed per account and per client address in a sliding window before
 # further attempts are refused (the right password too) until the window has passed.
 # OWASP's authentication cheat sheet: throttle by account and by source, and log it.

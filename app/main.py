@@ -18,7 +18,6 @@ from app.ui import data, nav, session  # session: the role checks find the brows
 from app.ui.login import login_form
 from app.ui.widgets import user_errors
 from app.watcher import server_watcher
-from store import audit
 from store.errors import PermissionDenied
 
 FAVICON = Path(__file__).with_name("ui") / "favicon.png"
@@ -77,9 +76,7 @@ def _identity_from_outside(ws, settings: Settings) -> auth.Principal | None:
                                           "add it (`workbench users add`).")  # fmt: skip
         return None
     via = "proxy header" if settings.trusted_user_header else "identity provider"
-    ws.store.write(lambda tx: audit.record(tx, actor=name, action="auth.login",
-                                           object_type="user", object_id=name,
-                                           detail={"via": via}))  # fmt: skip
+    auth.record_outside_login(ws, name, via, session.client_address())
     st.session_state[auth.SESSION_KEY] = principal
     st.session_state["logged_in_at"] = time.time()
     return principal

@@ -146,8 +146,9 @@ def test_editors_and_admins(ws: Workspace) -> None:
 
 # Functions that write without a guard of their own, and why.
 UNGUARDED_WRITERS = {
-    # anyone may try to log in; check audits a refusal; a login starts and ends its session
-    "app/auth.py": {"login", "check", "start_session", "end_session"},
+    # anyone may try to log in; check audits a refusal; a login starts and ends its session;
+    # a proxy's or identity provider's login is audited before the user has a role to check
+    "app/auth.py": {"login", "check", "start_session", "end_session", "record_outside_login"},
     "app/ingest.py": {"reap_lost_runs"},  # the server marks dead runs lost
 }
 

@@ -4,6 +4,7 @@ inert."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from app import auth, registry, runner
 from app import sdk as wb
 from app.training import RunSpec
 from app.ui import nav
+from store import audit
 from store.workspace import Workspace
 from tests.live import (
     IDLE,
@@ -93,10 +95,13 @@ def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
         page.screenshot(path=SHOTS / "team-admin.png", full_page=True)
     refused = [e for e in auth.list_users(ws) if e.name == "vera"]
     assert refused and refused[0].role == "viewer"
-    from store import audit
-
-    actions = [(e.actor, e.action) for e in ws.store.read(lambda tx: audit.recent(tx, 100))]
+    events = ws.store.read(lambda tx: audit.recent(tx, 100))
+    actions = [(e.actor, e.action) for e in events]
     assert ("vera", "auth.denied") in actions and ("vera", "auth.login_failed") in actions
+    # A browser on this machine has an address too (Streamlit gives none for 127.0.0.1):
+    # the per-address throttle counts its attempts (it counted none, so never paused them).
+    logins = [json.loads(e.detail) for e in events if e.action.startswith("auth.login")]
+    assert logins and {d.get("address") for d in logins} == {auth.LOOPBACK}, logins
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours
 
@@ -111,6 +116,9 @@ def test_a_trusted_proxy_header_logs_in_its_user(ws: Workspace, tmp_path: Path) 
         proxied = b.new_context(extra_http_headers={"X-Forwarded-User": "ed"}).new_page()
         proxied.goto(f"{url}/datasets")
         proxied.get_by_text("Logged in as ed").wait_for()
+        recent = ws.store.read(lambda tx: audit.recent(tx, 10))
+        (login,) = [e for e in recent if e.action == "auth.login"]
+        assert json.loads(login.detail) == {"via": "proxy header", "address": auth.LOOPBACK}
         proxied.get_by_role("heading", name="Datasets").wait_for()
         # the proxy logged ed in, so only the proxy can log ed out: no button that does nothing
         proxied.get_by_text("Signed in through your proxy's login: log out there.").wait_for()

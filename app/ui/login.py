@@ -32,10 +32,9 @@ def login_form(ws) -> None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         if st.form_submit_button("Log in", type="primary", icon=":material/login:"):
             with user_errors():
-                address = st.context.ip_address
+                address = session.client_address()
                 principal = auth.login(ws, name, password, address=address)
                 hours = Settings.from_env().session_hours
-                address = address if isinstance(address, str) else None
                 token, began = auth.start_session(ws, principal.name, hours, address)
                 st.session_state[auth.SESSION_KEY] = principal
                 st.session_state["logged_in_at"] = began.replace(tzinfo=UTC).timestamp()

@@ -21,6 +21,22 @@ def principal() -> auth.Principal | None:
     return auth.Principal("anonymous", "none") if Settings.from_env().team else None
 
 
+def client_address() -> str | None:
+    """The browser's address, for the login throttle and the audit log: Streamlit's
+    ``st.context.ip_address``, which is None for a connection from 127.0.0.1 or ::1; such a
+    connection (a browser on this machine, or a reverse proxy on it) is ``auth.LOOPBACK``,
+    so that attempts through it are counted and audited like any other address. None when
+    no HTTP request is behind the run (AppTest)."""
+    try:
+        address = st.context.ip_address
+        served = bool(st.context.headers)
+    except Exception:  # no browser request behind this run
+        return None
+    if isinstance(address, str) and address:
+        return address
+    return auth.LOOPBACK if served else None
+
+
 def oidc_configured() -> bool:
     """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section for ``st.login``."""
     try:
