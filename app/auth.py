@@ -257,12 +257,23 @@ def check_password(password: str) -> str:
     return password
 
 
+# Actors the workbench itself records in the audit log (the monitor's retraining, a refused
+# anonymous request, the workbench's own upkeep, an empty login name): no account may take
+# one of these names. (A shell's actor, ``shell:LOGIN``, has a ':' no account name can hold.)
+RESERVED_ACTORS = frozenset({"monitor", "anonymous", "workbench", "(empty)"})
+
+
 def check_account_name(name: str, kind: str = "User name") -> str:
     """``name`` stripped, if it is 1 to 64 characters: letters, digits, '.',
     '_', '-', '@'; else InvalidInput naming ``kind``. For accounts and serving tokens."""
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
         raise InvalidInput(f"{kind} {name!r}: use 1 to 64 letters, digits, '.', '_', '-' or '@'.")
+    if name.casefold() in RESERVED_ACTORS:
+        raise InvalidInput(
+            f"{kind} {name!r} is reserved: the audit log names the workbench's own actions "
+            "so, and an account of that name could not be told apart from them. Choose another."
+        )
     return name
 
 
@@ -271,7 +282,11 @@ def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> U
     name, role = check_account_name(name), check_role(role)
     hashed = _hasher.hash(check_password(password))
     now = utcnow()
-    user = User(name, role, False, now, current_user(), now)
+    # From a shell, the author is the shell's principal, as on a team workspace: the first
+    # account (which makes the workspace a team one) was recorded "by root", later ones "by
+    # shell:root", and an account named root could not be told from the first author.
+    outside = _acting.get() is None and _session_principal() is None
+    user = User(name, role, False, now, shell_principal().name if outside else current_user(), now)
 
     def work(tx) -> None:
         if q.get(tx, name) is not None:

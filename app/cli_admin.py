@@ -108,7 +108,14 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
-    for u in auth.list_users(open_workspace(args.workspace)):
+    ws = open_workspace(args.workspace)
+    users = auth.list_users(ws)
+    if not users:
+        print(
+            f"No accounts in the workspace {ws.root}: it is a single-user workspace. "
+            "`workbench users add NAME --role admin` makes it a team one."
+        )
+    for u in users:
         state = "disabled" if u.disabled else "active"
         print(f"{u.name:<24} {u.role:<7} {state:<8} since {u.created_at:%Y-%m-%d} by "
               f"{u.created_by}")  # fmt: skip

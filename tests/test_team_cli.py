@@ -8,8 +8,10 @@ from __future__ import annotations
 import subprocess
 
 import pandas as pd
+import pytest
 
 from app import auth, experiments
+from store.errors import InvalidInput
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_serving_tokens import ws_model  # noqa: F401 (a fixture)
@@ -17,10 +19,11 @@ from tests.test_serving_tokens import ws_model  # noqa: F401 (a fixture)
 LOGIN = auth.os_account()
 
 
-def _cli(ws: Workspace, *args: str, **env: str) -> subprocess.CompletedProcess:
+def _cli(ws: Workspace, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
     ws.store.close()
     return subprocess.run(
         [PYTHON, "-m", "app.cli", "--workspace", str(ws.root), *args],
+        input=stdin,
         cwd=ROOT,
         env=subprocess_env(ws.root, **env),
         capture_output=True,
@@ -88,3 +91,23 @@ def test_a_single_user_workspace_keeps_the_name_it_is_given(ws_model: Workspace)
     done = _cli(ws_model, "models", "alias", "churn-clf", "champion", "1", WORKBENCH_USER="vic")
     assert done.returncode == 0 and "note:" not in done.stderr, done.stderr
     assert _actors(ws_model, "model.alias.move") == ["vic"]
+
+
+def test_account_names_cannot_pose_as_the_workbench_or_its_first_author(ws: Workspace) -> None:
+    """The audit log's own actors (the monitor's retraining, refused anonymous requests, the
+    workbench's upkeep) are not account names: a person named ``monitor`` logging in sat
+    beside the automation's alias moves, indistinguishable. And the first account, added
+    from a shell, is recorded as the shell's principal like every later one (it said "by
+    root", so an account named root looked like its author)."""
+    empty = _cli(ws, "users", "list")
+    assert empty.returncode == 0 and "No accounts" in empty.stdout, empty.stdout
+    for name in ("monitor", "Anonymous", "workbench"):
+        with pytest.raises(InvalidInput, match=f"{name!r} is reserved"):
+            auth.add_user(ws, name, "a-long-password", "viewer")
+    assert auth.list_users(ws) == []
+    first = _cli(
+        ws, "users", "add", "ada", "--role", "admin", "--password-stdin", stdin="a-long-password\n"
+    )
+    assert first.returncode == 0, first.stderr
+    (ada,) = auth.list_users(ws)
+    assert ada.created_by.startswith(f"shell:{LOGIN}")  # (and the name it claims, if any)
