@@ -44,13 +44,20 @@ class ImportReport:
     metric_points: int = 0
     tags: int = 0
     skipped_keys: set[str] = field(default_factory=set)
+    skipped_points: int = 0
 
     def summary(self) -> str:
         text = (f"imported {self.runs} runs ({self.skipped_runs} already here) in "
                 f"{self.experiments} experiments: {self.params} params, "
                 f"{self.metric_points:,} metric points, {self.tags} tags")  # fmt: skip
-        if self.skipped_keys:
-            text += f"; skipped keys: {', '.join(sorted(self.skipped_keys)[:10])}"
+        if self.skipped_keys:  # written out: a key may hold a bidi override or a newline
+            keys = sorted(visible_name(k) for k in self.skipped_keys)
+            text += f"; skipped keys: {', '.join(keys[:10])}"
+        if self.skipped_points:
+            text += (
+                f"; skipped {self.skipped_points:,} metric points whose value, time or step "
+                "is not a number"
+            )
         return text
 
 
@@ -75,36 +82,59 @@ def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
         con.execute("SELECT run_uuid FROM runs LIMIT 1")
     except sqlite3.DatabaseError as exc:
         raise InvalidInput(f"{path} is not an MLflow tracking database ({exc}).") from exc
+    # Text that is not UTF-8 (SQLite stores whatever bytes it was given) is kept with its
+    # bad bytes written out (\xff), not refused as undecodable halfway through the import.
+    con.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
     report = ImportReport()
     try:
-        experiments = con.execute(
-            "SELECT experiment_id, name, creation_time FROM experiments "
-            "ORDER BY experiment_id").fetchall()  # fmt: skip
-        existing = set(ws.store.read(lambda tx: [r.run_id for r in tracking.search_runs(
-            tx, limit=10_000_000)] + [r.run_id for r in tracking.search_runs(
-            tx, limit=10_000_000, lifecycle="deleted")]))  # fmt: skip
-        for exp_id, name, created in experiments:
-            runs = con.execute(
-                "SELECT run_uuid, name, user_id, status, start_time, end_time, "
-                "lifecycle_stage, artifact_uri FROM runs WHERE experiment_id = ? "
-                "ORDER BY start_time", [exp_id]).fetchall()  # fmt: skip
-            new = [r for r in runs if r[0].replace("-", "") not in existing]
-            report.skipped_runs += len(runs) - len(new)
-            if not new:
-                continue
-            # a name from MLflow is kept, with what would hide in it written out
-            experiment = _experiment(
-                ws, check_name(visible_name(name), "Experiment"), user, created
-            )
-            report.experiments += 1
-            for start in range(0, len(new), BATCH_RUNS):
-                _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
+        _import_all(ws, con, user, report)
+    except sqlite3.Error as exc:
+        raise InvalidInput(
+            f"{path} could not be read to the end ({exc}). {report.runs} runs were imported "
+            "before that; repair the database (sqlite3 .recover) and import again: runs "
+            "already here are skipped."
+        ) from exc
     finally:
         con.close()
     ws.store.write(lambda tx: audit.record(
         tx, actor=user, action="mlflow.import", object_type="workspace", object_id=str(path),
         detail={"runs": report.runs, "points": report.metric_points}))  # fmt: skip
     return report
+
+
+def _import_all(ws: Workspace, con: sqlite3.Connection, user: str, report: ImportReport) -> None:
+    """Every experiment of ``con`` with runs not here yet, in batches of BATCH_RUNS runs
+    (one transaction each); counts into ``report``. sqlite3.Error propagates."""
+    experiments = con.execute(
+        "SELECT experiment_id, name, creation_time FROM experiments ORDER BY experiment_id"
+    ).fetchall()
+    existing = set(
+        ws.store.read(
+            lambda tx: (
+                [r.run_id for r in tracking.search_runs(tx, limit=10_000_000)]
+                + [
+                    r.run_id
+                    for r in tracking.search_runs(tx, limit=10_000_000, lifecycle="deleted")
+                ]
+            )
+        )
+    )
+    for exp_id, name, created in experiments:
+        runs = con.execute(
+            "SELECT run_uuid, name, user_id, status, start_time, end_time, "
+            "lifecycle_stage, artifact_uri FROM runs WHERE experiment_id = ? "
+            "ORDER BY start_time",
+            [exp_id],
+        ).fetchall()
+        new = [r for r in runs if r[0].replace("-", "") not in existing]
+        report.skipped_runs += len(runs) - len(new)
+        if not new:
+            continue
+        # a name from MLflow is kept, with what would hide in it written out
+        experiment = _experiment(ws, check_name(visible_name(name), "Experiment"), user, created)
+        report.experiments += 1
+        for start in range(0, len(new), BATCH_RUNS):
+            _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
 
 
 def _experiment(ws: Workspace, name: str, user: str, created_ms: int | None) -> Experiment:
@@ -149,10 +179,16 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
             if key in report.skipped_keys or not _ok(key):
                 report.skipped_keys.add(key)
                 continue
+            try:  # SQLite keeps any value in any column: 'abc' in a REAL one
+                number = math.nan if is_nan else float(value)
+                point = (int(ts), int(step or 0))
+            except (TypeError, ValueError, OverflowError):
+                report.skipped_points += 1
+                continue
             batch.metric_key.append(key)
-            batch.metric_value.append(math.nan if is_nan else float(value))
-            batch.metric_ts.append(int(ts))
-            batch.metric_step.append(int(step or 0))
+            batch.metric_value.append(number)
+            batch.metric_ts.append(point[0])
+            batch.metric_step.append(point[1])
             batch.metric_seq.append(seq)
         report.params += len(batch.params)
         report.tags += len(batch.tags)

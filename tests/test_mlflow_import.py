@@ -65,3 +65,30 @@ def test_bad_sources(ws: Workspace, tmp_path: Path, capsys) -> None:
     assert "No MLflow database at" in err[0]
     assert "is not an MLflow tracking database" in err[1]
     assert "Only MLflow's SQLite store can be imported" in err[2]
+
+
+def test_what_sqlite_lets_a_store_hold_is_imported_or_counted(
+    ws: Workspace, store_copy: Path, capsys
+) -> None:
+    """SQLite keeps any bytes and any value in any column. A run name that is not UTF-8
+    stopped the import with "a bug" (OperationalError: could not decode), a metric value
+    'abc' with another (ValueError), and a skipped key holding U+202E was printed raw."""
+    import sqlite3
+
+    con = sqlite3.connect(store_copy)
+    con.execute("UPDATE runs SET name = CAST(X'61ff62' AS TEXT) WHERE name = 'rf-8'")
+    con.execute("DELETE FROM tags WHERE key = 'mlflow.runName' AND value = 'rf-8'")
+    con.execute("UPDATE metrics SET value = 'abc' WHERE rowid = (SELECT min(rowid) FROM metrics)")
+    con.execute(
+        "INSERT INTO tags (key, value, run_uuid) SELECT char(8238) || 'x', 'v', run_uuid "
+        "FROM runs LIMIT 1"
+    )
+    con.commit()
+    con.close()
+    assert main(["import-mlflow", str(store_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 6 runs" in out and "skipped 1 metric points whose value" in out, out
+    assert "\u202e" not in out and "\\u202ex" in out
+    assert [r.name for r in experiments.search_runs(ws, query="params.max_depth = 8")] == [
+        "a\\xffb"
+    ]
