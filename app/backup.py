@@ -12,21 +12,28 @@ original a moment later. The archive is written to a temporary name and renamed.
 
 ``restore`` unpacks an archive into an empty workspace folder (refusing members that
 would land outside it), checks every blob against its name and the database file against
-the manifest, and only then moves the workspace into place; an interrupted or failed
-restore leaves nothing behind.
+the manifest, and only then moves the workspace into place; a failed restore leaves
+nothing behind. It unpacks into a hidden staging folder beside the target whose name
+holds its process (``.NAME.restoring-PID-START-XXXXXXXX``): one that a killed restore left
+(a full copy of the workspace) is removed by the next restore into that folder, or by
+``doctor --fix`` on the workspace there, and never while its process lives.
 
 ``doctor`` checks that every blob the database names exists and has the sha256 of its
 name, and lists orphans (blob files nothing names) and stale temporary files (left by a
-killed process). ``fix`` removes both when older than ``ORPHAN_GRACE``: a registration
-adopts its blob just before its row commits, so a fresh unnamed blob may be one in flight,
-and is reported apart without making the workspace unclean.
+killed process), and what killed backups and restores left. ``fix`` removes the latter,
+and orphans and stale files older than ``ORPHAN_GRACE``: a registration adopts its blob
+just before its row commits, so a fresh unnamed blob may be one in flight, and is reported
+apart without making the workspace unclean.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
+import stat
 import tarfile
 import time
 import uuid
@@ -34,6 +41,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import files
 from app.auth import current_user, requires
 from app.ingest import pid_alive
 from store import audit
@@ -67,13 +75,21 @@ class DoctorReport:
     stale_tmp: list[Path] = field(default_factory=list)  # half-written by a killed process
     live_backups: list[Path] = field(default_factory=list)  # staging of a running backup
     dead_backups: list[Path] = field(default_factory=list)  # staging of a killed backup
+    live_restores: list[Path] = field(default_factory=list)  # a running restore's, beside it
+    dead_restores: list[Path] = field(default_factory=list)  # a killed restore's, beside it
     removed: int = 0
     removed_backups: int = 0
+    removed_restores: int = 0
 
     @property
     def clean(self) -> bool:
         return not (
-            self.missing or self.corrupt or self.orphans or self.stale_tmp or self.dead_backups
+            self.missing
+            or self.corrupt
+            or self.orphans
+            or self.stale_tmp
+            or self.dead_backups
+            or self.dead_restores
         )
 
     def lines(self) -> list[str]:
@@ -95,10 +111,19 @@ class DoctorReport:
             out.append(
                 f"{len(self.live_backups)} backup(s) running: their staging folders are left alone"
             )
+        for p in self.dead_restores:
+            out.append(f"left by a killed restore: {p} (a full copy of a workspace)")
+        if self.live_restores:
+            out.append(
+                f"{len(self.live_restores)} restore(s) into this folder running: their staging "
+                "folders are left alone"
+            )
         if self.removed:
             out.append(f"removed {self.removed} orphan(s)")
         if self.removed_backups:
             out.append(f"removed what {self.removed_backups} killed backup(s) left")
+        if self.removed_restores:
+            out.append(f"removed what {self.removed_restores} killed restore(s) left")
         out.append("clean" if self.clean else "NOT clean")
         return out
 
@@ -120,15 +145,14 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
     raises. A backup killed midway leaves a staging folder (and a hidden partial archive
     beside the target) that names its process: the next backup or ``doctor --fix``
     removes them once that process is gone, and nothing removes them while it lives.
-    Raises InvalidInput (target), WorkbenchError (archive not as meant)."""
-    target = Path(target).expanduser().absolute()
+    ``target`` follows :func:`app.files.check_output_path` (a new regular file in an
+    existing folder; never over anything, a dangling link included) and lies outside the
+    workspace. Raises InvalidInput (target), WorkbenchError (archive not as meant)."""
+    target = files.given_path(target, "backup target").absolute()
     if not target.name.endswith((".tar", ".tar.gz")):
         raise InvalidInput(f"{target.name}: name the archive .tar (or .tar.gz to compress).")
-    if target.exists():
-        raise InvalidInput(f"{target} exists; choose a new file name (a backup never "
-                           "overwrites).")  # fmt: skip
-    if not target.parent.is_dir():
-        raise InvalidInput(f"The folder {target.parent} does not exist.")
+    files.check_output_path(target, never_overwrite="a backup never overwrites")
+    _refuse_inside(ws, target)
     remove_dead_backups(ws)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     staging = ws.blobs.tmp_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"  # same filesystem
@@ -167,7 +191,7 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
                     if (staging / name).exists():
                         tar.add(staging / name, arcname=name)
             _verify_archive(partial, staging)
-            os.replace(partial, target)
+            _place(partial, target)
         finally:
             partial.unlink(missing_ok=True)
     finally:
@@ -177,6 +201,36 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
         object_id=str(ws.root), detail={"archive": str(target), "bytes": size,
                                         "missing": missing}))  # fmt: skip
     return BackupReport(target, len(named) - len(missing), size, version, tuple(missing))
+
+
+def _refuse_inside(ws: Workspace, target: Path) -> None:
+    """InvalidInput if ``target`` lies in the workspace ``ws`` (its folders resolved)."""
+    root = ws.root.resolve()
+    where = target.parent.resolve() / target.name
+    if where == root or root in where.parents:
+        raise InvalidInput(
+            f"{target} is inside the workspace it backs up ({ws.root}); write the backup "
+            "outside it (inside, the next backup could pack it into its own archive, doctor "
+            "--fix could remove it as a stray file, and it would be lost with the workspace)."
+        )
+
+
+def _place(partial: Path, target: Path) -> None:
+    """Give the finished archive its name, never over anything that appeared there while it
+    was written (a file, a link, a dangling one): a hard link fails if the name is taken;
+    where the filesystem has none, a rename after one more look."""
+    taken = InvalidInput(
+        f"{target} appeared while the backup was written; it was left as it is and the "
+        "backup was not kept. Run it again with a new file name (a backup never overwrites)."
+    )
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # no hard links here (EPERM, ENOTSUP, ...)
+        if os.path.lexists(target):
+            raise taken from None
+        os.replace(partial, target)
 
 
 # A backup's staging folder in blobs/tmp/ holds OWNER_FILE: the process writing it (its
@@ -222,11 +276,23 @@ def _owner_alive(folder: Path) -> bool:
     try:
         owner = json.loads((folder / OWNER_FILE).read_text())
     except (OSError, ValueError):
-        return time.time() - folder.stat().st_mtime < ORPHAN_GRACE
+        return _young(folder)
     pid = owner.get("pid")
-    if not isinstance(pid, int) or not pid_alive(pid):
+    return isinstance(pid, int) and _alive(pid, owner.get("started"))
+
+
+def _alive(pid: int, started: int | None) -> bool:
+    """Whether process ``pid`` runs and is the one that started at ``started`` (clock
+    ticks since boot; None where that was not known)."""
+    return pid_alive(pid) and started in (None, _process_start(pid))
+
+
+def _young(folder: Path) -> bool:
+    """Whether ``folder`` changed within ORPHAN_GRACE (a folder gone counts as old)."""
+    try:
+        return time.time() - folder.stat().st_mtime < ORPHAN_GRACE
+    except OSError:
         return False
-    return owner.get("started") in (None, _process_start(pid))
 
 
 def backup_folders(ws: Workspace) -> tuple[list[Path], list[Path]]:
@@ -260,10 +326,59 @@ def remove_dead_backups(ws: Workspace) -> int:
     return len(dead)
 
 
+# A restore unpacks beside its target, into ".NAME" + RESTORE_MARK + "PID-START-XXXXXXXX"
+# (START: the process's start time, "x" where unknown). Earlier versions named it
+# ".NAME.restoring-XXXXXXXX", without its process: such a folder is taken as dead once
+# older than ORPHAN_GRACE.
+RESTORE_MARK = ".restoring-"
+
+
+def _restore_staging(root: Path) -> Path:
+    """A new staging folder's path for a restore into ``root`` by this process."""
+    started = _process_start(os.getpid())
+    owner = f"{os.getpid()}-{'x' if started is None else started}"
+    return root.parent / f".{root.name}{RESTORE_MARK}{owner}-{uuid.uuid4().hex[:8]}"
+
+
+def restore_folders(root: Path) -> tuple[list[Path], list[Path]]:
+    """(live, dead) staging folders of restores into ``root``, beside it: dead when the
+    process its name holds has ended (or, named the old way, once older than
+    ORPHAN_GRACE)."""
+    name = re.compile(
+        rf"\.{re.escape(root.name)}{re.escape(RESTORE_MARK)}(?:(\d+)-(\d+|x)-)?[0-9a-f]{{8}}"
+    )
+    live, dead = [], []
+    try:
+        entries = sorted(root.parent.iterdir())
+    except OSError:
+        return live, dead
+    for folder in entries:
+        if not (found := name.fullmatch(folder.name)) or folder.is_symlink() or not folder.is_dir():
+            continue
+        pid, started = found.groups()
+        if pid is None:
+            alive = _young(folder)
+        else:
+            alive = _alive(int(pid), None if started == "x" else int(started))
+        (live if alive else dead).append(folder)
+    return live, dead
+
+
+def remove_dead_restores(root: Path) -> int:
+    """Remove the staging folders that restores into ``root`` killed midway left beside it
+    (each a full copy of a workspace). Returns how many."""
+    _, dead = restore_folders(root)
+    for folder in dead:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(dead)
+
+
 def restore(archive: Path | str, root: Path | str) -> DoctorReport:
     """Unpack ``archive`` into the empty (or new) folder ``root``; returns doctor's report
-    of the restored workspace. Raises InvalidInput, leaving ``root`` as it was."""
-    archive, root = Path(archive).expanduser().absolute(), Path(root).expanduser().absolute()
+    of the restored workspace. Raises InvalidInput, leaving ``root`` as it was. Removes
+    first what restores into ``root`` killed midway left (:func:`remove_dead_restores`)."""
+    archive = files.given_path(archive, "archive path").absolute()
+    root = files.given_path(root, "restore target").absolute()
     if not archive.exists():
         raise InvalidInput(f"No backup archive at {archive}.")
     if not archive.is_file():
@@ -279,12 +394,22 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
     if not is_tar:
         raise InvalidInput(f"not a workbench backup: {archive.name} is not a tar archive; give "
                            "the .tar or .tar.gz file that `workbench backup` wrote.")  # fmt: skip
+    if os.path.lexists(root) and not root.exists():
+        raise InvalidInput(
+            f"{root} is a symbolic link to nothing; restore into a new or empty folder."
+        )
     if root.exists() and not root.is_dir():
         raise InvalidInput(f"{root} is a file; restore into a new or empty folder.")
     if root.exists() and any(root.iterdir()):
         raise InvalidInput(f"{root} is not empty; restore into a new or empty folder.")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    unpacked = root.parent / f".{root.name}.restoring-{uuid.uuid4().hex[:8]}"
+    unpacked = _restore_staging(root)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        cleared = remove_dead_restores(root)
+        unpacked.mkdir(mode=0o700)  # named for its process before anything is in it; private
+    except OSError as exc:
+        why = files.in_the_way(root.parent) or f"cannot write into {root.parent} ({exc.strerror})"
+        raise InvalidInput(f"Cannot restore into {root}: {why}; choose another folder.") from None
     try:
         try:
             with tarfile.open(archive) as tar:
@@ -301,16 +426,38 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
             if blob.is_file() and file_sha256(blob) != blob.name:
                 raise InvalidInput(f"{archive.name}: blob {blob.name[:12]}... is damaged.")
         (unpacked / "manifest.json").unlink()
-        if root.exists():
-            root.rmdir()
-        os.replace(unpacked, root)
+        _move_into_place(unpacked, root)
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
     ws = Workspace.open(root)
     try:
-        return doctor(ws)
+        report = doctor(ws)
     finally:
         ws.store.close()
+    report.removed_restores = cleared
+    return report
+
+
+def _move_into_place(unpacked: Path, root: Path) -> None:
+    """Rename ``unpacked`` to ``root`` (missing, or an empty folder whose mode it takes),
+    in one step; InvalidInput, ``root`` untouched, if ``root`` filled up meanwhile."""
+    try:
+        mode = stat.S_IMODE(root.stat().st_mode)
+    except OSError:
+        mode = 0o777 & ~files.umask()  # as mkdir would make it
+    unpacked.chmod(mode)
+    try:
+        os.replace(unpacked, root)  # rename(2) replaces an empty folder, not a full one
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise InvalidInput(
+                f"{root} is no longer empty: something wrote into it while the archive was "
+                "unpacked (another restore?). Nothing was moved into it; restore into a new "
+                "or empty folder."
+            ) from None
+        raise InvalidInput(
+            f"Cannot move the restored workspace into {root} ({exc.strerror}); nothing was changed."
+        ) from None
 
 
 def _manifest(folder: Path, archive: Path) -> dict:
@@ -326,7 +473,8 @@ def _manifest(folder: Path, archive: Path) -> dict:
 
 def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorReport:
     """Check blobs against the database (``verify``: re-hash each, not only look for it);
-    ``fix`` removes orphans older than ORPHAN_GRACE."""
+    ``fix`` removes orphans and stale temporary files older than ORPHAN_GRACE, and what
+    killed backups left and killed restores into this workspace's folder left beside it."""
     report = DoctorReport()
     with ws.store.connection() as con:
         named = referenced_blobs(con)
@@ -341,6 +489,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorRe
     tmp = ws.blobs.tmp_dir
     live, dead = backup_folders(ws)
     report.live_backups, report.dead_backups = live, dead
+    report.live_restores, report.dead_restores = restore_folders(ws.root)
     for path in sorted(ws.paths.blobs.rglob("*")):
         if any(folder in path.parents for folder in [*live, *dead]):
             continue  # a backup's staging: never touched while it runs; a dead one whole
@@ -352,7 +501,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorRe
                 report.stale_tmp.append(path)
             continue
         (report.orphans if old else report.recent_orphans).append(path)
-    if fix and (report.orphans or report.stale_tmp or report.dead_backups):
+    if fix and (report.orphans or report.stale_tmp or report.dead_backups or report.dead_restores):
         _remove_orphans(ws, report)
     return report
 
@@ -363,7 +512,13 @@ def _remove_orphans(ws: Workspace, report: DoctorReport) -> None:
         path.unlink(missing_ok=True)
     report.removed = len(report.orphans) + len(report.stale_tmp)
     report.removed_backups = remove_dead_backups(ws)
-    report.orphans, report.stale_tmp, report.dead_backups = [], [], []
+    report.removed_restores = remove_dead_restores(ws.root)
+    report.orphans, report.stale_tmp, report.dead_backups, report.dead_restores = [], [], [], []
+    detail = {
+        "removed": report.removed,
+        "removed_backups": report.removed_backups,
+        "removed_restores": report.removed_restores,
+    }
     ws.store.write(lambda tx: audit.record(
         tx, actor=current_user(), action="workspace.doctor.fix", object_type="workspace",
-        object_id=str(ws.root), detail={"removed": report.removed}))  # fmt: skip
+        object_id=str(ws.root), detail=detail))  # fmt: skip

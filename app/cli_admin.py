@@ -55,7 +55,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     bak = sub.add_parser("backup", help="write one consistent archive of the database, the "
                          "blobs and the run logs (safe while the app runs)")  # fmt: skip
-    bak.add_argument("target", help="a new file: .tar, or .tar.gz to compress")
+    bak.add_argument(
+        "target", help="a new file outside the workspace: .tar, or .tar.gz to compress"
+    )
     bak.set_defaults(func=cmd_backup)
     res = sub.add_parser("restore", help="unpack a backup into an empty workspace folder, "
                          "check it, and report as doctor does")  # fmt: skip
@@ -65,7 +67,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     doc = sub.add_parser("doctor", help="check that every blob the database names exists and "
                          "matches its sha256; list orphans")  # fmt: skip
     doc.add_argument("--fix", action="store_true", help=f"remove orphans older than "
-                     f"{backup.ORPHAN_GRACE / 60:.0f} minutes")  # fmt: skip
+                     f"{backup.ORPHAN_GRACE / 60:.0f} minutes, and what killed backups and "
+                     "restores left")  # fmt: skip
     doc.add_argument("--quick", action="store_true", help="check that blobs exist, without "
                      "re-hashing them")  # fmt: skip
     doc.set_defaults(func=cmd_doctor)

@@ -1,11 +1,12 @@
-"""Files the user names for output (a dataset export, a drift report's HTML): one rule for
-every door that writes one. The target must be a regular file in an existing, writable
-folder (never a device, a pipe or a dangling link), replaced only on request, and written
-whole via a rename, with the mode the umask gives."""
+"""Files the user names for output (a dataset export, a drift report's HTML, a backup
+archive): one rule for every door that writes one. The target must be a regular file in an
+existing, writable folder (never a device, a pipe or a dangling link), replaced only on
+request, and written whole via a rename, with the mode the umask gives."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import tempfile
 from collections.abc import Callable
@@ -14,18 +15,55 @@ from pathlib import Path
 from store.errors import InvalidInput
 
 
-def check_output_path(target: Path | str, *, overwrite: bool = False) -> Path:
-    """``target`` when a file may be written there, else InvalidInput: its folder must
-    exist (it is never created silently) and be writable; ``target`` must not be a folder,
-    a dangling symbolic link, or anything but a regular file (a device such as /dev/null, a
-    named pipe, a socket: replacing it with a file breaks the system, reading or writing a
-    pipe can block for ever); an existing file is replaced only with ``overwrite``."""
-    target = Path(target).expanduser()
+def given_path(target: Path | str, what: str = "target") -> Path:
+    """``target`` as a path (``~`` expanded), or InvalidInput when it is empty: ``Path("")``
+    is ``.``, the current folder, which is never what an empty argument meant."""
+    if isinstance(target, str) and not target.strip():
+        blank = " (only spaces)" if target else ""
+        raise InvalidInput(f"The {what} given is empty{blank}; give a path.")
+    return Path(target).expanduser()
+
+
+def in_the_way(folder: Path) -> str | None:
+    """What stops ``folder`` from being made or used, when a path on the way is the problem:
+    "P is a file, not a folder" (or a device, a pipe, a link to nothing) for the nearest
+    existing one of ``folder`` and its parents, or "P cannot be entered (permission
+    denied)"; None when ``folder`` is a folder or ``mkdir -p`` could make it."""
+    for path in (folder, *folder.parents):
+        if not os.path.lexists(path):
+            continue
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return f"{path} is a symbolic link to nothing, not a folder"
+        if not stat.S_ISDIR(mode):
+            kind = "a file" if stat.S_ISREG(mode) else _file_kind(mode)
+            return f"{path} is {kind}, not a folder"
+        if path != folder and not os.access(path, os.X_OK):
+            return f"{path} cannot be entered (permission denied)"
+        return None
+    return None
+
+
+def check_output_path(
+    target: Path | str, *, overwrite: bool = False, never_overwrite: str | None = None
+) -> Path:
+    """``target`` when a file may be written there, else InvalidInput: it must not be empty;
+    its folder must exist (it is never created silently) and be writable; ``target`` must
+    not be a folder, a dangling symbolic link, or anything but a regular file (a device such
+    as /dev/null, a named pipe, a socket: replacing it with a file breaks the system,
+    reading or writing a pipe can block for ever); an existing file is replaced only with
+    ``overwrite``. ``never_overwrite``, for outputs that have no ``--force``, says why
+    (e.g. "a backup never overwrites") in place of pointing to it."""
+    target = given_path(target)
     folder = target.parent
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise InvalidInput(f"Cannot write {target}: the folder {folder} {what}. Create it first "
-                           f"(mkdir -p {folder}) or choose another path.")  # fmt: skip
+        if (why := in_the_way(folder)) is not None:  # mkdir -p could not help
+            raise InvalidInput(f"Cannot write {target}: {why}; choose another path.")
+        raise InvalidInput(
+            f"Cannot write {target}: the folder {folder} does not exist. Create it first "
+            f"(mkdir -p {shlex.quote(str(folder))}) or choose another path."
+        )
     if target.is_dir():
         raise InvalidInput(f"{target} is a folder; give a file name, e.g. {target / 'out'}.")
     if os.path.lexists(target):
@@ -40,6 +78,8 @@ def check_output_path(target: Path | str, *, overwrite: bool = False) -> Path:
                 f"{target} is {_file_kind(mode)}, not a regular file; the workbench writes "
                 "only regular files. Choose a file path."
             )
+        if never_overwrite:
+            raise InvalidInput(f"{target} exists; choose a new file name ({never_overwrite}).")
         if not overwrite:
             raise InvalidInput(
                 f"{target} exists; choose another name, or overwrite it on purpose (--force)."
@@ -76,6 +116,11 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def umask() -> int:
+    """The process's umask, read once at import."""
+    return _UMASK
 
 
 def write_output(target: Path, fill: Callable[[Path], None]) -> Path:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import joblib
 import pandas as pd
 
-from app import datasets, experiments, signature
+from app import datasets, experiments, files, signature
 from app.auth import current_user, requires
 from app.validation import check_dataset_name, check_key, check_note, check_tag_value
 from store import audit, runs_admin
@@ -516,9 +516,15 @@ def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None
 
 def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
     """Write a version as a folder: model.joblib (hash-checked), signature.json,
-    MODEL_CARD.md, requirements.txt and version.json. Refuses a non-empty folder."""
+    MODEL_CARD.md, requirements.txt and version.json. Refuses (InvalidInput) an empty
+    ``target``, a file (or a device, a pipe, a dangling link) at ``target`` or in the way
+    of its folders, and a non-empty folder."""
+    target = files.given_path(target, "export folder")
+    if (why := files.in_the_way(target)) is not None:
+        raise InvalidInput(
+            f"Cannot export into {target}: {why}; a model exports into a new or empty folder."
+        )
     version = get_version(ws, ref)
-    target = Path(target)
     if target.exists() and any(target.iterdir()):
         raise InvalidInput(f"{target} is not empty; export into a new or empty folder.")
     target.mkdir(parents=True, exist_ok=True)

@@ -178,3 +178,51 @@ def test_outputs_are_regular_files_only(ws: Workspace, tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
     assert len(reports.list_reports(ws)) == reports_before  # refused before it stored one
     assert mine.read_text().startswith("<!doctype html>")
+
+
+def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, capsys) -> None:
+    """A newcomer's finds: `models export M /tmp/xf/sub`, /tmp/xf a file, said "the folder
+    /tmp/xf is not a folder. Create it first (mkdir -p /tmp/xf)", which cannot work; an
+    empty TARGET was taken as `.`. Every door that writes a user-named output says which
+    path is a file (or a link to nothing), and that an empty target is empty."""
+    from app.cli import main
+
+    in_the_way = tmp_path / "xf"
+    in_the_way.write_text("a file")
+    dangling = tmp_path / "dl"
+    dangling.symlink_to(tmp_path / "nowhere")
+    doors = [
+        lambda target: datasets.export(ws, "churn@v1", target),
+        lambda target: reports.export_html(ws, "r1", target),
+        lambda target: registry.export_version(ws, "clf@champion", target),
+    ]
+    for door in doors:
+        for target, says in [
+            (in_the_way / "sub" / "out.csv", f"{in_the_way} is a file, not a folder"),
+            (dangling / "out.csv", f"{dangling} is a symbolic link to nothing, not a folder"),
+        ]:
+            with pytest.raises(InvalidInput, match=says) as caught:
+                door(target)
+            assert "mkdir -p" not in str(caught.value)
+    for door in doors[1:]:  # (datasets.export makes "" a Path, ".", before it checks)
+        with pytest.raises(InvalidInput, match=r"(target|export folder) given is empty"):
+            door("")
+    with pytest.raises(InvalidInput, match=f"Cannot export into {in_the_way}: .* is a file"):
+        registry.export_version(ws, "clf@champion", in_the_way)
+    assert in_the_way.read_text() == "a file" and dangling.is_symlink()
+    html = ["drift", "report", "churn@v2", "--reference", "churn@v1", "--html"]
+    argvs = [
+        ["models", "export", "clf@champion", str(in_the_way / "sub")],
+        ["datasets", "export", "churn@v1", str(in_the_way / "out.csv")],
+        [*html, str(in_the_way / "r.html")],
+    ]
+    for argv in argvs:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: Cannot write {argv[-1]}: {in_the_way} is a file, not a folder; choose "
+            "another path.\n"
+        ), err
+    # Where nothing is in the way, creating the folder is the advice, quoted for a shell.
+    with pytest.raises(InvalidInput, match=r"\(mkdir -p '.*/no such'\)"):
+        datasets.export(ws, "churn@v1", tmp_path / "no such" / "out.csv")
