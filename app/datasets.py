@@ -29,7 +29,7 @@ from app import contracts
 from app.auth import current_user, requires
 from app.files import check_output_path, write_output
 from app.settings import Settings
-from app.validation import check_dataset_name, check_key, check_tag_value
+from app.validation import check_dataset_name, check_key, check_storable, check_tag_value
 from store import audit, profiles, snapshots
 from store import contracts as contract_checks
 from store import datasets as q
@@ -136,6 +136,9 @@ def register(
     clean_tags = {check_key(k, "Tag"): check_tag_value(k, v) for k, v in (tags or {}).items()}
     if not isinstance(message, str) or len(message) > 10_000:
         raise InvalidInput("The message must be text of at most 10,000 characters.")
+    check_storable(message, f"The message {message[:40]!r}")
+    if source_name is not None:
+        check_storable(source_name, f"The file name {source_name!r}", fix=snapshots.RENAME_FILE)
     actor = actor or current_user()
     kind = source_kind or ("sdk" if isinstance(source, pd.DataFrame) else "path")
     if kind not in SOURCES:

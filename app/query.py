@@ -48,6 +48,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from app.validation import check_storable
 from store.entities import Condition, Filter, Where
 from store.errors import InvalidInput
 from store.tracking import RUN_ATTRIBUTES
@@ -99,6 +100,7 @@ def parse(text: str) -> Filter | None:
         return None
     if len(text) > 5000:
         raise InvalidInput("The filter is longer than 5,000 characters; shorten it.")
+    check_storable(text, f"The filter {_clip(text)}")
     parser = _Parser(tokenize(text), text)
     tree = parser.expr()
     if parser.i < len(parser.tokens):

@@ -31,6 +31,7 @@ import datetime as dt
 import decimal
 import logging
 import math
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from app.settings import Settings
 from app.signature import LoadedModel
 from app.tokens import FLUSH_S, Gate
 from store.errors import InvalidInput, NotFound, WorkbenchError
+from store.text import KEY, escape_unstorable, find_unstorable, unstorable_error
 from store.workspace import Workspace
 
 log = logging.getLogger("workbench.serve")
@@ -109,6 +111,8 @@ def build_app(ws: Workspace, ref: str, gate: Gate | None = None) -> Starlette:
         except WorkbenchError as exc:  # the model cannot be loaded: not the caller's fault
             return _error(503, str(exc))
         try:
+            if _ESCAPED_SURROGATE.search(await request.body()):  # the parsed body is cached
+                _refuse_unstorable(body)
             frame = _frame(body, bool(model.signature.get("positional")))
             X = model.conform(_json_numbers(frame, model.signature))
             out = {"model": model.ref}
@@ -133,6 +137,12 @@ def build_app(ws: Workspace, ref: str, gate: Gate | None = None) -> Starlette:
             )
         except NotFound as exc:
             return _error(404, str(exc))
+        except UnicodeEncodeError as exc:  # a surrogate the quick look missed (a UTF-16 body)
+            try:
+                _refuse_unstorable(body)
+            except InvalidInput as refusal:
+                return _error(400, str(refusal))
+            return _failed(exc)
         except Exception as exc:  # never a bare 500 page: say what failed, as JSON
             return _failed(exc)
 
@@ -174,6 +184,46 @@ def _flush_quietly(gate: Gate) -> None:
 
 class _TooMany(InvalidInput):
     pass
+
+
+# JSON can carry a lone surrogate only as a \u escape (D800 to DFFF): a body without one
+# needs no walk through its strings (a valid pair such as "\ud83d\ude00" starts the walk,
+# which finds nothing).
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_unstorable(body: Any) -> None:
+    """InvalidInput naming the column (or the column name, a row's key) whose text holds a
+    lone surrogate (``"\\ud800"`` in JSON): no model can read it as text, and pandas
+    cannot hold it (it was a 500)."""
+    found = find_unstorable(body)
+    if found is not None:
+        path, text, at = found
+        raise unstorable_error(text, _where(body, path), at)
+
+
+def _where(body: Any, path: tuple) -> str:
+    """Where ``path`` (from :func:`store.text.find_unstorable`) is in a request body, as a
+    message starts: "Column 'plan' of row 2", "The column name 'a\\ud800' of row 1"."""
+    key = path[-1:] == (KEY,)
+    at = path[:-1] if key else path
+    if at[:1] in (("rows",), ("dataframe_records",)) and len(at) >= 3:
+        row = at[1] + 1 if isinstance(at[1], int) else at[1]
+        col = at[2]
+        if isinstance(col, int):
+            return f"Value {col + 1} of row {row}"
+        if key and len(at) == 3:
+            return f"The column name {col!r} of row {row}"
+        return f"Column {col!r} of row {row}"
+    if at[:2] == ("dataframe_split", "columns") and len(at) >= 3:
+        return f"Column name {at[2] + 1} of dataframe_split.columns"
+    if at[:2] == ("dataframe_split", "data") and len(at) >= 4:
+        columns = body["dataframe_split"].get("columns")
+        j = at[3]
+        name = columns[j] if isinstance(columns, list) and j < len(columns) else j + 1
+        return f"Column {name!r} of row {at[2] + 1}"
+    where = "".join(f"[{p!r}]" for p in at)
+    return f"The {'key' if key else 'value'} at body{where}"
 
 
 def _frame(body: Any, positional: bool) -> pd.DataFrame:
@@ -314,7 +364,8 @@ def serve(
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return _json({"error": message}, status)
+    # JSONResponse encodes to UTF-8: a lone surrogate echoed from the request is escaped
+    return _json({"error": escape_unstorable(message)}, status)
 
 
 def _failed(exc: Exception) -> JSONResponse:

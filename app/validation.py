@@ -10,6 +10,12 @@ Policy (documented in README and docs/architecture.md):
   characters and no invisible formatting characters (a right-to-left override U+202E
   shows ``abc<U+202E>fed`` as ``abcdef``), one rule for every kind of name: datasets,
   models and aliases have narrower character sets still, users theirs (``app.auth``);
+  a name is blank when it is only whitespace and characters that show as nothing (the
+  Hangul fillers U+3164, U+115F, U+1160, U+FFA0 and the other Default_Ignorable_Code_Point
+  characters that are not already refused as invisible; U+2800 BRAILLE PATTERN BLANK);
+* every text that is kept is valid Unicode: a lone surrogate (``\\udcff``, what a byte that
+  is not UTF-8 becomes in a command-line argument or a file name) is refused, naming the
+  field and the position (``store.text.check_storable``);
 * param values are None, bool, int (64-bit), float or str (up to 6,000 characters); numpy
   scalars are accepted as their Python value;
 * metric values are real numbers; NaN and +-inf are accepted and stored as logged (a loss
@@ -26,6 +32,7 @@ from pathlib import PurePosixPath
 
 from store.entities import ParamValue
 from store.errors import InvalidInput
+from store.text import check_storable
 
 MAX_KEY = 250
 MAX_NAME = 250
@@ -47,12 +54,13 @@ def check_key(key: object, what: str) -> str:
             f"{what} keys must be strings; got {_show(key)} ({type(key).__name__}). "
             f"Convert it, e.g. str(key)."
         )
+    check_storable(key, f"{what} key {_show(key)}")
     if not key or len(key) > MAX_KEY:
         raise InvalidInput(
             f"{what} key must be 1 to {MAX_KEY} characters; got {len(key)} characters "
             f"({_show(key)})."
         )
-    if not _KEY_RE.match(key) or key != key.strip():
+    if not _KEY_RE.match(key) or key != _strip_blank(key):
         raise InvalidInput(
             f"{what} key {_show(key)} has characters that are not allowed; use letters, "
             "digits, '_', '-', '.', '/', ':' and inner spaces."
@@ -61,10 +69,22 @@ def check_key(key: object, what: str) -> str:
 
 
 def check_name(name: object, what: str) -> str:
+    """Return ``name`` if it is a valid experiment or run name (``what``: the kind the
+    message names), else raise InvalidInput: 1 to 250 characters, valid Unicode, not blank
+    (only whitespace and characters that show as nothing, see :func:`shows_blank`), no
+    control or invisible character."""
     if not isinstance(name, str):
         raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
-    if name and not name.strip():
-        raise InvalidInput(f"{what} name must not be blank; got {_show(name)}.")
+    check_storable(name, f"{what} name {_show(name)}")
+    if name and not _strip_blank(name):
+        filler = next((c for c in name if not c.isspace()), None)
+        shown = ""
+        if filler is not None:
+            shown = f" (U+{ord(filler):04X} {_char_name(filler)} shows as nothing)"
+        raise InvalidInput(
+            f"{what} name must not be blank; got {_show(name)}{shown}. Give it a name with "
+            "letters or digits."
+        )
     if not name.strip() or len(name) > MAX_NAME:
         raise InvalidInput(
             f"{what} name must be 1 to {MAX_NAME} characters; got {len(name)} characters "
@@ -76,7 +96,7 @@ def check_name(name: object, what: str) -> str:
     if hidden is not None:
         raise InvalidInput(
             f"{what} name {_show(name)} contains U+{ord(hidden):04X} "
-            f"({unicodedata.name(hidden, 'an unassigned code point')}), a character that is "
+            f"({_char_name(hidden)}), a character that is "
             "not shown but changes how the name reads; remove it."
         )
     return name
@@ -86,12 +106,13 @@ def check_note(text: str, what: str) -> str:
     """A one-line note a user types that the audit log keeps and shows (a reason for an
     override, for instance): any length, but no control or invisible character (see
     :func:`check_name`), which would forge a line or reverse the text where it is read.
-    InvalidInput naming the character."""
+    InvalidInput naming the character (a lone surrogate: see :func:`check_storable`)."""
+    check_storable(text, what)
     hidden = next((c for c in text if ord(c) < 32 or ord(c) == 127 or _invisible(c)), None)
     if hidden is not None:
         raise InvalidInput(
             f"{what} contains U+{ord(hidden):04X} "
-            f"({unicodedata.name(hidden, 'a control character')}), which would change how the "
+            f"({_char_name(hidden)}), which would change how the "
             "audit log reads; remove it."
         )
     return text
@@ -99,17 +120,59 @@ def check_note(text: str, what: str) -> str:
 
 def visible_name(name: str) -> str:
     """``name`` as a name may read: each control or invisible character (see
-    :func:`check_name`) written out as its escape (``\\u202e``), cut to the name limit.
-    For names that come from elsewhere (an MLflow store being imported), which are kept
-    rather than refused."""
+    :func:`check_name`) written out as its escape (``\\u202e``), and so each filler of a
+    name that would show as blank (``\\u3164``), cut to the name limit. For names that come
+    from elsewhere (an MLflow store being imported), which are kept rather than refused."""
     shown = "".join(
         f"\\u{ord(c):04x}" if (ord(c) < 32 or ord(c) == 127 or _invisible(c)) else c for c in name
     )
+    if shown and not _strip_blank(shown):
+        shown = "".join(c if c.isspace() else f"\\u{ord(c):04x}" for c in shown)
     return shown[:MAX_NAME]
 
 
 # Joiners shape emoji sequences and Persian or Indic words: printable in effect.
 _JOINERS = {"\u200c", "\u200d"}
+
+# Characters that show as nothing but are neither whitespace nor refused as invisible
+# (:func:`_invisible`): the Default_Ignorable_Code_Point characters of Unicode's
+# DerivedCoreProperties.txt that are letters or marks (the Hangul fillers, which fonts draw
+# as empty space, the combining grapheme joiner, the Khmer inherent vowels, the variation
+# selectors), and U+2800 BRAILLE PATTERN BLANK, a blank glyph. ``unicodedata`` does not
+# expose the property, so the ranges are written out.
+_SHOWS_BLANK = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
+def shows_blank(c: str) -> bool:
+    """True for a character that shows as empty space or nothing: whitespace, and the
+    fillers and other default-ignorable letters and marks (``_SHOWS_BLANK``). A name made
+    only of these is blank."""
+    return c.isspace() or c in _SHOWS_BLANK
+
+
+def _strip_blank(text: str) -> str:
+    """``text`` without the characters at either end that show as blank (as ``str.strip``
+    with the fillers counted as whitespace)."""
+    start, end = 0, len(text)
+    while start < end and shows_blank(text[start]):
+        start += 1
+    while end > start and shows_blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _char_name(c: str) -> str:
+    """What a character is called in a message: its Unicode name, else what it is."""
+    fallback = {
+        "Cs": "a lone surrogate (half of a UTF-16 pair)",
+        "Co": "a private-use character",
+        "Cc": "a control character",
+    }.get(unicodedata.category(c), "an unassigned code point")
+    return unicodedata.name(c, fallback)
 
 
 def _invisible(c: str) -> bool:
@@ -138,6 +201,7 @@ def check_dataset_name(name: object, what: str = "Dataset") -> str:
     ASCII letters, digits, ``_ . -``, starting with a letter or digit."""
     if not isinstance(name, str):
         raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
+    check_storable(name, f"{what} name {_show(name)}")
     if not name or len(name) > MAX_DATASET_NAME:
         raise InvalidInput(f"{what} name must be 1 to {MAX_DATASET_NAME} characters; got "
                            f"{len(name)} ({_show(name)}).")  # fmt: skip
@@ -161,6 +225,7 @@ def check_param_value(key: str, value: object) -> ParamValue:
             )
         return value
     if isinstance(value, str):
+        check_storable(value, f"Param {key!r} value {_show(value)}")
         if len(value) > MAX_PARAM_STR:
             raise InvalidInput(
                 f"Param {key!r} value is {len(value)} characters; the limit is {MAX_PARAM_STR}. "
@@ -196,7 +261,7 @@ def check_tag_value(key: str, value: object) -> str:
         raise InvalidInput(
             f"Tag {key!r} = {_show(value)} is a {type(value).__name__}; tags are strings."
         )
-    text = str(value)
+    text = check_storable(str(value), f"Tag {key!r} value {_show(value)}")
     if len(text) > MAX_TAG_VALUE:
         raise InvalidInput(
             f"Tag {key!r} value is {len(text)} characters; the limit is {MAX_TAG_VALUE}."
@@ -207,6 +272,7 @@ def check_tag_value(key: str, value: object) -> str:
 def check_artifact_name(name: object) -> str:
     if not isinstance(name, str) or not name or len(name) > MAX_KEY:
         raise InvalidInput(f"Artifact name must be 1 to {MAX_KEY} characters; got {_show(name)}.")
+    check_storable(name, f"Artifact name {_show(name)}")
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts or "\\" in name or "\x00" in name:
         raise InvalidInput(
@@ -215,7 +281,7 @@ def check_artifact_name(name: object) -> str:
         )
     # PurePosixPath drops "." and empty parts ("./x", "a//b"): look at what was written
     parts = name.split("/")
-    if any(p in ("", ".") or not p.strip() for p in parts) or any(_invisible(c) for c in name):
+    if any(p in ("", ".") or not _strip_blank(p) for p in parts) or any(map(_invisible, name)):
         raise InvalidInput(
             f"Artifact name {_show(name)} is not a file name: each part between '/' must be "
             "a name (not empty, not '.', not blank, no control or invisible characters); "

@@ -41,6 +41,7 @@ from store.errors import (
     WorkbenchError,
     storage_full,
 )
+from store.text import surrogate_error
 from store.turns import FAR_LOOK_MAX_S, FAR_LOOK_S, Turns
 
 T = TypeVar("T")
@@ -129,6 +130,9 @@ class Tx:
         except duckdb.Error as exc:
             if self.aborted is None:  # keep the first: later ones only say "aborted"
                 self.aborted = exc
+            unstorable = _unstorable(exc)
+            if unstorable is not None:  # a read says so too, not only a transaction
+                raise unstorable from exc
             raise
 
     def insert_frame(self, table: str, frame: pd.DataFrame | pa.Table, conflict: str = "") -> None:
@@ -546,12 +550,30 @@ def _translate(exc: BaseException) -> BaseException:
         return AlreadyExists(text.replace("TransactionContext Error: Failed to commit: ", ""))
     if any(marker in text for marker in FULL_MARKERS):
         return storage_full("to the database", "the workspace")
+    if (unstorable := _unstorable(exc)) is not None:
+        return unstorable
     if isinstance(exc, duckdb.ConstraintException):
         message = text.replace("Constraint Error: ", "")
         if "Duplicate key" in text or "unique" in text.lower():
             return AlreadyExists(message)
         return InvalidInput(message)
     return exc
+
+
+# How DuckDB refuses a Python str with a lone surrogate ("Python Conversion Failure: cannot
+# encode str as UTF-8, surrogate '\\ud800' at position 1 is not allowed"; 0-based)
+_SURROGATE = re.compile(r"surrogate '\\u([0-9a-fA-F]{4})' at position (\d+)")
+
+
+def _unstorable(exc: BaseException) -> InvalidInput | None:
+    """InvalidInput for a text parameter DuckDB could not take (a lone surrogate, which
+    UTF-8 cannot encode), else None. The services check every text they keep first
+    (``store.text.check_storable``, naming the field); this is the net under them."""
+    found = _SURROGATE.search(str(exc))
+    if found is None:
+        return None
+    what = "A text value given to the database (nothing was changed)"
+    return surrogate_error(what, int(found.group(1), 16), int(found.group(2)))
 
 
 def _open_error(path: Path, exc: BaseException) -> WorkbenchError:

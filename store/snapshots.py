@@ -43,6 +43,7 @@ import re
 import shutil
 import stat
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,6 +55,7 @@ import duckdb
 import pandas as pd
 
 from store.errors import FULL_MARKERS, InvalidInput, storage_full
+from store.text import DECODE_FIRST, check_storable, first_unstorable, unstorable_error
 
 FINGERPRINT_VERSION = "wbfp1"
 SRC = "src"  # the scratch table a source is loaded into
@@ -170,9 +172,18 @@ def _line_too_long(exc: duckdb.Error) -> int | None:
     return int(found.group(1)) if found else None
 
 
+RENAME_FILE = (
+    "The file's name is not UTF-8: rename the file (e.g. with mv, or convmv -f latin1 -t "
+    "utf-8 NAME) and give the new name."
+)
+
+
 def readable_file(path: Path) -> os.stat_result:
     """``path``'s stat when it is a file this process can read, else InvalidInput saying
-    which of missing, a folder or unreadable it is."""
+    which of missing, a folder or unreadable it is, or that its name has bytes that are not
+    UTF-8 (Python keeps them as lone surrogates, which DuckDB cannot take as a path and the
+    workspace cannot store as the source's name)."""
+    check_storable(str(path), f"The file name {str(path)!r}", fix=RENAME_FILE)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -252,15 +263,18 @@ def _shorten(text: str, keep: int = 40) -> str:
 def _read_head(path: Path) -> bytes:
     """The first ``_SNIFF_BYTES`` of a file, read on to the end of its first line when that
     is longer (a header of thousands of columns: cut at 64 KiB, its last name was cut too,
-    and a valid file was refused as having duplicate names), up to ``MAX_LINE_BYTES``."""
+    and a valid file was refused as having duplicate names), up to ``MAX_LINE_BYTES``. It
+    stops at a run of eight NUL bytes, which no text holds (UTF-16 and UTF-32 text have at
+    most three in a row): a binary file is refused on its first bytes, not read whole (a
+    300 MB file of zeros was read for 84 s, its head copied at each step, to 716 MB)."""
     with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-        while b"\n" not in head and len(head) < MAX_LINE_BYTES:
+        head = bytearray(fh.read(_SNIFF_BYTES))
+        while b"\n" not in head and b"\x00" * 8 not in head and len(head) < MAX_LINE_BYTES:
             more = fh.read(4 * _SNIFF_BYTES)
             if not more:
                 break
             head += more
-    return head
+    return bytes(head)
 
 
 @dataclass(frozen=True)
@@ -292,21 +306,30 @@ def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
 
     A byte-order mark decides (UTF-8, UTF-16 or UTF-32, either byte order), whatever was
     asked: it cannot be mistaken. Otherwise ``requested`` (any Python text codec; utf-8
-    is read by DuckDB directly). Raises InvalidInput for an unknown encoding, and for NUL
+    is read by DuckDB directly). Raises InvalidInput for an unknown encoding, for a codec
+    that is not for a file's text (rot13, base64; idna, punycode and others that cannot
+    decode a plain CSV line, or cannot mark a bad byte: :func:`_reads_text`), and for NUL
     bytes in an 8-bit encoding (a binary file, or UTF-16 without a byte-order mark)."""
     for bom, codec, name in _BOMS:
         if head.startswith(bom):
             return TextEncoding(codec, name, native=codec == "utf-8-sig")
     try:
         info = codecs.lookup(str(requested))
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:  # ValueError: a NUL or a lone surrogate in it
         raise InvalidInput(
-            f"Unknown encoding {requested!r}; use utf-8, latin-1 or another "
+            f"Unknown encoding {_shorten(repr(requested))}; use utf-8, latin-1 or another "
             "text encoding Python knows (e.g. cp1252, utf-16)."
         ) from exc
     if not getattr(info, "_is_text_encoding", True):
         raise InvalidInput(f"{requested!r} is not a text encoding; use utf-8 or latin-1.")
     wide = info.name.startswith(("utf-16", "utf-32"))
+    failure = None if wide else _reads_text(info.name)  # wide: the byte order, said below
+    if failure is not None:
+        raise InvalidInput(
+            f"{requested!r} is not an encoding for a file's text (reading the plain CSV line "
+            f"'name,value' with it fails: {failure}); use utf-8 or latin-1, or the encoding the "
+            "file was written in (e.g. cp1252, shift_jis)."
+        )
     if b"\x00" in head and not wide:
         even, odd = head[0::2].count(0), head[1::2].count(0)  # NULs on one side: UTF-16
         if len(head) >= 2 and max(even, odd) > len(head) // 4 and min(even, odd) == 0:
@@ -319,6 +342,22 @@ def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
             "Upload a CSV text file or a Parquet file (.parquet)."
         )
     return TextEncoding(info.name, str(requested), native=info.name == "utf-8")
+
+
+_PLAIN_CSV = b"name,value\r\n1,a b\n"
+
+
+def _reads_text(codec: str) -> str | None:
+    """None when ``codec`` decodes a plain CSV line both strictly (as files are read) and
+    with ``errors="replace"`` (as a bad byte's line is found); else the first line of its
+    error. Text codecs that are not for files fail here: idna decodes only strictly,
+    punycode reads ',' as a digit, ``undefined`` decodes nothing."""
+    try:
+        for errors in ("strict", "replace"):
+            codecs.getincrementaldecoder(codec)(errors).decode(_PLAIN_CSV, final=True)
+    except (UnicodeError, LookupError, ValueError, TypeError) as exc:
+        return _shorten(_first_line(exc) or type(exc).__name__, 80)
+    return None
 
 
 def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> None:
@@ -338,15 +377,29 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                before = chunk[: max(exc.start, 0)].decode(enc.codec, errors="replace")
+                try:
+                    before = chunk[: max(exc.start, 0)].decode(enc.codec, errors="replace")
+                except (UnicodeError, LookupError, ValueError):  # a codec without "replace"
+                    before = chunk[: max(exc.start, 0)].decode("latin-1")
                 raise _encoding_error(label, enc.name, f"around line "
                                       f"{lines + before.count(chr(10)) + 1}",
                                       chunk) from exc  # fmt: skip
-            except UnicodeError as exc:  # utf-16/utf-32 without a byte-order mark
+            except UnicodeError as exc:
+                if not codecs.lookup(enc.codec).name.startswith(("utf-16", "utf-32")):
+                    raise InvalidInput(
+                        f"{label} cannot be read as {enc.name} ({_shorten(_first_line(exc), 80)})"
+                        "; choose the encoding the file was written in (e.g. utf-8, cp1252)."
+                    ) from exc
+                # utf-16/utf-32 without a byte-order mark
                 raise InvalidInput(
                     f"{label} is not {enc.name} text: {exc}. A file without a byte-order mark "
                     f"needs the encoding with its byte order: {enc.name}-le (Windows' "
                     f"'Unicode'), or {enc.name}-be; a UTF-8 file needs no --encoding."
+                ) from exc
+            except (LookupError, ValueError, TypeError) as exc:
+                raise InvalidInput(
+                    f"{label} cannot be read as {enc.name} ({_shorten(_first_line(exc), 80)}); "
+                    "choose the encoding the file was written in (e.g. utf-8, cp1252)."
                 ) from exc
             if narrow and (seq := _UTF8_SEQ.search(chunk)):
                 line = lines + chunk.count(b"\n", 0, seq.start()) + 1
@@ -366,7 +419,13 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
                     "which latin-1 would store as an invisible control character. Choose the "
                     "encoding cp1252 (--encoding cp1252, encoding='cp1252' in the SDK)."
                 )
-            out.write(text)
+            try:
+                out.write(text)
+            except UnicodeEncodeError as exc:  # unicode_escape reads "\ud800" as a surrogate
+                at = first_unstorable(text) or 0
+                line = lines + text.count("\n", 0, at) + 1
+                where = f"{label} read as {enc.name} (line {line})"
+                raise unstorable_error(text, where, at) from exc
             lines += text.count("\n")
             if not chunk:
                 break
@@ -849,6 +908,11 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
         scratch.con.register("incoming_frame", frame)
         scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM incoming_frame")
     except (duckdb.Error, ValueError, TypeError) as exc:
+        if "surrogate" in str(exc):  # a text cell UTF-8 cannot encode: name it
+            raise _unstorable_cell(frame, label) or InvalidInput(
+                f"{label} holds text that is not valid Unicode ({_first_line(exc)}). "
+                + DECODE_FIRST
+            ) from exc
         raise InvalidInput(
             f"{label} could not be converted ({_first_line(exc)}). Give each column one type, "
             "e.g. df[col] = df[col].astype(str) for mixed text and numbers."
@@ -857,6 +921,27 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
         scratch.con.unregister("incoming_frame")
     _require_rows(scratch, label)
     _note_frame_changes(scratch, frame, label)
+
+
+def _unstorable_cell(frame: pd.DataFrame, label: str) -> InvalidInput | None:
+    """The InvalidInput naming the first text cell (or category) of ``frame`` that holds a
+    lone surrogate, found by a scan of its object columns: run only after DuckDB refused
+    the frame for one, so a valid frame pays nothing."""
+    for col in frame.columns:
+        series = frame[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            values, where = list(series.cat.categories), "a category of column"
+        elif series.dtype == object:
+            values, where = series.tolist(), "column"
+        else:
+            continue  # numbers, dates, Arrow strings (which cannot hold a surrogate)
+        for i, value in enumerate(values):
+            if isinstance(value, str) and (at := first_unstorable(value)) is not None:
+                cell = f"df[{col!r}].iloc[{i}]" if where == "column" else f"category {i + 1}"
+                return unstorable_error(
+                    value, f"{label}: {where} {col!r} ({cell}, {_shorten(repr(value))})", at
+                )
+    return None
 
 
 def _note_frame_changes(scratch: Scratch, frame: pd.DataFrame, label: str) -> None:
@@ -957,6 +1042,9 @@ def _index_as_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """``frame`` with an index that carries data turned into columns (see load_frame)."""
     if not index_carries_data(frame):
         return frame
+    for name in frame.index.names:
+        if name is not None:
+            check_storable(str(name), f"{label}: the index name {str(name)!r}")
     try:
         out = frame.reset_index()
     except ValueError as exc:  # the index's name is also a column's
@@ -1447,18 +1535,45 @@ def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
     and euro sign; in latin-1 they are invisible control characters, so reading such a
     file as latin-1 would silently change its text), else latin-1 or cp1252. With
     ``utf8_before`` (the bytes before the failure are UTF-8 with non-ASCII characters) the
-    file mixes encodings, and no single encoding reads it right."""
+    file mixes encodings, and no single encoding reads it right.
+
+    Windows-1252 is named only when it is the plausible reading (:func:`_readings`): bytes
+    that read as cp1252 into runs of unlikely symbols, or that Shift-JIS, EUC, Big5 or
+    GB18030 read as words, get no guess but the encodings that decode them, with what each
+    reads (following a confident wrong guess registered mojibake)."""
     where_to = "(--encoding {0} on the command line, encoding='{0}' in the SDK, the " \
         "Encoding box on the page)"  # fmt: skip
+    readings = _readings(sample) if not utf8_before else {}
+    western = "cp1252" in readings and _reads_as_western(readings["cp1252"][2])
+    eastern = [c for c, (*_, text) in readings.items() if c != "cp1252" and _reads_as_cjk(text)]
     if utf8_before:
         hint = ("Its text before that point is UTF-8 with accented or other non-ASCII "
                 "characters, so the file mixes encodings: reading the whole file in another "
                 "encoding would garble that part without a word. Fix the lines from that point "
                 "(re-save them as UTF-8) and register the file again.")  # fmt: skip
-    elif any(0x80 <= b <= 0x9F for b in sample) and _decodes(sample, "cp1252"):
+    elif any(0x80 <= b <= 0x9F for b in sample) and western and not eastern:
         hint = ("It looks like Windows-1252 (what Excel and other Windows programs write: "
                 "bytes 0x80-0x9F are its quotes, dashes and euro sign). Re-save it as UTF-8, "
                 "or choose the encoding cp1252 " + where_to.format("cp1252") + ".")  # fmt: skip
+    elif readings and (eastern or not western):
+        names = list(readings)
+        line = next(iter(readings.values()))[0]
+        if len(names) == 1:
+            ((only, (_, part, _)),) = readings.items()
+            hint = (
+                f"Its encoding is not clear: of {', '.join(_GUESSES)}, only {only} decodes it "
+                f"(line {line} reads {part!r}). If that is its text, choose {only} "
+                f"{where_to.format(only)}; else choose the encoding it was written in, or "
+                "re-save it as UTF-8."
+            )
+        else:
+            listed = ", ".join(names[:-1]) + " and " + names[-1]
+            shown = "; ".join(f"{c} reads {part!r}" for c, (_, part, _) in readings.items())
+            hint = (
+                f"Its encoding is not clear: {listed} each decode it, into other text (line "
+                f"{line}: {shown}). Pick the one the file was written in "
+                f"{where_to.format('NAME')}, or re-save it as UTF-8."
+            )
     elif encoding.lower().replace("_", "-").startswith(("utf-8", "utf8")):
         hint = ("Re-save it as UTF-8, or choose its encoding, e.g. cp1252 (Windows) or "
                 "latin-1 (ISO-8859-1) " + where_to.format("cp1252") + ".")  # fmt: skip
@@ -1468,23 +1583,92 @@ def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
 
 
 def _non_ascii_utf8(data: bytes) -> bool:
-    """True when ``data`` (a cut sample may end inside a character) is valid UTF-8 holding
-    at least one non-ASCII character."""
+    """True when ``data`` (a cut sample may end inside a character) is valid UTF-8 with at
+    least one non-ASCII character on a complete line. Bytes on the line that fails may
+    form a UTF-8 character by chance (EUC-JP's "名" is 0xcc 0xbe, UTF-8's U+033E): only a
+    whole line read as UTF-8 shows that the file mixes encodings."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(data) - 3:
             return False
         data = data[: exc.start]
-    return any(b >= 0x80 for b in data)
+    return any(b >= 0x80 for b in data[: data.rfind(b"\n") + 1])
 
 
-def _decodes(sample: bytes, codec: str) -> bool:
-    try:
-        sample.decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return True
+# Encodings a CSV that is not UTF-8 is often written in, tried on its first bytes when it
+# does not read (latin-1 reads any byte, so it tells nothing): the Windows code page of
+# Western Europe and the Americas, and the double-byte ones of Japan, Korea, Taiwan, China.
+_GUESSES = ("cp1252", "shift_jis", "euc-jp", "euc-kr", "big5", "gb18030")
+
+
+def _readings(sample: bytes) -> dict[str, tuple[int, str, str]]:
+    """Each of ``_GUESSES`` that decodes ``sample`` cleanly (a character cut at either end
+    aside; no C1 control, private-use or unassigned character): the number of the first
+    line holding a byte that is not ASCII, that line's text around the byte (for a
+    message), and the whole sample's text. Keys in ``_GUESSES`` order. Reads at most 64 KiB
+    of ``sample``."""
+    sample = sample[:_SNIFF_BYTES]
+    first = next((i for i, b in enumerate(sample) if b >= 0x80), None)
+    if first is None:
+        return {}
+    start = sample.rfind(b"\n", 0, first) + 1  # no double-byte encoding uses 0x0a in a pair
+    end = sample.find(b"\n", first)
+    line = sample[start : end if end >= 0 else len(sample)]
+    number = sample.count(b"\n", 0, first) + 1
+    out = {}
+    for codec in _GUESSES:
+        text = _clean_text(sample, codec)
+        if text is None:
+            continue
+        shown = line.decode(codec, errors="replace")
+        at = next((i for i, c in enumerate(shown) if ord(c) >= 0x80), 0)
+        out[codec] = (number, shown[max(0, at - 12) : at + 24], text)
+    return out
+
+
+def _clean_text(sample: bytes, codec: str) -> str | None:
+    """``sample`` decoded with ``codec``, forgiving a character cut at its start (a chunk
+    from mid-file) or end (a cut sample); None when it does not decode, or decodes into
+    C1 control, private-use or unassigned characters (Big5 read as GB18030, say)."""
+    for head in (0, 1):
+        data = sample[head:]
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(data) - 3:
+                continue
+            try:
+                text = data[: exc.start].decode(codec)
+            except UnicodeDecodeError:
+                continue
+        if any(unicodedata.category(c) in ("Cc", "Co", "Cn") for c in text if ord(c) >= 0x80):
+            return None
+        return text
+    return None
+
+
+def _runs(text: str) -> list[int]:
+    """The lengths of the runs of characters that are not ASCII in ``text``."""
+    return [len(run) for run in re.findall(r"[^\x00-\x7f]+", text)]
+
+
+def _reads_as_western(text: str) -> bool:
+    """Whether a cp1252 reading looks like Western text: its letters with accents, quotes
+    and dashes stand alone or in pairs among ASCII letters ("Größe", "„Müller“"); a
+    double-byte encoding read as cp1252 makes runs of three or more ("“Œ‹ž" for "東京").
+    True when fewer than a quarter of the characters that are not ASCII are in such runs."""
+    runs = _runs(text)
+    return sum(n for n in runs if n >= 3) * 4 < sum(runs)
+
+
+def _reads_as_cjk(text: str) -> bool:
+    """Whether a double-byte reading looks like Chinese, Japanese or Korean text: words of
+    two or more characters, not one character alone between ASCII letters ("M黱chen" is
+    "München" in cp1252 read as GB18030). True when fewer than half of its characters that
+    are not ASCII stand alone."""
+    runs = _runs(text)
+    return runs.count(1) * 2 < sum(runs)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -1526,7 +1710,10 @@ def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
 
 def _check_names(names: list[str], label: str, where: str = "header row") -> None:
     """InvalidInput for a column without a name (``where``: where names are given, "header
-    row" for a file, "column names (df.columns)" for a DataFrame), or for duplicates."""
+    row" for a file, "column names (df.columns)" for a DataFrame), for duplicates, or for a
+    name that is not valid Unicode (a lone surrogate)."""
+    for i, n in enumerate(names):
+        check_storable(str(n), f"{label}: the name of column {i + 1} ({str(n)!r}) in the {where}")
     blank = [i + 1 for i, n in enumerate(names) if not str(n).strip()]
     if blank:
         raise InvalidInput(f"{label}: column {blank[0]} has no name. Give every column a name "

@@ -17,6 +17,7 @@ from streamlit import config as st_config
 
 from app import sdk as wb
 from app.workspace import forget, open_workspace
+from store.text import escape_unstorable
 from store.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,3 +172,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             slow = item.get_closest_marker("browser") or item.get_closest_marker("slow")
             cost[name] = cost.get(name, 0.0) + (30.0 if slow else 1.0)
     items.sort(key=lambda item: -cost[item.path.name])  # stable: a file keeps its order
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failure report with a lone surrogate in it (a DataFrame's repr shows its cells
+    as they are) made pytest-xdist's worker crash ("strings must be utf-8 encodable") and
+    end the whole run: such reports carry their text with each surrogate escaped."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        text = str(report.longrepr)
+        if escape_unstorable(text) != text:
+            report.longrepr = escape_unstorable(text)
+    report.sections = [(title, escape_unstorable(body)) for title, body in report.sections]

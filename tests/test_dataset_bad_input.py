@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from app import datasets
 from app import sdk as wb
 from store.errors import InvalidInput
 from store.workspace import Workspace
-from tests.conftest import make_dataset_version
+from tests.conftest import PYTHON, ROOT, make_dataset_version, subprocess_env
 
 TABLES = ("datasets", "dataset_versions", "dataset_columns", "dataset_tags",
           "dataset_contracts", "contract_results", "audit_events")  # fmt: skip
@@ -215,3 +216,42 @@ def test_a_header_longer_than_the_sniffed_sample_is_read_whole(ws: Workspace, tm
     version = datasets.get_version(ws, "wide")
     assert [p.name for p in datasets.get_profile(ws, version)] == names
     assert version.n_rows == 2
+
+
+ZEROS = """
+import resource, sys
+from pathlib import Path
+from app import datasets
+from app.workspace import open_workspace
+from store.errors import InvalidInput
+ws = open_workspace(None)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    datasets.register(ws, Path(sys.argv[1]), "zeros")
+except InvalidInput as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_a_file_of_zeros_is_refused_on_its_first_bytes(ws: Workspace, tmp_path) -> None:
+    """A 300 MB file of zeros (sparse: it takes no disk) named .csv has no line end, so the
+    header read went on to the end of the file, copying what it had at every step: 84 s and
+    716 MB before "binary file". Its first bytes are enough now (in its own process, so
+    that its peak memory is its own)."""
+    zeros = tmp_path / "zeros.csv"
+    with zeros.open("wb") as fh:
+        fh.truncate(300 * 2**20)
+    ws.store.close()
+    out = subprocess.run(
+        [PYTHON, "-c", ZEROS, str(zeros)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(ws.root),
+        timeout=300,
+    )
+    message, grown_kib = out.stdout.strip().splitlines()
+    assert "looks like a binary file" in message, out.stdout + out.stderr
+    assert int(grown_kib) < 64 * 1024  # the old read held the whole file, twice over
+    assert datasets.list_datasets(ws) == []

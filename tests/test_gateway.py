@@ -35,6 +35,9 @@ def store(tmp_path: Path) -> Store:
     s = Store(tmp_path / "meta.duckdb", lock_timeout=5)
     s.write(lambda tx: tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)"))
     s.write(lambda tx: tx.execute("INSERT INTO t VALUES (1, 0)"))
+    # Closed now, not after its 0.1 s linger: a lock holder started at once (an idle machine
+    # starts Python and duckdb in less) met this process's lock and died, unlocked.
+    s.close()
     return s
 
 
