@@ -29,7 +29,7 @@ from app.settings import WORKSPACE_ENV, Settings, workspace_path
 from app.validation import visible_name
 from app.workspace import open_workspace
 from store import jsontext, migrations
-from store.entities import Condition
+from store.entities import RUN_STATUSES, Condition
 from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
 
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runs_list = runs.add_parser("list", help="list runs, newest first")
     runs_list.add_argument("--experiment", help="only this experiment (by name)")
-    runs_list.add_argument("--status", choices=["running", "finished", "failed", "killed", "lost"])
+    runs_list.add_argument("--status", choices=RUN_STATUSES)
     runs_list.add_argument("--filter", metavar="FILTER", help="only runs matching it, e.g. "
                            "\"metrics.auc > 0.9 and params.seed = 7\" (docs/sdk.md)")  # fmt: skip
     shown = runs_list.add_mutually_exclusive_group()
@@ -424,10 +424,18 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 def cmd_experiments_list(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     rows = [
-        (s.experiment.name, s.run_count, s.running, s.last_run_at, s.experiment.experiment_id)
+        (
+            s.experiment.name,
+            s.run_count,
+            s.running,
+            s.queued,
+            s.last_run_at,
+            s.experiment.experiment_id,
+        )
         for s in experiments.list_experiments(ws)
     ]
-    frame = pd.DataFrame(rows, columns=["name", "runs", "running", "last_run_at", "id"])
+    columns = ["name", "runs", "running", "queued", "last_run_at", "id"]
+    frame = pd.DataFrame(rows, columns=columns)
     _print_frame(frame, "table")
     return 0
 

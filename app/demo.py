@@ -76,7 +76,7 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
 
 
 def live_runs(ws: Workspace) -> list[Run]:
-    """Runs of ``ws`` still logging: status ``running`` and not lost, i.e. their process is
+    """Runs of ``ws`` still logging: ``queued`` or ``running`` and not lost, i.e. their process is
     alive (same host) and their heartbeat is younger than ``WORKBENCH_HEARTBEAT_TIMEOUT``
     (the rule :func:`app.ingest.reap_lost_runs` applies)."""
     timeout = Settings.from_env().heartbeat_timeout

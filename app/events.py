@@ -14,6 +14,9 @@ Line shapes (``ts`` is milliseconds since the epoch)::
     {"seq": 5, "ts": ..., "type": "record", "kind": "input", "name": "train",
      "data": {"dataset": "churn", "version": 3}}
     {"seq": 6, "ts": ..., "type": "end", "status": "finished", "error": null}
+
+A launched trial's log begins with ``{"seq": 1, "ts": ..., "type": "start"}``: its worker
+took it from the queue at ``ts`` (the run turns from ``queued`` to ``running``, started then).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 from store import jsontext
 from store.entities import ParamValue
 from store.ingestion import IngestBatch
+from store.text import KEY, find_unstorable, unstorable_error
 
 EVENTS_FILE = "events.jsonl"
 HEARTBEAT_FILE = "heartbeat"
@@ -45,12 +49,24 @@ class EventLog:
         self._lock = threading.Lock()
 
     def append(self, event: dict) -> int:
+        """Write ``event`` as the next line; its sequence number. InvalidInput (nothing
+        written) for text that UTF-8 cannot encode (a lone surrogate): the checks of
+        ``app.validation`` refuse it first, naming the field; this catches what they do
+        not see (a record's nested data)."""
         with self._lock:
-            self._seq += 1
-            event = {"seq": self._seq, "ts": int(time.time() * 1000), **event}
+            event = {"seq": self._seq + 1, "ts": int(time.time() * 1000), **event}
             # standard JSON; a logged NaN or infinity travels as {"$float": "NaN"}
             line = jsontext.dumps_exact(event, separators=(",", ":"), ensure_ascii=False) + "\n"
-            data = line.encode("utf-8")
+            try:
+                data = line.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                path, text, at = find_unstorable(event) or ((), line, exc.start)
+                where = "".join(f"[{p!r}]" for p in path if p is not KEY)
+                what = f"The key {text!r}" if path[-1:] == (KEY,) else f"The value {text!r}"
+                raise unstorable_error(
+                    text, f"{what} at {event.get('type')}{where} of the logged event", at
+                ) from None
+            self._seq += 1
             written = 0
             while written < len(data):
                 written += os.write(self._fd, data[written:])
@@ -117,6 +133,8 @@ def _add(batch: IngestBatch, event: dict) -> None:
     elif kind == "record":
         batch.records.append((str(event["kind"]), str(event["name"]),
                               jsontext.dumps(event["data"], ensure_ascii=False)))  # fmt: skip
+    elif kind == "start":
+        batch.start = _ts(event["ts"])
     elif kind == "end":
         batch.end = (event.get("status", "finished"), event.get("error"), _ts(event["ts"]))
 

@@ -43,15 +43,19 @@ def create_run(
     parent_run_id: str | None = None,
     pid: int | None = None,
     host: str | None = None,
+    queued: bool = False,
 ) -> tuple[Run, Experiment]:
-    """Create a running run in ``experiment`` (created if missing)."""
+    """Create a run in ``experiment`` (created if missing): ``running``, or with
+    ``queued=True`` ``queued`` (a launched trial waiting for a worker; its worker's start
+    event makes it running, started then). Raises InvalidInput for a bad name."""
     check_name(experiment, "Experiment")
     run_id = uuid.uuid4().hex
     name = check_name(name, "Run") if name is not None else f"run-{run_id[:6]}"
 
     def work(tx: Tx) -> tuple[Run, Experiment]:
         exp = tracking.find_experiment(tx, experiment) or _insert_experiment(tx, experiment, user)
-        run = Run(run_id, exp.experiment_id, name, "running", source, parent_run_id, user,
+        status = "queued" if queued else "running"
+        run = Run(run_id, exp.experiment_id, name, status, source, parent_run_id, user,
                   host, pid, utcnow(), None, None, "active")  # fmt: skip
         tracking.insert_run(tx, run)
         audit.record(tx, actor=user, action="run.created", object_type="run", object_id=run_id,

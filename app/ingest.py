@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from app.events import EVENTS_FILE, MAX_BATCH_BYTES, heartbeat_age, read_batch
 from store import audit, ingestion, tracking
-from store.entities import Run, utcnow
+from store.entities import UNENDED_STATUSES, Run, utcnow
 from store.gateway import Tx
 from store.workspace import Workspace
 
@@ -84,20 +84,29 @@ def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) 
 
 
 def reap_lost_runs(ws: Workspace, heartbeat_timeout: float) -> list[str]:
-    """Mark runs lost whose process is gone (same host) or whose heartbeat is older than
-    ``heartbeat_timeout`` seconds. Their logged events are ingested first."""
-    running = ws.store.read(tracking.running_runs)
-    verdicts = {run.run_id: _lost_reason(ws, run, heartbeat_timeout) for run in running}
+    """Mark runs lost, running or queued, whose process is gone (same host) or whose
+    heartbeat is older than ``heartbeat_timeout`` seconds. A queued trial's process is its
+    launcher, which beats for it while it waits. Their logged events are ingested first
+    (a start or an end may be among them)."""
+    unended = ws.store.read(tracking.unended_runs)
+    verdicts = {run.run_id: _lost_reason(ws, run, heartbeat_timeout) for run in unended}
     lost = {rid: why for rid, why in verdicts.items() if why}
     if not lost:
         return []
     sync(ws, lost)  # the log may hold the run's own end event
 
+    was = {run.run_id: run.status for run in unended}
+
     def work(tx: Tx) -> list[str]:
         marked = []
         for run_id, why in lost.items():
-            if tracking.get_run(tx, run_id).status != "running":
+            run = tracking.get_run(tx, run_id)
+            if run.status not in UNENDED_STATUSES:
                 continue
+            if run.status != was[run_id]:  # its log said it started: judge it as running
+                why = _lost_reason(ws, run, heartbeat_timeout)
+                if why is None:
+                    continue
             tracking.finish_run(tx, run_id, "lost", why, utcnow())
             audit.record(tx, actor="workbench", action="run.lost", object_type="run",
                          object_id=run_id, detail={"reason": why})  # fmt: skip
@@ -108,21 +117,28 @@ def reap_lost_runs(ws: Workspace, heartbeat_timeout: float) -> list[str]:
 
 
 def live_runs(ws: Workspace, heartbeat_timeout: float) -> list[Run]:
-    """Runs with status ``running`` that are not lost by :func:`reap_lost_runs`'s rule: their
+    """Runs queued or running that are not lost by :func:`reap_lost_runs`'s rule: their
     process is alive (same host) and their heartbeat is at most ``heartbeat_timeout``
     seconds old."""
-    running = ws.store.read(tracking.running_runs)
-    return [run for run in running if _lost_reason(ws, run, heartbeat_timeout) is None]
+    unended = ws.store.read(tracking.unended_runs)
+    return [run for run in unended if _lost_reason(ws, run, heartbeat_timeout) is None]
 
 
 def _lost_reason(ws: Workspace, run: Run, timeout: float) -> str | None:
+    queued = run.status == "queued"
     if run.pid and run.host == socket.gethostname() and not pid_alive(run.pid):
+        if queued:
+            return (
+                f"Queued, and the process that launched it (PID {run.pid} on {run.host}) "
+                "ended before it started."
+            )
         return f"The process (PID {run.pid} on {run.host}) ended without ending the run."
     age = heartbeat_age(ws.paths.run_dir(run.run_id))
     if age is None:
         age = (utcnow() - run.started_at).total_seconds()
     if age > timeout:
-        return f"No heartbeat for {age:.0f} s (timeout {timeout:.0f} s)."
+        waiting = "Queued, and no" if queued else "No"
+        return f"{waiting} heartbeat for {age:.0f} s (timeout {timeout:.0f} s)."
     return None
 
 

@@ -3,7 +3,9 @@
 ``launch`` checks everything it can before creating any run (dataset, target, features,
 task, every trial's hyperparameters), so bad input leaves no half-made run. It then
 creates the runs (a sweep is a parent run with one child per trial) and returns at once;
-a background thread executes the trials through joblib:
+a background thread executes the trials through joblib. A trial is created ``queued``
+(MLflow's SCHEDULED) and becomes ``running`` when a worker starts it: its ``started_at`` is
+that moment, so its duration is its run time, not its wait in the queue.
 
 * local (default): joblib's process pool (loky), ``workers`` at a time. Each worker runs
   its trial as the single writer of that run's event log: per-fold and per-stage metrics
@@ -15,7 +17,7 @@ a background thread executes the trials through joblib:
   disk; the launcher records each result as it arrives.
 
 Cancelling writes a flag file into the run's folder; a local trial stops at its next fold
-or boosting stage, a queued trial never starts, a queued Dask task is cancelled.
+or boosting stage, a queued trial never starts (it ends ``killed``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import itertools
 import logging
 import math
 import os
+import queue
 import random
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,13 +42,14 @@ from app.auth import current_user, requires
 from app.settings import Settings
 from app.training import Cancelled, RunSpec, TrainResult, check_inputs, train
 from store import audit, runs_admin, tracking
-from store.entities import Condition, utcnow
+from store.entities import UNENDED_STATUSES, Condition, utcnow
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 CANCEL_FILE = "cancel-requested"
+DASK_STARTED = "workbench-trial-started"  # the Dask topic a trial's task announces itself on
 _threads: dict[str, threading.Thread] = {}
 
 
@@ -179,9 +184,11 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
     runs = []
     for i, trial in enumerate(trials):
         label = f"{title}-{i + 1}" if sweep is not None else title
+        # Queued until a worker starts it (issue 16: created running, trials waiting for a
+        # worker showed as running and counted the wait in their duration).
         run, _ = experiments.create_run(ws, experiment=experiment, name=label, user=user,
                                         source="ui", parent_run_id=parent_id, pid=pid,
-                                        host=host)  # fmt: skip
+                                        host=host, queued=True)  # fmt: skip
         # The trial's folder now, not when a worker starts it: the launcher beats for it
         # while it waits in the queue (_keep_alive). Without the folder those beats were
         # lost, and a trial queued past the heartbeat timeout was marked lost (issue 16).
@@ -204,13 +211,16 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
 
 @requires("editor")
 def cancel(ws: Workspace, run_id: str, user: str | None = None) -> int:
-    """Ask a running run (or every running child of a sweep) to stop; returns how many."""
+    """Ask a queued or running run (or every such child of a sweep) to stop; returns how
+    many. A running trial stops at its next fold or stage, a queued one never starts."""
     detail = experiments.get_run(ws, run_id)
     children = experiments.search_runs(  # all of them, however many runs came since
         ws, conditions=[Condition("attributes", "parent_run_id", "=", run_id)]
     )
     targets = [run_id] + [r.run_id for r in children]
-    running = [rid for rid in targets if experiments.get_run(ws, rid).run.status == "running"]
+    running = [
+        rid for rid in targets if experiments.get_run(ws, rid).run.status in UNENDED_STATUSES
+    ]
     for rid in running:
         folder = ws.paths.run_dir(rid)
         folder.mkdir(parents=True, exist_ok=True)
@@ -261,7 +271,7 @@ def _execute(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
             _execute_local(ws, experiment, runs, frame, workers)
     except Exception as exc:  # the pool broke: a worker died, or could not start
         log.warning("launch failed: %s", exc)
-        _fail_unfinished(ws, run_ids, _death_reason(exc))
+        _fail_unfinished(ws, run_ids, exc)
     finally:
         done.set()
         if parent is not None:
@@ -302,14 +312,16 @@ def _execute_local(ws: Workspace, experiment: str, runs: list, frame: pd.DataFra
 
 def _local_task(root: str, run_id: str, name: str, experiment: str, spec: RunSpec,
                 frame: pd.DataFrame, in_process: bool = False) -> str:  # fmt: skip
-    """One trial in a worker process, writing its own run's event log."""
+    """One trial in a worker process, writing its own run's event log. The trial leaves the
+    queue here: it becomes running, started now (or, cancelled meanwhile, ends killed)."""
     ws = Workspace(root)
-    run = _attach(ws, run_id, name, experiment)
     flag = ws.paths.run_dir(run_id) / CANCEL_FILE
     if flag.exists():
+        run = _attach(ws, run_id, name, experiment)
         run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'} before it "
                           "started.")  # fmt: skip
         return "killed"
+    run = _attach(ws, run_id, name, experiment, from_queue=True)
     run.set_tags({"worker.pid": os.getpid(), "worker.host": socket.gethostname()})
     run.log_record("spec", "run", spec.to_json())
     _log_input(ws, run, spec.dataset)
@@ -329,24 +341,66 @@ def _local_task(root: str, run_id: str, name: str, experiment: str, spec: RunSpe
 
 def _execute_dask(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
                   scheduler: str) -> None:  # fmt: skip
+    """Trials as Dask tasks. A task announces its start on the ``DASK_STARTED`` topic; the
+    launcher, the writer of every Dask trial's event log, then marks the trial running."""
     from distributed import Client, as_completed
 
-    with Client(scheduler, timeout="10s") as client:
-        data = client.scatter(frame, broadcast=True)
-        futures = {client.submit(train, spec, data, pure=False): (run_id, name, spec)
-                   for run_id, name, spec in runs}  # fmt: skip
-        for future in as_completed(list(futures)):
-            run_id, name, spec = futures[future]
-            run = _attach(ws, run_id, name, experiment)
+    by_id = {run_id: (run_id, name, spec) for run_id, name, spec in runs}
+    started: queue.SimpleQueue[str] = queue.SimpleQueue()
+    attached: dict[str, Any] = {}
+
+    def start(run_id: str, *, from_queue: bool = True) -> Any:
+        if run_id not in attached:
+            _, name, spec = by_id[run_id]
+            run = attached[run_id] = _attach(ws, run_id, name, experiment, from_queue=from_queue)
             run.log_record("spec", "run", spec.to_json())
             _log_input(ws, run, spec.dataset)
+        return attached[run_id]
+
+    def start_announced() -> None:
+        while True:
             try:
-                result = future.result()
-            except Exception as exc:
-                run.end("failed", f"{type(exc).__name__}: {exc}")
+                start(started.get_nowait())
+            except queue.Empty:
+                return
+
+    with Client(scheduler, timeout="10s") as client:
+        client.subscribe_topic(DASK_STARTED, lambda event: started.put(event[1]["run_id"]))
+        data = client.scatter(frame, broadcast=True)
+        futures = {
+            client.submit(_dask_task, run_id, spec, data, pure=False): run_id
+            for run_id, _, spec in runs
+        }
+        pending = as_completed(list(futures))
+        while not pending.is_empty():
+            start_announced()
+            if not pending.has_ready():
+                time.sleep(0.1)
                 continue
-            record(run, result, streamed=False)
-            run.end("finished")
+            start_announced()  # a task's announcement comes before its result
+            for future in pending.next_batch(block=False):
+                run_id = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    # a task that failed before it announced itself never ran: ended queued
+                    run = start(run_id, from_queue=False)
+                    run.end("failed", f"{type(exc).__name__}: {exc}")
+                    continue
+                run = start(run_id)  # announcement lost: started now, at the latest
+                record(run, result, streamed=False)
+                run.end("finished")
+
+
+def _dask_task(run_id: str, spec: RunSpec, frame: pd.DataFrame) -> TrainResult:
+    """One trial on a Dask worker: announce its start to the launcher, then train."""
+    from distributed import get_worker
+
+    try:
+        get_worker().log_event(DASK_STARTED, {"run_id": run_id})
+    except ValueError:
+        pass  # not on a worker (a synchronous scheduler): the result starts it
+    return train(spec, frame)
 
 
 def record(run, result: TrainResult, *, streamed: bool) -> None:
@@ -378,19 +432,22 @@ def _log_input(ws: Workspace, run, ref: str) -> None:
         pass  # purged meanwhile: the spec still names it
 
 
-def _attach(ws: Workspace, run_id: str, name: str, experiment: str):
-    """This process becomes the writer of an existing run's event log."""
+def _attach(ws: Workspace, run_id: str, name: str, experiment: str, *, from_queue: bool = False):
+    """This process becomes the writer of an existing run's event log; ``from_queue``: it
+    starts a queued trial now (the run becomes running, started now)."""
     from app.sdk import ActiveRun
 
-    return ActiveRun(ws, run_id, name, experiment, Settings.from_env())
+    return ActiveRun(ws, run_id, name, experiment, Settings.from_env(), from_queue=from_queue)
 
 
-def _fail_unfinished(ws: Workspace, run_ids: Sequence[str], reason: str) -> None:
-    ingest.sync(ws, list(run_ids))  # what the workers logged before they died
+def _fail_unfinished(ws: Workspace, run_ids: Sequence[str], exc: BaseException) -> None:
+    ingest.sync(ws, list(run_ids))  # what the workers logged before they died (starts too)
 
     def work(tx) -> None:
         for rid in run_ids:
-            if tracking.get_run(tx, rid).status == "running":
+            status = tracking.get_run(tx, rid).status
+            if status in UNENDED_STATUSES:
+                reason = _death_reason(exc, started=status == "running")
                 tracking.finish_run(tx, rid, "failed", reason, utcnow())
                 audit.record(tx, actor="workbench", action="run.failed", object_type="run",
                              object_id=rid, detail={"reason": reason})  # fmt: skip
@@ -413,13 +470,20 @@ def _end_parent(ws: Workspace, parent, run_ids: Sequence[str]) -> None:
         parent.end("finished")
 
 
-def _death_reason(exc: BaseException) -> str:
+def _death_reason(exc: BaseException, *, started: bool) -> str:
     text = f"{type(exc).__name__}: {exc}".split("\n")[0][:500]
     if "Terminated" in text or "SIGKILL" in text or "BrokenProcessPool" in text:
+        if not started:
+            return (
+                "A worker process of this launch died (killed, or out of memory) before this "
+                f"queued trial started: {text}"
+            )
         return (
             "The worker process running this trial died (killed, or out of memory) "
             f"before it finished: {text}"
         )
+    if not started:
+        return f"The launch stopped before this queued trial started: {text}"
     return f"The launch stopped before this trial ended: {text}"
 
 

@@ -42,6 +42,7 @@ from app.validation import (
     check_metric_value,
     check_param_value,
     check_step,
+    check_storable,
     check_tag_value,
 )
 from app.workspace import open_workspace
@@ -49,6 +50,7 @@ from store.entities import DatasetVersion, ParamValue, RunDetail
 from store.errors import InvalidInput, WorkbenchError
 from store.gateway import polite
 from store.snapshots import index_carries_data
+from store.text import escape_unstorable
 from store.workspace import Workspace
 
 __all__ = [
@@ -101,10 +103,13 @@ def workspace() -> Workspace:
 
 class ActiveRun:
     """A run being logged by this process. Use it as a context manager, or call
-    :meth:`end` yourself."""
+    :meth:`end` yourself.
+
+    ``from_queue=True`` (the runner, for a launched trial its worker takes from the queue):
+    the run is ``queued`` in the database; a start event makes it ``running``, started now."""
 
     def __init__(self, ws: Workspace, run_id: str, name: str, experiment: str,
-                 settings: Settings) -> None:  # fmt: skip
+                 settings: Settings, *, from_queue: bool = False) -> None:  # fmt: skip
         self.run_id = run_id
         self.name = name
         self.experiment = experiment
@@ -116,11 +121,18 @@ class ActiveRun:
         self._params: dict[str, ParamValue] = {}
         self._next_step: dict[str, int] = {}
         self._lock = threading.Lock()
+        if from_queue:
+            self._log.append({"type": "start"})  # its time is the run's start
         touch_heartbeat(self._run_dir)
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name=f"wb-heartbeat-{run_id[:6]}",
                                       daemon=True)  # fmt: skip
         self._beat.start()
+        if from_queue:
+            try:  # shown as running at once, not at the next periodic ingestion
+                ingest.sync(ws, [run_id])
+            except WorkbenchError:
+                pass  # the start event waits in the log: the heartbeat or the app ingests it
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.name!r} id={self.run_id} status={self.status}>"
@@ -268,7 +280,7 @@ class ActiveRun:
         """End the run (``finished``, ``failed`` or ``killed``) and ingest its events."""
         if status not in ("finished", "failed", "killed"):
             raise InvalidInput(f"status must be finished, failed or killed; got {status!r}.")
-        if error is not None and len(error := str(error)) > MAX_ERROR:
+        if error is not None and len(error := escape_unstorable(str(error))) > MAX_ERROR:
             error = error[: MAX_ERROR - 1] + "…"  # an exception message can be huge
         with self._lock:
             if self.status != "running":
@@ -504,7 +516,9 @@ def log_dataset(
     with the data.
     """
     if isinstance(data, pd.Series):  # one column, named by the series (else "value")
-        data = data.to_frame(name="value" if data.name is None else str(data.name))
+        column = "value" if data.name is None else str(data.name)
+        check_storable(column, f"The Series name {column!r}")
+        data = data.to_frame(name=column)
     if not isinstance(data, pd.DataFrame | str | os.PathLike):
         raise InvalidInput(f"log_dataset takes a DataFrame, a Series or a CSV/Parquet path; "
                            f"got {type(data).__name__}. Make a frame first, e.g. "

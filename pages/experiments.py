@@ -47,8 +47,10 @@ def run_details(root: str, gen: tuple, run_id: str, trash_view: bool) -> None:
             st.divider()
             run_actions(detail)
     st.subheader(f"{STATUS_ICONS.get(run.status, '')} {markdown_text(run.name)}")
+    # until a queued run starts, started_at is when it was queued
+    when = "queued" if run.status == "queued" else "started"
     st.caption(
-        f"Experiment **{markdown_text(detail.experiment_name)}** · started "
+        f"Experiment **{markdown_text(detail.experiment_name)}** · {when} "
         f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC by {markdown_text(run.created_by)} · "
         f"{duration(run.duration_s)} · id `{run.run_id}`"
     )
@@ -74,16 +76,19 @@ def run_details(root: str, gen: tuple, run_id: str, trash_view: bool) -> None:
 
 
 def run_actions(detail) -> None:
-    """What one run allows: cancel it while it runs, launch it again (a run launched from
-    this page: same spec, same seed), register its model once it finished."""
+    """What one run allows: cancel it while it is queued or runs, launch it again (a run
+    launched from this page: same spec, same seed), register its model once it finished."""
     run = detail.run
     ws = data.workspace()
-    if run.status == "running" and st.button(
+    if run.status in ("queued", "running") and st.button(
         "Cancel the run", icon=":material/stop_circle:", key=f"cancel-{run.run_id}"
     ):
         with user_errors():
             _runner().cancel(ws, run.run_id)
-            st.toast("Cancel requested: the run stops at its next fold or stage.")
+            st.toast(
+                "Cancel requested: the run stops at its next fold or stage (queued, it "
+                "never starts)."
+            )
     launched = run.source == "ui" and not run.name.endswith(" sweep")
     if launched and st.button("Run again", icon=":material/replay:", key=f"again-{run.run_id}"):
         with user_errors():
@@ -176,7 +181,7 @@ def live_status(root: str, gen: tuple, sweeps: tuple[tuple[str, str], ...]) -> N
     for run_id, name in sweeps:
         # every trial (no limit), so the counts are of the whole sweep
         kids = data.runs_table(root, gen, None, None, f"parent_run_id = '{run_id}'")
-        done = int((kids["status"] != "running").sum()) if not kids.empty else 0
+        done = int((~kids["status"].isin(["queued", "running"])).sum()) if not kids.empty else 0
         total = len(kids)
         with st.status(f"{name}: {done} of {total} trials ended", state="running"):
             st.progress(done / max(total, 1))
@@ -251,7 +256,7 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
         f"{total:,} run{'' if total == 1 else 's'}"
         + (f" · showing {first + 1:,}-{first + len(ids):,} · page {page} of {pages}"
            if pages > 1 else "")
-        + (f" · {grid.n_running} running, refreshing live" if grid.n_running else "")
+        + (f" · {_live_counts(grid)}, refreshing live" if grid.n_running or grid.n_queued else "")
         + " · select runs: one shows its details, several are compared"
     )  # fmt: skip
     live_status(root, gen, grid.running_sweeps)
@@ -285,6 +290,11 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
         bulk_actions(selected, lifecycle == "deleted")
         table = data.runs_table(root, gen, experiment_ids, size, query, order, first, lifecycle)
         compare.compare_view(table, selected)
+
+
+def _live_counts(grid: data.RunsGrid) -> str:
+    counts = [(grid.n_running, "running"), (grid.n_queued, "queued")]
+    return ", ".join(f"{n} {what}" for n, what in counts if n)
 
 
 def _sort_field(sort: str) -> str:
@@ -347,7 +357,7 @@ with user_errors(), flash_scope():
                 "a notebook creates one.")  # fmt: skip
         st.stop()
     controls(root, ids)
-    live = any(s.running for s in summaries)
+    live = any(s.running or s.queued for s in summaries)
     # The fragment reruns on a timer so new runs and points appear while the page is open;
     # reads are cached on the store generation, so an idle tick does not open the database.
     st.fragment(run_every=2.0 if live else 5.0)(runs_view)(root, ids)

@@ -44,7 +44,13 @@ def overview() -> None:
         cols = st.columns(5)
         cols[0].metric("Experiments", summary.experiments)
         cols[1].metric("Runs", summary.runs)
-        cols[2].metric("Running", by_status.get("running", 0))
+        queued = by_status.get("queued", 0)  # launched trials waiting for a worker
+        cols[2].metric(
+            "Running",
+            by_status.get("running", 0),
+            delta=f"{queued} queued" if queued else None,
+            delta_color="off",
+        )
         cols[3].metric("Finished", by_status.get("finished", 0))
         cols[4].metric("Failed or lost", by_status.get("failed", 0) + by_status.get("lost", 0)
                        + by_status.get("killed", 0))  # fmt: skip

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 ParamValue = int | float | bool | str | None
 
-RUN_STATUSES = ("running", "finished", "failed", "killed", "lost")
+# A launched run waits ``queued`` until a worker starts it (MLflow's SCHEDULED); a run logged
+# from code is ``running`` from its creation. The other four are ends.
+RUN_STATUSES = ("queued", "running", "finished", "failed", "killed", "lost")
+UNENDED_STATUSES = ("queued", "running")
 ENDED_STATUSES = ("finished", "failed", "killed", "lost")
 
 
@@ -32,6 +35,7 @@ class ExperimentSummary:
     run_count: int
     running: int
     last_run_at: datetime | None
+    queued: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Run:
 
     @property
     def duration_s(self) -> float | None:
+        """Seconds from start to end (to now while running); None while queued: until a
+        queued run starts, ``started_at`` is when it was queued."""
         end = self.ended_at or (utcnow() if self.status == "running" else None)
         return None if end is None else max((end - self.started_at).total_seconds(), 0.0)
 

@@ -1,7 +1,7 @@
 """SQL that applies runs' logged events: params, tags, metric points and summaries,
-artifacts, records, the end of a run, and each run's ingestion cursor, in one transaction
-per batch of runs (so each event is applied exactly once, however often ingestion is
-repeated or interrupted). The event log format is :mod:`app.events`.
+artifacts, records, the start of a queued run, the end of a run, and each run's ingestion
+cursor, in one transaction per batch of runs (so each event is applied exactly once,
+however often ingestion is repeated or interrupted). The event log format is :mod:`app.events`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class IngestBatch:
     metric_seq: list[int] = field(default_factory=list)
     artifacts: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     records: list[tuple[str, str, str]] = field(default_factory=list)  # kind, name, JSON
+    start: datetime | None = None  # a queued run's worker started it then
     end: tuple[str, str | None, datetime] | None = None
 
     @property
@@ -82,17 +83,8 @@ def apply_ingest(tx: Tx, batches: Sequence[IngestBatch], now: datetime) -> None:
         })  # fmt: skip
         tx.insert_frame("run_records", frame, "ON CONFLICT (run_id, kind, name) DO UPDATE SET "
                         "data = excluded.data")  # fmt: skip
-    ends = [(b.run_id, *b.end) for b in batches if b.end is not None]
-    if ends:
-        frame = pa.table({
-            "run_id": [e[0] for e in ends], "status": [e[1] for e in ends],
-            "error": pa.array([e[2] for e in ends], pa.string()),
-            "ended_at": pa.array([e[3] for e in ends], pa.timestamp("us")),
-        })  # fmt: skip
-        with tx.registered(frame) as f:
-            tx.execute(f"UPDATE runs SET status = {f}.status, error = {f}.error, "
-                       f"ended_at = {f}.ended_at FROM {f} "
-                       f"WHERE runs.run_id = {f}.run_id AND runs.status = 'running'")  # fmt: skip
+    _ingest_starts(tx, batches)
+    _ingest_ends(tx, batches)
     cursors = pa.table({
         "run_id": [b.run_id for b in batches],
         "byte_offset": pa.array([b.new_offset for b in batches], pa.int64()),
@@ -102,6 +94,49 @@ def apply_ingest(tx: Tx, batches: Sequence[IngestBatch], now: datetime) -> None:
         tx.execute(f"UPDATE run_ingest SET byte_offset = {c}.byte_offset, "
                    f"last_seq = {c}.last_seq, updated_at = ? FROM {c} "
                    f"WHERE run_ingest.run_id = {c}.run_id", [now])  # fmt: skip
+
+
+def _ingest_starts(tx: Tx, batches: Sequence[IngestBatch]) -> None:
+    """A queued run becomes running, started when its worker began (not when it was queued).
+    A run no longer queued (already started, or ended meanwhile: lost, cancelled) keeps its
+    state, as a late end does not resurrect a lost run."""
+    starts = [(b.run_id, b.start) for b in batches if b.start is not None]
+    if not starts:
+        return
+    frame = pa.table(
+        {
+            "run_id": pa.array([s[0] for s in starts], pa.string()),
+            "started_at": pa.array([s[1] for s in starts], pa.timestamp("us")),
+        }
+    )
+    with tx.registered(frame) as f:
+        tx.execute(
+            f"UPDATE runs SET status = 'running', started_at = {f}.started_at FROM {f} "
+            f"WHERE runs.run_id = {f}.run_id AND runs.status = 'queued'"
+        )
+
+
+def _ingest_ends(tx: Tx, batches: Sequence[IngestBatch]) -> None:
+    """End queued or running runs. One ended while still queued (cancelled before it
+    started) never ran: its start becomes its end, so its duration is 0, not its wait."""
+    ends = [(b.run_id, *b.end) for b in batches if b.end is not None]
+    if not ends:
+        return
+    frame = pa.table(
+        {
+            "run_id": pa.array([e[0] for e in ends], pa.string()),
+            "status": pa.array([e[1] for e in ends], pa.string()),
+            "error": pa.array([e[2] for e in ends], pa.string()),
+            "ended_at": pa.array([e[3] for e in ends], pa.timestamp("us")),
+        }
+    )
+    with tx.registered(frame) as f:
+        tx.execute(
+            f"UPDATE runs SET status = {f}.status, error = {f}.error, ended_at = {f}.ended_at, "
+            f"started_at = CASE WHEN runs.status = 'queued' THEN {f}.ended_at "
+            f"ELSE runs.started_at END FROM {f} "
+            f"WHERE runs.run_id = {f}.run_id AND runs.status IN ('queued', 'running')"
+        )
 
 
 def _ingest_params(tx: Tx, batches: Sequence[IngestBatch]) -> None:

@@ -50,7 +50,11 @@ RUN_ATTRIBUTES = {
     "ended_at": "r.ended_at",
     "end_time": "r.ended_at",
     "parent_run_id": "r.parent_run_id",
-    "duration": "epoch(coalesce(r.ended_at, now()::TIMESTAMP) - r.started_at)",
+    # a queued run has no duration yet (its started_at is when it was queued)
+    "duration": (
+        "CASE WHEN r.status <> 'queued' "
+        "THEN epoch(coalesce(r.ended_at, now()::TIMESTAMP) - r.started_at) END"
+    ),
 }
 # A list of values bound as one parameter (one bind, whatever the length).
 _IN_LIST = "{col} IN (SELECT unnest(?::VARCHAR[]))"
@@ -104,13 +108,13 @@ def list_experiments(tx: Tx) -> list[ExperimentSummary]:
     rows = tx.fetchall(
         f"""SELECT {", ".join("e." + c.strip() for c in _EXP_COLS.split(","))},
                    count(r.run_id), count(r.run_id) FILTER (WHERE r.status = 'running'),
-                   max(r.started_at)
+                   max(r.started_at), count(r.run_id) FILTER (WHERE r.status = 'queued')
             FROM experiments e
             LEFT JOIN runs r ON r.experiment_id = e.experiment_id AND r.lifecycle = 'active'
             WHERE e.lifecycle = 'active'
             GROUP BY ALL ORDER BY max(r.started_at) DESC NULLS LAST, e.name"""
     )
-    return [ExperimentSummary(Experiment(*row[:6]), row[6], row[7], row[8]) for row in rows]
+    return [ExperimentSummary(Experiment(*row[:6]), row[6], row[7], row[8], row[9]) for row in rows]
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -134,15 +138,19 @@ def get_run(tx: Tx, run_id: str) -> Run:
 
 
 def finish_run(tx: Tx, run_id: str, status: str, error: str | None, ended_at: datetime) -> None:
+    """End a queued or running run (an ended one is left as it is). A run ended while
+    queued never ran: its start becomes its end, so its duration is 0, not its wait."""
     tx.execute(
-        "UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE run_id = ? "
-        "AND status = 'running'",
-        [status, error, ended_at, run_id],
+        "UPDATE runs SET status = ?, error = ?, ended_at = ?, "
+        "started_at = CASE WHEN status = 'queued' THEN ? ELSE started_at END "
+        "WHERE run_id = ? AND status IN ('queued', 'running')",
+        [status, error, ended_at, ended_at, run_id],
     )
 
 
-def running_runs(tx: Tx) -> list[Run]:
-    rows = tx.fetchall(f"SELECT {_RUN_COLS} FROM runs WHERE status = 'running'")
+def unended_runs(tx: Tx) -> list[Run]:
+    """Every run still queued or running (any lifecycle): what the lost-run reaper checks."""
+    rows = tx.fetchall(f"SELECT {_RUN_COLS} FROM runs WHERE status IN ('queued', 'running')")
     return [Run(*row) for row in rows]
 
 

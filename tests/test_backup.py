@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import stat
 import subprocess
 import tarfile
 import threading
@@ -18,6 +19,7 @@ from app import backup, datasets, experiments, registry, runner
 from app import sdk as wb
 from app.runner import SweepSpec
 from app.training import RunSpec
+from store.entities import UNENDED_STATUSES as UNENDED
 from store.errors import InvalidInput
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
@@ -40,7 +42,7 @@ def test_a_backup_taken_during_a_sweep_restores_clean(ws: Workspace, tmp_path: P
     time.sleep(0.5)  # trials are running: runs, params and metrics being written
     archive = tmp_path / "ws.tar.gz"
     report = backup.backup(ws, archive)
-    during = any(experiments.get_run(ws, r).run.status == "running" for r in sweep.run_ids)
+    during = any(experiments.get_run(ws, r).run.status in UNENDED for r in sweep.run_ids)
     runner.join()
     assert report.blobs >= 2 and report.missing == () and archive.stat().st_size > 0
     # The restore runs in another process, as an administrator would run it.
@@ -267,3 +269,218 @@ def test_a_killed_backup_leaves_nothing_after_the_next_doctor_fix(
     assert not list(tmp_path.glob(".ws.tar.gz*"))
     assert not archive.exists()
     assert backup.doctor(ws).clean
+
+
+def _restore_cli(archive: Path, target: Path, ws: Workspace) -> subprocess.CompletedProcess:
+    """`workbench restore ARCHIVE TARGET` in its own process."""
+    return subprocess.run(
+        [PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _restore_staging(target: Path) -> list[Path]:
+    """The hidden staging folders of restores into ``target``, beside it."""
+    return sorted(target.parent.glob(f".{target.name}.restoring-*"))
+
+
+def _start_restore(archive: Path, target: Path, ws: Workspace) -> subprocess.Popen:
+    """`workbench restore ARCHIVE TARGET` in its own process, stopped (SIGSTOP) as soon as
+    its staging folder holds the first bytes of the database: a live restore in the middle
+    of its work (48 MB of blob still to unpack and hash), for as long as the test needs."""
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def unpacking() -> bool:
+        for folder in _restore_staging(target):
+            try:
+                if (folder / "meta.duckdb").stat().st_size > 0:
+                    return True
+            except FileNotFoundError:
+                pass
+        return False
+
+    deadline = time.monotonic() + 300
+    while not unpacking():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the restore never started unpacking"
+        time.sleep(0.005)  # polling the state: the staging folder has a database
+    proc.send_signal(signal.SIGSTOP)
+    assert _restore_staging(target) and not target.exists(), "stopped too late: it finished"
+    return proc
+
+
+def test_a_killed_restore_leaves_nothing_after_the_next_restore_or_doctor_fix(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A newcomer's find: kill -9 of `restore A T` left `.T.restoring-5c5dcdd6` beside T (a
+    full copy of the workspace, password hashes and all); the next restore into T and
+    `doctor --fix` on it both said clean and kept it."""
+    _slow_to_back_up(ws, tmp_path)
+    archive = tmp_path / "ws.tar"
+    backup.backup(ws, archive)
+    target = tmp_path / "restored"
+    proc = _start_restore(archive, target, ws)
+    proc.kill()
+    proc.communicate()
+    [left] = _restore_staging(target)
+    assert (left / "meta.duckdb").exists()
+    mode = stat.S_IMODE(left.stat().st_mode)
+    done = _restore_cli(archive, target, ws)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "removed what 1 killed restore(s) left" in done.stdout, done.stdout
+    assert _restore_staging(target) == [] and (target / "meta.duckdb").is_file()
+    assert mode == 0o700  # while it lay there, only its owner could read the copy
+    # Killed again, into a folder where a workspace is then made: doctor finds it, --fix
+    # removes it.
+    other = tmp_path / "other"
+    proc = _start_restore(archive, other, ws)
+    proc.kill()
+    proc.communicate()
+    [left] = _restore_staging(other)
+    cli = [PYTHON, "-m", "app.cli", "--workspace", str(other), "doctor"]
+    run = dict(cwd=ROOT, env=subprocess_env(other), capture_output=True, text=True, timeout=300)
+    found = subprocess.run(cli, **run)
+    assert found.returncode == 2 and f"left by a killed restore: {left}" in found.stdout
+    fixed = subprocess.run([*cli, "--fix"], **run)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "removed what 1 killed restore(s) left" in fixed.stdout, fixed.stdout
+    assert _restore_staging(other) == []
+
+
+def test_a_restore_never_removes_what_a_running_restore_uses(ws: Workspace, tmp_path: Path) -> None:
+    """Two restores into one folder: the second leaves the first's staging alone while its
+    process lives; the first then finds the folder filled and says so, keeping nothing."""
+    _slow_to_back_up(ws, tmp_path)
+    archive = tmp_path / "ws.tar"
+    backup.backup(ws, archive)
+    target = tmp_path / "restored"
+    proc = _start_restore(archive, target, ws)
+    try:
+        [first] = _restore_staging(target)
+        report = backup.restore(archive, target)
+        assert report.clean and first.is_dir() and (first / "meta.duckdb").is_file()
+        assert "1 restore(s) into this folder running" in "\n".join(report.lines())
+        restored = Workspace.open(target)
+        fixed = backup.doctor(restored, fix=True)
+        assert fixed.clean and fixed.removed_restores == 0 and first.is_dir()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert f"error: {target} is no longer empty" in err, err
+    assert _restore_staging(target) == []
+    assert backup.doctor(restored).clean
+    restored.store.close()
+
+
+def test_what_an_older_restore_left_goes_once_it_is_old(ws: Workspace, tmp_path: Path) -> None:
+    """Before restores named their process, the staging folder was `.T.restoring-XXXXXXXX`:
+    one older than ORPHAN_GRACE is a dead restore's; a younger one may be running."""
+    wb.log_dataset(binary_frame(40), "a")
+    archive = tmp_path / "ws.tar"
+    backup.backup(ws, archive)
+    target = tmp_path / "restored"
+    old, young = (
+        tmp_path / ".restored.restoring-5c5dcdd6",
+        tmp_path / ".restored.restoring-0a1b2c3d",
+    )
+    others = [tmp_path / ".restored-2.restoring-5c5dcdd6", tmp_path / ".restored.restoring-5c5d"]
+    for folder in [old, young, *others]:
+        folder.mkdir()
+        (folder / "meta.duckdb").write_bytes(b"a copy")
+    hours_ago = time.time() - 2 * backup.ORPHAN_GRACE
+    for folder in [old, *others]:
+        os.utime(folder, (hours_ago, hours_ago))
+    report = backup.restore(archive, target)
+    assert report.removed_restores == 1 and not old.exists()
+    assert young.is_dir() and all(f.is_dir() for f in others)  # not this target's, or alive
+    lines = report.lines()
+    assert report.clean and "1 restore(s) into this folder running: their staging" in lines[-3]
+    assert lines[-2:] == ["removed what 1 killed restore(s) left", "clean"]
+    os.utime(young, (hours_ago, hours_ago))
+    restored = Workspace.open(target)
+    found = backup.doctor(restored)
+    assert not found.clean and found.dead_restores == [young]
+    assert f"left by a killed restore: {young} (a full copy of a workspace)" in found.lines()
+    fixed = backup.doctor(restored, fix=True)
+    assert fixed.clean and fixed.removed_restores == 1 and not young.exists()
+    assert all(f.is_dir() for f in others)
+    restored.store.close()
+
+
+def test_the_backup_target_follows_the_output_file_rule(ws: Workspace, tmp_path: Path) -> None:
+    """A newcomer's finds: `backup DANGLING-LINK` replaced the link with the archive, and
+    `backup WORKSPACE/inner.tar` was accepted. A backup target is a new regular file, as
+    every user-named output file (app/files.py), and lies outside the workspace."""
+    wb.log_dataset(binary_frame(40), "a")
+    dangling = tmp_path / "dl.tar"
+    dangling.symlink_to(tmp_path / "none.tar")
+    device = tmp_path / "null.tar"
+    device.symlink_to(os.devnull)
+    pipe = tmp_path / "pipe.tar"
+    os.mkfifo(pipe)
+    in_the_way = tmp_path / "xf"
+    in_the_way.write_text("a file")
+    alias = tmp_path / "alias"  # another name for the workspace's folder
+    alias.symlink_to(ws.root)
+    before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*"))
+    refused = [
+        (dangling, "is a symbolic link to nothing"),
+        (device, "is a character device"),
+        (pipe, "is a named pipe"),
+        (in_the_way / "sub" / "b.tar", f"{in_the_way} is a file, not a folder"),
+        ("", "backup target given is empty"),
+        (ws.root / "inner.tar", "is inside the workspace it backs up"),
+        (ws.root / "runs" / "inner.tar.gz", "is inside the workspace it backs up"),
+        (alias / "inner.tar", "is inside the workspace it backs up"),
+    ]
+    for target, says in refused:
+        with pytest.raises(InvalidInput, match=says) as caught:
+            backup.backup(ws, target)
+        assert "mkdir -p" not in str(caught.value), target
+    assert dangling.is_symlink() and not dangling.exists() and stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert in_the_way.read_text() == "a file"
+    assert sorted(p.relative_to(ws.root) for p in ws.root.rglob("*")) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+    ws.store.close()
+    done = subprocess.run(
+        [PYTHON, "-m", "app.cli", "backup", str(dangling)],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"error: {dangling} is a symbolic link to nothing" in done.stderr, done.stderr
+    assert dangling.is_symlink()
+
+
+def test_a_backup_never_overwrites_what_appears_while_it_packs(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """The target is checked before the copy, and packing takes seconds to minutes: a file
+    (or a link) made at the target meanwhile is kept, and the archive is not."""
+    _slow_to_back_up(ws, tmp_path)
+    archive = tmp_path / "ws.tar.gz"
+    proc = _start_backup(ws, archive)
+    try:
+        archive.symlink_to(tmp_path / "nowhere.tar.gz")  # dangling: a rename would replace it
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert f"error: {archive} appeared while the backup was written" in err, err
+    assert archive.is_symlink() and not (tmp_path / "nowhere.tar.gz").exists()
+    assert not list(tmp_path.glob(".ws.tar.gz*")) and not list(ws.blobs.tmp_dir.glob("backup-*"))

@@ -4,9 +4,12 @@ workers and on a real Dask cluster, cancel, a killed worker, run again, bad inpu
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
+import re
 import signal
+import subprocess
 import time
 
 import joblib
@@ -14,12 +17,15 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
-from app import catalogue, experiments, runner
+from app import catalogue, experiments, ingest, runner
 from app import sdk as wb
+from app.cli import main
 from app.training import RunSpec, train
 from store import runs_admin
+from store.entities import UNENDED_STATUSES as UNENDED
 from store.errors import InvalidInput, NotFound
 from store.workspace import Workspace
+from tests.conftest import PYTHON, ROOT, subprocess_env
 
 IRIS = load_iris(as_frame=True).frame.rename(columns={"target": "species"})
 DIABETES = load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
@@ -190,10 +196,12 @@ def test_cancel_stops_running_and_queued_trials(churn: Workspace) -> None:
     _wait_for(lambda: any(e["type"] == "metrics" for e in _events(churn, launch.run_ids[0])))
     assert runner.cancel(churn, launch.parent_run_id, user="ana") == 5  # parent + 4 trials
     runner.join(120)
-    statuses = {experiments.get_run(churn, rid).run.status for rid in launch.run_ids}
-    assert statuses == {"killed"}
+    runs = [experiments.get_run(churn, rid).run for rid in launch.run_ids]
+    assert {r.status for r in runs} == {"killed"}
     first = experiments.get_run(churn, launch.run_ids[0])
     assert first.run.error == "Cancelled by ana."
+    never_ran = [r for r in runs if r.error.endswith("before it started.")]
+    assert all(r.duration_s == 0 for r in never_ran)  # not its wait in the queue
     assert experiments.get_run(churn, launch.parent_run_id).run.status == "killed"
 
 
@@ -212,10 +220,10 @@ def test_a_killed_worker_leaves_its_run_failed_with_a_reason(churn: Workspace) -
     os.kill(worker_pid(), signal.SIGKILL)
     runner.join(120)
     runs = [experiments.get_run(churn, rid).run for rid in launch.run_ids]
-    assert "running" not in {r.status for r in runs}
+    assert {"queued", "running"}.isdisjoint({r.status for r in runs})
     failed = [r for r in runs if r.status == "failed"]
     assert failed and all("worker process" in r.error for r in failed)
-    assert experiments.get_run(churn, launch.parent_run_id).run.status != "running"
+    assert experiments.get_run(churn, launch.parent_run_id).run.status not in UNENDED
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -270,20 +278,21 @@ def test_a_dataset_with_only_the_target_has_no_features(ws: Workspace) -> None:
 def test_queued_trials_are_not_lost_while_they_wait(churn: Workspace, monkeypatch) -> None:
     """One worker, three trials, a heartbeat timeout of 1 s and the reaper running all the
     while (as the app's watcher does): trials waiting in the queue longer than the timeout
-    stay running until they run, then finish; the sweep counts all three (issue 16: they
+    stay queued until they run, then finish; the sweep counts all three (issue 16: they
     were marked lost, then finished with metrics the sweep's totals left out)."""
     from app import ingest
 
     monkeypatch.setenv("WORKBENCH_HEARTBEAT_INTERVAL", "0.1")
     big = binary_frame(3000)
     wb.log_dataset(big, "churn")
-    sweep = runner.SweepSpec("grid", {"n_estimators": [150, 150, 150]})
+    # the first trial outlasts the 1.5 s below on an idle machine too (600 trees did not)
+    sweep = runner.SweepSpec("grid", {"n_estimators": [2000, 150, 150]})
     launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest"),
                            experiment="queued", sweep=sweep, workers=1)  # fmt: skip
     last = churn.paths.run_dir(launch.run_ids[-1]) / "events.jsonl"  # written once it starts
     reaped, queued_past_timeout = [], False
     started = time.monotonic()
-    while any(experiments.get_run(churn, r).run.status == "running" for r in launch.run_ids):
+    while any(experiments.get_run(churn, r).run.status in UNENDED for r in launch.run_ids):
         reaped += ingest.reap_lost_runs(churn, heartbeat_timeout=1.0)
         queued_past_timeout |= not last.exists() and time.monotonic() - started > 1.5
         time.sleep(0.2)
@@ -294,3 +303,124 @@ def test_queued_trials_are_not_lost_while_they_wait(churn: Workspace, monkeypatc
     assert [t.run.status for t in trials] == ["finished"] * 3, [t.run.error for t in trials]
     parent = experiments.get_run(churn, launch.parent_run_id)
     assert parent.metrics["trials_finished"].last_value == 3
+
+
+# Statuses of a sweep's trials, in launch order, on one worker: those done, then at most one
+# running, then the ones still waiting (issue 16: every trial showed running from the launch).
+ONE_AT_A_TIME = re.compile(r"(finished )*(running )?(queued )*")
+
+
+def _one_at_a_time(statuses: list[str]) -> bool:
+    return ONE_AT_A_TIME.fullmatch("".join(f"{s} " for s in statuses)) is not None
+
+
+def test_queued_trials_wait_as_queued_and_start_when_their_worker_does(
+    churn: Workspace, capsys
+) -> None:
+    """Issue 16, "Queued sweep trials": a sweep of 4 trials on 1 worker. While the first
+    runs, the SDK and `workbench runs list` report the other three queued (not running,
+    no duration yet); each trial's started_at is when its worker took it, after the one
+    before ended, so durations are run times, not run time plus the wait in the queue."""
+    spec = RunSpec("churn", "churned", "gradient_boosting")
+    sweep = runner.SweepSpec("grid", {"n_estimators": [3000, 5, 5, 5]})  # the first takes ~3 s
+    launch = runner.launch(churn, spec, experiment="queued-test", sweep=sweep, workers=1)
+    trials = list(launch.run_ids)
+    seen_by = set()
+    deadline = time.monotonic() + 120
+    while seen_by != {"sdk", "cli"}:
+        assert time.monotonic() < deadline, f"never saw the first trial running: {seen_by}"
+        table = wb.search_runs(experiment="queued-test")
+        sdk = dict(zip(table["run_id"], table["status"], strict=True))
+        assert main(["runs", "list", "--experiment", "queued-test", "--format", "json"]) == 0
+        rows = {r["run_id"]: r for r in json.loads(capsys.readouterr().out)}
+        for source, statuses in (
+            ("sdk", [sdk[t] for t in trials]),
+            ("cli", [rows[t]["status"] for t in trials]),
+        ):
+            assert _one_at_a_time(statuses), (source, statuses)
+            if statuses == ["running", "queued", "queued", "queued"]:
+                seen_by.add(source)
+        if rows[trials[-1]]["status"] == "queued":
+            assert rows[trials[-1]]["duration_s"] is None  # it has not run yet
+        time.sleep(0.05)
+    detail = wb.get_run(trials[-1])
+    assert detail.run.status == "queued" and detail.run.duration_s is None
+    cmd = ["runs", "list", "--experiment", "queued-test", "--status", "queued"]
+    assert main([*cmd, "--format", "json"]) == 0
+    assert {r["run_id"] for r in json.loads(capsys.readouterr().out)} <= set(trials[1:])
+    runner.join(180)
+
+    runs = [experiments.get_run(churn, t).run for t in trials]
+    assert [r.status for r in runs] == ["finished"] * 4, [r.error for r in runs]
+    for before, after in itertools.pairwise(runs):
+        assert after.started_at >= before.ended_at  # started by its worker, not at the launch
+    durations = [r.duration_s for r in runs]
+    parent = experiments.get_run(churn, launch.parent_run_id).run
+    assert sum(durations) <= parent.duration_s  # one at a time: nothing counted twice
+    assert max(durations[1:]) < durations[0], durations  # old code: 6.1, 6.8, 8.3, 9.9 s
+
+
+LAUNCHER = """
+import sys
+from app import runner
+from app.training import RunSpec
+from app.workspace import open_workspace
+spec = RunSpec("churn", "churned", "gradient_boosting", validation="kfold", folds=20,
+               params={"n_estimators": 300})
+sweep = runner.SweepSpec("grid", {"learning_rate": [0.05, 0.1, 0.2]})
+launch = runner.launch(open_workspace(sys.argv[1]), spec, experiment="killed", sweep=sweep,
+                       workers=1)
+print(" ".join(launch.run_ids), flush=True)
+runner.join()
+"""
+
+
+@pytest.mark.slow
+def test_queued_trials_of_a_killed_launcher_are_lost_with_a_reason(churn: Workspace) -> None:
+    """The launcher (here also the worker: one at a time, in its process) is SIGKILLed while
+    trial 1 runs: the reaper marks trial 1 lost as any dead run, and the queued trials lost
+    saying they never started (duration 0, not the time they waited)."""
+    proc = subprocess.Popen(
+        [PYTHON, "-c", LAUNCHER, str(churn.root)],
+        cwd=ROOT,
+        env=subprocess_env(churn.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        trials = proc.stdout.readline().split()
+        assert len(trials) == 3, proc.stderr.read() if proc.poll() is not None else trials
+        _wait_for(lambda: experiments.get_run(churn, trials[0]).run.status == "running")
+        assert [experiments.get_run(churn, t).run.status for t in trials[1:]] == ["queued"] * 2
+    finally:
+        proc.kill()
+        proc.wait()
+    lost = ingest.reap_lost_runs(churn, heartbeat_timeout=60)
+    assert set(trials) <= set(lost)
+    first, *queued = [experiments.get_run(churn, t).run for t in trials]
+    assert first.status == "lost" and "ended without ending the run" in first.error
+    for run in queued:
+        assert run.status == "lost" and run.duration_s == 0
+        expected = r"Queued, and the process that launched it \(PID \d+ on .+\) ended before"
+        assert re.fullmatch(expected + r" it started\.", run.error), run.error
+
+
+def test_a_queued_run_is_counted_filtered_and_listed_as_queued(ws: Workspace, capsys) -> None:
+    """Counts, filters and lists know the queued state: the experiment's summary, the
+    workspace's runs by status, `status = 'queued'`, no duration yet, the CLI's columns."""
+    waiting, _ = experiments.create_run(
+        ws, experiment="q", name="waiting", user="tester", pid=os.getpid(), queued=True
+    )
+    running = wb.start_run(experiment="q", name="busy")
+    [summary] = experiments.list_experiments(ws)
+    assert (summary.run_count, summary.running, summary.queued) == (2, 1, 1)
+    assert experiments.workspace_summary(ws).runs_by_status == {"queued": 1, "running": 1}
+    found = experiments.search_runs(ws, query="status = 'queued' and duration IS NULL")
+    assert [r.run_id for r in found] == [waiting.run_id]
+    assert main(["experiments", "list"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split()[:4] == ["name", "runs", "running", "queued"]
+    assert row.split()[:4] == ["q", "2", "1", "1"]
+    assert ingest.reap_lost_runs(ws, heartbeat_timeout=60) == []  # its launcher (we) lives
+    running.end()

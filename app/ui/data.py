@@ -268,19 +268,21 @@ def runs_grid(
         run_ids=tuple(table["run_id"].tolist()),
         n_running=len(running),
         running_sweeps=tuple(zip(sweeps["run_id"].tolist(), sweeps["name"].tolist(), strict=True)),
+        n_queued=int((table["status"] == "queued").sum()),
     )
 
 
 @dataclass(frozen=True)
 class RunsGrid:
     """One page of the runs table, ready to draw: ``arrow`` (one row per run, in order),
-    ``run_ids`` (the same order), how many are running, and the running sweeps' (run id,
-    name)."""
+    ``run_ids`` (the same order), how many are running, the running sweeps' (run id,
+    name), and how many are queued (launched trials waiting for a worker)."""
 
     arrow: pa.Table
     run_ids: tuple[str, ...]
     n_running: int
     running_sweeps: tuple[tuple[str, str], ...]
+    n_queued: int = 0
 
 
 # -- figures: built once (plotly's template and validation took about 0.2 s of each Drift

@@ -21,6 +21,7 @@ log = logging.getLogger("workbench.ui")
 
 # Material icons render everywhere (emoji need a colour-emoji font many Linux boxes lack).
 STATUS_ICONS = {
+    "queued": ":violet[:material/schedule:]",
     "running": ":blue[:material/play_circle:]",
     "finished": ":green[:material/check_circle:]",
     "failed": ":red[:material/error:]",
