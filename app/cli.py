@@ -26,7 +26,7 @@ import pandas as pd
 from app import auth, cli_admin, cli_drift, datasets, experiments, files, inbox, ingest, network
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
-from app.validation import visible_name
+from app.validation import escape_invisible, visible_name
 from app.workspace import open_workspace
 from store import jsontext, migrations
 from store.entities import RUN_STATUSES, Condition
@@ -514,7 +514,7 @@ def cmd_datasets_diff(args: argparse.Namespace) -> int:
 
 def cmd_datasets_export(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
-    out = datasets.export(ws, args.ref, Path(args.target), overwrite=args.force)
+    out = datasets.export(ws, args.ref, args.target, overwrite=args.force)
     print(f"wrote {out}")
     if out.suffix.lower() == ".csv":  # read back: what would not register as the same
         for note in datasets.csv_round_trip(ws, datasets.get_version(ws, args.ref), out):
@@ -623,7 +623,7 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
 def cmd_models_export(args: argparse.Namespace) -> int:
     from app import registry
 
-    target = Path(args.target)
+    target = files.given_path(args.target, "export folder")  # "" is not "." (the cwd)
     if target.exists() and not target.is_dir():
         raise InvalidInput(f"{target} is a file; a model exports into a new or empty folder.")
     if not target.exists():
@@ -734,6 +734,10 @@ def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
     elif frame.empty:
         print("(none)")
     else:
+        # A table is read in a terminal: a tag value or column name holding U+202E or a
+        # newline would reorder or break its line (csv and json carry the text as it is).
+        frame = frame.map(lambda v: escape_invisible(v) if isinstance(v, str) else v)
+        frame.columns = [escape_invisible(str(c)) for c in frame.columns]
         with pd.option_context("display.max_columns", 12, "display.width", 160,
                                "display.max_colwidth", 40):  # fmt: skip
             print(frame.to_string(index=False))

@@ -117,8 +117,8 @@ def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
 def cmd_drift_report(args: argparse.Namespace) -> int:
     from app import drift, reports
 
-    if args.html:  # before the report is stored: a bad path leaves the workspace as it was
-        files.check_output_path(Path(args.html), overwrite=args.force)
+    if args.html is not None:  # before the report is stored: a bad path changes nothing
+        files.check_output_path(files.given_path(args.html, "--html file"), overwrite=args.force)
     ws = open_workspace(args.workspace)
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
@@ -141,7 +141,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
         if (label := reports.label_drift(report)) is not None:
             print(f"  label {label['column']} (apart from the features): {label['verdict']}: "
                   f"{label['sentence']}")  # fmt: skip
-    if args.html:
+    if args.html is not None:
         out = reports.export_html(ws, report.report_id, Path(args.html), overwrite=args.force)
         print(f"wrote {out}")
     return _gate(args, reports.gate_failures(report.verdict, report.results, degraded))

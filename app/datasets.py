@@ -27,7 +27,7 @@ import pandas as pd
 
 from app import contracts
 from app.auth import current_user, requires
-from app.files import check_output_path, write_output
+from app.files import check_output_path, given_path, write_output
 from app.settings import Settings
 from app.validation import check_dataset_name, check_key, check_storable, check_tag_value
 from store import audit, profiles, snapshots
@@ -516,8 +516,9 @@ def preview(ws: Workspace, version: DatasetVersion, page: int, page_size: int = 
 def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, *,
            overwrite: bool = False) -> Path:  # fmt: skip
     """Write a version to ``target`` as CSV or Parquet (by ``fmt`` or the file suffix).
-    An existing file is replaced only with ``overwrite``."""
-    target = Path(target)
+    An existing file is replaced only with ``overwrite``; an empty ``target`` is refused
+    (``Path("")`` is the current folder)."""
+    target = given_path(target, "export file")
     fmt = (fmt or target.suffix.lstrip(".") or "parquet").lower()
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"Export format must be csv or parquet; got {fmt!r}.")

@@ -215,6 +215,11 @@ class Gate:
                 "wbt_...'. An admin creates one with `workbench tokens create "
                 "NAME`."
             )
+        if header.strip().partition(" ")[0].lower() != "bearer":  # the token may be right
+            return False, (  # (what was sent is not echoed: it may be the token itself)
+                "The Authorization header does not use the Bearer scheme; a serving token "
+                "goes as 'Authorization: Bearer wbt_...'."
+            )
         return False, (
             "The serving token is not valid (unknown, revoked or mistyped). Ask "
             "an admin for a token (`workbench tokens list` shows the active ones)."

@@ -118,14 +118,22 @@ def check_note(text: str, what: str) -> str:
     return text
 
 
+def escape_invisible(text: str) -> str:
+    """``text`` with each control or invisible character (see :func:`check_name`: a bidi
+    override such as U+202E, a zero-width space, a newline) written out as its escape
+    (``\\u202e``), whatever its length: for text shown in a terminal that must not reorder
+    or break the line around it (the CLI's tables)."""
+    return "".join(
+        f"\\u{ord(c):04x}" if (ord(c) < 32 or ord(c) == 127 or _invisible(c)) else c for c in text
+    )
+
+
 def visible_name(name: str) -> str:
     """``name`` as a name may read: each control or invisible character (see
     :func:`check_name`) written out as its escape (``\\u202e``), and so each filler of a
     name that would show as blank (``\\u3164``), cut to the name limit. For names that come
     from elsewhere (an MLflow store being imported), which are kept rather than refused."""
-    shown = "".join(
-        f"\\u{ord(c):04x}" if (ord(c) < 32 or ord(c) == 127 or _invisible(c)) else c for c in name
-    )
+    shown = escape_invisible(name)
     if shown and not _strip_blank(shown):
         shown = "".join(c if c.isspace() else f"\\u{ord(c):04x}" for c in shown)
     return shown[:MAX_NAME]

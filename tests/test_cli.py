@@ -440,3 +440,16 @@ def test_in_a_terminal_every_command_names_its_workspace(tmp_path: Path) -> None
         os.close(leader)
         assert done.returncode == 0 and said.splitlines()[0] == f"workspace: {named}", said
         assert "workspace:" not in done.stdout
+
+
+def test_a_table_writes_out_what_would_reorder_the_terminal(ws: Workspace, capsys) -> None:
+    """A tag value or param holding U+202E (right-to-left override) or a newline was printed
+    raw in `runs list`'s table and flipped or broke the rest of the terminal line; csv and
+    json keep the text as it is (they are data, not a display)."""
+    make_run(experiment="surr", name="r1", params={"p": "x\u202ey"}, tags={"t": "a\nb"})
+    assert main(["runs", "list", "--experiment", "surr"]) == 0
+    table = capsys.readouterr().out
+    assert "x\\u202ey" in table and "a\\u000ab" in table and "\u202e" not in table
+    assert main(["runs", "list", "--experiment", "surr", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["params.p"] == "x\u202ey" and row["tags.t"] == "a\nb"

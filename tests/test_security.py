@@ -204,8 +204,8 @@ def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, caps
             with pytest.raises(InvalidInput, match=says) as caught:
                 door(target)
             assert "mkdir -p" not in str(caught.value)
-    for door in doors[1:]:  # (datasets.export makes "" a Path, ".", before it checks)
-        with pytest.raises(InvalidInput, match=r"(target|export folder) given is empty"):
+    for door in doors:
+        with pytest.raises(InvalidInput, match=r"(target|export folder|file) given is empty"):
             door("")
     with pytest.raises(InvalidInput, match=f"Cannot export into {in_the_way}: .* is a file"):
         registry.export_version(ws, "clf@champion", in_the_way)
@@ -223,6 +223,11 @@ def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, caps
             f"error: Cannot write {argv[-1]}: {in_the_way} is a file, not a folder; choose "
             "another path.\n"
         ), err
+    # An empty TARGET from a shell (`""`, an unset variable) was the current folder: "."
+    # is not empty, the export went to ./.parquet, `--html ""` wrote no file and said nothing.
+    for argv in (argvs[0][:-1], argvs[1][:-1], html):
+        assert main([*argv, ""]) == 1, argv
+        assert "given is empty; give a path." in capsys.readouterr().err
     # Where nothing is in the way, creating the folder is the advice, quoted for a shell.
     with pytest.raises(InvalidInput, match=r"\(mkdir -p '.*/no such'\)"):
         datasets.export(ws, "churn@v1", tmp_path / "no such" / "out.csv")

@@ -35,10 +35,12 @@ def ws_model(ws: Workspace) -> Workspace:
     return ws
 
 
-def _call(url: str, token: str | None = None, body: object | None = None) -> tuple[int, dict]:
+def _call(
+    url: str, token: str | None = None, body: object | None = None, scheme: str = "Bearer"
+) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"}
     if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
+        headers["Authorization"] = f"{scheme} {token}"
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data, headers)
     try:
@@ -108,6 +110,10 @@ def test_a_team_workspace_serves_only_with_a_valid_token(ws_model: Workspace, ca
         assert status == 401 and "not valid" in body["error"]
         wrong = text[:-1] + ("A" if text[-1] != "A" else "B")  # right id, wrong secret
         assert _call(f"{url}/predict", wrong, rows)[0] == 401
+        # the right token under another scheme: told which one to use, not "not valid"
+        status, body = _call(f"{url}/predict", text, rows, scheme="Basic")
+        assert status == 401 and "does not use the Bearer scheme" in body["error"]
+        assert text not in body["error"]
         status, body = _call(f"{url}/predict", text, rows)
         assert status == 200 and len(body["predictions"]) == 2, body
         assert _call(f"{url}/health", text) == (200, {"status": "ok", "model": "churn-clf/1"})
@@ -119,7 +125,7 @@ def test_a_team_workspace_serves_only_with_a_valid_token(ws_model: Workspace, ca
         proc.communicate(timeout=60)
     events = auth.audit_events(ws)
     refused = events[events["action"] == "serve.refused"]["detail"].map(json.loads)
-    assert sum(d["requests"] for d in refused) == 4
+    assert sum(d["requests"] for d in refused) == 5
     assert {a for d in refused for a in d["addresses"]} == {"127.0.0.1"}
     used = events[events["action"] == "serve.predict"]
     assert set(used["actor"]) == {"token:scorer"}
