@@ -50,7 +50,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from app import settings
 from app.listing import Listing, check_limit
-from app.validation import visible_name
+from app.validation import shows_blank, visible_name
 from store import audit
 from store import login_sessions as sessions
 from store import users as q
@@ -267,7 +267,9 @@ def check_account_name(name: str, kind: str = "User name") -> str:
     """``name`` stripped, if it is 1 to 64 characters: letters, digits, '.',
     '_', '-', '@'; else InvalidInput naming ``kind``. For accounts and serving tokens."""
     name = (name or "").strip() if isinstance(name, str) else ""
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
+    # (a filler such as U+3164 counts as a letter to str.isalnum, yet shows as nothing)
+    allowed = all((c.isalnum() and not shows_blank(c)) or c in "._-@" for c in name)
+    if not name or len(name) > 64 or not allowed:
         raise InvalidInput(f"{kind} {name!r}: use 1 to 64 letters, digits, '.', '_', '-' or '@'.")
     if name.casefold() in RESERVED_ACTORS:
         raise InvalidInput(
