@@ -186,6 +186,7 @@ def purge_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     """Delete trashed runs for good, with their artifacts (blobs no other run names) and
     event logs. Runs not in the trash are refused: trash them first."""
     ids = _checked_ids(run_ids)
+    folders = [ws.paths.run_dir(rid) for rid in ids]  # an id that is no folder name: refused
 
     def work(tx: Tx) -> list[str]:
         runs = {r.run_id: r for r in tracking.search_runs(tx, lifecycle="deleted")}
@@ -201,8 +202,8 @@ def purge_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     orphans = ws.store.write(work)
     for sha in orphans:
         ws.blobs.remove(sha)
-    for rid in ids:
-        shutil.rmtree(ws.paths.run_dir(rid), ignore_errors=True)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
     return len(ids)
 
 

@@ -12,6 +12,7 @@ workspace/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,16 @@ class WorkspacePaths:
         return self.root / "backups"
 
     def run_dir(self, run_id: str) -> Path:
+        """``runs/<run_id>``. InvalidInput for an id that is not one plain folder name
+        (letters, digits, '-', '_'; at most 64): a run id such as ``../../x``, which an
+        imported store once carried, would name a folder outside the workspace, and
+        purging the run would delete it."""
+        if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+            raise InvalidInput(f"{run_id!r} is not a run id (32 hex digits, as runs list shows).")
         return self.runs / run_id
+
+
+_RUN_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 class Workspace:

@@ -18,7 +18,7 @@ from app.training import RunSpec
 from app.ui import nav
 from store.errors import InvalidInput, WorkbenchError
 from store.workspace import Workspace
-from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
 from tests.test_pages import app_env, run_page  # noqa: F401 (a fixture)
 from tests.test_runner import binary_frame
 
@@ -231,3 +231,44 @@ def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, caps
     # Where nothing is in the way, creating the folder is the advice, quoted for a shell.
     with pytest.raises(InvalidInput, match=r"\(mkdir -p '.*/no such'\)"):
         datasets.export(ws, "churn@v1", tmp_path / "no such" / "out.csv")
+
+
+def test_a_run_id_that_is_no_folder_name_never_reaches_the_disk(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A newcomer imported an MLflow store whose run id was ``../../victim``; purging that
+    run deleted a folder outside the workspace. Whatever the database holds, a run's folder
+    is one plain name under runs/: such an id is refused before anything is deleted."""
+    from datetime import UTC, datetime
+
+    from app import experiments
+    from store import tracking
+    from store.entities import Run
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "important.txt").write_text("precious")
+    forged = os.path.relpath(victim, ws.paths.runs)
+    make_run(experiment="imported")  # (the experiment, through the SDK)
+    exp = experiments.get_experiment_by_name(ws, "imported")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    run = Run(
+        forged,
+        exp.experiment_id,
+        "r",
+        "finished",
+        "mlflow",
+        None,
+        "me",
+        None,
+        None,
+        now,
+        now,
+        None,
+        "deleted",
+    )
+    ws.store.write(lambda tx: tracking.insert_run(tx, run))
+    with pytest.raises(InvalidInput, match="is not a run id"):
+        experiments.purge_runs(ws, [forged], user="me")
+    assert (victim / "important.txt").read_text() == "precious"
+    assert forged in [r.run_id for r in experiments.search_runs(ws, lifecycle="deleted")]
