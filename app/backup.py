@@ -152,7 +152,7 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
     if not target.name.endswith((".tar", ".tar.gz")):
         raise InvalidInput(f"{target.name}: name the archive .tar (or .tar.gz to compress).")
     files.check_output_path(target, never_overwrite="a backup never overwrites")
-    _refuse_inside(ws, target)
+    files.refuse_inside(ws.root, target, "write the backup")
     remove_dead_backups(ws)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     staging = ws.blobs.tmp_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"  # same filesystem
@@ -201,18 +201,6 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
         object_id=str(ws.root), detail={"archive": str(target), "bytes": size,
                                         "missing": missing}))  # fmt: skip
     return BackupReport(target, len(named) - len(missing), size, version, tuple(missing))
-
-
-def _refuse_inside(ws: Workspace, target: Path) -> None:
-    """InvalidInput if ``target`` lies in the workspace ``ws`` (its folders resolved)."""
-    root = ws.root.resolve()
-    where = target.parent.resolve() / target.name
-    if where == root or root in where.parents:
-        raise InvalidInput(
-            f"{target} is inside the workspace it backs up ({ws.root}); write the backup "
-            "outside it (inside, the next backup could pack it into its own archive, doctor "
-            "--fix could remove it as a stray file, and it would be lost with the workspace)."
-        )
 
 
 def _place(partial: Path, target: Path) -> None:

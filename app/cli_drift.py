@@ -117,9 +117,10 @@ def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
 def cmd_drift_report(args: argparse.Namespace) -> int:
     from app import drift, reports
 
-    if args.html is not None:  # before the report is stored: a bad path changes nothing
-        files.check_output_path(files.given_path(args.html, "--html file"), overwrite=args.force)
     ws = open_workspace(args.workspace)
+    if args.html is not None:  # before the report is stored: a bad path changes nothing
+        html = files.given_path(args.html, "--html file")
+        files.refuse_inside(ws.root, files.check_output_path(html, overwrite=args.force), "export")
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
     print(f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "

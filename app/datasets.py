@@ -27,7 +27,7 @@ import pandas as pd
 
 from app import contracts
 from app.auth import current_user, requires
-from app.files import check_output_path, given_path, write_output
+from app.files import check_output_path, given_path, refuse_inside, write_output
 from app.settings import Settings
 from app.validation import check_dataset_name, check_key, check_storable, check_tag_value
 from store import audit, profiles, snapshots
@@ -523,6 +523,7 @@ def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, 
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"Export format must be csv or parquet; got {fmt!r}.")
     target = check_output_path(target, overwrite=overwrite)
+    refuse_inside(ws.root, target, "export")
     source = snapshot_path(ws, get_version(ws, ref))
 
     def fill(tmp: Path) -> None:

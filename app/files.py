@@ -137,3 +137,19 @@ def write_output(target: Path, fill: Callable[[Path], None]) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def refuse_inside(root: Path, target: Path | str, doing: str = "write it") -> None:
+    """InvalidInput if ``target`` lies in the workspace folder ``root`` (folders resolved,
+    so a symbolic link or ``..`` on the way counts): there ``doctor --fix`` removes what no
+    record names (an exported model in ``blobs/`` went as five orphans), a backup packs it,
+    and it is lost with the workspace. ``doing`` completes the advice ("write the backup")."""
+    root = Path(root).resolve()
+    target = Path(target)
+    where = target.parent.resolve() / target.name
+    if where == root or root in where.parents:
+        raise InvalidInput(
+            f"{target} is inside the workspace ({root}); {doing} outside it: inside, doctor "
+            "--fix could remove it as a stray file, the next backup would pack it, and it "
+            "would be lost with the workspace."
+        )

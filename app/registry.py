@@ -520,6 +520,7 @@ def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
     ``target``, a file (or a device, a pipe, a dangling link) at ``target`` or in the way
     of its folders, and a non-empty folder."""
     target = files.given_path(target, "export folder")
+    files.refuse_inside(ws.root, target, "export")
     if (why := files.in_the_way(target)) is not None:
         raise InvalidInput(
             f"Cannot export into {target}: {why}; a model exports into a new or empty folder."

@@ -295,6 +295,7 @@ def export_html(
     (or an existing one with ``overwrite``), in an existing folder; else InvalidInput
     (:func:`app.files.check_output_path`). Written whole or not at all."""
     target = files.check_output_path(target, overwrite=overwrite)
+    files.refuse_inside(ws.root, target, "export")
     report = get_report(ws, report_id)
     ref_p = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(
         ws, report.reference_ref))}  # fmt: skip

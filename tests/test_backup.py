@@ -441,9 +441,9 @@ def test_the_backup_target_follows_the_output_file_rule(ws: Workspace, tmp_path:
         (pipe, "is a named pipe"),
         (in_the_way / "sub" / "b.tar", f"{in_the_way} is a file, not a folder"),
         ("", "backup target given is empty"),
-        (ws.root / "inner.tar", "is inside the workspace it backs up"),
-        (ws.root / "runs" / "inner.tar.gz", "is inside the workspace it backs up"),
-        (alias / "inner.tar", "is inside the workspace it backs up"),
+        (ws.root / "inner.tar", "is inside the workspace"),
+        (ws.root / "runs" / "inner.tar.gz", "is inside the workspace"),
+        (alias / "inner.tar", "is inside the workspace"),
     ]
     for target, says in refused:
         with pytest.raises(InvalidInput, match=says) as caught:

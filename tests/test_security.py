@@ -189,6 +189,7 @@ def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, caps
 
     in_the_way = tmp_path / "xf"
     in_the_way.write_text("a file")
+    before_blobs = [p.name for p in (ws.root / "blobs").iterdir()]
     dangling = tmp_path / "dl"
     dangling.symlink_to(tmp_path / "nowhere")
     doors = [
@@ -231,6 +232,15 @@ def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, caps
     # Where nothing is in the way, creating the folder is the advice, quoted for a shell.
     with pytest.raises(InvalidInput, match=r"\(mkdir -p '.*/no such'\)"):
         datasets.export(ws, "churn@v1", tmp_path / "no such" / "out.csv")
+    # Inside the workspace an export is a stray file: doctor --fix removed an exported
+    # model's five files from blobs/ as orphans. Every door refuses it, as backup does.
+    inside = ws.root / "blobs"
+    for door, target in zip(doors, ["churn.csv", "r.html", "model"], strict=True):
+        with pytest.raises(InvalidInput, match="is inside the workspace"):
+            door(inside / target)
+    assert main([*html, str(ws.root / "runs" / "r.html")]) == 1
+    assert "is inside the workspace" in capsys.readouterr().err
+    assert sorted(p.name for p in inside.iterdir()) == sorted(before_blobs)
 
 
 def test_a_run_id_that_is_no_folder_name_never_reaches_the_disk(
