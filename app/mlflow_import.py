@@ -45,6 +45,8 @@ class ImportReport:
     tags: int = 0
     skipped_keys: set[str] = field(default_factory=set)
     skipped_points: int = 0
+    bad_run_ids: int = 0
+    unreadable_times: int = 0
 
     def summary(self) -> str:
         text = (f"imported {self.runs} runs ({self.skipped_runs} already here) in "
@@ -58,6 +60,10 @@ class ImportReport:
                 f"; skipped {self.skipped_points:,} metric points whose value, time or step "
                 "is not a number"
             )
+        if self.bad_run_ids:
+            text += f"; skipped {self.bad_run_ids} runs whose id is not MLflow's 32 hex digits"
+        if self.unreadable_times:
+            text += f"; {self.unreadable_times} run times unreadable, taken as unknown"
         return text
 
 
@@ -126,24 +132,34 @@ def _import_all(ws: Workspace, con: sqlite3.Connection, user: str, report: Impor
             "ORDER BY start_time",
             [exp_id],
         ).fetchall()
-        new = [r for r in runs if r[0].replace("-", "") not in existing]
-        report.skipped_runs += len(runs) - len(new)
+        new = []
+        for row in runs:
+            run_id = _run_id(row[0])
+            if run_id is None:  # '../../x' would name a folder outside the workspace
+                report.bad_run_ids += 1
+            elif run_id in existing:  # imported before, or 'ab-c' and 'abc' in one store
+                report.skipped_runs += 1
+            else:
+                existing.add(run_id)
+                new.append(row)
         if not new:
             continue
         # a name from MLflow is kept, with what would hide in it written out
-        experiment = _experiment(ws, check_name(visible_name(name), "Experiment"), user, created)
+        experiment = _experiment(
+            ws, check_name(visible_name(_text(name)), "Experiment"), user, created
+        )
         report.experiments += 1
         for start in range(0, len(new), BATCH_RUNS):
             _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
 
 
-def _experiment(ws: Workspace, name: str, user: str, created_ms: int | None) -> Experiment:
+def _experiment(ws: Workspace, name: str, user: str, created_ms: object) -> Experiment:
     def work(tx) -> Experiment:
         found = tracking.find_experiment(tx, name)
         if found is not None:
             return found
         exp = Experiment(uuid.uuid4().hex, name, "imported from MLflow", "active",
-                         _time(created_ms) or utcnow(), user)  # fmt: skip
+                         _time(created_ms, None) or utcnow(), user)  # fmt: skip
         tracking.insert_experiment(tx, exp)
         return exp
 
@@ -162,13 +178,16 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
                       ids)  # fmt: skip
     runs, batches = [], []
     for run_uuid, name, user_id, status, start, end, stage, artifact_uri in rows:
-        run_id = run_uuid.replace("-", "")
+        run_id = _run_id(run_uuid) or ""  # the caller passes only runs with an id
+        name, user_id, status, stage, artifact_uri = map(
+            _text, (name, user_id, status, stage, artifact_uri)
+        )
         run_tags = dict((k, v) for k, v in tags.get(run_uuid, []))
         label = visible_name(name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}")
         ours = STATUS.get(status, "lost")
         runs.append(Run(run_id, exp.experiment_id, label, ours, "mlflow", None, user_id or "",
-                        None, None, _time(start) or utcnow(),
-                        _time(end) or (utcnow() if ours == "lost" else None),
+                        None, None, _time(start, report) or utcnow(),
+                        _time(end, report) or (utcnow() if ours == "lost" else None),
                         "imported while running" if ours == "lost" else None,
                         "deleted" if stage == "deleted" else "active"))  # fmt: skip
         batch = IngestBatch(run_id, 0, 0)
@@ -183,7 +202,9 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
                 number = math.nan if is_nan else float(value)
                 point = (int(ts), int(step or 0))
             except (TypeError, ValueError, OverflowError):
-                report.skipped_points += 1
+                point = None
+            if point is None or not all(_INT64[0] <= n <= _INT64[1] for n in point):
+                report.skipped_points += 1  # a step or time past int64 is no number here
                 continue
             batch.metric_key.append(key)
             batch.metric_value.append(number)
@@ -207,8 +228,23 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
 def _grouped(con: sqlite3.Connection, sql: str, ids: list[str]) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {}
     for row in con.execute(sql, ids):
-        out.setdefault(row[0], []).append(tuple(row[1:]))
+        out.setdefault(row[0], []).append(tuple(_text(v) for v in row[1:]))
     return out
+
+
+def _text(value: object) -> object:
+    """``value``, a BLOB (which text_factory does not see) read as text the way the
+    connection reads TEXT: UTF-8 with bad bytes written out (0xff -> ``\\xff``)."""
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+
+
+def _run_id(run_uuid: object) -> str | None:
+    """The workbench id of an MLflow run_uuid: its 32 hex digits (MLflow's uuid4 hex,
+    '-' removed), or None for any other value, which is no run id (and may be a path)."""
+    if not isinstance(run_uuid, str):
+        return None
+    run_id = run_uuid.replace("-", "")
+    return run_id if re.fullmatch(r"[0-9a-f]{32}", run_id) else None
 
 
 def _valid(pairs: list[tuple], report: ImportReport) -> list[tuple]:
@@ -250,5 +286,17 @@ def _typed(text: str | None) -> ParamValue:
     return number if repr(number) == text else text[:6000]
 
 
-def _time(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+def _time(ms: object, report: ImportReport | None) -> datetime | None:
+    """Milliseconds since the epoch as a naive UTC datetime; None for NULL (unknown) and
+    for a value that is no such time ('x', a year past 9999, NaN), counted in ``report``
+    when given."""
+    if ms is None:
+        return None
+    try:
+        if isinstance(ms, (int, float)) and not isinstance(ms, bool):
+            return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        pass
+    if report is not None:
+        report.unreadable_times += 1
+    return None

@@ -92,3 +92,65 @@ def test_what_sqlite_lets_a_store_hold_is_imported_or_counted(
     assert [r.name for r in experiments.search_runs(ws, query="params.max_depth = 8")] == [
         "a\\xffb"
     ]
+
+
+def test_odd_param_step_and_run_times_are_kept_or_counted(
+    ws: Workspace, store_copy: Path, capsys
+) -> None:
+    """A BLOB param value stopped the import with TypeError, a step past int64 with
+    OverflowError, a start_time 'x' with TypeError and one past year 9999 with ValueError."""
+    import sqlite3
+
+    con = sqlite3.connect(store_copy)
+    con.execute("UPDATE params SET value = X'00ff' WHERE rowid = (SELECT min(rowid) FROM params)")
+    [(param_run, param_key)] = con.execute(
+        "SELECT run_uuid, key FROM params WHERE rowid = (SELECT min(rowid) FROM params)"
+    ).fetchall()
+    con.execute(
+        "UPDATE metrics SET step = 99999999999999999999 "
+        "WHERE rowid = (SELECT min(rowid) FROM metrics)"
+    )
+    con.execute(
+        "UPDATE metrics SET timestamp = -99999999999999999999 "
+        "WHERE rowid = (SELECT max(rowid) FROM metrics)"
+    )
+    con.execute("UPDATE runs SET start_time = 'x' WHERE rowid = (SELECT min(rowid) FROM runs)")
+    con.execute(
+        "UPDATE runs SET start_time = 9999999999999999 WHERE rowid = (SELECT max(rowid) FROM runs)"
+    )
+    con.commit()
+    con.close()
+    assert main(["import-mlflow", str(store_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 6 runs (0 already here)" in out, out
+    assert "skipped 2 metric points whose value, time or step" in out, out
+    assert "2 run times unreadable, taken as unknown" in out, out
+    detail = experiments.get_run(ws, param_run.replace("-", ""))
+    assert detail.params[param_key] == "\x00\\xff"
+
+
+def test_a_run_id_that_is_a_path_is_skipped(ws: Workspace, store_copy: Path, capsys) -> None:
+    """A run_uuid '../../victim' was taken as a run id, so purging that run removed
+    runs/../../victim, a folder outside the workspace."""
+    import sqlite3
+
+    victim = ws.paths.run_dir("x").parent / ".." / ".." / "victim"
+    victim.mkdir(parents=True, exist_ok=True)
+    (victim / "keep.txt").write_text("mine")
+    con = sqlite3.connect(store_copy)
+    con.execute("PRAGMA foreign_keys = OFF")
+    [(old,)] = con.execute("SELECT run_uuid FROM runs WHERE lifecycle_stage = 'deleted'").fetchall()
+    for table in ("runs", "params", "metrics", "tags", "latest_metrics"):
+        con.execute(f"UPDATE {table} SET run_uuid = '../../victim' WHERE run_uuid = ?", [old])
+    con.commit()
+    con.close()
+    assert main(["import-mlflow", str(store_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "imported 5 runs (0 already here)" in out, out
+    assert "skipped 1 runs whose id is not MLflow's 32 hex digits" in out, out
+    assert experiments.search_runs(ws, lifecycle="deleted") == []
+    assert sum(s.run_count for s in experiments.list_experiments(ws)) == 5
+    assert all(len(r.run_id) == 32 for r in experiments.search_runs(ws))
+    assert (victim / "keep.txt").read_text() == "mine"
+    assert main(["import-mlflow", str(store_copy)]) == 0  # again: still skipped, not a run
+    assert "imported 0 runs (5 already here)" in capsys.readouterr().out
