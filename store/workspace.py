@@ -20,6 +20,7 @@ from store import migrations
 from store.blobs import BlobStore
 from store.errors import InvalidInput
 from store.gateway import Store
+from store.text import check_storable
 
 DB_NAME = "meta.duckdb"
 
@@ -66,6 +67,13 @@ class Workspace:
 
     def __init__(self, root: Path | str, *, lock_timeout: float = 30.0,
                  linger: float = 0.1) -> None:  # fmt: skip
+        # DuckDB cannot open a path that is not UTF-8 (std::bad_cast): refused before any
+        # folder or file is made (it left blobs/, runs/ and a queue file behind, then "a bug")
+        check_storable(
+            str(root),
+            f"The workspace path {str(root)!r}",
+            fix="Use a folder whose name is UTF-8 (rename it, e.g. with convmv) and pass that.",
+        )
         self.paths = WorkspacePaths(Path(root).expanduser().absolute())
         self.store = Store(self.paths.db, lock_timeout=lock_timeout, linger=linger)
         self.blobs = BlobStore(self.paths.blobs)

@@ -272,3 +272,19 @@ def test_the_database_refuses_a_lone_surrogate_clearly_if_a_check_is_missed(
     with pytest.raises(InvalidInput):
         experiments.create_run(ws, experiment="ok", name=None, user="u" + LONE)
     assert experiments.list_experiments(ws) == []
+
+
+def test_a_workspace_path_that_is_not_utf8_is_refused_before_anything_is_made(
+    tmp_path: Path, capsys
+) -> None:
+    """`--workspace $'/tmp/w\\xff'` said "a bug" (DuckDB: std::bad_cast) after making blobs/,
+    runs/ and a queue file there; the SDK raised a bare RuntimeError. Refused first, by
+    name, in every door (the CLI here; the SDK opens workspaces the same way)."""
+    from app.cli import main
+
+    root = tmp_path / "w\udcff"
+    assert main(["--workspace", str(root), "runs", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: The workspace path {str(root)!r} holds a lone surrogate")
+    assert "Traceback" not in err and "bug" not in err
+    assert not os.path.lexists(root)
