@@ -326,9 +326,8 @@ def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
     failure = None if wide else _reads_text(info.name)  # wide: the byte order, said below
     if failure is not None:
         raise InvalidInput(
-            f"{requested!r} is not an encoding for a file's text (reading the plain CSV line "
-            f"'name,value' with it fails: {failure}); use utf-8 or latin-1, or the encoding the "
-            "file was written in (e.g. cp1252, shift_jis)."
+            f"{requested!r} is not an encoding for a file's text ({failure}); use utf-8 or "
+            "latin-1, or the encoding the file was written in (e.g. cp1252, shift_jis)."
         )
     if b"\x00" in head and not wide:
         even, odd = head[0::2].count(0), head[1::2].count(0)  # NULs on one side: UTF-16
@@ -345,18 +344,27 @@ def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
 
 
 _PLAIN_CSV = b"name,value\r\n1,a b\n"
+# a Windows path and escapes as a CSV holds them: text, one character for each byte
+_BACKSLASHES = b"C:\\x41\\u0042\\t\n"
 
 
 def _reads_text(codec: str) -> str | None:
     """None when ``codec`` decodes a plain CSV line both strictly (as files are read) and
-    with ``errors="replace"`` (as a bad byte's line is found); else the first line of its
-    error. Text codecs that are not for files fail here: idna decodes only strictly,
-    punycode reads ',' as a digit, ``undefined`` decodes nothing."""
+    with ``errors="replace"`` (as a bad byte's line is found), and reads backslashes as
+    characters; else why not. Text codecs that are not for files fail here: idna decodes
+    only strictly, punycode reads ',' as a digit, ``undefined`` decodes nothing, and
+    unicode_escape and raw_unicode_escape read escape sequences in the data ("\\x41" as
+    "A"), silently changing values and field counts."""
     try:
         for errors in ("strict", "replace"):
             codecs.getincrementaldecoder(codec)(errors).decode(_PLAIN_CSV, final=True)
+        read = codecs.getincrementaldecoder(codec)("strict").decode(_BACKSLASHES, final=True)
     except (UnicodeError, LookupError, ValueError, TypeError) as exc:
-        return _shorten(_first_line(exc) or type(exc).__name__, 80)
+        failure = _shorten(_first_line(exc) or type(exc).__name__, 80)
+        return f"reading the plain CSV line 'name,value' with it fails: {failure}"
+    if len(read) != len(_BACKSLASHES):  # an ASCII byte is one character in a file's text
+        written = _BACKSLASHES.decode("ascii")
+        return f"it reads backslash escapes in the data: the text {written!r} as {read!r}"
     return None
 
 
@@ -383,7 +391,8 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
                     before = chunk[: max(exc.start, 0)].decode("latin-1")
                 raise _encoding_error(label, enc.name, f"around line "
                                       f"{lines + before.count(chr(10)) + 1}",
-                                      chunk) from exc  # fmt: skip
+                                      chunk, complete=len(chunk) < 1 << 20,
+                                      mid_file=src.tell() > len(chunk)) from exc  # fmt: skip
             except UnicodeError as exc:
                 if not codecs.lookup(enc.codec).name.startswith(("utf-16", "utf-32")):
                     raise InvalidInput(
@@ -1525,27 +1534,32 @@ def _decode_head(head: bytes, label: str, encoding: str, complete: bool) -> str:
         line = head.count(b"\n", 0, exc.start) + 1
         raise _encoding_error(label, encoding, f"line {line}: byte 0x{head[exc.start]:02x} "
                                                f"at offset {exc.start}", head,
-                              _non_ascii_utf8(head[: exc.start])) from exc  # fmt: skip
+                              _non_ascii_utf8(head[: exc.start]),
+                              complete=complete) from exc  # fmt: skip
 
 
 def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
-                    utf8_before: bool = False) -> InvalidInput:  # fmt: skip
+                    utf8_before: bool = False, *, complete: bool = False,
+                    mid_file: bool = False) -> InvalidInput:  # fmt: skip
     """The file is not text in ``encoding``; the hint names the likely one from ``sample``
     (its first bytes): Windows-1252 when bytes 0x80-0x9F occur (its curly quotes, dashes
     and euro sign; in latin-1 they are invisible control characters, so reading such a
     file as latin-1 would silently change its text), else latin-1 or cp1252. With
     ``utf8_before`` (the bytes before the failure are UTF-8 with non-ASCII characters) the
-    file mixes encodings, and no single encoding reads it right.
+    file mixes encodings, and no single encoding reads it right. ``complete``: ``sample``
+    ends where the file ends; ``mid_file``: it starts inside the file (a character may be
+    cut at either end only where the sample, not the file, ends).
 
     Windows-1252 is named only when it is the plausible reading (:func:`_readings`): bytes
     that read as cp1252 into runs of unlikely symbols, or that Shift-JIS, EUC, Big5 or
-    GB18030 read as words, get no guess but the encodings that decode them, with what each
-    reads (following a confident wrong guess registered mojibake)."""
+    GB18030 read as words, get no guess but the encodings that decode them strictly, with
+    what each reads (following a confident wrong guess registered mojibake). Cyrillic
+    (cp1251, KOI8-R) is offered only where it reads as Cyrillic words."""
     where_to = "(--encoding {0} on the command line, encoding='{0}' in the SDK, the " \
         "Encoding box on the page)"  # fmt: skip
-    readings = _readings(sample) if not utf8_before else {}
+    readings = _readings(sample, complete=complete, mid_file=mid_file) if not utf8_before else {}
     western = "cp1252" in readings and _reads_as_western(readings["cp1252"][2])
-    eastern = [c for c, (*_, text) in readings.items() if c != "cp1252" and _reads_as_cjk(text)]
+    eastern = [c for c, (*_, text) in readings.items() if c in _CJK and _reads_as_cjk(text)]
     if utf8_before:
         hint = ("Its text before that point is UTF-8 with accented or other non-ASCII "
                 "characters, so the file mixes encodings: reading the whole file in another "
@@ -1598,45 +1612,61 @@ def _non_ascii_utf8(data: bytes) -> bool:
 
 # Encodings a CSV that is not UTF-8 is often written in, tried on its first bytes when it
 # does not read (latin-1 reads any byte, so it tells nothing): the Windows code page of
-# Western Europe and the Americas, and the double-byte ones of Japan, Korea, Taiwan, China.
-_GUESSES = ("cp1252", "shift_jis", "euc-jp", "euc-kr", "big5", "gb18030")
+# Western Europe and the Americas, the Cyrillic ones of Windows and Unix (any byte reads
+# in KOI8-R, so they are offered only when they read as Cyrillic words), and the
+# double-byte ones of Japan, Korea, Taiwan, China.
+_CYRILLIC = ("cp1251", "koi8_r")
+_CJK = ("shift_jis", "euc-jp", "euc-kr", "big5", "gb18030")
+_GUESSES = ("cp1252", *_CYRILLIC, *_CJK)
 
 
-def _readings(sample: bytes) -> dict[str, tuple[int, str, str]]:
-    """Each of ``_GUESSES`` that decodes ``sample`` cleanly (a character cut at either end
-    aside; no C1 control, private-use or unassigned character): the number of the first
-    line holding a byte that is not ASCII, that line's text around the byte (for a
-    message), and the whole sample's text. Keys in ``_GUESSES`` order. Reads at most 64 KiB
-    of ``sample``."""
+def _readings(
+    sample: bytes, *, complete: bool = False, mid_file: bool = False
+) -> dict[str, tuple[int, str, str]]:
+    """Each of ``_GUESSES`` that decodes ``sample`` strictly and cleanly (no replacement
+    character; no C1 control, private-use or unassigned character; a character cut at the
+    start only when ``mid_file``, at the end only when not ``complete``), Cyrillic ones
+    only when they read as Cyrillic words: the number of the first line holding a
+    character that is not ASCII, that line's text around it (for a message), and the
+    whole sample's text. Keys in ``_GUESSES`` order. Reads at most 64 KiB of ``sample``."""
+    complete = complete and len(sample) <= _SNIFF_BYTES
     sample = sample[:_SNIFF_BYTES]
-    first = next((i for i, b in enumerate(sample) if b >= 0x80), None)
-    if first is None:
+    if all(b < 0x80 for b in sample):
         return {}
-    start = sample.rfind(b"\n", 0, first) + 1  # no double-byte encoding uses 0x0a in a pair
-    end = sample.find(b"\n", first)
-    line = sample[start : end if end >= 0 else len(sample)]
-    number = sample.count(b"\n", 0, first) + 1
     out = {}
     for codec in _GUESSES:
-        text = _clean_text(sample, codec)
-        if text is None:
+        decoded = _clean_text(sample, codec, complete=complete, mid_file=mid_file)
+        if decoded is None:
             continue
-        shown = line.decode(codec, errors="replace")
-        at = next((i for i, c in enumerate(shown) if ord(c) >= 0x80), 0)
-        out[codec] = (number, shown[max(0, at - 12) : at + 24], text)
+        skipped, text = decoded
+        if codec in _CYRILLIC and not _reads_as_cyrillic(text):
+            continue
+        at = next((i for i, c in enumerate(text) if ord(c) >= 0x80), None)
+        if at is None:
+            continue
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        line = text[start : end if end >= 0 else len(text)].rstrip("\r")
+        number = sample[:skipped].count(b"\n") + text.count("\n", 0, at) + 1
+        at -= start
+        out[codec] = (number, line[max(0, at - 12) : at + 24], text)
     return out
 
 
-def _clean_text(sample: bytes, codec: str) -> str | None:
-    """``sample`` decoded with ``codec``, forgiving a character cut at its start (a chunk
-    from mid-file) or end (a cut sample); None when it does not decode, or decodes into
-    C1 control, private-use or unassigned characters (Big5 read as GB18030, say)."""
-    for head in (0, 1):
+def _clean_text(
+    sample: bytes, codec: str, *, complete: bool = False, mid_file: bool = False
+) -> tuple[int, str] | None:
+    """``sample`` decoded strictly with ``codec`` (and the number of bytes skipped at its
+    start), forgiving a character cut at its start (only ``mid_file``: a chunk from
+    mid-file) or end (only when not ``complete``: a cut sample); None when it does not
+    decode, or decodes into C1 control, private-use or unassigned characters (Big5 read as
+    GB18030, say)."""
+    for head in (0, 1) if mid_file else (0,):
         data = sample[head:]
         try:
             text = data.decode(codec)
         except UnicodeDecodeError as exc:
-            if exc.start < len(data) - 3:
+            if complete or exc.start < len(data) - 3:
                 continue
             try:
                 text = data[: exc.start].decode(codec)
@@ -1644,7 +1674,7 @@ def _clean_text(sample: bytes, codec: str) -> str | None:
                 continue
         if any(unicodedata.category(c) in ("Cc", "Co", "Cn") for c in text if ord(c) >= 0x80):
             return None
-        return text
+        return head, text
     return None
 
 
@@ -1660,6 +1690,22 @@ def _reads_as_western(text: str) -> bool:
     True when fewer than a quarter of the characters that are not ASCII are in such runs."""
     runs = _runs(text)
     return sum(n for n in runs if n >= 3) * 4 < sum(runs)
+
+
+def _reads_as_cyrillic(text: str) -> bool:
+    """Whether a Cyrillic reading looks like Cyrillic text: at least four in five of its
+    characters that are not ASCII are Cyrillic letters or punctuation, and at most one in
+    five of its words with Cyrillic letters also holds Latin ones ("CafИ" is "Café" in
+    cp1252 read as KOI8-R; Shift-JIS read so is mostly box-drawing symbols), and most of
+    those words have two letters or more."""
+    wide = [c for c in text if ord(c) >= 0x80]
+    cyrillic = sum(
+        "\u0400" <= c <= "\u04ff" or unicodedata.category(c).startswith(("P", "Z")) for c in wide
+    )
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if re.search("[\u0400-\u04ff]", w)]
+    mixed = sum(bool(re.search("[A-Za-z]", w)) for w in words)
+    long = sum(len(w) >= 2 for w in words)  # words, not a letter alone ("1,Ѓ")
+    return long * 2 > len(words) and cyrillic * 5 >= len(wide) * 4 and mixed * 5 <= len(words)
 
 
 def _reads_as_cjk(text: str) -> bool:
@@ -1747,7 +1793,9 @@ def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encodi
         valid = sample[: len(sample) - 4] if len(sample) == 1 << 16 else sample
         mixed = encoding.lower().replace("_", "-") in ("utf-8", "utf8") and \
             _non_ascii_utf8(valid)  # fmt: skip
-        return _encoding_error(label, encoding, f"around line {line}", sample, mixed)
+        return _encoding_error(
+            label, encoding, f"around line {line}", sample, mixed, complete=len(sample) < 1 << 16
+        )
     ragged = _first_ragged_line(path, delimiter, encoding, n_header)
     if ragged is not None:
         line, found = ragged

@@ -46,11 +46,69 @@ def test_an_encoding_name_python_cannot_look_up_is_unknown(
 
 
 def test_a_codec_that_makes_a_lone_surrogate_names_the_line(ws: Workspace, tmp_path: Path) -> None:
-    """unicode_escape reads the six characters \\ud800 as a lone surrogate."""
-    path = _csv(tmp_path, "esc.csv", b"a,b\n1,x\n2,\\ud800\n")
-    with pytest.raises(InvalidInput, match=r"read as unicode_escape \(line 3\).*lone surrogate"):
-        datasets.register(ws, path, "esc", encoding="unicode_escape")
+    """utf-7 reads the five characters +2AA- as a lone surrogate."""
+    path = _csv(tmp_path, "u7.csv", b"a,b\n1,x\n2,+2AA-\n")
+    with pytest.raises(InvalidInput, match=r"read as utf-7 \(line 3\).*lone surrogate"):
+        datasets.register(ws, path, "u7", encoding="utf-7")
     assert datasets.list_datasets(ws) == []
+
+
+@pytest.mark.parametrize("codec", ["unicode_escape", "raw_unicode_escape", "Unicode-Escape"])
+def test_escape_codecs_are_refused(ws: Workspace, tmp_path: Path, codec: str) -> None:
+    """They read backslash escapes in the data: "D:\\x41\\t" was stored as "D:A<TAB>"."""
+    path = _csv(tmp_path, "esc.csv", b"path,n\nD:\\x41\\t,1\nC:\\u0041,2\n")
+    with pytest.raises(InvalidInput, match="is not an encoding for a file's text") as exc:
+        datasets.register(ws, path, "esc", encoding=codec)
+    assert repr(codec) in str(exc.value) and "backslash escapes" in str(exc.value)
+    assert datasets.list_datasets(ws) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "имя,v\nМосква,1\n",
+        "город,население\nМосква,13010112\nСанкт-Петербург,5601911\n",
+    ],
+)
+def test_koi8_r_is_offered_and_no_double_byte_encoding_that_does_not_decode_it(
+    ws: Workspace, tmp_path: Path, text: str
+) -> None:
+    """euc-jp, euc-kr, big5 and gb18030 were listed as decoding this file, with '浜�'
+    (a replacement character) as euc-jp's reading; KOI8-R was never offered."""
+    path = _csv(tmp_path, "koi8.csv", text.encode("koi8_r"))
+    with pytest.raises(InvalidInput) as exc:
+        datasets.register(ws, path, "k")
+    message = str(exc.value)
+    assert "encoding is not clear" in message and "Windows-1252" not in message, message
+    assert f"koi8_r reads {text.splitlines()[0]!r}" in message, message
+    for codec in ("shift_jis", "euc-jp", "euc-kr", "big5", "gb18030"):
+        assert f"{codec} reads" not in message and f"{codec}," not in message, message
+    assert "\ufffd" not in message, message
+    datasets.register(ws, path, "k", encoding="koi8_r")
+    assert wb.load_dataset("k").columns.tolist() == text.splitlines()[0].split(",")
+
+
+def test_cp1251_is_offered_for_a_windows_cyrillic_file(ws: Workspace, tmp_path: Path) -> None:
+    text = "имя,город\nИван,«Москва» — столица\n"
+    path = _csv(tmp_path, "w1251.csv", text.encode("cp1251"))
+    with pytest.raises(InvalidInput) as exc:
+        datasets.register(ws, path, "c")
+    message = str(exc.value)
+    assert "encoding is not clear" in message and "Windows-1252" not in message, message
+    assert "cp1251 reads 'имя,город'" in message, message
+    assert "\ufffd" not in message, message
+
+
+def test_a_file_that_no_candidate_reads_strictly_gets_no_candidates(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A double-byte lead byte at the very end of a whole file is not a cut character."""
+    path = _csv(tmp_path, "cut.csv", b"a,b\n1,\x81")
+    with pytest.raises(InvalidInput) as exc:
+        datasets.register(ws, path, "cut")
+    message = str(exc.value)
+    for codec in ("shift_jis", "euc-jp", "euc-kr", "big5", "gb18030", "koi8_r", "cp1251"):
+        assert f"{codec} reads" not in message and f"only {codec}" not in message, message
 
 
 def test_shift_jis_is_not_called_windows_1252(ws: Workspace, tmp_path: Path) -> None:
@@ -58,6 +116,7 @@ def test_shift_jis_is_not_called_windows_1252(ws: Workspace, tmp_path: Path) -> 
     with pytest.raises(InvalidInput) as exc:
         datasets.register(ws, path, "sj")
     text = str(exc.value)
+    assert "koi8_r reads" not in text and "cp1251 reads" not in text, text
     assert "Windows-1252" not in text and "--encoding cp1252" not in text, text
     assert "encoding is not clear" in text and "--encoding NAME" in text, text
     assert "shift_jis reads '山田,東京'" in text, text
