@@ -26,6 +26,7 @@ import pandas as pd
 from app import auth, cli_admin, cli_drift, datasets, experiments, files, inbox, ingest, network
 from app.auth import current_user
 from app.settings import WORKSPACE_ENV, Settings, workspace_path
+from app.terminal import say
 from app.validation import escape_invisible, visible_name
 from app.workspace import open_workspace
 from store import jsontext, migrations
@@ -450,10 +451,10 @@ def cmd_datasets_add(args: argparse.Namespace) -> int:
     result = datasets.register(open_workspace(args.workspace), Path(args.path), args.name,
                                message=args.message, tags=tags, source_kind="path",
                                encoding=args.encoding)  # fmt: skip
-    print(result.message)
+    say(result.message)
     for check in result.checks:
         if not check.passed:
-            print(f"  failed {check.check}: {check.message}")
+            say(f"  failed {check.check}: {check.message}")
     return 0
 
 
@@ -477,48 +478,48 @@ def cmd_datasets_versions(args: argparse.Namespace) -> int:
 def cmd_datasets_show(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     v = datasets.get_version(ws, args.ref)
-    print(f"{v.ref}: {datasets.counted(v.n_rows, 'row')} x "
+    say(f"{v.ref}: {datasets.counted(v.n_rows, 'row')} x "
           f"{datasets.counted(v.n_columns, 'column')}, "
           f"{v.size_bytes:,} bytes, "
           f"contract {_contract_word(v)}")  # fmt: skip
-    print(f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
+    say(f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
           f"{v.created_by}  from {v.source} {v.source_name}")  # fmt: skip
     table = datasets.profile_table(datasets.get_profile(ws, v), v.n_rows)
     _print_frame(table, "table")
-    print(datasets.PROFILE_NOTE)
+    say(datasets.PROFILE_NOTE)
     for check in datasets.get_checks(ws, v)[1]:
         if not check.passed:
             examples = f" e.g. {', '.join(check.examples[:5])}" if check.examples else ""
-            print(f"failed {check.check}: {check.message}{examples}")
+            say(f"failed {check.check}: {check.message}{examples}")
     return 0
 
 
 def cmd_datasets_diff(args: argparse.Namespace) -> int:
     d = datasets.diff(open_workspace(args.workspace), args.reference, args.current, args.key)
-    print(f"{d.reference.ref} -> {d.current.ref}: rows {d.reference.n_rows:,} -> "
+    say(f"{d.reference.ref} -> {d.current.ref}: rows {d.reference.n_rows:,} -> "
           f"{d.current.n_rows:,}")  # fmt: skip
     for change in d.schema_changes:
-        print(f"  column {change.column}: {change.change} ({change.reference_type} -> "
+        say(f"  column {change.column}: {change.change} ({change.reference_type} -> "
               f"{change.current_type})")  # fmt: skip
     r = d.rows
     if r.mode == "key":
-        print(f"  matched by {r.key}: {r.added:,} added, {r.removed:,} removed, "
+        say(f"  matched by {r.key}: {r.added:,} added, {r.removed:,} removed, "
               f"{r.changed:,} changed, {r.unchanged:,} unchanged")  # fmt: skip
     else:
-        print(f"  as multisets: {r.added:,} rows only in current, {r.removed:,} only in "
+        say(f"  as multisets: {r.added:,} rows only in current, {r.removed:,} only in "
               "reference")  # fmt: skip
     if r.note:
-        print(f"  note: {r.note}")
+        say(f"  note: {r.note}")
     return 0
 
 
 def cmd_datasets_export(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     out = datasets.export(ws, args.ref, args.target, overwrite=args.force)
-    print(f"wrote {out}")
+    say(f"wrote {out}")
     if out.suffix.lower() == ".csv":  # read back: what would not register as the same
         for note in datasets.csv_round_trip(ws, datasets.get_version(ws, args.ref), out):
-            print(f"note: {note}")
+            say(f"note: {note}")
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from app import files
 from app.listing import check_limit
+from app.terminal import say
 from app.workspace import open_workspace
 from store.errors import InvalidInput
 
@@ -123,28 +124,28 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
         files.refuse_inside(ws.root, files.check_output_path(html, overwrite=args.force), "export")
     report = reports.run_report(ws, args.reference, args.current, model=args.model,
                                 target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
-    print(f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "
+    say(f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "
           f"{reports.summary(report.n_drifted, report.n_columns)} (report "
           f"{report.report_id})")  # fmt: skip
     _print_columns(report.results)
     section = reports.model_section(report)
     degraded = False
     if section is not None:
-        print(f"model {section.model_ref}: {section.verdict}")
+        say(f"model {section.model_ref}: {section.verdict}")
         for p in section.predictions:
-            print(f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  "
+            say(f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  "
                   f"p {drift.format_p(p.p_value) or '-':<8}  {p.sentence}")  # fmt: skip
         if section.performance is not None:
-            print(f"  performance {section.performance.verdict}: {section.performance.sentence}")
+            say(f"  performance {section.performance.verdict}: {section.performance.sentence}")
             degraded = section.performance.verdict == "degraded"
         if section.note:
-            print(f"  note: {section.note}")
+            say(f"  note: {section.note}")
         if (label := reports.label_drift(report)) is not None:
-            print(f"  label {label['column']} (apart from the features): {label['verdict']}: "
+            say(f"  label {label['column']} (apart from the features): {label['verdict']}: "
                   f"{label['sentence']}")  # fmt: skip
     if args.html is not None:
         out = reports.export_html(ws, report.report_id, Path(args.html), overwrite=args.force)
-        print(f"wrote {out}")
+        say(f"wrote {out}")
     return _gate(args, reports.gate_failures(report.verdict, report.results, degraded))
 
 
@@ -154,7 +155,7 @@ def cmd_drift_files(args: argparse.Namespace) -> int:
     results = reports.compare_files(args.reference, args.current, parse_rules(args.rule),
                                     encoding=args.encoding)  # fmt: skip
     verdict, drifted, compared = reports.dataset_verdict(results)
-    print(f"{verdict}: {args.current} against {args.reference}, "
+    say(f"{verdict}: {args.current} against {args.reference}, "
           f"{reports.summary(len(drifted), len(compared))} (not stored)")  # fmt: skip
     _print_columns([asdict(r) for r in results])
     return _gate(args, reports.gate_failures(verdict, [asdict(r) for r in results]))
@@ -164,7 +165,7 @@ def _gate(args: argparse.Namespace, reasons: list[str]) -> int:
     """EXIT_DRIFT, saying why, when --fail-on-drift is given and ``reasons`` is not empty."""
     if not (args.fail_on_drift and reasons):
         return 0
-    print(f"--fail-on-drift: exit {EXIT_DRIFT}: {'; '.join(reasons)}")
+    say(f"--fail-on-drift: exit {EXIT_DRIFT}: {'; '.join(reasons)}")
     return EXIT_DRIFT
 
 
@@ -230,6 +231,6 @@ def _print_columns(results: list[dict]) -> None:
     from app import drift
 
     for r in results:
-        print(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  "
+        say(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  "
               f"p {drift.format_p(r['p_value']) or '-':<8}  {r['sentence']}")  # fmt: skip
     print("How a verdict is reached: workbench drift rule")

@@ -453,3 +453,22 @@ def test_a_table_writes_out_what_would_reorder_the_terminal(ws: Workspace, capsy
     assert main(["runs", "list", "--experiment", "surr", "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["params.p"] == "x\u202ey" and row["tags.t"] == "a\nb"
+
+
+def test_lines_for_a_person_write_out_what_would_reorder_the_terminal(
+    ws: Workspace, tmp_path: Path, capsys
+) -> None:
+    """A column name from a user's file holding U+202E, a newline and an ESC colour code
+    reached the terminal raw in `drift files` and in a failed contract check: the line
+    broke, turned red and read backwards. Those lines write them out, as tables do."""
+    import pandas as pd
+
+    name = "cx\u202eabc\nline2\x1b[31mRED"
+    pd.DataFrame({name: ["a"] * 50 + ["b"] * 50}).to_csv(tmp_path / "w1.csv", index=False)
+    pd.DataFrame({name: ["zz"] * 100}).to_csv(tmp_path / "w2.csv", index=False)
+    assert main(["drift", "files", str(tmp_path / "w1.csv"), str(tmp_path / "w2.csv")]) == 0
+    main(["datasets", "add", str(tmp_path / "w1.csv"), "--name", "w"])
+    main(["datasets", "add", str(tmp_path / "w2.csv"), "--name", "w"])
+    out = capsys.readouterr().out
+    assert "cx\\u202eabc\\u000aline2\\u001b[31mRED" in out and "failed allowed_values" in out
+    assert "\u202e" not in out and "\x1b" not in out and "\nline2" not in out
