@@ -37,6 +37,7 @@ import hashlib
 import inspect
 import os
 import secrets
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -271,6 +272,13 @@ def check_account_name(name: str, kind: str = "User name") -> str:
     allowed = all((c.isalnum() and not shows_blank(c)) or c in "._-@" for c in name)
     if not name or len(name) > 64 or not allowed:
         raise InvalidInput(f"{kind} {name!r}: use 1 to 64 letters, digits, '.', '_', '-' or '@'.")
+    if (usual := unicodedata.normalize("NFKC", name)) != name:  # fullwidth letters, ligatures...
+        raise InvalidInput(
+            f"{kind} {name!r} has a character with a usual form: write it as {usual!r} "
+            "(a look-alike of another name otherwise)."
+        )
+    if set(name) == {"."}:
+        raise InvalidInput(f"{kind} {name!r} is only dots; use letters or digits too.")
     if name.casefold() in RESERVED_ACTORS:
         raise InvalidInput(
             f"{kind} {name!r} is reserved: the audit log names the workbench's own actions "

@@ -65,7 +65,8 @@ def check_output_path(
             f"(mkdir -p {shlex.quote(str(folder))}) or choose another path."
         )
     if target.is_dir():
-        raise InvalidInput(f"{target} is a folder; give a file name, e.g. {target / 'out'}.")
+        example = target / ("out" + "".join(target.suffixes))  # dir.tar/ -> dir.tar/out.tar
+        raise InvalidInput(f"{target} is a folder; give a file name, e.g. {example}.")
     if os.path.lexists(target):
         try:
             mode = target.stat().st_mode

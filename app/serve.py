@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -96,7 +96,16 @@ def build_app(ws: Workspace, ref: str, gate: Gate | None = None) -> Starlette:
             return denied
         try:
             body = await request.json()
-        except ValueError:
+        except ClientDisconnect:  # the client left mid-body: nobody to answer, no traceback
+            log.info("predict: the client disconnected before its body was complete")
+            return _error(400, "The client disconnected before the body was complete.")
+        except ValueError as exc:
+            if "integer string conversion" in str(exc):  # Python's 4,300-digit limit
+                return _error(
+                    400,
+                    "A number in the body has more than 4,300 digits, more than any column "
+                    "can hold; send values a float or a 64-bit integer can hold.",
+                )
             return _error(400, 'The body must be JSON: {"rows": [{column: value, ...}]}.')
         except RecursionError:  # Python's parser stops near 1,000 levels of nesting
             return _error(

@@ -434,6 +434,8 @@ def test_the_backup_target_follows_the_output_file_rule(ws: Workspace, tmp_path:
     in_the_way.write_text("a file")
     alias = tmp_path / "alias"  # another name for the workspace's folder
     alias.symlink_to(ws.root)
+    folder_tar = tmp_path / "dir.tar"
+    folder_tar.mkdir()
     before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*"))
     refused = [
         (dangling, "is a symbolic link to nothing"),
@@ -444,6 +446,8 @@ def test_the_backup_target_follows_the_output_file_rule(ws: Workspace, tmp_path:
         (ws.root / "inner.tar", "is inside the workspace"),
         (ws.root / "runs" / "inner.tar.gz", "is inside the workspace"),
         (alias / "inner.tar", "is inside the workspace"),
+        # a folder: the example it gives is one a backup takes (it said dir.tar/out)
+        (folder_tar, f"is a folder; give a file name, e.g. {folder_tar / 'out.tar'}\\."),
     ]
     for target, says in refused:
         with pytest.raises(InvalidInput, match=says) as caught:

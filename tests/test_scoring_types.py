@@ -818,6 +818,10 @@ def test_deeply_nested_json_is_a_bad_request(ws: Workspace) -> None:
         raw = ('{"rows": [{"age": ' + deep + ', "plan": "pro", "seen": "2024-05-01"}]}').encode()
         status, body, _ = post(url + "/predict", raw)
         assert status == 400, body
+        # valid JSON with a 5,000-digit integer: Python's int limit, not "must be JSON"
+        raw = ('{"rows": [{"age": 1' + "0" * 5000 + ', "plan": "pro"}]}').encode()
+        status, body, _ = post(url + "/predict", raw)
+        assert status == 400 and "more than 4,300 digits" in body["error"], body
         status, body, _ = post(
             url + "/predict", {"rows": [{"age": 30, "plan": "pro", "seen": "2024-05-01"}]}
         )

@@ -107,6 +107,14 @@ def test_account_names_cannot_pose_as_the_workbench_or_its_first_author(ws: Work
     for name in ("\u3164", "ad\u3164a", "a\ud800"):  # shows blank, or cannot be stored
         with pytest.raises(InvalidInput, match="use 1 to 64 letters"):
             auth.add_user(ws, name, "a-long-password", "viewer")
+    for name, says in (
+        (".", "only dots"),
+        ("..", "only dots"),
+        ("\uff41da", "write it as 'ada'"),
+        ("ada\u0301", "use 1 to 64 letters"),
+    ):  # fullwidth a; a + combining acute
+        with pytest.raises(InvalidInput, match=says):
+            auth.add_user(ws, name, "a-long-password", "viewer")
     assert auth.list_users(ws) == []
     first = _cli(
         ws, "users", "add", "ada", "--role", "admin", "--password-stdin", stdin="a-long-password\n"
