@@ -275,7 +275,7 @@ def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) 
     code = main(["--workspace", str(ws.root), "drift", "report", v2.ref, "--reference", v1.ref,
                  "--model", "clf/1"])  # fmt: skip
     assert code == 0 and "label churned (apart from the features):" in capsys.readouterr().out
-    page = reports.export_html(ws, report.report_id, ws.root / "r.html").read_text()
+    page = reports.export_html(ws, report.report_id, ws.root.parent / "r.html").read_text()
     assert "(apart from the features)" in page
 
 
