@@ -234,13 +234,22 @@ def check(ws: Workspace, needed: str, verb: str) -> None:
     who = effective(ws)
     if RANK[who.role] >= RANK[needed]:
         return
-    ws.store.write(lambda tx: audit.record(
-        tx, actor=who.name, action="auth.denied", object_type="verb", object_id=verb,
-        detail={"role": who.role, "needs": needed}))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=who.name,
+            action="auth.denied",
+            object_type="verb",
+            object_id=verb,
+            detail={"role": who.role, "needs": needed},
+        )
+    )
     if who.role == "none":
         raise PermissionDenied(f"Log in first: {verb} needs the {needed} role.")
-    raise PermissionDenied(f"{who.name} is a {who.role}; {verb} needs the {needed} role. Ask "
-                           "an admin to change your role.")  # fmt: skip
+    raise PermissionDenied(
+        f"{who.name} is a {who.role}; {verb} needs the {needed} role. Ask "
+        "an admin to change your role."
+    )
 
 
 # -- accounts ---------------------------------------------------------------------------------
@@ -302,8 +311,14 @@ def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> U
         if q.get(tx, name) is not None:
             raise AlreadyExists(f"User {name!r} exists; use set-role or reset-password.")
         q.insert(tx, user, hashed)
-        audit.record(tx, actor=user.created_by, action="user.add", object_type="user",
-                     object_id=name, detail={"role": role})  # fmt: skip
+        audit.record(
+            tx,
+            actor=user.created_by,
+            action="user.add",
+            object_type="user",
+            object_id=name,
+            detail={"role": role},
+        )
 
     ws.store.write(work)
     return user
@@ -327,8 +342,9 @@ def set_disabled(ws: Workspace, name: str, disabled: bool = True) -> User:
 @requires("admin")
 def reset_password(ws: Workspace, name: str, password: str) -> User:
     hashed = _hasher.hash(check_password(password))
-    return _change(ws, name, "user.reset_password", password_hash=hashed,
-                   password_changed_at=utcnow())  # fmt: skip
+    return _change(
+        ws, name, "user.reset_password", password_hash=hashed, password_changed_at=utcnow()
+    )
 
 
 def _change(
@@ -341,14 +357,18 @@ def _change(
         q.update(tx, name, **values)
         after = q.get(tx, name)
         if before.role == "admin" and not before.disabled and q.admins(tx) == 0:
-            raise InvalidInput(f"{name} is the last active admin; make someone else admin "
-                               "first.")  # fmt: skip
+            raise InvalidInput(f"{name} is the last active admin; make someone else admin first.")
         if end_sessions:
             sessions.end_for_user(tx, name, utcnow())
         shown = {k: v for k, v in values.items() if "password" not in k}
-        audit.record(tx, actor=current_user(), action=action, object_type="user",
-                     object_id=name, detail={"before": {k: getattr(before, k) for k in shown},
-                                             "after": shown})  # fmt: skip
+        audit.record(
+            tx,
+            actor=current_user(),
+            action=action,
+            object_type="user",
+            object_id=name,
+            detail={"before": {k: getattr(before, k) for k in shown}, "after": shown},
+        )
         return after
 
     return ws.store.write(work)
@@ -363,28 +383,49 @@ def has_admin(ws: Workspace) -> bool:
 
 
 @requires("admin")
-def audit_events(ws: Workspace, *, actor: str | None = None, object_type: str | None = None,
-                 action: str | None = None, text: str | None = None, since=None,
-                 limit: int | None = 5000) -> pd.DataFrame:  # fmt: skip
+def audit_events(
+    ws: Workspace,
+    *,
+    actor: str | None = None,
+    object_type: str | None = None,
+    action: str | None = None,
+    text: str | None = None,
+    since=None,
+    limit: int | None = 5000,
+) -> pd.DataFrame:
     """The audit log, newest first, filtered (see :func:`store.audit.search`); at most
     ``limit`` events (None: all; :func:`audit_log` also says how many match); admins only
     in team mode, as the Admin page is."""
-    return audit_log(ws, actor=actor, object_type=object_type, action=action, text=text,
-                     since=since, limit=limit).items  # fmt: skip
+    return audit_log(
+        ws, actor=actor, object_type=object_type, action=action, text=text, since=since, limit=limit
+    ).items
 
 
 @requires("admin")
-def audit_log(ws: Workspace, *, actor: str | None = None, object_type: str | None = None,
-              action: str | None = None, text: str | None = None, since=None,
-              limit: int | None = 5000) -> Listing[pd.DataFrame]:  # fmt: skip
+def audit_log(
+    ws: Workspace,
+    *,
+    actor: str | None = None,
+    object_type: str | None = None,
+    action: str | None = None,
+    text: str | None = None,
+    since=None,
+    limit: int | None = 5000,
+) -> Listing[pd.DataFrame]:
     """:func:`audit_events` with the number of matching events, counted in the same read:
     ``.items`` is the frame, ``.total`` the count, ``.note("events")`` says "showing 5,000
     of 12,345 events" when the limit left some out."""
-    filters = {"actor": actor, "object_type": object_type, "action": action, "text": text,
-               "since": since}  # fmt: skip
+    filters = {
+        "actor": actor,
+        "object_type": object_type,
+        "action": action,
+        "text": text,
+        "since": since,
+    }
     limit = check_limit(limit, "limit")
-    return ws.store.read(lambda tx: Listing(audit.search(tx, **filters, limit=limit),
-                                            audit.count(tx, **filters)))  # fmt: skip
+    return ws.store.read(
+        lambda tx: Listing(audit.search(tx, **filters, limit=limit), audit.count(tx, **filters))
+    )
 
 
 @requires("admin")

@@ -32,8 +32,9 @@ _depth = threading.local()
 _config: dict[str, Any] = {}
 
 
-def enable(experiment: str = "autolog", eval_data: tuple[Any, Any] | None = None,
-           log_models: bool = True) -> int:  # fmt: skip
+def enable(
+    experiment: str = "autolog", eval_data: tuple[Any, Any] | None = None, log_models: bool = True
+) -> int:
     """Patch every scikit-learn estimator's ``fit``; returns how many classes were patched."""
     from sklearn.utils import all_estimators
 
@@ -80,8 +81,13 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
     from app import sdk
 
     own = sdk.active_run() is None
-    run = sdk.start_run(experiment=_config.get("experiment", "autolog"),
-                        name=type(estimator).__name__) if own else sdk.active_run()  # fmt: skip
+    run = (
+        sdk.start_run(
+            experiment=_config.get("experiment", "autolog"), name=type(estimator).__name__
+        )
+        if own
+        else sdk.active_run()
+    )
     try:
         params = {}
         for key, value in estimator.get_params(deep=False).items():
@@ -167,12 +173,12 @@ def _keep_heldout(run: Any, estimator: Any, X: Any, X_eval: Any, y_eval: Any) ->
     pred: dict[str, Any] = {"pred": estimator.predict(X_eval)}
     if is_classifier(estimator) and hasattr(estimator, "predict_proba"):
         try:
-            pred |= {"proba": estimator.predict_proba(X_eval),
-                     "classes": list(estimator.classes_)}  # fmt: skip
+            pred |= {"proba": estimator.predict_proba(X_eval), "classes": list(estimator.classes_)}
         except (AttributeError, NotImplementedError):
             pass
-    evaluation.keep_heldout(run, heldout_frame(rows, y_eval, pred), kind="holdout", dataset=ref,
-                            target=target)  # fmt: skip
+    evaluation.keep_heldout(
+        run, heldout_frame(rows, y_eval, pred), kind="holdout", dataset=ref, target=target
+    )
 
 
 def _eval_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
@@ -181,9 +187,13 @@ def _eval_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
 
     pred = estimator.predict(X)
     if is_classifier(estimator):
-        return {"eval_accuracy": float(skm.accuracy_score(y, pred)),
-                "eval_f1_macro": float(skm.f1_score(y, pred, average="macro"))}  # fmt: skip
+        return {
+            "eval_accuracy": float(skm.accuracy_score(y, pred)),
+            "eval_f1_macro": float(skm.f1_score(y, pred, average="macro")),
+        }
     if is_regressor(estimator):
-        return {"eval_rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
-                "eval_r2": float(skm.r2_score(y, pred))}  # fmt: skip
+        return {
+            "eval_rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+            "eval_r2": float(skm.r2_score(y, pred)),
+        }
     return {}

@@ -52,8 +52,11 @@ from store.workspace import Workspace
 
 FORMAT = 1
 ORPHAN_GRACE = 600.0  # seconds
-BLOB_COLUMNS = (("artifacts", "sha256"), ("dataset_versions", "blob_sha256"),
-                ("model_versions", "sha256"))  # fmt: skip
+BLOB_COLUMNS = (
+    ("artifacts", "sha256"),
+    ("dataset_versions", "blob_sha256"),
+    ("model_versions", "sha256"),
+)
 
 
 @dataclass(frozen=True)
@@ -180,10 +183,15 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
         # after the linger (a backup stopped or slowed while packing held it).
         ws.store.close()
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
-        manifest = {"format": FORMAT, "created_at": utcnow().isoformat(),
-                    "created_by": current_user(), "schema_version": version,
-                    "db_sha256": file_sha256(staging / "meta.duckdb"),
-                    "blobs": len(named) - len(missing), "missing": missing}  # fmt: skip
+        manifest = {
+            "format": FORMAT,
+            "created_at": utcnow().isoformat(),
+            "created_by": current_user(),
+            "schema_version": version,
+            "db_sha256": file_sha256(staging / "meta.duckdb"),
+            "blobs": len(named) - len(missing),
+            "missing": missing,
+        }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
         try:
             with tarfile.open(partial, "w:gz" if target.name.endswith(".gz") else "w") as tar:
@@ -196,10 +204,16 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
             partial.unlink(missing_ok=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    ws.store.write(lambda tx: audit.record(
-        tx, actor=current_user(), action="workspace.backup", object_type="workspace",
-        object_id=str(ws.root), detail={"archive": str(target), "bytes": size,
-                                        "missing": missing}))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=current_user(),
+            action="workspace.backup",
+            object_type="workspace",
+            object_id=str(ws.root),
+            detail={"archive": str(target), "bytes": size, "missing": missing},
+        )
+    )
     return BackupReport(target, len(named) - len(missing), size, version, tuple(missing))
 
 
@@ -380,8 +394,10 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
     except OSError as exc:
         raise InvalidInput(f"Cannot read {archive} ({exc.strerror}).") from None
     if not is_tar:
-        raise InvalidInput(f"not a workbench backup: {archive.name} is not a tar archive; give "
-                           "the .tar or .tar.gz file that `workbench backup` wrote.")  # fmt: skip
+        raise InvalidInput(
+            f"not a workbench backup: {archive.name} is not a tar archive; give "
+            "the .tar or .tar.gz file that `workbench backup` wrote."
+        )
     if os.path.lexists(root) and not root.exists():
         raise InvalidInput(
             f"{root} is a symbolic link to nothing; restore into a new or empty folder."
@@ -404,12 +420,14 @@ def restore(archive: Path | str, root: Path | str) -> DoctorReport:
                 tar.extractall(unpacked, filter="data")  # no absolute paths, no "..", no links out
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # EOFError: cut off
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise InvalidInput(f"not a workbench backup: {archive.name} could not be unpacked "
-                               f"({first}).") from exc  # fmt: skip
+            raise InvalidInput(
+                f"not a workbench backup: {archive.name} could not be unpacked ({first})."
+            ) from exc
         manifest = _manifest(unpacked, archive)
         if file_sha256(unpacked / "meta.duckdb") != manifest["db_sha256"]:
-            raise InvalidInput(f"{archive.name}: meta.duckdb does not match its manifest; the "
-                               "archive is damaged.")  # fmt: skip
+            raise InvalidInput(
+                f"{archive.name}: meta.duckdb does not match its manifest; the archive is damaged."
+            )
         for blob in (unpacked / "blobs").rglob("*") if (unpacked / "blobs").is_dir() else ():
             if blob.is_file() and file_sha256(blob) != blob.name:
                 raise InvalidInput(f"{archive.name}: blob {blob.name[:12]}... is damaged.")
@@ -452,8 +470,9 @@ def _manifest(folder: Path, archive: Path) -> dict:
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{archive.name} has no readable manifest.json; is it a workbench "
-                           "backup?") from exc  # fmt: skip
+        raise InvalidInput(
+            f"{archive.name} has no readable manifest.json; is it a workbench backup?"
+        ) from exc
     if manifest.get("format") != FORMAT or not (folder / "meta.duckdb").is_file():
         raise InvalidInput(f"{archive.name} is not a workbench backup of format {FORMAT}.")
     return manifest
@@ -507,6 +526,13 @@ def _remove_orphans(ws: Workspace, report: DoctorReport) -> None:
         "removed_backups": report.removed_backups,
         "removed_restores": report.removed_restores,
     }
-    ws.store.write(lambda tx: audit.record(
-        tx, actor=current_user(), action="workspace.doctor.fix", object_type="workspace",
-        object_id=str(ws.root), detail=detail))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=current_user(),
+            action="workspace.doctor.fix",
+            object_type="workspace",
+            object_id=str(ws.root),
+            detail=detail,
+        )
+    )

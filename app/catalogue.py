@@ -65,51 +65,97 @@ class EstimatorSpec:
 
     def estimator_class(self, task: str) -> type[BaseEstimator]:
         if task not in self.classes:
-            raise InvalidInput(f"{self.title} does not do {task}; choose one of "
-                               f"{', '.join(e.title for e in for_task(task))}.")  # fmt: skip
+            raise InvalidInput(
+                f"{self.title} does not do {task}; choose one of "
+                f"{', '.join(e.title for e in for_task(task))}."
+            )
         return self.classes[task]
 
 
 # Search ranges; everything else (type, bounds, default) comes from scikit-learn.
-CATALOGUE: dict[str, EstimatorSpec] = {e.key: e for e in [
-    EstimatorSpec("dummy", "Dummy baseline",
-                  {"classification": DummyClassifier, "regression": DummyRegressor}),
-    EstimatorSpec("logistic", "Logistic regression", {"classification": LogisticRegression},
-                  {"C": {"low": 1e-3, "high": 1e3, "log": True},
-                   "max_iter": {"low": 100, "high": 2000}},
-                  {"max_iter": 1000}),
-    EstimatorSpec("linear", "Linear regression", {"regression": LinearRegression},
-                  {"fit_intercept": {}}),
-    EstimatorSpec("ridge", "Ridge", {"regression": Ridge},
-                  {"alpha": {"low": 1e-3, "high": 1e3, "log": True}}),
-    EstimatorSpec("random_forest", "Random forest",
-                  {"classification": RandomForestClassifier, "regression": RandomForestRegressor},
-                  {"n_estimators": {"low": 10, "high": 500}, "max_depth": {"low": 2, "high": 32},
-                   "min_samples_leaf": {"low": 1, "high": 50},
-                   "max_features": {"low": 0.1, "high": 1.0}}, {"n_jobs": 1}),
-    EstimatorSpec("gradient_boosting", "Gradient boosting",
-                  {"classification": GradientBoostingClassifier,
-                   "regression": GradientBoostingRegressor},
-                  {"n_estimators": {"low": 20, "high": 500},
-                   "learning_rate": {"low": 1e-3, "high": 1.0, "log": True},
-                   "max_depth": {"low": 1, "high": 10}, "subsample": {"low": 0.5, "high": 1.0}}),
-    EstimatorSpec("hist_gradient_boosting", "Histogram gradient boosting",
-                  {"classification": HistGradientBoostingClassifier,
-                   "regression": HistGradientBoostingRegressor},
-                  {"max_iter": {"low": 20, "high": 500},
-                   "learning_rate": {"low": 1e-3, "high": 1.0, "log": True},
-                   "max_leaf_nodes": {"low": 4, "high": 128},
-                   "l2_regularization": {"low": 0.0, "high": 10.0}},
-                  {"early_stopping": False}),
-    EstimatorSpec("svm", "Support vector machine", {"classification": SVC, "regression": SVR},
-                  {"C": {"low": 1e-2, "high": 1e3, "log": True},
-                   "kernel": {"choices": ("rbf", "linear", "poly", "sigmoid")},
-                   "gamma": {"choices": ("scale", "auto")}}),
-    EstimatorSpec("knn", "k-nearest neighbours",
-                  {"classification": KNeighborsClassifier, "regression": KNeighborsRegressor},
-                  {"n_neighbors": {"low": 1, "high": 50},
-                   "weights": {"choices": ("uniform", "distance")}}),
-]}  # fmt: skip
+CATALOGUE: dict[str, EstimatorSpec] = {
+    e.key: e
+    for e in [
+        EstimatorSpec(
+            "dummy",
+            "Dummy baseline",
+            {"classification": DummyClassifier, "regression": DummyRegressor},
+        ),
+        EstimatorSpec(
+            "logistic",
+            "Logistic regression",
+            {"classification": LogisticRegression},
+            {"C": {"low": 1e-3, "high": 1e3, "log": True}, "max_iter": {"low": 100, "high": 2000}},
+            {"max_iter": 1000},
+        ),
+        EstimatorSpec(
+            "linear", "Linear regression", {"regression": LinearRegression}, {"fit_intercept": {}}
+        ),
+        EstimatorSpec(
+            "ridge",
+            "Ridge",
+            {"regression": Ridge},
+            {"alpha": {"low": 1e-3, "high": 1e3, "log": True}},
+        ),
+        EstimatorSpec(
+            "random_forest",
+            "Random forest",
+            {"classification": RandomForestClassifier, "regression": RandomForestRegressor},
+            {
+                "n_estimators": {"low": 10, "high": 500},
+                "max_depth": {"low": 2, "high": 32},
+                "min_samples_leaf": {"low": 1, "high": 50},
+                "max_features": {"low": 0.1, "high": 1.0},
+            },
+            {"n_jobs": 1},
+        ),
+        EstimatorSpec(
+            "gradient_boosting",
+            "Gradient boosting",
+            {"classification": GradientBoostingClassifier, "regression": GradientBoostingRegressor},
+            {
+                "n_estimators": {"low": 20, "high": 500},
+                "learning_rate": {"low": 1e-3, "high": 1.0, "log": True},
+                "max_depth": {"low": 1, "high": 10},
+                "subsample": {"low": 0.5, "high": 1.0},
+            },
+        ),
+        EstimatorSpec(
+            "hist_gradient_boosting",
+            "Histogram gradient boosting",
+            {
+                "classification": HistGradientBoostingClassifier,
+                "regression": HistGradientBoostingRegressor,
+            },
+            {
+                "max_iter": {"low": 20, "high": 500},
+                "learning_rate": {"low": 1e-3, "high": 1.0, "log": True},
+                "max_leaf_nodes": {"low": 4, "high": 128},
+                "l2_regularization": {"low": 0.0, "high": 10.0},
+            },
+            {"early_stopping": False},
+        ),
+        EstimatorSpec(
+            "svm",
+            "Support vector machine",
+            {"classification": SVC, "regression": SVR},
+            {
+                "C": {"low": 1e-2, "high": 1e3, "log": True},
+                "kernel": {"choices": ("rbf", "linear", "poly", "sigmoid")},
+                "gamma": {"choices": ("scale", "auto")},
+            },
+        ),
+        EstimatorSpec(
+            "knn",
+            "k-nearest neighbours",
+            {"classification": KNeighborsClassifier, "regression": KNeighborsRegressor},
+            {
+                "n_neighbors": {"low": 1, "high": 50},
+                "weights": {"choices": ("uniform", "distance")},
+            },
+        ),
+    ]
+}
 
 
 def for_task(task: str) -> list[EstimatorSpec]:
@@ -180,8 +226,9 @@ def coerce(spec: ParamSpec, value: Any) -> Any:
         word = {"int": "a whole number", "float": "a number", "bool": "true or false"}[spec.kind]
         raise InvalidInput(f"{spec.name} must be {word}; got {value!r}.") from None
     if spec.choices and value not in spec.choices:
-        raise InvalidInput(f"{spec.name} must be one of {', '.join(map(str, spec.choices))}; "
-                           f"got {value!r}.")  # fmt: skip
+        raise InvalidInput(
+            f"{spec.name} must be one of {', '.join(map(str, spec.choices))}; got {value!r}."
+        )
     return value
 
 
@@ -197,8 +244,10 @@ def build(key: str, task: str, params: dict[str, Any], seed: int) -> BaseEstimat
         settings["random_state"] = seed
     unknown = sorted(set(settings) - set(estimator.get_params()))
     if unknown:
-        raise InvalidInput(f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters "
-                           f"are {', '.join(sorted(estimator.get_params()))}.")  # fmt: skip
+        raise InvalidInput(
+            f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters "
+            f"are {', '.join(sorted(estimator.get_params()))}."
+        )
     estimator.set_params(**settings)
     try:
         estimator._validate_params()

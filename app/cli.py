@@ -43,20 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="MLOps Workbench: datasets, experiments, models and drift on your machine.",
     )
     parser.add_argument(
-        "--workspace", metavar="PATH",
+        "--workspace",
+        metavar="PATH",
         help=f"workspace folder (default: ${WORKSPACE_ENV} or ./workspace)",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ui = sub.add_parser("ui", help="start the web app (creates the workspace on first start)")
     ui.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     ui.add_argument("--host", default="localhost", help="address to bind (default localhost)")
-    ui.add_argument("--team", action="store_true", help="team mode: every page needs a login "
-                    "(accounts: `workbench users add`)")  # fmt: skip
+    ui.add_argument(
+        "--team",
+        action="store_true",
+        help="team mode: every page needs a login (accounts: `workbench users add`)",
+    )
     ui.set_defaults(func=cmd_ui)
 
-    sync = sub.add_parser("sync", help="ingest run event logs, mark abandoned runs lost, and "
-                          "register settled files from the inbox folder")  # fmt: skip
+    sync = sub.add_parser(
+        "sync",
+        help="ingest run event logs, mark abandoned runs lost, and "
+        "register settled files from the inbox folder",
+    )
     sync.add_argument("--watch", action="store_true", help="keep watching until Ctrl-C")
     sync.set_defaults(func=cmd_sync)
 
@@ -66,11 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     runs_list = runs.add_parser("list", help="list runs, newest first")
     runs_list.add_argument("--experiment", help="only this experiment (by name)")
     runs_list.add_argument("--status", choices=RUN_STATUSES)
-    runs_list.add_argument("--filter", metavar="FILTER", help="only runs matching it, e.g. "
-                           "\"metrics.auc > 0.9 and params.seed = 7\" (docs/sdk.md)")  # fmt: skip
+    runs_list.add_argument(
+        "--filter",
+        metavar="FILTER",
+        help='only runs matching it, e.g. "metrics.auc > 0.9 and params.seed = 7" (docs/sdk.md)',
+    )
     shown = runs_list.add_mutually_exclusive_group()
-    shown.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs "
-                       "(default 50); stderr says when more match")  # fmt: skip
+    shown.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        metavar="N",
+        help="at most N runs (default 50); stderr says when more match",
+    )
     shown.add_argument("--all", action="store_true", help="every matching run")
     runs_list.add_argument("--format", choices=["table", "csv", "json"], default="table")
     runs_list.set_defaults(func=cmd_runs_list)
@@ -90,8 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_admin.add_commands(sub)
 
-    imp = sub.add_parser("import-mlflow", help="import experiments, runs, params, metrics and "
-                         "tags from an MLflow SQLite tracking store")  # fmt: skip
+    imp = sub.add_parser(
+        "import-mlflow",
+        help="import experiments, runs, params, metrics and "
+        "tags from an MLflow SQLite tracking store",
+    )
     imp.add_argument("uri", help="sqlite:///path/to/mlflow.db, or the file's path")
     imp.set_defaults(func=cmd_import_mlflow)
 
@@ -115,11 +133,20 @@ def _dataset_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("path", help="the CSV or Parquet file")
     add.add_argument("--name", required=True, help="dataset name, e.g. churn")
     add.add_argument("-m", "--message", default="", help="what changed in this version")
-    add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                     help="a tag for the version (repeatable)")  # fmt: skip
-    add.add_argument("--encoding", default="utf-8", help="text encoding of a CSV "
-                     "(default utf-8; any Python codec, e.g. latin-1 or cp1252; a byte-order mark "
-                     "(UTF-8, UTF-16) is recognized by itself)")  # fmt: skip
+    add.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a tag for the version (repeatable)",
+    )
+    add.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="text encoding of a CSV "
+        "(default utf-8; any Python codec, e.g. latin-1 or cp1252; a byte-order mark "
+        "(UTF-8, UTF-16) is recognized by itself)",
+    )
     add.set_defaults(func=cmd_datasets_add)
     ds.add_parser("list", help="list datasets with their latest version").set_defaults(
         func=cmd_datasets_list
@@ -156,18 +183,23 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
     reg.add_argument("run_id")
     reg.add_argument("name", help="model name, e.g. churn-classifier")
     reg.set_defaults(func=cmd_models_register)
-    alias = models.add_parser("alias", help="point an alias (champion, challenger ...) at a "
-                              "version")  # fmt: skip
+    alias = models.add_parser(
+        "alias", help="point an alias (champion, challenger ...) at a version"
+    )
     alias.add_argument("name")
     alias.add_argument("alias")
     alias.add_argument("version", type=int)
     alias.add_argument("--reason", default="", help="recorded in the alias history")
-    alias.add_argument("--override", action="store_true",
-                       help="admin only: move champion although the promotion gate was not "
-                            "passed (needs --reason; recorded in the audit log)")  # fmt: skip
+    alias.add_argument(
+        "--override",
+        action="store_true",
+        help="admin only: move champion although the promotion gate was not "
+        "passed (needs --reason; recorded in the audit log)",
+    )
     alias.set_defaults(func=cmd_models_alias)
-    promote = models.add_parser("promote", help="move champion to the challenger through the "
-                                "promotion gate (admin)")  # fmt: skip
+    promote = models.add_parser(
+        "promote", help="move champion to the challenger through the promotion gate (admin)"
+    )
     promote.add_argument("name")
     promote.add_argument(
         "--dataset",
@@ -182,33 +214,44 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
         default=0.0,
         help="how much better the challenger must be (default 0)",
     )
-    promote.add_argument("--override", action="store_true",
-                         help="promote although the gate refuses (needs --reason; every "
-                              "waived check goes into the audit log)")  # fmt: skip
+    promote.add_argument(
+        "--override",
+        action="store_true",
+        help="promote although the gate refuses (needs --reason; every "
+        "waived check goes into the audit log)",
+    )
     promote.add_argument("--reason", default="", help="why the gate may be overridden")
     promote.set_defaults(func=cmd_models_promote)
     rollback = models.add_parser("rollback", help="move an alias back to its previous version")
     rollback.add_argument("name")
     rollback.add_argument("alias")
     rollback.set_defaults(func=cmd_models_rollback)
-    cmp = models.add_parser("compare", help="champion versus challenger on labelled data and "
-                            "the promotion gate's checks (nothing is moved)")  # fmt: skip
+    cmp = models.add_parser(
+        "compare",
+        help="champion versus challenger on labelled data and "
+        "the promotion gate's checks (nothing is moved)",
+    )
     cmp.add_argument("name")
-    cmp.add_argument("--dataset", help="a labelled version (default: the newest one neither "
-                     "model was trained on)")  # fmt: skip
+    cmp.add_argument(
+        "--dataset",
+        help="a labelled version (default: the newest one neither model was trained on)",
+    )
     cmp.add_argument("--target", help="the label column (default: the one the champion learned)")
     cmp.set_defaults(func=cmd_models_compare)
-    export = models.add_parser("export", help="write a version as a folder (model, signature, "
-                               "card, requirements)")  # fmt: skip
+    export = models.add_parser(
+        "export", help="write a version as a folder (model, signature, card, requirements)"
+    )
     export.add_argument("ref", help="e.g. churn-classifier@champion or churn-classifier/3")
     export.add_argument("target", help="a new or empty folder")
     export.set_defaults(func=cmd_models_export)
-    pred = sub.add_parser("predict", help="score a dataset version; the predictions become a "
-                          "new dataset version")  # fmt: skip
+    pred = sub.add_parser(
+        "predict", help="score a dataset version; the predictions become a new dataset version"
+    )
     pred.add_argument("model", help="e.g. churn-classifier@champion")
     pred.add_argument("dataset", help="e.g. churn@v4")
-    pred.add_argument("--output", help="dataset name for the predictions (default "
-                      "<dataset>-scored)")  # fmt: skip
+    pred.add_argument(
+        "--output", help="dataset name for the predictions (default <dataset>-scored)"
+    )
     pred.set_defaults(func=cmd_predict)
     serve = sub.add_parser("serve", help="score JSON rows over HTTP on localhost")
     serve.add_argument("model", help="e.g. churn-classifier@champion (resolved per request)")
@@ -237,8 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:  # a path the service did not check first: still one line
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"error: cannot use{where}: {exc.strerror or exc}. Check the path and its "
-              "permissions.", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: cannot use{where}: {exc.strerror or exc}. Check the path and its permissions.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130
@@ -246,8 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         error_id = secrets.token_hex(4)
         trace = "".join(traceback.format_exception(exc))
         where = _keep_traceback(error_id, trace)
-        print(f"error: something went wrong (error id {error_id}); this is a bug in the "
-              f"workbench ({type(exc).__name__}). {where}", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: something went wrong (error id {error_id}); this is a bug in the "
+            f"workbench ({type(exc).__name__}). {where}",
+            file=sys.stderr,
+        )
         if os.environ.get("WORKBENCH_DEBUG", "0") not in ("", "0"):
             print(trace, file=sys.stderr, end="")
         return 1
@@ -317,24 +365,37 @@ def _keep_traceback(error_id: str, trace: str) -> str:
 def streamlit_flags(args: argparse.Namespace) -> list[str]:
     """Streamlit's command-line flags for ``workbench ui`` (``args``: its parsed options)."""
     return [
-        "--server.port", str(args.port), "--server.address", args.host,
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
         # Measured (py-spy, bench_experiments): after every script run Streamlit walks all of
         # sys.modules to update its source watcher and runs a full gc.collect(2); with pandas,
         # plotly and scikit-learn loaded that held the "finished" message back ~0.3-0.5 s.
         # A user does not edit the app's source; developers run `streamlit run app/main.py`.
-        "--server.fileWatcherType", "none", "--runner.postScriptGC", "false",
+        "--server.fileWatcherType",
+        "none",
+        "--runner.postScriptGC",
+        "false",
         # Pages call st.* explicitly; magic re-parsed every page each time the last browser
         # tab reconnected (Streamlit clears its script cache then): ~50 ms per page load.
-        "--runner.magicEnabled", "false",
+        "--runner.magicEnabled",
+        "false",
         # An exception outside the pages' own handler (app.ui.widgets.user_errors) shows no
         # traceback: its type and a generic message alone, nothing at all in team mode; the
         # traceback goes to the server's output.
-        "--client.showErrorDetails", "none" if Settings.from_env().team else "type",
+        "--client.showErrorDetails",
+        "none" if Settings.from_env().team else "type",
         # Streamlit's own upload cap follows ours; the service gives the clear message.
-        "--server.maxUploadSize", str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
-    ]  # fmt: skip
+        "--server.maxUploadSize",
+        str(max(1, math.ceil(Settings.from_env().max_upload_mb))),
+    ]
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -373,8 +434,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not args.watch:
         result = ingest.sync(ws)
         lost = ingest.reap_lost_runs(ws, timeout)
-        print(f"ingested {result.events} events ({result.points} metric points) from "
-              f"{result.runs} runs; marked {len(lost)} runs lost")  # fmt: skip
+        print(
+            f"ingested {result.events} events ({result.points} metric points) from "
+            f"{result.runs} runs; marked {len(lost)} runs lost"
+        )
         for outcome in inbox.scan(ws, Settings.from_env().inbox_settle):
             where = f"inbox/{outcome.dataset}/{outcome.path.name}"
             if outcome.registration is not None:
@@ -396,8 +459,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             ticks += 1
             if ticks % 5 == 0:
                 s = watcher.stats
-                print(f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}",
-                      flush=True)  # fmt: skip
+                print(
+                    f"events {s.events}  points {s.points}  lost {s.lost}  errors {s.errors}",
+                    flush=True,
+                )
     finally:
         watcher.stop()
         watcher.run_once(full=True)
@@ -413,9 +478,13 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     conditions = [Condition("attributes", "status", "=", args.status)] if args.status else []
     if not args.all and args.limit < 0:
         raise InvalidInput(f"--limit must be 0 or more; got {args.limit}. --all shows every run.")
-    page = experiments.runs_page(ws, experiment_ids=ids, conditions=conditions,
-                                 limit=None if args.all else args.limit,
-                                 query=args.filter)  # fmt: skip
+    page = experiments.runs_page(
+        ws,
+        experiment_ids=ids,
+        conditions=conditions,
+        limit=None if args.all else args.limit,
+        query=args.filter,
+    )
     _print_frame(page.table, args.format)
     if page.cut:  # on stderr, so CSV and JSON on stdout stay clean
         print(f"{page.note()}; --limit N shows more, --all shows every one", file=sys.stderr)
@@ -448,9 +517,15 @@ def cmd_datasets_add(args: argparse.Namespace) -> int:
         if not sep:
             raise InvalidInput(f"--tag {item!r} must be KEY=VALUE.")
         tags[key] = value
-    result = datasets.register(open_workspace(args.workspace), Path(args.path), args.name,
-                               message=args.message, tags=tags, source_kind="path",
-                               encoding=args.encoding)  # fmt: skip
+    result = datasets.register(
+        open_workspace(args.workspace),
+        Path(args.path),
+        args.name,
+        message=args.message,
+        tags=tags,
+        source_kind="path",
+        encoding=args.encoding,
+    )
     say(result.message)
     for check in result.checks:
         if not check.passed:
@@ -459,17 +534,22 @@ def cmd_datasets_add(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_list(args: argparse.Namespace) -> int:
-    rows = [(d.name, d.latest_version, d.n_versions, d.created_by, d.created_at)
-            for d in datasets.list_datasets(open_workspace(args.workspace))]  # fmt: skip
-    _print_frame(pd.DataFrame(rows, columns=["name", "latest", "versions", "created_by",
-                                             "created_at"]), "table")  # fmt: skip
+    rows = [
+        (d.name, d.latest_version, d.n_versions, d.created_by, d.created_at)
+        for d in datasets.list_datasets(open_workspace(args.workspace))
+    ]
+    _print_frame(
+        pd.DataFrame(rows, columns=["name", "latest", "versions", "created_by", "created_at"]),
+        "table",
+    )
     return 0
 
 
 def cmd_datasets_versions(args: argparse.Namespace) -> int:
-    rows = [(v.ref, v.n_rows, v.n_columns, _contract_word(v), v.created_at, v.created_by,
-             v.message) for v in datasets.list_versions(open_workspace(args.workspace),
-                                                        args.name)]  # fmt: skip
+    rows = [
+        (v.ref, v.n_rows, v.n_columns, _contract_word(v), v.created_at, v.created_by, v.message)
+        for v in datasets.list_versions(open_workspace(args.workspace), args.name)
+    ]
     columns = ["version", "rows", "columns", "contract", "created_at", "author", "message"]
     _print_frame(pd.DataFrame(rows, columns=columns), "table")
     return 0
@@ -478,12 +558,16 @@ def cmd_datasets_versions(args: argparse.Namespace) -> int:
 def cmd_datasets_show(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     v = datasets.get_version(ws, args.ref)
-    say(f"{v.ref}: {datasets.counted(v.n_rows, 'row')} x "
-          f"{datasets.counted(v.n_columns, 'column')}, "
-          f"{v.size_bytes:,} bytes, "
-          f"contract {_contract_word(v)}")  # fmt: skip
-    say(f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
-          f"{v.created_by}  from {v.source} {v.source_name}")  # fmt: skip
+    say(
+        f"{v.ref}: {datasets.counted(v.n_rows, 'row')} x "
+        f"{datasets.counted(v.n_columns, 'column')}, "
+        f"{v.size_bytes:,} bytes, "
+        f"contract {_contract_word(v)}"
+    )
+    say(
+        f"fingerprint {v.fingerprint}  created {v.created_at:%Y-%m-%d %H:%M} by "
+        f"{v.created_by}  from {v.source} {v.source_name}"
+    )
     table = datasets.profile_table(datasets.get_profile(ws, v), v.n_rows)
     _print_frame(table, "table")
     say(datasets.PROFILE_NOTE)
@@ -496,18 +580,22 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
 
 def cmd_datasets_diff(args: argparse.Namespace) -> int:
     d = datasets.diff(open_workspace(args.workspace), args.reference, args.current, args.key)
-    say(f"{d.reference.ref} -> {d.current.ref}: rows {d.reference.n_rows:,} -> "
-          f"{d.current.n_rows:,}")  # fmt: skip
+    say(
+        f"{d.reference.ref} -> {d.current.ref}: rows {d.reference.n_rows:,} -> {d.current.n_rows:,}"
+    )
     for change in d.schema_changes:
-        say(f"  column {change.column}: {change.change} ({change.reference_type} -> "
-              f"{change.current_type})")  # fmt: skip
+        say(
+            f"  column {change.column}: {change.change} ({change.reference_type} -> "
+            f"{change.current_type})"
+        )
     r = d.rows
     if r.mode == "key":
-        say(f"  matched by {r.key}: {r.added:,} added, {r.removed:,} removed, "
-              f"{r.changed:,} changed, {r.unchanged:,} unchanged")  # fmt: skip
+        say(
+            f"  matched by {r.key}: {r.added:,} added, {r.removed:,} removed, "
+            f"{r.changed:,} changed, {r.unchanged:,} unchanged"
+        )
     else:
-        say(f"  as multisets: {r.added:,} rows only in current, {r.removed:,} only in "
-              "reference")  # fmt: skip
+        say(f"  as multisets: {r.added:,} rows only in current, {r.removed:,} only in reference")
     if r.note:
         say(f"  note: {r.note}")
     return 0
@@ -533,19 +621,26 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     from app import registry
 
     models = registry.list_models(open_workspace(args.workspace))
-    rows = [(m.name, m.latest_version, ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
-             m.created_by) for m in models]  # fmt: skip
-    _print_frame(pd.DataFrame(rows, columns=["model", "latest", "aliases", "created_by"]),
-                 "table")  # fmt: skip
+    rows = [
+        (
+            m.name,
+            m.latest_version,
+            ", ".join(f"{a}=v{v}" for a, v in m.aliases.items()),
+            m.created_by,
+        )
+        for m in models
+    ]
+    _print_frame(pd.DataFrame(rows, columns=["model", "latest", "aliases", "created_by"]), "table")
     return 0
 
 
 def cmd_models_versions(args: argparse.Namespace) -> int:
     from app import registry
 
-    rows = [(v.ref, ", ".join(v.aliases), v.run_id[:12], v.dataset_ref, v.created_at,
-             v.sha256[:12]) for v in registry.list_versions(open_workspace(args.workspace),
-                                                            args.name)]  # fmt: skip
+    rows = [
+        (v.ref, ", ".join(v.aliases), v.run_id[:12], v.dataset_ref, v.created_at, v.sha256[:12])
+        for v in registry.list_versions(open_workspace(args.workspace), args.name)
+    ]
     columns = ["version", "aliases", "run", "dataset", "created_at", "sha256"]
     _print_frame(pd.DataFrame(rows, columns=columns), "table")
     return 0
@@ -562,9 +657,14 @@ def cmd_models_register(args: argparse.Namespace) -> int:
 def cmd_models_alias(args: argparse.Namespace) -> int:
     from app import registry
 
-    before = registry.set_alias(open_workspace(args.workspace), args.name, args.alias,
-                                args.version, reason=args.reason,
-                                override=args.override)  # fmt: skip
+    before = registry.set_alias(
+        open_workspace(args.workspace),
+        args.name,
+        args.alias,
+        args.version,
+        reason=args.reason,
+        override=args.override,
+    )
     was = f" (was v{before})" if before is not None else ""
     print(f"{args.name}@{args.alias} -> v{args.version}{was}")
     return 0
@@ -574,20 +674,28 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
     """Print each check of the gate; exit 0 when champion moved, 1 when the gate refused."""
     from app import promotion
 
-    verdict = promotion.promote(open_workspace(args.workspace), args.name, args.dataset,
-                                args.target, config=promotion.GateConfig(margin=args.margin),
-                                override=args.override, reason=args.reason)  # fmt: skip
+    verdict = promotion.promote(
+        open_workspace(args.workspace),
+        args.name,
+        args.dataset,
+        args.target,
+        config=promotion.GateConfig(margin=args.margin),
+        override=args.override,
+        reason=args.reason,
+    )
     for name, ok, detail in verdict.checks:
         print(f"{'pass' if ok else 'FAIL'}  {name}: {detail}")
     if verdict.allowed:
         print(f"{args.name}@champion moved: the gate allows it.")
         return 0
     if verdict.overridden:
-        print(f"{args.name}@champion moved by an override; the audit log lists the waived "
-              "checks.")  # fmt: skip
+        print(f"{args.name}@champion moved by an override; the audit log lists the waived checks.")
         return 0
-    print(f"error: the gate refuses; {args.name}@champion did not move. An admin may override "
-          "with --override --reason TEXT.", file=sys.stderr)  # fmt: skip
+    print(
+        f"error: the gate refuses; {args.name}@champion did not move. An admin may override "
+        "with --override --reason TEXT.",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -600,13 +708,18 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
     choice = promotion.evaluation_choice(ws, args.name, target=args.target)
     dataset, target = args.dataset or choice.default, args.target or choice.target
     if dataset is None or target is None:
-        raise InvalidInput(choice.note or "Give --dataset and --target: the models' label "
-                           "column is not recorded (no launch spec).")  # fmt: skip
+        raise InvalidInput(
+            choice.note
+            or "Give --dataset and --target: the models' label "
+            "column is not recorded (no launch spec)."
+        )
     result = promotion.compare(ws, args.name, dataset, target)
     verdict = promotion.gate(result)
-    print(f"{result.champion} (champion) against {result.challenger} (challenger) on "
-          f"{result.dataset}, {result.n_rows:,} labelled rows"
-          + (f"; {result.data_note}" if result.data_note else ""))  # fmt: skip
+    print(
+        f"{result.champion} (champion) against {result.challenger} (challenger) on "
+        f"{result.dataset}, {result.n_rows:,} labelled rows"
+        + (f"; {result.data_note}" if result.data_note else "")
+    )
     for name, ok, detail in verdict.checks:
         print(f"  {'ok    ' if ok else 'REFUSE'} {name}: {detail}")
     print("gate: " + ("promotion allowed" if verdict.allowed else "promotion refused"))
@@ -637,8 +750,9 @@ def cmd_models_export(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from app import registry
 
-    result = registry.score(open_workspace(args.workspace), args.model, args.dataset,
-                            output=args.output)  # fmt: skip
+    result = registry.score(
+        open_workspace(args.workspace), args.model, args.dataset, output=args.output
+    )
     print(result.message)
     return 0
 
@@ -697,8 +811,7 @@ def _loopback(host: str) -> bool:
 def cmd_import_mlflow(args: argparse.Namespace) -> int:
     from app import mlflow_import
 
-    report = mlflow_import.import_store(open_workspace(args.workspace), args.uri,
-                                        current_user())  # fmt: skip
+    report = mlflow_import.import_store(open_workspace(args.workspace), args.uri, current_user())
     print(report.summary())
     return 0
 
@@ -739,8 +852,9 @@ def _print_frame(frame: pd.DataFrame, fmt: str) -> None:
         # newline would reorder or break its line (csv and json carry the text as it is).
         frame = frame.map(lambda v: escape_invisible(v) if isinstance(v, str) else v)
         frame.columns = [escape_invisible(str(c)) for c in frame.columns]
-        with pd.option_context("display.max_columns", 12, "display.width", 160,
-                               "display.max_colwidth", 40):  # fmt: skip
+        with pd.option_context(
+            "display.max_columns", 12, "display.width", 160, "display.max_colwidth", 40
+        ):
             print(frame.to_string(index=False))
 
 

@@ -53,38 +53,63 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     revoke.add_argument("name")
     revoke.set_defaults(func=cmd_tokens_revoke)
 
-    bak = sub.add_parser("backup", help="write one consistent archive of the database, the "
-                         "blobs and the run logs (safe while the app runs)")  # fmt: skip
+    bak = sub.add_parser(
+        "backup",
+        help="write one consistent archive of the database, the "
+        "blobs and the run logs (safe while the app runs)",
+    )
     bak.add_argument(
         "target", help="a new file outside the workspace: .tar, or .tar.gz to compress"
     )
     bak.set_defaults(func=cmd_backup)
-    res = sub.add_parser("restore", help="unpack a backup into an empty workspace folder, "
-                         "check it, and report as doctor does")  # fmt: skip
+    res = sub.add_parser(
+        "restore",
+        help="unpack a backup into an empty workspace folder, check it, and report as doctor does",
+    )
     res.add_argument("archive")
     res.add_argument("target", help="the new workspace folder (new or empty)")
     res.set_defaults(func=cmd_restore)
-    doc = sub.add_parser("doctor", help="check that every blob the database names exists and "
-                         "matches its sha256; list orphans")  # fmt: skip
-    doc.add_argument("--fix", action="store_true", help=f"remove orphans older than "
-                     f"{backup.ORPHAN_GRACE / 60:.0f} minutes, and what killed backups and "
-                     "restores left")  # fmt: skip
-    doc.add_argument("--quick", action="store_true", help="check that blobs exist, without "
-                     "re-hashing them")  # fmt: skip
+    doc = sub.add_parser(
+        "doctor",
+        help="check that every blob the database names exists and matches its sha256; list orphans",
+    )
+    doc.add_argument(
+        "--fix",
+        action="store_true",
+        help=f"remove orphans older than "
+        f"{backup.ORPHAN_GRACE / 60:.0f} minutes, and what killed backups and "
+        "restores left",
+    )
+    doc.add_argument(
+        "--quick", action="store_true", help="check that blobs exist, without re-hashing them"
+    )
     doc.set_defaults(func=cmd_doctor)
 
-    demo = sub.add_parser("demo", help="seed the churn story of sample_data/ into an empty "
-                          "workspace (datasets, sweeps, a champion, drift, the loop)")  # fmt: skip
-    demo.add_argument("--reset", action="store_true", help="delete a demo workspace first "
-                      "(only one `workbench demo` seeded)")  # fmt: skip
-    demo.add_argument("--force", action="store_true", help="with --reset: delete the workspace "
-                      "even while a run in it is still logging (its data is lost)")  # fmt: skip
+    demo = sub.add_parser(
+        "demo",
+        help="seed the churn story of sample_data/ into an empty "
+        "workspace (datasets, sweeps, a champion, drift, the loop)",
+    )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete a demo workspace first (only one `workbench demo` seeded)",
+    )
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="with --reset: delete the workspace "
+        "even while a run in it is still logging (its data is lost)",
+    )
     demo.set_defaults(func=cmd_demo)
 
 
 def _password_stdin(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input (for scripts)")  # fmt: skip
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (for scripts)",
+    )
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -120,8 +145,9 @@ def cmd_users_list(args: argparse.Namespace) -> int:
         )
     for u in users:
         state = "disabled" if u.disabled else "active"
-        print(f"{u.name:<24} {u.role:<7} {state:<8} since {u.created_at:%Y-%m-%d} by "
-              f"{u.created_by}")  # fmt: skip
+        print(
+            f"{u.name:<24} {u.role:<7} {state:<8} since {u.created_at:%Y-%m-%d} by {u.created_by}"
+        )
     return 0
 
 
@@ -178,8 +204,10 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     r = backup.backup(open_workspace(args.workspace), args.target)
-    print(f"wrote {r.path}: schema v{r.schema_version}, {r.blobs:,} blobs, "
-          f"{r.bytes / 1e6:,.1f} MB before packing")  # fmt: skip
+    print(
+        f"wrote {r.path}: schema v{r.schema_version}, {r.blobs:,} blobs, "
+        f"{r.bytes / 1e6:,.1f} MB before packing"
+    )
     for sha in r.missing:
         print(f"  warning: blob {sha} is named by the database but missing; run doctor")
     return 0

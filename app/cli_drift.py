@@ -26,11 +26,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dr = sub.add_parser("drift", help="drift reports").add_subparsers(
         dest="drift_command", required=True, metavar="SUBCOMMAND"
     )
-    report = dr.add_parser("report", help="compare a dataset version with a reference (and "
-                           "score both with a model); the report is stored")  # fmt: skip
+    report = dr.add_parser(
+        "report",
+        help="compare a dataset version with a reference (and "
+        "score both with a model); the report is stored",
+    )
     report.add_argument("current", help="the new version, e.g. churn@v4")
-    report.add_argument("--reference", help="e.g. churn@v1 (default with --model: the version "
-                        "the model was trained on)")  # fmt: skip
+    report.add_argument(
+        "--reference",
+        help="e.g. churn@v1 (default with --model: the version the model was trained on)",
+    )
     report.add_argument(
         "--model",
         help="a model version or alias, e.g. churn-clf@champion: "
@@ -46,8 +51,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help=f"exit {EXIT_DRIFT} when the data drifts, a column is removed or the model degrades",
     )
     report.set_defaults(func=cmd_drift_report)
-    files = dr.add_parser("files", help="compare two CSV or Parquet files without registering "
-                          "them (nothing is stored)")  # fmt: skip
+    files = dr.add_parser(
+        "files",
+        help="compare two CSV or Parquet files without registering them (nothing is stored)",
+    )
     files.add_argument("reference")
     files.add_argument("current")
     files.add_argument(
@@ -64,26 +71,43 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     rule.set_defaults(func=cmd_drift_rule)
     ls = dr.add_parser("list", help="stored reports, newest first")
     shown = ls.add_mutually_exclusive_group()
-    shown.add_argument("--limit", type=int, default=20, metavar="N", help="at most N reports "
-                       "(default 20); stderr says when there are more")  # fmt: skip
+    shown.add_argument(
+        "--limit",
+        type=int,
+        default=20,
+        metavar="N",
+        help="at most N reports (default 20); stderr says when there are more",
+    )
     shown.add_argument("--all", action="store_true", help="every stored report")
     ls.set_defaults(func=cmd_drift_list)
 
     mon = sub.add_parser("monitors", help="monitoring rules per model").add_subparsers(
         dest="monitors_command", required=True, metavar="SUBCOMMAND"
     )
-    put = mon.add_parser("set", help="watch a dataset for a model: new versions run the drift "
-                         "check, and a firing rule retrains a challenger")  # fmt: skip
+    put = mon.add_parser(
+        "set",
+        help="watch a dataset for a model: new versions run the drift "
+        "check, and a firing rule retrains a challenger",
+    )
     put.add_argument("model", help="a registered model with a champion")
     put.add_argument("--dataset", required=True, help="the dataset whose new versions to check")
     put.add_argument("--target", required=True, help="the label column")
-    put.add_argument("--drift-share", type=float, default=0.25,
-                     help="fire when this share of columns drifts (default 0.25)")  # fmt: skip
-    put.add_argument("--max-performance-drop", type=float, metavar="SHARE",
-                     help="fire when the metric drops by more than this share of the "
-                     "reference score, e.g. 0.05 (needs labels)")  # fmt: skip
-    put.add_argument("--auto-promote", action="store_true",
-                     help="promote the challenger when the gate allows it")  # fmt: skip
+    put.add_argument(
+        "--drift-share",
+        type=float,
+        default=0.25,
+        help="fire when this share of columns drifts (default 0.25)",
+    )
+    put.add_argument(
+        "--max-performance-drop",
+        type=float,
+        metavar="SHARE",
+        help="fire when the metric drops by more than this share of the "
+        "reference score, e.g. 0.05 (needs labels)",
+    )
+    put.add_argument(
+        "--auto-promote", action="store_true", help="promote the challenger when the gate allows it"
+    )
     put.set_defaults(func=cmd_monitors_set)
     mon.add_parser("list", help="monitors and their last check").set_defaults(
         func=cmd_monitors_list
@@ -91,9 +115,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _rule_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rule", action="append", default=[], metavar="COLUMN=METHOD[:THRESHOLD]",
-                        help="a column's own method and threshold, e.g. income=psi:0.2 or "
-                        "customer_id=ignore (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="COLUMN=METHOD[:THRESHOLD]",
+        help="a column's own method and threshold, e.g. income=psi:0.2 or "
+        "customer_id=ignore (repeatable)",
+    )
 
 
 def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
@@ -103,14 +132,17 @@ def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
     for text in texts:
         column, sep, rest = text.partition("=")
         if not sep or not column.strip() or not rest:
-            raise InvalidInput(f"--rule {text!r}: write COLUMN=METHOD[:THRESHOLD], e.g. "
-                               "income=psi:0.2 or customer_id=ignore.")  # fmt: skip
+            raise InvalidInput(
+                f"--rule {text!r}: write COLUMN=METHOD[:THRESHOLD], e.g. "
+                "income=psi:0.2 or customer_id=ignore."
+            )
         method, _, threshold = rest.partition(":")
         try:
             value = float(threshold) if threshold else 0.1
         except ValueError:
-            raise InvalidInput(f"--rule {text!r}: the threshold {threshold!r} is not a number."
-                               ) from None  # fmt: skip
+            raise InvalidInput(
+                f"--rule {text!r}: the threshold {threshold!r} is not a number."
+            ) from None
         out[column.strip()] = drift.Override(method.strip(), value)
     return out
 
@@ -122,27 +154,39 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     if args.html is not None:  # before the report is stored: a bad path changes nothing
         html = files.given_path(args.html, "--html file")
         files.refuse_inside(ws.root, files.check_output_path(html, overwrite=args.force), "export")
-    report = reports.run_report(ws, args.reference, args.current, model=args.model,
-                                target=args.target, overrides=parse_rules(args.rule))  # fmt: skip
-    say(f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "
-          f"{reports.summary(report.n_drifted, report.n_columns)} (report "
-          f"{report.report_id})")  # fmt: skip
+    report = reports.run_report(
+        ws,
+        args.reference,
+        args.current,
+        model=args.model,
+        target=args.target,
+        overrides=parse_rules(args.rule),
+    )
+    say(
+        f"{report.verdict}: {report.current_ref} against {report.reference_ref}, "
+        f"{reports.summary(report.n_drifted, report.n_columns)} (report "
+        f"{report.report_id})"
+    )
     _print_columns(report.results)
     section = reports.model_section(report)
     degraded = False
     if section is not None:
         say(f"model {section.model_ref}: {section.verdict}")
         for p in section.predictions:
-            say(f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  "
-                  f"p {drift.format_p(p.p_value) or '-':<8}  {p.sentence}")  # fmt: skip
+            say(
+                f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  "
+                f"p {drift.format_p(p.p_value) or '-':<8}  {p.sentence}"
+            )
         if section.performance is not None:
             say(f"  performance {section.performance.verdict}: {section.performance.sentence}")
             degraded = section.performance.verdict == "degraded"
         if section.note:
             say(f"  note: {section.note}")
         if (label := reports.label_drift(report)) is not None:
-            say(f"  label {label['column']} (apart from the features): {label['verdict']}: "
-                  f"{label['sentence']}")  # fmt: skip
+            say(
+                f"  label {label['column']} (apart from the features): {label['verdict']}: "
+                f"{label['sentence']}"
+            )
     if args.html is not None:
         out = reports.export_html(ws, report.report_id, Path(args.html), overwrite=args.force)
         say(f"wrote {out}")
@@ -152,11 +196,14 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
 def cmd_drift_files(args: argparse.Namespace) -> int:
     from app import reports
 
-    results = reports.compare_files(args.reference, args.current, parse_rules(args.rule),
-                                    encoding=args.encoding)  # fmt: skip
+    results = reports.compare_files(
+        args.reference, args.current, parse_rules(args.rule), encoding=args.encoding
+    )
     verdict, drifted, compared = reports.dataset_verdict(results)
-    say(f"{verdict}: {args.current} against {args.reference}, "
-          f"{reports.summary(len(drifted), len(compared))} (not stored)")  # fmt: skip
+    say(
+        f"{verdict}: {args.current} against {args.reference}, "
+        f"{reports.summary(len(drifted), len(compared))} (not stored)"
+    )
     _print_columns([asdict(r) for r in results])
     return _gate(args, reports.gate_failures(verdict, [asdict(r) for r in results]))
 
@@ -180,8 +227,9 @@ def cmd_drift_rule(args: argparse.Namespace) -> int:
 def cmd_drift_list(args: argparse.Namespace) -> int:
     from app import reports
 
-    shown = reports.reports_listing(open_workspace(args.workspace),
-                                    None if args.all else check_limit(args.limit))  # fmt: skip
+    shown = reports.reports_listing(
+        open_workspace(args.workspace), None if args.all else check_limit(args.limit)
+    )
     if not shown.items and not shown.cut:  # none stored (--limit 0 shows none of some)
         print("(none)")
     for r in shown.items:
@@ -191,20 +239,27 @@ def cmd_drift_list(args: argparse.Namespace) -> int:
             f"{r.n_drifted}/{r.n_columns}  {r.current_ref} vs {r.reference_ref}{model}"
         )
     if shown.cut:  # on stderr, so the list on stdout stays clean
-        print(f"{shown.note('reports')}; --limit N shows more, --all shows every one",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{shown.note('reports')}; --limit N shows more, --all shows every one", file=sys.stderr
+        )
     return 0
 
 
 def cmd_monitors_set(args: argparse.Namespace) -> int:
     from app import monitoring
 
-    m = monitoring.set_monitor(open_workspace(args.workspace), args.model, args.dataset,
-                               args.target, drift_share=args.drift_share,
-                               max_performance_drop=args.max_performance_drop,
-                               auto_promote=args.auto_promote)  # fmt: skip
-    drop = f", performance drop above {m.max_performance_drop:.0%}" \
-        if m.max_performance_drop else ""  # fmt: skip
+    m = monitoring.set_monitor(
+        open_workspace(args.workspace),
+        args.model,
+        args.dataset,
+        args.target,
+        drift_share=args.drift_share,
+        max_performance_drop=args.max_performance_drop,
+        auto_promote=args.auto_promote,
+    )
+    drop = (
+        f", performance drop above {m.max_performance_drop:.0%}" if m.max_performance_drop else ""
+    )
     print(
         f"monitoring {m.model} on new versions of {m.dataset}: drift share "
         f"{m.drift_share:.0%}{drop}; auto-promote {'on' if m.auto_promote else 'off'}"
@@ -220,8 +275,10 @@ def cmd_monitors_list(args: argparse.Namespace) -> int:
     if not found:
         print("(none)")
     for m in found:
-        print(f"{m.model:<20} on {m.dataset:<16} label {m.target:<12} "
-              f"status: {monitoring.status(ws, m.model)}")  # fmt: skip
+        print(
+            f"{m.model:<20} on {m.dataset:<16} label {m.target:<12} "
+            f"status: {monitoring.status(ws, m.model)}"
+        )
     return 0
 
 
@@ -231,6 +288,8 @@ def _print_columns(results: list[dict]) -> None:
     from app import drift
 
     for r in results:
-        say(f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  "
-              f"p {drift.format_p(r['p_value']) or '-':<8}  {r['sentence']}")  # fmt: skip
+        say(
+            f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  "
+            f"p {drift.format_p(r['p_value']) or '-':<8}  {r['sentence']}"
+        )
     print("How a verdict is reached: workbench drift rule")

@@ -36,36 +36,63 @@ from store.snapshots import FAMILIES
 MAX_ALLOWED_LEVELS = 20
 RANGE_MARGIN = 0.25
 NON_FINITE_MARGIN = 0.05
-EDITOR_COLUMNS = ["column", "type", "required", "nullable", "min", "max", "allowed",
-                  "max non-finite share"]  # fmt: skip
+EDITOR_COLUMNS = [
+    "column",
+    "type",
+    "required",
+    "nullable",
+    "min",
+    "max",
+    "allowed",
+    "max non-finite share",
+]
 _NON_FINITE_FAMILIES = ("float", "date", "timestamp")
 
 
 def key_candidates(profile: Sequence[ColumnProfile]) -> list[str]:
     """Column names that look like a key; uniqueness is checked on the data by the caller."""
-    return [p.name for p in profile
-            if p.nulls == 0 and p.family in ("integer", "string")
-            and (p.name.lower() in ("id", "key") or p.name.lower().endswith("_id"))]  # fmt: skip
+    return [
+        p.name
+        for p in profile
+        if p.nulls == 0
+        and p.family in ("integer", "string")
+        and (p.name.lower() in ("id", "key") or p.name.lower().endswith("_id"))
+    ]
 
 
 def infer(profile: Sequence[ColumnProfile], unique: Sequence[str] = ()) -> dict[str, Any]:
     """A contract describing the profiled version (see the module docstring)."""
     columns = []
     for p in profile:
-        rule: dict[str, Any] = {"name": p.name, "type": p.family, "required": True,
-                                "nullable": p.nulls > 0, "min": None, "max": None,
-                                "allowed": None}  # fmt: skip
+        rule: dict[str, Any] = {
+            "name": p.name,
+            "type": p.family,
+            "required": True,
+            "nullable": p.nulls > 0,
+            "min": None,
+            "max": None,
+            "allowed": None,
+        }
         if p.family in ("integer", "float") and p.min_value is not None:
             rule["min"], rule["max"] = _widened(p)
         if p.family in _NON_FINITE_FAMILIES:
             rule["max_non_finite"] = _non_finite_limit(p)
-        elif (p.family == "string" and p.distinct_exact and 0 < p.distinct <= MAX_ALLOWED_LEVELS
-              and p.other_count == 0):  # fmt: skip
+        elif (
+            p.family == "string"
+            and p.distinct_exact
+            and 0 < p.distinct <= MAX_ALLOWED_LEVELS
+            and p.other_count == 0
+        ):
             rule["allowed"] = sorted(p.top_values)
         columns.append(rule)
     key = next((name for name in key_candidates(profile) if name in unique), None)
-    return {"columns": columns, "key": key, "allow_extra_columns": True, "min_rows": 1,
-            "max_rows": None}  # fmt: skip
+    return {
+        "columns": columns,
+        "key": key,
+        "allow_extra_columns": True,
+        "min_rows": 1,
+        "max_rows": None,
+    }
 
 
 def _non_finite_limit(p: ColumnProfile) -> float:
@@ -113,8 +140,9 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
             raise InvalidInput(f"Column {name!r} appears twice in the contract; keep one row.")
         names.add(name)
         if rule.get("type") not in (None, *FAMILIES):
-            raise InvalidInput(f"Column {name!r}: type {rule.get('type')!r} is not one of "
-                               f"{', '.join(FAMILIES)}.")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r}: type {rule.get('type')!r} is not one of {', '.join(FAMILIES)}."
+            )
         lo, hi = rule.get("min"), rule.get("max")
         if rule.get("max_non_finite") is not None:
             rule["max_non_finite"] = _share(name, rule["max_non_finite"])
@@ -124,8 +152,9 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
         if rule.get("type") in ("integer", "float"):
             rule["min"], rule["max"] = _bound(name, "min", lo), _bound(name, "max", hi)
             if rule["min"] is not None and rule["max"] is not None and rule["min"] > rule["max"]:
-                raise InvalidInput(f"Column {name!r}: min {rule['min']} is above max "
-                                   f"{rule['max']}; swap them.")  # fmt: skip
+                raise InvalidInput(
+                    f"Column {name!r}: min {rule['min']} is above max {rule['max']}; swap them."
+                )
     key = spec.get("key")
     if key and key not in names:
         raise InvalidInput(f"Key column {key!r} is not one of the contract's columns.")
@@ -138,14 +167,19 @@ def validate(spec: dict[str, Any]) -> dict[str, Any]:
 
 def to_editor(spec: dict[str, Any]) -> pd.DataFrame:
     """The contract's column rules as an editable table (allowed values comma-separated)."""
-    rows = [{
-        "column": r["name"], "type": r.get("type") or "", "required": bool(r.get("required", True)),
-        "nullable": bool(r.get("nullable", True)),
-        "min": "" if r.get("min") is None else str(r["min"]),
-        "max": "" if r.get("max") is None else str(r["max"]),
-        "allowed": ", ".join(r.get("allowed") or []),
-        "max non-finite share": _text(non_finite_limit(r)),
-    } for r in spec.get("columns", [])]  # fmt: skip
+    rows = [
+        {
+            "column": r["name"],
+            "type": r.get("type") or "",
+            "required": bool(r.get("required", True)),
+            "nullable": bool(r.get("nullable", True)),
+            "min": "" if r.get("min") is None else str(r["min"]),
+            "max": "" if r.get("max") is None else str(r["max"]),
+            "allowed": ", ".join(r.get("allowed") or []),
+            "max non-finite share": _text(non_finite_limit(r)),
+        }
+        for r in spec.get("columns", [])
+    ]
     return pd.DataFrame(rows, columns=EDITOR_COLUMNS)
 
 
@@ -163,8 +197,14 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def from_editor(frame: pd.DataFrame, *, key: str | None, allow_extra_columns: bool,
-                min_rows: int | None, max_rows: int | None) -> dict[str, Any]:  # fmt: skip
+def from_editor(
+    frame: pd.DataFrame,
+    *,
+    key: str | None,
+    allow_extra_columns: bool,
+    min_rows: int | None,
+    max_rows: int | None,
+) -> dict[str, Any]:
     """The inverse of :func:`to_editor`, validated."""
     columns = []
     for row in frame.to_dict("records"):
@@ -174,15 +214,27 @@ def from_editor(frame: pd.DataFrame, *, key: str | None, allow_extra_columns: bo
         family = str(row.get("type") or "").strip() or None
         allowed = [v.strip() for v in str(row.get("allowed") or "").split(",") if v.strip()]
         lo, hi = _blank(row.get("min")), _blank(row.get("max"))
-        rule = {"name": name, "type": family, "required": bool(row.get("required")),
-                "nullable": bool(row.get("nullable")), "min": lo, "max": hi,
-                "allowed": allowed or None}  # fmt: skip
+        rule = {
+            "name": name,
+            "type": family,
+            "required": bool(row.get("required")),
+            "nullable": bool(row.get("nullable")),
+            "min": lo,
+            "max": hi,
+            "allowed": allowed or None,
+        }
         if family in _NON_FINITE_FAMILIES:  # blank: no limit on NaN/inf
             rule["max_non_finite"] = _blank(row.get("max non-finite share"))
         columns.append(rule)
-    return validate({"columns": columns, "key": key or None,
-                     "allow_extra_columns": allow_extra_columns, "min_rows": min_rows,
-                     "max_rows": max_rows})  # fmt: skip
+    return validate(
+        {
+            "columns": columns,
+            "key": key or None,
+            "allow_extra_columns": allow_extra_columns,
+            "min_rows": min_rows,
+            "max_rows": max_rows,
+        }
+    )
 
 
 def _bound(name: str, which: str, value: Any) -> float | int | None:
@@ -203,9 +255,11 @@ def _share(name: str, value: Any) -> float:
     except (TypeError, ValueError):
         share = math.nan
     if not 0.0 <= share <= 1.0:
-        raise InvalidInput(f"Column {name!r}: max non-finite share must be a number from 0 to "
-                           f"1 (0.05 is 5% of non-null values), or empty for no limit; got "
-                           f"{value!r}.")  # fmt: skip
+        raise InvalidInput(
+            f"Column {name!r}: max non-finite share must be a number from 0 to "
+            f"1 (0.05 is 5% of non-null values), or empty for no limit; got "
+            f"{value!r}."
+        )
     return share
 
 

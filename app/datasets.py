@@ -62,11 +62,15 @@ class Registration:
     def message(self) -> str:
         v = self.version
         if not self.created:
-            text = (f"Same content as {v.ref} (fingerprint {v.fingerprint[:12]}); no new "
-                    "version was made.")  # fmt: skip
+            text = (
+                f"Same content as {v.ref} (fingerprint {v.fingerprint[:12]}); no new "
+                "version was made."
+            )
         else:
-            text = (f"Registered {v.ref}: {counted(v.n_rows, 'row')} x "
-                    f"{counted(v.n_columns, 'column')}.")  # fmt: skip
+            text = (
+                f"Registered {v.ref}: {counted(v.n_rows, 'row')} x "
+                f"{counted(v.n_columns, 'column')}."
+            )
             if v.contract_passed is False:
                 text += f" It breaks the contract: {v.n_failed_checks} check(s) failed."
         return " ".join([text, *(f"Note: {note}" for note in self.notes)])
@@ -103,8 +107,9 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
         raise InvalidInput(f"A dataset reference is text like 'churn@v3'; got {ref!r}.")
     m = _REF_RE.match(ref.strip())
     if not m:
-        raise InvalidInput(f"{ref!r} is not a dataset reference; write 'churn', 'churn@v3' or "
-                           "'churn@latest'.")  # fmt: skip
+        raise InvalidInput(
+            f"{ref!r} is not a dataset reference; write 'churn', 'churn@v3' or 'churn@latest'."
+        )
     number = m.group("v") or m.group("n")
     return check_dataset_name(m.group("name")), int(number) if number else None
 
@@ -143,8 +148,9 @@ def register(
     kind = source_kind or ("sdk" if isinstance(source, pd.DataFrame) else "path")
     if kind not in SOURCES:
         raise InvalidInput(f"source_kind must be one of {', '.join(SOURCES)}; got {kind!r}.")
-    label = source_name or (Path(source).name if not isinstance(source, pd.DataFrame)
-                            else "the DataFrame")  # fmt: skip
+    label = source_name or (
+        Path(source).name if not isinstance(source, pd.DataFrame) else "the DataFrame"
+    )
     if not isinstance(source, pd.DataFrame):
         # before any byte is read: a device or a pipe would be read (or waited on) forever
         snapshots.readable_file(Path(source))
@@ -152,8 +158,9 @@ def register(
     if source_hash is not None:  # the same bytes as a version's file: that version, at once
         dataset = ws.store.read(lambda tx: q.find_dataset(tx, name))
         if dataset is not None:
-            match = ws.store.read(lambda tx: q.find_by_source_hash(tx, dataset.dataset_id,
-                                                                   source_hash))  # fmt: skip
+            match = ws.store.read(
+                lambda tx: q.find_by_source_hash(tx, dataset.dataset_id, source_hash)
+            )
             if match is not None:
                 return Registration(match, created=False)
     with Scratch() as scratch:
@@ -169,16 +176,21 @@ def register(
         snap = snapshots.snapshot_of(scratch, columns)
         dataset = ws.store.read(lambda tx: q.find_dataset(tx, name))
         if dataset is not None:
-            match = ws.store.read(lambda tx: q.find_by_fingerprint(tx, dataset.dataset_id,
-                                                                   snap.fingerprint))  # fmt: skip
+            match = ws.store.read(
+                lambda tx: q.find_by_fingerprint(tx, dataset.dataset_id, snap.fingerprint)
+            )
             if match is not None:
                 if source_hash is not None:  # recognized by its bytes next time
-                    ws.store.write(lambda tx: q.record_source_hash(
-                        tx, dataset.dataset_id, source_hash, match.version))  # fmt: skip
+                    ws.store.write(
+                        lambda tx: q.record_source_hash(
+                            tx, dataset.dataset_id, source_hash, match.version
+                        )
+                    )
                 return Registration(match, created=False, notes=tuple(scratch.notes))
         profile = profiles.profile(scratch, columns)
-        contract = ws.store.read(lambda tx: q.latest_contract(tx, dataset.dataset_id)
-                                 ) if dataset else None  # fmt: skip
+        contract = (
+            ws.store.read(lambda tx: q.latest_contract(tx, dataset.dataset_id)) if dataset else None
+        )
         inferred = None
         if contract is None:
             unique = contract_checks.unique_columns(scratch, contracts.key_candidates(profile))
@@ -192,13 +204,26 @@ def register(
         notes = tuple(scratch.notes)
     blob = ws.blobs.adopt(parquet)
     draft = DatasetVersion(
-        dataset_id=dataset.dataset_id if dataset else "", dataset_name=name, version=0,
-        fingerprint=snap.fingerprint, blob_sha256=blob.sha256, size_bytes=blob.size_bytes,
-        n_rows=snap.n_rows, n_columns=len(columns), duplicate_rows=snap.duplicate_rows,
-        created_at=utcnow(), created_by=actor, message=message, parent_version=None,
-        source=kind, source_name=label, contract_revision=None, contract_passed=None,
-        n_failed_checks=0, tags=clean_tags,
-    )  # fmt: skip
+        dataset_id=dataset.dataset_id if dataset else "",
+        dataset_name=name,
+        version=0,
+        fingerprint=snap.fingerprint,
+        blob_sha256=blob.sha256,
+        size_bytes=blob.size_bytes,
+        n_rows=snap.n_rows,
+        n_columns=len(columns),
+        duplicate_rows=snap.duplicate_rows,
+        created_at=utcnow(),
+        created_by=actor,
+        message=message,
+        parent_version=None,
+        source=kind,
+        source_name=label,
+        contract_revision=None,
+        contract_passed=None,
+        n_failed_checks=0,
+        tags=clean_tags,
+    )
     try:
         version, created = _write_with_retry(ws, draft, profile, checks, inferred, source_hash)
     except BaseException:
@@ -211,9 +236,16 @@ def register(
 
 
 @requires("editor")
-def register_upload(ws: Workspace, stream: BinaryIO, filename: str, name: str, *,
-                    size: int, settings: Settings | None = None, **kwargs: Any
-                    ) -> Registration:  # fmt: skip
+def register_upload(
+    ws: Workspace,
+    stream: BinaryIO,
+    filename: str,
+    name: str,
+    *,
+    size: int,
+    settings: Settings | None = None,
+    **kwargs: Any,
+) -> Registration:
     """Register an uploaded file (the page's uploader): checks the declared ``size``
     against the limit before reading, spools the stream to a temporary file next to the
     blobs, counting what it reads (a stream longer than declared is cut at the limit and
@@ -232,8 +264,15 @@ def register_upload(ws: Workspace, stream: BinaryIO, filename: str, name: str, *
                 read += len(chunk)
                 if read > limit:
                     _check_size(filename, read, limit, more=True)
-        return register(ws, Path(tmp), name, source_kind="upload", source_name=filename,
-                        settings=settings, **kwargs)  # fmt: skip
+        return register(
+            ws,
+            Path(tmp),
+            name,
+            source_kind="upload",
+            source_name=filename,
+            settings=settings,
+            **kwargs,
+        )
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -255,8 +294,14 @@ def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n / 1024:,.1f} KB"
 
 
-def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encoding: str,
-          max_bytes: int | None, tmp_dir: Path | None = None) -> None:  # fmt: skip
+def _load(
+    scratch: Scratch,
+    source: Path | str | pd.DataFrame,
+    label: str,
+    encoding: str,
+    max_bytes: int | None,
+    tmp_dir: Path | None = None,
+) -> None:
     if isinstance(source, pd.DataFrame):
         snapshots.load_frame(scratch, source, label=label)
         return
@@ -270,8 +315,9 @@ def _load(scratch: Scratch, source: Path | str | pd.DataFrame, label: str, encod
     elif suffix in CSV_SUFFIXES:
         snapshots.load_csv(scratch, path, label=label, encoding=encoding, tmp_dir=tmp_dir)
     else:
-        raise InvalidInput(f"{label}: unsupported file type {suffix or '(none)'!r}; use a .csv "
-                           "or .parquet file.")  # fmt: skip
+        raise InvalidInput(
+            f"{label}: unsupported file type {suffix or '(none)'!r}; use a .csv or .parquet file."
+        )
 
 
 def _source_hash(source: Path | str | pd.DataFrame, encoding: str) -> str | None:
@@ -286,55 +332,77 @@ def _source_hash(source: Path | str | pd.DataFrame, encoding: str) -> str | None
         return None
 
 
-def _write_with_retry(ws: Workspace, draft: DatasetVersion, profile, checks, inferred,
-                      source_hash: str | None = None) -> tuple[DatasetVersion, bool]:  # fmt: skip
+def _write_with_retry(
+    ws: Workspace, draft: DatasetVersion, profile, checks, inferred, source_hash: str | None = None
+) -> tuple[DatasetVersion, bool]:
     # Two sessions registering into the same dataset at once can both pick the next version
     # number (or both create the dataset); the loser's insert hits the key and it tries again
     # with the numbers the winner left.
     for attempt in range(5):
         try:
-            return ws.store.write(lambda tx: _write_version(tx, draft, profile, checks,
-                                                            inferred, source_hash))  # fmt: skip
+            return ws.store.write(
+                lambda tx: _write_version(tx, draft, profile, checks, inferred, source_hash)
+            )
         except AlreadyExists:
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
 
 
-def _write_version(tx, draft: DatasetVersion, profile: Sequence[ColumnProfile],
-                   checks: Sequence[CheckResult], inferred: dict | None,
-                   source_hash: str | None = None) -> tuple[DatasetVersion, bool]:  # fmt: skip
+def _write_version(
+    tx,
+    draft: DatasetVersion,
+    profile: Sequence[ColumnProfile],
+    checks: Sequence[CheckResult],
+    inferred: dict | None,
+    source_hash: str | None = None,
+) -> tuple[DatasetVersion, bool]:
     dataset = q.find_dataset(tx, draft.dataset_name)
     if dataset is None:
         dataset_id = uuid.uuid4().hex
-        q.insert_dataset(tx, dataset_id, draft.dataset_name, description="",
-                         actor=draft.created_by)  # fmt: skip
+        q.insert_dataset(tx, dataset_id, draft.dataset_name, description="", actor=draft.created_by)
         latest = 0
     else:
         dataset_id, latest = dataset.dataset_id, dataset.latest_version
         match = q.find_by_fingerprint(tx, dataset_id, draft.fingerprint)
         if match is not None:  # registered meanwhile by another session
             return match, False
-    version = replace(draft, dataset_id=dataset_id, version=latest + 1,
-                      parent_version=latest or None)  # fmt: skip
+    version = replace(
+        draft, dataset_id=dataset_id, version=latest + 1, parent_version=latest or None
+    )
     q.insert_version(tx, version, profile)
     if source_hash is not None:
         q.record_source_hash(tx, dataset_id, source_hash, version.version)
     contract = q.latest_contract(tx, dataset_id)
     if contract is None:
-        revision = q.insert_contract(tx, dataset_id, inferred or {}, actor=draft.created_by,
-                                     note=f"inferred from v{version.version}")  # fmt: skip
+        revision = q.insert_contract(
+            tx,
+            dataset_id,
+            inferred or {},
+            actor=draft.created_by,
+            note=f"inferred from v{version.version}",
+        )
     else:
         revision = contract[0]
     q.set_contract_outcome(tx, dataset_id, version.version, revision, checks)
     failed = sum(not c.passed for c in checks)
-    audit.record(tx, actor=draft.created_by, action="dataset.version.create",
-                 object_type="dataset_version", object_id=version.ref,
-                 detail={"fingerprint": version.fingerprint, "rows": version.n_rows,
-                         "source": version.source, "source_name": version.source_name,
-                         "failed_checks": failed})  # fmt: skip
-    return replace(version, contract_revision=revision, contract_passed=failed == 0,
-                   n_failed_checks=failed), True  # fmt: skip
+    audit.record(
+        tx,
+        actor=draft.created_by,
+        action="dataset.version.create",
+        object_type="dataset_version",
+        object_id=version.ref,
+        detail={
+            "fingerprint": version.fingerprint,
+            "rows": version.n_rows,
+            "source": version.source,
+            "source_name": version.source_name,
+            "failed_checks": failed,
+        },
+    )
+    return replace(
+        version, contract_revision=revision, contract_passed=failed == 0, n_failed_checks=failed
+    ), True
 
 
 def _discard_blob(ws: Workspace, sha256: str) -> None:
@@ -381,8 +449,9 @@ def get_version(ws: Workspace, ref: str) -> DatasetVersion:
     name, number = parse_ref(ref)
     if number == 0:  # not "latest": versions are numbered from 1
         latest = ws.store.read(lambda tx: q.require_version(tx, name, None)).version
-        raise NotFound(f"{name}@v0: version 0 does not exist; versions start at 1; "
-                       f"available: v1 to v{latest}.")  # fmt: skip
+        raise NotFound(
+            f"{name}@v0: version 0 does not exist; versions start at 1; available: v1 to v{latest}."
+        )
     return ws.store.read(lambda tx: q.require_version(tx, name, number))
 
 
@@ -416,19 +485,24 @@ def profile_table(profile: Sequence[ColumnProfile], n_rows: int) -> pd.DataFrame
     for p in profile:
         median = p.quantile(0.5)
         numeric = p.family in ("integer", "float")
-        rows.append({
-            "column": p.name, "type": p.dtype,
-            "nulls": f"{p.nulls:,} ({_pct(p.nulls, n_rows):g}%)",
-            "NaN": f"{p.nan_count:,}", "+inf": f"{p.posinf_count:,}",
-            "-inf": f"{p.neginf_count:,}",
-            "distinct": ("" if p.distinct_exact else APPROX) + f"{p.distinct:,}",
-            "min": p.min_text or "",
-            "median": "" if median is None else
-            ("" if p.quantiles_exact else APPROX) + _axis_text(p, median),
-            "max": p.max_text or "",
-            "mean": _number_text(p.mean) if numeric else "",
-            "std": _number_text(p.std) if numeric else "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "column": p.name,
+                "type": p.dtype,
+                "nulls": f"{p.nulls:,} ({_pct(p.nulls, n_rows):g}%)",
+                "NaN": f"{p.nan_count:,}",
+                "+inf": f"{p.posinf_count:,}",
+                "-inf": f"{p.neginf_count:,}",
+                "distinct": ("" if p.distinct_exact else APPROX) + f"{p.distinct:,}",
+                "min": p.min_text or "",
+                "median": ""
+                if median is None
+                else ("" if p.quantiles_exact else APPROX) + _axis_text(p, median),
+                "max": p.max_text or "",
+                "mean": _number_text(p.mean) if numeric else "",
+                "std": _number_text(p.std) if numeric else "",
+            }
+        )
     return pd.DataFrame(
         rows,
         columns=[
@@ -501,20 +575,24 @@ def load(ws: Workspace, ref: str) -> pd.DataFrame:
     return snapshots.read_all(snapshot_path(ws, get_version(ws, ref)))
 
 
-def preview(ws: Workspace, version: DatasetVersion, page: int, page_size: int = 100
-            ) -> pd.DataFrame:  # fmt: skip
+def preview(
+    ws: Workspace, version: DatasetVersion, page: int, page_size: int = 100
+) -> pd.DataFrame:
     """One page (from 0) of rows in stored order; never the whole table."""
     if page < 0 or not 1 <= page_size <= 10_000:
         raise InvalidInput("page must be 0 or more and page_size 1 to 10,000.")
     path = ws.blobs.path_for(version.blob_sha256)  # hashing 1 GB per page would be slow
     if not path.is_file():
-        raise NotFound(f"The snapshot of {version.ref} is missing from the blob store; "
-                       "restore the workspace from a backup.")  # fmt: skip
+        raise NotFound(
+            f"The snapshot of {version.ref} is missing from the blob store; "
+            "restore the workspace from a backup."
+        )
     return snapshots.read_page(path, page * page_size, page_size)
 
 
-def export(ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, *,
-           overwrite: bool = False) -> Path:  # fmt: skip
+def export(
+    ws: Workspace, ref: str, target: Path | str, fmt: str | None = None, *, overwrite: bool = False
+) -> Path:
     """Write a version to ``target`` as CSV or Parquet (by ``fmt`` or the file suffix).
     An existing file is replaced only with ``overwrite``; an empty ``target`` is refused
     (``Path("")`` is the current folder)."""
@@ -614,8 +692,9 @@ def get_contract(ws: Workspace, name: str) -> tuple[int, dict[str, Any]] | None:
 
 
 @requires("editor")
-def save_contract(ws: Workspace, name: str, spec: dict[str, Any], *, note: str = "",
-                  actor: str | None = None) -> int:  # fmt: skip
+def save_contract(
+    ws: Workspace, name: str, spec: dict[str, Any], *, note: str = "", actor: str | None = None
+) -> int:
     """Store an edited contract as a new revision and check the latest version against it.
     Returns the revision."""
     spec = contracts.validate(spec)
@@ -626,9 +705,14 @@ def save_contract(ws: Workspace, name: str, spec: dict[str, Any], *, note: str =
     def work(tx) -> int:
         revision = q.insert_contract(tx, latest.dataset_id, spec, actor=actor, note=note)
         q.set_contract_outcome(tx, latest.dataset_id, latest.version, revision, checks)
-        audit.record(tx, actor=actor, action="dataset.contract.update", object_type="dataset",
-                     object_id=name, detail={"revision": revision, "note": note,
-                                             "checked": latest.ref})  # fmt: skip
+        audit.record(
+            tx,
+            actor=actor,
+            action="dataset.contract.update",
+            object_type="dataset",
+            object_id=name,
+            detail={"revision": revision, "note": note, "checked": latest.ref},
+        )
         return revision
 
     return ws.store.write(work)
@@ -642,13 +726,17 @@ def recheck(ws: Workspace, ref: str) -> list[CheckResult]:
     if contract is None:
         raise NotFound(f"Dataset {version.dataset_name!r} has no contract yet.")
     checks = _check_version(ws, version, contract[1])
-    ws.store.write(lambda tx: q.set_contract_outcome(tx, version.dataset_id, version.version,
-                                                     contract[0], checks))  # fmt: skip
+    ws.store.write(
+        lambda tx: q.set_contract_outcome(
+            tx, version.dataset_id, version.version, contract[0], checks
+        )
+    )
     return checks
 
 
-def _check_version(ws: Workspace, version: DatasetVersion, spec: dict[str, Any]
-                   ) -> list[CheckResult]:  # fmt: skip
+def _check_version(
+    ws: Workspace, version: DatasetVersion, spec: dict[str, Any]
+) -> list[CheckResult]:
     with snapshots.opened(snapshot_path(ws, version)) as scratch:
         return contract_checks.check(scratch, scratch.columns(), spec)
 
@@ -666,17 +754,22 @@ def diff(ws: Workspace, reference: str, current: str, key: str | None = None) ->
     cols_a = tuple(Column(p.name, p.dtype, p.family) for p in ref_p)
     cols_b = tuple(Column(p.name, p.dtype, p.family) for p in cur_p)
     rows = diff_rows(snapshot_path(ws, ref_v), cols_a, snapshot_path(ws, cur_v), cols_b, key)
-    return DatasetDiff(ref_v, cur_v, _schema_changes(ref_p, cur_p), rows,
-                       profile_changes(ref_p, cur_p))  # fmt: skip
+    return DatasetDiff(
+        ref_v, cur_v, _schema_changes(ref_p, cur_p), rows, profile_changes(ref_p, cur_p)
+    )
 
 
-def _schema_changes(ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]
-                    ) -> tuple[SchemaChange, ...]:  # fmt: skip
+def _schema_changes(
+    ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]
+) -> tuple[SchemaChange, ...]:
     a, b = {p.name: p for p in ref}, {p.name: p for p in cur}
     out = [SchemaChange(n, "removed", a[n].dtype, None) for n in a if n not in b]
     out += [SchemaChange(n, "added", None, b[n].dtype) for n in b if n not in a]
-    out += [SchemaChange(n, "retyped", a[n].dtype, b[n].dtype) for n in a
-            if n in b and a[n].dtype != b[n].dtype]  # fmt: skip
+    out += [
+        SchemaChange(n, "retyped", a[n].dtype, b[n].dtype)
+        for n in a
+        if n in b and a[n].dtype != b[n].dtype
+    ]
     return tuple(out)
 
 
@@ -688,17 +781,25 @@ def profile_changes(ref: Sequence[ColumnProfile], cur: Sequence[ColumnProfile]) 
         c = b.get(p.name)
         if c is None:
             continue
-        rows.append({
-            "column": p.name,
-            "null % (ref)": _pct(p.nulls, p.nulls + p.count),
-            "null % (cur)": _pct(c.nulls, c.nulls + c.count),
-            "distinct (ref)": _distinct_text(p), "distinct (cur)": _distinct_text(c),
-            "mean (ref)": p.mean, "mean (cur)": c.mean,
-            "std (ref)": p.std, "std (cur)": c.std,
-            "min (ref)": p.min_text, "min (cur)": c.min_text,
-            "max (ref)": p.max_text, "max (cur)": c.max_text,
-            "top (ref)": _top(p), "top (cur)": _top(c),
-        })  # fmt: skip
+        rows.append(
+            {
+                "column": p.name,
+                "null % (ref)": _pct(p.nulls, p.nulls + p.count),
+                "null % (cur)": _pct(c.nulls, c.nulls + c.count),
+                "distinct (ref)": _distinct_text(p),
+                "distinct (cur)": _distinct_text(c),
+                "mean (ref)": p.mean,
+                "mean (cur)": c.mean,
+                "std (ref)": p.std,
+                "std (cur)": c.std,
+                "min (ref)": p.min_text,
+                "min (cur)": c.min_text,
+                "max (ref)": p.max_text,
+                "max (cur)": c.max_text,
+                "top (ref)": _top(p),
+                "top (cur)": _top(c),
+            }
+        )
     return pd.DataFrame(rows)
 
 

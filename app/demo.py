@@ -41,10 +41,20 @@ INTENDED_USE = (
     "calls the riskiest first. Not for pricing decisions or for judging one customer: it "
     "learned from aggregate behaviour of one market and one price list."
 )
-FEATURES = ("tenure_months", "plan", "contract", "region", "monthly_charges", "usage_gb",
-            "support_calls")  # fmt: skip
-MONTHS = (("2026-01", "January export"), ("2026-02", "February export"),
-          ("2026-03", "March export: a cheaper competitor launched"))  # fmt: skip
+FEATURES = (
+    "tenure_months",
+    "plan",
+    "contract",
+    "region",
+    "monthly_charges",
+    "usage_gb",
+    "support_calls",
+)
+MONTHS = (
+    ("2026-01", "January export"),
+    ("2026-02", "February export"),
+    ("2026-03", "March export: a cheaper competitor launched"),
+)
 
 
 # Start here's guided path: (page title, deep-link query parameters, step title, what to look
@@ -52,27 +62,47 @@ MONTHS = (("2026-01", "January export"), ("2026-02", "February export"),
 # diff of two monthly snapshots explains nothing (each month's export holds other
 # customers, so every row is "added" or "removed").
 GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
-    ("Datasets", {"dataset": "churn"}, "1. Why April is flagged: the contract",
-     "`churn` has four monthly versions; April (v4) is flagged red. Open its **Contract** "
-     "tab: rows with a negative `support_calls` break the range inferred from January (a "
-     "data-entry bug), and a version that breaks its contract cannot be promoted on."),
-    ("Drift", None, "2. What moved in April: the drift report",
-     "April against January, with the champion: the plan mix tips towards basic, support "
-     "calls rise, and the champion's balanced accuracy and ROC AUC fall, because price, not "
-     "usage, now decides who leaves. February (nothing) and March (usage and support calls "
-     "move) are there too; the history chart shows the champion degrading month by month."),
-    ("Experiments", {"experiment": "churn"}, "3. The experiments",
-     "Two sweeps on January (20 runs): pick a few runs to compare parameters, metrics, "
-     "curves and confusion matrices side by side. Launch a run of your own from the form."),
-    ("Models", None, "4. The model",
-     f"`{MODEL}`: the champion, the challenger retrained on April, the alias history, "
-     "lineage back to the run and the data, and champion versus challenger through the "
-     "gate: on March, which neither model saw, the challenger does not win clearly, and "
-     "on April (its own data) the gate holds because April breaks its contract."),
-    ("Admin", None, "5. The trail",
-     "The audit log: every registration, run, alias move, report and monitor decision, "
-     "with who and when."),
-)  # fmt: skip
+    (
+        "Datasets",
+        {"dataset": "churn"},
+        "1. Why April is flagged: the contract",
+        "`churn` has four monthly versions; April (v4) is flagged red. Open its **Contract** "
+        "tab: rows with a negative `support_calls` break the range inferred from January (a "
+        "data-entry bug), and a version that breaks its contract cannot be promoted on.",
+    ),
+    (
+        "Drift",
+        None,
+        "2. What moved in April: the drift report",
+        "April against January, with the champion: the plan mix tips towards basic, support "
+        "calls rise, and the champion's balanced accuracy and ROC AUC fall, because price, not "
+        "usage, now decides who leaves. February (nothing) and March (usage and support calls "
+        "move) are there too; the history chart shows the champion degrading month by month.",
+    ),
+    (
+        "Experiments",
+        {"experiment": "churn"},
+        "3. The experiments",
+        "Two sweeps on January (20 runs): pick a few runs to compare parameters, metrics, "
+        "curves and confusion matrices side by side. Launch a run of your own from the form.",
+    ),
+    (
+        "Models",
+        None,
+        "4. The model",
+        f"`{MODEL}`: the champion, the challenger retrained on April, the alias history, "
+        "lineage back to the run and the data, and champion versus challenger through the "
+        "gate: on March, which neither model saw, the challenger does not win clearly, and "
+        "on April (its own data) the gate holds because April breaks its contract.",
+    ),
+    (
+        "Admin",
+        None,
+        "5. The trail",
+        "The audit log: every registration, run, alias move, report and monitor decision, "
+        "with who and when.",
+    ),
+)
 
 
 def live_runs(ws: Workspace) -> list[Run]:
@@ -125,8 +155,9 @@ def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, fl
             f"{ws.root} already has data; seed the demo into an empty "
             "workspace (workbench --workspace NEW demo)."
         )
-    (ws.root / DEMO_MARKER).write_text("seeded by `workbench demo`; `workbench demo --reset` "
-                                  "deletes this workspace\n")  # fmt: skip
+    (ws.root / DEMO_MARKER).write_text(
+        "seeded by `workbench demo`; `workbench demo --reset` deletes this workspace\n"
+    )
     times: dict[str, float] = {}
 
     def step(name: str, fn: Callable[[], object]) -> object:
@@ -138,8 +169,13 @@ def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, fl
 
     def data() -> None:
         for month, message in MONTHS:
-            datasets.register(ws, SAMPLE / "churn" / f"{month}.csv", "churn", message=message,
-                              tags={"month": month})  # fmt: skip
+            datasets.register(
+                ws,
+                SAMPLE / "churn" / f"{month}.csv",
+                "churn",
+                message=message,
+                tags={"month": month},
+            )
         for path in sorted((SAMPLE / "classic").glob("*.csv")):
             datasets.register(ws, path, path.stem, message="shipped with scikit-learn")
 
@@ -147,10 +183,16 @@ def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, fl
 
     def sweeps() -> str:
         base = RunSpec("churn@v1", "churned", "logistic", features=FEATURES, seed=7)
-        logistic = runner.launch(ws, base, experiment="churn", name="logistic", wait=True,
-                                 sweep=SweepSpec("grid", {"C": [0.01, 0.03, 0.1, 0.3, 1.0,
-                                                                3.0, 10.0, 30.0, 100.0,
-                                                                300.0]}))  # fmt: skip
+        logistic = runner.launch(
+            ws,
+            base,
+            experiment="churn",
+            name="logistic",
+            wait=True,
+            sweep=SweepSpec(
+                "grid", {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]}
+            ),
+        )
         forest = runner.launch(
             ws,
             RunSpec("churn@v1", "churned", "random_forest", features=FEATURES, seed=7),
@@ -172,22 +214,29 @@ def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, fl
             "_Describe what the model is for and what it must not be used for._", INTENDED_USE
         )
         registry.update_card(ws, version.ref, card)
-        registry.set_alias(ws, MODEL, "champion", version.version,
-                           reason="best ROC AUC of the January sweeps")  # fmt: skip
+        registry.set_alias(
+            ws, MODEL, "champion", version.version, reason="best ROC AUC of the January sweeps"
+        )
 
     step("model: the best run registered and made champion", model)
 
     def drift() -> None:
         ignore_ids = {"customer_id": drift_rules.Override("ignore")}  # new ids every month
         for current in ("churn@v2", "churn@v3"):
-            reports.run_report(ws, None, current, model=f"{MODEL}@champion",
-                               overrides=ignore_ids)  # fmt: skip
+            reports.run_report(ws, None, current, model=f"{MODEL}@champion", overrides=ignore_ids)
 
     step("drift: February and March against January, with the champion", drift)
 
     def loop() -> None:
-        set_monitor(ws, MODEL, "churn", "churned", drift_share=0.25, auto_promote=True,
-                    max_performance_drop=0.05)  # fmt: skip
+        set_monitor(
+            ws,
+            MODEL,
+            "churn",
+            "churned",
+            drift_share=0.25,
+            auto_promote=True,
+            max_performance_drop=0.05,
+        )
         folder = ws.paths.inbox / "churn"
         folder.mkdir(parents=True, exist_ok=True)
         dropped = folder / "2026-04.csv"

@@ -161,8 +161,12 @@ RULE = (
     "no column compared it is 'schema change' or 'nothing compared', never 'no drift'."
 )
 
-_STATES = (("nulls", "nulls"), ("NaN", "nan_count"), ("+inf", "posinf_count"),
-           ("-inf", "neginf_count"))  # fmt: skip
+_STATES = (
+    ("nulls", "nulls"),
+    ("NaN", "nan_count"),
+    ("+inf", "posinf_count"),
+    ("-inf", "neginf_count"),
+)
 
 
 @dataclass(frozen=True)
@@ -246,8 +250,11 @@ def p_clause(value: float | None) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
-def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, ...],
-            overrides: dict[str, Override] | None = None) -> list[ColumnDrift]:  # fmt: skip
+def compare(
+    reference: tuple[ColumnProfile, ...],
+    current: tuple[ColumnProfile, ...],
+    overrides: dict[str, Override] | None = None,
+) -> list[ColumnDrift]:
     """One result per column, drifted first, then by effect size; Benjamini-Hochberg across
     every aspect test of the report. Raises InvalidInput for an override naming no column,
     or a method or threshold that does not fit the column (the message lists what does)."""
@@ -263,16 +270,29 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
             continue
         a, b = ref[name], cur[name]
         if name in overrides and overrides[name].method == "ignore":
-            out.append(ColumnDrift(name, "ignored", "ignored", "ignored (override)", 0.0, None,
-                                   _rows(a), _rows(b),
-                                   sentence=f"{name}: left out of the verdict"))  # fmt: skip
+            out.append(
+                ColumnDrift(
+                    name,
+                    "ignored",
+                    "ignored",
+                    "ignored (override)",
+                    0.0,
+                    None,
+                    _rows(a),
+                    _rows(b),
+                    sentence=f"{name}: left out of the verdict",
+                )
+            )
             continue
         if _axis(a) != _axis(b):  # numbers against text, or against dates
             out.append(_type_change(a, b))
             continue
         a, b = on_one_axis(a, b)
-        draft = _numeric(a, b) if a.family in NUMERIC and not _levels_exact(a, b) else \
-            _categorical(a, b)  # fmt: skip
+        draft = (
+            _numeric(a, b)
+            if a.family in NUMERIC and not _levels_exact(a, b)
+            else _categorical(a, b)
+        )
         if name in overrides:
             draft = _overridden(draft, overrides[name])
         out.append(draft)
@@ -281,26 +301,34 @@ def compare(reference: tuple[ColumnProfile, ...], current: tuple[ColumnProfile, 
     return sorted(results, key=lambda r: (not r.drifted, -(r.effect or 0.0)))
 
 
-def check_overrides(overrides: dict[str, Override], ref: dict[str, ColumnProfile],
-                    cur: dict[str, ColumnProfile]) -> dict[str, Override]:  # fmt: skip
+def check_overrides(
+    overrides: dict[str, Override], ref: dict[str, ColumnProfile], cur: dict[str, ColumnProfile]
+) -> dict[str, Override]:
     """``overrides`` when each names a column of both versions with a method of its kind
     and a positive finite threshold; otherwise InvalidInput saying what fits."""
     for name, o in overrides.items():
         if name not in ref or name not in cur:
-            raise InvalidInput(f"Override for column {name!r}: it is not in both versions "
-                               f"(columns: {', '.join(sorted(set(ref) & set(cur)))}).")  # fmt: skip
+            raise InvalidInput(
+                f"Override for column {name!r}: it is not in both versions "
+                f"(columns: {', '.join(sorted(set(ref) & set(cur)))})."
+            )
         if o.method == "ignore":
             continue
         kind = "numeric" if ref[name].family in NUMERIC else "categorical"
         allowed = OVERRIDE_METHODS[kind]
         if o.method not in allowed:
-            raise InvalidInput(f"Override for {name!r}: {o.method!r} is not a method for a "
-                               f"{kind} column; use one of {', '.join(allowed)} or "
-                               "ignore.")  # fmt: skip
-        if not (isinstance(o.threshold, int | float) and math.isfinite(o.threshold)
-                and o.threshold > 0):  # fmt: skip
-            raise InvalidInput(f"Override for {name!r}: the threshold must be a number above "
-                               f"0; got {o.threshold!r}.")  # fmt: skip
+            raise InvalidInput(
+                f"Override for {name!r}: {o.method!r} is not a method for a "
+                f"{kind} column; use one of {', '.join(allowed)} or "
+                "ignore."
+            )
+        if not (
+            isinstance(o.threshold, int | float) and math.isfinite(o.threshold) and o.threshold > 0
+        ):
+            raise InvalidInput(
+                f"Override for {name!r}: the threshold must be a number above "
+                f"0; got {o.threshold!r}."
+            )
     return overrides
 
 
@@ -322,9 +350,18 @@ def _overridden(draft: _Draft, o: Override) -> _Draft:
     if math.isfinite(value):
         values.effect = value
     method = f"{o.method} >= {o.threshold:g} (override)"
-    result = ColumnDrift(r.column, r.kind, r.verdict, method, r.effect, r.p_value,
-                         r.n_reference, r.n_current, r.stats | {"threshold": o.threshold},
-                         r.sentence)  # fmt: skip
+    result = ColumnDrift(
+        r.column,
+        r.kind,
+        r.verdict,
+        method,
+        r.effect,
+        r.p_value,
+        r.n_reference,
+        r.n_current,
+        r.stats | {"threshold": o.threshold},
+        r.sentence,
+    )
     # an identifier-like column stays "not tested" unless the rule finds a change: its top
     # levels cannot show new values
     return _Draft(result, draft.aspects, identifier=draft.identifier)
@@ -343,13 +380,24 @@ def _identifier_rule(draft: _Draft, o: Override, new_rows: float) -> _Draft:
     levels.material = new_rows >= o.threshold
     levels.major = new_rows >= MAJOR_FACTOR * o.threshold
     levels.effect = new_rows
-    levels.text = (f"{r.column}: an estimated {_pct(new_rows)} of the current rows hold values "
-                   f"the reference lacks (hash samples of both; rule: new values in at least "
-                   f"{_pct(o.threshold)} of the rows)")  # fmt: skip
+    levels.text = (
+        f"{r.column}: an estimated {_pct(new_rows)} of the current rows hold values "
+        f"the reference lacks (hash samples of both; rule: new values in at least "
+        f"{_pct(o.threshold)} of the rows)"
+    )
     method = f"new values >= {o.threshold:g} (override, hash samples)"
-    result = ColumnDrift(r.column, r.kind, r.verdict, method, new_rows, r.p_value,
-                         r.n_reference, r.n_current, r.stats | {"threshold": o.threshold},
-                         r.sentence)  # fmt: skip
+    result = ColumnDrift(
+        r.column,
+        r.kind,
+        r.verdict,
+        method,
+        new_rows,
+        r.p_value,
+        r.n_reference,
+        r.n_current,
+        r.stats | {"threshold": o.threshold},
+        r.sentence,
+    )
     return _Draft(result, draft.aspects, identifier=False)
 
 
@@ -363,8 +411,17 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
     base |= _state_stats(a, b)
     if len(qa) < 1 or len(qb) < 1 or not n or not m:  # a side without finite values
-        result = ColumnDrift(a.name, "numeric", "no drift", "null and non-finite shares", 0.0,
-                             None, _rows(a), _rows(b), base)  # fmt: skip
+        result = ColumnDrift(
+            a.name,
+            "numeric",
+            "no drift",
+            "null and non-finite shares",
+            0.0,
+            None,
+            _rows(a),
+            _rows(b),
+            base,
+        )
         return _Draft(result, aspects)
     pa, pb = np.linspace(0, 1, len(qa)), np.linspace(0, 1, len(qb))
     grid = np.union1d(qa, qb)
@@ -373,20 +430,30 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     # of values near +-1.8e308 do not overflow; W1/sd and the mean shift are scale-free.
     unit = _unit(max(float(np.max(np.abs(qa))), float(np.max(np.abs(qb)))))
     ua, ub = qa / unit, qb / unit
-    w1_units = float(np.mean(np.abs(ua - np.interp(pa, pb, ub)))) if len(qa) > 1 else \
-        float(np.mean(np.abs(ub - ua[0])))  # fmt: skip
+    w1_units = (
+        float(np.mean(np.abs(ua - np.interp(pa, pb, ub))))
+        if len(qa) > 1
+        else float(np.mean(np.abs(ub - ua[0])))
+    )
     w1 = w1_units * unit  # may be beyond the largest double: shown empty
     std = a.std if a.std and a.std > 0 and math.isfinite(a.std) else 0.0
     w1_std = w1_units / (std / unit) if std > 0 else (0.0 if w1_units == 0 else None)
     psi = _psi_numeric(qa, qb)
-    mean_shift = (b.mean / unit - a.mean / unit) / (std / unit) if std > 0 and \
-        a.mean is not None and b.mean is not None else None  # fmt: skip
+    mean_shift = (
+        (b.mean / unit - a.mean / unit) / (std / unit)
+        if std > 0 and a.mean is not None and b.mean is not None
+        else None
+    )
     outside = float(_cdf_below(qa[0], qb, pb) + 1 - _cdf(np.array([qa[-1]]), qb, pb)[0])
     p_ks = float(stats.kstwobign.sf(d * math.sqrt(n * m / (n + m))))
     p_t = _welch(a, b, n, m)
     p_value = min(1.0, 2 * min(p_ks, p_t)) if p_t is not None else p_ks
-    material = (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MATERIAL \
-        or psi >= NUMERIC_MATERIAL or d >= NUMERIC_MATERIAL  # fmt: skip
+    material = (
+        (w1_std is None and d > 0)
+        or (w1_std or 0) >= NUMERIC_MATERIAL
+        or psi >= NUMERIC_MATERIAL
+        or d >= NUMERIC_MATERIAL
+    )
     major = psi >= NUMERIC_MAJOR or (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MAJOR
     effect = w1_std if w1_std is not None else d
     text = _median_text(a, b, mean_shift, std)
@@ -395,24 +462,44 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         # (integers beyond 2**53, nanoseconds): every current row when the current is a
         # different constant, else at least one row (Fisher, one row against none).
         moved = m if _constant(b) else 1
-        p_value = float(stats.fisher_exact([[moved, m - moved], [0, n]],
-                                           alternative="greater").pvalue)  # fmt: skip
+        p_value = float(
+            stats.fisher_exact([[moved, m - moved], [0, n]], alternative="greater").pvalue
+        )
         material = major = True
         effect = moved / m
-        text += (f"; current values {b.min_text} to {b.max_text}: "
-                 + ("every row differs" if _constant(b) else
-                    "some rows differ from it (the profile cannot tell how many)"))  # fmt: skip
+        text += f"; current values {b.min_text} to {b.max_text}: " + (
+            "every row differs"
+            if _constant(b)
+            else "some rows differ from it (the profile cannot tell how many)"
+        )
     ratio = b.std / std if std > 0 and b.std is not None else None
     if ratio is not None and material and not (0.8 < ratio < 1.25):
         text += f"; sd {_num(std)} -> {_num(b.std)} (x{ratio:.2f})"
     if outside >= 0.01 and std > 0:
         text += f"; {_pct(outside)} of rows outside the reference range"
     aspects.insert(0, _Aspect("values", p_value, material, major, effect, text))
-    figures = {"ks_d": d, "wasserstein": w1, "wasserstein_std": w1_std, "psi": psi,
-               "mean_shift_sd": mean_shift, "share_outside_range": outside, "p_ks": p_ks,
-               "p_welch": p_t, "sd_ratio": ratio} | base  # fmt: skip
-    result = ColumnDrift(a.name, "numeric", "no drift", "KS + Welch t + Wasserstein/std + PSI",
-                         effect, None, _rows(a), _rows(b), figures)  # fmt: skip
+    figures = {
+        "ks_d": d,
+        "wasserstein": w1,
+        "wasserstein_std": w1_std,
+        "psi": psi,
+        "mean_shift_sd": mean_shift,
+        "share_outside_range": outside,
+        "p_ks": p_ks,
+        "p_welch": p_t,
+        "sd_ratio": ratio,
+    } | base
+    result = ColumnDrift(
+        a.name,
+        "numeric",
+        "no drift",
+        "KS + Welch t + Wasserstein/std + PSI",
+        effect,
+        None,
+        _rows(a),
+        _rows(b),
+        figures,
+    )
     return _Draft(result, aspects)
 
 
@@ -440,12 +527,18 @@ def _as_seconds(p: ColumnProfile) -> ColumnProfile:
     def scaled(x: float | None) -> float | None:
         return None if x is None else x * day
 
-    return replace(p, family="timestamp", min_value=scaled(p.min_value),
-                   max_value=scaled(p.max_value), mean=scaled(p.mean), std=scaled(p.std),
-                   quantiles=tuple(q * day for q in p.quantiles),
-                   hist_edges=tuple(e * day for e in p.hist_edges),
-                   min_text=None if p.min_text is None else f"{p.min_text} 00:00:00",
-                   max_text=None if p.max_text is None else f"{p.max_text} 00:00:00")  # fmt: skip
+    return replace(
+        p,
+        family="timestamp",
+        min_value=scaled(p.min_value),
+        max_value=scaled(p.max_value),
+        mean=scaled(p.mean),
+        std=scaled(p.std),
+        quantiles=tuple(q * day for q in p.quantiles),
+        hist_edges=tuple(e * day for e in p.hist_edges),
+        min_text=None if p.min_text is None else f"{p.min_text} 00:00:00",
+        max_text=None if p.max_text is None else f"{p.max_text} 00:00:00",
+    )
 
 
 def _same_extremes(a: ColumnProfile, b: ColumnProfile) -> bool:
@@ -455,8 +548,10 @@ def _same_extremes(a: ColumnProfile, b: ColumnProfile) -> bool:
     if a.family == b.family or not (_axis(a) == _axis(b) == "number"):
         return (a.min_text, a.max_text) == (b.min_text, b.max_text)
     try:
-        return all(Decimal(x) == Decimal(y) for x, y in ((a.min_text, b.min_text),
-                                                            (a.max_text, b.max_text)))  # fmt: skip
+        return all(
+            Decimal(x) == Decimal(y)
+            for x, y in ((a.min_text, b.min_text), (a.max_text, b.max_text))
+        )
     except (InvalidOperation, TypeError):  # an extreme the profile does not have
         return (a.min_value, a.max_value) == (b.min_value, b.max_value)
 
@@ -465,12 +560,14 @@ def _type_change(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     """A column whose values moved to another axis: drift by its schema, and its shares of
     nulls and non-finite values still tested (a column all null in the reference and filled
     now is major drift, whatever its type says)."""
-    change = _Aspect("type", None, True, False, 1.0,
-                     f"type changed {a.dtype} -> {b.dtype}", real=True)  # fmt: skip
+    change = _Aspect(
+        "type", None, True, False, 1.0, f"type changed {a.dtype} -> {b.dtype}", real=True
+    )
     aspects = [x for x in [change, _states(a, b)] if x is not None]
     base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
-    result = ColumnDrift(a.name, "schema", "drift", "type change", 1.0, None, _rows(a),
-                         _rows(b), base)  # fmt: skip
+    result = ColumnDrift(
+        a.name, "schema", "drift", "type change", 1.0, None, _rows(a), _rows(b), base
+    )
     return _Draft(result, aspects)
 
 
@@ -498,8 +595,9 @@ def _welch(a: ColumnProfile, b: ColumnProfile, n: int, m: int) -> float | None:
     big = max(abs(a.mean), abs(b.mean), a.std, b.std)
     k = _unit(big)
     with np.errstate(all="ignore"):
-        p = stats.ttest_ind_from_stats(a.mean / k, a.std / k, n, b.mean / k, b.std / k, m,
-                                       equal_var=False).pvalue  # fmt: skip
+        p = stats.ttest_ind_from_stats(
+            a.mean / k, a.std / k, n, b.mean / k, b.std / k, m, equal_var=False
+        ).pvalue
     return float(p) if math.isfinite(p) else None
 
 
@@ -533,8 +631,12 @@ def _median(p: ColumnProfile) -> str:
 def _exact(p: ColumnProfile) -> str:
     """A constant column's value, exact: its ``min_text`` for numbers beyond 2**53 (a DOUBLE
     would round integers there), else as ``_value`` writes it (dates as dates)."""
-    if p.family in ("integer", "float") and p.min_text is not None and p.min_value is not None \
-            and abs(p.min_value) >= 2**53:  # fmt: skip
+    if (
+        p.family in ("integer", "float")
+        and p.min_text is not None
+        and p.min_value is not None
+        and abs(p.min_value) >= 2**53
+    ):
         return p.min_text
     if p.family == "timestamp" and p.min_text and "." in p.min_text:
         return p.min_text  # its fraction of a second (to the nanosecond) as stored
@@ -573,8 +675,9 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     na, nb = a.count, b.count
     identifier = _identifier(a) or _identifier(b)
     if not na or not nb:
-        result = ColumnDrift(a.name, "categorical", "no drift", "null share", 0.0, None,
-                             _rows(a), _rows(b), base)  # fmt: skip
+        result = ColumnDrift(
+            a.name, "categorical", "no drift", "null share", 0.0, None, _rows(a), _rows(b), base
+        )
         return _Draft(result, aspects)
     la, lb = _Levels(a), _Levels(b)
     levels = list(dict.fromkeys([*a.top_values, *b.top_values]))
@@ -585,18 +688,28 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     xa = np.array([ia[v][0] for v in exact] + [na - sum(ia[v][0] for v in exact)], float)
     xb = np.array([ib[v][0] for v in exact] + [nb - sum(ib[v][0] for v in exact)], float)
     sa, sb = xa / na, xb / nb
-    psi = float(np.sum((np.maximum(sb, EPS) - np.maximum(sa, EPS))
-                       * np.log(np.maximum(sb, EPS) / np.maximum(sa, EPS))))  # fmt: skip
+    psi = float(
+        np.sum(
+            (np.maximum(sb, EPS) - np.maximum(sa, EPS))
+            * np.log(np.maximum(sb, EPS) / np.maximum(sa, EPS))
+        )
+    )
     js = float(_jensen_shannon(sa, sb))
     chi2, p_chi2 = _chi_square(xa, xb)
     cramers_v = math.sqrt(chi2 / (na + nb))
     # the least change in each level's share that the two profiles allow
-    least = {v: max(0.0, ib[v][0] / nb - ia[v][1] / na, ia[v][0] / na - ib[v][1] / nb)
-             for v in levels}  # fmt: skip
+    least = {
+        v: max(0.0, ib[v][0] / nb - ia[v][1] / na, ia[v][0] / na - ib[v][1] / nb) for v in levels
+    }
     top = max(levels, key=lambda v: (least[v], -levels.index(v))) if levels else None
     largest = least[top] if top is not None else 0.0
-    relative = [v for v in levels if ia[v][1] > 0 and least[v] >= RELATIVE_MIN_POINTS
-                and least[v] >= RELATIVE_MATERIAL * ia[v][1] / na]  # fmt: skip
+    relative = [
+        v
+        for v in levels
+        if ia[v][1] > 0
+        and least[v] >= RELATIVE_MIN_POINTS
+        and least[v] >= RELATIVE_MATERIAL * ia[v][1] / na
+    ]
     # Levels only one list holds. Against a complete list they are new (or gone): their
     # share is compared with what chance would show, the share of rows whose value the
     # other side has once (Good-Turing). Against a cut-off list they may hide in its tail
@@ -605,8 +718,13 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     fresh = [v for v in b.top_values if v not in la.counts]
     fresh_rows = sum(lb.counts[v] for v in fresh)
     gone = [v for v in a.top_values if v not in lb.counts]
-    unseen = max(0.0, fresh_rows / nb - la.singletons / na) if la.complete else 0.0 \
-        if b.other_count and a.singletons is not None and b.tail_hashes else None  # fmt: skip
+    unseen = (
+        max(0.0, fresh_rows / nb - la.singletons / na)
+        if la.complete
+        else 0.0
+        if b.other_count and a.singletons is not None and b.tail_hashes
+        else None
+    )
     tests = [p_chi2] if p_chi2 is not None else []
     if fresh:
         tests.append(_one_list(fresh, lb, la, nb, na))
@@ -639,8 +757,13 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     unseen = max(unseen, sketch_new) if unseen is not None or new_est is not None else None
     gone_share = max(tail_gone, sketch_gone)  # reference rows in levels the current lacks
     p_value = min(1.0, len(tests) * min(tests)) if tests else None
-    material = largest >= SHARE_MATERIAL or psi >= PSI_MATERIAL or bool(relative) \
-        or (unseen or 0.0) >= UNSEEN_MATERIAL or gone_share >= UNSEEN_MATERIAL  # fmt: skip
+    material = (
+        largest >= SHARE_MATERIAL
+        or psi >= PSI_MATERIAL
+        or bool(relative)
+        or (unseen or 0.0) >= UNSEEN_MATERIAL
+        or gone_share >= UNSEEN_MATERIAL
+    )
     major = (
         psi >= PSI_MAJOR
         or largest >= SHARE_MAJOR
@@ -648,21 +771,26 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     )
     proven = max(tail_unseen, gone_share, sketch_new) >= UNSEEN_MATERIAL
     rare = None if identifier or material else _rare(a, new_est, la, fresh_rows / nb)
-    headline = top is not None and not (identifier and not material) and not (
-        proven and largest < SHARE_MATERIAL and not relative)  # fmt: skip
+    headline = (
+        top is not None
+        and not (identifier and not material)
+        and not (proven and largest < SHARE_MATERIAL and not relative)
+    )
     text = f"{a.name}: " + (_share_text(top, ia, ib, na, nb) if headline else "").strip()
     if tail_unseen >= UNSEEN_MATERIAL:
         text += ("; " if headline else "") + (
             f"at least {new_proof[0]:,} levels holding {_pct(new_proof[1] / nb)} of the "
             f"current rows are new: the current's top list has {len(fresh):,} levels the "
             f"reference's lacks, and the reference has only {la.tail_levels:,} levels beyond "
-            "its list")  # fmt: skip
+            "its list"
+        )
     if tail_gone >= UNSEEN_MATERIAL:
         text += ("; " if headline or tail_unseen >= UNSEEN_MATERIAL else "") + (
             f"at least {gone_proof[0]:,} levels holding {_pct(gone_proof[1] / na)} of the "
             f"reference rows are gone: the reference's top list has {len(gone):,} levels "
             f"the current's lacks, and the current has only {lb.tail_levels:,} beyond its "
-            "list")  # fmt: skip
+            "list"
+        )
     for est, side, other, seen in (
         (new_est, "current", "reference", sketch_new),
         (gone_est, "reference", "current", sketch_gone),
@@ -681,17 +809,21 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     if (fresh and unseen) if la.complete else grown:
         text += "; " + _fresh_text(fresh if la.complete else grown, lb, la, na, nb, fresh_rows)
         if la.complete and la.singletons:
-            text += (f" (chance would bring about {_pct(la.singletons / na)}: the share of "
-                     "reference rows whose value appears once)")  # fmt: skip
+            text += (
+                f" (chance would bring about {_pct(la.singletons / na)}: the share of "
+                "reference rows whose value appears once)"
+            )
     shrunk = gone if lb.complete else [v for v in gone if least[v] >= RELATIVE_MIN_POINTS]
     if shrunk:
         text += "; " + _gone_text(shrunk, la, lb, na, nb)
     if identifier and not proven:
         text += ("; " if headline else "") + _identifier_text(a, b)
         if new_est is not None and gone_est is not None:
-            text += (f"; the hash samples estimate that {_pct(new_est.share)} of the current "
-                     f"rows hold values the reference lacks and {_pct(gone_est.share)} of the "
-                     "reference rows values the current lacks")  # fmt: skip
+            text += (
+                f"; the hash samples estimate that {_pct(new_est.share)} of the current "
+                f"rows hold values the reference lacks and {_pct(gone_est.share)} of the "
+                "reference rows values the current lacks"
+            )
     elif not proven and new_est is not None and new_est.share >= UNSEEN_MATERIAL and not rare:
         text = _then(text, _beyond_text(new_est, "current", "reference"))
     elif (
@@ -700,10 +832,14 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         and not la.complete
         and (fresh_rows + lb.other) / nb >= UNSEEN_MATERIAL
     ):  # profiles without sketches
-        text = _then(text, (
-            f"{_pct((fresh_rows + lb.other) / nb)} of the current rows are in levels outside "
-            "the reference's top list or beyond the current's: they cannot be compared one "
-            "by one (only in the tests' pooled rest)"))  # fmt: skip
+        text = _then(
+            text,
+            (
+                f"{_pct((fresh_rows + lb.other) / nb)} of the current rows are in levels outside "
+                "the reference's top list or beyond the current's: they cannot be compared one "
+                "by one (only in the tests' pooled rest)"
+            ),
+        )
     effect = largest
     if (unseen or 0.0) >= UNSEEN_MATERIAL or gone_share >= UNSEEN_MATERIAL:
         effect = max(largest, unseen or 0.0, gone_share)  # the statistic that decided
@@ -713,19 +849,34 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     fold = _fold(exact, ia, ib, na, nb, named=text)
     if fold is not None and not identifier:
         aspects.append(fold)
-    figures = {"largest_share_change": largest, "psi": psi, "js_distance": js,
-               "cramers_v": cramers_v, "unseen_share": unseen,
-               "levels_relative_change": len(relative), "p_chi2": p_chi2,
-               "tail_unseen_share": tail_unseen, "tail_gone_share": tail_gone,
-               "new_rows_estimate": new_est.share if new_est else None,
-               "new_rows_chance": new_est.chance if new_est else None,
-               "gone_rows_estimate": gone_est.share if gone_est else None,
-               "sketch_levels_sampled": new_est.sampled if new_est else None,
-               "reference_levels_complete": float(la.complete),
-               "current_levels_complete": float(lb.complete)} | base  # fmt: skip
-    result = ColumnDrift(a.name, "categorical", "no drift",
-                         "chi-square + share change + PSI + JS", largest, None, _rows(a),
-                         _rows(b), figures)  # fmt: skip
+    figures = {
+        "largest_share_change": largest,
+        "psi": psi,
+        "js_distance": js,
+        "cramers_v": cramers_v,
+        "unseen_share": unseen,
+        "levels_relative_change": len(relative),
+        "p_chi2": p_chi2,
+        "tail_unseen_share": tail_unseen,
+        "tail_gone_share": tail_gone,
+        "new_rows_estimate": new_est.share if new_est else None,
+        "new_rows_chance": new_est.chance if new_est else None,
+        "gone_rows_estimate": gone_est.share if gone_est else None,
+        "sketch_levels_sampled": new_est.sampled if new_est else None,
+        "reference_levels_complete": float(la.complete),
+        "current_levels_complete": float(lb.complete),
+    } | base
+    result = ColumnDrift(
+        a.name,
+        "categorical",
+        "no drift",
+        "chi-square + share change + PSI + JS",
+        largest,
+        None,
+        _rows(a),
+        _rows(b),
+        figures,
+    )
     return _Draft(result, aspects, identifier=identifier and not proven)
 
 
@@ -852,13 +1003,17 @@ def _beyond_text(est: _Beyond, side: str, other: str) -> str:
         # a sample whose levels are all new (or all seen) has no spread to measure: no
         # interval is printed rather than a false "+-0.0"
         margin = f" (+-{1.96 * est.sd * 100:.1f} points)" if est.sd > 0 else ""
-        how = (f"an estimated {_pct(est.share)}{margin} of the "
-               f"{side} rows are in levels the {other} lacks ({est.sampled:,} of the "
-               f"{side}'s {est.levels:,} levels beyond its top list sampled by hash)")  # fmt: skip
+        how = (
+            f"an estimated {_pct(est.share)}{margin} of the "
+            f"{side} rows are in levels the {other} lacks ({est.sampled:,} of the "
+            f"{side}'s {est.levels:,} levels beyond its top list sampled by hash)"
+        )
     else:
-        how = (f"{_pct(est.share)} of the {side} rows are in levels the {other} lacks (every "
-               f"one of the {side}'s {est.levels:,} levels beyond its top list compared by "
-               "hash)")  # fmt: skip
+        how = (
+            f"{_pct(est.share)} of the {side} rows are in levels the {other} lacks (every "
+            f"one of the {side}'s {est.levels:,} levels beyond its top list compared by "
+            "hash)"
+        )
     return how + f"; chance would bring about {_pct(est.chance)}"
 
 
@@ -905,9 +1060,11 @@ def _rare(a: ColumnProfile, est: _Beyond | None, la: _Levels, fresh: float) -> _
     hidden = min(share, chance)
     if hidden < SHARE_MATERIAL:
         return None
-    text = (f"{_pct(share)} of the current rows are values the reference lacks, about what "
-            f"chance brings when {_pct(chance)} of the reference rows hold a value seen "
-            "once: a change among rare values this large cannot be told from sampling")  # fmt: skip
+    text = (
+        f"{_pct(share)} of the current rows are values the reference lacks, about what "
+        f"chance brings when {_pct(chance)} of the reference rows hold a value seen "
+        "once: a change among rare values this large cannot be told from sampling"
+    )
     return _Aspect("rare levels", None, True, False, hidden, text)
 
 
@@ -1003,8 +1160,10 @@ def _fresh_text(fresh, lb, la, na, nb, _rows_all=None) -> str:
             return f"new value {fresh[0]!r} in {_pct(rows / nb)} of rows"
         text = f"new values {named}{more} of rows"
         return text + ("" if lb.complete else "; more may hide beyond the current's top list")
-    return (f"values outside the reference's top list: {named}{more} of rows (each at most "
-            f"{_pct(la.cap / na)} in the reference)")  # fmt: skip
+    return (
+        f"values outside the reference's top list: {named}{more} of rows (each at most "
+        f"{_pct(la.cap / na)} in the reference)"
+    )
 
 
 def _gone_text(gone, la, lb, na, nb) -> str:
@@ -1012,15 +1171,18 @@ def _gone_text(gone, la, lb, na, nb) -> str:
     more = f" and {len(gone) - 3:,} more" if len(gone) > 3 else ""
     if lb.complete:
         return f"disappeared: {named}{more}"
-    return f"missing from the current's top list: {named}{more} (each at most " \
-           f"{_pct(lb.cap / nb)} now)"  # fmt: skip
+    return (
+        f"missing from the current's top list: {named}{more} (each at most {_pct(lb.cap / nb)} now)"
+    )
 
 
 def _identifier_text(a: ColumnProfile, b: ColumnProfile) -> str:
-    return (f"identifier-like ({a.distinct:,} distinct values in {a.count:,} rows, now "
-            f"{b.distinct:,} in {b.count:,}): a profile keeps the {len(a.top_values):,} most "
-            "frequent values, so new values cannot be told from old ones; the levels are not "
-            f"tested (a rule {a.name}=ignore leaves the column out)")  # fmt: skip
+    return (
+        f"identifier-like ({a.distinct:,} distinct values in {a.count:,} rows, now "
+        f"{b.distinct:,} in {b.count:,}): a profile keeps the {len(a.top_values):,} most "
+        "frequent values, so new values cannot be told from old ones; the levels are not "
+        f"tested (a rule {a.name}=ignore leaves the column out)"
+    )
 
 
 # ---------------------------------------------------------------- nulls and non-finite
@@ -1042,11 +1204,13 @@ def _states(a: ColumnProfile, b: ColumnProfile) -> _Aspect | None:
         return None
     p_value = min(1.0, len(found) * min(f[3] for f in found))
     change = max(abs(f[2] - f[1]) for f in found)
-    moved = [f for f in found if abs(f[2] - f[1]) >= STATE_MATERIAL] or \
-        [max(found, key=lambda f: abs(f[2] - f[1]))]  # fmt: skip
+    moved = [f for f in found if abs(f[2] - f[1]) >= STATE_MATERIAL] or [
+        max(found, key=lambda f: abs(f[2] - f[1]))
+    ]
     text = "; ".join(f"{label} {_pct(sa)} -> {_pct(sb)} of rows" for label, sa, sb, _ in moved)
-    return _Aspect("missing", p_value, change >= STATE_MATERIAL, change >= STATE_MAJOR, change,
-                   text)  # fmt: skip
+    return _Aspect(
+        "missing", p_value, change >= STATE_MATERIAL, change >= STATE_MAJOR, change, text
+    )
 
 
 def _state_stats(a: ColumnProfile, b: ColumnProfile) -> dict[str, float]:
@@ -1087,10 +1251,15 @@ def _final(draft: _Draft) -> ColumnDrift:
     else:
         verdict = "no drift"
     main = next((x for x in draft.aspects if x.name in ("values", "levels")), None)
-    effect = max((x.effect for x in found), default=main.effect if main else (
-        max((x.effect for x in draft.aspects), default=0.0)))  # fmt: skip
-    parts = [x.text for x in draft.aspects if x.text and (x.name != "missing" or x.material
-                                                          or main is None)]  # fmt: skip
+    effect = max(
+        (x.effect for x in found),
+        default=main.effect if main else (max((x.effect for x in draft.aspects), default=0.0)),
+    )
+    parts = [
+        x.text
+        for x in draft.aspects
+        if x.text and (x.name != "missing" or x.material or main is None)
+    ]
     sentence = "; ".join(parts) if main is not None else f"{r.column}: " + "; ".join(parts)
     if not parts:
         sentence = f"{r.column}: no values on one side" if main is None else sentence
@@ -1098,19 +1267,40 @@ def _final(draft: _Draft) -> ColumnDrift:
     figures = dict(r.stats)
     for x in draft.aspects:
         figures[f"p_{x.name}"] = x.p_value
-    method = r.method + (" + null/non-finite shares (Fisher)"
-                         if any(x.name == "missing" for x in draft.aspects) else "")  # fmt: skip
-    return ColumnDrift(r.column, r.kind, verdict, method, _safe(effect), min(ps, default=None),
-                       r.n_reference, r.n_current, {k: _safe(v) for k, v in figures.items()},
-                       sentence)  # fmt: skip
+    method = r.method + (
+        " + null/non-finite shares (Fisher)"
+        if any(x.name == "missing" for x in draft.aspects)
+        else ""
+    )
+    return ColumnDrift(
+        r.column,
+        r.kind,
+        verdict,
+        method,
+        _safe(effect),
+        min(ps, default=None),
+        r.n_reference,
+        r.n_current,
+        {k: _safe(v) for k, v in figures.items()},
+        sentence,
+    )
 
 
-def _schema(name: str, change: str, a: ColumnProfile | None, b: ColumnProfile | None
-            ) -> ColumnDrift:  # fmt: skip
+def _schema(
+    name: str, change: str, a: ColumnProfile | None, b: ColumnProfile | None
+) -> ColumnDrift:
     p = a or b
-    return ColumnDrift(name, "schema", change, "schema", 1.0, None,
-                       _rows(a) if a else 0, _rows(b) if b else 0,
-                       sentence=f"{name}: column {change} ({p.dtype})")  # fmt: skip
+    return ColumnDrift(
+        name,
+        "schema",
+        change,
+        "schema",
+        1.0,
+        None,
+        _rows(a) if a else 0,
+        _rows(b) if b else 0,
+        sentence=f"{name}: column {change} ({p.dtype})",
+    )
 
 
 # ---------------------------------------------------------------- helpers
@@ -1134,8 +1324,9 @@ def _cdf_below(x: float, q: np.ndarray, p: np.ndarray) -> float:
 def _psi_numeric(qa: np.ndarray, qb: np.ndarray) -> float:
     """PSI on the reference's deciles, with a bin below its minimum and one above its
     maximum (P(X < min), then P(X <= edge) at each inner edge)."""
-    inner = np.unique(np.concatenate([qa[np.linspace(0, len(qa) - 1, 11).astype(int)[1:-1]],
-                                      [qa[-1]]]))  # fmt: skip
+    inner = np.unique(
+        np.concatenate([qa[np.linspace(0, len(qa) - 1, 11).astype(int)[1:-1]], [qa[-1]]])
+    )
     pa, pb = np.linspace(0, 1, len(qa)), np.linspace(0, 1, len(qb))
     fa = np.concatenate([[0.0, _cdf_below(qa[0], qa, pa)], _cdf(inner, qa, pa), [1.0]])
     fb = np.concatenate([[0.0, _cdf_below(qa[0], qb, pb)], _cdf(inner, qb, pb), [1.0]])

@@ -61,8 +61,10 @@ class HeldOut:
             return (
                 f"the run's hold-out ({n:,} rows of {self.dataset_ref} the model was not fitted on)"
             )
-        return (f"the run's out-of-fold predictions ({n:,} rows of {self.dataset_ref}, each "
-                "predicted by a fold's model not fitted on it)")  # fmt: skip
+        return (
+            f"the run's out-of-fold predictions ({n:,} rows of {self.dataset_ref}, each "
+            "predicted by a fold's model not fitted on it)"
+        )
 
 
 def keep_heldout(run: Any, frame: pd.DataFrame, *, kind: str, dataset: str, target: str) -> str:
@@ -71,9 +73,18 @@ def keep_heldout(run: Any, frame: pd.DataFrame, *, kind: str, dataset: str, targ
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     sha = run.log_artifact_bytes(buffer.getvalue(), HELDOUT_FILE)
-    run.log_record("evaluation", "heldout", {"dataset": dataset, "target": target, "kind": kind,
-                                             "rows": len(frame), "artifact": HELDOUT_FILE,
-                                             "sha256": sha})  # fmt: skip
+    run.log_record(
+        "evaluation",
+        "heldout",
+        {
+            "dataset": dataset,
+            "target": target,
+            "kind": kind,
+            "rows": len(frame),
+            "artifact": HELDOUT_FILE,
+            "sha256": sha,
+        },
+    )
     return sha
 
 
@@ -105,8 +116,9 @@ class EvaluationData:
     note: str = ""
 
 
-def evaluation_data(ws: Workspace, dataset: DatasetVersion,
-                    models: dict[str, ModelVersion]) -> EvaluationData:  # fmt: skip
+def evaluation_data(
+    ws: Workspace, dataset: DatasetVersion, models: dict[str, ModelVersion]
+) -> EvaluationData:
     """Which rows of ``dataset`` the ``models`` (role -> version) have not seen, by lineage:
     a model was fitted on ``dataset`` when its training version is ``dataset`` (or has the
     same content fingerprint)."""
@@ -117,26 +129,44 @@ def evaluation_data(ws: Workspace, dataset: DatasetVersion,
     for role in trained:
         held = heldout(ws, models[role]) if models[role].dataset_ref == dataset.ref else None
         if held is None or held.model_saw_rows:
-            why = ("its run kept no held-out rows" if held is None else
-                   "it was refitted on every row after cross-validation")  # fmt: skip
-            return EvaluationData(dataset.ref, tuple(trained), None, True,
-                                  f"evaluated on training data: {dataset.ref} is the {role}'s "
-                                  f"training data ({models[role].ref} was fitted on it; {why}). "
-                                  "Choose a labelled version neither model was trained "
-                                  "on.")  # fmt: skip
+            why = (
+                "its run kept no held-out rows"
+                if held is None
+                else "it was refitted on every row after cross-validation"
+            )
+            return EvaluationData(
+                dataset.ref,
+                tuple(trained),
+                None,
+                True,
+                f"evaluated on training data: {dataset.ref} is the {role}'s "
+                f"training data ({models[role].ref} was fitted on it; {why}). "
+                "Choose a labelled version neither model was trained "
+                "on.",
+            )
         positions = held.frame["row"].to_numpy(dtype="int64")
         rows = positions if rows is None else np.intersect1d(rows, positions)
     rows = np.unique(rows) if rows is not None else rows
     roles = " and ".join(trained)
     if rows is None or len(rows) == 0:
-        return EvaluationData(dataset.ref, tuple(trained), None, True,
-                              f"evaluated on training data: {dataset.ref} is training data of "
-                              f"the {roles} and no row of it was held out by "
-                              f"{'both' if len(trained) > 1 else 'it'}. Choose a labelled "
-                              "version neither model was trained on.")  # fmt: skip
-    return EvaluationData(dataset.ref, tuple(trained), rows, False,
-                          f"{dataset.ref} is the {roles}'s training data: compared on the "
-                          f"{len(rows):,} rows its run held out (not fitted on)")  # fmt: skip
+        return EvaluationData(
+            dataset.ref,
+            tuple(trained),
+            None,
+            True,
+            f"evaluated on training data: {dataset.ref} is training data of "
+            f"the {roles} and no row of it was held out by "
+            f"{'both' if len(trained) > 1 else 'it'}. Choose a labelled "
+            "version neither model was trained on.",
+        )
+    return EvaluationData(
+        dataset.ref,
+        tuple(trained),
+        rows,
+        False,
+        f"{dataset.ref} is the {roles}'s training data: compared on the "
+        f"{len(rows):,} rows its run held out (not fitted on)",
+    )
 
 
 def _trained_on(ws: Workspace, model: ModelVersion, dataset: DatasetVersion) -> bool:

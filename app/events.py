@@ -131,8 +131,13 @@ def _add(batch: IngestBatch, event: dict) -> None:
             (event["path"], event["sha256"], int(event["size"]), _ts(event["ts"]))
         )
     elif kind == "record":
-        batch.records.append((str(event["kind"]), str(event["name"]),
-                              jsontext.dumps(event["data"], ensure_ascii=False)))  # fmt: skip
+        batch.records.append(
+            (
+                str(event["kind"]),
+                str(event["name"]),
+                jsontext.dumps(event["data"], ensure_ascii=False),
+            )
+        )
     elif kind == "start":
         batch.start = _ts(event["ts"])
     elif kind == "end":

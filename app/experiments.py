@@ -55,11 +55,30 @@ def create_run(
     def work(tx: Tx) -> tuple[Run, Experiment]:
         exp = tracking.find_experiment(tx, experiment) or _insert_experiment(tx, experiment, user)
         status = "queued" if queued else "running"
-        run = Run(run_id, exp.experiment_id, name, status, source, parent_run_id, user,
-                  host, pid, utcnow(), None, None, "active")  # fmt: skip
+        run = Run(
+            run_id,
+            exp.experiment_id,
+            name,
+            status,
+            source,
+            parent_run_id,
+            user,
+            host,
+            pid,
+            utcnow(),
+            None,
+            None,
+            "active",
+        )
         tracking.insert_run(tx, run)
-        audit.record(tx, actor=user, action="run.created", object_type="run", object_id=run_id,
-                     detail={"experiment": exp.name, "name": name})  # fmt: skip
+        audit.record(
+            tx,
+            actor=user,
+            action="run.created",
+            object_type="run",
+            object_id=run_id,
+            detail={"experiment": exp.name, "name": name},
+        )
         return run, exp
 
     try:
@@ -73,8 +92,14 @@ def create_run(
 def _insert_experiment(tx: Tx, name: str, user: str) -> Experiment:
     exp = Experiment(uuid.uuid4().hex, name, "", "active", utcnow(), user)
     tracking.insert_experiment(tx, exp)
-    audit.record(tx, actor=user, action="experiment.created", object_type="experiment",
-                 object_id=exp.experiment_id, detail={"name": name})  # fmt: skip
+    audit.record(
+        tx,
+        actor=user,
+        action="experiment.created",
+        object_type="experiment",
+        object_id=exp.experiment_id,
+        detail={"name": name},
+    )
     return exp
 
 
@@ -109,15 +134,22 @@ def search_runs(
     """Runs matching ``conditions`` and the filter ``query`` (see app/query.py): all of them,
     or at most ``limit`` after ``offset`` (:func:`count_runs` says how many in all)."""
     return ws.store.read(
-        lambda tx: tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
-                                        order_by=order_by, limit=limit, offset=offset,
-                                        lifecycle=lifecycle,
-                                        where_filter=checked_filter(tx, query, experiment_ids))
-    )  # fmt: skip
+        lambda tx: tracking.search_runs(
+            tx,
+            experiment_ids=experiment_ids,
+            conditions=conditions,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            lifecycle=lifecycle,
+            where_filter=checked_filter(tx, query, experiment_ids),
+        )
+    )
 
 
-def checked_filter(tx: Tx, query: str | None, experiment_ids: Sequence[str] | None = None
-                   ) -> Filter | None:  # fmt: skip
+def checked_filter(
+    tx: Tx, query: str | None, experiment_ids: Sequence[str] | None = None
+) -> Filter | None:
     """Parse a filter string and check its keys exist, in the caller's transaction (one
     round trip less than a read of its own). Raises InvalidInput."""
     tree = parse(query) if query else None
@@ -126,18 +158,27 @@ def checked_filter(tx: Tx, query: str | None, experiment_ids: Sequence[str] | No
     return tree
 
 
-def known_keys(ws: Workspace, experiment_ids: Sequence[str] | None = None
-               ) -> dict[str, list[str]]:  # fmt: skip
+def known_keys(ws: Workspace, experiment_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
     """The metric, param and tag keys the runs have (for filters and column pickers)."""
     return ws.store.read(lambda tx: tracking.known_keys(tx, experiment_ids))
 
 
-def count_runs(ws: Workspace, *, experiment_ids: Sequence[str] | None = None,
-               query: str | None = None, lifecycle: str = "active") -> int:  # fmt: skip
+def count_runs(
+    ws: Workspace,
+    *,
+    experiment_ids: Sequence[str] | None = None,
+    query: str | None = None,
+    lifecycle: str = "active",
+) -> int:
     """How many runs match (what :func:`search_runs` returns without a limit)."""
-    return ws.store.read(lambda tx: tracking.count_matching(
-        tx, experiment_ids=experiment_ids, lifecycle=lifecycle,
-        where_filter=checked_filter(tx, query, experiment_ids)))  # fmt: skip
+    return ws.store.read(
+        lambda tx: tracking.count_matching(
+            tx,
+            experiment_ids=experiment_ids,
+            lifecycle=lifecycle,
+            where_filter=checked_filter(tx, query, experiment_ids),
+        )
+    )
 
 
 # -- bulk actions ------------------------------------------------------------------------------
@@ -154,14 +195,21 @@ def restore_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
     return _set_lifecycle(ws, run_ids, "active", "run.restore", user)
 
 
-def _set_lifecycle(ws: Workspace, run_ids: Sequence[str], lifecycle: str, action: str,
-                   user: str) -> int:  # fmt: skip
+def _set_lifecycle(
+    ws: Workspace, run_ids: Sequence[str], lifecycle: str, action: str, user: str
+) -> int:
     ids = _checked_ids(run_ids)
 
     def work(tx: Tx) -> int:
         changed = runs_admin.set_lifecycle(tx, ids, lifecycle)
-        audit.record(tx, actor=user, action=action, object_type="run", object_id=ids[0],
-                     detail={"runs": ids[:100], "count": len(ids)})  # fmt: skip
+        audit.record(
+            tx,
+            actor=user,
+            action=action,
+            object_type="run",
+            object_id=ids[0],
+            detail={"runs": ids[:100], "count": len(ids)},
+        )
         return changed
 
     return ws.store.write(work)
@@ -174,8 +222,14 @@ def tag_runs(ws: Workspace, run_ids: Sequence[str], key: str, value: str, user: 
 
     def work(tx: Tx) -> int:
         runs_admin.upsert_tags(tx, ids, key, value)
-        audit.record(tx, actor=user, action="run.tag", object_type="run", object_id=ids[0],
-                     detail={"runs": ids[:100], "count": len(ids), key: value})  # fmt: skip
+        audit.record(
+            tx,
+            actor=user,
+            action="run.tag",
+            object_type="run",
+            object_id=ids[0],
+            detail={"runs": ids[:100], "count": len(ids), key: value},
+        )
         return len(ids)
 
     return ws.store.write(work)
@@ -192,11 +246,19 @@ def purge_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
         runs = {r.run_id: r for r in tracking.search_runs(tx, lifecycle="deleted")}
         active = [rid for rid in ids if rid not in runs]
         if active:
-            raise InvalidInput(f"{len(active)} of the runs are not in the trash (e.g. "
-                               f"{active[0]}); trash them first, then purge.")  # fmt: skip
+            raise InvalidInput(
+                f"{len(active)} of the runs are not in the trash (e.g. "
+                f"{active[0]}); trash them first, then purge."
+            )
         blobs = runs_admin.delete_runs(tx, ids)
-        audit.record(tx, actor=user, action="run.purge", object_type="run", object_id=ids[0],
-                     detail={"runs": ids[:100], "count": len(ids)})  # fmt: skip
+        audit.record(
+            tx,
+            actor=user,
+            action="run.purge",
+            object_type="run",
+            object_id=ids[0],
+            detail={"runs": ids[:100], "count": len(ids)},
+        )
         return [b for b in blobs if not store_datasets.blob_referenced(tx, b)]
 
     orphans = ws.store.write(work)
@@ -229,9 +291,16 @@ def runs_table(
     and ``tags.<key>`` columns, in search order: every matching run, or at most ``limit``
     after ``offset`` (:func:`runs_page` also says how many match in all). Params keep their
     Python types: an int param column holds Python ints, exact beyond 2**53."""
-    return runs_page(ws, experiment_ids=experiment_ids, conditions=conditions,
-                     order_by=order_by, limit=limit, offset=offset, query=query,
-                     lifecycle=lifecycle).table  # fmt: skip
+    return runs_page(
+        ws,
+        experiment_ids=experiment_ids,
+        conditions=conditions,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+        query=query,
+        lifecycle=lifecycle,
+    ).table
 
 
 @dataclass(frozen=True)
@@ -254,8 +323,7 @@ class RunsPage:
         if not self.cut:
             return ""
         if self.offset:
-            return (f"runs {self.offset + 1:,}-{self.offset + len(self.table):,} of "
-                    f"{self.total:,}")  # fmt: skip
+            return f"runs {self.offset + 1:,}-{self.offset + len(self.table):,} of {self.total:,}"
         return f"showing {len(self.table):,} of {self.total:,} runs"
 
 
@@ -275,15 +343,26 @@ def runs_page(
 
     def work(tx: Tx) -> RunsPage:
         tree = checked_filter(tx, query, experiment_ids)
-        runs = tracking.search_runs(tx, experiment_ids=experiment_ids, conditions=conditions,
-                                    order_by=order_by, limit=limit, offset=offset,
-                                    lifecycle=lifecycle, where_filter=tree)  # fmt: skip
+        runs = tracking.search_runs(
+            tx,
+            experiment_ids=experiment_ids,
+            conditions=conditions,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            lifecycle=lifecycle,
+            where_filter=tree,
+        )
         if offset == 0 and (limit is None or len(runs) < limit):
             total = len(runs)  # nothing was left out: no need to count
         else:
-            total = tracking.count_matching(tx, experiment_ids=experiment_ids,
-                                            conditions=conditions, lifecycle=lifecycle,
-                                            where_filter=tree)  # fmt: skip
+            total = tracking.count_matching(
+                tx,
+                experiment_ids=experiment_ids,
+                conditions=conditions,
+                lifecycle=lifecycle,
+                where_filter=tree,
+            )
         wide = tracking.run_columns(tx, [r.run_id for r in runs])
         names = tracking.experiment_names(tx)
         return RunsPage(_runs_frame(runs, names, wide), total, offset)
@@ -291,18 +370,30 @@ def runs_page(
     return ws.store.read(work)
 
 
-def _runs_frame(runs: Sequence[Run], names: dict[str, str],
-                wide: dict[str, dict[str, object]] | None = None) -> pd.DataFrame:  # fmt: skip
+def _runs_frame(
+    runs: Sequence[Run], names: dict[str, str], wide: dict[str, dict[str, object]] | None = None
+) -> pd.DataFrame:
     wide = wide or {}
     columns: dict[str, list | pd.Series] = {c: [] for c in RUN_COLUMNS}
     for r in runs:
-        for col, value in zip(RUN_COLUMNS, (r.run_id, r.name, names.get(r.experiment_id, ""),
-                                            r.status, r.started_at, r.duration_s, r.created_by),
-                              strict=True):  # fmt: skip
+        for col, value in zip(
+            RUN_COLUMNS,
+            (
+                r.run_id,
+                r.name,
+                names.get(r.experiment_id, ""),
+                r.status,
+                r.started_at,
+                r.duration_s,
+                r.created_by,
+            ),
+            strict=True,
+        ):
             columns[col].append(value)
     order = {"metrics": 0, "params": 1, "tags": 2}  # metrics first: what a reader compares
-    extra = sorted({c for cols in wide.values() for c in cols},
-                   key=lambda c: (order[c.split(".", 1)[0]], c))  # fmt: skip
+    extra = sorted(
+        {c for cols in wide.values() for c in cols}, key=lambda c: (order[c.split(".", 1)[0]], c)
+    )
     for col in extra:
         # Metrics are floats; params keep their Python types, and a column may mix them.
         dtype = "float64" if col.startswith("metrics.") else object
@@ -336,9 +427,13 @@ def metric_history(
 
 
 def curves(
-    ws: Workspace, run_ids: Sequence[str], keys: Sequence[str] | None = None, *,
-    max_points: int = 200, steps: tuple[int, int] | None = None,
-) -> pd.DataFrame:  # fmt: skip
+    ws: Workspace,
+    run_ids: Sequence[str],
+    keys: Sequence[str] | None = None,
+    *,
+    max_points: int = 200,
+    steps: tuple[int, int] | None = None,
+) -> pd.DataFrame:
     """Histories for charts, downsampled with each bucket's min and max kept."""
     return ws.store.read(
         lambda tx: history.downsampled(tx, list(run_ids), keys, max_points=max_points, steps=steps)
@@ -385,8 +480,15 @@ def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
         runs = tracking.search_runs(tx, limit=recent)
         table = _runs_frame(runs, names)
         n_datasets, n_versions, n_flagged = store_datasets.version_counts(tx)
-        return WorkspaceSummary(len(experiments), tracking.count_runs(tx), table,
-                                audit.recent(tx, recent), n_datasets, n_versions,
-                                n_flagged, audit.count(tx))  # fmt: skip
+        return WorkspaceSummary(
+            len(experiments),
+            tracking.count_runs(tx),
+            table,
+            audit.recent(tx, recent),
+            n_datasets,
+            n_versions,
+            n_flagged,
+            audit.count(tx),
+        )
 
     return ws.store.read(work)

@@ -86,8 +86,9 @@ def check_output_path(
                 f"{target} exists; choose another name, or overwrite it on purpose (--force)."
             )
     if not os.access(folder, os.W_OK):
-        raise InvalidInput(f"Cannot write into {folder} (permission denied); choose another "
-                           "folder.")  # fmt: skip
+        raise InvalidInput(
+            f"Cannot write into {folder} (permission denied); choose another folder."
+        )
     return target
 
 

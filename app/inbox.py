@@ -46,8 +46,13 @@ def candidates(ws: Workspace) -> list[Path]:
     return out
 
 
-def scan(ws: Workspace, settle: float, *, seen: dict[Path, tuple[int, int]] | None = None,
-         now: float | None = None) -> list[InboxOutcome]:  # fmt: skip
+def scan(
+    ws: Workspace,
+    settle: float,
+    *,
+    seen: dict[Path, tuple[int, int]] | None = None,
+    now: float | None = None,
+) -> list[InboxOutcome]:
     """Register every settled inbox file; return what happened to each one taken.
 
     ``seen`` (kept by a long-running watcher between scans) maps a path to its last
@@ -77,8 +82,14 @@ def take(ws: Workspace, path: Path) -> InboxOutcome:
     """Register one inbox file and move it out of the way."""
     name = path.parent.name
     try:
-        result = datasets.register(ws, path, name, source_kind="inbox", source_name=path.name,
-                                   message=f"from inbox/{name}/{path.name}")  # fmt: skip
+        result = datasets.register(
+            ws,
+            path,
+            name,
+            source_kind="inbox",
+            source_name=path.name,
+            message=f"from inbox/{name}/{path.name}",
+        )
     except InvalidInput as exc:
         target = _move(path, REJECTED)
         target.with_name(target.name + ".error.txt").write_text(str(exc) + "\n")

@@ -65,8 +65,9 @@ def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) 
         state = states.get(rid)
         if state is None or sizes[rid] <= state.byte_offset or budget <= 0:
             continue  # a folder with no run row, nothing new, or enough for one round
-        batch = read_batch(rid, ws.paths.run_dir(rid) / EVENTS_FILE, state.byte_offset,
-                           state.last_seq)  # fmt: skip
+        batch = read_batch(
+            rid, ws.paths.run_dir(rid) / EVENTS_FILE, state.byte_offset, state.last_seq
+        )
         if batch is None or batch.new_offset == state.byte_offset:
             continue
         budget -= batch.new_offset - state.byte_offset
@@ -75,11 +76,19 @@ def _ingest_round(ws: Workspace, tx: Tx, ids: list[str], sizes: dict[str, int]) 
     ingestion.apply_ingest(tx, batches, utcnow())
     ended = [b for b in batches if b.end is not None]
     owners = ingestion.run_owners(tx, [b.run_id for b in ended])  # the run's user ended it
-    audit.record_many(tx, [
-        dict(actor=owners.get(b.run_id, "workbench"), action="run.ended", object_type="run",
-             object_id=b.run_id, detail={"status": b.end[0]})
-        for b in ended
-    ])  # fmt: skip
+    audit.record_many(
+        tx,
+        [
+            dict(
+                actor=owners.get(b.run_id, "workbench"),
+                action="run.ended",
+                object_type="run",
+                object_id=b.run_id,
+                detail={"status": b.end[0]},
+            )
+            for b in ended
+        ],
+    )
     return done
 
 
@@ -108,8 +117,14 @@ def reap_lost_runs(ws: Workspace, heartbeat_timeout: float) -> list[str]:
                 if why is None:
                     continue
             tracking.finish_run(tx, run_id, "lost", why, utcnow())
-            audit.record(tx, actor="workbench", action="run.lost", object_type="run",
-                         object_id=run_id, detail={"reason": why})  # fmt: skip
+            audit.record(
+                tx,
+                actor="workbench",
+                action="run.lost",
+                object_type="run",
+                object_id=run_id,
+                detail={"reason": why},
+            )
             marked.append(run_id)
         return marked
 

@@ -33,8 +33,22 @@ from store.gateway import Tx
 from store.workspace import Workspace
 
 #: Column names taken for a label first (lower case; the usual names in public tables).
-LABEL_NAMES = ("target", "label", "labels", "y", "class", "churn", "churned", "outcome",
-               "response", "species", "survived", "default", "diagnosis", "is_fraud")  # fmt: skip
+LABEL_NAMES = (
+    "target",
+    "label",
+    "labels",
+    "y",
+    "class",
+    "churn",
+    "churned",
+    "outcome",
+    "response",
+    "species",
+    "survived",
+    "default",
+    "diagnosis",
+    "is_fraud",
+)
 #: A text column with more distinct values per row than this share ...
 KEY_SHARE = 0.5
 #: ... and more levels than this is a high-cardinality key.
@@ -61,15 +75,18 @@ class ColumnDefaults:
         if not self.left_out:
             return ""
         parts = "; ".join(f"`{c}` ({why})" for c, why in self.left_out.items())
-        return (f"Left out as identifier-like: {parts}. A model fitted on a row key "
-                "memorises rows instead of learning; tick them to use them anyway.")  # fmt: skip
+        return (
+            f"Left out as identifier-like: {parts}. A model fitted on a row key "
+            "memorises rows instead of learning; tick them to use them anyway."
+        )
 
 
 def task_of(profile: ColumnProfile) -> str:
     """The task a target column suggests (the same rule as app.training.detect_task):
     text, boolean, or integer with at most 20 distinct values -> classification."""
     if profile.family in ("string", "boolean") or (
-            profile.family == "integer" and profile.distinct <= 20):  # fmt: skip
+        profile.family == "integer" and profile.distinct <= 20
+    ):
         return "classification"
     return "regression"
 
@@ -87,8 +104,13 @@ def _is_year(p: ColumnProfile) -> bool:
     name = p.name.lower()
     if name in ("year", "yr") or name.endswith("_year"):
         return True
-    return (p.family == "integer" and p.min_value is not None and p.max_value is not None
-            and p.min_value >= 1900 and p.max_value <= 2100)  # fmt: skip
+    return (
+        p.family == "integer"
+        and p.min_value is not None
+        and p.max_value is not None
+        and p.min_value >= 1900
+        and p.max_value <= 2100
+    )
 
 
 def is_plausible_label(p: ColumnProfile) -> bool:
@@ -120,8 +142,7 @@ def column_defaults(profile: Sequence[ColumnProfile]) -> ColumnDefaults:
 def column_defaults_for(profile: Sequence[ColumnProfile], target: str) -> ColumnDefaults:
     """The default features once ``target`` is chosen: every other column but the
     identifier-like ones (``left_out`` says why each of those is left out)."""
-    left_out = {p.name: why for p in profile
-                if p.name != target and (why := identifier_reason(p))}  # fmt: skip
+    left_out = {p.name: why for p in profile if p.name != target and (why := identifier_reason(p))}
     features = tuple(p.name for p in profile if p.name != target and p.name not in left_out)
     return ColumnDefaults(target, features, left_out)
 
@@ -154,8 +175,9 @@ def _train_input(records: dict) -> str | None:
     return f"{data['dataset']}@v{int(data['version'])}"
 
 
-def default_dataset(ws: Workspace, experiment: str, versions: Sequence[DatasetVersion]
-                    ) -> str | None:  # fmt: skip
+def default_dataset(
+    ws: Workspace, experiment: str, versions: Sequence[DatasetVersion]
+) -> str | None:
     """The version the form starts on, among ``versions`` (the registered ones): the one
     the experiment used last (:func:`last_dataset`) if still registered, else the newest
     registered; None when ``versions`` is empty."""

@@ -42,6 +42,8 @@ def check_limit(limit: int | None, option: str = "--limit") -> int | None:
     from store.errors import InvalidInput
 
     if limit is not None and limit < 0:
-        raise InvalidInput(f"{option} must be 0 or more; got {limit}. Leave it out (or use "
-                           "--all on the command line) to see every one.")  # fmt: skip
+        raise InvalidInput(
+            f"{option} must be 0 or more; got {limit}. Leave it out (or use "
+            "--all on the command line) to see every one."
+        )
     return limit

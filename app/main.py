@@ -72,8 +72,9 @@ def _identity_from_outside(ws, settings: Settings) -> auth.Principal | None:
     try:
         principal = auth.principal_of(ws, name)
     except PermissionDenied:
-        st.session_state["login_note"] = (f"{name} has no active account here; ask an admin to "
-                                          "add it (`workbench users add`).")  # fmt: skip
+        st.session_state["login_note"] = (
+            f"{name} has no active account here; ask an admin to add it (`workbench users add`)."
+        )
         return None
     via = "proxy header" if settings.trusted_user_header else "identity provider"
     auth.record_outside_login(ws, name, via, session.client_address())

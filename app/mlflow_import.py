@@ -30,8 +30,13 @@ from store.ingestion import IngestBatch
 from store.workspace import Workspace
 
 _INT64 = (-(2**63), 2**63 - 1)  # a param's int is 64-bit
-STATUS = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed",
-          "RUNNING": "lost", "SCHEDULED": "lost"}  # fmt: skip
+STATUS = {
+    "FINISHED": "finished",
+    "FAILED": "failed",
+    "KILLED": "killed",
+    "RUNNING": "lost",
+    "SCHEDULED": "lost",
+}
 BATCH_RUNS = 200
 
 
@@ -49,9 +54,11 @@ class ImportReport:
     unreadable_times: int = 0
 
     def summary(self) -> str:
-        text = (f"imported {self.runs} runs ({self.skipped_runs} already here) in "
-                f"{self.experiments} experiments: {self.params} params, "
-                f"{self.metric_points:,} metric points, {self.tags} tags")  # fmt: skip
+        text = (
+            f"imported {self.runs} runs ({self.skipped_runs} already here) in "
+            f"{self.experiments} experiments: {self.params} params, "
+            f"{self.metric_points:,} metric points, {self.tags} tags"
+        )
         if self.skipped_keys:  # written out: a key may hold a bidi override or a newline
             keys = sorted(visible_name(k) for k in self.skipped_keys)
             text += f"; skipped keys: {', '.join(keys[:10])}"
@@ -71,12 +78,16 @@ def database_path(uri: str) -> Path:
     """The SQLite file of ``sqlite:///path`` (or a plain path). Raises InvalidInput."""
     raw = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else uri
     if "://" in raw:
-        raise InvalidInput(f"Only MLflow's SQLite store can be imported; got {uri!r}. Pass "
-                           "sqlite:///path/to/mlflow.db or the file's path.")  # fmt: skip
+        raise InvalidInput(
+            f"Only MLflow's SQLite store can be imported; got {uri!r}. Pass "
+            "sqlite:///path/to/mlflow.db or the file's path."
+        )
     path = Path(raw).expanduser()
     if not path.is_file():
-        raise InvalidInput(f"No MLflow database at {path}; pass the mlflow.db file that "
-                           "`mlflow server --backend-store-uri sqlite:///...` uses.")  # fmt: skip
+        raise InvalidInput(
+            f"No MLflow database at {path}; pass the mlflow.db file that "
+            "`mlflow server --backend-store-uri sqlite:///...` uses."
+        )
     return path
 
 
@@ -102,9 +113,16 @@ def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
         ) from exc
     finally:
         con.close()
-    ws.store.write(lambda tx: audit.record(
-        tx, actor=user, action="mlflow.import", object_type="workspace", object_id=str(path),
-        detail={"runs": report.runs, "points": report.metric_points}))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=user,
+            action="mlflow.import",
+            object_type="workspace",
+            object_id=str(path),
+            detail={"runs": report.runs, "points": report.metric_points},
+        )
+    )
     return report
 
 
@@ -158,24 +176,35 @@ def _experiment(ws: Workspace, name: str, user: str, created_ms: object) -> Expe
         found = tracking.find_experiment(tx, name)
         if found is not None:
             return found
-        exp = Experiment(uuid.uuid4().hex, name, "imported from MLflow", "active",
-                         _time(created_ms, None) or utcnow(), user)  # fmt: skip
+        exp = Experiment(
+            uuid.uuid4().hex,
+            name,
+            "imported from MLflow",
+            "active",
+            _time(created_ms, None) or utcnow(),
+            user,
+        )
         tracking.insert_experiment(tx, exp)
         return exp
 
     return ws.store.write(work)
 
 
-def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: list,
-                 report: ImportReport) -> None:  # fmt: skip
+def _import_runs(
+    ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: list, report: ImportReport
+) -> None:
     ids = [r[0] for r in rows]
     marks = ", ".join("?" * len(ids))
-    params = _grouped(con, f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})",
-                      ids)  # fmt: skip
+    params = _grouped(
+        con, f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", ids
+    )
     tags = _grouped(con, f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", ids)
-    points = _grouped(con, "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
-                      f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, timestamp, step",
-                      ids)  # fmt: skip
+    points = _grouped(
+        con,
+        "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
+        f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, timestamp, step",
+        ids,
+    )
     runs, batches = [], []
     for run_uuid, name, user_id, status, start, end, stage, artifact_uri in rows:
         run_id = _run_id(run_uuid) or ""  # the caller passes only runs with an id
@@ -185,11 +214,23 @@ def _import_runs(ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: 
         run_tags = dict((k, v) for k, v in tags.get(run_uuid, []))
         label = visible_name(name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}")
         ours = STATUS.get(status, "lost")
-        runs.append(Run(run_id, exp.experiment_id, label, ours, "mlflow", None, user_id or "",
-                        None, None, _time(start, report) or utcnow(),
-                        _time(end, report) or (utcnow() if ours == "lost" else None),
-                        "imported while running" if ours == "lost" else None,
-                        "deleted" if stage == "deleted" else "active"))  # fmt: skip
+        runs.append(
+            Run(
+                run_id,
+                exp.experiment_id,
+                label,
+                ours,
+                "mlflow",
+                None,
+                user_id or "",
+                None,
+                None,
+                _time(start, report) or utcnow(),
+                _time(end, report) or (utcnow() if ours == "lost" else None),
+                "imported while running" if ours == "lost" else None,
+                "deleted" if stage == "deleted" else "active",
+            )
+        )
         batch = IngestBatch(run_id, 0, 0)
         batch.params = [(k, _typed(v)) for k, v in _valid(params.get(run_uuid, []), report)]
         run_tags["mlflow.artifact_uri"] = artifact_uri or ""

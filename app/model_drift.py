@@ -76,22 +76,31 @@ class PerformanceDrift:
     @property
     def sentence(self) -> str:
         lo, hi = self.change_interval
-        return (f"{self.metric} {self.reference:.4f} -> {self.current:.4f} "
-                f"(change 95% interval [{lo:+.4f}, {hi:+.4f}]; "
-                f"{'drop' if self.drop_share >= 0 else 'gain'} "
-                f"{abs(self.drop_share):.1%} of the reference)"
-                + "".join(f"; {side} from {source}" for side, source in
-                          (("reference", self.reference_source), ("current", self.current_source))
-                          if source != "all labelled rows")
-                + self._binary_text())  # fmt: skip
+        return (
+            f"{self.metric} {self.reference:.4f} -> {self.current:.4f} "
+            f"(change 95% interval [{lo:+.4f}, {hi:+.4f}]; "
+            f"{'drop' if self.drop_share >= 0 else 'gain'} "
+            f"{abs(self.drop_share):.1%} of the reference)"
+            + "".join(
+                f"; {side} from {source}"
+                for side, source in (
+                    ("reference", self.reference_source),
+                    ("current", self.current_source),
+                )
+                if source != "all labelled rows"
+            )
+            + self._binary_text()
+        )
 
     def _binary_text(self) -> str:
         out = ""
         if self.auc_reference is not None and self.auc_current is not None:
             out += f"; ROC AUC {self.auc_reference:.3f} -> {self.auc_current:.3f}"
         if self.base_rate_reference is not None and self.base_rate_current is not None:
-            out += (f"; share of {self.positive} {self.base_rate_reference:.1%} -> "
-                    f"{self.base_rate_current:.1%}")  # fmt: skip
+            out += (
+                f"; share of {self.positive} {self.base_rate_reference:.1%} -> "
+                f"{self.base_rate_current:.1%}"
+            )
         return out
 
 
@@ -113,29 +122,47 @@ class ModelDrift:
         return "stable"
 
     def to_json(self) -> dict[str, Any]:
-        return {"model_ref": self.model_ref, "target": self.target, "note": self.note,
-                "predictions": [asdict(p) for p in self.predictions],
-                "profiles": {k: [asdict(a), asdict(b)] for k, (a, b) in self.profiles.items()},
-                "performance": asdict(self.performance) if self.performance else None}  # fmt: skip
+        return {
+            "model_ref": self.model_ref,
+            "target": self.target,
+            "note": self.note,
+            "predictions": [asdict(p) for p in self.predictions],
+            "profiles": {k: [asdict(a), asdict(b)] for k, (a, b) in self.profiles.items()},
+            "performance": asdict(self.performance) if self.performance else None,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelDrift:
         perf = data.get("performance")
         if perf and perf.get("drop_share") is None:  # JSON's null: the reference scored 0
             loss = perf["current"] - perf["reference"]
-            perf = perf | {"drop_share": math.copysign(math.inf, -loss if perf[
-                "higher_is_better"] else loss) if loss else 0.0}  # fmt: skip
+            perf = perf | {
+                "drop_share": math.copysign(math.inf, -loss if perf["higher_is_better"] else loss)
+                if loss
+                else 0.0
+            }
         return cls(
-            data["model_ref"], data.get("target"),
+            data["model_ref"],
+            data.get("target"),
             [drift.ColumnDrift(**p) for p in data.get("predictions", [])],
-            {k: (ColumnProfile(**a), ColumnProfile(**b))
-             for k, (a, b) in data.get("profiles", {}).items()},
-            PerformanceDrift(**perf) if perf else None, data.get("note", ""),
-        )  # fmt: skip
+            {
+                k: (ColumnProfile(**a), ColumnProfile(**b))
+                for k, (a, b) in data.get("profiles", {}).items()
+            },
+            PerformanceDrift(**perf) if perf else None,
+            data.get("note", ""),
+        )
 
 
-def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: str,
-                target: str | None = None, *, seed: int = 0) -> ModelDrift:  # fmt: skip
+def model_drift(
+    ws: Workspace,
+    model_ref: str,
+    reference_ref: str,
+    current_ref: str,
+    target: str | None = None,
+    *,
+    seed: int = 0,
+) -> ModelDrift:
     """Score both versions with ``model_ref`` and compare. ``target`` defaults to the label
     column of the run that trained the model. Raises InvalidInput when a version lacks one
     of the model's input columns."""
@@ -152,9 +179,11 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
         frame = snapshots.read_sample(datasets.snapshot_path(ws, version), sample, seed)
         missing = [c for c in inputs if c not in frame.columns]
         if missing:
-            raise InvalidInput(f"{version.ref} lacks column {missing[0]!r} that {model.ref} "
-                               "needs; compare versions that have the model's inputs, or run "
-                               "the report without the model.")  # fmt: skip
+            raise InvalidInput(
+                f"{version.ref} lacks column {missing[0]!r} that {model.ref} "
+                "needs; compare versions that have the model's inputs, or run "
+                "the report without the model."
+            )
         frames.append(frame)
     scored = [_scored(model, f[inputs], classifier) for f in frames]
     ref_prof, cur_prof = (
@@ -173,10 +202,14 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
         if not all(mask.any() for mask in labelled):
             note = f"Performance needs labelled rows in {target!r} on both sides."
         else:
-            sides = [(f[target].to_numpy()[m], s["prediction"].to_numpy()[m],
-                      s[positive[0]].to_numpy()[m] if positive and positive[0] in s.columns
-                      else None)
-                     for f, s, m in zip(frames, scored, labelled, strict=True)]  # fmt: skip
+            sides = [
+                (
+                    f[target].to_numpy()[m],
+                    s["prediction"].to_numpy()[m],
+                    s[positive[0]].to_numpy()[m] if positive and positive[0] in s.columns else None,
+                )
+                for f, s, m in zip(frames, scored, labelled, strict=True)
+            ]
             performance, note = _unseen_performance(
                 ws,
                 registry.get_version(ws, model.ref),
@@ -190,10 +223,16 @@ def model_drift(ws: Workspace, model_ref: str, reference_ref: str, current_ref: 
     return ModelDrift(model.ref, target, predictions, pairs, performance, note)
 
 
-def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[DatasetVersion],
-                        target: str, sides: list[tuple], classifier: bool, seed: int,
-                        positive: tuple[str, Any] | None = None
-                        ) -> tuple[PerformanceDrift, str]:  # fmt: skip
+def _unseen_performance(
+    ws: Workspace,
+    model: ModelVersion,
+    versions: list[DatasetVersion],
+    target: str,
+    sides: list[tuple],
+    classifier: bool,
+    seed: int,
+    positive: tuple[str, Any] | None = None,
+) -> tuple[PerformanceDrift, str]:
     """Performance drift where no side is scored on rows the model was fitted on: a side
     that is the model's training version takes the run's held-out predictions instead (the
     hold-out, or out-of-fold predictions). Without them, the verdict is "not enough
@@ -201,10 +240,13 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
     optimistic, so a drop measured from it is not a degradation. Returns (drift, note)."""
     trained = [evaluation.evaluation_data(ws, v, {"model": model}).trained_on for v in versions]
     if not any(trained):
-        note = ("" if model.dataset_ref else
-                f"{model.ref} records no training dataset, so whether the reference holds the "
-                "rows it was fitted on is unknown; if it does, its score there is "
-                "optimistic.")  # fmt: skip
+        note = (
+            ""
+            if model.dataset_ref
+            else f"{model.ref} records no training dataset, so whether the reference holds the "
+            "rows it was fitted on is unknown; if it does, its score there is "
+            "optimistic."
+        )
         return _drift(sides, classifier, seed, positive), note
     held = evaluation.heldout(ws, model)
     sources = ["all labelled rows", "all labelled rows"]
@@ -214,9 +256,13 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
             continue
         if held is not None and held.dataset_ref == version.ref and held.target == target:
             frame = held.frame[held.frame["label"].notna()]
-            sides[i] = (frame["label"].to_numpy(), frame["prediction"].to_numpy(),
-                        frame[positive[0]].to_numpy()
-                        if positive and positive[0] in frame.columns else None)  # fmt: skip
+            sides[i] = (
+                frame["label"].to_numpy(),
+                frame["prediction"].to_numpy(),
+                frame[positive[0]].to_numpy()
+                if positive and positive[0] in frame.columns
+                else None,
+            )
             sources[i] = held.description
         else:
             missing.append(version.ref)
@@ -225,25 +271,32 @@ def _unseen_performance(ws: Workspace, model: ModelVersion, versions: list[Datas
     if not missing:  # the sentence names the held-out source
         return result, ""
     if held is None:
-        why = ("its run kept no held-out predictions (a model logged by hand, or trained "
-               "before they were kept)")  # fmt: skip
+        why = (
+            "its run kept no held-out predictions (a model logged by hand, or trained "
+            "before they were kept)"
+        )
         then = ", or retrain it from the app to keep its hold-out."
     else:  # the same rows registered again (another name or version): the hold-out is of
         # the version the run trained on, whose row positions this one need not share
-        why = (f"the held-out predictions its run kept are rows of {held.dataset_ref} "
-               f"({held.target!r}), not of {' or '.join(missing)}")  # fmt: skip
+        why = (
+            f"the held-out predictions its run kept are rows of {held.dataset_ref} "
+            f"({held.target!r}), not of {' or '.join(missing)}"
+        )
         then = f", or {held.dataset_ref} itself, whose hold-out is used."
-    note = (f"{' and '.join(missing)} {'holds' if len(missing) == 1 else 'hold'} the data "
-            f"{model.ref} was fitted on, and {why}: its score there is optimistic, so no "
-            "degradation is claimed against it. Compare versions the model was not trained "
-            f"on{then}")  # fmt: skip
+    note = (
+        f"{' and '.join(missing)} {'holds' if len(missing) == 1 else 'hold'} the data "
+        f"{model.ref} was fitted on, and {why}: its score there is optimistic, so no "
+        "degradation is claimed against it. Compare versions the model was not trained "
+        f"on{then}"
+    )
     if result.verdict in ("degraded", "improved"):
         result = replace(result, verdict="not enough evidence")
     return result, note
 
 
-def _drift(sides: list[tuple], classifier: bool, seed: int,
-           positive: tuple[str, Any] | None) -> PerformanceDrift:  # fmt: skip
+def _drift(
+    sides: list[tuple], classifier: bool, seed: int, positive: tuple[str, Any] | None
+) -> PerformanceDrift:
     """:func:`performance_drift` of (labels, predictions, positive-class scores or None)
     per side, plus for a binary classifier (``positive``: its probability column and the
     second class) the base rate and ROC AUC of each side (scikit-learn's
@@ -263,14 +316,25 @@ def _drift(sides: list[tuple], classifier: bool, seed: int,
             score = np.asarray(score, dtype=float)
             ok = bool(np.isfinite(score).all())
         aucs.append(float(skm.roc_auc_score(hits, score)) if ok else None)
-    return replace(result, positive=f"{cls}", base_rate_reference=rates[0],
-                   base_rate_current=rates[1], auc_reference=aucs[0],
-                   auc_current=aucs[1])  # fmt: skip
+    return replace(
+        result,
+        positive=f"{cls}",
+        base_rate_reference=rates[0],
+        base_rate_current=rates[1],
+        auc_reference=aucs[0],
+        auc_current=aucs[1],
+    )
 
 
-def performance_drift(reference: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray,
-                      np.ndarray], *, classifier: bool, n_boot: int = N_BOOT, seed: int = 0,
-                      material: float = PERF_MATERIAL) -> PerformanceDrift:  # fmt: skip
+def performance_drift(
+    reference: tuple[np.ndarray, np.ndarray],
+    current: tuple[np.ndarray, np.ndarray],
+    *,
+    classifier: bool,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    material: float = PERF_MATERIAL,
+) -> PerformanceDrift:
     """The metric on (labels, predictions) of each side, bootstrap intervals, a verdict."""
     metric, higher = ("accuracy", True) if classifier else ("rmse", False)
     score = _accuracy if classifier else _rmse
@@ -299,9 +363,18 @@ def performance_drift(reference: tuple[np.ndarray, np.ndarray], current: tuple[n
     else:
         verdict = "no change"
     return PerformanceDrift(
-        metric, higher, ref_score, cur_score, _interval(boots[0]), _interval(boots[1]),
-        (lo, hi), float(drop_share), verdict, len(reference[0]), len(current[0]),
-    )  # fmt: skip
+        metric,
+        higher,
+        ref_score,
+        cur_score,
+        _interval(boots[0]),
+        _interval(boots[1]),
+        (lo, hi),
+        float(drop_share),
+        verdict,
+        len(reference[0]),
+        len(current[0]),
+    )
 
 
 def _training_target(ws: Workspace, model_ref: str) -> str | None:
@@ -330,9 +403,18 @@ def _profile(frame: pd.DataFrame, label: str, classifier: bool) -> tuple[ColumnP
 
 
 def _as_prediction(result: drift.ColumnDrift) -> drift.ColumnDrift:
-    return drift.ColumnDrift(result.column, f"prediction ({result.kind})", result.verdict,
-                             result.method, result.effect, result.p_value, result.n_reference,
-                             result.n_current, result.stats, result.sentence)  # fmt: skip
+    return drift.ColumnDrift(
+        result.column,
+        f"prediction ({result.kind})",
+        result.verdict,
+        result.method,
+        result.effect,
+        result.p_value,
+        result.n_reference,
+        result.n_current,
+        result.stats,
+        result.sentence,
+    )
 
 
 def _comparable(y: np.ndarray, pred: np.ndarray, classifier: bool) -> tuple[np.ndarray, ...]:

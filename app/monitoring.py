@@ -61,29 +61,65 @@ class MonitorEvent:
 
 
 @requires("editor")
-def set_monitor(ws: Workspace, model: str, dataset: str, target: str, *,
-                drift_share: float = 0.25, auto_promote: bool = False,
-                max_performance_drop: float | None = None,
-                actor: str | None = None) -> Monitor:  # fmt: skip
+def set_monitor(
+    ws: Workspace,
+    model: str,
+    dataset: str,
+    target: str,
+    *,
+    drift_share: float = 0.25,
+    auto_promote: bool = False,
+    max_performance_drop: float | None = None,
+    actor: str | None = None,
+) -> Monitor:
     registry.get_version(ws, f"{model}@champion")  # a monitor needs a champion to guard
     dataset = check_dataset_name(dataset)
     if not 0 < drift_share <= 1:
         raise InvalidInput(f"drift_share must be in (0, 1]; got {drift_share}.")
     if max_performance_drop is not None and not 0 < max_performance_drop < 1:
-        raise InvalidInput("max_performance_drop is a share of the reference score in (0, 1), "
-                           f"e.g. 0.05 for 5 %; got {max_performance_drop}.")  # fmt: skip
-    monitor = Monitor(model, dataset, target, float(drift_share), bool(auto_promote), utcnow(),
-                      actor or current_user(), max_performance_drop)  # fmt: skip
+        raise InvalidInput(
+            "max_performance_drop is a share of the reference score in (0, 1), "
+            f"e.g. 0.05 for 5 %; got {max_performance_drop}."
+        )
+    monitor = Monitor(
+        model,
+        dataset,
+        target,
+        float(drift_share),
+        bool(auto_promote),
+        utcnow(),
+        actor or current_user(),
+        max_performance_drop,
+    )
 
     def work(tx) -> None:
-        store_monitors.put(tx, [monitor.model, monitor.dataset, monitor.target,
-                                monitor.drift_share, monitor.auto_promote, monitor.created_at,
-                                monitor.created_by, monitor.max_performance_drop])  # fmt: skip
-        audit.record(tx, actor=monitor.created_by, action="monitor.set", object_type="model",
-                     object_id=model, detail={"dataset": dataset, "target": target,
-                                              "drift_share": drift_share,
-                                              "max_performance_drop": max_performance_drop,
-                                              "auto_promote": auto_promote})  # fmt: skip
+        store_monitors.put(
+            tx,
+            [
+                monitor.model,
+                monitor.dataset,
+                monitor.target,
+                monitor.drift_share,
+                monitor.auto_promote,
+                monitor.created_at,
+                monitor.created_by,
+                monitor.max_performance_drop,
+            ],
+        )
+        audit.record(
+            tx,
+            actor=monitor.created_by,
+            action="monitor.set",
+            object_type="model",
+            object_id=model,
+            detail={
+                "dataset": dataset,
+                "target": target,
+                "drift_share": drift_share,
+                "max_performance_drop": max_performance_drop,
+                "auto_promote": auto_promote,
+            },
+        )
 
     ws.store.write(work)
     return monitor
@@ -94,8 +130,7 @@ def monitors(ws: Workspace, dataset: str | None = None) -> list[Monitor]:
     return [Monitor(*r) for r in ws.store.read(lambda tx: store_monitors.monitors(tx, dataset))]
 
 
-def events(ws: Workspace, model: str | None = None,
-           limit: int | None = None) -> list[MonitorEvent]:  # fmt: skip
+def events(ws: Workspace, model: str | None = None, limit: int | None = None) -> list[MonitorEvent]:
     """A model's (or every model's) monitor events, newest first: all of them, or the
     newest ``limit`` (:func:`count_events` says how many there are in all)."""
     rows = ws.store.read(lambda tx: store_monitors.events(tx, model, limit))
@@ -120,8 +155,11 @@ def status(ws: Workspace, model: str) -> str:
         return "ok"
     action, retrained = last[0].action, last[0].detail.get("challenger")
     if action not in ("retrained", "promoted") or not retrained:
-        return {"none": "ok", "retrained": "drift: challenger waiting",
-                "promoted": "retrained and promoted"}.get(action, action)  # fmt: skip
+        return {
+            "none": "ok",
+            "retrained": "drift: challenger waiting",
+            "promoted": "retrained and promoted",
+        }.get(action, action)
     if _points_at(ws, model, registry.PROTECTED_ALIAS) == retrained:
         return "retrained and promoted"
     if _points_at(ws, model, "challenger") == retrained:
@@ -145,8 +183,7 @@ def on_new_version(ws: Workspace, version: DatasetVersion) -> list[MonitorEvent]
             out.append(check(ws, monitor, version))
         except WorkbenchError as exc:
             log.warning("monitor %s on %s: %s", monitor.model, version.ref, exc)
-            out.append(_record(ws, monitor, version.ref, None, False, "error",
-                               {"error": str(exc)}))  # fmt: skip
+            out.append(_record(ws, monitor, version.ref, None, False, "error", {"error": str(exc)}))
     return out
 
 
@@ -155,34 +192,69 @@ def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEv
     if champion.dataset_ref is None:
         raise NotFound(f"{champion.ref} records no training dataset; drift cannot be checked.")
     if champion.dataset_ref == version.ref:
-        return _record(ws, monitor, version.ref, None, False, "none",
-                       {"reason": "the champion was trained on this version"})  # fmt: skip
-    report = reports.run_report(ws, champion.dataset_ref, version.ref, model=champion.ref,
-                                target=monitor.target, actor="monitor")  # fmt: skip
+        return _record(
+            ws,
+            monitor,
+            version.ref,
+            None,
+            False,
+            "none",
+            {"reason": "the champion was trained on this version"},
+        )
+    report = reports.run_report(
+        ws,
+        champion.dataset_ref,
+        version.ref,
+        model=champion.ref,
+        target=monitor.target,
+        actor="monitor",
+    )
     share = report.n_drifted / max(report.n_columns, 1)
     detail = {"verdict": report.verdict, "drifted": report.n_drifted, "share": share}
     fired = report.verdict == "drift" or share >= monitor.drift_share
     section = reports.model_section(report)
     perf = section.performance if section else None
     if perf is not None:
-        detail |= {"metric": perf.metric, "reference_score": perf.reference,
-                   "current_score": perf.current, "performance_drop": perf.drop_share,
-                   "performance": perf.verdict}  # fmt: skip
-        if monitor.max_performance_drop is not None and perf.verdict == "degraded" \
-                and perf.drop_share > monitor.max_performance_drop:  # fmt: skip
+        detail |= {
+            "metric": perf.metric,
+            "reference_score": perf.reference,
+            "current_score": perf.current,
+            "performance_drop": perf.drop_share,
+            "performance": perf.verdict,
+        }
+        if (
+            monitor.max_performance_drop is not None
+            and perf.verdict == "degraded"
+            and perf.drop_share > monitor.max_performance_drop
+        ):
             fired = True
             detail["rule"] = f"performance drop above {monitor.max_performance_drop:.0%}"
     if not fired:
         return _record(ws, monitor, version.ref, report.report_id, False, "none", detail)
-    detail |= retrain(ws, monitor.model, version.ref, monitor.target, report.report_id,
-                      actor="monitor", auto_promote=monitor.auto_promote)  # fmt: skip
+    detail |= retrain(
+        ws,
+        monitor.model,
+        version.ref,
+        monitor.target,
+        report.report_id,
+        actor="monitor",
+        auto_promote=monitor.auto_promote,
+    )
     action = "promoted" if detail["promoted"] else "retrained"
     return _record(ws, monitor, version.ref, report.report_id, True, action, detail)
 
 
 @requires("editor")
-def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id: str | None,
-            *, actor: str | None = None, auto_promote: bool = False) -> dict:  # fmt: skip
+def retrain(
+    ws: Workspace,
+    model: str,
+    dataset_ref: str,
+    target: str,
+    report_id: str | None,
+    *,
+    actor: str | None = None,
+    auto_promote: bool = False,
+) -> dict:
     """The champion's run spec on ``dataset_ref`` (with a hold-out: a k-fold spec becomes
     a hold-out of its ``test_size``), registered as ``challenger``, compared with the
     champion on the rows of that version the challenger was not fitted on (its run's
@@ -197,44 +269,91 @@ def retrain(ws: Workspace, model: str, dataset_ref: str, target: str, report_id:
     spec = replace(runner.run_spec(ws, champion.run_id), dataset=dataset_ref)
     if spec.validation != "holdout":  # k-fold refits on every row: none would be left unseen
         spec = replace(spec, validation="holdout")
-    launch = runner.launch(ws, spec, experiment=f"{model}-retraining",
-                           name=f"retrain on {dataset_ref}", user=actor, wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws,
+        spec,
+        experiment=f"{model}-retraining",
+        name=f"retrain on {dataset_ref}",
+        user=actor,
+        wait=True,
+    )
     run = launch.run_ids[0]
     tags = {"retrained_on": dataset_ref} | ({"drift_report": report_id} if report_id else {})
     challenger = registry.register_model(ws, run, model, actor=actor, tags=tags)
-    registry.set_alias(ws, model, "challenger", challenger.version, actor=actor,
-                       reason=f"retrained after drift on {dataset_ref}")  # fmt: skip
+    registry.set_alias(
+        ws,
+        model,
+        "challenger",
+        challenger.version,
+        actor=actor,
+        reason=f"retrained after drift on {dataset_ref}",
+    )
     # On the new version the comparison keeps only the challenger's hold-out (the rows it
     # was not fitted on; promotion.compare), and the gate refuses training data outright.
     comparison = promotion.compare(ws, model, dataset_ref, target)
     verdict = promotion.gate(comparison)
     promoted = auto_promote and verdict.allowed and not comparison.on_training_data
     if promoted:
-        registry.set_alias(ws, model, registry.PROTECTED_ALIAS, challenger.version,
-                           actor=actor, reason=f"auto-promoted after drift on {dataset_ref}",
-                           gate=verdict)  # fmt: skip
-    return {"run_id": run, "challenger": challenger.ref, "champion": champion.ref,
-            "gate": verdict.allowed, "reasons": verdict.reasons, "promoted": promoted,
-            "champion_score": comparison.champion_score,
-            "challenger_score": comparison.challenger_score,
-            "evaluated_on": comparison.data_note or comparison.dataset,
-            "evaluation_rows": comparison.n_rows, "validation": spec.validation}  # fmt: skip
+        registry.set_alias(
+            ws,
+            model,
+            registry.PROTECTED_ALIAS,
+            challenger.version,
+            actor=actor,
+            reason=f"auto-promoted after drift on {dataset_ref}",
+            gate=verdict,
+        )
+    return {
+        "run_id": run,
+        "challenger": challenger.ref,
+        "champion": champion.ref,
+        "gate": verdict.allowed,
+        "reasons": verdict.reasons,
+        "promoted": promoted,
+        "champion_score": comparison.champion_score,
+        "challenger_score": comparison.challenger_score,
+        "evaluated_on": comparison.data_note or comparison.dataset,
+        "evaluation_rows": comparison.n_rows,
+        "validation": spec.validation,
+    }
 
 
-def _record(ws: Workspace, monitor: Monitor, dataset_ref: str, report_id: str | None,
-            fired: bool, action: str, detail: dict) -> MonitorEvent:  # fmt: skip
+def _record(
+    ws: Workspace,
+    monitor: Monitor,
+    dataset_ref: str,
+    report_id: str | None,
+    fired: bool,
+    action: str,
+    detail: dict,
+) -> MonitorEvent:
     detail = drift_reports.finite(detail)  # standard JSON: an unbounded drop is null
-    event = MonitorEvent(uuid.uuid4().hex, monitor.model, dataset_ref, report_id, fired, action,
-                         detail, utcnow())  # fmt: skip
+    event = MonitorEvent(
+        uuid.uuid4().hex, monitor.model, dataset_ref, report_id, fired, action, detail, utcnow()
+    )
 
     def work(tx) -> None:
-        store_monitors.add_event(tx, [event.event_id, event.model, event.dataset_ref,
-                                      event.report_id, event.fired, event.action,
-                                      json.dumps(detail, default=str, allow_nan=False),
-                                      event.checked_at])  # fmt: skip
-        audit.record(tx, actor="monitor", action=f"monitor.{action}", object_type="model",
-                     object_id=monitor.model, detail={"dataset": dataset_ref,
-                                                      "report": report_id, **detail})  # fmt: skip
+        store_monitors.add_event(
+            tx,
+            [
+                event.event_id,
+                event.model,
+                event.dataset_ref,
+                event.report_id,
+                event.fired,
+                event.action,
+                json.dumps(detail, default=str, allow_nan=False),
+                event.checked_at,
+            ],
+        )
+        audit.record(
+            tx,
+            actor="monitor",
+            action=f"monitor.{action}",
+            object_type="model",
+            object_id=monitor.model,
+            detail={"dataset": dataset_ref, "report": report_id, **detail},
+        )
 
     ws.store.write(work)
     return event

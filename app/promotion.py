@@ -101,16 +101,27 @@ def full_config(config: GateConfig | None = None) -> GateConfig:
     the Models page) that fails under this config is a waiver, which only an admin's
     override with a reason may grant (:func:`promote`)."""
     config = config or GateConfig()
-    return GateConfig(margin=max(config.margin, 0.0), require_significant=True,
-                      require_contract=True, require_signature=True,
-                      alpha=min(config.alpha, GateConfig.alpha))  # fmt: skip
+    return GateConfig(
+        margin=max(config.margin, 0.0),
+        require_significant=True,
+        require_contract=True,
+        require_signature=True,
+        alpha=min(config.alpha, GateConfig.alpha),
+    )
 
 
 def compare(
-    ws: Workspace, name: str, dataset_ref: str, target: str, *, segment: str | None = None,
-    champion: str = "champion", challenger: str = "challenger", n_boot: int = 1000,
+    ws: Workspace,
+    name: str,
+    dataset_ref: str,
+    target: str,
+    *,
+    segment: str | None = None,
+    champion: str = "champion",
+    challenger: str = "challenger",
+    n_boot: int = 1000,
     seed: int = 0,
-) -> Comparison:  # fmt: skip
+) -> Comparison:
     champ_v = registry.get_version(ws, f"{name}@{champion}")
     chall_v = registry.get_version(ws, f"{name}@{challenger}")
     version = datasets.get_version(ws, dataset_ref)
@@ -135,8 +146,11 @@ def compare(
     if kind == "classification":
         right_a, right_b = preds[0] == y, preds[1] == y
         only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
-        mcnemar = 1.0 if only_a + only_b == 0 else float(
-            binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)  # fmt: skip
+        mcnemar = (
+            1.0
+            if only_a + only_b == 0
+            else float(binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+        )
     segments = pd.DataFrame()
     if segment:
         if segment not in frame.columns:
@@ -144,14 +158,34 @@ def compare(
         rows = []
         for level, idx in frame.groupby(segment, dropna=False).groups.items():
             idx = np.asarray(idx)
-            rows.append({segment: level, "rows": len(idx),
-                         f"{metric} (champion)": score(y[idx], preds[0][idx]),
-                         f"{metric} (challenger)": score(y[idx], preds[1][idx])})  # fmt: skip
+            rows.append(
+                {
+                    segment: level,
+                    "rows": len(idx),
+                    f"{metric} (champion)": score(y[idx], preds[0][idx]),
+                    f"{metric} (challenger)": score(y[idx], preds[1][idx]),
+                }
+            )
         segments = pd.DataFrame(rows)
-    return Comparison(name, champ_v.ref, chall_v.ref, version.ref, metric, higher, a, b, interval,
-                      mcnemar, len(frame), segments, version.contract_passed,
-                      signature.compatible(champ_v.signature, chall_v.signature),
-                      seen.trained_on, seen.training_data, seen.note)  # fmt: skip
+    return Comparison(
+        name,
+        champ_v.ref,
+        chall_v.ref,
+        version.ref,
+        metric,
+        higher,
+        a,
+        b,
+        interval,
+        mcnemar,
+        len(frame),
+        segments,
+        version.contract_passed,
+        signature.compatible(champ_v.signature, chall_v.signature),
+        seen.trained_on,
+        seen.training_data,
+        seen.note,
+    )
 
 
 @dataclass(frozen=True)
@@ -172,17 +206,27 @@ class EvaluationChoice:
     note: str = ""
 
 
-def evaluation_choice(ws: Workspace, name: str, *, champion: str = "champion",
-                      challenger: str = "challenger",
-                      target: str | None = None) -> EvaluationChoice:  # fmt: skip
+def evaluation_choice(
+    ws: Workspace,
+    name: str,
+    *,
+    champion: str = "champion",
+    challenger: str = "challenger",
+    target: str | None = None,
+) -> EvaluationChoice:
     """Where to compare ``name@champion`` with ``name@challenger`` by default (see
     :class:`EvaluationChoice`); lineage says which version trained which model."""
-    models = {"champion": registry.get_version(ws, f"{name}@{champion}"),
-              "challenger": registry.get_version(ws, f"{name}@{challenger}")}  # fmt: skip
-    target = target or next(filter(None, (_training_target(ws, m) for m in models.values())),
-                            None)  # fmt: skip
-    inputs = {c["name"] for m in models.values() for c in m.signature.get("inputs", [])
-              if isinstance(c, dict) and c.get("name")}  # fmt: skip
+    models = {
+        "champion": registry.get_version(ws, f"{name}@{champion}"),
+        "challenger": registry.get_version(ws, f"{name}@{challenger}"),
+    }
+    target = target or next(filter(None, (_training_target(ws, m) for m in models.values())), None)
+    inputs = {
+        c["name"]
+        for m in models.values()
+        for c in m.signature.get("inputs", [])
+        if isinstance(c, dict) and c.get("name")
+    }
     names = {m.dataset_ref.split("@")[0] for m in models.values() if m.dataset_ref}
     names = names or {d.name for d in datasets.list_datasets(ws)}
     labelled = []
@@ -195,16 +239,22 @@ def evaluation_choice(ws: Workspace, name: str, *, champion: str = "champion",
             if v.source == "prediction":
                 continue
             columns = {p.name: p for p in datasets.get_profile(ws, v)}
-            if inputs - set(columns) or (target is not None and (
-                    target not in columns or columns[target].count == 0)):  # fmt: skip
+            if inputs - set(columns) or (
+                target is not None and (target not in columns or columns[target].count == 0)
+            ):
                 continue
             labelled.append(v)
     labelled.sort(key=lambda v: (v.created_at, v.version), reverse=True)
     refs = tuple(v.ref for v in labelled)
     if not labelled:
-        return EvaluationChoice(refs, None, target, "No dataset version has the models' inputs "
-                                f"and labels{f' in {target!r}' if target else ''}; register "
-                                "labelled data to compare them.")  # fmt: skip
+        return EvaluationChoice(
+            refs,
+            None,
+            target,
+            "No dataset version has the models' inputs "
+            f"and labels{f' in {target!r}' if target else ''}; register "
+            "labelled data to compare them.",
+        )
     seen = [(v, evaluation.evaluation_data(ws, v, models)) for v in labelled]
     unseen = next((v for v, e in seen if not e.trained_on), None)
     if unseen is not None:
@@ -213,11 +263,15 @@ def evaluation_choice(ws: Workspace, name: str, *, champion: str = "champion",
     if held is not None:
         return EvaluationChoice(refs, held[0].ref, target, held[1].note)
     whose = "; ".join(f"{v.ref} of the {' and '.join(e.trained_on)}" for v, e in seen)
-    return EvaluationChoice(refs, labelled[0].ref, target,
-                            "Evaluated on training data: every labelled version is training "
-                            f"data of one of the models ({whose}), so the comparison is "
-                            "optimistic and the gate stays closed. Register labelled data "
-                            "neither model was trained on.")  # fmt: skip
+    return EvaluationChoice(
+        refs,
+        labelled[0].ref,
+        target,
+        "Evaluated on training data: every labelled version is training "
+        f"data of one of the models ({whose}), so the comparison is "
+        "optimistic and the gate stays closed. Register labelled data "
+        "neither model was trained on.",
+    )
 
 
 def _training_target(ws: Workspace, version: ModelVersion) -> str | None:
@@ -233,11 +287,21 @@ def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
     training rows optimistically, so such a comparison says nothing about new data)."""
     config = config or GateConfig()
     c = comparison
-    checks = [("data neither model was trained on", not c.on_training_data,
-               c.data_note or f"{c.dataset} is training data of neither model")]  # fmt: skip
-    checks += [("better by the margin", c.gain >= config.margin,
-               f"{c.metric} {c.champion_score:.4f} -> {c.challenger_score:.4f} "
-               f"({'+' if c.gain >= 0 else ''}{c.gain:.4f}; margin {config.margin})")]  # fmt: skip
+    checks = [
+        (
+            "data neither model was trained on",
+            not c.on_training_data,
+            c.data_note or f"{c.dataset} is training data of neither model",
+        )
+    ]
+    checks += [
+        (
+            "better by the margin",
+            c.gain >= config.margin,
+            f"{c.metric} {c.champion_score:.4f} -> {c.challenger_score:.4f} "
+            f"({'+' if c.gain >= 0 else ''}{c.gain:.4f}; margin {config.margin})",
+        )
+    ]
     if config.require_significant:
         lo, hi = c.interval
         gain_lo = lo if c.higher_is_better else -hi
@@ -247,19 +311,31 @@ def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
             detail += f", McNemar {p_clause(c.mcnemar_p)}"
         checks.append(("significant", significant, detail))
     if config.require_contract:
-        checks.append(("data passes its contract", c.contract_passed is True,
-                       f"{c.dataset} contract "
-                       f"{'passed' if c.contract_passed else 'failed or unchecked'}"))  # fmt: skip
+        checks.append(
+            (
+                "data passes its contract",
+                c.contract_passed is True,
+                f"{c.dataset} contract {'passed' if c.contract_passed else 'failed or unchecked'}",
+            )
+        )
     if config.require_signature:
         checks.append(("signature compatible", c.signature_ok[0], c.signature_ok[1]))
     return Verdict(all(ok for _, ok, _ in checks), tuple(checks), c.dataset)
 
 
 @requires("admin")
-def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
-            config: GateConfig | None = None, actor: str | None = None,
-            segment: str | None = None, override: bool = False,
-            reason: str = "") -> Verdict:  # fmt: skip
+def promote(
+    ws: Workspace,
+    name: str,
+    dataset_ref: str,
+    target: str,
+    *,
+    config: GateConfig | None = None,
+    actor: str | None = None,
+    segment: str | None = None,
+    override: bool = False,
+    reason: str = "",
+) -> Verdict:
     """Move ``champion`` to the challenger's version if the gate allows it.
 
     The gate is judged with nothing waived (:func:`full_config`: a check ``config`` leaves
@@ -269,24 +345,44 @@ def promote(ws: Workspace, name: str, dataset_ref: str, target: str, *,
     ``dataset_ref``: ``allowed``, ``overridden``, or neither (nothing moved). Raises
     InvalidInput for an override without a reason, PermissionDenied below admin."""
     if override and not (reason or "").strip():
-        raise InvalidInput("Overriding the promotion gate needs a reason: say why the refused "
-                           "checks may be waived (it goes into the audit log).")  # fmt: skip
+        raise InvalidInput(
+            "Overriding the promotion gate needs a reason: say why the refused "
+            "checks may be waived (it goes into the audit log)."
+        )
     try:
         registry.get_version(ws, f"{name}@{registry.PROTECTED_ALIAS}")
     except NotFound:
         challenger = registry.get_version(ws, f"{name}@challenger")
-        registry.set_alias(ws, name, registry.PROTECTED_ALIAS, challenger.version, actor=actor,
-                           reason=reason or "first champion", override=override)  # fmt: skip
+        registry.set_alias(
+            ws,
+            name,
+            registry.PROTECTED_ALIAS,
+            challenger.version,
+            actor=actor,
+            reason=reason or "first champion",
+            override=override,
+        )
         return Verdict(True, (("no champion yet", True, "the challenger becomes champion"),))
     comparison = compare(ws, name, dataset_ref, target, segment=segment)
     verdict = gate(comparison, full_config(config))
     if not verdict.allowed and not override:
         return verdict
     version = int(comparison.challenger.rsplit("/", 1)[1])
-    why = (f"promoted on {dataset_ref}: {_detail(verdict, 'better by the margin')}"
-           if verdict.allowed else reason)  # fmt: skip
-    registry.set_alias(ws, name, registry.PROTECTED_ALIAS, version, actor=actor, reason=why,
-                       override=override and not verdict.allowed, gate=verdict)  # fmt: skip
+    why = (
+        f"promoted on {dataset_ref}: {_detail(verdict, 'better by the margin')}"
+        if verdict.allowed
+        else reason
+    )
+    registry.set_alias(
+        ws,
+        name,
+        registry.PROTECTED_ALIAS,
+        version,
+        actor=actor,
+        reason=why,
+        override=override and not verdict.allowed,
+        gate=verdict,
+    )
     return verdict if verdict.allowed else replace(verdict, overridden=True)
 
 
@@ -302,8 +398,9 @@ def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
 
 
-def _paired_bootstrap(y: np.ndarray, pa: np.ndarray, pb: np.ndarray, classifier: bool,
-                      n_boot: int, seed: int) -> tuple[float, float]:  # fmt: skip
+def _paired_bootstrap(
+    y: np.ndarray, pa: np.ndarray, pb: np.ndarray, classifier: bool, n_boot: int, seed: int
+) -> tuple[float, float]:
     """The 95 % percentile interval of challenger minus champion (accuracy for a classifier,
     RMSE for a regressor) over ``n_boot`` resamples of the rows, each row resampled with both
     models' predictions (paired): ``scipy.stats.bootstrap(..., paired=True,
@@ -323,6 +420,14 @@ def _paired_bootstrap(y: np.ndarray, pa: np.ndarray, pb: np.ndarray, classifier:
 
     if len(a) == 1:  # every resample is the one row: scipy needs two
         return (float(change(a, b, 0)),) * 2
-    result = bootstrap((a, b), change, paired=True, vectorized=True, n_resamples=n_boot,
-                       batch=100, method="percentile", rng=np.random.default_rng(seed))  # fmt: skip
+    result = bootstrap(
+        (a, b),
+        change,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_boot,
+        batch=100,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)

@@ -53,15 +53,26 @@ from store.entities import Condition, Filter, Where
 from store.errors import InvalidInput
 from store.tracking import RUN_ATTRIBUTES
 
-FIELDS = {"metrics": "metrics", "metric": "metrics", "params": "params", "param": "params",
-          "parameters": "params", "tags": "tags", "tag": "tags", "attributes": "attributes",
-          "attribute": "attributes", "attr": "attributes", "run": "attributes"}  # fmt: skip
+FIELDS = {
+    "metrics": "metrics",
+    "metric": "metrics",
+    "params": "params",
+    "param": "params",
+    "parameters": "params",
+    "tags": "tags",
+    "tag": "tags",
+    "attributes": "attributes",
+    "attribute": "attributes",
+    "attr": "attributes",
+    "run": "attributes",
+}
 _OPS = ("!=", "<>", "<=", ">=", "=", "<", ">")
 # Parentheses nested deeper than this are refused with a clear message: the parser recurses
 # once per level (three frames), and Python's default recursion limit (1,000) is reached
 # near 330 levels. No hand-written filter comes near 50.
 MAX_NESTING = 50
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<number>[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?(?![\w.]))
   | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
@@ -69,7 +80,9 @@ _TOKEN = re.compile(r"""
   | (?P<op>!=|<>|<=|>=|=|<|>)
   | (?P<paren>[(),])
   | (?P<word>[A-Za-z_][\w\-/:]*(?:\.(?:[\w\-/:]+|`[^`]*`|"[^"]*"))*)
-""", re.VERBOSE)  # fmt: skip
+""",
+    re.VERBOSE,
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +118,9 @@ def parse(text: str) -> Filter | None:
     tree = parser.expr()
     if parser.i < len(parser.tokens):
         tok = parser.tokens[parser.i]
-        raise InvalidInput(f"Unexpected {tok.text!r} at position {tok.pos + 1}; join "
-                           "conditions with AND or OR.")  # fmt: skip
+        raise InvalidInput(
+            f"Unexpected {tok.text!r} at position {tok.pos + 1}; join conditions with AND or OR."
+        )
     return tree
 
 
@@ -119,9 +133,15 @@ def check_keys(tree: Filter | None, known: dict[str, Iterable[str]]) -> None:
         keys = set(known.get(cond.field, ()))
         if cond.key not in keys:
             close = difflib.get_close_matches(cond.key, keys, n=1)
-            hint = f"; did you mean {cond.field}.{close[0]}?" if close else (
-                f"; known {cond.field}: {_some(sorted(keys), 15)}" if keys
-                else f"; no run has {cond.field} yet")  # fmt: skip
+            hint = (
+                f"; did you mean {cond.field}.{close[0]}?"
+                if close
+                else (
+                    f"; known {cond.field}: {_some(sorted(keys), 15)}"
+                    if keys
+                    else f"; no run has {cond.field} yet"
+                )
+            )
             raise InvalidInput(f"Unknown key {cond.field}.{cond.key}{hint}")
 
 
@@ -172,15 +192,18 @@ class _Parser:
             self.i += 1
             self.depth += 1
             if self.depth > MAX_NESTING:
-                raise InvalidInput(f"The filter nests parentheses deeper than {MAX_NESTING} "
-                                   f"levels (at position {tok.pos + 1}); remove the extra "
-                                   "parentheses.")  # fmt: skip
+                raise InvalidInput(
+                    f"The filter nests parentheses deeper than {MAX_NESTING} "
+                    f"levels (at position {tok.pos + 1}); remove the extra "
+                    "parentheses."
+                )
             inner = self.expr()
             self.depth -= 1
             close = self.expect("')'")
             if close.text != ")":
-                raise InvalidInput(f"Expected ')' at position {close.pos + 1}, found "
-                                   f"{close.text!r}.")  # fmt: skip
+                raise InvalidInput(
+                    f"Expected ')' at position {close.pos + 1}, found {close.text!r}."
+                )
             return inner
         return self.comparison()
 
@@ -203,17 +226,21 @@ class _Parser:
             return Condition(field, key, op.text.upper(), self.value())
         op = self.expect(f"a comparison after {tok.text!r}")
         if op.kind != "op":
-            raise InvalidInput(f"Expected a comparison (=, !=, <, <=, >, >=, LIKE, IN, IS "
-                               f"NULL) after {tok.text!r}, found {op.text!r} at position "
-                               f"{op.pos + 1}.")  # fmt: skip
+            raise InvalidInput(
+                f"Expected a comparison (=, !=, <, <=, >, >=, LIKE, IN, IS "
+                f"NULL) after {tok.text!r}, found {op.text!r} at position "
+                f"{op.pos + 1}."
+            )
         return Condition(field, key, "!=" if op.text == "<>" else op.text, self.value())
 
     def value(self) -> float | int | str:
         tok = self.expect("a value")
         if tok.kind == "number":  # digits only: an int, exact at any size; else a float
             if len(tok.text) > 400:
-                raise InvalidInput(f"The number at position {tok.pos + 1} is longer than 400 "
-                                   "characters; shorten it (e.g. 1e400).")  # fmt: skip
+                raise InvalidInput(
+                    f"The number at position {tok.pos + 1} is longer than 400 "
+                    "characters; shorten it (e.g. 1e400)."
+                )
             return int(tok.text) if re.fullmatch(r"[-+]?[0-9]+", tok.text) else float(tok.text)
         if tok.kind == "string":
             return _unquote(tok.text)
@@ -243,24 +270,28 @@ class _Parser:
 
 def _identifier(tok: Token) -> tuple[str, str]:
     if tok.kind != "word":
-        raise InvalidInput(f"Expected a field such as metrics.auc at position {tok.pos + 1}, "
-                           f"found {tok.text!r}.")  # fmt: skip
+        raise InvalidInput(
+            f"Expected a field such as metrics.auc at position {tok.pos + 1}, found {tok.text!r}."
+        )
     head, _, rest = tok.text.partition(".")
     field = FIELDS.get(head.lower())
     if field is None:
         if not rest and head.lower() in RUN_ATTRIBUTES:
             return "attributes", head.lower()
-        raise InvalidInput(f"Unknown field {tok.text!r} at position {tok.pos + 1}; write "
-                           "metrics.<key>, params.<key>, tags.<key> or an attribute such as "
-                           "status.")  # fmt: skip
+        raise InvalidInput(
+            f"Unknown field {tok.text!r} at position {tok.pos + 1}; write "
+            "metrics.<key>, params.<key>, tags.<key> or an attribute such as "
+            "status."
+        )
     if not rest:
         raise InvalidInput(f"{tok.text!r} needs a key, e.g. {head}.auc.")
     key = rest[1:-1] if rest[:1] in ("`", '"') and rest[-1:] == rest[:1] else rest
     if field == "attributes":
         key = key.lower()
         if key not in RUN_ATTRIBUTES:
-            raise InvalidInput(f"Unknown attribute {key!r}; known: "
-                               f"{', '.join(sorted(RUN_ATTRIBUTES))}.")  # fmt: skip
+            raise InvalidInput(
+                f"Unknown attribute {key!r}; known: {', '.join(sorted(RUN_ATTRIBUTES))}."
+            )
     return field, key
 
 

@@ -41,8 +41,10 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
     """(name, version, alias) of a model reference; both None means the latest."""
     m = _REF_RE.match(ref.strip()) if isinstance(ref, str) else None
     if not m:
-        raise InvalidInput(f"{ref!r} is not a model reference; write 'churn-classifier@champion'"
-                           ", 'churn-classifier/3' or 'churn-classifier'.")  # fmt: skip
+        raise InvalidInput(
+            f"{ref!r} is not a model reference; write 'churn-classifier@champion'"
+            ", 'churn-classifier/3' or 'churn-classifier'."
+        )
     number = m.group("n") or m.group("v")
     alias = m.group("alias")
     if alias == "latest":
@@ -52,11 +54,15 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
 
 def check_alias(alias: str) -> str:
     if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
-        raise InvalidInput(f"Alias {alias!r} is not allowed: use lowercase letters, digits, "
-                           "'_' and '-', starting with a letter (e.g. 'champion').")  # fmt: skip
+        raise InvalidInput(
+            f"Alias {alias!r} is not allowed: use lowercase letters, digits, "
+            "'_' and '-', starting with a letter (e.g. 'champion')."
+        )
     if alias == "latest" or re.fullmatch(r"v\d+", alias):
-        raise InvalidInput(f"Alias {alias!r} is reserved: 'latest' and 'v<number>' always mean "
-                           "the newest and a numbered version. Choose another name.")  # fmt: skip
+        raise InvalidInput(
+            f"Alias {alias!r} is reserved: 'latest' and 'v<number>' always mean "
+            "the newest and a numbered version. Choose another name."
+        )
     return alias
 
 
@@ -64,21 +70,31 @@ def check_alias(alias: str) -> str:
 
 
 @requires("editor")
-def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any] | None = None,
-                   actor: str | None = None) -> ModelVersion:  # fmt: skip
+def register_model(
+    ws: Workspace,
+    run_id: str,
+    name: str,
+    *,
+    tags: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> ModelVersion:
     """A new version of model ``name`` from a finished run that logged ``model.joblib``."""
     actor = actor or current_user()
     name = check_dataset_name(name, "Model")
     clean_tags = {check_key(k, "Tag"): check_tag_value(k, v) for k, v in (tags or {}).items()}
     detail = experiments.get_run(ws, run_id)
     if detail.run.status != "finished":
-        raise InvalidInput(f"Run {detail.run.name!r} is {detail.run.status}; only a finished "
-                           "run's model can be registered.")  # fmt: skip
+        raise InvalidInput(
+            f"Run {detail.run.name!r} is {detail.run.status}; only a finished "
+            "run's model can be registered."
+        )
     artifact = next((a for a in detail.artifacts if a.path == MODEL_FILE), None)
     if artifact is None:
-        raise InvalidInput(f"Run {detail.run.name!r} logged no {MODEL_FILE}; launch the run from "
-                           "the app, use wb.autolog(), or log_artifact a joblib file named "
-                           f"{MODEL_FILE}.")  # fmt: skip
+        raise InvalidInput(
+            f"Run {detail.run.name!r} logged no {MODEL_FILE}; launch the run from "
+            "the app, use wb.autolog(), or log_artifact a joblib file named "
+            f"{MODEL_FILE}."
+        )
     model = _unpickle(ws, artifact.sha256, detail.run.name)
     records = ws.store.read(lambda tx: runs_admin.run_records(tx, run_id))
     spec = records.get(("spec", "run"))
@@ -94,13 +110,31 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
         model_id = found.model_id if found else uuid.uuid4().hex
         if found is None:
             q.insert_model(tx, model_id, name, actor)
-        version = ModelVersion(model_id, name, q.next_version(tx, model_id), run_id, dataset_ref,
-                               artifact.sha256, artifact.size_bytes, sig, metrics, libraries,
-                               card, utcnow(), actor, clean_tags)  # fmt: skip
+        version = ModelVersion(
+            model_id,
+            name,
+            q.next_version(tx, model_id),
+            run_id,
+            dataset_ref,
+            artifact.sha256,
+            artifact.size_bytes,
+            sig,
+            metrics,
+            libraries,
+            card,
+            utcnow(),
+            actor,
+            clean_tags,
+        )
         q.insert_version(tx, version)
-        audit.record(tx, actor=actor, action="model.version.create", object_type="model_version",
-                     object_id=version.ref, detail={"run_id": run_id, "sha256": artifact.sha256,
-                                                    "dataset": dataset_ref})  # fmt: skip
+        audit.record(
+            tx,
+            actor=actor,
+            action="model.version.create",
+            object_type="model_version",
+            object_id=version.ref,
+            detail={"run_id": run_id, "sha256": artifact.sha256, "dataset": dataset_ref},
+        )
         return version
 
     for attempt in range(3):  # two sessions registering at once: retry with the next number
@@ -112,8 +146,14 @@ def register_model(ws: Workspace, run_id: str, name: str, *, tags: dict[str, Any
     raise AssertionError("unreachable")
 
 
-def _signature(ws: Workspace, model: Any, spec: dict | None, detail, recorded: dict | None,
-               records: dict | None = None) -> tuple[dict, str | None]:  # fmt: skip
+def _signature(
+    ws: Workspace,
+    model: Any,
+    spec: dict | None,
+    detail,
+    recorded: dict | None,
+    records: dict | None = None,
+) -> tuple[dict, str | None]:
     """The model's signature and training dataset version (``name@vN``, or None). The
     signature comes from the data it was fitted on: the dataset version a launched run
     trained on, else the inputs recorded when it was fitted (autolog) or logged
@@ -122,8 +162,7 @@ def _signature(ws: Workspace, model: Any, spec: dict | None, detail, recorded: d
     one the run logged as its input (``run.log_input``; see :func:`_logged_dataset`)."""
     if spec is not None:
         frame = datasets.load(ws, spec["dataset"])
-        features = list(spec.get("features") or [c for c in frame.columns
-                                                  if c != spec["target"]])  # fmt: skip
+        features = list(spec.get("features") or [c for c in frame.columns if c != spec["target"]])
         return signature.infer(
             frame, features, model, spec.get("task") or detail.tags.get("task", "classification")
         ), spec["dataset"]
@@ -149,15 +188,16 @@ def _card(name: str, detail, dataset_ref: str | None, sig: dict, metrics: dict) 
     params = "\n".join(f"| {k} | {v} |" for k, v in list(detail.params.items())[:40])
     shown = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items()))
     inputs = signature.describe_inputs(sig)
-    return (f"### {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
-            f"experiment *{detail.experiment_name}* on dataset version "
-            f"`{dataset_ref or 'not recorded'}`.\n\n#### Intended use\n\n_Describe what the model "
-            f"is for and what it must not be used for._\n\n#### Inputs\n\n{inputs}\n\n#### Output"
-            f"\n\n{sig['output']['kind']}"
-            + (f", classes {sig['output'].get('classes')}" if sig["output"].get("classes")
-               else "")
-            + f"\n\n#### Metrics\n\n| metric | value |\n| --- | ---: |\n{shown}\n\n#### Params\n\n"
-            f"| param | value |\n| --- | --- |\n{params}\n")  # fmt: skip
+    return (
+        f"### {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
+        f"experiment *{detail.experiment_name}* on dataset version "
+        f"`{dataset_ref or 'not recorded'}`.\n\n#### Intended use\n\n_Describe what the model "
+        f"is for and what it must not be used for._\n\n#### Inputs\n\n{inputs}\n\n#### Output"
+        f"\n\n{sig['output']['kind']}"
+        + (f", classes {sig['output'].get('classes')}" if sig["output"].get("classes") else "")
+        + f"\n\n#### Metrics\n\n| metric | value |\n| --- | ---: |\n{shown}\n\n#### Params\n\n"
+        f"| param | value |\n| --- | --- |\n{params}\n"
+    )
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -199,9 +239,14 @@ def _get_version(ws: Workspace, ref: str) -> ModelVersion:
         resolved = q.resolve(tx, name, alias)  # one statement on the hot path (load, serve)
         if resolved is None:
             names = [m.name for m in q.list_models(tx)]
-            raise NotFound(f"Model {name!r} not found; "
-                           + (f"registered: {', '.join(names[:20])}." if names
-                              else "no model is registered yet."))  # fmt: skip
+            raise NotFound(
+                f"Model {name!r} not found; "
+                + (
+                    f"registered: {', '.join(names[:20])}."
+                    if names
+                    else "no model is registered yet."
+                )
+            )
         model_id, latest, alias_points_at = resolved
         wanted = number
         if alias is not None:
@@ -213,8 +258,9 @@ def _get_version(ws: Workspace, ref: str) -> ModelVersion:
         found = q.versions(tx, model_id, wanted)
         if not found:
             start = " (versions start at 1)" if wanted == 0 else ""
-            raise NotFound(f"Model version {name}/{wanted} not found{start}; versions 1 to "
-                           f"{latest} exist.")  # fmt: skip
+            raise NotFound(
+                f"Model version {name}/{wanted} not found{start}; versions 1 to {latest} exist."
+            )
         return found[0]
 
     return ws.store.read(work)
@@ -242,9 +288,17 @@ def alias_role(name: str, alias: str, *args: Any, **kwargs: Any) -> str:
 
 
 @requires(alias_role)
-def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str | None = None,
-              reason: str = "", override: bool = False,
-              gate: Verdict | None = None) -> int | None:  # fmt: skip
+def set_alias(
+    ws: Workspace,
+    name: str,
+    alias: str,
+    version: int,
+    *,
+    actor: str | None = None,
+    reason: str = "",
+    override: bool = False,
+    gate: Verdict | None = None,
+) -> int | None:
     """Point ``alias`` at ``version``; returns the version it pointed at before. Two
     sessions moving it at once: the later commit wins and both moves are in the history.
 
@@ -261,9 +315,11 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
     actor = actor or current_user()
     reason = check_note(reason.strip(), "The reason") if isinstance(reason, str) else ""
     if override and not reason:
-        raise InvalidInput(f"Overriding the promotion gate for {name}@{alias} needs a reason: "
-                           "say why the refused checks may be waived (it goes into the audit "
-                           "log).")  # fmt: skip
+        raise InvalidInput(
+            f"Overriding the promotion gate for {name}@{alias} needs a reason: "
+            "say why the refused checks may be waived (it goes into the audit "
+            "log)."
+        )
     try:
         version = int(version)
     except (TypeError, ValueError):
@@ -271,8 +327,7 @@ def set_alias(ws: Workspace, name: str, alias: str, version: int, *, actor: str 
             f"Version {version!r} is not a version number; give one like 3 "
             f"(`workbench models versions {name}` lists them)."
         ) from None
-    return _move(ws, name, alias, version, actor, reason, gated=True,
-                 override=override, gate=gate)  # fmt: skip
+    return _move(ws, name, alias, version, actor, reason, gated=True, override=override, gate=gate)
 
 
 @requires(alias_role)
@@ -285,8 +340,14 @@ def remove_alias(ws: Workspace, name: str, alias: str, *, actor: str | None = No
 
     def work(tx) -> None:
         before = q.move_alias(tx, model.model_id, alias, None, actor, "removed")
-        audit.record(tx, actor=actor, action="model.alias.remove", object_type="model",
-                     object_id=name, detail={"alias": alias, "from": before})  # fmt: skip
+        audit.record(
+            tx,
+            actor=actor,
+            action="model.alias.remove",
+            object_type="model",
+            object_id=name,
+            detail={"alias": alias, "from": before},
+        )
 
     ws.store.write(work)
 
@@ -313,8 +374,15 @@ def rollback(ws: Workspace, name: str, alias: str, *, actor: str | None = None) 
             "in Python, 'Move an alias' with 'Override the promotion gate' on the Models "
             "page), or promote through the gate."
         )
-    _move(ws, name, alias, previous, actor or current_user(),
-          f"rollback from v{history[0].to_version}", gated=False)  # fmt: skip
+    _move(
+        ws,
+        name,
+        alias,
+        previous,
+        actor or current_user(),
+        f"rollback from v{history[0].to_version}",
+        gated=False,
+    )
     return previous
 
 
@@ -370,8 +438,14 @@ def _move(
                 detail |= {"override": True, "waived": waived}
                 recorded = f"{_OVERRIDDEN}{reason}"
         before = q.move_alias(tx, model.model_id, alias, version, actor, recorded)
-        audit.record(tx, actor=actor, action="model.alias.move", object_type="model",
-                     object_id=name, detail={**detail, "from": before})  # fmt: skip
+        audit.record(
+            tx,
+            actor=actor,
+            action="model.alias.move",
+            object_type="model",
+            object_id=name,
+            detail={**detail, "from": before},
+        )
         return before
 
     # Two first moves of the same alias both insert its row; the later commit fails on the
@@ -396,11 +470,16 @@ def _waived(gate: Verdict | None) -> list[str]:
 
 def _gate_refusal(name: str, version: int, gate: Verdict | None, waived: list[str]) -> str:
     if gate is None:
-        head = (f"{name}@{PROTECTED_ALIAS} is guarded by the promotion gate, and moving it to "
-                f"v{version} directly skips the gate.")  # fmt: skip
+        head = (
+            f"{name}@{PROTECTED_ALIAS} is guarded by the promotion gate, and moving it to "
+            f"v{version} directly skips the gate."
+        )
     else:
-        head = (f"The promotion gate refuses {name}/{version} on {gate.dataset}: "
-                + "; ".join(waived) + ".")  # fmt: skip
+        head = (
+            f"The promotion gate refuses {name}/{version} on {gate.dataset}: "
+            + "; ".join(waived)
+            + "."
+        )
     return (
         head + " Promote through the gate (Models page, Champion vs challenger; "
         f"`workbench models promote {name} --dataset REF --target COLUMN`; "
@@ -420,14 +499,21 @@ def delete_version(ws: Workspace, name: str, version: int, *, actor: str | None 
         pointing = [a for a, v in model.aliases.items() if v == version]
         current = [a for a in pointing if q.alias_version(tx, model.model_id, a) == version]
         if current:
-            raise InvalidInput(f"{name}/{version} cannot be deleted: {', '.join(current)} "
-                               f"point{'s' if len(current) == 1 else ''} at it. Move "
-                               f"{'it' if len(current) == 1 else 'them'} first.")  # fmt: skip
+            raise InvalidInput(
+                f"{name}/{version} cannot be deleted: {', '.join(current)} "
+                f"point{'s' if len(current) == 1 else ''} at it. Move "
+                f"{'it' if len(current) == 1 else 'them'} first."
+            )
         if not q.versions(tx, model.model_id, version):
             raise NotFound(f"{name} has no version {version}.")
         q.delete_version(tx, model.model_id, version)
-        audit.record(tx, actor=actor, action="model.version.delete", object_type="model_version",
-                     object_id=f"{name}/{version}")  # fmt: skip
+        audit.record(
+            tx,
+            actor=actor,
+            action="model.version.delete",
+            object_type="model_version",
+            object_id=f"{name}/{version}",
+        )
 
     ws.store.write(work)
 
@@ -441,8 +527,13 @@ def update_card(ws: Workspace, ref: str, card: str, *, actor: str | None = None)
 
     def work(tx) -> None:
         q.set_card(tx, version.model_id, version.version, card)
-        audit.record(tx, actor=actor, action="model.card.edit", object_type="model_version",
-                     object_id=version.ref)  # fmt: skip
+        audit.record(
+            tx,
+            actor=actor,
+            action="model.card.edit",
+            object_type="model_version",
+            object_id=version.ref,
+        )
 
     ws.store.write(work)
 
@@ -487,8 +578,14 @@ def predict_frame(model: signature.LoadedModel, frame: pd.DataFrame) -> pd.DataF
 
 
 @requires("editor")
-def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None = None,
-          actor: str | None = None) -> datasets.Registration:  # fmt: skip
+def score(
+    ws: Workspace,
+    model_ref: str,
+    dataset_ref: str,
+    *,
+    output: str | None = None,
+    actor: str | None = None,
+) -> datasets.Registration:
     """Score a dataset version and register the predictions (input rows plus prediction
     columns) as a new dataset version whose tags name the model version and the input."""
     model = load_model(ws, model_ref)
@@ -496,9 +593,11 @@ def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None
     frame = datasets.load(ws, source.ref)
     inputs = signature.input_names(model.signature)
     if not inputs:
-        raise InvalidInput(f"{model.ref} was fitted on an unnamed array, so the columns of "
-                           f"{source.ref} cannot be matched to its inputs; fit it on a "
-                           "DataFrame and register it again.")  # fmt: skip
+        raise InvalidInput(
+            f"{model.ref} was fitted on an unnamed array, so the columns of "
+            f"{source.ref} cannot be matched to its inputs; fit it on a "
+            "DataFrame and register it again."
+        )
     missing = [c for c in inputs if c not in frame.columns]
     if missing:
         raise InvalidInput(f"{source.ref} lacks column {missing[0]!r} that {model.ref} needs.")
@@ -507,11 +606,16 @@ def score(ws: Workspace, model_ref: str, dataset_ref: str, *, output: str | None
         axis=1,
     )
     name = output or f"{source.dataset_name}-scored"
-    return datasets.register(ws, scored, name, source_kind="prediction",
-                             source_name=f"{model.ref} on {source.ref}",
-                             message=f"predictions of {model.ref} on {source.ref}",
-                             tags={"lineage.model": model.ref, "lineage.input": source.ref},
-                             actor=actor)  # fmt: skip
+    return datasets.register(
+        ws,
+        scored,
+        name,
+        source_kind="prediction",
+        source_name=f"{model.ref} on {source.ref}",
+        message=f"predictions of {model.ref} on {source.ref}",
+        tags={"lineage.model": model.ref, "lineage.input": source.ref},
+        actor=actor,
+    )
 
 
 def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
@@ -533,13 +637,23 @@ def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
     (target / "signature.json").write_text(_json_text(version.signature))
     (target / "MODEL_CARD.md").write_text(version.card)
     pins = {"sklearn": "scikit-learn", "pandas": "pandas", "numpy": "numpy", "joblib": "joblib"}
-    (target / "requirements.txt").write_text("".join(
-        f"{package}=={version.libraries[key]}\n" for key, package in pins.items()
-        if key in version.libraries))  # fmt: skip
-    meta = {"model": version.model_name, "version": version.version, "run_id": version.run_id,
-            "dataset": version.dataset_ref, "sha256": version.sha256,
-            "metrics": version.metrics, "aliases": list(version.aliases),
-            "python": version.libraries.get("python")}  # fmt: skip
+    (target / "requirements.txt").write_text(
+        "".join(
+            f"{package}=={version.libraries[key]}\n"
+            for key, package in pins.items()
+            if key in version.libraries
+        )
+    )
+    meta = {
+        "model": version.model_name,
+        "version": version.version,
+        "run_id": version.run_id,
+        "dataset": version.dataset_ref,
+        "sha256": version.sha256,
+        "metrics": version.metrics,
+        "aliases": list(version.aliases),
+        "python": version.libraries.get("python"),
+    }
     (target / "version.json").write_text(_json_text(meta))
     return target
 

@@ -54,9 +54,16 @@ def _readable(fig: go.Figure) -> go.Figure:
 
 
 @requires("editor")
-def run_report(ws: Workspace, reference: str | None, current: str, *, model: str | None = None,
-               target: str | None = None, overrides: dict[str, drift.Override] | None = None,
-               actor: str | None = None) -> StoredReport:  # fmt: skip
+def run_report(
+    ws: Workspace,
+    reference: str | None,
+    current: str,
+    *,
+    model: str | None = None,
+    target: str | None = None,
+    overrides: dict[str, drift.Override] | None = None,
+    actor: str | None = None,
+) -> StoredReport:
     """Compare two dataset versions from their profiles and store the report.
 
     With ``model`` (a version or alias ref), also score both versions with it: prediction
@@ -64,13 +71,16 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
     the one the model learned). ``reference`` may then be None: the model's training data.
     ``overrides``: per column, its own method and threshold (``app.drift.Override``)."""
     if target is not None and model is None:
-        raise InvalidInput(f"A label column ({target!r}) is used only to score a model's "
-                           "performance; pick a model too (--model NAME@ALIAS), or leave the "
-                           "label out.")  # fmt: skip
+        raise InvalidInput(
+            f"A label column ({target!r}) is used only to score a model's "
+            "performance; pick a model too (--model NAME@ALIAS), or leave the "
+            "label out."
+        )
     if reference is None:
         if model is None:
-            raise InvalidInput("Pick a reference version (or a model, to compare with the data "
-                               "it was trained on).")  # fmt: skip
+            raise InvalidInput(
+                "Pick a reference version (or a model, to compare with the data it was trained on)."
+            )
         from app import registry
 
         reference = registry.get_version(ws, model).dataset_ref
@@ -79,30 +89,54 @@ def run_report(ws: Workspace, reference: str | None, current: str, *, model: str
     ref_v, cur_v = datasets.get_version(ws, reference), datasets.get_version(ws, current)
     if ref_v.ref == cur_v.ref:
         raise InvalidInput(f"Reference and current are both {ref_v.ref}; pick two versions.")
-    results = drift.compare(datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v),
-                            overrides)  # fmt: skip
+    results = drift.compare(
+        datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v), overrides
+    )
     scored = None
     if model is not None:
         from app import model_drift  # scikit-learn: only for a report with a model
 
         scored = model_drift.model_drift(ws, model, ref_v.ref, cur_v.ref, target)
         # the label is not a feature: its drift is reported apart, beside the model's
-        results = [replace(r, kind="label") if r.column == scored.target and r.kind in
-                   ("numeric", "categorical") else r for r in results]  # fmt: skip
+        results = [
+            replace(r, kind="label")
+            if r.column == scored.target and r.kind in ("numeric", "categorical")
+            else r
+            for r in results
+        ]
     verdict, drifted, compared = dataset_verdict(results)
-    report = StoredReport(uuid.uuid4().hex, utcnow(), actor or current_user(), ref_v.ref,
-                          cur_v.ref, scored.model_ref if scored else None, len(compared),
-                          len(drifted), verdict, [asdict(r) for r in results],
-                          scored.to_json() if scored else None)  # fmt: skip
+    report = StoredReport(
+        uuid.uuid4().hex,
+        utcnow(),
+        actor or current_user(),
+        ref_v.ref,
+        cur_v.ref,
+        scored.model_ref if scored else None,
+        len(compared),
+        len(drifted),
+        verdict,
+        [asdict(r) for r in results],
+        scored.to_json() if scored else None,
+    )
 
     def work(tx) -> None:
         q.insert(tx, report)
-        detail = {"reference": ref_v.ref, "current": cur_v.ref, "verdict": verdict,
-                  "drifted": len(drifted)}  # fmt: skip
+        detail = {
+            "reference": ref_v.ref,
+            "current": cur_v.ref,
+            "verdict": verdict,
+            "drifted": len(drifted),
+        }
         if scored is not None:
             detail |= {"model": scored.model_ref, "model_verdict": scored.verdict}
-        audit.record(tx, actor=report.created_by, action="drift.report", object_type="report",
-                     object_id=report.report_id, detail=detail)  # fmt: skip
+        audit.record(
+            tx,
+            actor=report.created_by,
+            action="drift.report",
+            object_type="report",
+            object_id=report.report_id,
+            detail=detail,
+        )
 
     ws.store.write(work)
     return report
@@ -117,11 +151,16 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     drifts. The label column of a report with a model (kind "label")
     is left out: label drift is reported apart (:func:`label_drift`)."""
     results = [r for r in results if r.kind != "label"]
-    compared = [r for r in results if (r.kind not in ("schema", "ignored") or r.verdict == "drift")
-                and r.verdict != "not tested"]  # fmt: skip
+    compared = [
+        r
+        for r in results
+        if (r.kind not in ("schema", "ignored") or r.verdict == "drift")
+        and r.verdict != "not tested"
+    ]
     drifted = [r for r in results if r.drifted]
     if any(r.verdict == "major drift" for r in results) or (
-            compared and len(drifted) / len(compared) >= SHARE_THRESHOLD):  # fmt: skip
+        compared and len(drifted) / len(compared) >= SHARE_THRESHOLD
+    ):
         return "drift", drifted, compared
     if any(r.verdict == "removed" for r in results):  # a reader of that column breaks
         return "schema change", drifted, compared
@@ -185,17 +224,24 @@ def history(ws: Workspace, model: str) -> pd.DataFrame:
         section = model_section(r)
         perf = section.performance if section else None
         preds = section.predictions if section else []
-        rows.append({
-            "created_at": r.created_at, "report_id": r.report_id, "current": r.current_ref,
-            "reference": r.reference_ref, "model_version": r.model_ref, "verdict": r.verdict,
-            "drift_share": r.n_drifted / max(r.n_columns, 1),
-            "prediction_effect": max((p.effect for p in preds), default=float("nan")),
-            "model_verdict": section.verdict if section else "",
-            "metric": perf.metric if perf else "", "score": perf.current if perf else np.nan,
-            "score_lo": perf.current_interval[0] if perf else np.nan,
-            "score_hi": perf.current_interval[1] if perf else np.nan,
-            "reference_score": perf.reference if perf else np.nan,
-        })  # fmt: skip
+        rows.append(
+            {
+                "created_at": r.created_at,
+                "report_id": r.report_id,
+                "current": r.current_ref,
+                "reference": r.reference_ref,
+                "model_version": r.model_ref,
+                "verdict": r.verdict,
+                "drift_share": r.n_drifted / max(r.n_columns, 1),
+                "prediction_effect": max((p.effect for p in preds), default=float("nan")),
+                "model_verdict": section.verdict if section else "",
+                "metric": perf.metric if perf else "",
+                "score": perf.current if perf else np.nan,
+                "score_lo": perf.current_interval[0] if perf else np.nan,
+                "score_hi": perf.current_interval[1] if perf else np.nan,
+                "reference_score": perf.reference if perf else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -252,10 +298,8 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
             return np.diff(cdf)
 
         x = _axis_values(ref.family, centers)
-        fig.add_bar(x=x, y=shares(ref), name="reference", opacity=0.6,
-                    marker_color=REFERENCE_COLOR)  # fmt: skip
-        fig.add_bar(x=x, y=shares(cur), name="current", opacity=0.6,
-                    marker_color=CURRENT_COLOR)  # fmt: skip
+        fig.add_bar(x=x, y=shares(ref), name="reference", opacity=0.6, marker_color=REFERENCE_COLOR)
+        fig.add_bar(x=x, y=shares(cur), name="current", opacity=0.6, marker_color=CURRENT_COLOR)
         fig.update_layout(barmode="overlay", yaxis_title="share of rows")
     else:
         levels = list(dict.fromkeys([*ref.top_values[:20], *cur.top_values[:20]]))
@@ -263,10 +307,18 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
         ra = dict(zip(ref.top_values, ref.top_counts, strict=True))
         rb = dict(zip(cur.top_values, cur.top_counts, strict=True))
         ta, tb = max(ref.count, 1), max(cur.count, 1)
-        fig.add_bar(x=shown, y=[ra.get(v, 0) / ta for v in levels], name="reference",
-                    marker_color=REFERENCE_COLOR)  # fmt: skip
-        fig.add_bar(x=shown, y=[rb.get(v, 0) / tb for v in levels], name="current",
-                    marker_color=CURRENT_COLOR)  # fmt: skip
+        fig.add_bar(
+            x=shown,
+            y=[ra.get(v, 0) / ta for v in levels],
+            name="reference",
+            marker_color=REFERENCE_COLOR,
+        )
+        fig.add_bar(
+            x=shown,
+            y=[rb.get(v, 0) / tb for v in levels],
+            name="current",
+            marker_color=CURRENT_COLOR,
+        )
         fig.update_layout(barmode="group", yaxis_title="share of rows")
     fig.update_layout(height=340, title=html.escape(ref.name), xaxis_title=html.escape(ref.name))
     return _readable(fig)
@@ -297,10 +349,12 @@ def export_html(
     target = files.check_output_path(target, overwrite=overwrite)
     files.refuse_inside(ws.root, target, "export")
     report = get_report(ws, report_id)
-    ref_p = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(
-        ws, report.reference_ref))}  # fmt: skip
-    cur_p = {p.name: p for p in datasets.get_profile(ws, datasets.get_version(
-        ws, report.current_ref))}  # fmt: skip
+    ref_p = {
+        p.name: p for p in datasets.get_profile(ws, datasets.get_version(ws, report.reference_ref))
+    }
+    cur_p = {
+        p.name: p for p in datasets.get_profile(ws, datasets.get_version(ws, report.current_ref))
+    }
     rows = "".join(
         f"<tr><td>{html.escape(r['column'])}</td><td>{html.escape(r['verdict'])}</td>"
         f"<td>{r['effect']:.4g}</td><td>{html.escape(r['method'])}</td>"
@@ -340,26 +394,35 @@ def _model_html(section, label: dict | None = None) -> str:
     esc = html.escape
     out = [f"<h2>Model <code>{esc(section.model_ref)}</code>: {esc(section.verdict)}</h2>"]
     if label is not None:
-        out.append(f"<p>Label <code>{esc(label['column'])}</code> (apart from the features): "
-                   f"<b>{esc(label['verdict'])}</b>. {esc(label['sentence'])}</p>")  # fmt: skip
+        out.append(
+            f"<p>Label <code>{esc(label['column'])}</code> (apart from the features): "
+            f"<b>{esc(label['verdict'])}</b>. {esc(label['sentence'])}</p>"
+        )
     perf = section.performance
     if perf is not None:
-        out.append(f"<p>Performance <b>{esc(perf.verdict)}</b>: {esc(perf.sentence)}. "
-                   f"95% intervals: reference [{perf.reference_interval[0]:.4f}, "
-                   f"{perf.reference_interval[1]:.4f}] on {perf.n_reference:,} rows, current "
-                   f"[{perf.current_interval[0]:.4f}, {perf.current_interval[1]:.4f}] on "
-                   f"{perf.n_current:,} rows.</p>")  # fmt: skip
+        out.append(
+            f"<p>Performance <b>{esc(perf.verdict)}</b>: {esc(perf.sentence)}. "
+            f"95% intervals: reference [{perf.reference_interval[0]:.4f}, "
+            f"{perf.reference_interval[1]:.4f}] on {perf.n_reference:,} rows, current "
+            f"[{perf.current_interval[0]:.4f}, {perf.current_interval[1]:.4f}] on "
+            f"{perf.n_current:,} rows.</p>"
+        )
     if section.note:
         out.append(f"<p>{esc(section.note)}</p>")
-    rows = "".join(f"<tr><td>{esc(p.column)}</td><td>{esc(p.verdict)}</td>"
-                   f"<td>{p.effect:.4g}</td><td>{esc(drift.format_p(p.p_value))}</td>"
-                   f"<td>{esc(p.sentence)}</td></tr>"
-                   for p in section.predictions)  # fmt: skip
-    out.append("<table><tr><th>prediction</th><th>verdict</th><th>effect</th><th>p</th>"
-               f"<th>what changed</th></tr>{rows}</table>")  # fmt: skip
+    rows = "".join(
+        f"<tr><td>{esc(p.column)}</td><td>{esc(p.verdict)}</td>"
+        f"<td>{p.effect:.4g}</td><td>{esc(drift.format_p(p.p_value))}</td>"
+        f"<td>{esc(p.sentence)}</td></tr>"
+        for p in section.predictions
+    )
+    out.append(
+        "<table><tr><th>prediction</th><th>verdict</th><th>effect</th><th>p</th>"
+        f"<th>what changed</th></tr>{rows}</table>"
+    )
     for ref, cur in section.profiles.values():
-        out.append(pio.to_html(distribution_figure(ref, cur), full_html=False,
-                               include_plotlyjs=False))  # fmt: skip
+        out.append(
+            pio.to_html(distribution_figure(ref, cur), full_html=False, include_plotlyjs=False)
+        )
     return "".join(out)
 
 
@@ -369,23 +432,42 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
     from plotly.subplots import make_subplots
 
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    x = [f"{c} ({t:%m-%d %H:%M})" for c, t in zip(timeline["current"], timeline["created_at"],
-                                                  strict=True)]  # fmt: skip
-    fig.add_bar(x=x, y=timeline["drift_share"], name="share of columns drifted", opacity=0.5,
-                marker_color="#7f9fbf")  # fmt: skip
+    x = [
+        f"{c} ({t:%m-%d %H:%M})"
+        for c, t in zip(timeline["current"], timeline["created_at"], strict=True)
+    ]
+    fig.add_bar(
+        x=x,
+        y=timeline["drift_share"],
+        name="share of columns drifted",
+        opacity=0.5,
+        marker_color="#7f9fbf",
+    )
     scored = timeline["score"].notna()
     if scored.any():
         t = timeline[scored]
         fig.add_scatter(
-            x=[v for v, keep in zip(x, scored, strict=True) if keep], y=t["score"],
-            name=f"{t['metric'].iloc[0]} (95% interval)", mode="lines+markers",
-            error_y={"type": "data", "symmetric": False, "array": t["score_hi"] - t["score"],
-                     "arrayminus": t["score"] - t["score_lo"]},
-            secondary_y=True, line_color="#d6612b",
-        )  # fmt: skip
-        fig.add_scatter(x=[v for v, keep in zip(x, scored, strict=True) if keep],
-                        y=t["reference_score"], name="on the reference", mode="lines",
-                        line={"dash": "dash", "color": "#999"}, secondary_y=True)  # fmt: skip
+            x=[v for v, keep in zip(x, scored, strict=True) if keep],
+            y=t["score"],
+            name=f"{t['metric'].iloc[0]} (95% interval)",
+            mode="lines+markers",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": t["score_hi"] - t["score"],
+                "arrayminus": t["score"] - t["score_lo"],
+            },
+            secondary_y=True,
+            line_color="#d6612b",
+        )
+        fig.add_scatter(
+            x=[v for v, keep in zip(x, scored, strict=True) if keep],
+            y=t["reference_score"],
+            name="on the reference",
+            mode="lines",
+            line={"dash": "dash", "color": "#999"},
+            secondary_y=True,
+        )
         fig.update_yaxes(title_text=t["metric"].iloc[0], secondary_y=True)
     fig.update_yaxes(title_text="share drifted", range=[0, 1], secondary_y=False)
     fig.update_layout(
@@ -394,9 +476,13 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
     return _readable(fig)
 
 
-def compare_files(reference: Path | str, current: Path | str,
-                  overrides: dict[str, drift.Override] | None = None, *,
-                  encoding: str = "utf-8") -> list:  # fmt: skip
+def compare_files(
+    reference: Path | str,
+    current: Path | str,
+    overrides: dict[str, drift.Override] | None = None,
+    *,
+    encoding: str = "utf-8",
+) -> list:
     """Drift between two CSV or Parquet files without registering them: each is read and
     profiled in a scratch DuckDB (the same one pass as registration, minus the snapshot
     and the fingerprint), then compared. For a quick look, or files you will not keep.

@@ -91,25 +91,32 @@ def trial_params(base: RunSpec, task: str, sweep: SweepSpec | None) -> list[dict
         raise InvalidInput("A sweep needs at least one parameter to vary.")
     for name in sweep.space:
         if name not in specs:
-            raise InvalidInput(f"{name!r} is not a tunable parameter of {base.estimator}; "
-                               f"choose from {', '.join(specs)}.")  # fmt: skip
+            raise InvalidInput(
+                f"{name!r} is not a tunable parameter of {base.estimator}; "
+                f"choose from {', '.join(specs)}."
+            )
     limit = max_trials()
     if sweep.method == "grid":
         names = list(sweep.space)
         values = [[_coerce(specs, n, v) for v in _as_list(n, sweep.space[n])] for n in names]
         size = math.prod(len(v) for v in values)
         if size > limit:
-            raise InvalidInput(f"The grid has {size:,} combinations; the limit is {limit} "
-                               "(WORKBENCH_MAX_TRIALS). Use fewer values or a random "
-                               "sweep.")  # fmt: skip
+            raise InvalidInput(
+                f"The grid has {size:,} combinations; the limit is {limit} "
+                "(WORKBENCH_MAX_TRIALS). Use fewer values or a random "
+                "sweep."
+            )
         trials = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
     else:
         if not 1 <= sweep.trials <= limit:
-            raise InvalidInput(f"trials must be 1 to {limit} (WORKBENCH_MAX_TRIALS); got "
-                               f"{sweep.trials}.")  # fmt: skip
+            raise InvalidInput(
+                f"trials must be 1 to {limit} (WORKBENCH_MAX_TRIALS); got {sweep.trials}."
+            )
         rng = random.Random(base.seed)
-        trials = [{n: _draw(rng, specs[n], r) for n, r in sweep.space.items()}
-                  for _ in range(sweep.trials)]  # fmt: skip
+        trials = [
+            {n: _draw(rng, specs[n], r) for n, r in sweep.space.items()}
+            for _ in range(sweep.trials)
+        ]
     return [{**fixed, **t} for t in trials]
 
 
@@ -129,8 +136,10 @@ def _draw(rng: random.Random, spec: catalogue.ParamSpec, space: Any) -> Any:
     if isinstance(space, list | tuple):
         return catalogue.coerce(spec, rng.choice(list(space)))
     if not isinstance(space, dict) or "low" not in space or "high" not in space:
-        raise InvalidInput(f"Random search over {spec.name!r} needs a list of values or "
-                           "{'low': ..., 'high': ...}.")  # fmt: skip
+        raise InvalidInput(
+            f"Random search over {spec.name!r} needs a list of values or "
+            "{'low': ..., 'high': ...}."
+        )
     low, high = float(space["low"]), float(space["high"])
     if low > high:
         raise InvalidInput(f"{spec.name}: low {low} is above high {high}.")
@@ -145,10 +154,18 @@ def _draw(rng: random.Random, spec: catalogue.ParamSpec, space: Any) -> Any:
 
 
 @requires("editor")
-def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = None,
-           sweep: SweepSpec | None = None, workers: int | None = None,
-           scheduler: str | None = None, user: str | None = None,
-           wait: bool = False) -> Launch:  # fmt: skip
+def launch(
+    ws: Workspace,
+    spec: RunSpec,
+    *,
+    experiment: str,
+    name: str | None = None,
+    sweep: SweepSpec | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    user: str | None = None,
+    wait: bool = False,
+) -> Launch:
     """Check ``spec`` (and the sweep), create the runs, start executing them in the
     background and return. ``wait=True`` returns only when every trial has ended."""
     user = user or current_user()
@@ -164,11 +181,24 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
     parent = None
     host, pid = socket.gethostname(), os.getpid()
     if sweep is not None:
-        row, _ = experiments.create_run(ws, experiment=experiment, name=f"{title} sweep",
-                                        user=user, source="ui", pid=pid, host=host)  # fmt: skip
+        row, _ = experiments.create_run(
+            ws,
+            experiment=experiment,
+            name=f"{title} sweep",
+            user=user,
+            source="ui",
+            pid=pid,
+            host=host,
+        )
         parent = _attach(ws, row.run_id, row.name, experiment)  # the launcher writes it
-        parent.log_params({"sweep.method": sweep.method, "sweep.trials": len(trials),
-                           "estimator": spec.estimator, "dataset": version.ref})  # fmt: skip
+        parent.log_params(
+            {
+                "sweep.method": sweep.method,
+                "sweep.trials": len(trials),
+                "estimator": spec.estimator,
+                "dataset": version.ref,
+            }
+        )
         parent.set_tags({"sweep": "parent"})
         parent.log_record(
             "spec",
@@ -186,9 +216,17 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
         label = f"{title}-{i + 1}" if sweep is not None else title
         # Queued until a worker starts it (issue 16: created running, trials waiting for a
         # worker showed as running and counted the wait in their duration).
-        run, _ = experiments.create_run(ws, experiment=experiment, name=label, user=user,
-                                        source="ui", parent_run_id=parent_id, pid=pid,
-                                        host=host, queued=True)  # fmt: skip
+        run, _ = experiments.create_run(
+            ws,
+            experiment=experiment,
+            name=label,
+            user=user,
+            source="ui",
+            parent_run_id=parent_id,
+            pid=pid,
+            host=host,
+            queued=True,
+        )
         # The trial's folder now, not when a worker starts it: the launcher beats for it
         # while it waits in the queue (_keep_alive). Without the folder those beats were
         # lost, and a trial queued past the heartbeat timeout was marked lost (issue 16).
@@ -199,9 +237,11 @@ def launch(ws: Workspace, spec: RunSpec, *, experiment: str, name: str | None = 
     scheduler = scheduler if scheduler is not None else settings.dask_scheduler
     n_workers = workers or settings.workers
     thread = threading.Thread(
-        target=_execute, name=f"wb-launch-{(parent_id or runs[0][0])[:6]}", daemon=True,
+        target=_execute,
+        name=f"wb-launch-{(parent_id or runs[0][0])[:6]}",
+        daemon=True,
         args=(ws, experiment, runs, frame, parent, n_workers, scheduler),
-    )  # fmt: skip
+    )
     _threads[parent_id or runs[0][0]] = thread
     thread.start()
     if wait:
@@ -225,9 +265,16 @@ def cancel(ws: Workspace, run_id: str, user: str | None = None) -> int:
         folder = ws.paths.run_dir(rid)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / CANCEL_FILE).write_text(user or current_user())
-    ws.store.write(lambda tx: audit.record(
-        tx, actor=user or current_user(), action="run.cancel", object_type="run",
-        object_id=run_id, detail={"name": detail.run.name, "runs": len(running)}))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=user or current_user(),
+            action="run.cancel",
+            object_type="run",
+            object_id=run_id,
+            detail={"name": detail.run.name, "runs": len(running)},
+        )
+    )
     return len(running)
 
 
@@ -236,8 +283,10 @@ def run_spec(ws: Workspace, run_id: str) -> RunSpec:
     records = ws.store.read(lambda tx: runs_admin.run_records(tx, run_id, "spec"))
     data = records.get(("spec", "run"))
     if data is None:
-        raise NotFound(f"Run {run_id} has no launch spec (it was logged from code, or it is "
-                       "a sweep's parent); only launched runs can be run again.")  # fmt: skip
+        raise NotFound(
+            f"Run {run_id} has no launch spec (it was logged from code, or it is "
+            "a sweep's parent); only launched runs can be run again."
+        )
     return RunSpec.from_json(data)
 
 
@@ -245,8 +294,14 @@ def run_spec(ws: Workspace, run_id: str) -> RunSpec:
 def run_again(ws: Workspace, run_id: str, *, wait: bool = False, **kwargs: Any) -> Launch:
     """Repeat a launched run with the same spec and seed (same data version)."""
     detail = experiments.get_run(ws, run_id)
-    return launch(ws, run_spec(ws, run_id), experiment=detail.experiment_name,
-                  name=f"{detail.run.name} (again)", wait=wait, **kwargs)  # fmt: skip
+    return launch(
+        ws,
+        run_spec(ws, run_id),
+        experiment=detail.experiment_name,
+        name=f"{detail.run.name} (again)",
+        wait=wait,
+        **kwargs,
+    )
 
 
 def join(timeout: float | None = None) -> None:
@@ -258,8 +313,15 @@ def join(timeout: float | None = None) -> None:
 # -- executing ---------------------------------------------------------------------------------
 
 
-def _execute(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
-             parent, workers: int, scheduler: str | None) -> None:  # fmt: skip
+def _execute(
+    ws: Workspace,
+    experiment: str,
+    runs: list,
+    frame: pd.DataFrame,
+    parent,
+    workers: int,
+    scheduler: str | None,
+) -> None:
     run_ids = [r[0] for r in runs]
     done = threading.Event()
     keepalive = threading.Thread(target=_keep_alive, args=(ws, run_ids, done), daemon=True)
@@ -295,8 +357,9 @@ def _keep_alive(ws: Workspace, run_ids: list[str], done: threading.Event) -> Non
             return
 
 
-def _execute_local(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
-                   workers: int) -> None:  # fmt: skip
+def _execute_local(
+    ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame, workers: int
+) -> None:
     from joblib import Parallel, delayed
 
     root = str(ws.root)
@@ -304,30 +367,42 @@ def _execute_local(ws: Workspace, experiment: str, runs: list, frame: pd.DataFra
         for run_id, name, spec in runs:  # no pool to start for one trial
             _local_task(root, run_id, name, experiment, spec, frame, in_process=True)
         return
-    tasks = (delayed(_local_task)(root, run_id, name, experiment, spec, frame)
-             for run_id, name, spec in runs)  # fmt: skip
+    tasks = (
+        delayed(_local_task)(root, run_id, name, experiment, spec, frame)
+        for run_id, name, spec in runs
+    )
     for _ in Parallel(n_jobs=min(workers, len(runs)), return_as="generator_unordered")(tasks):
         pass
 
 
-def _local_task(root: str, run_id: str, name: str, experiment: str, spec: RunSpec,
-                frame: pd.DataFrame, in_process: bool = False) -> str:  # fmt: skip
+def _local_task(
+    root: str,
+    run_id: str,
+    name: str,
+    experiment: str,
+    spec: RunSpec,
+    frame: pd.DataFrame,
+    in_process: bool = False,
+) -> str:
     """One trial in a worker process, writing its own run's event log. The trial leaves the
     queue here: it becomes running, started now (or, cancelled meanwhile, ends killed)."""
     ws = Workspace(root)
     flag = ws.paths.run_dir(run_id) / CANCEL_FILE
     if flag.exists():
         run = _attach(ws, run_id, name, experiment)
-        run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'} before it "
-                          "started.")  # fmt: skip
+        run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'} before it started.")
         return "killed"
     run = _attach(ws, run_id, name, experiment, from_queue=True)
     run.set_tags({"worker.pid": os.getpid(), "worker.host": socket.gethostname()})
     run.log_record("spec", "run", spec.to_json())
     _log_input(ws, run, spec.dataset)
     try:
-        result = train(spec, frame, progress=lambda values, step: run.log_metrics(values, step),
-                       should_stop=flag.exists)  # fmt: skip
+        result = train(
+            spec,
+            frame,
+            progress=lambda values, step: run.log_metrics(values, step),
+            should_stop=flag.exists,
+        )
     except Cancelled:
         run.end("killed", f"Cancelled by {flag.read_text().strip() or 'a user'}.")
         return "killed"
@@ -339,8 +414,9 @@ def _local_task(root: str, run_id: str, name: str, experiment: str, spec: RunSpe
     return "finished"
 
 
-def _execute_dask(ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame,
-                  scheduler: str) -> None:  # fmt: skip
+def _execute_dask(
+    ws: Workspace, experiment: str, runs: list, frame: pd.DataFrame, scheduler: str
+) -> None:
     """Trials as Dask tasks. A task announces its start on the ``DASK_STARTED`` topic; the
     launcher, the writer of every Dask trial's event log, then marks the trial running."""
     from distributed import Client, as_completed
@@ -417,12 +493,19 @@ def record(run, result: TrainResult, *, streamed: bool) -> None:
     run.set_tags({f"env.{k}": v for k, v in result.environment.items()} | {"task": result.task})
     sha = run.log_artifact_bytes(result.model, "model.joblib")
     run.set_tags({"model.sha256": sha})
-    run.log_record("evaluation", "holdout" if "fold_" not in str(result.step_metrics) else "cv",
-                   result.evaluation)  # fmt: skip
+    run.log_record(
+        "evaluation",
+        "holdout" if "fold_" not in str(result.step_metrics) else "cv",
+        result.evaluation,
+    )
     if result.heldout is not None:
-        evaluation.keep_heldout(run, result.heldout, kind=result.heldout_kind or "holdout",
-                                dataset=str(result.params.get("dataset")),
-                                target=str(result.params.get("target")))  # fmt: skip
+        evaluation.keep_heldout(
+            run,
+            result.heldout,
+            kind=result.heldout_kind or "holdout",
+            dataset=str(result.params.get("dataset")),
+            target=str(result.params.get("target")),
+        )
 
 
 def _log_input(ws: Workspace, run, ref: str) -> None:
@@ -449,8 +532,14 @@ def _fail_unfinished(ws: Workspace, run_ids: Sequence[str], exc: BaseException) 
             if status in UNENDED_STATUSES:
                 reason = _death_reason(exc, started=status == "running")
                 tracking.finish_run(tx, rid, "failed", reason, utcnow())
-                audit.record(tx, actor="workbench", action="run.failed", object_type="run",
-                             object_id=rid, detail={"reason": reason})  # fmt: skip
+                audit.record(
+                    tx,
+                    actor="workbench",
+                    action="run.failed",
+                    object_type="run",
+                    object_id=rid,
+                    detail={"reason": reason},
+                )
 
     ws.store.write(work)
 
@@ -459,10 +548,17 @@ def _end_parent(ws: Workspace, parent, run_ids: Sequence[str]) -> None:
     ingest.sync(ws, list(run_ids))
     statuses = [experiments.get_run(ws, rid).run.status for rid in run_ids]
     finished = sum(s == "finished" for s in statuses)
-    parent.log_metrics({"trials_finished": finished, "trials_failed": statuses.count("failed"),
-                        "trials_cancelled": statuses.count("killed")}, step=0)  # fmt: skip
+    parent.log_metrics(
+        {
+            "trials_finished": finished,
+            "trials_failed": statuses.count("failed"),
+            "trials_cancelled": statuses.count("killed"),
+        },
+        step=0,
+    )
     if (ws.paths.run_dir(parent.run_id) / CANCEL_FILE).exists() or (
-            statuses and all(s == "killed" for s in statuses)):  # fmt: skip
+        statuses and all(s == "killed" for s in statuses)
+    ):
         parent.end("killed", "Cancelled.")
     elif finished == 0:
         parent.end("failed", "No trial finished.")

@@ -108,8 +108,16 @@ class ActiveRun:
     ``from_queue=True`` (the runner, for a launched trial its worker takes from the queue):
     the run is ``queued`` in the database; a start event makes it ``running``, started now."""
 
-    def __init__(self, ws: Workspace, run_id: str, name: str, experiment: str,
-                 settings: Settings, *, from_queue: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ws: Workspace,
+        run_id: str,
+        name: str,
+        experiment: str,
+        settings: Settings,
+        *,
+        from_queue: bool = False,
+    ) -> None:
         self.run_id = run_id
         self.name = name
         self.experiment = experiment
@@ -125,8 +133,9 @@ class ActiveRun:
             self._log.append({"type": "start"})  # its time is the run's start
         touch_heartbeat(self._run_dir)
         self._stop = threading.Event()
-        self._beat = threading.Thread(target=self._heartbeat, name=f"wb-heartbeat-{run_id[:6]}",
-                                      daemon=True)  # fmt: skip
+        self._beat = threading.Thread(
+            target=self._heartbeat, name=f"wb-heartbeat-{run_id[:6]}", daemon=True
+        )
         self._beat.start()
         if from_queue:
             try:  # shown as running at once, not at the next periodic ingestion
@@ -195,8 +204,9 @@ class ActiveRun:
         ref = self._ws.blobs.put_file(path)  # blob first, then the event that names it
         with self._lock:
             self._ensure_running()
-            self._log.append({"type": "artifact", "path": name, "sha256": ref.sha256,
-                              "size": ref.size_bytes})  # fmt: skip
+            self._log.append(
+                {"type": "artifact", "path": name, "sha256": ref.sha256, "size": ref.size_bytes}
+            )
         return ref.sha256
 
     def log_artifact_bytes(self, data: bytes, name: str) -> str:
@@ -206,12 +216,14 @@ class ActiveRun:
         ref = self._ws.blobs.put_bytes(data)
         with self._lock:
             self._ensure_running()
-            self._log.append({"type": "artifact", "path": name, "sha256": ref.sha256,
-                              "size": ref.size_bytes})  # fmt: skip
+            self._log.append(
+                {"type": "artifact", "path": name, "sha256": ref.sha256, "size": ref.size_bytes}
+            )
         return ref.sha256
 
-    def log_model(self, model: Any, *, input_example: Any = None,
-                  signature: Mapping[str, Any] | None = None) -> str:  # fmt: skip
+    def log_model(
+        self, model: Any, *, input_example: Any = None, signature: Mapping[str, Any] | None = None
+    ) -> str:
         """Store a fitted scikit-learn model as this run's ``model.joblib`` with its input
         signature, so ``wb.register_model(run.run_id, name)`` can register it. Returns the
         model file's sha256.
@@ -226,8 +238,9 @@ class ActiveRun:
         from app.training import environment
 
         if not hasattr(model, "predict"):
-            raise InvalidInput(f"log_model takes a fitted model with predict(); got "
-                               f"{type(model).__name__}.")  # fmt: skip
+            raise InvalidInput(
+                f"log_model takes a fitted model with predict(); got {type(model).__name__}."
+            )
         if signature is not None:
             if not isinstance(signature, Mapping) or not (
                 signature.get("inputs") or signature.get("positional")
@@ -240,9 +253,11 @@ class ActiveRun:
             recorded = None
         full = sig.for_model(model, recorded)  # checks the record against the model
         if full.get("source") == "feature names only":
-            warnings.warn("log_model: no input_example or signature, so the input types are not "
-                          "recorded (only the names); pass input_example=X_train.",
-                          stacklevel=2)  # fmt: skip
+            warnings.warn(
+                "log_model: no input_example or signature, so the input types are not "
+                "recorded (only the names); pass input_example=X_train.",
+                stacklevel=2,
+            )
         import io
 
         import joblib
@@ -251,8 +266,7 @@ class ActiveRun:
         joblib.dump(model, buffer)
         sha = self.log_artifact_bytes(buffer.getvalue(), "model.joblib")
         if recorded is not None:
-            self.log_record("spec", "signature", {k: v for k, v in full.items()
-                                                  if k != "output"})  # fmt: skip
+            self.log_record("spec", "signature", {k: v for k, v in full.items() if k != "output"})
         self.set_tags({"model.sha256": sha} | {f"env.{k}": v for k, v in environment().items()})
         return sha
 
@@ -260,9 +274,15 @@ class ActiveRun:
         """Record that the run read dataset version ``version`` (lineage) in the role
         ``role``. Registering the run's model takes its training dataset from the input with
         role ``"train"`` (else the only input)."""
-        self.log_record("input", role, {"dataset": version.dataset_name,
-                                        "version": version.version,
-                                        "fingerprint": version.fingerprint})  # fmt: skip
+        self.log_record(
+            "input",
+            role,
+            {
+                "dataset": version.dataset_name,
+                "version": version.version,
+                "fingerprint": version.fingerprint,
+            },
+        )
         self.input_roles = getattr(self, "input_roles", set()) | {role}
 
     def log_record(self, kind: str, name: str, data: Any) -> None:
@@ -368,9 +388,15 @@ def start_run(
     """Create a run in ``experiment`` (created if missing) and make it the active run."""
     ws = open_workspace(workspace_path if workspace_path is not None else _workspace_path)
     user = current_user()
-    run, exp = experiments.create_run(ws, experiment=experiment, name=name, user=user,
-                                      parent_run_id=parent_run_id, pid=os.getpid(),
-                                      host=socket.gethostname())  # fmt: skip
+    run, exp = experiments.create_run(
+        ws,
+        experiment=experiment,
+        name=name,
+        user=user,
+        parent_run_id=parent_run_id,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+    )
     active = ActiveRun(ws, run.run_id, run.name, exp.name, Settings.from_env())
     with _active_lock:
         _active.append(active)
@@ -481,16 +507,20 @@ def search_runs(
         raise InvalidInput("Pass max_results or limit (the same thing), not both.")
     cap = max_results if max_results is not None else limit
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-        raise InvalidInput(f"max_results must be a whole number from 0, or None for all; "
-                           f"got {cap!r}.")  # fmt: skip
+        raise InvalidInput(
+            f"max_results must be a whole number from 0, or None for all; got {cap!r}."
+        )
     ws = workspace()
     ids = None
     if experiment is not None:
         ids = [experiments.get_experiment_by_name(ws, experiment).experiment_id]
     page = experiments.runs_page(ws, experiment_ids=ids, limit=cap, query=filter_string)
     if page.cut:
-        warnings.warn(f"search_runs: {page.note()} (max_results={cap}); pass "
-                      "max_results=None for all of them.", stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"search_runs: {page.note()} (max_results={cap}); pass "
+            "max_results=None for all of them.",
+            stacklevel=2,
+        )
     return page.table
 
 
@@ -520,9 +550,11 @@ def log_dataset(
         check_storable(column, f"The Series name {column!r}")
         data = data.to_frame(name=column)
     if not isinstance(data, pd.DataFrame | str | os.PathLike):
-        raise InvalidInput(f"log_dataset takes a DataFrame, a Series or a CSV/Parquet path; "
-                           f"got {type(data).__name__}. Make a frame first, e.g. "
-                           "pd.DataFrame(data).")  # fmt: skip
+        raise InvalidInput(
+            f"log_dataset takes a DataFrame, a Series or a CSV/Parquet path; "
+            f"got {type(data).__name__}. Make a frame first, e.g. "
+            "pd.DataFrame(data)."
+        )
     source = data if isinstance(data, pd.DataFrame) else Path(data)
     unnamed = isinstance(data, pd.DataFrame) and all(n is None for n in data.index.names)
     if unnamed and index_carries_data(data):  # a named index is plainly data: kept quietly
@@ -532,9 +564,15 @@ def log_dataset(
             "data, log df.reset_index(drop=True) instead.",
             stacklevel=2,
         )
-    result = datasets.register(workspace(), source, name, message=message, tags=tags,
-                               source_kind="sdk" if isinstance(data, pd.DataFrame) else "path",
-                               encoding=encoding)  # fmt: skip
+    result = datasets.register(
+        workspace(),
+        source,
+        name,
+        message=message,
+        tags=tags,
+        source_kind="sdk" if isinstance(data, pd.DataFrame) else "path",
+        encoding=encoding,
+    )
     if not result.created or result.notes:
         warnings.warn(result.message, stacklevel=2)
     return result.version
@@ -558,8 +596,13 @@ def list_dataset_versions(name: str) -> list[DatasetVersion]:
     return datasets.list_versions(workspace(), name)
 
 
-def autolog(experiment: str = "autolog", *, eval_data: tuple[Any, Any] | None = None,
-            log_models: bool = True, disable: bool = False) -> None:  # fmt: skip
+def autolog(
+    experiment: str = "autolog",
+    *,
+    eval_data: tuple[Any, Any] | None = None,
+    log_models: bool = True,
+    disable: bool = False,
+) -> None:
     """Log every scikit-learn ``fit`` as a run: params, training score, metrics on
     ``eval_data`` (``(X_val, y_val)``), and the fitted model. ``disable=True`` stops it."""
     from app import autolog as _autolog
@@ -588,8 +631,9 @@ def load_model(ref: str):
     return registry.load_model(workspace(), ref)
 
 
-def set_alias(name: str, alias: str, version: int, *, reason: str = "",
-              override: bool = False) -> None:  # fmt: skip
+def set_alias(
+    name: str, alias: str, version: int, *, reason: str = "", override: bool = False
+) -> None:
     """Point ``alias`` at ``version`` (the move is kept with who, when and ``reason``).
     Moving an existing ``champion`` elsewhere skips the promotion gate: refused
     (InvalidInput) unless an admin passes ``override=True`` and a ``reason``; use
@@ -599,17 +643,30 @@ def set_alias(name: str, alias: str, version: int, *, reason: str = "",
     registry.set_alias(workspace(), name, alias, version, reason=reason, override=override)
 
 
-def promote(name: str, dataset_ref: str, target: str, *, margin: float = 0.0,
-            override: bool = False, reason: str = ""):  # fmt: skip
+def promote(
+    name: str,
+    dataset_ref: str,
+    target: str,
+    *,
+    margin: float = 0.0,
+    override: bool = False,
+    reason: str = "",
+):
     """Champion against challenger on ``dataset_ref``'s labels in ``target``, through the
     promotion gate: champion moves to the challenger only when every check passes (or an
     admin overrides it with a reason). Returns the ``Verdict``: ``.allowed``, ``.moved``,
     ``.checks`` and ``.reasons`` (the failing checks)."""
     from app import promotion
 
-    return promotion.promote(workspace(), name, dataset_ref, target,
-                             config=promotion.GateConfig(margin=margin), override=override,
-                             reason=reason)  # fmt: skip
+    return promotion.promote(
+        workspace(),
+        name,
+        dataset_ref,
+        target,
+        config=promotion.GateConfig(margin=margin),
+        override=override,
+        reason=reason,
+    )
 
 
 def predict(model_ref: str, dataset_ref: str, *, output: str | None = None) -> DatasetVersion:

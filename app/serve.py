@@ -129,8 +129,9 @@ def build_app(ws: Workspace, ref: str, gate: Gate | None = None) -> Starlette:
             out["predictions"] = _clean(model.predict_conformed(X), "prediction", notes)
             if model.has_proba:
                 out["classes"] = model.signature["output"].get("classes")
-                out["probabilities"] = _clean(model.predict_proba_conformed(X), "probability",
-                                              notes)  # fmt: skip
+                out["probabilities"] = _clean(
+                    model.predict_proba_conformed(X), "probability", notes
+                )
             if notes:
                 out["note"] = " ".join(notes)
             return _json(out)
@@ -241,19 +242,23 @@ def _frame(body: Any, positional: bool) -> pd.DataFrame:
         raise InvalidInput('Send {"rows": [...]}: a non-empty list of objects, one per row.')
     if "dataframe_split" in body:
         split = body["dataframe_split"]
-        if not (isinstance(split, dict) and isinstance(split.get("columns"), list)
-                and isinstance(split.get("data"), list)):  # fmt: skip
+        if not (
+            isinstance(split, dict)
+            and isinstance(split.get("columns"), list)
+            and isinstance(split.get("data"), list)
+        ):
             raise InvalidInput('dataframe_split must be {"columns": [...], "data": [[...]]}.')
         rows: Any = split["data"]
         columns = split["columns"]
         if not rows or not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
-            raise InvalidInput(f"dataframe_split.data must be a non-empty list of rows of "
-                               f"{len(columns)} values each (one per column).")  # fmt: skip
+            raise InvalidInput(
+                f"dataframe_split.data must be a non-empty list of rows of "
+                f"{len(columns)} values each (one per column)."
+            )
         _size(rows)
         return pd.DataFrame(rows, columns=[str(c) for c in columns])
     rows = body.get("rows", body.get("dataframe_records"))
-    if positional and isinstance(rows, list) and rows and all(isinstance(r, list)
-                                                              for r in rows):  # fmt: skip
+    if positional and isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows):
         _size(rows)
         if len({len(r) for r in rows}) != 1:
             raise InvalidInput("Every row must have the same number of values.")
@@ -301,9 +306,14 @@ def _json_numbers(frame: pd.DataFrame, sig: dict[str, Any]) -> pd.DataFrame:
         if not any(isinstance(v, decimal.Decimal) for v in values):
             continue
         # numbers next to numeric text: all as exact decimals (a JSON number's text is exact)
-        values = [decimal.Decimal(str(v)) if isinstance(v, int | float) and not isinstance(v, bool)
-                  and not (isinstance(v, float) and math.isnan(v)) else v
-                  for v in values]  # fmt: skip
+        values = [
+            decimal.Decimal(str(v))
+            if isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and not (isinstance(v, float) and math.isnan(v))
+            else v
+            for v in values
+        ]
         out[name] = pd.Series(values, index=column.index, dtype=object)
     return frame.assign(**out) if out else frame
 
@@ -320,8 +330,10 @@ def _clean(values: Any, what: str, notes: list[str]) -> list:
         bad = ~np.isfinite(array)
         plain = np.where(bad, None, array.round(6) if what == "probability" else array).tolist()
         if bad.any():
-            notes.append(f"{int(bad.sum())} {what} value{'' if bad.sum() == 1 else 's'} "
-                         "not a finite number (NaN or infinity), sent as null.")  # fmt: skip
+            notes.append(
+                f"{int(bad.sum())} {what} value{'' if bad.sum() == 1 else 's'} "
+                "not a finite number (NaN or infinity), sent as null."
+            )
         return plain
     return [_plain(v) for v in array.tolist()]
 

@@ -60,16 +60,29 @@ from store.errors import InvalidInput
 FAMILIES = ("integer", "float", "boolean", "date", "timestamp", "string", "unknown")
 
 # What a model whose input has family ``new`` accepts fully from callers that send ``old``.
-_COMPATIBLE = {"integer": {"integer"}, "float": {"integer", "float"}, "boolean": {"boolean"},
-               "date": {"date", "timestamp"}, "timestamp": {"date", "timestamp"},
-               "string": {"string"}}  # fmt: skip
+_COMPATIBLE = {
+    "integer": {"integer"},
+    "float": {"integer", "float"},
+    "boolean": {"boolean"},
+    "date": {"date", "timestamp"},
+    "timestamp": {"date", "timestamp"},
+    "string": {"string"},
+}
 _TRUE_FALSE = {"true": True, "false": False}
 
 # pandas.api.types.infer_dtype kinds -> the value family they hold
-_INFERRED = {"integer": "integer", "floating": "float", "mixed-integer-float": "float",
-             "decimal": "decimal", "boolean": "boolean", "datetime64": "timestamp",
-             "datetime": "timestamp", "date": "date", "string": "string",
-             "empty": "empty"}  # fmt: skip
+_INFERRED = {
+    "integer": "integer",
+    "floating": "float",
+    "mixed-integer-float": "float",
+    "decimal": "decimal",
+    "boolean": "boolean",
+    "datetime64": "timestamp",
+    "datetime": "timestamp",
+    "date": "date",
+    "string": "string",
+    "empty": "empty",
+}
 
 
 def kind_of(series: pd.Series) -> str:
@@ -119,14 +132,18 @@ def describe(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict
     """The signature inputs of ``frame``'s columns (all, or ``columns`` in that order): name,
     family and the pandas dtype the model sees at fit time."""
     names = list(frame.columns) if columns is None else list(columns)
-    return [{"name": str(c), "family": family(frame[c]), "dtype": str(frame[c].dtype)}
-            for c in names]  # fmt: skip
+    return [
+        {"name": str(c), "family": family(frame[c]), "dtype": str(frame[c].dtype)} for c in names
+    ]
 
 
 def infer(frame: pd.DataFrame, features: list[str], model: Any, task: str) -> dict[str, Any]:
     """The signature of ``model`` trained on ``frame[features]`` for ``task``."""
-    return {"inputs": describe(frame, features), "output": output_of(model, task),
-            "source": "training data"}  # fmt: skip
+    return {
+        "inputs": describe(frame, features),
+        "output": output_of(model, task),
+        "source": "training data",
+    }
 
 
 def output_of(model: Any, task: str | None = None) -> dict[str, Any]:
@@ -151,9 +168,11 @@ def infer_signature(model_input: Any, model_output: Any = None) -> dict[str, Any
         sig: dict[str, Any] = {"inputs": describe(model_input), "source": "input example"}
     else:
         array = _as_2d(model_input, "The input example")
-        sig = {"inputs": [], "positional": {"n_features": int(array.shape[1]),
-                                            "family": _array_family(array)},
-               "source": "positional"}  # fmt: skip
+        sig = {
+            "inputs": [],
+            "positional": {"n_features": int(array.shape[1]), "family": _array_family(array)},
+            "source": "positional",
+        }
     if model_output is not None:
         sig["output"] = {"dtype": str(np.asarray(model_output).dtype)}
     return sig
@@ -188,29 +207,43 @@ def for_model(model: Any, recorded: dict[str, Any] | None) -> dict[str, Any]:
                 raise InvalidInput(
                     f"The recorded input columns ({', '.join(list(by_name)[:20])}) are not the "
                     f"columns the model was fitted on ({', '.join(names[:20])}); give the "
-                    "DataFrame the model was fitted on as the input example.")  # fmt: skip
+                    "DataFrame the model was fitted on as the input example."
+                )
             inputs = [by_name[n] for n in names]  # the fit's order, which predict needs
         elif n_features is not None and int(n_features) != len(inputs):
-            raise InvalidInput(f"The input example has {len(inputs)} columns but the model was "
-                               f"fitted on {int(n_features)}.")  # fmt: skip
+            raise InvalidInput(
+                f"The input example has {len(inputs)} columns but the model was "
+                f"fitted on {int(n_features)}."
+            )
         return {"inputs": inputs, "output": out, "source": recorded.get("source", "recorded")}
     if recorded is not None and recorded.get("positional"):
         positional = dict(recorded["positional"])
         if names is not None:  # fitted on a DataFrame after all: keep the names, not types
             return for_model(model, None)
         if n_features is not None and int(n_features) != positional["n_features"]:
-            raise InvalidInput(f"The input example has {positional['n_features']} columns but "
-                               f"the model was fitted on {int(n_features)}.")  # fmt: skip
+            raise InvalidInput(
+                f"The input example has {positional['n_features']} columns but "
+                f"the model was fitted on {int(n_features)}."
+            )
         return {"inputs": [], "positional": positional, "output": out, "source": "positional"}
     if names is not None:
-        return {"inputs": [{"name": str(n), "family": "unknown", "dtype": None} for n in names],
-                "output": out, "source": "feature names only"}  # fmt: skip
+        return {
+            "inputs": [{"name": str(n), "family": "unknown", "dtype": None} for n in names],
+            "output": out,
+            "source": "feature names only",
+        }
     if n_features is not None:
-        return {"inputs": [], "positional": {"n_features": int(n_features), "family": "unknown"},
-                "output": out, "source": "positional"}  # fmt: skip
-    raise InvalidInput("The model records neither feature names nor a feature count, so no "
-                       "signature can be given; fit it on a DataFrame, or log it with "
-                       "wb.log_model(model, input_example=X_train).")  # fmt: skip
+        return {
+            "inputs": [],
+            "positional": {"n_features": int(n_features), "family": "unknown"},
+            "output": out,
+            "source": "positional",
+        }
+    raise InvalidInput(
+        "The model records neither feature names nor a feature count, so no "
+        "signature can be given; fit it on a DataFrame, or log it with "
+        "wb.log_model(model, input_example=X_train)."
+    )
 
 
 def input_names(signature: dict[str, Any]) -> list[str]:
@@ -250,17 +283,20 @@ def conform(signature: dict[str, Any], frame: Any) -> pd.DataFrame | np.ndarray:
     columns = [str(c) for c in frame.columns]
     missing = [c for c in expected if c not in columns]
     if missing:
-        raise InvalidInput(f"Column {missing[0]!r} is missing; the model expects "
-                           f"{len(expected)} columns: {', '.join(expected)}.")  # fmt: skip
+        raise InvalidInput(
+            f"Column {missing[0]!r} is missing; the model expects "
+            f"{len(expected)} columns: {', '.join(expected)}."
+        )
     extra = [c for c in columns if c not in expected]
     if extra:
-        raise InvalidInput(f"Column {extra[0]!r} is not one the model was trained on; drop it "
-                           f"(expected: {', '.join(expected)}).")  # fmt: skip
+        raise InvalidInput(
+            f"Column {extra[0]!r} is not one the model was trained on; drop it "
+            f"(expected: {', '.join(expected)})."
+        )
     if len(set(columns)) != len(columns):
         raise InvalidInput("The frame has duplicate column names; give each column once.")
     frame = frame.set_axis(columns, axis=1)
-    out = {spec["name"]: conform_column(spec, frame[spec["name"]]) for spec in
-           signature["inputs"]}  # fmt: skip
+    out = {spec["name"]: conform_column(spec, frame[spec["name"]]) for spec in signature["inputs"]}
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -281,13 +317,16 @@ def conform_column(spec: dict[str, Any], series: pd.Series) -> pd.Series:
     return convert(name, series, kind, spec.get("dtype"))
 
 
-def _refuse(name: str, kind: str, target: str, hint: str = "", s: pd.Series | None = None
-            ) -> InvalidInput:  # fmt: skip
+def _refuse(
+    name: str, kind: str, target: str, hint: str = "", s: pd.Series | None = None
+) -> InvalidInput:
     example = ""
     if s is not None and s.notna().any():
         example = f" (e.g. {_show(s[s.notna()].iloc[0])})"
-    return InvalidInput(f"Column {name!r} has type {kind}{example}; the model was trained on "
-                        f"{target}." + (f" {hint}" if hint else ""))  # fmt: skip
+    return InvalidInput(
+        f"Column {name!r} has type {kind}{example}; the model was trained on "
+        f"{target}." + (f" {hint}" if hint else "")
+    )
 
 
 def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Series:
@@ -311,12 +350,16 @@ def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
             )
         fraction = finite[finite != np.floor(finite)]
         if len(fraction):
-            raise InvalidInput(f"Column {name!r} holds {_show(fraction.iloc[0])}, not a whole "
-                               "number; the model was trained on integers. Round the values "
-                               "or retrain on a float column.")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds {_show(fraction.iloc[0])}, not a whole "
+                "number; the model was trained on integers. Round the values "
+                "or retrain on a float column."
+            )
         if (finite.abs() > 2**53).any():  # above 2**53 a float is not one integer: refuse
-            raise InvalidInput(f"Column {name!r} holds integers too large to arrive exactly "
-                               "as floats; send them as integers.")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds integers too large to arrive exactly "
+                "as floats; send them as integers."
+            )
         s = values
     has_missing = bool(s.isna().any())
     try:
@@ -327,8 +370,9 @@ def _to_integer(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
             return s.astype(fitted)
         return s.astype("int64")
     except (OverflowError, ValueError, TypeError) as exc:
-        raise InvalidInput(f"Column {name!r} holds integers outside the 64-bit range the "
-                           f"model takes ({exc}).") from exc  # fmt: skip
+        raise InvalidInput(
+            f"Column {name!r} holds integers outside the 64-bit range the model takes ({exc})."
+        ) from exc
 
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -360,9 +404,11 @@ def _check_int_range(name: str, s: pd.Series, fitted: Any) -> None:
             out = values[values < lo]
         first = out.iloc[0] if len(out) else None
     if first is not None:
-        raise InvalidInput(f"Column {name!r} holds {int(first)}, outside the {bits}-bit integer "
-                           f"range the model was trained on ({lo} to {hi}). Send values in "
-                           "that range, or retrain on a float column.")  # fmt: skip
+        raise InvalidInput(
+            f"Column {name!r} holds {int(first)}, outside the {bits}-bit integer "
+            f"range the model was trained on ({lo} to {hi}). Send values in "
+            "that range, or retrain on a float column."
+        )
 
 
 def _decimal_integers(name: str, s: pd.Series) -> pd.Series:
@@ -376,12 +422,16 @@ def _decimal_integers(name: str, s: pd.Series) -> pd.Series:
             continue
         d = decimal.Decimal(v)
         if d.is_infinite():
-            raise InvalidInput(f"Column {name!r} holds +inf/-inf; the model was trained on "
-                               "integers. Replace infinite values or drop those rows.")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds +inf/-inf; the model was trained on "
+                "integers. Replace infinite values or drop those rows."
+            )
         if d != d.to_integral_value():
-            raise InvalidInput(f"Column {name!r} holds {_show(v)}, not a whole number; the model "
-                               "was trained on integers. Round the values or retrain on a float "
-                               "column.")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds {_show(v)}, not a whole number; the model "
+                "was trained on integers. Round the values or retrain on a float "
+                "column."
+            )
         out.append(int(d))
     return pd.Series(out, index=s.index, dtype=object)
 
@@ -396,8 +446,11 @@ def _to_float(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Serie
     # pipelines impute them; a model that cannot take NaN says so, as InvalidInput).
     values = values.where(~np.isinf(values.to_numpy(dtype=float, na_value=np.nan)), np.nan)
     fitted = _dtype(dtype)
-    if fitted is not None and pd.api.types.is_float_dtype(fitted) and not isinstance(
-            fitted, pd.api.extensions.ExtensionDtype):  # fmt: skip
+    if (
+        fitted is not None
+        and pd.api.types.is_float_dtype(fitted)
+        and not isinstance(fitted, pd.api.extensions.ExtensionDtype)
+    ):
         return values.astype(fitted)
     return values
 
@@ -409,33 +462,41 @@ def _to_boolean(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Ser
         values = s.dropna()
         if not values.isin([0, 1]).all():
             other = _show(values[~values.isin([0, 1])].iloc[0])
-            raise InvalidInput(f"Column {name!r} holds {other}; the model was trained on "
-                               "booleans (integers 0 and 1 are accepted as false and "
-                               "true).")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds {other}; the model was trained on "
+                "booleans (integers 0 and 1 are accepted as false and "
+                "true)."
+            )
         s = s.map(lambda v: None if pd.isna(v) else bool(v), na_action=None)
     elif kind == "string":
         spelled = s.map(lambda v: v if pd.isna(v) else _TRUE_FALSE.get(str(v).strip().lower()))
         bad = s[s.notna() & spelled.isna()]
         if len(bad):
-            raise InvalidInput(f"Column {name!r} holds the text {_show(bad.iloc[0])}; the model "
-                               "was trained on booleans, which are sent as true/false (JSON "
-                               "true or false, or the text 'true'/'false').")  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds the text {_show(bad.iloc[0])}; the model "
+                "was trained on booleans, which are sent as true/false (JSON "
+                "true or false, or the text 'true'/'false')."
+            )
         s = spelled
     elif kind != "boolean":
         raise _refuse(name, kind, "booleans", "Send true/false.", s)
     if s.isna().any():
         return s.astype("boolean")
     fitted = _dtype(dtype)
-    return s.astype(fitted if fitted is not None and pd.api.types.is_bool_dtype(fitted)
-                    else bool)  # fmt: skip
+    return s.astype(fitted if fitted is not None and pd.api.types.is_bool_dtype(fitted) else bool)
 
 
 def _to_timestamp(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Series:
     if kind == "empty":
         return _missing(s, "datetime64[us]")
     if kind not in ("timestamp", "date", "string"):
-        raise _refuse(name, kind, "timestamps", "Send datetime values or ISO 8601 text such "
-                                                "as '2024-05-01T00:00:00Z'.", s)  # fmt: skip
+        raise _refuse(
+            name,
+            kind,
+            "timestamps",
+            "Send datetime values or ISO 8601 text such as '2024-05-01T00:00:00Z'.",
+            s,
+        )
     utc = _utc(name, s, kind)  # tz-aware UTC
     fitted = _dtype(dtype)
     if isinstance(fitted, pd.DatetimeTZDtype):  # the model was fitted on tz-aware stamps
@@ -445,8 +506,9 @@ def _to_timestamp(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.S
         try:
             return naive.astype(fitted)
         except (ValueError, OverflowError) as exc:
-            raise InvalidInput(f"Column {name!r} holds a timestamp outside the range the "
-                               f"model takes ({exc}).") from exc  # fmt: skip
+            raise InvalidInput(
+                f"Column {name!r} holds a timestamp outside the range the model takes ({exc})."
+            ) from exc
     return naive
 
 
@@ -454,14 +516,12 @@ def _to_date(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Series
     if kind == "empty":
         return _missing(s, object)
     if kind not in ("timestamp", "date", "string"):
-        raise _refuse(name, kind, "dates", "Send dates or ISO 8601 text such as "
-                                           "'2024-05-01'.", s)  # fmt: skip
+        raise _refuse(name, kind, "dates", "Send dates or ISO 8601 text such as '2024-05-01'.", s)
     days = _utc(name, s, kind).dt.tz_localize(None).dt.normalize()
     fitted = _dtype(dtype)
     if fitted is not None and pd.api.types.is_datetime64_dtype(fitted):
         return days.astype(fitted)
-    return pd.Series([None if pd.isna(v) else v.date() for v in days], index=s.index,
-                     dtype=object)  # fmt: skip
+    return pd.Series([None if pd.isna(v) else v.date() for v in days], index=s.index, dtype=object)
 
 
 def _to_string(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Series:
@@ -481,8 +541,14 @@ def _to_string(name: str, s: pd.Series, kind: str, dtype: str | None) -> pd.Seri
     return s.astype(object)  # missing values as given: None and NaN are not the same to all
 
 
-_CONVERT = {"integer": _to_integer, "float": _to_float, "boolean": _to_boolean,
-            "timestamp": _to_timestamp, "date": _to_date, "string": _to_string}  # fmt: skip
+_CONVERT = {
+    "integer": _to_integer,
+    "float": _to_float,
+    "boolean": _to_boolean,
+    "timestamp": _to_timestamp,
+    "date": _to_date,
+    "string": _to_string,
+}
 
 
 def _utc(name: str, s: pd.Series, kind: str) -> pd.Series:
@@ -499,13 +565,16 @@ def _utc(name: str, s: pd.Series, kind: str) -> pd.Series:
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(values, utc=True, format=fmt, errors="coerce")
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInput(f"Column {name!r} holds values that are not timestamps "
-                           f"({exc}).") from exc  # fmt: skip
+        raise InvalidInput(
+            f"Column {name!r} holds values that are not timestamps ({exc})."
+        ) from exc
     bad = values[values.notna() & parsed.isna()]
     if len(bad):
-        raise InvalidInput(f"Column {name!r} holds {_show(bad.iloc[0])}, which is not an ISO 8601 "
-                           "date or timestamp (e.g. '2024-05-01' or '2024-05-01T00:00:00Z') or "
-                           "is out of range.")  # fmt: skip
+        raise InvalidInput(
+            f"Column {name!r} holds {_show(bad.iloc[0])}, which is not an ISO 8601 "
+            "date or timestamp (e.g. '2024-05-01' or '2024-05-01T00:00:00Z') or "
+            "is out of range."
+        )
     return parsed
 
 
@@ -513,8 +582,9 @@ def decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every column of Python decimals (exact DECIMAL data as loaded) as
     float64, since scikit-learn computes in floats: what a model is fitted on and what
     :func:`conform` gives it at scoring agree. Other columns are unchanged."""
-    columns = [c for c in frame.columns if frame[c].dtype == object
-               and kind_of(frame[c]) == "decimal"]  # fmt: skip
+    columns = [
+        c for c in frame.columns if frame[c].dtype == object and kind_of(frame[c]) == "decimal"
+    ]
     if not columns:
         return frame
     return frame.assign(**{c: _floats(str(c), frame[c], "decimal") for c in columns})
@@ -524,12 +594,14 @@ def _floats(name: str, s: pd.Series, kind: str) -> pd.Series:
     """Numbers (numpy, nullable, decimals) as float64 with NaN for missing."""
     try:
         if kind == "decimal":
-            return pd.Series([np.nan if pd.isna(v) else float(v) for v in s], index=s.index,
-                             dtype="float64")  # fmt: skip
+            return pd.Series(
+                [np.nan if pd.isna(v) else float(v) for v in s], index=s.index, dtype="float64"
+            )
         return s.astype("float64")
     except (ValueError, TypeError, OverflowError, decimal.InvalidOperation) as exc:
-        raise InvalidInput(f"Column {name!r} holds numbers that do not convert to floats "
-                           f"({exc}).") from exc  # fmt: skip
+        raise InvalidInput(
+            f"Column {name!r} holds numbers that do not convert to floats ({exc})."
+        ) from exc
 
 
 def _show(value: Any) -> str:
@@ -540,8 +612,10 @@ def _show(value: Any) -> str:
 
 
 def _missing(s: pd.Series, dtype: Any) -> pd.Series:
-    return pd.Series(pd.array([None] * len(s), dtype=dtype) if dtype != "float64"
-                     else np.full(len(s), np.nan), index=s.index)  # fmt: skip
+    return pd.Series(
+        pd.array([None] * len(s), dtype=dtype) if dtype != "float64" else np.full(len(s), np.nan),
+        index=s.index,
+    )
 
 
 def _numbers_hint(kind: str) -> str:
@@ -604,13 +678,15 @@ def _conform_positional(positional: dict[str, Any], frame: Any) -> Any:
         for col in frame.columns:
             kind = kind_of(frame[col])
             if kind not in ("integer", "float", "boolean", "decimal", "empty"):
-                raise InvalidInput(f"Column {col!r} has {kind} values; the model was fitted "
-                                   "on a numeric array.")  # fmt: skip
+                raise InvalidInput(
+                    f"Column {col!r} has {kind} values; the model was fitted on a numeric array."
+                )
         return frame.astype("float64").to_numpy()
     array = _as_2d(frame, "The input")
     if array.shape[1] != width:
-        raise InvalidInput(f"The model was fitted on {width} columns; got an array of "
-                           f"{array.shape[1]}.")  # fmt: skip
+        raise InvalidInput(
+            f"The model was fitted on {width} columns; got an array of {array.shape[1]}."
+        )
     return array
 
 
@@ -628,8 +704,10 @@ def compatible(old: dict[str, Any], new: dict[str, Any]) -> tuple[bool, str]:
     b = {c["name"]: c["family"] for c in new["inputs"]}
     if set(a) != set(b):
         missing, added = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-        return False, (f"inputs differ (new needs {', '.join(added) or 'nothing new'}; "
-                       f"drops {', '.join(missing) or 'nothing'})")  # fmt: skip
+        return False, (
+            f"inputs differ (new needs {', '.join(added) or 'nothing new'}; "
+            f"drops {', '.join(missing) or 'nothing'})"
+        )
     retyped = [n for n in a if b[n] != "unknown" and a[n] not in _COMPATIBLE.get(b[n], {b[n]})]
     if retyped:
         return False, "input types differ for " + ", ".join(
@@ -648,16 +726,21 @@ class LoadedModel:
     of the model on conformed rows is an InvalidInput too (e.g. NaN the model cannot
     impute), never a traceback."""
 
-    def __init__(self, model: Any, signature: dict[str, Any], ref: str,
-                 libraries: dict[str, str]) -> None:  # fmt: skip
+    def __init__(
+        self, model: Any, signature: dict[str, Any], ref: str, libraries: dict[str, str]
+    ) -> None:
         self.model, self.signature, self.ref, self.libraries = model, signature, ref, libraries
         import sklearn
 
         fitted = libraries.get("sklearn")
         if fitted and fitted != sklearn.__version__:
-            warnings.warn(f"{ref} was fitted with scikit-learn {fitted}; {sklearn.__version__} "
-                          "is installed. Predictions may differ; retrain or pin "
-                          f"scikit-learn=={fitted}.", UserWarning, stacklevel=3)  # fmt: skip
+            warnings.warn(
+                f"{ref} was fitted with scikit-learn {fitted}; {sklearn.__version__} "
+                "is installed. Predictions may differ; retrain or pin "
+                f"scikit-learn=={fitted}.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def __repr__(self) -> str:
         return f"<LoadedModel {self.ref} {self.signature['output']['kind']}>"
@@ -699,9 +782,12 @@ class LoadedModel:
             text = str(exc).strip()
             if "NaN" in text and ("contains NaN" in text or "missing values" in text):
                 columns = _missing_columns(X)
-                where = (f"column{'s' if len(columns) > 1 else ''} "
-                         f"{', '.join(repr(c) for c in columns[:20])}"
-                         if columns else "some columns")  # fmt: skip
+                where = (
+                    f"column{'s' if len(columns) > 1 else ''} "
+                    f"{', '.join(repr(c) for c in columns[:20])}"
+                    if columns
+                    else "some columns"
+                )
                 verb = "holds" if len(columns) == 1 else "hold"
                 raise InvalidInput(
                     f"{self.ref} could not score these rows: {where} {verb} missing values (NaN, "

@@ -46,8 +46,7 @@ from store.errors import InvalidInput
 
 MAX_CURVE_POINTS = 200
 MAX_STAGES = 100
-FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
-           ExtraTreesRegressor)  # fmt: skip
+FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -104,8 +103,11 @@ Progress = Callable[[dict[str, float], int], None]
 def detect_task(target: pd.Series) -> str:
     """Classification for text, booleans, categories and integers with at most 20 levels;
     regression otherwise."""
-    if (pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target)
-            or (pd.api.types.is_integer_dtype(target) and target.nunique() <= 20)):  # fmt: skip
+    if (
+        pd.api.types.is_bool_dtype(target)
+        or not pd.api.types.is_numeric_dtype(target)
+        or (pd.api.types.is_integer_dtype(target) and target.nunique() <= 20)
+    ):
         return "classification"
     return "regression"
 
@@ -113,12 +115,16 @@ def detect_task(target: pd.Series) -> str:
 def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
     """(task, features) for ``spec`` on ``frame``, or InvalidInput saying what is wrong."""
     if spec.target not in frame.columns:
-        raise InvalidInput(f"Target column {spec.target!r} is not in {spec.dataset}; its "
-                           f"columns are {', '.join(map(str, frame.columns[:30]))}.")  # fmt: skip
+        raise InvalidInput(
+            f"Target column {spec.target!r} is not in {spec.dataset}; its "
+            f"columns are {', '.join(map(str, frame.columns[:30]))}."
+        )
     y = signature.decimals_as_floats(frame[[spec.target]])[spec.target]  # exact decimals: numbers
     if y.notna().sum() == 0:
-        raise InvalidInput(f"Target column {spec.target!r} is empty (all NULL) in "
-                           f"{spec.dataset}; choose another target.")  # fmt: skip
+        raise InvalidInput(
+            f"Target column {spec.target!r} is empty (all NULL) in "
+            f"{spec.dataset}; choose another target."
+        )
     features = list(spec.features) or [c for c in frame.columns if c != spec.target]
     missing = [f for f in features if f not in frame.columns]
     if missing:
@@ -133,8 +139,10 @@ def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
     if task == "classification":
         classes = y.dropna().unique()
         if len(classes) < 2:
-            raise InvalidInput(f"Target {spec.target!r} has a single class ({classes[0]!r}) in "
-                               f"{spec.dataset}; a classifier needs two or more.")  # fmt: skip
+            raise InvalidInput(
+                f"Target {spec.target!r} has a single class ({classes[0]!r}) in "
+                f"{spec.dataset}; a classifier needs two or more."
+            )
     elif not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
         raise InvalidInput(f"Regression needs a numeric target; {spec.target!r} is {y.dtype}.")
     if spec.validation not in ("holdout", "kfold"):
@@ -166,24 +174,36 @@ class DatesToDays(BaseEstimator, TransformerMixin):
         return np.asarray(input_features if input_features is not None else [], dtype=object)
 
 
-def build_pipeline(frame: pd.DataFrame, features: list[str], estimator: BaseEstimator
-                   ) -> Pipeline:  # fmt: skip
-    dates = [c for c in features if pd.api.types.is_datetime64_any_dtype(frame[c])
-             or (frame[c].dtype == object and _looks_like_dates(frame[c]))]  # fmt: skip
-    numbers = [c for c in features if c not in dates and (pd.api.types.is_numeric_dtype(frame[c])
-               or pd.api.types.is_bool_dtype(frame[c]))]  # fmt: skip
+def build_pipeline(frame: pd.DataFrame, features: list[str], estimator: BaseEstimator) -> Pipeline:
+    dates = [
+        c
+        for c in features
+        if pd.api.types.is_datetime64_any_dtype(frame[c])
+        or (frame[c].dtype == object and _looks_like_dates(frame[c]))
+    ]
+    numbers = [
+        c
+        for c in features
+        if c not in dates
+        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
     texts = [c for c in features if c not in dates and c not in numbers]
     parts = []
     if numbers:
         parts.append(("num", _numeric_steps(), numbers))
     if dates:
-        parts.append(("date", Pipeline([("days", DatesToDays()), *_numeric_steps().steps]),
-                      dates))  # fmt: skip
+        parts.append(("date", Pipeline([("days", DatesToDays()), *_numeric_steps().steps]), dates))
     if texts:
-        parts.append(("cat", make_pipeline(
-            SimpleImputer(strategy="most_frequent", keep_empty_features=True),
-            OneHotEncoder(handle_unknown="ignore", max_categories=50, sparse_output=False),
-        ), texts))  # fmt: skip
+        parts.append(
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent", keep_empty_features=True),
+                    OneHotEncoder(handle_unknown="ignore", max_categories=50, sparse_output=False),
+                ),
+                texts,
+            )
+        )
     prep = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("prep", prep), ("model", estimator)])
 
@@ -216,8 +236,12 @@ def _numeric_steps() -> Pipeline:
     )
 
 
-def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:  # fmt: skip
+def train(
+    spec: RunSpec,
+    frame: pd.DataFrame,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     """Fit and evaluate ``spec`` on ``frame``. ``progress(metrics, step)`` receives per-fold
     and per-stage metrics as they are computed; ``should_stop()`` is polled between folds
     and raises :class:`Cancelled` when true."""
@@ -257,15 +281,26 @@ def train(spec: RunSpec, frame: pd.DataFrame, progress: Progress | None = None,
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer)
     params = {**_spec_params(spec, task, features), **_estimator_params(pipeline)}
-    return TrainResult(params, metrics, step_metrics, evaluation, buffer.getvalue(),
-                       environment(), task, time.perf_counter() - started, heldout,
-                       "out-of-fold" if spec.validation == "kfold" else "holdout")  # fmt: skip
+    return TrainResult(
+        params,
+        metrics,
+        step_metrics,
+        evaluation,
+        buffer.getvalue(),
+        environment(),
+        task,
+        time.perf_counter() - started,
+        heldout,
+        "out-of-fold" if spec.validation == "kfold" else "holdout",
+    )
 
 
 def _cross_validate(spec, task, data, X, y, estimator, report):
-    splitter = (StratifiedKFold(spec.folds, shuffle=True, random_state=spec.seed)
-                if task == "classification" and y.value_counts().min() >= spec.folds
-                else KFold(spec.folds, shuffle=True, random_state=spec.seed))  # fmt: skip
+    splitter = (
+        StratifiedKFold(spec.folds, shuffle=True, random_state=spec.seed)
+        if task == "classification" and y.value_counts().min() >= spec.folds
+        else KFold(spec.folds, shuffle=True, random_state=spec.seed)
+    )
     per_fold: list[dict[str, float]] = []
     oof = None
     features = list(X.columns)
@@ -288,8 +323,13 @@ def heldout_frame(rows: pd.Index, y: pd.Series, pred: dict[str, Any]) -> pd.Data
     dataset version the run trained on), ``label``, ``prediction``, and for a classifier
     with probabilities ``proba_<class>`` per class (as ``app.registry.predict_frame`` names
     them). One row per held-out row, in the order given."""
-    out = pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "label": np.asarray(y),
-                        "prediction": np.asarray(pred["pred"])})  # fmt: skip
+    out = pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype="int64"),
+            "label": np.asarray(y),
+            "prediction": np.asarray(pred["pred"]),
+        }
+    )
     proba = pred.get("proba")
     if proba is not None and not pred.get("proba_is_score"):
         for i, cls in enumerate(pred.get("classes") or []):
@@ -305,8 +345,11 @@ def _fresh(estimator: BaseEstimator) -> BaseEstimator:
 
 def _merge_oof(oof, pred, index, n):
     if oof is None:
-        oof = {"pred": np.empty(n, dtype=pred["pred"].dtype), "proba": None,
-               "classes": pred.get("classes")}  # fmt: skip
+        oof = {
+            "pred": np.empty(n, dtype=pred["pred"].dtype),
+            "proba": None,
+            "classes": pred.get("classes"),
+        }
     oof["pred"][index] = pred["pred"]
     if pred.get("proba") is not None:
         if oof["proba"] is None:
@@ -348,7 +391,7 @@ def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict
         "f1_macro": float(skm.f1_score(y, pred, average="macro", zero_division=0)),
         "precision_macro": float(skm.precision_score(y, pred, average="macro", zero_division=0)),
         "recall_macro": float(skm.recall_score(y, pred, average="macro", zero_division=0)),
-    }  # fmt: skip
+    }
     proba = p.get("proba")
     if proba is not None and y.nunique() >= 2:
         classes = p["classes"]
@@ -356,8 +399,9 @@ def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict
             if len(classes) == 2:
                 out["roc_auc"] = float(skm.roc_auc_score(y == classes[1], proba[:, 1]))
             else:
-                out["roc_auc"] = float(skm.roc_auc_score(y, proba, multi_class="ovr",
-                                                         labels=classes))  # fmt: skip
+                out["roc_auc"] = float(
+                    skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+                )
             if not p.get("proba_is_score"):
                 out["log_loss"] = float(skm.log_loss(y, proba, labels=classes))
         except ValueError:
@@ -452,9 +496,15 @@ def _importances(pipeline: Pipeline) -> dict[str, float]:
 
 
 def _spec_params(spec: RunSpec, task: str, features: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"dataset": spec.dataset, "target": spec.target, "task": task,
-                           "estimator": spec.estimator, "validation": spec.validation,
-                           "seed": spec.seed, "n_features": len(features)}  # fmt: skip
+    out: dict[str, Any] = {
+        "dataset": spec.dataset,
+        "target": spec.target,
+        "task": task,
+        "estimator": spec.estimator,
+        "validation": spec.validation,
+        "seed": spec.seed,
+        "n_features": len(features),
+    }
     out["test_size" if spec.validation == "holdout" else "folds"] = (
         spec.test_size if spec.validation == "holdout" else spec.folds
     )
@@ -489,12 +539,19 @@ def environment() -> dict[str, str]:
     if _ENV is None:
         import sklearn
 
-        env = {"python": platform.python_version(), "sklearn": sklearn.__version__,
-               "pandas": pd.__version__, "numpy": np.__version__, "joblib": joblib.__version__,
-               "duckdb": metadata.version("duckdb"), "platform": platform.platform()}  # fmt: skip
+        env = {
+            "python": platform.python_version(),
+            "sklearn": sklearn.__version__,
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+            "joblib": joblib.__version__,
+            "duckdb": metadata.version("duckdb"),
+            "platform": platform.platform(),
+        }
         try:
-            commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                    text=True, timeout=5)  # fmt: skip
+            commit = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
+            )
             if commit.returncode == 0:
                 env["git_commit"] = commit.stdout.strip()
         except (OSError, subprocess.SubprocessError):

@@ -211,8 +211,10 @@ def check_dataset_name(name: object, what: str = "Dataset") -> str:
         raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
     check_storable(name, f"{what} name {_show(name)}")
     if not name or len(name) > MAX_DATASET_NAME:
-        raise InvalidInput(f"{what} name must be 1 to {MAX_DATASET_NAME} characters; got "
-                           f"{len(name)} ({_show(name)}).")  # fmt: skip
+        raise InvalidInput(
+            f"{what} name must be 1 to {MAX_DATASET_NAME} characters; got "
+            f"{len(name)} ({_show(name)})."
+        )
     if not _DATASET_NAME_RE.match(name) or ".." in name:
         example = "churn-classifier" if what == "Model" else "churn-2024"
         raise InvalidInput(

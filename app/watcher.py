@@ -60,9 +60,15 @@ class _Handler(FileSystemEventHandler):
 
 
 class RunWatcher:
-    def __init__(self, ws: Workspace, settings: Settings | None = None, *,
-                 interval: float = 1.0, reap_every: float = 10.0,
-                 full_sync_every: float = 60.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ws: Workspace,
+        settings: Settings | None = None,
+        *,
+        interval: float = 1.0,
+        reap_every: float = 10.0,
+        full_sync_every: float = 60.0,
+    ) -> None:
         self.ws = ws
         self.settings = settings or Settings.from_env()
         self.interval = interval

@@ -25,8 +25,7 @@ def open_workspace(path: str | os.PathLike | None = None) -> Workspace:
         ws = _opened.get(root)
         if ws is None or not ws.paths.db.exists():
             settings = Settings.from_env()
-            ws = Workspace.open(root, lock_timeout=settings.lock_timeout,
-                                linger=settings.db_linger)  # fmt: skip
+            ws = Workspace.open(root, lock_timeout=settings.lock_timeout, linger=settings.db_linger)
             _opened[root] = ws
         return ws
 

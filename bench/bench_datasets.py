@@ -92,24 +92,39 @@ def side_by_side_with_dvc(dvc_python: str, tmp: Path, v1: Path) -> None:
         "add_same": timed(lambda: datasets.register(ws, v1, "customers"))[0],
         "add_second": timed(lambda: datasets.register(ws, v2, "customers"))[0],
     }
-    ours["diff"], found = timed(lambda: datasets.diff(ws, "customers@v1", "customers@v2",
-                                                      key="customer_id"))  # fmt: skip
-    done = subprocess.run([dvc_python, str(ROOT / "bench" / "dvc_version.py"), str(v1), str(v2)],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    ours["diff"], found = timed(
+        lambda: datasets.diff(ws, "customers@v1", "customers@v2", key="customer_id")
+    )
+    done = subprocess.run(
+        [dvc_python, str(ROOT / "bench" / "dvc_version.py"), str(v1), str(v2)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dvc = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"\nVersioning the same two files, side by side ({dvc['dvc'].split()[-1]} command line, "
-          "start-up included; git commits not timed)\n")  # fmt: skip
+    print(
+        f"\nVersioning the same two files, side by side ({dvc['dvc'].split()[-1]} command line, "
+        "start-up included; git commits not timed)\n"
+    )
     print("| step | workbench | DVC | what you get |")
     print("| --- | ---: | ---: | --- |")
     rows = [
-        ("first version", "add_first", "workbench: snapshot, fingerprint, schema, profile, "
-         "contract; DVC: md5 + a copy in its cache"),
+        (
+            "first version",
+            "add_first",
+            "workbench: snapshot, fingerprint, schema, profile, "
+            "contract; DVC: md5 + a copy in its cache",
+        ),
         ("the same file again", "add_same", "both: recognized, nothing new"),
         ("second version", "add_second", "workbench: as the first, plus the contract check"),
-        ("diff of the two", "diff", f"workbench: {found.rows.removed:,} rows removed, "
-         f"{found.rows.changed:,} changed, by customer_id; DVC: "
-         f"{'modified: ' + ', '.join(m['path'] for m in dvc['diff_says'].get('modified', []))}"),
-    ]  # fmt: skip
+        (
+            "diff of the two",
+            "diff",
+            f"workbench: {found.rows.removed:,} rows removed, "
+            f"{found.rows.changed:,} changed, by customer_id; DVC: "
+            f"{'modified: ' + ', '.join(m['path'] for m in dvc['diff_says'].get('modified', []))}",
+        ),
+    ]
     for label, key, what in rows:
         print(f"| {label} | {ours[key]:.2f} s | {dvc[key]:.2f} s | {what} |")
 
@@ -142,15 +157,21 @@ def main() -> None:
         again, result = timed(lambda: datasets.register(ws, csv, "customers"))
         assert not result.created
         f, r = statistics.median(floors), statistics.median(registrations)
-        print(f"\nDataset benchmark: {args.rows:,} rows x 20 columns, CSV {size_mb:,.0f} MB "
-              f"(2-core machine, median of {args.repeat})\n")  # fmt: skip
+        print(
+            f"\nDataset benchmark: {args.rows:,} rows x 20 columns, CSV {size_mb:,.0f} MB "
+            f"(2-core machine, median of {args.repeat})\n"
+        )
         print("| step | time | vs floor |")
         print("| --- | ---: | ---: |")
         print(f"| DuckDB floor: read_csv + COPY TO parquet + SUMMARIZE | {f:.2f} s | 1.00x |")
-        print(f"| register a version (snapshot, fingerprint, profile, contract) | {r:.2f} s | "
-              f"{r / f:.2f}x |")  # fmt: skip
-        print(f"| register the same file again (recognized, no new version) | {again:.2f} s | "
-              f"{again / f:.2f}x |")  # fmt: skip
+        print(
+            f"| register a version (snapshot, fingerprint, profile, contract) | {r:.2f} s | "
+            f"{r / f:.2f}x |"
+        )
+        print(
+            f"| register the same file again (recognized, no new version) | {again:.2f} s | "
+            f"{again / f:.2f}x |"
+        )
 
         if args.dvc_python:
             side_by_side_with_dvc(args.dvc_python, tmp, csv)
@@ -161,8 +182,10 @@ def main() -> None:
         ws = Workspace.open(tmp / "ws-big")
         reg_seconds, result = timed(lambda: datasets.register(ws, big, "big"))
         version = result.version
-        print(f"\nPaged preview of a {version.n_rows:,}-row version (registered from Parquet "
-              f"in {reg_seconds:.1f} s; median of 5 per page, 100 rows per page)\n")  # fmt: skip
+        print(
+            f"\nPaged preview of a {version.n_rows:,}-row version (registered from Parquet "
+            f"in {reg_seconds:.1f} s; median of 5 per page, 100 rows per page)\n"
+        )
         print("| page | time |")
         print("| --- | ---: |")
         last = (version.n_rows - 1) // 100
@@ -172,8 +195,9 @@ def main() -> None:
                 seconds, frame = timed(lambda p=page: datasets.preview(ws, version, p, 100))
                 times.append(seconds)
                 assert len(frame) == 100
-            print(f"| {label} (rows {page * 100 + 1:,}+) | {statistics.median(times) * 1000:.0f} "
-                  "ms |")  # fmt: skip
+            print(
+                f"| {label} (rows {page * 100 + 1:,}+) | {statistics.median(times) * 1000:.0f} ms |"
+            )
 
 
 if __name__ == "__main__":

@@ -28,11 +28,16 @@ CATEGORICAL = [f"c{i}" for i in range(6)]
 
 def make(path: Path, rows: int, shifted: bool, seed: float) -> None:
     s = 1 if shifted else 0
-    cols = [f"random() * 10 + {0.8 * s if i < 3 else 0} AS n{i}" if i % 2 else
-            f"(random() + random() + random()) * {1.3 if s and i < 3 else 1} AS n{i}"
-            for i in range(14)]  # fmt: skip
-    cats = [f"['a', 'b', 'c', 'd'][1 + floor(random() * {3.4 if s and i < 2 else 4})::INT] "
-            f"AS c{i}" for i in range(6)]  # fmt: skip
+    cols = [
+        f"random() * 10 + {0.8 * s if i < 3 else 0} AS n{i}"
+        if i % 2
+        else f"(random() + random() + random()) * {1.3 if s and i < 3 else 1} AS n{i}"
+        for i in range(14)
+    ]
+    cats = [
+        f"['a', 'b', 'c', 'd'][1 + floor(random() * {3.4 if s and i < 2 else 4})::INT] AS c{i}"
+        for i in range(6)
+    ]
     con = duckdb.connect()
     con.execute(f"SELECT setseed({seed})")
     con.execute(
@@ -80,8 +85,7 @@ print(json.dumps({{"seconds": time.perf_counter() - t,
 
 
 def run_json(code: str) -> dict:
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(run.stdout.splitlines()[-1])
 
 
@@ -94,35 +98,56 @@ def main() -> None:
         ref, cur = Path(tmp) / "reference.parquet", Path(tmp) / "current.parquet"
         make(ref, args.rows, False, 0.1)
         make(cur, args.rows, True, 0.2)
-        code = WORKBENCH.format(root=str(ROOT), ws=str(Path(tmp) / "ws"), ref=str(ref),
-                                cur=str(cur))  # fmt: skip
+        code = WORKBENCH.format(
+            root=str(ROOT), ws=str(Path(tmp) / "ws"), ref=str(ref), cur=str(cur)
+        )
         ours = run_json(code)
         files = run_json(FILES.format(root=str(ROOT), ref=str(ref), cur=str(cur)))
-        print(f"\nDrift benchmark: {args.rows:,} rows x 20 columns per side (14 numeric, "
-              "6 categorical; 5 shifted: n0, n1, n2, c0, c1)\n")  # fmt: skip
+        print(
+            f"\nDrift benchmark: {args.rows:,} rows x 20 columns per side (14 numeric, "
+            "6 categorical; 5 shifted: n0, n1, n2, c0, c1)\n"
+        )
         print("| tool | time | peak memory | columns called drifted |")
         print("| --- | ---: | ---: | --- |")
-        print(f"| workbench: register both versions + report | {ours['seconds']:.1f} s | "
-              f"{ours['peak_mb']:,.0f} MB | {', '.join(ours['columns'])} |")  # fmt: skip
-        print(f"| workbench: the report alone (versions registered) | "
-              f"{ours['report_seconds'] * 1000:.0f} ms | | |")  # fmt: skip
-        print(f"| workbench: two files, profiled and compared, nothing kept | "
-              f"{files['seconds']:.1f} s | {files['peak_mb']:,.0f} MB | "
-              f"{', '.join(files['columns'])} |")  # fmt: skip
+        print(
+            f"| workbench: register both versions + report | {ours['seconds']:.1f} s | "
+            f"{ours['peak_mb']:,.0f} MB | {', '.join(ours['columns'])} |"
+        )
+        print(
+            f"| workbench: the report alone (versions registered) | "
+            f"{ours['report_seconds'] * 1000:.0f} ms | | |"
+        )
+        print(
+            f"| workbench: two files, profiled and compared, nothing kept | "
+            f"{files['seconds']:.1f} s | {files['peak_mb']:,.0f} MB | "
+            f"{', '.join(files['columns'])} |"
+        )
         if args.evidently_python:
-            out = subprocess.run([args.evidently_python, str(ROOT / "bench" /
-                                  "evidently_drift.py"), str(ref), str(cur)],
-                                 capture_output=True, text=True, check=True)  # fmt: skip
+            out = subprocess.run(
+                [
+                    args.evidently_python,
+                    str(ROOT / "bench" / "evidently_drift.py"),
+                    str(ref),
+                    str(cur),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             ev = json.loads(out.stdout.splitlines()[-1])
-            print(f"| Evidently 0.7.23 DataDriftPreset | {ev['seconds']:.1f} s | "
-                  f"{ev['peak_mb']:,.0f} MB | {ev['drifted']} columns |")  # fmt: skip
+            print(
+                f"| Evidently 0.7.23 DataDriftPreset | {ev['seconds']:.1f} s | "
+                f"{ev['peak_mb']:,.0f} MB | {ev['drifted']} columns |"
+            )
             print(
                 f"\ntwo files compared: {ev['seconds'] / files['seconds']:.1f}x faster than "
                 f"Evidently with {files['peak_mb'] / ev['peak_mb']:.2f}x its peak memory."
             )
-            print(f"workbench end to end is {ev['seconds'] / ours['seconds']:.1f}x faster "
-                  f"with {ours['peak_mb'] / ev['peak_mb']:.2f}x the peak memory; the report "
-                  f"alone {ev['seconds'] / ours['report_seconds']:,.0f}x faster.")  # fmt: skip
+            print(
+                f"workbench end to end is {ev['seconds'] / ours['seconds']:.1f}x faster "
+                f"with {ours['peak_mb'] / ev['peak_mb']:.2f}x the peak memory; the report "
+                f"alone {ev['seconds'] / ours['report_seconds']:,.0f}x faster."
+            )
 
 
 if __name__ == "__main__":

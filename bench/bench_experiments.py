@@ -49,9 +49,24 @@ def build(
     def runs(tx) -> None:
         tracking.insert_experiment(tx, exp)
         for i, rid in enumerate(ids):
-            tracking.insert_run(tx, Run(rid, exp.experiment_id, f"run-{i}", "running", "sdk",
-                                        None, "bench", None, None, utcnow(), None, None,
-                                        "active"))  # fmt: skip
+            tracking.insert_run(
+                tx,
+                Run(
+                    rid,
+                    exp.experiment_id,
+                    f"run-{i}",
+                    "running",
+                    "sdk",
+                    None,
+                    "bench",
+                    None,
+                    None,
+                    utcnow(),
+                    None,
+                    None,
+                    "active",
+                ),
+            )
 
     ws.store.write(runs)
     now_ms = int(time.time() * 1000)
@@ -59,8 +74,9 @@ def build(
         batches = []
         for rid in ids[start : start + 200]:
             b = IngestBatch(rid, 1, 1)
-            b.params = [(f"p{j}", rng.randint(1, 10) if j % 2 else rng.random())
-                        for j in range(n_params)]  # fmt: skip
+            b.params = [
+                (f"p{j}", rng.randint(1, 10) if j % 2 else rng.random()) for j in range(n_params)
+            ]
             b.tags = [("owner", rng.choice(["ana", "bo", "cy"]))]
             for step in range(n_steps):
                 for k in range(n_metrics):
@@ -90,23 +106,39 @@ def queries(ws: Workspace, ids: list[str]) -> list[tuple[str, float, float, str]
     order = [OrderBy("metrics", "m1", descending=True)]
     ten = ids[:10]
     cases = [
-        ("runs table, filtered + sorted, one page of 50 (the page's default)",
-         lambda: experiments.runs_table(ws, query=query, order_by=order, limit=50),
-         lambda r: f"{r.shape[0]} x {r.shape[1]}"),
-        ("runs table, filtered + sorted, one page of 200",
-         lambda: experiments.runs_table(ws, query=query, order_by=order, limit=200),
-         lambda r: f"{r.shape[0]} x {r.shape[1]}"),
-        ("count of matching runs (the pager)",
-         lambda: experiments.count_runs(ws, query=query), str),
-        ("runs table, first page of 200, no filter",
-         lambda: experiments.runs_table(ws, limit=200), lambda r: f"{r.shape[0]} x {r.shape[1]}"),
-        ("compare 10 runs x 10 metrics: curves (min/max kept)",
-         lambda: experiments.curves(ws, ten), lambda r: f"{len(r):,} points"),
-        ("compare 10 runs: their table rows",
-         lambda: experiments.runs_table(
-             ws, query="run_id IN (" + ", ".join(f"'{i}'" for i in ten) + ")"),
-         lambda r: f"{r.shape[0]} x {r.shape[1]}"),
-    ]  # fmt: skip
+        (
+            "runs table, filtered + sorted, one page of 50 (the page's default)",
+            lambda: experiments.runs_table(ws, query=query, order_by=order, limit=50),
+            lambda r: f"{r.shape[0]} x {r.shape[1]}",
+        ),
+        (
+            "runs table, filtered + sorted, one page of 200",
+            lambda: experiments.runs_table(ws, query=query, order_by=order, limit=200),
+            lambda r: f"{r.shape[0]} x {r.shape[1]}",
+        ),
+        (
+            "count of matching runs (the pager)",
+            lambda: experiments.count_runs(ws, query=query),
+            str,
+        ),
+        (
+            "runs table, first page of 200, no filter",
+            lambda: experiments.runs_table(ws, limit=200),
+            lambda r: f"{r.shape[0]} x {r.shape[1]}",
+        ),
+        (
+            "compare 10 runs x 10 metrics: curves (min/max kept)",
+            lambda: experiments.curves(ws, ten),
+            lambda r: f"{len(r):,} points",
+        ),
+        (
+            "compare 10 runs: their table rows",
+            lambda: experiments.runs_table(
+                ws, query="run_id IN (" + ", ".join(f"'{i}'" for i in ten) + ")"
+            ),
+            lambda r: f"{r.shape[0]} x {r.shape[1]}",
+        ),
+    ]
     out = []
     for name, call, describe in cases:
         ws.store.linger = 0.1
@@ -150,8 +182,11 @@ def browser_idle(ws: Workspace, repeat: int = 7) -> list[tuple[str, float, float
     from tests.live import app_server, browser
 
     times = []
-    with tempfile.TemporaryDirectory() as tmp, \
-            app_server(ws.root, Path(tmp) / "server.log") as url, browser() as b:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        app_server(ws.root, Path(tmp) / "server.log") as url,
+        browser() as b,
+    ):
         page = b.new_page(viewport={"width": 1400, "height": 1000})
         for path in ["experiments"] + ["", "experiments"] * repeat:
             times.append((path or "home", *_load(page, f"{url}/{path}")))
@@ -177,9 +212,11 @@ def main() -> None:
         ids = build(ws, args.runs)
         built = time.perf_counter() - started
         points = args.runs * N_METRICS * N_STEPS
-        print(f"\nExperiments benchmark: {args.runs:,} runs x {N_PARAMS} params x "
-              f"{N_METRICS} metrics x {N_STEPS} steps ({points:,} points; built in "
-              f"{built:.1f} s)\n")  # fmt: skip
+        print(
+            f"\nExperiments benchmark: {args.runs:,} runs x {N_PARAMS} params x "
+            f"{N_METRICS} metrics x {N_STEPS} steps ({points:,} points; built in "
+            f"{built:.1f} s)\n"
+        )
         print("| query (through its service) | warm | cold: open + query + close | result |")
         print("| --- | ---: | ---: | --- |")
         for name, warm, cold, result in queries(ws, ids):
@@ -191,14 +228,20 @@ def main() -> None:
                 vals = [t[col] for t in times[1:] if t[0] == page]
                 return f"{statistics.median(vals):.2f} s ({min(vals):.2f}-{max(vals):.2f})"
 
-            print("\n| page in chromium, navigation to idle with the table drawn | in the page "
-                  "| wall clock (Playwright) |")  # fmt: skip
+            print(
+                "\n| page in chromium, navigation to idle with the table drawn | in the page "
+                "| wall clock (Playwright) |"
+            )
             print("| --- | ---: | ---: |")
-            print(f"| Experiments, first load (server caches cold) | {times[0][1]:.2f} s | "
-                  f"{times[0][2]:.2f} s |")  # fmt: skip
+            print(
+                f"| Experiments, first load (server caches cold) | {times[0][1]:.2f} s | "
+                f"{times[0][2]:.2f} s |"
+            )
             n = sum(1 for t in times[1:] if t[0] == "experiments")
-            print(f"| Experiments, full reload, median of {n} | {med('experiments', 1)} | "
-                  f"{med('experiments', 2)} |")  # fmt: skip
+            print(
+                f"| Experiments, full reload, median of {n} | {med('experiments', 1)} | "
+                f"{med('experiments', 2)} |"
+            )
             print(f"| Home (the floor), full reload | {med('home', 1)} | {med('home', 2)} |")
             print(f"| Experiments from the sidebar (no reload) | - | {med('in-app', 2)} |")
 

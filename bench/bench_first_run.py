@@ -39,8 +39,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the clone for a look")
     args = parser.parse_args()
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     tmp = Path(tempfile.mkdtemp(prefix="wb-first-run-"))
     clone = tmp / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
@@ -48,13 +53,25 @@ def main() -> None:
     try:
         healthy, drawn, out = start(clone, tmp / "1.log")
         seeded = re.search(r"demo seeded in (\d+) s", out)
-        rows.append(("fresh clone: venv, install, seed, serve", healthy, drawn,
-                     seeded.group(1) + " s" if seeded else "?"))  # fmt: skip
+        rows.append(
+            (
+                "fresh clone: venv, install, seed, serve",
+                healthy,
+                drawn,
+                seeded.group(1) + " s" if seeded else "?",
+            )
+        )
         shutil.rmtree(clone / "workspace")
         healthy, drawn, out = start(clone, tmp / "2.log")
         seeded = re.search(r"demo seeded in (\d+) s", out)
-        rows.append(("installed, workspace deleted: seed, serve", healthy, drawn,
-                     seeded.group(1) + " s" if seeded else "?"))  # fmt: skip
+        rows.append(
+            (
+                "installed, workspace deleted: seed, serve",
+                healthy,
+                drawn,
+                seeded.group(1) + " s" if seeded else "?",
+            )
+        )
         healthy, drawn, out = start(clone, tmp / "3.log")
         rows.append(("installed and seeded: serve", healthy, drawn, "none"))
     finally:

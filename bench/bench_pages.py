@@ -56,9 +56,15 @@ from tests.live import (  # noqa: E402
 )
 
 PAGES = ["start", "", "datasets", "experiments", "models", "drift"]
-TITLES = {"start": "Start here", "": "Home", "datasets": "Datasets",
-          "experiments": "Experiments", "models": "Models", "drift": "Drift",
-          "admin": "Admin"}  # fmt: skip
+TITLES = {
+    "start": "Start here",
+    "": "Home",
+    "datasets": "Datasets",
+    "experiments": "Experiments",
+    "models": "Models",
+    "drift": "Drift",
+    "admin": "Admin",
+}
 
 # Checked on every animation frame: true once the page shows what it will show. It records
 # the page's clock (ms since its navigation started) at the first frame where it holds.
@@ -92,8 +98,13 @@ ARM = """() => {
 def seed_demo(root: Path) -> float:
     """`workbench demo` into ``root``, as a newcomer runs it; returns its seconds."""
     started = time.monotonic()
-    subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(root), "demo"], cwd=ROOT,
-                   env=subprocess_env(root), check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [PYTHON, "-m", "app.cli", "--workspace", str(root), "demo"],
+        cwd=ROOT,
+        env=subprocess_env(root),
+        check=True,
+        capture_output=True,
+    )
     return time.monotonic() - started
 
 
@@ -147,18 +158,19 @@ def one_user(root: Path, repeat: int, log: Path) -> dict[str, list[float]]:
 async def student(browser, url: str, name: str, rounds: int, times: dict):
     """One team-mode session: logged in by the proxy's header, every page by the sidebar.
     Returns its browser context, still open."""
-    context = await browser.new_context(viewport={"width": 1300, "height": 900},
-                                        extra_http_headers={"X-Forwarded-User": name})  # fmt: skip
+    context = await browser.new_context(
+        viewport={"width": 1300, "height": 900}, extra_http_headers={"X-Forwarded-User": name}
+    )
     page = await context.new_page()
     await page.goto(url, wait_until="commit")
     await page.wait_for_function(READY, arg="Home", polling=CLASS_POLL_MS, timeout=300_000)
     for _ in range(rounds):
         for path in [*PAGES[2:], "start", ""]:
             await page.evaluate(ARM)
-            await page.get_by_test_id("stSidebarNav").get_by_text(TITLES[path],
-                                                                   exact=True).click()  # fmt: skip
-            await page.wait_for_function(READY, arg=TITLES[path], polling=CLASS_POLL_MS,
-                                         timeout=300_000)  # fmt: skip
+            await page.get_by_test_id("stSidebarNav").get_by_text(TITLES[path], exact=True).click()
+            await page.wait_for_function(
+                READY, arg=TITLES[path], polling=CLASS_POLL_MS, timeout=300_000
+            )
             took = await page.evaluate("window.__wbReady - window.__wbDown") / 1000
             times.setdefault(TITLES[path], []).append(took)
     return context  # left open: its CPU time is read before it closes
@@ -241,9 +253,12 @@ MLFLOW_TICKED = """() => {
 
 def mlflow_store(python: str, folder: Path, runs: int) -> dict:
     """The same runs in an MLflow SQLite store (bench/mlflow_store.py in MLflow's venv)."""
-    out = subprocess.run([python, str(ROOT / "bench" / "mlflow_store.py"), str(folder),
-                          str(runs), "10", "5", "10"], check=True, capture_output=True,
-                         text=True)  # fmt: skip
+    out = subprocess.run(
+        [python, str(ROOT / "bench" / "mlflow_store.py"), str(folder), str(runs), "10", "5", "10"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -253,11 +268,26 @@ def mlflow_server(python: str, folder: Path, log: Path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([python, "-m", "mlflow", "server", "--backend-store-uri",
-                                 f"sqlite:///{folder / 'mlflow.db'}", "--default-artifact-root",
-                                 str(folder / "artifacts"), "--host", "127.0.0.1", "--port",
-                                 str(port), "--workers", "1"], stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{folder / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(folder / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 300
         while True:
@@ -298,8 +328,11 @@ def side_by_side(root: Path, python: str, runs: int, repeat: int, tmp: Path) -> 
     store = mlflow_store(python, tmp / "mlflow", runs)
     ours: dict[str, list[float]] = {}
     theirs: dict[str, list[float]] = {}
-    with (app_server(root, tmp / "ours.log") as url, browser() as b,
-          mlflow_server(python, tmp / "mlflow", tmp / "mlflow.log") as murl):  # fmt: skip
+    with (
+        app_server(root, tmp / "ours.log") as url,
+        browser() as b,
+        mlflow_server(python, tmp / "mlflow", tmp / "mlflow.log") as murl,
+    ):
         page, mpage = (b.new_page(viewport={"width": 1400, "height": 1000}) for _ in "ab")
         path = "experiments?experiment=bench"
         TITLES[path] = "Experiments"
@@ -308,15 +341,18 @@ def side_by_side(root: Path, python: str, runs: int, repeat: int, tmp: Path) -> 
         for _ in range(repeat):
             ours.setdefault("reload", []).append(reload_idle(page, url, path))
             theirs.setdefault("reload", []).append(
-                mlflow_reload(mpage, murl, store["experiment_id"]))  # fmt: skip
+                mlflow_reload(mpage, murl, store["experiment_id"])
+            )
             grid = page.get_by_test_id("stDataFrameResizable").first
             actions = page.get_by_text("Act on 1 selected run")  # shown while a run is ticked
             ours.setdefault("tick a run", []).append(click_row(page, grid, 1, actions.wait_for))
             theirs.setdefault("tick a run", []).append(mlflow_tick(mpage))
-    print(f"\nSide by side: the Experiments page and MLflow {store['version']}'s UI "
-          f"(`mlflow server`, SQLite, one worker) on the same {runs:,} runs (10 params, "
-          "5 metrics x 10 steps), one chromium, alternately; ratio = MLflow / workbench, "
-          "per pair\n")  # fmt: skip
+    print(
+        f"\nSide by side: the Experiments page and MLflow {store['version']}'s UI "
+        f"(`mlflow server`, SQLite, one worker) on the same {runs:,} runs (10 params, "
+        "5 metrics x 10 steps), one chromium, alternately; ratio = MLflow / workbench, "
+        "per pair\n"
+    )
     print("| what | workbench median (range) | MLflow median (range) | ratio median (range) |")
     print("| --- | ---: | ---: | ---: |")
     for what in ours:
@@ -359,8 +395,9 @@ def main() -> None:
         default="demo,big,class",
         help="which tables: demo (one user), big (plus --runs runs), class",
     )
-    parser.add_argument("--peer-only", action="store_true",
-                        help="only the side-by-side with MLflow's UI")  # fmt: skip
+    parser.add_argument(
+        "--peer-only", action="store_true", help="only the side-by-side with MLflow's UI"
+    )
     args = parser.parse_args()
     if args.peer_only and not args.mlflow_python:
         parser.error("--peer-only needs --mlflow-python (see `make bench-mlflow`)")
@@ -375,8 +412,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         demo = Path(tmp) / "demo"
         seeded = seed_demo(demo)
-        print(f"\nPage benchmark: Debian's chromium, one `workbench ui` server "
-              f"(demo seeded in {seeded:.0f} s)")  # fmt: skip
+        print(
+            f"\nPage benchmark: Debian's chromium, one `workbench ui` server "
+            f"(demo seeded in {seeded:.0f} s)"
+        )
         if "demo" in parts:
             alone = one_user(demo, args.repeat, Path(tmp) / "demo.log")
             table("One user, the demo workspace", alone, target)
@@ -390,20 +429,27 @@ def main() -> None:
         ws.store.close()
         added = time.monotonic() - started
         if "big" in parts:
-            table(f"One user, the demo workspace plus {args.runs:,} runs (added in {added:.0f} s)",
-                  one_user(big, args.repeat, Path(tmp) / "big.log"), target)  # fmt: skip
+            table(
+                f"One user, the demo workspace plus {args.runs:,} runs (added in {added:.0f} s)",
+                one_user(big, args.repeat, Path(tmp) / "big.log"),
+                target,
+            )
         if "class" in parts:
             klass = Path(tmp) / "class"
             shutil.copytree(demo, klass)
-            table(f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
-                  "each walking every page by the sidebar (click to idle)",
-                  a_class(klass, args.sessions, 2, Path(tmp) / "class.log"),
-                  lambda _: 1.5)  # fmt: skip
+            table(
+                f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
+                "each walking every page by the sidebar (click to idle)",
+                a_class(klass, args.sessions, 2, Path(tmp) / "class.log"),
+                lambda _: 1.5,
+            )
         if args.mlflow_python:
             side_by_side(big, args.mlflow_python, args.runs, args.repeat, Path(tmp))
         else:
-            print("\n(No MLflow side by side: `make bench-mlflow` runs it in MLflow's own "
-                  "environment.)")  # fmt: skip
+            print(
+                "\n(No MLflow side by side: `make bench-mlflow` runs it in MLflow's own "
+                "environment.)"
+            )
 
 
 if __name__ == "__main__":

@@ -66,28 +66,39 @@ def main() -> None:
         path = ws.blobs.path_for(version.sha256)
         plain = median_ms(lambda: joblib.load(path), 7)
         by_alias = median_ms(lambda: registry.load_model(ws, "bench-model@champion"), 7)
-        print(f"\nRegistry benchmark: a {len(blob) / 2**20:.1f} MB random forest "
-              f"({model.n_estimators} trees), median of 7\n")  # fmt: skip
+        print(
+            f"\nRegistry benchmark: a {len(blob) / 2**20:.1f} MB random forest "
+            f"({model.n_estimators} trees), median of 7\n"
+        )
         print("| load | time | ratio |")
         print("| --- | ---: | ---: |")
         print(f"| joblib.load of the file | {plain:.0f} ms | 1.00x |")
-        print(f"| load_model('bench-model@champion'): alias, sha256 check, unpickle | "
-              f"{by_alias:.0f} ms | {by_alias / plain:.2f}x |")  # fmt: skip
+        print(
+            f"| load_model('bench-model@champion'): alias, sha256 check, unpickle | "
+            f"{by_alias:.0f} ms | {by_alias / plain:.2f}x |"
+        )
 
         import uvicorn
 
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(build_app(ws, "bench-model@champion"),
-                                               host="127.0.0.1", port=port,
-                                               log_level="warning"))  # fmt: skip
+        server = uvicorn.Server(
+            uvicorn.Config(
+                build_app(ws, "bench-model@champion"),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+            )
+        )
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
 
         def post(rows: list[dict]) -> None:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/predict",
-                                             json.dumps({"rows": rows}).encode(),
-                                             {"Content-Type": "application/json"})  # fmt: skip
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/predict",
+                json.dumps({"rows": rows}).encode(),
+                {"Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(request, timeout=30) as resp:
                 assert resp.status == 200
 

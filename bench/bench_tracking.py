@@ -85,16 +85,22 @@ def bench_queries(ws, ids: list[str]) -> list[tuple[str, float, float, str]]:
     order = [OrderBy("metrics", "m1", descending=True)]
     ten_runs, ten_keys = ids[:10], [f"m{k}" for k in range(N_METRICS)]
     cases = [
-        ("filtered + ordered runs query (50 rows)",
-         lambda: experiments.search_runs(ws, conditions=conds, order_by=order, limit=50),
-         lambda r: f"{len(r)} runs"),
-        ("all runs as a DataFrame (wide)",
-         lambda: experiments.runs_table(ws, limit=100_000),
-         lambda r: f"{r.shape[0]} x {r.shape[1]}"),
-        ("10 runs x 10 metric histories",
-         lambda: experiments.metric_history(ws, ten_runs, ten_keys),
-         lambda r: f"{len(r):,} points"),
-    ]  # fmt: skip
+        (
+            "filtered + ordered runs query (50 rows)",
+            lambda: experiments.search_runs(ws, conditions=conds, order_by=order, limit=50),
+            lambda r: f"{len(r)} runs",
+        ),
+        (
+            "all runs as a DataFrame (wide)",
+            lambda: experiments.runs_table(ws, limit=100_000),
+            lambda r: f"{r.shape[0]} x {r.shape[1]}",
+        ),
+        (
+            "10 runs x 10 metric histories",
+            lambda: experiments.metric_history(ws, ten_runs, ten_keys),
+            lambda r: f"{len(r):,} points",
+        ),
+    ]
     out = []
     linger = ws.store.linger
     for name, call, describe in cases:
@@ -133,15 +139,21 @@ def main() -> None:
         queries = bench_queries(ws, ids)
         db_mb = ws.paths.db.stat().st_size / 1e6
 
-    print(f"\nTracking benchmark: {args.runs} runs x {N_PARAMS} params x {N_METRICS} metrics "
-          f"x {N_STEPS} steps = {points:,} points (2-core machine, median of 15)\n")  # fmt: skip
+    print(
+        f"\nTracking benchmark: {args.runs} runs x {N_PARAMS} params x {N_METRICS} metrics "
+        f"x {N_STEPS} steps = {points:,} points (2-core machine, median of 15)\n"
+    )
     print("| step | time | rate |")
     print("| --- | ---: | ---: |")
     print(f"| SDK logging calls only | {in_calls:.2f} s | {points / in_calls:,.0f} points/s |")
-    print(f"| SDK end to end (start, log, end with its own ingest) | {total:.2f} s | "
-          f"{points / total:,.0f} points/s |")  # fmt: skip
-    print(f"| batched ingest of all {args.runs} event logs | {ingest_s:.2f} s | "
-          f"{points / ingest_s:,.0f} points/s |")  # fmt: skip
+    print(
+        f"| SDK end to end (start, log, end with its own ingest) | {total:.2f} s | "
+        f"{points / total:,.0f} points/s |"
+    )
+    print(
+        f"| batched ingest of all {args.runs} event logs | {ingest_s:.2f} s | "
+        f"{points / ingest_s:,.0f} points/s |"
+    )
     print(f"\ndatabase size after ingest: {db_mb:.1f} MB\n")
     print("| query (through its service) | warm | cold: open + query + close | result |")
     print("| --- | ---: | ---: | --- |")
@@ -151,8 +163,10 @@ def main() -> None:
     if args.mlflow_python:
         ml = bench_mlflow(args.mlflow_python, args.runs)
         ratio = (points / ingest_s) / ml["points_per_s"]
-        print(f"\nMLflow {ml['version']} (SQLite store, MlflowClient.log_batch, 1,000 metrics "
-              f"a batch): {ml['seconds']:.1f} s, {ml['points_per_s']:,.0f} points/s")  # fmt: skip
+        print(
+            f"\nMLflow {ml['version']} (SQLite store, MlflowClient.log_batch, 1,000 metrics "
+            f"a batch): {ml['seconds']:.1f} s, {ml['points_per_s']:,.0f} points/s"
+        )
         print(f"workbench batched ingest / MLflow: {ratio:.0f}x faster")
         e2e = (points / total) / ml["points_per_s"]
         print(f"workbench SDK end to end / MLflow: {e2e:.1f}x faster")

@@ -92,8 +92,12 @@ if sys.argv[2] == "profile":
         df[name].value_counts()
 print(json.dumps({"seconds": time.perf_counter() - started, "columns": df.shape[1]}))
 """
-GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}  # fmt: skip
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@localhost",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@localhost",
+}
 
 # (key, what is timed, the key of the workbench figure it is compared with, or None)
 PATHS = (
@@ -130,8 +134,9 @@ def make_csv(path: Path, columns: int, rows: int, mix: str = "mixed") -> None:
 def in_process_seconds(script: str, args: list[str], columns: int, label: str) -> float:
     """Run ``script`` in a fresh interpreter; the seconds it timed itself (imports excluded).
     Raises SystemExit with its stderr if it fails or did not see ``columns`` columns."""
-    done = subprocess.run([sys.executable, "-c", script, *args],
-                          capture_output=True, text=True, cwd=ROOT, env=_env())  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=ROOT, env=_env()
+    )
     if done.returncode != 0:
         raise SystemExit(f"{label} failed:\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -150,12 +155,19 @@ def pandas_seconds(csv: Path, what: str, columns: int) -> float:
 
 def cli_seconds(csv: Path, workspace: Path) -> float:
     script = Path(sys.executable).with_name("workbench")
-    subprocess.run([str(script), "--workspace", str(workspace), "db", "upgrade"],
-                   capture_output=True, check=True, env=_env())  # fmt: skip
+    subprocess.run(
+        [str(script), "--workspace", str(workspace), "db", "upgrade"],
+        capture_output=True,
+        check=True,
+        env=_env(),
+    )
     started = time.perf_counter()
-    done = subprocess.run([str(script), "--workspace", str(workspace), "datasets", "add",
-                           str(csv), "--name", "wide"], capture_output=True, text=True,
-                          env=_env())  # fmt: skip
+    done = subprocess.run(
+        [str(script), "--workspace", str(workspace), "datasets", "add", str(csv), "--name", "wide"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"workbench datasets add failed:\n{done.stderr}")
@@ -171,8 +183,9 @@ def dvc_seconds(dvc: str, csv: Path, repo: Path) -> float:
     subprocess.run([dvc, "init", "-q"], cwd=repo, env=env, capture_output=True, check=True)
     shutil.copyfile(csv, repo / csv.name)
     started = time.perf_counter()
-    done = subprocess.run([dvc, "add", "-q", csv.name], cwd=repo, env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [dvc, "add", "-q", csv.name], cwd=repo, env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"dvc add failed:\n{done.stderr}")
@@ -182,22 +195,29 @@ def dvc_seconds(dvc: str, csv: Path, repo: Path) -> float:
 def find_dvc(dvc_python: str | None) -> tuple[str | None, str]:
     """The ``dvc`` command next to ``dvc_python`` and its version, or None and why not."""
     if not dvc_python:
-        return None, ("DVC: not timed (pass `--dvc-python .venv-dvc/bin/python`; "
-                      "`make bench-dvc` creates that environment)")  # fmt: skip
+        return None, (
+            "DVC: not timed (pass `--dvc-python .venv-dvc/bin/python`; "
+            "`make bench-dvc` creates that environment)"
+        )
     dvc = Path(os.path.abspath(dvc_python)).with_name("dvc")  # run from inside the repos
     if shutil.which("git") is None:
         return None, "DVC: not timed (git is not installed)"
     try:
-        done = subprocess.run([str(dvc), "--version"], capture_output=True, text=True,
-                              env=_env(), check=True)  # fmt: skip
+        done = subprocess.run(
+            [str(dvc), "--version"], capture_output=True, text=True, env=_env(), check=True
+        )
     except (OSError, subprocess.CalledProcessError) as exc:
         return None, f"DVC: not timed ({dvc} does not run: {exc})"
     return str(dvc), f"DVC {done.stdout.strip()}"
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "WORKBENCH_USER": "bench", "WORKBENCH_INGEST_INTERVAL": "0",
-            "DVC_NO_ANALYTICS": "1"}  # fmt: skip
+    return {
+        **os.environ,
+        "WORKBENCH_USER": "bench",
+        "WORKBENCH_INGEST_INTERVAL": "0",
+        "DVC_NO_ANALYTICS": "1",
+    }
 
 
 def spread(times: list[float]) -> str:
@@ -228,11 +248,15 @@ def main() -> None:
     dvc, dvc_says = find_dvc(args.dvc_python)
     paths = [p for p in PATHS if p[0] != "dvc" or dvc]
     load = os.getloadavg()[0]
-    print(f"\nWide-table registration (CSV, {os.cpu_count()}-core machine, load average "
-          f"{load:.1f} at the start, median and range of {args.repeat} runs interleaved, "
-          f"each in a fresh process; {dvc_says})\n")  # fmt: skip
-    print("| columns x rows (CSV) | what is timed | median (range) | per column | "
-          "ours / this: median (range) |")  # fmt: skip
+    print(
+        f"\nWide-table registration (CSV, {os.cpu_count()}-core machine, load average "
+        f"{load:.1f} at the start, median and range of {args.repeat} runs interleaved, "
+        f"each in a fresh process; {dvc_says})\n"
+    )
+    print(
+        "| columns x rows (CSV) | what is timed | median (range) | per column | "
+        "ours / this: median (range) |"
+    )
     print("| --- | --- | ---: | ---: | ---: |")
     sdk_medians = {}
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -254,8 +278,10 @@ def main() -> None:
             for key, label, ours in paths:
                 per_column = statistics.median(times[key]) / columns * 1000
                 versus = ratio(times[ours], times[key]) if ours else ""
-                print(f"| {size} | {label} | {spread(times[key])} | {per_column:.1f} ms | "
-                      f"{versus} |", flush=True)  # fmt: skip
+                print(
+                    f"| {size} | {label} | {spread(times[key])} | {per_column:.1f} ms | {versus} |",
+                    flush=True,
+                )
                 size = ""
     print(
         "\nours / this: the workbench figure of the same kind (`wb.log_dataset` for the "
@@ -275,9 +301,11 @@ def main() -> None:
     for (columns, rows, mix), seconds in sdk_medians.items():
         limit = targets.get((columns, rows))
         if limit is not None:
-            print(f"- target (issue #14): {columns:,} x {rows:,} {mix} through `wb.log_dataset` "
-                  f"under {limit:.0f} s: {seconds:.2f} s, "
-                  f"{'met' if seconds < limit else 'NOT met'}")  # fmt: skip
+            print(
+                f"- target (issue #14): {columns:,} x {rows:,} {mix} through `wb.log_dataset` "
+                f"under {limit:.0f} s: {seconds:.2f} s, "
+                f"{'met' if seconds < limit else 'NOT met'}"
+            )
 
 
 if __name__ == "__main__":

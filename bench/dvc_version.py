@@ -22,9 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "bench",
-       "GIT_AUTHOR_EMAIL": "bench@localhost", "GIT_COMMITTER_NAME": "bench",
-       "GIT_COMMITTER_EMAIL": "bench@localhost"}  # fmt: skip
+ENV = {
+    **os.environ,
+    "DVC_NO_ANALYTICS": "1",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@localhost",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@localhost",
+}
 DVC = str(Path(sys.executable).with_name("dvc"))
 
 
@@ -52,9 +57,18 @@ def main() -> None:
         run(repo, "git", "commit", "-qam", "v2")
         diff, out = run(repo, DVC, "diff", "--json", "HEAD~1")
         version = run(repo, DVC, "--version")[1].strip()
-    print(json.dumps({"dvc": version, "add_first": add_first, "add_same": add_same,
-                      "add_second": add_second, "diff": diff,
-                      "diff_says": json.loads(out)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "dvc": version,
+                "add_first": add_first,
+                "add_same": add_same,
+                "add_second": add_second,
+                "diff": diff,
+                "diff_says": json.loads(out),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

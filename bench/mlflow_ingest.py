@@ -37,8 +37,16 @@ def main() -> None:
         frame = mlflow.search_runs(experiment_ids=[exp], max_results=100_000)
         search_ms = (time.perf_counter() - t) * 1000
         assert len(frame) == runs
-        print(json.dumps({"version": mlflow.__version__, "seconds": seconds,
-                          "points_per_s": points / seconds, "search_ms": search_ms}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "version": mlflow.__version__,
+                    "seconds": seconds,
+                    "points_per_s": points / seconds,
+                    "search_ms": search_ms,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

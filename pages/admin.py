@@ -26,36 +26,65 @@ def audit_log(ws) -> None:
     text = d.text_input("Text in object or detail", key="audit-text")
     since = e.date_input("Since", value=None, key="audit-since")
     shown = auth.audit_log(
-        ws, actor=None if actor == "(anyone)" else actor,
-        object_type=None if kind == "(any)" else kind, action=action.strip() or None,
+        ws,
+        actor=None if actor == "(anyone)" else actor,
+        object_type=None if kind == "(any)" else kind,
+        action=action.strip() or None,
         text=text.strip() or None,
-        since=dt.datetime.combine(since, dt.time()) if since else None)  # fmt: skip
+        since=dt.datetime.combine(since, dt.time()) if since else None,
+    )
     events = shown.items
     if shown.cut:
-        st.caption(f"{shown.note('events')}, newest first (at most {len(events):,} are shown "
-                   "and exported; narrow the filters to see older ones).")  # fmt: skip
+        st.caption(
+            f"{shown.note('events')}, newest first (at most {len(events):,} are shown "
+            "and exported; narrow the filters to see older ones)."
+        )
     else:
         st.caption(f"{shown.total:,} event(s), newest first.")
-    st.dataframe(events, hide_index=True, key="audit-table", height=480,
-                 column_config={"ts": st.column_config.DatetimeColumn("when (UTC)")})  # fmt: skip
-    st.download_button("Export as CSV", events.to_csv(index=False).encode(),
-                       file_name="audit-log.csv", mime="text/csv", on_click="ignore",
-                       icon=":material/download:")  # fmt: skip
+    st.dataframe(
+        events,
+        hide_index=True,
+        key="audit-table",
+        height=480,
+        column_config={"ts": st.column_config.DatetimeColumn("when (UTC)")},
+    )
+    st.download_button(
+        "Export as CSV",
+        events.to_csv(index=False).encode(),
+        file_name="audit-log.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 def users_panel(ws) -> None:
     st.subheader("Users")
     users = auth.list_users(ws)
-    st.dataframe(pd.DataFrame([{"name": u.name, "role": u.role, "disabled": u.disabled,
-                                "created": u.created_at, "by": u.created_by,
-                                "password changed": u.password_changed_at} for u in users]),
-                 hide_index=True, key="users-table")  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "name": u.name,
+                    "role": u.role,
+                    "disabled": u.disabled,
+                    "created": u.created_at,
+                    "by": u.created_by,
+                    "password changed": u.password_changed_at,
+                }
+                for u in users
+            ]
+        ),
+        hide_index=True,
+        key="users-table",
+    )
     with st.form("add-user", clear_on_submit=True):
         st.markdown("**Add a user**")
         a, b, c = st.columns(3)
         name = a.text_input("User name")
-        password = b.text_input("Initial password", type="password",
-                                help=f"At least {auth.MIN_PASSWORD} characters.")  # fmt: skip
+        password = b.text_input(
+            "Initial password", type="password", help=f"At least {auth.MIN_PASSWORD} characters."
+        )
         role = c.selectbox("Role", ROLES)
         if st.form_submit_button("Add user", icon=":material/person_add:"):
             with user_errors():

@@ -25,15 +25,20 @@ def register_form(names: list[str], current: str | None) -> None:
     with st.form("register", clear_on_submit=True):
         st.markdown("**Register a version** from a CSV or Parquet file")
         upload = st.file_uploader(
-            "File", type=["csv", "tsv", "txt", "parquet", "pq"],
+            "File",
+            type=["csv", "tsv", "txt", "parquet", "pq"],
             help=f"Up to {limit:g} MB (WORKBENCH_MAX_UPLOAD_MB).",
-        )  # fmt: skip
+        )
         left, right = st.columns([2, 1])
-        name = left.text_input("Dataset name", value=current or "",
-                               help="An existing name adds a version; a new one creates "
-                                    "the dataset. Letters, digits, _ . -")  # fmt: skip
-        encoding = right.selectbox("Encoding", ["utf-8", "latin-1"],
-                                   help="The CSV's text encoding.")  # fmt: skip
+        name = left.text_input(
+            "Dataset name",
+            value=current or "",
+            help="An existing name adds a version; a new one creates "
+            "the dataset. Letters, digits, _ . -",
+        )
+        encoding = right.selectbox(
+            "Encoding", ["utf-8", "latin-1"], help="The CSV's text encoding."
+        )
         message = st.text_input("Message", placeholder="what is new in this version")
         if not st.form_submit_button("Register", type="primary", icon=":material/upload:"):
             return
@@ -41,29 +46,45 @@ def register_form(names: list[str], current: str | None) -> None:
         st.warning("Choose a file first.")
         return
     with user_errors(), st.spinner(f"Registering {upload.name}…"):
-        result = datasets.register_upload(data.workspace(), upload, upload.name, name.strip(),
-                                          size=upload.size, message=message,
-                                          encoding=encoding)  # fmt: skip
+        result = datasets.register_upload(
+            data.workspace(),
+            upload,
+            upload.name,
+            name.strip(),
+            size=upload.size,
+            message=message,
+            encoding=encoding,
+        )
         st.session_state["dataset"] = result.version.dataset_name
         st.session_state["pending_register_close"] = True
-        st.session_state["flash"] = (result.created and result.version.contract_passed is not False,
-                                     result.message)  # fmt: skip
+        st.session_state["flash"] = (
+            result.created and result.version.contract_passed is not False,
+            result.message,
+        )
         st.rerun()
 
 
 def versions_table(versions: list[DatasetVersion]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "version": [f"v{v.version}" for v in versions],
-        "contract": ["passed" if v.contract_passed else f"failed ({v.n_failed_checks})"
-                     if v.contract_passed is False else "unchecked" for v in versions],
-        "rows": [v.n_rows for v in versions],
-        "columns": [v.n_columns for v in versions],
-        "created": [v.created_at for v in versions],
-        "author": [v.created_by for v in versions],
-        "source": [f"{v.source}: {v.source_name}" for v in versions],
-        "message": [v.message for v in versions],
-        "fingerprint": [v.fingerprint[:12] for v in versions],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "version": [f"v{v.version}" for v in versions],
+            "contract": [
+                "passed"
+                if v.contract_passed
+                else f"failed ({v.n_failed_checks})"
+                if v.contract_passed is False
+                else "unchecked"
+                for v in versions
+            ],
+            "rows": [v.n_rows for v in versions],
+            "columns": [v.n_columns for v in versions],
+            "created": [v.created_at for v in versions],
+            "author": [v.created_by for v in versions],
+            "source": [f"{v.source}: {v.source_name}" for v in versions],
+            "message": [v.message for v in versions],
+            "fingerprint": [v.fingerprint[:12] for v in versions],
+        }
+    )
 
 
 def profile_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
@@ -111,8 +132,10 @@ def preview_tab(root: str, version: DatasetVersion) -> None:
     pages = max((version.n_rows + size - 1) // size, 1)
     page = right.number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"page-{version.ref}")
     start = (page - 1) * size
-    st.caption(f"Rows {start + 1:,} to {min(start + size, version.n_rows):,} of "
-               f"{version.n_rows:,}, in stored order")  # fmt: skip
+    st.caption(
+        f"Rows {start + 1:,} to {min(start + size, version.n_rows):,} of "
+        f"{version.n_rows:,}, in stored order"
+    )
     st.dataframe(data.dataset_preview(root, version, page - 1, size), hide_index=True)
 
 
@@ -122,23 +145,39 @@ def contract_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
     if revision is None:
         st.info("This version has not been checked against a contract.")
     elif failed:
-        st.warning(f"{version.ref} breaks contract revision {revision}: {len(failed)} of "
-                 f"{len(checks)} checks failed.", icon=":material/gpp_bad:")  # fmt: skip
-        st.markdown("\n".join(
-            f"- **{markdown_text(c.check)}** {markdown_text(c.message)}"
-            + (f" Examples: {', '.join(code_text(e) for e in c.examples[:10])}"
-               if c.examples else "")
-            for c in failed
-        ))  # fmt: skip
+        st.warning(
+            f"{version.ref} breaks contract revision {revision}: {len(failed)} of "
+            f"{len(checks)} checks failed.",
+            icon=":material/gpp_bad:",
+        )
+        st.markdown(
+            "\n".join(
+                f"- **{markdown_text(c.check)}** {markdown_text(c.message)}"
+                + (
+                    f" Examples: {', '.join(code_text(e) for e in c.examples[:10])}"
+                    if c.examples
+                    else ""
+                )
+                for c in failed
+            )
+        )
     else:
-        st.success(f"{version.ref} passes all {len(checks)} checks of contract revision "
-                   f"{revision}.", icon=":material/verified:")  # fmt: skip
+        st.success(
+            f"{version.ref} passes all {len(checks)} checks of contract revision {revision}.",
+            icon=":material/verified:",
+        )
     with st.expander(f"All {len(checks)} checks"):
-        st.dataframe(pd.DataFrame({"check": [c.check for c in checks],
-                                   "column": [c.column for c in checks],
-                                   "passed": [c.passed for c in checks],
-                                   "message": [c.message for c in checks]}),
-                     hide_index=True)  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "check": [c.check for c in checks],
+                    "column": [c.column for c in checks],
+                    "passed": [c.passed for c in checks],
+                    "message": [c.message for c in checks],
+                }
+            ),
+            hide_index=True,
+        )
     contract_editor(version)
 
 
@@ -149,16 +188,22 @@ def contract_editor(version: DatasetVersion) -> None:
         return
     revision, spec = found
     st.markdown(f"**Edit the contract** (revision {revision}; checked on every new version)")
-    st.caption("Inferred from the first version: required columns with their types, "
-               "nullability, observed ranges, and allowed values for text with at most "
-               f"{contracts.MAX_ALLOWED_LEVELS} levels. Saving adds a revision and checks "
-               "the latest version against it.")  # fmt: skip
+    st.caption(
+        "Inferred from the first version: required columns with their types, "
+        "nullability, observed ranges, and allowed values for text with at most "
+        f"{contracts.MAX_ALLOWED_LEVELS} levels. Saving adds a revision and checks "
+        "the latest version against it."
+    )
     with st.form(f"contract-{version.dataset_name}-{revision}"):
         edited = st.data_editor(
-            contracts.to_editor(spec), hide_index=True, num_rows="dynamic",
-            column_config={"type": st.column_config.SelectboxColumn(options=list(FAMILIES)),
-                           "allowed": st.column_config.TextColumn(help="comma-separated")},
-        )  # fmt: skip
+            contracts.to_editor(spec),
+            hide_index=True,
+            num_rows="dynamic",
+            column_config={
+                "type": st.column_config.SelectboxColumn(options=list(FAMILIES)),
+                "allowed": st.column_config.TextColumn(help="comma-separated"),
+            },
+        )
         names = [r["name"] for r in spec["columns"]]
         a, b, c, d = st.columns(4)
         key = a.selectbox(
@@ -173,9 +218,12 @@ def contract_editor(version: DatasetVersion) -> None:
         if st.form_submit_button("Save contract", icon=":material/save:"):
             with user_errors():
                 new_spec = contracts.from_editor(
-                    edited, key=None if key == "(none)" else key, allow_extra_columns=extra,
-                    min_rows=int(min_rows) or None, max_rows=int(max_rows) or None,
-                )  # fmt: skip
+                    edited,
+                    key=None if key == "(none)" else key,
+                    allow_extra_columns=extra,
+                    min_rows=int(min_rows) or None,
+                    max_rows=int(max_rows) or None,
+                )
                 new_rev = datasets.save_contract(ws, version.dataset_name, new_spec, note=note)
                 st.session_state["flash"] = (
                     True,
@@ -201,9 +249,12 @@ def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion)
     found = datasets.get_contract(data.workspace(), version.dataset_name)
     default_key = found[1].get("key") if found else None
     options = ["(none: compare as multisets)", *[p.name for p in profile]]
-    key = c.selectbox("Match rows by", options,
-                      index=options.index(default_key) if default_key in options else 0,
-                      key=f"diff-key-{version.ref}")  # fmt: skip
+    key = c.selectbox(
+        "Match rows by",
+        options,
+        index=options.index(default_key) if default_key in options else 0,
+        key=f"diff-key-{version.ref}",
+    )
     if reference == current:
         st.info("Pick two different versions.")
         return
@@ -216,11 +267,14 @@ def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion)
     if r.mode == "key":
         m[3].metric("Changed", f"{r.changed:,}")
         m[4].metric("Unchanged", f"{r.unchanged:,}")
-        st.caption(f"Rows matched by **{r.key}**; compared on {len(r.compared_columns)} shared "
-                   "columns.")  # fmt: skip
+        st.caption(
+            f"Rows matched by **{r.key}**; compared on {len(r.compared_columns)} shared columns."
+        )
     else:
-        st.caption("No key column: rows compared as multisets (duplicates counted) on the "
-                   f"{len(r.compared_columns)} shared columns.")  # fmt: skip
+        st.caption(
+            "No key column: rows compared as multisets (duplicates counted) on the "
+            f"{len(r.compared_columns)} shared columns."
+        )
     if r.note:
         st.warning(r.note)
     if d.schema_changes:
@@ -228,9 +282,11 @@ def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion)
         st.dataframe(pd.DataFrame([c.__dict__ for c in d.schema_changes]), hide_index=True)
     else:
         st.caption("Schema unchanged.")
-    for title, frame in (("Added rows (sample)", r.added_sample),
-                         ("Removed rows (sample)", r.removed_sample),
-                         ("Changed rows (sample, per column)", r.changed_sample)):  # fmt: skip
+    for title, frame in (
+        ("Added rows (sample)", r.added_sample),
+        ("Removed rows (sample)", r.removed_sample),
+        ("Changed rows (sample, per column)", r.changed_sample),
+    ):
         if not frame.empty:
             with st.expander(title):
                 st.dataframe(frame, hide_index=True)
@@ -247,17 +303,29 @@ def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion)
 
 def download_tab(version: DatasetVersion) -> None:
     ws = data.workspace()
-    st.caption(f"Snapshot blob sha256 `{version.blob_sha256}` ({version.size_bytes:,} bytes, "
-               "Parquet, zstd)")  # fmt: skip
+    st.caption(
+        f"Snapshot blob sha256 `{version.blob_sha256}` ({version.size_bytes:,} bytes, "
+        "Parquet, zstd)"
+    )
     left, right = st.columns(2)
     stem = f"{version.dataset_name}-v{version.version}"
-    left.download_button("Download CSV", data=lambda: datasets.export_bytes(ws, version, "csv"),
-                         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
-                         icon=":material/download:", key=f"csv-{version.ref}")  # fmt: skip
-    right.download_button("Download Parquet",
-                          data=lambda: datasets.export_bytes(ws, version, "parquet"),
-                          file_name=f"{stem}.parquet", on_click="ignore",
-                          icon=":material/download:", key=f"pq-{version.ref}")  # fmt: skip
+    left.download_button(
+        "Download CSV",
+        data=lambda: datasets.export_bytes(ws, version, "csv"),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"csv-{version.ref}",
+    )
+    right.download_button(
+        "Download Parquet",
+        data=lambda: datasets.export_bytes(ws, version, "parquet"),
+        file_name=f"{stem}.parquet",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"pq-{version.ref}",
+    )
     for note in datasets.csv_caveats(ws, version):
         st.caption(note)
 

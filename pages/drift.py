@@ -31,38 +31,58 @@ def new_report(ws, refs: list[str]) -> None:
         latest = data.newest_version_ref(root, gen)
         at = refs.index(latest)
         same = at + 1 < len(refs) and refs[at + 1].split("@")[0] == latest.split("@")[0]
-        reference = a.selectbox("Reference", [*refs, TRAINING],
-                                index=at + 1 if same else min(1, len(refs) - 1))  # fmt: skip
+        reference = a.selectbox(
+            "Reference", [*refs, TRAINING], index=at + 1 if same else min(1, len(refs) - 1)
+        )
         current = b.selectbox("Current", refs, index=at)
         c, d = st.columns(2)
-        model = c.selectbox("Model (scores both versions: prediction and performance drift)",
-                            [NO_MODEL, *models])  # fmt: skip
+        model = c.selectbox(
+            "Model (scores both versions: prediction and performance drift)", [NO_MODEL, *models]
+        )
         target = d.text_input("Label column", placeholder="default: the one the model learned")
         with st.expander("Per-column rules (override the method and its threshold)"):
-            st.caption("Numbers: " + ", ".join(drift.OVERRIDE_METHODS["numeric"]) + ". "
-                       "Categories: " + ", ".join(drift.OVERRIDE_METHODS["categorical"]) + ". "
-                       "ignore leaves a column out. Material at the threshold, major at "
-                       f"{drift.MAJOR_FACTOR}x it; the test of real stays.")  # fmt: skip
+            st.caption(
+                "Numbers: " + ", ".join(drift.OVERRIDE_METHODS["numeric"]) + ". "
+                "Categories: " + ", ".join(drift.OVERRIDE_METHODS["categorical"]) + ". "
+                "ignore leaves a column out. Material at the threshold, major at "
+                f"{drift.MAJOR_FACTOR}x it; the test of real stays."
+            )
             rules = st.data_editor(
-                pd.DataFrame({"column": pd.Series(dtype=str), "method": pd.Series(dtype=str),
-                              "threshold": pd.Series(dtype=float)}),
-                num_rows="dynamic", key="drift-rules", hide_index=True,
-                column_config={"method": st.column_config.SelectboxColumn(options=METHODS),
-                               "threshold": st.column_config.NumberColumn(min_value=0.0)},
-            )  # fmt: skip
+                pd.DataFrame(
+                    {
+                        "column": pd.Series(dtype=str),
+                        "method": pd.Series(dtype=str),
+                        "threshold": pd.Series(dtype=float),
+                    }
+                ),
+                num_rows="dynamic",
+                key="drift-rules",
+                hide_index=True,
+                column_config={
+                    "method": st.column_config.SelectboxColumn(options=METHODS),
+                    "threshold": st.column_config.NumberColumn(min_value=0.0),
+                },
+            )
         if st.form_submit_button("Run the report", type="primary", icon=":material/play_arrow:"):
             with user_errors(), st.spinner("Comparing…"):
                 report = reports.run_report(
-                    ws, None if reference == TRAINING else reference, current,
-                    model=None if model == NO_MODEL else model, target=target.strip() or None,
+                    ws,
+                    None if reference == TRAINING else reference,
+                    current,
+                    model=None if model == NO_MODEL else model,
+                    target=target.strip() or None,
                     overrides=_overrides(rules),
-                )  # fmt: skip
+                )
                 st.session_state["report"] = report.report_id
                 # Shown while this report stays selected (a popped flash can be consumed by a
                 # rerun before the browser draws it).
-                st.session_state["made_report"] = (report.report_id, (
-                    f"Report stored: {report.verdict}, "
-                    f"{reports.summary(report.n_drifted, report.n_columns)}."))  # fmt: skip
+                st.session_state["made_report"] = (
+                    report.report_id,
+                    (
+                        f"Report stored: {report.verdict}, "
+                        f"{reports.summary(report.n_drifted, report.n_columns)}."
+                    ),
+                )
                 st.rerun()
 
 
@@ -73,8 +93,9 @@ def _overrides(rules: pd.DataFrame) -> dict[str, drift.Override]:
         if not column:
             continue
         if not isinstance(row.method, str) or not row.method:
-            raise InvalidInput(f"Per-column rule for {column!r}: pick a method "
-                               f"({', '.join(METHODS)}).")  # fmt: skip
+            raise InvalidInput(
+                f"Per-column rule for {column!r}: pick a method ({', '.join(METHODS)})."
+            )
         threshold = 0.1 if pd.isna(row.threshold) else float(row.threshold)
         out[column] = drift.Override(row.method, threshold)
     return out
@@ -86,9 +107,15 @@ def show(ws, report, found) -> None:
     column's distributions), Model (performance and prediction drift, and the retrain
     form, when the report has a model or a champion learned on the reference) and
     History (a model's drift across dataset versions)."""
-    icon = ":red[:material/warning:]" if report.verdict == "drift" else (
-        ":green[:material/check_circle:]" if report.verdict == "no drift"
-        else ":orange[:material/help:]")  # fmt: skip
+    icon = (
+        ":red[:material/warning:]"
+        if report.verdict == "drift"
+        else (
+            ":green[:material/check_circle:]"
+            if report.verdict == "no drift"
+            else ":orange[:material/help:]"
+        )
+    )
     st.subheader(f"{icon} {report.verdict}: {report.current_ref} against {report.reference_ref}")
     m = st.columns(2)
     m[0].metric("Columns drifted", f"{report.n_drifted} of {report.n_columns}")
@@ -137,18 +164,28 @@ def show(ws, report, found) -> None:
 
 def columns_panel(ws, report) -> None:
     """Every column's verdict, then one column's distributions and statistics."""
-    table = pd.DataFrame([{
-        "column": r["column"], "verdict": r["verdict"], "effect": r["effect"],
-        "method": r["method"], "p-value": drift.format_p(r["p_value"]),
-        "n ref": r["n_reference"],
-        "n cur": r["n_current"], "what changed": r["sentence"],
-    } for r in report.results])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {
+                "column": r["column"],
+                "verdict": r["verdict"],
+                "effect": r["effect"],
+                "method": r["method"],
+                "p-value": drift.format_p(r["p_value"]),
+                "n ref": r["n_reference"],
+                "n cur": r["n_current"],
+                "what changed": r["sentence"],
+            }
+            for r in report.results
+        ]
+    )
     formats = {
-        "p-value": st.column_config.TextColumn(help="smallest p-value of the column's tests, "
-                                               "before Benjamini-Hochberg"),
+        "p-value": st.column_config.TextColumn(
+            help="smallest p-value of the column's tests, before Benjamini-Hochberg"
+        ),
         "effect": st.column_config.NumberColumn(format="%.4f"),
         "what changed": st.column_config.TextColumn(width="large"),
-    }  # fmt: skip
+    }
     event = st.dataframe(
         table,
         hide_index=True,
@@ -187,14 +224,23 @@ def binary_cards(perf) -> None:
     moves with the share of the positive class even when the model ranks as well as before."""
     cards = []
     if perf.auc_reference is not None and perf.auc_current is not None:
-        cards.append(("ROC AUC", f"{perf.auc_reference:.3f} → {perf.auc_current:.3f}",
-                      "Threshold-free: how well the model ranks positives above negatives "
-                      "(0.5 is chance), reference → current"))  # fmt: skip
+        cards.append(
+            (
+                "ROC AUC",
+                f"{perf.auc_reference:.3f} → {perf.auc_current:.3f}",
+                "Threshold-free: how well the model ranks positives above negatives "
+                "(0.5 is chance), reference → current",
+            )
+        )
     if perf.base_rate_reference is not None and perf.base_rate_current is not None:
-        cards.append((f"Share of {perf.positive}",
-                      f"{perf.base_rate_reference:.1%} → {perf.base_rate_current:.1%}",
-                      f"The label's base rate: rows labelled {perf.positive}, reference → "
-                      "current. Accuracy moves with it even when the ranking holds."))  # fmt: skip
+        cards.append(
+            (
+                f"Share of {perf.positive}",
+                f"{perf.base_rate_reference:.1%} → {perf.base_rate_current:.1%}",
+                f"The label's base rate: rows labelled {perf.positive}, reference → "
+                "current. Accuracy moves with it even when the ranking holds.",
+            )
+        )
     if not cards:
         return
     for column, (label, value, help_text) in zip(st.columns(3), cards, strict=False):
@@ -229,9 +275,11 @@ def model_panel(report, section) -> None:
         binary_cards(perf)
         from app.model_drift import PERF_MATERIAL  # loaded already: the section is one
 
-        st.caption(perf.sentence + ". Degraded when the bootstrap interval of the change "
-                   f"excludes 0 and the drop is at least {PERF_MATERIAL:.0%} of the reference "
-                   "score.")  # fmt: skip
+        st.caption(
+            perf.sentence + ". Degraded when the bootstrap interval of the change "
+            f"excludes 0 and the drop is at least {PERF_MATERIAL:.0%} of the reference "
+            "score."
+        )
     if section.note:
         st.info(section.note)
     if (label := reports.label_drift(report)) is not None:
@@ -239,16 +287,30 @@ def model_panel(report, section) -> None:
             f"**Label** {code_text(label['column'])} (apart from the features): "
             f"{label['verdict']}. {markdown_text(label['sentence'])}"
         )
-    st.dataframe(pd.DataFrame([{"prediction": p.column, "verdict": p.verdict, "effect": p.effect,
-                                "p-value": drift.format_p(p.p_value),
-                                "what changed": p.sentence}
-                               for p in section.predictions]),
-                 hide_index=True, key=f"drift-pred-{report.report_id}")  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "prediction": p.column,
+                    "verdict": p.verdict,
+                    "effect": p.effect,
+                    "p-value": drift.format_p(p.p_value),
+                    "what changed": p.sentence,
+                }
+                for p in section.predictions
+            ]
+        ),
+        hide_index=True,
+        key=f"drift-pred-{report.report_id}",
+    )
     if section.profiles:
-        name = st.selectbox("Prediction", list(section.profiles),
-                            key=f"drift-pred-col-{report.report_id}")  # fmt: skip
-        st.plotly_chart(data.distribution_figure(*section.profiles[name]),
-                        key=f"drift-pred-fig-{report.report_id}-{name}")  # fmt: skip
+        name = st.selectbox(
+            "Prediction", list(section.profiles), key=f"drift-pred-col-{report.report_id}"
+        )
+        st.plotly_chart(
+            data.distribution_figure(*section.profiles[name]),
+            key=f"drift-pred-fig-{report.report_id}-{name}",
+        )
 
 
 def history_panel(ws, found) -> None:
@@ -259,9 +321,23 @@ def history_panel(ws, found) -> None:
     model = st.selectbox("Model", models, key="drift-history-model")
     timeline = data.drift_history(str(ws.root), data.generation(), model)
     st.plotly_chart(data.history_figure(timeline), key=f"drift-history-{model}")
-    st.dataframe(timeline[["created_at", "current", "reference", "model_version", "verdict",
-                           "drift_share", "model_verdict", "metric", "score"]],
-                 hide_index=True, key=f"drift-history-table-{model}")  # fmt: skip
+    st.dataframe(
+        timeline[
+            [
+                "created_at",
+                "current",
+                "reference",
+                "model_version",
+                "verdict",
+                "drift_share",
+                "model_verdict",
+                "metric",
+                "score",
+            ]
+        ],
+        hide_index=True,
+        key=f"drift-history-table-{model}",
+    )
 
 
 def retrain_candidates(ws, report, section) -> list:
@@ -290,22 +366,32 @@ def retrain_panel(report, candidates: list) -> None:
     ws = data.workspace()
     root, gen = str(ws.root), data.generation()
     with st.form(f"retrain-{report.report_id}"):
-        st.markdown("**Retrain challenger** on the current data with the champion's spec, then "
-                    "compare through the promotion gate.")  # fmt: skip
+        st.markdown(
+            "**Retrain challenger** on the current data with the champion's spec, then "
+            "compare through the promotion gate."
+        )
         a, b = st.columns(2)
         model = a.selectbox("Model", [c[0] for c in candidates])
-        columns = [p.name for p in data.dataset_profile(
-            root, gen, data.dataset_version(root, gen, report.current_ref))]  # fmt: skip
+        columns = [
+            p.name
+            for p in data.dataset_profile(
+                root, gen, data.dataset_version(root, gen, report.current_ref)
+            )
+        ]
         target = b.selectbox("Label column", columns, index=len(columns) - 1)
         if st.form_submit_button("Retrain challenger", icon=":material/model_training:"):
             with user_errors(), st.spinner("Retraining and comparing…"):
-                out = monitoring.retrain(ws, model, report.current_ref, target,
-                                         report.report_id)  # fmt: skip
-                verdict = "the gate allows promotion" if out["gate"] else (
-                    "the gate refuses: " + "; ".join(out["reasons"]))  # fmt: skip
-                st.success(f"{out['challenger']} is the challenger ({out['challenger_score']:.4f} "
-                           f"vs champion {out['champion_score']:.4f}); {verdict}. Promote it on "
-                           "the Models page.")  # fmt: skip
+                out = monitoring.retrain(ws, model, report.current_ref, target, report.report_id)
+                verdict = (
+                    "the gate allows promotion"
+                    if out["gate"]
+                    else ("the gate refuses: " + "; ".join(out["reasons"]))
+                )
+                st.success(
+                    f"{out['challenger']} is the challenger ({out['challenger_score']:.4f} "
+                    f"vs champion {out['champion_score']:.4f}); {verdict}. Promote it on "
+                    "the Models page."
+                )
 
 
 def _stat(key: str, value) -> str:
@@ -327,8 +413,10 @@ with user_errors():
     ws = data.workspace()
     refs = data.version_refs(str(ws.root), data.generation())
     if len(refs) < 2:
-        st.info("A drift report compares two dataset versions; register at least two on the "
-                "Datasets page.")  # fmt: skip
+        st.info(
+            "A drift report compares two dataset versions; register at least two on the "
+            "Datasets page."
+        )
         st.stop()
     confirmation = st.empty()  # filled once the selected report is known
     found = data.drift_reports(str(ws.root), data.generation())
@@ -344,10 +432,16 @@ with user_errors():
     ids = [r.report_id for r in found]
     wanted = st.session_state.get("report")
     chosen = st.selectbox(
-        "Report", ids, index=ids.index(wanted) if wanted in ids else 0,
-        format_func=lambda i: (lambda r: f"{r.created_at:%Y-%m-%d %H:%M} · {r.current_ref} vs "
-                               f"{r.reference_ref} · {r.verdict}")(found[ids.index(i)]),
-    )  # fmt: skip
+        "Report",
+        ids,
+        index=ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: (
+            lambda r: (
+                f"{r.created_at:%Y-%m-%d %H:%M} · {r.current_ref} vs "
+                f"{r.reference_ref} · {r.verdict}"
+            )
+        )(found[ids.index(i)]),
+    )
     st.session_state["report"] = chosen
     made = st.session_state.get("made_report")
     if made and made[0] == chosen:

@@ -187,8 +187,9 @@ def live_status(root: str, gen: tuple, sweeps: tuple[tuple[str, str], ...]) -> N
             st.progress(done / max(total, 1))
             counts = kids["status"].value_counts().to_dict() if total else {}
             st.caption(" · ".join(f"{STATUS_ICONS.get(k, '')} {v} {k}" for k, v in counts.items()))
-            if st.button("Cancel the sweep", key=f"cancel-sweep-{run_id}",
-                         icon=":material/stop_circle:"):  # fmt: skip
+            if st.button(
+                "Cancel the sweep", key=f"cancel-sweep-{run_id}", icon=":material/stop_circle:"
+            ):
                 with user_errors():
                     n = _runner().cancel(data.workspace(), run_id)
                     st.toast(f"Cancel requested for {n} run(s).")
@@ -218,13 +219,15 @@ def _bulk_actions(selected: list[str], trash_view: bool) -> None:
             n = experiments.trash_runs(ws, selected, user)
             st.session_state["selected_runs"] = []
             st.toast(f"Moved {n} run(s) to the trash; restore them from the trash view.")
-        if trash_view and cols[1].button("Restore", key="bulk-restore",
-                                         icon=":material/restore_from_trash:"):  # fmt: skip
+        if trash_view and cols[1].button(
+            "Restore", key="bulk-restore", icon=":material/restore_from_trash:"
+        ):
             n = experiments.restore_runs(ws, selected, user)
             st.session_state["selected_runs"] = []
             st.toast(f"Restored {n} run(s).")
-        if trash_view and cols[2].button("Purge", key="bulk-purge", type="primary",
-                                         icon=":material/delete_forever:"):  # fmt: skip
+        if trash_view and cols[2].button(
+            "Purge", key="bulk-purge", type="primary", icon=":material/delete_forever:"
+        ):
             n = experiments.purge_runs(ws, selected, user)
             st.session_state["selected_runs"] = []
             st.toast(f"Purged {n} run(s) and their artifacts for good.")
@@ -254,11 +257,14 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     first = (page - 1) * size
     st.caption(
         f"{total:,} run{'' if total == 1 else 's'}"
-        + (f" · showing {first + 1:,}-{first + len(ids):,} · page {page} of {pages}"
-           if pages > 1 else "")
+        + (
+            f" · showing {first + 1:,}-{first + len(ids):,} · page {page} of {pages}"
+            if pages > 1
+            else ""
+        )
         + (f" · {_live_counts(grid)}, refreshing live" if grid.n_running or grid.n_queued else "")
         + " · select runs: one shows its details, several are compared"
-    )  # fmt: skip
+    )
     live_status(root, gen, grid.running_sweeps)
     if not ids:
         st.info(
@@ -272,11 +278,14 @@ def _runs_view(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     remembered = set(st.session_state.get("selected_runs", ()))
     keep_rows = [i for i, run_id in enumerate(ids) if run_id in remembered]
     event = st.dataframe(
-        grid.arrow, hide_index=True, on_select="rerun", selection_mode="multi-row",
+        grid.arrow,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
         key=f"runs-{hashlib.sha1(''.join(ids).encode()).hexdigest()[:12]}",
         selection_default={"selection": {"rows": keep_rows}},
         column_config={"run_id": st.column_config.TextColumn("run id")},
-    )  # fmt: skip
+    )
     selected = [ids[i] for i in event.selection.rows if i < len(ids)]
     st.session_state["selected_runs"] = selected
     if not selected:
@@ -305,20 +314,29 @@ def controls(root: str, experiment_ids: tuple[str, ...] | None) -> None:
     """Filter, sort, columns and paging (outside the live fragment, so typing is not reset)."""
     gen = data.generation()
     st.text_input(
-        "Filter", key="runs_query",
+        "Filter",
+        key="runs_query",
         placeholder="metrics.auc > 0.9 and params.max_depth = 8 and tags.owner = 'ana'",
         help="MLflow filter strings, plus OR, parentheses, IS NULL and IN, e.g. "
-             "(params.estimator = 'svm' or metrics.f1_macro >= 0.8) and status = 'finished'",
-    )  # fmt: skip
+        "(params.estimator = 'svm' or metrics.f1_macro >= 0.8) and status = 'finished'",
+    )
     keys = data.known_keys(root, gen, experiment_ids)
-    columns = ([f"metrics.{k}" for k in keys["metrics"]] + [f"params.{k}" for k in keys["params"]]
-               + [f"tags.{k}" for k in keys["tags"]])  # fmt: skip
+    columns = (
+        [f"metrics.{k}" for k in keys["metrics"]]
+        + [f"params.{k}" for k in keys["params"]]
+        + [f"tags.{k}" for k in keys["tags"]]
+    )
     # Few widgets: each one costs the browser time to mount (the page-idle benchmark).
     a, c, t = st.columns([2, 3, 1])
-    a.selectbox("Sort by", [(c, desc) for c in SORTABLE + columns for desc in (True, False)],
-                key="sort", format_func=lambda o: f"{o[0]} {'↓' if o[1] else '↑'}")  # fmt: skip
-    c.multiselect("Columns (default: metrics, tags, params that differ)", columns,
-                  key="shown_columns")  # fmt: skip
+    a.selectbox(
+        "Sort by",
+        [(c, desc) for c in SORTABLE + columns for desc in (True, False)],
+        key="sort",
+        format_func=lambda o: f"{o[0]} {'↓' if o[1] else '↑'}",
+    )
+    c.multiselect(
+        "Columns (default: metrics, tags, params that differ)", columns, key="shown_columns"
+    )
     t.toggle("Trash", key="trash_view", help="Show runs in the trash (restore or purge them).")
     lifecycle = "deleted" if st.session_state.get("trash_view") else "active"
     query = st.session_state.get("runs_query", "").strip()
@@ -353,8 +371,10 @@ with user_errors(), flash_scope():
 
             launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")
     if not summaries:
-        st.info("No experiments yet. Launch a run above, or `wb.start_run(experiment=...)` in "
-                "a notebook creates one.")  # fmt: skip
+        st.info(
+            "No experiments yet. Launch a run above, or `wb.start_run(experiment=...)` in "
+            "a notebook creates one."
+        )
         st.stop()
     controls(root, ids)
     live = any(s.running or s.queued for s in summaries)

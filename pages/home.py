@@ -10,8 +10,10 @@ from app.workspace import is_demo
 st.title("Home")
 if is_demo(data.workspace().root):
     with st.container(border=True):
-        st.markdown("This is the **demo workspace**: a churn model's January to April, "
-                    "seeded from `sample_data/`. The guided path walks through it.")  # fmt: skip
+        st.markdown(
+            "This is the **demo workspace**: a churn model's January to April, "
+            "seeded from `sample_data/`. The guided path walks through it."
+        )
         st.page_link(nav.page(nav.START), label="Start here", icon=":material/flag:")
 
 
@@ -52,16 +54,19 @@ def overview() -> None:
             delta_color="off",
         )
         cols[3].metric("Finished", by_status.get("finished", 0))
-        cols[4].metric("Failed or lost", by_status.get("failed", 0) + by_status.get("lost", 0)
-                       + by_status.get("killed", 0))  # fmt: skip
+        cols[4].metric(
+            "Failed or lost",
+            by_status.get("failed", 0) + by_status.get("lost", 0) + by_status.get("killed", 0),
+        )
         cols = st.columns([1, 1, 2, 1])  # the third label is long: a fifth of the row cut it
         cols[0].metric("Datasets", summary.datasets)
         cols[1].metric("Dataset versions", summary.dataset_versions)
         cols[2].metric("Versions breaking their contract", summary.flagged_versions)
         if summary.datasets:
             with cols[3]:
-                st.page_link(nav.page(nav.DATASETS), label="Open Datasets",
-                             icon=":material/arrow_forward:")  # fmt: skip
+                st.page_link(
+                    nav.page(nav.DATASETS), label="Open Datasets", icon=":material/arrow_forward:"
+                )
 
         st.subheader("Recent runs")
         if summary.recent_runs.empty:
@@ -78,20 +83,30 @@ def overview() -> None:
             st.caption("Select a run to open it on the Experiments page.")
             recent = summary.recent_runs
             picked = st.dataframe(
-                display_runs(recent), hide_index=True, column_config={"run_id": None},
-                on_select="rerun", selection_mode="single-row", key="recent_runs",
-            )  # fmt: skip
+                display_runs(recent),
+                hide_index=True,
+                column_config={"run_id": None},
+                on_select="rerun",
+                selection_mode="single-row",
+                key="recent_runs",
+            )
             if picked.selection.rows:
                 open_run(recent["run_id"].iloc[picked.selection.rows[0]])
-            st.page_link(nav.page(nav.EXPERIMENTS), label="All runs on the Experiments page",
-                         icon=":material/arrow_forward:")  # fmt: skip
+            st.page_link(
+                nav.page(nav.EXPERIMENTS),
+                label="All runs on the Experiments page",
+                icon=":material/arrow_forward:",
+            )
 
         models = _models()
         if models:
             st.subheader("Models")
-            st.markdown("  \n".join(
-                f"**{name}** · champion v{champion or '–'} · :{color}-badge[{badge}]"
-                for name, champion, badge, color in models))  # fmt: skip
+            st.markdown(
+                "  \n".join(
+                    f"**{name}** · champion v{champion or '–'} · :{color}-badge[{badge}]"
+                    for name, champion, badge, color in models
+                )
+            )
 
         st.subheader("Recent activity")
         events = summary.recent_activity
@@ -99,16 +114,20 @@ def overview() -> None:
             st.caption("Nothing has happened yet.")
         else:
             if summary.activity_total > len(events):
-                st.caption(f"The latest {len(events):,} of {summary.activity_total:,} events; "
-                           "the whole log is on the Admin page.")  # fmt: skip
+                st.caption(
+                    f"The latest {len(events):,} of {summary.activity_total:,} events; "
+                    "the whole log is on the Admin page."
+                )
             st.dataframe(
                 pd.DataFrame(
-                    [(e.ts, e.actor, e.action, e.object_type, e.object_id[:12], e.detail)
-                     for e in events],
+                    [
+                        (e.ts, e.actor, e.action, e.object_type, e.object_id[:12], e.detail)
+                        for e in events
+                    ],
                     columns=["when (UTC)", "who", "action", "object", "id", "detail"],
                 ),
                 hide_index=True,
-            )  # fmt: skip
+            )
 
 
 overview()

@@ -19,14 +19,17 @@ st.title("Models")
 def register_form(ws, names: list[str]) -> None:
     runs = data.registrable_runs(str(ws.root), data.generation())
     if not runs:
-        st.caption("No finished run has logged a model yet: launch one on the Experiments page "
-                   "(or use wb.autolog()), then register it here.")  # fmt: skip
+        st.caption(
+            "No finished run has logged a model yet: launch one on the Experiments page "
+            "(or use wb.autolog()), then register it here."
+        )
         return
     with st.form("register-model", clear_on_submit=True):
         a, b = st.columns([3, 2])
         run_id = a.selectbox("Run", [r[0] for r in runs], format_func=dict(runs).get)
-        name = b.text_input("Model name", value=names[0] if names else "",
-                            placeholder="churn-classifier")  # fmt: skip
+        name = b.text_input(
+            "Model name", value=names[0] if names else "", placeholder="churn-classifier"
+        )
         if st.form_submit_button("Register model", icon=":material/add_box:", type="primary"):
             with user_errors():
                 version = registry.register_model(ws, run_id, name.strip())
@@ -38,11 +41,21 @@ def register_form(ws, names: list[str]) -> None:
 def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
     keys = sorted({k for v in versions for k in v.metrics if not k.startswith(("fold_", "staged"))})
     keys = [k for k in keys if k in ("accuracy", "roc_auc", "f1_macro", "rmse", "r2", "mae")]
-    return pd.DataFrame([{
-        "version": v.ref, "aliases": ", ".join(v.aliases), "dataset": v.dataset_ref,
-        **{k: v.metrics.get(k) for k in keys}, "run": v.run_id[:12],
-        "created": v.created_at, "by": v.created_by, "sha256": v.sha256[:12],
-    } for v in versions])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "version": v.ref,
+                "aliases": ", ".join(v.aliases),
+                "dataset": v.dataset_ref,
+                **{k: v.metrics.get(k) for k in keys},
+                "run": v.run_id[:12],
+                "created": v.created_at,
+                "by": v.created_by,
+                "sha256": v.sha256[:12],
+            }
+            for v in versions
+        ]
+    )
 
 
 def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
@@ -92,18 +105,21 @@ def alias_form(ws, model: Model, versions: list[ModelVersion]) -> None:
         override = False
         if admin:
             override = st.checkbox(
-                "Override the promotion gate", key=f"alias-override-{model.name}",
+                "Override the promotion gate",
+                key=f"alias-override-{model.name}",
                 help="Only for champion: move it to a version that has not passed the gate "
-                     "(see Champion vs challenger). Needs a reason; the audit log records the "
-                     "override and the waived checks.")  # fmt: skip
+                "(see Champion vs challenger). Needs a reason; the audit log records the "
+                "override and the waived checks.",
+            )
         else:
             st.caption("Moving champion needs an admin: the promotion gate guards it.")
         if st.form_submit_button("Move alias", icon=":material/label:"):
             with user_errors():
                 target = alias.strip()
                 try:
-                    before = registry.set_alias(ws, model.name, target, int(version),
-                                                reason=reason, override=override)  # fmt: skip
+                    before = registry.set_alias(
+                        ws, model.name, target, int(version), reason=reason, override=override
+                    )
                 except PermissionDenied as exc:
                     if target != registry.PROTECTED_ALIAS:
                         raise
@@ -134,15 +150,27 @@ def lineage_tab(ws, model: Model) -> None:
         st.caption("No lineage yet.")
         return
     index = {n: i for i, n in enumerate(nodes)}
-    color = ["#1f77b4" if "@" in n and "/" not in n else "#ff7f0e" if n.startswith("run ")
-             else "#2ca02c" if "/" in n else "#9467bd" for n in nodes]  # fmt: skip
-    fig = go.Figure(go.Sankey(
-        node={"label": nodes, "color": color, "pad": 18, "thickness": 14},
-        link={"source": [index[a] for a, _ in edges], "target": [index[b] for _, b in edges],
-              "value": [1] * len(edges)},
-    ))  # fmt: skip
-    fig.update_layout(height=max(260, 40 * len(nodes)), margin={"t": 20, "b": 20, "l": 10,
-                                                                 "r": 10})  # fmt: skip
+    color = [
+        "#1f77b4"
+        if "@" in n and "/" not in n
+        else "#ff7f0e"
+        if n.startswith("run ")
+        else "#2ca02c"
+        if "/" in n
+        else "#9467bd"
+        for n in nodes
+    ]
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": nodes, "color": color, "pad": 18, "thickness": 14},
+            link={
+                "source": [index[a] for a, _ in edges],
+                "target": [index[b] for _, b in edges],
+                "value": [1] * len(edges),
+            },
+        )
+    )
+    fig.update_layout(height=max(260, 40 * len(nodes)), margin={"t": 20, "b": 20, "l": 10, "r": 10})
     st.caption("dataset version → run → model version → prediction dataset versions")
     st.plotly_chart(fig, key=f"lineage-{model.name}")
 
@@ -157,20 +185,29 @@ def compare_versions_tab(versions: list[ModelVersion]) -> None:
     right = versions[refs.index(b.selectbox("Version B", refs, index=0, key="cmpv-b"))]
     keys = sorted(set(left.metrics) | set(right.metrics))
     keys = [k for k in keys if not k.startswith(("fold_", "staged_"))]
-    st.dataframe(pd.DataFrame({"metric": keys, left.ref: [left.metrics.get(k) for k in keys],
-                               right.ref: [right.metrics.get(k) for k in keys]}),
-                 hide_index=True)  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "metric": keys,
+                left.ref: [left.metrics.get(k) for k in keys],
+                right.ref: [right.metrics.get(k) for k in keys],
+            }
+        ),
+        hide_index=True,
+    )
     ok, why = signature.compatible(left.signature, right.signature)
     (st.success if ok else st.warning)(f"Signatures: {why}.")
 
 
 def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
     if not {"champion", "challenger"} <= set(model.aliases):
-        if "challenger" in model.aliases and st.button("Make the challenger champion",
-                                                       key="first-champion"):  # fmt: skip
+        if "challenger" in model.aliases and st.button(
+            "Make the challenger champion", key="first-champion"
+        ):
             with user_errors():
-                registry.set_alias(ws, model.name, "champion", model.aliases["challenger"],
-                                   reason="first champion")  # fmt: skip
+                registry.set_alias(
+                    ws, model.name, "champion", model.aliases["challenger"], reason="first champion"
+                )
                 st.rerun()
         st.info("Point the aliases 'champion' and 'challenger' at two versions to compare them.")
         return
@@ -179,16 +216,27 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
     others = data.version_refs(str(ws.root), data.generation())
     refs = list(dict.fromkeys([*choice.candidates, *others]))
     a, b, c = st.columns(3)
-    dataset = a.selectbox("Labelled dataset version", refs, key="cc-dataset",
-                          index=refs.index(choice.default) if choice.default in refs else 0,
-                          help="First the versions with the models' inputs and labels, "
-                               "newest first; the default is one neither model was trained "
-                               "on.")  # fmt: skip
-    columns = [p.name for p in data.dataset_profile(str(ws.root), data.generation(),
-                                                    datasets.get_version(ws, dataset))]  # fmt: skip
-    target = b.selectbox("Label column", columns, key="cc-target",
-                         index=columns.index(choice.target) if choice.target in columns
-                         else len(columns) - 1)  # fmt: skip
+    dataset = a.selectbox(
+        "Labelled dataset version",
+        refs,
+        key="cc-dataset",
+        index=refs.index(choice.default) if choice.default in refs else 0,
+        help="First the versions with the models' inputs and labels, "
+        "newest first; the default is one neither model was trained "
+        "on.",
+    )
+    columns = [
+        p.name
+        for p in data.dataset_profile(
+            str(ws.root), data.generation(), datasets.get_version(ws, dataset)
+        )
+    ]
+    target = b.selectbox(
+        "Label column",
+        columns,
+        key="cc-target",
+        index=columns.index(choice.target) if choice.target in columns else len(columns) - 1,
+    )
     segment = c.selectbox("Segment by", ["(none)", *columns], key="cc-segment")
     d, e = st.columns(2)  # the checks stacked: four abreast, their labels were cut off
     config = promotion.GateConfig(
@@ -196,46 +244,63 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
         require_significant=e.checkbox("Significant", value=True, key="cc-sig"),
         require_contract=e.checkbox("Contract passes", value=True, key="cc-contract"),
         require_signature=e.checkbox("Signature compatible", value=True, key="cc-signature"),
-    )  # fmt: skip
-    result = data.comparison(str(ws.root), data.generation(), model.name, dataset, target,
-                             None if segment == "(none)" else segment)  # fmt: skip
+    )
+    result = data.comparison(
+        str(ws.root),
+        data.generation(),
+        model.name,
+        dataset,
+        target,
+        None if segment == "(none)" else segment,
+    )
     # Short labels and values: a card a third of this column wide cuts longer ones off.
     m = st.columns(2)
-    m[0].metric(f"Champion v{result.champion.rsplit('/', 1)[-1]}",
-                f"{result.champion_score:.4f}",
-                help=f"{result.champion}: {result.metric} on {result.dataset}")  # fmt: skip
-    m[1].metric(f"Challenger v{result.challenger.rsplit('/', 1)[-1]}",
-                f"{result.challenger_score:.4f}", f"{result.difference:+.4f}",
-                delta_color="normal" if result.higher_is_better else "inverse",
-                help=f"{result.challenger}: {result.metric} on {result.dataset}")  # fmt: skip
+    m[0].metric(
+        f"Champion v{result.champion.rsplit('/', 1)[-1]}",
+        f"{result.champion_score:.4f}",
+        help=f"{result.champion}: {result.metric} on {result.dataset}",
+    )
+    m[1].metric(
+        f"Challenger v{result.challenger.rsplit('/', 1)[-1]}",
+        f"{result.challenger_score:.4f}",
+        f"{result.difference:+.4f}",
+        delta_color="normal" if result.higher_is_better else "inverse",
+        help=f"{result.challenger}: {result.metric} on {result.dataset}",
+    )
     lo, hi = result.interval
-    st.caption(f"{result.metric}, challenger minus champion: {result.difference:+.4f}, 95% "
-               f"interval [{lo:+.4f}, {hi:+.4f}] (paired bootstrap over the same rows, 1,000 "
-               "resamples)")  # fmt: skip
+    st.caption(
+        f"{result.metric}, challenger minus champion: {result.difference:+.4f}, 95% "
+        f"interval [{lo:+.4f}, {hi:+.4f}] (paired bootstrap over the same rows, 1,000 "
+        "resamples)"
+    )
     if result.on_training_data:
         st.warning(result.data_note, icon=":material/warning:")
     elif result.data_note:
         st.caption(result.data_note)
     if result.mcnemar_p is not None:
-        st.caption(f"McNemar's exact test on the rows where only one model is right: "
-                   f"{p_clause(result.mcnemar_p)} · {result.n_rows:,} labelled rows")  # fmt: skip
+        st.caption(
+            f"McNemar's exact test on the rows where only one model is right: "
+            f"{p_clause(result.mcnemar_p)} · {result.n_rows:,} labelled rows"
+        )
     if not result.segments.empty:
         st.dataframe(result.segments, hide_index=True, key="cc-segments")
     verdict = promotion.gate(result, config)
     full = promotion.gate(result, promotion.full_config(config))  # nothing waived
     for name, ok, detail in verdict.checks:
-        st.markdown(f"{':green[:material/check_circle:]' if ok else ':red[:material/cancel:]'} "
-                    f"**{name}**: {detail}")  # fmt: skip
+        st.markdown(
+            f"{':green[:material/check_circle:]' if ok else ':red[:material/cancel:]'} "
+            f"**{name}**: {detail}"
+        )
     shown = {name for name, _, _ in verdict.checks}
     for name, ok, detail in full.checks:
         if not ok and name not in shown:  # an unticked check that fails: a waiver
-            st.markdown(f":orange[:material/do_not_disturb_on:] **{name}** (unticked, so "
-                        f"waived): {detail}")  # fmt: skip
+            st.markdown(
+                f":orange[:material/do_not_disturb_on:] **{name}** (unticked, so waived): {detail}"
+            )
     promote_panel(ws, model, result, dataset, target, config, full)
 
 
-def promote_panel(ws, model: Model, result, dataset: str, target: str, config,
-                  full) -> None:  # fmt: skip
+def promote_panel(ws, model: Model, result, dataset: str, target: str, config, full) -> None:
     """Promote when the gate (nothing waived) allows it. When it refuses, an admin may
     override it with a reason (recorded with every waived check); anyone else is told
     that only an admin can."""
@@ -244,31 +309,50 @@ def promote_panel(ws, model: Model, result, dataset: str, target: str, config,
     if not full.allowed:
         waived = ", ".join(name for name, ok, _ in full.checks if not ok)  # listed above
         if admin:
-            st.warning(f"The gate refuses this promotion (failing: {waived}). An admin may "
-                       "override it with a reason; the audit log records the override and "
-                       "every waived check.", icon=":material/gpp_maybe:")  # fmt: skip
+            st.warning(
+                f"The gate refuses this promotion (failing: {waived}). An admin may "
+                "override it with a reason; the audit log records the override and "
+                "every waived check.",
+                icon=":material/gpp_maybe:",
+            )
             override = st.checkbox("Override the gate", key="cc-override")
-            reason = st.text_input("Reason for the override", key="cc-override-reason",
-                                   disabled=not override,
-                                   placeholder="why these checks may be waived")  # fmt: skip
+            reason = st.text_input(
+                "Reason for the override",
+                key="cc-override-reason",
+                disabled=not override,
+                placeholder="why these checks may be waived",
+            )
         else:
-            st.warning("The gate refuses this promotion, and only an admin can override it "
-                       f"(with a reason, recorded in the audit log). Failing: {waived}.",
-                       icon=":material/block:")  # fmt: skip
+            st.warning(
+                "The gate refuses this promotion, and only an admin can override it "
+                f"(with a reason, recorded in the audit log). Failing: {waived}.",
+                icon=":material/block:",
+            )
     elif not admin:
         st.caption("The gate allows it; promoting needs an admin.")
     ready = admin and (full.allowed or (override and bool(reason.strip())))
-    label = ("Promote the challenger to champion" if full.allowed
-             else "Override the gate and promote")  # fmt: skip
+    label = (
+        "Promote the challenger to champion" if full.allowed else "Override the gate and promote"
+    )
     why = None
     if not ready:
-        why = ("Promoting needs an admin." if not admin
-               else "Tick 'Override the gate' and give a reason.")  # fmt: skip
-    if st.button(label, type="primary", disabled=not ready, icon=":material/military_tech:",
-                 key="promote", help=why):  # fmt: skip
+        why = (
+            "Promoting needs an admin."
+            if not admin
+            else "Tick 'Override the gate' and give a reason."
+        )
+    if st.button(
+        label,
+        type="primary",
+        disabled=not ready,
+        icon=":material/military_tech:",
+        key="promote",
+        help=why,
+    ):
         with user_errors():
-            final = promotion.promote(ws, model.name, dataset, target, config=config,
-                                      override=override, reason=reason)  # fmt: skip
+            final = promotion.promote(
+                ws, model.name, dataset, target, config=config, override=override, reason=reason
+            )
             if final.moved:
                 how = "" if final.allowed else f" by override (waived: {'; '.join(final.reasons)})"
                 st.session_state["flash"] = f"Promoted {result.challenger} to champion{how}."
@@ -297,35 +381,64 @@ def monitor_tab(ws, model: Model) -> None:
     names = [d.name for d in data.dataset_list(root, gen)]
     with st.form(f"monitor-{model.name}"):
         a, b = st.columns(2)
-        dataset = a.selectbox("Watched dataset", names,
-                              index=names.index(current.dataset) if current else 0)  # fmt: skip
+        dataset = a.selectbox(
+            "Watched dataset", names, index=names.index(current.dataset) if current else 0
+        )
         target = b.text_input("Label column", value=current.target if current else "")
         c, d = st.columns(2)
-        share = c.slider("Fire when this share of columns drifts", 0.05, 1.0,
-                         current.drift_share if current else 0.25, 0.05)  # fmt: skip
+        share = c.slider(
+            "Fire when this share of columns drifts",
+            0.05,
+            1.0,
+            current.drift_share if current else 0.25,
+            0.05,
+        )
         drop = d.number_input(
-            "Fire when the metric drops by more than (% of the reference; 0: off)", 0.0, 99.0,
-            100 * (current.max_performance_drop or 0) if current else 5.0, 1.0,
+            "Fire when the metric drops by more than (% of the reference; 0: off)",
+            0.0,
+            99.0,
+            100 * (current.max_performance_drop or 0) if current else 5.0,
+            1.0,
             help="Needs labels in the new version; the drop must also be clear of the "
-                 "bootstrap interval.")  # fmt: skip
-        auto = st.checkbox("Promote automatically when the gate allows",
-                           value=current.auto_promote if current else False)  # fmt: skip
+            "bootstrap interval.",
+        )
+        auto = st.checkbox(
+            "Promote automatically when the gate allows",
+            value=current.auto_promote if current else False,
+        )
         if st.form_submit_button("Save monitor", icon=":material/monitor_heart:"):
             with user_errors():
-                monitoring.set_monitor(ws, model.name, dataset, target.strip(),
-                                       drift_share=share, auto_promote=auto,
-                                       max_performance_drop=drop / 100 or None)  # fmt: skip
+                monitoring.set_monitor(
+                    ws,
+                    model.name,
+                    dataset,
+                    target.strip(),
+                    drift_share=share,
+                    auto_promote=auto,
+                    max_performance_drop=drop / 100 or None,
+                )
                 st.session_state["flash"] = f"Monitoring {model.name} on {dataset}."
                 st.rerun()
     history = data.monitor_events(root, gen, model.name)  # every event: none cut off unseen
     if history:
         st.caption(f"{len(history):,} monitor check(s), newest first.")
-        st.dataframe(pd.DataFrame([{"when (UTC)": e.checked_at, "version": e.dataset_ref,
-                                    "fired": e.fired, "action": e.action,
-                                    "rule": e.detail.get("rule", ""),
-                                    "drop": e.detail.get("performance_drop"),
-                                    "challenger": e.detail.get("challenger", "")}
-                                   for e in history]), hide_index=True)  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "when (UTC)": e.checked_at,
+                        "version": e.dataset_ref,
+                        "fired": e.fired,
+                        "action": e.action,
+                        "rule": e.detail.get("rule", ""),
+                        "drop": e.detail.get("performance_drop"),
+                        "challenger": e.detail.get("challenger", ""),
+                    }
+                    for e in history
+                ]
+            ),
+            hide_index=True,
+        )
 
 
 with user_errors(), flash_scope():
@@ -339,8 +452,10 @@ with user_errors(), flash_scope():
         with st.container(border=True):
             register_form(ws, names)
     if not models:
-        st.info("No model registered yet. Register a finished run's model above, or call "
-                "`wb.register_model(run_id, 'churn-classifier')`.")  # fmt: skip
+        st.info(
+            "No model registered yet. Register a finished run's model above, or call "
+            "`wb.register_model(run_id, 'churn-classifier')`."
+        )
         st.stop()
     wanted = st.session_state.get("model")
     name = st.selectbox("Model", names, index=names.index(wanted) if wanted in names else 0)

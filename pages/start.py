@@ -21,15 +21,18 @@ The workbench sees all of it, and closes the loop: drift fires, a **challenger**
 retrained on April, and the promotion gate decides whether it may replace the champion.
 """
 
-PAGES = {spec.title: spec for spec in (nav.DATASETS, nav.EXPERIMENTS, nav.MODELS, nav.DRIFT,
-                                         nav.ADMIN)}  # fmt: skip
+PAGES = {
+    spec.title: spec for spec in (nav.DATASETS, nav.EXPERIMENTS, nav.MODELS, nav.DRIFT, nav.ADMIN)
+}
 
 with user_errors():
     ws = data.workspace()
     if not is_demo(ws.root):
-        st.info("This workspace is your own, not the demo. To explore the demo, seed it into "
-                "a folder of its own: `workbench --workspace demo-ws demo`, then "
-                "`workbench --workspace demo-ws ui`.")  # fmt: skip
+        st.info(
+            "This workspace is your own, not the demo. To explore the demo, seed it into "
+            "a folder of its own: `workbench --workspace demo-ws demo`, then "
+            "`workbench --workspace demo-ws ui`."
+        )
     st.markdown(STORY)
     if is_demo(ws.root):
         status = monitoring.status(ws, MODEL) if registry.list_models(ws) else "not seeded"
@@ -42,5 +45,9 @@ with user_errors():
         spec = PAGES[page_title]
         with st.container(border=True):
             st.markdown(f"**{title}**  \n{text}")
-            st.page_link(nav.page(spec), label=f"Open {spec.title}", query_params=link,
-                         icon=":material/arrow_forward:")  # fmt: skip
+            st.page_link(
+                nav.page(spec),
+                label=f"Open {spec.title}",
+                query_params=link,
+                icon=":material/arrow_forward:",
+            )

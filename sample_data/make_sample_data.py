@@ -44,32 +44,49 @@ def month(index: int) -> pd.DataFrame:
     # balanced accuracy well above 0.70 on held-out rows of the same world).
     monthly = contract == "monthly"
     if index < 3:  # short tenure, low usage, many support calls, monthly terms
-        score = (-0.5 - 0.09 * tenure - 0.06 * usage + 1.1 * calls + 1.6 * monthly
-                 + 0.8 * (plan == "basic"))  # fmt: skip
+        score = (
+            -0.5
+            - 0.09 * tenure
+            - 0.06 * usage
+            + 1.1 * calls
+            + 1.6 * monthly
+            + 0.8 * (plan == "basic")
+        )
     else:  # April: price decides (the competitor undercuts), usage no longer matters
-        score = (-2.0 - 0.04 * tenure + 0.05 * charges + 0.35 * calls
-                 + 0.6 * monthly)  # fmt: skip
+        score = -2.0 - 0.04 * tenure + 0.05 * charges + 0.35 * calls + 0.6 * monthly
     churned = rng.random(ROWS) < 1 / (1 + np.exp(-score))
     if index == 3:  # April's export has a data-entry bug the contract catches
         calls[rng.choice(ROWS, 12, replace=False)] = -1
     ids = [f"C{index + 1}{i:05d}" for i in range(ROWS)]
-    return pd.DataFrame({
-        "customer_id": ids, "tenure_months": tenure, "plan": plan, "contract": contract,
-        "region": region, "monthly_charges": charges, "usage_gb": usage,
-        "support_calls": calls, "churned": churned,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "tenure_months": tenure,
+            "plan": plan,
+            "contract": contract,
+            "region": region,
+            "monthly_charges": charges,
+            "usage_gb": usage,
+            "support_calls": calls,
+            "churned": churned,
+        }
+    )
 
 
 def classic() -> dict[str, pd.DataFrame]:
     from sklearn import datasets
 
     out = {}
-    for name, loader in (("iris", datasets.load_iris), ("wine", datasets.load_wine),
-                         ("breast_cancer", datasets.load_breast_cancer)):  # fmt: skip
+    for name, loader in (
+        ("iris", datasets.load_iris),
+        ("wine", datasets.load_wine),
+        ("breast_cancer", datasets.load_breast_cancer),
+    ):
         bunch = loader(as_frame=True)
         frame = bunch.frame.copy()
-        frame.columns = [str(c).replace(" ", "_").replace("(", "").replace(")", "")
-                         for c in frame.columns]  # fmt: skip
+        frame.columns = [
+            str(c).replace(" ", "_").replace("(", "").replace(")", "") for c in frame.columns
+        ]
         out[name] = frame
     return out
 

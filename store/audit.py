@@ -23,9 +23,15 @@ def record(
     tx.execute(
         "INSERT INTO audit_events (ts, actor, action, object_type, object_id, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [utcnow(), actor, action, object_type, object_id,
-         jsontext.dumps(detail or {}, default=str, ensure_ascii=False)],
-    )  # fmt: skip
+        [
+            utcnow(),
+            actor,
+            action,
+            object_type,
+            object_id,
+            jsontext.dumps(detail or {}, default=str, ensure_ascii=False),
+        ],
+    )
 
 
 def failed_logins(tx: Tx, *, since, name: str | None = None, address: str | None = None) -> int:
@@ -52,15 +58,19 @@ def record_many(tx: Tx, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     now = utcnow()
-    frame = pd.DataFrame({
-        "ts": [now] * len(events),
-        "actor": [e["actor"] for e in events],
-        "action": [e["action"] for e in events],
-        "object_type": [e["object_type"] for e in events],
-        "object_id": [e["object_id"] for e in events],
-        "detail": [jsontext.dumps(e.get("detail") or {}, default=str, ensure_ascii=False)
-                   for e in events],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "ts": [now] * len(events),
+            "actor": [e["actor"] for e in events],
+            "action": [e["action"] for e in events],
+            "object_type": [e["object_type"] for e in events],
+            "object_id": [e["object_id"] for e in events],
+            "detail": [
+                jsontext.dumps(e.get("detail") or {}, default=str, ensure_ascii=False)
+                for e in events
+            ],
+        }
+    )
     tx.insert_frame("audit_events", frame)
 
 
@@ -73,8 +83,9 @@ def recent(tx: Tx, limit: int = 50) -> list[AuditEvent]:
     return [AuditEvent(*row) for row in rows]
 
 
-def _where(actor: str | None, action: str | None, object_type: str | None, text: str | None,
-           since) -> tuple[str, list]:  # fmt: skip
+def _where(
+    actor: str | None, action: str | None, object_type: str | None, text: str | None, since
+) -> tuple[str, list]:
     where, params = ["true"], []
     if actor:
         where.append("actor = ?")
@@ -94,22 +105,38 @@ def _where(actor: str | None, action: str | None, object_type: str | None, text:
     return " AND ".join(where), params
 
 
-def search(tx: Tx, *, actor: str | None = None, action: str | None = None,
-           object_type: str | None = None, text: str | None = None, since=None,
-           limit: int | None = 1000) -> pd.DataFrame:  # fmt: skip
+def search(
+    tx: Tx,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    text: str | None = None,
+    since=None,
+    limit: int | None = 1000,
+) -> pd.DataFrame:
     """Audit events, newest first, filtered: exact actor and object type, action by prefix
     (``model.`` finds every model change), ``text`` anywhere in the object id or detail;
     at most ``limit`` (None: all). :func:`count` says how many match in all."""
     where, params = _where(actor, action, object_type, text, since)
-    sql = ("SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "
-           f"WHERE {where} ORDER BY event_id DESC")  # fmt: skip
+    sql = (
+        "SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "
+        f"WHERE {where} ORDER BY event_id DESC"
+    )
     if limit is None:
         return tx.df(sql, params)
     return tx.df(sql + " LIMIT ?", [*params, int(limit)])
 
 
-def count(tx: Tx, *, actor: str | None = None, action: str | None = None,
-          object_type: str | None = None, text: str | None = None, since=None) -> int:  # fmt: skip
+def count(
+    tx: Tx,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    text: str | None = None,
+    since=None,
+) -> int:
     """How many audit events match the filters of :func:`search`."""
     where, params = _where(actor, action, object_type, text, since)
     return int(tx.fetchone(f"SELECT count(*) FROM audit_events WHERE {where}", params)[0])
@@ -117,6 +144,7 @@ def count(tx: Tx, *, actor: str | None = None, action: str | None = None,
 
 def facets(tx: Tx) -> dict[str, list[str]]:
     """The distinct actors and object types, for filter pickers."""
-    return {col: [r[0] for r in tx.fetchall(f"SELECT DISTINCT {col} FROM audit_events "
-                                            f"ORDER BY 1")]
-            for col in ("actor", "object_type")}  # fmt: skip
+    return {
+        col: [r[0] for r in tx.fetchall(f"SELECT DISTINCT {col} FROM audit_events ORDER BY 1")]
+        for col in ("actor", "object_type")
+    }

@@ -106,8 +106,7 @@ class BlobStore:
         except BaseException as exc:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG,
-                                                          errno.EDQUOT):  # fmt: skip
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
                 raise storage_full("a file", self.root) from exc
             raise
 

@@ -42,10 +42,23 @@ _CASTS = {"date": "DATE", "timestamp": "TIMESTAMP"}
 # Types whose profile holds their finite extremes exactly: (min, max) from a profile.
 _INT_TEXT = lambda p: (int(p.min_text), int(p.max_text))  # noqa: E731
 _EXACT_EXTREMES = {
-    **{t: _INT_TEXT for t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-                              "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")},
+    **{
+        t: _INT_TEXT
+        for t in (
+            "TINYINT",
+            "SMALLINT",
+            "INTEGER",
+            "BIGINT",
+            "HUGEINT",
+            "UTINYINT",
+            "USMALLINT",
+            "UINTEGER",
+            "UBIGINT",
+            "UHUGEINT",
+        )
+    },
     "DOUBLE": lambda p: (p.min_value, p.max_value),
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -75,9 +88,13 @@ class _Count:
     values: list[int] = field(default_factory=list)
 
 
-def check(scratch: Scratch, columns: tuple[Column, ...], spec: dict[str, Any],
-          table: str = SRC, profile: Sequence[ColumnProfile] = (),
-          ) -> list[CheckResult]:  # fmt: skip
+def check(
+    scratch: Scratch,
+    columns: tuple[Column, ...],
+    spec: dict[str, Any],
+    table: str = SRC,
+    profile: Sequence[ColumnProfile] = (),
+) -> list[CheckResult]:
     """Check ``table`` against contract ``spec``: one :class:`CheckResult` per check, in
     the spec's order (row count, extra columns, each column's checks, the key).
 
@@ -91,10 +108,16 @@ def check(scratch: Scratch, columns: tuple[Column, ...], spec: dict[str, Any],
     expected = {c["name"] for c in spec.get("columns", [])}
     extra = [c.name for c in columns if c.name not in expected]
     if extra and not spec.get("allow_extra_columns", True):
-        results.append(CheckResult("extra_columns", "", False,
-                                   f"{len(extra)} column(s) not in the contract: "
-                                   f"{', '.join(extra[:MAX_EXAMPLES])}.",
-                                   len(extra), tuple(extra[:MAX_EXAMPLES])))  # fmt: skip
+        results.append(
+            CheckResult(
+                "extra_columns",
+                "",
+                False,
+                f"{len(extra)} column(s) not in the contract: {', '.join(extra[:MAX_EXAMPLES])}.",
+                len(extra),
+                tuple(extra[:MAX_EXAMPLES]),
+            )
+        )
     for rule in spec.get("columns", []):
         results += _column_checks(have.get(rule["name"]), rule)
     _from_profile(results, {p.name: p for p in profile})
@@ -130,16 +153,31 @@ def _column_checks(col: Column | None, rule: dict[str, Any]) -> list[CheckResult
     want = rule.get("type")
     if want and col.family != want and (col.family, want) not in _COERCIBLE:
         # The values cannot be compared with the contract's bounds; stop here.
-        return [CheckResult("type", name, False,
-                            f"{name} is {col.family} ({col.dtype}); the contract expects "
-                            f"{want}.")]  # fmt: skip
+        return [
+            CheckResult(
+                "type",
+                name,
+                False,
+                f"{name} is {col.family} ({col.dtype}); the contract expects {want}.",
+            )
+        ]
     if want:
         out.append(CheckResult("type", name, True, f"{name} is {col.family}."))
     q = ident(name)
     if rule.get("nullable") is False:
-        out.append(_Count("not_null", name, [f"count_if({q} IS NULL)"], [], f"{q} IS NULL",
-                          "NULL", "NULL where the contract allows none",
-                          quick=[f"count(*) - count({q})"], decide=lambda v: [v[0]]))  # fmt: skip
+        out.append(
+            _Count(
+                "not_null",
+                name,
+                [f"count_if({q} IS NULL)"],
+                [],
+                f"{q} IS NULL",
+                "NULL",
+                "NULL where the contract allows none",
+                quick=[f"count(*) - count({q})"],
+                decide=lambda v: [v[0]],
+            )
+        )
     lo, hi = rule.get("min"), rule.get("max")
     if lo is not None or hi is not None:
         out.append(_range(col, want, lo, hi))
@@ -149,10 +187,18 @@ def _column_checks(col: Column | None, rule: dict[str, Any]) -> list[CheckResult
     allowed = rule.get("allowed")
     if allowed:
         levels = [str(a) for a in allowed]
-        cond = (f"{q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN "
-                f"({', '.join('?' for _ in levels)})")  # fmt: skip
-        out.append(_Count("allowed_values", name, [f"count_if({cond})"], levels, cond, q,
-                          f"not among the {len(allowed)} allowed values"))  # fmt: skip
+        cond = f"{q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN ({', '.join('?' for _ in levels)})"
+        out.append(
+            _Count(
+                "allowed_values",
+                name,
+                [f"count_if({cond})"],
+                levels,
+                cond,
+                q,
+                f"not among the {len(allowed)} allowed values",
+            )
+        )
     return out
 
 
@@ -168,9 +214,16 @@ def _range(col: Column, want: str | None, lo: Any, hi: Any) -> _Count:
             conds.append(f"{q} {op} CAST(? AS {cast})" if cast else f"{q} {op} ?")
             params.append(bound)
     cond = f"{_finite(col)} AND ({' OR '.join(conds)})"
-    check = _Count("range", col.name, [f"count_if({cond})"], params, cond, q,
-                   f"outside [{_show(lo, '-inf')}, {_show(hi, 'inf')}]",
-                   bounds=(lo, hi))  # fmt: skip
+    check = _Count(
+        "range",
+        col.name,
+        [f"count_if({cond})"],
+        params,
+        cond,
+        q,
+        f"outside [{_show(lo, '-inf')}, {_show(hi, 'inf')}]",
+        bounds=(lo, hi),
+    )
     if col.family in ("integer", "float"):
 
         def decide(v: list) -> list[int] | None:
@@ -191,14 +244,23 @@ def _non_finite(col: Column, limit: float) -> _Count:
     q = ident(col.name)
     if col.family == "float":
         x = f"CAST({q} AS DOUBLE)"
-        exprs = [f"count({q})", f"count_if(isnan({x}))", f"count_if(isinf({x}) AND {x} > 0)",
-                 f"count_if(isinf({x}) AND {x} < 0)"]  # fmt: skip
+        exprs = [
+            f"count({q})",
+            f"count_if(isnan({x}))",
+            f"count_if(isinf({x}) AND {x} > 0)",
+            f"count_if(isinf({x}) AND {x} < 0)",
+        ]
     else:
         epoch = f"CAST('1970-01-01' AS {_CASTS[col.family]})"
-        exprs = [f"count({q})", "0", f"count_if(isinf({q}) AND {q} > {epoch})",
-                 f"count_if(isinf({q}) AND {q} < {epoch})"]  # fmt: skip
-    check = _Count("non_finite", col.name, exprs, [], f"NOT {_finite(col)}", q, "",
-                   col=col, limit=limit)  # fmt: skip
+        exprs = [
+            f"count({q})",
+            "0",
+            f"count_if(isinf({q}) AND {q} > {epoch})",
+            f"count_if(isinf({q}) AND {q} < {epoch})",
+        ]
+    check = _Count(
+        "non_finite", col.name, exprs, [], f"NOT {_finite(col)}", q, "", col=col, limit=limit
+    )
     if col.family == "float":
 
         def decide(v: list) -> list[int] | None:
@@ -233,8 +295,9 @@ def _aggregate(scratch: Scratch, table: str, exprs: list[tuple[str, list]]) -> l
     for i in range(0, len(exprs), CHECK_CHUNK):
         chunk = exprs[i : i + CHECK_CHUNK]
         params = [p for _, ps in chunk for p in ps]
-        row = scratch.sql(f"SELECT {', '.join(e for e, _ in chunk)} FROM {table}",
-                          params).fetchone()  # fmt: skip
+        row = scratch.sql(
+            f"SELECT {', '.join(e for e, _ in chunk)} FROM {table}", params
+        ).fetchone()
         values += list(row)
     return values
 
@@ -310,8 +373,7 @@ def _outcome(scratch: Scratch, table: str, r: CheckResult | _Count) -> CheckResu
         ).fetchall()
         examples = tuple(str(row[0]) for row in rows)
     rows_text = "1 row" if n == 1 else f"{n:,} rows"
-    return CheckResult(r.check, r.column, False, f"{r.column}: {rows_text} {r.what}.", n,
-                       examples)  # fmt: skip
+    return CheckResult(r.check, r.column, False, f"{r.column}: {rows_text} {r.what}.", n, examples)
 
 
 def _non_finite_result(col: Column, limit: float, counts: list[int]) -> CheckResult:
@@ -332,9 +394,15 @@ def _non_finite_result(col: Column, limit: float, counts: list[int]) -> CheckRes
         )
         return CheckResult("non_finite", name, True, text)
     examples = tuple(f"{label} ({k:,}x)" for k, label in kinds if k)
-    return CheckResult("non_finite", name, False,
-                       f"{name}: {found} ({share:.2%} of {count:,} non-null values are not "
-                       f"finite numbers); the contract allows {allowed}.", n, examples)  # fmt: skip
+    return CheckResult(
+        "non_finite",
+        name,
+        False,
+        f"{name}: {found} ({share:.2%} of {count:,} non-null values are not "
+        f"finite numbers); the contract allows {allowed}.",
+        n,
+        examples,
+    )
 
 
 def _unique_key(scratch: Scratch, table: str, col: Column | None, key: str) -> CheckResult:
@@ -347,22 +415,30 @@ def _unique_key(scratch: Scratch, table: str, col: Column | None, key: str) -> C
     ).fetchall()
     if not dupes:
         return CheckResult("unique_key", key, True, f"{key} is unique and never NULL.")
-    n = int(scratch.sql(
-        f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM {table} GROUP BY {q} "
-        f"HAVING c > 1 OR {q} IS NULL)"
-    ).fetchone()[0])  # fmt: skip
+    n = int(
+        scratch.sql(
+            f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM {table} GROUP BY {q} "
+            f"HAVING c > 1 OR {q} IS NULL)"
+        ).fetchone()[0]
+    )
     examples = tuple(f"{'NULL' if k is None else k} ({c}x)" for k, c in dupes)
-    return CheckResult("unique_key", key, False,
-                       f"{key}: {n:,} rows share a key value or have none; the key must be "
-                       "unique and not NULL.", n, examples)  # fmt: skip
+    return CheckResult(
+        "unique_key",
+        key,
+        False,
+        f"{key}: {n:,} rows share a key value or have none; the key must be unique and not NULL.",
+        n,
+        examples,
+    )
 
 
 def unique_columns(scratch: Scratch, names: list[str], table: str = SRC) -> list[str]:
     """Which of ``names`` are unique and never NULL (exact, one scan)."""
     if not names:
         return []
-    exprs = ", ".join(f"count(DISTINCT {ident(n)}) = count(*) AND count({ident(n)}) = count(*)"
-                      for n in names)  # fmt: skip
+    exprs = ", ".join(
+        f"count(DISTINCT {ident(n)}) = count(*) AND count({ident(n)}) = count(*)" for n in names
+    )
     row = scratch.sql(f"SELECT {exprs} FROM {table}").fetchone()
     return [n for n, ok in zip(names, row, strict=True) if ok]
 

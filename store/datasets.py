@@ -30,17 +30,34 @@ _PROFILE_COLS = (
 # Arrow types of the profile columns, so a whole profile is inserted in one statement (a
 # 1,000-column table would otherwise take 1,000 INSERTs) and no float becomes SQL text.
 _PROFILE_TYPES = {
-    "position": pa.int32(), "name": pa.string(), "dtype": pa.string(), "family": pa.string(),
-    "count": pa.int64(), "nulls": pa.int64(), "nan_count": pa.int64(),
-    "distinct_count": pa.int64(), "distinct_exact": pa.bool_(), "min_text": pa.string(),
-    "max_text": pa.string(), "min_value": pa.float64(), "max_value": pa.float64(),
-    "mean": pa.float64(), "std": pa.float64(), "quantiles": pa.list_(pa.float64()),
-    "hist_edges": pa.list_(pa.float64()), "hist_counts": pa.list_(pa.int64()),
-    "top_values": pa.list_(pa.string()), "top_counts": pa.list_(pa.int64()),
-    "other_count": pa.int64(), "posinf_count": pa.int64(), "neginf_count": pa.int64(),
-    "quantiles_exact": pa.bool_(), "singletons": pa.int64(),
-    "tail_hashes": pa.list_(pa.uint64()), "tail_counts": pa.list_(pa.int64()),
-}  # fmt: skip
+    "position": pa.int32(),
+    "name": pa.string(),
+    "dtype": pa.string(),
+    "family": pa.string(),
+    "count": pa.int64(),
+    "nulls": pa.int64(),
+    "nan_count": pa.int64(),
+    "distinct_count": pa.int64(),
+    "distinct_exact": pa.bool_(),
+    "min_text": pa.string(),
+    "max_text": pa.string(),
+    "min_value": pa.float64(),
+    "max_value": pa.float64(),
+    "mean": pa.float64(),
+    "std": pa.float64(),
+    "quantiles": pa.list_(pa.float64()),
+    "hist_edges": pa.list_(pa.float64()),
+    "hist_counts": pa.list_(pa.int64()),
+    "top_values": pa.list_(pa.string()),
+    "top_counts": pa.list_(pa.int64()),
+    "other_count": pa.int64(),
+    "posinf_count": pa.int64(),
+    "neginf_count": pa.int64(),
+    "quantiles_exact": pa.bool_(),
+    "singletons": pa.int64(),
+    "tail_hashes": pa.list_(pa.uint64()),
+    "tail_counts": pa.list_(pa.int64()),
+}
 
 
 # -- datasets ----------------------------------------------------------------------------------
@@ -86,22 +103,26 @@ def find_version(tx: Tx, dataset_id: str, version: int) -> DatasetVersion | None
 
 
 def find_by_fingerprint(tx: Tx, dataset_id: str, fingerprint: str) -> DatasetVersion | None:
-    rows = _versions(tx, "WHERE v.dataset_id = ? AND v.fingerprint = ?",
-                     [dataset_id, fingerprint])  # fmt: skip
+    rows = _versions(tx, "WHERE v.dataset_id = ? AND v.fingerprint = ?", [dataset_id, fingerprint])
     return rows[0] if rows else None
 
 
 def find_by_source_hash(tx: Tx, dataset_id: str, source_hash: str) -> DatasetVersion | None:
     """The version registered from a file with these bytes (see :func:`record_source_hash`)."""
-    rows = _versions(tx, "WHERE v.dataset_id = ? AND v.version = (SELECT version FROM "
-                     "dataset_source_hashes WHERE dataset_id = ? AND source_hash = ?)",
-                     [dataset_id, dataset_id, source_hash])  # fmt: skip
+    rows = _versions(
+        tx,
+        "WHERE v.dataset_id = ? AND v.version = (SELECT version FROM "
+        "dataset_source_hashes WHERE dataset_id = ? AND source_hash = ?)",
+        [dataset_id, dataset_id, source_hash],
+    )
     return rows[0] if rows else None
 
 
 def record_source_hash(tx: Tx, dataset_id: str, source_hash: str, version: int) -> None:
-    tx.execute("INSERT INTO dataset_source_hashes VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-               [dataset_id, source_hash, version])  # fmt: skip
+    tx.execute(
+        "INSERT INTO dataset_source_hashes VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [dataset_id, source_hash, version],
+    )
 
 
 def recent_versions(tx: Tx, limit: int = 10) -> list[DatasetVersion]:
@@ -142,10 +163,12 @@ def _versions(tx: Tx, tail: str, params: list) -> list[DatasetVersion]:
 
 
 def next_version(tx: Tx, dataset_id: str) -> int:
-    return int(tx.scalar(
-        "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = ?",
-        [dataset_id],
-    ))  # fmt: skip
+    return int(
+        tx.scalar(
+            "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = ?",
+            [dataset_id],
+        )
+    )
 
 
 def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) -> None:
@@ -154,26 +177,48 @@ def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) 
         "size_bytes, n_rows, n_columns, duplicate_rows, created_at, created_by, message, "
         "parent_version, source, source_name, contract_revision, contract_passed, "
         "n_failed_checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [v.dataset_id, v.version, v.fingerprint, v.blob_sha256, v.size_bytes, v.n_rows,
-         v.n_columns, v.duplicate_rows, v.created_at, v.created_by, v.message,
-         v.parent_version, v.source, v.source_name, v.contract_revision, v.contract_passed,
-         v.n_failed_checks],
-    )  # fmt: skip
+        [
+            v.dataset_id,
+            v.version,
+            v.fingerprint,
+            v.blob_sha256,
+            v.size_bytes,
+            v.n_rows,
+            v.n_columns,
+            v.duplicate_rows,
+            v.created_at,
+            v.created_by,
+            v.message,
+            v.parent_version,
+            v.source,
+            v.source_name,
+            v.contract_revision,
+            v.contract_passed,
+            v.n_failed_checks,
+        ],
+    )
     for key, value in v.tags.items():
-        tx.execute("INSERT INTO dataset_tags VALUES (?, ?, ?, ?)",
-                   [v.dataset_id, v.version, key, value])  # fmt: skip
+        tx.execute(
+            "INSERT INTO dataset_tags VALUES (?, ?, ?, ?)", [v.dataset_id, v.version, key, value]
+        )
     if not profile:
         return
     values = {
-        "position": [p.position for p in profile], "name": [p.name for p in profile],
-        "dtype": [p.dtype for p in profile], "family": [p.family for p in profile],
-        "count": [p.count for p in profile], "nulls": [p.nulls for p in profile],
+        "position": [p.position for p in profile],
+        "name": [p.name for p in profile],
+        "dtype": [p.dtype for p in profile],
+        "family": [p.family for p in profile],
+        "count": [p.count for p in profile],
+        "nulls": [p.nulls for p in profile],
         "nan_count": [p.nan_count for p in profile],
         "distinct_count": [p.distinct for p in profile],
         "distinct_exact": [p.distinct_exact for p in profile],
-        "min_text": [p.min_text for p in profile], "max_text": [p.max_text for p in profile],
-        "min_value": [p.min_value for p in profile], "max_value": [p.max_value for p in profile],
-        "mean": [p.mean for p in profile], "std": [p.std for p in profile],
+        "min_text": [p.min_text for p in profile],
+        "max_text": [p.max_text for p in profile],
+        "min_value": [p.min_value for p in profile],
+        "max_value": [p.max_value for p in profile],
+        "mean": [p.mean for p in profile],
+        "std": [p.std for p in profile],
         "quantiles": [list(p.quantiles) for p in profile],
         "hist_edges": [list(p.hist_edges) for p in profile],
         "hist_counts": [list(p.hist_counts) for p in profile],
@@ -186,10 +231,12 @@ def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) 
         "singletons": [p.singletons for p in profile],
         "tail_hashes": [list(p.tail_hashes) for p in profile],
         "tail_counts": [list(p.tail_counts) for p in profile],
-    }  # fmt: skip
+    }
     n = len(profile)
-    arrays = {"dataset_id": pa.array([v.dataset_id] * n, pa.string()),
-              "version": pa.array([v.version] * n, pa.int32())}  # fmt: skip
+    arrays = {
+        "dataset_id": pa.array([v.dataset_id] * n, pa.string()),
+        "version": pa.array([v.version] * n, pa.int32()),
+    }
     arrays |= {k: pa.array(values[k], t) for k, t in _PROFILE_TYPES.items()}
     tx.insert_frame("dataset_columns", pa.table(arrays))
 
@@ -216,28 +263,38 @@ def column_profiles(tx: Tx, dataset_id: str, version: int) -> tuple[ColumnProfil
     )
 
 
-def set_contract_outcome(tx: Tx, dataset_id: str, version: int, revision: int,
-                         results: Sequence[CheckResult]) -> None:  # fmt: skip
+def set_contract_outcome(
+    tx: Tx, dataset_id: str, version: int, revision: int, results: Sequence[CheckResult]
+) -> None:
     """Store the results of checking ``version`` against contract ``revision``; the version
     row keeps the outcome of the newest check."""
-    tx.execute("DELETE FROM contract_results WHERE dataset_id = ? AND version = ? AND "
-               "revision = ?", [dataset_id, version, revision])  # fmt: skip
+    tx.execute(
+        "DELETE FROM contract_results WHERE dataset_id = ? AND version = ? AND revision = ?",
+        [dataset_id, version, revision],
+    )
     now = utcnow()
     n = len(results)
     if n:  # one statement for all results (a wide table has thousands of checks)
-        tx.insert_frame("contract_results", pa.table({
-            "dataset_id": pa.array([dataset_id] * n, pa.string()),
-            "version": pa.array([version] * n, pa.int32()),
-            "revision": pa.array([revision] * n, pa.int32()),
-            "position": pa.array(range(n), pa.int32()),
-            "check_name": pa.array([r.check for r in results], pa.string()),
-            "column_name": pa.array([r.column for r in results], pa.string()),
-            "passed": pa.array([r.passed for r in results], pa.bool_()),
-            "message": pa.array([r.message for r in results], pa.string()),
-            "failing": pa.array([r.failing for r in results], pa.int64()),
-            "examples": pa.array([list(r.examples) for r in results], pa.list_(pa.string())),
-            "checked_at": pa.array([now] * n, pa.timestamp("us")),
-        }))  # fmt: skip
+        tx.insert_frame(
+            "contract_results",
+            pa.table(
+                {
+                    "dataset_id": pa.array([dataset_id] * n, pa.string()),
+                    "version": pa.array([version] * n, pa.int32()),
+                    "revision": pa.array([revision] * n, pa.int32()),
+                    "position": pa.array(range(n), pa.int32()),
+                    "check_name": pa.array([r.check for r in results], pa.string()),
+                    "column_name": pa.array([r.column for r in results], pa.string()),
+                    "passed": pa.array([r.passed for r in results], pa.bool_()),
+                    "message": pa.array([r.message for r in results], pa.string()),
+                    "failing": pa.array([r.failing for r in results], pa.int64()),
+                    "examples": pa.array(
+                        [list(r.examples) for r in results], pa.list_(pa.string())
+                    ),
+                    "checked_at": pa.array([now] * n, pa.timestamp("us")),
+                }
+            ),
+        )
     failed = sum(not r.passed for r in results)
     tx.execute(
         "UPDATE dataset_versions SET contract_revision = ?, contract_passed = ?, "
@@ -275,15 +332,24 @@ def latest_contract(tx: Tx, dataset_id: str) -> tuple[int, dict[str, Any]] | Non
     return None if row is None else (int(row[0]), json.loads(row[1]))
 
 
-def insert_contract(tx: Tx, dataset_id: str, spec: dict[str, Any], *, actor: str,
-                    note: str) -> int:  # fmt: skip
-    revision = int(tx.scalar(
-        "SELECT coalesce(max(revision), 0) + 1 FROM dataset_contracts WHERE dataset_id = ?",
-        [dataset_id],
-    ))  # fmt: skip
-    tx.execute("INSERT INTO dataset_contracts VALUES (?, ?, ?, ?, ?, ?)",
-               [dataset_id, revision, utcnow(), actor, note,
-                jsontext.dumps(spec, ensure_ascii=False, sort_keys=True)])  # fmt: skip
+def insert_contract(tx: Tx, dataset_id: str, spec: dict[str, Any], *, actor: str, note: str) -> int:
+    revision = int(
+        tx.scalar(
+            "SELECT coalesce(max(revision), 0) + 1 FROM dataset_contracts WHERE dataset_id = ?",
+            [dataset_id],
+        )
+    )
+    tx.execute(
+        "INSERT INTO dataset_contracts VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            dataset_id,
+            revision,
+            utcnow(),
+            actor,
+            note,
+            jsontext.dumps(spec, ensure_ascii=False, sort_keys=True),
+        ],
+    )
     return revision
 
 
@@ -292,11 +358,13 @@ def insert_contract(tx: Tx, dataset_id: str, spec: dict[str, Any], *, actor: str
 
 def blob_referenced(tx: Tx, sha256: str) -> bool:
     """Whether any row names the blob (dataset snapshots, run artifacts)."""
-    return bool(tx.scalar(
-        "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE blob_sha256 = ?) OR "
-        "EXISTS (SELECT 1 FROM artifacts WHERE sha256 = ?)",
-        [sha256, sha256],
-    ))  # fmt: skip
+    return bool(
+        tx.scalar(
+            "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE blob_sha256 = ?) OR "
+            "EXISTS (SELECT 1 FROM artifacts WHERE sha256 = ?)",
+            [sha256, sha256],
+        )
+    )
 
 
 def require_version(tx: Tx, name: str, version: int | None) -> DatasetVersion:
@@ -310,6 +378,7 @@ def require_version(tx: Tx, name: str, version: int | None) -> DatasetVersion:
         raise NotFound(f"Dataset {name!r} has no versions yet.")
     found = find_version(tx, ds.dataset_id, version or ds.latest_version)
     if found is None:
-        raise NotFound(f"Dataset version {name}@v{version} not found; available: v1 to "
-                       f"v{ds.latest_version}.")  # fmt: skip
+        raise NotFound(
+            f"Dataset version {name}@v{version} not found; available: v1 to v{ds.latest_version}."
+        )
     return found

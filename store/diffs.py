@@ -36,8 +36,13 @@ class RowDiff:
     note: str = ""
 
 
-def diff_rows(path_a: Path, cols_a: tuple[Column, ...], path_b: Path,
-              cols_b: tuple[Column, ...], key: str | None) -> RowDiff:  # fmt: skip
+def diff_rows(
+    path_a: Path,
+    cols_a: tuple[Column, ...],
+    path_b: Path,
+    cols_b: tuple[Column, ...],
+    key: str | None,
+) -> RowDiff:
     """Compare snapshot ``a`` (reference) with ``b`` (current)."""
     by_b = {c.name: c for c in cols_b}
     common = tuple(c for c in cols_a if c.name in by_b)
@@ -61,26 +66,38 @@ def _disjoint(s: Scratch) -> RowDiff:
     so every reference row is removed and every current row added (said in the note)."""
     removed = int(s.sql("SELECT count(*) FROM a").fetchone()[0])
     added = int(s.sql("SELECT count(*) FROM b").fetchone()[0])
-    note = ("The versions share no column, so no row can match: every reference row counts "
-            "as removed and every current row as added.")  # fmt: skip
-    return RowDiff("multiset", None, (), added, removed,
-                   added_sample=s.sql(f"SELECT * FROM b LIMIT {SAMPLE}").df(),
-                   removed_sample=s.sql(f"SELECT * FROM a LIMIT {SAMPLE}").df(),
-                   note=note)  # fmt: skip
+    note = (
+        "The versions share no column, so no row can match: every reference row counts "
+        "as removed and every current row as added."
+    )
+    return RowDiff(
+        "multiset",
+        None,
+        (),
+        added,
+        removed,
+        added_sample=s.sql(f"SELECT * FROM b LIMIT {SAMPLE}").df(),
+        removed_sample=s.sql(f"SELECT * FROM a LIMIT {SAMPLE}").df(),
+        note=note,
+    )
 
 
 def _unique(s: Scratch, table: str, key: str) -> bool:
     q = ident(key)
-    return bool(s.sql(f"SELECT count(DISTINCT {q}) = count(*) AND count({q}) = count(*) "
-                      f"FROM {table}").fetchone()[0])  # fmt: skip
+    return bool(
+        s.sql(
+            f"SELECT count(DISTINCT {q}) = count(*) AND count({q}) = count(*) FROM {table}"
+        ).fetchone()[0]
+    )
 
 
-def _by_key(s: Scratch, common: tuple[Column, ...], by_b: dict[str, Column], key: str
-            ) -> RowDiff:  # fmt: skip
+def _by_key(s: Scratch, common: tuple[Column, ...], by_b: dict[str, Column], key: str) -> RowDiff:
     q = ident(key)
     others = [c for c in common if c.name != key]
-    flags = ", ".join(f"({_changed(c, by_b[c.name])}) AS {ident('chg_' + c.name)}"
-                      for c in others) or "NULL AS none"  # fmt: skip
+    flags = (
+        ", ".join(f"({_changed(c, by_b[c.name])}) AS {ident('chg_' + c.name)}" for c in others)
+        or "NULL AS none"
+    )
     s.sql(
         f"CREATE TEMP TABLE j AS SELECT a.{q} AS ka, b.{q} AS kb, {flags} "
         f"FROM a FULL OUTER JOIN b ON a.{q} = b.{q}"
@@ -96,21 +113,35 @@ def _by_key(s: Scratch, common: tuple[Column, ...], by_b: dict[str, Column], key
         counts = ", ".join(f"count(*) FILTER (WHERE {ident('chg_' + c.name)})" for c in others)
         row = s.sql(f"SELECT {counts} FROM j WHERE ka IS NOT NULL AND kb IS NOT NULL").fetchone()
         by_column = {c.name: int(n) for c, n in zip(others, row, strict=True) if n}
-    added_sample = s.sql(f"SELECT b.* FROM b JOIN j ON b.{q} = j.kb WHERE j.ka IS NULL "
-                         f"ORDER BY b.{q} LIMIT {SAMPLE}").df()  # fmt: skip
-    removed_sample = s.sql(f"SELECT a.* FROM a JOIN j ON a.{q} = j.ka WHERE j.kb IS NULL "
-                           f"ORDER BY a.{q} LIMIT {SAMPLE}").df()  # fmt: skip
+    added_sample = s.sql(
+        f"SELECT b.* FROM b JOIN j ON b.{q} = j.kb WHERE j.ka IS NULL ORDER BY b.{q} LIMIT {SAMPLE}"
+    ).df()
+    removed_sample = s.sql(
+        f"SELECT a.* FROM a JOIN j ON a.{q} = j.ka WHERE j.kb IS NULL ORDER BY a.{q} LIMIT {SAMPLE}"
+    ).df()
     changed_sample = _changed_sample(s, others, key, any_chg) if changed else pd.DataFrame()
-    return RowDiff("key", key, tuple(c.name for c in common), int(added), int(removed),
-                   int(changed), int(unchanged), added_sample, removed_sample, changed_sample,
-                   by_column)  # fmt: skip
+    return RowDiff(
+        "key",
+        key,
+        tuple(c.name for c in common),
+        int(added),
+        int(removed),
+        int(changed),
+        int(unchanged),
+        added_sample,
+        removed_sample,
+        changed_sample,
+        by_column,
+    )
 
 
 def _changed_sample(s: Scratch, others: list[Column], key: str, any_chg: str) -> pd.DataFrame:
     """Long form: one row per (key, changed column) for up to SAMPLE changed keys."""
     q = ident(key)
-    keys = (f"SELECT ka FROM j WHERE ka IS NOT NULL AND kb IS NOT NULL AND ({any_chg}) "
-            f"ORDER BY ka LIMIT {SAMPLE}")  # fmt: skip
+    keys = (
+        f"SELECT ka FROM j WHERE ka IS NOT NULL AND kb IS NOT NULL AND ({any_chg}) "
+        f"ORDER BY ka LIMIT {SAMPLE}"
+    )
     parts = [
         f'SELECT CAST(a.{q} AS VARCHAR) AS key, {_lit_str(c.name)} AS "column", '
         f"CAST(a.{ident(c.name)} AS VARCHAR) AS reference, CAST(b.{ident(c.name)} AS VARCHAR) "
@@ -121,8 +152,9 @@ def _changed_sample(s: Scratch, others: list[Column], key: str, any_chg: str) ->
     return s.sql(" UNION ALL ".join(parts) + ' ORDER BY key, "column"').df()
 
 
-def _multiset(s: Scratch, common_a: tuple[Column, ...], common_b: tuple[Column, ...], note: str
-              ) -> RowDiff:  # fmt: skip
+def _multiset(
+    s: Scratch, common_a: tuple[Column, ...], common_b: tuple[Column, ...], note: str
+) -> RowDiff:
     ra, rb = row_text_expr(common_a), row_text_expr(common_b)
     # GROUP BY 1, not the alias: a user column may be called m or n
     s.sql(f"CREATE TEMP TABLE ha AS SELECT md5_number({ra}) AS m, count(*) AS n FROM a GROUP BY 1")
@@ -138,12 +170,21 @@ def _multiset(s: Scratch, common_a: tuple[Column, ...], common_b: tuple[Column, 
     ).fetchone()
     removed_sample = _multiset_sample(s, "a", common_a, ra, "d.delta")
     added_sample = _multiset_sample(s, "b", common_b, rb, "-d.delta")
-    return RowDiff("multiset", None, tuple(c.name for c in common_a), int(added), int(removed),
-                   added_sample=added_sample, removed_sample=removed_sample, note=note)  # fmt: skip
+    return RowDiff(
+        "multiset",
+        None,
+        tuple(c.name for c in common_a),
+        int(added),
+        int(removed),
+        added_sample=added_sample,
+        removed_sample=removed_sample,
+        note=note,
+    )
 
 
-def _multiset_sample(s: Scratch, table: str, columns: tuple[Column, ...], row_text: str,
-                     extra: str) -> pd.DataFrame:  # fmt: skip
+def _multiset_sample(
+    s: Scratch, table: str, columns: tuple[Column, ...], row_text: str, extra: str
+) -> pd.DataFrame:
     """One row per differing row value, with how many more copies this side has."""
     names = ", ".join(ident(c.name) for c in columns)
     return s.sql(
@@ -154,8 +195,9 @@ def _multiset_sample(s: Scratch, table: str, columns: tuple[Column, ...], row_te
     ).df()
 
 
-def _comparable(common: tuple[Column, ...], by_b: dict[str, Column]
-                ) -> tuple[tuple[Column, ...], tuple[Column, ...]]:  # fmt: skip
+def _comparable(
+    common: tuple[Column, ...], by_b: dict[str, Column]
+) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
     """The shared columns of each side, with integer-vs-float (and decimal-vs-float) columns
     read as floats on both sides so that 19 and 19.0 make the same row text."""
     left, right = [], []

@@ -10,8 +10,10 @@ from typing import Any
 from store.gateway import Tx
 from store.jsontext import finite
 
-_COLS = ("report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
-         "n_drifted, verdict, results, model_results")  # fmt: skip
+_COLS = (
+    "report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
+    "n_drifted, verdict, results, model_results"
+)
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,22 @@ class StoredReport:
 
 
 def insert(tx: Tx, r: StoredReport) -> None:
-    tx.execute(f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               [r.report_id, r.created_at, r.created_by, r.reference_ref, r.current_ref,
-                r.model_ref, r.n_columns, r.n_drifted, r.verdict,
-                to_json(r.results), None if r.model is None else to_json(r.model)])  # fmt: skip
+    tx.execute(
+        f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            r.report_id,
+            r.created_at,
+            r.created_by,
+            r.reference_ref,
+            r.current_ref,
+            r.model_ref,
+            r.n_columns,
+            r.n_drifted,
+            r.verdict,
+            to_json(r.results),
+            None if r.model is None else to_json(r.model),
+        ],
+    )
 
 
 def to_json(value: Any) -> str:

@@ -12,9 +12,13 @@ COLUMNS = ["run_id", "key", "step", "value"]
 
 
 def downsampled(
-    tx: Tx, run_ids: Sequence[str], keys: Sequence[str] | None = None, *,
-    max_points: int = 200, steps: tuple[int, int] | None = None,
-) -> pd.DataFrame:  # fmt: skip
+    tx: Tx,
+    run_ids: Sequence[str],
+    keys: Sequence[str] | None = None,
+    *,
+    max_points: int = 200,
+    steps: tuple[int, int] | None = None,
+) -> pd.DataFrame:
     """At most about ``max_points`` points per run and key: the steps are cut into
     ``max_points / 2`` buckets and each bucket keeps its lowest and its highest point, so a
     spike or a dip survives. ``steps`` limits the range (a zoom), refetched at full detail

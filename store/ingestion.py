@@ -66,34 +66,53 @@ def apply_ingest(tx: Tx, batches: Sequence[IngestBatch], now: datetime) -> None:
         _ingest_metrics(tx, batches)
     arts = [(b.run_id, *a) for b in batches for a in b.artifacts]
     if arts:
-        frame = pa.table({
-            "run_id": [a[0] for a in arts], "path": [a[1] for a in arts],
-            "sha256": [a[2] for a in arts],
-            "size_bytes": pa.array([a[3] for a in arts], pa.int64()),
-            "created_at": pa.array([a[4] for a in arts], pa.timestamp("us")),
-        })  # fmt: skip
-        tx.insert_frame("artifacts", frame, "ON CONFLICT (run_id, path) DO UPDATE SET "
-                        "sha256 = excluded.sha256, size_bytes = excluded.size_bytes, "
-                        "created_at = excluded.created_at")  # fmt: skip
+        frame = pa.table(
+            {
+                "run_id": [a[0] for a in arts],
+                "path": [a[1] for a in arts],
+                "sha256": [a[2] for a in arts],
+                "size_bytes": pa.array([a[3] for a in arts], pa.int64()),
+                "created_at": pa.array([a[4] for a in arts], pa.timestamp("us")),
+            }
+        )
+        tx.insert_frame(
+            "artifacts",
+            frame,
+            "ON CONFLICT (run_id, path) DO UPDATE SET "
+            "sha256 = excluded.sha256, size_bytes = excluded.size_bytes, "
+            "created_at = excluded.created_at",
+        )
     records = {(b.run_id, kind, name): data for b in batches for kind, name, data in b.records}
     if records:
-        frame = pa.table({
-            "run_id": [k[0] for k in records], "kind": [k[1] for k in records],
-            "name": [k[2] for k in records], "data": list(records.values()),
-        })  # fmt: skip
-        tx.insert_frame("run_records", frame, "ON CONFLICT (run_id, kind, name) DO UPDATE SET "
-                        "data = excluded.data")  # fmt: skip
+        frame = pa.table(
+            {
+                "run_id": [k[0] for k in records],
+                "kind": [k[1] for k in records],
+                "name": [k[2] for k in records],
+                "data": list(records.values()),
+            }
+        )
+        tx.insert_frame(
+            "run_records",
+            frame,
+            "ON CONFLICT (run_id, kind, name) DO UPDATE SET data = excluded.data",
+        )
     _ingest_starts(tx, batches)
     _ingest_ends(tx, batches)
-    cursors = pa.table({
-        "run_id": [b.run_id for b in batches],
-        "byte_offset": pa.array([b.new_offset for b in batches], pa.int64()),
-        "last_seq": pa.array([b.last_seq for b in batches], pa.int64()),
-    })  # fmt: skip
+    cursors = pa.table(
+        {
+            "run_id": [b.run_id for b in batches],
+            "byte_offset": pa.array([b.new_offset for b in batches], pa.int64()),
+            "last_seq": pa.array([b.last_seq for b in batches], pa.int64()),
+        }
+    )
     with tx.registered(cursors) as c:
-        tx.execute(f"UPDATE run_ingest SET byte_offset = {c}.byte_offset, "
-                   f"last_seq = {c}.last_seq, updated_at = ? FROM {c} "
-                   f"WHERE run_ingest.run_id = {c}.run_id", [now])  # fmt: skip
+        tx.execute(
+            f"UPDATE run_ingest SET byte_offset = {c}.byte_offset, "
+            f"last_seq = {c}.last_seq, updated_at = ? FROM {c} "
+            f"WHERE run_ingest.run_id = {c}.run_id",
+            [now],
+        )
 
 
 def _ingest_starts(tx: Tx, batches: Sequence[IngestBatch]) -> None:
@@ -151,23 +170,30 @@ def _ingest_params(tx: Tx, batches: Sequence[IngestBatch]) -> None:
     if not rows:
         return
     # Arrow keeps a NaN param a NaN (through pandas DuckDB would read it as NULL).
-    frame = pa.table({
-        "run_id": pa.array(run_ids, pa.string()),
-        "key": pa.array(keys, pa.string()),
-        "kind": pa.array([r[0] for r in rows], pa.string()),
-        "value_int": pa.array([r[1] for r in rows], pa.int64()),
-        "value_float": pa.array([r[2] for r in rows], pa.float64()),
-        "value_bool": pa.array([r[3] for r in rows], pa.bool_()),
-        "value_str": pa.array([r[4] for r in rows], pa.string()),
-    })  # fmt: skip
+    frame = pa.table(
+        {
+            "run_id": pa.array(run_ids, pa.string()),
+            "key": pa.array(keys, pa.string()),
+            "kind": pa.array([r[0] for r in rows], pa.string()),
+            "value_int": pa.array([r[1] for r in rows], pa.int64()),
+            "value_float": pa.array([r[2] for r in rows], pa.float64()),
+            "value_bool": pa.array([r[3] for r in rows], pa.bool_()),
+            "value_str": pa.array([r[4] for r in rows], pa.string()),
+        }
+    )
     tx.insert_frame("params", frame, "ON CONFLICT (run_id, key) DO NOTHING")
 
 
 def _ingest_tags(tx: Tx, batches: Sequence[IngestBatch]) -> None:
     rows = [(b.run_id, k, v) for b in batches for k, v in dict(b.tags).items()]  # last wins
     if rows:
-        frame = pa.table({"run_id": [r[0] for r in rows], "key": [r[1] for r in rows],
-                          "value": [r[2] for r in rows]})  # fmt: skip
+        frame = pa.table(
+            {
+                "run_id": [r[0] for r in rows],
+                "key": [r[1] for r in rows],
+                "value": [r[2] for r in rows],
+            }
+        )
         upsert = "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
         tx.insert_frame("tags", frame, upsert)
 
@@ -177,14 +203,16 @@ def _ingest_metrics(tx: Tx, batches: Sequence[IngestBatch]) -> None:
     for b in batches:
         run_col += [b.run_id] * b.n_metric_points
     # Arrow, not pandas: DuckDB would read a pandas NaN as NULL, and NaN is a logged value.
-    frame = pa.table({
-        "run_id": pa.array(run_col, pa.string()),
-        "key": pa.array([k for b in batches for k in b.metric_key], pa.string()),
-        "step": pa.array([v for b in batches for v in b.metric_step], pa.int64()),
-        "ts_ms": pa.array([v for b in batches for v in b.metric_ts], pa.int64()),
-        "value": pa.array([v for b in batches for v in b.metric_value], pa.float64()),
-        "seq": pa.array([v for b in batches for v in b.metric_seq], pa.int64()),
-    })  # fmt: skip
+    frame = pa.table(
+        {
+            "run_id": pa.array(run_col, pa.string()),
+            "key": pa.array([k for b in batches for k in b.metric_key], pa.string()),
+            "step": pa.array([v for b in batches for v in b.metric_step], pa.int64()),
+            "ts_ms": pa.array([v for b in batches for v in b.metric_ts], pa.int64()),
+            "value": pa.array([v for b in batches for v in b.metric_value], pa.float64()),
+            "seq": pa.array([v for b in batches for v in b.metric_seq], pa.int64()),
+        }
+    )
     tx.insert_frame("metrics", frame)
     with tx.registered(frame) as points:
         # Latest = highest step, then latest arrival. min/max skip NaN and +-inf, which are
@@ -225,7 +253,10 @@ def run_owners(tx: Tx, run_ids: Sequence[str]) -> dict[str, str]:
     """Who started each run (the actor of its audit events)."""
     if not run_ids:
         return {}
-    return dict(tx.fetchall(
-        f"SELECT run_id, created_by FROM runs WHERE run_id IN ({', '.join('?' * len(run_ids))})",
-        list(run_ids),
-    ))  # fmt: skip
+    return dict(
+        tx.fetchall(
+            "SELECT run_id, created_by FROM runs WHERE run_id IN "
+            f"({', '.join('?' * len(run_ids))})",
+            list(run_ids),
+        )
+    )

@@ -69,8 +69,17 @@ CHUNK_COLUMNS = 100  # columns per aggregate query (one query per chunk, not per
 CHUNK_CELLS = 4_000_000  # values fetched into numpy at once (32 MB of doubles)
 _MAX = sys.float_info.max
 # Types numpy holds exactly: profiled from one fetch of their values, no SQL aggregates.
-_NATIVE = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
-           "UBIGINT", "DOUBLE"}  # fmt: skip
+_NATIVE = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "DOUBLE",
+}
 _PROBS = np.linspace(0.0, 1.0, QUANTILE_POINTS)
 
 
@@ -95,8 +104,11 @@ def finite_condition(column: Column) -> str:
     return f"({q} IS NOT NULL)"
 
 
-def profile(scratch: Scratch, columns: tuple[Column, ...], table: str = SRC,
-            ) -> tuple[ColumnProfile, ...]:  # fmt: skip
+def profile(
+    scratch: Scratch,
+    columns: tuple[Column, ...],
+    table: str = SRC,
+) -> tuple[ColumnProfile, ...]:
     """Profile every column of ``table`` (see the module docstring). Never raises on a
     table DuckDB could load: every number stays in DuckDB or numpy, never in SQL text."""
     if not columns:
@@ -124,21 +136,37 @@ def profile(scratch: Scratch, columns: tuple[Column, ...], table: str = SRC,
     for pos, c in enumerate(columns):
         b = found[c.name]
         count = int(b["count"])
-        out.append(ColumnProfile(
-            position=pos, name=c.name, dtype=c.dtype, family=c.family,
-            count=count, nulls=n_rows - count, nan_count=b.get("nan", 0),
-            posinf_count=b.get("posinf", 0), neginf_count=b.get("neginf", 0),
-            distinct=min(int(b["distinct"]), count), distinct_exact=b["distinct_exact"],
-            min_text=b.get("min_text"), max_text=b.get("max_text"),
-            min_value=b.get("min"), max_value=b.get("max"),
-            mean=b.get("mean"), std=b.get("std"),
-            quantiles=tuple(b.get("quantiles", ())), quantiles_exact=bool(b.get("quantiles")),
-            hist_edges=tuple(b.get("edges", ())), hist_counts=tuple(b.get("counts", ())),
-            top_values=tuple(b.get("levels", ())), top_counts=tuple(b.get("level_counts", ())),
-            other_count=b.get("other", 0), singletons=b.get("singletons"),
-            tail_hashes=tuple(b.get("tail_hashes", ())),
-            tail_counts=tuple(b.get("tail_counts", ())),
-        ))  # fmt: skip
+        out.append(
+            ColumnProfile(
+                position=pos,
+                name=c.name,
+                dtype=c.dtype,
+                family=c.family,
+                count=count,
+                nulls=n_rows - count,
+                nan_count=b.get("nan", 0),
+                posinf_count=b.get("posinf", 0),
+                neginf_count=b.get("neginf", 0),
+                distinct=min(int(b["distinct"]), count),
+                distinct_exact=b["distinct_exact"],
+                min_text=b.get("min_text"),
+                max_text=b.get("max_text"),
+                min_value=b.get("min"),
+                max_value=b.get("max"),
+                mean=b.get("mean"),
+                std=b.get("std"),
+                quantiles=tuple(b.get("quantiles", ())),
+                quantiles_exact=bool(b.get("quantiles")),
+                hist_edges=tuple(b.get("edges", ())),
+                hist_counts=tuple(b.get("counts", ())),
+                top_values=tuple(b.get("levels", ())),
+                top_counts=tuple(b.get("level_counts", ())),
+                other_count=b.get("other", 0),
+                singletons=b.get("singletons"),
+                tail_hashes=tuple(b.get("tail_hashes", ())),
+                tail_counts=tuple(b.get("tail_counts", ())),
+            )
+        )
     return tuple(out)
 
 
@@ -155,8 +183,7 @@ def _values(arrays: dict, key: str) -> np.ndarray:
     return np.asarray(values)
 
 
-def _native_stats(scratch: Scratch, columns: Sequence[Column], table: str
-                  ) -> dict[str, dict]:  # fmt: skip
+def _native_stats(scratch: Scratch, columns: Sequence[Column], table: str) -> dict[str, dict]:
     """Everything about 8- to 64-bit integer and DOUBLE columns from one fetch of their
     values into numpy (exact: numpy holds these types without loss)."""
     select = ", ".join(f"{ident(c.name)} AS c{i}" for i, c in enumerate(columns))
@@ -183,8 +210,10 @@ def _native_stats(scratch: Scratch, columns: Sequence[Column], table: str
                 b["min_text"], b["max_text"] = str(values[0]), str(values[-1])
                 axis = values.astype(np.float64)  # monotone: stays sorted
                 b |= describe_values(axis, c.family, presorted=True)
-                if max(abs(float(values[0])), abs(float(values[-1]))) >= 2**53 \
-                        and b["distinct"] <= TOP_LEVELS:  # fmt: skip
+                if (
+                    max(abs(float(values[0])), abs(float(values[-1]))) >= 2**53
+                    and b["distinct"] <= TOP_LEVELS
+                ):
                     b |= _exact_levels(values)
         out[c.name] = b
     return out
@@ -196,9 +225,12 @@ def _exact_levels(values: np.ndarray) -> dict:
     neighbouring values, so that drift and the page can still tell them apart."""
     levels, counts = np.unique(values, return_counts=True)
     order = np.lexsort((levels, -counts))
-    return {"levels": [str(v) for v in levels[order]],
-            "level_counts": [int(n) for n in counts[order]], "other": 0,
-            "singletons": int((counts == 1).sum())}  # fmt: skip
+    return {
+        "levels": [str(v) for v in levels[order]],
+        "level_counts": [int(n) for n in counts[order]],
+        "other": 0,
+        "singletons": int((counts == 1).sum()),
+    }
 
 
 def _distinct_sorted(a: np.ndarray) -> int:
@@ -206,8 +238,12 @@ def _distinct_sorted(a: np.ndarray) -> int:
     return int(a.size and 1 + np.count_nonzero(a[1:] != a[:-1]))
 
 
-def _basics(scratch: Scratch, columns: Sequence[Column], table: str, n_rows: int,
-            ) -> dict[str, dict]:  # fmt: skip
+def _basics(
+    scratch: Scratch,
+    columns: Sequence[Column],
+    table: str,
+    n_rows: int,
+) -> dict[str, dict]:
     """Counts, non-finite counts, finite extremes as text and distinct counts of columns
     numpy cannot hold exactly (decimals, 128-bit integers, FLOAT, dates, timestamps and
     other types), one query per chunk."""
@@ -246,8 +282,7 @@ def _basics(scratch: Scratch, columns: Sequence[Column], table: str, n_rows: int
     return out
 
 
-def _axis_stats(scratch: Scratch, columns: Sequence[Column], table: str
-                ) -> dict[str, dict]:  # fmt: skip
+def _axis_stats(scratch: Scratch, columns: Sequence[Column], table: str) -> dict[str, dict]:
     """Exact statistics of the finite values of a few numeric columns, read into numpy."""
     select = ", ".join(f"{numeric_expr(c)} AS c{i}" for i, c in enumerate(columns))
     arrays = scratch.sql(f"SELECT {select} FROM {table}").fetchnumpy()
@@ -258,8 +293,7 @@ def _axis_stats(scratch: Scratch, columns: Sequence[Column], table: str
     return out
 
 
-def describe_values(values: np.ndarray, family: str = "float", presorted: bool = False
-                    ) -> dict:  # fmt: skip
+def describe_values(values: np.ndarray, family: str = "float", presorted: bool = False) -> dict:
     """Exact min, max, mean, std, 1,001-point quantile function and histogram of finite
     DOUBLE ``values`` (any order). Empty dict for no values. Never overflows: see the
     module docstring. ``family`` picks one-per-value bins for small integer/date ranges;
@@ -282,12 +316,14 @@ def describe_values(values: np.ndarray, family: str = "float", presorted: bool =
         mean, std = lo, (0.0 if a.size > 1 else None)
     edges, counts = _histogram(a, lo, hi, family)
     return {
-        "min": lo, "max": hi,
+        "min": lo,
+        "max": hi,
         "mean": min(max(mean, lo), hi),  # rounding cannot leave the range
         "std": std if std is not None and math.isfinite(std) else None,
         "quantiles": _quantiles(a),
-        "edges": edges, "counts": counts,
-    }  # fmt: skip
+        "edges": edges,
+        "counts": counts,
+    }
 
 
 def _scale(lo: float, hi: float) -> float:
@@ -310,8 +346,7 @@ def _quantiles(a: np.ndarray) -> list[float]:
     return q.tolist()
 
 
-def _histogram(a: np.ndarray, lo: float, hi: float, family: str
-               ) -> tuple[list[float], list[int]]:  # fmt: skip
+def _histogram(a: np.ndarray, lo: float, hi: float, family: str) -> tuple[list[float], list[int]]:
     """Edges and exact counts of sorted finite ``a`` (see the module docstring)."""
     n = int(a.size)
     if hi == lo:  # one bin around the value, wide enough to be a distinct double each side
@@ -346,8 +381,7 @@ def level_hash(level: str) -> int:
     return int(hashlib.md5(level.encode("utf-8")).hexdigest()[:16], 16)
 
 
-def _top_values(scratch: Scratch, columns: Sequence[Column], table: str
-                ) -> dict[str, dict]:  # fmt: skip
+def _top_values(scratch: Scratch, columns: Sequence[Column], table: str) -> dict[str, dict]:
     """Value counts of a few columns as text, in one query over their long form: the top
     ``TOP_LEVELS`` levels, the count of the rest, the exact number of distinct levels and
     of levels seen once, the non-null count, the smallest and largest value as text, and
@@ -371,9 +405,20 @@ def _top_values(scratch: Scratch, columns: Sequence[Column], table: str
         f"{TOP_LEVELS} + k FROM sampled WHERE k <= {SKETCH_SIZE} "
         "ORDER BY col, k"
     ).fetchall()
-    out = {c.name: {"count": 0, "distinct": 0, "distinct_exact": True, "levels": [],
-                    "level_counts": [], "other": 0, "singletons": 0, "tail_hashes": [],
-                    "tail_counts": []} for c in columns}  # fmt: skip
+    out = {
+        c.name: {
+            "count": 0,
+            "distinct": 0,
+            "distinct_exact": True,
+            "levels": [],
+            "level_counts": [],
+            "other": 0,
+            "singletons": 0,
+            "tail_hashes": [],
+            "tail_counts": [],
+        }
+        for c in columns
+    }
     for col, v, c, groups, total, lo, hi, ones, h, _ in rows:
         b = out[columns[int(col[1:])].name]
         if h is not None:  # a sampled tail level, after the column's top list
@@ -382,8 +427,13 @@ def _top_values(scratch: Scratch, columns: Sequence[Column], table: str
             continue
         b["levels"].append(v)
         b["level_counts"].append(int(c))
-        b |= {"count": int(total), "distinct": int(groups), "min_text": lo, "max_text": hi,
-              "singletons": int(ones)}  # fmt: skip
+        b |= {
+            "count": int(total),
+            "distinct": int(groups),
+            "min_text": lo,
+            "max_text": hi,
+            "singletons": int(ones),
+        }
     for b in out.values():
         b["other"] = b["count"] - sum(b["level_counts"])
     return out

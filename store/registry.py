@@ -38,25 +38,44 @@ def _models(tx: Tx, where: str, params: list) -> list[Model]:
 
 
 def insert_model(tx: Tx, model_id: str, name: str, actor: str) -> None:
-    tx.execute("INSERT INTO models (model_id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
-               [model_id, name, utcnow(), actor])  # fmt: skip
+    tx.execute(
+        "INSERT INTO models (model_id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
+        [model_id, name, utcnow(), actor],
+    )
 
 
 def next_version(tx: Tx, model_id: str) -> int:
-    return int(tx.scalar("SELECT coalesce(max(version), 0) + 1 FROM model_versions "
-                         "WHERE model_id = ?", [model_id]))  # fmt: skip
+    return int(
+        tx.scalar(
+            "SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE model_id = ?",
+            [model_id],
+        )
+    )
 
 
 def insert_version(tx: Tx, v: ModelVersion) -> None:
     tx.execute(
         "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [v.model_id, v.version, v.run_id, v.dataset_ref, v.sha256, v.size_bytes,
-         json.dumps(v.signature), json.dumps(v.metrics), json.dumps(v.libraries), v.card,
-         v.created_at, v.created_by],
-    )  # fmt: skip
+        [
+            v.model_id,
+            v.version,
+            v.run_id,
+            v.dataset_ref,
+            v.sha256,
+            v.size_bytes,
+            json.dumps(v.signature),
+            json.dumps(v.metrics),
+            json.dumps(v.libraries),
+            v.card,
+            v.created_at,
+            v.created_by,
+        ],
+    )
     for key, value in v.tags.items():
-        tx.execute("INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
-                   [v.model_id, v.version, key, value])  # fmt: skip
+        tx.execute(
+            "INSERT INTO model_version_tags VALUES (?, ?, ?, ?)",
+            [v.model_id, v.version, key, value],
+        )
 
 
 def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVersion]:
@@ -106,20 +125,21 @@ def resolve(tx: Tx, name: str, alias: str | None) -> tuple[str, int, int | None]
 
 
 def alias_version(tx: Tx, model_id: str, alias: str) -> int | None:
-    return tx.scalar("SELECT version FROM model_aliases WHERE model_id = ? AND alias = ?",
-                     [model_id, alias])  # fmt: skip
+    return tx.scalar(
+        "SELECT version FROM model_aliases WHERE model_id = ? AND alias = ?", [model_id, alias]
+    )
 
 
-def move_alias(tx: Tx, model_id: str, alias: str, version: int | None, actor: str,
-               reason: str) -> int | None:  # fmt: skip
+def move_alias(
+    tx: Tx, model_id: str, alias: str, version: int | None, actor: str, reason: str
+) -> int | None:
     """Point ``alias`` at ``version`` (None removes it) and record the move; returns the
     version it pointed at before. Both writes are one transaction: a move is never in the
     table without its history row, or the other way round."""
     before = alias_version(tx, model_id, alias)
     now = utcnow()
     if version is None:
-        tx.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?",
-                   [model_id, alias])  # fmt: skip
+        tx.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?", [model_id, alias])
     else:
         tx.execute(
             "INSERT INTO model_aliases VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, alias) "
@@ -127,9 +147,11 @@ def move_alias(tx: Tx, model_id: str, alias: str, version: int | None, actor: st
             "updated_by = excluded.updated_by",
             [model_id, alias, version, now, actor],
         )
-    tx.execute("INSERT INTO alias_events (model_id, alias, from_version, to_version, actor, "
-               "moved_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [model_id, alias, before, version, actor, now, reason])  # fmt: skip
+    tx.execute(
+        "INSERT INTO alias_events (model_id, alias, from_version, to_version, actor, "
+        "moved_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [model_id, alias, before, version, actor, now, reason],
+    )
     return before
 
 
@@ -148,18 +170,24 @@ def alias_history(tx: Tx, model_id: str, alias: str | None = None) -> list[Alias
 
 def delete_version(tx: Tx, model_id: str, version: int) -> str:
     """Delete a version's rows; returns its artifact sha256."""
-    sha = tx.scalar("SELECT sha256 FROM model_versions WHERE model_id = ? AND version = ?",
-                    [model_id, version])  # fmt: skip
+    sha = tx.scalar(
+        "SELECT sha256 FROM model_versions WHERE model_id = ? AND version = ?", [model_id, version]
+    )
     for table in ("model_version_tags", "model_versions"):
         tx.execute(f"DELETE FROM {table} WHERE model_id = ? AND version = ?", [model_id, version])
     return sha
 
 
 def set_card(tx: Tx, model_id: str, version: int, card: str) -> None:
-    tx.execute("UPDATE model_versions SET card = ? WHERE model_id = ? AND version = ?",
-               [card, model_id, version])  # fmt: skip
+    tx.execute(
+        "UPDATE model_versions SET card = ? WHERE model_id = ? AND version = ?",
+        [card, model_id, version],
+    )
 
 
 def versions_of_run(tx: Tx, run_id: str) -> list[tuple[str, int]]:
-    return tx.fetchall("SELECT m.name, v.version FROM model_versions v JOIN models m "
-                       "USING (model_id) WHERE v.run_id = ?", [run_id])  # fmt: skip
+    return tx.fetchall(
+        "SELECT m.name, v.version FROM model_versions v JOIN models m "
+        "USING (model_id) WHERE v.run_id = ?",
+        [run_id],
+    )

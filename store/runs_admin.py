@@ -10,16 +10,25 @@ from store.gateway import Tx
 
 
 def set_lifecycle(tx: Tx, run_ids: Sequence[str], lifecycle: str) -> int:
-    tx.execute("UPDATE runs SET lifecycle = ? WHERE run_id IN (SELECT unnest(?))",
-               [lifecycle, list(run_ids)])  # fmt: skip
-    return int(tx.scalar("SELECT count(*) FROM runs WHERE run_id IN (SELECT unnest(?)) AND "
-                         "lifecycle = ?", [list(run_ids), lifecycle]))  # fmt: skip
+    tx.execute(
+        "UPDATE runs SET lifecycle = ? WHERE run_id IN (SELECT unnest(?))",
+        [lifecycle, list(run_ids)],
+    )
+    return int(
+        tx.scalar(
+            "SELECT count(*) FROM runs WHERE run_id IN (SELECT unnest(?)) AND lifecycle = ?",
+            [list(run_ids), lifecycle],
+        )
+    )
 
 
 def upsert_tags(tx: Tx, run_ids: Sequence[str], key: str, value: str) -> None:
     for rid in run_ids:
-        tx.execute("INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
-                   "value = excluded.value", [rid, key, value])  # fmt: skip
+        tx.execute(
+            "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
+            "value = excluded.value",
+            [rid, key, value],
+        )
 
 
 def delete_runs(tx: Tx, run_ids: Sequence[str]) -> list[str]:
@@ -31,8 +40,16 @@ def delete_runs(tx: Tx, run_ids: Sequence[str]) -> list[str]:
             "SELECT DISTINCT sha256 FROM artifacts WHERE run_id IN (SELECT unnest(?))", ids
         )
     ]
-    for table in ("params", "metrics", "metric_summary", "tags", "artifacts", "run_ingest",
-                  "run_records", "runs"):  # fmt: skip
+    for table in (
+        "params",
+        "metrics",
+        "metric_summary",
+        "tags",
+        "artifacts",
+        "run_ingest",
+        "run_records",
+        "runs",
+    ):
         tx.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?))", ids)
     return blobs
 

@@ -63,8 +63,18 @@ _MASK64 = (1 << 64) - 1
 _SNIFF_BYTES = 1 << 16
 
 FAMILIES = ("integer", "float", "boolean", "string", "date", "timestamp")
-_INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT"}  # fmt: skip
+_INTEGER = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 _FLOAT = {"FLOAT", "DOUBLE"}
 
 
@@ -144,8 +154,16 @@ class Scratch:
 
 # Types DuckDB's CSV sniffer may choose: its defaults without BOOLEAN, so that Yes/No, T/F
 # stay text (as in pandas); a column becomes BOOLEAN below only when spelled as pandas does.
-CSV_TYPE_CANDIDATES = ("BIGINT", "HUGEINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP",
-                       "TIMESTAMPTZ", "VARCHAR")  # fmt: skip
+CSV_TYPE_CANDIDATES = (
+    "BIGINT",
+    "HUGEINT",
+    "DOUBLE",
+    "TIME",
+    "DATE",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "VARCHAR",
+)
 CSV_TRUE, CSV_FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")  # pandas' spellings
 # Dates are read as dates only when written as ISO 8601 (2024-03-04, and timestamps from
 # it): DuckDB's sniffer otherwise guesses day-first or month-first per file, so 01/02/2024
@@ -206,13 +224,20 @@ def readable_file(path: Path) -> os.stat_result:
             "path."
         )
     if not os.access(path, os.R_OK):
-        raise InvalidInput(f"Cannot read {path} (permission denied); check its permissions "
-                           "(chmod u+r).")  # fmt: skip
+        raise InvalidInput(
+            f"Cannot read {path} (permission denied); check its permissions (chmod u+r)."
+        )
     return st
 
 
-def load_csv(scratch: Scratch, path: Path, *, label: str, encoding: str = "utf-8",
-             tmp_dir: Path | None = None) -> None:  # fmt: skip
+def load_csv(
+    scratch: Scratch,
+    path: Path,
+    *,
+    label: str,
+    encoding: str = "utf-8",
+    tmp_dir: Path | None = None,
+) -> None:
     """Load a CSV file with a header row into the scratch table, or raise InvalidInput.
 
     The encoding is decided once (:func:`text_encoding`: a byte-order mark wins, else
@@ -295,10 +320,13 @@ _UTF8_SEQ = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 _ONE_BYTE = {"cp1252", "iso8859-1", "iso8859-15", "cp1250", "cp1251", "cp1257", "mac-roman"}
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (with a byte-order mark)"),
-         (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-         (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-         (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))  # fmt: skip
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (with a byte-order mark)"),
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
 
 
 def text_encoding(head: bytes, requested: str, label: str) -> TextEncoding:
@@ -389,10 +417,14 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
                     before = chunk[: max(exc.start, 0)].decode(enc.codec, errors="replace")
                 except (UnicodeError, LookupError, ValueError):  # a codec without "replace"
                     before = chunk[: max(exc.start, 0)].decode("latin-1")
-                raise _encoding_error(label, enc.name, f"around line "
-                                      f"{lines + before.count(chr(10)) + 1}",
-                                      chunk, complete=len(chunk) < 1 << 20,
-                                      mid_file=src.tell() > len(chunk)) from exc  # fmt: skip
+                raise _encoding_error(
+                    label,
+                    enc.name,
+                    f"around line {lines + before.count(chr(10)) + 1}",
+                    chunk,
+                    complete=len(chunk) < 1 << 20,
+                    mid_file=src.tell() > len(chunk),
+                ) from exc
             except UnicodeError as exc:
                 if not codecs.lookup(enc.codec).name.startswith(("utf-16", "utf-32")):
                     raise InvalidInput(
@@ -440,8 +472,9 @@ def _transcode(source: Path, target: Path, enc: TextEncoding, label: str) -> Non
                 break
 
 
-def _load_utf8_csv(scratch: Scratch, path: Path, head: bytes, size: int, label: str,
-                   enc: TextEncoding) -> None:  # fmt: skip
+def _load_utf8_csv(
+    scratch: Scratch, path: Path, head: bytes, size: int, label: str, enc: TextEncoding
+) -> None:
     if b"\x00" in head:
         raise InvalidInput(
             f"{label} looks like a binary file, not CSV text (it contains NUL bytes). "
@@ -653,8 +686,10 @@ def _nanosecond_timestamps(scratch: Scratch, path: Path, options: str, label: st
     if not finer:
         return
     types = {c.name: _NS_TYPES[c.dtype.upper()] if c.name in finer else c.dtype for c in columns}
-    scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, "
-                        "types = ?)", [str(path), types])  # fmt: skip
+    scratch.con.execute(
+        f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, types = ?)",
+        [str(path), types],
+    )
 
 
 _RADIX_RE = re.compile(r"\s*[+-]?0[xXbBoO]")  # 0xA1, 0b101, 0o17: DuckDB's integers
@@ -698,8 +733,10 @@ def _radix_text(
     if not hits:
         return
     types = {c.name: "VARCHAR" if i in hits else c.dtype for i, c in enumerate(columns)}
-    scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, "
-                        "types = ?)", [str(path), types])  # fmt: skip
+    scratch.con.execute(
+        f"CREATE OR REPLACE TABLE {SRC} AS SELECT * FROM read_csv(?, {options}, types = ?)",
+        [str(path), types],
+    )
 
 
 def _note_long_floats(scratch: Scratch, sample: list[list[str]], label: str) -> None:
@@ -711,8 +748,16 @@ def _note_long_floats(scratch: Scratch, sample: list[list[str]], label: str) -> 
     for i, c in enumerate(scratch.columns()):
         if c.dtype.upper() != "DOUBLE":
             continue
-        example = next((r[i].strip() for r in sample if i < len(r) and len(r[i]) > FLOAT64_DIGITS
-                        and significant_digits(r[i]) > FLOAT64_DIGITS), None)  # fmt: skip
+        example = next(
+            (
+                r[i].strip()
+                for r in sample
+                if i < len(r)
+                and len(r[i]) > FLOAT64_DIGITS
+                and significant_digits(r[i]) > FLOAT64_DIGITS
+            ),
+            None,
+        )
         if example is not None:
             scratch.notes.append(
                 f"{label}: column {c.name!r} has numbers with more significant digits than a "
@@ -763,8 +808,10 @@ def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
             exprs += [f"count({q})", f"count({q}) FILTER (WHERE isinf({q}))"]
         elif dtype in ("HUGEINT", "UHUGEINT"):
             probes.append((c, "huge"))
-            exprs += [f"min({q}) >= {_INT64[0]} AND max({q}) <= {_INT64[1]}",
-                      f"min({q}) >= 0 AND max({q}) <= {_UINT64[1]}"]  # fmt: skip
+            exprs += [
+                f"min({q}) >= {_INT64[0]} AND max({q}) <= {_INT64[1]}",
+                f"min({q}) >= 0 AND max({q}) <= {_UINT64[1]}",
+            ]
     if not probes:
         return
     row = list(scratch.sql(f"SELECT {', '.join(exprs)} FROM {SRC}").fetchone())
@@ -787,8 +834,10 @@ def _settle_csv_types(scratch: Scratch, sample: list[list[str]]) -> None:
             n, n_inf = (int(v) for v in row[:2])
             del row[:2]
             if n and n_inf == n:
-                select[c.name] = (f"CASE WHEN {q} IS NULL THEN NULL WHEN {q} > DATE '1970-01-01' "
-                                  f"THEN 'inf'::DOUBLE ELSE '-inf'::DOUBLE END AS {q}")  # fmt: skip
+                select[c.name] = (
+                    f"CASE WHEN {q} IS NULL THEN NULL WHEN {q} > DATE '1970-01-01' "
+                    f"THEN 'inf'::DOUBLE ELSE '-inf'::DOUBLE END AS {q}"
+                )
         else:
             fits_signed, fits_unsigned = row[:2]
             del row[:2]
@@ -813,17 +862,23 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
     ``materialize=False`` the table is a view over the file: each scan reads the file
     again (Parquet reads are fast) and memory stays small."""
     if readable_file(path).st_size == 0:
-        raise InvalidInput(f"{label} is empty (0 bytes); it is not a Parquet file. "
-                           "Write the file again, or upload a CSV.")  # fmt: skip
+        raise InvalidInput(
+            f"{label} is empty (0 bytes); it is not a Parquet file. "
+            "Write the file again, or upload a CSV."
+        )
     _refuse_wide_parquet_decimals(path, label)
     select = "*" + _durations_as_intervals(path)
     try:
         if materialize:
-            scratch.con.execute(f"CREATE OR REPLACE TABLE {SRC} AS SELECT {select} FROM "
-                                "read_parquet(?)", [str(path)])  # fmt: skip
+            scratch.con.execute(
+                f"CREATE OR REPLACE TABLE {SRC} AS SELECT {select} FROM read_parquet(?)",
+                [str(path)],
+            )
         else:
-            scratch.con.execute(f"CREATE OR REPLACE VIEW {SRC} AS SELECT {select} FROM "
-                                f"read_parquet('{literal(str(path))}')")  # fmt: skip
+            scratch.con.execute(
+                f"CREATE OR REPLACE VIEW {SRC} AS SELECT {select} FROM "
+                f"read_parquet('{literal(str(path))}')"
+            )
     except duckdb.Error as exc:
         raise InvalidInput(
             f"{label} could not be read as Parquet ({_first_line(exc)}). Check that it is a "
@@ -833,8 +888,12 @@ def load_parquet(scratch: Scratch, path: Path, *, label: str, materialize: bool 
     _require_rows(scratch, label)
 
 
-_TO_INTERVAL = {"s": "to_seconds({})", "ms": "to_milliseconds({})", "us": "to_microseconds({})",
-                "ns": "to_microseconds({} // 1000)"}  # fmt: skip
+_TO_INTERVAL = {
+    "s": "to_seconds({})",
+    "ms": "to_milliseconds({})",
+    "us": "to_microseconds({})",
+    "ns": "to_microseconds({} // 1000)",
+}
 
 
 MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL holds at most 38 digits
@@ -862,11 +921,14 @@ def _refuse_wide_parquet_decimals(path: Path, label: str) -> None:
     for f in schema:
         if pa.types.is_decimal(f.type) and f.type.precision > MAX_DECIMAL_PRECISION:
             raise _wide_decimal_error(
-                label, f.name, f.type.precision, f.type.scale,
+                label,
+                f.name,
+                f.type.precision,
+                f.type.scale,
                 f"Write the file again with {f.name!r} cast to decimal(38, s) for a scale s "
                 "its values fit in, or to text to keep every digit (pyarrow: "
                 "pc.cast(column, pa.string())).",
-            )  # fmt: skip
+            )
 
 
 def _durations_as_intervals(path: Path) -> str:
@@ -882,8 +944,11 @@ def _durations_as_intervals(path: Path) -> str:
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowException):
         return ""
-    parts = [f"{_TO_INTERVAL[f.type.unit].format(ident(f.name))} AS {ident(f.name)}"
-             for f in schema if pa.types.is_duration(f.type)]  # fmt: skip
+    parts = [
+        f"{_TO_INTERVAL[f.type.unit].format(ident(f.name))} AS {ident(f.name)}"
+        for f in schema
+        if pa.types.is_duration(f.type)
+    ]
     return f" REPLACE ({', '.join(parts)})" if parts else ""
 
 
@@ -899,12 +964,16 @@ def load_frame(scratch: Scratch, frame: pd.DataFrame, *, label: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInput(f"{label} must be a pandas DataFrame; got {type(frame).__name__}.")
     if isinstance(frame.columns, pd.MultiIndex):
-        raise InvalidInput(f"{label} has multi-level column names; flatten them first, e.g. "
-                           "df.columns = ['_'.join(map(str, c)) for c in df.columns].")  # fmt: skip
+        raise InvalidInput(
+            f"{label} has multi-level column names; flatten them first, e.g. "
+            "df.columns = ['_'.join(map(str, c)) for c in df.columns]."
+        )
     bad = [c for c in frame.columns if not isinstance(c, str)]
     if bad:
-        raise InvalidInput(f"{label} has column names that are not strings: {bad[:5]}. "
-                           "Rename them, e.g. df.columns = df.columns.astype(str).")  # fmt: skip
+        raise InvalidInput(
+            f"{label} has column names that are not strings: {bad[:5]}. "
+            "Rename them, e.g. df.columns = df.columns.astype(str)."
+        )
     if len(frame.columns) == 0:
         raise InvalidInput(f"{label} has no columns; a dataset version needs at least one.")
     _check_names(list(frame.columns), label, where="column names (df.columns)")
@@ -1004,8 +1073,10 @@ def _dtype_advice(dtype: object, col: str) -> str | None:
     """How to convert a column of a pandas type DuckDB cannot read; None when it can."""
     c = repr(col)
     if isinstance(dtype, pd.PeriodDtype):
-        return (f"convert it to timestamps, df[{c}] = df[{c}].dt.to_timestamp(), or to text, "
-                f"df[{c}] = df[{c}].astype(str)")  # fmt: skip
+        return (
+            f"convert it to timestamps, df[{c}] = df[{c}].dt.to_timestamp(), or to text, "
+            f"df[{c}] = df[{c}].astype(str)"
+        )
     if isinstance(dtype, pd.IntervalDtype):
         left, right = repr(f"{col}_left"), repr(f"{col}_right")
         return (
@@ -1019,8 +1090,10 @@ def _dtype_advice(dtype: object, col: str) -> str | None:
             return None
         return f"convert its values to text: df[{c}] = df[{c}].astype(str)"
     if getattr(dtype, "kind", "") == "c":
-        return (f"store the real and imaginary parts as two columns, e.g. np.real(df[{c}]) "
-                f"and np.imag(df[{c}])")  # fmt: skip
+        return (
+            f"store the real and imaginary parts as two columns, e.g. np.real(df[{c}]) "
+            f"and np.imag(df[{c}])"
+        )
     return None
 
 
@@ -1097,11 +1170,14 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
             t = dtype.pyarrow_dtype
             if t.precision > MAX_DECIMAL_PRECISION:
                 raise _wide_decimal_error(
-                    label, col, t.precision, t.scale,
+                    label,
+                    col,
+                    t.precision,
+                    t.scale,
                     f"Cast it to decimal(38, s) for a scale s its values fit in, e.g. "
                     f"df[{col!r}].astype(pd.ArrowDtype(pa.decimal128(38, {min(t.scale, 38)}))), "
                     f"or to text to keep every digit: df[{col!r}].astype(str).",
-                )  # fmt: skip
+                )
             if pa.types.is_decimal256(t):
                 arr = pa.array(series.array).cast(pa.decimal128(t.precision, t.scale))
                 changed[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
@@ -1120,13 +1196,18 @@ def _exact_decimals(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         precision = max(whole + scale, 1)
         if precision > MAX_DECIMAL_PRECISION:
             raise _wide_decimal_error(
-                label, col, precision, scale,
+                label,
+                col,
+                precision,
+                scale,
                 "Round its values to at most 38 digits (Decimal.quantize), or keep them as "
                 f"text to keep every digit: df[{col!r}] = df[{col!r}].astype(str).",
-            )  # fmt: skip
+            )
         missing = series.isna().to_numpy()  # None, NaN and Decimal("NaN"), as pandas sees it
-        arr = pa.array([None if m else v for v, m in zip(series, missing, strict=True)],
-                       type=pa.decimal128(precision, scale))  # fmt: skip
+        arr = pa.array(
+            [None if m else v for v, m in zip(series, missing, strict=True)],
+            type=pa.decimal128(precision, scale),
+        )
         changed[col] = pd.Series(pd.arrays.ArrowExtensionArray(arr), index=frame.index)
     return frame.assign(**changed) if changed else frame
 
@@ -1136,8 +1217,9 @@ def _refuse_odd_decimals(series: pd.Series, col: str, label: str) -> None:
     ``sNaN``: a decimal column has no such values, and DuckDB stored the whole column as
     a 32-bit float (12345678.901 became 12345679.0) without a word; pandas' isna raised on
     sNaN."""
-    odd = next((v for v in series if isinstance(v, Decimal) and (v.is_infinite() or
-                                                                  v.is_snan())), None)  # fmt: skip
+    odd = next(
+        (v for v in series if isinstance(v, Decimal) and (v.is_infinite() or v.is_snan())), None
+    )
     if odd is None:
         return
     what = "a signalling NaN" if odd.is_snan() else "an infinity"
@@ -1221,8 +1303,9 @@ def normalize(scratch: Scratch, label: str) -> tuple[Column, ...]:
             continue
         changed = True
     if changed:
-        view = scratch.sql("SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
-                           [SRC]).fetchone()[0]  # fmt: skip
+        view = scratch.sql(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [SRC]
+        ).fetchone()[0]
         if view:  # load_parquet(materialize=False): keep a view (over the renamed one)
             scratch.sql(f"ALTER VIEW {SRC} RENAME TO {SRC}_raw")
             scratch.sql(f"CREATE VIEW {SRC} AS SELECT {', '.join(select)} FROM {SRC}_raw")
@@ -1317,8 +1400,15 @@ def decimal_scale(dtype: str) -> int:
 
 
 def combine_fingerprint(columns: tuple[Column, ...], n_rows: int, s_hi: int, s_lo: int) -> str:
-    text = "\n".join([FINGERPRINT_VERSION, schema_text(columns), str(n_rows),
-                      str(s_hi & _MASK64), str(s_lo & _MASK64)])  # fmt: skip
+    text = "\n".join(
+        [
+            FINGERPRINT_VERSION,
+            schema_text(columns),
+            str(n_rows),
+            str(s_hi & _MASK64),
+            str(s_lo & _MASK64),
+        ]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -1370,8 +1460,12 @@ def snapshot_of(scratch: Scratch, columns: tuple[Column, ...]) -> Snapshot:
             raise InvalidInput(_first_line(exc)) from exc
         n, s_hi, s_lo, distinct = scratch.sql(totals).fetchone()
         scratch.sql("DROP TABLE h")
-    return Snapshot(columns, int(n), combine_fingerprint(columns, int(n), int(s_hi), int(s_lo)),
-                    int(n) - int(distinct))  # fmt: skip
+    return Snapshot(
+        columns,
+        int(n),
+        combine_fingerprint(columns, int(n), int(s_hi), int(s_lo)),
+        int(n) - int(distinct),
+    )
 
 
 def write_parquet(scratch: Scratch, tmp_dir: Path) -> Path:
@@ -1408,8 +1502,10 @@ def read_page(path: Path, offset: int, limit: int) -> pd.DataFrame:
                 f"{lo} AND file_row_number < {hi} ORDER BY file_row_number"
             )
         except duckdb.Error:  # a user column called file_row_number: page the slow way
-            s.sql(f"CREATE TEMP TABLE page AS SELECT * FROM read_parquet({source}) "
-                  f"LIMIT {int(limit)} OFFSET {lo}")  # fmt: skip
+            s.sql(
+                f"CREATE TEMP TABLE page AS SELECT * FROM read_parquet({source}) "
+                f"LIMIT {int(limit)} OFFSET {lo}"
+            )
         return exact_frame(s, "page")
 
 
@@ -1428,8 +1524,10 @@ def read_sample(path: Path, n: int, seed: int = 0) -> pd.DataFrame:
         if s.count(source) <= n:
             s.sql(f"CREATE VIEW snap AS SELECT * FROM {source}")
         else:
-            s.sql(f"CREATE TEMP TABLE snap AS SELECT * FROM {source} USING SAMPLE "
-                  f"reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})")  # fmt: skip
+            s.sql(
+                f"CREATE TEMP TABLE snap AS SELECT * FROM {source} USING SAMPLE "
+                f"reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
+            )
         return exact_frame(s, "snap")
 
 
@@ -1451,26 +1549,29 @@ def exact_frame(scratch: Scratch, table: str) -> pd.DataFrame:
     both: set[str] = set()
     if floats:
         flags = scratch.sql(
-            "SELECT " + ", ".join(
+            "SELECT "
+            + ", ".join(
                 f"coalesce(bool_or({ident(c.name)} IS NULL) AND bool_or(isnan({ident(c.name)})),"
-                " false)" for c in floats
-            ) + f" FROM {table}"
-        ).fetchall()[0]  # fmt: skip
+                " false)"
+                for c in floats
+            )
+            + f" FROM {table}"
+        ).fetchall()[0]
         both = {c.name for c, flag in zip(floats, flags, strict=True) if flag}
     special = [c for c in columns if is_decimal(c.dtype) or c.name in both]
     if not special:
         return scratch.sql(f"SELECT * FROM {table}").df()
     plain = [ident(c.name) for c in columns if c not in special]
     # Two projections of one table come back in the same (insertion) order.
-    arrow = scratch.con.sql(f"SELECT {', '.join(ident(c.name) for c in special)} FROM {table}"
-                            ).to_arrow_table()  # fmt: skip
+    arrow = scratch.con.sql(
+        f"SELECT {', '.join(ident(c.name) for c in special)} FROM {table}"
+    ).to_arrow_table()
     if plain:
         frame = scratch.sql(f"SELECT {', '.join(plain)} FROM {table}").df()
     else:
         frame = pd.DataFrame(index=pd.RangeIndex(arrow.num_rows))
     for i, c in enumerate(special):
-        frame[c.name] = pd.Series(pd.arrays.ArrowExtensionArray(arrow.column(i)),
-                                  index=frame.index)  # fmt: skip
+        frame[c.name] = pd.Series(pd.arrays.ArrowExtensionArray(arrow.column(i)), index=frame.index)
     return frame[[c.name for c in columns]]
 
 
@@ -1517,8 +1618,13 @@ def literal(text: str) -> str:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().split("\n")[0]
-    for prefix in ("Invalid Input Error: ", "Conversion Error: ", "IO Error: ",
-                   "Binder Error: ", "Parser Error: "):  # fmt: skip
+    for prefix in (
+        "Invalid Input Error: ",
+        "Conversion Error: ",
+        "IO Error: ",
+        "Binder Error: ",
+        "Parser Error: ",
+    ):
         text = text.removeprefix(prefix)
     return text
 
@@ -1532,15 +1638,26 @@ def _decode_head(head: bytes, label: str, encoding: str, complete: bool) -> str:
         if not complete and exc.start >= len(head) - 4:
             return head[: exc.start].decode("utf-8-sig")  # a character cut by the sample's end
         line = head.count(b"\n", 0, exc.start) + 1
-        raise _encoding_error(label, encoding, f"line {line}: byte 0x{head[exc.start]:02x} "
-                                               f"at offset {exc.start}", head,
-                              _non_ascii_utf8(head[: exc.start]),
-                              complete=complete) from exc  # fmt: skip
+        raise _encoding_error(
+            label,
+            encoding,
+            f"line {line}: byte 0x{head[exc.start]:02x} at offset {exc.start}",
+            head,
+            _non_ascii_utf8(head[: exc.start]),
+            complete=complete,
+        ) from exc
 
 
-def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
-                    utf8_before: bool = False, *, complete: bool = False,
-                    mid_file: bool = False) -> InvalidInput:  # fmt: skip
+def _encoding_error(
+    label: str,
+    encoding: str,
+    where: str,
+    sample: bytes = b"",
+    utf8_before: bool = False,
+    *,
+    complete: bool = False,
+    mid_file: bool = False,
+) -> InvalidInput:
     """The file is not text in ``encoding``; the hint names the likely one from ``sample``
     (its first bytes): Windows-1252 when bytes 0x80-0x9F occur (its curly quotes, dashes
     and euro sign; in latin-1 they are invisible control characters, so reading such a
@@ -1555,20 +1672,26 @@ def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
     GB18030 read as words, get no guess but the encodings that decode them strictly, with
     what each reads (following a confident wrong guess registered mojibake). Cyrillic
     (cp1251, KOI8-R) is offered only where it reads as Cyrillic words."""
-    where_to = "(--encoding {0} on the command line, encoding='{0}' in the SDK, the " \
-        "Encoding box on the page)"  # fmt: skip
+    where_to = (
+        "(--encoding {0} on the command line, encoding='{0}' in the SDK, the "
+        "Encoding box on the page)"
+    )
     readings = _readings(sample, complete=complete, mid_file=mid_file) if not utf8_before else {}
     western = "cp1252" in readings and _reads_as_western(readings["cp1252"][2])
     eastern = [c for c, (*_, text) in readings.items() if c in _CJK and _reads_as_cjk(text)]
     if utf8_before:
-        hint = ("Its text before that point is UTF-8 with accented or other non-ASCII "
-                "characters, so the file mixes encodings: reading the whole file in another "
-                "encoding would garble that part without a word. Fix the lines from that point "
-                "(re-save them as UTF-8) and register the file again.")  # fmt: skip
+        hint = (
+            "Its text before that point is UTF-8 with accented or other non-ASCII "
+            "characters, so the file mixes encodings: reading the whole file in another "
+            "encoding would garble that part without a word. Fix the lines from that point "
+            "(re-save them as UTF-8) and register the file again."
+        )
     elif any(0x80 <= b <= 0x9F for b in sample) and western and not eastern:
-        hint = ("It looks like Windows-1252 (what Excel and other Windows programs write: "
-                "bytes 0x80-0x9F are its quotes, dashes and euro sign). Re-save it as UTF-8, "
-                "or choose the encoding cp1252 " + where_to.format("cp1252") + ".")  # fmt: skip
+        hint = (
+            "It looks like Windows-1252 (what Excel and other Windows programs write: "
+            "bytes 0x80-0x9F are its quotes, dashes and euro sign). Re-save it as UTF-8, "
+            "or choose the encoding cp1252 " + where_to.format("cp1252") + "."
+        )
     elif readings and (eastern or not western):
         names = list(readings)
         line = next(iter(readings.values()))[0]
@@ -1589,8 +1712,10 @@ def _encoding_error(label: str, encoding: str, where: str, sample: bytes = b"",
                 f"{where_to.format('NAME')}, or re-save it as UTF-8."
             )
     elif encoding.lower().replace("_", "-").startswith(("utf-8", "utf8")):
-        hint = ("Re-save it as UTF-8, or choose its encoding, e.g. cp1252 (Windows) or "
-                "latin-1 (ISO-8859-1) " + where_to.format("cp1252") + ".")  # fmt: skip
+        hint = (
+            "Re-save it as UTF-8, or choose its encoding, e.g. cp1252 (Windows) or "
+            "latin-1 (ISO-8859-1) " + where_to.format("cp1252") + "."
+        )
     else:
         hint = "Choose the file's real encoding (e.g. utf-8, cp1252, latin-1)."
     return InvalidInput(f"{label} is not valid {encoding} text ({where}). {hint}")
@@ -1762,8 +1887,9 @@ def _check_names(names: list[str], label: str, where: str = "header row") -> Non
         check_storable(str(n), f"{label}: the name of column {i + 1} ({str(n)!r}) in the {where}")
     blank = [i + 1 for i, n in enumerate(names) if not str(n).strip()]
     if blank:
-        raise InvalidInput(f"{label}: column {blank[0]} has no name. Give every column a name "
-                           f"in the {where}.")  # fmt: skip
+        raise InvalidInput(
+            f"{label}: column {blank[0]} has no name. Give every column a name in the {where}."
+        )
     seen: dict[str, str] = {}
     dupes = []
     for n in names:
@@ -1772,27 +1898,30 @@ def _check_names(names: list[str], label: str, where: str = "header row") -> Non
             dupes.append(n if seen[key] == n else f"{seen[key]}/{n}")
         seen.setdefault(key, n)
     if dupes:
-        raise InvalidInput(f"{label} has duplicate column names: {', '.join(dupes[:10])} "
-                           "(names are compared ignoring case). Rename them so each is "
-                           "unique.")  # fmt: skip
+        raise InvalidInput(
+            f"{label} has duplicate column names: {', '.join(dupes[:10])} "
+            "(names are compared ignoring case). Rename them so each is "
+            "unique."
+        )
 
 
 def _require_rows(scratch: Scratch, label: str) -> None:
     if scratch.count() == 0:
-        raise InvalidInput(f"{label} has a header but no data rows; a dataset version needs "
-                           "at least one row.")  # fmt: skip
+        raise InvalidInput(
+            f"{label} has a header but no data rows; a dataset version needs at least one row."
+        )
 
 
-def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encoding: str,
-               n_header: int) -> InvalidInput:  # fmt: skip
+def _csv_error(
+    exc: duckdb.Error, path: Path, label: str, delimiter: str, encoding: str, n_header: int
+) -> InvalidInput:
     text = str(exc)
     if "Invalid unicode" in text or "not utf-8" in text.lower():
         line = text.split("Line:")[1].split("\n")[0].strip() if "Line:" in text else "?"
         with path.open("rb") as f:
             sample = f.read(1 << 16)
         valid = sample[: len(sample) - 4] if len(sample) == 1 << 16 else sample
-        mixed = encoding.lower().replace("_", "-") in ("utf-8", "utf8") and \
-            _non_ascii_utf8(valid)  # fmt: skip
+        mixed = encoding.lower().replace("_", "-") in ("utf-8", "utf8") and _non_ascii_utf8(valid)
         return _encoding_error(
             label, encoding, f"around line {line}", sample, mixed, complete=len(sample) < 1 << 16
         )
@@ -1807,8 +1936,9 @@ def _csv_error(exc: duckdb.Error, path: Path, label: str, delimiter: str, encodi
     return InvalidInput(f"{label} could not be read as CSV: {_first_line(exc)}")
 
 
-def _first_ragged_line(path: Path, delimiter: str, encoding: str, n_header: int
-                       ) -> tuple[int, int] | None:  # fmt: skip
+def _first_ragged_line(
+    path: Path, delimiter: str, encoding: str, n_header: int
+) -> tuple[int, int] | None:
     try:
         with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
             reader = csv.reader(fh, delimiter=delimiter)

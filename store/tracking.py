@@ -81,9 +81,15 @@ COMPARISONS = (
 def insert_experiment(tx: Tx, exp: Experiment) -> None:
     tx.execute(
         f"INSERT INTO experiments ({_EXP_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
-        [exp.experiment_id, exp.name, exp.description, exp.lifecycle, exp.created_at,
-         exp.created_by],
-    )  # fmt: skip
+        [
+            exp.experiment_id,
+            exp.name,
+            exp.description,
+            exp.lifecycle,
+            exp.created_at,
+            exp.created_by,
+        ],
+    )
 
 
 def find_experiment(tx: Tx, name: str) -> Experiment | None:
@@ -92,8 +98,9 @@ def find_experiment(tx: Tx, name: str) -> Experiment | None:
 
 
 def get_experiment(tx: Tx, experiment_id: str) -> Experiment:
-    row = tx.fetchone(f"SELECT {_EXP_COLS} FROM experiments WHERE experiment_id = ?",
-                      [experiment_id])  # fmt: skip
+    row = tx.fetchone(
+        f"SELECT {_EXP_COLS} FROM experiments WHERE experiment_id = ?", [experiment_id]
+    )
     if row is None:
         raise NotFound(f"Experiment {experiment_id!r} not found.")
     return Experiment(*row)
@@ -123,10 +130,22 @@ def list_experiments(tx: Tx) -> list[ExperimentSummary]:
 def insert_run(tx: Tx, run: Run) -> None:
     tx.execute(
         f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run.run_id, run.experiment_id, run.name, run.status, run.source, run.parent_run_id,
-         run.created_by, run.host, run.pid, run.started_at, run.ended_at, run.error,
-         run.lifecycle],
-    )  # fmt: skip
+        [
+            run.run_id,
+            run.experiment_id,
+            run.name,
+            run.status,
+            run.source,
+            run.parent_run_id,
+            run.created_by,
+            run.host,
+            run.pid,
+            run.started_at,
+            run.ended_at,
+            run.error,
+            run.lifecycle,
+        ],
+    )
     tx.execute("INSERT INTO run_ingest (run_id) VALUES (?)", [run.run_id])
 
 
@@ -193,9 +212,14 @@ def search_runs(
     return [Run(*row) for row in rows]
 
 
-def count_matching(tx: Tx, *, experiment_ids: Sequence[str] | None = None,
-                   conditions: Sequence[Condition] = (), lifecycle: str = "active",
-                   where_filter: Filter | None = None) -> int:  # fmt: skip
+def count_matching(
+    tx: Tx,
+    *,
+    experiment_ids: Sequence[str] | None = None,
+    conditions: Sequence[Condition] = (),
+    lifecycle: str = "active",
+    where_filter: Filter | None = None,
+) -> int:
     """How many runs :func:`search_runs` would find without a limit."""
     if experiment_ids is not None and not experiment_ids:
         return 0
@@ -224,9 +248,10 @@ def known_keys(tx: Tx, experiment_ids: Sequence[str] | None = None) -> dict[str,
         )
         params = [list(experiment_ids)]
     keys: dict[str, list[str]] = {"metrics": [], "params": [], "tags": []}
-    parts = [f"SELECT DISTINCT '{kind}', key FROM {table} {scope}"
-             for kind, table in (("metrics", "metric_summary"), ("params", "params"),
-                                 ("tags", "tags"))]  # fmt: skip
+    parts = [
+        f"SELECT DISTINCT '{kind}', key FROM {table} {scope}"
+        for kind, table in (("metrics", "metric_summary"), ("params", "params"), ("tags", "tags"))
+    ]
     for kind, key in tx.fetchall(" UNION ALL ".join(parts) + " ORDER BY 1, 2", params * 3):
         keys[kind].append(key)
     return keys
@@ -277,12 +302,17 @@ def condition_sql(cond: Condition) -> tuple[str, list]:
     numbers = [_as_number(v) for v in values]
     if op in ("LIKE", "ILIKE"):
         if not isinstance(cond.value, str) or text_col is None:
-            raise InvalidInput(f"{name} {op} {cond.value!r}: {op} matches text with a "
-                               "quoted pattern, e.g. tags.note LIKE 'rf-%'.")  # fmt: skip
+            raise InvalidInput(
+                f"{name} {op} {cond.value!r}: {op} matches text with a "
+                "quoted pattern, e.g. tags.note LIKE 'rf-%'."
+            )
         test, params = f"{text_col} {op} ?", [cond.value]
     elif all(n is not None for n in numbers):
-        test, params = (_number_in_sql(float_col, int_col, numbers) if op in ("IN", "NOT IN")
-                        else _number_sql(float_col, int_col, op, numbers[0]))  # fmt: skip
+        test, params = (
+            _number_in_sql(float_col, int_col, numbers)
+            if op in ("IN", "NOT IN")
+            else _number_sql(float_col, int_col, op, numbers[0])
+        )
     elif text_col is None:
         raise InvalidInput(f"{name} is compared with {cond.value!r}; metrics compare with numbers.")
     elif any(n is not None for n in numbers):
@@ -297,8 +327,10 @@ def condition_sql(cond: Condition) -> tuple[str, list]:
         quoted = [q for v in values if (q := _quoted_number(v)) is not None]
         if quoted and (op in ("IN", "NOT IN") or len(quoted) == len(values)):
             number_test, number_params = (
-                _number_in_sql(float_col, int_col, quoted) if op in ("IN", "NOT IN")
-                else _number_sql(float_col, int_col, op, quoted[0]))  # fmt: skip
+                _number_in_sql(float_col, int_col, quoted)
+                if op in ("IN", "NOT IN")
+                else _number_sql(float_col, int_col, op, quoted[0])
+            )
             test = f"CASE WHEN x.kind = 'str' THEN {test} ELSE {number_test} END"
             params = [*params, *number_params]
     exists = f"EXISTS (SELECT 1 FROM {table} x WHERE {where} AND ({test}))"
@@ -312,8 +344,10 @@ _INT_BOUND = 2**126
 # A tag's text read as an integer (exact) when it is one of at most 37 digits, else as a
 # double when it is a number; other text matches no numeric comparison.
 _TAG_INT = r"regexp_full_match(x.value, '[-+]?[0-9]{1,37}')"
-_TAG_NUMBER = (f"CASE WHEN NOT {_TAG_INT} THEN TRY_CAST(x.value AS DOUBLE) END",
-               f"CASE WHEN {_TAG_INT} THEN x.value::HUGEINT END")  # fmt: skip
+_TAG_NUMBER = (
+    f"CASE WHEN NOT {_TAG_INT} THEN TRY_CAST(x.value AS DOUBLE) END",
+    f"CASE WHEN {_TAG_INT} THEN x.value::HUGEINT END",
+)
 
 
 def _keyed_value(cond: Condition) -> tuple[str, tuple[str | None, str | None], str | None]:
@@ -321,8 +355,10 @@ def _keyed_value(cond: Condition) -> tuple[str, tuple[str | None, str | None], s
     if cond.field == "metrics":
         return "metric_summary", ("x.last_value", None), None
     if cond.field == "params":
-        text = ("coalesce(x.value_str, x.value_int::VARCHAR, x.value_float::VARCHAR, "
-                "x.value_bool::VARCHAR)")  # fmt: skip
+        text = (
+            "coalesce(x.value_str, x.value_int::VARCHAR, x.value_float::VARCHAR, "
+            "x.value_bool::VARCHAR)"
+        )
         # A bool param is the integer 0 or 1, as in Python (True == 1).
         return "params", ("x.value_float", "coalesce(x.value_int, x.value_bool::BIGINT)"), text
     if cond.field == "tags":
@@ -330,8 +366,9 @@ def _keyed_value(cond: Condition) -> tuple[str, tuple[str | None, str | None], s
     raise InvalidInput(f"Unknown field {cond.field!r}; use metrics, params, tags or attributes.")
 
 
-def _number_sql(float_col: str | None, int_col: str | None, op: str,
-                q: int | float) -> tuple[str, list]:  # fmt: skip
+def _number_sql(
+    float_col: str | None, int_col: str | None, op: str, q: int | float
+) -> tuple[str, list]:
     """``value op q`` for a row whose value is in ``float_col`` (a DOUBLE) or ``int_col`` (an
     integer), exactly as Python compares an int or a float with ``q``.
 
@@ -352,34 +389,44 @@ def _number_sql(float_col: str | None, int_col: str | None, op: str,
         f = _nearest_double(q)
         tie = (f > q) - (f < q)  # Python compares an int with a float exactly
         nan = "true" if op == "!=" else "false"
-        tests.append(f"WHEN {float_col} IS NOT NULL THEN CASE WHEN isnan({float_col}) THEN {nan} "
-                     f"ELSE (CASE WHEN {float_col} < ?::DOUBLE THEN -1 WHEN {float_col} > "
-                     f"?::DOUBLE THEN 1 ELSE ? END) {op} 0 END")  # fmt: skip
+        tests.append(
+            f"WHEN {float_col} IS NOT NULL THEN CASE WHEN isnan({float_col}) THEN {nan} "
+            f"ELSE (CASE WHEN {float_col} < ?::DOUBLE THEN -1 WHEN {float_col} > "
+            f"?::DOUBLE THEN 1 ELSE ? END) {op} 0 END"
+        )
         params += [f, f, tie]
     if int_col is not None:
         lo, hi = _integers_around(q)
         # value < hi  <=> value < q;  value > lo  <=> value > q  (lo = hi = q for an integer)
-        tests.append(f"WHEN {int_col} IS NOT NULL THEN (CASE WHEN {int_col}::HUGEINT < "
-                     f"?::HUGEINT THEN -1 WHEN {int_col}::HUGEINT > ?::HUGEINT THEN 1 ELSE 0 END) "
-                     f"{op} 0")  # fmt: skip
+        tests.append(
+            f"WHEN {int_col} IS NOT NULL THEN (CASE WHEN {int_col}::HUGEINT < "
+            f"?::HUGEINT THEN -1 WHEN {int_col}::HUGEINT > ?::HUGEINT THEN 1 ELSE 0 END) "
+            f"{op} 0"
+        )
         params += [hi, lo]
     return f"CASE {' '.join(tests)} ELSE false END", params
 
 
-def _number_in_sql(float_col: str | None, int_col: str | None,
-                   numbers: Sequence[int | float]) -> tuple[str, list]:  # fmt: skip
+def _number_in_sql(
+    float_col: str | None, int_col: str | None, numbers: Sequence[int | float]
+) -> tuple[str, list]:
     """``value IN numbers`` with :func:`_number_sql`'s equality, one bound list per column."""
     doubles = [f for q in numbers if not _is_nan(q) and (f := _nearest_double(q)) == q]
-    ints = [int(q) for q in numbers if not _is_nan(q) and not math.isinf(q) and q == int(q)
-            and -_INT_BOUND < q < _INT_BOUND]  # fmt: skip
+    ints = [
+        int(q)
+        for q in numbers
+        if not _is_nan(q) and not math.isinf(q) and q == int(q) and -_INT_BOUND < q < _INT_BOUND
+    ]
     tests, params = [], []
     if float_col is not None:
-        tests.append(f"WHEN {float_col} IS NOT NULL THEN {float_col} IN "
-                     "(SELECT unnest(?::DOUBLE[]))")  # fmt: skip
+        tests.append(
+            f"WHEN {float_col} IS NOT NULL THEN {float_col} IN (SELECT unnest(?::DOUBLE[]))"
+        )
         params.append(doubles)
     if int_col is not None:
-        tests.append(f"WHEN {int_col} IS NOT NULL THEN {int_col}::HUGEINT IN "
-                     "(SELECT unnest(?::HUGEINT[]))")  # fmt: skip
+        tests.append(
+            f"WHEN {int_col} IS NOT NULL THEN {int_col}::HUGEINT IN (SELECT unnest(?::HUGEINT[]))"
+        )
         params.append(ints)
     return f"CASE {' '.join(tests)} ELSE false END", params
 
@@ -433,8 +480,16 @@ def _text(value: object) -> str:
 
 
 # Run attributes by kind: what a filter may compare them with.
-_TEXT_ATTRIBUTES = {"run_id", "name", "run_name", "status", "source", "created_by", "user",
-                    "parent_run_id"}  # fmt: skip
+_TEXT_ATTRIBUTES = {
+    "run_id",
+    "name",
+    "run_name",
+    "status",
+    "source",
+    "created_by",
+    "user",
+    "parent_run_id",
+}
 _TIME_ATTRIBUTES = {"started_at", "start_time", "ended_at", "end_time"}
 
 
@@ -453,13 +508,16 @@ def _attribute_sql(cond: Condition, op: str) -> tuple[str, list]:
     numbers = [_as_number(v) for v in values]
     if op in ("LIKE", "ILIKE"):
         if not isinstance(cond.value, str):
-            raise InvalidInput(f"{cond.key} {op} needs a quoted pattern, e.g. "
-                               f"run_name LIKE 'rf-%'; got {cond.value!r}.")  # fmt: skip
+            raise InvalidInput(
+                f"{cond.key} {op} needs a quoted pattern, e.g. "
+                f"run_name LIKE 'rf-%'; got {cond.value!r}."
+            )
         return f"{col}::VARCHAR {op} ?", [cond.value]
     if cond.key in _TEXT_ATTRIBUTES:
         if any(n is not None for n in numbers):
-            raise InvalidInput(f"{cond.key} is text; quote the value, e.g. "
-                               f"{cond.key} = '{values[0]}'.")  # fmt: skip
+            raise InvalidInput(
+                f"{cond.key} is text; quote the value, e.g. {cond.key} = '{values[0]}'."
+            )
         if op in ("IN", "NOT IN"):
             return f"{col} {op} (SELECT unnest(?::VARCHAR[]))", [[_text(v) for v in values]]
         return f"{col} {op} ?", [_text(cond.value)]
@@ -471,8 +529,10 @@ def _attribute_sql(cond: Condition, op: str) -> tuple[str, list]:
             return (f"NOT ({test})" if op == "NOT IN" else test), params
         return _number_sql(*cols, op, numbers[0])
     if cond.key == "duration":
-        raise InvalidInput(f"duration is in seconds; compare it with a number, e.g. "
-                           f"duration > 60; got {cond.value!r}.")  # fmt: skip
+        raise InvalidInput(
+            f"duration is in seconds; compare it with a number, e.g. "
+            f"duration > 60; got {cond.value!r}."
+        )
     times = [_timestamp(cond.key, v) for v in values]
     if op in ("IN", "NOT IN"):
         return f"{col} {op} (SELECT unnest(?::TIMESTAMP[]))", [times]
@@ -513,8 +573,7 @@ def _order_sql(ob: OrderBy, i: int) -> tuple[list[str], str, list]:
         raise InvalidInput(
             f"Cannot order by {ob.field!r}; use metrics, params, tags or attributes."
         )
-    join = (f"LEFT JOIN {tables[ob.field]} {alias} "
-            f"ON {alias}.run_id = r.run_id AND {alias}.key = ?")  # fmt: skip
+    join = f"LEFT JOIN {tables[ob.field]} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?"
     # NaN sorts last either way, with the runs that lack the key (DuckDB would put it above
     # every number: a diverged run first when sorting by a metric, best first).
     if ob.field == "metrics":
@@ -523,9 +582,15 @@ def _order_sql(ob: OrderBy, i: int) -> tuple[list[str], str, list]:
         # As doubles first, then, among values with the same double, by what rounding cut
         # off an integer (2**60 + 1 sorts after 2**60 and after the float 2.0**60).
         as_int = f"coalesce({alias}.value_int, {alias}.value_bool::BIGINT)"
-        return [f"coalesce({as_int}::DOUBLE, {_nan_as_null(f'{alias}.value_float')})",
+        return (
+            [
+                f"coalesce({as_int}::DOUBLE, {_nan_as_null(f'{alias}.value_float')})",
                 f"coalesce({as_int}::HUGEINT - ({as_int}::DOUBLE)::HUGEINT, 0)",
-                f"{alias}.value_str"], join, [ob.key]  # fmt: skip
+                f"{alias}.value_str",
+            ],
+            join,
+            [ob.key],
+        )
     return [f"{alias}.value"], join, [ob.key]
 
 
@@ -551,8 +616,9 @@ def encode_param(
     return ("str", None, None, None, str(value))
 
 
-def decode_param(kind: str, vi: int | None, vf: float | None, vb: bool | None,
-                 vs: str | None) -> ParamValue:  # fmt: skip
+def decode_param(
+    kind: str, vi: int | None, vf: float | None, vb: bool | None, vs: str | None
+) -> ParamValue:
     return {"null": None, "bool": vb, "int": vi, "float": vf}.get(kind, vs)
 
 
@@ -583,8 +649,9 @@ def run_columns(tx: Tx, run_ids: Sequence[str]) -> dict[str, dict[str, object]]:
     # At most one value column is non-NULL: the one of the param's type (none for None).
     for run_id, key, vi, vf, vb, vs in tx.fetchall(
         f"SELECT run_id, key, value_int, value_float, value_bool, value_str FROM params "
-        f"WHERE {page}", ids,
-    ):  # fmt: skip
+        f"WHERE {page}",
+        ids,
+    ):
         out[run_id]["params." + key] = (
             vi if vi is not None else vf if vf is not None else vb if vb is not None else vs
         )
@@ -597,8 +664,9 @@ def run_columns(tx: Tx, run_ids: Sequence[str]) -> dict[str, dict[str, object]]:
     return out
 
 
-def metric_history(tx: Tx, run_ids: Sequence[str], keys: Sequence[str] | None = None
-                   ) -> pd.DataFrame:  # fmt: skip
+def metric_history(
+    tx: Tx, run_ids: Sequence[str], keys: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Every point of the given runs' metrics, ordered by run, key, step, arrival."""
     if not run_ids:
         return pd.DataFrame(columns=["run_id", "key", "step", "ts_ms", "value"])

@@ -39,9 +39,18 @@ def all_users(tx: Tx) -> list[User]:
 
 
 def insert(tx: Tx, user: User, hashed: str) -> None:
-    tx.execute(f"INSERT INTO users ({_COLS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [user.name, user.role, user.disabled, user.created_at, user.created_by,
-                user.password_changed_at, hashed])  # fmt: skip
+    tx.execute(
+        f"INSERT INTO users ({_COLS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            user.name,
+            user.role,
+            user.disabled,
+            user.created_at,
+            user.created_by,
+            user.password_changed_at,
+            hashed,
+        ],
+    )
 
 
 def update(tx: Tx, name: str, **values: object) -> None:

@@ -65,8 +65,9 @@ _RUN_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 class Workspace:
     """An opened workspace: its paths, its database gateway and its blob store."""
 
-    def __init__(self, root: Path | str, *, lock_timeout: float = 30.0,
-                 linger: float = 0.1) -> None:  # fmt: skip
+    def __init__(
+        self, root: Path | str, *, lock_timeout: float = 30.0, linger: float = 0.1
+    ) -> None:
         # DuckDB cannot open a path that is not UTF-8 (std::bad_cast): refused before any
         # folder or file is made (it left blobs/, runs/ and a queue file behind, then "a bug")
         check_storable(

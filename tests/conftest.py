@@ -110,14 +110,17 @@ def make_frame(rows: int = 100, *, seed: int = 0, shift: float = 0.0) -> pd.Data
     """A small mixed-type table: a unique id, numbers with some NULLs, a category, a flag,
     a date. ``shift`` moves the numbers (a drifted month)."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "id": np.arange(1, rows + 1),
-        "age": rng.integers(18, 80, rows),
-        "income": rng.normal(40_000 + shift * 10_000, 8_000, rows).round(2),
-        "plan": rng.choice(["basic", "pro", "team"], rows),
-        "active": rng.random(rows) < 0.7,
-        "signup": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), "D"),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, rows + 1),
+            "age": rng.integers(18, 80, rows),
+            "income": rng.normal(40_000 + shift * 10_000, 8_000, rows).round(2),
+            "plan": rng.choice(["basic", "pro", "team"], rows),
+            "active": rng.random(rows) < 0.7,
+            "signup": pd.to_datetime("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 365, rows), "D"),
+        }
+    )
     frame.loc[frame.index[::10], "income"] = np.nan
     frame["signup"] = frame["signup"].dt.date
     return frame

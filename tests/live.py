@@ -21,9 +21,14 @@ from tests.conftest import PYTHON, ROOT, subprocess_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # The journeys' screenshots: a test run writes them under tests/output/ (tests never modify
 # tracked files); `make screenshots` runs the browser tests with WORKBENCH_SHOTS pointing at
@@ -45,16 +50,30 @@ def app_server(ws_path: Path, log_path: Path, **env: str) -> Iterator[str]:
 
 
 @contextmanager
-def app_process(ws_path: Path, log_path: Path, **env: str
-                ) -> Iterator[tuple[str, subprocess.Popen]]:  # fmt: skip
+def app_process(
+    ws_path: Path, log_path: Path, **env: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like app_server, and the process too (for a test that kills it)."""
     port = free_port()
     log = log_path.open("w")
     proc = subprocess.Popen(
-        [PYTHON, "-m", "app.cli", "--workspace", str(ws_path), "ui", "--port", str(port),
-         "--host", "127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=subprocess_env(ws_path, **env),
-    )  # fmt: skip
+        [
+            PYTHON,
+            "-m",
+            "app.cli",
+            "--workspace",
+            str(ws_path),
+            "ui",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=subprocess_env(ws_path, **env),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log_path)
@@ -73,20 +92,29 @@ def app_process(ws_path: Path, log_path: Path, **env: str
 
 
 @contextmanager
-def make_run(clone: Path, log_path: Path, timeout: float = 900
-             ) -> Iterator[tuple[str, float]]:  # fmt: skip
+def make_run(clone: Path, log_path: Path, timeout: float = 900) -> Iterator[tuple[str, float]]:
     """The README's first command, `make run`, in ``clone`` on a free port, with an
     environment a newcomer's shell would have (no virtualenv, no WORKBENCH_* settings).
     Yields the URL once the server is healthy, and the seconds that took."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WORKBENCH_", "VIRTUAL_ENV", "PYTHON"))}  # fmt: skip
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if not p.startswith(str(ROOT)))  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("WORKBENCH_", "VIRTUAL_ENV", "PYTHON"))
+    }
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(ROOT))
+    )
     log = log_path.open("w")
     started = time.monotonic()
-    proc = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=clone, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["make", "run", f"PORT={port}"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://localhost:{port}"
     try:
         _wait_healthy(url, proc, log_path, timeout)

@@ -21,8 +21,11 @@ from store.workspace import Workspace
 from tests.conftest import ROOT
 from tests.test_runner import binary_frame
 
-VIEWER, EDITOR, ADMIN = (Principal("vera", "viewer"), Principal("ed", "editor"),
-                         Principal("ada", "admin"))  # fmt: skip
+VIEWER, EDITOR, ADMIN = (
+    Principal("vera", "viewer"),
+    Principal("ed", "editor"),
+    Principal("ada", "admin"),
+)
 PASSWORD = "correct horse battery"
 
 
@@ -45,8 +48,7 @@ def test_passwords_are_argon2_hashes_never_the_text(ws: Workspace) -> None:
     assert all(PASSWORD not in str(e.detail) for e in events)
 
 
-def test_login_outcomes_are_audited_and_say_nothing_about_which_part_failed(ws: Workspace
-                                                                           ) -> None:  # fmt: skip
+def test_login_outcomes_are_audited_and_say_nothing_about_which_part_failed(ws: Workspace) -> None:
     auth.add_user(ws, "ana", PASSWORD, "editor")
     assert auth.login(ws, "ana", PASSWORD) == Principal("ana", "editor")
     messages = set()
@@ -82,8 +84,9 @@ def test_account_rules(ws: Workspace) -> None:
         auth.set_role(ws, "zed", "editor")
     auth.add_user(ws, "bo", PASSWORD, "viewer")
     auth.set_role(ws, "bo", "editor")
-    [change] = [e for e in ws.store.read(lambda tx: audit.recent(tx, 5))
-                if e.action == "user.set_role"]  # fmt: skip
+    [change] = [
+        e for e in ws.store.read(lambda tx: audit.recent(tx, 5)) if e.action == "user.set_role"
+    ]
     assert json.loads(change.detail) == {"before": {"role": "viewer"}, "after": {"role": "editor"}}
     auth.reset_password(ws, "bo", "another good one")
     assert auth.login(ws, "bo", "another good one").role == "editor"
@@ -121,7 +124,10 @@ def test_every_guarded_verb_refuses_a_viewer_and_audits_it(ws: Workspace, verb: 
         fn(ws, *args, **kwargs)
     [event] = denied(ws)
     assert (event.actor, event.object_id, json.loads(event.detail)["role"]) == (
-        "vera", verb, "viewer")  # fmt: skip
+        "vera",
+        verb,
+        "viewer",
+    )
 
 
 def test_editors_and_admins(ws: Workspace) -> None:
@@ -138,8 +144,9 @@ def test_editors_and_admins(ws: Workspace) -> None:
     with acting_as(ADMIN):
         registry.set_alias(ws, "clf", "champion", version.version)
         assert experiments.purge_runs(ws, launch.run_ids, "ada") == 1
-    moves = [e for e in ws.store.read(lambda tx: audit.recent(tx, 50))
-             if e.action == "model.alias.move"]  # fmt: skip
+    moves = [
+        e for e in ws.store.read(lambda tx: audit.recent(tx, 50)) if e.action == "model.alias.move"
+    ]
     assert {e.actor for e in moves} == {"ed", "ada"}  # the acting user is the recorded author
     assert len(denied(ws)) == 2
 
@@ -162,11 +169,17 @@ def test_every_writing_service_function_is_guarded_or_listed() -> None:
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
                 continue
-            writes = any(isinstance(n, ast.Attribute) and n.attr == "write"
-                         and isinstance(n.value, ast.Attribute) and n.value.attr == "store"
-                         for n in ast.walk(node))  # fmt: skip
-            guarded = any(isinstance(d, ast.Call) and getattr(d.func, "id", "") == "requires"
-                          for d in node.decorator_list)  # fmt: skip
+            writes = any(
+                isinstance(n, ast.Attribute)
+                and n.attr == "write"
+                and isinstance(n.value, ast.Attribute)
+                and n.value.attr == "store"
+                for n in ast.walk(node)
+            )
+            guarded = any(
+                isinstance(d, ast.Call) and getattr(d.func, "id", "") == "requires"
+                for d in node.decorator_list
+            )
             if writes and not guarded:
                 unguarded.setdefault(f"app/{path.name}", set()).add(node.name)
     extra = {f: names - UNGUARDED_WRITERS.get(f, set()) for f, names in unguarded.items()}
@@ -180,8 +193,12 @@ def test_sweep_size_is_limited(ws: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("WORKBENCH_MAX_TRIALS", "10")
     spec = RunSpec("churn", "churned", "random_forest")
     with pytest.raises(InvalidInput, match=r"trials must be 1 to 10 \(WORKBENCH_MAX_TRIALS\)"):
-        runner.launch(ws, spec, experiment="e", sweep=SweepSpec("random", {
-            "n_estimators": {"low": 5, "high": 50}}, trials=11))  # fmt: skip
+        runner.launch(
+            ws,
+            spec,
+            experiment="e",
+            sweep=SweepSpec("random", {"n_estimators": {"low": 5, "high": 50}}, trials=11),
+        )
     grid = {"n_estimators": list(range(5, 105)), "max_depth": list(range(1, 101))}
     with pytest.raises(InvalidInput, match="The grid has 10,000 combinations; the limit is 10"):
         runner.launch(ws, spec, experiment="e", sweep=SweepSpec("grid", grid))

@@ -27,8 +27,15 @@ from tests.test_runner import binary_frame
 
 
 def counts(ws: Workspace) -> dict[str, int]:
-    tables = ("runs", "metrics", "params", "dataset_versions", "model_versions", "artifacts",
-              "audit_events")  # fmt: skip
+    tables = (
+        "runs",
+        "metrics",
+        "params",
+        "dataset_versions",
+        "model_versions",
+        "artifacts",
+        "audit_events",
+    )
     return ws.store.read(lambda tx: {t: tx.scalar(f"SELECT count(*) FROM {t}") for t in tables})
 
 
@@ -37,8 +44,9 @@ def test_a_backup_taken_during_a_sweep_restores_clean(ws: Workspace, tmp_path: P
     first = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="e", wait=True)
     registry.register_model(ws, first.run_ids[0], "clf")
     grid = SweepSpec("grid", {"n_estimators": [5, 10, 20, 40, 60, 80]})
-    sweep = runner.launch(ws, RunSpec("churn", "churned", "random_forest"), experiment="e",
-                          sweep=grid)  # fmt: skip
+    sweep = runner.launch(
+        ws, RunSpec("churn", "churned", "random_forest"), experiment="e", sweep=grid
+    )
     time.sleep(0.5)  # trials are running: runs, params and metrics being written
     archive = tmp_path / "ws.tar.gz"
     report = backup.backup(ws, archive)
@@ -47,9 +55,13 @@ def test_a_backup_taken_during_a_sweep_restores_clean(ws: Workspace, tmp_path: P
     assert report.blobs >= 2 and report.missing == () and archive.stat().st_size > 0
     # The restore runs in another process, as an administrator would run it.
     target = tmp_path / "restored"
-    out = subprocess.run([PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
-                         capture_output=True, text=True, cwd=ROOT,
-                         env=subprocess_env(tmp_path / "unused"))  # fmt: skip
+    out = subprocess.run(
+        [PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=subprocess_env(tmp_path / "unused"),
+    )
     assert out.returncode == 0, out.stderr + out.stdout
     assert "clean" in out.stdout.splitlines()[-1]
     restored = Workspace.open(target)

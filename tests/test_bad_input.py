@@ -70,8 +70,11 @@ def test_nan_and_inf_metrics_are_accepted_by_policy(ws: Workspace) -> None:
 def test_logging_to_an_ended_run(ws: Workspace) -> None:
     with wb.start_run(experiment="e", name="done") as run:
         run.log_metric("m", 1.0)
-    for call in (lambda: run.log_metric("m", 2.0), lambda: run.log_param("p", 1),
-                 lambda: run.set_tag("t", "v")):  # fmt: skip
+    for call in (
+        lambda: run.log_metric("m", 2.0),
+        lambda: run.log_param("p", 1),
+        lambda: run.set_tag("t", "v"),
+    ):
         ended = r"'done' .* has ended with status finished; start a new run"
         with pytest.raises(InvalidInput, match=ended):
             call()
@@ -139,8 +142,13 @@ def main_model(ws_path: Path, ws: Workspace) -> Workspace:
 
     from tests.conftest import PYTHON, subprocess_env
 
-    subprocess.run([PYTHON, "-c", MAIN_MODEL], env=subprocess_env(ws_path), check=True,
-                   capture_output=True, timeout=300)  # fmt: skip
+    subprocess.run(
+        [PYTHON, "-c", MAIN_MODEL],
+        env=subprocess_env(ws_path),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return ws
 
 
@@ -170,9 +178,18 @@ def test_rest_answers_json_when_the_model_cannot_load(main_model: Workspace) -> 
 
     async def call() -> None:
         body = json.dumps({"rows": [{"a": 1.0, "b": 0.0}]}).encode()
-        scope = {"type": "http", "method": "POST", "path": "/predict", "headers": [],
-                 "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
-                 "server": ("test", 80), "asgi": {"version": "3.0"}}  # fmt: skip
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/predict",
+            "headers": [],
+            "query_string": b"",
+            "root_path": "",
+            "scheme": "http",
+            "http_version": "1.1",
+            "server": ("test", 80),
+            "asgi": {"version": "3.0"},
+        }
 
         async def receive() -> dict:
             return {"type": "http.request", "body": body, "more_body": False}
@@ -195,8 +212,10 @@ def test_version_zero_is_not_the_latest(ws: Workspace, capsys) -> None:
 
     for seed in range(3):
         make_dataset_version("tips", rows=10, seed=seed)
-    with pytest.raises(NotFound, match=re.escape("version 0 does not exist; versions start at "
-                                                 "1; available: v1 to v3")):  # fmt: skip
+    with pytest.raises(
+        NotFound,
+        match=re.escape("version 0 does not exist; versions start at 1; available: v1 to v3"),
+    ):
         wb.load_dataset("tips@v0")
     assert main(["datasets", "show", "tips@v0"]) == 1
     assert "version 0 does not exist" in capsys.readouterr().err

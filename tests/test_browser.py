@@ -30,12 +30,15 @@ def select_row(page, row: int) -> None:
 def seed_runs() -> None:
     for i, (n, depth) in enumerate([(100, 4), (200, 8), (400, 12)]):
         make_run(
-            experiment="churn", name=f"rf-{n}",
+            experiment="churn",
+            name=f"rf-{n}",
             params={"n_estimators": n, "max_depth": depth, "criterion": "gini"},
-            metrics={"loss": [1 / (s + 1 + i) for s in range(40)],
-                     "auc": [0.6 + 0.007 * s + 0.02 * i for s in range(40)]},
+            metrics={
+                "loss": [1 / (s + 1 + i) for s in range(40)],
+                "auc": [0.6 + 0.007 * s + 0.02 * i for s in range(40)],
+            },
             tags={"owner": "ana"},
-        )  # fmt: skip
+        )
     make_run(experiment="churn", name="broken-features", fail=True, metrics={"loss": [2.0, 3.5]})
 
 
@@ -83,8 +86,7 @@ def test_home_and_experiments_journey(ws: Workspace, tmp_path: Path) -> None:
         page.screenshot(path=SHOTS / "experiments-run.png", full_page=True)
 
         # A run logged by another process while the page is open appears without a reload.
-        subprocess.run([PYTHON, "-c", NEW_RUN], cwd=ROOT, env=subprocess_env(ws.root),
-                       check=True)  # fmt: skip
+        subprocess.run([PYTHON, "-c", NEW_RUN], cwd=ROOT, env=subprocess_env(ws.root), check=True)
         page.get_by_text("5 runs").wait_for(timeout=20_000)
         # The selection stayed on the run that was selected, not on the row position.
         page.get_by_role("heading", name="broken-features").wait_for()

@@ -29,11 +29,18 @@ def test_drift_journey(ws: Workspace, tmp_path: Path) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(6)
     for shift in (0.0, 1.0):
-        wb.log_dataset(pd.DataFrame({
-            "income": rng.normal(40_000 + 6_000 * shift, 10_000, 5_000),
-            "plan": rng.choice(["basic", "pro"], 5_000, p=[0.5 - 0.2 * shift, 0.5 + 0.2 * shift]),
-            "age": rng.integers(18, 90, 5_000),
-        }), "customers")  # fmt: skip
+        wb.log_dataset(
+            pd.DataFrame(
+                {
+                    "income": rng.normal(40_000 + 6_000 * shift, 10_000, 5_000),
+                    "plan": rng.choice(
+                        ["basic", "pro"], 5_000, p=[0.5 - 0.2 * shift, 0.5 + 0.2 * shift]
+                    ),
+                    "age": rng.integers(18, 90, 5_000),
+                }
+            ),
+            "customers",
+        )
     console: list[str] = []
     with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
         page = open_page(b, f"{url}/drift", console)
@@ -77,8 +84,9 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     wb.log_dataset(customers(2000, 1), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws, RunSpec("churn", "churned", "logistic"), experiment="churn", wait=True
+    )
     registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 1)
     wb.log_dataset(customers(2000, 2, shift=60), "churn")
@@ -96,8 +104,7 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
                 page.keyboard.type(value)
                 page.keyboard.press("Enter")
             page.get_by_role("button", name="Run the report").click()
-            page.get_by_role("heading", name="against churn@v1").filter(
-                has_text=current).wait_for()  # fmt: skip
+            page.get_by_role("heading", name="against churn@v1").filter(has_text=current).wait_for()
             page.wait_for_selector(IDLE)
         # The report opens on its Columns tab; the model's verdict shows above the tabs, its
         # detail and the history are a click away.
@@ -113,7 +120,8 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
         assert error_texts(page) == []
         # Streamlit scrolls its own container: bring each section into view to shoot it.
         page.get_by_role("heading", name="Model churn-clf/1").evaluate(
-            "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
+            "e => e.scrollIntoView({block: 'start'})"
+        )
         page.screenshot(path=SHOTS / "drift-model.png")
         open_tab(
             page,
@@ -124,7 +132,8 @@ def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
         page.wait_for_selector(IDLE)
         assert error_texts(page) == []
         page.get_by_role("heading", name="A model's drift across").evaluate(
-            "e => e.scrollIntoView({block: 'start'})")  # fmt: skip
+            "e => e.scrollIntoView({block: 'start'})"
+        )
         page.screenshot(path=SHOTS / "drift-history.png")
     ours = [c for c in console if "404" not in c]
     assert ours == [], ours

@@ -20,8 +20,7 @@ def test_launch_a_sweep_and_compare(ws: Workspace, tmp_path: Path) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     wb.log_dataset(binary_frame(200), "churn")
     console: list[str] = []
-    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_WORKERS="2") as url, \
-            browser() as b:  # fmt: skip
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_WORKERS="2") as url, browser() as b:
         page = open_page(b, f"{url}/experiments", console)
         page.get_by_text("Launch a run or a sweep").wait_for()
         page.get_by_role("textbox", name="Experiment").fill("churn-sweeps")
@@ -63,10 +62,18 @@ def test_two_runs_with_one_name_are_compared_apart(ws: Workspace, tmp_path: Path
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     wb.log_dataset(binary_frame(200), "churn")
-    ids = [runner.launch(ws, RunSpec("churn", "churned", "gradient_boosting", seed=seed,
-                                     params={"n_estimators": 30}),
-                         experiment="churn", name="gb", wait=True).run_ids[0]
-           for seed in (1, 2)]  # fmt: skip
+    ids = [
+        runner.launch(
+            ws,
+            RunSpec(
+                "churn", "churned", "gradient_boosting", seed=seed, params={"n_estimators": 30}
+            ),
+            experiment="churn",
+            name="gb",
+            wait=True,
+        ).run_ids[0]
+        for seed in (1, 2)
+    ]
     assert {experiments.get_run(ws, i).run.name for i in ids} == {"gb"}
     with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
         page = open_page(b, f"{url}/experiments")

@@ -51,8 +51,9 @@ def test_models_journey(ws: Workspace, tmp_path: Path) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     wb.log_dataset(binary_frame(300), "churn")
     for estimator, name in (("dummy", "baseline"), ("random_forest", "forest")):
-        runner.launch(ws, RunSpec("churn", "churned", estimator), experiment="models",
-                      name=name, wait=True)  # fmt: skip
+        runner.launch(
+            ws, RunSpec("churn", "churned", estimator), experiment="models", name=name, wait=True
+        )
     console: list[str] = []
     with app_server(ws.root, tmp_path / "server.log") as url, browser() as b:
         page = open_page(b, f"{url}/models", console)

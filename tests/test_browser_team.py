@@ -55,8 +55,7 @@ def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
     registry.update_card(ws, version.ref, SCRIPT)
     paths = ["", *(s.file.removesuffix(".py") for s in [*nav.PAGES, nav.ADMIN] if not s.default)]
     console: list[str] = []
-    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
-            browser() as b:  # fmt: skip
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, browser() as b:
         page = open_page(b, url, console)
         for path in paths:  # not logged in: every URL shows the login form and nothing else
             page.goto(f"{url}/{path}")
@@ -146,8 +145,7 @@ def test_the_gate_override_is_refused_for_an_editor(ws: Workspace, tmp_path: Pat
     auth.add_user(ws, "ed", PASSWORD, "editor")
     refused_models(ws)
     console: list[str] = []
-    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, \
-            browser() as b:  # fmt: skip
+    with app_server(ws.root, tmp_path / "server.log", WORKBENCH_TEAM="1") as url, browser() as b:
         page = open_page(b, url, console)
         page.set_default_timeout(180_000)  # champion vs challenger is slow on a busy machine
         log_in(page, "ed")

@@ -50,9 +50,12 @@ def test_purge_removes_runs_artifacts_and_logs(ws: Workspace, tmp_path: Path) ->
     assert ws.blobs.exists(sha_shared)  # shared-b still names it
     assert not ws.paths.run_dir(gone).exists()
     assert [r.run_id for r in experiments.search_runs(ws, lifecycle="deleted")] == []
-    counts = ws.store.read(lambda tx: [tx.scalar(f"SELECT count(*) FROM {t} WHERE run_id = ?",
-                                                 [gone]) for t in
-                                       ("runs", "metrics", "artifacts", "run_ingest")])  # fmt: skip
+    counts = ws.store.read(
+        lambda tx: [
+            tx.scalar(f"SELECT count(*) FROM {t} WHERE run_id = ?", [gone])
+            for t in ("runs", "metrics", "artifacts", "run_ingest")
+        ]
+    )
     assert counts == [0, 0, 0, 0]
     assert experiments.get_run(ws, shared_b).artifacts[0].sha256 == sha_shared
 

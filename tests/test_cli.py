@@ -134,12 +134,18 @@ def test_sync_watch_ingests_live_and_marks_dead_runs_lost(ws: Workspace) -> None
     # Run as from a terminal, where Ctrl-C raises KeyboardInterrupt. (A job started with `&`
     # by a non-interactive shell, as CI may be, inherits SIGINT ignored, and so would the
     # watcher: the test then waited for an exit that never came.)
-    watcher = subprocess.Popen([PYTHON, "-c", CTRL_C_RAISES, "sync", "--watch"], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    watcher = subprocess.Popen(
+        [PYTHON, "-c", CTRL_C_RAISES, "sync", "--watch"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "watching" in watcher.stdout.readline()
-        out = subprocess.run([PYTHON, "-c", KILLED_LOGGER], cwd=ROOT, env=env,
-                             capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            [PYTHON, "-c", KILLED_LOGGER], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         run_id = out.stdout.strip()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and wb.get_run(run_id).run.status == "running":
@@ -165,10 +171,16 @@ time.sleep(120)
 @pytest.mark.slow
 def test_sync_watch_stops_cleanly_on_sigterm(ws: Workspace) -> None:
     env = subprocess_env(ws.root, WORKBENCH_INGEST_INTERVAL="0")  # only the watcher ingests
-    watcher = subprocess.Popen([PYTHON, "-m", "app.cli", "sync", "--watch"], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, text=True)  # fmt: skip
-    logger = subprocess.Popen([PYTHON, "-c", OPEN_LOGGER], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    watcher = subprocess.Popen(
+        [PYTHON, "-m", "app.cli", "sync", "--watch"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    logger = subprocess.Popen(
+        [PYTHON, "-c", OPEN_LOGGER], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert "watching" in watcher.stdout.readline()
         run_id = logger.stdout.readline().strip()
@@ -192,8 +204,12 @@ def test_datasets_commands(ws: Workspace, tmp_path: Path, capsys) -> None:
     changed = make_frame(40)
     changed.loc[0, "plan"] = "platinum"
     changed.to_parquet(second, index=False)
-    assert main(["datasets", "add", str(first), "--name", "churn", "-m", "March",
-                 "--tag", "source=crm"]) == 0  # fmt: skip
+    assert (
+        main(
+            ["datasets", "add", str(first), "--name", "churn", "-m", "March", "--tag", "source=crm"]
+        )
+        == 0
+    )
     assert "Registered churn@v1: 40 rows x 6 columns." in capsys.readouterr().out
     assert main(["datasets", "add", str(first), "--name", "churn"]) == 0
     assert "Same content as churn@v1" in capsys.readouterr().out
@@ -219,8 +235,10 @@ def test_datasets_errors_are_one_line(ws: Workspace, tmp_path: Path, capsys) -> 
     assert main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "x"]) == 1
     assert main(["datasets", "show", "nope@v1"]) == 1
     assert main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "../x"]) == 1
-    assert main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "x",
-                 "--tag", "novalue"]) == 1  # fmt: skip
+    assert (
+        main(["datasets", "add", str(tmp_path / "empty.csv"), "--name", "x", "--tag", "novalue"])
+        == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("error: ") for line in err)
     assert "is empty (0 bytes)" in err[0] and "'nope' not found" in err[1]
@@ -247,15 +265,28 @@ def test_drift_and_monitor_commands(ws: Workspace, tmp_path: Path, capsys) -> No
     from tests.test_model_drift import customers
 
     wb.log_dataset(customers(1500, 1), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws, RunSpec("churn", "churned", "logistic"), experiment="churn", wait=True
+    )
     registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 1)
     wb.log_dataset(customers(1500, 2, concept=True), "churn")
     base = ["--workspace", str(ws.root)]
-    code = main([*base, "drift", "report", "churn@v2", "--model", "churn-clf@champion",
-                 "--rule", "age=psi:0.5", "--html", str(tmp_path / "r.html"),
-                 "--fail-on-drift"])  # fmt: skip
+    code = main(
+        [
+            *base,
+            "drift",
+            "report",
+            "churn@v2",
+            "--model",
+            "churn-clf@champion",
+            "--rule",
+            "age=psi:0.5",
+            "--html",
+            str(tmp_path / "r.html"),
+            "--fail-on-drift",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 3, out  # the data holds, the model does not
     # 3 features; the label (churned) is reported apart, beside the model
@@ -274,16 +305,35 @@ def test_drift_and_monitor_commands(ws: Workspace, tmp_path: Path, capsys) -> No
     customers(3000, 4, shift=150).to_csv(b, index=False)
     assert main(["drift", "files", str(a), str(b), "--fail-on-drift"]) == 3
     assert "drift: " in capsys.readouterr().out
-    assert main(["drift", "files", str(a), str(b), "--rule", "usage=ignore",
-                 "--rule", "churned=ignore"]) == 0  # fmt: skip
+    assert (
+        main(
+            ["drift", "files", str(a), str(b), "--rule", "usage=ignore", "--rule", "churned=ignore"]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith("no drift:")
     assert main(["drift", "files", str(a), str(b), "--rule", "usage"]) == 1
     assert "write COLUMN=METHOD[:THRESHOLD]" in capsys.readouterr().err
     assert main(["drift", "files", str(a), str(b), "--rule", "usage=psi:high"]) == 1
     assert "the threshold 'high' is not a number" in capsys.readouterr().err
 
-    assert main([*base, "monitors", "set", "churn-clf", "--dataset", "churn", "--target",
-                 "churned", "--max-performance-drop", "0.05"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                *base,
+                "monitors",
+                "set",
+                "churn-clf",
+                "--dataset",
+                "churn",
+                "--target",
+                "churned",
+                "--max-performance-drop",
+                "0.05",
+            ]
+        )
+        == 0
+    )
     assert "performance drop above 5%" in capsys.readouterr().out
     assert main([*base, "monitors", "list"]) == 0
     listed = capsys.readouterr().out
@@ -333,15 +383,21 @@ def test_paths_that_are_missing_or_folders(ws: Workspace, tmp_path: Path, capsys
         (["datasets", "add", missing, "--name", "x"], "nonexist.csv"),
         (["restore", missing, str(tmp_path / "r1")], "No backup archive at"),
         (["restore", folder, str(tmp_path / "r2")], "is a folder, not a backup archive"),
-        (["restore", str(plain), str(tmp_path / "r3")],
-         "not a workbench backup: plain.csv is not a tar archive"),
+        (
+            ["restore", str(plain), str(tmp_path / "r3")],
+            "not a workbench backup: plain.csv is not a tar archive",
+        ),
         (["import-mlflow", missing], "No MLflow database at"),
-        (["datasets", "export", "t", str(tmp_path / "nonexistent_dir" / "x.csv")],
-         "nonexistent_dir does not exist. Create it first"),
+        (
+            ["datasets", "export", "t", str(tmp_path / "nonexistent_dir" / "x.csv")],
+            "nonexistent_dir does not exist. Create it first",
+        ),
         (["datasets", "export", "t", folder], "is a folder; give a file name"),
-        (["drift", "report", "t", "--reference", "t", "--html", str(tmp_path / "no" / "r.html")],
-         "does not exist. Create it first"),
-    ]:  # fmt: skip
+        (
+            ["drift", "report", "t", "--reference", "t", "--html", str(tmp_path / "no" / "r.html")],
+            "does not exist. Create it first",
+        ),
+    ]:
         assert main(argv) == 1, argv
         _one_error_line(capsys, part)
     assert not (tmp_path / "nonexistent_dir").exists() and not (tmp_path / "r3").exists()
@@ -353,8 +409,14 @@ def test_a_closed_pipe_is_quiet(ws: Workspace, ws_path: Path) -> None:
 
     wb.log_dataset(pd.DataFrame({f"c{i}": range(50) for i in range(200)}), "wide")
     shell = f"{PYTHON} -m app.cli datasets show wide | head -1"
-    done = subprocess.run(["bash", "-c", shell], env=subprocess_env(ws_path), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", shell],
+        env=subprocess_env(ws_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.stdout.startswith("wide@v1: 50 rows x 200 columns")
     assert notes(done.stderr) == [], done.stderr
 

@@ -53,10 +53,18 @@ def curve_panels(at: AppTest) -> list[str]:
 
 
 def test_two_runs_with_the_same_name_are_compared_apart(app_env: Workspace) -> None:
-    a = make_run(experiment="churn", name="rf", params={"depth": 3},
-                 metrics={"auc": [0.5, 0.8], "accuracy": 0.7})  # fmt: skip
-    b = make_run(experiment="churn", name="rf", params={"depth": 5},
-                 metrics={"auc": [0.6, 0.9], "accuracy": 0.8})  # fmt: skip
+    a = make_run(
+        experiment="churn",
+        name="rf",
+        params={"depth": 3},
+        metrics={"auc": [0.5, 0.8], "accuracy": 0.7},
+    )
+    b = make_run(
+        experiment="churn",
+        name="rf",
+        params={"depth": 5},
+        metrics={"auc": [0.6, 0.9], "accuracy": 0.8},
+    )
     at = experiments_page([a, b])
     label_a, label_b = f"rf · {a[:8]}", f"rf · {b[:8]}"
     frames = [d.value for d in at.dataframe]
@@ -73,11 +81,14 @@ def test_two_runs_with_the_same_name_are_compared_apart(app_env: Workspace) -> N
 def test_run_labels_stay_distinct() -> None:
     import pandas as pd
 
-    table = pd.DataFrame({"run_id": ["abcdef0123", "abcdef0199", "ffff000011"],
-                          "name": ["rf", "rf", "svm"]})  # fmt: skip
-    assert compare.run_labels(table) == {"abcdef0123": "rf · abcdef0123",
-                                         "abcdef0199": "rf · abcdef0199",
-                                         "ffff000011": "svm · ffff000011"}  # fmt: skip
+    table = pd.DataFrame(
+        {"run_id": ["abcdef0123", "abcdef0199", "ffff000011"], "name": ["rf", "rf", "svm"]}
+    )
+    assert compare.run_labels(table) == {
+        "abcdef0123": "rf · abcdef0123",
+        "abcdef0199": "rf · abcdef0199",
+        "ffff000011": "svm · ffff000011",
+    }
     table = pd.DataFrame({"run_id": ["aaaaaaaa11", "bbbbbbbb22"], "name": ["rf", "svm"]})
     assert compare.run_labels(table) == {"aaaaaaaa11": "rf", "bbbbbbbb22": "svm"}
 
@@ -99,11 +110,18 @@ def test_a_launched_run_shows_curves_of_its_folds_and_no_empty_panels(
     app_env: Workspace,
 ) -> None:
     wb.log_dataset(binary_frame(), "churn")
-    kfold = runner.launch(app_env, RunSpec("churn", "churned", "logistic", validation="kfold",
-                                           folds=4), experiment="ui", wait=True)  # fmt: skip
-    holdout = runner.launch(app_env, RunSpec("churn", "churned", "random_forest",
-                                             params={"n_estimators": 20}),
-                            experiment="ui", wait=True)  # fmt: skip
+    kfold = runner.launch(
+        app_env,
+        RunSpec("churn", "churned", "logistic", validation="kfold", folds=4),
+        experiment="ui",
+        wait=True,
+    )
+    holdout = runner.launch(
+        app_env,
+        RunSpec("churn", "churned", "random_forest", params={"n_estimators": 20}),
+        experiment="ui",
+        wait=True,
+    )
     at = experiments_page(kfold.run_ids)
     panels = curve_panels(at)
     assert "fold_accuracy" in panels and "fold_roc_auc" in panels

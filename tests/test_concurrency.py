@@ -58,25 +58,37 @@ WRITERS, RUNS, STEPS, KEYS = 4, 5, 100, 3
 @pytest.mark.slow
 @pytest.mark.browser
 def test_server_four_writers_and_a_reader(ws: Workspace, tmp_path: Path) -> None:
-    env = subprocess_env(ws.root, WORKBENCH_INGEST_INTERVAL="0.2",
-                         WORKBENCH_HEARTBEAT_INTERVAL="0.1")  # fmt: skip
+    env = subprocess_env(
+        ws.root, WORKBENCH_INGEST_INTERVAL="0.2", WORKBENCH_HEARTBEAT_INTERVAL="0.1"
+    )
     log = tmp_path / "server.log"
     with app_server(ws.root, log) as url, browser() as b:
         page = open_page(b, f"{url}/experiments")
         reader = subprocess.Popen(
-            [PYTHON, "-c", READER, "12"], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [PYTHON, "-c", READER, "12"],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         writers = [
-            subprocess.Popen([PYTHON, "-c", WRITER, str(i)], cwd=ROOT, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            subprocess.Popen(
+                [PYTHON, "-c", WRITER, str(i)],
+                cwd=ROOT,
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             for i in range(WRITERS)
-        ]  # fmt: skip
+        ]
         shown: list[str] = []
         while any(w.poll() is None for w in writers):
             page.reload()
-            page.wait_for_selector("[data-testid='stDataFrame'], [data-testid='stAlert']",
-                                   timeout=30_000)  # fmt: skip
+            page.wait_for_selector(
+                "[data-testid='stDataFrame'], [data-testid='stAlert']", timeout=30_000
+            )
             shown += error_texts(page)
             time.sleep(1.5)  # a user rereading the page; faster only burns the shared cores
         outputs = [w.communicate() for w in writers]

@@ -36,16 +36,19 @@ KILLS = 12
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_loses_no_acknowledged_point(ws: Workspace,
-                                                              tmp_path: Path) -> None:  # fmt: skip
+def test_sigkill_at_random_moments_loses_no_acknowledged_point(
+    ws: Workspace, tmp_path: Path
+) -> None:
     acks = tmp_path / "acks.txt"
-    env = subprocess_env(ws.root, WORKBENCH_INGEST_INTERVAL="0.05",
-                         WORKBENCH_HEARTBEAT_INTERVAL="0.05")  # fmt: skip
+    env = subprocess_env(
+        ws.root, WORKBENCH_INGEST_INTERVAL="0.05", WORKBENCH_HEARTBEAT_INTERVAL="0.05"
+    )
     rng = random.Random(20261123)
     for _ in range(KILLS):
         before = acks.stat().st_size if acks.exists() else 0
-        proc = subprocess.Popen([PYTHON, "-c", LOGGER, str(acks)], cwd=ROOT, env=env,
-                                stderr=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [PYTHON, "-c", LOGGER, str(acks)], cwd=ROOT, env=env, stderr=subprocess.PIPE
+        )
         # Kill at a random moment after the logger got going (not during interpreter start).
         deadline = time.monotonic() + 30
         while (acks.stat().st_size if acks.exists() else 0) == before:
@@ -56,8 +59,9 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_point(ws: Workspace,
         proc.wait()
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
 
-    sync = subprocess.run([PYTHON, "-m", "app.cli", "sync"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    sync = subprocess.run(
+        [PYTHON, "-m", "app.cli", "sync"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert sync.returncode == 0, sync.stderr
 
     acked: dict[str, set[int]] = {}
@@ -69,10 +73,17 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_point(ws: Workspace,
     history = experiments.metric_history(ws, list(acked))
     dupes = history.groupby(["run_id", "key", "step"]).size()
     assert dupes.max() == 1, dupes[dupes > 1]
-    got = {(r, k, s) for r, k, s in zip(history["run_id"], history["key"], history["step"],
-                                         strict=True)}  # fmt: skip
-    missing = [(r, k, s) for r, steps in acked.items() for s in steps for k in ("m", "n")
-               if (r, k, s) not in got]  # fmt: skip
+    got = {
+        (r, k, s)
+        for r, k, s in zip(history["run_id"], history["key"], history["step"], strict=True)
+    }
+    missing = [
+        (r, k, s)
+        for r, steps in acked.items()
+        for s in steps
+        for k in ("m", "n")
+        if (r, k, s) not in got
+    ]
     assert not missing, missing[:10]
     # Every killed run was marked lost by the sync (its process is gone), none left running.
     statuses = {wb.get_run(r).run.status for r in acked}

@@ -15,14 +15,20 @@ from store.errors import InvalidInput
 from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_dataset_version, subprocess_env
 
-TABLES = ("datasets", "dataset_versions", "dataset_columns", "dataset_tags",
-          "dataset_contracts", "contract_results", "audit_events")  # fmt: skip
+TABLES = (
+    "datasets",
+    "dataset_versions",
+    "dataset_columns",
+    "dataset_tags",
+    "dataset_contracts",
+    "contract_results",
+    "audit_events",
+)
 
 
 def state(ws: Workspace) -> tuple:
     """Everything a registration could leave behind: rows, blobs, temp files."""
-    counts = ws.store.read(lambda tx: tuple(tx.scalar(f"SELECT count(*) FROM {t}")
-                                            for t in TABLES))  # fmt: skip
+    counts = ws.store.read(lambda tx: tuple(tx.scalar(f"SELECT count(*) FROM {t}") for t in TABLES))
     files = sorted(str(p.relative_to(ws.root)) for p in ws.paths.blobs.rglob("*") if p.is_file())
     return counts, files
 
@@ -69,8 +75,9 @@ def test_latin1_is_read_when_asked(ws: Workspace, tmp_path: Path) -> None:
     assert result.created
 
 
-@pytest.mark.parametrize("name", ["../evil", "a/b", "..", "", " churn", "x" * 101, "churn@v2",
-                                  "c..d"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["../evil", "a/b", "..", "", " churn", "x" * 101, "churn@v2", "c..d"]
+)
 def test_bad_dataset_names(seeded: Workspace, name: str) -> None:
     before = state(seeded)
     with pytest.raises(InvalidInput, match="Dataset name"):
@@ -87,15 +94,20 @@ def test_upload_over_the_limit(seeded: Workspace, monkeypatch) -> None:
     assert state(seeded) == before
 
 
-@pytest.mark.parametrize("frame, message", [
-    (pd.DataFrame({"a": []}), "no data rows"),
-    (pd.DataFrame({1: [1], 2: [2]}), "column names that are not strings"),
-    (pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])),
-     "multi-level column names"),
-    (pd.DataFrame({"a": [[1, 2], [3]]}), "nested type"),
-    (pd.DataFrame({"a": [1], "A": [2]}), "duplicate column names"),
-    ("not a frame.csv", "No such file: not a frame.csv. Check the path."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (pd.DataFrame({"a": []}), "no data rows"),
+        (pd.DataFrame({1: [1], 2: [2]}), "column names that are not strings"),
+        (
+            pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])),
+            "multi-level column names",
+        ),
+        (pd.DataFrame({"a": [[1, 2], [3]]}), "nested type"),
+        (pd.DataFrame({"a": [1], "A": [2]}), "duplicate column names"),
+        ("not a frame.csv", "No such file: not a frame.csv. Check the path."),
+    ],
+)
 def test_bad_frames(seeded: Workspace, frame, message: str) -> None:
     before = state(seeded)
     with pytest.raises(InvalidInput, match=message):
@@ -128,14 +140,19 @@ def test_semicolon_and_tab_files(ws: Workspace, tmp_path: Path) -> None:
     assert semi.n_columns == 2 and not tabs.created  # same content, other delimiter
 
 
-@pytest.mark.parametrize("column, message", [
-    (pd.period_range("2024-01", periods=3, freq="M"), "df['c'] = df['c'].dt.to_timestamp()"),
-    (pd.interval_range(0, 3), "df['c_left'] = df['c'].array.left"),
-    (pd.Series([1 + 2j, 3j, 1]), "np.real(df['c']) and np.imag(df['c'])"),
-    (pd.arrays.SparseArray([0, 0, 1]), "df['c'] = df['c'].sparse.to_dense()"),
-    (pd.Categorical(pd.period_range("2024-01", periods=3, freq="M")),
-     "df['c'] = df['c'].astype(str)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "column, message",
+    [
+        (pd.period_range("2024-01", periods=3, freq="M"), "df['c'] = df['c'].dt.to_timestamp()"),
+        (pd.interval_range(0, 3), "df['c_left'] = df['c'].array.left"),
+        (pd.Series([1 + 2j, 3j, 1]), "np.real(df['c']) and np.imag(df['c'])"),
+        (pd.arrays.SparseArray([0, 0, 1]), "df['c'] = df['c'].sparse.to_dense()"),
+        (
+            pd.Categorical(pd.period_range("2024-01", periods=3, freq="M")),
+            "df['c'] = df['c'].astype(str)",
+        ),
+    ],
+)
 def test_pandas_types_duckdb_cannot_read(seeded: Workspace, column, message: str) -> None:
     before = state(seeded)
     with pytest.raises(InvalidInput, match="is not supported; ") as caught:
@@ -144,15 +161,18 @@ def test_pandas_types_duckdb_cannot_read(seeded: Workspace, column, message: str
     assert state(seeded) == before
 
 
-def test_a_parquet_duration_is_an_interval_as_a_timedelta_is(ws: Workspace, tmp_path: Path
-                                                              ) -> None:  # fmt: skip
+def test_a_parquet_duration_is_an_interval_as_a_timedelta_is(ws: Workspace, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     for unit in ("s", "ms", "us", "ns"):
         path = tmp_path / f"dur_{unit}.parquet"
-        values = {"s": [1, 2], "ms": [1000, 2000], "us": [10**6, 2 * 10**6],
-                  "ns": [10**9, 2 * 10**9]}[unit]  # fmt: skip
+        values = {
+            "s": [1, 2],
+            "ms": [1000, 2000],
+            "us": [10**6, 2 * 10**6],
+            "ns": [10**9, 2 * 10**9],
+        }[unit]
         pq.write_table(pa.table({"d": pa.array(values, type=pa.duration(unit))}), path)
         from_file = wb.log_dataset(path, f"file_{unit}")
         assert [p.dtype for p in datasets.get_profile(ws, from_file)] == ["INTERVAL"]
@@ -186,7 +206,8 @@ def test_messages_fit_what_was_given(ws, tmp_path, capsys) -> None:
     shown = capsys.readouterr().out
     assert shown.startswith("one@v2: 1 row x 1 column,")
     assert "failed not_null" in shown and not any(
-        line.rstrip().endswith("e.g.") for line in shown.splitlines())  # fmt: skip
+        line.rstrip().endswith("e.g.") for line in shown.splitlines()
+    )
     assert one.ref == "one@v1" and datasets.list_datasets(ws)[0].name == "one"
 
 

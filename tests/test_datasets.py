@@ -36,8 +36,9 @@ def test_log_load_and_list_through_the_sdk(ws: Workspace) -> None:
     loaded = wb.load_dataset("churn@v1")
     pd.testing.assert_frame_equal(
         loaded.drop(columns="signup").reset_index(drop=True),
-        frame.drop(columns="signup").reset_index(drop=True), check_dtype=False,
-    )  # fmt: skip
+        frame.drop(columns="signup").reset_index(drop=True),
+        check_dtype=False,
+    )
     # DATE comes back as pandas datetime64 (DuckDB's conversion), same days
     assert list(pd.to_datetime(loaded["signup"])) == list(pd.to_datetime(frame["signup"]))
     assert wb.load_dataset("churn@latest").shape == (60, 6)
@@ -62,13 +63,17 @@ def test_the_same_file_is_recognized_by_its_bytes(ws: Workspace, tmp_path: Path)
     v1 = datasets.register(ws, csv, "churn").version
 
     def versions_by_hash() -> dict[str, int]:
-        rows = ws.store.read(lambda tx: tx.fetchall(
-            "SELECT source_hash, version FROM dataset_source_hashes"))  # fmt: skip
+        rows = ws.store.read(
+            lambda tx: tx.fetchall("SELECT source_hash, version FROM dataset_source_hashes")
+        )
         return {h.split(":")[0]: v for h, v in rows} | {"n": len(rows)}
 
     assert versions_by_hash() == {"utf-8": 1, "n": 1}
-    found = ws.store.read(lambda tx: store_datasets.find_by_source_hash(
-        tx, v1.dataset_id, datasets._source_hash(csv, "utf-8")))  # fmt: skip
+    found = ws.store.read(
+        lambda tx: store_datasets.find_by_source_hash(
+            tx, v1.dataset_id, datasets._source_hash(csv, "utf-8")
+        )
+    )
     assert found == v1
     again = datasets.register(ws, csv, "churn")
     assert not again.created and again.version == v1
@@ -150,8 +155,12 @@ def test_contract_is_inferred_then_flags_a_breaking_version(ws: Workspace) -> No
     result = datasets.register(ws, bad, "churn")
     assert result.created and result.version.contract_passed is False
     failed = {(c.check, c.column): c for c in result.checks if not c.passed}
-    assert set(failed) == {("allowed_values", "plan"), ("range", "age"), ("unique_key", "id"),
-                           ("required", "active")}  # fmt: skip
+    assert set(failed) == {
+        ("allowed_values", "plan"),
+        ("range", "age"),
+        ("unique_key", "id"),
+        ("required", "active"),
+    }
     assert failed[("allowed_values", "plan")].examples == ("platinum",)
     assert failed[("range", "age")].examples == ("150",)
     assert result.version.n_failed_checks == 4
@@ -184,13 +193,35 @@ def test_edited_contract_is_a_new_revision_and_rechecks(ws: Workspace) -> None:
 def test_contract_editor_round_trip() -> None:
     from app import contracts
 
-    spec = {"columns": [{"name": "a", "type": "integer", "required": True, "nullable": False,
-                         "min": 0, "max": 9, "allowed": None},
-                        {"name": "b", "type": "string", "required": False, "nullable": True,
-                         "min": None, "max": None, "allowed": ["x", "y"]}],
-            "key": "a", "allow_extra_columns": False, "min_rows": 1, "max_rows": None}  # fmt: skip
-    back = contracts.from_editor(contracts.to_editor(spec), key="a", allow_extra_columns=False,
-                                 min_rows=1, max_rows=None)  # fmt: skip
+    spec = {
+        "columns": [
+            {
+                "name": "a",
+                "type": "integer",
+                "required": True,
+                "nullable": False,
+                "min": 0,
+                "max": 9,
+                "allowed": None,
+            },
+            {
+                "name": "b",
+                "type": "string",
+                "required": False,
+                "nullable": True,
+                "min": None,
+                "max": None,
+                "allowed": ["x", "y"],
+            },
+        ],
+        "key": "a",
+        "allow_extra_columns": False,
+        "min_rows": 1,
+        "max_rows": None,
+    }
+    back = contracts.from_editor(
+        contracts.to_editor(spec), key="a", allow_extra_columns=False, min_rows=1, max_rows=None
+    )
     assert back == spec
 
 
@@ -245,8 +276,9 @@ def test_preview_pages_and_exports(ws: Workspace, tmp_path: Path) -> None:
 
 def test_upload_spools_and_registers(ws: Workspace) -> None:
     body = make_frame(20).to_csv(index=False).encode()
-    result = datasets.register_upload(ws, io.BytesIO(body), "march.csv", "churn",
-                                      size=len(body), message="uploaded")  # fmt: skip
+    result = datasets.register_upload(
+        ws, io.BytesIO(body), "march.csv", "churn", size=len(body), message="uploaded"
+    )
     assert result.created and result.version.source == "upload"
     assert result.version.source_name == "march.csv"
     assert not any(ws.blobs.tmp_dir.iterdir())
@@ -301,10 +333,14 @@ def test_failed_write_leaves_no_blob_and_no_rows(ws: Workspace, monkeypatch) -> 
 
 
 def test_awkward_column_names_work_everywhere(ws: Workspace) -> None:
-    frame = pd.DataFrame({
-        'say "hi"': [1, 2, 3], "select": ["a", "b", "c"],
-        "order by; drop table x": [0.5, 1.5, np.nan], "Ünï cødé": [1, 1, 2],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            'say "hi"': [1, 2, 3],
+            "select": ["a", "b", "c"],
+            "order by; drop table x": [0.5, 1.5, np.nan],
+            "Ünï cødé": [1, 1, 2],
+        }
+    )
     v1 = wb.log_dataset(frame, "odd")
     assert [p.name for p in datasets.get_profile(ws, v1)] == list(frame.columns)
     frame2 = frame.copy()

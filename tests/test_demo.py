@@ -43,8 +43,13 @@ def seeded(tmp_path_factory) -> tuple[Workspace, float]:
     (root / demo.DEMO_MARKER).write_text("seeded by `workbench demo`\n")
     datasets.register(before, binary_frame(30), "scribbles")  # what a class added
     before.store.close()
-    done = subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(root), "demo", "--reset"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [PYTHON, "-m", "app.cli", "--workspace", str(root), "demo", "--reset"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     said = re.search(r"demo seeded in (\d+) s", done.stdout)
     assert said, done.stdout
@@ -82,12 +87,14 @@ def test_demo_reset_seeds_the_story_afresh(seeded) -> None:
     ws, _ = seeded
     assert is_demo(ws.root) and "scribbles" not in {d.name for d in datasets.list_datasets(ws)}
     assert [v.ref for v in datasets.list_versions(ws, "churn")] == [
-        f"churn@v{i}" for i in (4, 3, 2, 1)]  # fmt: skip
+        f"churn@v{i}" for i in (4, 3, 2, 1)
+    ]
     assert registry.list_models(ws)[0].aliases == {"champion": 1, "challenger": 2}
 
 
 def test_seeding_refuses_a_workspace_with_data_and_reset_only_deletes_demos(
-        ws: Workspace, tmp_path: Path) -> None:  # fmt: skip
+    ws: Workspace, tmp_path: Path
+) -> None:
     from app import sdk as wb
     from tests.test_runner import binary_frame
 
@@ -279,17 +286,27 @@ def test_demo_reset_refuses_while_a_run_is_still_logging(tmp_path: Path, monkeyp
     Workspace.open(root).store.close()
     (root / demo.DEMO_MARKER).write_text("seeded by a test\n")
     env = {**os.environ, "WORKBENCH_WORKSPACE": str(root), "WORKBENCH_HEARTBEAT_INTERVAL": "1"}
-    notebook = subprocess.Popen([PYTHON, "-c", LIVE_RUN], cwd=ROOT, env=env, text=True,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    notebook = subprocess.Popen(
+        [PYTHON, "-c", LIVE_RUN],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         run_id = notebook.stdout.readline().strip()
         assert run_id, "the notebook run did not start"
         with pytest.raises(InvalidInput, match=r"still logging.*--force"):
             demo.reset(root)
         assert root.exists() and is_demo(root)
-        shell = subprocess.run([PYTHON, "-m", "app.cli", "--workspace", str(root), "demo",
-                                "--reset"], cwd=ROOT, capture_output=True, text=True,
-                               timeout=300)  # fmt: skip
+        shell = subprocess.run(
+            [PYTHON, "-m", "app.cli", "--workspace", str(root), "demo", "--reset"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert shell.returncode != 0 and "still logging" in shell.stderr + shell.stdout
         assert "Traceback" not in shell.stderr
         assert [r.run_id for r in demo.live_runs(Workspace.open(root))] == [run_id]

@@ -30,8 +30,12 @@ def shots_the_tests_take() -> set[str]:
 
 
 def test_every_relative_link_and_image_resolves() -> None:
-    broken = [f"{doc.relative_to(ROOT)}: {target}" for doc in DOCS for target in links(doc)
-              if not (doc.parent / target.split("#")[0]).exists()]  # fmt: skip
+    broken = [
+        f"{doc.relative_to(ROOT)}: {target}"
+        for doc in DOCS
+        for target in links(doc)
+        if not (doc.parent / target.split("#")[0]).exists()
+    ]
     assert broken == []
 
 
@@ -65,9 +69,14 @@ def test_the_readme_quickstart_runs_as_pasted(tmp_path: Path) -> None:
     script = quickstart()
     assert "wb.start_run" in script
     for _ in range(2):  # pasted twice: the second paste works too
-        done = subprocess.run([PYTHON, "-c", script], cwd=tmp_path, capture_output=True,
-                              text=True, env=subprocess_env(tmp_path / "ws"),
-                              timeout=240)  # fmt: skip
+        done = subprocess.run(
+            [PYTHON, "-c", script],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=subprocess_env(tmp_path / "ws"),
+            timeout=240,
+        )
         assert done.returncode == 0, done.stderr
     ws = open_workspace(tmp_path / "ws")
     runs = experiments.search_runs(ws)

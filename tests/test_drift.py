@@ -29,10 +29,20 @@ def test_agreement_with_scipy(ws: Workspace) -> None:
     sd; Jensen-Shannon (base 2) and the chi-square p-value exact on the same counts."""
     rng = np.random.default_rng(1)
     n = 50_000
-    ref = pd.DataFrame({"x": rng.normal(0, 1, n), "y": rng.gamma(2, 3, n),
-                        "c": rng.choice(list("abc"), n, p=[0.5, 0.3, 0.2])})  # fmt: skip
-    cur = pd.DataFrame({"x": rng.normal(0.3, 1.2, n), "y": rng.gamma(2.2, 3, n),
-                        "c": rng.choice(list("abcd"), n, p=[0.4, 0.3, 0.2, 0.1])})  # fmt: skip
+    ref = pd.DataFrame(
+        {
+            "x": rng.normal(0, 1, n),
+            "y": rng.gamma(2, 3, n),
+            "c": rng.choice(list("abc"), n, p=[0.5, 0.3, 0.2]),
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "x": rng.normal(0.3, 1.2, n),
+            "y": rng.gamma(2.2, 3, n),
+            "c": rng.choice(list("abcd"), n, p=[0.4, 0.3, 0.2, 0.1]),
+        }
+    )
     res = by_column(drift.compare(*profiles(ws, ref, cur)))
     for col in ("x", "y"):
         ks = stats.ks_2samp(ref[col], cur[col]).statistic
@@ -50,8 +60,14 @@ def test_agreement_with_scipy(ws: Workspace) -> None:
 
 
 def test_method_selection_by_column_type(ws: Workspace) -> None:
-    ref = pd.DataFrame({"n": [1.0, 2.0, 3.0] * 10, "t": ["a", "b", "c"] * 10,
-                        "flag": [True, False, True] * 10, "k": [1, 2, 3] * 10})  # fmt: skip
+    ref = pd.DataFrame(
+        {
+            "n": [1.0, 2.0, 3.0] * 10,
+            "t": ["a", "b", "c"] * 10,
+            "flag": [True, False, True] * 10,
+            "k": [1, 2, 3] * 10,
+        }
+    )
     cur = ref.assign(k=["1", "2", "3"] * 10)  # retyped to text
     res = by_column(drift.compare(*profiles(ws, ref, cur)))
     assert res["n"].kind == "numeric" and res["n"].method == "KS + Welch t + Wasserstein/std + PSI"
@@ -65,11 +81,14 @@ def test_no_drift_between_two_samples_of_one_distribution_at_1m_rows(ws: Workspa
     rng = np.random.default_rng(2)
 
     def sample(n: int) -> pd.DataFrame:
-        return pd.DataFrame({
-            "income": rng.lognormal(10, 0.5, n), "age": rng.integers(18, 90, n),
-            "score": rng.normal(0, 1, n),
-            "plan": rng.choice(["basic", "pro", "team"], n, p=[0.6, 0.3, 0.1]),
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "income": rng.lognormal(10, 0.5, n),
+                "age": rng.integers(18, 90, n),
+                "score": rng.normal(0, 1, n),
+                "plan": rng.choice(["basic", "pro", "team"], n, p=[0.6, 0.3, 0.1]),
+            }
+        )
 
     results = drift.compare(*profiles(ws, sample(1_000_000), sample(1_000_000)))
     assert [r.verdict for r in results] == ["no drift"] * 4, [(r.column, r.stats) for r in results]
@@ -81,13 +100,15 @@ def test_shifted_columns_are_called_and_the_rest_are_not(ws: Workspace) -> None:
 
     def sample(shift: bool) -> pd.DataFrame:
         plan_p = [0.18, 0.45, 0.37] if shift else [0.30, 0.40, 0.30]
-        return pd.DataFrame({
-            "income": rng.normal(47_500 if shift else 41_000, 12_000, n),
-            "tenure": rng.exponential(24, n),
-            "plan": rng.choice(["basic", "pro", "team"], n, p=plan_p),
-            "region": rng.choice(["north", "south"], n),
-            "tiny": rng.normal(0.03 if shift else 0.0, 1, n),  # real but negligible
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "income": rng.normal(47_500 if shift else 41_000, 12_000, n),
+                "tenure": rng.exponential(24, n),
+                "plan": rng.choice(["basic", "pro", "team"], n, p=plan_p),
+                "region": rng.choice(["north", "south"], n),
+                "tiny": rng.normal(0.03 if shift else 0.0, 1, n),  # real but negligible
+            }
+        )
 
     res = by_column(drift.compare(*profiles(ws, sample(False), sample(True))))
     assert res["income"].drifted and res["plan"].drifted
@@ -106,16 +127,26 @@ def test_small_samples_say_not_enough_evidence(ws: Workspace) -> None:
 
 
 def test_awkward_columns_do_not_crash(ws: Workspace) -> None:
-    ref = pd.DataFrame({
-        "const": [5.0] * 100, "nulls": [None] * 50 + list(np.arange(50.0)),
-        "all_null": pd.Series([None] * 100, dtype="float64"), "gone": np.arange(100),
-        "cat": ["a"] * 100, "when": pd.date_range("2024-01-01", periods=100),
-    })  # fmt: skip
-    cur = pd.DataFrame({
-        "const": [5.0] * 100, "nulls": [None] * 90 + list(np.arange(10.0)),
-        "all_null": pd.Series([None] * 100, dtype="float64"), "new": np.arange(100),
-        "cat": ["a"] * 80 + ["z"] * 20, "when": pd.date_range("2024-06-01", periods=100),
-    })  # fmt: skip
+    ref = pd.DataFrame(
+        {
+            "const": [5.0] * 100,
+            "nulls": [None] * 50 + list(np.arange(50.0)),
+            "all_null": pd.Series([None] * 100, dtype="float64"),
+            "gone": np.arange(100),
+            "cat": ["a"] * 100,
+            "when": pd.date_range("2024-01-01", periods=100),
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "const": [5.0] * 100,
+            "nulls": [None] * 90 + list(np.arange(10.0)),
+            "all_null": pd.Series([None] * 100, dtype="float64"),
+            "new": np.arange(100),
+            "cat": ["a"] * 80 + ["z"] * 20,
+            "when": pd.date_range("2024-06-01", periods=100),
+        }
+    )
     res = by_column(drift.compare(*profiles(ws, ref, cur)))
     assert res["const"].verdict == "no drift"
     assert res["nulls"].stats["null_rate_change"] == pytest.approx(0.4)

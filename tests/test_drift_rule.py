@@ -65,8 +65,9 @@ def test_a_mean_shift_of_0_3_sd_is_drift_at_1000_rows() -> None:
 
 
 def test_a_scale_change_is_drift_at_1000_rows() -> None:
-    res = compare(pd.DataFrame({"x": normal(1, 1000)}),
-                  pd.DataFrame({"x": normal(2, 1000, scale=1.5)}))  # fmt: skip
+    res = compare(
+        pd.DataFrame({"x": normal(1, 1000)}), pd.DataFrame({"x": normal(2, 1000, scale=1.5)})
+    )
     assert res["x"].drifted, res["x"]
 
 
@@ -163,15 +164,19 @@ def test_an_identifier_column_is_not_tested_and_says_why() -> None:
     ids = np.array([f"id{i:05d}" for i in range(10_000)])
     cur = ids.copy()
     cur[np.random.default_rng(11).choice(10_000, 5_000, replace=False)] = [
-        f"id{i:05d}" for i in range(10_000, 15_000)]  # fmt: skip
+        f"id{i:05d}" for i in range(10_000, 15_000)
+    ]
     res = compare(pd.DataFrame({"id": ids}), pd.DataFrame({"id": cur}))["id"]
     assert res.verdict == "not tested"
     assert "identifier-like (10,000 distinct values in 10,000 rows" in res.sentence
     assert "new value '" not in res.sentence and "% of rows" not in res.sentence
     # a share rule measures the new ids through the hash samples (issue #14: "a verdict
     # the user can override"): half of them new is drift under share:0.05
-    over = compare(pd.DataFrame({"id": ids}), pd.DataFrame({"id": cur}),
-                   overrides={"id": drift.Override("share", 0.05)})["id"]  # fmt: skip
+    over = compare(
+        pd.DataFrame({"id": ids}),
+        pd.DataFrame({"id": cur}),
+        overrides={"id": drift.Override("share", 0.05)},
+    )["id"]
     assert over.verdict == "major drift" and "(override" in over.method
     assert over.effect == pytest.approx(0.5, abs=0.05)
     # and what the profile can see still counts: a value taking half the rows
@@ -210,10 +215,18 @@ def test_a_constant_reference_is_said_so_and_its_effect_is_finite() -> None:
 
 
 def test_dates_and_timestamps_are_printed_as_such() -> None:
-    ref = pd.DataFrame({"day": pd.date_range("2013-01-01", periods=1000).date,
-                        "at": pd.date_range("2013-01-01", periods=1000, freq="h")})  # fmt: skip
-    cur = pd.DataFrame({"day": pd.date_range("2015-01-01", periods=1000).date,
-                        "at": pd.date_range("2015-01-01", periods=1000, freq="h")})  # fmt: skip
+    ref = pd.DataFrame(
+        {
+            "day": pd.date_range("2013-01-01", periods=1000).date,
+            "at": pd.date_range("2013-01-01", periods=1000, freq="h"),
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "day": pd.date_range("2015-01-01", periods=1000).date,
+            "at": pd.date_range("2015-01-01", periods=1000, freq="h"),
+        }
+    )
     res = compare(ref, cur)
     # the profile's quantiles are exact order statistics here, so no "≈"
     assert res["day"].sentence.startswith("day: median 2014-0")
@@ -232,8 +245,10 @@ def test_the_same_values_in_another_type_are_no_drift() -> None:
     res = compare(ref, cur)
     assert [res[c].verdict for c in ("qty", "n", "day")] == ["no drift"] * 3, res
     assert "every row differs" not in res["qty"].sentence
-    assert res["day"].sentence == "day: median 2024-01-21 00:00:00 -> 2024-01-21 00:00:00 " \
-        "(mean -0.00 sd)"  # fmt: skip
+    assert (
+        res["day"].sentence == "day: median 2024-01-21 00:00:00 -> 2024-01-21 00:00:00 "
+        "(mean -0.00 sd)"
+    )
     moved = compare(ref, cur.assign(qty=7.5, day=(days + pd.Timedelta(days=30)).date))
     assert moved["qty"].verdict == "major drift" and "7.5" in moved["qty"].sentence
     assert moved["day"].verdict == "major drift"
@@ -246,14 +261,16 @@ def test_a_number_turned_date_is_a_type_change_and_nulls_still_count() -> None:
     changed", so the report's verdict missed it; its null share is tested too."""
     n = 1000
     ref = pd.DataFrame({"when": np.arange(n), "score": pd.Series([None] * n, dtype=object)})
-    cur = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=n).date,
-                        "score": np.linspace(0, 1, n)})  # fmt: skip
+    cur = pd.DataFrame(
+        {"when": pd.date_range("2024-01-01", periods=n).date, "score": np.linspace(0, 1, n)}
+    )
     res = compare(ref, cur)
     assert res["when"].kind == "schema" and res["when"].verdict == "drift"
     assert res["when"].sentence.startswith("when: type changed BIGINT -> DATE")
     assert res["score"].verdict == "major drift", res["score"]
-    assert res["score"].sentence == \
-        "score: type changed VARCHAR -> DOUBLE; nulls 100.0% -> 0% of rows"  # fmt: skip
+    assert (
+        res["score"].sentence == "score: type changed VARCHAR -> DOUBLE; nulls 100.0% -> 0% of rows"
+    )
     same = compare(ref, ref.assign(score=pd.Series(["x"] * n)))["when"]  # a filled text column
     assert same.verdict == "no drift"
 
@@ -268,15 +285,20 @@ SMALL_SHARES = [*([(1 - SMALL.sum()) / 5] * 5), *SMALL]
 def same_distribution(rng: np.random.Generator, n: int) -> pd.DataFrame:
     nan = rng.gamma(2.0, 1.0, n)
     nan[rng.random(n) < 0.03] = np.nan
-    return pd.DataFrame({
-        "normal": rng.normal(0, 1, n), "skewed": rng.lognormal(0, 1, n),
-        "integer": rng.integers(0, 20, n),
-        "category": rng.choice(LEVELS, n, p=np.arange(1, 11) / 55),
-        # five common levels and six small ones (0.2% to 0.8%): the small-level rule
-        "small": rng.choice([*LEVELS[:5], "s1", "s2", "s3", "s4", "s5", "s6"], n, p=SMALL_SHARES),
-        "with_nulls": pd.Series(rng.normal(50, 10, n)).mask(rng.random(n) < 0.05),
-        "with_nan": with_nan(nan),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "normal": rng.normal(0, 1, n),
+            "skewed": rng.lognormal(0, 1, n),
+            "integer": rng.integers(0, 20, n),
+            "category": rng.choice(LEVELS, n, p=np.arange(1, 11) / 55),
+            # five common levels and six small ones (0.2% to 0.8%): the small-level rule
+            "small": rng.choice(
+                [*LEVELS[:5], "s1", "s2", "s3", "s4", "s5", "s6"], n, p=SMALL_SHARES
+            ),
+            "with_nulls": pd.Series(rng.normal(50, 10, n)).mask(rng.random(n) < 0.05),
+            "with_nan": with_nan(nan),
+        }
+    )
 
 
 @pytest.mark.parametrize("n", [500, 1000, 10_000, 100_000])
@@ -364,13 +386,16 @@ def test_nothing_compared_is_never_no_drift(tmp_path, capsys) -> None:
     from app import reports
     from app.cli import main
 
-    renamed = drift.compare(profile_of(pd.DataFrame({"a": [1, 2, 3]})),
-                            profile_of(pd.DataFrame({"b": [1, 2, 3]})))  # fmt: skip
+    renamed = drift.compare(
+        profile_of(pd.DataFrame({"a": [1, 2, 3]})), profile_of(pd.DataFrame({"b": [1, 2, 3]}))
+    )
     assert reports.dataset_verdict(renamed)[0] == "schema change"
     ids = pd.DataFrame({"cid": [f"id{i:06d}" for i in range(5000)]})
     other = pd.DataFrame({"cid": [f"nx{i:06d}" for i in range(5000)]})
-    assert reports.dataset_verdict(drift.compare(profile_of(ids), profile_of(other)))[0] == \
-        "nothing compared"  # fmt: skip
+    assert (
+        reports.dataset_verdict(drift.compare(profile_of(ids), profile_of(other)))[0]
+        == "nothing compared"
+    )
     ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
     ref.write_text("a\n1\n2\n3\n")
     cur.write_text("b\n1\n2\n3\n")
@@ -389,24 +414,27 @@ def test_constant_columns_are_told_by_their_exact_values() -> None:
     big = 1717171717000000000
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning may reach users
-        r = compare(pd.DataFrame({"x": [1e300] * 200}),
-                    pd.DataFrame({"x": [1e300] * 100 + [2e300] * 100}))["x"]  # fmt: skip
+        r = compare(
+            pd.DataFrame({"x": [1e300] * 200}), pd.DataFrame({"x": [1e300] * 100 + [2e300] * 100})
+        )["x"]
     assert r.drifted and "constant in the reference (1e+300)" in r.sentence, r.sentence
     assert 0 < r.effect <= 1 and "0" * 30 not in r.sentence
     r = compare(pd.DataFrame({"x": [big] * 200}), pd.DataFrame({"x": [big + 1] * 200}))["x"]
     assert r.verdict == "major drift", r.sentence
-    assert f"share of '{big}' 100.0% -> 0%; new value '{big + 1}' in 100.0% of rows" in \
-        r.sentence  # fmt: skip
+    assert f"share of '{big}' 100.0% -> 0%; new value '{big + 1}' in 100.0% of rows" in r.sentence
     # Issue #14 (second trial): half the rows changed was 'not enough evidence' (the DOUBLE
     # axis merges the two values, and the exact extremes prove only one row differs); the
     # column's exact value counts show how many.
-    half = compare(pd.DataFrame({"x": [big] * 200}),
-                   pd.DataFrame({"x": [big] * 100 + [big + 1] * 100}))["x"]  # fmt: skip
+    half = compare(
+        pd.DataFrame({"x": [big] * 200}), pd.DataFrame({"x": [big] * 100 + [big + 1] * 100})
+    )["x"]
     assert half.verdict == "major drift", half.sentence
     assert f"share of '{big}' 100.0% -> 50.0%" in half.sentence
     assert "1,717,171,717,000,000,000" not in half.sentence
-    same = compare(pd.DataFrame({"x": [big] * 100 + [big + 1] * 100}),
-                   pd.DataFrame({"x": [big + 1] * 100 + [big] * 100}))["x"]  # fmt: skip
+    same = compare(
+        pd.DataFrame({"x": [big] * 100 + [big + 1] * 100}),
+        pd.DataFrame({"x": [big + 1] * 100 + [big] * 100}),
+    )["x"]
     assert same.verdict == "no drift", same.sentence
     ts = pd.Series(pd.to_datetime(big + np.arange(60), unit="ns"))
     r = compare(pd.DataFrame({"t": ts}), pd.DataFrame({"t": ts}))["t"]
@@ -425,8 +453,9 @@ def test_big_integers_are_not_printed_with_false_digits() -> None:
 
 
 def test_a_scale_change_names_the_sd() -> None:
-    r = compare(pd.DataFrame({"v": normal(1, 1000)}),
-                pd.DataFrame({"v": normal(2, 1000, scale=1.5)}))["v"]  # fmt: skip
+    r = compare(
+        pd.DataFrame({"v": normal(1, 1000)}), pd.DataFrame({"v": normal(2, 1000, scale=1.5)})
+    )["v"]
     assert r.drifted and "sd " in r.sentence and "(x1.5" in r.sentence, r.sentence
     assert r.stats["sd_ratio"] == pytest.approx(1.5, abs=0.1)
 
@@ -440,8 +469,9 @@ def tail_pair(rng: np.random.Generator, tail_rows: int) -> tuple[np.ndarray, np.
     other levels: every replaced level lies beyond both lists."""
     head = np.repeat([f"H{i:04d}" for i in range(1200)], 5)
     ref = np.concatenate([head, np.repeat([f"r{i}" for i in range(2000)], tail_rows)])
-    cur = np.concatenate([rng.permutation(head),
-                          np.repeat([f"q{i}" for i in range(2000)], tail_rows)])  # fmt: skip
+    cur = np.concatenate(
+        [rng.permutation(head), np.repeat([f"q{i}" for i in range(2000)], tail_rows)]
+    )
     return ref, cur
 
 
@@ -496,8 +526,7 @@ def test_no_false_alarms_on_long_tailed_columns(n: int) -> None:
     levels = np.array([f"city{i}" for i in range(30_000)])
     p = 1 / np.arange(1, 30_001) ** 1.05
     p /= p.sum()
-    samples = [profile_of(pd.DataFrame({"city": rng.choice(levels, n, p=p)}))
-               for _ in range(11)]  # fmt: skip
+    samples = [profile_of(pd.DataFrame({"city": rng.choice(levels, n, p=p)})) for _ in range(11)]
     gaps = []
     for k in range(10):
         (r,) = drift.compare(samples[k], samples[k + 1])
@@ -514,10 +543,14 @@ def test_values_near_the_largest_double_never_break_a_report() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        same = compare(pd.DataFrame({"b": [1e308, -1e308] * 100}),
-                       pd.DataFrame({"b": [1e308, -1e308] * 100 + [0.0]}))["b"]  # fmt: skip
-        moved = compare(pd.DataFrame({"b": [1.7e308, -1.7e308] * 100}),
-                        pd.DataFrame({"b": [1.7e308, 1.7e308] * 100}))["b"]  # fmt: skip
+        same = compare(
+            pd.DataFrame({"b": [1e308, -1e308] * 100}),
+            pd.DataFrame({"b": [1e308, -1e308] * 100 + [0.0]}),
+        )["b"]
+        moved = compare(
+            pd.DataFrame({"b": [1.7e308, -1.7e308] * 100}),
+            pd.DataFrame({"b": [1.7e308, 1.7e308] * 100}),
+        )["b"]
     assert not same.drifted, same.sentence
     assert moved.verdict == "major drift" and 0 < moved.effect <= 1, moved
 
@@ -553,7 +586,8 @@ def test_a_small_level_that_appears_vanishes_or_moves_threefold_is_drift(before,
 def test_a_constant_timestamp_moved_by_one_nanosecond_is_printed_to_the_nanosecond() -> None:
     """Issue #14 trial: the verdict was right, but both values printed as 00:00:00."""
     t = pd.Timestamp("2024-01-01")
-    r = compare(pd.DataFrame({"t": [t] * 1000}),
-                pd.DataFrame({"t": [t + pd.Timedelta(1, "ns")] * 1000}))["t"]  # fmt: skip
+    r = compare(
+        pd.DataFrame({"t": [t] * 1000}), pd.DataFrame({"t": [t + pd.Timedelta(1, "ns")] * 1000})
+    )["t"]
     assert r.verdict == "major drift"
     assert "current median 2024-01-01 00:00:00.000000001" in r.sentence, r.sentence

@@ -76,8 +76,13 @@ def test_nanosecond_timestamps_one_ns_apart_are_two_versions(ws: Workspace, tmp_
     assert loaded.dtype == "datetime64[ns]"
     assert loaded[0] == pd.Timestamp(base + 1, unit="ns") and pd.isna(loaded[1])
     # From a DataFrame, naive or time zone-aware (UTC wall clock, nanoseconds kept).
-    aware = pd.DataFrame({"at": pd.Series([pd.Timestamp(base + 2, unit="ns"), None])
-                          .dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")})  # fmt: skip
+    aware = pd.DataFrame(
+        {
+            "at": pd.Series([pd.Timestamp(base + 2, unit="ns"), None])
+            .dt.tz_localize("UTC")
+            .dt.tz_convert("Europe/Paris")
+        }
+    )
     third = datasets.register(ws, aware, "ticks")
     assert third.created
     assert wb.load_dataset("ticks@v3")["at"][0] == pd.Timestamp(base + 2, unit="ns")
@@ -88,8 +93,9 @@ def test_nanosecond_timestamps_one_ns_apart_are_two_versions(ws: Workspace, tmp_
 def test_whole_microsecond_timestamps_keep_their_old_identity(ws: Workspace) -> None:
     """datetime64[ns] and datetime64[us] holding the same microseconds are one content
     (and fingerprint as before nanoseconds were kept: see tests/test_fingerprint.py)."""
-    stamps = pd.Series(pd.to_datetime(["2024-05-01 12:00:00.123456", "1999-12-31 23:59:59.0"],
-                                      format="ISO8601"))  # fmt: skip
+    stamps = pd.Series(
+        pd.to_datetime(["2024-05-01 12:00:00.123456", "1999-12-31 23:59:59.0"], format="ISO8601")
+    )
     v1 = wb.log_dataset(pd.DataFrame({"at": stamps.astype("datetime64[us]")}), "t")
     with pytest.warns(UserWarning, match="Same content"):
         again = wb.log_dataset(pd.DataFrame({"at": stamps.astype("datetime64[ns]")}), "t")
@@ -98,16 +104,23 @@ def test_whole_microsecond_timestamps_keep_their_old_identity(ws: Workspace) -> 
 
 def test_64_bit_integers_come_back_exactly_from_every_door(ws: Workspace, tmp_path: Path) -> None:
     lo, hi, top = -(2**63), 2**63 - 1, 2**64 - 1
-    frame = pd.DataFrame({"i": pd.Series([lo, hi, None], dtype="Int64"),
-                          "u": pd.Series([top, 0, None], dtype="UInt64")})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "i": pd.Series([lo, hi, None], dtype="Int64"),
+            "u": pd.Series([top, 0, None], dtype="UInt64"),
+        }
+    )
     wb.log_dataset(frame, "ints")
     back = wb.load_dataset("ints")
     assert back["i"].tolist() == [lo, hi, pd.NA] and back["u"].tolist() == [top, 0, pd.NA]
     csv = tmp_path / "ints.csv"
     csv.write_text(f"i,u\n{lo},{top}\n{hi},0\n,\n")
     assert not datasets.register(ws, csv, "ints").created  # the same values
-    parquet = write_parquet(tmp_path / "ints.parquet", i=pa.array([lo, hi, None], pa.int64()),
-                            u=pa.array([top, 0, None], pa.uint64()))  # fmt: skip
+    parquet = write_parquet(
+        tmp_path / "ints.parquet",
+        i=pa.array([lo, hi, None], pa.int64()),
+        u=pa.array([top, 0, None], pa.uint64()),
+    )
     assert not datasets.register(ws, parquet, "ints").created
     whole = pd.DataFrame({"i": [lo, hi], "u": np.array([top, 0], dtype="uint64")})
     wb.log_dataset(whole, "ints2")
@@ -139,11 +152,15 @@ def test_decimals_beyond_38_digits_are_refused_naming_the_column(
     """DuckDB's DECIMAL holds 38 digits: wider decimals became float64 in silence, and two
     files differing in the 50th digit were "Same content". Every door refuses them now,
     naming the column, its precision and what to do."""
-    values = ["1234567890123456789012345678901234567890.1234567891",
-              "1234567890123456789012345678901234567890.1234567892"]  # fmt: skip
+    values = [
+        "1234567890123456789012345678901234567890.1234567891",
+        "1234567890123456789012345678901234567890.1234567892",
+    ]
     wide = pa.decimal256(60, 10)
-    files = [write_parquet(tmp_path / f"e{i}.parquet", amount=pa.array([Decimal(v)] * 3, wide))
-             for i, v in enumerate(values)]  # fmt: skip
+    files = [
+        write_parquet(tmp_path / f"e{i}.parquet", amount=pa.array([Decimal(v)] * 3, wide))
+        for i, v in enumerate(values)
+    ]
     refusal = r"column 'amount' holds decimals of precision 60 \(scale 10\).*38 digits"
     with pytest.raises(InvalidInput, match=refusal + r".*decimal\(38, s\).*text"):
         wb.log_dataset(str(files[0]), "d")
@@ -161,8 +178,9 @@ def test_decimals_beyond_38_digits_are_refused_naming_the_column(
         wb.log_dataset(arrow, "d")
     assert datasets.list_datasets(ws) == []
     # decimal256 of at most 38 digits is kept exactly (DuckDB cannot read decimal256).
-    fits = pd.array([Decimal("12345678901234567.891"), None], dtype=pd.ArrowDtype(
-        pa.decimal256(38, 3)))  # fmt: skip
+    fits = pd.array(
+        [Decimal("12345678901234567.891"), None], dtype=pd.ArrowDtype(pa.decimal256(38, 3))
+    )
     wb.log_dataset(pd.DataFrame({"amount": fits}), "fits")
     assert wb.load_dataset("fits")["amount"].tolist() == [Decimal("12345678901234567.891"), pd.NA]
 
@@ -200,8 +218,9 @@ def test_csv_timestamps_with_nanoseconds_are_read_at_nanoseconds(
     t = wb.load_dataset("ns")["t"]
     assert t.dtype == "datetime64[ns]" and t[0] == pd.Timestamp("2024-01-01T00:00:00.000000002")
     # The same instants from a DataFrame are the same content as the CSV.
-    frame = pd.DataFrame({"t": pd.Series([pd.Timestamp("2024-01-01T00:00:00.000000002")] * 10),
-                          "x": [1] * 10})  # fmt: skip
+    frame = pd.DataFrame(
+        {"t": pd.Series([pd.Timestamp("2024-01-01T00:00:00.000000002")] * 10), "x": [1] * 10}
+    )
     assert not datasets.register(ws, frame, "ns").created
     # The CLI and the inbox read through the same loader.
     three = tmp_path / "ns3.csv"
@@ -213,8 +232,9 @@ def test_csv_timestamps_with_nanoseconds_are_read_at_nanoseconds(
     assert outcome.error is None and outcome.registration.version.ref == "ns@v4"
     # With an offset: UTC, nanoseconds kept; whole microseconds stay microsecond columns.
     mixed = tmp_path / "mixed.csv"
-    mixed.write_text("z,us,old\n2024-01-01T01:00:00.123456789+01:00,2024-01-01 00:00:00.5,"
-                     "1500-01-01 00:00:00\n")  # fmt: skip
+    mixed.write_text(
+        "z,us,old\n2024-01-01T01:00:00.123456789+01:00,2024-01-01 00:00:00.5,1500-01-01 00:00:00\n"
+    )
     wb.log_dataset(str(mixed), "mixed")
     back = wb.load_dataset("mixed")
     assert back["z"][0] == pd.Timestamp("2024-01-01T00:00:00.123456789")
@@ -330,8 +350,10 @@ def test_non_finite_floats_round_trip_from_csv_parquet_and_dataframe(
 TEXT = "name,city,n\nJosé,München,1\nZoë,Łódź,2\n"
 
 
-@pytest.mark.parametrize("codec, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"),
-                                        ("utf-16-be", b"\xfe\xff")])  # fmt: skip
+@pytest.mark.parametrize(
+    "codec, bom",
+    [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")],
+)
 def test_a_byte_order_mark_decides_the_encoding(
     ws: Workspace, tmp_path: Path, codec: str, bom: bytes
 ) -> None:
@@ -410,13 +432,21 @@ def test_inbox_and_cli_read_excel_csv_and_keep_text_as_text(
 
 def test_text_that_looks_boolean_stays_text(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "titanic.csv"
-    path.write_text("smoker,survived,flag,bit,real,yn,maybe\nYes,y,T,0,True,yes,TRUE\n"
-                    "No,n,F,1,false,no,\nNo,n,F,1,FALSE,no,false\n")  # fmt: skip
+    path.write_text(
+        "smoker,survived,flag,bit,real,yn,maybe\nYes,y,T,0,True,yes,TRUE\n"
+        "No,n,F,1,false,no,\nNo,n,F,1,FALSE,no,false\n"
+    )
     v1 = datasets.register(ws, path, "titanic").version
     families = {p.name: p.family for p in datasets.get_profile(ws, v1)}
-    assert families == {"smoker": "string", "survived": "string", "flag": "string",
-                        "bit": "integer", "real": "boolean", "yn": "string",
-                        "maybe": "boolean"}  # fmt: skip
+    assert families == {
+        "smoker": "string",
+        "survived": "string",
+        "flag": "string",
+        "bit": "integer",
+        "real": "boolean",
+        "yn": "string",
+        "maybe": "boolean",
+    }
     back = wb.load_dataset("titanic")
     assert back["smoker"].tolist() == ["Yes", "No", "No"]
     assert back["survived"].tolist() == ["y", "n", "n"]
@@ -424,10 +454,14 @@ def test_text_that_looks_boolean_stays_text(ws: Workspace, tmp_path: Path) -> No
     assert back["bit"].tolist() == [0, 1, 1]
     assert back["real"].tolist() == [True, False, False]
     assert back["maybe"].tolist() == [True, pd.NA, False] or back["maybe"].tolist() == [
-        True, None, False]  # fmt: skip
+        True,
+        None,
+        False,
+    ]
     # A later export of the same kind passes the contract inferred from the first.
-    path.write_text("smoker,survived,flag,bit,real,yn,maybe\nNo,y,T,1,False,yes,true\n"
-                    "Yes,n,F,0,true,no,\n")  # fmt: skip
+    path.write_text(
+        "smoker,survived,flag,bit,real,yn,maybe\nNo,y,T,1,False,yes,true\nYes,n,F,0,true,no,\n"
+    )
     v2 = datasets.register(ws, path, "titanic").version
     failed = [c.message for c in datasets.get_checks(ws, v2)[1] if not c.passed]
     assert v2.contract_passed, failed
@@ -446,7 +480,9 @@ def test_an_index_that_carries_data_is_kept(ws: Workspace) -> None:
     # A named index keeps its name; integers that are not 0..n-1 are data too.
     named = co2.rename_axis("week")
     assert list(wb.log_dataset(named, "co2-named") and wb.load_dataset("co2-named").columns) == [
-        "week", "co2"]  # fmt: skip
+        "week",
+        "co2",
+    ]
     picked = pd.DataFrame({"x": [10, 20, 30]}, index=[3, 7, 9])
     with pytest.warns(UserWarning):
         wb.log_dataset(picked, "picked")
@@ -477,16 +513,22 @@ def test_a_dataframe_comes_back_as_registered(tmp_path_factory, data) -> None:
     wall-clock time, nanoseconds kept; text, including boolean-looking text, unchanged."""
     n = data.draw(st.integers(1, 12))
     names = data.draw(st.permutations(NAMES))
-    frame = pd.DataFrame({
-        names[0]: pd.array(data.draw(st.lists(int64s, min_size=n, max_size=n)), dtype="Int64"),
-        names[1]: pd.array(data.draw(st.lists(float64s, min_size=n, max_size=n)),
-                           dtype="float64"),
-        names[2]: pd.Series(data.draw(st.lists(decimals, min_size=n, max_size=n)), dtype=object),
-        names[3]: pd.Series(data.draw(st.lists(texts, min_size=n, max_size=n)), dtype=object),
-        names[4]: pd.Series(data.draw(st.lists(stamps, min_size=n, max_size=n)))
-        .dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata"),
-        names[5]: data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            names[0]: pd.array(data.draw(st.lists(int64s, min_size=n, max_size=n)), dtype="Int64"),
+            names[1]: pd.array(
+                data.draw(st.lists(float64s, min_size=n, max_size=n)), dtype="float64"
+            ),
+            names[2]: pd.Series(
+                data.draw(st.lists(decimals, min_size=n, max_size=n)), dtype=object
+            ),
+            names[3]: pd.Series(data.draw(st.lists(texts, min_size=n, max_size=n)), dtype=object),
+            names[4]: pd.Series(data.draw(st.lists(stamps, min_size=n, max_size=n)))
+            .dt.tz_localize("UTC")
+            .dt.tz_convert("Asia/Kolkata"),
+            names[5]: data.draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+        }
+    )
     with Scratch() as s:
         snapshots.load_frame(s, frame, label="frame")
         snapshots.normalize(s, "frame")
@@ -540,8 +582,7 @@ def test_drift_files_reads_the_encoding_it_is_told(tmp_path: Path, capsys) -> No
     assert "new value 'Köln'" in capsys.readouterr().out
 
 
-def test_missing_value_markers_in_a_csv_are_missing(ws: Workspace, tmp_path: Path,
-                                                     capsys) -> None:  # fmt: skip
+def test_missing_value_markers_in_a_csv_are_missing(ws: Workspace, tmp_path: Path, capsys) -> None:
     """Found by a newcomer: `1.5,NA,2` (R's write.csv) loaded as the text '1.5','NA','2', so
     one NA in a new month broke the contract ("x is string") and drift said "type changed
     DOUBLE -> VARCHAR". pandas' read_csv reads NA, NULL, None, #N/A, n/a, <NA> ... as
@@ -568,8 +609,10 @@ def test_missing_value_markers_in_a_csv_are_missing(ws: Workspace, tmp_path: Pat
     assert math.isnan(back["x"][8]) and back["x"][10:].tolist() == clean["x"][10:].tolist()
     assert pd.isna(back["name"][9])
     expected = pd.read_csv(tmp_path / "r_v2.csv")  # pandas: the same missing cells (and NaN)
-    assert back["x"].isna().tolist()[:8] + back["x"].isna().tolist()[9:] == \
-        expected["x"].isna().tolist()[:8] + expected["x"].isna().tolist()[9:]  # fmt: skip
+    assert (
+        back["x"].isna().tolist()[:8] + back["x"].isna().tolist()[9:]
+        == expected["x"].isna().tolist()[:8] + expected["x"].isna().tolist()[9:]
+    )
     profile = {p.name: p for p in datasets.get_profile(ws, v2)}["x"]
     assert (profile.nulls, profile.nan_count) == (8, 1)
 
@@ -584,8 +627,7 @@ def test_a_decimal_infinity_is_refused_not_made_float32(ws: Workspace, odd: str)
     with pytest.raises(InvalidInput, match=r"column 'd' holds Decimal\('.*'\).*astype\(float\)"):
         wb.log_dataset(frame, "x")
     assert datasets.list_datasets(ws) == []
-    kept = wb.log_dataset(pd.DataFrame({"d": [Decimal("12345678.901"), Decimal("NaN"), None]}),
-                          "x")  # fmt: skip
+    kept = wb.log_dataset(pd.DataFrame({"d": [Decimal("12345678.901"), Decimal("NaN"), None]}), "x")
     assert wb.load_dataset(kept.ref)["d"].tolist()[0] == Decimal("12345678.901")
 
 
@@ -605,7 +647,8 @@ def test_ambiguous_dates_stay_as_written(ws: Workspace, tmp_path: Path) -> None:
     assert (diff.rows.changed, diff.rows.added) == (0, 1)
     iso = wb.load_dataset(wb.log_dataset(tmp_path / "iso.csv", "iso").ref)
     assert str(iso["v"][0])[:10] == "2024-01-02" and iso["at"][0] == pd.Timestamp(
-        "2024-01-02 10:00:00.5")  # fmt: skip
+        "2024-01-02 10:00:00.5"
+    )
 
 
 def test_hex_and_binary_text_stays_text(ws: Workspace, tmp_path: Path) -> None:
@@ -630,8 +673,7 @@ def test_spaces_around_a_csv_header_name_are_kept_as_pandas_keeps_them(
     expected = list(pd.read_csv(source).columns)
     assert expected == ["a", " b ", "c"]
     assert list(wb.load_dataset(wb.log_dataset(source, "sdk").ref).columns) == expected
-    assert main(["--workspace", str(ws.root), "datasets", "add", str(source), "--name",
-                 "cli"]) == 0  # fmt: skip
+    assert main(["--workspace", str(ws.root), "datasets", "add", str(source), "--name", "cli"]) == 0
     assert list(datasets.load(ws, "cli@v1").columns) == expected
     folder = ws.paths.inbox / "inboxed"
     folder.mkdir(parents=True)

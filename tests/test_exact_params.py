@@ -28,10 +28,21 @@ LOW, HIGH = 2**60, 2**60 + 1  # one apart, the same double (2.0**60)
 def seeds(ws: Workspace) -> Workspace:
     """Runs "low" (seed 2**60), "high" (2**60 + 1), "float" (seed 2.0**60, a float),
     "nan" (seed NaN), "flag" (seed True) and "text" (seed '1152921504606846977', text)."""
-    for name, seed in [("low", LOW), ("high", HIGH), ("float", float(LOW)),
-                       ("nan", float("nan")), ("flag", True), ("text", str(HIGH))]:  # fmt: skip
-        make_run(experiment="seeds", name=name, params={"seed": seed},
-                 metrics={"m": float(LOW)}, tags={"t": str(seed)})  # fmt: skip
+    for name, seed in [
+        ("low", LOW),
+        ("high", HIGH),
+        ("float", float(LOW)),
+        ("nan", float("nan")),
+        ("flag", True),
+        ("text", str(HIGH)),
+    ]:
+        make_run(
+            experiment="seeds",
+            name=name,
+            params={"seed": seed},
+            metrics={"m": float(LOW)},
+            tags={"t": str(seed)},
+        )
     return ws
 
 
@@ -93,19 +104,22 @@ def test_the_same_through_conditions_and_numpy(seeds: Workspace) -> None:
 
     got = experiments.search_runs(seeds, conditions=[Condition("params", "seed", "=", HIGH)])
     assert [r.name for r in got] == ["high"]
-    got = experiments.search_runs(seeds, conditions=[Condition("params", "seed", ">",
-                                                               np.int64(LOW))])  # fmt: skip
+    got = experiments.search_runs(
+        seeds, conditions=[Condition("params", "seed", ">", np.int64(LOW))]
+    )
     assert [r.name for r in got] == ["high"]
     nan = Condition("params", "seed", "=", float("nan"))  # NaN equals nothing, not even NaN
     assert experiments.search_runs(seeds, conditions=[nan]) == []
 
 
 def test_ordering_by_a_param_is_exact(seeds: Workspace) -> None:
-    runs = experiments.search_runs(seeds, order_by=[OrderBy("params", "seed", descending=True)],
-                                   query=f"params.seed >= {LOW}")  # fmt: skip
+    runs = experiments.search_runs(
+        seeds, order_by=[OrderBy("params", "seed", descending=True)], query=f"params.seed >= {LOW}"
+    )
     assert runs[0].name == "high"  # above 2**60 and 2.0**60, which tie
-    runs = experiments.search_runs(seeds, order_by=[OrderBy("params", "seed")],
-                                   query=f"params.seed >= {LOW}")  # fmt: skip
+    runs = experiments.search_runs(
+        seeds, order_by=[OrderBy("params", "seed")], query=f"params.seed >= {LOW}"
+    )
     assert runs[-1].name == "high"
 
 
@@ -169,12 +183,17 @@ def test_mlflow_import_keeps_params_exact(ws: Workspace, tmp_path: Path) -> None
     shutil.copy(ROOT / "tests" / "data" / "mlflow.db", store)
     con = sqlite3.connect(store)
     run_ids = [r[0] for r in con.execute("SELECT run_uuid FROM runs ORDER BY run_uuid")]
-    extra = {"seed": [str(LOW), str(HIGH)], "code": ["007", "7"],
-             "amount": ["12345678901234567.891", "0.5"], "huge": [str(2**64), "1"]}  # fmt: skip
+    extra = {
+        "seed": [str(LOW), str(HIGH)],
+        "code": ["007", "7"],
+        "amount": ["12345678901234567.891", "0.5"],
+        "huge": [str(2**64), "1"],
+    }
     for key, values in extra.items():
         for run_uuid, value in zip(run_ids, values, strict=False):
-            con.execute("INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)",
-                        [key, value, run_uuid])  # fmt: skip
+            con.execute(
+                "INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)", [key, value, run_uuid]
+            )
     con.commit()
     con.close()
     assert main(["import-mlflow", str(store)]) == 0
@@ -186,9 +205,13 @@ def test_mlflow_import_keeps_params_exact(ws: Workspace, tmp_path: Path) -> None
     texts = {}
     for lifecycle in ("active", "deleted"):
         for run in experiments.search_runs(ws, lifecycle=lifecycle):
-            texts.update({f"{k}@{run.run_id}": v for k, v in
-                          experiments.get_run(ws, run.run_id).params.items()
-                          if k in ("code", "amount", "huge")})  # fmt: skip
+            texts.update(
+                {
+                    f"{k}@{run.run_id}": v
+                    for k, v in experiments.get_run(ws, run.run_id).params.items()
+                    if k in ("code", "amount", "huge")
+                }
+            )
     assert sorted(map(repr, texts.values())) == sorted(
         ["'007'", "7", "'12345678901234567.891'", "0.5", f"'{2**64}'", "1"]
     )
@@ -214,5 +237,8 @@ def test_event_log_keeps_ints_exact_and_survives_a_hand_edited_one(ws: Workspace
     run._log.append({"type": "params", "values": {"huge": 2**64, "listed": [1, 2]}})
     run.end()
     assert experiments.get_run(ws, run.run_id).params == {
-        "seed": HIGH, "huge": str(2**64), "listed": "[1, 2]"}  # fmt: skip
+        "seed": HIGH,
+        "huge": str(2**64),
+        "listed": "[1, 2]",
+    }
     assert found(ws, f"params.seed = {HIGH}") == {run.name}

@@ -57,23 +57,33 @@ def assert_doctor_clean(ws: Workspace) -> None:
 def test_app_server_killed_while_ingesting_loses_nothing(ws: Workspace, tmp_path: Path) -> None:
     acks = tmp_path / "acks.txt"
     env = {"WORKBENCH_INGEST_INTERVAL": "0"}  # the logger leaves live ingestion to the server
-    logger = subprocess.Popen([PYTHON, "-c", LOGGER, str(acks), "3"], cwd=ROOT,
-                              env=subprocess_env(ws.root, **env))  # fmt: skip
+    logger = subprocess.Popen(
+        [PYTHON, "-c", LOGGER, str(acks), "3"], cwd=ROOT, env=subprocess_env(ws.root, **env)
+    )
     with app_process(ws.root, tmp_path / "server1.log") as (url, server):
         wait_for(lambda: acks.exists() and acks.stat().st_size > 2000, what="the logger")
         # The server's watcher picks points up live; kill it while it does.
-        wait_for(lambda: ws.store.read(lambda tx: tx.scalar("SELECT count(*) FROM metrics")) > 0,
-                 what="live ingestion")  # fmt: skip
+        wait_for(
+            lambda: ws.store.read(lambda tx: tx.scalar("SELECT count(*) FROM metrics")) > 0,
+            what="live ingestion",
+        )
         time.sleep(random.Random(7).uniform(0.05, 0.4))
         server.send_signal(signal.SIGKILL)
         server.wait()
     logger.wait(120)
     assert logger.returncode == 0
-    with app_process(ws.root, tmp_path / "server2.log") as (url, _server), \
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as resp:  # fmt: skip
+    with (
+        app_process(ws.root, tmp_path / "server2.log") as (url, _server),
+        urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as resp,
+    ):
         assert resp.read() == b"ok"
-    sync = subprocess.run([PYTHON, "-m", "app.cli", "sync"], cwd=ROOT,
-                          env=subprocess_env(ws.root), capture_output=True, text=True)  # fmt: skip
+    sync = subprocess.run(
+        [PYTHON, "-m", "app.cli", "sync"],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+    )
     assert sync.returncode == 0, sync.stderr
     acked = {}
     for line in acks.read_text().splitlines():
@@ -102,14 +112,23 @@ def test_registration_killed_at_random_moments(ws: Workspace, tmp_path: Path) ->
     rng = np.random.default_rng(3)
     n = 400_000
     source = tmp_path / "big.csv"
-    pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 1000, n),
-                  "c": rng.choice(["x", "y", "z"], n)}).to_csv(source, index=False)  # fmt: skip
+    pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.integers(0, 1000, n),
+            "c": rng.choice(["x", "y", "z"], n),
+        }
+    ).to_csv(source, index=False)
     pick = random.Random(11)
     finished = 0
     for _ in range(5):
         source.write_text(source.read_text() + "1.0,1,x\n")  # new content: a new version
-        proc = subprocess.Popen([PYTHON, "-c", REGISTER, str(source)], cwd=ROOT,
-                                env=subprocess_env(ws.root), stdout=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [PYTHON, "-c", REGISTER, str(source)],
+            cwd=ROOT,
+            env=subprocess_env(ws.root),
+            stdout=subprocess.PIPE,
+        )
         time.sleep(pick.uniform(0.8, 3.0))  # after the interpreter starts, during the work
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
@@ -147,8 +166,9 @@ def test_alias_moves_killed_at_random_moments(ws: Workspace, tmp_path: Path) -> 
     ws.store.close()
     for _ in range(6):
         size = acks.stat().st_size if acks.exists() else 0
-        proc = subprocess.Popen([PYTHON, "-c", MOVER, str(acks)], cwd=ROOT,
-                                env=subprocess_env(ws.root))  # fmt: skip
+        proc = subprocess.Popen(
+            [PYTHON, "-c", MOVER, str(acks)], cwd=ROOT, env=subprocess_env(ws.root)
+        )
         wait_for(lambda s=size: acks.exists() and acks.stat().st_size > s, what="alias moves")
         time.sleep(pick.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
@@ -182,8 +202,13 @@ def test_a_full_disk_fails_cleanly(ws: Workspace, tmp_path: Path) -> None:
     source = tmp_path / "big.csv"
     pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)}).to_csv(source, index=False)
     before = (ws.root / "meta.duckdb").read_bytes()
-    out = subprocess.run([PYTHON, "-c", FILL, str(source), str(2_000_000)], cwd=ROOT,
-                         env=subprocess_env(ws.root), capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [PYTHON, "-c", FILL, str(source), str(2_000_000)],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1, out.stdout + out.stderr
     message = out.stderr.strip().splitlines()[-1]
     assert message.startswith(
@@ -214,8 +239,11 @@ def test_app_server_killed_during_inbox_registrations(ws: Workspace, tmp_path: P
             server.wait()
         assert_doctor_clean(ws)
     with app_process(ws.root, tmp_path / "server-last.log", **env):  # picks up the rest
-        wait_for(lambda: len(list((folder / ".done").glob("*.csv"))) == 3, timeout=180,
-                 what="every file registered")  # fmt: skip
+        wait_for(
+            lambda: len(list((folder / ".done").glob("*.csv"))) == 3,
+            timeout=180,
+            what="every file registered",
+        )
     versions = datasets.list_versions(ws, "big")
     assert len(versions) == 3 and {v.n_rows for v in versions} == {300_000}
     for v in versions:

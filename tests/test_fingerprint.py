@@ -61,8 +61,12 @@ def store_fingerprint(frame: pd.DataFrame) -> tuple[str, dict[str, str]]:
 
 
 floats = st.floats(allow_nan=False, width=64) | st.none()
-decimals = st.decimals(min_value=-(10**20), max_value=10**20, places=3, allow_nan=False,
-                       allow_infinity=False) | st.none()  # fmt: skip
+decimals = (
+    st.decimals(
+        min_value=-(10**20), max_value=10**20, places=3, allow_nan=False, allow_infinity=False
+    )
+    | st.none()
+)
 # nanosecond timestamps in the range datetime64[ns] holds (1677-09-22 to 2262-04-11), less
 # its two ends: DuckDB reads -(2**63 - 1) and 2**63 - 1 as -infinity and infinity
 nanos = st.integers(-(2**63) + 2, 2**63 - 2).map(lambda n: pd.Timestamp(n, unit="ns")) | st.none()
@@ -70,8 +74,15 @@ texts = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(-(2**62), 2**62) | st.none(), floats, texts | st.none(),
-                          st.booleans()), min_size=1, max_size=30))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-(2**62), 2**62) | st.none(), floats, texts | st.none(), st.booleans()
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_fingerprint_matches_the_python_definition(rows) -> None:
     frame = pd.DataFrame(rows, columns=["i", "f", "s", "b"])
     frame = frame.astype({"i": "Int64", "f": "float64", "s": "object", "b": "bool"})
@@ -100,8 +111,7 @@ def test_negative_zero_is_zero_and_special_floats_are_stable() -> None:
 def test_decimals_and_nanosecond_timestamps_match_the_python_definition(rows) -> None:
     """Decimals are fingerprinted exactly (tag ``decimal``) and timestamps to the
     nanosecond (a whole microsecond prints as before)."""
-    frame = pd.DataFrame(rows, columns=["d", "t"]).astype({"d": "object",
-                                                          "t": "datetime64[ns]"})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["d", "t"]).astype({"d": "object", "t": "datetime64[ns]"})
     if frame["d"].isna().all():
         frame["d"] = pd.Series([Decimal("0.001")] * len(frame), dtype=object)
     fingerprint, families = store_fingerprint(frame)
@@ -134,25 +144,32 @@ GOLDEN_CSV = "ea49b5aa82d1d14e63b92f558e8f4e4b08aa96061b4fa8f6a0be5d2eecadcc66"
 
 
 def test_fingerprints_of_other_types_did_not_change(tmp_path) -> None:
-    stamps = pd.Series(pd.to_datetime(["2024-01-01 00:00:00.123456", "1960-05-05 00:00:00.0",
-                                       None, "2024-02-29 23:59:59.0"],
-                                      format="ISO8601"))  # fmt: skip
-    frame = pd.DataFrame({
-        "i": pd.Series([2**63 - 1, -(2**63), None, 0], dtype="Int64"),
-        "u": pd.Series([2**64 - 1, 0, 5, 7], dtype="uint64"),
-        "f": [1.5, float("nan"), float("inf"), -float("inf")],
-        "s": ["a", "Ünï", None, ""],
-        "b": [True, False, True, False],
-        "d": [dt.date(2024, 1, 1), dt.date(1969, 12, 31), None, dt.date(2000, 2, 29)],
-        "t_us": stamps.astype("datetime64[us]"),
-        "t_ns": stamps.astype("datetime64[ns]"),  # whole microseconds: as before
-        "t_tz": stamps.astype("datetime64[ns]").dt.tz_localize("Europe/Paris"),
-    })  # fmt: skip
+    stamps = pd.Series(
+        pd.to_datetime(
+            ["2024-01-01 00:00:00.123456", "1960-05-05 00:00:00.0", None, "2024-02-29 23:59:59.0"],
+            format="ISO8601",
+        )
+    )
+    frame = pd.DataFrame(
+        {
+            "i": pd.Series([2**63 - 1, -(2**63), None, 0], dtype="Int64"),
+            "u": pd.Series([2**64 - 1, 0, 5, 7], dtype="uint64"),
+            "f": [1.5, float("nan"), float("inf"), -float("inf")],
+            "s": ["a", "Ünï", None, ""],
+            "b": [True, False, True, False],
+            "d": [dt.date(2024, 1, 1), dt.date(1969, 12, 31), None, dt.date(2000, 2, 29)],
+            "t_us": stamps.astype("datetime64[us]"),
+            "t_ns": stamps.astype("datetime64[ns]"),  # whole microseconds: as before
+            "t_tz": stamps.astype("datetime64[ns]").dt.tz_localize("Europe/Paris"),
+        }
+    )
     assert store_fingerprint(frame)[0] == GOLDEN_FRAME
     path = tmp_path / "golden.csv"
-    path.write_text("id,x,s,flag,day,at,n\n1,1.5,a,true,2024-01-01,2024-01-01 10:00:00.5,nan\n"
-                    "-9223372036854775808,-inf,\"b, c\",False,1969-12-31,1999-12-31 23:59:59,2\n"
-                    "9223372036854775807,,,TRUE,,,\n")  # fmt: skip
+    path.write_text(
+        "id,x,s,flag,day,at,n\n1,1.5,a,true,2024-01-01,2024-01-01 10:00:00.5,nan\n"
+        '-9223372036854775808,-inf,"b, c",False,1969-12-31,1999-12-31 23:59:59,2\n'
+        "9223372036854775807,,,TRUE,,,\n"
+    )
     with Scratch() as s:
         snapshots.load_csv(s, path, label="golden.csv")
         columns = snapshots.normalize(s, "golden.csv")

@@ -24,9 +24,19 @@ def fresh_copy(target: Path) -> Path:
     if (ROOT / ".git").exists():
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(target)], check=True)
     else:
-        shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
-            ".venv*", "workspace", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache",
-            "output"))  # fmt: skip
+        shutil.copytree(
+            ROOT,
+            target,
+            ignore=shutil.ignore_patterns(
+                ".venv*",
+                "workspace",
+                "__pycache__",
+                "*.egg-info",
+                ".pytest_cache",
+                ".ruff_cache",
+                "output",
+            ),
+        )
     return target
 
 

@@ -24,8 +24,9 @@ con.close()
 
 
 def hold_lock(path: Path, seconds: float) -> subprocess.Popen:
-    proc = subprocess.Popen([PYTHON, "-c", HOLDER, str(path), str(seconds)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+    proc = subprocess.Popen(
+        [PYTHON, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout.readline().strip() == "locked"
     return proc
 

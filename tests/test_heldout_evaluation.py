@@ -49,23 +49,36 @@ def diamonds(n: int = 5000, seed: int = 3) -> pd.DataFrame:
     carat = rng.gamma(2.0, 0.4, n)
     depth = rng.normal(61.7, 1.4, n)
     x = carat ** (1 / 3) * 6 + rng.normal(0, 0.1, n)
-    cut = rng.choice(["Fair", "Good", "Very Good", "Premium", "Ideal"], n,
-                     p=[0.05, 0.1, 0.25, 0.25, 0.35])  # fmt: skip
-    bonus = pd.Series(cut).map({"Fair": -300, "Good": -100, "Very Good": 0, "Premium": 150,
-                                "Ideal": 250}).to_numpy()  # fmt: skip
-    return pd.DataFrame({
-        "carat": carat, "cut": cut, "color": rng.choice(list("DEFGHIJ"), n),
-        "clarity": rng.choice(["SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"], n),
-        "depth": depth, "table": rng.normal(57.4, 2.2, n), "x": x,
-        "y": x + rng.normal(0, 0.05, n), "z": x * 0.62 + rng.normal(0, 0.05, n),
-        "price": 4000 * carat + bonus + 30 * (depth - 61.7) + rng.normal(0, 550, n),
-    })  # fmt: skip
+    cut = rng.choice(
+        ["Fair", "Good", "Very Good", "Premium", "Ideal"], n, p=[0.05, 0.1, 0.25, 0.25, 0.35]
+    )
+    bonus = (
+        pd.Series(cut)
+        .map({"Fair": -300, "Good": -100, "Very Good": 0, "Premium": 150, "Ideal": 250})
+        .to_numpy()
+    )
+    return pd.DataFrame(
+        {
+            "carat": carat,
+            "cut": cut,
+            "color": rng.choice(list("DEFGHIJ"), n),
+            "clarity": rng.choice(["SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"], n),
+            "depth": depth,
+            "table": rng.normal(57.4, 2.2, n),
+            "x": x,
+            "y": x + rng.normal(0, 0.05, n),
+            "z": x * 0.62 + rng.normal(0, 0.05, n),
+            "price": 4000 * carat + bonus + 30 * (depth - 61.7) + rng.normal(0, 550, n),
+        }
+    )
 
 
-def train(ws: Workspace, dataset: str, target: str, estimator: str, name: str,
-          **spec) -> registry.ModelVersion:  # fmt: skip
-    launch = runner.launch(ws, RunSpec(dataset, target, estimator, **spec), experiment=name,
-                           wait=True)  # fmt: skip
+def train(
+    ws: Workspace, dataset: str, target: str, estimator: str, name: str, **spec
+) -> registry.ModelVersion:
+    launch = runner.launch(
+        ws, RunSpec(dataset, target, estimator, **spec), experiment=name, wait=True
+    )
     return registry.register_model(ws, launch.run_ids[0], name)
 
 
@@ -110,9 +123,14 @@ def test_kfold_and_sweep_trials_keep_theirs(ws: Workspace) -> None:
     held = evaluation.heldout(ws, version)
     assert held.kind == "out-of-fold" and held.model_saw_rows
     assert sorted(held.frame["row"]) == list(range(300))  # each row once, by another fold
-    sweep = runner.launch(ws, RunSpec("churn@v1", "churned", "random_forest"),
-                          experiment="sweep", wait=True, workers=2,
-                          sweep=runner.SweepSpec("grid", {"n_estimators": [5, 10]}))  # fmt: skip
+    sweep = runner.launch(
+        ws,
+        RunSpec("churn@v1", "churned", "random_forest"),
+        experiment="sweep",
+        wait=True,
+        workers=2,
+        sweep=runner.SweepSpec("grid", {"n_estimators": [5, 10]}),
+    )
     for run_id in sweep.run_ids:
         child = registry.register_model(ws, run_id, "swept")
         assert evaluation.heldout(ws, child).kind == "holdout"
@@ -137,8 +155,7 @@ def test_autolog_keeps_the_evaluation_split_of_the_same_frame(split_diamonds: Wo
     assert (held.dataset_ref, held.target, held.kind) == ("diamonds@v1", "price", "holdout")
     assert held.frame["row"].tolist() == list(X_te.index)
     assert held.frame["prediction"].tolist() == list(model.predict(X_te))
-    report = reports.run_report(ws, "diamonds@v1", "diamonds@v2", model=version.ref,
-                                target="price")  # fmt: skip
+    report = reports.run_report(ws, "diamonds@v1", "diamonds@v2", model=version.ref, target="price")
     perf = reports.model_section(report).performance
     assert perf.n_reference == 500 and perf.verdict != "degraded", perf.sentence
 
@@ -161,8 +178,18 @@ def test_a_random_split_does_not_degrade_a_regressor(split_diamonds: Workspace, 
     assert perf.reference == pytest.approx(version.metrics["rmse"])  # the run's own hold-out
     assert perf.n_reference == 625 and "hold-out (625 rows of diamonds@v1" in perf.sentence
     assert abs(perf.drop_share) < 0.15  # about the same error on new rows
-    code = main(["drift", "report", "diamonds@v2", "--reference", "diamonds@v1", "--model",
-                 version.ref, "--fail-on-drift"])  # fmt: skip
+    code = main(
+        [
+            "drift",
+            "report",
+            "diamonds@v2",
+            "--reference",
+            "diamonds@v1",
+            "--model",
+            version.ref,
+            "--fail-on-drift",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "the run's hold-out" in out
@@ -199,14 +226,23 @@ def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(
     assert not at.exception, at.exception
     cards = {m.label: m.value for m in at.metric}
     assert cards["ROC AUC"] == f"{perf.auc_reference:.3f} → {perf.auc_current:.3f}"
-    assert cards["Share of True"] == (f"{perf.base_rate_reference:.1%} → "
-                                      f"{perf.base_rate_current:.1%}")  # fmt: skip
+    assert cards["Share of True"] == (
+        f"{perf.base_rate_reference:.1%} → {perf.base_rate_current:.1%}"
+    )
 
 
 def test_kfold_reference_is_out_of_fold(split_diamonds: Workspace) -> None:
     ws = split_diamonds
-    version = train(ws, "diamonds@v1", "price", "random_forest", "price", validation="kfold",
-                    folds=3, params={"n_estimators": 40})  # fmt: skip
+    version = train(
+        ws,
+        "diamonds@v1",
+        "price",
+        "random_forest",
+        "price",
+        validation="kfold",
+        folds=3,
+        params={"n_estimators": 40},
+    )
     report = reports.run_report(ws, None, "diamonds@v2", model=version.ref)  # default: v1
     perf = reports.model_section(report).performance
     assert perf.reference_source.startswith("the run's out-of-fold predictions (2,500 rows")
@@ -225,8 +261,9 @@ def test_a_hand_logged_model_claims_no_degradation_against_its_training_rows(
     train_frame = wb.load_dataset("diamonds@v1")
     X, y = train_frame.drop(columns="price"), train_frame["price"]
     cats = ["cut", "color", "clarity"]
-    prep = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), cats)],
-                             remainder="passthrough")  # fmt: skip
+    prep = ColumnTransformer(
+        [("cat", OneHotEncoder(handle_unknown="ignore"), cats)], remainder="passthrough"
+    )
     model = Pipeline([("prep", prep), ("rf", RandomForestRegressor(60, random_state=0))])
     model.fit(X, y)
     with wb.start_run(experiment="hand") as run:
@@ -234,15 +271,29 @@ def test_a_hand_logged_model_claims_no_degradation_against_its_training_rows(
         run.log_model(model, input_example=X.head())
     version = wb.register_model(run.run_id, "hand")
     assert version.dataset_ref == "diamonds@v1"
-    report = reports.run_report(ws, "diamonds@v1", "diamonds@v2", model=version.ref,
-                                target="price")  # fmt: skip
+    report = reports.run_report(ws, "diamonds@v1", "diamonds@v2", model=version.ref, target="price")
     section = reports.model_section(report)
     assert section.performance.drop_share > 0.3  # the optimistic training-row score
     assert section.performance.verdict == "not enough evidence"
     assert section.verdict != "performance degraded"
     assert "kept no held-out predictions" in section.note and "optimistic" in section.note
-    assert main(["drift", "report", "diamonds@v2", "--reference", "diamonds@v1", "--model",
-                 version.ref, "--target", "price", "--fail-on-drift"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "drift",
+                "report",
+                "diamonds@v2",
+                "--reference",
+                "diamonds@v1",
+                "--model",
+                version.ref,
+                "--target",
+                "price",
+                "--fail-on-drift",
+            ]
+        )
+        == 0
+    )
     assert "no degradation is claimed" in capsys.readouterr().out
     assert evaluation.heldout(ws, version) is None
 
@@ -293,9 +344,11 @@ def test_the_gate_refuses_a_comparison_on_training_data(ws: Workspace, capsys) -
     registry.set_alias(ws, "clf", "challenger", 2)
     choice = promotion.evaluation_choice(ws, "clf")
     assert choice.default == "churn@v2"
-    assert choice.note.startswith("Evaluated on training data: every labelled version is "
-                                  "training data of one of the models (churn@v2 of the "
-                                  "challenger; churn@v1 of the champion)")  # fmt: skip
+    assert choice.note.startswith(
+        "Evaluated on training data: every labelled version is "
+        "training data of one of the models (churn@v2 of the "
+        "challenger; churn@v1 of the champion)"
+    )
     result = promotion.compare(ws, "clf", "churn@v2", "churned", n_boot=200)
     assert result.on_training_data and result.challenger_score > 0.95  # memorised
     verdict = promotion.gate(result, NO_CONTRACT)
@@ -329,8 +382,9 @@ def test_the_models_page_defaults_to_unseen_data(ws: Workspace, monkeypatch) -> 
     at.switch_page(f"../pages/{nav.MODELS.file}").run()
     open_tab(at, "model-tabs-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert next(s for s in at.selectbox if s.label == "Labelled dataset version").value \
-        == "churn@v2"  # fmt: skip
+    assert (
+        next(s for s in at.selectbox if s.label == "Labelled dataset version").value == "churn@v2"
+    )
     assert next(s for s in at.selectbox if s.label == "Label column").value == "churned"
 
 
@@ -343,8 +397,9 @@ def test_a_clean_month_is_not_a_reason_to_promote(ws: Workspace) -> None:
     wb.log_dataset(customers(800, 1), "churn")
     train(ws, "churn@v1", "churned", "random_forest", "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 1)
-    monitoring.set_monitor(ws, "churn-clf", "churn", "churned", auto_promote=True,
-                           max_performance_drop=0.05)  # fmt: skip
+    monitoring.set_monitor(
+        ws, "churn-clf", "churn", "churned", auto_promote=True, max_performance_drop=0.05
+    )
     folder = ws.paths.inbox / "churn"
     folder.mkdir(parents=True)
     path = folder / "may.csv"

@@ -46,8 +46,13 @@ def seeded(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A small workspace with a dataset, runs with params/metrics/tags and two models."""
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     refused_models(ws)
-    make_run(experiment="churn", name="rf", params={"depth": 3}, metrics={"auc": [0.5, 0.8]},
-             tags={"owner": "ana"})  # fmt: skip
+    make_run(
+        experiment="churn",
+        name="rf",
+        params={"depth": 3},
+        metrics={"auc": [0.5, 0.8]},
+        tags={"owner": "ana"},
+    )
     return ws
 
 
@@ -154,9 +159,14 @@ def test_fifty_levels_still_parse() -> None:
 
 def test_cli_filter_of_400_parentheses_is_one_line(ws_path: Path, ws: Workspace) -> None:
     make_run(experiment="churn", metrics={"auc": [0.8]})
-    out = subprocess.run([sys.executable, "-m", "app.cli", "runs", "list", "--filter", NESTED],
-                         capture_output=True, text=True, env=subprocess_env(ws_path),
-                         cwd=ROOT, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "runs", "list", "--filter", NESTED],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(ws_path),
+        cwd=ROOT,
+        timeout=120,
+    )
     assert out.returncode == 1, out
     assert "Traceback" not in out.stderr and "deeper than 50 levels" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
@@ -225,14 +235,26 @@ sys.exit(cli.main(["runs", "list"]))
 
 def test_cli_unexpected_error_is_one_line_with_an_id(ws_path: Path, ws, tmp_path) -> None:
     env = subprocess_env(ws_path, TMPDIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", CRASHING_CLI], capture_output=True, text=True,
-                         env=env, cwd=ROOT, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", CRASHING_CLI],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert out.returncode == 1, out
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     error_id = ERROR_ID.search(out.stderr).group(1)
     (log,) = tmp_path.glob("workbench-errors-*.log")
     text = log.read_text()
     assert f"error id {error_id}" in text and "KeyError: 'a bug'" in text and "broken" in text
-    debug = subprocess.run([sys.executable, "-c", CRASHING_CLI], capture_output=True, text=True,
-                           env={**env, "WORKBENCH_DEBUG": "1"}, cwd=ROOT, timeout=120)  # fmt: skip
+    debug = subprocess.run(
+        [sys.executable, "-c", CRASHING_CLI],
+        capture_output=True,
+        text=True,
+        env={**env, "WORKBENCH_DEBUG": "1"},
+        cwd=ROOT,
+        timeout=120,
+    )
     assert "Traceback" in debug.stderr and debug.returncode == 1

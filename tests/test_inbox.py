@@ -68,8 +68,11 @@ def test_bad_files_and_bad_folder_names_are_set_aside_with_the_reason(ws: Worksp
     outcomes = {o.dataset: o for o in inbox.scan(ws, settle=0.0)}
     assert "line 3 has 1 field but" in outcomes["churn"].error
     assert "Dataset name 'my data' is not allowed" in outcomes["my data"].error
-    [rejected] = [p for p in (ws.paths.inbox / "churn" / ".rejected").iterdir()
-                  if not p.name.endswith(".error.txt")]  # fmt: skip
+    [rejected] = [
+        p
+        for p in (ws.paths.inbox / "churn" / ".rejected").iterdir()
+        if not p.name.endswith(".error.txt")
+    ]
     reason = rejected.with_name(rejected.name + ".error.txt").read_text()
     assert "line 3 has 1 field but" in reason
     assert datasets.list_datasets(ws) == []

@@ -40,8 +40,11 @@ def test_rewound_cursor_does_not_duplicate(ws: Workspace) -> None:
     with wb.start_run(experiment="e") as run:
         for step in range(10):
             run.log_metric("m", step, step=step)
-    ws.store.write(lambda tx: tx.execute(
-        "UPDATE run_ingest SET byte_offset = 0 WHERE run_id = ?", [run.run_id]))  # fmt: skip
+    ws.store.write(
+        lambda tx: tx.execute(
+            "UPDATE run_ingest SET byte_offset = 0 WHERE run_id = ?", [run.run_id]
+        )
+    )
     assert ingest.sync(ws).points == 0
     assert len(points(ws, run.run_id)) == 10
 
@@ -72,8 +75,13 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_run_of_a_dead_process_is_marked_lost(ws: Workspace) -> None:
-    out = subprocess.run([PYTHON, "-c", KILLED_WRITER], capture_output=True, text=True,
-                         env=subprocess_env(ws.root), cwd=ROOT)  # fmt: skip
+    out = subprocess.run(
+        [PYTHON, "-c", KILLED_WRITER],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(ws.root),
+        cwd=ROOT,
+    )
     run_id = out.stdout.strip()
     assert wb.get_run(run_id).run.status == "running"
     assert ingest.reap_lost_runs(ws, heartbeat_timeout=3600) == [run_id]

@@ -56,8 +56,13 @@ def test_runs_list_json_output_is_standard(ws_path: Path) -> None:
     with wb.start_run(experiment="json") as run:
         run.log_metric("loss", math.nan)
         run.log_params({"lr": math.inf})
-    out = subprocess.run([PYTHON, "-m", "app.cli", "runs", "list", "--experiment", "json",
-                          "--format", "json"], capture_output=True, text=True, timeout=120,
-                         env=subprocess_env(ws_path), check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [PYTHON, "-m", "app.cli", "runs", "list", "--experiment", "json", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=subprocess_env(ws_path),
+        check=True,
+    ).stdout
     rows = strict(out)
     assert len(rows) == 1 and rows[0]["metrics.loss"] is None

@@ -19,27 +19,31 @@ from tests.conftest import ROOT
 def penguins(rows: int = 120) -> pd.DataFrame:
     """Shaped like palmerpenguins: the label (species) first, `year` last."""
     rng = np.random.default_rng(1)
-    return pd.DataFrame({
-        "species": rng.choice(["Adelie", "Chinstrap", "Gentoo"], rows),
-        "island": rng.choice(["Biscoe", "Dream", "Torgersen"], rows),
-        "bill_length_mm": rng.normal(44, 5, rows).round(1),
-        "flipper_length_mm": rng.integers(172, 231, rows),
-        "body_mass_g": rng.integers(2700, 6300, rows),
-        "sex": rng.choice(["male", "female"], rows),
-        "year": rng.choice([2007, 2008, 2009], rows),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "species": rng.choice(["Adelie", "Chinstrap", "Gentoo"], rows),
+            "island": rng.choice(["Biscoe", "Dream", "Torgersen"], rows),
+            "bill_length_mm": rng.normal(44, 5, rows).round(1),
+            "flipper_length_mm": rng.integers(172, 231, rows),
+            "body_mass_g": rng.integers(2700, 6300, rows),
+            "sex": rng.choice(["male", "female"], rows),
+            "year": rng.choice([2007, 2008, 2009], rows),
+        }
+    )
 
 
 def churn(rows: int = 200, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "customer_id": [f"C{100000 + i}" for i in range(rows)],
-        "tenure_months": rng.integers(1, 72, rows),
-        "plan": rng.choice(["basic", "pro"], rows),
-        "email": [f"u{i % 150}@example.com" for i in range(rows)],  # a key, not unique
-        "monthly_charges": rng.normal(50, 10, rows).round(2),
-        "churned": rng.random(rows) < 0.3,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{100000 + i}" for i in range(rows)],
+            "tenure_months": rng.integers(1, 72, rows),
+            "plan": rng.choice(["basic", "pro"], rows),
+            "email": [f"u{i % 150}@example.com" for i in range(rows)],  # a key, not unique
+            "monthly_charges": rng.normal(50, 10, rows).round(2),
+            "churned": rng.random(rows) < 0.3,
+        }
+    )
 
 
 def profile(ws: Workspace, frame: pd.DataFrame, name: str):
@@ -69,8 +73,10 @@ def test_identifier_like_columns_start_unticked_with_the_reason(ws: Workspace) -
     found = launch_defaults.column_defaults(profile(ws, churn(), "churn"))
     assert found.target == "churned"
     assert found.features == ("tenure_months", "plan", "monthly_charges")
-    assert found.left_out == {"customer_id": "unique per row",
-                              "email": "150 distinct values in 200 rows"}  # fmt: skip
+    assert found.left_out == {
+        "customer_id": "unique per row",
+        "email": "150 distinct values in 200 rows",
+    }
     assert "`customer_id` (unique per row)" in found.note()
 
 

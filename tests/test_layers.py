@@ -37,15 +37,31 @@ def test_services_do_not_import_streamlit() -> None:
 def test_the_top_level_holds_only_the_project() -> None:
     """The design card's top level (plus .ci, bench, docs, the Makefile): a file a test or
     a session left behind at the root is caught before it is committed twice."""
-    expected = {".ci", ".gitignore", "Makefile", "README.md", "app", "bench", "docs", "pages",
-                "pyproject.toml", "sample_data", "store", "tests"}  # fmt: skip
+    expected = {
+        ".ci",
+        ".gitignore",
+        "Makefile",
+        "README.md",
+        "app",
+        "bench",
+        "docs",
+        "pages",
+        "pyproject.toml",
+        "sample_data",
+        "store",
+        "tests",
+    }
     if (ROOT / ".git").exists():
-        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                                 check=True).stdout.splitlines()  # fmt: skip
+        tracked = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
     else:  # an unpacked archive: what is there, less what the tools make
         made = (".venv", ".pytest_cache", ".ruff_cache", ".hypothesis", "workspace")
-        tracked = [p.name for p in ROOT.iterdir()
-                   if not p.name.startswith(made) and not p.name.endswith(".egg-info")]  # fmt: skip
+        tracked = [
+            p.name
+            for p in ROOT.iterdir()
+            if not p.name.startswith(made) and not p.name.endswith(".egg-info")
+        ]
     assert {path.split("/")[0] for path in tracked} - expected == set()
 
 
@@ -53,8 +69,11 @@ def test_pages_go_through_the_services() -> None:
     """Pages hold no transactions of their own: every read and write is an app/ service
     call, where the role checks and the audit live."""
     drawing = [*(ROOT / "pages").glob("*.py"), *(ROOT / "app" / "ui").glob("*.py")]
-    offenders = [str(f.relative_to(ROOT)) for f in drawing
-                 if any(t in f.read_text() for t in (".store.read(", ".store.write("))]  # fmt: skip
+    offenders = [
+        str(f.relative_to(ROOT))
+        for f in drawing
+        if any(t in f.read_text() for t in (".store.read(", ".store.write("))
+    ]
     assert offenders == []
 
 
@@ -71,12 +90,16 @@ def test_services_hold_no_sql() -> None:
     INSERTs; they now live in store/monitors.py), except the files named above."""
     import re
 
-    statement = re.compile(r"\b(SELECT\s+(\*|DISTINCT|count|max|[a-z_]+,)|INSERT\s+(OR\s+\w+\s+)?"
-                           r"INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET)\b")  # fmt: skip
+    statement = re.compile(
+        r"\b(SELECT\s+(\*|DISTINCT|count|max|[a-z_]+,)|INSERT\s+(OR\s+\w+\s+)?"
+        r"INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET)\b"
+    )
     files = [*(ROOT / "app").rglob("*.py"), *(ROOT / "pages").glob("*.py")]
-    offenders = [rel for f in files
-                 if (rel := str(f.relative_to(ROOT))) not in SQL_ALLOWED
-                 and statement.search(f.read_text())]  # fmt: skip
+    offenders = [
+        rel
+        for f in files
+        if (rel := str(f.relative_to(ROOT))) not in SQL_ALLOWED and statement.search(f.read_text())
+    ]
     assert offenders == [], "SQL belongs in store/"
 
 

@@ -41,9 +41,14 @@ def many_reports(ws: Workspace, n: int) -> None:
 
     def work(tx) -> None:
         for i in range(1, n):
-            drift_reports.insert(tx, replace(first, report_id=uuid.uuid4().hex,
-                                             created_at=first.created_at
-                                             + timedelta(seconds=i)))  # fmt: skip
+            drift_reports.insert(
+                tx,
+                replace(
+                    first,
+                    report_id=uuid.uuid4().hex,
+                    created_at=first.created_at + timedelta(seconds=i),
+                ),
+            )
 
     ws.store.write(work)
 
@@ -62,9 +67,24 @@ def model_runs(ws: Workspace, n: int) -> None:
         for i in range(1, n):
             when = start + timedelta(seconds=i)
             run_id = uuid.uuid4().hex
-            tracking.insert_run(tx, Run(run_id, exp.experiment_id, f"run-{i}", "finished",
-                                        "sdk", None, "tester", None, None, when, when, None,
-                                        "active"))  # fmt: skip
+            tracking.insert_run(
+                tx,
+                Run(
+                    run_id,
+                    exp.experiment_id,
+                    f"run-{i}",
+                    "finished",
+                    "sdk",
+                    None,
+                    "tester",
+                    None,
+                    None,
+                    when,
+                    when,
+                    None,
+                    "active",
+                ),
+            )
             ids.append(run_id)
         runs_admin.upsert_tags(tx, ids, "model.sha256", "0" * 64)
 
@@ -76,9 +96,19 @@ def many_events(ws: Workspace, model: str, n: int) -> None:
 
     def work(tx) -> None:
         for i in range(n):
-            store_monitors.add_event(tx, [uuid.uuid4().hex, model, f"churn@v{i + 1}", None,
-                                          False, "none", "{}",
-                                          start + timedelta(seconds=i)])  # fmt: skip
+            store_monitors.add_event(
+                tx,
+                [
+                    uuid.uuid4().hex,
+                    model,
+                    f"churn@v{i + 1}",
+                    None,
+                    False,
+                    "none",
+                    "{}",
+                    start + timedelta(seconds=i),
+                ],
+            )
 
     ws.store.write(work)
 
@@ -105,15 +135,21 @@ def test_drift_list_says_what_it_left_out(ws_path: Path, ws: Workspace) -> None:
     env = {**os.environ, "WORKBENCH_WORKSPACE": str(ws_path)}
 
     def workbench(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app.cli", "drift", "list", *args],
-                              capture_output=True, text=True, env=env, cwd=ROOT,
-                              timeout=120)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "drift", "list", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
 
     default = workbench()
     assert default.returncode == 0, default.stderr
     assert len(default.stdout.splitlines()) == 20
     assert "showing 20 of 25 reports; --limit N shows more, --all shows every one" in (
-        default.stderr)  # fmt: skip
+        default.stderr
+    )
     every = workbench("--all")
     assert every.returncode == 0, every.stderr
     assert len(every.stdout.splitlines()) == 25 and notes(every.stderr) == []
@@ -133,8 +169,7 @@ def test_drift_list_limit_options(ws: Workspace, capsys) -> None:
     assert capsys.readouterr().err.startswith("error: --limit must be 0 or more")
 
 
-def test_drift_page_offers_every_report_and_start_counts_them(ws: Workspace,
-                                                             monkeypatch) -> None:  # fmt: skip
+def test_drift_page_offers_every_report_and_start_counts_them(ws: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     many_reports(ws, 105)
     at = AppTest.from_file(MAIN, default_timeout=120).run()
@@ -153,16 +188,14 @@ def test_drift_page_offers_every_report_and_start_counts_them(ws: Workspace,
 # -- the Models page: its run picker and a model's monitor events --------------------------
 
 
-def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace,
-                                                              monkeypatch) -> None:  # fmt: skip
+def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace, monkeypatch) -> None:
     from app import runner
     from app.training import RunSpec
     from tests.test_runner import binary_frame
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     wb.log_dataset(binary_frame(120), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="m",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="m", wait=True)
     registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 1)
     model_runs(ws, 205)
@@ -190,9 +223,15 @@ def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace,
 
 def test_audit_log_says_how_many_it_left_out(ws: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
-    ws.store.write(lambda tx: audit.record_many(tx, [
-        {"actor": "bulk", "action": "run.tag", "object_type": "run", "object_id": f"r{i}"}
-        for i in range(5_010)]))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record_many(
+            tx,
+            [
+                {"actor": "bulk", "action": "run.tag", "object_type": "run", "object_id": f"r{i}"}
+                for i in range(5_010)
+            ],
+        )
+    )
     total = ws.store.read(audit.count)
     assert total >= 5_010
     shown = auth.audit_log(ws)
@@ -213,9 +252,15 @@ def test_audit_log_says_how_many_it_left_out(ws: Workspace, monkeypatch) -> None
 
 def test_home_recent_activity_says_it_is_the_latest_of_all(ws: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
-    ws.store.write(lambda tx: audit.record_many(tx, [
-        {"actor": "bulk", "action": "run.tag", "object_type": "run", "object_id": f"r{i}"}
-        for i in range(25)]))  # fmt: skip
+    ws.store.write(
+        lambda tx: audit.record_many(
+            tx,
+            [
+                {"actor": "bulk", "action": "run.tag", "object_type": "run", "object_id": f"r{i}"}
+                for i in range(25)
+            ],
+        )
+    )
     total = ws.store.read(audit.count)
     at = AppTest.from_file(MAIN, default_timeout=120).run()  # Home is the default page
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -47,11 +47,14 @@ def test_failing_step_leaves_previous_version(tmp_path: Path) -> None:
 def test_old_database_is_backed_up_then_upgraded(tmp_path: Path) -> None:
     store = Store(tmp_path / "meta.duckdb")
     upgrade(store)
-    store.write(lambda tx: tx.execute(
-        "INSERT INTO experiments VALUES ('e1', 'keep me', '', 'active', now()::TIMESTAMP, 'a')"
-    ))  # fmt: skip
-    extra = Migration(migrations.HEAD + 1, "add notes",
-                      ("ALTER TABLE experiments ADD COLUMN notes VARCHAR",))  # fmt: skip
+    store.write(
+        lambda tx: tx.execute(
+            "INSERT INTO experiments VALUES ('e1', 'keep me', '', 'active', now()::TIMESTAMP, 'a')"
+        )
+    )
+    extra = Migration(
+        migrations.HEAD + 1, "add notes", ("ALTER TABLE experiments ADD COLUMN notes VARCHAR",)
+    )
     applied = upgrade(store, tmp_path / "backups", (*MIGRATIONS, extra))
     assert [m.version for m in applied] == [extra.version]
     backups = list((tmp_path / "backups").glob("meta-v*.duckdb"))
@@ -77,12 +80,15 @@ def test_opening_an_old_workspace_backs_up_then_upgrades(tmp_path: Path, monkeyp
     """The automatic path: a workspace written by older code is upgraded on open, after a
     backup copy, and keeps its data."""
     ws = Workspace.open(tmp_path / "ws")
-    ws.store.write(lambda tx: tx.execute(
-        "INSERT INTO experiments VALUES ('e1', 'old data', '', 'active', now()::TIMESTAMP, 'a')"
-    ))  # fmt: skip
+    ws.store.write(
+        lambda tx: tx.execute(
+            "INSERT INTO experiments VALUES ('e1', 'old data', '', 'active', now()::TIMESTAMP, 'a')"
+        )
+    )
     ws.store.close()
-    newer = Migration(migrations.HEAD + 1, "add notes",
-                      ("ALTER TABLE experiments ADD COLUMN notes VARCHAR",))  # fmt: skip
+    newer = Migration(
+        migrations.HEAD + 1, "add notes", ("ALTER TABLE experiments ADD COLUMN notes VARCHAR",)
+    )
     monkeypatch.setattr(migrations, "MIGRATIONS", (*MIGRATIONS, newer))
     reopened = Workspace.open(tmp_path / "ws")
     assert status(reopened.store).version == newer.version

@@ -35,8 +35,13 @@ def test_import_brings_runs_params_metrics_tags(ws: Workspace, store_copy: Path,
     [rf8] = experiments.search_runs(ws, query="params.max_depth = 8")
     detail = experiments.get_run(ws, rf8.run_id)
     assert detail.run.name == "rf-8" and detail.run.status == "finished"
-    assert detail.params == {"max_depth": 8, "learning_rate": 0.2, "criterion": "gini",
-                             "bootstrap": True, "class_weight": None}  # fmt: skip
+    assert detail.params == {
+        "max_depth": 8,
+        "learning_rate": 0.2,
+        "criterion": "gini",
+        "bootstrap": True,
+        "class_weight": None,
+    }
     assert detail.metrics["loss"].n_points == 20 and detail.metrics["loss"].last_step == 19
     assert detail.tags["owner"] == "bo" and detail.tags["mlflow.runName"] == "rf-8"
     history = experiments.metric_history(ws, [rf8.run_id], ["auc"])

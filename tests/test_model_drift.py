@@ -32,8 +32,9 @@ def customers(n: int, seed: int, *, shift: float = 0.0, concept: bool = False) -
 @pytest.fixture()
 def champion(ws: Workspace) -> str:
     wb.log_dataset(customers(2000, 1), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws, RunSpec("churn", "churned", "logistic"), experiment="churn", wait=True
+    )
     version = registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", version.version)
     return "churn-clf@champion"
@@ -49,10 +50,22 @@ def n_reports(ws: Workspace) -> int:
 def test_overrides_change_the_rule_for_their_column_only(ws: Workspace) -> None:
     rng = np.random.default_rng(0)
     n = 200_000
-    ref = pd.DataFrame({"x": rng.normal(0, 1, n), "y": rng.normal(0, 1, n),
-                        "id": np.arange(n), "c": rng.choice(list("ab"), n)})  # fmt: skip
-    cur = pd.DataFrame({"x": rng.normal(0.05, 1, n), "y": rng.normal(0.05, 1, n),
-                        "id": np.arange(n, 2 * n), "c": rng.choice(list("ab"), n)})  # fmt: skip
+    ref = pd.DataFrame(
+        {
+            "x": rng.normal(0, 1, n),
+            "y": rng.normal(0, 1, n),
+            "id": np.arange(n),
+            "c": rng.choice(list("ab"), n),
+        }
+    )
+    cur = pd.DataFrame(
+        {
+            "x": rng.normal(0.05, 1, n),
+            "y": rng.normal(0.05, 1, n),
+            "id": np.arange(n, 2 * n),
+            "c": rng.choice(list("ab"), n),
+        }
+    )
     wb.log_dataset(ref, "d")
     wb.log_dataset(cur, "d")
     plain = reports.run_report(ws, "d@v1", "d@v2")
@@ -60,9 +73,16 @@ def test_overrides_change_the_rule_for_their_column_only(ws: Workspace) -> None:
     # A 0.05 sd shift in 200k rows is real but not material by default; id always drifts.
     assert by["x"]["verdict"] == by["y"]["verdict"] == "no drift"
     assert by["id"]["verdict"] in ("drift", "major drift")
-    strict = reports.run_report(ws, "d@v1", "d@v2", overrides={
-        "x": drift.Override("wasserstein", 0.02), "id": drift.Override("ignore"),
-        "c": drift.Override("js", 0.5)})  # fmt: skip
+    strict = reports.run_report(
+        ws,
+        "d@v1",
+        "d@v2",
+        overrides={
+            "x": drift.Override("wasserstein", 0.02),
+            "id": drift.Override("ignore"),
+            "c": drift.Override("js", 0.5),
+        },
+    )
     by = {r["column"]: r for r in strict.results}
     assert by["x"]["verdict"] == "major drift"  # 0.05 >= 2.5 x 0.02
     assert by["x"]["method"] == "wasserstein >= 0.02 (override)"
@@ -73,17 +93,21 @@ def test_overrides_change_the_rule_for_their_column_only(ws: Workspace) -> None:
     assert by["c"]["verdict"] == "no drift"
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"nope": drift.Override("psi", 0.1)}, "'nope': it is not in both versions"),
-    ({"x": drift.Override("js", 0.1)}, "'js' is not a method for a numeric column; use one of "
-                                       "wasserstein, psi, ks or ignore"),
-    ({"c": drift.Override("ks", 0.1)}, "for a categorical column; use one of share, psi, js"),
-    ({"x": drift.Override("psi", 0)}, "the threshold must be a number above 0; got 0"),
-    ({"x": drift.Override("psi", math.nan)}, "the threshold must be a number above 0; got nan"),
-    ({"x": drift.Override("psi", "high")}, "got 'high'"),
-])  # fmt: skip
-def test_bad_overrides_are_refused_and_nothing_is_stored(ws: Workspace, overrides, message
-                                                         ) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"nope": drift.Override("psi", 0.1)}, "'nope': it is not in both versions"),
+        (
+            {"x": drift.Override("js", 0.1)},
+            "'js' is not a method for a numeric column; use one of wasserstein, psi, ks or ignore",
+        ),
+        ({"c": drift.Override("ks", 0.1)}, "for a categorical column; use one of share, psi, js"),
+        ({"x": drift.Override("psi", 0)}, "the threshold must be a number above 0; got 0"),
+        ({"x": drift.Override("psi", math.nan)}, "the threshold must be a number above 0; got nan"),
+        ({"x": drift.Override("psi", "high")}, "got 'high'"),
+    ],
+)
+def test_bad_overrides_are_refused_and_nothing_is_stored(ws: Workspace, overrides, message) -> None:
     wb.log_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]}), "d")
     wb.log_dataset(pd.DataFrame({"x": [1.0, 2.5, 3.0], "c": ["a", "b", "b"]}), "d")
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
@@ -103,24 +127,26 @@ def _labels(n: int, accuracy: float, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_performance_verdicts_on_constructed_cases() -> None:
-    drop = model_drift.performance_drift(_labels(5000, 0.9, 1), _labels(5000, 0.8, 2),
-                                         classifier=True)  # fmt: skip
+    drop = model_drift.performance_drift(
+        _labels(5000, 0.9, 1), _labels(5000, 0.8, 2), classifier=True
+    )
     assert drop.verdict == "degraded" and drop.metric == "accuracy"
     assert drop.change_interval[1] < 0 and drop.drop_share == pytest.approx(0.1 / 0.9)
-    same = model_drift.performance_drift(_labels(5000, 0.9, 3), _labels(5000, 0.9, 4),
-                                         classifier=True)  # fmt: skip
+    same = model_drift.performance_drift(
+        _labels(5000, 0.9, 3), _labels(5000, 0.9, 4), classifier=True
+    )
     assert same.verdict == "no change" and same.change_interval[0] < 0 < same.change_interval[1]
-    few = model_drift.performance_drift(_labels(40, 0.9, 5), _labels(40, 0.825, 6),
-                                        classifier=True)  # fmt: skip
+    few = model_drift.performance_drift(_labels(40, 0.9, 5), _labels(40, 0.825, 6), classifier=True)
     assert few.verdict == "not enough evidence"
-    better = model_drift.performance_drift(_labels(5000, 0.7, 7), _labels(5000, 0.9, 8),
-                                           classifier=True)  # fmt: skip
+    better = model_drift.performance_drift(
+        _labels(5000, 0.7, 7), _labels(5000, 0.9, 8), classifier=True
+    )
     assert better.verdict == "improved"
     rng = np.random.default_rng(9)
     y = rng.normal(0, 1, 3000)
-    worse = model_drift.performance_drift((y, y + rng.normal(0, 0.5, 3000)),
-                                          (y, y + rng.normal(0, 0.8, 3000)),
-                                          classifier=False)  # fmt: skip
+    worse = model_drift.performance_drift(
+        (y, y + rng.normal(0, 0.5, 3000)), (y, y + rng.normal(0, 0.8, 3000)), classifier=False
+    )
     assert worse.metric == "rmse" and not worse.higher_is_better
     assert worse.verdict == "degraded" and worse.change_interval[0] > 0
 
@@ -156,10 +182,12 @@ def test_report_with_a_model_scores_both_versions(ws: Workspace, champion: str) 
     assert section.verdict == "predictions drift"
 
 
-def test_concept_drift_shows_in_performance_and_fires_the_monitor(ws: Workspace, champion: str
-                                                                  ) -> None:  # fmt: skip
-    monitoring.set_monitor(ws, "churn-clf", "churn", "churned", drift_share=1.0,
-                           max_performance_drop=0.05)  # fmt: skip
+def test_concept_drift_shows_in_performance_and_fires_the_monitor(
+    ws: Workspace, champion: str
+) -> None:
+    monitoring.set_monitor(
+        ws, "churn-clf", "churn", "churned", drift_share=1.0, max_performance_drop=0.05
+    )
     version = wb.log_dataset(customers(2000, 3, concept=True), "churn")
     [event] = monitoring.on_new_version(ws, version)
     report = reports.get_report(ws, event.report_id)

@@ -33,8 +33,9 @@ def month(n: int, seed: int, drifted: bool) -> pd.DataFrame:
 
 def test_the_loop_closes_from_the_inbox(ws: Workspace) -> None:
     wb.log_dataset(month(800, 1, False), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws, RunSpec("churn", "churned", "logistic"), experiment="churn", wait=True
+    )
     champion = registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", champion.version)
     monitoring.set_monitor(ws, "churn-clf", "churn", "churned", auto_promote=True)
@@ -71,8 +72,7 @@ def test_the_loop_closes_from_the_inbox(ws: Workspace) -> None:
 
 def test_no_drift_no_retraining(ws: Workspace) -> None:
     wb.log_dataset(month(800, 3, False), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="churn",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="churn", wait=True)
     registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 1)
     monitoring.set_monitor(ws, "churn-clf", "churn", "churned")
@@ -87,8 +87,9 @@ def test_the_badge_follows_the_alias(ws: Workspace) -> None:
     override, as with the Models page's Aliases form), the badge no longer says a
     challenger waits, and after a rollback it waits again."""
     wb.log_dataset(month(800, 1, False), "churn")
-    launch = runner.launch(ws, RunSpec("churn", "churned", "logistic"), experiment="churn",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws, RunSpec("churn", "churned", "logistic"), experiment="churn", wait=True
+    )
     registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 1)
     monitoring.set_monitor(ws, "churn-clf", "churn", "churned")  # auto-promotion off

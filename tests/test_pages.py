@@ -62,8 +62,13 @@ def test_home_counts_and_recent_runs(app_env: Workspace) -> None:
 
 
 def test_experiments_table_shows_params_metrics_tags(app_env: Workspace) -> None:
-    make_run(experiment="churn", name="rf", params={"depth": 8}, metrics={"auc": [0.5, 0.9]},
-             tags={"owner": "ana"})  # fmt: skip
+    make_run(
+        experiment="churn",
+        name="rf",
+        params={"depth": 8},
+        metrics={"auc": [0.5, 0.9]},
+        tags={"owner": "ana"},
+    )
     at = run_page(nav.EXPERIMENTS)
     table = at.dataframe[0].value
     row = table.iloc[0]
@@ -191,8 +196,9 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
 
     wb.log_dataset(binary_frame(200), "churn")
     for estimator in ("dummy", "random_forest"):
-        launch = runner.launch(app_env, RunSpec("churn", "churned", estimator),
-                               experiment="m", wait=True)  # fmt: skip
+        launch = runner.launch(
+            app_env, RunSpec("churn", "churned", estimator), experiment="m", wait=True
+        )
         registry.register_model(app_env, launch.run_ids[0], "churn-clf")
     registry.set_alias(app_env, "churn-clf", "champion", 1)
     registry.set_alias(app_env, "churn-clf", "challenger", 2)
@@ -242,15 +248,17 @@ def refused_models(ws: Workspace) -> None:
 
     wb.log_dataset(binary_frame(200), "churn")
     for estimator in ("dummy", "random_forest"):
-        launch = runner.launch(ws, RunSpec("churn", "churned", estimator), experiment="m",
-                               wait=True)  # fmt: skip
+        launch = runner.launch(
+            ws, RunSpec("churn", "churned", estimator), experiment="m", wait=True
+        )
         registry.register_model(ws, launch.run_ids[0], "churn-clf")
     registry.set_alias(ws, "churn-clf", "champion", 2)
     registry.set_alias(ws, "churn-clf", "challenger", 1)
 
 
-def move_alias(at: AppTest, alias: str, version: int, reason: str = "",
-               override: bool | None = None) -> AppTest:  # fmt: skip
+def move_alias(
+    at: AppTest, alias: str, version: int, reason: str = "", override: bool | None = None
+) -> AppTest:
     """Fill and submit the Models page's Move alias form."""
     next(t for t in at.text_input if t.label == "Alias").input(alias)
     next(s for s in at.selectbox if s.label == "Version" and "1" in s.options).select(version)
@@ -292,7 +300,8 @@ def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) 
     next(c for c in at.checkbox if c.label == "Override the gate").check().run()
     assert next(b for b in at.button if b.key == "promote").disabled  # no reason yet
     next(t for t in at.text_input if t.label == "Reason for the override").input(
-        "the forest leaks the label").run()  # fmt: skip
+        "the forest leaks the label"
+    ).run()
     next(b for b in at.button if b.key == "promote").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert registry.get_version(app_env, "churn-clf@champion").version == 1
@@ -303,9 +312,13 @@ def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) 
     moves = auth.audit_events(app_env, action="model.alias.move")
     details = [json.loads(d) for d in moves["detail"]][:2]
     assert [(d["override"], d["reason"]) for d in details] == [
-        (True, "back to the forest"), (True, "the forest leaks the label")]  # fmt: skip
+        (True, "back to the forest"),
+        (True, "the forest leaks the label"),
+    ]
     assert [w.split(":")[0] for w in details[1]["waived"]] == [
-        "better by the margin", "significant"]  # fmt: skip
+        "better by the margin",
+        "significant",
+    ]
 
 
 def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
@@ -315,8 +328,7 @@ def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
     from tests.test_runner import binary_frame
 
     wb.log_dataset(binary_frame(120), "churn")
-    launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="m",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="m", wait=True)
     registry.register_model(app_env, launch.run_ids[0], "churn-clf")
     registry.set_alias(app_env, "churn-clf", "champion", 1)
     at = open_tab(run_page(nav.MODELS), "model-tabs-churn-clf", "Monitor")
@@ -383,7 +395,13 @@ def test_file_sizes_read_as_people_read_them() -> None:
 
     sizes = [0, 812, 1024, 21_340, 3_250_000, 5 * 1024**4]
     assert [file_size(n) for n in sizes] == [
-        "0 B", "812 B", "1.0 KiB", "20.8 KiB", "3.1 MiB", "5.0 TiB"]  # fmt: skip
+        "0 B",
+        "812 B",
+        "1.0 KiB",
+        "20.8 KiB",
+        "3.1 MiB",
+        "5.0 TiB",
+    ]
 
 
 def test_a_page_run_in_a_test_leaves_a_trace_in_main() -> None:

@@ -81,8 +81,12 @@ def test_constant_1e300_registers_with_one_bin(ws: Workspace, tmp_path: Path) ->
     assert_sane(p)
     assert v.contract_passed is True
     # a second version of the same population passes; a wild value does not
-    assert wb.log_dataset(write_csv(tmp_path / "h2.csv", "id,x", ["0,1e300", "1,1e300"]),
-                          "huge").contract_passed is True  # fmt: skip
+    assert (
+        wb.log_dataset(
+            write_csv(tmp_path / "h2.csv", "id,x", ["0,1e300", "1,1e300"]), "huge"
+        ).contract_passed
+        is True
+    )
     wild = wb.log_dataset(write_csv(tmp_path / "h3.csv", "id,x", ["0,1e300", "1,-5"]), "huge")
     assert wild.contract_passed is False
 
@@ -181,8 +185,7 @@ def test_extreme_types_in_duckdb_never_break_the_profile() -> None:
 
 def test_all_missing_columns_register_and_pass(ws: Workspace, tmp_path: Path) -> None:
     rows = ["1,nan,inf,", "2,nan,-inf,", "3,nan,inf,"]
-    v = wb.log_dataset(write_csv(tmp_path / "odd.csv", "id,all_nan,all_inf,empty", rows),
-                       "odd")  # fmt: skip
+    v = wb.log_dataset(write_csv(tmp_path / "odd.csv", "id,all_nan,all_inf,empty", rows), "odd")
     prof = by_name(v)
     assert prof["all_nan"].nan_count == 3 and prof["all_nan"].quantiles == ()
     assert (prof["all_inf"].posinf_count, prof["all_inf"].neginf_count) == (2, 1)
@@ -243,8 +246,9 @@ def test_old_contracts_without_a_non_finite_rule_still_refuse_nan(ws: Workspace)
 
 
 def test_contract_bounds_are_parameters_not_sql_text(ws: Workspace) -> None:
-    wb.log_dataset(pd.DataFrame({"x": [1.0, 2.0], "d": pd.to_datetime(["2024-01-01"] * 2)}),
-                   "bounds")  # fmt: skip
+    wb.log_dataset(
+        pd.DataFrame({"x": [1.0, 2.0], "d": pd.to_datetime(["2024-01-01"] * 2)}), "bounds"
+    )
     _, spec = datasets.get_contract(ws, "bounds")
     for rule in spec["columns"]:
         if rule["name"] == "x":
@@ -262,8 +266,9 @@ def test_contract_bounds_are_parameters_not_sql_text(ws: Workspace) -> None:
 
 def test_inferred_bounds_never_overflow() -> None:
     def prof(lo: float, hi: float, family: str = "float") -> ColumnProfile:
-        return ColumnProfile(0, "x", "DOUBLE", family, 2, 0, 0, 2, True, None, None, lo, hi,
-                             None, None)  # fmt: skip
+        return ColumnProfile(
+            0, "x", "DOUBLE", family, 2, 0, 0, 2, True, None, None, lo, hi, None, None
+        )
 
     spec = contracts.infer([prof(-BIG, BIG), prof(BIG, BIG), prof(1e308, 1e308)])
     for rule in spec["columns"]:
@@ -295,10 +300,14 @@ def test_median_of_few_distinct_values_is_exact(ws: Workspace) -> None:
 def test_distinct_counts_are_exact_and_never_above_the_rows(ws: Workspace) -> None:
     rng = np.random.default_rng(1)
     n = 53_940  # the size of seaborn's diamonds table
-    frame = pd.DataFrame({"price": rng.integers(300, 19_000, n),
-                          "carat": rng.normal(0.8, 0.4, n).round(2),
-                          "depth": rng.normal(61.7, 1.4, n),
-                          "cut": rng.choice(["Fair", "Good", "Ideal"], n)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "price": rng.integers(300, 19_000, n),
+            "carat": rng.normal(0.8, 0.4, n).round(2),
+            "depth": rng.normal(61.7, 1.4, n),
+            "cut": rng.choice(["Fair", "Good", "Ideal"], n),
+        }
+    )
     v = wb.log_dataset(frame, "diamonds")
     for p in by_name(v).values():
         assert p.distinct == frame[p.name].nunique() and p.distinct_exact
@@ -317,8 +326,24 @@ def test_estimates_are_marked_where_shown(ws: Workspace, monkeypatch, capsys) ->
     assert main(["datasets", "show", "money"]) == 0
     assert f"≈{p.distinct:,}" in capsys.readouterr().out
     # a t-digest median of a version profiled before schema step 11 is marked too
-    old = ColumnProfile(0, "x", "DOUBLE", "float", 3, 0, 0, 3, True, "1", "3", 1.0, 3.0, 2.0,
-                        1.0, quantiles=(1.0, 2.0, 3.0))  # fmt: skip
+    old = ColumnProfile(
+        0,
+        "x",
+        "DOUBLE",
+        "float",
+        3,
+        0,
+        0,
+        3,
+        True,
+        "1",
+        "3",
+        1.0,
+        3.0,
+        2.0,
+        1.0,
+        quantiles=(1.0, 2.0, 3.0),
+    )
     assert datasets.profile_table([old], 3).loc[0, "median"] == "≈2"
 
 
@@ -344,9 +369,12 @@ def test_a_fraction_is_never_shown_as_a_whole_number(ws: Workspace, capsys) -> N
 
 
 def test_dates_are_shown_as_dates(ws: Workspace) -> None:
-    frame = pd.DataFrame({"day": pd.to_datetime(["2013-01-01", "2014-06-01", "2015-01-01"]).date,
-                          "at": pd.to_datetime(["2013-01-01 10:00", "2014-06-01 00:00",
-                                                "2015-01-01 00:00"])})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2013-01-01", "2014-06-01", "2015-01-01"]).date,
+            "at": pd.to_datetime(["2013-01-01 10:00", "2014-06-01 00:00", "2015-01-01 00:00"]),
+        }
+    )
     wb.log_dataset(frame, "days")
     table = datasets.describe(ws, "days").set_index("column")
     assert table.loc["day", "median"] == "2014-06-01"
@@ -366,7 +394,12 @@ def test_the_page_shows_non_finite_counts_and_finite_extremes(
     assert not at.exception and not at.error
     profile = at.dataframe[1].value.set_index("column")
     assert profile.loc["x", ["NaN", "+inf", "-inf", "min", "max"]].tolist() == [
-        "1", "1", "1", "1.5", "2.5"]  # fmt: skip
+        "1",
+        "1",
+        "1",
+        "1.5",
+        "2.5",
+    ]
     assert any("≈ marks an estimate" in c.value for c in at.caption)
 
 
@@ -395,13 +428,16 @@ def test_any_table_profiles_and_passes_its_own_contract(
     i = pd.Series(ints[:rows], dtype="Int64")
     if null_every:
         i[:: null_every + 1] = pd.NA
-    frame = pd.DataFrame({"f": f, "i": i, "c": [constant] * rows,
-                          "t": pd.Series(["yes", "no", None] * 9)[:rows]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"f": f, "i": i, "c": [constant] * rows, "t": pd.Series(["yes", "no", None] * 9)[:rows]}
+    )
     with Scratch() as s:
         snapshots.load_frame(s, frame, label="frame")
         # CSV text keeps NaN apart from NULL (a DataFrame's NaN arrives as NULL)
-        s.sql("CREATE OR REPLACE TABLE src AS SELECT * REPLACE (CASE WHEN row_number() OVER () "
-              "% 7 = 3 THEN CAST('nan' AS DOUBLE) ELSE f END AS f) FROM src")  # fmt: skip
+        s.sql(
+            "CREATE OR REPLACE TABLE src AS SELECT * REPLACE (CASE WHEN row_number() OVER () "
+            "% 7 = 3 THEN CAST('nan' AS DOUBLE) ELSE f END AS f) FROM src"
+        )
         columns = snapshots.normalize(s, "frame")
         prof = profiles.profile(s, columns)
         for p in prof:
@@ -422,18 +458,32 @@ def test_any_table_profiles_and_passes_its_own_contract(
 
 
 def test_the_editor_keeps_an_old_contracts_non_finite_rule() -> None:
-    old = {"columns": [{"name": "x", "type": "float", "required": True, "nullable": False,
-                        "min": 0.0, "max": 1.0, "allowed": None}],
-           "key": None, "allow_extra_columns": True, "min_rows": 1, "max_rows": None}  # fmt: skip
+    old = {
+        "columns": [
+            {
+                "name": "x",
+                "type": "float",
+                "required": True,
+                "nullable": False,
+                "min": 0.0,
+                "max": 1.0,
+                "allowed": None,
+            }
+        ],
+        "key": None,
+        "allow_extra_columns": True,
+        "min_rows": 1,
+        "max_rows": None,
+    }
     table = contracts.to_editor(old)
     assert table.loc[0, "max non-finite share"] == "0.0"
-    back = contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
-                                 max_rows=None)  # fmt: skip
+    back = contracts.from_editor(
+        table, key=None, allow_extra_columns=True, min_rows=1, max_rows=None
+    )
     assert back["columns"][0]["max_non_finite"] == 0.0
     table.loc[0, "max non-finite share"] = "2"
     with pytest.raises(contracts.InvalidInput, match="from 0 to 1"):
-        contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1,
-                              max_rows=None)  # fmt: skip
+        contracts.from_editor(table, key=None, allow_extra_columns=True, min_rows=1, max_rows=None)
 
 
 def test_a_constant_column_has_std_exactly_0(ws: Workspace, tmp_path: Path) -> None:
@@ -459,8 +509,12 @@ def test_the_tail_sketch_holds_the_levels_with_the_smallest_hashes(ws: Workspace
     import hashlib
 
     rng = np.random.default_rng(4)
-    values = np.concatenate([np.repeat([f"head{i}" for i in range(1000)], 4),
-                             [f"tail{i}" for i in rng.integers(0, 3000, 4000)]])  # fmt: skip
+    values = np.concatenate(
+        [
+            np.repeat([f"head{i}" for i in range(1000)], 4),
+            [f"tail{i}" for i in rng.integers(0, 3000, 4000)],
+        ]
+    )
     frame = pd.DataFrame({"c": rng.permutation(values), "flag": ["yes", "no"] * 4000})
     found = by_name(wb.log_dataset(frame, "levels"))
     p = found["c"]
@@ -468,8 +522,9 @@ def test_the_tail_sketch_holds_the_levels_with_the_smallest_hashes(ws: Workspace
     assert p.singletons == int((counts == 1).sum())
     assert p.distinct == len(counts) and p.other_count == 8000 - sum(p.top_counts)
     tail = counts.drop(list(p.top_values))
-    hashed = sorted((int(hashlib.md5(v.encode()).hexdigest()[:16], 16), int(c))
-                    for v, c in tail.items())[: profiles.SKETCH_SIZE]  # fmt: skip
+    hashed = sorted(
+        (int(hashlib.md5(v.encode()).hexdigest()[:16], 16), int(c)) for v, c in tail.items()
+    )[: profiles.SKETCH_SIZE]
     assert list(p.tail_hashes) == [h for h, _ in hashed]
     assert list(p.tail_counts) == [c for _, c in hashed]
     assert profiles.level_hash("héllo") == int(hashlib.md5("héllo".encode()).hexdigest()[:16], 16)

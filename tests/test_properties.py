@@ -31,8 +31,20 @@ from store.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 INT64 = (-(2**63), 2**63 - 1)
-NAMES = ["select", "from", "order", "GROUP", "drop table x", "ünïcødé ✓", "a b", 'q"uote',
-         "it's", "数据", "null", "1st"]  # fmt: skip
+NAMES = [
+    "select",
+    "from",
+    "order",
+    "GROUP",
+    "drop table x",
+    "ünïcødé ✓",
+    "a b",
+    'q"uote',
+    "it's",
+    "数据",
+    "null",
+    "1st",
+]
 OFFSETS = ["+01:00", "-05:30", "+00:00", "+14:00", "-12:00"]
 
 
@@ -43,21 +55,27 @@ def _ints(n: int) -> st.SearchStrategy:
 
 def _floats(n: int) -> st.SearchStrategy:
     special = st.sampled_from([math.nan, math.inf, -math.inf, 1e300, -1e300, 5e-324, -0.0])
-    return st.lists(st.one_of(st.floats(allow_nan=False, allow_infinity=False), special),
-                    min_size=n, max_size=n)  # fmt: skip
+    return st.lists(
+        st.one_of(st.floats(allow_nan=False, allow_infinity=False), special), min_size=n, max_size=n
+    )
 
 
 def _decimals(n: int) -> st.SearchStrategy:
-    value = st.decimals(min_value=Decimal("-99999999999999999999999999999999.999"),
-                        max_value=Decimal("99999999999999999999999999999999.999"),
-                        places=3, allow_nan=False, allow_infinity=False)  # fmt: skip
+    value = st.decimals(
+        min_value=Decimal("-99999999999999999999999999999999.999"),
+        max_value=Decimal("99999999999999999999999999999999.999"),
+        places=3,
+        allow_nan=False,
+        allow_infinity=False,
+    )
     return st.lists(st.one_of(st.none(), value), min_size=n, max_size=n)
 
 
 @st.composite
 def _timestamps(draw, n: int) -> pd.Series:
-    seconds = draw(st.lists(st.one_of(st.none(), st.integers(0, 4_000_000_000)),
-                            min_size=n, max_size=n))  # fmt: skip
+    seconds = draw(
+        st.lists(st.one_of(st.none(), st.integers(0, 4_000_000_000)), min_size=n, max_size=n)
+    )
     offset = draw(st.sampled_from(OFFSETS))
     utc = pd.to_datetime([s if s is None else s * 10**9 for s in seconds], utc=True)
     return pd.Series(utc).dt.tz_convert(f"UTC{offset}" if offset != "+00:00" else "UTC")
@@ -67,15 +85,30 @@ def _timestamps(draw, n: int) -> pd.Series:
 def frames(draw) -> pd.DataFrame:
     """A frame of 1 to 5 generated columns plus a finite numeric ``target``."""
     n = draw(st.integers(2, 30))
-    kinds = draw(st.lists(st.sampled_from(["int", "float", "decimal", "constant", "timestamp",
-                                           "bool_text", "text", "bool"]),
-                          min_size=1, max_size=5))  # fmt: skip
-    names = draw(st.lists(st.one_of(st.sampled_from(NAMES),
-                                    st.text(st.characters(codec="utf-8",
-                                                          exclude_categories=["Cs", "Cc"]),
-                                            min_size=1, max_size=12)),
-                          min_size=len(kinds), max_size=len(kinds),
-                          unique_by=lambda s: s.strip().lower()))  # fmt: skip
+    kinds = draw(
+        st.lists(
+            st.sampled_from(
+                ["int", "float", "decimal", "constant", "timestamp", "bool_text", "text", "bool"]
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    names = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(NAMES),
+                st.text(
+                    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]),
+                    min_size=1,
+                    max_size=12,
+                ),
+            ),
+            min_size=len(kinds),
+            max_size=len(kinds),
+            unique_by=lambda s: s.strip().lower(),
+        )
+    )
     data: dict[str, object] = {}
     for kind, name in zip(kinds, names, strict=True):
         name = name.strip() or "blank"
@@ -94,8 +127,9 @@ def frames(draw) -> pd.DataFrame:
             data[name] = draw(_timestamps(n)).to_numpy()
         elif kind == "bool_text":
             pair = draw(st.sampled_from([("Yes", "No"), ("yes", "no"), ("Y", "N"), ("T", "F")]))
-            data[name] = pd.array(draw(st.lists(st.sampled_from(pair), min_size=n, max_size=n)),
-                                  dtype="str")  # fmt: skip
+            data[name] = pd.array(
+                draw(st.lists(st.sampled_from(pair), min_size=n, max_size=n)), dtype="str"
+            )
         elif kind == "text":
             text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8)
             values = draw(st.lists(st.one_of(st.none(), text), min_size=n, max_size=n))
@@ -132,8 +166,10 @@ def _column(series: pd.Series) -> list[object]:
     missing text with NaN) every missing marker is NULL."""
     floats = pd.api.types.is_float_dtype(series.dtype)
     missing = series.isna().tolist() if not floats else [False] * len(series)
-    return [None if gone else _cell(v)
-            for v, gone in zip(series.astype(object).tolist(), missing, strict=True)]  # fmt: skip
+    return [
+        None if gone else _cell(v)
+        for v, gone in zip(series.astype(object).tolist(), missing, strict=True)
+    ]
 
 
 def assert_same_rows(expected: pd.DataFrame, loaded: pd.DataFrame) -> None:
@@ -198,8 +234,13 @@ def test_a_model_trained_on_any_frame_scores_it(workspace: Workspace, frame) -> 
     except InvalidInput as exc:
         _clear(exc)
         return
-    launch = runner.launch(workspace, RunSpec(version.ref, "target", "ridge", seed=0),
-                           experiment="properties", wait=True, workers=1)  # fmt: skip
+    launch = runner.launch(
+        workspace,
+        RunSpec(version.ref, "target", "ridge", seed=0),
+        experiment="properties",
+        wait=True,
+        workers=1,
+    )
     run = experiments.get_run(workspace, launch.run_ids[0]).run
     assert run.status == "finished", run.error
     name = f"m{uuid.uuid4().hex[:10]}"

@@ -98,8 +98,11 @@ def test_the_tables_survive_an_injection_attempt(runs: Workspace) -> None:
 
 def test_parse_tree_shape() -> None:
     tree = parse("metrics.a > 1 and (tags.b = 'x' or params.c IS NULL)")
-    assert tree == Where("AND", (
-        Condition("metrics", "a", ">", 1),
-        Where("OR", (Condition("tags", "b", "=", "x"), Condition("params", "c", "IS NULL"))),
-    ))  # fmt: skip
+    assert tree == Where(
+        "AND",
+        (
+            Condition("metrics", "a", ">", 1),
+            Where("OR", (Condition("tags", "b", "=", "x"), Condition("params", "c", "IS NULL"))),
+        ),
+    )
     assert parse("metrics.`val auc` >= 0.5") == Condition("metrics", "val auc", ">=", 0.5)

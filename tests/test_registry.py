@@ -32,10 +32,17 @@ from tests.test_runner import binary_frame
 def two_versions(ws: Workspace) -> Workspace:
     wb.log_dataset(binary_frame(300), "churn")
     for estimator in ("dummy", "random_forest"):
-        launch = runner.launch(ws, RunSpec("churn", "churned", estimator,
-                                           params={"n_estimators": 30}
-                                           if estimator == "random_forest" else {}),
-                               experiment="models", wait=True)  # fmt: skip
+        launch = runner.launch(
+            ws,
+            RunSpec(
+                "churn",
+                "churned",
+                estimator,
+                params={"n_estimators": 30} if estimator == "random_forest" else {},
+            ),
+            experiment="models",
+            wait=True,
+        )
         wb.register_model(launch.run_ids[0], "churn-clf", tags={"estimator": estimator})
     return ws
 
@@ -66,8 +73,12 @@ def test_register_refuses_runs_without_a_model(ws: Workspace) -> None:
 def test_aliases_history_and_rollback(two_versions: Workspace) -> None:
     ws = two_versions
     assert registry.set_alias(ws, "churn-clf", "champion", 1, actor="ana") is None
-    assert registry.set_alias(ws, "churn-clf", "champion", 2, actor="bo", reason="better",
-                              override=True) == 1  # fmt: skip
+    assert (
+        registry.set_alias(
+            ws, "churn-clf", "champion", 2, actor="bo", reason="better", override=True
+        )
+        == 1
+    )
     assert registry.get_version(ws, "churn-clf@champion").version == 2
     assert registry.rollback(ws, "churn-clf", "champion", actor="cy") == 1
     history = registry.alias_history(ws, "churn-clf", "champion")
@@ -95,8 +106,9 @@ def test_concurrent_alias_moves_last_writer_wins(two_versions: Workspace) -> Non
         try:
             for _ in range(10):
                 barrier.wait(timeout=60)
-                registry.set_alias(ws, "churn-clf", "champion", version, actor=who,
-                                   override=True, reason="race")  # fmt: skip
+                registry.set_alias(
+                    ws, "churn-clf", "champion", version, actor=who, override=True, reason="race"
+                )
         except Exception as exc:  # surfaced below
             errors.append(exc)
             barrier.abort()  # release the other session
@@ -177,8 +189,9 @@ def test_export_folder(two_versions: Workspace, tmp_path: Path) -> None:
 
 
 def _post(url: str, body: object) -> tuple[int, dict]:
-    request = urllib.request.Request(url, json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -228,28 +241,72 @@ def test_rest_endpoint_follows_the_alias(two_versions: Workspace) -> None:
 
 
 def _case(**overrides) -> Comparison:
-    base = dict(model="m", champion="m/1", challenger="m/2", dataset="d@v1", metric="accuracy",
-                higher_is_better=True, champion_score=0.80, challenger_score=0.85,
-                interval=(0.02, 0.08), mcnemar_p=0.001, n_rows=1000, contract_passed=True,
-                signature_ok=(True, "same inputs and outputs"))  # fmt: skip
+    base = dict(
+        model="m",
+        champion="m/1",
+        challenger="m/2",
+        dataset="d@v1",
+        metric="accuracy",
+        higher_is_better=True,
+        champion_score=0.80,
+        challenger_score=0.85,
+        interval=(0.02, 0.08),
+        mcnemar_p=0.001,
+        n_rows=1000,
+        contract_passed=True,
+        signature_ok=(True, "same inputs and outputs"),
+    )
     return Comparison(**{**base, **overrides})
 
 
-@pytest.mark.parametrize(("case", "config", "allowed", "failing"), [
-    (_case(), GateConfig(), True, []),
-    (_case(interval=(-0.01, 0.06), mcnemar_p=0.2), GateConfig(), False, ["significant"]),
-    (_case(challenger_score=0.78, interval=(-0.05, 0.01)), GateConfig(), False,
-     ["better by the margin", "significant"]),
-    (_case(), GateConfig(margin=0.1), False, ["better by the margin"]),
-    (_case(contract_passed=False), GateConfig(), False, ["data passes its contract"]),
-    (_case(signature_ok=(False, "inputs differ")), GateConfig(), False, ["signature compatible"]),
-    (_case(interval=(-0.01, 0.06)), GateConfig(require_significant=False), True, []),
-    (_case(metric="rmse", higher_is_better=False, champion_score=3.0, challenger_score=2.5,
-           interval=(-0.8, -0.2), mcnemar_p=None), GateConfig(), True, []),
-    (_case(metric="rmse", higher_is_better=False, champion_score=3.0, challenger_score=3.2,
-           interval=(0.05, 0.3), mcnemar_p=None), GateConfig(), False,
-     ["better by the margin", "significant"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("case", "config", "allowed", "failing"),
+    [
+        (_case(), GateConfig(), True, []),
+        (_case(interval=(-0.01, 0.06), mcnemar_p=0.2), GateConfig(), False, ["significant"]),
+        (
+            _case(challenger_score=0.78, interval=(-0.05, 0.01)),
+            GateConfig(),
+            False,
+            ["better by the margin", "significant"],
+        ),
+        (_case(), GateConfig(margin=0.1), False, ["better by the margin"]),
+        (_case(contract_passed=False), GateConfig(), False, ["data passes its contract"]),
+        (
+            _case(signature_ok=(False, "inputs differ")),
+            GateConfig(),
+            False,
+            ["signature compatible"],
+        ),
+        (_case(interval=(-0.01, 0.06)), GateConfig(require_significant=False), True, []),
+        (
+            _case(
+                metric="rmse",
+                higher_is_better=False,
+                champion_score=3.0,
+                challenger_score=2.5,
+                interval=(-0.8, -0.2),
+                mcnemar_p=None,
+            ),
+            GateConfig(),
+            True,
+            [],
+        ),
+        (
+            _case(
+                metric="rmse",
+                higher_is_better=False,
+                champion_score=3.0,
+                challenger_score=3.2,
+                interval=(0.05, 0.3),
+                mcnemar_p=None,
+            ),
+            GateConfig(),
+            False,
+            ["better by the margin", "significant"],
+        ),
+    ],
+)
 def test_the_gate_on_constructed_cases(case, config, allowed, failing) -> None:
     verdict = gate(case, config)
     assert verdict.allowed is allowed
@@ -299,9 +356,13 @@ def _visits_pipeline():
 
 
 def _frame(n: int = 120) -> pd.DataFrame:
-    return pd.DataFrame({"x": [i % 17 for i in range(n)],
-                         "plan": [("a", "b", "c")[i % 3] for i in range(n)],
-                         "y": [int(i % 17 > 8) for i in range(n)]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "x": [i % 17 for i in range(n)],
+            "plan": [("a", "b", "c")[i % 3] for i in range(n)],
+            "y": [int(i % 17 > 8) for i in range(n)],
+        }
+    )
 
 
 def test_a_hand_logged_model_takes_its_dataset_from_log_input(ws: Workspace) -> None:
@@ -391,8 +452,11 @@ def test_moving_champion_directly_needs_an_admin_override_and_a_reason(
     registry.set_alias(ws, "churn-clf", "challenger", 2)
     with acting_as(ED), pytest.raises(PermissionDenied, match="needs the admin role"):
         registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason="trust me")
-    with pytest.raises(InvalidInput, match=r"churn-clf@champion is guarded by the promotion "
-                       r"gate.*--override --reason TEXT"):  # fmt: skip
+    with pytest.raises(
+        InvalidInput,
+        match=r"churn-clf@champion is guarded by the promotion "
+        r"gate.*--override --reason TEXT",
+    ):
         registry.set_alias(ws, "churn-clf", "champion", 2, reason="looks better")
     with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
         wb.set_alias("churn-clf", "champion", 2)  # the SDK door
@@ -401,13 +465,24 @@ def test_moving_champion_directly_needs_an_admin_override_and_a_reason(
             registry.set_alias(ws, "churn-clf", "champion", 2, override=True, reason=blank)
     assert _champion(ws) == 1
     assert registry.set_alias(ws, "churn-clf", "champion", 1) == 1  # where it is: no move
-    assert registry.set_alias(ws, "churn-clf", "champion", 2, override=True,
-                              reason="hotfix for ticket 42", actor="ada") == 1  # fmt: skip
+    assert (
+        registry.set_alias(
+            ws,
+            "churn-clf",
+            "champion",
+            2,
+            override=True,
+            reason="hotfix for ticket 42",
+            actor="ada",
+        )
+        == 1
+    )
     assert _champion(ws) == 2
     move = _moves(ws)[0]
     assert move["override"] is True and move["reason"] == "hotfix for ticket 42"
-    assert move["waived"] == ["promotion gate: not run (champion moved directly, not through "
-                              "promote)"]  # fmt: skip
+    assert move["waived"] == [
+        "promotion gate: not run (champion moved directly, not through promote)"
+    ]
     assert (move["from"], move["to"]) == (1, 2)
     history = registry.alias_history(ws, "churn-clf", "champion")
     assert history[0].reason == "gate overridden: hotfix for ticket 42"
@@ -418,8 +493,12 @@ def test_moving_champion_directly_needs_an_admin_override_and_a_reason(
         registry.set_alias(ws, "churn-clf", "champion", 1)
     with pytest.raises(InvalidInput, match="guarded by the promotion gate"):
         promote(ws, "churn-clf", "churn@v1", "churned")  # no champion to compare with
-    assert registry.set_alias(ws, "churn-clf", "champion", 1, override=True,
-                              reason="restore after removal") is None  # fmt: skip
+    assert (
+        registry.set_alias(
+            ws, "churn-clf", "champion", 1, override=True, reason="restore after removal"
+        )
+        is None
+    )
     # Other aliases keep moving freely, by an editor, without a reason.
     with acting_as(ED):
         registry.set_alias(ws, "churn-clf", "staging", 2)
@@ -449,8 +528,9 @@ def test_promote_through_a_refusing_gate_needs_an_admin_override(refused: Worksp
     with pytest.raises(InvalidInput, match="needs a reason"):
         promote(ws, "churn-clf", "churn@v1", "churned", override=True)
     assert _champion(ws) == 2
-    final = promote(ws, "churn-clf", "churn@v1", "churned", override=True,
-                    reason="the forest leaks a feature")  # fmt: skip
+    final = promote(
+        ws, "churn-clf", "churn@v1", "churned", override=True, reason="the forest leaks a feature"
+    )
     assert final.overridden and final.moved and not final.allowed and _champion(ws) == 1
     move = _moves(ws)[0]
     assert move["override"] is True and move["reason"] == "the forest leaks a feature"
@@ -474,8 +554,15 @@ def test_an_unticked_check_that_fails_is_a_waiver(two_versions: Workspace) -> No
     verdict = promote(ws, "churn-clf", "churn@v2", "churned", config=lenient)
     assert not verdict.moved and _champion(ws) == 1
     assert [r.split(":")[0] for r in verdict.reasons] == ["data passes its contract"]
-    final = promote(ws, "churn-clf", "churn@v2", "churned", config=lenient, override=True,
-                    reason="income was rescaled upstream; the model ignores it")  # fmt: skip
+    final = promote(
+        ws,
+        "churn-clf",
+        "churn@v2",
+        "churned",
+        config=lenient,
+        override=True,
+        reason="income was rescaled upstream; the model ignores it",
+    )
     assert final.overridden and _champion(ws) == 2
     move = _moves(ws)[0]
     assert move["override"] is True
@@ -500,13 +587,28 @@ def test_the_cli_refuses_a_champion_move_without_override(refused: Workspace, ca
     assert main([*base, "models", "alias", "churn-clf", "champion", "1", "--override"]) == 1
     assert "needs a reason" in capsys.readouterr().err
     assert _champion(refused) == 2
-    code = main([*base, "models", "promote", "churn-clf", "--dataset", "churn@v1",
-                 "--target", "churned"])  # fmt: skip
+    code = main(
+        [*base, "models", "promote", "churn-clf", "--dataset", "churn@v1", "--target", "churned"]
+    )
     out, err = capsys.readouterr()
     assert code == 1 and "FAIL  significant" in out and "--override --reason TEXT" in err
     assert _champion(refused) == 2
-    assert main([*base, "models", "alias", "churn-clf", "champion", "1", "--override",
-                 "--reason", "rollback drill"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                *base,
+                "models",
+                "alias",
+                "churn-clf",
+                "champion",
+                "1",
+                "--override",
+                "--reason",
+                "rollback drill",
+            ]
+        )
+        == 0
+    )
     assert "churn-clf@champion -> v1 (was v2)" in capsys.readouterr().out
     assert _champion(refused) == 1 and _moves(refused)[0]["reason"] == "rollback drill"
     assert main([*base, "models", "alias", "churn-clf", "staging", "2"]) == 0  # not gated
@@ -539,11 +641,13 @@ def test_the_paired_bootstrap_is_the_textbook_resampling(classifier: bool) -> No
         idx = draws.integers(0, 300, 300)
         loop.append(score(y[idx], pb[idx]) - score(y[idx], pa[idx]))
     assert _paired_bootstrap(y, pa, pb, classifier, 1000, 0) == pytest.approx(
-        tuple(np.percentile(loop, [2.5, 97.5])))  # fmt: skip
+        tuple(np.percentile(loop, [2.5, 97.5]))
+    )
     assert _paired_bootstrap(y, pa, pa, classifier, 1000, 0) == (0.0, 0.0)
     one = score(y[:1], pb[:1]) - score(y[:1], pa[:1])
     assert _paired_bootstrap(y[:1], pa[:1], pb[:1], classifier, 1000, 0) == pytest.approx(
-        (one, one))  # fmt: skip
+        (one, one)
+    )
 
 
 def test_serving_beyond_loopback_warns_that_anyone_can_score(two_versions: Workspace) -> None:

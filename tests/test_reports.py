@@ -26,11 +26,18 @@ def two_months(ws: Workspace) -> Workspace:
     rng = np.random.default_rng(5)
     n = 20_000
     for shift in (0.0, 1.0):
-        wb.log_dataset(pd.DataFrame({
-            "income": rng.normal(40_000 + 6_000 * shift, 10_000, n),
-            "plan": rng.choice(["basic", "pro"], n, p=[0.5 - 0.2 * shift, 0.5 + 0.2 * shift]),
-            "age": rng.integers(18, 90, n),
-        }), "customers")  # fmt: skip
+        wb.log_dataset(
+            pd.DataFrame(
+                {
+                    "income": rng.normal(40_000 + 6_000 * shift, 10_000, n),
+                    "plan": rng.choice(
+                        ["basic", "pro"], n, p=[0.5 - 0.2 * shift, 0.5 + 0.2 * shift]
+                    ),
+                    "age": rng.integers(18, 90, n),
+                }
+            ),
+            "customers",
+        )
     return ws
 
 
@@ -52,8 +59,19 @@ def test_a_label_without_a_model_is_refused_at_every_door(two_months: Workspace,
 
     with pytest.raises(InvalidInput, match="pick a model too"):
         reports.run_report(two_months, "customers@v1", "customers@v2", target="plan")
-    code = main(["--workspace", str(two_months.root), "drift", "report", "customers@v2",
-                 "--reference", "customers@v1", "--target", "plan"])  # fmt: skip
+    code = main(
+        [
+            "--workspace",
+            str(two_months.root),
+            "drift",
+            "report",
+            "customers@v2",
+            "--reference",
+            "customers@v1",
+            "--target",
+            "plan",
+        ]
+    )
     assert code != 0 and "pick a model too" in capsys.readouterr().err
     assert reports.list_reports(two_months) == []
 
@@ -86,8 +104,10 @@ def test_stored_reports_are_standard_json(ws: Workspace) -> None:
         raise AssertionError(f"{token} in the stored JSON")
 
     results = {r["column"]: r for r in json.loads(raw, parse_constant=refuse)}
-    assert results["x"]["verdict"] == "major drift" and "+inf 0% -> 30.0% of rows" in (
-        results["x"]["sentence"])  # fmt: skip
+    assert (
+        results["x"]["verdict"] == "major drift"
+        and "+inf 0% -> 30.0% of rows" in (results["x"]["sentence"])
+    )
     assert results["year"]["stats"]["wasserstein_std"] is None
     assert "constant in the reference (2,007)" in results["year"]["sentence"]
     assert reports.get_report(ws, report.report_id).results == report.results
@@ -119,7 +139,8 @@ def test_two_files_compared_without_registering(ws: Workspace, tmp_path: Path) -
     ref, cur = tmp_path / "march.parquet", tmp_path / "may.csv"
     pd.DataFrame({"x": rng.normal(0, 1, 5000), "c": rng.choice(["a", "b"], 5000)}).to_parquet(ref)
     pd.DataFrame({"x": rng.normal(1, 1, 5000), "c": rng.choice(["a", "b"], 5000)}).to_csv(
-        cur, index=False)  # fmt: skip
+        cur, index=False
+    )
     results = {r.column: r for r in reports.compare_files(ref, cur)}
     assert results["x"].drifted and not results["c"].drifted
     assert not [p for p in ws.paths.blobs.rglob("*") if p.is_file()]  # nothing kept
@@ -144,8 +165,10 @@ def plotted_figures(page: str) -> list[dict]:
 def trace_colors(figure: dict) -> list[str]:
     """Each trace's colour as the browser resolves it: its own, else the template's colorway."""
     way = figure["layout"].get("template", {}).get("layout", {}).get("colorway") or []
-    return [(t.get("marker") or {}).get("color") or (way[i % len(way)] if way else "")
-            for i, t in enumerate(figure["data"])]  # fmt: skip
+    return [
+        (t.get("marker") or {}).get("color") or (way[i % len(way)] if way else "")
+        for i, t in enumerate(figure["data"])
+    ]
 
 
 def luminance(color: str) -> float:
@@ -154,8 +177,7 @@ def luminance(color: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace,
-                                                     tmp_path: Path) -> None:  # fmt: skip
+def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace, tmp_path: Path) -> None:
     """The page renders the report's charts through Streamlit (whose theme becomes plotly's
     default template in the server process, colours as #000001-style placeholders), then
     exports it as pages/drift.py's _html does: two distinct, visible colours per chart, and
@@ -179,11 +201,23 @@ def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace,
         assert layout["xaxis"]["automargin"] and layout["margin"]["b"] >= 40
 
 
-@pytest.mark.parametrize(("p", "shown"), [
-    (0.0, "< 1e-10"), (8e-13, "< 1e-10"), (1e-10, "1.0e-10"), (3.2e-8, "3.2e-8"),
-    (2.78e-101, "< 1e-10"), (9.4e-4, "9.4e-4"), (0.012, "0.012"), (0.0123, "0.012"),
-    (0.983, "0.98"), (1.0, "1"), (None, ""), (float("nan"), ""),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [
+        (0.0, "< 1e-10"),
+        (8e-13, "< 1e-10"),
+        (1e-10, "1.0e-10"),
+        (3.2e-8, "3.2e-8"),
+        (2.78e-101, "< 1e-10"),
+        (9.4e-4, "9.4e-4"),
+        (0.012, "0.012"),
+        (0.0123, "0.012"),
+        (0.983, "0.98"),
+        (1.0, "1"),
+        (None, ""),
+        (float("nan"), ""),
+    ],
+)
 def test_p_values_have_one_readable_format(p, shown) -> None:
     assert drift.format_p(p) == shown
     # inside a sentence, with its sign: "p = 0.012", "p < 1e-10" (never "p = < 1e-10")
@@ -198,24 +232,42 @@ def long_names(ws: Workspace) -> Workspace:
     rng = np.random.default_rng(3)
     n = 5_000
     for shift in (0.0, 1.0):
-        wb.log_dataset(pd.DataFrame({
-            "monthly_support_calls": rng.poisson(1 + 2 * shift, n),
-            "average_session_minutes": rng.normal(30 - 8 * shift, 5, n),
-            "contract_renewal_channel": rng.choice(["web", "phone"], n,
-                                                   p=[0.5 + 0.3 * shift, 0.5 - 0.3 * shift]),
-            "steady": rng.normal(0, 1, n),
-        }), "usage")  # fmt: skip
+        wb.log_dataset(
+            pd.DataFrame(
+                {
+                    "monthly_support_calls": rng.poisson(1 + 2 * shift, n),
+                    "average_session_minutes": rng.normal(30 - 8 * shift, 5, n),
+                    "contract_renewal_channel": rng.choice(
+                        ["web", "phone"], n, p=[0.5 + 0.3 * shift, 0.5 - 0.3 * shift]
+                    ),
+                    "steady": rng.normal(0, 1, n),
+                }
+            ),
+            "usage",
+        )
     return ws
 
 
-def test_p_values_are_readable_and_labels_whole_everywhere(long_names: Workspace, capsys,
-                                                           tmp_path: Path) -> None:  # fmt: skip
+def test_p_values_are_readable_and_labels_whole_everywhere(
+    long_names: Workspace, capsys, tmp_path: Path
+) -> None:
     """The page's tables, the HTML export and the CLI print each p-value by drift.format_p;
     the page's metric cards hold short values only (long column names go in wrapping text)."""
     from app.cli import main
 
-    code = main(["--workspace", str(long_names.root), "drift", "report", "usage@v2",
-                 "--reference", "usage@v1", "--html", str(tmp_path / "r.html")])  # fmt: skip
+    code = main(
+        [
+            "--workspace",
+            str(long_names.root),
+            "drift",
+            "report",
+            "usage@v2",
+            "--reference",
+            "usage@v1",
+            "--html",
+            str(tmp_path / "r.html"),
+        ]
+    )
     assert code == 0
     report = reports.list_reports(long_names)[0]
     shown = {r["column"]: drift.format_p(r["p_value"]) for r in report.results}
@@ -260,8 +312,9 @@ def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) 
 
     frame = binary_frame(600)
     v1 = wb.log_dataset(frame, "churn")
-    launch = runner.launch(ws, RunSpec(v1.ref, "churned", "random_forest"), experiment="m",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        ws, RunSpec(v1.ref, "churned", "random_forest"), experiment="m", wait=True
+    )
     registry.register_model(ws, launch.run_ids[0], "clf")
     flipped = frame.copy()
     flipped.loc[flipped.index[::3], "churned"] = True  # the churn rate rises
@@ -272,8 +325,19 @@ def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) 
     assert label["verdict"] in ("drift", "major drift"), label
     assert report.verdict == "no drift" and report.n_drifted == 0  # the features did not move
     assert "churned" not in [r["column"] for r in report.results if r["kind"] != "label"]
-    code = main(["--workspace", str(ws.root), "drift", "report", v2.ref, "--reference", v1.ref,
-                 "--model", "clf/1"])  # fmt: skip
+    code = main(
+        [
+            "--workspace",
+            str(ws.root),
+            "drift",
+            "report",
+            v2.ref,
+            "--reference",
+            v1.ref,
+            "--model",
+            "clf/1",
+        ]
+    )
     assert code == 0 and "label churned (apart from the features):" in capsys.readouterr().out
     page = reports.export_html(ws, report.report_id, ws.root.parent / "r.html").read_text()
     assert "(apart from the features)" in page
@@ -289,8 +353,14 @@ def test_the_distribution_figure_shows_a_current_outside_the_reference() -> None
 
     days = pd.date_range("2013-01-01", periods=500)
     ref = profile_of(pd.DataFrame({"d": days.date, "x": np.arange(500.0)}))
-    cur = profile_of(pd.DataFrame({"d": (days + pd.DateOffset(years=2)),  # timestamps
-                                   "x": np.arange(500.0) + 10_000}))  # fmt: skip
+    cur = profile_of(
+        pd.DataFrame(
+            {
+                "d": (days + pd.DateOffset(years=2)),  # timestamps
+                "x": np.arange(500.0) + 10_000,
+            }
+        )
+    )
     for a, b in zip(ref, cur, strict=True):
         reference, current = distribution_figure(a, b).data
         assert sum(reference.y) == pytest.approx(1) and sum(current.y) == pytest.approx(1)

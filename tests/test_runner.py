@@ -68,10 +68,13 @@ def test_binary_classification_records_curves_and_stages() -> None:
     assert staged[0] == 1 and staged[-1] == 100  # one point per boosting stage
 
 
-@pytest.mark.parametrize(("frame", "target", "key", "final"), [
-    (IRIS, "species", "staged_accuracy", "accuracy"),
-    (DIABETES, "progression", "staged_rmse", "rmse"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("frame", "target", "key", "final"),
+    [
+        (IRIS, "species", "staged_accuracy", "accuracy"),
+        (DIABETES, "progression", "staged_rmse", "rmse"),
+    ],
+)
 def test_a_forest_logs_its_score_per_number_of_trees(frame, target, key, final) -> None:
     """A forest on a hold-out had only single values (its curves panel was empty): its
     first k trees averaged as the forest averages them give a curve whose last point is
@@ -84,8 +87,11 @@ def test_a_forest_logs_its_score_per_number_of_trees(frame, target, key, final) 
 
 def test_kfold_logs_each_fold_and_the_mean() -> None:
     seen = []
-    result = train(RunSpec("x@v1", "species", "logistic", validation="kfold", folds=4), IRIS,
-                   progress=lambda values, step: seen.append(step))  # fmt: skip
+    result = train(
+        RunSpec("x@v1", "species", "logistic", validation="kfold", folds=4),
+        IRIS,
+        progress=lambda values, step: seen.append(step),
+    )
     assert seen == [0, 1, 2, 3]
     assert "accuracy_std" in result.metrics and result.evaluation["n_evaluated"] == 150
 
@@ -97,9 +103,12 @@ def churn(ws: Workspace) -> Workspace:
 
 
 def test_a_launched_run_records_everything(churn: Workspace) -> None:
-    launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest",
-                                          params={"n_estimators": 30}), experiment="ui",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(
+        churn,
+        RunSpec("churn", "churned", "random_forest", params={"n_estimators": 30}),
+        experiment="ui",
+        wait=True,
+    )
     detail = experiments.get_run(churn, launch.run_ids[0])
     assert detail.run.status == "finished" and detail.run.source == "ui"
     assert detail.params["n_estimators"] == 30 and detail.params["dataset"] == "churn@v1"
@@ -115,15 +124,26 @@ def test_a_launched_run_records_everything(churn: Workspace) -> None:
     # The hold-out's predictions are kept (issue 15): the rows the model was not fitted on.
     meta = records[("evaluation", "heldout")]
     assert heldout.path == "heldout_predictions.parquet" and meta["sha256"] == heldout.sha256
-    assert meta | {"sha256": ""} == {"dataset": "churn@v1", "target": "churned",
-                                     "kind": "holdout", "rows": 75, "sha256": "",
-                                     "artifact": "heldout_predictions.parquet"}  # fmt: skip
+    assert meta | {"sha256": ""} == {
+        "dataset": "churn@v1",
+        "target": "churned",
+        "kind": "holdout",
+        "rows": 75,
+        "sha256": "",
+        "artifact": "heldout_predictions.parquet",
+    }
 
 
 def test_a_sweep_of_8_trials_on_2_local_workers(churn: Workspace) -> None:
     sweep = runner.SweepSpec("grid", {"n_estimators": [10, 20], "max_depth": [2, 4, 6, 8]})
-    launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest"),
-                           experiment="sweeps", sweep=sweep, workers=2, wait=True)  # fmt: skip
+    launch = runner.launch(
+        churn,
+        RunSpec("churn", "churned", "random_forest"),
+        experiment="sweeps",
+        sweep=sweep,
+        workers=2,
+        wait=True,
+    )
     assert len(launch.run_ids) == 8
     children = [experiments.get_run(churn, rid) for rid in launch.run_ids]
     assert {c.run.status for c in children} == {"finished"}
@@ -142,10 +162,17 @@ def test_the_same_sweep_on_a_dask_cluster(churn: Workspace) -> None:
 
     sweep = runner.SweepSpec("grid", {"n_estimators": [10, 20], "max_depth": [2, 4, 6, 8]})
     spec = RunSpec("churn", "churned", "random_forest")
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True,
-                      dashboard_address=None) as cluster:  # fmt: skip
-        launch = runner.launch(churn, spec, experiment="dask", sweep=sweep,
-                               scheduler=cluster.scheduler_address, wait=True)  # fmt: skip
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True, dashboard_address=None
+    ) as cluster:
+        launch = runner.launch(
+            churn,
+            spec,
+            experiment="dask",
+            sweep=sweep,
+            scheduler=cluster.scheduler_address,
+            wait=True,
+        )
     local = runner.launch(churn, spec, experiment="local", sweep=sweep, workers=2, wait=True)
 
     def by_combo(ids):
@@ -162,9 +189,12 @@ def test_the_same_sweep_on_a_dask_cluster(churn: Workspace) -> None:
 
 
 def test_run_again_reproduces_metrics_exactly(churn: Workspace) -> None:
-    first = runner.launch(churn, RunSpec("churn", "churned", "hist_gradient_boosting",
-                                         validation="kfold", folds=3, seed=7),
-                          experiment="repro", wait=True)  # fmt: skip
+    first = runner.launch(
+        churn,
+        RunSpec("churn", "churned", "hist_gradient_boosting", validation="kfold", folds=3, seed=7),
+        experiment="repro",
+        wait=True,
+    )
     again = runner.run_again(churn, first.run_ids[0], wait=True)
     a = experiments.get_run(churn, first.run_ids[0]).metrics
     b = experiments.get_run(churn, again.run_ids[0]).metrics
@@ -174,8 +204,14 @@ def test_run_again_reproduces_metrics_exactly(churn: Workspace) -> None:
 
 
 def _slow_spec() -> RunSpec:
-    return RunSpec("churn", "churned", "gradient_boosting", validation="kfold", folds=20,
-                   params={"n_estimators": 300})  # fmt: skip
+    return RunSpec(
+        "churn",
+        "churned",
+        "gradient_boosting",
+        validation="kfold",
+        folds=20,
+        params={"n_estimators": 300},
+    )
 
 
 def _wait_for(predicate, timeout: float = 60.0) -> None:
@@ -226,21 +262,36 @@ def test_a_killed_worker_leaves_its_run_failed_with_a_reason(churn: Workspace) -
     assert experiments.get_run(churn, launch.parent_run_id).run.status not in UNENDED
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    (RunSpec("churn", "nope", "random_forest"), "Target column 'nope' is not in churn@v1"),
-    (RunSpec("churn", "empty", "random_forest"), "is empty (all NULL)"),
-    (RunSpec("churn", "one", "random_forest"), "has a single class"),
-    (RunSpec("churn", "churned", "random_forest", params={"n_estimators": "many"}),
-     "n_estimators must be a whole number; got 'many'"),
-    (RunSpec("churn", "churned", "random_forest", params={"n_estimators": -5}),
-     "The 'n_estimators' parameter of RandomForestClassifier must be an int in the range"),
-    (RunSpec("churn", "churned", "random_forest", features=("churned",)),
-     "cannot also be a feature"),
-    (RunSpec("churn", "churned", "random_forest", features=("ghost",)), "not in churn@v1: ghost"),
-    (RunSpec("churn", "churned", "linear"), "Linear regression does not do classification"),
-    (RunSpec("churn", "churned", "random_forest", params={"bogus": 1}), "has no parameter 'bogus'"),
-    (RunSpec("churn@v9", "churned", "random_forest"), "churn@v9 not found"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (RunSpec("churn", "nope", "random_forest"), "Target column 'nope' is not in churn@v1"),
+        (RunSpec("churn", "empty", "random_forest"), "is empty (all NULL)"),
+        (RunSpec("churn", "one", "random_forest"), "has a single class"),
+        (
+            RunSpec("churn", "churned", "random_forest", params={"n_estimators": "many"}),
+            "n_estimators must be a whole number; got 'many'",
+        ),
+        (
+            RunSpec("churn", "churned", "random_forest", params={"n_estimators": -5}),
+            "The 'n_estimators' parameter of RandomForestClassifier must be an int in the range",
+        ),
+        (
+            RunSpec("churn", "churned", "random_forest", features=("churned",)),
+            "cannot also be a feature",
+        ),
+        (
+            RunSpec("churn", "churned", "random_forest", features=("ghost",)),
+            "not in churn@v1: ghost",
+        ),
+        (RunSpec("churn", "churned", "linear"), "Linear regression does not do classification"),
+        (
+            RunSpec("churn", "churned", "random_forest", params={"bogus": 1}),
+            "has no parameter 'bogus'",
+        ),
+        (RunSpec("churn@v9", "churned", "random_forest"), "churn@v9 not found"),
+    ],
+)
 def test_bad_launches_are_refused_before_any_run_exists(ws: Workspace, spec, message) -> None:
     frame = binary_frame(60)
     frame["empty"] = None
@@ -255,8 +306,9 @@ def test_bad_launches_are_refused_before_any_run_exists(ws: Workspace, spec, mes
 def test_a_sweep_with_a_bad_trial_value_makes_no_runs(churn: Workspace) -> None:
     sweep = runner.SweepSpec("grid", {"max_depth": [2, "deep"]})
     with pytest.raises(InvalidInput, match="max_depth must be a whole number; got 'deep'"):
-        runner.launch(churn, RunSpec("churn", "churned", "random_forest"), experiment="bad",
-                      sweep=sweep)  # fmt: skip
+        runner.launch(
+            churn, RunSpec("churn", "churned", "random_forest"), experiment="bad", sweep=sweep
+        )
     assert experiments.search_runs(churn, limit=100) == []
 
 
@@ -287,8 +339,13 @@ def test_queued_trials_are_not_lost_while_they_wait(churn: Workspace, monkeypatc
     wb.log_dataset(big, "churn")
     # the first trial outlasts the 1.5 s below on an idle machine too (600 trees did not)
     sweep = runner.SweepSpec("grid", {"n_estimators": [2000, 150, 150]})
-    launch = runner.launch(churn, RunSpec("churn", "churned", "random_forest"),
-                           experiment="queued", sweep=sweep, workers=1)  # fmt: skip
+    launch = runner.launch(
+        churn,
+        RunSpec("churn", "churned", "random_forest"),
+        experiment="queued",
+        sweep=sweep,
+        workers=1,
+    )
     last = churn.paths.run_dir(launch.run_ids[-1]) / "events.jsonl"  # written once it starts
     reaped, queued_past_timeout = [], False
     started = time.monotonic()

@@ -44,22 +44,29 @@ UTC_PLUS_1 = dt.timezone(dt.timedelta(hours=1))
 def visits(n: int = 240, seed: int = 0) -> pd.DataFrame:
     """Customers with an integer, a text and a timestamp column; the label depends on all."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "age": rng.integers(18, 80, n),
-        "plan": rng.choice(["basic", "pro", "team"], n),
-        "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300 * 24, n), "h"),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "plan": rng.choice(["basic", "pro", "team"], n),
+            "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300 * 24, n), "h"),
+        }
+    )
     frame["churned"] = (frame["age"] > 50) ^ (frame["seen"] > pd.Timestamp("2024-06-01"))
     return frame
 
 
-def launched_model(ws: Workspace, frame: pd.DataFrame, target: str, name: str,
-                   estimator: str = "logistic", dataset: str = "data") -> str:  # fmt: skip
+def launched_model(
+    ws: Workspace,
+    frame: pd.DataFrame,
+    target: str,
+    name: str,
+    estimator: str = "logistic",
+    dataset: str = "data",
+) -> str:
     """Register ``frame``, train ``estimator`` on it from the app's runner, register the
     model; returns the dataset version's ref."""
     version = wb.log_dataset(frame, dataset)
-    launch = runner.launch(ws, RunSpec(version.ref, target, estimator), experiment="t",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(ws, RunSpec(version.ref, target, estimator), experiment="t", wait=True)
     assert experiments.get_run(ws, launch.run_ids[0]).run.status == "finished"
     wb.register_model(launch.run_ids[0], name)
     return version.ref
@@ -83,8 +90,9 @@ def served(ws: Workspace, ref: str) -> Iterator[str]:
     from app.serve import build_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(ws, ref), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(ws, ref), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -132,8 +140,9 @@ def test_tz_aware_timestamps_score_in_utc_from_the_sdk(ws: Workspace) -> None:
     wall = rows.assign(seen=rows["seen"] + pd.Timedelta(hours=1))
     assert not np.array_equal(model.predict_proba(wall), model.predict_proba(rows))
     # python datetimes with offsets, and ISO text, in one frame type each
-    as_objects = rows.assign(seen=[t.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(UTC_PLUS_1)
-                                   for t in rows["seen"]])  # fmt: skip
+    as_objects = rows.assign(
+        seen=[t.to_pydatetime().replace(tzinfo=dt.UTC).astimezone(UTC_PLUS_1) for t in rows["seen"]]
+    )
     np.testing.assert_array_equal(model.predict_proba(as_objects), model.predict_proba(rows))
     as_text = rows.assign(seen=rows["seen"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
     np.testing.assert_array_equal(model.predict_proba(as_text), model.predict_proba(rows))
@@ -162,8 +171,10 @@ def test_tz_aware_timestamps_score_in_utc_over_rest(ws: Workspace) -> None:
     with served(ws, "visits") as url:
         for path in ("/predict", "/invocations"):
             for seen in spellings:
-                rows = [{"age": 30, "plan": "pro", "seen": seen[0]},
-                        {"age": 64, "plan": "basic", "seen": seen[1]}]  # fmt: skip
+                rows = [
+                    {"age": 30, "plan": "pro", "seen": seen[0]},
+                    {"age": 64, "plan": "basic", "seen": seen[1]},
+                ]
                 status, body, _ = post(url + path, {"rows": rows})
                 assert status == 200, body  # old code: HTTP 500
                 assert body["probabilities"] == expected, seen
@@ -180,17 +191,21 @@ def test_tz_aware_timestamps_score_in_utc_over_rest(ws: Workspace) -> None:
             },
         )
         assert status == 200 and body["probabilities"] == expected, body
-        status, body, _ = post(url + "/predict", {"rows": [{"age": 30, "plan": "pro",
-                                                            "seen": "soon"}]})  # fmt: skip
+        status, body, _ = post(
+            url + "/predict", {"rows": [{"age": 30, "plan": "pro", "seen": "soon"}]}
+        )
         assert status == 400 and "Column 'seen' holds 'soon'" in body["error"]
-        status, body, _ = post(url + "/predict", {"rows": [{"age": 30.5, "plan": "pro",
-                                                            "seen": "2024-05-01"}]})  # fmt: skip
+        status, body, _ = post(
+            url + "/predict", {"rows": [{"age": 30.5, "plan": "pro", "seen": "2024-05-01"}]}
+        )
         assert status == 400 and "Column 'age' holds 30.5, not a whole number" in body["error"]
-        status, body, _ = post(url + "/predict", {"rows": [{"age": 2**70, "plan": "pro",
-                                                            "seen": "2024-05-01"}]})  # fmt: skip
+        status, body, _ = post(
+            url + "/predict", {"rows": [{"age": 2**70, "plan": "pro", "seen": "2024-05-01"}]}
+        )
         assert status == 400 and "Column 'age'" in body["error"], body
-        status, body, _ = post(url + "/predict", {"rows": [{"age": {"x": 1}, "plan": "pro",
-                                                            "seen": "2024-05-01"}]})  # fmt: skip
+        status, body, _ = post(
+            url + "/predict", {"rows": [{"age": {"x": 1}, "plan": "pro", "seen": "2024-05-01"}]}
+        )
         assert status == 400 and "Column 'age'" in body["error"], body
         status, body, _ = post(url + "/predict", b"{not json")
         assert status == 400
@@ -213,8 +228,9 @@ def test_integers_sent_as_whole_floats_and_missing_values(ws: Workspace) -> None
 
 def test_decimals_score_as_floats(ws: Workspace) -> None:
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"price": rng.normal(100, 20, 200).round(2),
-                          "qty": rng.integers(1, 9, 200)})  # fmt: skip
+    frame = pd.DataFrame(
+        {"price": rng.normal(100, 20, 200).round(2), "qty": rng.integers(1, 9, 200)}
+    )
     frame["spend"] = frame["price"] * frame["qty"]
     launched_model(ws, frame, "spend", "spend", estimator="linear")
     model = wb.load_model("spend")
@@ -263,13 +279,18 @@ def test_booleans_and_yes_no_text(ws: Workspace) -> None:
         assert {r["smoker"] for r in records} == {"Yes", "No"}
 
 
-def test_a_csv_with_yes_no_and_true_false_columns_round_trips(ws: Workspace, tmp_path: Path
-                                                               ) -> None:  # fmt: skip
+def test_a_csv_with_yes_no_and_true_false_columns_round_trips(
+    ws: Workspace, tmp_path: Path
+) -> None:
     rng = np.random.default_rng(6)
     n = 150
-    frame = pd.DataFrame({"smoker": rng.choice(["Yes", "No"], n),
-                          "weekend": rng.choice(["true", "false"], n),
-                          "bill": rng.normal(20, 5, n).round(2)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "smoker": rng.choice(["Yes", "No"], n),
+            "weekend": rng.choice(["true", "false"], n),
+            "bill": rng.normal(20, 5, n).round(2),
+        }
+    )
     frame["big"] = np.where(frame["bill"] > 20, "high", "low")
     path = tmp_path / "tips.csv"
     frame.to_csv(path, index=False)
@@ -303,8 +324,9 @@ def test_non_finite_predictions_are_null_in_standard_json(ws: Workspace) -> None
 
 
 def _pipeline() -> Pipeline:
-    prep = ColumnTransformer([("num", StandardScaler(), ["age"]),
-                              ("cat", OneHotEncoder(), ["plan"])])  # fmt: skip
+    prep = ColumnTransformer(
+        [("num", StandardScaler(), ["age"]), ("cat", OneHotEncoder(), ["plan"])]
+    )
     return Pipeline([("prep", prep), ("clf", LogisticRegression())])
 
 
@@ -333,14 +355,18 @@ def test_a_model_logged_by_hand_gets_its_signature_from_the_example(ws: Workspac
         run.log_model(pipe, input_example=X.head(5))
     version = wb.register_model(run.run_id, "hand")
     assert [(c["name"], c["family"]) for c in version.signature["inputs"]] == [
-        ("age", "integer"), ("plan", "string")]  # fmt: skip
+        ("age", "integer"),
+        ("plan", "string"),
+    ]
     assert list(wb.load_model("hand").predict(X)) == list(pipe.predict(X))
     # the module-level call, with MLflow's infer_signature, and without a run
     sig = wb.infer_signature(X, pipe.predict(X))
     assert sig["inputs"][1] == {"name": "plan", "family": "string", "dtype": str(X["plan"].dtype)}
     run_id = wb.log_model(pipe, signature=sig)
     assert [c["family"] for c in wb.register_model(run_id, "hand").signature["inputs"]] == [
-        "integer", "string"]  # fmt: skip
+        "integer",
+        "string",
+    ]
     with pytest.raises(InvalidInput, match="not the columns the model was fitted on"):
         wb.log_model(pipe, input_example=X.rename(columns={"plan": "tier"}))
 
@@ -385,8 +411,9 @@ def test_feature_names_and_counts_are_checked_against_the_record(ws: Workspace) 
     rng = np.random.default_rng(2)
     X = rng.normal(size=(60, 3))
     clf = LogisticRegression().fit(X, X[:, 0] > 0)
-    with pytest.raises(InvalidInput, match="input example has 2 columns but the model was "
-                                           "fitted on 3"):  # fmt: skip
+    with pytest.raises(
+        InvalidInput, match="input example has 2 columns but the model was fitted on 3"
+    ):
         wb.log_model(clf, input_example=X[:, :2])
     frame = pd.DataFrame(X, columns=["a", "b", "c"])
     named = LogisticRegression().fit(frame, frame["a"] > 0)
@@ -401,19 +428,24 @@ def test_feature_names_and_counts_are_checked_against_the_record(ws: Workspace) 
 
 def every_type(n: int = 160, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "count": rng.integers(0, 50, n),
-        "count_gaps": pd.array(rng.integers(0, 50, n), dtype="Int64"),
-        "ratio": rng.normal(0, 1, n),
-        "flag": rng.random(n) < 0.5,
-        "plan": rng.choice(["basic", "pro", "team"], n).astype(object),
-        "signup": [dt.date(2024, 1, 1) + dt.timedelta(days=int(d))
-                   for d in rng.integers(0, 365, n)],
-        "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "min"),
-        "seen_tz": (pd.Timestamp("2024-01-01", tz="Europe/Paris")
-                    + pd.to_timedelta(rng.integers(0, 10**6, n), "min")),
-        "amount": [decimal.Decimal(f"{v:.2f}") for v in rng.normal(100, 10, n)],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "count": rng.integers(0, 50, n),
+            "count_gaps": pd.array(rng.integers(0, 50, n), dtype="Int64"),
+            "ratio": rng.normal(0, 1, n),
+            "flag": rng.random(n) < 0.5,
+            "plan": rng.choice(["basic", "pro", "team"], n).astype(object),
+            "signup": [
+                dt.date(2024, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 365, n)
+            ],
+            "seen": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "min"),
+            "seen_tz": (
+                pd.Timestamp("2024-01-01", tz="Europe/Paris")
+                + pd.to_timedelta(rng.integers(0, 10**6, n), "min")
+            ),
+            "amount": [decimal.Decimal(f"{v:.2f}") for v in rng.normal(100, 10, n)],
+        }
+    )
     frame.loc[frame.index[::7], "ratio"] = np.nan
     frame.loc[frame.index[::9], "count_gaps"] = pd.NA
     frame.loc[frame.index[::11], "plan"] = None
@@ -502,8 +534,9 @@ def test_conform_rules_column_by_column() -> None:
         with pytest.raises(InvalidInput, match=message):
             one(family, values)
     with pytest.raises(InvalidInput, match="Column 'c' is missing"):
-        signature.conform({"inputs": [{"name": "c", "family": "float"}], "output": {}},
-                          pd.DataFrame({"d": [1.0]}))  # fmt: skip
+        signature.conform(
+            {"inputs": [{"name": "c", "family": "float"}], "output": {}}, pd.DataFrame({"d": [1.0]})
+        )
 
 
 def test_exact_decimals_are_fitted_and_scored_as_floats() -> None:
@@ -517,10 +550,12 @@ def test_exact_decimals_are_fitted_and_scored_as_floats() -> None:
 
     rng = np.random.default_rng(4)
     price = rng.normal(100, 20, 200).round(2)
-    frame = pd.DataFrame({"price": [decimal.Decimal(f"{p:.2f}") for p in price],
-                          "qty": rng.integers(1, 9, 200)})  # fmt: skip
-    frame["spend"] = [decimal.Decimal(f"{p * q:.2f}") for p, q in zip(price, frame["qty"],
-                                                                       strict=True)]  # fmt: skip
+    frame = pd.DataFrame(
+        {"price": [decimal.Decimal(f"{p:.2f}") for p in price], "qty": rng.integers(1, 9, 200)}
+    )
+    frame["spend"] = [
+        decimal.Decimal(f"{p * q:.2f}") for p, q in zip(price, frame["qty"], strict=True)
+    ]
     result = train(RunSpec("x@v1", "spend", "linear"), frame)
     assert result.task == "regression" and result.metrics["r2"] > 0.9  # old: one-hot prices
     pipeline = joblib.load(io.BytesIO(result.model))
@@ -528,8 +563,9 @@ def test_exact_decimals_are_fitted_and_scored_as_floats() -> None:
     assert [c["family"] for c in sig["inputs"]] == ["float", "integer"]
     model = signature.LoadedModel(pipeline, sig, "x/1", {})
     as_floats = frame[["price", "qty"]].assign(price=price)
-    np.testing.assert_allclose(model.predict(frame[["price", "qty"]]), model.predict(as_floats),
-                               rtol=0, atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        model.predict(frame[["price", "qty"]]), model.predict(as_floats), rtol=0, atol=1e-9
+    )
 
 
 # -- property: registration and scoring apply one rule ----------------------------------------
@@ -541,9 +577,15 @@ TEXT = ["true", "False", "yes", "No", "a", "ü", "SELECT", "", " 1.5 "]
 @st.composite
 def mixed_frames(draw) -> pd.DataFrame:
     n = draw(st.integers(1, 8))
-    kinds = draw(st.lists(st.sampled_from(["int", "int_gaps", "float", "bool", "text", "tz",
-                                           "date", "decimal", "empty"]),
-                          min_size=1, max_size=5))  # fmt: skip
+    kinds = draw(
+        st.lists(
+            st.sampled_from(
+                ["int", "int_gaps", "float", "bool", "text", "tz", "date", "decimal", "empty"]
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
     names = draw(st.permutations(NAMES))[: len(kinds)]
     stamps = st.datetimes(
         dt.datetime(1900, 1, 1),
@@ -573,8 +615,7 @@ def mixed_frames(draw) -> pd.DataFrame:
         elif kind == "int_gaps":
             columns[name] = pd.Series(values, dtype="Int64")
         elif kind == "float":
-            columns[name] = pd.Series([np.nan if v is None else v for v in values],
-                                      dtype="float64")  # fmt: skip
+            columns[name] = pd.Series([np.nan if v is None else v for v in values], dtype="float64")
         elif kind == "tz":
             columns[name] = pd.Series(pd.to_datetime(values, utc=True)).dt.tz_convert(UTC_PLUS_1)
         else:
@@ -621,12 +662,17 @@ def test_scoring_a_frame_applies_the_rule_registration_applied(ws: Workspace, fr
             np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-15)
         else:
             pd.testing.assert_series_equal(a, b, check_names=False)
-    features = [c["name"] for c in sig["inputs"] if c["family"] != "unknown"
-                and reloaded[c["name"]].notna().any()]  # fmt: skip
+    features = [
+        c["name"]
+        for c in sig["inputs"]
+        if c["family"] != "unknown" and reloaded[c["name"]].notna().any()
+    ]
     if not features:
         return
-    sig = {"inputs": [c for c in sig["inputs"] if c["name"] in features],
-           "output": {"kind": "regression"}}  # fmt: skip
+    sig = {
+        "inputs": [c for c in sig["inputs"] if c["name"] in features],
+        "output": {"kind": "regression"},
+    }
     # the app's preprocessing, without the scaling that overflows past 1e154 (a training
     # limit, reported), and a tree
     pipe = build_pipeline(reloaded, features, DecisionTreeRegressor(random_state=0))
@@ -638,8 +684,9 @@ def test_scoring_a_frame_applies_the_rule_registration_applied(ws: Workspace, fr
     except ValueError:  # a tree computes in float32: beyond 3.4e38 is the trainer's limit
         assume(False)
     model = signature.LoadedModel(pipe, sig, "prop/1", {})
-    np.testing.assert_allclose(model.predict(frame[features]), model.predict(loaded[features]),
-                               rtol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        model.predict(frame[features]), model.predict(loaded[features]), rtol=1e-9
+    )
 
 
 def test_an_exported_version_is_standard_json(ws: Workspace, tmp_path: Path) -> None:
@@ -682,8 +729,9 @@ def test_integers_beyond_int64_are_refused_never_wrapped(ws: Workspace) -> None:
         model.predict(rows.assign(age=[2.0**63, 30.0]))
     # in range: scored as the same integers
     inside = rows.assign(age=pd.Series(np.array([64, 30], dtype=np.uint64)))
-    np.testing.assert_array_equal(model.predict_proba(inside),
-                                  model.predict_proba(rows.assign(age=[64, 30])))  # fmt: skip
+    np.testing.assert_array_equal(
+        model.predict_proba(inside), model.predict_proba(rows.assign(age=[64, 30]))
+    )
     with served(ws, "visits") as url:
         for value in (2**63, 2**64 - 1, 2**64, -(2**63) - 1):
             sent = {"age": value, "plan": "pro", "seen": "2024-05-01"}
@@ -693,9 +741,11 @@ def test_integers_beyond_int64_are_refused_never_wrapped(ws: Workspace) -> None:
 
 def test_the_float_family_takes_any_integer_without_wrapping() -> None:
     spec = {"name": "x", "family": "float", "dtype": "float64"}
-    for column in (pd.Series(np.array([2**64 - 1], dtype=np.uint64)),
-                   pd.Series([2**64 - 1], dtype=object),
-                   pd.Series([2**64 - 1, None], dtype="UInt64")):  # fmt: skip
+    for column in (
+        pd.Series(np.array([2**64 - 1], dtype=np.uint64)),
+        pd.Series([2**64 - 1], dtype=object),
+        pd.Series([2**64 - 1, None], dtype="UInt64"),
+    ):
         assert signature.conform_column(spec, column).iloc[0] == 1.8446744073709552e19
     assert signature.conform_column(spec, pd.Series([-(2**63)], dtype=object)).iloc[0] == -(2.0**63)
     with pytest.raises(InvalidInput, match="Column 'x' holds numbers that do not convert"):
@@ -704,13 +754,15 @@ def test_the_float_family_takes_any_integer_without_wrapping() -> None:
     unsigned = {"name": "n", "family": "integer", "dtype": "uint64"}
     top = signature.conform_column(unsigned, pd.Series([2**64 - 1], dtype=object))
     assert top.dtype == np.uint64 and int(top.iloc[0]) == 2**64 - 1
-    with pytest.raises(InvalidInput, match=r"Column 'n' holds -1, outside the 64-bit integer "
-                                           r"range the model was trained on \(0 to "):  # fmt: skip
+    with pytest.raises(
+        InvalidInput,
+        match=r"Column 'n' holds -1, outside the 64-bit integer "
+        r"range the model was trained on \(0 to ",
+    ):
         signature.conform_column(unsigned, pd.Series([-1, 5]))
 
 
-def test_rest_reads_numeric_text_as_an_exact_number_and_the_sdk_refuses_text(ws: Workspace
-                                                                             ) -> None:  # fmt: skip
+def test_rest_reads_numeric_text_as_an_exact_number_and_the_sdk_refuses_text(ws: Workspace) -> None:
     launched_model(ws, visits(), "churned", "visits")
     model = wb.load_model("visits")
     row = pd.DataFrame({"age": [70], "plan": ["pro"], "seen": pd.to_datetime(["2024-05-01"])})
@@ -720,8 +772,10 @@ def test_rest_reads_numeric_text_as_an_exact_number_and_the_sdk_refuses_text(ws:
             sent = {"age": age, "plan": "pro", "seen": "2024-05-01"}
             status, body, _ = post(url + "/predict", {"rows": [sent]})
             assert status == 200 and body["probabilities"] == expected, (age, body)
-        mixed = [{"age": "70", "plan": "pro", "seen": "2024-05-01"},
-                 {"age": 70, "plan": "pro", "seen": "2024-05-01"}]  # fmt: skip
+        mixed = [
+            {"age": "70", "plan": "pro", "seen": "2024-05-01"},
+            {"age": 70, "plan": "pro", "seen": "2024-05-01"},
+        ]
         status, body, _ = post(url + "/predict", {"rows": mixed})
         assert status == 200 and body["probabilities"] == expected * 2, body
         for age, message in (
@@ -750,8 +804,10 @@ def test_sklearn_errors_name_the_columns_and_what_to_do(ws: Workspace) -> None:
     wb.register_model(run.run_id, "strict")
     model = wb.load_model("strict")
     gap = X.head(4).assign(age=[30.0, np.nan, 40.0, 50.0])
-    message = (r"could not score these rows: column 'age' holds missing values .*Impute those "
-               r"values or drop those rows.*retrain with an imputer")  # fmt: skip
+    message = (
+        r"could not score these rows: column 'age' holds missing values .*Impute those "
+        r"values or drop those rows.*retrain with an imputer"
+    )
     with pytest.raises(InvalidInput, match=message):  # old code: "Input X contains NaN."
         model.predict(gap)
     with pytest.raises(InvalidInput, match="Column 'age' holds \\+inf/-inf"):  # not missing

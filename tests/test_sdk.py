@@ -77,8 +77,13 @@ def test_latest_metric_is_highest_step_not_last_logged(ws: Workspace) -> None:
 
 
 def test_runs_table_pivots_params_metrics_tags(ws: Workspace) -> None:
-    a = make_run(experiment="e", name="a", params={"depth": 3}, metrics={"auc": [0.5, 0.7]},
-                 tags={"owner": "ana"})  # fmt: skip
+    a = make_run(
+        experiment="e",
+        name="a",
+        params={"depth": 3},
+        metrics={"auc": [0.5, 0.7]},
+        tags={"owner": "ana"},
+    )
     b = make_run(experiment="e", name="b", params={"depth": 5, "kernel": "rbf"})
     table = wb.search_runs("e")
     assert table["run_id"].tolist() == [b, a]  # newest first
@@ -98,8 +103,9 @@ PARAM_VALUES = st.one_of(
 KEYS = st.from_regex(r"[\w\-./:]([\w\-./: ]{0,30}[\w\-./:])?", fullmatch=True)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(params=st.dictionaries(KEYS, PARAM_VALUES, min_size=1, max_size=8))
 def test_params_round_trip_with_their_types(ws: Workspace, params: dict) -> None:
     with wb.start_run(experiment="hypothesis") as run:
@@ -114,8 +120,9 @@ def test_params_round_trip_with_their_types(ws: Workspace, params: dict) -> None
             assert got[key] == value
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=20))
 def test_metric_values_round_trip_nan_and_inf_included(ws: Workspace, values: list) -> None:
     with wb.start_run(experiment="hypothesis") as run:
@@ -143,9 +150,18 @@ def test_unicode_and_sql_metacharacters_in_values_are_stored_verbatim(ws: Worksp
 
 
 def test_runs_table_keeps_every_param_type(ws: Workspace) -> None:
-    logged = {"i": 7, "big": 2**62, "f": 0.25, "whole": 3.0, "nan": float("nan"),
-              "inf": float("-inf"), "yes": True, "none": None, "s": 'say "hi"; --',
-              "u": "日本"}  # fmt: skip
+    logged = {
+        "i": 7,
+        "big": 2**62,
+        "f": 0.25,
+        "whole": 3.0,
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "yes": True,
+        "none": None,
+        "s": 'say "hi"; --',
+        "u": "日本",
+    }
     with wb.start_run(experiment="types") as run:
         run.log_params(logged)
         run.log_metrics({"m": float("inf")})

@@ -18,14 +18,19 @@ def examples() -> list[str]:
 
 
 def test_every_public_name_is_exported_and_documented() -> None:
-    defined = {n for n, obj in vars(sdk).items()
-               if not n.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-               and obj.__module__ == sdk.__name__}  # fmt: skip
+    defined = {
+        n
+        for n, obj in vars(sdk).items()
+        if not n.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and obj.__module__ == sdk.__name__
+    }
     assert defined == set(sdk.__all__), "add new SDK functions to app.sdk.__all__"
     text = DOC.read_text()
     missing = [n for n in sdk.__all__ if n != "ActiveRun" and f"wb.{n}" not in text]
-    methods = [m for m, _ in inspect.getmembers(sdk.ActiveRun, inspect.isfunction)
-               if not m.startswith("_")]  # fmt: skip
+    methods = [
+        m for m, _ in inspect.getmembers(sdk.ActiveRun, inspect.isfunction) if not m.startswith("_")
+    ]
     missing += [m for m in methods if f"run.{m}" not in text]
     assert missing == [], f"document these in docs/sdk.md: {missing}"
 
@@ -33,8 +38,14 @@ def test_every_public_name_is_exported_and_documented() -> None:
 def test_the_examples_run(tmp_path) -> None:
     script = "\n".join(examples())
     assert len(examples()) >= 8
-    done = subprocess.run([PYTHON, "-c", script], cwd=tmp_path, capture_output=True, text=True,
-                          env=subprocess_env(tmp_path / "unused"), timeout=240)  # fmt: skip
+    done = subprocess.run(
+        [PYTHON, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(tmp_path / "unused"),
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "finished" in out and "customers@v1 customers@v2" in out

@@ -19,8 +19,9 @@ def runs(ws: Workspace) -> dict[str, str]:
         "c": ({"depth": 8, "kernel": "rbf"}, {"auc": 0.8, "loss": 0.1}, {"owner": "ana"}),
         "d": ({"depth": 3.5}, {"loss": 0.4}, {}),
     }
-    return {name: make_run(name=name, params=p, metrics=m, tags=t)
-            for name, (p, m, t) in spec.items()}  # fmt: skip
+    return {
+        name: make_run(name=name, params=p, metrics=m, tags=t) for name, (p, m, t) in spec.items()
+    }
 
 
 def names(ws: Workspace, conditions=(), order_by=()) -> list[str]:
@@ -37,12 +38,14 @@ def names(ws: Workspace, conditions=(), order_by=()) -> list[str]:
         ([Condition("params", "kernel", "=", "rbf")], {"a", "c"}),
         ([Condition("tags", "owner", "!=", "ana")], {"b"}),
         ([Condition("metrics", "auc", "IS NULL")], {"d"}),
-        ([Condition("tags", "owner", "IS NOT NULL"), Condition("params", "depth", ">=", 8)],
-         {"b", "c"}),
+        (
+            [Condition("tags", "owner", "IS NOT NULL"), Condition("params", "depth", ">=", 8)],
+            {"b", "c"},
+        ),
         ([Condition("attributes", "name", "LIKE", "%b%")], {"b"}),
         ([Condition("params", "kernel", "=", "rbf' OR '1'='1")], set()),  # a value, not SQL
     ],
-)  # fmt: skip
+)
 def test_conditions(ws: Workspace, runs, conditions, expected) -> None:
     assert set(names(ws, conditions)) == expected
 
@@ -56,8 +59,11 @@ def test_order_by_two_keyed_fields(ws: Workspace, runs) -> None:
 
 
 def test_order_combined_with_conditions(ws: Workspace, runs) -> None:
-    got = names(ws, [Condition("params", "kernel", "=", "rbf")],
-                [OrderBy("metrics", "auc", descending=True)])  # fmt: skip
+    got = names(
+        ws,
+        [Condition("params", "kernel", "=", "rbf")],
+        [OrderBy("metrics", "auc", descending=True)],
+    )
     assert got == ["c", "a"]
 
 
@@ -95,9 +101,24 @@ def many_runs(ws: Workspace, n: int = 1005, experiment: str = "many") -> None:
         tracking.finish_run(tx, first.run_id, "finished", None, start)
         for i in range(1, n):
             when = start + timedelta(seconds=i)
-            tracking.insert_run(tx, Run(uuid.uuid4().hex, exp.experiment_id, f"run-{i}",
-                                        "finished", "sdk", None, "tester", None, None, when,
-                                        when, None, "active"))  # fmt: skip
+            tracking.insert_run(
+                tx,
+                Run(
+                    uuid.uuid4().hex,
+                    exp.experiment_id,
+                    f"run-{i}",
+                    "finished",
+                    "sdk",
+                    None,
+                    "tester",
+                    None,
+                    None,
+                    when,
+                    when,
+                    None,
+                    "active",
+                ),
+            )
 
     ws.store.write(work)
 

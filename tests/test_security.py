@@ -33,8 +33,18 @@ PAYLOADS = [
     "%00\x00null",
     "{{7*7}} ${7*7}",
 ]
-TABLES = ("runs", "params", "metrics", "tags", "datasets", "dataset_versions", "models",
-          "model_versions", "users", "drift_reports")  # fmt: skip
+TABLES = (
+    "runs",
+    "params",
+    "metrics",
+    "tags",
+    "datasets",
+    "dataset_versions",
+    "models",
+    "model_versions",
+    "users",
+    "drift_reports",
+)
 
 
 def snapshot(ws: Workspace) -> dict[str, int]:
@@ -45,8 +55,7 @@ def snapshot(ws: Workspace) -> dict[str, int]:
 def filled(app_env: Workspace) -> Workspace:  # noqa: F811
     wb.log_dataset(binary_frame(60), "churn")
     wb.log_dataset(binary_frame(70), "churn")
-    launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="e",
-                           wait=True)  # fmt: skip
+    launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)
     registry.register_model(app_env, launch.run_ids[0], "clf")
     registry.set_alias(app_env, "clf", "champion", 1)
     return app_env

@@ -52,8 +52,14 @@ async def session(browser, url: str, i: int, seen: dict) -> None:
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     context.set_default_timeout(180_000)  # 2 cores shared by everything in this test
     page = await context.new_page()
-    page.on("console", lambda m: seen["console"].append(f"{i}: {m.text}")
-            if m.type == "error" and "404" not in m.text else None)  # fmt: skip
+    page.on(
+        "console",
+        lambda m: (
+            seen["console"].append(f"{i}: {m.text}")
+            if m.type == "error" and "404" not in m.text
+            else None
+        ),
+    )
 
     async def visit(title: str) -> None:
         if page.url.startswith(url):  # on the app already: its sidebar, as a user goes
@@ -67,8 +73,10 @@ async def session(browser, url: str, i: int, seen: dict) -> None:
     for r in range(ROUNDS):
         for title in (PAGES[(i + r) % 4], PAGES[(i + r + 2) % 4]):  # each page, 4+ sessions
             await visit(title)
-            seen["errors"] += [f"{i} {title}: {await e.inner_text()}"
-                               for e in await page.query_selector_all(ERRORS)]  # fmt: skip
+            seen["errors"] += [
+                f"{i} {title}: {await e.inner_text()}"
+                for e in await page.query_selector_all(ERRORS)
+            ]
             seen["pages"] += 1
         await visit("Drift")
         button = page.get_by_role("button", name="Run the report")
@@ -90,8 +98,9 @@ async def session(browser, url: str, i: int, seen: dict) -> None:
             await button.click(no_wait_after=True)
             await stored.wait_for()
         await page.wait_for_selector(IDLE)
-        seen["errors"] += [f"{i} /drift: {await e.inner_text()}"
-                           for e in await page.query_selector_all(ERRORS)]  # fmt: skip
+        seen["errors"] += [
+            f"{i} /drift: {await e.inner_text()}" for e in await page.query_selector_all(ERRORS)
+        ]
         seen["reports"] += 1
     await context.close()
 
@@ -101,8 +110,10 @@ async def _stuck(page, i: int, seen: dict) -> None:
     await page.screenshot(path=SHOTS / f"soak-stuck-session-{i}.png", full_page=True)
     state = await page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
     status = await page.locator("[data-testid='stStatusWidget']").all_inner_texts()
-    print(f"session {i}: no confirmation 120 s after the click; script state {state!r}, "
-          f"status {status}, console {seen['console']}")  # fmt: skip
+    print(
+        f"session {i}: no confirmation 120 s after the click; script state {state!r}, "
+        f"status {status}, console {seen['console']}"
+    )
 
 
 async def browse(url: str) -> dict:
@@ -126,11 +137,17 @@ def test_soak(ws: Workspace, tmp_path: Path) -> None:
     started = time.monotonic()
     log = tmp_path / "server.log"
     with app_process(ws.root, log) as (url, _server):
-        notebook = subprocess.Popen([PYTHON, "-c", NOTEBOOK, str(acks)], cwd=ROOT,
-                                    env=subprocess_env(ws.root))  # fmt: skip
+        notebook = subprocess.Popen(
+            [PYTHON, "-c", NOTEBOOK, str(acks)], cwd=ROOT, env=subprocess_env(ws.root)
+        )
         grid = SweepSpec("grid", {"n_estimators": [10, 20, 30, 40, 50, 60, 70, 80]})
-        sweep = runner.launch(ws, RunSpec("churn", "churned", "random_forest"),
-                              experiment="soak", sweep=grid, workers=4)  # fmt: skip
+        sweep = runner.launch(
+            ws,
+            RunSpec("churn", "churned", "random_forest"),
+            experiment="soak",
+            sweep=grid,
+            workers=4,
+        )
         try:
             seen = asyncio.run(browse(url))
         except BaseException:
@@ -148,13 +165,20 @@ def test_soak(ws: Workspace, tmp_path: Path) -> None:
     # Every write is there: each session's reports, each trial, each acknowledged point.
     assert seen["reports"] == SESSIONS * ROUNDS
     # one report per session; a second click (see session()) may have stored one more
-    assert SESSIONS * ROUNDS <= len(reports.list_reports(ws)) <= SESSIONS * ROUNDS + \
-        seen["reclicks"]  # fmt: skip
+    assert (
+        SESSIONS * ROUNDS <= len(reports.list_reports(ws)) <= SESSIONS * ROUNDS + seen["reclicks"]
+    )
     trials = [experiments.get_run(ws, r).run for r in sweep.run_ids]
     assert {t.status for t in trials} == {"finished"} and len(trials) == 8, [
-        (t.name, t.status, t.error) for t in trials]  # fmt: skip
-    subprocess.run([PYTHON, "-m", "app.cli", "sync"], cwd=ROOT, env=subprocess_env(ws.root),
-                   check=True, capture_output=True)  # fmt: skip
+        (t.name, t.status, t.error) for t in trials
+    ]
+    subprocess.run(
+        [PYTHON, "-m", "app.cli", "sync"],
+        cwd=ROOT,
+        env=subprocess_env(ws.root),
+        check=True,
+        capture_output=True,
+    )
     acked: dict[str, set[int]] = {}
     for line in acks.read_text().splitlines():
         run_id, step = line.split()
@@ -163,6 +187,8 @@ def test_soak(ws: Workspace, tmp_path: Path) -> None:
     assert history.groupby(["run_id", "key", "step"]).size().max() == 1
     assert len(history) == sum(len(s) for s in acked.values()) == 4 * 250
     assert {wb.get_run(r).run.status for r in acked} == {"finished"}
-    print(f"soak: {SESSIONS} sessions x {ROUNDS} rounds, {seen['pages']} page loads, "
-          f"{seen['reports']} reports ({seen['reclicks']} clicked twice), 8 trials on 4 "
-          f"workers, 1,000 notebook points: {elapsed:.0f} s")  # fmt: skip
+    print(
+        f"soak: {SESSIONS} sessions x {ROUNDS} rounds, {seen['pages']} page loads, "
+        f"{seen['reports']} reports ({seen['reclicks']} clicked twice), 8 trials on 4 "
+        f"workers, 1,000 notebook points: {elapsed:.0f} s"
+    )

@@ -97,7 +97,9 @@ def test_users_commands(ws: Workspace, monkeypatch, capsys) -> None:
     assert f"added bo (viewer) to the workspace {ws.root}" in out  # typed elsewhere, it
     # would make a workspace there: the output says which one it changed
     assert [line.split()[:3] for line in out.splitlines()[-2:]] == [
-        ["ada", "admin", "active"], ["bo", "editor", "disabled"]]  # fmt: skip
+        ["ada", "admin", "active"],
+        ["bo", "editor", "disabled"],
+    ]
     assert main([*base, "users", "set-role", "ada", "viewer"]) == 1
     assert "last active admin" in capsys.readouterr().err
 
@@ -117,8 +119,10 @@ def test_an_editor_is_refused_the_gate_override_on_the_models_page(team: Workspa
     open_tab(at, "model-tabs-churn-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not [c for c in at.checkbox if "Override" in c.label]  # no override for an editor
-    assert any("The gate refuses this promotion, and only an admin can override it" in w.value
-               for w in at.warning)  # fmt: skip
+    assert any(
+        "The gate refuses this promotion, and only an admin can override it" in w.value
+        for w in at.warning
+    )
     assert any("Moving champion needs an admin" in c.value for c in at.caption)
     promote = next(b for b in at.button if b.key == "promote")
     assert promote.disabled and promote.help == "Promoting needs an admin."

@@ -35,24 +35,38 @@ def metric_curves(history: pd.DataFrame, run_names: dict[str, str]) -> go.Figure
     keys = sorted(history["key"].unique())
     cols = min(len(keys), 2) or 1
     rows = (len(keys) + cols - 1) // cols or 1
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=keys, horizontal_spacing=0.08,
-                        vertical_spacing=min(0.12, 0.5 / rows))  # fmt: skip
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=keys,
+        horizontal_spacing=0.08,
+        vertical_spacing=min(0.12, 0.5 / rows),
+    )
     colors = {rid: PALETTE[i % len(PALETTE)] for i, rid in enumerate(history["run_id"].unique())}
     shown: set[str] = set()
     for i, key in enumerate(keys):
         part = history[history["key"] == key]
         for run_id, points in part.groupby("run_id", sort=False):
             fig.add_trace(
-                go.Scatter(x=points["step"], y=points["value"],
-                           mode="lines" if points["step"].nunique() > 1 else "markers",
-                           name=html.escape(run_names.get(run_id, run_id[:8])), legendgroup=run_id,
-                           line={"color": colors[run_id]}, marker={"color": colors[run_id]},
-                           showlegend=run_id not in shown),
-                row=i // cols + 1, col=i % cols + 1,
-            )  # fmt: skip
+                go.Scatter(
+                    x=points["step"],
+                    y=points["value"],
+                    mode="lines" if points["step"].nunique() > 1 else "markers",
+                    name=html.escape(run_names.get(run_id, run_id[:8])),
+                    legendgroup=run_id,
+                    line={"color": colors[run_id]},
+                    marker={"color": colors[run_id]},
+                    showlegend=run_id not in shown,
+                ),
+                row=i // cols + 1,
+                col=i % cols + 1,
+            )
             shown.add(run_id)
-    fig.update_layout(height=max(300, 260 * rows), margin={"t": 40, "b": 20, "l": 20, "r": 20},
-                      hovermode="x unified")  # fmt: skip
+    fig.update_layout(
+        height=max(300, 260 * rows),
+        margin={"t": 40, "b": 20, "l": 20, "r": 20},
+        hovermode="x unified",
+    )
     fig.update_xaxes(title_text="step")
     return fig
 
@@ -67,8 +81,15 @@ def column_distribution(profile: ColumnProfile) -> go.Figure:
         x = _axis_values(profile, centers)
         numeric = profile.family in ("integer", "float")
         width = widths if numeric and all(math.isfinite(w) for w in widths) else None
-        fig = go.Figure(go.Bar(x=x, y=list(profile.hist_counts), width=width,
-                               marker_color=PALETTE[0], name=profile.name))  # fmt: skip
+        fig = go.Figure(
+            go.Bar(
+                x=x,
+                y=list(profile.hist_counts),
+                width=width,
+                marker_color=PALETTE[0],
+                name=profile.name,
+            )
+        )
         fig.update_layout(bargap=0.02, xaxis_title=html.escape(profile.name), yaxis_title="rows")
     else:
         levels = list(profile.top_values[:30])

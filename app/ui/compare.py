@@ -29,8 +29,10 @@ def run_labels(table: pd.DataFrame) -> dict[str, str]:
     ids = table["run_id"].astype(str).tolist()
     names = table["name"].map(_text).tolist() if "name" in table else [""] * len(ids)
     counts = pd.Series(names).value_counts()
-    labels = {rid: f"{name} · {rid[:8]}" if counts[name] > 1 or not name else name
-              for rid, name in zip(ids, names, strict=True)}  # fmt: skip
+    labels = {
+        rid: f"{name} · {rid[:8]}" if counts[name] > 1 or not name else name
+        for rid, name in zip(ids, names, strict=True)
+    }
     if len(set(labels.values())) < len(labels):
         labels = {rid: f"{name} · {rid}" for rid, name in zip(ids, names, strict=True)}
     return labels
@@ -64,10 +66,18 @@ def metric_summary(table: pd.DataFrame) -> pd.DataFrame:
         name = col.removeprefix("metrics.")
         low = lower_is_better(name)
         best = values.idxmin() if low else values.idxmax()
-        rows.append({"metric": name, "better": "lower" if low else "higher",
-                     "best run": labels[str(table.loc[best, "run_id"])], "best": values[best],
-                     "min": values.min(), "max": values.max(), "mean": values.mean(),
-                     "runs": len(values)})  # fmt: skip
+        rows.append(
+            {
+                "metric": name,
+                "better": "lower" if low else "higher",
+                "best run": labels[str(table.loc[best, "run_id"])],
+                "best": values[best],
+                "min": values.min(),
+                "max": values.max(),
+                "mean": values.mean(),
+                "runs": len(values),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -94,8 +104,11 @@ def parallel_coordinates(table: pd.DataFrame, metric: str) -> go.Figure | None:
     if len(dims) < 2:
         return None
     color = pd.to_numeric(table[f"metrics.{metric}"], errors="coerce")
-    fig = go.Figure(go.Parcoords(line={"color": color, "colorscale": "Viridis",
-                                       "showscale": True}, dimensions=dims))  # fmt: skip
+    fig = go.Figure(
+        go.Parcoords(
+            line={"color": color, "colorscale": "Viridis", "showscale": True}, dimensions=dims
+        )
+    )
     fig.update_layout(height=380, margin={"t": 40, "b": 20, "l": 60, "r": 60})
     return fig
 
@@ -138,22 +151,34 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
             key="cmp-scatter-param",
             index=next((i for i, p in enumerate(params) if p in diff.index), 0),
         )
-        scatter = px.scatter(chosen, x=f"params.{x}", y=f"metrics.{metric}", hover_name="run",
-                             color="status")  # fmt: skip
-        scatter.update_layout(height=320, margin={"t": 20, "b": 20, "l": 20, "r": 20},
-                              xaxis_title=x, yaxis_title=metric)  # fmt: skip
+        scatter = px.scatter(
+            chosen, x=f"params.{x}", y=f"metrics.{metric}", hover_name="run", color="status"
+        )
+        scatter.update_layout(
+            height=320,
+            margin={"t": 20, "b": 20, "l": 20, "r": 20},
+            xaxis_title=x,
+            yaxis_title=metric,
+        )
         st.plotly_chart(scatter, key="cmp-scatter")
     traced = run_ids[:MAX_TRACES]
     keys = (metric,) if len(traced) > 20 else None
     curves = charts.stepped(data.curves(root, gen, tuple(traced), keys, None))
     if curves.empty:
-        st.caption("No metric of these runs was logged at more than one step, so there are no "
-                   "curves: their values are in the tables above.")  # fmt: skip
+        st.caption(
+            "No metric of these runs was logged at more than one step, so there are no "
+            "curves: their values are in the tables above."
+        )
     else:
         lo, hi = int(curves["step"].min()), int(curves["step"].max())
         if hi - lo > ZOOM_FROM:  # downsampled: a narrower range is refetched at full detail
-            span = st.slider("Steps (narrow to refetch at full detail)", lo, hi, (lo, hi),
-                             key=f"cmp-steps-{lo}-{hi}")  # fmt: skip
+            span = st.slider(
+                "Steps (narrow to refetch at full detail)",
+                lo,
+                hi,
+                (lo, hi),
+                key=f"cmp-steps-{lo}-{hi}",
+            )
             if span != (lo, hi):
                 curves = charts.stepped(data.curves(root, gen, tuple(traced), keys, span))
         if len(run_ids) > MAX_TRACES:
@@ -177,38 +202,64 @@ def evaluation_charts(ev: dict, key: str) -> None:
     """Confusion matrix, ROC and PR curves, residuals and feature importances, as stored."""
     if "confusion_matrix" in ev:
         cm = ev["confusion_matrix"]
-        fig = px.imshow(cm["matrix"], x=cm["labels"], y=cm["labels"], text_auto=True,
-                        color_continuous_scale="Blues",
-                        labels={"x": "predicted", "y": "actual", "color": "rows"})  # fmt: skip
-        fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10},
-                          title="Confusion matrix", coloraxis_showscale=False)  # fmt: skip
+        fig = px.imshow(
+            cm["matrix"],
+            x=cm["labels"],
+            y=cm["labels"],
+            text_auto=True,
+            color_continuous_scale="Blues",
+            labels={"x": "predicted", "y": "actual", "color": "rows"},
+        )
+        fig.update_layout(
+            height=300,
+            margin={"t": 30, "b": 10, "l": 10, "r": 10},
+            title="Confusion matrix",
+            coloraxis_showscale=False,
+        )
         st.plotly_chart(fig, key=f"{key}-cm")
     if "roc" in ev:
         roc, pr = ev["roc"], ev.get("pr", {})
         fig = go.Figure(go.Scatter(x=roc["fpr"], y=roc["tpr"], name="ROC", mode="lines"))
         if pr:
-            fig.add_trace(go.Scatter(x=pr["recall"], y=pr["precision"], name="PR",
-                                     mode="lines"))  # fmt: skip
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
-                                 line={"dash": "dot", "color": "#999"}))  # fmt: skip
-        fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10},
-                          title=f"ROC and PR (positive: {roc.get('positive', '')})",
-                          xaxis_title="FPR / recall", yaxis_title="TPR / precision")  # fmt: skip
+            fig.add_trace(go.Scatter(x=pr["recall"], y=pr["precision"], name="PR", mode="lines"))
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                name="chance",
+                line={"dash": "dot", "color": "#999"},
+            )
+        )
+        fig.update_layout(
+            height=300,
+            margin={"t": 30, "b": 10, "l": 10, "r": 10},
+            title=f"ROC and PR (positive: {roc.get('positive', '')})",
+            xaxis_title="FPR / recall",
+            yaxis_title="TPR / precision",
+        )
         st.plotly_chart(fig, key=f"{key}-roc")
     if "residuals" in ev:
         r = ev["residuals"]
-        fig = px.scatter(x=r["y_true"], y=[p - t for p, t in zip(r["y_pred"], r["y_true"],
-                                                                 strict=True)],
-                         labels={"x": "actual", "y": "predicted - actual"})  # fmt: skip
-        fig.update_layout(height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10},
-                          title="Residuals")  # fmt: skip
+        fig = px.scatter(
+            x=r["y_true"],
+            y=[p - t for p, t in zip(r["y_pred"], r["y_true"], strict=True)],
+            labels={"x": "actual", "y": "predicted - actual"},
+        )
+        fig.update_layout(
+            height=300, margin={"t": 30, "b": 10, "l": 10, "r": 10}, title="Residuals"
+        )
         st.plotly_chart(fig, key=f"{key}-res")
     if ev.get("feature_importances"):
         imp = ev["feature_importances"]
         top = list(imp.items())[:15]
         fig = go.Figure(go.Bar(x=[v for _, v in top], y=[k for k, _ in top], orientation="h"))
-        fig.update_layout(height=320, margin={"t": 30, "b": 10, "l": 10, "r": 10},
-                          title="Feature importances", yaxis={"autorange": "reversed"})  # fmt: skip
+        fig.update_layout(
+            height=320,
+            margin={"t": 30, "b": 10, "l": 10, "r": 10},
+            title="Feature importances",
+            yaxis={"autorange": "reversed"},
+        )
         st.plotly_chart(fig, key=f"{key}-imp")
 
 

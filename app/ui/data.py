@@ -49,8 +49,9 @@ def start_watcher(root: str) -> RunWatcher:
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing champion and challenger…")
-def comparison(root: str, gen: tuple, name: str, dataset: str, target: str,
-               segment: str | None) -> Comparison:  # fmt: skip
+def comparison(
+    root: str, gen: tuple, name: str, dataset: str, target: str, segment: str | None
+) -> Comparison:
     """Champion versus challenger on ``dataset`` (``app.promotion.compare``: both models
     scored, 1,000 paired bootstrap resamples), computed once per state of the store: the
     page reran it on every click (a margin typed, a box ticked) for several seconds."""
@@ -70,25 +71,52 @@ def experiment_list(root: str, gen: tuple) -> list[ExperimentSummary]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def runs_table(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None, limit: int,
-               query: str = "", order: tuple = (), offset: int = 0,
-               lifecycle: str = "active") -> pd.DataFrame:  # fmt: skip
+def runs_table(
+    root: str,
+    gen: tuple,
+    experiment_ids: tuple[str, ...] | None,
+    limit: int,
+    query: str = "",
+    order: tuple = (),
+    offset: int = 0,
+    lifecycle: str = "active",
+) -> pd.DataFrame:
     order_by = [OrderBy(f, k, d) for f, k, d in order]
-    return experiments.runs_table(open_workspace(root), experiment_ids=experiment_ids,
-                                  limit=limit, query=query or None, order_by=order_by,
-                                  offset=offset, lifecycle=lifecycle)  # fmt: skip
+    return experiments.runs_table(
+        open_workspace(root),
+        experiment_ids=experiment_ids,
+        limit=limit,
+        query=query or None,
+        order_by=order_by,
+        offset=offset,
+        lifecycle=lifecycle,
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def count_runs(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None, query: str = "",
-               lifecycle: str = "active") -> int:  # fmt: skip
-    return experiments.count_runs(open_workspace(root), experiment_ids=experiment_ids,
-                                  query=query or None, lifecycle=lifecycle)  # fmt: skip
+def count_runs(
+    root: str,
+    gen: tuple,
+    experiment_ids: tuple[str, ...] | None,
+    query: str = "",
+    lifecycle: str = "active",
+) -> int:
+    return experiments.count_runs(
+        open_workspace(root),
+        experiment_ids=experiment_ids,
+        query=query or None,
+        lifecycle=lifecycle,
+    )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def curves(root: str, gen: tuple, run_ids: tuple[str, ...], keys: tuple[str, ...] | None,
-           steps: tuple[int, int] | None) -> pd.DataFrame:  # fmt: skip
+def curves(
+    root: str,
+    gen: tuple,
+    run_ids: tuple[str, ...],
+    keys: tuple[str, ...] | None,
+    steps: tuple[int, int] | None,
+) -> pd.DataFrame:
     return experiments.curves(open_workspace(root), run_ids, keys, steps=steps)
 
 
@@ -123,8 +151,9 @@ def dataset_profile(root: str, gen: tuple, version: DatasetVersion) -> tuple[Col
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def dataset_checks(root: str, gen: tuple, version: DatasetVersion
-                   ) -> tuple[int | None, list[CheckResult]]:  # fmt: skip
+def dataset_checks(
+    root: str, gen: tuple, version: DatasetVersion
+) -> tuple[int | None, list[CheckResult]]:
     return datasets.get_checks(open_workspace(root), version)
 
 
@@ -135,14 +164,14 @@ def dataset_preview(root: str, version: DatasetVersion, page: int, size: int) ->
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def dataset_diff(root: str, reference: str, current: str, key: str | None
-                 ) -> datasets.DatasetDiff:  # fmt: skip
+def dataset_diff(root: str, reference: str, current: str, key: str | None) -> datasets.DatasetDiff:
     return datasets.diff(open_workspace(root), reference, current, key)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def known_keys(root: str, gen: tuple, experiment_ids: tuple[str, ...] | None
-               ) -> dict[str, list[str]]:  # fmt: skip
+def known_keys(
+    root: str, gen: tuple, experiment_ids: tuple[str, ...] | None
+) -> dict[str, list[str]]:
     return experiments.known_keys(open_workspace(root), experiment_ids)
 
 
@@ -219,8 +248,12 @@ def version_refs(root: str, gen: tuple, *, predictions: bool = True) -> list[str
     """Every dataset version's reference (dataset by dataset, newest first), with or without
     the versions scoring wrote (source "prediction")."""
     ws = open_workspace(root)
-    return [v.ref for d in datasets.list_datasets(ws) for v in datasets.list_versions(ws, d.name)
-            if predictions or v.source != "prediction"]  # fmt: skip
+    return [
+        v.ref
+        for d in datasets.list_datasets(ws)
+        for v in datasets.list_versions(ws, d.name)
+        if predictions or v.source != "prediction"
+    ]
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -24,8 +24,12 @@ def login_form(ws) -> None:
     if session.cookie_token():  # a session that ended or expired: the browser drops it
         session.forget()
     if session.oidc_configured():
-        st.button("Log in with your identity provider", on_click=st.login,
-                  icon=":material/key:", type="primary")  # fmt: skip
+        st.button(
+            "Log in with your identity provider",
+            on_click=st.login,
+            icon=":material/key:",
+            type="primary",
+        )
         st.caption("Or with a workbench account:")
     with st.form("login"):
         name = st.text_input("User name", autocomplete="username")

@@ -54,19 +54,25 @@ def unexpected_error_message(exc: BaseException) -> str:
     user sees instead (no traceback; in team mode no exception text either)."""
     error_id = secrets.token_hex(4)
     log.error("error id %s: unexpected %s", error_id, type(exc).__name__, exc_info=exc)
-    message = (f"Something went wrong (error id {error_id}). This is a bug in the workbench, "
-               "not in what you did;")  # fmt: skip
+    message = (
+        f"Something went wrong (error id {error_id}). This is a bug in the workbench, "
+        "not in what you did;"
+    )
     try:
         team = Settings.from_env().team
     except Exception:  # a bad setting: say as little as team mode would
         team = True
     if team:
-        return (f"{message} an admin finds the details in the server log under this id. "
-                "Reload the page to go on.")  # fmt: skip
+        return (
+            f"{message} an admin finds the details in the server log under this id. "
+            "Reload the page to go on."
+        )
     detail = f"{type(exc).__name__}: {exc}"
     detail = detail if len(detail) <= 200 else detail[:199] + "…"
-    return (f"{message} the traceback is in the server log (the terminal running "
-            f"`workbench ui`) under this id. ({detail})")  # fmt: skip
+    return (
+        f"{message} the traceback is in the server log (the terminal running "
+        f"`workbench ui`) under this id. ({detail})"
+    )
 
 
 @contextmanager
