@@ -50,7 +50,8 @@ run: $(VENV)/.run-installed
 ## The warm-up import compiles, once, the modules every worker and the first servers import:
 ## on a fresh clone four workers starting together each compiled them (8 s of CPU apiece).
 TEST_WORKERS ?= 4
-WARM := tests.conftest, app.cli, app.runner, app.reports, app.serve, app.ui.server, \
+WARM := tests.conftest, workbench.cli.main, workbench.training.runner, workbench.drift.report, \
+	workbench.registry.serving, workbench.ui.server, \
 	streamlit.testing.v1, streamlit.web.server, playwright.sync_api, sklearn.ensemble
 test: $(VENV)/.test-installed chromium lint
 	$(BIN)/python -c "import $(WARM)"
@@ -120,7 +121,7 @@ bench-mlflow: $(VENV)/.test-installed chromium
 
 ## Rewrite store/schema.sql after adding a migration step.
 schema: $(VENV)/.run-installed
-	$(BIN)/python -c "from store.migrations import write_snapshot; write_snapshot()"
+	$(BIN)/python -c "from workbench.store.migrations import write_snapshot; write_snapshot()"
 
 clean:
 	rm -rf $(VENV) .venv-mlflow .venv-dvc .venv-evidently tests/output .pytest_cache .ruff_cache

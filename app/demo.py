@@ -23,16 +23,21 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from app import datasets, experiments, inbox, ingest, registry, reports, runner
-from app import drift as drift_rules
-from app.monitoring import set_monitor
-from app.runner import SweepSpec
-from app.settings import Settings
-from app.training import RunSpec
-from app.workspace import DEMO_MARKER, forget, is_demo, open_workspace
-from store.entities import Run
-from store.errors import InvalidInput
-from store.workspace import Workspace
+from workbench.datasets import inbox
+from workbench.datasets import versions as datasets
+from workbench.drift import report as reports
+from workbench.drift import stats as drift_rules
+from workbench.drift.monitoring import set_monitor
+from workbench.registry import models as registry
+from workbench.settings import Settings
+from workbench.store.entities import Run
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments, ingest
+from workbench.training import runner
+from workbench.training.runner import SweepSpec
+from workbench.training.task import RunSpec
+from workbench.workspace import DEMO_MARKER, forget, is_demo, open_workspace
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 MODEL = "churn-classifier"
@@ -108,7 +113,7 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
 def live_runs(ws: Workspace) -> list[Run]:
     """Runs of ``ws`` still logging: ``queued`` or ``running`` and not lost, i.e. their process is
     alive (same host) and their heartbeat is younger than ``WORKBENCH_HEARTBEAT_TIMEOUT``
-    (the rule :func:`app.ingest.reap_lost_runs` applies)."""
+    (the rule :func:`workbench.tracking.ingest.reap_lost_runs` applies)."""
     timeout = Settings.from_env().heartbeat_timeout
     return ingest.live_runs(ws, timeout)
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from store.errors import InvalidInput
+from workbench.store.errors import InvalidInput
 
 
 def given_path(target: Path | str, what: str = "target") -> Path:

@@ -39,7 +39,7 @@ def check_limit(limit: int | None, option: str = "--limit") -> int | None:
     Raises:
         InvalidInput: ``limit`` is below 0.
     """
-    from store.errors import InvalidInput
+    from workbench.store.errors import InvalidInput
 
     if limit is not None and limit < 0:
         raise InvalidInput(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from store.errors import InvalidInput
+from workbench.store.errors import InvalidInput
 
 _HINTS = {
     errno.EADDRINUSE: "another program listens there; choose another --port",

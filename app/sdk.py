@@ -1,7 +1,7 @@
 """The notebook and script API. No server needed; runs show up in the app, live.
 
 ```python
-from app import sdk as wb
+import workbench as wb
 
 with wb.start_run(experiment="churn", name="rf-baseline") as run:
     run.log_params({"n_estimators": 200, "max_depth": 8})
@@ -32,11 +32,18 @@ from typing import Any
 
 import pandas as pd
 
-from app import datasets, experiments, ingest
-from app.auth import current_user
-from app.events import EventLog, touch_heartbeat
-from app.settings import Settings
-from app.validation import (
+from workbench.datasets import versions as datasets
+from workbench.settings import Settings
+from workbench.store.entities import DatasetVersion, ParamValue, RunDetail
+from workbench.store.errors import InvalidInput, WorkbenchError
+from workbench.store.gateway import polite
+from workbench.store.snapshots import index_carries_data
+from workbench.store.text import escape_unstorable
+from workbench.store.workspace import Workspace
+from workbench.team.auth import current_user
+from workbench.tracking import experiments, ingest
+from workbench.tracking.events import EventLog, touch_heartbeat
+from workbench.validation import (
     check_artifact_name,
     check_key,
     check_metric_value,
@@ -45,13 +52,7 @@ from app.validation import (
     check_storable,
     check_tag_value,
 )
-from app.workspace import open_workspace
-from store.entities import DatasetVersion, ParamValue, RunDetail
-from store.errors import InvalidInput, WorkbenchError
-from store.gateway import polite
-from store.snapshots import index_carries_data
-from store.text import escape_unstorable
-from store.workspace import Workspace
+from workbench.workspace import open_workspace
 
 __all__ = [
     "ActiveRun",
@@ -234,8 +235,8 @@ class ActiveRun:
         is recorded: ``feature_names_in_`` without types (a warning says so), or the column
         count of an array fit. Raises InvalidInput when the example's columns are not the
         ones the model was fitted on (``feature_names_in_``, ``n_features_in_``)."""
-        from app import signature as sig
-        from app.training import environment
+        from workbench.registry import signature as sig
+        from workbench.training.task import environment
 
         if not hasattr(model, "predict"):
             raise InvalidInput(
@@ -473,7 +474,7 @@ def log_model(
 def infer_signature(model_input: Any, model_output: Any = None) -> dict[str, Any]:
     """The signature of a model's input data (MLflow's name and shape): column names,
     type families and dtypes of a DataFrame, or a positional signature for an array."""
-    from app import signature
+    from workbench.registry import signature
 
     return signature.infer_signature(model_input, model_output)
 
@@ -491,7 +492,7 @@ def search_runs(
 ) -> pd.DataFrame:
     """The runs table (as on the Experiments page) as a DataFrame, newest first: every run
     of ``experiment`` (all experiments if None) matching ``filter_string`` (the filter
-    language of :mod:`app.query`, e.g. ``"params.seed = 1152921504606846977"``).
+    language of :mod:`workbench.tracking.query`, e.g. ``"params.seed = 1152921504606846977"``).
 
     ``max_results`` (``limit`` is the same) keeps at most that many, as in MLflow's
     ``search_runs``; when it leaves runs out, a :class:`UserWarning` says how many. Param
@@ -581,7 +582,8 @@ def log_dataset(
 def load_dataset(ref: str) -> pd.DataFrame:
     """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame, with the
     values exactly as registered (decimals as ``decimal.Decimal``, nanoseconds kept, NaN
-    apart from NULL); see :func:`app.datasets.load`. The frame's ``attrs["workbench_ref"]``
+    apart from NULL); see :func:`workbench.datasets.versions.load`. The frame's
+    ``attrs["workbench_ref"]``
     names the version read (``"churn@v3"``), so ``wb.autolog()`` can record it as the
     training data of a model fitted on the frame (or on columns selected from it)."""
     ws = workspace()
@@ -605,7 +607,7 @@ def autolog(
 ) -> None:
     """Log every scikit-learn ``fit`` as a run: params, training score, metrics on
     ``eval_data`` (``(X_val, y_val)``), and the fitted model. ``disable=True`` stops it."""
-    from app import autolog as _autolog
+    from workbench.tracking import autolog as _autolog
 
     if disable:
         _autolog.disable()
@@ -618,7 +620,7 @@ def autolog(
 
 def register_model(run_id: str, name: str, *, tags: Mapping[str, Any] | None = None):
     """Register the model a run logged (``model.joblib``) as the next version of ``name``."""
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.register_model(workspace(), run_id, name, tags=dict(tags or {}))
 
@@ -626,7 +628,7 @@ def register_model(run_id: str, name: str, *, tags: Mapping[str, Any] | None = N
 def load_model(ref: str):
     """``"churn-classifier@champion"`` or ``"churn-classifier/3"``: the model, hash-checked;
     its ``predict`` enforces the signature."""
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.load_model(workspace(), ref)
 
@@ -638,7 +640,7 @@ def set_alias(
     Moving an existing ``champion`` elsewhere skips the promotion gate: refused
     (InvalidInput) unless an admin passes ``override=True`` and a ``reason``; use
     :func:`promote` to go through the gate."""
-    from app import registry
+    from workbench.registry import models as registry
 
     registry.set_alias(workspace(), name, alias, version, reason=reason, override=override)
 
@@ -656,7 +658,7 @@ def promote(
     promotion gate: champion moves to the challenger only when every check passes (or an
     admin overrides it with a reason). Returns the ``Verdict``: ``.allowed``, ``.moved``,
     ``.checks`` and ``.reasons`` (the failing checks)."""
-    from app import promotion
+    from workbench.registry import promotion
 
     return promotion.promote(
         workspace(),
@@ -671,6 +673,6 @@ def promote(
 
 def predict(model_ref: str, dataset_ref: str, *, output: str | None = None) -> DatasetVersion:
     """Score a dataset version; the predictions become a new dataset version (lineage kept)."""
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.score(workspace(), model_ref, dataset_ref, output=output).version

@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.errors import InvalidInput
+from workbench.store.errors import InvalidInput
 
 WORKSPACE_ENV = "WORKBENCH_WORKSPACE"
 DEFAULT_WORKSPACE = "workspace"

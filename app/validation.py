@@ -9,7 +9,7 @@ Policy (documented in README and docs/architecture.md):
 * names (experiments, runs) are 1 to 250 characters, anything printable: no control
   characters and no invisible formatting characters (a right-to-left override U+202E
   shows ``abc<U+202E>fed`` as ``abcdef``), one rule for every kind of name: datasets,
-  models and aliases have narrower character sets still, users theirs (``app.auth``);
+  models and aliases have narrower character sets still, users theirs (``workbench.team.auth``);
   a name is blank when it is only whitespace and characters that show as nothing (the
   Hangul fillers U+3164, U+115F, U+1160, U+FFA0 and the other Default_Ignorable_Code_Point
   characters that are not already refused as invisible; U+2800 BRAILLE PATTERN BLANK);
@@ -30,9 +30,9 @@ import re
 import unicodedata
 from pathlib import PurePosixPath
 
-from store.entities import ParamValue
-from store.errors import InvalidInput
-from store.text import check_storable
+from workbench.store.entities import ParamValue
+from workbench.store.errors import InvalidInput
+from workbench.store.text import check_storable
 
 MAX_KEY = 250
 MAX_NAME = 250

@@ -6,15 +6,15 @@ import os
 import threading
 from pathlib import Path
 
-from app.settings import Settings, workspace_path
-from store.workspace import Workspace
+from workbench.settings import Settings, workspace_path
+from workbench.store.workspace import Workspace
 
 _lock = threading.Lock()
 _opened: dict[Path, Workspace] = {}
 
 
 def open_workspace(path: str | os.PathLike | None = None) -> Workspace:
-    """The workspace at ``path`` (see :func:`app.settings.workspace_path`), created and
+    """The workspace at ``path`` (see :func:`workbench.settings.workspace_path`), created and
     upgraded to the current schema on first use in this process.
 
     Raises :class:`InvalidInput` (path is a file, not a DuckDB database) or

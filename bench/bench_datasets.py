@@ -32,8 +32,8 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import datasets  # noqa: E402
-from store.workspace import Workspace  # noqa: E402
+from workbench.datasets import versions as datasets  # noqa: E402
+from workbench.store.workspace import Workspace  # noqa: E402
 
 COLUMNS_SQL = """
     i AS customer_id,

@@ -50,8 +50,8 @@ WORKBENCH = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from app import datasets, reports
-from store.workspace import Workspace
+from workbench.datasets import versions as datasets; from workbench.drift import report as reports
+from workbench.store.workspace import Workspace
 ws = Workspace.open(Path({ws!r}))
 t = time.perf_counter()
 datasets.register(ws, Path({ref!r}), "bench")
@@ -75,7 +75,7 @@ FILES = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from app import reports
+from workbench.drift import report as reports
 t = time.perf_counter()
 results = reports.compare_files(Path({ref!r}), Path({cur!r}))
 print(json.dumps({{"seconds": time.perf_counter() - t,

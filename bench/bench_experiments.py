@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import experiments  # noqa: E402
-from store import ingestion, tracking  # noqa: E402
-from store.entities import Experiment, OrderBy, Run, utcnow  # noqa: E402
-from store.ingestion import IngestBatch  # noqa: E402
-from store.workspace import Workspace  # noqa: E402
+from workbench.store import ingestion, tracking  # noqa: E402
+from workbench.store.entities import Experiment, OrderBy, Run, utcnow  # noqa: E402
+from workbench.store.ingestion import IngestBatch  # noqa: E402
+from workbench.store.workspace import Workspace  # noqa: E402
+from workbench.tracking import experiments  # noqa: E402
 
 N_PARAMS, N_METRICS, N_STEPS = 20, 10, 100
 

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from store.workspace import Workspace  # noqa: E402 (the checkout first on the path)
 from tests import fairness  # noqa: E402
+from workbench.store.workspace import Workspace  # noqa: E402 (the checkout first on the path)
 
 
 def _mlflow(python: str, seconds: float) -> list[dict]:

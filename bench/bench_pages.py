@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_experiments import build  # noqa: E402
-from store.workspace import Workspace  # noqa: E402
 from tests.conftest import PYTHON, subprocess_env  # noqa: E402
 from tests.live import (  # noqa: E402
     CHROMIUM,
@@ -54,6 +53,7 @@ from tests.live import (  # noqa: E402
     browser,
     free_port,
 )
+from workbench.store.workspace import Workspace  # noqa: E402
 
 PAGES = ["start", "", "datasets", "experiments", "models", "drift"]
 TITLES = {
@@ -99,7 +99,7 @@ def seed_demo(root: Path) -> float:
     """`workbench demo` into ``root``, as a newcomer runs it; returns its seconds."""
     started = time.monotonic()
     subprocess.run(
-        [PYTHON, "-m", "app.cli", "--workspace", str(root), "demo"],
+        [PYTHON, "-m", "workbench.cli", "--workspace", str(root), "demo"],
         cwd=ROOT,
         env=subprocess_env(root),
         check=True,
@@ -179,7 +179,7 @@ async def student(browser, url: str, name: str, rounds: int, times: dict):
 def a_class(root: Path, sessions: int, rounds: int, log: Path) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
-    from app import auth
+    from workbench.team import auth
 
     ws = Workspace.open(root)
     for i in range(sessions):

@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 
-from app import registry  # noqa: E402
-from app import sdk as wb  # noqa: E402
-from app.serve import build_app  # noqa: E402
 from tests.live import free_port  # noqa: E402
+from workbench import sdk as wb  # noqa: E402
+from workbench.registry import models as registry  # noqa: E402
+from workbench.registry.serving import build_app  # noqa: E402
 
 
 def model_of_size(target_mb: float) -> tuple[RandomForestClassifier, pd.DataFrame, bytes]:

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 os.environ["WORKBENCH_INGEST_INTERVAL"] = "0"  # the bench times ingestion itself
 
-from app import experiments, ingest  # noqa: E402
-from app import sdk as wb  # noqa: E402
-from store.entities import Condition, OrderBy  # noqa: E402
+from workbench import sdk as wb  # noqa: E402
+from workbench.store.entities import Condition, OrderBy  # noqa: E402
+from workbench.tracking import experiments, ingest  # noqa: E402
 
 N_PARAMS, N_METRICS, N_STEPS = 20, 10, 100
 

@@ -66,7 +66,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 SDK_CALL = """
 import json, sys, time
-from app import sdk as wb
+import workbench as wb
 wb.set_workspace(sys.argv[1])
 wb.workspace()  # created (schema migrated) before the clock starts
 started = time.perf_counter()

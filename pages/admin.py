@@ -6,12 +6,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app import auth
-from app import tokens as auth_tokens
-from app.settings import Settings
-from app.ui import data
-from app.ui.widgets import flash_scope, user_errors
-from store.users import ROLES
+from workbench.settings import Settings
+from workbench.store.users import ROLES
+from workbench.team import auth
+from workbench.team import tokens as auth_tokens
+from workbench.ui import data
+from workbench.ui.widgets import flash_scope, user_errors
 
 st.title("Admin")
 

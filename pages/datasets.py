@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from app import contracts, datasets
-from app.settings import Settings
-from app.ui import charts, data, nav
-from app.ui.widgets import code_text, flash_scope, lazy_tabs, markdown_text, user_errors
-from store.entities import DatasetVersion
-from store.snapshots import FAMILIES
+from workbench.datasets import contracts
+from workbench.datasets import versions as datasets
+from workbench.settings import Settings
+from workbench.store.entities import DatasetVersion
+from workbench.store.snapshots import FAMILIES
+from workbench.ui import charts, data, nav
+from workbench.ui.widgets import code_text, flash_scope, lazy_tabs, markdown_text, user_errors
 
 PAGE_SIZES = (50, 100, 500)
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import drift, reports
-from app.ui import data
-from app.ui.widgets import code_text, lazy_tabs, markdown_table, markdown_text, user_errors
-from store.errors import InvalidInput
+from workbench.drift import report as reports
+from workbench.drift import stats as drift
+from workbench.store.errors import InvalidInput
+from workbench.ui import data
+from workbench.ui.widgets import code_text, lazy_tabs, markdown_table, markdown_text, user_errors
 
 st.title("Drift")
 
@@ -273,7 +274,7 @@ def model_panel(report, section) -> None:
         )
         m[2].metric("Verdict", perf.verdict)
         binary_cards(perf)
-        from app.model_drift import PERF_MATERIAL  # loaded already: the section is one
+        from workbench.drift.model_drift import PERF_MATERIAL  # loaded already: the section is one
 
         st.caption(
             perf.sentence + ". Degraded when the bootstrap interval of the change "
@@ -359,7 +360,7 @@ def retrain_candidates(ws, report, section) -> list:
 
 def retrain_panel(report, candidates: list) -> None:
     """The loop from a report: retrain a model whose champion learned on the reference."""
-    from app import monitoring
+    from workbench.drift import monitoring
 
     if not candidates:
         return

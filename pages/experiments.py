@@ -5,10 +5,11 @@ import hashlib
 
 import streamlit as st
 
-from app import experiments
-from app.auth import current_user
-from app.ui import compare, data, nav
-from app.ui.widgets import (
+from workbench.store.errors import NotFound, WorkbenchError
+from workbench.team.auth import current_user
+from workbench.tracking import experiments
+from workbench.ui import compare, data, nav
+from workbench.ui.widgets import (
     STATUS_ICONS,
     duration,
     file_size,
@@ -18,7 +19,6 @@ from app.ui.widgets import (
     markdown_text,
     user_errors,
 )
-from store.errors import NotFound, WorkbenchError
 
 PAGE_SIZES = (50, 200, 1000)  # 50 by default: a page is drawn in the browser at once
 SORTABLE = ["started_at", "name", "status"]
@@ -27,8 +27,9 @@ st.title("Experiments")
 
 
 def _runner():
-    """app.runner imports scikit-learn (about 3 s the first time): only when needed."""
-    from app import runner
+    """workbench.training.runner imports scikit-learn (about 3 s the first time): only when
+    needed."""
+    from workbench.training import runner
 
     return runner
 
@@ -100,7 +101,7 @@ def run_actions(detail) -> None:
             "Register its model as", key=f"regname-{run.run_id}", placeholder="churn-classifier"
         )
         if right.button("Register", key=f"register-{run.run_id}", icon=":material/add_box:"):
-            from app import registry
+            from workbench.registry import models as registry
 
             with user_errors():
                 version = registry.register_model(ws, run.run_id, model_name.strip())
@@ -367,7 +368,7 @@ with user_errors(), flash_scope():
         st.session_state["launch_open"] = False
     if st.toggle("Launch a run or a sweep", value=not summaries, key="launch_open"):
         with st.container(border=True):
-            from app.ui.launch import launch_form  # scikit-learn, on first use only
+            from workbench.ui.launch import launch_form  # scikit-learn, on first use only
 
             launch_form(choice if choice != nav.ALL_EXPERIMENTS else "Default")
     if not summaries:

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from app.ui import data, nav
-from app.ui.widgets import display_runs, user_errors
-from app.workspace import is_demo
+from workbench.ui import data, nav
+from workbench.ui.widgets import display_runs, user_errors
+from workbench.workspace import is_demo
 
 st.title("Home")
 if is_demo(data.workspace().root):
@@ -25,7 +25,8 @@ def open_run(run_id: str) -> None:
 
 
 def _models() -> list[tuple[str, int | None, str, str]]:
-    from app import monitoring, registry
+    from workbench.drift import monitoring
+    from workbench.registry import models as registry
 
     ws = data.workspace()
     out = []
@@ -72,7 +73,7 @@ def overview() -> None:
         if summary.recent_runs.empty:
             st.info("No runs yet. Log one from a notebook or script; it shows up here live.")
             st.code(
-                "from app import sdk as wb\n\n"
+                "import workbench as wb\n\n"
                 'with wb.start_run(experiment="churn", name="rf-baseline") as run:\n'
                 '    run.log_params({"n_estimators": 200, "max_depth": 8})\n'
                 "    for step in range(50):\n"

@@ -6,12 +6,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import auth, datasets, monitoring, promotion, registry, signature
-from app.drift import p_clause
-from app.ui import data
-from app.ui.widgets import flash_scope, lazy_tabs, user_errors
-from store.entities import Model, ModelVersion
-from store.errors import PermissionDenied
+from workbench.datasets import versions as datasets
+from workbench.drift import monitoring
+from workbench.drift.stats import p_clause
+from workbench.registry import models as registry
+from workbench.registry import promotion, signature
+from workbench.store.entities import Model, ModelVersion
+from workbench.store.errors import PermissionDenied
+from workbench.team import auth
+from workbench.ui import data
+from workbench.ui.widgets import flash_scope, lazy_tabs, user_errors
 
 st.title("Models")
 

@@ -2,11 +2,14 @@
 
 import streamlit as st
 
-from app import datasets, monitoring, registry, reports
-from app.demo import GUIDED_STEPS, MODEL
-from app.ui import data, nav
-from app.ui.widgets import user_errors
-from app.workspace import is_demo
+from workbench.datasets import versions as datasets
+from workbench.demo import GUIDED_STEPS, MODEL
+from workbench.drift import monitoring
+from workbench.drift import report as reports
+from workbench.registry import models as registry
+from workbench.ui import data, nav
+from workbench.ui.widgets import user_errors
+from workbench.workspace import is_demo
 
 st.title("Start here")
 

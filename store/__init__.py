@@ -4,7 +4,7 @@ It returns plain entity objects (``store.entities``) and raises only the errors 
 ``store.errors``. It imports nothing from ``app``.
 """
 
-from store.errors import (
+from workbench.store.errors import (
     AlreadyExists,
     Conflict,
     InvalidInput,
@@ -14,8 +14,8 @@ from store.errors import (
     StoreBusy,
     WorkbenchError,
 )
-from store.gateway import Store, Tx
-from store.workspace import Workspace
+from workbench.store.gateway import Store, Tx
+from workbench.store.workspace import Workspace
 
 __all__ = [
     "AlreadyExists",

@@ -6,9 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from store import jsontext
-from store.entities import AuditEvent, utcnow
-from store.gateway import Tx
+from workbench.store import jsontext
+from workbench.store.entities import AuditEvent, utcnow
+from workbench.store.gateway import Tx
 
 
 def record(

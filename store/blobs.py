@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from store.errors import InvalidInput, NotFound, storage_full
+from workbench.store.errors import InvalidInput, NotFound, storage_full
 
 _CHUNK = 1 << 20
 

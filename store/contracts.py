@@ -1,6 +1,6 @@
 """Contract checks run in DuckDB over a scratch table.
 
-A contract spec is plain JSON (built and edited by ``app.contracts``)::
+A contract spec is plain JSON (built and edited by ``workbench.datasets.contracts``)::
 
     {"columns": [{"name": "age", "type": "integer", "required": true, "nullable": false,
                   "min": 0, "max": 120, "allowed": null},
@@ -31,8 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.entities import CheckResult, ColumnProfile
-from store.snapshots import SRC, Column, Scratch, ident
+from workbench.store.entities import CheckResult, ColumnProfile
+from workbench.store.snapshots import SRC, Column, Scratch, ident
 
 MAX_EXAMPLES = 20
 CHECK_CHUNK = 200  # counted expressions per scan

@@ -10,10 +10,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from store import jsontext
-from store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
-from store.errors import NotFound
-from store.gateway import Tx
+from workbench.store import jsontext
+from workbench.store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
+from workbench.store.errors import NotFound
+from workbench.store.gateway import Tx
 
 _DATASET_COLS = "d.dataset_id, d.name, d.description, d.created_at, d.created_by, d.lifecycle"
 _VERSION_COLS = (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from store.snapshots import Column, Scratch, ident, is_decimal, literal, row_text_expr
+from workbench.store.snapshots import Column, Scratch, ident, is_decimal, literal, row_text_expr
 
 SAMPLE = 20
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from store.gateway import Tx
-from store.jsontext import finite
+from workbench.store.gateway import Tx
+from workbench.store.jsontext import finite
 
 _COLS = (
     "report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
@@ -28,7 +28,7 @@ class StoredReport:
     n_drifted: int
     verdict: str
     results: list[dict[str, Any]]
-    model: dict[str, Any] | None = None  # app.model_drift.ModelDrift.to_json()
+    model: dict[str, Any] | None = None  # workbench.drift.model_drift.ModelDrift.to_json()
 
 
 def insert(tx: Tx, r: StoredReport) -> None:

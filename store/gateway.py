@@ -32,7 +32,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from store.errors import (
+from workbench.store.errors import (
     FULL_MARKERS,
     AlreadyExists,
     Conflict,
@@ -41,8 +41,8 @@ from store.errors import (
     WorkbenchError,
     storage_full,
 )
-from store.text import surrogate_error
-from store.turns import FAR_LOOK_MAX_S, FAR_LOOK_S, Turns
+from workbench.store.text import surrogate_error
+from workbench.store.turns import FAR_LOOK_MAX_S, FAR_LOOK_S, Turns
 
 T = TypeVar("T")
 

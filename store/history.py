@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from store.gateway import Tx
+from workbench.store.gateway import Tx
 
 COLUMNS = ["run_id", "key", "step", "value"]
 

@@ -1,7 +1,8 @@
 """SQL that applies runs' logged events: params, tags, metric points and summaries,
 artifacts, records, the start of a queued run, the end of a run, and each run's ingestion
 cursor, in one transaction per batch of runs (so each event is applied exactly once,
-however often ingestion is repeated or interrupted). The event log format is :mod:`app.events`.
+however often ingestion is repeated or interrupted). The event log format is
+:mod:`workbench.tracking.events`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from store.entities import IngestState, ParamValue
-from store.errors import NotFound
-from store.gateway import Tx
-from store.tracking import encode_param
+from workbench.store.entities import IngestState, ParamValue
+from workbench.store.errors import NotFound
+from workbench.store.gateway import Tx
+from workbench.store.tracking import encode_param
 
 
 @dataclass

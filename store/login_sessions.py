@@ -1,4 +1,5 @@
-"""Browser login sessions of team mode (``app.auth``): one row per login through the form,
+"""Browser login sessions of team mode (``workbench.team.auth``): one row per login through the
+form,
 keyed by the sha256 of the random token the browser keeps in its ``wb_session`` cookie
 (never the token itself), with when it began, when it expires and when it was ended."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from store.gateway import Tx
+from workbench.store.gateway import Tx
 
 
 def insert(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from store.errors import SchemaOutOfDate
-from store.gateway import Store, rollback_quietly
+from workbench.store.errors import SchemaOutOfDate
+from workbench.store.gateway import Store, rollback_quietly
 
 SNAPSHOT_PATH = Path(__file__).with_name("schema.sql")
 
@@ -197,7 +197,7 @@ DATASETS = Migration(
             value VARCHAR NOT NULL,
             PRIMARY KEY (dataset_id, version, key)
         )""",
-        # Contracts are edited by adding a revision; spec is JSON (see app/contracts.py).
+        # Contracts are edited by adding a revision; spec is JSON (see app/datasets/contracts.py).
         """CREATE TABLE dataset_contracts (
             dataset_id VARCHAR NOT NULL,
             revision INTEGER NOT NULL,
@@ -346,7 +346,7 @@ MODEL_DRIFT = Migration(
     7,
     "model drift: a report's prediction and performance section; a monitor's performance rule",
     (
-        # JSON (app.model_drift.ModelDrift.to_json); NULL for a report without a model
+        # JSON (workbench.drift.model_drift.ModelDrift.to_json); NULL for a report without a model
         "ALTER TABLE drift_reports ADD COLUMN model_results VARCHAR",
         # the largest tolerated loss in the model's metric, as a share of the reference
         # score; NULL: the rule is off

@@ -1,6 +1,6 @@
 """Monitors (a rule per model) and monitor events (every check a monitor made).
 
-Rows come back as tuples in table order; ``app.monitoring`` turns them into its
+Rows come back as tuples in table order; ``workbench.drift.monitoring`` turns them into its
 ``Monitor`` and ``MonitorEvent``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from store.gateway import Tx
+from workbench.store.gateway import Tx
 
 
 def put(tx: Tx, row: Sequence[Any]) -> None:

@@ -56,8 +56,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from store.entities import ColumnProfile
-from store.snapshots import SRC, Column, Scratch, ident
+from workbench.store.entities import ColumnProfile
+from workbench.store.snapshots import SRC, Column, Scratch, ident
 
 QUANTILE_POINTS = 1001
 TOP_LEVELS = 1000

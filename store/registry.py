@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from store.entities import AliasEvent, Model, ModelVersion, utcnow
-from store.gateway import Tx
+from workbench.store.entities import AliasEvent, Model, ModelVersion, utcnow
+from workbench.store.gateway import Tx
 
 _VERSION_COLS = (
     "v.model_id, m.name, v.version, v.run_id, v.dataset_ref, v.sha256, v.size_bytes, "

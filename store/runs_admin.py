@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from store.gateway import Tx
+from workbench.store.gateway import Tx
 
 
 def set_lifecycle(tx: Tx, run_ids: Sequence[str], lifecycle: str) -> int:

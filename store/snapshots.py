@@ -54,8 +54,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from store.errors import FULL_MARKERS, InvalidInput, storage_full
-from store.text import DECODE_FIRST, check_storable, first_unstorable, unstorable_error
+from workbench.store.errors import FULL_MARKERS, InvalidInput, storage_full
+from workbench.store.text import DECODE_FIRST, check_storable, first_unstorable, unstorable_error
 
 FINGERPRINT_VERSION = "wbfp1"
 SRC = "src"  # the scratch table a source is loaded into

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from store.errors import InvalidInput
+from workbench.store.errors import InvalidInput
 
 DECODE_FIRST = (
     "Usually the text was read with the wrong encoding: decode the bytes with the right one "

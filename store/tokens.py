@@ -1,4 +1,5 @@
-"""Serving tokens: credentials for ``workbench serve`` (``app.tokens``). One row per token:
+"""Serving tokens: credentials for ``workbench serve`` (``workbench.team.tokens``). One row per
+token:
 its id (public, the lookup key), the sha256 of its secret (never the secret), who made it,
 when it was revoked, and how often it was used (updated in batches by the server)."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from store.gateway import Tx
+from workbench.store.gateway import Tx
 
 
 @dataclass(frozen=True)

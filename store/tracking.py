@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from store.entities import (
+from workbench.store.entities import (
     Artifact,
     Condition,
     Experiment,
@@ -27,8 +27,8 @@ from store.entities import (
     ParamValue,
     Run,
 )
-from store.errors import InvalidInput, NotFound
-from store.gateway import Tx
+from workbench.store.errors import InvalidInput, NotFound
+from workbench.store.gateway import Tx
 
 _RUN_COLS = (
     "run_id, experiment_id, name, status, source, parent_run_id, created_by, host, pid, "
@@ -282,7 +282,8 @@ def condition_sql(cond: Condition) -> tuple[str, list]:
     """SQL and parameters for one condition. Raises :class:`InvalidInput` for unknown parts
     and for a value of the wrong kind (text against a metric, a number against a run name).
 
-    Numbers compare as Python compares them (the rule is in :mod:`app.query`): an int with
+    Numbers compare as Python compares them (the rule is in :mod:`workbench.tracking.query`): an
+    int with
     an int exactly, a float with a float as IEEE doubles, an int with a float by their exact
     values; NaN equals nothing and is neither smaller nor larger than anything.
     """

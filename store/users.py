@@ -1,12 +1,12 @@
 """Team-mode accounts: one row per user with a salted argon2id hash (never the password),
-a role, and whether the account is disabled. The hashing itself lives in ``app.auth``."""
+a role, and whether the account is disabled. The hashing itself lives in ``workbench.team.auth``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from store.gateway import Tx
+from workbench.store.gateway import Tx
 
 ROLES = ("viewer", "editor", "admin")
 

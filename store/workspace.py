@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from store import migrations
-from store.blobs import BlobStore
-from store.errors import InvalidInput
-from store.gateway import Store
-from store.text import check_storable
+from workbench.store import migrations
+from workbench.store.blobs import BlobStore
+from workbench.store.errors import InvalidInput
+from workbench.store.gateway import Store
+from workbench.store.text import check_storable
 
 DB_NAME = "meta.duckdb"
 

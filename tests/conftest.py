@@ -15,12 +15,14 @@ import pandas as pd
 import pytest
 from streamlit import config as st_config
 
-from app import sdk as wb
-from app.workspace import forget, open_workspace
-from store.text import escape_unstorable
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.store.text import escape_unstorable
+from workbench.store.workspace import Workspace
+from workbench.workspace import forget, open_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
+# The Streamlit entry script (AppTest.from_file); its pages are at "../../../pages/<file>".
+MAIN_SCRIPT = str(ROOT / "app" / "ui" / "entry" / "main.py")
 # AppTest runs pages as `workbench ui` serves them: without Streamlit's magic, which
 # re-parsed a page's source on every rerun (about 0.1 s of each Models page run here).
 st_config.set_option("runner.magicEnabled", False)
@@ -137,7 +139,7 @@ DURATIONS = Path(__file__).with_name("durations.json")
 
 
 def open_tab(at, key: str, label: str):
-    """Open the tab ``label`` of the lazy tabs keyed ``key`` (``app.ui.widgets.lazy_tabs``)
+    """Open the tab ``label`` of the lazy tabs keyed ``key`` (``workbench.ui.widgets.lazy_tabs``)
     and rerun the page: AppTest cannot click a tab, and a hidden lazy tab draws nothing."""
     at.session_state[key] = label
     return at.run()
@@ -145,7 +147,7 @@ def open_tab(at, key: str, label: str):
 
 def plain(markdown: str) -> str:
     """Markdown source with its backslash escapes undone: the text a page shows for a
-    message escaped by ``app.ui.widgets.markdown_text`` (errors quote what users typed)."""
+    message escaped by ``workbench.ui.widgets.markdown_text`` (errors quote what users typed)."""
     return re.sub(r"\\(.)", r"\1", markdown)
 
 

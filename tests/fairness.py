@@ -24,8 +24,8 @@ KINDS = ("logger",) * 4 + ("registrar",) * 2 + ("reader",)
 WORKER = r"""
 import json, sys, time, warnings
 import numpy as np, pandas as pd
-from app import sdk as wb
-from store import gateway
+import workbench as wb
+from workbench.store import gateway
 
 kind, index, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 warnings.simplefilter("ignore")
@@ -100,8 +100,8 @@ def run(workspace: Path, seconds: float, python: str = sys.executable) -> dict:
 
 _CONTENTS = """
 import json
-from app import sdk as wb
-from store.errors import NotFound
+import workbench as wb
+from workbench.store.errors import NotFound
 runs = wb.search_runs("fairness")
 versions = {}
 for name in ("fair4", "fair5"):

@@ -60,7 +60,7 @@ def app_process(
         [
             PYTHON,
             "-m",
-            "app.cli",
+            "workbench.cli",
             "--workspace",
             str(ws_path),
             "ui",

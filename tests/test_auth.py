@@ -10,16 +10,19 @@ from datetime import timedelta
 
 import pytest
 
-from app import auth, experiments, registry, runner
-from app import sdk as wb
-from app.auth import Principal, acting_as
-from app.runner import SweepSpec
-from app.training import RunSpec
-from store import audit
-from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from store.workspace import Workspace
 from tests.conftest import ROOT
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.registry import models as registry
+from workbench.store import audit
+from workbench.store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from workbench.store.workspace import Workspace
+from workbench.team import auth
+from workbench.team.auth import Principal, acting_as
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.runner import SweepSpec
+from workbench.training.task import RunSpec
 
 VIEWER, EDITOR, ADMIN = (
     Principal("vera", "viewer"),
@@ -155,8 +158,8 @@ def test_editors_and_admins(ws: Workspace) -> None:
 UNGUARDED_WRITERS = {
     # anyone may try to log in; check audits a refusal; a login starts and ends its session;
     # a proxy's or identity provider's login is audited before the user has a role to check
-    "app/auth.py": {"login", "check", "start_session", "end_session", "record_outside_login"},
-    "app/ingest.py": {"reap_lost_runs"},  # the server marks dead runs lost
+    "app/team/auth.py": {"login", "check", "start_session", "end_session", "record_outside_login"},
+    "app/tracking/ingest.py": {"reap_lost_runs"},  # the server marks dead runs lost
 }
 
 

@@ -13,9 +13,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from app import experiments
-from app import sdk as wb
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 
 @pytest.fixture

@@ -15,15 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from app import backup, datasets, experiments, registry, runner
-from app import sdk as wb
-from app.runner import SweepSpec
-from app.training import RunSpec
-from store.entities import UNENDED_STATUSES as UNENDED
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.registry import models as registry
+from workbench.store.entities import UNENDED_STATUSES as UNENDED
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.team import backup
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.runner import SweepSpec
+from workbench.training.task import RunSpec
 
 
 def counts(ws: Workspace) -> dict[str, int]:
@@ -56,7 +60,7 @@ def test_a_backup_taken_during_a_sweep_restores_clean(ws: Workspace, tmp_path: P
     # The restore runs in another process, as an administrator would run it.
     target = tmp_path / "restored"
     out = subprocess.run(
-        [PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+        [PYTHON, "-m", "workbench.cli", "restore", str(archive), str(target)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -211,7 +215,7 @@ def _slow_to_back_up(ws: Workspace, tmp_path: Path) -> list[str]:
 def doctor_cli(ws: Workspace, *flags: str) -> subprocess.CompletedProcess:
     """`workbench doctor FLAGS` on ``ws``, in its own process."""
     return subprocess.run(
-        [PYTHON, "-m", "app.cli", "doctor", *flags],
+        [PYTHON, "-m", "workbench.cli", "doctor", *flags],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         capture_output=True,
@@ -225,7 +229,7 @@ def _start_backup(ws: Workspace, target: Path) -> subprocess.Popen:
     written the first bytes of its archive: a live backup in the middle of its work, for
     as long as the test needs (SIGCONT lets it go on)."""
     proc = subprocess.Popen(
-        [PYTHON, "-m", "app.cli", "backup", str(target)],
+        [PYTHON, "-m", "workbench.cli", "backup", str(target)],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         stdout=subprocess.PIPE,
@@ -286,7 +290,7 @@ def test_a_killed_backup_leaves_nothing_after_the_next_doctor_fix(
 def _restore_cli(archive: Path, target: Path, ws: Workspace) -> subprocess.CompletedProcess:
     """`workbench restore ARCHIVE TARGET` in its own process."""
     return subprocess.run(
-        [PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+        [PYTHON, "-m", "workbench.cli", "restore", str(archive), str(target)],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         capture_output=True,
@@ -305,7 +309,7 @@ def _start_restore(archive: Path, target: Path, ws: Workspace) -> subprocess.Pop
     its staging folder holds the first bytes of the database: a live restore in the middle
     of its work (48 MB of blob still to unpack and hash), for as long as the test needs."""
     proc = subprocess.Popen(
-        [PYTHON, "-m", "app.cli", "restore", str(archive), str(target)],
+        [PYTHON, "-m", "workbench.cli", "restore", str(archive), str(target)],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         stdout=subprocess.PIPE,
@@ -360,7 +364,7 @@ def test_a_killed_restore_leaves_nothing_after_the_next_restore_or_doctor_fix(
     proc.kill()
     proc.communicate()
     [left] = _restore_staging(other)
-    cli = [PYTHON, "-m", "app.cli", "--workspace", str(other), "doctor"]
+    cli = [PYTHON, "-m", "workbench.cli", "--workspace", str(other), "doctor"]
     run = dict(cwd=ROOT, env=subprocess_env(other), capture_output=True, text=True, timeout=300)
     found = subprocess.run(cli, **run)
     assert found.returncode == 2 and f"left by a killed restore: {left}" in found.stdout
@@ -471,7 +475,7 @@ def test_the_backup_target_follows_the_output_file_rule(ws: Workspace, tmp_path:
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
     ws.store.close()
     done = subprocess.run(
-        [PYTHON, "-m", "app.cli", "backup", str(dangling)],
+        [PYTHON, "-m", "workbench.cli", "backup", str(dangling)],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         capture_output=True,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app import sdk as wb
-from app.workspace import open_workspace
-from store.errors import InvalidInput
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.workspace import open_workspace
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ import numpy as np, pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from app import sdk as wb
+import workbench as wb
 
 def prep(X):
     return X * 2
@@ -153,7 +153,7 @@ def main_model(ws_path: Path, ws: Workspace) -> Workspace:
 
 
 def test_a_model_needing_main_code_is_refused_clearly(main_model: Workspace, capsys) -> None:
-    from app.cli import main
+    from workbench.cli.main import main
 
     want = "model mainfn/1 needs code that cannot be imported here"
     with pytest.raises(InvalidInput, match=want) as caught:
@@ -171,7 +171,7 @@ def test_rest_answers_json_when_the_model_cannot_load(main_model: Workspace) -> 
     import asyncio
     import json
 
-    from app.serve import build_app
+    from workbench.registry.serving import build_app
 
     app = build_app(main_model, "mainfn")
     sent: list[dict] = []
@@ -206,9 +206,9 @@ def test_rest_answers_json_when_the_model_cannot_load(main_model: Workspace) -> 
 
 
 def test_version_zero_is_not_the_latest(ws: Workspace, capsys) -> None:
-    from app.cli import main
-    from store.errors import NotFound
     from tests.conftest import make_dataset_version
+    from workbench.cli.main import main
+    from workbench.store.errors import NotFound
 
     for seed in range(3):
         make_dataset_version("tips", rows=10, seed=seed)
@@ -223,8 +223,8 @@ def test_version_zero_is_not_the_latest(ws: Workspace, capsys) -> None:
 
 
 def test_model_version_zero_is_not_the_latest(main_model: Workspace) -> None:
-    from app import registry
-    from store.errors import NotFound
+    from workbench.registry import models as registry
+    from workbench.store.errors import NotFound
 
     for ref in ("mainfn/0", "mainfn@v0"):
         with pytest.raises(NotFound, match=re.escape("mainfn/0 not found (versions start at 1)")):

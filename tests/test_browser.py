@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
 from tests.live import SHOTS, app_server, browser, error_texts, open_page, open_tab, tick_row
+from workbench.store.workspace import Workspace
 
 NEW_RUN = """
-from app import sdk as wb
+import workbench as wb
 with wb.start_run(experiment="churn", name="logged-while-open") as run:
     run.log_params({"n_estimators": 50})
     for step in range(20):

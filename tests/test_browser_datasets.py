@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from store.workspace import Workspace
 from tests.conftest import make_frame
 from tests.live import SHOTS, app_server, browser, error_texts, open_page, tick_row
+from workbench.store.workspace import Workspace
 
 
 def upload(page, path: Path, name: str | None, message: str) -> None:

@@ -9,9 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import reports
-from app import sdk as wb
-from store.workspace import Workspace
 from tests.live import (
     IDLE,
     SHOTS,
@@ -22,6 +19,9 @@ from tests.live import (
     open_tab,
     tick_row,
 )
+from workbench import sdk as wb
+from workbench.drift import report as reports
+from workbench.store.workspace import Workspace
 
 
 @pytest.mark.browser
@@ -78,9 +78,10 @@ def test_drift_journey(ws: Workspace, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_drift_with_a_model_journey(ws: Workspace, tmp_path: Path) -> None:
     """A report with the champion: prediction and performance drift, and its history."""
-    from app import registry, runner
-    from app.training import RunSpec
     from tests.test_model_drift import customers
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     wb.log_dataset(customers(2000, 1), "churn")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app import sdk as wb
-from store.workspace import Workspace
 from tests.live import SHOTS, app_server, browser, error_texts, open_page
 from tests.test_browser import select_row
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.store.workspace import Workspace
 
 
 @pytest.mark.browser
@@ -57,8 +57,9 @@ def test_two_runs_with_one_name_are_compared_apart(ws: Workspace, tmp_path: Path
     """The same estimator launched twice (two runs named alike): ticking both shows the
     comparison, each run labelled by its name and short id, and no error box (a pandas
     'non-unique index' / 'Duplicate column names' traceback before)."""
-    from app import experiments, runner
-    from app.training import RunSpec
+    from workbench.tracking import experiments
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     wb.log_dataset(binary_frame(200), "churn")

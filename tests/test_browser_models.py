@@ -7,10 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from app import registry, runner
-from app import sdk as wb
-from app.training import RunSpec
-from store.workspace import Workspace
 from tests.live import (
     IDLE,
     SHOTS,
@@ -23,6 +19,11 @@ from tests.live import (
     switch_on,
 )
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.registry import models as registry
+from workbench.store.workspace import Workspace
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 
 def register(page, run_label: str, name: str) -> None:

@@ -9,12 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from app import auth, registry, runner
-from app import sdk as wb
-from app.training import RunSpec
-from app.ui import nav
-from store import audit
-from store.workspace import Workspace
 from tests.live import (
     IDLE,
     SHOTS,
@@ -27,6 +21,14 @@ from tests.live import (
     switch_on,
 )
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.registry import models as registry
+from workbench.store import audit
+from workbench.store.workspace import Workspace
+from workbench.team import auth
+from workbench.training import runner
+from workbench.training.task import RunSpec
+from workbench.ui import nav
 
 PASSWORD = "correct horse battery"
 SCRIPT = (

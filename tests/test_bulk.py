@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments
-from app import sdk as wb
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import make_run
+from workbench import sdk as wb
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 
 def run_with_artifact(tmp_path: Path, name: str, content: str) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import sdk as wb
-from app.cli import build_parser, main
-from store import migrations
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_run, notes, subprocess_env
+from workbench import sdk as wb
+from workbench.cli.main import build_parser, main
+from workbench.store import migrations
+from workbench.store.workspace import Workspace
 
 
 def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list:
@@ -113,7 +113,7 @@ def test_unknown_experiment_names_the_known_ones(ws: Workspace, capsys) -> None:
 
 KILLED_LOGGER = """
 import os, signal
-from app import sdk as wb
+import workbench as wb
 run = wb.start_run(experiment="watched", name="dies")
 for step in range(10):
     run.log_metric("m", step, step=step)
@@ -124,7 +124,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 CTRL_C_RAISES = (
     "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
-    " sys.argv[0] = 'workbench'; runpy.run_module('app.cli', run_name='__main__')"
+    " sys.argv[0] = 'workbench'; runpy.run_module('workbench.cli', run_name='__main__')"
 )
 
 
@@ -159,7 +159,7 @@ def test_sync_watch_ingests_live_and_marks_dead_runs_lost(ws: Workspace) -> None
 
 OPEN_LOGGER = """
 import time
-from app import sdk as wb
+import workbench as wb
 run = wb.start_run(experiment="watched", name="still running")
 for step in range(5):
     run.log_metric("m", step, step=step)
@@ -172,7 +172,7 @@ time.sleep(120)
 def test_sync_watch_stops_cleanly_on_sigterm(ws: Workspace) -> None:
     env = subprocess_env(ws.root, WORKBENCH_INGEST_INTERVAL="0")  # only the watcher ingests
     watcher = subprocess.Popen(
-        [PYTHON, "-m", "app.cli", "sync", "--watch"],
+        [PYTHON, "-m", "workbench.cli", "sync", "--watch"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -260,9 +260,10 @@ def test_sync_registers_inbox_files(ws: Workspace, capsys) -> None:
 
 
 def test_drift_and_monitor_commands(ws: Workspace, tmp_path: Path, capsys) -> None:
-    from app import registry, runner
-    from app.training import RunSpec
     from tests.test_model_drift import customers
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     wb.log_dataset(customers(1500, 1), "churn")
     launch = runner.launch(
@@ -408,7 +409,7 @@ def test_a_closed_pipe_is_quiet(ws: Workspace, ws_path: Path) -> None:
     import pandas as pd
 
     wb.log_dataset(pd.DataFrame({f"c{i}": range(50) for i in range(200)}), "wide")
-    shell = f"{PYTHON} -m app.cli datasets show wide | head -1"
+    shell = f"{PYTHON} -m workbench.cli datasets show wide | head -1"
     done = subprocess.run(
         ["bash", "-c", shell],
         env=subprocess_env(ws_path),
@@ -427,7 +428,7 @@ def test_fail_on_drift_fails_when_a_column_is_removed(ws, tmp_path: Path, capsys
     an added column passes."""
     import pandas as pd
 
-    from app import sdk as wb
+    from workbench import sdk as wb
 
     base = ["--workspace", str(ws.root)]
     rng = np.random.default_rng(3)
@@ -451,7 +452,7 @@ def test_a_password_prompt_without_input_is_a_clear_error(ws_path: Path) -> None
     """`users add` with no terminal and nothing on stdin said "a bug in the workbench
     (EOFError)"."""
     done = subprocess.run(
-        [PYTHON, "-m", "app.cli", "users", "add", "ada", "--role", "admin"],
+        [PYTHON, "-m", "workbench.cli", "users", "add", "ada", "--role", "admin"],
         env=subprocess_env(ws_path),
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
@@ -489,7 +490,7 @@ def test_in_a_terminal_every_command_names_its_workspace(tmp_path: Path) -> None
     for args, named in cases:
         leader, follower = pty.openpty()
         done = subprocess.run(
-            [PYTHON, "-m", "app.cli", *args, "datasets", "list"],
+            [PYTHON, "-m", "workbench.cli", *args, "datasets", "list"],
             cwd=install,
             env=env,
             stderr=follower,

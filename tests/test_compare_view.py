@@ -8,15 +8,15 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import runner
-from app import sdk as wb
-from app.training import RunSpec
-from app.ui import compare
-from store.workspace import Workspace
-from tests.conftest import ROOT, make_run
+from tests.conftest import MAIN_SCRIPT, make_run
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.store.workspace import Workspace
+from workbench.training import runner
+from workbench.training.task import RunSpec
+from workbench.ui import compare
 
-MAIN = str(ROOT / "app" / "main.py")
+MAIN = MAIN_SCRIPT
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def experiments_page(selected: list[str], tab: str = "Curves") -> AppTest:
     at.session_state["selected_runs"] = selected
     at.session_state["run-tabs"] = tab
     at.run()
-    at.switch_page("../pages/experiments.py")
+    at.switch_page("../../../pages/experiments.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -135,7 +135,8 @@ def test_a_launched_run_shows_curves_of_its_folds_and_no_empty_panels(
 def test_one_ticked_run_is_acted_on_from_its_popover(app_env: Workspace) -> None:
     """A tick shows the run's facts and tabs; what can be done with it (tag, trash, run
     again, register its model) sits in the "Act on 1 selected run" popover, and works."""
-    from app import experiments, registry
+    from workbench.registry import models as registry
+    from workbench.tracking import experiments
 
     wb.log_dataset(binary_frame(), "churn")
     spec = RunSpec("churn", "churned", "logistic")

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments
-from store.workspace import Workspace
 from tests.conftest import OUTPUT, PYTHON, ROOT, subprocess_env
 from tests.live import app_server, browser, error_texts, open_page
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 WRITER = """
 import sys, time
-from app import sdk as wb
+import workbench as wb
 worker = int(sys.argv[1])
 for r in range(5):
     with wb.start_run(experiment="load", name=f"w{worker}-r{r}") as run:
@@ -30,8 +30,8 @@ print("done", flush=True)
 
 READER = """
 import json, sys, time
-from app import experiments
-from app.workspace import open_workspace
+from workbench.tracking import experiments
+from workbench.workspace import open_workspace
 ws = open_workspace()
 reads = errors = 0
 messages, latencies = [], []

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments
-from app import sdk as wb
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench import sdk as wb
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 # Logs like a training loop, ingesting into the database every 50 ms on its own (so kills
 # land in the middle of database writes too), and acknowledges each returned call.
 LOGGER = """
 import os, sys, time
-from app import sdk as wb
+import workbench as wb
 acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 for r in range(1000):
     run = wb.start_run(experiment="crash", name=f"r{r}")
@@ -60,7 +60,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_point(
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
 
     sync = subprocess.run(
-        [PYTHON, "-m", "app.cli", "sync"], cwd=ROOT, env=env, capture_output=True, text=True
+        [PYTHON, "-m", "workbench.cli", "sync"], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert sync.returncode == 0, sync.stderr
 

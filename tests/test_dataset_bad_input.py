@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app import datasets
-from app import sdk as wb
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_dataset_version, subprocess_env
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
 
 TABLES = (
     "datasets",
@@ -190,7 +190,7 @@ def test_messages_fit_what_was_given(ws, tmp_path, capsys) -> None:
     DataFrame with no columns was told to "give each column one type", a DataFrame column
     named "" to fix its "header row", one row read "1 rows x 1 columns", and a failed check
     without examples ended in a bare "e.g. "."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     (tmp_path / "mac.csv").write_bytes(b"a,b\r1,2\r3,4\r")
     assert main(["datasets", "add", str(tmp_path / "mac.csv"), "--name", "mac"]) == 1
@@ -242,9 +242,9 @@ def test_a_header_longer_than_the_sniffed_sample_is_read_whole(ws: Workspace, tm
 ZEROS = """
 import resource, sys
 from pathlib import Path
-from app import datasets
-from app.workspace import open_workspace
-from store.errors import InvalidInput
+from workbench.datasets import versions as datasets
+from workbench.workspace import open_workspace
+from workbench.store.errors import InvalidInput
 ws = open_workspace(None)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

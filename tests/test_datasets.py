@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import datasets
-from app import sdk as wb
-from store import datasets as store_datasets
-from store.errors import InvalidInput, NotFound
-from store.workspace import Workspace
 from tests.conftest import make_dataset_version, make_frame
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.store import datasets as store_datasets
+from workbench.store.errors import InvalidInput, NotFound
+from workbench.store.workspace import Workspace
 
 
 def blob_files(ws: Workspace) -> list[Path]:
@@ -191,7 +191,7 @@ def test_edited_contract_is_a_new_revision_and_rechecks(ws: Workspace) -> None:
 
 
 def test_contract_editor_round_trip() -> None:
-    from app import contracts
+    from workbench.datasets import contracts
 
     spec = {
         "columns": [

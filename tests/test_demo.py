@@ -11,10 +11,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from app import datasets, demo, experiments, monitoring, registry, reports
-from app.workspace import is_demo
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT
 from tests.live import (
     IDLE,
@@ -28,6 +24,15 @@ from tests.live import (
     wait_drawn,
 )
 from tests.test_browser import select_row
+from workbench import demo
+from workbench.datasets import versions as datasets
+from workbench.drift import monitoring
+from workbench.drift import report as reports
+from workbench.registry import models as registry
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.workspace import is_demo
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +49,7 @@ def seeded(tmp_path_factory) -> tuple[Workspace, float]:
     datasets.register(before, binary_frame(30), "scribbles")  # what a class added
     before.store.close()
     done = subprocess.run(
-        [PYTHON, "-m", "app.cli", "--workspace", str(root), "demo", "--reset"],
+        [PYTHON, "-m", "workbench.cli", "--workspace", str(root), "demo", "--reset"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -95,8 +100,8 @@ def test_demo_reset_seeds_the_story_afresh(seeded) -> None:
 def test_seeding_refuses_a_workspace_with_data_and_reset_only_deletes_demos(
     ws: Workspace, tmp_path: Path
 ) -> None:
-    from app import sdk as wb
     from tests.test_runner import binary_frame
+    from workbench import sdk as wb
 
     wb.log_dataset(binary_frame(30), "mine")
     with pytest.raises(InvalidInput, match="already has data"):
@@ -269,7 +274,7 @@ def test_start_here_leads_with_what_explains_april() -> None:
 
 LIVE_RUN = """
 import sys
-from app import sdk as wb
+import workbench as wb
 run = wb.start_run(experiment="notebook", name="still logging")
 run.log_metrics({"loss": 0.5}, step=1)
 print(run.run_id, flush=True)
@@ -301,7 +306,7 @@ def test_demo_reset_refuses_while_a_run_is_still_logging(tmp_path: Path, monkeyp
             demo.reset(root)
         assert root.exists() and is_demo(root)
         shell = subprocess.run(
-            [PYTHON, "-m", "app.cli", "--workspace", str(root), "demo", "--reset"],
+            [PYTHON, "-m", "workbench.cli", "--workspace", str(root), "demo", "--reset"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -318,7 +323,7 @@ def test_demo_reset_refuses_while_a_run_is_still_logging(tmp_path: Path, monkeyp
 
 
 def test_demo_reset_goes_ahead_once_the_run_has_ended(ws: Workspace) -> None:
-    from app import sdk as wb
+    from workbench import sdk as wb
 
     (ws.root / demo.DEMO_MARKER).write_text("seeded by a test\n")
     run = wb.start_run(experiment="notebook", name="done")

@@ -8,9 +8,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from app.ui import nav
-from app.workspace import open_workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench.ui import nav
+from workbench.workspace import open_workspace
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
@@ -64,7 +64,7 @@ def quickstart() -> str:
 
 
 def test_the_readme_quickstart_runs_as_pasted(tmp_path: Path) -> None:
-    from app import experiments
+    from workbench.tracking import experiments
 
     script = quickstart()
     assert "wb.start_run" in script

@@ -9,9 +9,10 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from app import datasets, drift
-from app import sdk as wb
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.drift import stats as drift
+from workbench.store.workspace import Workspace
 
 
 def profiles(ws: Workspace, reference: pd.DataFrame, current: pd.DataFrame, name: str = "d"):

@@ -1,4 +1,4 @@
-"""The drift rule (``app.drift``) on planted drifts and on samples of one distribution.
+"""The drift rule (``workbench.drift.stats``) on planted drifts and on samples of one distribution.
 
 Profiles come from generated data through the real profiler (``store.profiles.profile``
 on an in-memory scratch DuckDB, as ``workbench drift files`` does), so the rule is tested
@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from app import drift
-from store import profiles, snapshots
-from store.entities import ColumnProfile
+from workbench.drift import stats as drift
+from workbench.store import profiles, snapshots
+from workbench.store.entities import ColumnProfile
 
 LEVELS = [f"level{i}" for i in range(10)]
 
@@ -328,15 +328,15 @@ def test_the_rule_text_is_generated_from_the_constants() -> None:
 def test_the_rule_is_documented_once(capsys) -> None:
     """docs/guide/drift.md carries the generated text; the CLI prints it; nothing retypes
     the thresholds in prose."""
-    from app.cli import main
     from tests.conftest import ROOT
+    from workbench.cli.main import main
 
     doc = (ROOT / "docs" / "guide" / "drift.md").read_text()
     section = doc.split("<!-- rule:start -->")[1].split("<!-- rule:end -->")[0]
     assert " ".join(section.split()) == " ".join(drift.RULE.split())
     assert main(["drift", "rule"]) == 0
     assert " ".join(capsys.readouterr().out.split()) == " ".join(drift.RULE.split())
-    for path in ("app/reports.py", "pages/drift.py", "app/cli_drift.py"):
+    for path in ("app/drift/report.py", "pages/drift.py", "app/cli/drift.py"):
         assert "q = 0.01" not in (ROOT / path).read_text(), path
 
 
@@ -383,8 +383,8 @@ def test_a_share_rule_on_an_identifier_column_measures_its_new_values() -> None:
 def test_nothing_compared_is_never_no_drift(tmp_path, capsys) -> None:
     """Every column added or removed, or only identifier-like ones: the old dataset verdict
     was 'no drift ... 0 of 0 columns drifted'."""
-    from app import reports
-    from app.cli import main
+    from workbench.cli.main import main
+    from workbench.drift import report as reports
 
     renamed = drift.compare(
         profile_of(pd.DataFrame({"a": [1, 2, 3]})), profile_of(pd.DataFrame({"b": [1, 2, 3]}))

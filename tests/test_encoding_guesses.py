@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from app import datasets
-from app import sdk as wb
-from store.errors import InvalidInput
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
 
 
 def _csv(tmp_path: Path, name: str, data: bytes) -> Path:

@@ -18,13 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import datasets, inbox
-from app import sdk as wb
-from app.cli import main
-from store import snapshots
-from store.errors import InvalidInput
-from store.snapshots import Scratch
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.datasets import inbox
+from workbench.datasets import versions as datasets
+from workbench.store import snapshots
+from workbench.store.errors import InvalidInput
+from workbench.store.snapshots import Scratch
+from workbench.store.workspace import Workspace
 
 # -- item 1: numbers and times stay exact ------------------------------------------------------
 
@@ -571,7 +572,7 @@ def test_no_encoding_choice_garbles_text_in_silence(ws: Workspace, tmp_path: Pat
 
 def test_drift_files_reads_the_encoding_it_is_told(tmp_path: Path, capsys) -> None:
     """The encoding advice named --encoding, which `workbench drift files` did not have."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
     ref.write_bytes(("city\n" + "München\n" * 50).encode("cp1252"))

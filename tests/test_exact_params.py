@@ -1,6 +1,7 @@
 """Numbers stay exact in run params and the filter language (issue 14, item 1): integers
 compare as integers at any size, floats as floats, an int with a float by exact value (the
-rule in app/query.py), through every door: the service, the SDK, the CLI, the runs table and
+rule in app/tracking/query.py), through every door: the service, the SDK, the CLI, the runs table
+and
 its CSV/JSON, ordering, and an MLflow import."""
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments
-from app import sdk as wb
-from app.cli import main
-from store.entities import Condition, OrderBy
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import ROOT, make_run
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.store.entities import Condition, OrderBy
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 LOW, HIGH = 2**60, 2**60 + 1  # one apart, the same double (2.0**60)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from store.turns import STALL_S, Turns
-from store.workspace import Workspace
 from tests import fairness
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench.store.turns import STALL_S, Turns
+from workbench.store.workspace import Workspace
 
 SECONDS = float(os.environ.get("WORKBENCH_FAIRNESS_SECONDS", "120"))
 
@@ -54,7 +54,7 @@ def test_seven_processes_in_a_tight_loop_all_make_progress(ws: Workspace) -> Non
 
 HOLDER = """
 import sys, time
-from app.workspace import open_workspace
+from workbench.workspace import open_workspace
 ws = open_workspace()
 def work(tx):
     print("holding", flush=True)
@@ -130,7 +130,7 @@ def test_a_process_stopped_inside_a_queue_change_blocks_nobody(ws: Workspace) ->
     under load: the next process hung in flock until the test's 300 s timeout)."""
     import fcntl
 
-    from store.turns import FLOCK_WAIT_S
+    from workbench.store.turns import FLOCK_WAIT_S
 
     stuck = subprocess.Popen(
         [PYTHON, "-c", STUCK_IN_A_CHANGE, str(ws.paths.db) + ".turns"],
@@ -195,7 +195,7 @@ def test_a_stopped_waiter_first_in_line_is_passed(ws: Workspace) -> None:
 def test_one_process_alone_keeps_the_file_open_between_units(ws: Workspace) -> None:
     """Nobody waiting: back-to-back units of work share one opening, as before the queue
     (the quantum only matters when another process waits)."""
-    from store import gateway
+    from workbench.store import gateway
 
     ws.store.close()
     # The linger (0.1 s) closes an idle file; under load a 5 ms pause once overran it (a

@@ -17,19 +17,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import backup, datasets, experiments, registry, runner
-from app import sdk as wb
-from app.training import RunSpec
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.live import alias_form, app_process
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.registry import models as registry
+from workbench.store.workspace import Workspace
+from workbench.team import backup
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 pytestmark = pytest.mark.slow
 
 LOGGER = """
 import os, sys, time
-from app import sdk as wb
+import workbench as wb
 acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 for r in range(int(sys.argv[2])):
     run = wb.start_run(experiment="live", name=f"r{r}")
@@ -78,7 +82,7 @@ def test_app_server_killed_while_ingesting_loses_nothing(ws: Workspace, tmp_path
     ):
         assert resp.read() == b"ok"
     sync = subprocess.run(
-        [PYTHON, "-m", "app.cli", "sync"],
+        [PYTHON, "-m", "workbench.cli", "sync"],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         capture_output=True,
@@ -100,8 +104,8 @@ def test_app_server_killed_while_ingesting_loses_nothing(ws: Workspace, tmp_path
 REGISTER = """
 import sys
 from pathlib import Path
-from app import datasets
-from app.workspace import open_workspace
+from workbench.datasets import versions as datasets
+from workbench.workspace import open_workspace
 ws = open_workspace(None)
 datasets.register(ws, Path(sys.argv[1]), "big")
 print("registered", flush=True)
@@ -145,8 +149,8 @@ def test_registration_killed_at_random_moments(ws: Workspace, tmp_path: Path) ->
 
 MOVER = """
 import os, sys
-from app import registry
-from app.workspace import open_workspace
+from workbench.registry import models as registry
+from workbench.workspace import open_workspace
 ws = open_workspace(None)
 acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 for i in range(100000):
@@ -188,7 +192,7 @@ from pathlib import Path
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk: writes fail, the process lives
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-from app.cli import main
+from workbench.cli import main
 sys.exit(main(["datasets", "add", sys.argv[1], "--name", "big"]))
 """
 

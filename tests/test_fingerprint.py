@@ -12,8 +12,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store import snapshots
-from store.snapshots import Scratch
+from workbench.store import snapshots
+from workbench.store.snapshots import Scratch
 
 MASK = (1 << 64) - 1
 

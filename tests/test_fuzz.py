@@ -15,11 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import auth, experiments, query, registry, validation
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import make_run
 from tests.test_scoring_types import launched_model, post, served, visits
+from workbench import validation
+from workbench.registry import models as registry
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.team import auth
+from workbench.tracking import experiments, query
 
 # Lone surrogates, drawn often enough to matter: ``characters(codec=None)`` allows them but
 # draws one in a few hundred characters.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from store.errors import AlreadyExists, Conflict, InvalidInput, StoreBusy
-from store.gateway import Store
 from tests.conftest import PYTHON, ROOT
+from workbench.store.errors import AlreadyExists, Conflict, InvalidInput, StoreBusy
+from workbench.store.gateway import Store
 
 HOLDER = """
 import duckdb, sys, time

@@ -13,20 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import (
-    evaluation,
-    experiments,
-    inbox,
-    monitoring,
-    promotion,
-    registry,
-    reports,
-    runner,
-)
-from app import sdk as wb
-from app.cli import main
-from app.training import RunSpec
-from store.workspace import Workspace
+from tests.conftest import MAIN_SCRIPT
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.datasets import inbox
+from workbench.drift import monitoring
+from workbench.drift import report as reports
+from workbench.registry import models as registry
+from workbench.registry import promotion
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.training import evaluation, runner
+from workbench.training.task import RunSpec
 
 NO_CONTRACT = promotion.GateConfig(require_contract=False)
 
@@ -202,9 +200,9 @@ def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(
     report's sentence, and as cards of their own on the Drift page."""
     from sklearn.metrics import roc_auc_score
 
-    from app.ui import nav
     from tests.conftest import open_tab
     from tests.test_pages import run_page
+    from workbench.ui import nav
 
     wb.log_dataset(customers(1200, 1), "churn")
     version = train(ws, "churn@v1", "churned", "logistic", "clf")
@@ -299,7 +297,7 @@ def test_a_hand_logged_model_claims_no_degradation_against_its_training_rows(
 
 
 def registry_version(ws: Workspace, ref: str):
-    from app import datasets
+    from workbench.datasets import versions as datasets
 
     return datasets.get_version(ws, ref)
 
@@ -373,13 +371,13 @@ def test_the_gate_refuses_a_comparison_on_training_data(ws: Workspace, capsys) -
 def test_the_models_page_defaults_to_unseen_data(ws: Workspace, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from app.ui import nav
-    from tests.conftest import ROOT, open_tab
+    from tests.conftest import open_tab
+    from workbench.ui import nav
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     three_months_two_models(ws, 300, "churn@v3", "logistic")
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.MODELS.file}").run()
+    at = AppTest.from_file(MAIN_SCRIPT, default_timeout=120).run()
+    at.switch_page(f"../../../pages/{nav.MODELS.file}").run()
     open_tab(at, "model-tabs-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert (

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import cli, query
-from app.ui import nav
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import ROOT, make_run, open_tab, subprocess_env
 from tests.test_pages import refused_models, run_page
+from workbench.cli import main as cli
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import query
+from workbench.ui import nav
 
 NESTED = "(" * 400 + "metrics.auc > 0.5" + ")" * 400
 HOSTILE = [
@@ -79,8 +80,8 @@ def test_hostile_text_in_every_field_of_every_page(seeded: Workspace, page) -> N
 def test_hostile_text_on_the_admin_page_of_a_team_instance(seeded, monkeypatch) -> None:
     """Team mode, logged in as an admin: the user forms (add, role, password, disable) get
     the same hostile text, passwords included."""
-    from app import auth
     from tests.test_pages import MAIN
+    from workbench.team import auth
 
     monkeypatch.setenv("WORKBENCH_TEAM", "1")
     auth.add_user(seeded, "ada", "correct horse battery", "admin")
@@ -89,7 +90,7 @@ def test_hostile_text_on_the_admin_page_of_a_team_instance(seeded, monkeypatch) 
     next(t for t in at.text_input if t.label == "User name").input("ada")
     next(t for t in at.text_input if t.label == "Password").input("correct horse battery")
     next(b for b in at.button if b.label == "Log in").click().run()
-    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    at.switch_page(f"../../../pages/{nav.ADMIN.file}").run()
     assert at.title[0].value == "Admin" and "Users" in [h.value for h in at.subheader]
     _no_box(at, "Admin (team)")
     _walk(at, "Admin (team)")
@@ -160,7 +161,7 @@ def test_fifty_levels_still_parse() -> None:
 def test_cli_filter_of_400_parentheses_is_one_line(ws_path: Path, ws: Workspace) -> None:
     make_run(experiment="churn", metrics={"auc": [0.8]})
     out = subprocess.run(
-        [sys.executable, "-m", "app.cli", "runs", "list", "--filter", NESTED],
+        [sys.executable, "-m", "workbench.cli", "runs", "list", "--filter", NESTED],
         capture_output=True,
         text=True,
         env=subprocess_env(ws_path),
@@ -177,7 +178,7 @@ def _crashing_page() -> None:
 
     import streamlit as st
 
-    from app.ui.widgets import user_errors
+    from workbench.ui.widgets import user_errors
 
     with user_errors():
         st.write("before")
@@ -225,7 +226,7 @@ def test_streamlit_itself_shows_no_traceback(monkeypatch) -> None:
 
 CRASHING_CLI = """
 import sys
-from app import cli
+from workbench.cli import main as cli
 def broken(args):
     raise KeyError("a bug")
 cli.cmd_runs_list = broken

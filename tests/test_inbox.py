@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from app import datasets, inbox
-from app.settings import Settings
-from app.watcher import RunWatcher
-from store.workspace import Workspace
 from tests.conftest import make_frame
+from workbench.datasets import inbox
+from workbench.datasets import versions as datasets
+from workbench.settings import Settings
+from workbench.store.workspace import Workspace
+from workbench.tracking.watcher import RunWatcher
 
 
 def drop(ws: Workspace, dataset: str, filename: str, text: str, age: float = 60.0) -> Path:

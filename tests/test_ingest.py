@@ -7,14 +7,14 @@ import os
 import subprocess
 import time
 
-from app import experiments, ingest
-from app import sdk as wb
-from app.events import EVENTS_FILE
-from app.settings import Settings
-from app.watcher import RunWatcher
-from store import ingestion
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench import sdk as wb
+from workbench.settings import Settings
+from workbench.store import ingestion
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments, ingest
+from workbench.tracking.events import EVENTS_FILE
+from workbench.tracking.watcher import RunWatcher
 
 
 def points(ws: Workspace, run_id: str) -> list[tuple[str, int, float]]:
@@ -66,7 +66,7 @@ def test_torn_last_line_waits_and_damaged_line_is_skipped(ws: Workspace) -> None
 
 KILLED_WRITER = """
 import os, signal
-from app import sdk as wb
+import workbench as wb
 run = wb.start_run(experiment="e", name="doomed")
 run.log_metric("m", 1.0)
 print(run.run_id, flush=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app import sdk as wb
-from store import jsontext
-from store.workspace import Workspace
 from tests.conftest import PYTHON, subprocess_env
+from workbench import sdk as wb
+from workbench.store import jsontext
+from workbench.store.workspace import Workspace
 
 
 def strict(text: str):
@@ -57,7 +57,7 @@ def test_runs_list_json_output_is_standard(ws_path: Path) -> None:
         run.log_metric("loss", math.nan)
         run.log_params({"lr": math.inf})
     out = subprocess.run(
-        [PYTHON, "-m", "app.cli", "runs", "list", "--experiment", "json", "--format", "json"],
+        [PYTHON, "-m", "workbench.cli", "runs", "list", "--experiment", "json", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=120,

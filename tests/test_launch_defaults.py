@@ -1,4 +1,5 @@
-"""The launch form's defaults (app.launch_defaults): the dataset the experiment used last,
+"""The launch form's defaults (workbench.training.launch_defaults): the dataset the experiment used
+last,
 a sensible label as target, identifier-like columns left out of the features. Real DuckDB
 workspace, real profiles; nothing mocked."""
 
@@ -8,12 +9,13 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from app import datasets, launch_defaults, runner
-from app import sdk as wb
-from app.training import RunSpec
-from app.ui import nav
-from store.workspace import Workspace
-from tests.conftest import ROOT
+from tests.conftest import MAIN_SCRIPT
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.store.workspace import Workspace
+from workbench.training import launch_defaults, runner
+from workbench.training.task import RunSpec
+from workbench.ui import nav
 
 
 def penguins(rows: int = 120) -> pd.DataFrame:
@@ -98,8 +100,8 @@ def test_the_launch_form_starts_on_these_defaults(ws: Workspace, monkeypatch) ->
     with wb.start_run(experiment="churn") as run:
         run.log_input(datasets.get_version(ws, "churn@v1"))
     wb.log_dataset(penguins(), "breast_cancer")  # newer, listed first, not what `churn` used
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.EXPERIMENTS.file}").run()
+    at = AppTest.from_file(MAIN_SCRIPT, default_timeout=120).run()
+    at.switch_page(f"../../../pages/{nav.EXPERIMENTS.file}").run()
     next(s for s in at.selectbox if s.label == "Experiment").select("churn").run()
     assert not at.exception, at.exception
     if not any(t.label == "Launch a run or a sweep" and t.value for t in at.toggle):

@@ -1,6 +1,6 @@
 """The layers of docs/architecture.md hold: only store/ imports duckdb (app/ and pages/
 reach the database through it), and the services in app/ do not import Streamlit (only
-app/ui/ and app/main.py draw pages)."""
+app/ui/ and app/ui/entry/main.py draw pages)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def test_only_the_store_imports_duckdb() -> None:
     files = [*(ROOT / "app").rglob("*.py"), *(ROOT / "pages").glob("*.py")]
     assert len(files) > 30
     offenders = [str(f.relative_to(ROOT)) for f in files if "duckdb" in imported(f)]
-    assert offenders == [], "go through store/ (app.training reads the version from metadata)"
+    assert offenders == [], (
+        "go through store/ (workbench.training.task reads the version from metadata)"
+    )
 
 
 def test_services_do_not_import_streamlit() -> None:
@@ -79,8 +81,8 @@ def test_pages_go_through_the_services() -> None:
 
 # SQL text in app/ outside store/: the workspace database is reached through store/ only.
 SQL_ALLOWED = {
-    "app/mlflow_import.py": "reads MLflow's own SQLite database (not the workspace's)",
-    "app/backup.py": "predates this check: CHECKPOINT and blob references under "
+    "app/tracking/mlflow_import.py": "reads MLflow's own SQLite database (not the workspace's)",
+    "app/team/backup.py": "predates this check: CHECKPOINT and blob references under "
     "Store.exclusive(); left for a move into store/",
 }
 
@@ -110,8 +112,10 @@ def test_metadata_reads_do_not_import_scikit_learn() -> None:
     estimators, to read a badge.) A fresh interpreter: the test process has them all."""
     script = (
         "import sys\n"
-        "from app import cli, sdk, monitoring, reports, registry, experiments, datasets\n"
-        "from app.ui import data\n"
+        "import workbench.cli.main, workbench.sdk, workbench.drift.monitoring\n"
+        "import workbench.drift.report, workbench.registry.models\n"
+        "import workbench.tracking.experiments, workbench.datasets.versions\n"
+        "from workbench.ui import data\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')[:3])\n"
     )
     out = subprocess.run(

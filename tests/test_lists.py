@@ -18,18 +18,21 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import auth, monitoring, registry, reports
-from app import sdk as wb
-from app.ui import nav
-from app.workspace import DEMO_MARKER
-from store import audit, drift_reports, runs_admin, tracking
-from store import monitors as store_monitors
-from store.entities import Run, utcnow
-from store.errors import InvalidInput
-from store.workspace import Workspace
-from tests.conftest import ROOT, make_frame, notes, open_tab
+from tests.conftest import MAIN_SCRIPT, ROOT, make_frame, notes, open_tab
+from workbench import sdk as wb
+from workbench.drift import monitoring
+from workbench.drift import report as reports
+from workbench.registry import models as registry
+from workbench.store import audit, drift_reports, runs_admin, tracking
+from workbench.store import monitors as store_monitors
+from workbench.store.entities import Run, utcnow
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.team import auth
+from workbench.ui import nav
+from workbench.workspace import DEMO_MARKER
 
-MAIN = str(ROOT / "app" / "main.py")
+MAIN = MAIN_SCRIPT
 
 
 def many_reports(ws: Workspace, n: int) -> None:
@@ -56,7 +59,7 @@ def many_reports(ws: Workspace, n: int) -> None:
 def model_runs(ws: Workspace, n: int) -> None:
     """``n`` finished runs that logged a model (the ``model.sha256`` tag the Models page
     picks registrable runs by)."""
-    from app.experiments import create_run
+    from workbench.tracking.experiments import create_run
 
     first, exp = create_run(ws, experiment="models", name="run-0", user="tester")
     start = utcnow()
@@ -136,7 +139,7 @@ def test_drift_list_says_what_it_left_out(ws_path: Path, ws: Workspace) -> None:
 
     def workbench(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "app.cli", "drift", "list", *args],
+            [sys.executable, "-m", "workbench.cli", "drift", "list", *args],
             capture_output=True,
             text=True,
             env=env,
@@ -156,7 +159,7 @@ def test_drift_list_says_what_it_left_out(ws_path: Path, ws: Workspace) -> None:
 
 
 def test_drift_list_limit_options(ws: Workspace, capsys) -> None:
-    from app.cli import main
+    from workbench.cli.main import main
 
     many_reports(ws, 25)
     assert main(["drift", "list", "--limit", "30"]) == 0
@@ -173,13 +176,13 @@ def test_drift_page_offers_every_report_and_start_counts_them(ws: Workspace, mon
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     many_reports(ws, 105)
     at = AppTest.from_file(MAIN, default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.DRIFT.file}").run()
+    at.switch_page(f"../../../pages/{nav.DRIFT.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     picker = next(s for s in at.selectbox if s.label == "Report")
     assert len(picker.options) == 105  # was 100
 
     (ws.root / DEMO_MARKER).touch()  # Start here shows its figures in the demo workspace
-    at.switch_page(f"../pages/{nav.START.file}").run()
+    at.switch_page(f"../../../pages/{nav.START.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     figures = {m.label: m.value for m in at.metric}
     assert figures["drift reports"] == "105"  # was 100: the length of a capped list
@@ -189,9 +192,9 @@ def test_drift_page_offers_every_report_and_start_counts_them(ws: Workspace, mon
 
 
 def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace, monkeypatch) -> None:
-    from app import runner
-    from app.training import RunSpec
     from tests.test_runner import binary_frame
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     wb.log_dataset(binary_frame(120), "churn")
@@ -207,7 +210,7 @@ def test_models_page_offers_every_run_and_every_monitor_event(ws: Workspace, mon
     assert len(monitoring.events(ws, "churn-clf", 1)) == 1
 
     at = AppTest.from_file(MAIN, default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.MODELS.file}").run()
+    at.switch_page(f"../../../pages/{nav.MODELS.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     next(t for t in at.toggle if t.label == "Register a model from a run").set_value(True).run()
     picker = next(s for s in at.selectbox if s.label == "Run")
@@ -242,7 +245,7 @@ def test_audit_log_says_how_many_it_left_out(ws: Workspace, monkeypatch) -> None
     assert auth.audit_log(ws, text="r500").total == 11  # r500, r5000-r5009
 
     at = AppTest.from_file(MAIN, default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    at.switch_page(f"../../../pages/{nav.ADMIN.file}").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.dataframe[0].value) == 5_000
     assert any(c.value.startswith(f"showing 5,000 of {total:,} events") for c in at.caption), [
@@ -272,7 +275,7 @@ def test_home_recent_activity_says_it_is_the_latest_of_all(ws: Workspace, monkey
 def test_every_list_command_says_none_on_an_empty_workspace(ws: Workspace, capsys) -> None:
     """A newcomer's find: `monitors list` and `drift list` printed nothing at all on an
     empty workspace, where the other lists print "(none)"."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     ws.store.close()
     for command in (

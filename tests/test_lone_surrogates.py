@@ -17,12 +17,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app import datasets, experiments, validation
-from app import sdk as wb
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
 from tests.test_scoring_types import launched_model, post, served, visits
+from workbench import sdk as wb
+from workbench import validation
+from workbench.datasets import versions as datasets
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 LONE = "\ud800"
 BYTE = "\udcff"  # the byte 0xff of an argv or a file name that is not UTF-8
@@ -165,7 +167,7 @@ def test_a_filter_with_a_lone_surrogate_is_refused(ws: Workspace) -> None:
 def test_cli_arguments_and_file_names_that_are_not_utf8_are_refused(
     ws_path: Path, ws: Workspace, tmp_path: Path, capsys
 ) -> None:
-    from app.cli import main
+    from workbench.cli.main import main
 
     csv = tmp_path / "f.csv"
     csv.write_text("a,b\n1,x\n")
@@ -195,7 +197,7 @@ def test_argv_bytes_that_are_not_utf8_get_one_clear_line(
     argv = [
         PYTHON.encode(),
         b"-m",
-        b"app.cli",
+        b"workbench.cli",
         b"--workspace",
         os.fsencode(ws_path),
         b"datasets",
@@ -264,7 +266,7 @@ def test_the_database_refuses_a_lone_surrogate_clearly_if_a_check_is_missed(
 ) -> None:
     """The net under the checks: text that reaches DuckDB is InvalidInput, not duckdb's
     InvalidInputException, on a read as on a write (which leaves nothing behind)."""
-    from store import tracking
+    from workbench.store import tracking
 
     with pytest.raises(InvalidInput) as exc:
         ws.store.read(lambda tx: tracking.find_experiment(tx, "e" + BYTE))
@@ -280,7 +282,7 @@ def test_a_workspace_path_that_is_not_utf8_is_refused_before_anything_is_made(
     """`--workspace $'/tmp/w\\xff'` said "a bug" (DuckDB: std::bad_cast) after making blobs/,
     runs/ and a queue file there; the SDK raised a bare RuntimeError. Refused first, by
     name, in every door (the CLI here; the SDK opens workspaces the same way)."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     root = tmp_path / "w\udcff"
     assert main(["--workspace", str(root), "runs", "list"]) == 1

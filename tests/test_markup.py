@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import reports
-from app import sdk as wb
-from app.ui.widgets import markdown_text
-from store.workspace import Workspace
 from tests.conftest import make_run, select_row
 from tests.test_pages import MAIN
+from workbench import sdk as wb
+from workbench.drift import report as reports
+from workbench.store.workspace import Workspace
+from workbench.ui.widgets import markdown_text
 
 HOSTILE = ":red[evil] **bold** $x$ <b>b</b>"
 
@@ -35,7 +35,7 @@ def page(name: str, **state) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    at.switch_page(f"../pages/{name}.py")
+    at.switch_page(f"../../../pages/{name}.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from store import migrations
-from store.errors import SchemaOutOfDate
-from store.gateway import Store
-from store.migrations import MIGRATIONS, Migration, dump_schema, status, upgrade
-from store.workspace import Workspace
+from workbench.store import migrations
+from workbench.store.errors import SchemaOutOfDate
+from workbench.store.gateway import Store
+from workbench.store.migrations import MIGRATIONS, Migration, dump_schema, status, upgrade
+from workbench.store.workspace import Workspace
 
 
 def test_empty_workspace_migrates_to_head(tmp_path: Path) -> None:

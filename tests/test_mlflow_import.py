@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments
-from app.cli import main
-from store.workspace import Workspace
 from tests.conftest import ROOT
+from workbench.cli.main import main
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 STORE = ROOT / "tests" / "data" / "mlflow.db"
 

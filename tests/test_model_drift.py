@@ -9,12 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import datasets, drift, model_drift, monitoring, registry, reports, runner
-from app import sdk as wb
-from app.training import RunSpec
-from store.errors import InvalidInput
-from store.workspace import Workspace
-from tests.conftest import plain
+from tests.conftest import MAIN_SCRIPT, plain
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.drift import model_drift, monitoring
+from workbench.drift import report as reports
+from workbench.drift import stats as drift
+from workbench.registry import models as registry
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 
 def customers(n: int, seed: int, *, shift: float = 0.0, concept: bool = False) -> pd.DataFrame:
@@ -235,13 +240,13 @@ def test_without_labels_the_report_says_why(ws: Workspace, champion: str) -> Non
 def test_the_drift_page_with_a_model(ws: Workspace, champion: str, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from app.ui import nav
-    from tests.conftest import ROOT, open_tab
+    from tests.conftest import open_tab
+    from workbench.ui import nav
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     wb.log_dataset(customers(1000, 9, shift=120), "churn")
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.DRIFT.file}").run()
+    at = AppTest.from_file(MAIN_SCRIPT, default_timeout=120).run()
+    at.switch_page(f"../../../pages/{nav.DRIFT.file}").run()
     run = next(b for b in at.button if b.label == "Run the report")
     reference = next(s for s in at.selectbox if s.label == "Reference")
     reference.select("(the model's training data)")

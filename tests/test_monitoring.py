@@ -10,10 +10,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from app import experiments, inbox, monitoring, registry, runner
-from app import sdk as wb
-from app.training import RunSpec
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.datasets import inbox
+from workbench.drift import monitoring
+from workbench.registry import models as registry
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 
 def month(n: int, seed: int, drifted: bool) -> pd.DataFrame:

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments, registry
-from app import sdk as wb
-from app.cli import main
-from app.validation import check_artifact_name, check_name
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import ROOT, make_run
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.registry import models as registry
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.validation import check_artifact_name, check_name
 
 HIDDEN = {
     "\u202e": "RIGHT-TO-LEFT OVERRIDE",
@@ -50,9 +51,10 @@ def test_a_blank_name_says_it_is_blank_and_a_hidden_character_in_a_reason_is_ref
     table."""
     with pytest.raises(InvalidInput, match="Run name must not be blank"):
         wb.start_run(experiment="churn", name=" ")
-    from app import registry, runner
-    from app.training import RunSpec
     from tests.test_runner import binary_frame
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     wb.log_dataset(binary_frame(60), "churn")
     launch = runner.launch(ws, RunSpec("churn", "churned", "dummy"), experiment="e", wait=True)

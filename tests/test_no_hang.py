@@ -12,19 +12,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app import datasets
-from app import sdk as wb
-from store import snapshots
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_dataset_bad_input import state
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.store import snapshots
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
 
 
 def cli(ws: Workspace, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """`workbench --workspace WS ARGS` in its own process; a hang fails on the timeout."""
     return subprocess.run(
-        [PYTHON, "-m", "app.cli", "--workspace", str(ws.root), *args],
+        [PYTHON, "-m", "workbench.cli", "--workspace", str(ws.root), *args],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         capture_output=True,

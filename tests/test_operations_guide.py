@@ -9,8 +9,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench.store.workspace import Workspace
 
 GUIDE = ROOT / "docs" / "operations.md"
 PASSWORD = "correct horse battery"
@@ -62,7 +62,7 @@ def test_the_guide_runs_in_order_on_the_workspace_it_names(tmp_path: Path) -> No
         if args[2:3] == ["users"] and args[3] in ("add", "reset-password"):
             args.append("--password-stdin")  # the guide's prompt, typed here
         done = subprocess.run(
-            [PYTHON, "-m", "app.cli", *args],
+            [PYTHON, "-m", "workbench.cli", *args],
             cwd=install,
             env=env,
             input=PASSWORD + "\n",
@@ -75,7 +75,7 @@ def test_the_guide_runs_in_order_on_the_workspace_it_names(tmp_path: Path) -> No
     assert ran[:3] == ["users add", "users add", "users set-role"], ran
     assert "restore" in ran and any(r.startswith("backup") for r in ran), ran
     assert any(r.startswith("doctor") for r in ran), ran
-    from app import auth, tokens
+    from workbench.team import auth, tokens
 
     ws = Workspace.open(data)
     assert {u.name for u in auth.list_users(ws)} == {"ada", "ed"}

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import experiments
-from app.ui import nav
-from store.workspace import Workspace
-from tests.conftest import ROOT, make_run, open_tab, plain
+from tests.conftest import MAIN_SCRIPT, make_run, open_tab, plain
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.ui import nav
 
-MAIN = str(ROOT / "app" / "main.py")
+MAIN = MAIN_SCRIPT
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def run_page(page) -> AppTest:
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()
     if page is not nav.HOME:
-        at.switch_page(f"../pages/{page.file}")  # relative to app/main.py
+        at.switch_page(f"../../../pages/{page.file}")  # relative to app/ui/entry/main.py
         at.run()
     return at
 
@@ -96,8 +96,8 @@ def test_a_bad_workspace_shows_a_clear_error(tmp_path: Path, monkeypatch) -> Non
 
 
 def test_home_counts_datasets(app_env: Workspace) -> None:
-    from app import sdk as wb
     from tests.conftest import make_dataset_version, make_frame
+    from workbench import sdk as wb
 
     make_dataset_version(rows=50)
     bad = make_frame(50, seed=1)
@@ -111,8 +111,8 @@ def test_home_counts_datasets(app_env: Workspace) -> None:
 
 
 def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace) -> None:
-    from app import sdk as wb
     from tests.conftest import make_dataset_version, make_frame
+    from workbench import sdk as wb
 
     make_dataset_version(rows=60)
     bad = make_frame(60, seed=1)
@@ -137,8 +137,8 @@ def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace
 
 
 def test_the_contract_is_saved_from_the_page(app_env: Workspace) -> None:
-    from app import datasets
     from tests.conftest import make_dataset_version
+    from workbench.datasets import versions as datasets
 
     make_dataset_version(rows=30)
     at = open_tab(run_page(nav.DATASETS), "version-tabs-churn", "Contract")
@@ -155,9 +155,9 @@ def test_the_contract_is_saved_from_the_page(app_env: Workspace) -> None:
 
 
 def test_a_run_is_launched_from_the_page(app_env: Workspace) -> None:
-    from app import runner
-    from app import sdk as wb
     from tests.test_runner import binary_frame
+    from workbench import sdk as wb
+    from workbench.training import runner
 
     wb.log_dataset(binary_frame(120), "churn")
     at = run_page(nav.EXPERIMENTS)
@@ -177,8 +177,8 @@ def test_a_run_is_launched_from_the_page(app_env: Workspace) -> None:
 
 
 def test_bad_hyperparameters_from_the_page_say_why(app_env: Workspace) -> None:
-    from app import sdk as wb
     from tests.test_runner import binary_frame
+    from workbench import sdk as wb
 
     wb.log_dataset(binary_frame(60), "churn")
     at = run_page(nav.EXPERIMENTS)
@@ -189,10 +189,11 @@ def test_bad_hyperparameters_from_the_page_say_why(app_env: Workspace) -> None:
 
 
 def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
-    from app import registry, runner
-    from app import sdk as wb
-    from app.training import RunSpec
     from tests.test_runner import binary_frame
+    from workbench import sdk as wb
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     wb.log_dataset(binary_frame(200), "churn")
     for estimator in ("dummy", "random_forest"):
@@ -223,7 +224,7 @@ def test_champion_versus_challenger_is_computed_once(app_env: Workspace, monkeyp
     every click of the Models page, and ran on arrival although its tab was hidden. It now
     runs when its tab opens, and ticking a gate box reuses it; a write (an alias moved)
     computes it afresh. The calls are counted on the real function."""
-    from app import promotion
+    from workbench.registry import promotion
 
     refused_models(app_env)
     calls = []
@@ -241,10 +242,11 @@ def test_champion_versus_challenger_is_computed_once(app_env: Workspace, monkeyp
 def refused_models(ws: Workspace) -> None:
     """churn-clf: v1 a dummy, v2 a forest; the forest is champion and the dummy challenger,
     so the promotion gate refuses the challenger (worse, not significant)."""
-    from app import registry, runner
-    from app import sdk as wb
-    from app.training import RunSpec
     from tests.test_runner import binary_frame
+    from workbench import sdk as wb
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     wb.log_dataset(binary_frame(200), "churn")
     for estimator in ("dummy", "random_forest"):
@@ -275,7 +277,8 @@ def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) 
     Promote needs the override box and a reason; both moves are audited as overrides."""
     import json
 
-    from app import auth, registry
+    from workbench.registry import models as registry
+    from workbench.team import auth
 
     refused_models(app_env)
     at = open_tab(run_page(nav.MODELS), "model-tabs-churn-clf", "Champion vs challenger")
@@ -322,10 +325,12 @@ def test_an_admin_overrides_the_gate_only_explicitly_and_with_a_reason(app_env) 
 
 
 def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
-    from app import monitoring, registry, runner
-    from app import sdk as wb
-    from app.training import RunSpec
     from tests.test_runner import binary_frame
+    from workbench import sdk as wb
+    from workbench.drift import monitoring
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     wb.log_dataset(binary_frame(120), "churn")
     launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="m", wait=True)
@@ -346,7 +351,7 @@ def test_monitor_badges_on_models_and_home(app_env: Workspace) -> None:
 def _flash_page() -> None:
     import streamlit as st
 
-    from app.ui.widgets import flash_scope
+    from workbench.ui.widgets import flash_scope
 
     with flash_scope():
         st.session_state["runs"] = st.session_state.get("runs", 0) + 1
@@ -377,8 +382,8 @@ def test_a_confirmation_survives_a_run_interrupted_before_it_was_drawn() -> None
 def test_the_datasets_page_opens_the_dataset_with_a_history(app_env: Workspace) -> None:
     """The sidebar's Datasets link (no query parameter) opens the dataset with the most
     versions (the demo's `churn`), not the first name alphabetically (`breast_cancer`)."""
-    from app import datasets
     from tests.test_runner import binary_frame
+    from workbench.datasets import versions as datasets
 
     datasets.register(app_env, binary_frame(30), "breast_cancer")
     for rows in (30, 40):  # two different versions
@@ -391,7 +396,7 @@ def test_the_datasets_page_opens_the_dataset_with_a_history(app_env: Workspace) 
 
 def test_file_sizes_read_as_people_read_them() -> None:
     """An artifact's button said "heldout_predictions.parquet (21,340 bytes)", cut off."""
-    from app.ui.widgets import file_size
+    from workbench.ui.widgets import file_size
 
     sizes = [0, 812, 1024, 21_340, 3_250_000, 5 * 1024**4]
     assert [file_size(n) for n in sizes] == [
@@ -425,13 +430,13 @@ def test_a_spawned_process_starts_after_a_page_test() -> None:
 
 def test_the_diff_of_the_first_version_runs_forwards_in_time(app_env: Workspace) -> None:
     """A newcomer: with v1 selected, the Diff tab compared reference v2 with current v1."""
-    from app import sdk as wb
     from tests.conftest import make_dataset_version, make_frame, select_row
+    from workbench import sdk as wb
 
     make_dataset_version(rows=60)
     wb.log_dataset(make_frame(60, seed=1), "churn", message="April")
     at = AppTest.from_file(MAIN, default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.DATASETS.file}")
+    at.switch_page(f"../../../pages/{nav.DATASETS.file}")
     select_row(at, "versions-churn-2", 1)  # v1, the older
     at = open_tab(at, "version-tabs-churn", "Diff")
     boxes = {s.label: s.value for s in at.selectbox}

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import contracts, datasets
-from app import sdk as wb
-from app.cli import main
-from store import profiles
-from store.entities import ColumnProfile
-from store.snapshots import Scratch
-from store.workspace import Workspace
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.datasets import contracts
+from workbench.datasets import versions as datasets
+from workbench.store import profiles
+from workbench.store.entities import ColumnProfile
+from workbench.store.snapshots import Scratch
+from workbench.store.workspace import Workspace
 
 BIG = sys.float_info.max
 
@@ -384,8 +385,8 @@ def test_dates_are_shown_as_dates(ws: Workspace) -> None:
 def test_the_page_shows_non_finite_counts_and_finite_extremes(
     ws: Workspace, tmp_path: Path, monkeypatch
 ) -> None:
-    from app.ui import nav
     from tests.test_pages import run_page
+    from workbench.ui import nav
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     path = write_csv(tmp_path / "nf.csv", "id,x", ["1,1.5", "2,nan", "3,inf", "4,-inf", "5,2.5"])
@@ -421,8 +422,8 @@ finite_or_not = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from
 def test_any_table_profiles_and_passes_its_own_contract(
     rows: int, floats: list[float], ints: list[int], constant: float, null_every: int
 ) -> None:
-    from store import contracts as contract_checks
-    from store import snapshots
+    from workbench.store import contracts as contract_checks
+    from workbench.store import snapshots
 
     f = pd.Series(floats[:rows], dtype="float64")
     i = pd.Series(ints[:rows], dtype="Int64")
@@ -535,7 +536,7 @@ def test_the_tail_sketch_holds_the_levels_with_the_smallest_hashes(ws: Workspace
 def test_a_tail_replaced_is_found_through_the_registered_versions(ws: Workspace) -> None:
     """The drift report of two registered versions (the SDK, the store, the report) sees a
     tail replaced beyond both top lists: the sketches survive the round trip."""
-    from app import reports
+    from workbench.drift import report as reports
 
     head = np.repeat([f"H{i:04d}" for i in range(1200)], 5)
     ref = np.concatenate([head, np.repeat([f"r{i}" for i in range(2000)], 2)])

@@ -23,10 +23,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import datasets, drift, experiments, registry, reports, runner
-from app.training import RunSpec
-from store.errors import InvalidInput
-from store.workspace import Workspace
+from workbench.datasets import versions as datasets
+from workbench.drift import report as reports
+from workbench.drift import stats as drift
+from workbench.registry import models as registry
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 pytestmark = pytest.mark.slow
 
@@ -184,7 +189,7 @@ def assert_same_rows(expected: pd.DataFrame, loaded: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from app.workspace import open_workspace
+    from workbench.workspace import open_workspace
 
     return open_workspace(tmp_path_factory.mktemp("props") / "workspace")
 

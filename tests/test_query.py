@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app import experiments
-from app.query import parse
-from store.entities import Condition, Where
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import make_run
+from workbench.store.entities import Condition, Where
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.tracking.query import parse
 
 
 @pytest.fixture

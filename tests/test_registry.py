@@ -14,18 +14,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app import datasets, registry, runner
-from app import sdk as wb
-from app.auth import Principal, acting_as
-from app.cli import main
-from app.promotion import Comparison, GateConfig, compare, gate, promote
-from app.signature import LoadedModel
-from app.training import RunSpec
-from store import audit
-from store.errors import InvalidInput, NotFound, PermissionDenied
-from store.workspace import Workspace
 from tests.live import free_port
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.datasets import versions as datasets
+from workbench.registry import models as registry
+from workbench.registry.promotion import Comparison, GateConfig, compare, gate, promote
+from workbench.registry.signature import LoadedModel
+from workbench.store import audit
+from workbench.store.errors import InvalidInput, NotFound, PermissionDenied
+from workbench.store.workspace import Workspace
+from workbench.team.auth import Principal, acting_as
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 
 @pytest.fixture
@@ -202,7 +204,7 @@ def _post(url: str, body: object) -> tuple[int, dict]:
 def test_rest_endpoint_follows_the_alias(two_versions: Workspace) -> None:
     import uvicorn
 
-    from app.serve import build_app
+    from workbench.registry.serving import build_app
 
     ws = two_versions
     registry.set_alias(ws, "churn-clf", "champion", 1)
@@ -380,7 +382,7 @@ def test_a_hand_logged_model_takes_its_dataset_from_log_input(ws: Workspace) -> 
     nodes, edges = registry.lineage(ws, "lined")
     assert ("visits@v1", f"run {run.run_id[:8]}") in edges and "visits@v1" in nodes
     # drift against the training data without naming it (old: "records no training dataset")
-    from app import reports
+    from workbench.drift import report as reports
 
     report = reports.run_report(ws, None, v2.ref, model="lined/1")
     assert report.reference_ref == "visits@v1" and report.model_ref == "lined/1"
@@ -421,7 +423,7 @@ def test_autolog_records_the_dataset_a_frame_was_loaded_from(ws: Workspace) -> N
         LogisticRegression().fit(X[["x"]].to_numpy(), y)  # an array carries no lineage
     finally:
         wb.autolog(disable=True)
-    from app import experiments
+    from workbench.tracking import experiments
 
     runs = experiments.search_runs(ws, query="tags.autolog = 'sklearn'")
     by_time = sorted(runs, key=lambda r: r.started_at)
@@ -622,7 +624,7 @@ def test_the_paired_bootstrap_is_the_textbook_resampling(classifier: bool) -> No
     same generator gives the same numbers. One row, and identical models, are edge cases."""
     import numpy as np
 
-    from app.promotion import _paired_bootstrap
+    from workbench.registry.promotion import _paired_bootstrap
 
     rng = np.random.default_rng(1)
     if classifier:
@@ -655,15 +657,15 @@ def test_serving_beyond_loopback_warns_that_anyone_can_score(two_versions: Works
     and no word about it. The real command, in its own process: the warning on stderr."""
     import subprocess
 
-    from app.cli import _loopback
     from tests.conftest import PYTHON, ROOT, subprocess_env
     from tests.live import free_port
+    from workbench.cli.main import _loopback
 
     registry.set_alias(two_versions, "churn-clf", "champion", 1)
     two_versions.store.close()
     command = ["serve", "churn-clf@champion", "--host", "0.0.0.0", "--port", str(free_port())]
     proc = subprocess.Popen(
-        [PYTHON, "-m", "app.cli", *command],
+        [PYTHON, "-m", "workbench.cli", *command],
         cwd=ROOT,
         env=subprocess_env(two_versions.root),
         stdout=subprocess.PIPE,

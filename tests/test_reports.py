@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import drift, reports
-from app import sdk as wb
-from app.ui import nav
-from store.errors import InvalidInput
-from store.workspace import Workspace
-from tests.conftest import ROOT, select_row
+from tests.conftest import MAIN_SCRIPT, select_row
+from workbench import sdk as wb
+from workbench.drift import report as reports
+from workbench.drift import stats as drift
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.ui import nav
 
-MAIN = str(ROOT / "app" / "main.py")
+MAIN = MAIN_SCRIPT
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_a_label_without_a_model_is_refused_at_every_door(two_months: Workspace,
     """`workbench drift report ... --target plan` without --model ignored the label in
     silence (a user believed performance was checked); now it says what to do, at the
     service, so the CLI and the page say the same, and nothing is stored."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     with pytest.raises(InvalidInput, match="pick a model too"):
         reports.run_report(two_months, "customers@v1", "customers@v2", target="plan")
@@ -116,7 +117,7 @@ def test_stored_reports_are_standard_json(ws: Workspace) -> None:
 def test_the_drift_page(two_months: Workspace, monkeypatch) -> None:
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     at = AppTest.from_file(MAIN, default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.DRIFT.file}").run()
+    at.switch_page(f"../../../pages/{nav.DRIFT.file}").run()
     next(b for b in at.button if b.label == "Run the report").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "drift: customers@v2 against customers@v1" in at.subheader[0].value
@@ -185,7 +186,7 @@ def test_the_html_exported_from_the_app_is_in_colour(two_months: Workspace, tmp_
     report = reports.run_report(two_months, "customers@v1", "customers@v2")
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()
-    at.switch_page(f"../pages/{nav.DRIFT.file}")
+    at.switch_page(f"../../../pages/{nav.DRIFT.file}")
     select_row(at, f"drift-table-{report.report_id}", 0)  # a column's chart: drawn on a pick
     at.run()
     assert not at.exception and at.get("plotly_chart"), "the page drew the report's chart"
@@ -253,7 +254,7 @@ def test_p_values_are_readable_and_labels_whole_everywhere(
 ) -> None:
     """The page's tables, the HTML export and the CLI print each p-value by drift.format_p;
     the page's metric cards hold short values only (long column names go in wrapping text)."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     code = main(
         [
@@ -283,7 +284,7 @@ def test_p_values_are_readable_and_labels_whole_everywhere(
     assert "<td>0</td>" not in page
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()
-    at.switch_page(f"../pages/{nav.DRIFT.file}")
+    at.switch_page(f"../../../pages/{nav.DRIFT.file}")
     select_row(at, f"drift-table-{report.report_id}", 0)  # its statistics: shown on a pick
     at.run()
     assert not at.exception and not at.error
@@ -305,10 +306,11 @@ def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) 
     a model, its drift is shown beside the model's (page, CLI, HTML) and left out of the
     features' count: the same features with a third of the labels set to churned is label
     drift, not feature drift."""
-    from app import registry, runner
-    from app.cli import main
-    from app.training import RunSpec
     from tests.test_runner import binary_frame
+    from workbench.cli.main import main
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
 
     frame = binary_frame(600)
     v1 = wb.log_dataset(frame, "churn")
@@ -348,8 +350,8 @@ def test_the_distribution_figure_shows_a_current_outside_the_reference() -> None
     of 2015 dates against 2013 drew no current bar at all, and dates were plotted as days
     since 1970 (x near 15,612). Both sides now share bins spanning both ranges, each
     side's bars sum to 1, and dates are on a date axis (a timestamp side too)."""
-    from app.reports import distribution_figure
     from tests.test_drift_rule import profile_of
+    from workbench.drift.report import distribution_figure
 
     days = pd.date_range("2013-01-01", periods=500)
     ref = profile_of(pd.DataFrame({"d": days.date, "x": np.arange(500.0)}))

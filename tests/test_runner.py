@@ -17,15 +17,16 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 
-from app import catalogue, experiments, ingest, runner
-from app import sdk as wb
-from app.cli import main
-from app.training import RunSpec, train
-from store import runs_admin
-from store.entities import UNENDED_STATUSES as UNENDED
-from store.errors import InvalidInput, NotFound
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.store import runs_admin
+from workbench.store.entities import UNENDED_STATUSES as UNENDED
+from workbench.store.errors import InvalidInput, NotFound
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments, ingest
+from workbench.training import catalogue, runner
+from workbench.training.task import RunSpec, train
 
 IRIS = load_iris(as_frame=True).frame.rename(columns={"target": "species"})
 DIABETES = load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
@@ -332,7 +333,7 @@ def test_queued_trials_are_not_lost_while_they_wait(churn: Workspace, monkeypatc
     while (as the app's watcher does): trials waiting in the queue longer than the timeout
     stay queued until they run, then finish; the sweep counts all three (issue 16: they
     were marked lost, then finished with metrics the sweep's totals left out)."""
-    from app import ingest
+    from workbench.tracking import ingest
 
     monkeypatch.setenv("WORKBENCH_HEARTBEAT_INTERVAL", "0.1")
     big = binary_frame(3000)
@@ -419,9 +420,9 @@ def test_queued_trials_wait_as_queued_and_start_when_their_worker_does(
 
 LAUNCHER = """
 import sys
-from app import runner
-from app.training import RunSpec
-from app.workspace import open_workspace
+from workbench.training import runner
+from workbench.training.task import RunSpec
+from workbench.workspace import open_workspace
 spec = RunSpec("churn", "churned", "gradient_boosting", validation="kfold", folds=20,
                params={"n_estimators": 300})
 sweep = runner.SweepSpec("grid", {"learning_rate": [0.05, 0.1, 0.2]})

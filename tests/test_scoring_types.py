@@ -30,13 +30,17 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from app import experiments, model_drift, registry, runner, signature
-from app import sdk as wb
-from app.promotion import compare
-from app.training import RunSpec
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.live import free_port
+from workbench import sdk as wb
+from workbench.drift import model_drift
+from workbench.registry import models as registry
+from workbench.registry import signature
+from workbench.registry.promotion import compare
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 UTC_PLUS_1 = dt.timezone(dt.timedelta(hours=1))
 
@@ -87,7 +91,7 @@ def autologged(fit) -> str:
 def served(ws: Workspace, ref: str) -> Iterator[str]:
     import uvicorn
 
-    from app.serve import build_app
+    from workbench.registry.serving import build_app
 
     port = free_port()
     server = uvicorn.Server(
@@ -546,7 +550,7 @@ def test_exact_decimals_are_fitted_and_scored_as_floats() -> None:
 
     import joblib
 
-    from app.training import train
+    from workbench.training.task import train
 
     rng = np.random.default_rng(4)
     price = rng.normal(100, 20, 200).round(2)
@@ -635,7 +639,7 @@ def test_scoring_a_frame_applies_the_rule_registration_applied(ws: Workspace, fr
     (or both are refused with InvalidInput), and a model fitted on it scores both alike."""
     from sklearn.tree import DecisionTreeRegressor
 
-    from app.training import build_pipeline
+    from workbench.training.task import build_pipeline
 
     try:  # a new name each time: the same rows in another order would be the same version
         version = wb.log_dataset(frame, f"prop-{uuid.uuid4().hex[:8]}")

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import experiments
-from app import sdk as wb
-from store import audit
-from store.blobs import file_sha256
-from store.workspace import Workspace
 from tests.conftest import make_run
+from workbench import sdk as wb
+from workbench.store import audit
+from workbench.store.blobs import file_sha256
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 
 def test_issue_example_logs_everything(ws: Workspace, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """docs/sdk.md stays true: its examples run, in order, in a fresh workspace, and it names
-every public function of app.sdk (and every public method of a run)."""
+every public function of workbench.sdk (and every public method of a run)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import inspect
 import re
 import subprocess
 
-from app import sdk
 from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench import sdk
 
 DOC = ROOT / "docs" / "sdk.md"
 
@@ -25,7 +25,7 @@ def test_every_public_name_is_exported_and_documented() -> None:
         and (inspect.isfunction(obj) or inspect.isclass(obj))
         and obj.__module__ == sdk.__name__
     }
-    assert defined == set(sdk.__all__), "add new SDK functions to app.sdk.__all__"
+    assert defined == set(sdk.__all__), "add new SDK functions to workbench.sdk.__all__"
     text = DOC.read_text()
     missing = [n for n in sdk.__all__ if n != "ActiveRun" and f"wb.{n}" not in text]
     methods = [

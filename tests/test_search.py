@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from app import experiments
-from store.entities import Condition, OrderBy
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import make_run, notes
+from workbench.store.entities import Condition, OrderBy
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
 
 
 @pytest.fixture
@@ -90,9 +90,9 @@ def many_runs(ws: Workspace, n: int = 1005, experiment: str = "many") -> None:
     import uuid
     from datetime import timedelta
 
-    from app.experiments import create_run
-    from store import tracking
-    from store.entities import Run, utcnow
+    from workbench.store import tracking
+    from workbench.store.entities import Run, utcnow
+    from workbench.tracking.experiments import create_run
 
     first, exp = create_run(ws, experiment=experiment, name="run-0", user="tester")
     start = utcnow()
@@ -126,7 +126,7 @@ def many_runs(ws: Workspace, n: int = 1005, experiment: str = "many") -> None:
 def test_search_runs_returns_all_1005_runs(ws: Workspace) -> None:
     import warnings
 
-    from app import sdk as wb
+    from workbench import sdk as wb
 
     many_runs(ws)
     with warnings.catch_warnings():
@@ -142,7 +142,7 @@ def test_search_runs_returns_all_1005_runs(ws: Workspace) -> None:
 def test_runs_list_says_what_it_left_out(ws: Workspace, capsys) -> None:
     import json
 
-    from app.cli import main
+    from workbench.cli.main import main
 
     many_runs(ws)
     assert main(["runs", "list", "--experiment", "many", "--format", "csv"]) == 0
@@ -159,8 +159,8 @@ def test_runs_list_says_what_it_left_out(ws: Workspace, capsys) -> None:
 
 
 def test_lists_in_messages_say_how_many_more(ws: Workspace) -> None:
-    from app.experiments import create_run, get_experiment_by_name
-    from store.errors import NotFound
+    from workbench.store.errors import NotFound
+    from workbench.tracking.experiments import create_run, get_experiment_by_name
 
     for i in range(12):
         create_run(ws, experiment=f"exp-{i:02}", name="r", user="tester")

@@ -12,15 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from app import datasets, experiments, registry, reports, runner
-from app import sdk as wb
-from app.training import RunSpec
-from app.ui import nav
-from store.errors import InvalidInput, WorkbenchError
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, make_run, subprocess_env
 from tests.test_pages import app_env, run_page  # noqa: F401 (a fixture)
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.datasets import versions as datasets
+from workbench.drift import report as reports
+from workbench.registry import models as registry
+from workbench.store.errors import InvalidInput, WorkbenchError
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.task import RunSpec
+from workbench.ui import nav
 
 PAYLOADS = [
     "'; DROP TABLE runs; --",
@@ -164,7 +168,7 @@ def test_outputs_are_regular_files_only(ws: Workspace, tmp_path: Path) -> None:
     cli = [
         PYTHON,
         "-m",
-        "app.cli",
+        "workbench.cli",
         "--workspace",
         str(ws.root),
         "drift",
@@ -194,7 +198,7 @@ def test_output_paths_say_what_is_in_the_way(ws: Workspace, tmp_path: Path, caps
     /tmp/xf is not a folder. Create it first (mkdir -p /tmp/xf)", which cannot work; an
     empty TARGET was taken as `.`. Every door that writes a user-named output says which
     path is a file (or a link to nothing), and that an empty target is empty."""
-    from app.cli import main
+    from workbench.cli.main import main
 
     in_the_way = tmp_path / "xf"
     in_the_way.write_text("a file")
@@ -260,9 +264,9 @@ def test_a_run_id_that_is_no_folder_name_never_reaches_the_disk(
     is one plain name under runs/: such an id is refused before anything is deleted."""
     from datetime import UTC, datetime
 
-    from app import experiments
-    from store import tracking
-    from store.entities import Run
+    from workbench.store import tracking
+    from workbench.store.entities import Run
+    from workbench.tracking import experiments
 
     victim = tmp_path / "victim"
     victim.mkdir()

@@ -13,16 +13,18 @@ import urllib.request
 
 import pytest
 
-from app import auth, registry, runner, tokens
-from app import sdk as wb
-from app.cli import main
-from app.training import RunSpec
-from store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from store.workspace import Workspace
-from tests.conftest import PYTHON, ROOT, subprocess_env
+from tests.conftest import MAIN_SCRIPT, PYTHON, ROOT, subprocess_env
 from tests.live import free_port
 from tests.test_registry import features
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.cli.main import main
+from workbench.registry import models as registry
+from workbench.store.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from workbench.store.workspace import Workspace
+from workbench.team import auth, tokens
+from workbench.training import runner
+from workbench.training.task import RunSpec
 
 
 @pytest.fixture
@@ -84,7 +86,7 @@ def test_a_team_workspace_serves_only_with_a_valid_token(ws_model: Workspace, ca
     port = free_port()
     command = ["serve", "churn-clf@champion", "--port", str(port)]
     proc = subprocess.Popen(
-        [PYTHON, "-m", "app.cli", *command],
+        [PYTHON, "-m", "workbench.cli", *command],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         stdout=subprocess.PIPE,
@@ -137,7 +139,7 @@ def test_a_team_workspace_serves_only_with_a_valid_token(ws_model: Workspace, ca
 def test_a_single_user_workspace_needs_a_token_once_one_exists(ws_model: Workspace) -> None:
     """No accounts and no tokens: served as before (a laptop on loopback). Creating a token
     says the owner wants one: from then on it is required."""
-    from app.tokens import Gate
+    from workbench.team.tokens import Gate
 
     ws = ws_model
     gate = Gate(ws, "churn-clf/1")
@@ -159,13 +161,13 @@ def test_a_single_user_workspace_needs_a_token_once_one_exists(ws_model: Workspa
 def test_the_admin_page_creates_shows_once_and_revokes_tokens(ws: Workspace, monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from app.ui import nav
+    from workbench.ui import nav
 
-    MAIN = str(ROOT / "app" / "main.py")
+    MAIN = MAIN_SCRIPT
 
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     at = AppTest.from_file(MAIN, default_timeout=120).run()
-    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    at.switch_page(f"../../../pages/{nav.ADMIN.file}").run()
     next(t for t in at.text_input if t.label == "New token's name").input("ci-runner")
     next(b for b in at.button if b.label == "Create token").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -204,7 +206,7 @@ def test_an_address_that_cannot_be_listened_on_is_one_clear_error(ws_model: Work
     try:
         for args, says in cases:
             done = subprocess.run(
-                [PYTHON, "-m", "app.cli", "--workspace", str(ws_model.root), *args],
+                [PYTHON, "-m", "workbench.cli", "--workspace", str(ws_model.root), *args],
                 cwd=ROOT,
                 env=subprocess_env(ws_model.root, WORKBENCH_WATCH="0"),
                 capture_output=True,
@@ -216,6 +218,6 @@ def test_an_address_that_cannot_be_listened_on_is_one_clear_error(ws_model: Work
             assert "Traceback" not in done.stderr and "http://" not in done.stdout, args
     finally:
         busy.close()
-    from app import network
+    from workbench import network
 
     assert network.url("::", 8600, "/predict") == "http://[::]:8600/predict"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, workspace_path
-from app.workspace import forget, open_workspace
-from store.errors import InvalidInput
+from workbench.settings import Settings, workspace_path
+from workbench.store.errors import InvalidInput
+from workbench.workspace import forget, open_workspace
 
 
 def test_default_workspace_is_found_from_a_subfolder(tmp_path: Path, monkeypatch) -> None:

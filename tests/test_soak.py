@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from app import experiments, reports, runner
-from app import sdk as wb
-from app.runner import SweepSpec
-from app.training import RunSpec
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.live import CHROMIUM, CHROMIUM_ARGS, IDLE, SHOTS, app_process
 from tests.test_runner import binary_frame
+from workbench import sdk as wb
+from workbench.drift import report as reports
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.training import runner
+from workbench.training.runner import SweepSpec
+from workbench.training.task import RunSpec
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,7 +37,7 @@ PATHS = {"Home": "", "Drift": "drift"} | {p: p.lower() for p in PAGES[1:]}
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 NOTEBOOK = """
 import os, sys
-from app import sdk as wb
+import workbench as wb
 acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 for r in range(4):
     with wb.start_run(experiment="notebook", name=f"nb{r}") as run:
@@ -173,7 +175,7 @@ def test_soak(ws: Workspace, tmp_path: Path) -> None:
         (t.name, t.status, t.error) for t in trials
     ]
     subprocess.run(
-        [PYTHON, "-m", "app.cli", "sync"],
+        [PYTHON, "-m", "workbench.cli", "sync"],
         cwd=ROOT,
         env=subprocess_env(ws.root),
         check=True,

@@ -10,11 +10,12 @@ import subprocess
 import pandas as pd
 import pytest
 
-from app import auth, experiments
-from store.errors import InvalidInput
-from store.workspace import Workspace
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from tests.test_serving_tokens import ws_model  # noqa: F401 (a fixture)
+from workbench.store.errors import InvalidInput
+from workbench.store.workspace import Workspace
+from workbench.team import auth
+from workbench.tracking import experiments
 
 LOGIN = auth.os_account()
 
@@ -22,7 +23,7 @@ LOGIN = auth.os_account()
 def _cli(ws: Workspace, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
     ws.store.close()
     return subprocess.run(
-        [PYTHON, "-m", "app.cli", "--workspace", str(ws.root), *args],
+        [PYTHON, "-m", "workbench.cli", "--workspace", str(ws.root), *args],
         input=stdin,
         cwd=ROOT,
         env=subprocess_env(ws.root, **env),
@@ -51,7 +52,7 @@ def test_a_claimed_name_is_not_an_identity_on_a_team_workspace(ws_model: Workspa
     # a notebook: the run's author is the shell, with the claim beside it, and a warning
     # says so once (the notebook has no stderr note of the command line's)
     notebook = (
-        "from app import sdk as wb\n"
+        "import workbench as wb\n"
         "with wb.start_run('nb') as r:\n    print(r.run_id)\n"
         "with wb.start_run('nb'):\n    pass\n"
     )

@@ -9,12 +9,12 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import auth
-from app.cli import main
-from app.ui import nav
-from store.workspace import Workspace
 from tests.conftest import open_tab, plain
 from tests.test_pages import MAIN
+from workbench.cli.main import main
+from workbench.store.workspace import Workspace
+from workbench.team import auth
+from workbench.ui import nav
 
 PASSWORD = "correct horse battery"
 
@@ -53,7 +53,7 @@ def test_a_workspace_with_accounts_asks_for_a_login_without_team_mode(
     auth.add_user(ws, "ada", PASSWORD, "admin")  # an account appears while the server runs
     at.run()
     assert at.title[0].value == "Log in"
-    at.switch_page(f"../pages/{nav.ADMIN.file}").run()
+    at.switch_page(f"../../../pages/{nav.ADMIN.file}").run()
     assert at.title[0].value == "Log in" and [b.label for b in at.button] == ["Log in"]
 
 
@@ -105,8 +105,8 @@ def test_users_commands(ws: Workspace, monkeypatch, capsys) -> None:
 
 
 def test_an_editor_is_refused_the_gate_override_on_the_models_page(team: Workspace) -> None:
-    from app import registry
     from tests.test_pages import move_alias, refused_models
+    from workbench.registry import models as registry
 
     auth.add_user(team, "ada", PASSWORD, "admin")
     auth.add_user(team, "ed", PASSWORD, "editor")
@@ -115,7 +115,7 @@ def test_an_editor_is_refused_the_gate_override_on_the_models_page(team: Workspa
     at.text_input[0].input("ed")
     at.text_input[1].input(PASSWORD)
     at.button[0].click().run()
-    at.switch_page("../pages/models.py").run()
+    at.switch_page("../../../pages/models.py").run()
     open_tab(at, "model-tabs-churn-clf", "Champion vs challenger")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not [c for c in at.checkbox if "Override" in c.label]  # no override for an editor

@@ -11,7 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from store.entities import ColumnProfile
+from workbench.store.entities import ColumnProfile
 
 PALETTE = px.colors.qualitative.Plotly
 

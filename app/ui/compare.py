@@ -9,7 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.ui import charts, data
+from workbench.ui import charts, data
 
 LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "error", "seconds", "std")
 MAX_TRACES = 200

@@ -13,11 +13,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from app import datasets, experiments
-from app.settings import Settings
-from app.watcher import RunWatcher
-from app.workspace import open_workspace
-from store.entities import (
+from workbench.datasets import versions as datasets
+from workbench.settings import Settings
+from workbench.store.entities import (
     CheckResult,
     ColumnProfile,
     Dataset,
@@ -26,12 +24,15 @@ from store.entities import (
     OrderBy,
     RunDetail,
 )
-from store.workspace import Workspace
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+from workbench.tracking.watcher import RunWatcher
+from workbench.workspace import open_workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from app.promotion import Comparison
+    from workbench.registry.promotion import Comparison
 
 
 def workspace() -> Workspace:
@@ -52,10 +53,13 @@ def start_watcher(root: str) -> RunWatcher:
 def comparison(
     root: str, gen: tuple, name: str, dataset: str, target: str, segment: str | None
 ) -> Comparison:
-    """Champion versus challenger on ``dataset`` (``app.promotion.compare``: both models
+    """Champion versus challenger on ``dataset`` (``workbench.registry.promotion.compare``: both
+    models
     scored, 1,000 paired bootstrap resamples), computed once per state of the store: the
     page reran it on every click (a margin typed, a box ticked) for several seconds."""
-    from app import promotion  # scikit-learn and the registry: only the Models page needs them
+    from workbench.registry import (
+        promotion,  # scikit-learn and the registry: only the Models page needs them
+    )
 
     return promotion.compare(open_workspace(root), name, dataset, target, segment=segment)
 
@@ -181,64 +185,65 @@ def known_keys(
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def models(root: str, gen: tuple) -> list:
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.list_models(open_workspace(root))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def model_versions(root: str, gen: tuple, name: str) -> list:
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.list_versions(open_workspace(root), name)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def alias_history(root: str, gen: tuple, name: str) -> list:
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.alias_history(open_workspace(root), name)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def lineage(root: str, gen: tuple, name: str) -> tuple[list[str], list[tuple[str, str]]]:
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.lineage(open_workspace(root), name)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def registrable_runs(root: str, gen: tuple) -> list[tuple[str, str]]:
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.registrable_runs(open_workspace(root))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def monitor_status(root: str, gen: tuple, name: str) -> str:
-    from app import monitoring
+    from workbench.drift import monitoring
 
     return monitoring.status(open_workspace(root), name)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def monitors(root: str, gen: tuple) -> list:
-    from app import monitoring
+    from workbench.drift import monitoring
 
     return monitoring.monitors(open_workspace(root))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def monitor_events(root: str, gen: tuple, name: str) -> list:
-    from app import monitoring
+    from workbench.drift import monitoring
 
     return monitoring.events(open_workspace(root), name)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def evaluation_choice(root: str, gen: tuple, name: str):
-    """``app.promotion.evaluation_choice``: the labelled versions and the default one."""
-    from app import promotion
+    """``workbench.registry.promotion.evaluation_choice``: the labelled versions and the default
+    one."""
+    from workbench.registry import promotion
 
     return promotion.evaluation_choice(open_workspace(root), name)
 
@@ -268,14 +273,14 @@ def runs_grid(
     lifecycle: str,
     shown: tuple[str, ...],
 ) -> RunsGrid:
-    """The Experiments page's runs table as drawn (``app.ui.widgets.display_runs``; the
+    """The Experiments page's runs table as drawn (``workbench.ui.widgets.display_runs``; the
     columns in ``shown``, or by default every metric and tag and the params that differ
     between the runs shown), converted to Arrow once per generation: the conversion and the
     display formatting were 30 to 60 ms of every rerun of the runs view, which reruns on
     each tick of a run. Kept as one shared object (cache_resource); nothing mutates it."""
     import pyarrow as pa
 
-    from app.ui.widgets import display_runs
+    from workbench.ui.widgets import display_runs
 
     table = runs_table(root, gen, experiment_ids, limit, query, order, offset, lifecycle)
     if table.empty:
@@ -326,16 +331,16 @@ class RunsGrid:
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def distribution_figure(reference: ColumnProfile, current: ColumnProfile):
-    """``app.reports.distribution_figure``, built once per pair of profiles."""
-    from app import reports
+    """``workbench.drift.report.distribution_figure``, built once per pair of profiles."""
+    from workbench.drift import report as reports
 
     return reports.distribution_figure(reference, current)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def history_figure(timeline: pd.DataFrame):
-    """``app.reports.history_figure``, built once per timeline."""
-    from app import reports
+    """``workbench.drift.report.history_figure``, built once per timeline."""
+    from workbench.drift import report as reports
 
     return reports.history_figure(timeline)
 
@@ -356,20 +361,20 @@ def newest_version_ref(root: str, gen: tuple) -> str:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def drift_reports(root: str, gen: tuple) -> list:
-    from app import reports
+    from workbench.drift import report as reports
 
     return reports.list_reports(open_workspace(root))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def drift_history(root: str, gen: tuple, model: str) -> pd.DataFrame:
-    from app import reports
+    from workbench.drift import report as reports
 
     return reports.history(open_workspace(root), model)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def champion_version(root: str, gen: tuple, name: str):
-    from app import registry
+    from workbench.registry import models as registry
 
     return registry.get_version(open_workspace(root), f"{name}@champion")

@@ -7,11 +7,11 @@ from typing import Any
 
 import streamlit as st
 
-from app import catalogue, launch_defaults, runner
-from app.launch_defaults import task_of
-from app.training import RunSpec
-from app.ui import data
-from app.ui.widgets import user_errors
+from workbench.training import catalogue, launch_defaults, runner
+from workbench.training.launch_defaults import task_of
+from workbench.training.task import RunSpec
+from workbench.ui import data
+from workbench.ui.widgets import user_errors
 
 
 def launch_form(experiment_default: str) -> None:

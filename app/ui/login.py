@@ -5,10 +5,10 @@ from datetime import UTC
 
 import streamlit as st
 
-from app import auth
-from app.settings import Settings
-from app.ui import session
-from app.ui.widgets import user_errors
+from workbench.settings import Settings
+from workbench.team import auth
+from workbench.ui import session
+from workbench.ui.widgets import user_errors
 
 
 def login_form(ws) -> None:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+# pages/ is installed as workbench.pages (pyproject's package-dir): found where it is installed.
+PAGES_DIR = Path(importlib.util.find_spec("workbench.pages").origin).parent
 
 
 @dataclass(frozen=True)

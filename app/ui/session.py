@@ -1,4 +1,4 @@
-"""The browser session's principal, for the services' role checks (``app.auth``).
+"""The browser session's principal, for the services' role checks (``workbench.team.auth``).
 
 Read from ``st.session_state`` at each call, not kept per thread: fragment reruns run on
 other threads than the full run that logged the user in."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from app import auth
-from app.settings import Settings
+from workbench.settings import Settings
+from workbench.team import auth
 
 
 def principal() -> auth.Principal | None:

@@ -14,8 +14,8 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
-from app.settings import Settings
-from store.errors import WorkbenchError
+from workbench.settings import Settings
+from workbench.store.errors import WorkbenchError
 
 log = logging.getLogger("workbench.ui")
 

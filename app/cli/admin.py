@@ -1,0 +1,242 @@
+"""`workbench users|tokens ...`, `workbench backup|restore|doctor`: administration from the
+server's shell. Whoever runs the command line on the server acts as an admin (they can read
+the workspace files anyway)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+
+from workbench.store.errors import InvalidInput
+from workbench.store.users import ROLES
+from workbench.team import auth, backup, tokens
+from workbench.workspace import open_workspace
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    users = sub.add_parser("users", help="team-mode accounts and roles").add_subparsers(
+        dest="users_command", required=True, metavar="SUBCOMMAND"
+    )
+    add = users.add_parser("add", help="create an account (asks for its password)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, default="viewer", help="default viewer")
+    _password_stdin(add)
+    add.set_defaults(func=cmd_users_add)
+    users.add_parser("list", help="accounts, roles, and which are disabled").set_defaults(
+        func=cmd_users_list
+    )
+    role = users.add_parser("set-role", help="change an account's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(func=cmd_users_set_role)
+    off = users.add_parser("disable", help="disable an account (its sessions end at once)")
+    off.add_argument("name")
+    off.add_argument("--enable", action="store_true", help="enable it again instead")
+    off.set_defaults(func=cmd_users_disable)
+    reset = users.add_parser("reset-password", help="set a new password (asks for it)")
+    reset.add_argument("name")
+    _password_stdin(reset)
+    reset.set_defaults(func=cmd_users_reset_password)
+
+    tokens = sub.add_parser("tokens", help="serving tokens for `workbench serve`").add_subparsers(
+        dest="tokens_command", required=True, metavar="SUBCOMMAND"
+    )
+    make = tokens.add_parser("create", help="make a token (admins; its text is shown once)")
+    make.add_argument("name", help="a label: who or what uses it, e.g. billing-service")
+    make.set_defaults(func=cmd_tokens_create)
+    tokens.add_parser("list", help="tokens, active and revoked, with their use").set_defaults(
+        func=cmd_tokens_list
+    )
+    revoke = tokens.add_parser("revoke", help="revoke a token (refused from the next request)")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_tokens_revoke)
+
+    bak = sub.add_parser(
+        "backup",
+        help="write one consistent archive of the database, the "
+        "blobs and the run logs (safe while the app runs)",
+    )
+    bak.add_argument(
+        "target", help="a new file outside the workspace: .tar, or .tar.gz to compress"
+    )
+    bak.set_defaults(func=cmd_backup)
+    res = sub.add_parser(
+        "restore",
+        help="unpack a backup into an empty workspace folder, check it, and report as doctor does",
+    )
+    res.add_argument("archive")
+    res.add_argument("target", help="the new workspace folder (new or empty)")
+    res.set_defaults(func=cmd_restore)
+    doc = sub.add_parser(
+        "doctor",
+        help="check that every blob the database names exists and matches its sha256; list orphans",
+    )
+    doc.add_argument(
+        "--fix",
+        action="store_true",
+        help=f"remove orphans older than "
+        f"{backup.ORPHAN_GRACE / 60:.0f} minutes, and what killed backups and "
+        "restores left",
+    )
+    doc.add_argument(
+        "--quick", action="store_true", help="check that blobs exist, without re-hashing them"
+    )
+    doc.set_defaults(func=cmd_doctor)
+
+    demo = sub.add_parser(
+        "demo",
+        help="seed the churn story of sample_data/ into an empty "
+        "workspace (datasets, sweeps, a champion, drift, the loop)",
+    )
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete a demo workspace first (only one `workbench demo` seeded)",
+    )
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="with --reset: delete the workspace "
+        "even while a run in it is still logging (its data is lost)",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (for scripts)",
+    )
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    try:
+        first = getpass.getpass(f"Password for {args.name}: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:  # no terminal to type in, or its input ended
+        raise InvalidInput(
+            "No password was given (the input ended). Type it at the prompt, or pipe it in "
+            "with --password-stdin; nothing was changed."
+        ) from None
+    if again != first:
+        raise InvalidInput("The two passwords differ; nothing was changed.")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    user = auth.add_user(ws, args.name, _password(args), args.role)
+    print(f"added {user.name} ({user.role}) to the workspace {ws.root}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    users = auth.list_users(ws)
+    if not users:
+        print(
+            f"No accounts in the workspace {ws.root}: it is a single-user workspace. "
+            "`workbench users add NAME --role admin` makes it a team one."
+        )
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        print(
+            f"{u.name:<24} {u.role:<7} {state:<8} since {u.created_at:%Y-%m-%d} by {u.created_by}"
+        )
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    user = auth.set_role(open_workspace(args.workspace), args.name, args.role)
+    print(f"{user.name} is now {user.role}")
+    return 0
+
+
+def cmd_users_disable(args: argparse.Namespace) -> int:
+    user = auth.set_disabled(open_workspace(args.workspace), args.name, not args.enable)
+    print(f"{user.name} is {'disabled' if user.disabled else 'enabled'}")
+    return 0
+
+
+def cmd_users_reset_password(args: argparse.Namespace) -> int:
+    user = auth.reset_password(open_workspace(args.workspace), args.name, _password(args))
+    print(f"new password set for {user.name}")
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    token, text = tokens.create_token(ws, args.name)
+    print(
+        f"created serving token {token.name} ({token.token_id}) in the workspace {ws.root}. "
+        "Its text, shown only now:"
+    )
+    print(text)
+    print(
+        "Clients send it as 'Authorization: Bearer <token>'. Keep it secret; revoke it with "
+        f"`workbench tokens revoke {token.name}`."
+    )
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    found = tokens.list_tokens(open_workspace(args.workspace))
+    if not found:
+        print("no serving tokens; `workbench tokens create NAME` makes one")
+    for token in found:
+        print(tokens.describe(token))
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    token = tokens.revoke_token(ws, args.name)
+    print(f"revoked {token.name} ({token.token_id}); servers refuse it from the next request")
+    if warning := tokens.open_after_revoke(ws):
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    r = backup.backup(open_workspace(args.workspace), args.target)
+    print(
+        f"wrote {r.path}: schema v{r.schema_version}, {r.blobs:,} blobs, "
+        f"{r.bytes / 1e6:,.1f} MB before packing"
+    )
+    for sha in r.missing:
+        print(f"  warning: blob {sha} is named by the database but missing; run doctor")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    report = backup.restore(args.archive, args.target)
+    print(f"restored into {args.target}")
+    for line in report.lines():
+        print(f"  {line}")
+    return 0 if report.clean else 2
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    report = backup.doctor(open_workspace(args.workspace), fix=args.fix, verify=not args.quick)
+    for line in report.lines():
+        print(line)
+    return 0 if report.clean else 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from workbench import demo
+    from workbench.settings import workspace_path
+
+    root = workspace_path(args.workspace)
+    if args.reset:
+        demo.reset(root, force=args.force)
+    started = time.perf_counter()
+    ws = open_workspace(str(root))
+    demo.seed(ws, progress=lambda step: print(f"  {step}", flush=True))
+    print(f"demo seeded in {time.perf_counter() - started:.0f} s: {ws.root}")
+    return 0

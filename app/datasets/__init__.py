@@ -1,0 +1,1 @@
+"""Datasets: versions (register, load, diff, export), contracts, the watched inbox."""

@@ -1,0 +1,1 @@
+"""Drift: statistics, reports (stored and exported), model drift and monitoring."""

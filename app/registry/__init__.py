@@ -1,0 +1,2 @@
+"""The model registry: models, versions, aliases, signatures, the promotion gate and REST
+scoring."""

@@ -1,0 +1,437 @@
+"""Champion versus challenger on labelled data, and the promotion gate.
+
+The comparison scores both versions on the same rows: the metric of each (accuracy for
+classifiers, RMSE for regressors), per segment of a chosen column, the paired bootstrap
+interval of the difference (challenger minus champion, the same resampled rows for both),
+and for classifiers McNemar's exact test on the rows where exactly one of them is right.
+
+The gate allows "promote" only when every configured check passes, and says which do not:
+the challenger is better by at least ``margin``; the difference is significant (the 95 %
+interval excludes 0, and McNemar p < ``alpha`` for classifiers); the data version passes
+its contract; the signatures are compatible (callers of the champion keep working).
+
+The gate holds at every door: ``registry.set_alias`` refuses to move an existing champion
+to another version unless the gate passed (``promote`` hands it the verdict) or an admin
+overrides it with a reason; the audit log then lists every waived check. A check left out
+of the configuration (an unticked box) counts as waived when it fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest, bootstrap
+from sklearn import metrics as skm
+
+from workbench.datasets import versions as datasets
+from workbench.drift.stats import p_clause
+from workbench.registry import models as registry
+from workbench.registry import signature
+from workbench.store.entities import ModelVersion
+from workbench.store.errors import InvalidInput, NotFound
+from workbench.store.workspace import Workspace
+from workbench.team.auth import requires
+from workbench.training import evaluation, runner
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    margin: float = 0.0
+    require_significant: bool = True
+    require_contract: bool = True
+    require_signature: bool = True
+    alpha: float = 0.05
+
+
+@dataclass(frozen=True)
+class Comparison:
+    model: str
+    champion: str  # version refs
+    challenger: str
+    dataset: str
+    metric: str
+    higher_is_better: bool
+    champion_score: float
+    challenger_score: float
+    interval: tuple[float, float]  # of challenger - champion
+    mcnemar_p: float | None
+    n_rows: int
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contract_passed: bool | None = None
+    signature_ok: tuple[bool, str] = (True, "")
+    # What the dataset is to the two models (workbench.training.evaluation.evaluation_data): the
+    # roles
+    # fitted on it, whether the comparison ran on their training rows, and a sentence.
+    trained_on: tuple[str, ...] = ()
+    on_training_data: bool = False
+    data_note: str = ""
+
+    @property
+    def difference(self) -> float:
+        return self.challenger_score - self.champion_score
+
+    @property
+    def gain(self) -> float:
+        """The improvement in the metric's good direction (positive: challenger better)."""
+        return self.difference if self.higher_is_better else -self.difference
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's answer: ``allowed`` when every check passed; ``checks`` are (name, passed,
+    detail); ``dataset`` the labelled version it was judged on. From :func:`promote`,
+    ``overridden`` says an admin moved champion anyway (the failing checks waived)."""
+
+    allowed: bool
+    checks: tuple[tuple[str, bool, str], ...]
+    dataset: str = ""
+    overridden: bool = False
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{name}: {detail}" for name, ok, detail in self.checks if not ok]
+
+    @property
+    def moved(self) -> bool:
+        """Whether :func:`promote` moved champion (the gate allowed it, or an override)."""
+        return self.allowed or self.overridden
+
+
+def full_config(config: GateConfig | None = None) -> GateConfig:
+    """``config`` with nothing waived: every check required, the margin at least 0 and
+    ``alpha`` at most the default 0.05. A check left out of ``config`` (an unticked box on
+    the Models page) that fails under this config is a waiver, which only an admin's
+    override with a reason may grant (:func:`promote`)."""
+    config = config or GateConfig()
+    return GateConfig(
+        margin=max(config.margin, 0.0),
+        require_significant=True,
+        require_contract=True,
+        require_signature=True,
+        alpha=min(config.alpha, GateConfig.alpha),
+    )
+
+
+def compare(
+    ws: Workspace,
+    name: str,
+    dataset_ref: str,
+    target: str,
+    *,
+    segment: str | None = None,
+    champion: str = "champion",
+    challenger: str = "challenger",
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Comparison:
+    champ_v = registry.get_version(ws, f"{name}@{champion}")
+    chall_v = registry.get_version(ws, f"{name}@{challenger}")
+    version = datasets.get_version(ws, dataset_ref)
+    frame = datasets.load(ws, version.ref)
+    if target not in frame.columns:
+        raise InvalidInput(f"{version.ref} has no column {target!r}; comparing needs labels.")
+    seen = evaluation.evaluation_data(ws, version, {"champion": champ_v, "challenger": chall_v})
+    if seen.rows is not None:  # the rows no model fitted on this version saw (its hold-out)
+        frame = frame.iloc[seen.rows[seen.rows < len(frame)]]
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    if frame.empty:
+        raise InvalidInput(f"{version.ref} has no labelled rows in {target!r}.")
+    models = [registry.load_model(ws, v.ref) for v in (champ_v, chall_v)]
+    preds = [m.predict(frame[[c["name"] for c in m.signature["inputs"]]]) for m in models]
+    y = frame[target].to_numpy()
+    kind = champ_v.signature["output"]["kind"]
+    metric, higher = ("accuracy", True) if kind == "classification" else ("rmse", False)
+    score = _accuracy if kind == "classification" else _rmse
+    a, b = score(y, preds[0]), score(y, preds[1])
+    interval = _paired_bootstrap(y, preds[0], preds[1], kind == "classification", n_boot, seed)
+    mcnemar = None
+    if kind == "classification":
+        right_a, right_b = preds[0] == y, preds[1] == y
+        only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+        mcnemar = (
+            1.0
+            if only_a + only_b == 0
+            else float(binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+        )
+    segments = pd.DataFrame()
+    if segment:
+        if segment not in frame.columns:
+            raise InvalidInput(f"{version.ref} has no column {segment!r} to segment by.")
+        rows = []
+        for level, idx in frame.groupby(segment, dropna=False).groups.items():
+            idx = np.asarray(idx)
+            rows.append(
+                {
+                    segment: level,
+                    "rows": len(idx),
+                    f"{metric} (champion)": score(y[idx], preds[0][idx]),
+                    f"{metric} (challenger)": score(y[idx], preds[1][idx]),
+                }
+            )
+        segments = pd.DataFrame(rows)
+    return Comparison(
+        name,
+        champ_v.ref,
+        chall_v.ref,
+        version.ref,
+        metric,
+        higher,
+        a,
+        b,
+        interval,
+        mcnemar,
+        len(frame),
+        segments,
+        version.contract_passed,
+        signature.compatible(champ_v.signature, chall_v.signature),
+        seen.trained_on,
+        seen.training_data,
+        seen.note,
+    )
+
+
+@dataclass(frozen=True)
+class EvaluationChoice:
+    """The labelled dataset versions a champion versus challenger comparison can use.
+
+    ``candidates``: the versions (newest first) of the datasets either model was trained on
+    (every dataset when neither records one) that have the models' inputs and labels in
+    ``target``. ``default``: the newest such version neither model was trained on; else
+    one whose held-out rows neither saw; else the newest candidate, with ``note`` saying
+    plainly that it is training data (the gate then stays closed). None when no version
+    has labels. ``target``: the label column of the champion's (else the challenger's)
+    launched run, or None when neither records one."""
+
+    candidates: tuple[str, ...]
+    default: str | None
+    target: str | None
+    note: str = ""
+
+
+def evaluation_choice(
+    ws: Workspace,
+    name: str,
+    *,
+    champion: str = "champion",
+    challenger: str = "challenger",
+    target: str | None = None,
+) -> EvaluationChoice:
+    """Where to compare ``name@champion`` with ``name@challenger`` by default (see
+    :class:`EvaluationChoice`); lineage says which version trained which model."""
+    models = {
+        "champion": registry.get_version(ws, f"{name}@{champion}"),
+        "challenger": registry.get_version(ws, f"{name}@{challenger}"),
+    }
+    target = target or next(filter(None, (_training_target(ws, m) for m in models.values())), None)
+    inputs = {
+        c["name"]
+        for m in models.values()
+        for c in m.signature.get("inputs", [])
+        if isinstance(c, dict) and c.get("name")
+    }
+    names = {m.dataset_ref.split("@")[0] for m in models.values() if m.dataset_ref}
+    names = names or {d.name for d in datasets.list_datasets(ws)}
+    labelled = []
+    for dataset_name in sorted(names):
+        try:
+            versions = datasets.list_versions(ws, dataset_name)
+        except NotFound:
+            continue
+        for v in versions:
+            if v.source == "prediction":
+                continue
+            columns = {p.name: p for p in datasets.get_profile(ws, v)}
+            if inputs - set(columns) or (
+                target is not None and (target not in columns or columns[target].count == 0)
+            ):
+                continue
+            labelled.append(v)
+    labelled.sort(key=lambda v: (v.created_at, v.version), reverse=True)
+    refs = tuple(v.ref for v in labelled)
+    if not labelled:
+        return EvaluationChoice(
+            refs,
+            None,
+            target,
+            "No dataset version has the models' inputs "
+            f"and labels{f' in {target!r}' if target else ''}; register "
+            "labelled data to compare them.",
+        )
+    seen = [(v, evaluation.evaluation_data(ws, v, models)) for v in labelled]
+    unseen = next((v for v, e in seen if not e.trained_on), None)
+    if unseen is not None:
+        return EvaluationChoice(refs, unseen.ref, target)
+    held = next(((v, e) for v, e in seen if not e.training_data), None)
+    if held is not None:
+        return EvaluationChoice(refs, held[0].ref, target, held[1].note)
+    whose = "; ".join(f"{v.ref} of the {' and '.join(e.trained_on)}" for v, e in seen)
+    return EvaluationChoice(
+        refs,
+        labelled[0].ref,
+        target,
+        "Evaluated on training data: every labelled version is training "
+        f"data of one of the models ({whose}), so the comparison is "
+        "optimistic and the gate stays closed. Register labelled data "
+        "neither model was trained on.",
+    )
+
+
+def _training_target(ws: Workspace, version: ModelVersion) -> str | None:
+    try:
+        return runner.run_spec(ws, version.run_id).target
+    except NotFound:  # logged from code: no launch spec
+        return None
+
+
+def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
+    """The checks ``config`` asks for, each (name, passed, detail). The first check is not
+    configurable: the data is not either model's training data (a model scores its own
+    training rows optimistically, so such a comparison says nothing about new data)."""
+    config = config or GateConfig()
+    c = comparison
+    checks = [
+        (
+            "data neither model was trained on",
+            not c.on_training_data,
+            c.data_note or f"{c.dataset} is training data of neither model",
+        )
+    ]
+    checks += [
+        (
+            "better by the margin",
+            c.gain >= config.margin,
+            f"{c.metric} {c.champion_score:.4f} -> {c.challenger_score:.4f} "
+            f"({'+' if c.gain >= 0 else ''}{c.gain:.4f}; margin {config.margin})",
+        )
+    ]
+    if config.require_significant:
+        lo, hi = c.interval
+        gain_lo = lo if c.higher_is_better else -hi
+        significant = gain_lo > 0 and (c.mcnemar_p is None or c.mcnemar_p < config.alpha)
+        detail = f"95% interval of the difference [{lo:.4f}, {hi:.4f}]"
+        if c.mcnemar_p is not None:
+            detail += f", McNemar {p_clause(c.mcnemar_p)}"
+        checks.append(("significant", significant, detail))
+    if config.require_contract:
+        checks.append(
+            (
+                "data passes its contract",
+                c.contract_passed is True,
+                f"{c.dataset} contract {'passed' if c.contract_passed else 'failed or unchecked'}",
+            )
+        )
+    if config.require_signature:
+        checks.append(("signature compatible", c.signature_ok[0], c.signature_ok[1]))
+    return Verdict(all(ok for _, ok, _ in checks), tuple(checks), c.dataset)
+
+
+@requires("admin")
+def promote(
+    ws: Workspace,
+    name: str,
+    dataset_ref: str,
+    target: str,
+    *,
+    config: GateConfig | None = None,
+    actor: str | None = None,
+    segment: str | None = None,
+    override: bool = False,
+    reason: str = "",
+) -> Verdict:
+    """Move ``champion`` to the challenger's version if the gate allows it.
+
+    The gate is judged with nothing waived (:func:`full_config`: a check ``config`` leaves
+    out still counts when it fails). When it refuses, champion stays, unless an admin
+    passes ``override=True`` and a ``reason``: champion moves, and the audit log records
+    the override, the reason and every failing check as waived. Returns the verdict on
+    ``dataset_ref``: ``allowed``, ``overridden``, or neither (nothing moved). Raises
+    InvalidInput for an override without a reason, PermissionDenied below admin."""
+    if override and not (reason or "").strip():
+        raise InvalidInput(
+            "Overriding the promotion gate needs a reason: say why the refused "
+            "checks may be waived (it goes into the audit log)."
+        )
+    try:
+        registry.get_version(ws, f"{name}@{registry.PROTECTED_ALIAS}")
+    except NotFound:
+        challenger = registry.get_version(ws, f"{name}@challenger")
+        registry.set_alias(
+            ws,
+            name,
+            registry.PROTECTED_ALIAS,
+            challenger.version,
+            actor=actor,
+            reason=reason or "first champion",
+            override=override,
+        )
+        return Verdict(True, (("no champion yet", True, "the challenger becomes champion"),))
+    comparison = compare(ws, name, dataset_ref, target, segment=segment)
+    verdict = gate(comparison, full_config(config))
+    if not verdict.allowed and not override:
+        return verdict
+    version = int(comparison.challenger.rsplit("/", 1)[1])
+    why = (
+        f"promoted on {dataset_ref}: {_detail(verdict, 'better by the margin')}"
+        if verdict.allowed
+        else reason
+    )
+    registry.set_alias(
+        ws,
+        name,
+        registry.PROTECTED_ALIAS,
+        version,
+        actor=actor,
+        reason=why,
+        override=override and not verdict.allowed,
+        gate=verdict,
+    )
+    return verdict if verdict.allowed else replace(verdict, overridden=True)
+
+
+def _detail(verdict: Verdict, name: str) -> str:
+    return next((detail for check, _, detail in verdict.checks if check == name), "")
+
+
+def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(skm.accuracy_score(y, pred))
+
+
+def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
+
+
+def _paired_bootstrap(
+    y: np.ndarray, pa: np.ndarray, pb: np.ndarray, classifier: bool, n_boot: int, seed: int
+) -> tuple[float, float]:
+    """The 95 % percentile interval of challenger minus champion (accuracy for a classifier,
+    RMSE for a regressor) over ``n_boot`` resamples of the rows, each row resampled with both
+    models' predictions (paired): ``scipy.stats.bootstrap(..., paired=True,
+    method="percentile")`` on the per-row hits (or squared errors), vectorised in batches of
+    100 resamples. ``y``, ``pa``, ``pb``: arrays of the same length n >= 1."""
+    if classifier:  # accuracy is the mean of the hits
+        a, b = (np.asarray(p == y, dtype=float) for p in (pa, pb))
+
+        def change(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+            return b.mean(axis=axis) - a.mean(axis=axis)
+    else:  # RMSE is the root of the mean squared error
+        y = np.asarray(y, dtype=float)
+        a, b = ((np.asarray(p, dtype=float) - y) ** 2 for p in (pa, pb))
+
+        def change(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+            return np.sqrt(b.mean(axis=axis)) - np.sqrt(a.mean(axis=axis))
+
+    if len(a) == 1:  # every resample is the one row: scipy needs two
+        return (float(change(a, b, 0)),) * 2
+    result = bootstrap(
+        (a, b),
+        change,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_boot,
+        batch=100,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)

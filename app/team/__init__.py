@@ -1,0 +1,1 @@
+"""Team mode: accounts and roles, serving tokens, backup and restore."""

@@ -1,0 +1,343 @@
+"""``workbench import-mlflow URI``: experiments, runs, params, metrics (every point, with its
+step and timestamp) and tags from an MLflow tracking store's SQLite database.
+
+The MLflow database is opened read-only with Python's sqlite3; MLflow itself is not
+needed. Runs keep their MLflow run ids, so importing the same store again adds only runs
+that are new. MLflow stores params as text: they are read back as int, float, bool or
+None where the text is exactly such a value and prints back the same ("8" -> 8, "0.1" ->
+0.1, "True" -> True, "None" -> None; "007" and "12345678901234567.891" stay text), so
+numeric filters work on them and no digit is lost. Artifacts stay where MLflow put them;
+their location is kept as the tag ``mlflow.artifact_uri``. Keys the workbench does not
+accept are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from workbench.store import audit, ingestion, tracking
+from workbench.store.entities import Experiment, ParamValue, Run, utcnow
+from workbench.store.errors import InvalidInput
+from workbench.store.ingestion import IngestBatch
+from workbench.store.workspace import Workspace
+from workbench.team.auth import requires
+from workbench.validation import check_key, check_name, visible_name
+
+_INT64 = (-(2**63), 2**63 - 1)  # a param's int is 64-bit
+STATUS = {
+    "FINISHED": "finished",
+    "FAILED": "failed",
+    "KILLED": "killed",
+    "RUNNING": "lost",
+    "SCHEDULED": "lost",
+}
+BATCH_RUNS = 200
+
+
+@dataclass
+class ImportReport:
+    experiments: int = 0
+    runs: int = 0
+    skipped_runs: int = 0
+    params: int = 0
+    metric_points: int = 0
+    tags: int = 0
+    skipped_keys: set[str] = field(default_factory=set)
+    skipped_points: int = 0
+    bad_run_ids: int = 0
+    unreadable_times: int = 0
+
+    def summary(self) -> str:
+        text = (
+            f"imported {self.runs} runs ({self.skipped_runs} already here) in "
+            f"{self.experiments} experiments: {self.params} params, "
+            f"{self.metric_points:,} metric points, {self.tags} tags"
+        )
+        if self.skipped_keys:  # written out: a key may hold a bidi override or a newline
+            keys = sorted(visible_name(k) for k in self.skipped_keys)
+            text += f"; skipped keys: {', '.join(keys[:10])}"
+        if self.skipped_points:
+            text += (
+                f"; skipped {self.skipped_points:,} metric points whose value, time or step "
+                "is not a number"
+            )
+        if self.bad_run_ids:
+            text += f"; skipped {self.bad_run_ids} runs whose id is not MLflow's 32 hex digits"
+        if self.unreadable_times:
+            text += f"; {self.unreadable_times} run times unreadable, taken as unknown"
+        return text
+
+
+def database_path(uri: str) -> Path:
+    """The SQLite file of ``sqlite:///path`` (or a plain path). Raises InvalidInput."""
+    raw = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else uri
+    if "://" in raw:
+        raise InvalidInput(
+            f"Only MLflow's SQLite store can be imported; got {uri!r}. Pass "
+            "sqlite:///path/to/mlflow.db or the file's path."
+        )
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise InvalidInput(
+            f"No MLflow database at {path}; pass the mlflow.db file that "
+            "`mlflow server --backend-store-uri sqlite:///...` uses."
+        )
+    return path
+
+
+@requires("editor")
+def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
+    path = database_path(uri)
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con.execute("SELECT run_uuid FROM runs LIMIT 1")
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(f"{path} is not an MLflow tracking database ({exc}).") from exc
+    # Text that is not UTF-8 (SQLite stores whatever bytes it was given) is kept with its
+    # bad bytes written out (\xff), not refused as undecodable halfway through the import.
+    con.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
+    report = ImportReport()
+    try:
+        _import_all(ws, con, user, report)
+    except sqlite3.Error as exc:
+        raise InvalidInput(
+            f"{path} could not be read to the end ({exc}). {report.runs} runs were imported "
+            "before that; repair the database (sqlite3 .recover) and import again: runs "
+            "already here are skipped."
+        ) from exc
+    finally:
+        con.close()
+    ws.store.write(
+        lambda tx: audit.record(
+            tx,
+            actor=user,
+            action="mlflow.import",
+            object_type="workspace",
+            object_id=str(path),
+            detail={"runs": report.runs, "points": report.metric_points},
+        )
+    )
+    return report
+
+
+def _import_all(ws: Workspace, con: sqlite3.Connection, user: str, report: ImportReport) -> None:
+    """Every experiment of ``con`` with runs not here yet, in batches of BATCH_RUNS runs
+    (one transaction each); counts into ``report``. sqlite3.Error propagates."""
+    experiments = con.execute(
+        "SELECT experiment_id, name, creation_time FROM experiments ORDER BY experiment_id"
+    ).fetchall()
+    existing = set(
+        ws.store.read(
+            lambda tx: (
+                [r.run_id for r in tracking.search_runs(tx, limit=10_000_000)]
+                + [
+                    r.run_id
+                    for r in tracking.search_runs(tx, limit=10_000_000, lifecycle="deleted")
+                ]
+            )
+        )
+    )
+    for exp_id, name, created in experiments:
+        runs = con.execute(
+            "SELECT run_uuid, name, user_id, status, start_time, end_time, "
+            "lifecycle_stage, artifact_uri FROM runs WHERE experiment_id = ? "
+            "ORDER BY start_time",
+            [exp_id],
+        ).fetchall()
+        new = []
+        for row in runs:
+            run_id = _run_id(row[0])
+            if run_id is None:  # '../../x' would name a folder outside the workspace
+                report.bad_run_ids += 1
+            elif run_id in existing:  # imported before, or 'ab-c' and 'abc' in one store
+                report.skipped_runs += 1
+            else:
+                existing.add(run_id)
+                new.append(row)
+        if not new:
+            continue
+        # a name from MLflow is kept, with what would hide in it written out
+        experiment = _experiment(
+            ws, check_name(visible_name(_text(name)), "Experiment"), user, created
+        )
+        report.experiments += 1
+        for start in range(0, len(new), BATCH_RUNS):
+            _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
+
+
+def _experiment(ws: Workspace, name: str, user: str, created_ms: object) -> Experiment:
+    def work(tx) -> Experiment:
+        found = tracking.find_experiment(tx, name)
+        if found is not None:
+            return found
+        exp = Experiment(
+            uuid.uuid4().hex,
+            name,
+            "imported from MLflow",
+            "active",
+            _time(created_ms, None) or utcnow(),
+            user,
+        )
+        tracking.insert_experiment(tx, exp)
+        return exp
+
+    return ws.store.write(work)
+
+
+def _import_runs(
+    ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: list, report: ImportReport
+) -> None:
+    ids = [r[0] for r in rows]
+    marks = ", ".join("?" * len(ids))
+    params = _grouped(
+        con, f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", ids
+    )
+    tags = _grouped(con, f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", ids)
+    points = _grouped(
+        con,
+        "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
+        f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, timestamp, step",
+        ids,
+    )
+    runs, batches = [], []
+    for run_uuid, name, user_id, status, start, end, stage, artifact_uri in rows:
+        run_id = _run_id(run_uuid) or ""  # the caller passes only runs with an id
+        name, user_id, status, stage, artifact_uri = map(
+            _text, (name, user_id, status, stage, artifact_uri)
+        )
+        run_tags = dict((k, v) for k, v in tags.get(run_uuid, []))
+        label = visible_name(name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}")
+        ours = STATUS.get(status, "lost")
+        runs.append(
+            Run(
+                run_id,
+                exp.experiment_id,
+                label,
+                ours,
+                "mlflow",
+                None,
+                user_id or "",
+                None,
+                None,
+                _time(start, report) or utcnow(),
+                _time(end, report) or (utcnow() if ours == "lost" else None),
+                "imported while running" if ours == "lost" else None,
+                "deleted" if stage == "deleted" else "active",
+            )
+        )
+        batch = IngestBatch(run_id, 0, 0)
+        batch.params = [(k, _typed(v)) for k, v in _valid(params.get(run_uuid, []), report)]
+        run_tags["mlflow.artifact_uri"] = artifact_uri or ""
+        batch.tags = list(_valid(list(run_tags.items()), report))
+        for seq, (key, value, ts, step, is_nan) in enumerate(points.get(run_uuid, []), 1):
+            if key in report.skipped_keys or not _ok(key):
+                report.skipped_keys.add(key)
+                continue
+            try:  # SQLite keeps any value in any column: 'abc' in a REAL one
+                number = math.nan if is_nan else float(value)
+                point = (int(ts), int(step or 0))
+            except (TypeError, ValueError, OverflowError):
+                point = None
+            if point is None or not all(_INT64[0] <= n <= _INT64[1] for n in point):
+                report.skipped_points += 1  # a step or time past int64 is no number here
+                continue
+            batch.metric_key.append(key)
+            batch.metric_value.append(number)
+            batch.metric_ts.append(point[0])
+            batch.metric_step.append(point[1])
+            batch.metric_seq.append(seq)
+        report.params += len(batch.params)
+        report.tags += len(batch.tags)
+        report.metric_points += batch.n_metric_points
+        batches.append(batch)
+
+    def work(tx) -> None:
+        for run in runs:
+            tracking.insert_run(tx, run)
+        ingestion.apply_ingest(tx, batches, utcnow())
+
+    ws.store.write(work)
+    report.runs += len(runs)
+
+
+def _grouped(con: sqlite3.Connection, sql: str, ids: list[str]) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for row in con.execute(sql, ids):
+        out.setdefault(row[0], []).append(tuple(_text(v) for v in row[1:]))
+    return out
+
+
+def _text(value: object) -> object:
+    """``value``, a BLOB (which text_factory does not see) read as text the way the
+    connection reads TEXT: UTF-8 with bad bytes written out (0xff -> ``\\xff``)."""
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+
+
+def _run_id(run_uuid: object) -> str | None:
+    """The workbench id of an MLflow run_uuid: its 32 hex digits (MLflow's uuid4 hex,
+    '-' removed), or None for any other value, which is no run id (and may be a path)."""
+    if not isinstance(run_uuid, str):
+        return None
+    run_id = run_uuid.replace("-", "")
+    return run_id if re.fullmatch(r"[0-9a-f]{32}", run_id) else None
+
+
+def _valid(pairs: list[tuple], report: ImportReport) -> list[tuple]:
+    out = []
+    for key, value in pairs:
+        if _ok(key):
+            out.append((key, value))
+        else:
+            report.skipped_keys.add(key)
+    return out
+
+
+def _ok(key: str) -> bool:
+    try:
+        check_key(key, "Key")
+    except InvalidInput:
+        return False
+    return True
+
+
+def _typed(text: str | None) -> ParamValue:
+    """An MLflow param's text as the value it spells, only when that value prints back as
+    the same text (so nothing is rounded or reformatted): ``"8"`` -> 8,
+    ``"1152921504606846977"`` -> that int exactly, ``"0.1"`` -> 0.1, ``"True"`` -> True,
+    ``"None"`` -> None. Text that would change stays text: ``"007"``, ``"1e-5"`` (Python
+    prints 1e-05), ``"12345678901234567.891"`` (no double holds it) and integers beyond
+    64 bits (params are int64)."""
+    if text is None or text == "None":
+        return None
+    if text in ("True", "False", "true", "false"):
+        return text.lower() == "true"
+    if re.fullmatch(r"-?[0-9]{1,19}", text):
+        number = int(text)
+        return number if str(number) == text and _INT64[0] <= number <= _INT64[1] else text
+    try:
+        number = float(text)
+    except ValueError:
+        return text[:6000]
+    return number if repr(number) == text else text[:6000]
+
+
+def _time(ms: object, report: ImportReport | None) -> datetime | None:
+    """Milliseconds since the epoch as a naive UTC datetime; None for NULL (unknown) and
+    for a value that is no such time ('x', a year past 9999, NaN), counted in ``report``
+    when given."""
+    if ms is None:
+        return None
+    try:
+        if isinstance(ms, (int, float)) and not isinstance(ms, bool):
+            return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        pass
+    if report is not None:
+        report.unreadable_times += 1
+    return None
