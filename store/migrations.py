@@ -451,6 +451,24 @@ LOGIN_SESSIONS = Migration(
     ),
 )
 
+KINDS_AND_CONFIGS = Migration(
+    15,
+    "runs: a stored kind (run, sweep, trial); drift reports: the configuration they ran with",
+    (
+        # What a run is, stored rather than guessed from its name: 'run' (a single run),
+        # 'sweep' (the parent of a launched sweep) or 'trial' (a sweep's child). Existing
+        # sweeps are recognised by the spec record the launcher wrote for each.
+        "ALTER TABLE runs ADD COLUMN kind VARCHAR DEFAULT 'run'",
+        """UPDATE runs SET kind = 'sweep' WHERE run_id IN
+            (SELECT run_id FROM run_records WHERE kind = 'spec' AND name = 'sweep')""",
+        """UPDATE runs SET kind = 'trial'
+            WHERE parent_run_id IN (SELECT run_id FROM runs WHERE kind = 'sweep')""",
+        # JSON of workbench.drift.DriftConfig (thresholds and per-column methods); NULL for a
+        # report made before configurations were stored.
+        "ALTER TABLE drift_reports ADD COLUMN config VARCHAR",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CORE_TRACKING,
     DATASETS,
@@ -466,6 +484,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     LEVEL_SKETCHES,
     SERVING_TOKENS,
     LOGIN_SESSIONS,
+    KINDS_AND_CONFIGS,
 )
 HEAD = MIGRATIONS[-1].version
 

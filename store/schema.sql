@@ -22,7 +22,7 @@ CREATE TABLE dataset_versions(dataset_id VARCHAR, "version" INTEGER, fingerprint
 
 CREATE TABLE datasets(dataset_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL);
 
-CREATE TABLE drift_reports(report_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, reference_ref VARCHAR NOT NULL, current_ref VARCHAR NOT NULL, model_ref VARCHAR, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL, verdict VARCHAR NOT NULL, results VARCHAR NOT NULL, model_results VARCHAR);
+CREATE TABLE drift_reports(report_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL, reference_ref VARCHAR NOT NULL, current_ref VARCHAR NOT NULL, model_ref VARCHAR, n_columns INTEGER NOT NULL, n_drifted INTEGER NOT NULL, verdict VARCHAR NOT NULL, results VARCHAR NOT NULL, model_results VARCHAR, config VARCHAR);
 
 CREATE TABLE experiments(experiment_id VARCHAR PRIMARY KEY, "name" VARCHAR NOT NULL UNIQUE, description VARCHAR DEFAULT('') NOT NULL, lifecycle VARCHAR DEFAULT('active') NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR DEFAULT('') NOT NULL);
 
@@ -50,7 +50,7 @@ CREATE TABLE run_ingest(run_id VARCHAR PRIMARY KEY, byte_offset BIGINT DEFAULT(0
 
 CREATE TABLE run_records(run_id VARCHAR, kind VARCHAR, "name" VARCHAR, "data" VARCHAR NOT NULL, PRIMARY KEY(run_id, kind, "name"));
 
-CREATE TABLE runs(run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, "name" VARCHAR NOT NULL, status VARCHAR NOT NULL, "source" VARCHAR DEFAULT('sdk') NOT NULL, parent_run_id VARCHAR, created_by VARCHAR DEFAULT('') NOT NULL, host VARCHAR, pid INTEGER, started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP, "error" VARCHAR, lifecycle VARCHAR DEFAULT('active') NOT NULL);
+CREATE TABLE runs(run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, "name" VARCHAR NOT NULL, status VARCHAR NOT NULL, "source" VARCHAR DEFAULT('sdk') NOT NULL, parent_run_id VARCHAR, created_by VARCHAR DEFAULT('') NOT NULL, host VARCHAR, pid INTEGER, started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP, "error" VARCHAR, lifecycle VARCHAR DEFAULT('active') NOT NULL, kind VARCHAR DEFAULT('run'));
 
 CREATE TABLE schema_migrations("version" INTEGER PRIMARY KEY, "name" VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);
 
