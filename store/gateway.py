@@ -112,6 +112,23 @@ class Tx:
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    def records(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[dict[str, Any]]:
+        """The rows of a query as dicts keyed by column name (the query's own names and
+        aliases), so an entity is built by name (``Entity(**row)``), never by position: a
+        column added to a table or reordered in a SELECT cannot shift a field."""
+
+        def run() -> list[dict[str, Any]]:
+            result = self._result(sql, params)
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+        return self._guard(run)
+
+    def record(self, sql: str, params: Sequence[Any] | dict | None = None) -> dict[str, Any] | None:
+        """The first row of :meth:`records`, or None when the query returns none."""
+        rows = self.records(sql, params)
+        return rows[0] if rows else None
+
     def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
         row = self.fetchone(sql, params)
         return None if row is None else row[0]
