@@ -14,7 +14,7 @@ from workbench import sdk as wb
 from workbench.store import audit
 from workbench.store.blobs import file_sha256
 from workbench.store.workspace import Workspace
-from workbench.tracking import experiments
+from workbench.tracking import experiments, fluent
 
 
 def test_issue_example_logs_everything(ws: Workspace, tmp_path: Path) -> None:
@@ -178,4 +178,4 @@ def test_huge_error_text_is_capped(ws: Workspace) -> None:
     with pytest.raises(ValueError), wb.start_run(experiment="e") as run:
         raise ValueError("x" * 1_000_000)
     error = wb.get_run(run.run_id).run.error
-    assert len(error) == wb.MAX_ERROR and error.startswith("ValueError: xxx")
+    assert len(error) == fluent.MAX_ERROR and error.startswith("ValueError: xxx")

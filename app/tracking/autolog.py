@@ -79,15 +79,15 @@ def _wrap(fit: Callable) -> Callable:
 
 
 def _log_fit(estimator: Any, X: Any, y: Any) -> None:
-    from workbench import sdk
+    from workbench.tracking import fluent
 
-    own = sdk.active_run() is None
+    own = fluent.active_run() is None
     run = (
-        sdk.start_run(
+        fluent.start_run(
             experiment=_config.get("experiment", "autolog"), name=type(estimator).__name__
         )
         if own
-        else sdk.active_run()
+        else fluent.active_run()
     )
     try:
         params = {}
@@ -139,12 +139,12 @@ def _log_lineage(run: Any, X: Any) -> None:
     ref = getattr(X, "attrs", {}).get("workbench_ref") if hasattr(X, "attrs") else None
     if not isinstance(ref, str) or getattr(run, "input_roles", None):
         return
-    from workbench import sdk
     from workbench.datasets import versions as datasets
     from workbench.store.errors import NotFound
+    from workbench.tracking import fluent
 
     try:
-        run.log_input(datasets.get_version(sdk.workspace(), ref), "train")
+        run.log_input(datasets.get_version(fluent.workspace(), ref), "train")
     except NotFound:  # deleted since it was loaded: no lineage rather than a wrong one
         return
 

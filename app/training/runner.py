@@ -520,7 +520,7 @@ def _log_input(ws: Workspace, run, ref: str) -> None:
 def _attach(ws: Workspace, run_id: str, name: str, experiment: str, *, from_queue: bool = False):
     """This process becomes the writer of an existing run's event log; ``from_queue``: it
     starts a queued trial now (the run becomes running, started now)."""
-    from workbench.sdk import ActiveRun
+    from workbench.tracking.fluent import ActiveRun
 
     return ActiveRun(ws, run_id, name, experiment, Settings.from_env(), from_queue=from_queue)
 
