@@ -375,11 +375,12 @@ class Store:
                         self._inst.closer.start()
 
     @contextmanager
-    def exclusive(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def exclusive(self) -> Iterator[Tx]:
         """The database to this caller alone: other processes are locked out (the open
         instance holds the file lock) and this process's other threads wait for the block
         to end, after their units of work in flight have finished. For a consistent copy of
-        the file (``CHECKPOINT``, then copy)."""
+        the file (``store.maintenance.checkpoint``, then copy). Yields a :class:`Tx` outside
+        any transaction (statements autocommit); the raw connection never leaves the store."""
         me = threading.get_ident()
         with self._inst.mutex:
             while self._inst.exclusive is not None:
@@ -389,7 +390,7 @@ class Store:
                 self._inst.turn.wait()
         try:
             with self.connection() as con:
-                yield con
+                yield Tx(con)
         finally:
             with self._inst.mutex:
                 self._inst.exclusive = None

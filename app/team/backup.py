@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench import files
-from workbench.store import audit
+from workbench.store import audit, maintenance
 from workbench.store.blobs import file_sha256
 from workbench.store.entities import utcnow
 from workbench.store.errors import InvalidInput, WorkbenchError
@@ -52,11 +52,6 @@ from workbench.tracking.ingest import pid_alive
 
 FORMAT = 1
 ORPHAN_GRACE = 600.0  # seconds
-BLOB_COLUMNS = (
-    ("artifacts", "sha256"),
-    ("dataset_versions", "blob_sha256"),
-    ("model_versions", "sha256"),
-)
 
 
 @dataclass(frozen=True)
@@ -131,15 +126,6 @@ class DoctorReport:
         return out
 
 
-def referenced_blobs(con) -> dict[str, str]:
-    """sha256 -> the first table naming it."""
-    out: dict[str, str] = {}
-    for table, column in BLOB_COLUMNS:
-        for (sha,) in con.execute(f"SELECT DISTINCT {column} FROM {table}").fetchall():
-            out.setdefault(sha, table)
-    return out
-
-
 @requires("admin")
 def backup(ws: Workspace, target: Path | str) -> BackupReport:
     """Write ``target`` (``.tar`` or ``.tar.gz``): see the module's docstring. Before it
@@ -163,11 +149,11 @@ def backup(ws: Workspace, target: Path | str) -> BackupReport:
     owner = {"pid": os.getpid(), "started": _process_start(os.getpid()), "partial": str(partial)}
     (staging / OWNER_FILE).write_text(json.dumps(owner))
     try:
-        with ws.store.exclusive() as con:
-            con.execute("CHECKPOINT")
+        with ws.store.exclusive() as tx:
+            maintenance.checkpoint(tx)
             shutil.copy2(ws.paths.db, staging / "meta.duckdb")
-            version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
-            named = referenced_blobs(con)
+            version = maintenance.schema_version(tx)
+            named = maintenance.referenced_blobs(tx)
             missing = []
             for sha in sorted(named):
                 source = ws.blobs.path_for(sha)
@@ -483,8 +469,7 @@ def doctor(ws: Workspace, *, fix: bool = False, verify: bool = True) -> DoctorRe
     ``fix`` removes orphans and stale temporary files older than ORPHAN_GRACE, and what
     killed backups left and killed restores into this workspace's folder left beside it."""
     report = DoctorReport()
-    with ws.store.connection() as con:
-        named = referenced_blobs(con)
+    named = ws.store.read(maintenance.referenced_blobs)
     report.referenced = len(named)
     for sha, where in sorted(named.items()):
         path = ws.blobs.path_for(sha)
