@@ -159,3 +159,24 @@ def test_a_run_id_that_is_a_path_is_skipped(ws: Workspace, store_copy: Path, cap
     assert (victim / "keep.txt").read_text() == "mine"
     assert main(["import-mlflow", str(store_copy)]) == 0  # again: still skipped, not a run
     assert "imported 0 runs (5 already here)" in capsys.readouterr().out
+
+
+def test_a_database_that_breaks_midway_says_how_far_the_import_got(
+    ws: Workspace, store_copy: Path, capsys
+) -> None:
+    """The MLflow file's metric pages are overwritten: the import stops with one line that
+    names the file, SQLite's complaint and what to do, and keeps what it imported."""
+    import sqlite3
+
+    con = sqlite3.connect(store_copy)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    [(root,)] = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'metrics'")
+    con.close()
+    with store_copy.open("r+b") as f:  # the metrics table's root page, garbage
+        f.seek((root - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    assert main(["import-mlflow", str(store_copy)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {store_copy} could not be read to the end (")
+    assert "runs were imported before that; repair the database (sqlite3 .recover)" in err
+    assert "Traceback" not in err

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from workbench.store import audit, ingestion, tracking
+from workbench.store import audit, ingestion, mlflow_source, tracking
 from workbench.store.entities import Experiment, ParamValue, Run, utcnow
 from workbench.store.errors import InvalidInput
 from workbench.store.ingestion import IngestBatch
@@ -94,25 +93,16 @@ def database_path(uri: str) -> Path:
 @requires("editor")
 def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
     path = database_path(uri)
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        con.execute("SELECT run_uuid FROM runs LIMIT 1")
-    except sqlite3.DatabaseError as exc:
-        raise InvalidInput(f"{path} is not an MLflow tracking database ({exc}).") from exc
-    # Text that is not UTF-8 (SQLite stores whatever bytes it was given) is kept with its
-    # bad bytes written out (\xff), not refused as undecodable halfway through the import.
-    con.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
     report = ImportReport()
-    try:
-        _import_all(ws, con, user, report)
-    except sqlite3.Error as exc:
-        raise InvalidInput(
-            f"{path} could not be read to the end ({exc}). {report.runs} runs were imported "
-            "before that; repair the database (sqlite3 .recover) and import again: runs "
-            "already here are skipped."
-        ) from exc
-    finally:
-        con.close()
+    with mlflow_source.open_source(path) as source:
+        try:
+            _import_all(ws, source, user, report)
+        except mlflow_source.SourceUnreadable as exc:
+            raise InvalidInput(
+                f"{path} could not be read to the end ({exc}). {report.runs} runs were "
+                "imported before that; repair the database (sqlite3 .recover) and import "
+                "again: runs already here are skipped."
+            ) from exc
     ws.store.write(
         lambda tx: audit.record(
             tx,
@@ -126,12 +116,12 @@ def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
     return report
 
 
-def _import_all(ws: Workspace, con: sqlite3.Connection, user: str, report: ImportReport) -> None:
-    """Every experiment of ``con`` with runs not here yet, in batches of BATCH_RUNS runs
-    (one transaction each); counts into ``report``. sqlite3.Error propagates."""
-    experiments = con.execute(
-        "SELECT experiment_id, name, creation_time FROM experiments ORDER BY experiment_id"
-    ).fetchall()
+def _import_all(
+    ws: Workspace, source: mlflow_source.MlflowSource, user: str, report: ImportReport
+) -> None:
+    """Every experiment of ``source`` with runs not here yet, in batches of BATCH_RUNS runs
+    (one transaction each); counts into ``report``. SourceUnreadable propagates."""
+    experiments = source.experiments()
     existing = set(
         ws.store.read(
             lambda tx: (
@@ -144,12 +134,7 @@ def _import_all(ws: Workspace, con: sqlite3.Connection, user: str, report: Impor
         )
     )
     for exp_id, name, created in experiments:
-        runs = con.execute(
-            "SELECT run_uuid, name, user_id, status, start_time, end_time, "
-            "lifecycle_stage, artifact_uri FROM runs WHERE experiment_id = ? "
-            "ORDER BY start_time",
-            [exp_id],
-        ).fetchall()
+        runs = source.runs(exp_id)
         new = []
         for row in runs:
             run_id = _run_id(row[0])
@@ -164,11 +149,11 @@ def _import_all(ws: Workspace, con: sqlite3.Connection, user: str, report: Impor
             continue
         # a name from MLflow is kept, with what would hide in it written out
         experiment = _experiment(
-            ws, check_name(visible_name(_text(name)), "Experiment"), user, created
+            ws, check_name(visible_name(mlflow_source.text(name)), "Experiment"), user, created
         )
         report.experiments += 1
         for start in range(0, len(new), BATCH_RUNS):
-            _import_runs(ws, con, experiment, new[start : start + BATCH_RUNS], report)
+            _import_runs(ws, source, experiment, new[start : start + BATCH_RUNS], report)
 
 
 def _experiment(ws: Workspace, name: str, user: str, created_ms: object) -> Experiment:
@@ -191,25 +176,19 @@ def _experiment(ws: Workspace, name: str, user: str, created_ms: object) -> Expe
 
 
 def _import_runs(
-    ws: Workspace, con: sqlite3.Connection, exp: Experiment, rows: list, report: ImportReport
+    ws: Workspace,
+    source: mlflow_source.MlflowSource,
+    exp: Experiment,
+    rows: list,
+    report: ImportReport,
 ) -> None:
     ids = [r[0] for r in rows]
-    marks = ", ".join("?" * len(ids))
-    params = _grouped(
-        con, f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})", ids
-    )
-    tags = _grouped(con, f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", ids)
-    points = _grouped(
-        con,
-        "SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics "
-        f"WHERE run_uuid IN ({marks}) ORDER BY run_uuid, timestamp, step",
-        ids,
-    )
+    params, tags, points = source.params(ids), source.tags(ids), source.metrics(ids)
     runs, batches = [], []
     for run_uuid, name, user_id, status, start, end, stage, artifact_uri in rows:
         run_id = _run_id(run_uuid) or ""  # the caller passes only runs with an id
         name, user_id, status, stage, artifact_uri = map(
-            _text, (name, user_id, status, stage, artifact_uri)
+            mlflow_source.text, (name, user_id, status, stage, artifact_uri)
         )
         run_tags = dict((k, v) for k, v in tags.get(run_uuid, []))
         label = visible_name(name or run_tags.get("mlflow.runName") or f"run-{run_id[:6]}")
@@ -264,19 +243,6 @@ def _import_runs(
 
     ws.store.write(work)
     report.runs += len(runs)
-
-
-def _grouped(con: sqlite3.Connection, sql: str, ids: list[str]) -> dict[str, list[tuple]]:
-    out: dict[str, list[tuple]] = {}
-    for row in con.execute(sql, ids):
-        out.setdefault(row[0], []).append(tuple(_text(v) for v in row[1:]))
-    return out
-
-
-def _text(value: object) -> object:
-    """``value``, a BLOB (which text_factory does not see) read as text the way the
-    connection reads TEXT: UTF-8 with bad bytes written out (0xff -> ``\\xff``)."""
-    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
 
 
 def _run_id(run_uuid: object) -> str | None:
