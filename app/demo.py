@@ -37,7 +37,7 @@ from workbench.tracking import experiments, ingest
 from workbench.training import runner
 from workbench.training.runner import SweepSpec
 from workbench.training.task import RunSpec
-from workbench.workspace import DEMO_MARKER, forget, is_demo, open_workspace
+from workbench.workspaces import DEMO_MARKER, forget, is_demo, open_workspace
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 MODEL = "churn-classifier"
@@ -154,7 +154,10 @@ def reset(root: Path | str, *, force: bool = False) -> None:
 
 
 def seed(ws: Workspace, progress: Callable[[str], None] = print) -> dict[str, float]:
-    """Seed the story into an empty workspace; returns seconds per step."""
+    """Seed the story of the module docstring into an empty workspace, marking it as a demo
+    (``DEMO_MARKER``); ``progress`` receives each step's name as it starts. Returns the
+    seconds each step took, by step name. InvalidInput when ``ws`` already has datasets or
+    experiments."""
     if datasets.list_datasets(ws) or experiments.list_experiments(ws):
         raise InvalidInput(
             f"{ws.root} already has data; seed the demo into an empty "

@@ -5,7 +5,7 @@ import streamlit as st
 
 from workbench.ui import data, nav
 from workbench.ui.widgets import display_runs, user_errors
-from workbench.workspace import is_demo
+from workbench.workspaces import is_demo
 
 st.title("Home")
 if is_demo(data.workspace().root):
@@ -39,6 +39,8 @@ def _models() -> list[tuple[str, int | None, str, str]]:
 
 @st.fragment(run_every=5.0)
 def overview() -> None:
+    """The workspace's counts, recent runs, models and recent activity; refreshed every
+    5 s."""
     with user_errors():
         ws = data.workspace()
         summary = data.summary(str(ws.root), data.generation())

@@ -18,7 +18,7 @@ from streamlit import config as st_config
 from workbench import sdk as wb
 from workbench.store.text import escape_unstorable
 from workbench.store.workspace import Workspace
-from workbench.workspace import forget, open_workspace
+from workbench.workspaces import forget, open_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 # The Streamlit entry script (AppTest.from_file); its pages are at "../../../pages/<file>".

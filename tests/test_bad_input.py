@@ -10,7 +10,7 @@ import pytest
 from workbench import sdk as wb
 from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ print("done", flush=True)
 READER = """
 import json, sys, time
 from workbench.tracking import experiments
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 ws = open_workspace()
 reads = errors = 0
 messages, latencies = [], []

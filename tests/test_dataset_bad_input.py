@@ -243,7 +243,7 @@ ZEROS = """
 import resource, sys
 from pathlib import Path
 from workbench.datasets import versions as datasets
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 from workbench.store.errors import InvalidInput
 ws = open_workspace(None)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -32,7 +32,7 @@ from workbench.registry import models as registry
 from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.tracking import experiments
-from workbench.workspace import is_demo
+from workbench.workspaces import is_demo
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import PYTHON, ROOT, subprocess_env
 from workbench.ui import nav
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")

@@ -54,7 +54,7 @@ def test_seven_processes_in_a_tight_loop_all_make_progress(ws: Workspace) -> Non
 
 HOLDER = """
 import sys, time
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 ws = open_workspace()
 def work(tx):
     print("holding", flush=True)

@@ -105,7 +105,7 @@ REGISTER = """
 import sys
 from pathlib import Path
 from workbench.datasets import versions as datasets
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 ws = open_workspace(None)
 datasets.register(ws, Path(sys.argv[1]), "big")
 print("registered", flush=True)
@@ -150,7 +150,7 @@ def test_registration_killed_at_random_moments(ws: Workspace, tmp_path: Path) ->
 MOVER = """
 import os, sys
 from workbench.registry import models as registry
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 ws = open_workspace(None)
 acks = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 for i in range(100000):

@@ -30,7 +30,7 @@ from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.team import auth
 from workbench.ui import nav
-from workbench.workspace import DEMO_MARKER
+from workbench.workspaces import DEMO_MARKER
 
 MAIN = MAIN_SCRIPT
 

@@ -189,7 +189,7 @@ def assert_same_rows(expected: pd.DataFrame, loaded: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from workbench.workspace import open_workspace
+    from workbench.workspaces import open_workspace
 
     return open_workspace(tmp_path_factory.mktemp("props") / "workspace")
 

@@ -422,7 +422,7 @@ LAUNCHER = """
 import sys
 from workbench.training import runner
 from workbench.training.task import RunSpec
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 spec = RunSpec("churn", "churned", "gradient_boosting", validation="kfold", folds=20,
                params={"n_estimators": 300})
 sweep = runner.SweepSpec("grid", {"learning_rate": [0.05, 0.1, 0.2]})

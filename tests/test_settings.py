@@ -8,7 +8,7 @@ import pytest
 
 from workbench.settings import Settings, workspace_path
 from workbench.store.errors import InvalidInput
-from workbench.workspace import forget, open_workspace
+from workbench.workspaces import forget, open_workspace
 
 
 def test_default_workspace_is_found_from_a_subfolder(tmp_path: Path, monkeypatch) -> None:

@@ -12,10 +12,13 @@ import time
 from workbench.store.errors import InvalidInput
 from workbench.store.users import ROLES
 from workbench.team import auth, backup, tokens
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the ``users``, ``tokens``, ``backup``, ``restore``, ``doctor`` and
+    ``demo`` subcommands to ``sub`` (the main parser's subparsers), each with its ``cmd_*``
+    function as ``func``."""
     users = sub.add_parser("users", help="team-mode accounts and roles").add_subparsers(
         dest="users_command", required=True, metavar="SUBCOMMAND"
     )
@@ -129,6 +132,10 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
+    """``workbench users add NAME [--role R] [--password-stdin]``: create the account
+    (the password asked twice at the prompt, or read as one line from stdin); 0.
+    InvalidInput for a bad name, role or password, or prompts that differ; AlreadyExists for
+    a taken name."""
     ws = open_workspace(args.workspace)
     user = auth.add_user(ws, args.name, _password(args), args.role)
     print(f"added {user.name} ({user.role}) to the workspace {ws.root}")
@@ -136,6 +143,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
+    """``workbench users list``: each account's name, role, state and who made it
+    when (or that the workspace has none, so is single-user); 0."""
     ws = open_workspace(args.workspace)
     users = auth.list_users(ws)
     if not users:
@@ -152,24 +161,35 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def cmd_users_set_role(args: argparse.Namespace) -> int:
+    """``workbench users set-role NAME ROLE``: change the account's role; 0.
+    NotFound for no such user; InvalidInput when it would leave no active admin."""
     user = auth.set_role(open_workspace(args.workspace), args.name, args.role)
     print(f"{user.name} is now {user.role}")
     return 0
 
 
 def cmd_users_disable(args: argparse.Namespace) -> int:
+    """``workbench users disable NAME [--enable]``: disable the account (its open
+    sessions end at once) or enable it again; 0. NotFound for no such user; InvalidInput for
+    the last active admin."""
     user = auth.set_disabled(open_workspace(args.workspace), args.name, not args.enable)
     print(f"{user.name} is {'disabled' if user.disabled else 'enabled'}")
     return 0
 
 
 def cmd_users_reset_password(args: argparse.Namespace) -> int:
+    """``workbench users reset-password NAME [--password-stdin]``: set a new
+    password (asked as for ``users add``), which ends the account's sessions; 0. NotFound
+    for no such user; InvalidInput for a short password."""
     user = auth.reset_password(open_workspace(args.workspace), args.name, _password(args))
     print(f"new password set for {user.name}")
     return 0
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
+    """``workbench tokens create NAME``: make a serving token and print its text,
+    the only time it is shown; 0. InvalidInput for a bad name; AlreadyExists when an active
+    token has that name."""
     ws = open_workspace(args.workspace)
     token, text = tokens.create_token(ws, args.name)
     print(
@@ -185,6 +205,8 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_list(args: argparse.Namespace) -> int:
+    """``workbench tokens list``: one line per token, active and revoked, with its
+    use (:func:`workbench.team.tokens.describe`); 0."""
     found = tokens.list_tokens(open_workspace(args.workspace))
     if not found:
         print("no serving tokens; `workbench tokens create NAME` makes one")
@@ -194,6 +216,9 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    """``workbench tokens revoke NAME``: revoke the active token of that name
+    (servers refuse it from their next request); warns on stderr when the endpoint then needs
+    no token at all. 0; NotFound when no active token has that name."""
     ws = open_workspace(args.workspace)
     token = tokens.revoke_token(ws, args.name)
     print(f"revoked {token.name} ({token.token_id}); servers refuse it from the next request")
@@ -203,6 +228,10 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    """``workbench backup TARGET``: write a ``.tar`` or ``.tar.gz`` archive of the
+    workspace (safe while the app runs) and print what it holds, warning about blobs the
+    database names but that are missing; 0. InvalidInput for a target that exists, lies in
+    the workspace or has another suffix."""
     r = backup.backup(open_workspace(args.workspace), args.target)
     print(
         f"wrote {r.path}: schema v{r.schema_version}, {r.blobs:,} blobs, "
@@ -214,6 +243,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    """``workbench restore ARCHIVE TARGET``: unpack a backup into TARGET (new or
+    empty) and print doctor's report of it; 0 when clean, 2 when the report found problems.
+    InvalidInput (TARGET left as it was) for a missing or unreadable archive or a TARGET that
+    is not empty."""
     report = backup.restore(args.archive, args.target)
     print(f"restored into {args.target}")
     for line in report.lines():
@@ -222,6 +255,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    """``workbench doctor [--fix] [--quick]``: check that every blob the database names
+    exists (and, without ``--quick``, still matches its sha256) and list orphans; ``--fix``
+    removes orphans and leftovers older than ``ORPHAN_GRACE``. Prints the report; 0 when
+    clean, 2 otherwise."""
     report = backup.doctor(open_workspace(args.workspace), fix=args.fix, verify=not args.quick)
     for line in report.lines():
         print(line)
@@ -229,6 +266,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """``workbench demo [--reset [--force]]``: seed the churn story into an empty
+    workspace (``--reset`` first deletes a demo workspace, see :func:`workbench.demo.reset`),
+    printing each step; 0. InvalidInput for a workspace that already has data, or a reset of
+    a folder that is not a demo or (without ``--force``) has a run still logging."""
     from workbench import demo
     from workbench.settings import workspace_path
 

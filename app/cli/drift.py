@@ -14,7 +14,7 @@ from workbench import files
 from workbench.cli.terminal import say
 from workbench.listing import check_limit
 from workbench.store.errors import InvalidInput
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 if TYPE_CHECKING:  # scipy and plotly load only when a drift command runs (a quick CLI)
     from workbench.drift import stats as drift

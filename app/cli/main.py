@@ -38,12 +38,14 @@ from workbench.team import auth
 from workbench.team.auth import current_user
 from workbench.tracking import experiments, ingest
 from workbench.validation import escape_invisible, visible_name
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 MAIN_SCRIPT = Path(__file__).resolve().parents[1] / "ui" / "entry" / "main.py"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``workbench`` command; each subcommand sets
+    ``func`` to the ``cmd_*`` function that runs it."""
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="MLOps Workbench: datasets, experiments, models and drift on your machine.",
@@ -267,6 +269,12 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit
+    code. A WorkbenchError prints ``error: ...`` on stderr and returns 1, as does an OSError
+    the services did not check first; Ctrl-C returns 130; a closed stdout pipe returns 1
+    quietly; any other exception is a bug: one line with an error id, its traceback appended
+    to ``$TMPDIR/workbench-errors-USER.log`` (printed too with WORKBENCH_DEBUG=1), and 1.
+    Argument errors exit 2 from argparse."""
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", category=auth.ClaimIgnored)  # say_who_acts says it
     try:
@@ -406,6 +414,11 @@ def streamlit_flags(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """``workbench ui [--host H] [--port P] [--team]``: open (or create) the workspace,
+    check the address is free (InvalidInput before any URL is printed), start the run and
+    inbox watcher (unless WORKBENCH_WATCH=0) and serve the Streamlit app until it stops
+    (Streamlit's command line then raises SystemExit with its exit code). A workspace with
+    accounts turns team mode on."""
     ws = open_workspace(args.workspace)
     network.check_free(args.host, args.port)  # before the URL is printed (InvalidInput)
     print(f"Workspace: {ws.root}")
@@ -436,6 +449,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    """``workbench sync [--watch]``: ingest the runs' event logs, mark abandoned runs
+    lost (after WORKBENCH_HEARTBEAT_TIMEOUT seconds) and register settled inbox files,
+    printing what it did; 0. With ``--watch``, keep doing so (totals every 5 s) until Ctrl-C
+    or SIGTERM, then ingest once more and return 0."""
     ws = open_workspace(args.workspace)
     timeout = Settings.from_env().heartbeat_timeout
     if not args.watch:
@@ -478,6 +495,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
+    """``workbench runs list [--experiment NAME] [--status S] [--filter F]
+    [--limit N | --all] [--format table|csv|json]``: the matching runs, newest first, on
+    stdout; when ``--limit`` (default 50) cut the list, a note on stderr. 0; NotFound for an
+    unknown experiment, InvalidInput for a negative limit or a bad filter."""
     ws = open_workspace(args.workspace)
     ids = None
     if args.experiment:
@@ -499,6 +520,8 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 
 def cmd_experiments_list(args: argparse.Namespace) -> int:
+    """``workbench experiments list``: each experiment's name, run counts
+    (all, running, queued), last run time and id, as a table; 0."""
     ws = open_workspace(args.workspace)
     rows = [
         (
@@ -518,6 +541,10 @@ def cmd_experiments_list(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_add(args: argparse.Namespace) -> int:
+    """``workbench datasets add PATH --name NAME [-m MSG] [--tag K=V]...
+    [--encoding E]``: register the CSV or Parquet file as a new version and print the outcome
+    and each failed contract check; 0. InvalidInput for a ``--tag`` without ``=`` or a file
+    the service refuses."""
     tags = {}
     for item in args.tag:
         key, sep, value = item.partition("=")
@@ -541,6 +568,8 @@ def cmd_datasets_add(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_list(args: argparse.Namespace) -> int:
+    """``workbench datasets list``: each dataset's name, latest version, number
+    of versions, author and creation time, as a table; 0."""
     rows = [
         (d.name, d.latest_version, d.n_versions, d.created_by, d.created_at)
         for d in datasets.list_datasets(open_workspace(args.workspace))
@@ -553,6 +582,9 @@ def cmd_datasets_list(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_versions(args: argparse.Namespace) -> int:
+    """``workbench datasets versions NAME``: the dataset's versions (rows,
+    columns, contract state, time, author, message) as a table; 0. NotFound for an unknown
+    dataset."""
     rows = [
         (v.ref, v.n_rows, v.n_columns, _contract_word(v), v.created_at, v.created_by, v.message)
         for v in datasets.list_versions(open_workspace(args.workspace), args.name)
@@ -563,6 +595,9 @@ def cmd_datasets_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_show(args: argparse.Namespace) -> int:
+    """``workbench datasets show REF`` (``churn@v3``, or ``churn`` for the
+    latest): the version's size, fingerprint and source, its column profile as a table, and
+    each failed contract check; 0. NotFound for an unknown ref."""
     ws = open_workspace(args.workspace)
     v = datasets.get_version(ws, args.ref)
     say(
@@ -586,6 +621,8 @@ def cmd_datasets_show(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_diff(args: argparse.Namespace) -> int:
+    """``workbench datasets diff REFERENCE CURRENT [--key COLUMN]``: row counts,
+    column changes and the row differences (by key, or as multisets) of two versions; 0."""
     d = datasets.diff(open_workspace(args.workspace), args.reference, args.current, args.key)
     say(
         f"{d.reference.ref} -> {d.current.ref}: rows {d.reference.n_rows:,} -> {d.current.n_rows:,}"
@@ -609,6 +646,10 @@ def cmd_datasets_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_export(args: argparse.Namespace) -> int:
+    """``workbench datasets export REF TARGET [--force]``: write the version
+    to TARGET (.csv or .parquet decides the format; an existing file only with ``--force``),
+    and for a CSV say what would not read back the same; 0. InvalidInput for a target that
+    cannot be written (:func:`workbench.files.check_output_path`)."""
     ws = open_workspace(args.workspace)
     out = datasets.export(ws, args.ref, args.target, overwrite=args.force)
     say(f"wrote {out}")
@@ -625,6 +666,8 @@ def _contract_word(v) -> str:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
+    """``workbench models list``: each model's latest version, aliases and author,
+    as a table; 0."""
     from workbench.registry import models as registry
 
     models = registry.list_models(open_workspace(args.workspace))
@@ -642,6 +685,9 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_versions(args: argparse.Namespace) -> int:
+    """``workbench models versions NAME``: the model's versions with aliases,
+    source run, training dataset, time and hash, as a table; 0. NotFound for an unknown
+    model."""
     from workbench.registry import models as registry
 
     rows = [
@@ -654,6 +700,8 @@ def cmd_models_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_models_register(args: argparse.Namespace) -> int:
+    """``workbench models register RUN_ID NAME``: register the run's model as
+    the next version of NAME and print it; 0."""
     from workbench.registry import models as registry
 
     v = registry.register_model(open_workspace(args.workspace), args.run_id, args.name)
@@ -662,6 +710,9 @@ def cmd_models_register(args: argparse.Namespace) -> int:
 
 
 def cmd_models_alias(args: argparse.Namespace) -> int:
+    """``workbench models alias NAME ALIAS VERSION [--reason TEXT] [--override]``:
+    point the alias at the version and print the move (with the version before); 0.
+    PermissionDenied where the role does not allow it (champion needs an admin)."""
     from workbench.registry import models as registry
 
     before = registry.set_alias(
@@ -734,6 +785,8 @@ def cmd_models_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:
+    """``workbench models rollback NAME ALIAS``: move the alias back to its
+    previous version and print it; 0."""
     from workbench.registry import models as registry
 
     version = registry.rollback(open_workspace(args.workspace), args.name, args.alias)
@@ -742,6 +795,9 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_models_export(args: argparse.Namespace) -> int:
+    """``workbench models export REF TARGET``: write the version as a folder
+    (model, signature, card, requirements) into TARGET, new or empty, whose parent must
+    exist; 0. InvalidInput for an empty TARGET, a file, or a missing parent folder."""
     from workbench.registry import models as registry
 
     target = files.given_path(args.target, "export folder")  # "" is not "." (the cwd)
@@ -755,6 +811,9 @@ def cmd_models_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """``workbench predict MODEL DATASET [--output NAME]``: score the dataset version
+    with the model; the predictions become a new dataset version (default name
+    ``<dataset>-scored``), and the outcome is printed; 0."""
     from workbench.registry import models as registry
 
     result = registry.score(
@@ -765,6 +824,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """``workbench serve MODEL [--host H] [--port P]`` (default 127.0.0.1:8600): answer
+    scoring requests over HTTP until stopped, behind a :class:`workbench.team.tokens.Gate`;
+    announces the URL once the model loads, and warns on stderr when the address is
+    reachable from other machines. 0 when stopped."""
     from workbench.registry import serving as serve
     from workbench.team import tokens
     from workbench.team.tokens import Gate
@@ -817,6 +880,9 @@ def _loopback(host: str) -> bool:
 
 
 def cmd_import_mlflow(args: argparse.Namespace) -> int:
+    """``workbench import-mlflow URI``: import experiments, runs, params,
+    metrics and tags from an MLflow SQLite store (``sqlite:///path`` or a path) and print a
+    summary; 0."""
     from workbench.tracking import mlflow_import
 
     report = mlflow_import.import_store(open_workspace(args.workspace), args.uri, current_user())
@@ -825,6 +891,9 @@ def cmd_import_mlflow(args: argparse.Namespace) -> int:
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:
+    """``workbench db status``: the database path, schema version against the
+    code's head, pending and applied migrations; 0, or 1 when the database is newer than the
+    code. Upgrades nothing; InvalidInput when the workspace folder does not exist."""
     ws = Workspace.open(workspace_path(args.workspace), create=False, upgrade=False)
     st = migrations.status(ws.store)
     print(f"database: {st.path}")
@@ -838,6 +907,9 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """``workbench db upgrade``: apply the pending migrations (an existing database is
+    first copied into ``backups/``) and print each, or say there is nothing to do; 0.
+    SchemaOutOfDate when the database is newer than the code or a step fails."""
     ws = Workspace.open(workspace_path(args.workspace), upgrade=False)
     applied = migrations.upgrade(ws.store, backup_dir=ws.paths.backups)
     if not applied:

@@ -36,7 +36,7 @@ from workbench.validation import (
     check_step,
     check_tag_value,
 )
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 MAX_ERROR = 8000  # characters of a failed run's error text that are kept
 

@@ -27,7 +27,7 @@ from workbench.store.entities import (
 from workbench.store.workspace import Workspace
 from workbench.tracking import experiments
 from workbench.tracking.watcher import RunWatcher
-from workbench.workspace import open_workspace
+from workbench.workspaces import open_workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -298,9 +298,7 @@ def runs_grid(
         counts = view[params].nunique()
         view = view.drop(columns=counts.index[counts <= 1])
     running = table[table["status"] == "running"] if not table.empty else table
-    sweeps = (
-        running[running["name"].astype(str).str.endswith(" sweep")] if len(running) else running
-    )
+    sweeps = running[running["kind"] == "sweep"]  # the stored kind, never the run's name
     return RunsGrid(
         arrow=pa.Table.from_pandas(view, preserve_index=False),
         run_ids=tuple(table["run_id"].tolist()),

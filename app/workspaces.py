@@ -42,4 +42,6 @@ DEMO_MARKER = ".demo-workspace"
 
 
 def is_demo(root: str | os.PathLike) -> bool:
+    """Whether the folder ``root`` is a workspace ``workbench demo`` seeded (it holds
+    ``DEMO_MARKER``), which ``demo --reset`` may delete."""
     return (Path(root) / DEMO_MARKER).exists()

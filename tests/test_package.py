@@ -1,0 +1,162 @@
+"""One import package, ``workbench``: ``import workbench as wb`` is the notebook API, it stays
+light, and it works in a user's project that has folders of its own named ``app`` and
+``store`` (a Flask or FastAPI ``app/``, a Django app), which a top-level ``app`` or ``store``
+package of ours would collide with."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+from tests.conftest import PYTHON, ROOT, subprocess_env
+from workbench import sdk
+from workbench.store.workspace import Workspace
+from workbench.tracking import experiments
+
+
+def user_env(workspace: Path) -> dict[str, str]:
+    """A user's environment: the installed package only (the tests' own PYTHONPATH, which
+    puts this checkout's root and with it the app/ and store/ folders on the path, is
+    dropped)."""
+    env = subprocess_env(workspace)
+    env.pop("PYTHONPATH")
+    return env
+
+
+def run_python(code: str, cwd: Path, workspace: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PYTHON, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=user_env(workspace),
+    )
+
+
+def test_a_notebook_beside_its_own_app_and_store_folders_logs_a_run(tmp_path: Path) -> None:
+    """The user's project has packages named ``app`` and ``store`` (each refuses to be
+    imported by anyone but the user); the notebook-style script in that folder runs with the
+    folder first on sys.path, as Jupyter and ``python script.py`` put it."""
+    project = tmp_path / "project"
+    for name in ("app", "store"):
+        (project / name).mkdir(parents=True)
+        (project / name / "__init__.py").write_text(
+            f"raise ImportError('the user\\'s own {name} package was imported by the workbench')\n"
+        )
+    (project / "app" / "sdk.py").write_text("raise ImportError('user app.sdk')\n")
+    (project / "store" / "errors.py").write_text("raise ImportError('user store.errors')\n")
+    script = project / "train.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import workbench as wb
+
+            with wb.start_run(experiment="beside", name="own-folders") as run:
+                run.log_params({"alpha": 0.5})
+                run.log_metric("rmse", 1.25)
+            print(run.run_id)
+            """
+        )
+    )
+    workspace = tmp_path / "ws"
+    out = subprocess.run(
+        [PYTHON, str(script)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=user_env(workspace),
+    )
+    assert out.returncode == 0, out.stderr
+    run_id = out.stdout.strip()
+    ws = Workspace.open(workspace)
+    detail = experiments.get_run(ws, run_id)
+    assert detail.run.name == "own-folders" and detail.run.status == "finished"
+    assert detail.params == {"alpha": 0.5} and detail.metrics["rmse"].last_value == 1.25
+
+
+def test_nothing_named_app_or_store_is_installed(tmp_path: Path) -> None:
+    """From a folder without them, ``app`` and ``store`` are not importable: the install
+    puts one top-level package, ``workbench``, on the path."""
+    out = run_python(
+        """
+        import importlib.util, json
+        print(json.dumps({n: importlib.util.find_spec(n) is not None
+                          for n in ("app", "store", "pages", "workbench", "workbench.store",
+                                    "workbench.pages")}))
+        """,
+        tmp_path,
+        tmp_path / "ws",
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {
+        "app": False,
+        "store": False,
+        "pages": False,
+        "workbench": True,
+        "workbench.store": True,
+        "workbench.pages": True,
+    }
+
+
+def test_import_workbench_is_light(tmp_path: Path) -> None:
+    """``import workbench`` imports neither pandas, scikit-learn, duckdb nor streamlit; the
+    first SDK name used brings the SDK (and pandas), still no scikit-learn."""
+    out = run_python(
+        """
+        import json, sys
+        heavy = ("pandas", "sklearn", "duckdb", "streamlit", "plotly")
+        import workbench as wb
+        before = sorted(m for m in heavy if m in sys.modules)
+        wb.start_run
+        after = sorted(m for m in heavy if m in sys.modules)
+        print(json.dumps([before, after]))
+        """,
+        tmp_path,
+        tmp_path / "ws",
+    )
+    assert out.returncode == 0, out.stderr
+    before, after = json.loads(out.stdout)
+    assert before == []
+    assert "pandas" in after and "sklearn" not in after
+
+
+def test_the_package_exports_the_sdk_and_nothing_else(tmp_path: Path) -> None:
+    """Every SDK name, also after every submodule is imported (a submodule named like an SDK
+    function, ``workbench.workspace`` against ``wb.workspace()``, would replace it)."""
+    import workbench.cli.main
+    import workbench.demo
+    import workbench.ui.data
+
+    assert set(workbench.__all__) == set(sdk.__all__)
+    for name in sdk.__all__:
+        assert getattr(workbench, name) is getattr(sdk, name)
+    assert set(sdk.__all__) <= set(dir(workbench))
+    out = run_python(
+        "import workbench\ntry:\n    workbench.no_such_thing\nexcept AttributeError as e:\n"
+        "    print(e)\n",
+        tmp_path,
+        tmp_path / "ws",
+    )
+    assert out.stdout.strip() == "module 'workbench' has no attribute 'no_such_thing'"
+
+
+def test_the_app_entry_script_stands_alone_in_its_folder() -> None:
+    """``streamlit run`` puts the entry script's folder first on the server's sys.path: any
+    module beside it would shadow an installed package of the same name (a ``datasets.py``
+    against Hugging Face's ``datasets``), so the folder holds the script alone."""
+    folder = ROOT / "app" / "ui" / "entry"
+    beside = {p.name for p in folder.iterdir()} - {"__pycache__"}
+    assert beside == {"main.py"}
+
+
+def test_no_module_of_the_package_is_named_like_an_sdk_function() -> None:
+    """Importing ``workbench.X`` sets the attribute ``X`` of the package: a module named like
+    an SDK function would replace ``wb.X`` for every notebook that imported it first."""
+    children = {p.stem for p in (ROOT / "app").glob("*.py")} | {
+        p.name for p in (ROOT / "app").iterdir() if (p / "__init__.py").exists()
+    }
+    assert children & set(sdk.__all__) == set()
