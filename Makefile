@@ -94,6 +94,7 @@ bench: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_drift.py
 	$(BIN)/python bench/bench_first_run.py
 	$(BIN)/python bench/bench_fairness.py
+	$(BIN)/python bench/bench_import.py
 
 # The drift benchmark against Evidently 0.7.23 in its own environment (it needs pandas < 3).
 bench-evidently: $(VENV)/.run-installed
