@@ -160,3 +160,14 @@ def test_no_module_of_the_package_is_named_like_an_sdk_function() -> None:
         p.name for p in (ROOT / "app").iterdir() if (p / "__init__.py").exists()
     }
     assert children & set(sdk.__all__) == set()
+
+
+def test_users_catch_errors_from_workbench_errors() -> None:
+    """``workbench.errors`` is the storage layer's errors under a user's name: the same
+    classes, so ``except workbench.errors.NotFound`` catches what every door raises."""
+    import workbench.errors
+    import workbench.store.errors
+
+    for name in workbench.errors.__all__:
+        assert getattr(workbench.errors, name) is getattr(workbench.store.errors, name)
+        assert issubclass(getattr(workbench.errors, name), workbench.errors.WorkbenchError)
