@@ -37,6 +37,10 @@ DEFAULT_WORKSPACE = "workspace"
 
 @dataclass(frozen=True)
 class Settings:
+    """The tracking and server knobs, each with its default; :meth:`from_env` reads them
+    from the environment variables of the table in the module docstring. Durations are
+    seconds (``session_hours`` hours), ``max_upload_mb`` mebibytes."""
+
     heartbeat_interval: float = 5.0
     heartbeat_timeout: float = 60.0
     ingest_interval: float = 5.0
@@ -54,10 +58,16 @@ class Settings:
 
     @property
     def max_upload_bytes(self) -> int:
+        """``max_upload_mb`` in bytes (1 MB here is 1024 * 1024 bytes)."""
         return int(self.max_upload_mb * 1024 * 1024)
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The settings as the environment gives them now (unset or empty: the default).
+        Each number must be finite and in range: durations 0 to a week of seconds, the
+        session above 0 and at most 366 days of hours, uploads at most 1e6 MB, workers
+        1024, trials 1e6, score rows 1e9 (a count below 1 is raised to 1). InvalidInput,
+        naming the variable, the range and the value given, otherwise."""
         return cls(
             heartbeat_interval=_seconds("WORKBENCH_HEARTBEAT_INTERVAL", cls.heartbeat_interval),
             heartbeat_timeout=_seconds("WORKBENCH_HEARTBEAT_TIMEOUT", cls.heartbeat_timeout),
@@ -96,6 +106,9 @@ def workspace_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def current_user() -> str:
+    """The name this process records as author: WORKBENCH_USER if set, else the login name
+    (``getpass.getuser``: LOGNAME, USER, ... then the password database), else "unknown".
+    A claim, not a proof: a team workspace ignores it (``workbench.team.auth``)."""
     user = os.environ.get("WORKBENCH_USER")
     if user:
         return user

@@ -48,7 +48,10 @@ def _show(value: object, limit: int = 60) -> str:
 
 
 def check_key(key: object, what: str) -> str:
-    """Return ``key`` if it is a valid param/metric/tag key, else raise InvalidInput."""
+    """Return ``key`` if it is a valid param/metric/tag key (``what``: the kind the
+    message names, e.g. "Param" or "Tag"): a str of 1 to ``MAX_KEY`` (250) letters,
+    digits, ``_ - . / :`` and inner spaces (MLflow's set plus ``:``), valid Unicode. Else
+    raise InvalidInput."""
     if not isinstance(key, str):
         raise InvalidInput(
             f"{what} keys must be strings; got {_show(key)} ({type(key).__name__}). "
@@ -206,7 +209,8 @@ MAX_DATASET_NAME = 100
 def check_dataset_name(name: object, what: str = "Dataset") -> str:
     """A dataset or model name (``what``: "Dataset" or "Model", the kind the message
     names): it names a folder in ``inbox/`` and appears in refs like ``churn@v3``, so only
-    ASCII letters, digits, ``_ . -``, starting with a letter or digit."""
+    ASCII letters, digits, ``_ . -``, starting with a letter or digit, no ``..``, 1 to
+    ``MAX_DATASET_NAME`` (100) characters. Returns ``name``; InvalidInput otherwise."""
     if not isinstance(name, str):
         raise InvalidInput(f"{what} name must be a string; got {_show(name)}.")
     check_storable(name, f"{what} name {_show(name)}")
@@ -225,6 +229,10 @@ def check_dataset_name(name: object, what: str = "Dataset") -> str:
 
 
 def check_param_value(key: str, value: object) -> ParamValue:
+    """``value`` as a param of ``key`` keeps it: None, bool, float, an int in 64 bits, or a
+    str of at most ``MAX_PARAM_STR`` (6,000) characters; a numpy scalar becomes its Python
+    value. InvalidInput naming the key and value otherwise (another type, an int outside
+    int64, a longer string or one with a lone surrogate)."""
     value = _unwrap_numpy(value)
     if value is None or isinstance(value, bool | float):
         return value
@@ -249,6 +257,8 @@ def check_param_value(key: str, value: object) -> ParamValue:
 
 
 def check_metric_value(key: str, value: object) -> float:
+    """``value`` of the metric ``key`` as a float (NaN and +-inf kept as logged); a numpy
+    scalar is accepted. InvalidInput for a bool or anything that is not a real number."""
     value = _unwrap_numpy(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput(
@@ -259,6 +269,8 @@ def check_metric_value(key: str, value: object) -> float:
 
 
 def check_step(step: object) -> int:
+    """``step`` if it is an int (or numpy integer scalar) from 0 to 2**63 - 1, not a bool;
+    else InvalidInput."""
     step = _unwrap_numpy(step)
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= _INT64[1]:
         raise InvalidInput(f"step must be a whole number from 0; got {_show(step)}.")
@@ -266,6 +278,9 @@ def check_step(step: object) -> int:
 
 
 def check_tag_value(key: str, value: object) -> str:
+    """The tag value of ``key`` as text: a str, or an int, float or bool as its ``str``
+    (numpy scalars too), of at most ``MAX_TAG_VALUE`` (8,000) characters. InvalidInput for
+    another type, a longer text or one with a lone surrogate."""
     value = _unwrap_numpy(value)
     if not isinstance(value, str | int | float | bool):
         raise InvalidInput(
@@ -280,6 +295,9 @@ def check_tag_value(key: str, value: object) -> str:
 
 
 def check_artifact_name(name: object) -> str:
+    """``name`` if it is a relative POSIX path of 1 to ``MAX_KEY`` (250) characters whose
+    parts are real names: no leading '/', no '..', '.' or empty part, no backslash, NUL,
+    control or invisible character, no blank part, no lone surrogate. Else InvalidInput."""
     if not isinstance(name, str) or not name or len(name) > MAX_KEY:
         raise InvalidInput(f"Artifact name must be 1 to {MAX_KEY} characters; got {_show(name)}.")
     check_storable(name, f"Artifact name {_show(name)}")

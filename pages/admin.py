@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from workbench.settings import Settings
-from workbench.store.users import ROLES
 from workbench.team import auth
 from workbench.team import tokens as auth_tokens
+from workbench.team.auth import ROLES
 from workbench.ui import data
 from workbench.ui.widgets import flash_scope, user_errors
 
@@ -17,6 +17,10 @@ st.title("Admin")
 
 
 def audit_log(ws) -> None:
+    """The audit log panel: filters (who, object type, action prefix, text, since a
+    date taken as midnight UTC), the matching events newest first (at most 5,000, with a note
+    when more match) and a CSV export of what is shown. PermissionDenied (shown by the page's
+    ``user_errors``) for a non-admin in team mode."""
     st.subheader("Audit log")
     facets = auth.audit_facets(ws)
     a, b, c, d, e = st.columns([2, 2, 2, 2, 2])
@@ -59,6 +63,9 @@ def audit_log(ws) -> None:
 
 
 def users_panel(ws) -> None:
+    """The team-mode users panel: the accounts table, a form to add a user and one
+    to change a user's role, password or enabled state (each through ``workbench.team.auth``,
+    admins only; refusals shown by ``user_errors``)."""
     st.subheader("Users")
     users = auth.list_users(ws)
     st.dataframe(
@@ -113,6 +120,9 @@ def users_panel(ws) -> None:
 
 
 def tokens_panel(ws) -> None:
+    """The serving tokens panel: the tokens with their use, a form to create one
+    (its text shown once, after the rerun) and one to revoke an active one, warning when the
+    endpoint is then left open."""
     st.subheader("Serving tokens")
     st.caption(
         "Credentials for `workbench serve`: required on a team workspace and once a token "

@@ -20,6 +20,12 @@ def record(
     object_id: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    """Append one audit event, stamped with the current naive UTC time, in the caller's
+    transaction (so it commits or rolls back with the change it describes).
+
+    ``action`` is dotted, domain first (``model.alias.move``, ``auth.login_failed``);
+    ``object_type``/``object_id`` name what changed; ``detail`` is stored as standard JSON
+    (non-finite floats as null, anything else unserialisable as its ``str``)."""
     tx.execute(
         "INSERT INTO audit_events (ts, actor, action, object_type, object_id, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -75,12 +81,13 @@ def record_many(tx: Tx, events: list[dict[str, Any]]) -> None:
 
 
 def recent(tx: Tx, limit: int = 50) -> list[AuditEvent]:
-    rows = tx.fetchall(
+    """The ``limit`` newest audit events, newest first (``detail`` as its JSON text)."""
+    rows = tx.records(
         "SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "
         "ORDER BY event_id DESC LIMIT ?",
         [int(limit)],
     )
-    return [AuditEvent(*row) for row in rows]
+    return [AuditEvent(**row) for row in rows]
 
 
 def _where(
@@ -116,8 +123,10 @@ def search(
     limit: int | None = 1000,
 ) -> pd.DataFrame:
     """Audit events, newest first, filtered: exact actor and object type, action by prefix
-    (``model.`` finds every model change), ``text`` anywhere in the object id or detail;
-    at most ``limit`` (None: all). :func:`count` says how many match in all."""
+    (``model.`` finds every model change), ``text`` anywhere in the object id or detail,
+    ``since`` a naive UTC datetime; at most ``limit`` rows (None: all). A DataFrame with
+    columns event_id, ts, actor, action, object_type, object_id, detail (JSON text).
+    :func:`count` says how many match in all."""
     where, params = _where(actor, action, object_type, text, since)
     sql = (
         "SELECT event_id, ts, actor, action, object_type, object_id, detail FROM audit_events "

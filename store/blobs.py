@@ -24,21 +24,30 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class BlobRef:
+    """A stored blob: its sha256 (64 lowercase hex digits, also its name) and size."""
+
     sha256: str
     size_bytes: int
 
 
 class BlobStore:
+    """The content-addressed files under ``root`` (``root/ab/abcdef...``): written
+    atomically and durably, read only after checking the hash (see the module docstring).
+    Writes that run out of disk space raise StorageFull and keep nothing."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def path_for(self, sha256: str) -> Path:
+        """Where the blob ``sha256`` lives (whether or not it exists); InvalidInput when
+        ``sha256`` is not 64 lowercase hex digits (so no name can reach outside ``root``)."""
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise InvalidInput(f"{sha256!r} is not a sha256 hex digest (64 characters 0-9a-f).")
         return self.root / sha256[:2] / sha256
 
     def put_file(self, source: Path | str) -> BlobRef:
-        """Store a copy of the file at ``source``; returns its hash and size."""
+        """Store a copy of the file at ``source``; returns its hash and size in bytes.
+        InvalidInput when ``source`` is not an existing file."""
         source = Path(source)
         if not source.is_file():
             raise InvalidInput(f"{source} is not a file; pass the path of an existing file.")
@@ -76,11 +85,16 @@ class BlobStore:
         self.path_for(sha256).unlink(missing_ok=True)
 
     def put_bytes(self, data: bytes) -> BlobRef:
+        """Store ``data``; returns its hash and size (as :meth:`put_stream`)."""
         import io
 
         return self.put_stream(io.BytesIO(data))
 
     def put_stream(self, stream: BinaryIO) -> BlobRef:
+        """Store what a binary ``stream`` yields until its end, read and hashed in 1 MiB
+        chunks into a temporary file that is fsynced and renamed into place; returns its
+        hash and size in bytes. Content already stored is not written twice. StorageFull
+        when the disk or a file size limit runs out (the temporary file is removed)."""
         tmp_dir = self.tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
@@ -111,7 +125,8 @@ class BlobStore:
             raise
 
     def verified_path(self, sha256: str) -> Path:
-        """The blob's path after checking its content still hashes to ``sha256``."""
+        """The blob's path after checking its content still hashes to ``sha256``: NotFound
+        when the file is missing, InvalidInput when its content changed."""
         path = self.path_for(sha256)
         if not path.is_file():
             raise NotFound(
@@ -127,7 +142,8 @@ class BlobStore:
 
     def read_verified(self, sha256: str) -> bytes:
         """The blob's bytes, read once and checked against ``sha256`` before they are
-        returned (one pass: no second read between the check and the use)."""
+        returned (one pass: no second read between the check and the use). NotFound /
+        InvalidInput as :meth:`verified_path`."""
         path = self.path_for(sha256)
         if not path.is_file():
             self.verified_path(sha256)  # raises the NotFound with its hint
@@ -140,14 +156,18 @@ class BlobStore:
         return data
 
     def copy_out(self, sha256: str, target: Path) -> Path:
+        """Copy the blob to ``target`` (a file path, overwritten) after checking its hash;
+        returns ``target``. NotFound / InvalidInput as :meth:`verified_path`."""
         shutil.copyfile(self.verified_path(sha256), target)
         return target
 
     def exists(self, sha256: str) -> bool:
+        """Whether the blob's file is present (its content is not checked)."""
         return self.path_for(sha256).is_file()
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of the file at ``path``, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
         while chunk := fh.read(_CHUNK):

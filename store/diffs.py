@@ -22,6 +22,16 @@ SAMPLE = 20
 
 @dataclass(frozen=True)
 class RowDiff:
+    """The row-level difference of a reference and a current snapshot (:func:`diff_rows`).
+
+    ``mode`` "key" (rows matched by the ``key`` column) or "multiset" (rows compared as
+    whole row texts, duplicates counted; ``key`` None). Counts are rows: ``added`` only in
+    current, ``removed`` only in reference, ``changed``/``unchanged`` (key mode only) keys
+    in both whose shared columns differ / do not. Samples hold at most :data:`SAMPLE`
+    rows; ``changed_sample`` is long form (key, column, reference, current);
+    ``changed_by_column`` counts changed rows per column; ``note`` says why a key was not
+    used or that the versions share no column."""
+
     mode: str  # "key" or "multiset"
     key: str | None
     compared_columns: tuple[str, ...]
@@ -43,7 +53,9 @@ def diff_rows(
     cols_b: tuple[Column, ...],
     key: str | None,
 ) -> RowDiff:
-    """Compare snapshot ``a`` (reference) with ``b`` (current)."""
+    """Compare snapshot ``a`` (reference) with ``b`` (current): each a Parquet file and its
+    columns. Rows are matched by ``key`` when that column is in both and unique and
+    non-NULL in each; otherwise compared as multisets (:class:`RowDiff` ``note`` says why)."""
     by_b = {c.name: c for c in cols_b}
     common = tuple(c for c in cols_a if c.name in by_b)
     with Scratch() as s:
@@ -71,11 +83,11 @@ def _disjoint(s: Scratch) -> RowDiff:
         "as removed and every current row as added."
     )
     return RowDiff(
-        "multiset",
-        None,
-        (),
-        added,
-        removed,
+        mode="multiset",
+        key=None,
+        compared_columns=(),
+        added=added,
+        removed=removed,
         added_sample=s.sql(f"SELECT * FROM b LIMIT {SAMPLE}").df(),
         removed_sample=s.sql(f"SELECT * FROM a LIMIT {SAMPLE}").df(),
         note=note,
@@ -121,17 +133,17 @@ def _by_key(s: Scratch, common: tuple[Column, ...], by_b: dict[str, Column], key
     ).df()
     changed_sample = _changed_sample(s, others, key, any_chg) if changed else pd.DataFrame()
     return RowDiff(
-        "key",
-        key,
-        tuple(c.name for c in common),
-        int(added),
-        int(removed),
-        int(changed),
-        int(unchanged),
-        added_sample,
-        removed_sample,
-        changed_sample,
-        by_column,
+        mode="key",
+        key=key,
+        compared_columns=tuple(c.name for c in common),
+        added=int(added),
+        removed=int(removed),
+        changed=int(changed),
+        unchanged=int(unchanged),
+        added_sample=added_sample,
+        removed_sample=removed_sample,
+        changed_sample=changed_sample,
+        changed_by_column=by_column,
     )
 
 
@@ -171,11 +183,11 @@ def _multiset(
     removed_sample = _multiset_sample(s, "a", common_a, ra, "d.delta")
     added_sample = _multiset_sample(s, "b", common_b, rb, "-d.delta")
     return RowDiff(
-        "multiset",
-        None,
-        tuple(c.name for c in common_a),
-        int(added),
-        int(removed),
+        mode="multiset",
+        key=None,
+        compared_columns=tuple(c.name for c in common_a),
+        added=int(added),
+        removed=int(removed),
         added_sample=added_sample,
         removed_sample=removed_sample,
         note=note,

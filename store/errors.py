@@ -48,6 +48,8 @@ FULL_MARKERS = ("No space left", "File too large", "Disk quota exceeded")
 
 
 def storage_full(what: str, where: object) -> StorageFull:
+    """The StorageFull error (returned, not raised) for a write of ``what`` (e.g. "a
+    file") that ran out of space; ``where`` names the place to free space in."""
     return StorageFull(
         f"The disk is full (or a file size limit was reached) while writing "
         f"{what}; nothing was kept. Free space where {where} lives, then try "

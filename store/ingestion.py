@@ -40,16 +40,20 @@ class IngestBatch:
 
     @property
     def n_metric_points(self) -> int:
+        """How many metric points the batch holds."""
         return len(self.metric_value)
 
 
 def get_ingest_state(tx: Tx, run_id: str) -> IngestState:
-    row = tx.fetchone(
+    """The run's ingestion cursor: how many bytes of its event log (``byte_offset``) and
+    which event sequence number (``last_seq``) are applied. NotFound when the run has no
+    row in the database."""
+    row = tx.record(
         "SELECT run_id, byte_offset, last_seq FROM run_ingest WHERE run_id = ?", [run_id]
     )
     if row is None:
         raise NotFound(f"Run {run_id!r} is not in the workspace database.")
-    return IngestState(*row)
+    return IngestState(**row)
 
 
 def apply_ingest(tx: Tx, batches: Sequence[IngestBatch], now: datetime) -> None:
@@ -240,14 +244,16 @@ def _ingest_metrics(tx: Tx, batches: Sequence[IngestBatch]) -> None:
 
 
 def ingest_states(tx: Tx, run_ids: Sequence[str]) -> dict[str, IngestState]:
+    """``{run_id: cursor}`` (as :func:`get_ingest_state`) for those of ``run_ids`` that
+    have one; runs unknown to the database are left out, not an error."""
     if not run_ids:
         return {}
-    rows = tx.fetchall(
+    rows = tx.records(
         f"SELECT run_id, byte_offset, last_seq FROM run_ingest "
         f"WHERE run_id IN ({', '.join('?' * len(run_ids))})",
         list(run_ids),
     )
-    return {row[0]: IngestState(*row) for row in rows}
+    return {row["run_id"]: IngestState(**row) for row in rows}
 
 
 def run_owners(tx: Tx, run_ids: Sequence[str]) -> dict[str, str]:

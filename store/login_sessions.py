@@ -18,6 +18,8 @@ def insert(
     expires_at: datetime,
     address: str | None,
 ) -> None:
+    """Record a new session: ``session_hash`` the sha256 hex of the cookie token,
+    ``created_at``/``expires_at`` naive UTC, ``address`` the client's (None if unknown)."""
     tx.execute(
         "INSERT INTO login_sessions (session_hash, user_name, created_at, expires_at, address) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -28,15 +30,17 @@ def insert(
 def live(tx: Tx, session_hash: str, now: datetime) -> tuple[str, datetime] | None:
     """``(user name, created_at)`` of the session if it exists, has not ended and has not
     expired at ``now``; else None."""
-    row = tx.fetchone(
+    row = tx.record(
         "SELECT user_name, created_at FROM login_sessions WHERE session_hash = ? "
         "AND ended_at IS NULL AND expires_at > ?",
         [session_hash, now],
     )
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row["user_name"], row["created_at"])
 
 
 def end(tx: Tx, session_hash: str, when: datetime) -> None:
+    """End the session at ``when`` (naive UTC), if it is open; nothing for an unknown or
+    already ended one."""
     tx.execute(
         "UPDATE login_sessions SET ended_at = ? WHERE session_hash = ? AND ended_at IS NULL",
         [when, session_hash],

@@ -10,6 +10,8 @@ from workbench.store.gateway import Tx
 
 
 def set_lifecycle(tx: Tx, run_ids: Sequence[str], lifecycle: str) -> int:
+    """Set the lifecycle (``active`` or ``deleted``, the trash) of the runs ``run_ids``;
+    returns how many of them now have it (unknown ids are skipped and not counted)."""
     tx.execute(
         "UPDATE runs SET lifecycle = ? WHERE run_id IN (SELECT unnest(?))",
         [lifecycle, list(run_ids)],
@@ -23,6 +25,8 @@ def set_lifecycle(tx: Tx, run_ids: Sequence[str], lifecycle: str) -> int:
 
 
 def upsert_tags(tx: Tx, run_ids: Sequence[str], key: str, value: str) -> None:
+    """Set the tag ``key`` to ``value`` on each run of ``run_ids``, replacing an existing
+    value. An unknown run id gets a tag row too (the tags table has no foreign key)."""
     for rid in run_ids:
         tx.execute(
             "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "

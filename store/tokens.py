@@ -28,6 +28,7 @@ class ServingToken:
 
     @property
     def active(self) -> bool:
+        """Whether the token is still accepted (not revoked)."""
         return self.revoked_at is None
 
 
@@ -35,6 +36,8 @@ _COLS = "token_id, name, created_at, created_by, revoked_at, revoked_by, last_us
 
 
 def insert(tx: Tx, token: ServingToken, secret_hash: str) -> None:
+    """Add ``token`` with ``secret_hash`` (the sha256 hex of its secret, never the secret).
+    A token id already stored fails on the primary key (the gateway reports AlreadyExists)."""
     tx.execute(
         f"INSERT INTO serving_tokens ({_COLS}, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -53,15 +56,17 @@ def insert(tx: Tx, token: ServingToken, secret_hash: str) -> None:
 
 def all_tokens(tx: Tx) -> list[ServingToken]:
     """Every token, revoked ones included, oldest first."""
-    rows = tx.fetchall(f"SELECT {_COLS} FROM serving_tokens ORDER BY created_at, token_id")
-    return [ServingToken(*r) for r in rows]
+    rows = tx.records(f"SELECT {_COLS} FROM serving_tokens ORDER BY created_at, token_id")
+    return [ServingToken(**r) for r in rows]
 
 
 def active_by_name(tx: Tx, name: str) -> ServingToken | None:
-    row = tx.fetchone(
+    """The token labelled ``name`` that is not revoked, or None (the service keeps at most
+    one active token per name)."""
+    row = tx.record(
         f"SELECT {_COLS} FROM serving_tokens WHERE name = ? AND revoked_at IS NULL", [name]
     )
-    return None if row is None else ServingToken(*row)
+    return None if row is None else ServingToken(**row)
 
 
 def active_hashes(tx: Tx) -> dict[str, tuple[str, str]]:
@@ -73,6 +78,8 @@ def active_hashes(tx: Tx) -> dict[str, tuple[str, str]]:
 
 
 def revoke(tx: Tx, token_id: str, when: datetime, by: str) -> None:
+    """Mark the token revoked at ``when`` (naive UTC) by the actor ``by``. No error for an
+    unknown id; revoking again overwrites the first revocation's time and actor."""
     tx.execute(
         "UPDATE serving_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
         [when, by, token_id],
@@ -80,6 +87,8 @@ def revoke(tx: Tx, token_id: str, when: datetime, by: str) -> None:
 
 
 def count_uses(tx: Tx, token_id: str, uses: int, last_used_at: datetime) -> None:
+    """Add ``uses`` (accepted requests since the server's last flush) to the token's count
+    and set its last use to ``last_used_at`` (naive UTC). No error for an unknown id."""
     tx.execute(
         "UPDATE serving_tokens SET uses = uses + ?, last_used_at = ? WHERE token_id = ?",
         [uses, last_used_at, token_id],

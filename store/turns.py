@@ -69,6 +69,7 @@ class Entry:
     holding: bool
 
     def line(self) -> str:
+        """The entry as its line in the queue file: ``PID BORN TAG h|w`` and a newline."""
         return f"{self.pid} {self.born} {self.tag} {'h' if self.holding else 'w'}\n"
 
 
@@ -105,6 +106,8 @@ class Turns:
 
     @property
     def enabled(self) -> bool:
+        """Whether the queue is used: False where there is no ``fcntl`` (not POSIX), and the
+        store falls back to plain retries."""
         return fcntl is not None
 
     def _update(self, change) -> list[Entry]:

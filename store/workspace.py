@@ -27,26 +27,34 @@ DB_NAME = "meta.duckdb"
 
 @dataclass(frozen=True)
 class WorkspacePaths:
+    """Where each part of the workspace at ``root`` lives (the layout in the module
+    docstring); computing a path creates nothing."""
+
     root: Path
 
     @property
     def db(self) -> Path:
+        """The metadata database, ``meta.duckdb``."""
         return self.root / DB_NAME
 
     @property
     def blobs(self) -> Path:
+        """The content-addressed file store, ``blobs/``."""
         return self.root / "blobs"
 
     @property
     def runs(self) -> Path:
+        """The runs' event logs and heartbeats, ``runs/``."""
         return self.root / "runs"
 
     @property
     def inbox(self) -> Path:
+        """The watched folder whose files become dataset versions, ``inbox/``."""
         return self.root / "inbox"
 
     @property
     def backups(self) -> Path:
+        """Copies of the database made before a schema upgrade, ``backups/``."""
         return self.root / "backups"
 
     def run_dir(self, run_id: str) -> Path:
@@ -63,7 +71,13 @@ _RUN_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 class Workspace:
-    """An opened workspace: its paths, its database gateway and its blob store."""
+    """An opened workspace: its paths, its database gateway and its blob store.
+
+    Constructing one touches no file (use :meth:`open` to create the folders and upgrade the
+    schema); ``lock_timeout`` (seconds to wait for the database file before StoreBusy) and
+    ``linger`` (seconds the file stays open after a unit of work) go to :class:`Store`.
+    InvalidInput for a path that is not valid UTF-8 text (a lone surrogate).
+    """
 
     def __init__(
         self, root: Path | str, *, lock_timeout: float = 30.0, linger: float = 0.1
@@ -81,6 +95,7 @@ class Workspace:
 
     @property
     def root(self) -> Path:
+        """The workspace folder, absolute, ``~`` expanded."""
         return self.paths.root
 
     @classmethod

@@ -76,6 +76,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Principal:
+    """Who acts (``name``, as the audit log records it) and with which role."""
+
     name: str
     role: str  # viewer | editor | admin | none (a team-mode session not logged in)
 
@@ -85,6 +87,8 @@ _acting: ContextVar[Principal | None] = ContextVar("workbench_acting", default=N
 
 @contextmanager
 def acting_as(principal: Principal) -> Iterator[Principal]:
+    """Within the block (this thread or task: a context variable), act as ``principal``,
+    ahead of any browser session or the process's own identity. Yields ``principal``."""
     token = _acting.set(principal)
     try:
         yield principal
@@ -93,6 +97,10 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
 
 
 def current() -> Principal:
+    """Who acts now, in the order of the module docstring: :func:`acting_as`, else the
+    browser session's principal, else the process as an admin named by
+    ``settings.current_user()``. Its role as recorded then; :func:`effective` reads the
+    role from the users table now."""
     explicit = _acting.get()
     if explicit is not None:
         return explicit
@@ -231,6 +239,9 @@ def allows(ws: Workspace, role: str) -> bool:
 
 
 def check(ws: Workspace, needed: str, verb: str) -> None:
+    """Refuse the acting principal (:func:`effective`) if its role ranks below ``needed``:
+    audit ``auth.denied`` for ``verb`` ("module.function") and raise PermissionDenied ("Log
+    in first" for a session not logged in). Returns None when allowed."""
     who = effective(ws)
     if RANK[who.role] >= RANK[needed]:
         return
@@ -256,12 +267,15 @@ def check(ws: Workspace, needed: str, verb: str) -> None:
 
 
 def check_role(role: str) -> str:
+    """``role`` if it is one of ``ROLES`` (viewer, editor, admin); else InvalidInput."""
     if role not in ROLES:
         raise InvalidInput(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
     return role
 
 
 def check_password(password: str) -> str:
+    """``password`` if it is a str of at least ``MIN_PASSWORD`` (10) characters; else
+    InvalidInput. Length is the only rule (no required character classes)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
     return password
@@ -298,6 +312,11 @@ def check_account_name(name: str, kind: str = "User name") -> str:
 
 @requires("admin")
 def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> User:
+    """Create the account ``name`` with ``role`` and ``password`` (stored only as its
+    argon2id hash: argon2-cffi's defaults, RFC 9106's low-memory profile), audited as
+    ``user.add``; returns it. The first account makes the workspace a team one.
+    InvalidInput for a bad name (:func:`check_account_name`), role or password
+    (:func:`check_password`); AlreadyExists for a taken name; PermissionDenied below admin."""
     name, role = check_account_name(name), check_role(role)
     hashed = _hasher.hash(check_password(password))
     now = utcnow()
@@ -305,7 +324,14 @@ def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> U
     # account (which makes the workspace a team one) was recorded "by root", later ones "by
     # shell:root", and an account named root could not be told from the first author.
     outside = _acting.get() is None and _session_principal() is None
-    user = User(name, role, False, now, shell_principal().name if outside else current_user(), now)
+    user = User(
+        name=name,
+        role=role,
+        disabled=False,
+        created_at=now,
+        created_by=shell_principal().name if outside else current_user(),
+        password_changed_at=now,
+    )
 
     def work(tx) -> None:
         if q.get(tx, name) is not None:
@@ -326,6 +352,10 @@ def add_user(ws: Workspace, name: str, password: str, role: str = "viewer") -> U
 
 @requires("admin")
 def set_role(ws: Workspace, name: str, role: str) -> User:
+    """Give the account ``name`` the role ``role`` (effective at its next click), audited
+    with the role before and after; returns the account after. InvalidInput for an unknown
+    role or when it would leave no active admin; NotFound for no such user;
+    PermissionDenied below admin."""
     check_role(role)
     return _change(ws, name, "user.set_role", role=role)
 
@@ -341,6 +371,10 @@ def set_disabled(ws: Workspace, name: str, disabled: bool = True) -> User:
 
 @requires("admin")
 def reset_password(ws: Workspace, name: str, password: str) -> User:
+    """Set a new password for ``name`` (hashed as in :func:`add_user`), audited without the
+    password. The reset ends the account's open sessions (:func:`principal_of`) and lifts
+    its login throttle (:func:`login`). InvalidInput for a short password; NotFound for no
+    such user; PermissionDenied below admin."""
     hashed = _hasher.hash(check_password(password))
     return _change(
         ws, name, "user.reset_password", password_hash=hashed, password_changed_at=utcnow()
@@ -375,10 +409,12 @@ def _change(
 
 
 def list_users(ws: Workspace) -> list[User]:
+    """Every account, disabled ones included, by name."""
     return ws.store.read(q.all_users)
 
 
 def has_admin(ws: Workspace) -> bool:
+    """Whether at least one account is an admin and not disabled."""
     return ws.store.read(q.admins) > 0
 
 

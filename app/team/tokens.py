@@ -56,7 +56,14 @@ def create_token(ws: Workspace, name: str) -> tuple[ServingToken, str]:
     name = auth.check_account_name(name, "Token name")
     secret = secrets.token_urlsafe(32)
     token = ServingToken(
-        secrets.token_hex(4), name, utcnow(), auth.current_user(), None, "", None, 0
+        token_id=secrets.token_hex(4),
+        name=name,
+        created_at=utcnow(),
+        created_by=auth.current_user(),
+        revoked_at=None,
+        revoked_by="",
+        last_used_at=None,
+        uses=0,
     )
 
     def work(tx) -> None:

@@ -73,6 +73,8 @@ class EventLog:
             return self._seq
 
     def close(self) -> None:
+        """Close the log's file descriptor; closing again does nothing. Appending after
+        closing fails with OSError (a bad file descriptor)."""
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
@@ -160,6 +162,8 @@ def _ts(ms: int) -> datetime:
 
 
 def touch_heartbeat(run_dir: Path) -> None:
+    """Beat for the run: set the modification time of ``run_dir/heartbeat`` to now
+    (creating the file), which :func:`heartbeat_age` reads. ``run_dir`` must exist."""
     path = run_dir / HEARTBEAT_FILE
     path.touch(exist_ok=True)
     os.utime(path)

@@ -22,6 +22,10 @@ from workbench.tracking.events import EVENTS_FILE, MAX_BATCH_BYTES, heartbeat_ag
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What one :func:`sync` applied: ``runs`` with new events, ``events`` (counted by
+    sequence numbers, damaged lines skipped included), metric ``points``. ``lost`` is
+    always empty from :func:`sync`; :func:`reap_lost_runs` marks lost runs."""
+
     runs: int
     events: int
     points: int
@@ -36,7 +40,11 @@ _sync_lock = threading.Lock()
 
 
 def sync(ws: Workspace, run_ids: Iterable[str] | None = None) -> SyncResult:
-    """Ingest new events of the given runs (default: every run folder). Safe to repeat."""
+    """Ingest new events of the given runs (default: every folder under ``runs/``); runs
+    without a database row or without new complete lines are skipped. Each round applies
+    up to ``MAX_BATCH_BYTES`` (64 MiB) of logs in one transaction, cursors included, so it
+    is safe to repeat or interrupt. One sync at a time per process. InvalidInput for a run
+    id that is not a plain folder name; StoreBusy when the database stays locked."""
     with _sync_lock:
         return _sync(ws, run_ids)
 

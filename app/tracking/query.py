@@ -87,12 +87,17 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Token:
+    """One token of a filter: ``kind`` is the regex group that matched (number, string,
+    backtick, op, paren, word), ``text`` as written, ``pos`` its 0-based offset."""
+
     kind: str
     text: str
     pos: int
 
 
 def tokenize(text: str) -> list[Token]:
+    """The tokens of the filter ``text``, whitespace dropped. InvalidInput naming the first
+    character no token starts with and its position (counted from 1)."""
     out, pos = [], 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -108,7 +113,10 @@ def tokenize(text: str) -> list[Token]:
 
 
 def parse(text: str) -> Filter | None:
-    """The filter as a tree of :class:`Condition` joined by :class:`Where`; None if blank."""
+    """The filter as a tree of :class:`Condition` joined by :class:`Where`; None if blank.
+    InvalidInput, naming the token and its position, for a filter that does not parse, is
+    over 5,000 characters, nests parentheses deeper than ``MAX_NESTING`` or holds a lone
+    surrogate."""
     if text is None or not text.strip():
         return None
     if len(text) > 5000:
@@ -146,6 +154,7 @@ def check_keys(tree: Filter | None, known: dict[str, Iterable[str]]) -> None:
 
 
 def conditions(tree: Filter | None) -> list[Condition]:
+    """Every :class:`Condition` in ``tree``, left to right ([] for None)."""
     if tree is None:
         return []
     if isinstance(tree, Condition):

@@ -36,6 +36,13 @@ OVERDUE_S = 30.0
 
 @dataclass
 class WatcherStats:
+    """Running totals of a :class:`RunWatcher`: ingestion
+    ``rounds``, ``events`` and metric ``points`` ingested, runs marked ``lost``, inbox files
+    that became ``dataset_versions`` or were ``rejected_files``, ``errors`` (the last as
+    ``last_error``, "Type: message"), rounds ``deferred`` to other processes, ``last_sync``
+    (epoch seconds) and the run ids whose logs changed since the last round (``dirty``).
+    Shown by the app (errors) and ``workbench sync --watch``."""
+
     rounds: int = 0
     events: int = 0
     points: int = 0
@@ -62,6 +69,13 @@ class _Handler(FileSystemEventHandler):
 
 
 class RunWatcher:
+    """Live ingestion for the workspace ``ws`` (module docstring): every ``interval``
+    seconds a background thread ingests the runs whose logs changed and scans the inbox,
+    every ``reap_every`` seconds marks abandoned runs lost, every ``full_sync_every``
+    seconds syncs every run. ``settings`` (default: from the environment) gives the inbox
+    settle time and heartbeat timeout. Nothing runs until :meth:`start`; errors are counted
+    in :attr:`stats`, never raised from the thread."""
+
     def __init__(
         self,
         ws: Workspace,
@@ -88,10 +102,13 @@ class RunWatcher:
         self._last_reap = time.monotonic()
 
     def mark_dirty(self, run_id: str) -> None:
+        """Note that ``run_id``'s event log changed: the next round ingests it."""
         with self._lock:
             self.stats.dirty.add(run_id)
 
     def start(self) -> RunWatcher:
+        """Create ``runs/`` and ``inbox/`` if missing, start the file observer and the
+        ingestion thread (both daemons); returns self. Call once: a thread starts only once."""
         self.ws.paths.runs.mkdir(parents=True, exist_ok=True)
         self.ws.paths.inbox.mkdir(parents=True, exist_ok=True)
         handler = _Handler(self)
@@ -207,4 +224,5 @@ def start_server_watcher(ws: Workspace, settings: Settings) -> RunWatcher:
 
 
 def server_watcher() -> RunWatcher | None:
+    """The watcher :func:`start_server_watcher` started in this process, or None."""
     return _server_watcher

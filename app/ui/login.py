@@ -12,6 +12,12 @@ from workbench.ui.widgets import user_errors
 
 
 def login_form(ws) -> None:
+    """Render the team-mode login page for the workspace ``ws``: with no admin
+    yet, only the command that creates one; else the identity-provider button (when
+    ``[auth]`` is configured) and the name/password form. A correct login
+    (``auth.login``, throttled and audited there) starts a login session of
+    WORKBENCH_SESSION_HOURS, stores the principal and token in ``st.session_state`` and
+    reruns; a refused one shows its message (``user_errors``)."""
     st.title("Log in")
     if not auth.has_admin(ws):
         st.warning("This team instance has no admin yet. On the server, create one:")

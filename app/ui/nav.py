@@ -15,6 +15,10 @@ PAGES_DIR = Path(importlib.util.find_spec("workbench.pages").origin).parent
 
 @dataclass(frozen=True)
 class PageSpec:
+    """One page of the router as plain data: its ``file`` in ``pages/``, the
+    ``title`` and Material ``icon`` shown in the navigation, and whether it is the
+    ``default`` page (the one ``/`` opens)."""
+
     file: str
     title: str
     icon: str
@@ -22,6 +26,7 @@ class PageSpec:
 
     @property
     def path(self) -> Path:
+        """The page's file, in the installed ``workbench.pages`` folder."""
         return PAGES_DIR / self.file
 
 
@@ -40,6 +45,7 @@ ALL_EXPERIMENTS = "All experiments"
 
 
 def page(spec: PageSpec) -> st.Page:
+    """The ``st.Page`` for ``spec``; only inside a running script (Streamlit needs one)."""
     return st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
 
 

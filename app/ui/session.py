@@ -13,6 +13,10 @@ from workbench.team import auth
 
 
 def principal() -> auth.Principal | None:
+    """The principal of the current browser session: the one a login stored in
+    ``st.session_state``; in team mode before a login ``Principal("anonymous", "none")``;
+    None outside a page run (the CLI, a notebook, the server's own threads) and in
+    single-user mode with no login. Installed as ``auth``'s session lookup at import."""
     if get_script_run_ctx(suppress_warning=True) is None:
         return None  # not a page run: the CLI, a notebook, the server's own threads
     found = st.session_state.get(auth.SESSION_KEY)
