@@ -90,8 +90,9 @@ def run_actions(detail) -> None:
                 "Cancel requested: the run stops at its next fold or stage (queued, it "
                 "never starts)."
             )
-    launched = run.source == "ui" and not run.name.endswith(" sweep")
-    if launched and st.button("Run again", icon=":material/replay:", key=f"again-{run.run_id}"):
+    if experiments.can_run_again(run) and st.button(
+        "Run again", icon=":material/replay:", key=f"again-{run.run_id}"
+    ):
         with user_errors():
             again = _runner().run_again(ws, run.run_id)
             st.toast(f"Launched {len(again.run_ids)} run: same spec, same seed.")

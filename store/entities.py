@@ -12,6 +12,11 @@ ParamValue = int | float | bool | str | None
 RUN_STATUSES = ("queued", "running", "finished", "failed", "killed", "lost")
 UNENDED_STATUSES = ("queued", "running")
 ENDED_STATUSES = ("finished", "failed", "killed", "lost")
+# What a run is, stored (schema step 15), never guessed from its name: ``run`` (one
+# training execution: every run logged from code, a single launched run), ``sweep`` (the
+# parent the launcher makes for a sweep; it trains nothing) or ``trial`` (one of a sweep's
+# children).
+RUN_KINDS = ("run", "sweep", "trial")
 
 
 def utcnow() -> datetime:
@@ -40,6 +45,9 @@ class ExperimentSummary:
 
 @dataclass(frozen=True)
 class Run:
+    """One run as stored. ``kind`` is one of :data:`RUN_KINDS` (``sweep``: a launched
+    sweep's parent, ``trial``: one of its children; a run named "... sweep" is not one)."""
+
     run_id: str
     experiment_id: str
     name: str
@@ -53,6 +61,12 @@ class Run:
     ended_at: datetime | None
     error: str | None
     lifecycle: str
+    kind: str = "run"
+
+    @property
+    def is_sweep(self) -> bool:
+        """True for the parent run of a launched sweep (its trials are its children)."""
+        return self.kind == "sweep"
 
     @property
     def duration_s(self) -> float | None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from workbench.store.entities import (
+    RUN_KINDS,
     Artifact,
     Condition,
     Experiment,
@@ -32,7 +33,7 @@ from workbench.store.gateway import Tx
 
 _RUN_COLS = (
     "run_id, experiment_id, name, status, source, parent_run_id, created_by, host, pid, "
-    "started_at, ended_at, error, lifecycle"
+    "started_at, ended_at, error, lifecycle, kind"
 )
 _EXP_COLS = "experiment_id, name, description, lifecycle, created_at, created_by"
 
@@ -50,6 +51,7 @@ RUN_ATTRIBUTES = {
     "ended_at": "r.ended_at",
     "end_time": "r.ended_at",
     "parent_run_id": "r.parent_run_id",
+    "kind": "r.kind",  # run | sweep | trial (entities.RUN_KINDS)
     # a queued run has no duration yet (its started_at is when it was queued)
     "duration": (
         "CASE WHEN r.status <> 'queued' "
@@ -128,8 +130,12 @@ def list_experiments(tx: Tx) -> list[ExperimentSummary]:
 
 
 def insert_run(tx: Tx, run: Run) -> None:
+    """Insert ``run`` (its ``kind`` too: run, sweep or trial) and its ingestion cursor.
+    Raises InvalidInput for a kind not in ``RUN_KINDS``."""
+    if run.kind not in RUN_KINDS:
+        raise InvalidInput(f"A run's kind is one of {', '.join(RUN_KINDS)}; got {run.kind!r}.")
     tx.execute(
-        f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run.run_id,
             run.experiment_id,
@@ -144,6 +150,7 @@ def insert_run(tx: Tx, run: Run) -> None:
             run.ended_at,
             run.error,
             run.lifecycle,
+            run.kind,
         ],
     )
     tx.execute("INSERT INTO run_ingest (run_id) VALUES (?)", [run.run_id])
@@ -490,6 +497,7 @@ _TEXT_ATTRIBUTES = {
     "created_by",
     "user",
     "parent_run_id",
+    "kind",
 }
 _TIME_ATTRIBUTES = {"started_at", "start_time", "ended_at", "end_time"}
 

@@ -18,22 +18,24 @@ of the configuration (an unticked box) counts as waived when it fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, bootstrap
-from sklearn import metrics as skm
 
 from workbench.datasets import versions as datasets
 from workbench.drift.stats import p_clause
 from workbench.registry import models as registry
 from workbench.registry import signature
+from workbench.store import runs_admin
 from workbench.store.entities import ModelVersion
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import requires
-from workbench.training import evaluation, runner
+from workbench.tracking.compare import higher_is_better
+from workbench.training import evaluation
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,8 @@ def compare(
     preds = [m.predict(frame[[c["name"] for c in m.signature["inputs"]]]) for m in models]
     y = frame[target].to_numpy()
     kind = champ_v.signature["output"]["kind"]
-    metric, higher = ("accuracy", True) if kind == "classification" else ("rmse", False)
-    score = _accuracy if kind == "classification" else _rmse
+    metric = "accuracy" if kind == "classification" else "rmse"
+    higher, score = higher_is_better(metric), _scorer(kind)
     a, b = score(y, preds[0]), score(y, preds[1])
     interval = _paired_bootstrap(y, preds[0], preds[1], kind == "classification", n_boot, seed)
     mcnemar = None
@@ -279,10 +281,12 @@ def evaluation_choice(
 
 
 def _training_target(ws: Workspace, version: ModelVersion) -> str | None:
-    try:
-        return runner.run_spec(ws, version.run_id).target
-    except NotFound:  # logged from code: no launch spec
-        return None
+    """The label column of the run that made ``version``, from the launch spec the runner
+    recorded (``workbench.training.runner.run_spec``, read here as the record itself: the
+    runner imports scikit-learn); None for a model logged from code (no launch spec)."""
+    records = ws.store.read(lambda tx: runs_admin.run_records(tx, version.run_id, "spec"))
+    target = (records.get(("spec", "run")) or {}).get("target")
+    return target if isinstance(target, str) else None
 
 
 def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
@@ -394,12 +398,17 @@ def _detail(verdict: Verdict, name: str) -> str:
     return next((detail for check, _, detail in verdict.checks if check == name), "")
 
 
-def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(skm.accuracy_score(y, pred))
+def _scorer(kind: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The comparison's score of (labels, predictions) for a model of output ``kind``:
+    accuracy for a classifier, RMSE for a regressor (labels and predictions read as floats:
+    exact decimals load as objects), both ``workbench.training.metrics`` (scikit-learn's,
+    as the runs report them). Imported here, when a comparison scores, so that this
+    module's metadata reads (:func:`evaluation_choice`) import no scikit-learn."""
+    from workbench.training import metrics as scores
 
-
-def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
+    if kind == "classification":
+        return scores.accuracy
+    return lambda y, pred: scores.rmse(np.asarray(y, float), np.asarray(pred, float))
 
 
 def _paired_bootstrap(
@@ -415,7 +424,8 @@ def _paired_bootstrap(
 
         def change(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
             return b.mean(axis=axis) - a.mean(axis=axis)
-    else:  # RMSE is the root of the mean squared error
+    else:  # RMSE is the root of the mean squared error (vectorised over the resamples:
+        # workbench.training.metrics.rmse scores one sample at a time)
         y = np.asarray(y, dtype=float)
         a, b = ((np.asarray(p, dtype=float) - y) ** 2 for p in (pa, pb))
 

@@ -185,18 +185,19 @@ def _keep_heldout(run: Any, estimator: Any, X: Any, X_eval: Any, y_eval: Any) ->
 
 
 def _eval_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
-    from sklearn import metrics as skm
+    """The estimator's scores on the evaluation data, by ``workbench.training.metrics``:
+    ``eval_accuracy`` and ``eval_f1_macro`` for a classifier, ``eval_rmse`` and ``eval_r2``
+    for a regressor, nothing for other estimators."""
     from sklearn.base import is_classifier, is_regressor
+
+    from workbench.training import metrics as scores
 
     pred = estimator.predict(X)
     if is_classifier(estimator):
         return {
-            "eval_accuracy": float(skm.accuracy_score(y, pred)),
-            "eval_f1_macro": float(skm.f1_score(y, pred, average="macro")),
+            "eval_accuracy": scores.accuracy(y, pred),
+            "eval_f1_macro": scores.f1_macro(y, pred),
         }
     if is_regressor(estimator):
-        return {
-            "eval_rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
-            "eval_r2": float(skm.r2_score(y, pred)),
-        }
+        return {"eval_rmse": scores.rmse(y, pred), "eval_r2": scores.r2(y, pred)}
     return {}

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from workbench.retry import write_retrying
 from workbench.store import audit, history, runs_admin, tracking
 from workbench.store import datasets as store_datasets
 from workbench.store.entities import (
+    RUN_KINDS,
     AuditEvent,
     Condition,
     Experiment,
@@ -22,14 +24,24 @@ from workbench.store.entities import (
     RunDetail,
     utcnow,
 )
-from workbench.store.errors import AlreadyExists, InvalidInput, NotFound
+from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.gateway import Tx
 from workbench.store.workspace import Workspace
 from workbench.team.auth import requires
 from workbench.tracking.query import check_keys, parse
 from workbench.validation import check_key, check_name, check_tag_value
 
-RUN_COLUMNS = ["run_id", "name", "experiment", "status", "started_at", "duration_s", "user"]
+# The runs table's attribute columns; ``kind`` is run, sweep or trial (RUN_KINDS).
+RUN_COLUMNS = [
+    "run_id",
+    "name",
+    "experiment",
+    "status",
+    "started_at",
+    "duration_s",
+    "user",
+    "kind",
+]
 
 
 @requires("editor")
@@ -44,11 +56,19 @@ def create_run(
     pid: int | None = None,
     host: str | None = None,
     queued: bool = False,
+    kind: str = "run",
 ) -> tuple[Run, Experiment]:
     """Create a run in ``experiment`` (created if missing): ``running``, or with
     ``queued=True`` ``queued`` (a launched trial waiting for a worker; its worker's start
-    event makes it running, started then). Raises InvalidInput for a bad name."""
+    event makes it running, started then). ``kind`` is stored with it (``RUN_KINDS``):
+    ``run`` (the default: every run logged from code), ``sweep`` (a launched sweep's
+    parent) or ``trial`` (one of its children, so ``parent_run_id`` is required). Raises
+    InvalidInput for a bad name, an unknown kind or a trial without a parent."""
     check_name(experiment, "Experiment")
+    if kind not in RUN_KINDS:
+        raise InvalidInput(f"A run's kind is one of {', '.join(RUN_KINDS)}; got {kind!r}.")
+    if kind == "trial" and parent_run_id is None:
+        raise InvalidInput("A trial belongs to a sweep: give its parent_run_id.")
     run_id = uuid.uuid4().hex
     name = check_name(name, "Run") if name is not None else f"run-{run_id[:6]}"
 
@@ -69,6 +89,7 @@ def create_run(
             None,
             None,
             "active",
+            kind,
         )
         tracking.insert_run(tx, run)
         audit.record(
@@ -77,16 +98,14 @@ def create_run(
             action="run.created",
             object_type="run",
             object_id=run_id,
-            detail={"experiment": exp.name, "name": name},
+            detail={"experiment": exp.name, "name": name}
+            | ({"kind": kind} if kind != "run" else {}),
         )
         return run, exp
 
-    try:
-        return ws.store.write(work)
-    except AlreadyExists:
-        # Another thread created the experiment between our read and insert: go again,
-        # this time it is found.
-        return ws.store.write(work)
+    # Another session may create the experiment between our read and insert: going again
+    # finds it (see workbench.retry).
+    return write_retrying(ws.store, work)
 
 
 def _insert_experiment(tx: Tx, name: str, user: str) -> Experiment:
@@ -387,6 +406,7 @@ def _runs_frame(
                 r.started_at,
                 r.duration_s,
                 r.created_by,
+                r.kind,
             ),
             strict=True,
         ):
@@ -418,6 +438,14 @@ def get_run(ws: Workspace, run_id: str) -> RunDetail:
         )
 
     return ws.store.read(work)
+
+
+def can_run_again(run: Run) -> bool:
+    """Whether ``workbench.training.runner.run_again`` can repeat ``run``: one the launcher
+    made (source ``ui``) that trained a model, a single run or a sweep's trial. A sweep's
+    parent (kind ``sweep``) trains nothing and has no launch spec; a run logged from code
+    has none either."""
+    return run.source == "ui" and run.kind != "sweep"
 
 
 def metric_history(

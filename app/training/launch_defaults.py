@@ -18,6 +18,9 @@ The rules (the launch form shows them; ``docs/guide`` and the README describe th
   1900..2100), has at least 2 distinct values, and, when it would be a classification
   target (see :func:`task_of`), has at most :data:`MAX_CLASSES` of them.
 - **Features**: every other column but the identifier-like ones.
+- **Task** (:func:`task_for`, the one rule: the form's default, and what the runner does
+  with a spec that names no task, through ``workbench.training.task.detect_task``):
+  :data:`TASK_RULE`.
 """
 
 from __future__ import annotations
@@ -57,6 +60,15 @@ KEY_LEVELS = 50
 MAX_CLASSES = 50
 #: Runs of the experiment looked at (newest first) for the last dataset used.
 RUNS_LOOKED_AT = 50
+#: An integer target with at most this many distinct values is a classification target
+#: (class codes such as 0/1 or ratings 1..5); with more, a count or an amount: regression.
+MAX_INTEGER_CLASSES = 20
+#: The task rule as the launch form states it.
+TASK_RULE = (
+    "regression for a float column, or an integer column with more than "
+    f"{MAX_INTEGER_CLASSES} distinct values; classification otherwise (text, booleans, "
+    f"dates, and integers with at most {MAX_INTEGER_CLASSES} distinct values)"
+)
 
 
 @dataclass(frozen=True)
@@ -81,14 +93,23 @@ class ColumnDefaults:
         )
 
 
+def task_for(family: str, distinct: int) -> str:
+    """``"classification"`` or ``"regression"`` for a target column of type ``family`` (a
+    profile's family: integer, float, boolean, string, date, timestamp or other; exact
+    decimals count as float) with ``distinct`` distinct non-null values, by
+    :data:`TASK_RULE`: only numbers are regressed, and integers only past
+    :data:`MAX_INTEGER_CLASSES` levels. The one task rule: :func:`task_of` applies it to a
+    stored profile (the launch form), ``workbench.training.task.detect_task`` to the
+    loaded column (the runner)."""
+    if family == "float" or (family == "integer" and distinct > MAX_INTEGER_CLASSES):
+        return "regression"
+    return "classification"
+
+
 def task_of(profile: ColumnProfile) -> str:
-    """The task a target column suggests (the same rule as workbench.training.task.detect_task):
-    text, boolean, or integer with at most 20 distinct values -> classification."""
-    if profile.family in ("string", "boolean") or (
-        profile.family == "integer" and profile.distinct <= 20
-    ):
-        return "classification"
-    return "regression"
+    """The task target column ``profile`` suggests: :func:`task_for` of its family and
+    distinct count (the launch form's default task)."""
+    return task_for(profile.family, profile.distinct)
 
 
 def identifier_reason(p: ColumnProfile) -> str | None:

@@ -191,6 +191,7 @@ def launch(
             source="ui",
             pid=pid,
             host=host,
+            kind="sweep",  # stored: pages and the CLI read the kind, never the name
         )
         parent = _attach(ws, row.run_id, row.name, experiment)  # the launcher writes it
         parent.log_params(
@@ -228,6 +229,7 @@ def launch(
             pid=pid,
             host=host,
             queued=True,
+            kind="trial" if parent_id is not None else "run",
         )
         # The trial's folder now, not when a worker starts it: the launcher beats for it
         # while it waits in the queue (_keep_alive). Without the folder those beats were

@@ -43,7 +43,8 @@ from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler, OneHotEncod
 
 from workbench.registry import signature
 from workbench.store.errors import InvalidInput
-from workbench.training import catalogue
+from workbench.training import catalogue, launch_defaults
+from workbench.training import metrics as scores
 
 MAX_CURVE_POINTS = 200
 MAX_STAGES = 100
@@ -102,15 +103,25 @@ Progress = Callable[[dict[str, float], int], None]
 
 
 def detect_task(target: pd.Series) -> str:
-    """Classification for text, booleans, categories and integers with at most 20 levels;
-    regression otherwise."""
-    if (
-        pd.api.types.is_bool_dtype(target)
-        or not pd.api.types.is_numeric_dtype(target)
-        or (pd.api.types.is_integer_dtype(target) and target.nunique() <= 20)
-    ):
-        return "classification"
-    return "regression"
+    """``"classification"`` or ``"regression"`` for the loaded target column, by the one
+    task rule (``workbench.training.launch_defaults.task_for``, which the launch form
+    applies to the stored profile): regression for floats and for integers with more than
+    ``MAX_INTEGER_CLASSES`` distinct values, classification for everything else (text,
+    booleans, categories, dates). Exact decimals count as floats (convert them first with
+    ``signature.decimals_as_floats``, as :func:`check_inputs` does)."""
+    return launch_defaults.task_for(_family(target), int(target.nunique()))
+
+
+def _family(values: pd.Series) -> str:
+    """The profile family (``store.snapshots.family_of``) a loaded column's dtype maps to,
+    as far as the task rule needs it: integer, float, boolean, or other."""
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(values):
+        return "integer"
+    if pd.api.types.is_numeric_dtype(values):
+        return "float"
+    return "other"
 
 
 def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
@@ -378,37 +389,19 @@ def _predictions(task: str, pipeline: Pipeline, X: pd.DataFrame) -> dict[str, An
 
 
 def _score(task: str, pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
+    """The run's metrics on (X, y) (``workbench.training.metrics``): rmse, mae and r2 for a
+    regressor; accuracy, balanced accuracy, macro F1, precision and recall, and from class
+    probabilities ROC AUC and log loss, for a classifier."""
     p = _predictions(task, pipeline, X)
     if task == "regression":
-        pred = p["pred"].astype(float)
-        return {
-            "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
-            "mae": float(skm.mean_absolute_error(y, pred)),
-            "r2": float(skm.r2_score(y, pred)),
-        }
-    pred = p["pred"]
-    out = {
-        "accuracy": float(skm.accuracy_score(y, pred)),
-        "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),
-        "f1_macro": float(skm.f1_score(y, pred, average="macro", zero_division=0)),
-        "precision_macro": float(skm.precision_score(y, pred, average="macro", zero_division=0)),
-        "recall_macro": float(skm.recall_score(y, pred, average="macro", zero_division=0)),
-    }
-    proba = p.get("proba")
-    if proba is not None and y.nunique() >= 2:
-        classes = p["classes"]
-        try:
-            if len(classes) == 2:
-                out["roc_auc"] = float(skm.roc_auc_score(y == classes[1], proba[:, 1]))
-            else:
-                out["roc_auc"] = float(
-                    skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
-                )
-            if not p.get("proba_is_score"):
-                out["log_loss"] = float(skm.log_loss(y, proba, labels=classes))
-        except ValueError:
-            pass  # a class absent from this split: no AUC for it
-    return out
+        return scores.regression_scores(y, p["pred"].astype(float))
+    return scores.classification_scores(
+        y,
+        p["pred"],
+        p.get("proba"),
+        p.get("classes"),
+        proba_is_score=bool(p.get("proba_is_score")),
+    )
 
 
 def _staged(task, pipeline: Pipeline, X, y, report) -> None:
@@ -430,9 +423,9 @@ def _staged(task, pipeline: Pipeline, X, y, report) -> None:
         if i not in keep:
             continue
         if task == "classification":
-            report({"staged_accuracy": float(skm.accuracy_score(y, pred))}, i + 1)
+            report({"staged_accuracy": scores.accuracy(y, pred)}, i + 1)
         else:
-            report({"staged_rmse": float(np.sqrt(skm.mean_squared_error(y, pred)))}, i + 1)
+            report({"staged_rmse": scores.rmse(y, pred)}, i + 1)
 
 
 def _is_forest(model) -> bool:

@@ -9,16 +9,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from workbench.tracking.compare import best_per_metric, higher_is_better
 from workbench.ui import charts, data
 
-LOWER_IS_BETTER = ("loss", "rmse", "mae", "mse", "error", "seconds", "std")
 MAX_TRACES = 200
 SIDE_BY_SIDE = 4
 ZOOM_FROM = 200  # steps: wider histories are downsampled (store.history), so offer a zoom
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(word in metric.lower() for word in LOWER_IS_BETTER)
 
 
 def run_labels(table: pd.DataFrame) -> dict[str, str]:
@@ -55,43 +51,37 @@ def param_diff(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def metric_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: the best run (its label, see :func:`run_labels`) and value (by
-    direction), and the min, max and mean."""
+    """Per metric: the best run (its label, see :func:`run_labels`) and value, and the min,
+    max and mean: ``workbench.tracking.compare.best_per_metric`` (which way is better is
+    its rule) laid out as a table."""
     labels = run_labels(table)
-    rows = []
-    for col in (c for c in table.columns if c.startswith("metrics.")):
-        values = table[col].dropna()
-        if values.empty:
-            continue
-        name = col.removeprefix("metrics.")
-        low = lower_is_better(name)
-        best = values.idxmin() if low else values.idxmax()
-        rows.append(
-            {
-                "metric": name,
-                "better": "lower" if low else "higher",
-                "best run": labels[str(table.loc[best, "run_id"])],
-                "best": values[best],
-                "min": values.min(),
-                "max": values.max(),
-                "mean": values.mean(),
-                "runs": len(values),
-            }
-        )
+    rows = [
+        {
+            "metric": best.metric,
+            "better": "higher" if best.higher_is_better else "lower",
+            "best run": labels[best.run_id],
+            "best": best.value,
+            "min": best.min,
+            "max": best.max,
+            "mean": best.mean,
+            "runs": best.runs,
+        }
+        for best in best_per_metric(table)
+    ]
     return pd.DataFrame(rows)
 
 
 def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
     """Runs (by label, see :func:`run_labels`) x latest metrics, the best value of each
-    metric highlighted."""
+    metric highlighted (``workbench.tracking.compare.higher_is_better`` says which)."""
     cols = [c for c in table.columns if c.startswith("metrics.")]
     frame = _by_run(table)[cols].rename(columns=lambda c: c.removeprefix("metrics."))
     styler = frame.style.format(precision=4)
     for col in frame.columns:
-        if lower_is_better(col):
-            styler = styler.highlight_min(subset=[col], color="#c7ecc9")
-        else:
+        if higher_is_better(col):
             styler = styler.highlight_max(subset=[col], color="#c7ecc9")
+        else:
+            styler = styler.highlight_min(subset=[col], color="#c7ecc9")
     return styler
 
 

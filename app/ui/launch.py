@@ -8,7 +8,6 @@ from typing import Any
 import streamlit as st
 
 from workbench.training import catalogue, launch_defaults, runner
-from workbench.training.launch_defaults import task_of
 from workbench.training.task import RunSpec
 from workbench.ui import data
 from workbench.ui.widgets import user_errors
@@ -58,13 +57,13 @@ def launch_form(experiment_default: str) -> None:
     if column_defaults.left_out:
         st.caption(column_defaults.note())
     c, d = st.columns(2)
-    detected = task_of(target_profile)
+    detected = launch_defaults.task_of(target_profile)  # the rule the runner applies too
     task = c.radio(
         "Task",
         catalogue.TASKS,
         index=catalogue.TASKS.index(detected),
         horizontal=True,
-        help=f"Detected from {target}: {detected}.",
+        help=f"Detected from {target}: {detected} ({launch_defaults.TASK_RULE}).",
         key="launch_task",
     )
     choices = catalogue.for_task(task)

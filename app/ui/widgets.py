@@ -174,17 +174,25 @@ def file_size(n_bytes: int) -> str:
 
 def display_runs(table: pd.DataFrame) -> pd.DataFrame:
     """The runs table as shown: duration readable, params and tags as text
-    (a column may mix types, e.g. None and 8). Built in one go: a column assignment per
-    param costs more than the rest of the page's script (measured with py-spy)."""
+    (a column may mix types, e.g. None and 8). ``kind`` (run, sweep, trial) follows the
+    name when a sweep or a trial is among the runs, and is left out when every run is a
+    plain run. Built in one go: a column assignment per param costs more than the rest of
+    the page's script (measured with py-spy)."""
     columns: dict[str, object] = {}
     for col in table.columns:
         if col == "duration_s":
             columns["duration"] = [duration(s) for s in table[col].tolist()]
         elif col.startswith(("params.", "tags.")):
             columns[col] = [_text(v) for v in table[col].tolist()]
+        elif col == "kind" and not (table[col] != "run").any():
+            continue  # only plain runs: the column would say "run" on every row
         else:
             columns[col] = table[col]
-    first = ["name", "status", "experiment", "started_at", "duration", "user"]
+    first = [
+        c
+        for c in ("name", "kind", "status", "experiment", "started_at", "duration", "user")
+        if c in columns
+    ]
     rest = [c for c in columns if c not in first and c != "run_id"]
     return pd.DataFrame({c: columns[c] for c in [*first, *rest, "run_id"]}, index=table.index)
 
