@@ -101,16 +101,16 @@ def many_events(ws: Workspace, model: str, n: int) -> None:
         for i in range(n):
             store_monitors.add_event(
                 tx,
-                [
+                store_monitors.MonitorEvent(
                     uuid.uuid4().hex,
                     model,
                     f"churn@v{i + 1}",
                     None,
                     False,
                     "none",
-                    "{}",
+                    {},
                     start + timedelta(seconds=i),
-                ],
+                ),
             )
 
     ws.store.write(work)

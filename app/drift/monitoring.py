@@ -18,11 +18,9 @@ Every step is recorded: the drift report, the run, the model version, the alias 
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 
 from workbench.drift import report as reports
 from workbench.registry import models as registry
@@ -30,35 +28,12 @@ from workbench.store import audit, drift_reports
 from workbench.store import monitors as store_monitors
 from workbench.store.entities import DatasetVersion, utcnow
 from workbench.store.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.store.monitors import Monitor, MonitorEvent
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
 from workbench.validation import check_dataset_name
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Monitor:
-    model: str
-    dataset: str
-    target: str
-    drift_share: float
-    auto_promote: bool
-    created_at: datetime
-    created_by: str
-    max_performance_drop: float | None = None  # a share of the reference score; None: off
-
-
-@dataclass(frozen=True)
-class MonitorEvent:
-    event_id: str
-    model: str
-    dataset_ref: str
-    report_id: str | None
-    fired: bool
-    action: str
-    detail: dict
-    checked_at: datetime
 
 
 @requires("editor")
@@ -94,19 +69,7 @@ def set_monitor(
     )
 
     def work(tx) -> None:
-        store_monitors.put(
-            tx,
-            [
-                monitor.model,
-                monitor.dataset,
-                monitor.target,
-                monitor.drift_share,
-                monitor.auto_promote,
-                monitor.created_at,
-                monitor.created_by,
-                monitor.max_performance_drop,
-            ],
-        )
+        store_monitors.put(tx, monitor)
         audit.record(
             tx,
             actor=monitor.created_by,
@@ -128,14 +91,13 @@ def set_monitor(
 
 def monitors(ws: Workspace, dataset: str | None = None) -> list[Monitor]:
     """Every monitor (or those watching ``dataset``), by model name."""
-    return [Monitor(*r) for r in ws.store.read(lambda tx: store_monitors.monitors(tx, dataset))]
+    return ws.store.read(lambda tx: store_monitors.monitors(tx, dataset))
 
 
 def events(ws: Workspace, model: str | None = None, limit: int | None = None) -> list[MonitorEvent]:
     """A model's (or every model's) monitor events, newest first: all of them, or the
     newest ``limit`` (:func:`count_events` says how many there are in all)."""
-    rows = ws.store.read(lambda tx: store_monitors.events(tx, model, limit))
-    return [MonitorEvent(*r[:6], json.loads(r[6]), r[7]) for r in rows]
+    return ws.store.read(lambda tx: store_monitors.events(tx, model, limit))
 
 
 def count_events(ws: Workspace, model: str | None = None) -> int:
@@ -335,19 +297,7 @@ def _record(
     )
 
     def work(tx) -> None:
-        store_monitors.add_event(
-            tx,
-            [
-                event.event_id,
-                event.model,
-                event.dataset_ref,
-                event.report_id,
-                event.fired,
-                event.action,
-                json.dumps(detail, default=str, allow_nan=False),
-                event.checked_at,
-            ],
-        )
+        store_monitors.add_event(tx, event)
         audit.record(
             tx,
             actor="monitor",
