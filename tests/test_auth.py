@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import json
 from datetime import timedelta
@@ -111,11 +112,18 @@ def _dummy_args(fn) -> tuple[list, dict]:
 
 
 def _verbs():
+    """Every guarded verb, once every service module is imported (each registers its own)."""
+    import pkgutil
 
+    import workbench
+
+    for info in pkgutil.walk_packages(workbench.__path__, "workbench."):
+        if not info.name.startswith(("workbench.ui", "workbench.pages", "workbench.cli.__main__")):
+            importlib.import_module(info.name)
     out = {}
-    for qualified in sorted(auth.VERBS):
-        module, name = qualified.split(".")
-        out[qualified] = getattr(__import__(f"app.{module}", fromlist=[name]), name)
+    for verb in sorted(auth.VERBS):
+        module, name = auth.VERB_FUNCTIONS[verb].rsplit(".", 1)
+        out[verb] = getattr(importlib.import_module(module), name)
     return out
 
 
@@ -141,7 +149,7 @@ def test_editors_and_admins(ws: Workspace) -> None:
         registry.set_alias(ws, "clf", "challenger", version.version)  # an editor may
         with pytest.raises(PermissionDenied, match=r"registry\.set_alias needs the admin role"):
             registry.set_alias(ws, "clf", "champion", version.version)
-        with pytest.raises(PermissionDenied, match=r"experiments\.purge_runs needs the admin"):
+        with pytest.raises(PermissionDenied, match=r"tracking\.purge_runs needs the admin"):
             experiments.purge_runs(ws, launch.run_ids, "ed")
         experiments.trash_runs(ws, launch.run_ids, "ed")
     with acting_as(ADMIN):
@@ -167,7 +175,7 @@ def test_every_writing_service_function_is_guarded_or_listed() -> None:
     """A public function in app/ that calls ``*.store.write`` must carry @requires, or be in
     UNGUARDED_WRITERS with its reason; a new writer cannot slip past the role check."""
     unguarded = {}
-    for path in sorted((ROOT / "app").glob("*.py")):
+    for path in sorted((ROOT / "app").rglob("*.py")):
         tree = ast.parse(path.read_text())
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
@@ -184,7 +192,7 @@ def test_every_writing_service_function_is_guarded_or_listed() -> None:
                 for d in node.decorator_list
             )
             if writes and not guarded:
-                unguarded.setdefault(f"app/{path.name}", set()).add(node.name)
+                unguarded.setdefault(str(path.relative_to(ROOT)), set()).add(node.name)
     extra = {f: names - UNGUARDED_WRITERS.get(f, set()) for f, names in unguarded.items()}
     assert {f: n for f, n in extra.items() if n} == {}
     stale = {f: names - unguarded.get(f, set()) for f, names in UNGUARDED_WRITERS.items()}

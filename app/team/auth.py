@@ -69,6 +69,7 @@ SESSION_KEY = "workbench_principal"
 
 # Every guarded verb: "module.function" -> the role it needs (or a rule of its arguments).
 VERBS: dict[str, str | Callable[..., str]] = {}
+VERB_FUNCTIONS: dict[str, str] = {}  # verb -> the function's dotted path
 
 _hasher = PasswordHasher()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,12 +116,25 @@ def current_user() -> str:
     return current().name
 
 
+def verb_name(module: str, function: str) -> str:
+    """The name a guarded verb goes by in refusals and the audit log: its domain and its
+    function (``workbench.registry.models.set_alias`` -> ``registry.set_alias``), or the
+    module for a module at the package's top (``workbench.demo.seed`` -> ``demo.seed``)."""
+    parts = module.split(".")
+    return f"{parts[1] if len(parts) > 1 else parts[0]}.{function}"
+
+
 def requires(role: str | Callable[..., str]) -> Callable[[F], F]:
     """Guard a service verb ``f(ws, ...)``: refuse (and audit) a principal below ``role``.
-    ``role`` may be a function of the verb's other arguments (e.g. moving champion)."""
+    ``role`` may be a function of the verb's other arguments (e.g. moving champion). The
+    verb is named by :func:`verb_name`; two verbs of one name are a programming error
+    (RuntimeError at import)."""
 
     def wrap(fn: F) -> F:
-        verb = f"{fn.__module__.split('.')[-1]}.{fn.__name__}"
+        verb = verb_name(fn.__module__, fn.__name__)
+        where = f"{fn.__module__}.{fn.__qualname__}"
+        if VERB_FUNCTIONS.setdefault(verb, where) != where:
+            raise RuntimeError(f"two guarded verbs are named {verb}; rename one")
         VERBS[verb] = role
         signature = inspect.signature(fn)
 
