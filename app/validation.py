@@ -258,14 +258,21 @@ def check_param_value(key: str, value: object) -> ParamValue:
 
 def check_metric_value(key: str, value: object) -> float:
     """``value`` of the metric ``key`` as a float (NaN and +-inf kept as logged); a numpy
-    scalar is accepted. InvalidInput for a bool or anything that is not a real number."""
+    scalar is accepted. InvalidInput for a bool, anything that is not a real number, or a
+    number past the largest float (an int of 309 digits or more)."""
     value = _unwrap_numpy(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput(
             f"Metric {key!r} = {_show(value)} is not a number ({type(value).__name__}); "
             "log metrics as int or float."
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int (or Fraction) past the largest float, about 1.8e308
+        raise InvalidInput(
+            f"Metric {key!r} = {_show(value)} is beyond what a float holds (about 1.8e308); "
+            "log float('inf') if that is what it means, or log it scaled."
+        ) from None
 
 
 def check_step(step: object) -> int:

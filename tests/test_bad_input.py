@@ -29,6 +29,8 @@ from workbench.workspaces import open_workspace
         (lambda r: r.log_metric("m", "0.5"), "is not a number (str)"),
         (lambda r: r.log_metric("m", None), "is not a number (NoneType)"),
         (lambda r: r.log_metric("m", True), "is not a number (bool)"),
+        (lambda r: r.log_metric("m", 10**400), "is beyond what a float holds (about 1.8e308)"),
+        (lambda r: r.log_metrics({"m": -(10**309)}), "is beyond what a float holds"),
         (lambda r: r.log_metric("m", 1.0, step=-1), "step must be a whole number from 0"),
         (lambda r: r.log_metric("m", 1.0, step=1.5), "step must be a whole number from 0"),
         (lambda r: r.set_tag("t", object()), "tags are strings"),
