@@ -7,7 +7,6 @@ from workbench.datasets import contracts
 from workbench.datasets import versions as datasets
 from workbench.settings import Settings
 from workbench.store.entities import DatasetVersion
-from workbench.store.snapshots import FAMILIES
 from workbench.ui import charts, data, nav
 from workbench.ui.widgets import code_text, flash_scope, lazy_tabs, markdown_text, user_errors
 
@@ -17,11 +16,12 @@ st.title("Datasets")
 
 
 def _label(dataset) -> str:
-    n = dataset.n_versions
-    return f"{dataset.name} ({n} version{'' if n == 1 else 's'})"
+    return f"{dataset.name} ({datasets.counted(dataset.n_versions, 'version')})"
 
 
 def register_form(names: list[str], current: str | None) -> None:
+    """The form that registers an uploaded file as a version of ``current`` (or a new
+    dataset); on success the page reruns on that dataset with a flash message."""
     limit = Settings.from_env().max_upload_mb
     with st.form("register", clear_on_submit=True):
         st.markdown("**Register a version** from a CSV or Parquet file")
@@ -66,17 +66,11 @@ def register_form(names: list[str], current: str | None) -> None:
 
 
 def versions_table(versions: list[DatasetVersion]) -> pd.DataFrame:
+    """One display row per version, in the order given (newest first)."""
     return pd.DataFrame(
         {
             "version": [f"v{v.version}" for v in versions],
-            "contract": [
-                "passed"
-                if v.contract_passed
-                else f"failed ({v.n_failed_checks})"
-                if v.contract_passed is False
-                else "unchecked"
-                for v in versions
-            ],
+            "contract": [datasets.contract_status(v) for v in versions],
             "rows": [v.n_rows for v in versions],
             "columns": [v.n_columns for v in versions],
             "created": [v.created_at for v in versions],
@@ -128,6 +122,7 @@ def _shape(p) -> list[int]:
 
 
 def preview_tab(root: str, version: DatasetVersion) -> None:
+    """One page of the version's rows, in stored order (never the whole table)."""
     left, right = st.columns([1, 3])
     size = left.selectbox("Rows per page", PAGE_SIZES, index=1, key=f"psize-{version.ref}")
     pages = max((version.n_rows + size - 1) // size, 1)
@@ -141,6 +136,8 @@ def preview_tab(root: str, version: DatasetVersion) -> None:
 
 
 def contract_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
+    """The version's newest contract check (failed checks first, with examples), every
+    check in an expander, and the contract editor."""
     revision, checks = data.dataset_checks(root, gen, version)
     failed = [c for c in checks if not c.passed]
     if revision is None:
@@ -183,6 +180,8 @@ def contract_tab(root: str, gen: tuple, version: DatasetVersion) -> None:
 
 
 def contract_editor(version: DatasetVersion) -> None:
+    """The dataset's newest contract as an editable table; saving adds a revision and
+    checks the latest version against it."""
     ws = data.workspace()
     found = datasets.get_contract(ws, version.dataset_name)
     if found is None:
@@ -201,7 +200,7 @@ def contract_editor(version: DatasetVersion) -> None:
             hide_index=True,
             num_rows="dynamic",
             column_config={
-                "type": st.column_config.SelectboxColumn(options=list(FAMILIES)),
+                "type": st.column_config.SelectboxColumn(options=list(contracts.COLUMN_TYPES)),
                 "allowed": st.column_config.TextColumn(help="comma-separated"),
             },
         )
@@ -235,20 +234,22 @@ def contract_editor(version: DatasetVersion) -> None:
 
 
 def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion) -> None:
+    """Two versions of the dataset compared: row counts, schema changes, sample rows and
+    the column profiles side by side (``workbench.datasets.versions.diff``)."""
     if len(versions) < 2:
         st.info("A diff needs two versions; register another one.")
         return
     refs = [v.ref for v in versions]
-    # refs are newest first: the version against the one before it, forwards in time; the
-    # first version against the one after it (v1 -> v2, never backwards)
-    at = refs.index(version.ref)
-    ref_i, cur_i = (at + 1, at) if at + 1 < len(refs) else (at, at - 1)
+    start_ref, start_cur = datasets.default_diff(versions, version.ref)
     a, b, c = st.columns(3)
-    reference = a.selectbox("Reference", refs, index=ref_i, key=f"diff-ref-{version.ref}")
-    current = b.selectbox("Current", refs, index=cur_i, key=f"diff-cur-{version.ref}")
+    reference = a.selectbox(
+        "Reference", refs, index=refs.index(start_ref), key=f"diff-ref-{version.ref}"
+    )
+    current = b.selectbox(
+        "Current", refs, index=refs.index(start_cur), key=f"diff-cur-{version.ref}"
+    )
     profile = data.dataset_profile(root, data.generation(), version)
-    found = datasets.get_contract(data.workspace(), version.dataset_name)
-    default_key = found[1].get("key") if found else None
+    default_key = datasets.contract_key(data.workspace(), version.dataset_name)
     options = ["(none: compare as multisets)", *[p.name for p in profile]]
     key = c.selectbox(
         "Match rows by",
@@ -303,6 +304,7 @@ def diff_tab(root: str, versions: list[DatasetVersion], version: DatasetVersion)
 
 
 def download_tab(version: DatasetVersion) -> None:
+    """CSV and Parquet downloads of the version, with what CSV cannot carry back."""
     ws = data.workspace()
     st.caption(
         f"Snapshot blob sha256 `{version.blob_sha256}` ({version.size_bytes:,} bytes, "

@@ -21,6 +21,7 @@ st.title("Models")
 
 
 def register_form(ws, names: list[str]) -> None:
+    """The form that registers a finished run's model as a new version of a model."""
     runs = data.registrable_runs(str(ws.root), data.generation())
     if not runs:
         st.caption(
@@ -43,8 +44,8 @@ def register_form(ws, names: list[str]) -> None:
 
 
 def versions_table(versions: list[ModelVersion]) -> pd.DataFrame:
-    keys = sorted({k for v in versions for k in v.metrics if not k.startswith(("fold_", "staged"))})
-    keys = [k for k in keys if k in ("accuracy", "roc_auc", "f1_macro", "rmse", "r2", "mae")]
+    """One display row per version, with the headline metrics any of them logged."""
+    keys = registry.headline_metrics(versions)
     return pd.DataFrame(
         [
             {
@@ -99,6 +100,7 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
 
 
 def alias_form(ws, model: Model, versions: list[ModelVersion]) -> None:
+    """The form that points an alias at a version (an admin may override the gate)."""
     numbers = [v.version for v in versions]
     admin = auth.allows(ws, "admin")
     with st.form(f"alias-{model.name}"):
@@ -138,7 +140,18 @@ def alias_form(ws, model: Model, versions: list[ModelVersion]) -> None:
 
 
 def card_tab(ws, version: ModelVersion) -> None:
+    """The version's model card as markdown, a download of it as a page (HTML, escaped),
+    and the form that edits it."""
     st.markdown(version.card)  # markdown only: HTML in a card is shown as text, never run
+    st.download_button(
+        "Download the card (HTML)",
+        data=lambda: registry.card_html(ws, version.ref),
+        file_name=f"{version.model_name}-v{version.version}-card.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"card-html-{version.ref}",
+    )
     with st.form(f"card-{version.ref}"):
         text = st.text_area("Edit the model card (markdown)", value=version.card, height=300)
         if st.form_submit_button("Save card", icon=":material/save:"):
@@ -148,22 +161,17 @@ def card_tab(ws, version: ModelVersion) -> None:
                 st.rerun()
 
 
+LINEAGE_COLORS = {"dataset version": "#1f77b4", "run": "#ff7f0e", "model version": "#2ca02c"}
+
+
 def lineage_tab(ws, model: Model) -> None:
+    """Dataset versions, runs, model versions and prediction versions as a Sankey chart."""
     nodes, edges = data.lineage(str(ws.root), data.generation(), model.name)
     if not edges:
         st.caption("No lineage yet.")
         return
     index = {n: i for i, n in enumerate(nodes)}
-    color = [
-        "#1f77b4"
-        if "@" in n and "/" not in n
-        else "#ff7f0e"
-        if n.startswith("run ")
-        else "#2ca02c"
-        if "/" in n
-        else "#9467bd"
-        for n in nodes
-    ]
+    color = [LINEAGE_COLORS[registry.lineage_kind(n)] for n in nodes]
     fig = go.Figure(
         go.Sankey(
             node={"label": nodes, "color": color, "pad": 18, "thickness": 14},
@@ -180,6 +188,7 @@ def lineage_tab(ws, model: Model) -> None:
 
 
 def compare_versions_tab(versions: list[ModelVersion]) -> None:
+    """Two versions' metrics side by side, and whether their signatures are compatible."""
     if len(versions) < 2:
         st.info("Register a second version to compare.")
         return
@@ -187,8 +196,7 @@ def compare_versions_tab(versions: list[ModelVersion]) -> None:
     a, b = st.columns(2)
     left = versions[refs.index(a.selectbox("Version A", refs, index=1, key="cmpv-a"))]
     right = versions[refs.index(b.selectbox("Version B", refs, index=0, key="cmpv-b"))]
-    keys = sorted(set(left.metrics) | set(right.metrics))
-    keys = [k for k in keys if not k.startswith(("fold_", "staged_"))]
+    keys = registry.compared_metrics(left, right)
     st.dataframe(
         pd.DataFrame(
             {
@@ -204,6 +212,8 @@ def compare_versions_tab(versions: list[ModelVersion]) -> None:
 
 
 def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
+    """Champion against challenger on a labelled dataset version, the promotion gate's
+    checks, and the promote (or override) panel."""
     if not {"champion", "challenger"} <= set(model.aliases):
         if "challenger" in model.aliases and st.button(
             "Make the challenger champion", key="first-champion"
@@ -365,6 +375,7 @@ def promote_panel(ws, model: Model, result, dataset: str, target: str, config, f
 
 
 def score_tab(ws, version: ModelVersion) -> None:
+    """Score a dataset version with this model version (registers the predictions)."""
     refs = data.version_refs(str(ws.root), data.generation(), predictions=False)
     dataset = st.selectbox("Dataset version to score", refs, key=f"score-{version.ref}")
     if st.button(f"Score with {version.ref}", icon=":material/play_arrow:", key="score-go"):

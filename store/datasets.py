@@ -64,11 +64,14 @@ _PROFILE_TYPES = {
 
 
 def find_dataset(tx: Tx, name: str) -> Dataset | None:
+    """The dataset named ``name`` (archived or not), with its latest version number and
+    version count; None when there is none."""
     rows = _datasets(tx, "WHERE d.name = ?", [name])
     return rows[0] if rows else None
 
 
 def list_datasets(tx: Tx) -> list[Dataset]:
+    """The active datasets by name, each with its latest version number and count."""
     return _datasets(tx, "WHERE d.lifecycle = 'active'", [])
 
 
@@ -83,6 +86,8 @@ def _datasets(tx: Tx, where: str, params: list) -> list[Dataset]:
 
 
 def insert_dataset(tx: Tx, dataset_id: str, name: str, *, description: str, actor: str) -> None:
+    """Add the dataset row (created now, by ``actor``). A name another transaction
+    committed first fails on the unique key: AlreadyExists (see ``workbench.retry``)."""
     tx.execute(
         "INSERT INTO datasets (dataset_id, name, description, created_at, created_by) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -94,15 +99,31 @@ def insert_dataset(tx: Tx, dataset_id: str, name: str, *, description: str, acto
 
 
 def list_versions(tx: Tx, dataset_id: str) -> list[DatasetVersion]:
+    """The versions of one dataset, newest first (empty when it has none)."""
     return _versions(tx, "WHERE v.dataset_id = ? ORDER BY v.version DESC", [dataset_id])
 
 
+def list_all_versions(tx: Tx, *, predictions: bool = True) -> list[DatasetVersion]:
+    """Every version of every active dataset (archived ones are left out, as
+    :func:`list_datasets` leaves them out), dataset by dataset in name order, each
+    dataset's newest first; without the versions batch scoring wrote (source
+    ``prediction``) when ``predictions`` is False. Two statements however many datasets
+    there are: the versions, then their tags."""
+    where = "WHERE d.lifecycle = 'active'"
+    if not predictions:
+        where += " AND v.source <> 'prediction'"
+    return _versions(tx, f"{where} ORDER BY d.name, v.version DESC", [])
+
+
 def find_version(tx: Tx, dataset_id: str, version: int) -> DatasetVersion | None:
+    """Version ``version`` of the dataset, with its tags; None when it does not exist."""
     rows = _versions(tx, "WHERE v.dataset_id = ? AND v.version = ?", [dataset_id, version])
     return rows[0] if rows else None
 
 
 def find_by_fingerprint(tx: Tx, dataset_id: str, fingerprint: str) -> DatasetVersion | None:
+    """The dataset's version with this content fingerprint (``store.snapshots``); None
+    when no version has it (registering it makes a new version)."""
     rows = _versions(tx, "WHERE v.dataset_id = ? AND v.fingerprint = ?", [dataset_id, fingerprint])
     return rows[0] if rows else None
 
@@ -119,6 +140,9 @@ def find_by_source_hash(tx: Tx, dataset_id: str, source_hash: str) -> DatasetVer
 
 
 def record_source_hash(tx: Tx, dataset_id: str, source_hash: str, version: int) -> None:
+    """Remember that a file with ``source_hash`` (``encoding:sha256`` of its bytes) holds
+    ``version``'s content, so registering the same bytes again needs no read of them. A
+    hash already recorded is left as it is."""
     tx.execute(
         "INSERT INTO dataset_source_hashes VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         [dataset_id, source_hash, version],
@@ -126,10 +150,12 @@ def record_source_hash(tx: Tx, dataset_id: str, source_hash: str, version: int) 
 
 
 def recent_versions(tx: Tx, limit: int = 10) -> list[DatasetVersion]:
+    """The ``limit`` most recently created versions of any dataset, newest first."""
     return _versions(tx, "ORDER BY v.created_at DESC, v.version DESC LIMIT ?", [int(limit)])
 
 
 def count_versions(tx: Tx) -> int:
+    """How many dataset versions the workspace holds, of all datasets."""
     return int(tx.scalar("SELECT count(*) FROM dataset_versions"))
 
 
@@ -163,6 +189,7 @@ def _versions(tx: Tx, tail: str, params: list) -> list[DatasetVersion]:
 
 
 def next_version(tx: Tx, dataset_id: str) -> int:
+    """The number the dataset's next version gets: its highest plus one (1 for the first)."""
     return int(
         tx.scalar(
             "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = ?",
@@ -172,6 +199,8 @@ def next_version(tx: Tx, dataset_id: str) -> int:
 
 
 def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) -> None:
+    """Add version ``v``, its tags, and its column profiles (one Arrow insert for all
+    columns). A (dataset, version) another transaction committed first: AlreadyExists."""
     tx.execute(
         "INSERT INTO dataset_versions (dataset_id, version, fingerprint, blob_sha256, "
         "size_bytes, n_rows, n_columns, duplicate_rows, created_at, created_by, message, "
@@ -242,6 +271,7 @@ def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) 
 
 
 def column_profiles(tx: Tx, dataset_id: str, version: int) -> tuple[ColumnProfile, ...]:
+    """The version's column profiles in column order (empty for an unknown version)."""
     rows = tx.fetchall(
         f"SELECT {_PROFILE_COLS} FROM dataset_columns WHERE dataset_id = ? AND version = ? "
         "ORDER BY position",
@@ -324,6 +354,7 @@ def contract_results(tx: Tx, dataset_id: str, version: int) -> tuple[int | None,
 
 
 def latest_contract(tx: Tx, dataset_id: str) -> tuple[int, dict[str, Any]] | None:
+    """(revision, spec) of the dataset's newest contract; None before its first."""
     row = tx.fetchone(
         "SELECT revision, spec FROM dataset_contracts WHERE dataset_id = ? "
         "ORDER BY revision DESC LIMIT 1",
@@ -333,6 +364,8 @@ def latest_contract(tx: Tx, dataset_id: str) -> tuple[int, dict[str, Any]] | Non
 
 
 def insert_contract(tx: Tx, dataset_id: str, spec: dict[str, Any], *, actor: str, note: str) -> int:
+    """Store ``spec`` as the dataset's next contract revision (1 for the first), with who
+    and why; returns the revision."""
     revision = int(
         tx.scalar(
             "SELECT coalesce(max(revision), 0) + 1 FROM dataset_contracts WHERE dataset_id = ?",

@@ -14,11 +14,13 @@ _VERSION_COLS = (
 
 
 def find_model(tx: Tx, name: str) -> Model | None:
+    """The model named ``name`` with its latest version and aliases; None if there is none."""
     models = _models(tx, "WHERE m.name = ?", [name])
     return models[0] if models else None
 
 
 def list_models(tx: Tx) -> list[Model]:
+    """Every model by name, each with its latest version (0: none left) and aliases."""
     return _models(tx, "", [])
 
 
@@ -38,6 +40,8 @@ def _models(tx: Tx, where: str, params: list) -> list[Model]:
 
 
 def insert_model(tx: Tx, model_id: str, name: str, actor: str) -> None:
+    """Add the model row (created now, by ``actor``). A name another transaction committed
+    first fails on the unique key: AlreadyExists (see ``workbench.retry``)."""
     tx.execute(
         "INSERT INTO models (model_id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
         [model_id, name, utcnow(), actor],
@@ -45,6 +49,7 @@ def insert_model(tx: Tx, model_id: str, name: str, actor: str) -> None:
 
 
 def next_version(tx: Tx, model_id: str) -> int:
+    """The number the model's next version gets: its highest plus one (1 for the first)."""
     return int(
         tx.scalar(
             "SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE model_id = ?",
@@ -54,6 +59,8 @@ def next_version(tx: Tx, model_id: str) -> int:
 
 
 def insert_version(tx: Tx, v: ModelVersion) -> None:
+    """Add version ``v`` (signature, metrics and libraries stored as JSON text) and its
+    tags. A (model, version) another transaction committed first: AlreadyExists."""
     tx.execute(
         "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -79,6 +86,8 @@ def insert_version(tx: Tx, v: ModelVersion) -> None:
 
 
 def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVersion]:
+    """The model's versions newest first, with their tags and the aliases pointing at
+    each; only ``version`` when given (an empty list when it does not exist)."""
     where, params = "WHERE v.model_id = ?", [model_id]
     if version is not None:
         where += " AND v.version = ?"
@@ -125,6 +134,7 @@ def resolve(tx: Tx, name: str, alias: str | None) -> tuple[str, int, int | None]
 
 
 def alias_version(tx: Tx, model_id: str, alias: str) -> int | None:
+    """The version ``alias`` points at; None when the model has no such alias."""
     return tx.scalar(
         "SELECT version FROM model_aliases WHERE model_id = ? AND alias = ?", [model_id, alias]
     )
@@ -156,6 +166,7 @@ def move_alias(
 
 
 def alias_history(tx: Tx, model_id: str, alias: str | None = None) -> list[AliasEvent]:
+    """The moves of the model's aliases (only ``alias``'s when given), newest first."""
     where, params = "WHERE model_id = ?", [model_id]
     if alias is not None:
         where += " AND alias = ?"
@@ -179,6 +190,7 @@ def delete_version(tx: Tx, model_id: str, version: int) -> str:
 
 
 def set_card(tx: Tx, model_id: str, version: int, card: str) -> None:
+    """Replace the model card (markdown text) of one version."""
     tx.execute(
         "UPDATE model_versions SET card = ? WHERE model_id = ? AND version = ?",
         [card, model_id, version],
@@ -186,6 +198,7 @@ def set_card(tx: Tx, model_id: str, version: int, card: str) -> None:
 
 
 def versions_of_run(tx: Tx, run_id: str) -> list[tuple[str, int]]:
+    """(model name, version) of every model version registered from run ``run_id``."""
     return tx.fetchall(
         "SELECT m.name, v.version FROM model_versions v JOIN models m "
         "USING (model_id) WHERE v.run_id = ?",

@@ -103,6 +103,10 @@ def family_of(dtype: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a loaded table: its ``name``, DuckDB type text (``dtype``, e.g.
+    ``BIGINT``, ``DECIMAL(18,3)``) and type ``family`` (:data:`FAMILIES` or ``other``,
+    from :func:`family_of`)."""
+
     name: str
     dtype: str
     family: str
@@ -136,16 +140,21 @@ class Scratch:
         self.con.close()
 
     def sql(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        """Run ``sql`` on the scratch database (``?`` placeholders bound to ``params``);
+        the connection, for fetching. A DuckDB error is raised as InvalidInput with its
+        first line (the data, not the workbench, is what it is about)."""
         try:
             return self.con.execute(sql, params or [])
         except duckdb.Error as exc:
             raise InvalidInput(_first_line(exc)) from exc
 
     def columns(self, table: str = SRC) -> tuple[Column, ...]:
+        """The columns of ``table`` (the loaded source by default), in table order."""
         rows = self.con.execute(f"DESCRIBE {table}").fetchall()
         return tuple(Column(name, dtype, family_of(dtype)) for name, dtype, *_ in rows)
 
     def count(self, table: str = SRC) -> int:
+        """How many rows ``table`` (the loaded source by default) has."""
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
@@ -1366,6 +1375,8 @@ def canonical_expr(column: Column) -> str:
 
 
 def row_text_expr(columns: tuple[Column, ...]) -> str:
+    """SQL for a row's canonical text: each column's :func:`canonical_expr` (NULL written
+    as chr(30)), joined by chr(31), characters no canonical text contains unescaped."""
     parts = [f"coalesce({canonical_expr(c)}, chr(30))" for c in columns]
     return "concat_ws(chr(31), " + ", ".join(parts) + ")"
 
@@ -1384,6 +1395,8 @@ def fingerprint_tag(column: Column) -> str:
 
 
 def schema_text(columns: tuple[Column, ...]) -> str:
+    """The schema part of a fingerprint: each column's name and :func:`fingerprint_tag`,
+    in column order (renaming, retyping or reordering a column is other content)."""
     return "\x1f".join(f"{c.name}\x1e{fingerprint_tag(c)}" for c in columns)
 
 
@@ -1400,6 +1413,10 @@ def decimal_scale(dtype: str) -> int:
 
 
 def combine_fingerprint(columns: tuple[Column, ...], n_rows: int, s_hi: int, s_lo: int) -> str:
+    """The fingerprint (64 hex digits): sha256 over :data:`FINGERPRINT_VERSION`, the
+    :func:`schema_text`, the row count and the two 64-bit halves (``s_hi``, ``s_lo``,
+    taken modulo 2**64) of the sum over rows of each row text's 128-bit md5: a sum, so row
+    order does not change it, and duplicate rows do."""
     text = "\n".join(
         [
             FINGERPRINT_VERSION,

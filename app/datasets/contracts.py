@@ -33,6 +33,10 @@ from workbench.store.entities import ColumnProfile
 from workbench.store.errors import InvalidInput
 from workbench.store.snapshots import FAMILIES
 
+#: The types a contract's column rule may name (the editor's choices): the type families
+#: every loaded column is sorted into by ``store.snapshots`` (integer, float, boolean,
+#: string, date, timestamp).
+COLUMN_TYPES: tuple[str, ...] = FAMILIES
 MAX_ALLOWED_LEVELS = 20
 RANGE_MARGIN = 0.25
 NON_FINITE_MARGIN = 0.05

@@ -29,6 +29,10 @@ _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".download", ".swp
 
 @dataclass(frozen=True)
 class InboxOutcome:
+    """What became of one file in ``inbox/<dataset>/``: the file (``path``), the dataset
+    it was registered into, and either the :class:`Registration` (a new version, or the
+    same content found) or the ``error`` text saying why it was refused."""
+
     path: Path
     dataset: str
     registration: datasets.Registration | None

@@ -27,6 +27,7 @@ import pandas as pd
 
 from workbench.datasets import contracts
 from workbench.files import check_output_path, given_path, refuse_inside, write_output
+from workbench.retry import write_retrying
 from workbench.settings import Settings
 from workbench.store import audit, profiles, snapshots
 from workbench.store import contracts as contract_checks
@@ -34,7 +35,7 @@ from workbench.store import datasets as q
 from workbench.store.blobs import file_sha256
 from workbench.store.diffs import RowDiff, diff_rows
 from workbench.store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
-from workbench.store.errors import AlreadyExists, InvalidInput, NotFound
+from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.snapshots import Column, Scratch
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
@@ -60,6 +61,9 @@ class Registration:
 
     @property
     def message(self) -> str:
+        """One paragraph for the user: "Registered churn@v3: 1,000 rows x 8 columns."
+        (with the failed-check count when it breaks the contract), or "Same content as
+        churn@v2 ..."; then a "Note: ..." sentence per note."""
         v = self.version
         if not self.created:
             text = (
@@ -78,6 +82,10 @@ class Registration:
 
 @dataclass(frozen=True)
 class SchemaChange:
+    """A column that differs between the reference and the current version of a diff:
+    ``added`` (only in current), ``removed`` (only in reference) or ``retyped`` (DuckDB
+    type text differs); the types are None on the side that lacks the column."""
+
     column: str
     change: str  # added | removed | retyped
     reference_type: str | None
@@ -86,6 +94,10 @@ class SchemaChange:
 
 @dataclass(frozen=True)
 class DatasetDiff:
+    """:func:`diff`'s result: the two versions, the schema changes, the row comparison
+    (by key or as multisets: ``workbench.store.diffs.RowDiff``) and the shared columns'
+    statistics side by side (:func:`profile_changes`, one row per column)."""
+
     reference: DatasetVersion
     current: DatasetVersion
     schema_changes: tuple[SchemaChange, ...]
@@ -336,17 +348,11 @@ def _write_with_retry(
     ws: Workspace, draft: DatasetVersion, profile, checks, inferred, source_hash: str | None = None
 ) -> tuple[DatasetVersion, bool]:
     # Two sessions registering into the same dataset at once can both pick the next version
-    # number (or both create the dataset); the loser's insert hits the key and it tries again
-    # with the numbers the winner left.
-    for attempt in range(5):
-        try:
-            return ws.store.write(
-                lambda tx: _write_version(tx, draft, profile, checks, inferred, source_hash)
-            )
-        except AlreadyExists:
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    # number (or both create the dataset); the loser tries again with the numbers the winner
+    # left (see workbench.retry).
+    return write_retrying(
+        ws.store, lambda tx: _write_version(tx, draft, profile, checks, inferred, source_hash)
+    )
 
 
 def _write_version(
@@ -418,6 +424,8 @@ def _discard_blob(ws: Workspace, sha256: str) -> None:
 
 
 def list_datasets(ws: Workspace) -> list[Dataset]:
+    """The active datasets by name, each with its latest version number and version count
+    (0 and 0 for a dataset whose versions were all removed); empty when there are none."""
     return ws.store.read(q.list_datasets)
 
 
@@ -444,6 +452,45 @@ def list_versions(ws: Workspace, name: str) -> list[DatasetVersion]:
     return ws.store.read(work)
 
 
+def list_all_versions(ws: Workspace, *, predictions: bool = True) -> list[DatasetVersion]:
+    """Every version of every dataset :func:`list_datasets` lists, in one read: dataset by
+    dataset (by name), each one's newest first; ``predictions=False`` leaves out the
+    versions batch scoring wrote (source ``"prediction"``: no labels to train or compare
+    on). For pickers and lineage that span datasets: calling :func:`list_versions` once per
+    dataset costs a read per dataset. Empty when there are no datasets."""
+    return ws.store.read(lambda tx: q.list_all_versions(tx, predictions=predictions))
+
+
+def count_versions(ws: Workspace, name: str) -> int:
+    """How many versions dataset ``name`` has; 0 when there is no such (active) dataset.
+    Raises InvalidInput for a name that cannot be a dataset's."""
+    name = check_dataset_name(name)
+    return next((d.n_versions for d in list_datasets(ws) if d.name == name), 0)
+
+
+def contract_status(version: DatasetVersion) -> str:
+    """A version's contract outcome in a word: ``"passed"``, ``"failed (N)"`` with N the
+    checks that failed, or ``"unchecked"`` (never checked against a contract)."""
+    if version.contract_passed is None:
+        return "unchecked"
+    return "passed" if version.contract_passed else f"failed ({version.n_failed_checks})"
+
+
+def default_diff(versions: Sequence[DatasetVersion], ref: str) -> tuple[str, str]:
+    """The (reference, current) refs a diff of version ``ref`` starts on, among one
+    dataset's ``versions`` newest first (as :func:`list_versions` returns them): ``ref``
+    against the version before it, forwards in time; the first version against the one
+    after it (v1 -> v2, never backwards). Raises InvalidInput with fewer than two versions
+    and NotFound when ``ref`` is not among them."""
+    refs = [v.ref for v in versions]
+    if len(refs) < 2:
+        raise InvalidInput("A diff needs two versions; register another one.")
+    if ref not in refs:
+        raise NotFound(f"Dataset version {ref} is not among {', '.join(refs[:10])}.")
+    at = refs.index(ref)
+    return (refs[at + 1], ref) if at + 1 < len(refs) else (ref, refs[at - 1])
+
+
 def get_version(ws: Workspace, ref: str) -> DatasetVersion:
     """The version named by ``ref`` (``churn@v3``, ``churn``). Raises NotFound."""
     name, number = parse_ref(ref)
@@ -456,6 +503,9 @@ def get_version(ws: Workspace, ref: str) -> DatasetVersion:
 
 
 def get_profile(ws: Workspace, version: DatasetVersion) -> tuple[ColumnProfile, ...]:
+    """The version's column profiles in column order, as computed at registration
+    (``workbench.store.profiles``: counts, min/max, mean, std, quantiles, histogram, top
+    values); empty for a version of no columns."""
     return ws.store.read(lambda tx: q.column_profiles(tx, version.dataset_id, version.version))
 
 
@@ -558,6 +608,8 @@ def _axis_text(p: ColumnProfile, value: float) -> str:
 
 
 def get_checks(ws: Workspace, version: DatasetVersion) -> tuple[int | None, list[CheckResult]]:
+    """(contract revision, results in check order) of the version's newest contract
+    check; (None, []) when it was never checked."""
     return ws.store.read(lambda tx: q.contract_results(tx, version.dataset_id, version.version))
 
 
@@ -682,6 +734,10 @@ def export_bytes(ws: Workspace, version: DatasetVersion, fmt: str) -> bytes:
 
 
 def get_contract(ws: Workspace, name: str) -> tuple[int, dict[str, Any]] | None:
+    """(revision, spec) of dataset ``name``'s newest contract; None when the dataset does
+    not exist or has no contract yet (its first version writes one). The spec is the dict
+    :func:`workbench.datasets.contracts.validate` accepts. Raises InvalidInput for a name
+    that cannot be a dataset's."""
     name = check_dataset_name(name)
 
     def work(tx):
@@ -744,13 +800,19 @@ def _check_version(
 # -- diff --------------------------------------------------------------------------------------
 
 
+def contract_key(ws: Workspace, name: str) -> str | None:
+    """The key column dataset ``name``'s contract names (rows are matched by it in a
+    diff); None when there is no contract or it names no key."""
+    found = get_contract(ws, name)
+    return found[1].get("key") if found else None
+
+
 def diff(ws: Workspace, reference: str, current: str, key: str | None = None) -> DatasetDiff:
     """Compare two versions (any datasets). ``key`` defaults to the contract's key column."""
     ref_v, cur_v = get_version(ws, reference), get_version(ws, current)
     ref_p, cur_p = get_profile(ws, ref_v), get_profile(ws, cur_v)
     if key is None:
-        contract = get_contract(ws, cur_v.dataset_name)
-        key = contract[1].get("key") if contract else None
+        key = contract_key(ws, cur_v.dataset_name)
     cols_a = tuple(Column(p.name, p.dtype, p.family) for p in ref_p)
     cols_b = tuple(Column(p.name, p.dtype, p.family) for p in cur_p)
     rows = diff_rows(snapshot_path(ws, ref_v), cols_a, snapshot_path(ws, cur_v), cols_b, key)
@@ -825,4 +887,5 @@ def workspace_counts(ws: Workspace) -> tuple[int, int]:
 
 
 def recent_versions(ws: Workspace, limit: int = 10) -> list[DatasetVersion]:
+    """The ``limit`` most recently registered versions of any dataset, newest first."""
     return ws.store.read(lambda tx: q.recent_versions(tx, limit))

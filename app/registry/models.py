@@ -7,24 +7,28 @@ References: ``churn-classifier@champion`` (an alias), ``churn-classifier/3`` or
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import re
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
 import joblib
 import pandas as pd
 
 from workbench import files
 from workbench.datasets import versions as datasets
 from workbench.registry import signature
+from workbench.retry import write_retrying
 from workbench.store import audit, runs_admin
 from workbench.store import registry as q
-from workbench.store.entities import AliasEvent, Model, ModelVersion, utcnow
-from workbench.store.errors import AlreadyExists, InvalidInput, NotFound
+from workbench.store.entities import AliasEvent, Model, ModelVersion, RunDetail, utcnow
+from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
 from workbench.tracking import experiments
@@ -56,6 +60,10 @@ def parse_ref(ref: str) -> tuple[str, int | None, str | None]:
 
 
 def check_alias(alias: str) -> str:
+    """``alias`` when it may name an alias: lowercase letters, digits, ``_`` and ``-``,
+    starting with a letter, at most 63 characters, and not ``latest`` or ``v<number>``
+    (reserved, as in MLflow: they always mean the newest and a numbered version). Raises
+    InvalidInput saying which rule it breaks."""
     if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
         raise InvalidInput(
             f"Alias {alias!r} is not allowed: use lowercase letters, digits, "
@@ -140,13 +148,8 @@ def register_model(
         )
         return version
 
-    for attempt in range(3):  # two sessions registering at once: retry with the next number
-        try:
-            return ws.store.write(work)
-        except AlreadyExists:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    # two sessions registering at once: the loser goes again with the next number
+    return write_retrying(ws.store, work)
 
 
 def _signature(
@@ -187,30 +190,106 @@ def _logged_dataset(records: dict | None) -> str | None:
     return f"{data['dataset']}@v{int(data['version'])}"
 
 
-def _card(name: str, detail, dataset_ref: str | None, sig: dict, metrics: dict) -> str:
-    params = "\n".join(f"| {k} | {v} |" for k, v in list(detail.params.items())[:40])
-    shown = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items()))
-    inputs = signature.describe_inputs(sig)
-    return (
-        f"### {name}\n\nTrained by run **{detail.run.name}** (`{detail.run.run_id}`) in "
-        f"experiment *{detail.experiment_name}* on dataset version "
-        f"`{dataset_ref or 'not recorded'}`.\n\n#### Intended use\n\n_Describe what the model "
-        f"is for and what it must not be used for._\n\n#### Inputs\n\n{inputs}\n\n#### Output"
-        f"\n\n{sig['output']['kind']}"
-        + (f", classes {sig['output'].get('classes')}" if sig["output"].get("classes") else "")
-        + f"\n\n#### Metrics\n\n| metric | value |\n| --- | ---: |\n{shown}\n\n#### Params\n\n"
-        f"| param | value |\n| --- | --- |\n{params}\n"
+def card_context(
+    name: str, detail: RunDetail, dataset_ref: str | None, sig: dict, metrics: dict[str, float]
+) -> dict[str, Any]:
+    """What a new version's model card says, as plain values for the template
+    ``templates/model_card.md``: the model ``name``, the run (``detail``: its name, id,
+    experiment and first 40 params), the training ``dataset_ref`` (None: "not recorded"),
+    the inputs and output from the signature ``sig``, and ``metrics`` (name -> last value)
+    sorted by name and shown to 4 significant digits (``format(v, ".4g")``)."""
+    classes = sig["output"].get("classes")
+    return {
+        "name": name,
+        "run_name": detail.run.name,
+        "run_id": detail.run.run_id,
+        "experiment": detail.experiment_name,
+        "dataset_ref": dataset_ref,
+        "inputs_text": signature.describe_inputs(sig),
+        "output_kind": sig["output"]["kind"],
+        "classes": str(classes) if classes else None,
+        "metrics": [(k, f"{v:.4g}") for k, v in sorted(metrics.items())],
+        "params": list(detail.params.items())[:40],
+    }
+
+
+def render_card(context: dict[str, Any]) -> str:
+    """The markdown model card a version starts with (users edit it afterwards: see
+    :func:`update_card`), from :func:`card_context`'s values through the jinja2 template
+    ``templates/model_card.md``. Markdown, so nothing is HTML-escaped: Streamlit shows HTML
+    in markdown as text, and :func:`card_html` escapes it for a page."""
+    return _template("model_card.md").render(context)
+
+
+def _card(name: str, detail: RunDetail, dataset_ref: str | None, sig: dict, metrics: dict) -> str:
+    return render_card(card_context(name, detail, dataset_ref, sig, metrics))
+
+
+def card_html(ws: Workspace, ref: str) -> str:
+    """Model version ``ref``'s card as a standalone HTML page (UTF-8 text): the registry's
+    facts (run, training dataset version, who registered it and when, the model file's
+    sha256, aliases), the card as its users wrote it (markdown, shown preformatted: no
+    markdown renderer is a dependency), the signature's inputs and output, the metrics (4
+    significant digits) and the library versions. Rendered by the jinja2 template
+    ``templates/model_card.html`` with autoescaping, so a ``<script>`` in a card, a name or
+    a param is shown as text, never run. Raises NotFound for an unknown ``ref``."""
+    version = get_version(ws, ref)
+    sig = version.signature
+    positional = bool(sig.get("positional"))
+    classes = sig.get("output", {}).get("classes")
+    return _template("model_card.html").render(
+        ref=version.ref,
+        aliases=list(version.aliases),
+        run_id=version.run_id,
+        dataset_ref=version.dataset_ref,
+        created_at=f"{version.created_at:%Y-%m-%d %H:%M}",
+        created_by=version.created_by,
+        sha256=version.sha256,
+        card=version.card,
+        positional=signature.describe_inputs(sig) if positional else None,
+        inputs=[
+            (c["name"], signature.family_label(c.get("family", "unknown")))
+            for c in sig.get("inputs", [])
+        ],
+        output_kind=sig.get("output", {}).get("kind", "unknown"),
+        classes=str(classes) if classes else None,
+        metrics=[
+            (k, f"{v:.4g}" if isinstance(v, int | float) else str(v))
+            for k, v in sorted(version.metrics.items())
+        ],
+        libraries=sorted(version.libraries.items()),
     )
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The jinja2 environment of ``workbench/registry/templates``: autoescaping for the
+    ``.html`` templates only (markdown is not HTML), the trailing newline kept (a card ends
+    with one) and an undefined name an error rather than an empty string."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("workbench.registry", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
 
 
 # -- reading -----------------------------------------------------------------------------------
 
 
 def list_models(ws: Workspace) -> list[Model]:
+    """Every registered model by name, with its latest version number and its aliases
+    (alias -> version); empty when none is registered."""
     return ws.store.read(q.list_models)
 
 
 def list_versions(ws: Workspace, name: str) -> list[ModelVersion]:
+    """The versions of model ``name``, newest first. Raises NotFound (no such model) and
+    InvalidInput (a name no model can have)."""
     model = _model(ws, name)
     return ws.store.read(lambda tx: q.versions(tx, model.model_id))
 
@@ -270,6 +349,9 @@ def _get_version(ws: Workspace, ref: str) -> ModelVersion:
 
 
 def alias_history(ws: Workspace, name: str, alias: str | None = None) -> list[AliasEvent]:
+    """Every move of model ``name``'s aliases (only ``alias``'s, when given), newest first:
+    from and to version (None: set the first time, or removed), who, when (UTC) and the
+    reason. Raises NotFound for an unknown model."""
     model = _model(ws, name)
     return ws.store.read(lambda tx: q.alias_history(tx, model.model_id, alias))
 
@@ -453,15 +535,9 @@ def _move(
         return before
 
     # Two first moves of the same alias both insert its row; the later commit fails on the
-    # key (the gateway already retries write-write conflicts). Going again updates the row,
-    # so the last writer wins and both moves are in the history.
-    for attempt in range(5):
-        try:
-            return ws.store.write(work)
-        except AlreadyExists:
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    # key. Going again updates the row, so the last writer wins and both moves are in the
+    # history (see workbench.retry).
+    return write_retrying(ws.store, work)
 
 
 def _waived(gate: Verdict | None) -> list[str]:
@@ -524,6 +600,9 @@ def delete_version(ws: Workspace, name: str, version: int, *, actor: str | None 
 
 @requires("editor")
 def update_card(ws: Workspace, ref: str, card: str, *, actor: str | None = None) -> None:
+    """Replace the model card (markdown) of version ``ref`` and record the edit in the
+    audit log (``model.card.edit``). Raises NotFound (unknown ``ref``) and InvalidInput
+    (a card over 100,000 characters)."""
     version = get_version(ws, ref)
     if len(card) > 100_000:
         raise InvalidInput("The model card is over 100,000 characters; shorten it.")
@@ -624,7 +703,8 @@ def score(
 
 def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
     """Write a version as a folder: model.joblib (hash-checked), signature.json,
-    MODEL_CARD.md, requirements.txt and version.json. Refuses (InvalidInput) an empty
+    MODEL_CARD.md (the card as written), MODEL_CARD.html (:func:`card_html`),
+    requirements.txt and version.json. Refuses (InvalidInput) an empty
     ``target``, a file (or a device, a pipe, a dangling link) at ``target`` or in the way
     of its folders, and a non-empty folder."""
     target = files.given_path(target, "export folder")
@@ -639,7 +719,8 @@ def export_version(ws: Workspace, ref: str, target: Path | str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     ws.blobs.copy_out(version.sha256, target / MODEL_FILE)
     (target / "signature.json").write_text(_json_text(version.signature))
-    (target / "MODEL_CARD.md").write_text(version.card)
+    (target / "MODEL_CARD.md").write_text(version.card, encoding="utf-8")
+    (target / "MODEL_CARD.html").write_text(card_html(ws, version.ref), encoding="utf-8")
     pins = {"sklearn": "scikit-learn", "pandas": "pandas", "numpy": "numpy", "joblib": "joblib"}
     (target / "requirements.txt").write_text(
         "".join(
@@ -677,6 +758,38 @@ def _json_text(data: Any) -> str:
     return json.dumps(plain(data), indent=2, default=str, allow_nan=False) + "\n"
 
 
+# Metrics a version's row in a table shows (those present, in name order): scores
+# ``workbench.training.task`` computes on held-out data (classification: accuracy, ROC AUC,
+# macro F1; regression: RMSE, R², MAE). The other metrics stay on the version.
+HEADLINE_METRICS = ("accuracy", "roc_auc", "f1_macro", "rmse", "r2", "mae")
+# Metrics logged per step or per fold (``staged_accuracy`` at each boosting stage,
+# ``fold_accuracy`` per cross-validation fold): their last value is not the model's score.
+_PER_STEP_PREFIXES = ("fold_", "staged_")
+
+
+def headline_metrics(versions: Sequence[ModelVersion]) -> list[str]:
+    """The :data:`HEADLINE_METRICS` any of ``versions`` logged, in name order: the metric
+    columns of a table of versions (the Models page's)."""
+    logged = {k for v in versions for k in v.metrics}
+    return sorted(k for k in logged if k in HEADLINE_METRICS)
+
+
+def compared_metrics(*versions: ModelVersion) -> list[str]:
+    """Every metric any of ``versions`` logged, in name order, less the per-step and
+    per-fold ones (``staged_*``, ``fold_*``): the rows of a side-by-side comparison."""
+    logged = {k for v in versions for k in v.metrics}
+    return sorted(k for k in logged if not k.startswith(_PER_STEP_PREFIXES))
+
+
+def lineage_kind(node: str) -> str:
+    """What a node of :func:`lineage` is, from its text: ``"run"`` (``run 1a2b3c4d``),
+    ``"model version"`` (``churn-classifier/3``) or ``"dataset version"`` (``churn@v2``,
+    training data and predictions alike)."""
+    if node.startswith("run "):
+        return "run"
+    return "model version" if "/" in node else "dataset version"
+
+
 def lineage(ws: Workspace, name: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Nodes and edges from training dataset versions through runs and model versions to
     the prediction dataset versions each model version made."""
@@ -688,10 +801,9 @@ def lineage(ws: Workspace, name: str) -> tuple[list[str], list[tuple[str, str]]]
             edges.append((v.dataset_ref, run))
         edges.append((run, v.ref))
     refs = {v.ref for v in versions}
-    for d in datasets.list_datasets(ws):
-        for dv in datasets.list_versions(ws, d.name):
-            if dv.source == "prediction" and dv.tags.get("lineage.model") in refs:
-                edges.append((dv.tags["lineage.model"], dv.ref))
+    for dv in datasets.list_all_versions(ws):
+        if dv.source == "prediction" and dv.tags.get("lineage.model") in refs:
+            edges.append((dv.tags["lineage.model"], dv.ref))
     nodes = list(dict.fromkeys(n for edge in edges for n in edge))
     return nodes, edges
 

@@ -259,10 +259,13 @@ def describe_inputs(signature: dict[str, Any]) -> str:
             f"{p['n_features']} unnamed columns (fitted on an array; values "
             f"{p.get('family', 'unknown')}): score it with arrays of that width"
         )
-    return ", ".join(f"`{c['name']}` ({_family_label(c['family'])})" for c in signature["inputs"])
+    return ", ".join(f"`{c['name']}` ({family_label(c['family'])})" for c in signature["inputs"])
 
 
-def _family_label(fam: str) -> str:
+def family_label(fam: str) -> str:
+    """A signature family as a card shows it: the family's name (``integer``, ``float``,
+    ``boolean``, ``date``, ``timestamp``, ``string``), or "type not recorded" for
+    ``unknown`` (a model that kept its feature names but not their types)."""
     return "type not recorded" if fam == "unknown" else fam
 
 
@@ -747,6 +750,8 @@ class LoadedModel:
 
     @property
     def has_proba(self) -> bool:
+        """Whether the model gives class probabilities: a classifier with
+        ``predict_proba``."""
         return self.signature["output"]["kind"] == "classification" and hasattr(
             self.model, "predict_proba"
         )
@@ -756,9 +761,15 @@ class LoadedModel:
         return conform(self.signature, frame)
 
     def predict(self, frame: Any) -> np.ndarray:
+        """One prediction per row of ``frame`` (shape ``(n_rows,)``), after bringing it to
+        the signature. Raises InvalidInput naming a missing, extra or unconvertible column,
+        or the model's own error on the rows."""
         return self.predict_conformed(self.conform(frame))
 
     def predict_proba(self, frame: Any) -> np.ndarray:
+        """Class probabilities, shape ``(n_rows, n_classes)`` with columns in the order of
+        ``signature["output"]["classes"]``. Raises InvalidInput for a regression model and
+        as :meth:`predict` does."""
         if self.signature["output"]["kind"] != "classification":
             raise InvalidInput(f"{self.ref} is a regression model; it has no probabilities.")
         return self.predict_proba_conformed(self.conform(frame))
@@ -768,6 +779,7 @@ class LoadedModel:
         return self._call("predict", X)
 
     def predict_proba_conformed(self, X: Any) -> np.ndarray:
+        """:meth:`predict_proba` for rows already conformed (skips the conversion)."""
         return self._call("predict_proba", X)
 
     def _call(self, method: str, X: Any) -> np.ndarray:
