@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, make_run, open_tab, subprocess_env
 from tests.test_pages import refused_models, run_page
 from workbench.cli import main as cli
+from workbench.cli import ui as cli_ui
 from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.tracking import query
@@ -217,19 +218,19 @@ def test_streamlit_itself_shows_no_traceback(monkeypatch) -> None:
     """An exception outside the pages' handler: Streamlit's box shows no traceback."""
     args = cli.build_parser().parse_args(["ui"])
     monkeypatch.delenv("WORKBENCH_TEAM", raising=False)
-    flags = cli.streamlit_flags(args)
+    flags = cli_ui.streamlit_flags(args)
     assert flags[flags.index("--client.showErrorDetails") + 1] == "type"
     monkeypatch.setenv("WORKBENCH_TEAM", "1")
-    flags = cli.streamlit_flags(args)
+    flags = cli_ui.streamlit_flags(args)
     assert flags[flags.index("--client.showErrorDetails") + 1] == "none"
 
 
 CRASHING_CLI = """
 import sys
-from workbench.cli import main as cli
+from workbench.cli import main as cli, tracking
 def broken(args):
     raise KeyError("a bug")
-cli.cmd_runs_list = broken
+tracking.cmd_runs_list = broken
 sys.exit(cli.main(["runs", "list"]))
 """
 

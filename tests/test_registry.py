@@ -178,6 +178,7 @@ def test_batch_scoring_records_lineage(two_versions: Workspace) -> None:
 def test_export_folder(two_versions: Workspace, tmp_path: Path) -> None:
     out = registry.export_version(two_versions, "churn-clf/2", tmp_path / "export")
     assert sorted(p.name for p in out.iterdir()) == [
+        "MODEL_CARD.html",
         "MODEL_CARD.md",
         "model.joblib",
         "requirements.txt",
@@ -524,7 +525,7 @@ def test_promote_through_a_refusing_gate_needs_an_admin_override(refused: Worksp
     assert failing == ["better by the margin", "significant"]
     with (
         acting_as(ED),
-        pytest.raises(PermissionDenied, match=r"promotion\.promote needs the admin"),
+        pytest.raises(PermissionDenied, match=r"ed is an editor; registry\.promote needs"),
     ):
         promote(ws, "churn-clf", "churn@v1", "churned", override=True, reason="x")
     with pytest.raises(InvalidInput, match="needs a reason"):
@@ -659,7 +660,7 @@ def test_serving_beyond_loopback_warns_that_anyone_can_score(two_versions: Works
 
     from tests.conftest import PYTHON, ROOT, subprocess_env
     from tests.live import free_port
-    from workbench.cli.main import _loopback
+    from workbench.cli.models import _loopback
 
     registry.set_alias(two_versions, "churn-clf", "champion", 1)
     two_versions.store.close()

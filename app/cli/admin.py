@@ -9,8 +9,11 @@ import getpass
 import sys
 import time
 
+from workbench.settings import workspace_path
+from workbench.store import migrations
 from workbench.store.errors import InvalidInput
 from workbench.store.users import ROLES
+from workbench.store.workspace import Workspace
 from workbench.team import auth, backup, tokens
 from workbench.workspaces import open_workspace
 
@@ -105,6 +108,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "even while a run in it is still logging (its data is lost)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="the workspace database").add_subparsers(
+        dest="db_command", required=True, metavar="SUBCOMMAND"
+    )
+    db.add_parser("status", help="schema version and pending migrations").set_defaults(
+        func=cmd_db_status
+    )
+    db.add_parser("upgrade", help="back up, then migrate the schema to head").set_defaults(
+        func=cmd_db_upgrade
+    )
 
 
 def _password_stdin(parser: argparse.ArgumentParser) -> None:
@@ -280,4 +293,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ws = open_workspace(str(root))
     demo.seed(ws, progress=lambda step: print(f"  {step}", flush=True))
     print(f"demo seeded in {time.perf_counter() - started:.0f} s: {ws.root}")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    """``workbench db status``: the database path, schema version against the
+    code's head, pending and applied migrations; 0, or 1 when the database is newer than the
+    code. Upgrades nothing; InvalidInput when the workspace folder does not exist."""
+    ws = Workspace.open(workspace_path(args.workspace), create=False, upgrade=False)
+    st = migrations.status(ws.store)
+    print(f"database: {st.path}")
+    print(f"schema version: {st.version} (code head: {st.head}, pending: {st.pending})")
+    for version, name, applied_at in st.applied:
+        print(f"  {version:>3}  {applied_at:%Y-%m-%d %H:%M:%S}  {name}")
+    if st.version > st.head:
+        print("the database is newer than this workbench: upgrade the package")
+        return 1
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """``workbench db upgrade``: apply the pending migrations (an existing database is
+    first copied into ``backups/``) and print each, or say there is nothing to do; 0.
+    SchemaOutOfDate when the database is newer than the code or a step fails."""
+    ws = Workspace.open(workspace_path(args.workspace), upgrade=False)
+    applied = migrations.upgrade(ws.store, backup_dir=ws.paths.backups)
+    if not applied:
+        print(f"already at schema version {migrations.HEAD}; nothing to do")
+    for step in applied:
+        print(f"applied {step.version}: {step.name}")
     return 0

@@ -6,8 +6,12 @@ would reorder, recolour or break the terminal's line, so each is written out
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import pandas as pd
+
+from workbench.store import jsontext
 from workbench.validation import escape_invisible
 
 
@@ -15,3 +19,22 @@ def say(line: str, **kwargs: Any) -> None:
     """Print one ``line`` (no newline of its own inside) with invisible characters written
     out; ``kwargs`` as for ``print`` (``flush``, ``file``)."""
     print(escape_invisible(line), **kwargs)
+
+
+def print_frame(frame: pd.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        print(jsontext.dumps(records, default=str, indent=1))  # NaN and NULL: null
+    elif frame.empty:
+        print("(none)")
+    else:
+        # A table is read in a terminal: a tag value or column name holding U+202E or a
+        # newline would reorder or break its line (csv and json carry the text as it is).
+        frame = frame.map(lambda v: escape_invisible(v) if isinstance(v, str) else v)
+        frame.columns = [escape_invisible(str(c)) for c in frame.columns]
+        with pd.option_context(
+            "display.max_columns", 12, "display.width", 160, "display.max_colwidth", 40
+        ):
+            print(frame.to_string(index=False))

@@ -252,6 +252,11 @@ def allows(ws: Workspace, role: str) -> bool:
     return RANK[effective(ws).role] >= RANK[role]
 
 
+def _article(word: str) -> str:
+    """'an' before a vowel sound (an editor, an admin), else 'a' (a viewer)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def check(ws: Workspace, needed: str, verb: str) -> None:
     """Refuse the acting principal (:func:`effective`) if its role ranks below ``needed``:
     audit ``auth.denied`` for ``verb`` ("module.function") and raise PermissionDenied ("Log
@@ -272,7 +277,7 @@ def check(ws: Workspace, needed: str, verb: str) -> None:
     if who.role == "none":
         raise PermissionDenied(f"Log in first: {verb} needs the {needed} role.")
     raise PermissionDenied(
-        f"{who.name} is a {who.role}; {verb} needs the {needed} role. Ask "
+        f"{who.name} is {_article(who.role)} {who.role}; {verb} needs the {needed} role. Ask "
         "an admin to change your role."
     )
 
