@@ -9,7 +9,7 @@ import streamlit as st
 
 from workbench.drift import report as reports
 from workbench.drift import stats as drift
-from workbench.store.errors import InvalidInput
+from workbench.drift.config import DEFAULT, parse_rules
 from workbench.ui import data
 from workbench.ui.widgets import code_text, lazy_tabs, markdown_table, markdown_text, user_errors
 
@@ -18,7 +18,6 @@ st.title("Drift")
 
 TRAINING = "(the model's training data)"
 NO_MODEL = "(no model)"
-METHODS = sorted({m for kind in drift.OVERRIDE_METHODS.values() for m in kind} | {"ignore"})
 
 
 def new_report(ws, refs: list[str]) -> None:
@@ -42,28 +41,13 @@ def new_report(ws, refs: list[str]) -> None:
         )
         target = d.text_input("Label column", placeholder="default: the one the model learned")
         with st.expander("Per-column rules (override the method and its threshold)"):
-            st.caption(
-                "Numbers: " + ", ".join(drift.OVERRIDE_METHODS["numeric"]) + ". "
-                "Categories: " + ", ".join(drift.OVERRIDE_METHODS["categorical"]) + ". "
-                "ignore leaves a column out. Material at the threshold, major at "
-                f"{drift.MAJOR_FACTOR}x it; the test of real stays."
-            )
-            rules = st.data_editor(
-                pd.DataFrame(
-                    {
-                        "column": pd.Series(dtype=str),
-                        "method": pd.Series(dtype=str),
-                        "threshold": pd.Series(dtype=float),
-                    }
-                ),
-                num_rows="dynamic",
+            # the CLI's --rule syntax, read by the same parser (the same messages)
+            rules = st.text_area(
+                "Rules",
                 key="drift-rules",
-                hide_index=True,
-                column_config={
-                    "method": st.column_config.SelectboxColumn(options=METHODS),
-                    "threshold": st.column_config.NumberColumn(min_value=0.0),
-                },
+                placeholder="income=psi:0.2\ncustomer_id=ignore",
             )
+            st.caption(DEFAULT.rules_help())
         if st.form_submit_button("Run the report", type="primary", icon=":material/play_arrow:"):
             with user_errors(), st.spinner("Comparing…"):
                 report = reports.run_report(
@@ -72,7 +56,7 @@ def new_report(ws, refs: list[str]) -> None:
                     current,
                     model=None if model == NO_MODEL else model,
                     target=target.strip() or None,
-                    overrides=_overrides(rules),
+                    overrides=parse_rules(rules.splitlines()),
                 )
                 st.session_state["report"] = report.report_id
                 # Shown while this report stays selected (a popped flash can be consumed by a
@@ -85,21 +69,6 @@ def new_report(ws, refs: list[str]) -> None:
                     ),
                 )
                 st.rerun()
-
-
-def _overrides(rules: pd.DataFrame) -> dict[str, drift.Override]:
-    out = {}
-    for row in rules.itertuples(index=False):
-        column = str(row.column or "").strip() if pd.notna(row.column) else ""
-        if not column:
-            continue
-        if not isinstance(row.method, str) or not row.method:
-            raise InvalidInput(
-                f"Per-column rule for {column!r}: pick a method ({', '.join(METHODS)})."
-            )
-        threshold = 0.1 if pd.isna(row.threshold) else float(row.threshold)
-        out[column] = drift.Override(row.method, threshold)
-    return out
 
 
 def show(ws, report, found) -> None:
@@ -133,10 +102,10 @@ def show(ws, report, found) -> None:
             "has the detail)"
         )
     # the top columns as text that wraps (a metric card cut long names off with "…")
-    top = [r for r in report.results if r["verdict"] in ("drift", "major drift")][:3]
-    st.markdown("**Top drifting**: " + (", ".join(code_text(r["column"]) for r in top) or "none"))
+    top = [r for r in report.results if r.drifted][:3]
+    st.markdown("**Top drifting**: " + (", ".join(code_text(r.column) for r in top) or "none"))
     for r in top:
-        st.markdown(f"- {markdown_text(r['sentence'])}")
+        st.markdown(f"- {markdown_text(r.sentence)}")
     panels = {"Columns": lambda: columns_panel(ws, report)}
     candidates = retrain_candidates(ws, report, section)
     if section is not None or candidates:
@@ -168,14 +137,14 @@ def columns_panel(ws, report) -> None:
     table = pd.DataFrame(
         [
             {
-                "column": r["column"],
-                "verdict": r["verdict"],
-                "effect": r["effect"],
-                "method": r["method"],
-                "p-value": drift.format_p(r["p_value"]),
-                "n ref": r["n_reference"],
-                "n cur": r["n_current"],
-                "what changed": r["sentence"],
+                "column": r.column,
+                "verdict": r.verdict,
+                "effect": r.effect,
+                "method": r.method,
+                "p-value": drift.format_p(r.p_value),
+                "n ref": r.n_reference,
+                "n cur": r.n_current,
+                "what changed": r.sentence,
             }
             for r in report.results
         ]
@@ -196,14 +165,17 @@ def columns_panel(ws, report) -> None:
         selection_mode="single-row",
     )
     with st.expander("How a verdict is reached"):
-        st.markdown(drift.RULE)
+        # the rule this report ran with, from its stored configuration
+        if report.rule_note:
+            st.caption(report.rule_note)
+        st.markdown(markdown_text(report.config.rule()))
     picked = [i for i in event.selection.rows if i < len(report.results)]
     detail = report.results[picked[0]] if picked else None
-    if detail is None or detail["kind"] in ("schema", "ignored"):
+    if detail is None or detail.kind in ("schema", "ignored"):
         # a chart costs the browser about 0.2 s to mount: drawn when asked for
         st.caption("Select a column's row to see its distributions and statistics.")
         return
-    name = detail["column"]
+    name = detail.column
     root, gen = str(ws.root), data.generation()
     ref_p, cur_p = (
         {p.name: p for p in data.dataset_profile(root, gen, data.dataset_version(root, gen, ref))}
@@ -214,9 +186,7 @@ def columns_panel(ws, report) -> None:
         key=f"drift-fig-{report.report_id}-{name}",
     )
     st.markdown(
-        markdown_table(
-            ["statistic", "value"], [(k, _stat(k, v)) for k, v in detail["stats"].items()]
-        )
+        markdown_table(["statistic", "value"], [(k, _stat(k, v)) for k, v in detail.stats.items()])
     )
 
 
@@ -274,19 +244,13 @@ def model_panel(report, section) -> None:
         )
         m[2].metric("Verdict", perf.verdict)
         binary_cards(perf)
-        from workbench.drift.model_drift import PERF_MATERIAL  # loaded already: the section is one
-
-        st.caption(
-            perf.sentence + ". Degraded when the bootstrap interval of the change "
-            f"excludes 0 and the drop is at least {PERF_MATERIAL:.0%} of the reference "
-            "score."
-        )
+        st.caption(f"{perf.sentence}. {report.config.model_rule()}")
     if section.note:
         st.info(section.note)
-    if (label := reports.label_drift(report)) is not None:
+    if (label := report.label) is not None:
         st.markdown(
-            f"**Label** {code_text(label['column'])} (apart from the features): "
-            f"{label['verdict']}. {markdown_text(label['sentence'])}"
+            f"**Label** {code_text(label.column)} (apart from the features): "
+            f"{label.verdict}. {markdown_text(label.sentence)}"
         )
     st.dataframe(
         pd.DataFrame(

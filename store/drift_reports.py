@@ -1,4 +1,6 @@
-"""Stored drift reports: one immutable row per report, its per-column results as JSON."""
+"""Stored drift reports: one immutable row per report; its per-column results, its model
+section and the configuration it ran with as JSON (plain: the typed report is
+``workbench.drift.results.DriftReport``, made from these by the service)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from workbench.store.jsontext import finite
 
 _COLS = (
     "report_id, created_at, created_by, reference_ref, current_ref, model_ref, n_columns, "
-    "n_drifted, verdict, results, model_results"
+    "n_drifted, verdict, results, model_results, config"
 )
 
 
@@ -29,11 +31,17 @@ class StoredReport:
     verdict: str
     results: list[dict[str, Any]]
     model: dict[str, Any] | None = None  # workbench.drift.model_drift.ModelDrift.to_json()
+    # workbench.drift.config.DriftConfig.to_json(); None for a report made before
+    # configurations were stored (schema step 15)
+    config: dict[str, Any] | None = None
 
 
 def insert(tx: Tx, r: StoredReport) -> None:
+    """Store report ``r``. Its ``results``, ``model`` and ``config`` are written as standard
+    JSON (:func:`to_json`: a value with a ``to_json()`` method is written as what that
+    returns, so a typed report's parts store as their plain form)."""
     tx.execute(
-        f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO drift_reports ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             r.report_id,
             r.created_at,
@@ -46,14 +54,28 @@ def insert(tx: Tx, r: StoredReport) -> None:
             r.verdict,
             to_json(r.results),
             None if r.model is None else to_json(r.model),
+            None if getattr(r, "config", None) is None else to_json(r.config),
         ],
     )
 
 
 def to_json(value: Any) -> str:
     """Standard JSON: NaN and infinities become null (``allow_nan=False`` proves none is
-    left), numpy numbers plain ones."""
-    return json.dumps(finite(value), allow_nan=False, default=float)
+    left), numpy numbers plain ones, an object with a ``to_json()`` method (a typed result)
+    what that returns."""
+    return json.dumps(finite(_plain(value)), allow_nan=False, default=float)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every object that has a ``to_json()`` method replaced by its result,
+    in lists, tuples and dicts too."""
+    if hasattr(value, "to_json") and callable(value.to_json):
+        return _plain(value.to_json())
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def recent(tx: Tx, limit: int | None = None) -> list[StoredReport]:
@@ -70,9 +92,15 @@ def count(tx: Tx) -> int:
 
 
 def get(tx: Tx, report_id: str) -> StoredReport | None:
+    """The report ``report_id``, or None."""
     row = tx.fetchone(f"SELECT {_COLS} FROM drift_reports WHERE report_id = ?", [report_id])
     return None if row is None else _report(row)
 
 
 def _report(row: tuple) -> StoredReport:
-    return StoredReport(*row[:9], json.loads(row[9]), json.loads(row[10]) if row[10] else None)
+    return StoredReport(
+        *row[:9],
+        json.loads(row[9]),
+        json.loads(row[10]) if row[10] else None,
+        json.loads(row[11]) if row[11] else None,
+    )

@@ -74,10 +74,10 @@ def test_overrides_change_the_rule_for_their_column_only(ws: Workspace) -> None:
     wb.log_dataset(ref, "d")
     wb.log_dataset(cur, "d")
     plain = reports.run_report(ws, "d@v1", "d@v2")
-    by = {r["column"]: r for r in plain.results}
+    by = {r.column: r for r in plain.results}
     # A 0.05 sd shift in 200k rows is real but not material by default; id always drifts.
-    assert by["x"]["verdict"] == by["y"]["verdict"] == "no drift"
-    assert by["id"]["verdict"] in ("drift", "major drift")
+    assert by["x"].verdict == by["y"].verdict == "no drift"
+    assert by["id"].verdict in ("drift", "major drift")
     strict = reports.run_report(
         ws,
         "d@v1",
@@ -88,14 +88,14 @@ def test_overrides_change_the_rule_for_their_column_only(ws: Workspace) -> None:
             "c": drift.Override("js", 0.5),
         },
     )
-    by = {r["column"]: r for r in strict.results}
-    assert by["x"]["verdict"] == "major drift"  # 0.05 >= 2.5 x 0.02
-    assert by["x"]["method"] == "wasserstein >= 0.02 (override)"
-    assert by["x"]["stats"]["threshold"] == 0.02
-    assert by["x"]["effect"] == pytest.approx(by["x"]["stats"]["wasserstein_std"])
-    assert by["y"]["verdict"] == "no drift"  # untouched: the default rule
-    assert by["id"]["verdict"] == "ignored" and strict.n_columns == plain.n_columns - 1
-    assert by["c"]["verdict"] == "no drift"
+    by = {r.column: r for r in strict.results}
+    assert by["x"].verdict == "major drift"  # 0.05 >= 2.5 x 0.02
+    assert by["x"].method == "wasserstein >= 0.02 (override)"
+    assert by["x"].stats["threshold"] == 0.02
+    assert by["x"].effect == pytest.approx(by["x"].stats["wasserstein_std"])
+    assert by["y"].verdict == "no drift"  # untouched: the default rule
+    assert by["id"].verdict == "ignored" and strict.n_columns == plain.n_columns - 1
+    assert by["c"].verdict == "no drift"
 
 
 @pytest.mark.parametrize(

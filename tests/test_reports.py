@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import MAIN_SCRIPT, select_row
@@ -45,7 +46,7 @@ def two_months(ws: Workspace) -> Workspace:
 def test_a_report_is_stored_and_listed(two_months: Workspace) -> None:
     report = reports.run_report(two_months, "customers@v1", "customers@v2", actor="ana")
     assert report.verdict == "drift" and report.n_drifted == 2
-    assert [r["column"] for r in report.results][:2] == ["income", "plan"]
+    assert [r.column for r in report.results][:2] == ["income", "plan"]
     assert reports.list_reports(two_months)[0] == report
     assert reports.get_report(two_months, report.report_id).results == report.results
     with pytest.raises(InvalidInput, match="pick two versions"):
@@ -85,7 +86,8 @@ def test_the_html_export_is_self_contained(two_months: Workspace, tmp_path: Path
     assert len(text) > 1_000_000  # plotly.js itself is inlined
     assert "Plotly" in text and text.count("plotly-graph-div") == 2  # income and plan
     assert "income: median" in text and "customers@v2" in text
-    assert html.escape(drift.RULE) in text  # the one text of the rule
+    # the one text of the rule, from the report's stored configuration (jinja2 escapes it)
+    assert str(escape(report.config.rule())) in text and str(escape(drift.RULE)) in text
 
 
 def test_stored_reports_are_standard_json(ws: Workspace) -> None:
@@ -271,7 +273,7 @@ def test_p_values_are_readable_and_labels_whole_everywhere(
     )
     assert code == 0
     report = reports.list_reports(long_names)[0]
-    shown = {r["column"]: drift.format_p(r["p_value"]) for r in report.results}
+    shown = {r.column: drift.format_p(r.p_value) for r in report.results}
     assert shown["monthly_support_calls"] == "< 1e-10"
     assert shown["steady"] and shown["steady"] != "< 1e-10" and len(shown["steady"]) <= 5
     lines = capsys.readouterr().out.splitlines()
@@ -323,10 +325,10 @@ def test_label_drift_is_reported_apart_from_the_features(ws: Workspace, capsys) 
     v2 = wb.log_dataset(flipped, "churn")
     report = reports.run_report(ws, v1.ref, v2.ref, model="clf/1")
     label = reports.label_drift(report)
-    assert label is not None and label["column"] == "churned" and label["kind"] == "label"
-    assert label["verdict"] in ("drift", "major drift"), label
+    assert label is not None and label.column == "churned" and label.kind == "label"
+    assert label.verdict in ("drift", "major drift"), label
     assert report.verdict == "no drift" and report.n_drifted == 0  # the features did not move
-    assert "churned" not in [r["column"] for r in report.results if r["kind"] != "label"]
+    assert "churned" not in [r.column for r in report.results if r.kind != "label"]
     code = main(
         [
             "--workspace",

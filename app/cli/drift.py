@@ -6,18 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from dataclasses import asdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench import files
 from workbench.cli.terminal import say
 from workbench.listing import check_limit
-from workbench.store.errors import InvalidInput
 from workbench.workspaces import open_workspace
 
 if TYPE_CHECKING:  # scipy and plotly load only when a drift command runs (a quick CLI)
-    from workbench.drift import stats as drift
+    from workbench.drift.results import ColumnDrift
 
 EXIT_DRIFT = 3  # --fail-on-drift: 0 fine, 1 an error, 3 drift found
 
@@ -67,7 +66,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help=f"exit {EXIT_DRIFT} when the data drifts or a column is removed",
     )
     files.set_defaults(func=cmd_drift_files)
-    rule = dr.add_parser("rule", help="how a column's and a dataset's verdict is reached")
+    rule = dr.add_parser(
+        "rule",
+        help="how a column's and a dataset's verdict is reached (today's rule, or the one "
+        "a stored report ran with)",
+    )
+    rule.add_argument(
+        "--report",
+        metavar="ID",
+        help="a stored report's id (as `workbench drift list` shows it, or its start): the "
+        "rule it ran with",
+    )
     rule.set_defaults(func=cmd_drift_rule)
     ls = dr.add_parser("list", help="stored reports, newest first")
     shown = ls.add_mutually_exclusive_group()
@@ -115,41 +124,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _rule_argument(parser: argparse.ArgumentParser) -> None:
+    from workbench.drift.methods import names  # light: no scipy
+
     parser.add_argument(
         "--rule",
         action="append",
         default=[],
         metavar="COLUMN=METHOD[:THRESHOLD]",
         help="a column's own method and threshold, e.g. income=psi:0.2 or "
-        "customer_id=ignore (repeatable)",
+        f"customer_id=ignore (repeatable). Methods: numbers {', '.join(names('numeric'))}; "
+        f"categories {', '.join(names('categorical'))}",
     )
-
-
-def parse_rules(texts: list[str]) -> dict[str, drift.Override]:
-    from workbench.drift import stats as drift
-
-    out = {}
-    for text in texts:
-        column, sep, rest = text.partition("=")
-        if not sep or not column.strip() or not rest:
-            raise InvalidInput(
-                f"--rule {text!r}: write COLUMN=METHOD[:THRESHOLD], e.g. "
-                "income=psi:0.2 or customer_id=ignore."
-            )
-        method, _, threshold = rest.partition(":")
-        try:
-            value = float(threshold) if threshold else 0.1
-        except ValueError:
-            raise InvalidInput(
-                f"--rule {text!r}: the threshold {threshold!r} is not a number."
-            ) from None
-        out[column.strip()] = drift.Override(method.strip(), value)
-    return out
 
 
 def cmd_drift_report(args: argparse.Namespace) -> int:
     from workbench.drift import report as reports
     from workbench.drift import stats as drift
+    from workbench.drift.config import parse_rules
 
     ws = open_workspace(args.workspace)
     if args.html is not None:  # before the report is stored: a bad path changes nothing
@@ -183,10 +174,10 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
             degraded = section.performance.verdict == "degraded"
         if section.note:
             say(f"  note: {section.note}")
-        if (label := reports.label_drift(report)) is not None:
+        if (label := report.label) is not None:
             say(
-                f"  label {label['column']} (apart from the features): {label['verdict']}: "
-                f"{label['sentence']}"
+                f"  label {label.column} (apart from the features): {label.verdict}: "
+                f"{label.sentence}"
             )
     if args.html is not None:
         out = reports.export_html(ws, report.report_id, Path(args.html), overwrite=args.force)
@@ -196,6 +187,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
 
 def cmd_drift_files(args: argparse.Namespace) -> int:
     from workbench.drift import report as reports
+    from workbench.drift.config import parse_rules
 
     results = reports.compare_files(
         args.reference, args.current, parse_rules(args.rule), encoding=args.encoding
@@ -205,8 +197,8 @@ def cmd_drift_files(args: argparse.Namespace) -> int:
         f"{verdict}: {args.current} against {args.reference}, "
         f"{reports.summary(len(drifted), len(compared))} (not stored)"
     )
-    _print_columns([asdict(r) for r in results])
-    return _gate(args, reports.gate_failures(verdict, [asdict(r) for r in results]))
+    _print_columns(results)
+    return _gate(args, reports.gate_failures(verdict, results))
 
 
 def _gate(args: argparse.Namespace, reasons: list[str]) -> int:
@@ -218,12 +210,40 @@ def _gate(args: argparse.Namespace, reasons: list[str]) -> int:
 
 
 def cmd_drift_rule(args: argparse.Namespace) -> int:
-    """Print the drift rule (``workbench.drift.stats.RULE``, the text the page and the export
-    show)."""
-    from workbench.drift import stats as drift
+    """Print the drift rule: today's (``DriftConfig().rule()``), or with ``--report`` the
+    one that report ran with, rendered from its stored configuration (the text the page
+    and the export show)."""
+    from workbench.drift.config import DEFAULT
 
-    print(textwrap.fill(drift.RULE, 88, break_on_hyphens=False))
+    config, note = DEFAULT, ""
+    if args.report is not None:
+        report = _report(args)
+        config, note = report.config, report.rule_note
+    if note:
+        print(note)
+    print(textwrap.fill(config.rule(), 88, break_on_hyphens=False))
     return 0
+
+
+def _report(args: argparse.Namespace):
+    """The stored report ``args.report`` names: its id or a prefix of it that only it has
+    (``workbench drift list`` prints 12 characters). NotFound / InvalidInput otherwise."""
+    from workbench.drift import report as reports
+    from workbench.store.errors import InvalidInput, NotFound
+
+    ws = open_workspace(args.workspace)
+    wanted = args.report.strip()
+    try:
+        return reports.get_report(ws, wanted)
+    except NotFound:
+        found = [r for r in reports.list_reports(ws) if r.report_id.startswith(wanted)]
+        if len(found) == 1 and wanted:
+            return found[0]
+        if len(found) > 1 and wanted:
+            raise InvalidInput(
+                f"Report id {wanted!r} starts {len(found)} reports; give more of it."
+            ) from None
+        raise
 
 
 def cmd_drift_list(args: argparse.Namespace) -> int:
@@ -284,14 +304,14 @@ def cmd_monitors_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_columns(results: list[dict]) -> None:
+def _print_columns(results: Sequence[ColumnDrift]) -> None:
     """One line per column: verdict, effect, smallest p-value (``drift.format_p``), what
     changed."""
     from workbench.drift import stats as drift
 
     for r in results:
         say(
-            f"  {r['column']:<22} {r['verdict']:<20} {r['effect']:>8.4f}  "
-            f"p {drift.format_p(r['p_value']) or '-':<8}  {r['sentence']}"
+            f"  {r.column:<22} {r.verdict:<20} {r.effect:>8.4f}  "
+            f"p {drift.format_p(r.p_value) or '-':<8}  {r.sentence}"
         )
     print("How a verdict is reached: workbench drift rule")

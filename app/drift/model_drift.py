@@ -10,20 +10,24 @@ not.
   category; a binary classifier adds the probability of its second class as a number; a
   regressor's prediction is a number.
 * Performance drift, when both versions have the label column: the model's metric on each
-  (accuracy for classifiers, RMSE for regressors: the promotion gate's metrics), each with a
-  bootstrap 95 % interval, and the interval of the change (current minus reference,
-  resampling each side independently, ``N_BOOT`` times). "degraded" when the interval of
-  the change lies wholly on the bad side (real) and the drop is at least ``PERF_MATERIAL``
-  of the reference score (material); "improved" the other way round; a material drop whose
-  interval reaches 0 is "not enough evidence"; otherwise "no change".
-* No side is scored on rows the model was fitted on (``workbench.training.evaluation``): when a
-version
-  is the model's training data, its score comes from the held-out predictions the training
-  run kept (the hold-out, or the out-of-fold predictions of k-fold cross-validation). A
-  model whose run kept none (logged by hand) gets "not enough evidence" instead of
-  "degraded" or "improved" there, with a note saying why: its score on its own training
-  rows is optimistic (a random forest regressor scored RMSE 340 on them against 563 on
-  its hold-out), so the drop from it measures overfitting, not drift.
+  (accuracy for classifiers, RMSE for regressors: the promotion gate's metrics, by
+  ``sklearn.metrics``), each with a bootstrap 95 % interval, and the interval of the
+  change (current minus reference, resampling each side independently, ``N_BOOT`` times:
+  ``scipy.stats.bootstrap`` over (label, prediction) pairs, percentile intervals; for
+  accuracy the hits of a resample are drawn from their exact Binomial law instead).
+  "degraded" when the interval of the change lies wholly on the bad side (real) and the
+  drop is at least ``PERF_MATERIAL`` of the reference score (material); "improved" the
+  other way round; a material drop whose interval reaches 0 is "not enough evidence";
+  otherwise "no change". Both numbers are the report's (``DriftConfig.n_boot``,
+  ``.perf_material``).
+* No side is scored on rows the model was fitted on (``workbench.training.evaluation``):
+  when a version is the model's training data, its score comes from the held-out
+  predictions the training run kept (the hold-out, or the out-of-fold predictions of
+  k-fold cross-validation). A model whose run kept none (logged by hand) gets "not
+  enough evidence" instead of "degraded" or "improved" there, with a note saying why:
+  its score on its own training rows is optimistic (a random forest regressor scored
+  RMSE 340 on them against 563 on its hold-out), so the drop from it measures
+  overfitting, not drift.
 """
 
 from __future__ import annotations
@@ -34,9 +38,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from workbench.datasets import versions as datasets
 from workbench.drift import stats as drift
+from workbench.drift.config import DEFAULT, DriftConfig
+from workbench.drift.results import ColumnDrift
 from workbench.registry import models as registry
 from workbench.settings import Settings
 from workbench.store import profiles, snapshots
@@ -45,8 +52,8 @@ from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.training import evaluation
 
-N_BOOT = 500
-PERF_MATERIAL = 0.03
+N_BOOT = DEFAULT.n_boot  # today's defaults (DriftConfig.n_boot, .perf_material)
+PERF_MATERIAL = DEFAULT.perf_material
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class PerformanceDrift:
 class ModelDrift:
     model_ref: str
     target: str | None
-    predictions: list[drift.ColumnDrift]
+    predictions: list[ColumnDrift]
     profiles: dict[str, tuple[ColumnProfile, ColumnProfile]] = field(default_factory=dict)
     performance: PerformanceDrift | None = None
     note: str = ""
@@ -130,7 +137,7 @@ class ModelDrift:
             "model_ref": self.model_ref,
             "target": self.target,
             "note": self.note,
-            "predictions": [asdict(p) for p in self.predictions],
+            "predictions": [p.to_json() for p in self.predictions],
             "profiles": {k: [asdict(a), asdict(b)] for k, (a, b) in self.profiles.items()},
             "performance": asdict(self.performance) if self.performance else None,
         }
@@ -148,7 +155,7 @@ class ModelDrift:
         return cls(
             data["model_ref"],
             data.get("target"),
-            [drift.ColumnDrift(**p) for p in data.get("predictions", [])],
+            [ColumnDrift.from_json(p) for p in data.get("predictions", [])],
             {
                 k: (ColumnProfile(**a), ColumnProfile(**b))
                 for k, (a, b) in data.get("profiles", {}).items()
@@ -166,10 +173,14 @@ def model_drift(
     target: str | None = None,
     *,
     seed: int = 0,
+    config: DriftConfig | None = None,
 ) -> ModelDrift:
     """Score both versions with ``model_ref`` and compare. ``target`` defaults to the label
-    column of the run that trained the model. Raises InvalidInput when a version lacks one
-    of the model's input columns."""
+    column of the run that trained the model. ``config``: the report's thresholds (its
+    per-column rules are for the data's columns, not the predictions), ``n_boot`` and
+    ``perf_material`` (default: today's). Raises InvalidInput when a version lacks one of
+    the model's input columns."""
+    cfg = (config or DEFAULT).with_overrides({})
     model = registry.load_model(ws, model_ref)
     inputs = [c["name"] for c in model.signature["inputs"]]
     classifier = model.signature["output"]["kind"] == "classification"
@@ -194,7 +205,7 @@ def model_drift(
         _profile(s, label, classifier)
         for s, label in zip(scored, ("reference", "current"), strict=True)
     )
-    predictions = [_as_prediction(r) for r in drift.compare(ref_prof, cur_prof)]
+    predictions = [_as_prediction(r) for r in drift.compare(ref_prof, cur_prof, config=cfg)]
     pairs = {a.name: (a, b) for a, b in zip(ref_prof, cur_prof, strict=True)}
     performance, note = None, ""
     if target is None:
@@ -223,6 +234,7 @@ def model_drift(
                 classifier,
                 seed,
                 positive,
+                cfg,
             )
     return ModelDrift(model.ref, target, predictions, pairs, performance, note)
 
@@ -236,6 +248,7 @@ def _unseen_performance(
     classifier: bool,
     seed: int,
     positive: tuple[str, Any] | None = None,
+    cfg: DriftConfig = DEFAULT,
 ) -> tuple[PerformanceDrift, str]:
     """Performance drift where no side is scored on rows the model was fitted on: a side
     that is the model's training version takes the run's held-out predictions instead (the
@@ -251,7 +264,7 @@ def _unseen_performance(
             "rows it was fitted on is unknown; if it does, its score there is "
             "optimistic."
         )
-        return _drift(sides, classifier, seed, positive), note
+        return _drift(sides, classifier, seed, positive, cfg), note
     held = evaluation.heldout(ws, model)
     sources = ["all labelled rows", "all labelled rows"]
     missing = []
@@ -270,7 +283,7 @@ def _unseen_performance(
             sources[i] = held.description
         else:
             missing.append(version.ref)
-    result = _drift(sides, classifier, seed, positive)
+    result = _drift(sides, classifier, seed, positive, cfg)
     result = replace(result, reference_source=sources[0], current_source=sources[1])
     if not missing:  # the sentence names the held-out source
         return result, ""
@@ -299,13 +312,23 @@ def _unseen_performance(
 
 
 def _drift(
-    sides: list[tuple], classifier: bool, seed: int, positive: tuple[str, Any] | None
+    sides: list[tuple],
+    classifier: bool,
+    seed: int,
+    positive: tuple[str, Any] | None,
+    cfg: DriftConfig = DEFAULT,
 ) -> PerformanceDrift:
     """:func:`performance_drift` of (labels, predictions, positive-class scores or None)
     per side, plus for a binary classifier (``positive``: its probability column and the
     second class) the base rate and ROC AUC of each side (scikit-learn's
     ``roc_auc_score``)."""
-    result = performance_drift(*[side[:2] for side in sides], classifier=classifier, seed=seed)
+    result = performance_drift(
+        *[side[:2] for side in sides],
+        classifier=classifier,
+        seed=seed,
+        n_boot=cfg.n_boot,
+        material=cfg.perf_material,
+    )
     if positive is None:
         return result
     from sklearn import metrics as skm  # scikit-learn's import: only when a model is involved
@@ -339,7 +362,13 @@ def performance_drift(
     seed: int = 0,
     material: float = PERF_MATERIAL,
 ) -> PerformanceDrift:
-    """The metric on (labels, predictions) of each side, bootstrap intervals, a verdict."""
+    """The metric on (labels, predictions) of each side (accuracy or RMSE,
+    ``sklearn.metrics``), ``n_boot`` bootstrap resamples of each side (independently;
+    ``scipy.stats.bootstrap`` over (label, prediction) pairs for RMSE, the exact Binomial
+    law of a resample's hits for accuracy), 95 % percentile intervals of each score and of
+    the change, and a verdict: "degraded" when the drop is at least ``material`` of the
+    reference score and the change's interval lies on the bad side, "not enough evidence"
+    when it does not, "improved" the other way round, else "no change"."""
     metric, higher = ("accuracy", True) if classifier else ("rmse", False)
     score = _accuracy if classifier else _rmse
     rng = np.random.default_rng(seed)
@@ -347,12 +376,23 @@ def performance_drift(
     for y, pred in (reference, current):
         y, pred = _comparable(y, pred, classifier)
         n = len(y)
-        scores.append(score(y, pred))
+        scores.append(float(score(y, pred)))
         if classifier:  # the hits in a resample of n rows are Binomial(n, accuracy): exact
             boots.append(rng.binomial(n, scores[-1], n_boot) / n)
+        elif n < 2:  # one pair: every resample is that pair
+            boots.append(np.full(n_boot, scores[-1]))
         else:
-            draws = (rng.integers(0, n, n) for _ in range(n_boot))
-            boots.append(np.array([score(y[i], pred[i]) for i in draws]))
+            found = stats.bootstrap(
+                (y, pred),
+                _rmse,
+                paired=True,
+                vectorized=True,
+                n_resamples=n_boot,
+                batch=max(1, 2_000_000 // n),  # a batch of resamples holds 2M pairs at most
+                method="percentile",
+                random_state=rng,
+            )
+            boots.append(found.bootstrap_distribution)
     ref_score, cur_score = scores
     change = boots[1] - boots[0]
     lo, hi = (float(v) for v in np.percentile(change, [2.5, 97.5]))
@@ -406,8 +446,8 @@ def _profile(frame: pd.DataFrame, label: str, classifier: bool) -> tuple[ColumnP
         return profiles.profile(scratch, snapshots.normalize(scratch, label))
 
 
-def _as_prediction(result: drift.ColumnDrift) -> drift.ColumnDrift:
-    return drift.ColumnDrift(
+def _as_prediction(result: ColumnDrift) -> ColumnDrift:
+    return ColumnDrift(
         result.column,
         f"prediction ({result.kind})",
         result.verdict,
@@ -428,11 +468,25 @@ def _comparable(y: np.ndarray, pred: np.ndarray, classifier: bool) -> tuple[np.n
 
 
 def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.mean(y == pred))
+    """The share of rows whose prediction is the label (``sklearn.metrics.accuracy_score``)."""
+    from sklearn.metrics import accuracy_score  # scikit-learn: only when a model is scored
+
+    return float(accuracy_score(y, pred))
 
 
-def _rmse(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((y - pred) ** 2)))
+def _rmse(y: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Root mean squared error along ``axis`` (``sklearn.metrics.root_mean_squared_error``,
+    one value per resample when ``scipy.stats.bootstrap`` stacks them): an array of the
+    other axes' shape, 0-d for one sample."""
+    from sklearn.metrics import root_mean_squared_error  # only when a model is scored
+
+    y, pred = np.moveaxis(y, axis, -1), np.moveaxis(pred, axis, -1)
+    n = y.shape[-1]
+    # one output per resample: sklearn's columns
+    flat = root_mean_squared_error(
+        y.reshape(-1, n).T, pred.reshape(-1, n).T, multioutput="raw_values"
+    )
+    return np.asarray(flat).reshape(y.shape[:-1])
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:

@@ -6,15 +6,21 @@ The dataset verdict: "drift" when any column drifts majorly or at least
 evidence" when columns moved materially but the samples are too small to tell; "schema
 change" when no column was compared and some were added or removed, "nothing compared"
 when no column was compared at all (only ignored or identifier-like ones). The whole
-rule, in words: ``workbench.drift.stats.RULE`` (shown on the page, in the export and by
-``workbench drift rule``).
+rule, in words, is rendered from the configuration each report stores
+(``report.config.rule()``, :class:`workbench.drift.config.DriftConfig`): the page, the
+export and ``workbench drift rule --report ID`` show the rule the report ran with.
+
+Reports come back typed (:class:`workbench.drift.results.DriftReport`): the store keeps
+plain JSON, and :func:`from_stored` turns its rows back into reports.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import uuid
-from dataclasses import asdict, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +32,8 @@ from plotly.offline import get_plotlyjs
 from workbench import files
 from workbench.datasets import versions as datasets
 from workbench.drift import stats as drift
+from workbench.drift.config import DEFAULT, DriftConfig
+from workbench.drift.results import ColumnDrift, DriftReport
 from workbench.listing import Listing, check_limit
 from workbench.store import audit
 from workbench.store import drift_reports as q
@@ -35,7 +43,8 @@ from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
 
-SHARE_THRESHOLD = drift.DATASET_SHARE
+SHARE_THRESHOLD = DEFAULT.dataset_share  # today's; a report uses its config's dataset_share
+TEMPLATES = Path(__file__).parent / "templates"  # jinja2 templates of the HTML export
 # Figures carry their own template and colours: importing Streamlit makes its theme the
 # process-wide default (plotly.io.templates.default = "streamlit"), whose colours are
 # placeholders (#000001...) that only Streamlit's browser code replaces, so a figure built
@@ -63,15 +72,20 @@ def run_report(
     *,
     model: str | None = None,
     target: str | None = None,
-    overrides: dict[str, drift.Override] | None = None,
+    overrides: Mapping[str, drift.Override] | None = None,
+    config: DriftConfig | None = None,
     actor: str | None = None,
-) -> StoredReport:
-    """Compare two dataset versions from their profiles and store the report.
+) -> DriftReport:
+    """Compare two dataset versions from their profiles and store the report with the
+    configuration it ran with; returns it as read back (typed).
 
     With ``model`` (a version or alias ref), also score both versions with it: prediction
     drift, and performance drift where both have the label column (``target``, by default
     the one the model learned). ``reference`` may then be None: the model's training data.
-    ``overrides``: per column, its own method and threshold (``workbench.drift.stats.Override``)."""
+    ``config``: thresholds and per-column rules (default: today's, ``DriftConfig()``);
+    ``overrides``: per column, its own method and threshold (``workbench.drift.Override``),
+    replacing the config's per-column rules. Raises InvalidInput (a bad pair of versions,
+    rule or label) and NotFound (a version or model); nothing is stored then."""
     if target is not None and model is None:
         raise InvalidInput(
             f"A label column ({target!r}) is used only to score a model's "
@@ -88,17 +102,20 @@ def run_report(
         reference = registry.get_version(ws, model).dataset_ref
         if reference is None:
             raise InvalidInput(f"{model} records no training dataset; pick a reference version.")
+    cfg = config or DEFAULT
+    if overrides is not None:
+        cfg = cfg.with_overrides(overrides)
     ref_v, cur_v = datasets.get_version(ws, reference), datasets.get_version(ws, current)
     if ref_v.ref == cur_v.ref:
         raise InvalidInput(f"Reference and current are both {ref_v.ref}; pick two versions.")
     results = drift.compare(
-        datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v), overrides
+        datasets.get_profile(ws, ref_v), datasets.get_profile(ws, cur_v), config=cfg
     )
     scored = None
     if model is not None:
         from workbench.drift import model_drift  # scikit-learn: only for a report with a model
 
-        scored = model_drift.model_drift(ws, model, ref_v.ref, cur_v.ref, target)
+        scored = model_drift.model_drift(ws, model, ref_v.ref, cur_v.ref, target, config=cfg)
         # the label is not a feature: its drift is reported apart, beside the model's
         results = [
             replace(r, kind="label")
@@ -106,7 +123,7 @@ def run_report(
             else r
             for r in results
         ]
-    verdict, drifted, compared = dataset_verdict(results)
+    verdict, drifted, compared = dataset_verdict(results, cfg)
     report = StoredReport(
         uuid.uuid4().hex,
         utcnow(),
@@ -117,8 +134,9 @@ def run_report(
         len(compared),
         len(drifted),
         verdict,
-        [asdict(r) for r in results],
+        [r.to_json() for r in results],
         scored.to_json() if scored else None,
+        cfg.to_json(),
     )
 
     def work(tx) -> None:
@@ -141,17 +159,52 @@ def run_report(
         )
 
     ws.store.write(work)
-    return report
+    # as the store gives it back (JSON's lists where Python had tuples): equal to a read
+    return from_stored(replace(report, **{k: _json(getattr(report, k)) for k in _JSON_PARTS}))
 
 
-def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
+_JSON_PARTS = ("results", "model", "config")
+
+
+def _json(value):
+    return None if value is None else json.loads(q.to_json(value))
+
+
+def from_stored(stored: StoredReport) -> DriftReport:
+    """The typed report of a stored row (``workbench.store.drift_reports``): results as
+    ``ColumnDrift``, the model section as ``ModelDrift``, the configuration as
+    ``DriftConfig`` (today's default with ``config_recorded`` False when the row predates
+    stored configurations)."""
+    return DriftReport.from_json(
+        {
+            "report_id": stored.report_id,
+            "created_at": stored.created_at,
+            "created_by": stored.created_by,
+            "reference_ref": stored.reference_ref,
+            "current_ref": stored.current_ref,
+            "model_ref": stored.model_ref,
+            "n_columns": stored.n_columns,
+            "n_drifted": stored.n_drifted,
+            "verdict": stored.verdict,
+            "results": stored.results,
+            "model": stored.model,
+            "config": stored.config,
+        }
+    )
+
+
+def dataset_verdict(
+    results: Sequence[ColumnDrift], config: DriftConfig | None = None
+) -> tuple[str, list, list]:
     """(verdict, drifted columns, compared columns): "drift" when a column drifts majorly
     or ``SHARE_THRESHOLD`` of the compared ones drift; schema changes other than a type
     change, ignored columns and identifier-like ones ("not tested") are not compared. With no
     compared column the verdict is "schema change" (some added or removed) or "nothing
     compared", never "no drift"; a removed column makes it "schema change" unless the data
     drifts. The label column of a report with a model (kind "label")
-    is left out: label drift is reported apart (:func:`label_drift`)."""
+    is left out: label drift is reported apart (:func:`label_drift`). ``config``: whose
+    ``dataset_share`` applies (default: today's)."""
+    share = (config or DEFAULT).dataset_share
     results = [r for r in results if r.kind != "label"]
     compared = [
         r
@@ -161,7 +214,7 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     ]
     drifted = [r for r in results if r.drifted]
     if any(r.verdict == "major drift" for r in results) or (
-        compared and len(drifted) / len(compared) >= SHARE_THRESHOLD
+        compared and len(drifted) / len(compared) >= share
     ):
         return "drift", drifted, compared
     if any(r.verdict == "removed" for r in results):  # a reader of that column breaks
@@ -175,16 +228,18 @@ def dataset_verdict(results: list[drift.ColumnDrift]) -> tuple[str, list, list]:
     return "no drift", drifted, compared
 
 
-def gate_failures(verdict: str, results: list[dict], degraded: bool = False) -> list[str]:
+def gate_failures(
+    verdict: str, results: Sequence[ColumnDrift], degraded: bool = False
+) -> list[str]:
     """Why a drift gate (``--fail-on-drift``) fails, as short reasons; empty when it
     passes. It fails on "drift", on a column the reference has and the current lacks (a
     model or a job reading it would break: every peer's schema check fails there), and on
-    a ``degraded`` model. ``results`` are columns as stored (dicts); an added column
-    passes (nothing that read the reference misses it)."""
+    a ``degraded`` model. An added column passes (nothing that read the reference misses
+    it)."""
     reasons = []
     if verdict == "drift":
         reasons.append("the data drifts")
-    removed = [r["column"] for r in results if r["verdict"] == "removed"]
+    removed = [r.column for r in results if r.verdict == "removed"]
     if removed:
         reasons.append(f"{len(removed)} column(s) removed: {', '.join(removed[:5])}")
     if degraded:
@@ -192,10 +247,10 @@ def gate_failures(verdict: str, results: list[dict], degraded: bool = False) -> 
     return reasons
 
 
-def label_drift(report: StoredReport) -> dict | None:
-    """The label column's drift result in a report with a model (a dict as stored, kind
-    "label"), or None: reported apart from the features' drift, beside the model's."""
-    return next((r for r in report.results if r["kind"] == "label"), None)
+def label_drift(report: DriftReport) -> ColumnDrift | None:
+    """The label column's drift result in a report with a model (kind "label"), or None:
+    reported apart from the features' drift, beside the model's."""
+    return report.label
 
 
 def summary(n_drifted: int, n_compared: int) -> str:
@@ -206,13 +261,9 @@ def summary(n_drifted: int, n_compared: int) -> str:
     return f"{n_drifted:,} of {n_compared:,} columns drifted"
 
 
-def model_section(report: StoredReport):
-    """The report's model part as ``workbench.drift.model_drift.ModelDrift``, or None."""
-    if report.model is None:
-        return None
-    from workbench.drift.model_drift import ModelDrift
-
-    return ModelDrift.from_json(report.model)
+def model_section(report: DriftReport):
+    """The report's model part (``workbench.drift.model_drift.ModelDrift``), or None."""
+    return report.model
 
 
 def history(ws: Workspace, model: str) -> pd.DataFrame:
@@ -247,10 +298,11 @@ def history(ws: Workspace, model: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def list_reports(ws: Workspace, limit: int | None = None) -> list[StoredReport]:
+def list_reports(ws: Workspace, limit: int | None = None) -> list[DriftReport]:
     """Stored drift reports, newest first: every one, or the newest ``limit``
     (:func:`reports_listing` also says how many there are in all)."""
-    return ws.store.read(lambda tx: q.recent(tx, check_limit(limit, "limit")))
+    rows = ws.store.read(lambda tx: q.recent(tx, check_limit(limit, "limit")))
+    return [from_stored(r) for r in rows]
 
 
 def count_reports(ws: Workspace) -> int:
@@ -258,18 +310,20 @@ def count_reports(ws: Workspace) -> int:
     return ws.store.read(q.count)
 
 
-def reports_listing(ws: Workspace, limit: int | None = None) -> Listing[StoredReport]:
+def reports_listing(ws: Workspace, limit: int | None = None) -> Listing[DriftReport]:
     """The newest ``limit`` reports (None: all) with the number stored, read together so
     the two agree; ``.note("reports")`` is "showing 20 of 1,005 reports" when cut."""
     limit = check_limit(limit, "limit")
-    return ws.store.read(lambda tx: Listing(q.recent(tx, limit), q.count(tx)))
+    rows, total = ws.store.read(lambda tx: (q.recent(tx, limit), q.count(tx)))
+    return Listing([from_stored(r) for r in rows], total)
 
 
-def get_report(ws: Workspace, report_id: str) -> StoredReport:
+def get_report(ws: Workspace, report_id: str) -> DriftReport:
+    """The report ``report_id``, typed; NotFound when there is none."""
     found = ws.store.read(lambda tx: q.get(tx, report_id))
     if found is None:
         raise NotFound(f"Drift report {report_id} not found.")
-    return found
+    return from_stored(found)
 
 
 def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
@@ -357,75 +411,51 @@ def export_html(
     cur_p = {
         p.name: p for p in datasets.get_profile(ws, datasets.get_version(ws, report.current_ref))
     }
-    rows = "".join(
-        f"<tr><td>{html.escape(r['column'])}</td><td>{html.escape(r['verdict'])}</td>"
-        f"<td>{r['effect']:.4g}</td><td>{html.escape(r['method'])}</td>"
-        f"<td>{html.escape(drift.format_p(r['p_value']))}</td>"
-        f"<td>{r['n_reference']:,} / {r['n_current']:,}</td>"
-        f"<td>{html.escape(r['sentence'])}</td></tr>"
+    figures = [
+        _figure_html(ref_p[r.column], cur_p[r.column])
         for r in report.results
-    )
-    figures = []
-    for r in report.results:
-        name = r["column"]
-        if r["verdict"] in ("drift", "major drift") and name in ref_p and name in cur_p:
-            fig = distribution_figure(ref_p[name], cur_p[name])
-            figures.append(pio.to_html(fig, full_html=False, include_plotlyjs=False))
-    figures.append(_model_html(model_section(report), label_drift(report)))
-    page = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>Drift report {html.escape(report.current_ref)} vs {html.escape(report.reference_ref)}</title>
-<script>{get_plotlyjs()}</script>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head><body>
-<h1>Drift report</h1>
-<p><b>{html.escape(report.verdict)}</b>: {summary(report.n_drifted, report.n_columns)}.
-Reference <code>{html.escape(report.reference_ref)}</code>, current
-<code>{html.escape(report.current_ref)}</code>, made {report.created_at:%Y-%m-%d %H:%M} UTC by
-{html.escape(report.created_by)}.</p>
-<p>{html.escape(drift.RULE)}</p>
-<table><tr><th>column</th><th>verdict</th><th>effect</th><th>method</th><th>p</th>
-<th>n (ref / cur)</th><th>what changed</th></tr>{rows}</table>
-{"".join(figures)}
-</body></html>"""
+        if r.drifted and r.column in ref_p and r.column in cur_p
+    ]
+    page = _render(report, figures)
     return files.write_output(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
-def _model_html(section, label: dict | None = None) -> str:
-    if section is None:
-        return ""
-    esc = html.escape
-    out = [f"<h2>Model <code>{esc(section.model_ref)}</code>: {esc(section.verdict)}</h2>"]
-    if label is not None:
-        out.append(
-            f"<p>Label <code>{esc(label['column'])}</code> (apart from the features): "
-            f"<b>{esc(label['verdict'])}</b>. {esc(label['sentence'])}</p>"
-        )
-    perf = section.performance
-    if perf is not None:
-        out.append(
-            f"<p>Performance <b>{esc(perf.verdict)}</b>: {esc(perf.sentence)}. "
-            f"95% intervals: reference [{perf.reference_interval[0]:.4f}, "
-            f"{perf.reference_interval[1]:.4f}] on {perf.n_reference:,} rows, current "
-            f"[{perf.current_interval[0]:.4f}, {perf.current_interval[1]:.4f}] on "
-            f"{perf.n_current:,} rows.</p>"
-        )
-    if section.note:
-        out.append(f"<p>{esc(section.note)}</p>")
-    rows = "".join(
-        f"<tr><td>{esc(p.column)}</td><td>{esc(p.verdict)}</td>"
-        f"<td>{p.effect:.4g}</td><td>{esc(drift.format_p(p.p_value))}</td>"
-        f"<td>{esc(p.sentence)}</td></tr>"
-        for p in section.predictions
+def _figure_html(ref: ColumnProfile, cur: ColumnProfile) -> str:
+    return pio.to_html(distribution_figure(ref, cur), full_html=False, include_plotlyjs=False)
+
+
+def _render(report: DriftReport, figures: list[str]) -> str:
+    """The export's page from ``templates/report.html.j2`` (jinja2, autoescaped): the rule
+    is the report's own (``report.config.rule()``), noted when it was not recorded."""
+    import jinja2  # only an export needs it
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
-    out.append(
-        "<table><tr><th>prediction</th><th>verdict</th><th>effect</th><th>p</th>"
-        f"<th>what changed</th></tr>{rows}</table>"
+    env.filters |= {
+        "g4": lambda x: f"{x:.4g}",
+        "f4": lambda x: f"{x:.4f}",
+        "thousands": lambda x: f"{x:,}",
+        "p": drift.format_p,
+    }
+    section = report.model
+    return env.get_template("report.html.j2").render(
+        report=report,
+        summary=summary(report.n_drifted, report.n_columns),
+        plotly_js=Markup(get_plotlyjs()),
+        figures=[Markup(f) for f in figures],
+        section=section,
+        label=report.label,
+        model_rule=report.config.model_rule(),
+        model_figures=[
+            Markup(_figure_html(ref, cur))
+            for ref, cur in (section.profiles.values() if section else [])
+        ],
     )
-    for ref, cur in section.profiles.values():
-        out.append(
-            pio.to_html(distribution_figure(ref, cur), full_html=False, include_plotlyjs=False)
-        )
-    return "".join(out)
 
 
 def history_figure(timeline: pd.DataFrame) -> go.Figure:
@@ -481,10 +511,11 @@ def history_figure(timeline: pd.DataFrame) -> go.Figure:
 def compare_files(
     reference: Path | str,
     current: Path | str,
-    overrides: dict[str, drift.Override] | None = None,
+    overrides: Mapping[str, drift.Override] | None = None,
     *,
+    config: DriftConfig | None = None,
     encoding: str = "utf-8",
-) -> list:
+) -> list[ColumnDrift]:
     """Drift between two CSV or Parquet files without registering them: each is read and
     profiled in a scratch DuckDB (the same one pass as registration, minus the snapshot
     and the fingerprint), then compared. For a quick look, or files you will not keep.
@@ -506,4 +537,6 @@ def compare_files(
                 raise InvalidInput(f"{label}: use a .csv or .parquet file.")
             return profiles.profile(scratch, snapshots.normalize(scratch, label))
 
-    return drift.compare(profile_of(Path(reference)), profile_of(Path(current)), overrides)
+    return drift.compare(
+        profile_of(Path(reference)), profile_of(Path(current)), overrides, config=config
+    )

@@ -1,9 +1,11 @@
 """Drift between a reference and a current dataset version, computed from their stored
 profiles (``store.profiles``): no raw row is read, so a report over millions of rows
 takes milliseconds once both versions are registered. The method follows
-``../shared/design/drift-methods.md``; :data:`RULE` states it in words, generated from
-the constants below, and is the one text the page, the CLI, the HTML export and
-``docs/guide/drift.md`` show.
+``../shared/design/drift-methods.md``. Every threshold comes from the report's
+:class:`workbench.drift.config.DriftConfig` (``cfg.<name>`` below; today's defaults there);
+``config.rule()`` states the rule in words from those values, the one text the page, the
+CLI and the HTML export show for a report, and :data:`RULE` is today's (the copy in
+``docs/guide/drift.md``).
 
 Each column is compared on two *aspects*, each with its own two-sample test:
 
@@ -27,14 +29,15 @@ Each column is compared on two *aspects*, each with its own two-sample test:
   rows; Fisher's exact test per share (state vs the rest), Bonferroni over the shares.
 
 A column drifts when some aspect's change is *real* (its p-value passes
-Benjamini-Hochberg across every test of the report at ``Q_FDR``) and *material* (the
+Benjamini-Hochberg across every test of the report at ``cfg.q_fdr``,
+``scipy.stats.false_discovery_control``) and *material* (the
 thresholds below). A material change that is not real is "not enough evidence", never
 "no drift"; a real change too small to matter is "no drift", with both numbers shown.
 
 Where a profile's level list is cut off (``other_count`` > 0), a level missing from the
 list has a count between 0 and the list's smallest count: figures are bounds, and the
 sentences say "at most". A text column with more levels than a profile keeps and fewer
-than ``1 / IDENTIFIER_RATIO`` rows per distinct value is identifier-like: its levels
+than ``1 / cfg.identifier_ratio`` rows per distinct value is identifier-like: its levels
 cannot be compared from the profiles (half the ids replaced by new ones leaves every
 count the same), so unless something else moved its verdict is "not tested"; a share
 rule (:class:`Override`) makes it tested by the share of current rows holding values the
@@ -52,9 +55,9 @@ constant replaced by another is major drift even where the DOUBLE axis rounds bo
 value (integers beyond 2**53, nanoseconds).
 
 Per column, an :class:`Override` replaces the values aspect's materiality rule with one
-statistic and its threshold (``OVERRIDE_METHODS``): material when the statistic reaches
-the threshold, major at ``MAJOR_FACTOR`` times it; the tests of "real" and the null and
-non-finite aspect stay. ``ignore`` leaves a column out of the verdict.
+statistic and its threshold (a method of ``workbench.drift.methods``): material when the
+statistic reaches the threshold, major at ``cfg.major_factor`` times it; the tests of
+"real" and the null and non-finite aspect stay. ``ignore`` leaves a column out of the verdict.
 
 Every figure in a result is finite or None, so reports are standard JSON.
 """
@@ -62,104 +65,52 @@ Every figure in a result is finite or None, so reports are standard JSON.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
 from scipy import stats
+from scipy.spatial.distance import jensenshannon
 
+from workbench.drift import methods
+from workbench.drift.config import DEFAULT, DriftConfig, Override
+from workbench.drift.results import ColumnDrift
 from workbench.store.entities import ColumnProfile
 from workbench.store.errors import InvalidInput
-from workbench.store.profiles import SKETCH_SIZE, TOP_LEVELS, level_hash
+from workbench.store.profiles import level_hash
+
+__all__ = ["RULE", "ColumnDrift", "DriftConfig", "Override", "compare", "format_p", "p_clause"]
 
 EPS = 1e-4  # share floor in PSI (an empty bin would make it infinite)
-Q_FDR = 0.01  # Benjamini-Hochberg false discovery rate across a report's tests
 NUMERIC = ("integer", "float", "date", "timestamp")
-MAJOR_FACTOR = 2.5  # an override's threshold times this is "major drift"
 
-# Materiality (drift-methods.md, plus the relative share and the two-way null rules).
-NUMERIC_MATERIAL = 0.1  # Wasserstein-1 / reference sd, PSI, KS D
-NUMERIC_MAJOR = 0.25  # Wasserstein-1 / reference sd, PSI
-SHARE_MATERIAL = 0.05  # a level's share, absolute change
-SHARE_MAJOR = 0.10
-RELATIVE_MATERIAL = 0.25  # a level's share, change relative to its reference share ...
-RELATIVE_MIN_POINTS = 0.01  # ... when it is also at least this absolute change
-PSI_MATERIAL, PSI_MAJOR = 0.1, 0.25
-UNSEEN_MATERIAL = 0.01  # share of current rows in levels the reference lacks
-FOLD_MATERIAL = 2.0  # a small level's share multiplied or divided by this (or new, or gone) ...
-FOLD_MIN_SHARE = 0.001  # ... when it holds at least this share of rows on one side
-FOLD_MIN_ROWS = 20  # ... and this many rows (fewer cannot pass the test; they would only
-# turn samples of one distribution into "not enough evidence")
-STATE_MATERIAL = 0.02  # share of NULL, NaN, +inf or -inf, either direction
-STATE_MAJOR = 0.10
-MIN_EXPECTED = 5  # Cochran's rule for the chi-square table
-IDENTIFIER_RATIO = 0.5  # distinct values per non-null row from which a cut-off column is an id
-DATASET_SHARE = 0.25  # the dataset drifts when this share of compared columns drift
+# Today's defaults, by their old names (workbench.drift.config.DriftConfig holds them; a
+# report applies its own configuration, stored with it).
+Q_FDR = DEFAULT.q_fdr
+NUMERIC_MATERIAL, NUMERIC_MAJOR = DEFAULT.numeric_material, DEFAULT.numeric_major
+SHARE_MATERIAL, SHARE_MAJOR = DEFAULT.share_material, DEFAULT.share_major
+RELATIVE_MATERIAL, RELATIVE_MIN_POINTS = DEFAULT.relative_material, DEFAULT.relative_min_points
+PSI_MATERIAL, PSI_MAJOR = DEFAULT.psi_material, DEFAULT.psi_major
+UNSEEN_MATERIAL = DEFAULT.unseen_material
+FOLD_MATERIAL, FOLD_MIN_SHARE = DEFAULT.fold_material, DEFAULT.fold_min_share
+FOLD_MIN_ROWS = DEFAULT.fold_min_rows
+STATE_MATERIAL, STATE_MAJOR = DEFAULT.state_material, DEFAULT.state_major
+MIN_EXPECTED = DEFAULT.min_expected
+IDENTIFIER_RATIO = DEFAULT.identifier_ratio
+DATASET_SHARE = DEFAULT.dataset_share
+MAJOR_FACTOR = DEFAULT.major_factor
 
-# method name -> the statistic it thresholds, per kind of column
+# method name -> the statistic it thresholds, per kind of column, as registered in
+# workbench.drift.methods when this module was imported (read the registry for more)
 OVERRIDE_METHODS: dict[str, dict[str, str]] = {
-    "numeric": {"wasserstein": "wasserstein_std", "psi": "psi", "ks": "ks_d"},
-    "categorical": {"share": "largest_share_change", "psi": "psi", "js": "js_distance"},
+    kind: {name: methods.get(name).statistic for name in methods.names(kind)}
+    for kind in methods.KINDS
 }
 
-RULE = (
-    "A column drifts when a change in it is both real and material. Each column is compared "
-    "on two aspects, from the profiles stored at registration (no raw rows are read). "
-    "(1) Its values. Numbers, dates and timestamps (finite values): tested by KS and "
-    "Welch's t (the smaller p-value doubled); material when Wasserstein-1 over the "
-    f"reference sd, PSI on reference deciles or KS D is at least {NUMERIC_MATERIAL:g}. "
-    "Text and booleans (levels): tested by the chi-square test of the 2 x K table of "
-    f"levels (fewer than {MIN_EXPECTED} expected rows pooled); material when a level's "
-    f"share moves at least {SHARE_MATERIAL * 100:g} points, or by {RELATIVE_MATERIAL:.0%} "
-    f"of its reference share and at least {RELATIVE_MIN_POINTS * 100:g} point, when PSI "
-    f"reaches {PSI_MATERIAL:g}, or when levels the reference lacks hold "
-    f"{UNSEEN_MATERIAL:.0%} of the rows more than chance would bring (the share of "
-    "reference rows whose value appears once); levels only one side has are also tested "
-    "by Fisher's exact test. A small level counts by the factor its share moves: "
-    f"multiplied or divided by {FOLD_MATERIAL:g} (new and gone levels too) while it holds "
-    f"at least {FOLD_MIN_SHARE:.1%} of the rows (and {FOLD_MIN_ROWS} rows) on one side, "
-    "tested level by level "
-    "(Fisher's exact test, Bonferroni over the levels). (2) Its missing and non-finite "
-    "values: the shares of nulls, NaN, +inf and -inf, each tested by Fisher's exact "
-    f"test; material when a share moves {STATE_MATERIAL * 100:g} points, up or down. "
-    "Real: the test's p-value passes Benjamini-Hochberg across all of the report's tests "
-    f"at q = {Q_FDR:g}. Major drift: PSI or Wasserstein/sd at least {NUMERIC_MAJOR:g}, a "
-    f"level's share moving {SHARE_MAJOR * 100:g} points, or a null or non-finite share "
-    f"moving {STATE_MAJOR * 100:g} points. A material change without enough evidence is "
-    "'not enough evidence', never 'no drift'; a real change too small to matter is 'no "
-    f"drift' (both figures are shown). A profile keeps a column's {TOP_LEVELS:,} most frequent "
-    "levels: a level beyond them has a count between 0 and the smallest kept one, so "
-    "figures about it are bounds ('at most'); when one side's list holds more levels the "
-    "other's lacks than the other has levels beyond its list (exact distinct counts), the "
-    "excess is proven new (or gone) and counts like new values. Beyond the list, a "
-    f"profile keeps a hash sample of up to {SKETCH_SIZE:,} of the other levels (those with "
-    "the smallest MD5 hashes, with their counts): for the levels both samples cover, it "
-    "is known whether the other side has them at all, so the share of rows in levels the "
-    "other side lacks is estimated, and beyond what chance would bring counts as new (or "
-    "gone) values, tested against chance (normal approximation). When at least "
-    f"{SHARE_MATERIAL:.0%} of the current rows are in values the reference lacks and the "
-    "reference has as large a share of rows whose value appears once, a change among rare "
-    "values cannot be told from a new sample: 'not enough evidence'. "
-    f"A text column with more levels than that and at least {IDENTIFIER_RATIO:g} distinct "
-    "values per row is identifier-like: unless such a proof applies, new values cannot be "
-    "told from old ones, so its levels are 'not tested' (COLUMN=ignore leaves it out; a "
-    "rule COLUMN=share:T makes it tested: drift when the hash samples show values the "
-    "reference lacks in at least T of the current rows); its nulls still are. An integer "
-    "column beyond 2^53 with at most that many distinct values is profiled value by "
-    "value and compared as levels, exactly (the numeric axis would merge "
-    "neighbouring values). A numeric column is constant when its exact smallest and "
-    "largest values are equal; a constant replaced by another is major drift even where "
-    "the numeric axis (doubles) cannot tell the values apart. Medians marked with ≈ are "
-    "read off an approximate quantile function or rounded (integers beyond 2^53). A "
-    "column is compared by value across types on one axis: integers with floats (7 and "
-    "7.0 are one value), dates with timestamps (in seconds); numbers, dates and text "
-    "against each other are a type change, which is drift, and whose null and non-finite "
-    "shares are still tested. The "
-    f"dataset drifts when a column drifts majorly or at least {DATASET_SHARE:.0%} of the "
-    "compared columns drift; otherwise a removed column makes it 'schema change', and with "
-    "no column compared it is 'schema change' or 'nothing compared', never 'no drift'."
-)
+# The rule in words with today's defaults: the text of docs/guide/drift.md. A report's own
+# rule is ``report.config.rule()``.
+RULE = DEFAULT.rule()
 
 _STATES = (
     ("nulls", "nulls"),
@@ -167,39 +118,6 @@ _STATES = (
     ("+inf", "posinf_count"),
     ("-inf", "neginf_count"),
 )
-
-
-@dataclass(frozen=True)
-class Override:
-    """A column's own rule: ``method`` (see OVERRIDE_METHODS, or "ignore") at ``threshold``."""
-
-    method: str
-    threshold: float = 0.1
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    """One column's result. ``verdict``: drift | major drift | no drift | not enough
-    evidence | not tested (identifier-like) | added | removed | ignored. ``effect``: the
-    deciding aspect's effect size (W1/sd, else KS D, for numbers; the largest share change
-    for levels; the largest null or non-finite share change), finite. ``p_value``: the
-    smallest of the column's aspect p-values before Benjamini-Hochberg. ``stats``: every
-    figure, finite or None."""
-
-    column: str
-    kind: str  # numeric | categorical | schema | ignored | label (set by workbench.drift.report)
-    verdict: str
-    method: str
-    effect: float
-    p_value: float | None
-    n_reference: int
-    n_current: int
-    stats: dict[str, float | None] = field(default_factory=dict)
-    sentence: str = ""
-
-    @property
-    def drifted(self) -> bool:
-        return self.verdict in ("drift", "major drift")
 
 
 @dataclass
@@ -221,6 +139,7 @@ class _Draft:
     result: ColumnDrift
     aspects: list[_Aspect]
     identifier: bool = False
+    profiles: tuple[ColumnProfile, ColumnProfile] | None = None  # (reference, current)
 
 
 P_FLOOR = 1e-10  # below it a p-value says only "far beyond chance" (and floats underflow)
@@ -254,12 +173,19 @@ def compare(
     reference: tuple[ColumnProfile, ...],
     current: tuple[ColumnProfile, ...],
     overrides: dict[str, Override] | None = None,
+    *,
+    config: DriftConfig | None = None,
 ) -> list[ColumnDrift]:
     """One result per column, drifted first, then by effect size; Benjamini-Hochberg across
-    every aspect test of the report. Raises InvalidInput for an override naming no column,
-    or a method or threshold that does not fit the column (the message lists what does)."""
+    every aspect test of the report. ``config``: the thresholds and per-column rules
+    (default: today's, ``DriftConfig()``); ``overrides``, when given, replace its
+    per-column rules. Raises InvalidInput for an override naming no column, or a method or
+    threshold that does not fit the column (the message lists what does)."""
+    cfg = config or DEFAULT
+    if overrides is not None:
+        cfg = cfg.with_overrides(overrides)
     ref, cur = {p.name: p for p in reference}, {p.name: p for p in current}
-    overrides = check_overrides(overrides or {}, ref, cur)
+    overrides = check_overrides(cfg.per_column, ref, cur)
     out: list[ColumnDrift | _Draft] = []
     for name in [*ref, *(n for n in cur if n not in ref)]:
         if name not in cur:
@@ -285,18 +211,19 @@ def compare(
             )
             continue
         if _axis(a) != _axis(b):  # numbers against text, or against dates
-            out.append(_type_change(a, b))
+            out.append(_type_change(a, b, cfg))
             continue
         a, b = on_one_axis(a, b)
         draft = (
-            _numeric(a, b)
+            _numeric(a, b, cfg)
             if a.family in NUMERIC and not _levels_exact(a, b)
-            else _categorical(a, b)
+            else _categorical(a, b, cfg)
         )
         if name in overrides:
-            draft = _overridden(draft, overrides[name])
+            draft.profiles = (a, b)
+            draft = _overridden(draft, overrides[name], cfg)
         out.append(draft)
-    _benjamini_hochberg([x for d in out if isinstance(d, _Draft) for x in d.aspects])
+    _benjamini_hochberg([x for d in out if isinstance(d, _Draft) for x in d.aspects], cfg.q_fdr)
     results = [_final(d) if isinstance(d, _Draft) else d for d in out]
     return sorted(results, key=lambda r: (not r.drifted, -(r.effect or 0.0)))
 
@@ -305,17 +232,18 @@ def check_overrides(
     overrides: dict[str, Override], ref: dict[str, ColumnProfile], cur: dict[str, ColumnProfile]
 ) -> dict[str, Override]:
     """``overrides`` when each names a column of both versions with a method of its kind
-    and a positive finite threshold; otherwise InvalidInput saying what fits."""
+    (``workbench.drift.methods``) and a positive finite threshold; otherwise InvalidInput
+    saying what fits."""
     for name, o in overrides.items():
         if name not in ref or name not in cur:
             raise InvalidInput(
                 f"Override for column {name!r}: it is not in both versions "
                 f"(columns: {', '.join(sorted(set(ref) & set(cur)))})."
             )
-        if o.method == "ignore":
+        if o.method == methods.IGNORE:
             continue
         kind = "numeric" if ref[name].family in NUMERIC else "categorical"
-        allowed = OVERRIDE_METHODS[kind]
+        allowed = methods.names(kind)
         if o.method not in allowed:
             raise InvalidInput(
                 f"Override for {name!r}: {o.method!r} is not a method for a "
@@ -332,21 +260,27 @@ def check_overrides(
     return overrides
 
 
-def _overridden(draft: _Draft, o: Override) -> _Draft:
-    """The values aspect judged by the override's statistic and threshold."""
+def _overridden(draft: _Draft, o: Override, cfg: DriftConfig) -> _Draft:
+    """The values aspect judged by the override's method (``workbench.drift.methods``:
+    its statistic of this column) at its threshold: material at it, major at
+    ``cfg.major_factor`` times it."""
     r = draft.result
-    stat = OVERRIDE_METHODS["numeric" if r.kind == "numeric" else "categorical"].get(o.method)
+    kind = "numeric" if r.kind == "numeric" else "categorical"
+    rule = methods.get(o.method) if o.method in methods.names(kind) else None
     values = next((x for x in draft.aspects if x.name in ("values", "levels")), None)
-    if stat is None or values is None:
+    if rule is None or values is None:
         return draft
     new_rows = r.stats.get("new_rows_estimate")
     if draft.identifier and o.method == "share" and new_rows is not None:
-        return _identifier_rule(draft, o, new_rows)
-    value = r.stats.get(stat)
+        return _identifier_rule(draft, o, new_rows, cfg)
+    if draft.profiles is not None:
+        value = rule.function(r.stats, *draft.profiles)
+    else:
+        value = r.stats.get(rule.statistic)
     if value is None:  # W1/sd of a constant reference: infinite when anything moved
         value = math.inf if (r.stats.get("ks_d") or 0) > 0 else 0.0
     values.material = value >= o.threshold
-    values.major = value >= MAJOR_FACTOR * o.threshold
+    values.major = value >= cfg.major_factor * o.threshold
     if math.isfinite(value):
         values.effect = value
     method = f"{o.method} >= {o.threshold:g} (override)"
@@ -367,18 +301,18 @@ def _overridden(draft: _Draft, o: Override) -> _Draft:
     return _Draft(result, draft.aspects, identifier=draft.identifier)
 
 
-def _identifier_rule(draft: _Draft, o: Override, new_rows: float) -> _Draft:
+def _identifier_rule(draft: _Draft, o: Override, new_rows: float, cfg: DriftConfig) -> _Draft:
     """A share rule on an identifier-like column measures what its top levels cannot: the
     share of current rows holding values the reference lacks, from the tail sketches (an
     estimate; every sampled level is known present or absent, so one absent level proves
     new values exist: p = 0, else 1). Material at the threshold, major at
-    ``MAJOR_FACTOR`` times it; the user's rule makes the column tested, so below the
+    ``cfg.major_factor`` times it; the user's rule makes the column tested, so below the
     threshold it is "no drift"."""
     r = draft.result
     levels = next(x for x in draft.aspects if x.name == "levels")
     levels.p_value = 0.0 if new_rows > 0 else 1.0
     levels.material = new_rows >= o.threshold
-    levels.major = new_rows >= MAJOR_FACTOR * o.threshold
+    levels.major = new_rows >= cfg.major_factor * o.threshold
     levels.effect = new_rows
     levels.text = (
         f"{r.column}: an estimated {_pct(new_rows)} of the current rows hold values "
@@ -404,8 +338,8 @@ def _identifier_rule(draft: _Draft, o: Override, new_rows: float) -> _Draft:
 # ---------------------------------------------------------------- numbers, dates, times
 
 
-def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
-    aspects = [x for x in [_states(a, b)] if x is not None]
+def _numeric(a: ColumnProfile, b: ColumnProfile, cfg: DriftConfig) -> _Draft:
+    aspects = [x for x in [_states(a, b, cfg)] if x is not None]
     qa, qb = np.asarray(a.quantiles, float), np.asarray(b.quantiles, float)
     n, m = _finite(a), _finite(b)
     base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
@@ -450,11 +384,13 @@ def _numeric(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     p_value = min(1.0, 2 * min(p_ks, p_t)) if p_t is not None else p_ks
     material = (
         (w1_std is None and d > 0)
-        or (w1_std or 0) >= NUMERIC_MATERIAL
-        or psi >= NUMERIC_MATERIAL
-        or d >= NUMERIC_MATERIAL
+        or (w1_std or 0) >= cfg.numeric_material
+        or psi >= cfg.numeric_material
+        or d >= cfg.numeric_material
     )
-    major = psi >= NUMERIC_MAJOR or (w1_std is None and d > 0) or (w1_std or 0) >= NUMERIC_MAJOR
+    major = (
+        psi >= cfg.numeric_major or (w1_std is None and d > 0) or (w1_std or 0) >= cfg.numeric_major
+    )
     effect = w1_std if w1_std is not None else d
     text = _median_text(a, b, mean_shift, std)
     if _constant(a) and d == 0 and not _same_extremes(a, b):
@@ -556,14 +492,14 @@ def _same_extremes(a: ColumnProfile, b: ColumnProfile) -> bool:
         return (a.min_value, a.max_value) == (b.min_value, b.max_value)
 
 
-def _type_change(a: ColumnProfile, b: ColumnProfile) -> _Draft:
+def _type_change(a: ColumnProfile, b: ColumnProfile, cfg: DriftConfig) -> _Draft:
     """A column whose values moved to another axis: drift by its schema, and its shares of
     nulls and non-finite values still tested (a column all null in the reference and filled
     now is major drift, whatever its type says)."""
     change = _Aspect(
         "type", None, True, False, 1.0, f"type changed {a.dtype} -> {b.dtype}", real=True
     )
-    aspects = [x for x in [change, _states(a, b)] if x is not None]
+    aspects = [x for x in [change, _states(a, b, cfg)] if x is not None]
     base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
     result = ColumnDrift(
         a.name, "schema", "drift", "type change", 1.0, None, _rows(a), _rows(b), base
@@ -669,11 +605,11 @@ def _value(value: float | None, family: str) -> str:
 # ---------------------------------------------------------------- text and booleans
 
 
-def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
-    aspects = [x for x in [_states(a, b)] if x is not None]
+def _categorical(a: ColumnProfile, b: ColumnProfile, cfg: DriftConfig) -> _Draft:
+    aspects = [x for x in [_states(a, b, cfg)] if x is not None]
     base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
     na, nb = a.count, b.count
-    identifier = _identifier(a) or _identifier(b)
+    identifier = _identifier(a, cfg) or _identifier(b, cfg)
     if not na or not nb:
         result = ColumnDrift(
             a.name, "categorical", "no drift", "null share", 0.0, None, _rows(a), _rows(b), base
@@ -694,8 +630,8 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
             * np.log(np.maximum(sb, EPS) / np.maximum(sa, EPS))
         )
     )
-    js = float(_jensen_shannon(sa, sb))
-    chi2, p_chi2 = _chi_square(xa, xb)
+    js = float(jensenshannon(sa, sb, base=2))
+    chi2, p_chi2 = _chi_square(xa, xb, cfg.min_expected)
     cramers_v = math.sqrt(chi2 / (na + nb))
     # the least change in each level's share that the two profiles allow
     least = {
@@ -707,8 +643,8 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         v
         for v in levels
         if ia[v][1] > 0
-        and least[v] >= RELATIVE_MIN_POINTS
-        and least[v] >= RELATIVE_MATERIAL * ia[v][1] / na
+        and least[v] >= cfg.relative_min_points
+        and least[v] >= cfg.relative_material * ia[v][1] / na
     ]
     # Levels only one list holds. Against a complete list they are new (or gone): their
     # share is compared with what chance would show, the share of rows whose value the
@@ -758,34 +694,34 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
     gone_share = max(tail_gone, sketch_gone)  # reference rows in levels the current lacks
     p_value = min(1.0, len(tests) * min(tests)) if tests else None
     material = (
-        largest >= SHARE_MATERIAL
-        or psi >= PSI_MATERIAL
+        largest >= cfg.share_material
+        or psi >= cfg.psi_material
         or bool(relative)
-        or (unseen or 0.0) >= UNSEEN_MATERIAL
-        or gone_share >= UNSEEN_MATERIAL
+        or (unseen or 0.0) >= cfg.unseen_material
+        or gone_share >= cfg.unseen_material
     )
     major = (
-        psi >= PSI_MAJOR
-        or largest >= SHARE_MAJOR
-        or max(tail_unseen, gone_share, sketch_new) >= SHARE_MAJOR
+        psi >= cfg.psi_major
+        or largest >= cfg.share_major
+        or max(tail_unseen, gone_share, sketch_new) >= cfg.share_major
     )
-    proven = max(tail_unseen, gone_share, sketch_new) >= UNSEEN_MATERIAL
-    rare = None if identifier or material else _rare(a, new_est, la, fresh_rows / nb)
+    proven = max(tail_unseen, gone_share, sketch_new) >= cfg.unseen_material
+    rare = None if identifier or material else _rare(a, new_est, la, fresh_rows / nb, cfg)
     headline = (
         top is not None
         and not (identifier and not material)
-        and not (proven and largest < SHARE_MATERIAL and not relative)
+        and not (proven and largest < cfg.share_material and not relative)
     )
     text = f"{a.name}: " + (_share_text(top, ia, ib, na, nb) if headline else "").strip()
-    if tail_unseen >= UNSEEN_MATERIAL:
+    if tail_unseen >= cfg.unseen_material:
         text += ("; " if headline else "") + (
             f"at least {new_proof[0]:,} levels holding {_pct(new_proof[1] / nb)} of the "
             f"current rows are new: the current's top list has {len(fresh):,} levels the "
             f"reference's lacks, and the reference has only {la.tail_levels:,} levels beyond "
             "its list"
         )
-    if tail_gone >= UNSEEN_MATERIAL:
-        text += ("; " if headline or tail_unseen >= UNSEEN_MATERIAL else "") + (
+    if tail_gone >= cfg.unseen_material:
+        text += ("; " if headline or tail_unseen >= cfg.unseen_material else "") + (
             f"at least {gone_proof[0]:,} levels holding {_pct(gone_proof[1] / na)} of the "
             f"reference rows are gone: the reference's top list has {len(gone):,} levels "
             f"the current's lacks, and the current has only {lb.tail_levels:,} beyond its "
@@ -798,14 +734,14 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
         # (new rows already proven above are not said twice)
         if (
             est is not None
-            and seen >= UNSEEN_MATERIAL
-            and (side == "reference" or tail_unseen < UNSEEN_MATERIAL)
+            and seen >= cfg.unseen_material
+            and (side == "reference" or tail_unseen < cfg.unseen_material)
         ):
             text = _then(text, _beyond_text(est, side, other))
-    if relative and top not in relative and largest < SHARE_MATERIAL:  # a relative move decides
+    if relative and top not in relative and largest < cfg.share_material:  # a relative move decides
         v = max(relative, key=lambda x: least[x] * na / ia[x][1])
         text += "; " + _share_text(v, ia, ib, na, nb)
-    grown = [v for v in fresh if least[v] >= RELATIVE_MIN_POINTS]
+    grown = [v for v in fresh if least[v] >= cfg.relative_min_points]
     if (fresh and unseen) if la.complete else grown:
         text += "; " + _fresh_text(fresh if la.complete else grown, lb, la, na, nb, fresh_rows)
         if la.complete and la.singletons:
@@ -813,7 +749,7 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
                 f" (chance would bring about {_pct(la.singletons / na)}: the share of "
                 "reference rows whose value appears once)"
             )
-    shrunk = gone if lb.complete else [v for v in gone if least[v] >= RELATIVE_MIN_POINTS]
+    shrunk = gone if lb.complete else [v for v in gone if least[v] >= cfg.relative_min_points]
     if shrunk:
         text += "; " + _gone_text(shrunk, la, lb, na, nb)
     if identifier and not proven:
@@ -824,13 +760,13 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
                 f"rows hold values the reference lacks and {_pct(gone_est.share)} of the "
                 "reference rows values the current lacks"
             )
-    elif not proven and new_est is not None and new_est.share >= UNSEEN_MATERIAL and not rare:
+    elif not proven and new_est is not None and new_est.share >= cfg.unseen_material and not rare:
         text = _then(text, _beyond_text(new_est, "current", "reference"))
     elif (
         not proven
         and new_est is None
         and not la.complete
-        and (fresh_rows + lb.other) / nb >= UNSEEN_MATERIAL
+        and (fresh_rows + lb.other) / nb >= cfg.unseen_material
     ):  # profiles without sketches
         text = _then(
             text,
@@ -841,12 +777,12 @@ def _categorical(a: ColumnProfile, b: ColumnProfile) -> _Draft:
             ),
         )
     effect = largest
-    if (unseen or 0.0) >= UNSEEN_MATERIAL or gone_share >= UNSEEN_MATERIAL:
+    if (unseen or 0.0) >= cfg.unseen_material or gone_share >= cfg.unseen_material:
         effect = max(largest, unseen or 0.0, gone_share)  # the statistic that decided
     aspects.insert(0, _Aspect("levels", p_value, material, major, effect, text))
     if rare is not None:
         aspects.insert(1, rare)
-    fold = _fold(exact, ia, ib, na, nb, named=text)
+    fold = _fold(exact, ia, ib, na, nb, cfg, named=text)
     if fold is not None and not identifier:
         aspects.append(fold)
     figures = {
@@ -1017,11 +953,13 @@ def _beyond_text(est: _Beyond, side: str, other: str) -> str:
     return how + f"; chance would bring about {_pct(est.chance)}"
 
 
-def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int, named: str = "") -> _Aspect | None:
+def _fold(
+    exact: list, ia: dict, ib: dict, na: int, nb: int, cfg: DriftConfig, named: str = ""
+) -> _Aspect | None:
     """Small levels matter by the factor their share moves, not only by points: a country
     new in 0.8% of a million rows, or gone from 0.9%, or 0.3% -> 0.9%. Among the levels
     both profiles count exactly, those whose share is multiplied or divided by at least
-    ``FOLD_MATERIAL`` (new and gone levels too) and reach ``FOLD_MIN_SHARE`` on one side
+    ``cfg.fold_material`` (new and gone levels too) and reach ``cfg.fold_min_share`` on one side
     are tested one by one (Fisher's exact test of the level against the rest of the rows),
     Bonferroni over every exactly counted level; the aspect is the most significant one
     (its sentence left empty when ``named``, the levels sentence, names the level already)."""
@@ -1030,7 +968,11 @@ def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int, named: str = "") ->
         ca, cb = ia[v][0], ib[v][0]
         sa, sb = ca / na, cb / nb
         hi, lo = max(sa, sb), min(sa, sb)
-        if hi < FOLD_MIN_SHARE or hi < FOLD_MATERIAL * lo or max(ca, cb) < FOLD_MIN_ROWS:
+        if (
+            hi < cfg.fold_min_share
+            or hi < cfg.fold_material * lo
+            or max(ca, cb) < cfg.fold_min_rows
+        ):
             continue
         p = float(stats.fisher_exact([[cb, nb - cb], [ca, na - ca]]).pvalue)
         if best is None or p < best[0]:
@@ -1045,9 +987,11 @@ def _fold(exact: list, ia: dict, ib: dict, na: int, nb: int, named: str = "") ->
     return _Aspect("small level", min(1.0, len(exact) * p), True, False, abs(sb - sa), text)
 
 
-def _rare(a: ColumnProfile, est: _Beyond | None, la: _Levels, fresh: float) -> _Aspect | None:
+def _rare(
+    a: ColumnProfile, est: _Beyond | None, la: _Levels, fresh: float, cfg: DriftConfig
+) -> _Aspect | None:
     """Rows in values the reference lacks, as many as chance explains, when both reach
-    ``SHARE_MATERIAL``: where that many reference rows hold a value seen once, a change
+    ``cfg.share_material``: where that many reference rows hold a value seen once, a change
     among the rare values (such a tail replaced by other values seen once) looks exactly
     like a second sample of one distribution, so the profiles cannot say "no drift" about
     those rows. A material aspect without a test: "not enough evidence"."""
@@ -1058,7 +1002,7 @@ def _rare(a: ColumnProfile, est: _Beyond | None, la: _Levels, fresh: float) -> _
     else:
         return None
     hidden = min(share, chance)
-    if hidden < SHARE_MATERIAL:
+    if hidden < cfg.share_material:
         return None
     text = (
         f"{_pct(share)} of the current rows are values the reference lacks, about what "
@@ -1095,21 +1039,21 @@ class _Levels:
         return min(self.other, k * self.cap)
 
 
-def _identifier(p: ColumnProfile) -> bool:
-    return p.other_count > 0 and p.count > 0 and p.distinct >= IDENTIFIER_RATIO * p.count
+def _identifier(p: ColumnProfile, cfg: DriftConfig) -> bool:
+    return p.other_count > 0 and p.count > 0 and p.distinct >= cfg.identifier_ratio * p.count
 
 
-def _chi_square(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float | None]:
-    """Pearson's chi-square of the 2 x K table, levels with fewer than MIN_EXPECTED expected
+def _chi_square(xa: np.ndarray, xb: np.ndarray, min_expected: float) -> tuple[float, float | None]:
+    """Pearson's chi-square of the 2 x K table, levels with fewer than min_expected expected
     rows (on the smaller side) pooled with the last column (the rest)."""
     total = xa + xb
     n, m = xa.sum(), xb.sum()
-    small = total * min(n, m) / (n + m) < MIN_EXPECTED
+    small = total * min(n, m) / (n + m) < min_expected
     small[-1] = True  # the rest column collects the pooled levels
     keep = ~small
     ta = np.append(xa[keep], xa[small].sum())
     tb = np.append(xb[keep], xb[small].sum())
-    if (ta[-1] + tb[-1]) * min(n, m) / (n + m) < MIN_EXPECTED and len(ta) > 2:
+    if (ta[-1] + tb[-1]) * min(n, m) / (n + m) < min_expected and len(ta) > 2:
         i = int(np.argmin((ta + tb)[:-1]))  # a thin rest joins the smallest level
         ta[i] += ta[-1]
         tb[i] += tb[-1]
@@ -1188,7 +1132,7 @@ def _identifier_text(a: ColumnProfile, b: ColumnProfile) -> str:
 # ---------------------------------------------------------------- nulls and non-finite
 
 
-def _states(a: ColumnProfile, b: ColumnProfile) -> _Aspect | None:
+def _states(a: ColumnProfile, b: ColumnProfile, cfg: DriftConfig) -> _Aspect | None:
     """The shares of NULL, NaN, +inf and -inf among all rows: Fisher's exact test of each
     present share (the state against every other row), Bonferroni over them."""
     na, nb = _rows(a), _rows(b)
@@ -1204,12 +1148,12 @@ def _states(a: ColumnProfile, b: ColumnProfile) -> _Aspect | None:
         return None
     p_value = min(1.0, len(found) * min(f[3] for f in found))
     change = max(abs(f[2] - f[1]) for f in found)
-    moved = [f for f in found if abs(f[2] - f[1]) >= STATE_MATERIAL] or [
+    moved = [f for f in found if abs(f[2] - f[1]) >= cfg.state_material] or [
         max(found, key=lambda f: abs(f[2] - f[1]))
     ]
     text = "; ".join(f"{label} {_pct(sa)} -> {_pct(sb)} of rows" for label, sa, sb, _ in moved)
     return _Aspect(
-        "missing", p_value, change >= STATE_MATERIAL, change >= STATE_MAJOR, change, text
+        "missing", p_value, change >= cfg.state_material, change >= cfg.state_major, change, text
     )
 
 
@@ -1225,17 +1169,20 @@ def _state_stats(a: ColumnProfile, b: ColumnProfile) -> dict[str, float]:
 # ---------------------------------------------------------------- the verdict
 
 
-def _benjamini_hochberg(aspects: list[_Aspect]) -> None:
-    """Mark each aspect ``real`` when its p-value passes Benjamini-Hochberg at Q_FDR among
-    all tested aspects of the report."""
+def _benjamini_hochberg(aspects: list[_Aspect], q: float) -> None:
+    """Mark each aspect ``real`` when its p-value passes Benjamini-Hochberg at false
+    discovery rate ``q`` among all tested aspects of the report (Benjamini and Hochberg
+    1995, by ``scipy.stats.false_discovery_control``: real when the adjusted p-value is at
+    most ``q``)."""
     tested = [x for x in aspects if x.p_value is not None]
-    order = sorted(tested, key=lambda x: x.p_value)
-    passed = 0
-    for rank, x in enumerate(order, 1):
-        if x.p_value <= Q_FDR * rank / len(order):
-            passed = rank
-    for x in order[:passed]:
-        x.real = True
+    if not tested:
+        return
+    # a NaN p-value (no test could say) counts as 1: it passes nowhere, and NaN would
+    # spread through the step-up's running minimum
+    ps = [x.p_value if math.isfinite(x.p_value) else 1.0 for x in tested]
+    adjusted = stats.false_discovery_control(np.clip(ps, 0.0, 1.0), method="bh")
+    for x, p in zip(tested, adjusted, strict=True):
+        x.real = bool(p <= q)
 
 
 def _final(draft: _Draft) -> ColumnDrift:
@@ -1332,16 +1279,6 @@ def _psi_numeric(qa: np.ndarray, qb: np.ndarray) -> float:
     fb = np.concatenate([[0.0, _cdf_below(qa[0], qb, pb)], _cdf(inner, qb, pb), [1.0]])
     sa, sb = np.maximum(np.diff(fa), EPS), np.maximum(np.diff(fb), EPS)
     return float(np.sum((sb - sa) * np.log(sb / sa)))
-
-
-def _jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
-    m = (p + q) / 2
-
-    def kl(x, y):
-        mask = x > 0
-        return float(np.sum(x[mask] * np.log2(x[mask] / y[mask])))
-
-    return math.sqrt(max(0.5 * kl(p, m) + 0.5 * kl(q, m), 0.0))
 
 
 def _rows(p: ColumnProfile) -> int:
