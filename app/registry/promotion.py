@@ -236,14 +236,9 @@ def evaluation_choice(
     names = {m.dataset_ref.split("@")[0] for m in models.values() if m.dataset_ref}
     names = names or {d.name for d in datasets.list_datasets(ws)}
     labelled = []
+    everything = datasets.list_all_versions(ws, predictions=False)  # one read, not one a dataset
     for dataset_name in sorted(names):
-        try:
-            versions = datasets.list_versions(ws, dataset_name)
-        except NotFound:
-            continue
-        for v in versions:
-            if v.source == "prediction":
-                continue
+        for v in (v for v in everything if v.dataset_name == dataset_name):
             columns = {p.name: p for p in datasets.get_profile(ws, v)}
             if inputs - set(columns) or (
                 target is not None and (target not in columns or columns[target].count == 0)

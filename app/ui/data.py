@@ -252,13 +252,15 @@ def evaluation_choice(root: str, gen: tuple, name: str):
 def version_refs(root: str, gen: tuple, *, predictions: bool = True) -> list[str]:
     """Every dataset version's reference (dataset by dataset, newest first), with or without
     the versions scoring wrote (source "prediction")."""
-    ws = open_workspace(root)
-    return [
-        v.ref
-        for d in datasets.list_datasets(ws)
-        for v in datasets.list_versions(ws, d.name)
-        if predictions or v.source != "prediction"
-    ]
+    return [v.ref for v in all_dataset_versions(root, gen, predictions=predictions)]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def all_dataset_versions(
+    root: str, gen: tuple, *, predictions: bool = True
+) -> list[DatasetVersion]:
+    """Every version of every dataset in one read (``datasets.list_all_versions``)."""
+    return datasets.list_all_versions(open_workspace(root), predictions=predictions)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

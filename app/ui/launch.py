@@ -20,7 +20,7 @@ def launch_form(experiment_default: str) -> None:
     if not found:
         st.info("Register a dataset on the Datasets page first; runs train on a dataset version.")
         return
-    versions = [v for d in found for v in data.dataset_versions(root, gen, d.name)]
+    versions = data.all_dataset_versions(root, gen)
     refs = [v.ref for v in versions]
     start = launch_defaults.default_dataset(ws, experiment_default, versions)
     a, b = st.columns(2)
