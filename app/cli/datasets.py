@@ -14,6 +14,7 @@ from workbench.workspaces import open_workspace
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    """`workbench datasets add|list|versions|show|diff|export`."""
     ds = sub.add_parser("datasets", help="dataset versions").add_subparsers(
         dest="datasets_command", required=True, metavar="SUBCOMMAND"
     )

@@ -15,6 +15,7 @@ from workbench.workspaces import open_workspace
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    """`workbench models ...`, `workbench predict` and `workbench serve`."""
     models = sub.add_parser("models", help="the model registry").add_subparsers(
         dest="models_command", required=True, metavar="SUBCOMMAND"
     )

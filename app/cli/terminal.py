@@ -22,6 +22,9 @@ def say(line: str, **kwargs: Any) -> None:
 
 
 def print_frame(frame: pd.DataFrame, fmt: str) -> None:
+    """Print ``frame`` on stdout as ``fmt``: ``"csv"`` (the text as it is), ``"json"``
+    (records; NaN and NULL as null) or ``"table"`` (for a person: invisible characters
+    written out, ``(none)`` for no rows)."""
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "json":
