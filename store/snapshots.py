@@ -125,11 +125,16 @@ class Snapshot:
 class Scratch:
     """A private in-memory DuckDB for data work; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, memory_limit_mb: int | None = None) -> None:
+        """``memory_limit_mb``: cap DuckDB's buffers at that many megabytes (streaming
+        aggregates over a file need little; DuckDB's default is 80 % of the machine's RAM).
+        """
         # no progress bar: DuckDB would print one into a notebook or a terminal on a long
         # CSV read, around the workbench's own messages
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET enable_progress_bar = false")
+        if memory_limit_mb is not None:
+            self.con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         # what loading noticed and the user should be told (registration shows each)
         self.notes: list[str] = []
 

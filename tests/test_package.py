@@ -171,3 +171,46 @@ def test_users_catch_errors_from_workbench_errors() -> None:
     for name in workbench.errors.__all__:
         assert getattr(workbench.errors, name) is getattr(workbench.store.errors, name)
         assert issubclass(getattr(workbench.errors, name), workbench.errors.WorkbenchError)
+
+
+def test_every_library_imported_is_declared() -> None:
+    """Each third-party module the package imports (at any depth) comes from a distribution
+    that pyproject.toml declares: a dependency, or an optional one for its extra (dask)."""
+    import ast
+    import importlib.metadata
+    import re
+    import sys
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"]]
+    for extra, deps in project["optional-dependencies"].items():
+        if extra not in ("test", "bench-mlflow"):
+            declared += deps
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    declared_names = {norm(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0]) for d in declared}
+    providers = importlib.metadata.packages_distributions()
+    imported: dict[str, str] = {}
+    for folder in ("app", "store", "pages"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top not in sys.stdlib_module_names and top != "workbench":
+                        imported.setdefault(top, str(path.relative_to(ROOT)))
+    assert {"pandas", "duckdb", "sklearn", "jinja2", "scipy", "starlette"} <= set(imported)
+    undeclared = {
+        top: where
+        for top, where in imported.items()
+        if not {norm(d) for d in providers.get(top, [top])} & declared_names
+    }
+    assert undeclared == {}, "declare these in pyproject.toml's dependencies"

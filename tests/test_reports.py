@@ -373,3 +373,48 @@ def test_the_distribution_figure_shows_a_current_outside_the_reference() -> None
     reference, current = distribution_figure(ref[0], cur[0]).data
     assert isinstance(reference.x[0], pd.Timestamp) and reference.x[0].year == 2013
     assert current.x[-1].year == 2016  # the current's last days (2016-05) are on the axis
+
+
+def test_the_export_keeps_hostile_names_as_text(ws: Workspace, tmp_path: Path) -> None:
+    """A column named ``</script><script>...`` and a category ``<img onerror>``: the
+    exported page has plotly's scripts only (one library, one per figure) and no element the
+    data named; plotly writes text into its JSON with ``</`` escaped, the template escapes
+    the rest (the figures are the only markup passed through unescaped)."""
+    from html.parser import HTMLParser
+
+    hostile = "</script><script>alert(1)</script>"
+    rng = np.random.default_rng(3)
+    for shift in (0.0, 3.0):
+        wb.log_dataset(
+            pd.DataFrame(
+                {
+                    hostile: rng.normal(shift, 1.0, 2_000),
+                    "plan": rng.choice(["<img src=x onerror=alert(2)>", "pro"], 2_000),
+                }
+            ),
+            "hostile",
+        )
+    report = reports.run_report(ws, "hostile@v1", "hostile@v2")
+    page = reports.export_html(ws, report.report_id, tmp_path / "r.html").read_text()
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+            self.scripts: list[str] = []
+
+        def handle_starttag(self, tag, attrs) -> None:
+            self.tags.append(tag)
+
+        def handle_data(self, data) -> None:
+            if self.tags and self.tags[-1] == "script":
+                self.scripts.append(data)
+
+    parsed = Tags()
+    parsed.feed(page)
+    figures = page.count('class="plotly-graph-div"')
+    assert figures >= 1
+    assert parsed.tags.count("script") == 1 + figures
+    assert "img" not in parsed.tags
+    assert not any(s.lstrip().startswith("alert(") for s in parsed.scripts)
+    assert html.escape(hostile) in page  # the table names the column, as text

@@ -428,7 +428,6 @@ def _render(report: DriftReport, figures: list[str]) -> str:
     """The export's page from ``templates/report.html.j2`` (jinja2, autoescaped): the rule
     is the report's own (``report.config.rule()``), noted when it was not recorded."""
     import jinja2  # only an export needs it
-    from markupsafe import Markup
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -446,14 +445,13 @@ def _render(report: DriftReport, figures: list[str]) -> str:
     return env.get_template("report.html.j2").render(
         report=report,
         summary=summary(report.n_drifted, report.n_columns),
-        plotly_js=Markup(get_plotlyjs()),
-        figures=[Markup(f) for f in figures],
+        plotly_js=get_plotlyjs(),
+        figures=figures,
         section=section,
         label=report.label,
         model_rule=report.config.model_rule(),
         model_figures=[
-            Markup(_figure_html(ref, cur))
-            for ref, cur in (section.profiles.values() if section else [])
+            _figure_html(ref, cur) for ref, cur in (section.profiles.values() if section else [])
         ],
     )
 
@@ -524,9 +522,8 @@ def compare_files(
     from workbench.store import profiles, snapshots
 
     def profile_of(path: Path) -> tuple:
-        with snapshots.Scratch() as scratch:
-            # Streaming aggregates over a view need little memory; cap DuckDB's buffers.
-            scratch.sql("SET memory_limit = '192MB'")
+        # Streaming aggregates over a view need little memory; cap DuckDB's buffers.
+        with snapshots.Scratch(memory_limit_mb=192) as scratch:
             label = path.name
             snapshots.readable_file(path)  # missing, a folder, unreadable: say so
             if path.suffix.lower() in datasets.PARQUET_SUFFIXES:
