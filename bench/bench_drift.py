@@ -66,8 +66,8 @@ for _ in range(5):
 print(json.dumps({{"seconds": end - t, "report_seconds": sorted(times)[2],
                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "drifted": report.n_drifted,
-                   "columns": [r["column"] for r in report.results
-                               if r["verdict"] != "no drift"]}}))
+                   "columns": [r.column for r in report.results
+                               if r.verdict != "no drift"]}}))
 """
 
 

@@ -49,7 +49,7 @@ def test_drift_journey(ws: Workspace, tmp_path: Path) -> None:
         page.wait_for_selector(IDLE)
         # a column's distributions are drawn when its row is selected
         page.get_by_text("Select a column's row to see its distributions").wait_for()
-        order = [r["column"] for r in reports.list_reports(ws)[0].results]
+        order = [r.column for r in reports.list_reports(ws)[0].results]
         table = page.locator("[class*='st-key-drift-table-'] [data-testid='stDataFrameResizable']")
         tick_row(page, table, order.index("plan") + 1)
         page.get_by_test_id("stPlotlyChart").filter(has_text="plan").first.wait_for()

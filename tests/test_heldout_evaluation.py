@@ -169,7 +169,7 @@ def test_a_random_split_does_not_degrade_a_regressor(split_diamonds: Workspace, 
     report = reports.run_report(ws, "diamonds@v1", "diamonds@v2", model=version.ref)
     # 9 features compared; the label (price) is reported apart, beside the model
     assert report.n_drifted == 0 and report.n_columns == 9
-    assert reports.label_drift(report)["verdict"] == "no drift"
+    assert reports.label_drift(report).verdict == "no drift"
     perf = reports.model_section(report).performance
     assert perf.verdict != "degraded", perf.sentence
     assert reports.model_section(report).verdict != "performance degraded"

@@ -545,5 +545,5 @@ def test_a_tail_replaced_is_found_through_the_registered_versions(ws: Workspace)
     b = wb.log_dataset(pd.DataFrame({"c": cur}), "tail")
     report = reports.run_report(wb.workspace(), a.ref, b.ref)
     (result,) = report.results
-    assert result["verdict"] == "major drift", result["sentence"]
-    assert "of the current rows are in levels the reference lacks" in result["sentence"]
+    assert result.verdict == "major drift", result.sentence
+    assert "of the current rows are in levels the reference lacks" in result.sentence

@@ -6,7 +6,6 @@ these (``workbench.drift.report``), so pages, the CLI and the SDK read attribute
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ class ColumnDrift:
 
     @property
     def drifted(self) -> bool:
+        """True when the verdict is "drift" or "major drift"."""
         return self.verdict in ("drift", "major drift")
 
     def to_json(self) -> dict[str, Any]:
@@ -64,19 +64,6 @@ class ColumnDrift:
         """The result :meth:`to_json` wrote (keys it does not know are left out)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-    def __getitem__(self, key: str) -> Any:
-        """Read access by key, as the stored dicts were read before the result was typed
-        (``r["verdict"]``); kept so older callers work while they move to attributes.
-        Deprecated: read ``r.verdict``."""
-        warnings.warn(
-            f"ColumnDrift[{key!r}] is deprecated; read the attribute (.{key}).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if key not in {f.name for f in fields(self)}:
-            raise KeyError(key)
-        return getattr(self, key)
 
 
 @dataclass(frozen=True)
