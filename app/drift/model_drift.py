@@ -50,6 +50,7 @@ from workbench.store import profiles, snapshots
 from workbench.store.entities import ColumnProfile, DatasetVersion, ModelVersion
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
+from workbench.tracking.compare import higher_is_better
 from workbench.training import evaluation
 
 N_BOOT = DEFAULT.n_boot  # today's defaults (DriftConfig.n_boot, .perf_material)
@@ -369,7 +370,8 @@ def performance_drift(
     the change, and a verdict: "degraded" when the drop is at least ``material`` of the
     reference score and the change's interval lies on the bad side, "not enough evidence"
     when it does not, "improved" the other way round, else "no change"."""
-    metric, higher = ("accuracy", True) if classifier else ("rmse", False)
+    metric = "accuracy" if classifier else "rmse"
+    higher = higher_is_better(metric)
     score = _accuracy if classifier else _rmse
     rng = np.random.default_rng(seed)
     boots, scores = [], []
@@ -469,9 +471,9 @@ def _comparable(y: np.ndarray, pred: np.ndarray, classifier: bool) -> tuple[np.n
 
 def _accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     """The share of rows whose prediction is the label (``sklearn.metrics.accuracy_score``)."""
-    from sklearn.metrics import accuracy_score  # scikit-learn: only when a model is scored
+    from workbench.training import metrics  # scikit-learn: only when a model is scored
 
-    return float(accuracy_score(y, pred))
+    return metrics.accuracy(y, pred)
 
 
 def _rmse(y: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.ndarray:
