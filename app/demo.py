@@ -16,6 +16,7 @@ user calls, so every page has something true to show.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import time
@@ -39,7 +40,8 @@ from workbench.training.runner import SweepSpec
 from workbench.training.task import RunSpec
 from workbench.workspaces import DEMO_MARKER, forget, is_demo, open_workspace
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+# sample_data/ is installed as workbench.sample_data (pyproject's package-dir): found there
+SAMPLE = Path(importlib.util.find_spec("workbench.sample_data").origin).parent
 MODEL = "churn-classifier"
 INTENDED_USE = (
     "Ranks this month's customers by their risk of leaving next month, so the retention team "

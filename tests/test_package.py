@@ -214,3 +214,47 @@ def test_every_library_imported_is_declared() -> None:
         if not {norm(d) for d in providers.get(top, [top])} & declared_names
     }
     assert undeclared == {}, "declare these in pyproject.toml's dependencies"
+
+
+def test_the_wheel_ships_the_package_whole(tmp_path: Path) -> None:
+    """A non-editable install gets everything the app opens by path: the pages, the entry
+    script, the templates, the schema snapshot, the demo's data; and no top-level ``app``,
+    ``store``, ``pages`` or ``sample_data``. Built from a copy of the tracked files (a build
+    writes build/ beside its sources)."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "src"
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    for rel in tracked:
+        if (ROOT / rel).is_file():
+            (source / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, source / rel)
+    uv = Path(PYTHON).with_name("uv")
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--quiet", "--out-dir", str(tmp_path / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"workbench"}
+    for page in (ROOT / "pages").glob("*.py"):
+        assert f"workbench/pages/{page.name}" in names
+    assert {
+        "workbench/ui/entry/main.py",
+        "workbench/ui/favicon.png",
+        "workbench/store/schema.sql",
+        "workbench/registry/templates/model_card.md",
+        "workbench/registry/templates/model_card.html",
+        "workbench/drift/templates/report.html.j2",
+        "workbench/sample_data/churn/2026-04.csv",
+        "workbench/sample_data/classic/iris.csv",
+    } <= names
+    entry = wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"
+    points = zipfile.ZipFile(wheel).read(f"{entry}/entry_points.txt").decode()
+    assert "workbench = workbench.cli.main:main" in points
