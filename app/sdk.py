@@ -92,6 +92,9 @@ def infer_signature(model_input: Any, model_output: Any = None) -> dict[str, Any
 
 
 def get_run(run_id: str) -> RunDetail:
+    """Everything about run ``run_id`` in the current workspace (:func:`workspace`): the run, its
+    experiment's name, params (as logged types), tags, metric summaries by key and artifacts
+    (``workbench.store.entities.RunDetail``). Raises NotFound for an unknown id."""
     return experiments.get_run(workspace(), run_id)
 
 

@@ -20,6 +20,18 @@ _COLS = (
 
 @dataclass(frozen=True)
 class StoredReport:
+    """One drift report as stored (plain values; the typed report is
+    ``workbench.drift.results.DriftReport``).
+
+    ``report_id``: a hex id; ``created_at``: naive UTC; ``created_by``: user name;
+    ``reference_ref`` / ``current_ref``: the compared dataset versions (``name@vN``);
+    ``model_ref``: the model version checked (``model/N``) or None; ``n_columns``: columns
+    compared; ``n_drifted``: of those, how many drifted; ``verdict``: the dataset verdict (drift
+    | no drift | not enough evidence | schema change | nothing compared); ``results``: one JSON
+    object per column (``ColumnDrift.to_json()``); ``model``: the model section; ``config``: the
+    rule.
+    """
+
     report_id: str
     created_at: datetime
     created_by: str

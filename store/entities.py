@@ -26,6 +26,14 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Experiment:
+    """A named group of runs (MLflow's experiment).
+
+    ``experiment_id``: a hex id; ``name``: unique among experiments; ``description``: free text
+    ('' when none); ``lifecycle``: ``active`` (the column follows MLflow's lifecycle stage; only
+    active experiments are listed); ``created_at``: naive UTC; ``created_by``: the user name that
+    created it.
+    """
+
     experiment_id: str
     name: str
     description: str
@@ -36,6 +44,13 @@ class Experiment:
 
 @dataclass(frozen=True)
 class ExperimentSummary:
+    """An experiment with counts of its active (not deleted) runs, for the experiments list.
+
+    ``run_count``: every active run, whatever its status; ``running``: those with status
+    ``running``; ``queued``: those with status ``queued``; ``last_run_at``: the latest
+    ``started_at`` among them (naive UTC), None when it has no active run.
+    """
+
     experiment: Experiment
     run_count: int
     running: int
@@ -45,8 +60,19 @@ class ExperimentSummary:
 
 @dataclass(frozen=True)
 class Run:
-    """One run as stored. ``kind`` is one of :data:`RUN_KINDS` (``sweep``: a launched
-    sweep's parent, ``trial``: one of its children; a run named "... sweep" is not one)."""
+    """One run as stored. ``kind`` is one of :data:`RUN_KINDS` (``sweep``: a launched sweep's
+    parent, ``trial``: one of its children; a run named "... sweep" is not one).
+
+    ``run_id``: 32 hex digits; ``experiment_id``: its experiment; ``name``: shown name (``run-``
+    and 6 hex digits when none was given); ``status``: one of :data:`RUN_STATUSES`; ``source``:
+    who made it (``sdk`` from code, ``ui`` by the launcher, ``mlflow`` by an import);
+    ``parent_run_id``: the sweep it belongs to, or None; ``created_by``: user name; ``host`` /
+    ``pid``: the machine and process that logs it (None when unknown); ``started_at`` /
+    ``ended_at``: naive UTC (``started_at`` is when it was queued until a queued run starts;
+    ``ended_at`` None until it ends); ``error``: why it failed or was killed (the fluent API
+    keeps at most 8,000 characters), else None; ``lifecycle``: ``active`` or ``deleted`` (in the
+    trash).
+    """
 
     run_id: str
     experiment_id: str
@@ -78,6 +104,14 @@ class Run:
 
 @dataclass(frozen=True)
 class MetricSummary:
+    """One metric key of one run, summarised from all its logged points.
+
+    ``last_value``: the value at the highest step (ties: the one logged last), as logged
+    (may be NaN or infinite); ``last_step``: that highest step; ``min_value`` /
+    ``max_value``: over the finite points only (None when no point is finite);
+    ``n_points``: every logged point, NaN and infinities included.
+    """
+
     key: str
     last_value: float
     last_step: int
@@ -88,6 +122,10 @@ class MetricSummary:
 
 @dataclass(frozen=True)
 class Artifact:
+    """A file logged to a run. ``path``: its name relative to the run (e.g. ``model.joblib``);
+    ``sha256``: hex digest of its content, which names its blob in the workspace's blob
+    store; ``size_bytes``: its size in bytes; ``created_at``: naive UTC."""
+
     run_id: str
     path: str
     sha256: str
@@ -97,6 +135,10 @@ class Artifact:
 
 @dataclass(frozen=True)
 class RunDetail:
+    """Everything about one run the run page shows: the :class:`Run`, its experiment's
+    name, its params (each with the Python type it was logged with), tags, metric summaries
+    by key and artifacts (ordered by path)."""
+
     run: Run
     experiment_name: str
     params: dict[str, ParamValue] = field(default_factory=dict)
@@ -107,6 +149,11 @@ class RunDetail:
 
 @dataclass(frozen=True)
 class AuditEvent:
+    """One recorded action (``store.audit``). ``event_id``: increasing; ``ts``: naive UTC;
+    ``actor``: the user name; ``action``: a dotted verb such as ``run.trash`` or
+    ``model.version.create``; ``object_type`` / ``object_id``: what changed (e.g.
+    ``model_version``, ``churn-classifier/3``); ``detail``: a JSON object as text."""
+
     event_id: int
     ts: datetime
     actor: str
@@ -118,6 +165,10 @@ class AuditEvent:
 
 @dataclass(frozen=True)
 class IngestState:
+    """How far ingestion of a run's ``events.jsonl`` has got: ``byte_offset`` is the number
+    of bytes of the file already read and stored, ``last_seq`` the sequence number of the last
+    event stored (0 before any)."""
+
     run_id: str
     byte_offset: int
     last_seq: int
@@ -147,6 +198,11 @@ Filter = Condition | Where
 
 @dataclass(frozen=True)
 class OrderBy:
+    """One ordering term of a runs search. ``field``: ``attributes``, ``metrics``, ``params``
+    or ``tags``; ``key``: the attribute name (see ``store.tracking.RUN_ATTRIBUTES``) or the
+    metric/param/tag key; ``descending``: largest first. Missing values sort last either
+    way."""
+
     field: str
     key: str
     descending: bool = False
@@ -216,6 +272,7 @@ class ColumnProfile:
 
     @property
     def is_numeric(self) -> bool:
+        """True for integer, float, date and timestamp columns (those with a numeric axis)."""
         return self.family in ("integer", "float", "date", "timestamp")
 
     def quantile(self, q: float) -> float | None:
@@ -228,6 +285,11 @@ class ColumnProfile:
 
 @dataclass(frozen=True)
 class Dataset:
+    """A named collection of dataset versions (e.g. ``churn``). ``dataset_id``: a hex id;
+    ``name``: unique; ``description``: free text; ``created_at``: naive UTC; ``created_by``: user
+    name; ``lifecycle``: ``active`` (lists show active datasets only); ``latest_version``: the
+    highest version number (0 before the first); ``n_versions``: how many versions it has."""
+
     dataset_id: str
     name: str
     description: str
@@ -240,6 +302,22 @@ class Dataset:
 
 @dataclass(frozen=True)
 class DatasetVersion:
+    """An immutable snapshot of a dataset, written ``name@vN`` (see :attr:`ref`).
+
+    ``version``: 1, 2, ... per dataset; ``fingerprint``: sha256 hex of the logical content
+    (schema and rows, independent of file format; ``store.snapshots``), unique per dataset;
+    ``blob_sha256``: hex digest of the stored Parquet file; ``size_bytes``: that file's size in
+    bytes; ``n_rows`` / ``n_columns``: its shape; ``duplicate_rows``: rows that repeat an earlier
+    row exactly; ``created_at``: naive UTC; ``created_by``: user name; ``message``: the note
+    given when registering ('' when none); ``parent_version``: the version it was derived from,
+    or None; ``source``: how it arrived (one of ``workbench.datasets.versions.SOURCES``:
+    ``upload`` from the app, ``path`` a file, ``sdk`` a DataFrame, ``inbox`` the watched folder,
+    ``prediction`` a model's scored output); ``source_name``: the file or label it came from;
+    ``contract_revision``: the contract revision it was checked against, None when not checked;
+    ``contract_passed``: that check's outcome (None when not checked); ``n_failed_checks``:
+    failed checks (0 when not checked); ``tags``: key to value.
+    """
+
     dataset_id: str
     dataset_name: str
     version: int
@@ -262,6 +340,7 @@ class DatasetVersion:
 
     @property
     def ref(self) -> str:
+        """``name@vN``, e.g. ``churn@v3``."""
         return f"{self.dataset_name}@v{self.version}"
 
 
@@ -283,6 +362,11 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Model:
+    """A registered model (e.g. ``churn-classifier``). ``model_id``: a hex id; ``name``:
+    unique; ``description``: free text; ``created_at``: naive UTC; ``created_by``: user
+    name; ``latest_version``: the highest version number; ``aliases``: alias name to the
+    version it points at (e.g. ``{"champion": 3}``)."""
+
     model_id: str
     name: str
     description: str
@@ -294,6 +378,18 @@ class Model:
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """An immutable version of a model, made from a run's logged ``model.joblib``.
+
+    ``version``: 1, 2, ... per model (see :attr:`ref`); ``run_id``: the run it came from;
+    ``dataset_ref``: the training dataset version (``name@vN``) or None when unknown;
+    ``sha256`` / ``size_bytes``: the model file's digest (hex) and size in bytes;
+    ``signature``: the input/output schema (JSON object, ``workbench.registry.signature``);
+    ``metrics``: the run's last value of each metric; ``libraries``: library name to
+    version (from the run's ``env.*`` tags); ``card``: the model card as markdown;
+    ``created_at``: naive UTC; ``created_by``: user name; ``tags``: key to value;
+    ``aliases``: the aliases now pointing at this version.
+    """
+
     model_id: str
     model_name: str
     version: int
@@ -312,11 +408,16 @@ class ModelVersion:
 
     @property
     def ref(self) -> str:
+        """``model/N``, e.g. ``churn-classifier/3``."""
         return f"{self.model_name}/{self.version}"
 
 
 @dataclass(frozen=True)
 class AliasEvent:
+    """One move of a model alias. ``from_version``: where it pointed before (None: the alias
+    is new); ``to_version``: where it points now (None: the alias was removed); ``actor``:
+    user name; ``moved_at``: naive UTC; ``reason``: the note given ('' when none)."""
+
     event_id: int
     alias: str
     from_version: int | None

@@ -106,9 +106,14 @@ class Tx:
         self._guard(lambda: self._result(sql, params).fetchall())
 
     def fetchall(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
+        """Every row of a query as tuples in the SELECT's column order (empty list when
+        none). ``params`` binds ``?`` (a sequence) or ``$name`` (a dict) placeholders. A
+        DuckDB error marks the transaction aborted and propagates (the gateway translates it
+        when the unit of work ends); a text DuckDB cannot encode raises InvalidInput."""
         return self._guard(lambda: self._result(sql, params).fetchall())
 
     def fetchone(self, sql: str, params: Sequence[Any] | dict | None = None) -> tuple | None:
+        """The first row of :meth:`fetchall`, or None when the query returns none."""
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None
 
@@ -130,10 +135,13 @@ class Tx:
         return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        """The first column of the first row (e.g. a ``count(*)``), or None when no row."""
         row = self.fetchone(sql, params)
         return None if row is None else row[0]
 
     def df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        """The query's result as a pandas DataFrame, one column per SELECT column (named as
+        the query names them). DuckDB converts a NULL float to NaN."""
         return self._guard(lambda: self._result(sql, params).df())
 
     def _result(self, sql: str, params: Sequence[Any] | dict | None) -> Any:
@@ -552,6 +560,8 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back ``con``'s open transaction, ignoring the DuckDB error raised when DuckDB
+    has already rolled it back itself (after a failing statement). Raises nothing else."""
     try:
         con.rollback()
     except duckdb.Error:

@@ -26,6 +26,10 @@ SNAPSHOT_PATH = Path(__file__).with_name("schema.sql")
 
 @dataclass(frozen=True)
 class Migration:
+    """One schema step: ``version`` (1, 2, ...: the order applied and the number recorded
+    in ``schema_migrations``), ``name`` (what it does, recorded with it) and ``statements``
+    (SQL run in order, in one transaction with the record)."""
+
     version: int
     name: str
     statements: tuple[str, ...]
@@ -497,6 +501,10 @@ _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
 
 @dataclass(frozen=True)
 class SchemaStatus:
+    """Where a database file stands: ``path`` (the file), ``version`` (the last step applied,
+    0 for a new file), ``head`` (the last step this code knows) and ``applied`` (each
+    recorded step as ``(version, name, applied_at)``, applied_at naive UTC, in order)."""
+
     path: Path
     version: int
     head: int
@@ -504,6 +512,7 @@ class SchemaStatus:
 
     @property
     def pending(self) -> int:
+        """How many steps :func:`upgrade` would apply (0 when up to date or newer)."""
         return max(self.head - self.version, 0)
 
 

@@ -81,6 +81,9 @@ COMPARISONS = (
 
 
 def insert_experiment(tx: Tx, exp: Experiment) -> None:
+    """Insert experiment ``exp``. A name already taken fails on the table's UNIQUE key (the
+    gateway reports it as AlreadyExists when the unit of work ends); callers check with
+    :func:`find_experiment` first."""
     tx.execute(
         f"INSERT INTO experiments ({_EXP_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
         [
@@ -95,11 +98,13 @@ def insert_experiment(tx: Tx, exp: Experiment) -> None:
 
 
 def find_experiment(tx: Tx, name: str) -> Experiment | None:
+    """The experiment named ``name`` (exact, case-sensitive; any lifecycle), or None."""
     row = tx.fetchone(f"SELECT {_EXP_COLS} FROM experiments WHERE name = ?", [name])
     return Experiment(*row) if row else None
 
 
 def get_experiment(tx: Tx, experiment_id: str) -> Experiment:
+    """The experiment with id ``experiment_id`` (any lifecycle). Raises NotFound."""
     row = tx.fetchone(
         f"SELECT {_EXP_COLS} FROM experiments WHERE experiment_id = ?", [experiment_id]
     )
@@ -114,6 +119,9 @@ def experiment_names(tx: Tx) -> dict[str, str]:
 
 
 def list_experiments(tx: Tx) -> list[ExperimentSummary]:
+    """Every active experiment with the counts of its active runs (see
+    :class:`ExperimentSummary`), the one with the latest run first, experiments without a
+    run last, ties by name."""
     rows = tx.fetchall(
         f"""SELECT {", ".join("e." + c.strip() for c in _EXP_COLS.split(","))},
                    count(r.run_id), count(r.run_id) FILTER (WHERE r.status = 'running'),
@@ -157,6 +165,7 @@ def insert_run(tx: Tx, run: Run) -> None:
 
 
 def get_run(tx: Tx, run_id: str) -> Run:
+    """The run with id ``run_id`` (any lifecycle: a deleted run too). Raises NotFound."""
     row = tx.fetchone(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ?", [run_id])
     if row is None:
         raise NotFound(f"Run {run_id!r} not found; `workbench runs list` shows the runs.")
@@ -265,6 +274,8 @@ def known_keys(tx: Tx, experiment_ids: Sequence[str] | None = None) -> dict[str,
 
 
 def count_runs(tx: Tx) -> dict[str, int]:
+    """``{status: number of active runs}`` over every experiment; a status no active run
+    has is absent (not 0)."""
     rows = tx.fetchall(
         "SELECT status, count(*) FROM runs WHERE lifecycle = 'active' GROUP BY status"
     )
@@ -628,6 +639,8 @@ def encode_param(
 def decode_param(
     kind: str, vi: int | None, vf: float | None, vb: bool | None, vs: str | None
 ) -> ParamValue:
+    """The param value :func:`encode_param` stored: the column of its ``kind`` (``null``,
+    ``bool``, ``int``, ``float``; any other kind reads ``vs``, the text)."""
     return {"null": None, "bool": vb, "int": vi, "float": vf}.get(kind, vs)
 
 
@@ -642,6 +655,7 @@ def run_params(tx: Tx, run_id: str) -> dict[str, ParamValue]:
 
 
 def run_tags(tx: Tx, run_id: str) -> dict[str, str]:
+    """One run's tags, ``{key: value}`` ordered by key (empty for an unknown run)."""
     return dict(tx.fetchall("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", [run_id]))
 
 
@@ -676,7 +690,10 @@ def run_columns(tx: Tx, run_ids: Sequence[str]) -> dict[str, dict[str, object]]:
 def metric_history(
     tx: Tx, run_ids: Sequence[str], keys: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Every point of the given runs' metrics, ordered by run, key, step, arrival."""
+    """Every point of the given runs' metrics (only ``keys`` when given), ordered by run,
+    key, step, arrival. Columns: ``run_id``, ``key``, ``step`` (int), ``ts_ms`` (wall
+    time of logging, milliseconds since the Unix epoch), ``value`` (float; NaN as logged).
+    Empty frame with those columns for no runs or an empty ``keys``."""
     if not run_ids:
         return pd.DataFrame(columns=["run_id", "key", "step", "ts_ms", "value"])
     sql = "SELECT run_id, key, step, ts_ms, value FROM metrics WHERE " + _IN_LIST.format(
@@ -692,6 +709,7 @@ def metric_history(
 
 
 def artifacts_of(tx: Tx, run_id: str) -> list[Artifact]:
+    """One run's logged artifacts, ordered by path (empty for an unknown run)."""
     rows = tx.fetchall(
         "SELECT run_id, path, sha256, size_bytes, created_at FROM artifacts WHERE run_id = ? "
         "ORDER BY path",
@@ -701,6 +719,7 @@ def artifacts_of(tx: Tx, run_id: str) -> list[Artifact]:
 
 
 def metric_summary_list(tx: Tx, run_id: str) -> list[MetricSummary]:
+    """One run's metric summaries, one per key, ordered by key (empty for an unknown run)."""
     rows = tx.fetchall(
         "SELECT key, last_value, last_step, min_value, max_value, n_points FROM metric_summary "
         "WHERE run_id = ? ORDER BY key",

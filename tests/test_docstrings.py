@@ -21,32 +21,7 @@ CHECKED = ("app", "store")
 
 # Files not yet documented, as paths from the repository root. This set only shrinks: once a
 # file is documented, remove it here (the second test below says when); never add one.
-NOT_YET_DOCUMENTED = {
-    "app/cli/drift.py",
-    "app/drift/model_drift.py",
-    "app/drift/monitoring.py",
-    "app/drift/results.py",
-    "app/registry/promotion.py",
-    "app/sdk.py",
-    "app/team/backup.py",
-    "app/tracking/autolog.py",
-    "app/tracking/experiments.py",
-    "app/tracking/fluent.py",
-    "app/tracking/mlflow_import.py",
-    "app/training/catalogue.py",
-    "app/training/evaluation.py",
-    "app/training/runner.py",
-    "app/training/task.py",
-    "app/ui/compare.py",
-    "app/ui/data.py",
-    "app/ui/launch.py",
-    "app/ui/widgets.py",
-    "store/drift_reports.py",
-    "store/entities.py",
-    "store/gateway.py",
-    "store/migrations.py",
-    "store/tracking.py",
-}
+NOT_YET_DOCUMENTED: set[str] = set()
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

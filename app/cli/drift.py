@@ -22,6 +22,9 @@ EXIT_DRIFT = 3  # --fail-on-drift: 0 fine, 1 an error, 3 drift found
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the ``drift`` (report, files, rule, list) and ``monitors`` (set, list) command groups
+    to the root parser's subparsers ``sub``; each subcommand's handler is set as its ``func``
+    default."""
     dr = sub.add_parser("drift", help="drift reports").add_subparsers(
         dest="drift_command", required=True, metavar="SUBCOMMAND"
     )
@@ -138,6 +141,13 @@ def _rule_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_drift_report(args: argparse.Namespace) -> int:
+    """``workbench drift report CURRENT [--reference REF] [--model M] [--target T] [--rule
+    COL=METHOD[:THRESHOLD]] [--html PATH [--force]] [--fail-on-drift]``: run and store a drift
+    report (``workbench.drift.report.run_report``), print the verdict, one line per column, the
+    model section when ``--model`` is given, and optionally write the HTML export (the path is
+    checked before the report is stored). Returns the exit code: 0, or ``EXIT_DRIFT`` (3) with
+    ``--fail-on-drift`` when the data drifts, a column was removed or the model's performance
+    degraded. A WorkbenchError propagates (``workbench.cli.main`` prints it in one line, exit 1)."""
     from workbench.drift import report as reports
     from workbench.drift import stats as drift
     from workbench.drift.config import parse_rules
@@ -186,6 +196,11 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
 
 
 def cmd_drift_files(args: argparse.Namespace) -> int:
+    """``workbench drift files REFERENCE CURRENT [--encoding ENC] [--rule ...]
+    [--fail-on-drift]``: compare two CSV or Parquet files without registering or storing
+    anything, and print the verdict and one line per column. Returns 0, or ``EXIT_DRIFT`` (3)
+    with ``--fail-on-drift`` when the data drifts or a column was removed. A WorkbenchError
+    propagates (``workbench.cli.main`` prints it in one line, exit 1)."""
     from workbench.drift import report as reports
     from workbench.drift.config import parse_rules
 
@@ -247,6 +262,11 @@ def _report(args: argparse.Namespace):
 
 
 def cmd_drift_list(args: argparse.Namespace) -> int:
+    """``workbench drift list [--limit N | --all]``: the stored reports, newest first, one line
+    each (time, 12-character id, verdict, drifted/compared columns, versions, model); ``(none)``
+    when none is stored; stderr says when ``--limit`` (default 20) left some out. Returns 0.
+    Raises InvalidInput for a negative limit. A WorkbenchError propagates (``workbench.cli.main``
+    prints it in one line, exit 1)."""
     from workbench.drift import report as reports
 
     shown = reports.reports_listing(
@@ -268,6 +288,11 @@ def cmd_drift_list(args: argparse.Namespace) -> int:
 
 
 def cmd_monitors_set(args: argparse.Namespace) -> int:
+    """``workbench monitors set MODEL --dataset D --target T [--drift-share S]
+    [--max-performance-drop SHARE] [--auto-promote]``: create or replace the model's monitor
+    (``workbench.drift.monitoring.set_monitor``) and print its rules. Returns 0. Raises NotFound
+    (no champion), InvalidInput (a share out of range), PermissionDenied. A WorkbenchError
+    propagates (``workbench.cli.main`` prints it in one line, exit 1)."""
     from workbench.drift import monitoring
 
     m = monitoring.set_monitor(
@@ -290,6 +315,9 @@ def cmd_monitors_set(args: argparse.Namespace) -> int:
 
 
 def cmd_monitors_list(args: argparse.Namespace) -> int:
+    """``workbench monitors list``: one line per monitor (model, dataset, label column and its
+    status badge, ``workbench.drift.monitoring.status``), ``(none)`` when there is none. Returns
+    0. A WorkbenchError propagates (``workbench.cli.main`` prints it in one line, exit 1)."""
     from workbench.drift import monitoring
 
     ws = open_workspace(args.workspace)

@@ -59,6 +59,19 @@ PERF_MATERIAL = DEFAULT.perf_material
 
 @dataclass(frozen=True)
 class PerformanceDrift:
+    """A model's performance on the reference and on the current version, and the verdict
+    (:func:`performance_drift`; fields also commented below).
+
+    ``metric``: ``accuracy`` (classifier) or ``rmse`` (regressor); ``higher_is_better``: True for
+    accuracy; ``reference`` / ``current``: the metric on each side (accuracy a share 0..1, RMSE
+    in the label's unit); ``reference_interval`` / ``current_interval``: their bootstrap 95 %
+    percentile intervals; ``change_interval``: the 95 % interval of current - reference;
+    ``drop_share``: the loss in the good direction as a share of the reference (0.1: 10 % worse;
+    negative: better; infinite when the reference is 0); ``verdict``: degraded | improved | no
+    change | not enough evidence; ``n_reference`` / ``n_current``: labelled rows scored on each
+    side.
+    """
+
     metric: str
     higher_is_better: bool
     reference: float
@@ -87,6 +100,9 @@ class PerformanceDrift:
 
     @property
     def sentence(self) -> str:
+        """The result in one line, e.g. ``"accuracy 0.9100 -> 0.8700 (change 95% interval
+        [-0.0500, -0.0300]; drop 4.4% of the reference)"``, plus where a side's score comes from
+        when not all labelled rows, and a binary classifier's ROC AUC and base rates."""
         lo, hi = self.change_interval
         return (
             f"{self.metric} {self.reference:.4f} -> {self.current:.4f} "
@@ -118,6 +134,17 @@ class PerformanceDrift:
 
 @dataclass(frozen=True)
 class ModelDrift:
+    """The model section of a drift report (:func:`model_drift`).
+
+    ``model_ref``: the model version scored (``name/N``); ``target``: the label column, or None
+    when unknown; ``predictions``: one :class:`ColumnDrift` per prediction column (the predicted
+    class or value, and a binary classifier's ``proba_<second class>``), tested like data columns
+    (``workbench.drift.stats``); ``profiles``: ``{prediction column: (reference profile, current
+    profile)}`` for the charts; ``performance``: the :class:`PerformanceDrift`, None when either
+    side lacks labels; ``note``: why performance is missing or its verdict was held back ('' when
+    nothing to say).
+    """
+
     model_ref: str
     target: str | None
     predictions: list[ColumnDrift]
@@ -127,6 +154,8 @@ class ModelDrift:
 
     @property
     def verdict(self) -> str:
+        """``"performance degraded"`` when the performance verdict is degraded, else
+        ``"predictions drift"`` when a prediction column drifted, else ``"stable"``."""
         if self.performance is not None and self.performance.verdict == "degraded":
             return "performance degraded"
         if any(p.drifted for p in self.predictions):
@@ -134,6 +163,9 @@ class ModelDrift:
         return "stable"
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON: the fields by name, predictions as ``ColumnDrift.to_json()``, each profile
+        pair as two dicts of the profile's fields, performance as a dict (an infinite
+        ``drop_share`` becomes null when stored: ``workbench.store.drift_reports.to_json``)."""
         return {
             "model_ref": self.model_ref,
             "target": self.target,
@@ -145,6 +177,9 @@ class ModelDrift:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ModelDrift:
+        """The section :meth:`to_json` wrote. A null ``drop_share`` (the reference scored 0) is
+        read back as +inf or -inf from the sign of the change, 0.0 when nothing changed. Raises
+        KeyError without ``model_ref``."""
         perf = data.get("performance")
         if perf and perf.get("drop_share") is None:  # JSON's null: the reference scored 0
             loss = perf["current"] - perf["reference"]

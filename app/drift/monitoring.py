@@ -48,6 +48,15 @@ def set_monitor(
     max_performance_drop: float | None = None,
     actor: str | None = None,
 ) -> Monitor:
+    """Watch registered model ``model`` on dataset ``dataset`` (one monitor per model: an
+    existing one is replaced), with ``target`` its label column. Rules: retrain when the report's
+    verdict is "drift" or at least ``drift_share`` (a share in (0, 1], default 0.25) of the
+    compared columns drift, or, when ``max_performance_drop`` is set (a share of the reference
+    score in (0, 1), e.g. 0.05), when performance is "degraded" by more than that.
+    ``auto_promote``: let the gate promote the retrained challenger without a click. ``actor``:
+    recorded as its creator (default: the current user). Audited as ``monitor.set``; returns the
+    stored :class:`Monitor`. Raises NotFound when the model has no ``champion`` alias,
+    InvalidInput for a bad dataset name or share, PermissionDenied for a user below editor."""
     registry.get_version(ws, f"{model}@champion")  # a monitor needs a champion to guard
     dataset = check_dataset_name(dataset)
     if not 0 < drift_share <= 1:
@@ -151,6 +160,16 @@ def on_new_version(ws: Workspace, version: DatasetVersion) -> list[MonitorEvent]
 
 
 def check(ws: Workspace, monitor: Monitor, version: DatasetVersion) -> MonitorEvent:
+    """Run ``monitor``'s rules on dataset version ``version`` and record the outcome as a
+    :class:`MonitorEvent` (also audited as ``monitor.<action>``): a drift report of ``version``
+    against the champion's training version, with the champion; when a rule fires,
+    :func:`retrain` (action ``retrained`` or ``promoted``), else action ``none`` (also when the
+    champion was trained on this very version: then no report is made). The event's ``detail``
+    holds the verdict, drifted count and share, the performance figures when labelled, and the
+    retraining's outcome. Raises NotFound when the model has no champion or the champion records
+    no training dataset, and what the report and retraining raise (InvalidInput,
+    PermissionDenied, StoreBusy); :func:`on_new_version` turns such errors into an ``error``
+    event."""
     champion = registry.get_version(ws, f"{monitor.model}@champion")
     if champion.dataset_ref is None:
         raise NotFound(f"{champion.ref} records no training dataset; drift cannot be checked.")

@@ -40,6 +40,15 @@ from workbench.training import evaluation
 
 @dataclass(frozen=True)
 class GateConfig:
+    """Which checks :func:`gate` requires. ``margin``: the least gain the challenger must show,
+    in the metric's unit (accuracy: a share, 0.01 is one point; RMSE: the label's unit), default
+    0; ``require_significant``: the paired bootstrap 95 % interval of the difference excludes 0
+    on the good side and, for classifiers, McNemar's exact p < ``alpha`` (default 0.05, the
+    conventional level); ``require_contract``: the evaluation version passed its data contract;
+    ``require_signature``: the challenger's input signature is compatible with the champion's
+    (``workbench.registry.signature.compatible``). The check "data neither model was trained on"
+    is always applied."""
+
     margin: float = 0.0
     require_significant: bool = True
     require_contract: bool = True
@@ -49,6 +58,21 @@ class GateConfig:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Champion versus challenger on one labelled dataset version (:func:`compare`).
+
+    ``model``: the model name; ``champion`` / ``challenger``: their version refs (``name/N``);
+    ``dataset``: the version compared on (``name@vN``); ``metric``: ``accuracy`` (classifier) or
+    ``rmse`` (regressor); ``higher_is_better``: True for accuracy; ``champion_score`` /
+    ``challenger_score``: the metric on the compared rows; ``interval``: the paired bootstrap 95
+    % percentile interval of challenger - champion; ``mcnemar_p``: McNemar's exact (binomial)
+    two-sided p on the rows exactly one model gets right (1.0 when there are none; None for a
+    regressor); ``n_rows``: labelled rows compared; ``segments``: per level of the segment
+    column, columns ``<segment>``, ``rows``, ``<metric> (champion)``, ``<metric> (challenger)``
+    (empty without a segment); ``contract_passed``: the version's contract outcome (None:
+    unchecked); ``signature_ok``: ``(compatible, why not)``; ``trained_on``,
+    ``on_training_data``, ``data_note``: see the comment below.
+    """
+
     model: str
     champion: str  # version refs
     challenger: str
@@ -72,6 +96,8 @@ class Comparison:
 
     @property
     def difference(self) -> float:
+        """``challenger_score - champion_score`` in the metric's unit (positive is better only
+        for a metric where higher is better; see :attr:`gain`)."""
         return self.challenger_score - self.champion_score
 
     @property
@@ -93,6 +119,8 @@ class Verdict:
 
     @property
     def reasons(self) -> list[str]:
+        """One ``"<check>: <detail>"`` line per failed check, in check order (empty when
+        allowed)."""
         return [f"{name}: {detail}" for name, ok, detail in self.checks if not ok]
 
     @property
@@ -128,6 +156,15 @@ def compare(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> Comparison:
+    """Score ``name@champion`` and ``name@challenger`` (other aliases with ``champion`` /
+    ``challenger``) on the labelled rows of dataset version ``dataset_ref``, label column
+    ``target``. Only rows neither model was fitted on are used when the version trained one of
+    them and its run kept a hold-out (``workbench.training.evaluation.evaluation_data``); rows
+    with a missing label are dropped. ``segment``: a column to break the scores down by (missing
+    values form their own level); ``n_boot``: paired bootstrap resamples (default 1,000,
+    ``scipy.stats.bootstrap``, percentile method); ``seed``: their random seed. Returns a
+    :class:`Comparison`. Raises NotFound (no such model, alias or version) and InvalidInput (no
+    ``target`` or ``segment`` column, no labelled row)."""
     champ_v = registry.get_version(ws, f"{name}@{champion}")
     chall_v = registry.get_version(ws, f"{name}@{challenger}")
     version = datasets.get_version(ws, dataset_ref)

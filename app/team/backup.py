@@ -56,6 +56,12 @@ ORPHAN_GRACE = 600.0  # seconds
 
 @dataclass(frozen=True)
 class BackupReport:
+    """What :func:`backup` wrote: ``path`` (the archive, absolute); ``blobs`` (blob files
+    packed); ``bytes`` (the staged files' total size in bytes before packing and compression:
+    database copy, blobs, run logs); ``schema_version`` (the database's schema step); ``missing``
+    (sha256 of blobs the database names but the blob store lacked; they are not in the archive,
+    and the manifest lists them)."""
+
     path: Path
     blobs: int
     bytes: int
@@ -65,6 +71,18 @@ class BackupReport:
 
 @dataclass
 class DoctorReport:
+    """What :func:`doctor` found (and, with ``fix``, removed) in a workspace.
+
+    ``referenced``: blobs the database names; ``missing``: ``(sha256, where it is named)`` of
+    named blobs with no file; ``corrupt``: sha256 of blob files whose content no longer hashes to
+    their name; ``orphans``: blob files nothing names, older than ``ORPHAN_GRACE`` (600 s);
+    ``recent_orphans``: younger ones, left alone (maybe a registration in flight; they do not
+    make the workspace unclean); ``stale_tmp``: half-written temporary files of a killed process;
+    ``live_backups`` / ``dead_backups``: staging folders of running / killed backups;
+    ``live_restores`` / ``dead_restores``: the same for restores into this folder; ``removed``,
+    ``removed_backups``, ``removed_restores``: how many of each ``fix`` removed.
+    """
+
     referenced: int = 0
     missing: list[tuple[str, str]] = field(default_factory=list)  # (sha256, where named)
     corrupt: list[str] = field(default_factory=list)
@@ -81,6 +99,9 @@ class DoctorReport:
 
     @property
     def clean(self) -> bool:
+        """True when nothing is missing, corrupt, orphaned (past the grace period), stale, or
+        left by a killed backup or restore. Young orphans and running backups or restores do not
+        count."""
         return not (
             self.missing
             or self.corrupt
@@ -91,6 +112,8 @@ class DoctorReport:
         )
 
     def lines(self) -> list[str]:
+        """The report as text lines for the CLI, one finding per line (``MISSING ...``, ``CORRUPT
+        ...``, ``orphan ...``), then what was removed, and last ``clean`` or ``NOT clean``."""
         out = [f"{self.referenced:,} blobs named by the database"]
         out += [f"MISSING {sha} (named by {where})" for sha, where in self.missing]
         out += [f"CORRUPT {sha}: its content no longer has this sha256" for sha in self.corrupt]

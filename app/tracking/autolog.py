@@ -50,6 +50,9 @@ def enable(
 
 
 def disable() -> None:
+    """Undo :func:`enable`: give every patched class back its own ``fit`` (or remove the wrapper
+    from a class that inherited ``fit``), so later fits log nothing. Calling it when nothing is
+    patched does nothing."""
     with _lock:
         for cls, own in _patched.items():
             if own is None:

@@ -123,10 +123,16 @@ def _insert_experiment(tx: Tx, name: str, user: str) -> Experiment:
 
 
 def list_experiments(ws: Workspace) -> list[ExperimentSummary]:
+    """Every active experiment with the counts of its active runs (total, running, queued) and
+    its latest run's start, the one with the latest run first, experiments without runs last
+    (``workbench.store.entities.ExperimentSummary``). Empty when there is none."""
     return ws.store.read(tracking.list_experiments)
 
 
 def get_experiment_by_name(ws: Workspace, name: str) -> Experiment:
+    """The experiment named ``name`` (exact, case-sensitive). Raises NotFound naming up to ten
+    known experiments."""
+
     def work(tx: Tx) -> Experiment:
         exp = tracking.find_experiment(tx, name)
         if exp is None:
@@ -151,8 +157,7 @@ def search_runs(
     lifecycle: str = "active",
 ) -> list[Run]:
     """Runs matching ``conditions`` and the filter ``query`` (see app/tracking/query.py): all of
-    them,
-    or at most ``limit`` after ``offset`` (:func:`count_runs` says how many in all)."""
+    them, or at most ``limit`` after ``offset`` (:func:`count_runs` says how many in all)."""
     return ws.store.read(
         lambda tx: tracking.search_runs(
             tx,
@@ -212,6 +217,10 @@ def trash_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
 
 @requires("editor")
 def restore_runs(ws: Workspace, run_ids: Sequence[str], user: str) -> int:
+    """Take runs out of the trash (undoes :func:`trash_runs`). ``run_ids``: run ids; ``user``:
+    the actor recorded in the audit log. Returns how many of them are now active (unknown ids are
+    not counted). Raises InvalidInput for an empty ``run_ids`` and PermissionDenied for a user
+    below editor."""
     return _set_lifecycle(ws, run_ids, "active", "run.restore", user)
 
 
@@ -237,6 +246,10 @@ def _set_lifecycle(
 
 @requires("editor")
 def tag_runs(ws: Workspace, run_ids: Sequence[str], key: str, value: str, user: str) -> int:
+    """Set tag ``key`` to ``value`` on every run of ``run_ids`` (replacing an existing value), in
+    one write, audited as ``run.tag``. Returns ``len(run_ids)``: ids are not checked against the
+    runs table, so an unknown id gets a tag row and is counted. Raises InvalidInput for an empty
+    ``run_ids``, a bad key or value, and PermissionDenied for a user below editor."""
     ids = _checked_ids(run_ids)
     key, value = check_key(key, "Tag"), check_tag_value(key, value)
 
@@ -470,10 +483,9 @@ def curves(
 
 
 def evaluations(ws: Workspace, run_ids: Sequence[str]) -> dict[str, dict]:
-    """Each launched run's evaluation data (confusion matrix, curves, importances); the
-    record ``heldout`` (where its held-out predictions are kept: ``workbench.training.evaluation``)
-    is no
-    chart and is left out."""
+    """Each launched run's evaluation data (confusion matrix, curves, importances); the record
+    ``heldout`` (where its held-out predictions are kept: ``workbench.training.evaluation``) is
+    no chart and is left out."""
 
     def work(tx: Tx) -> dict[str, dict]:
         out = {}
@@ -489,6 +501,17 @@ def evaluations(ws: Workspace, run_ids: Sequence[str]) -> dict[str, dict]:
 
 @dataclass(frozen=True)
 class WorkspaceSummary:
+    """The Home page's figures, read in one transaction by :func:`workspace_summary`.
+
+    ``experiments``: active experiments; ``runs_by_status``: ``{status: active runs}`` (absent
+    statuses left out); ``recent_runs``: the newest active runs, columns ``RUN_COLUMNS``
+    (``run_id``, ``name``, ``experiment``, ``status``, ``started_at``, ``duration_s`` in seconds,
+    ``user``, ``kind``); ``recent_activity``: the newest audit events, newest first;
+    ``datasets``: active datasets; ``dataset_versions``: versions of every dataset;
+    ``flagged_versions``: versions that failed their contract check; ``activity_total``: audit
+    events in all.
+    """
+
     experiments: int
     runs_by_status: dict[str, int]
     recent_runs: pd.DataFrame
@@ -500,10 +523,14 @@ class WorkspaceSummary:
 
     @property
     def runs(self) -> int:
+        """Active runs in all, whatever their status."""
         return sum(self.runs_by_status.values())
 
 
 def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
+    """The Home page's :class:`WorkspaceSummary`, with the ``recent`` newest runs and audit
+    events (default 10). Reads only; raises StoreBusy when the database stays locked."""
+
     def work(tx: Tx) -> WorkspaceSummary:
         experiments = tracking.list_experiments(tx)
         names = {s.experiment.experiment_id: s.experiment.name for s in experiments}

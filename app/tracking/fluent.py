@@ -54,6 +54,9 @@ def set_workspace(path: str | os.PathLike | None) -> Workspace:
 
 
 def workspace() -> Workspace:
+    """The workspace this process logs to: the one :func:`set_workspace` chose, else
+    $WORKBENCH_WORKSPACE or ./workspace (created and upgraded on first use). Raises InvalidInput
+    or SchemaOutOfDate as ``workbench.workspaces.open_workspace`` does."""
     return open_workspace(_workspace_path)
 
 
@@ -105,6 +108,7 @@ class ActiveRun:
     # -- logging ---------------------------------------------------------------------
 
     def log_param(self, key: str, value: Any) -> None:
+        """Log one hyperparameter; see :meth:`log_params` (same checks, same errors)."""
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
@@ -124,6 +128,7 @@ class ActiveRun:
                 self._params.update(new)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Log one metric value at ``step``; see :meth:`log_metrics` (same checks, same errors)."""
         self.log_metrics({key: value}, step=step)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -142,9 +147,14 @@ class ActiveRun:
                 self._next_step[k] = max(self._next_step.get(k, 0), s + 1)
 
     def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag; see :meth:`set_tags` (same checks, same errors)."""
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags on the run: ``{key: value}``, a value being text or an int, float or bool
+        (stored as its ``str``), at most 8,000 characters. Unlike a param, a tag may be set
+        again: the last value wins. Raises InvalidInput for a bad key or value, a non-dict, or a
+        run that has ended."""
         clean = self._checked(tags, "Tag", check_tag_value)
         with self._lock:
             self._ensure_running()
@@ -368,6 +378,8 @@ def _forget(run: ActiveRun) -> None:
 
 
 def active_run() -> ActiveRun | None:
+    """The run this process started last and has not ended (the innermost of nested ``start_run``
+    blocks), or None."""
     with _active_lock:
         return _active[-1] if _active else None
 
@@ -380,34 +392,56 @@ def _require_active() -> ActiveRun:
 
 
 def end_run(status: str = "finished") -> None:
+    """End the active run with ``status`` (``finished``, ``failed`` or ``killed``) and ingest its
+    events; see :meth:`ActiveRun.end`. Raises InvalidInput when no run is active in this process
+    or for another status."""
     _require_active().end(status)
 
 
 def log_param(key: str, value: Any) -> None:
+    """Log one param into the active run (:meth:`ActiveRun.log_params`). Raises InvalidInput when
+    no run is active in this process, for a bad key or value, or a key already logged with
+    another value."""
     _require_active().log_param(key, value)
 
 
 def log_params(params: Mapping[str, Any]) -> None:
+    """Log params ``{key: value}`` into the active run (:meth:`ActiveRun.log_params`). Raises
+    InvalidInput when no run is active in this process, for a bad key or value, or a key already
+    logged with another value."""
     _require_active().log_params(params)
 
 
 def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Log one metric value into the active run at ``step`` (default: one past that key's last
+    step; :meth:`ActiveRun.log_metrics`). Raises InvalidInput when no run is active in this
+    process or for a bad key, value or step."""
     _require_active().log_metric(key, value, step)
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Log metrics ``{key: value}`` into the active run at ``step``
+    (:meth:`ActiveRun.log_metrics`). Raises InvalidInput when no run is active in this process or
+    for a bad key, value or step."""
     _require_active().log_metrics(metrics, step)
 
 
 def set_tag(key: str, value: Any) -> None:
+    """Set one tag on the active run (:meth:`ActiveRun.set_tags`). Raises InvalidInput when no
+    run is active in this process or for a bad key or value."""
     _require_active().set_tag(key, value)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set tags ``{key: value}`` on the active run (:meth:`ActiveRun.set_tags`). Raises
+    InvalidInput when no run is active in this process or for a bad key or value."""
     _require_active().set_tags(tags)
 
 
 def log_artifact(local_path: str | os.PathLike, name: str | None = None) -> str:
+    """Store the file ``local_path`` as an artifact of the active run, named ``name`` (default:
+    the file's name); returns its sha256 (:meth:`ActiveRun.log_artifact`). Raises InvalidInput
+    when no run is active in this process, for a path that is no file or a bad name."""
     return _require_active().log_artifact(local_path, name)
 
 

@@ -54,6 +54,13 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class EstimatorSpec:
+    """One estimator the launcher offers, under ``key`` (e.g. ``random_forest``), shown as
+    ``title``. ``classes``: task (``classification`` / ``regression``) to the scikit-learn class;
+    ``params``: the hyperparameters shown in the form, each mapped to its search hint (``low`` /
+    ``high`` bound a sweep's random search, ``log`` samples on a log scale, ``choices`` lists the
+    options; an empty hint shows the field with no range); ``fixed``: parameters always set and
+    not shown (a default for a form field, e.g. ``max_iter=1000``)."""
+
     key: str
     title: str
     classes: dict[str, type[BaseEstimator]]
@@ -61,9 +68,13 @@ class EstimatorSpec:
     fixed: dict[str, Any] = field(default_factory=dict)  # always set, e.g. a seed
 
     def supports(self, task: str) -> bool:
+        """True when the estimator has a class for ``task`` (``classification`` or
+        ``regression``)."""
         return task in self.classes
 
     def estimator_class(self, task: str) -> type[BaseEstimator]:
+        """The scikit-learn class for ``task``. Raises InvalidInput naming the estimators that do
+        that task."""
         if task not in self.classes:
             raise InvalidInput(
                 f"{self.title} does not do {task}; choose one of "
@@ -159,10 +170,14 @@ CATALOGUE: dict[str, EstimatorSpec] = {
 
 
 def for_task(task: str) -> list[EstimatorSpec]:
+    """The catalogue's estimators that do ``task``, in catalogue order (empty for an unknown
+    task)."""
     return [e for e in CATALOGUE.values() if e.supports(task)]
 
 
 def get(key: str) -> EstimatorSpec:
+    """The catalogue entry ``key`` (e.g. ``random_forest``). Raises InvalidInput naming the known
+    keys."""
     if key not in CATALOGUE:
         raise InvalidInput(f"Unknown estimator {key!r}; choose one of {', '.join(CATALOGUE)}.")
     return CATALOGUE[key]

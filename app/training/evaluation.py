@@ -56,6 +56,8 @@ class HeldOut:
 
     @property
     def description(self) -> str:
+        """A phrase for reports naming where the predictions come from and how many rows, e.g.
+        "the run's hold-out (2,000 rows of churn@v3 the model was not fitted on)"."""
         n = len(self.frame)
         if self.kind == "holdout":
             return (
@@ -68,9 +70,8 @@ class HeldOut:
 
 
 def keep_heldout(run: Any, frame: pd.DataFrame, *, kind: str, dataset: str, target: str) -> str:
-    """Store ``frame`` (:func:`workbench.training.task.heldout_frame`) with ``run`` (an active run)
-    as
-    its held-out predictions; returns the artifact's sha256."""
+    """Store ``frame`` (:func:`workbench.training.task.heldout_frame`) with ``run`` (an active
+    run) as its held-out predictions; returns the artifact's sha256."""
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     sha = run.log_artifact_bytes(buffer.getvalue(), HELDOUT_FILE)

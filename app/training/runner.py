@@ -68,6 +68,10 @@ class SweepSpec:
 
 @dataclass(frozen=True)
 class Launch:
+    """What :func:`launch` started: ``parent_run_id`` (the sweep's parent run, None for a single
+    run), ``run_ids`` (the trial runs in trial order; one id for a single run) and ``experiment``
+    (the experiment's name)."""
+
     parent_run_id: str | None
     run_ids: tuple[str, ...]
     experiment: str
@@ -588,4 +592,6 @@ def _death_reason(exc: BaseException, *, started: bool) -> str:
 
 
 def active_launches() -> list[str]:
+    """The keys of this process's launches whose background thread is still executing: the
+    sweep's parent run id, or the single run's id. Launches made by other processes are not seen."""
     return [k for k, t in _threads.items() if t.is_alive()]

@@ -72,17 +72,35 @@ class RunSpec:
     seed: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        """The spec as a plain JSON object: every field by name, ``features`` as a list."""
         data = asdict(self)
         data["features"] = list(self.features)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSpec:
+        """The spec :meth:`to_json` wrote (``features`` may be a list or missing). Raises
+        TypeError for a key that is no field."""
         return cls(**{**data, "features": tuple(data.get("features") or ())})
 
 
 @dataclass
 class TrainResult:
+    """What :func:`train` returns for one spec.
+
+    ``params``: the spec's settings and the fitted estimator's parameters, as logged;
+    ``metrics``: the scores on the held-out rows (holdout), or their mean over the folds
+    plus ``<metric>_std`` (kfold): rmse, mae, r2 for a regressor; accuracy, balanced
+    accuracy, macro F1, precision, recall, and from probabilities ROC AUC and log loss for a
+    classifier (``workbench.training.metrics``); ``step_metrics``: ``(key, step, value)``
+    in the order reported (``fold_<metric>`` at step = fold number from 0, or
+    ``staged_accuracy`` / ``staged_rmse`` at step = stages or trees); ``evaluation``: what
+    the pages draw (``n_evaluated``, feature importances, a confusion matrix and binary
+    ROC/PR curves, or residuals); ``model``: the fitted Pipeline as joblib bytes (kfold:
+    refitted on every labelled row); ``environment``: :func:`environment`; ``task``:
+    ``classification`` or ``regression``; ``seconds``: wall time of fit and evaluation;
+    ``heldout`` / ``heldout_kind``: see below."""
+
     params: dict[str, Any]
     metrics: dict[str, float]
     step_metrics: list[tuple[str, int, float]]
@@ -170,10 +188,15 @@ class DatesToDays(BaseEstimator, TransformerMixin):
     """Date and datetime columns as float days since 1970-01-01."""
 
     def fit(self, X, y=None):
+        """Record the column count (``n_features_in_``); learns nothing else. Returns self."""
         self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
+        """``X`` (a frame or 2-D array of date, datetime or date-like text columns) as a float
+        array of the same shape: days since 1970-01-01 (fractional for times); unparseable values
+        become NaN. A timezone-aware column raises TypeError (it is subtracted from a naive
+        1970-01-01)."""
         frame = pd.DataFrame(X)
         out = np.empty(frame.shape, dtype=float)
         for i, col in enumerate(frame.columns):
@@ -183,10 +206,18 @@ class DatesToDays(BaseEstimator, TransformerMixin):
         return out
 
     def get_feature_names_out(self, input_features=None):
+        """The input column names unchanged (one output per input); empty when none are given."""
         return np.asarray(input_features if input_features is not None else [], dtype=object)
 
 
 def build_pipeline(frame: pd.DataFrame, features: list[str], estimator: BaseEstimator) -> Pipeline:
+    """The unfitted Pipeline ``prep`` -> ``model`` for ``features`` of ``frame`` (a DataFrame;
+    only the dtypes are read) around ``estimator``. Columns are routed by dtype: numbers and
+    booleans -> non-finite to NaN, median imputation, MaxAbsScaler then StandardScaler; datetime
+    columns and text that looks like dates -> days since 1970, then the same numeric steps;
+    everything else -> most-frequent imputation and one-hot encoding (at most 50 categories per
+    column, the rarer grouped as infrequent; levels unseen at fit are ignored at predict).
+    Columns not in ``features`` are dropped."""
     dates = [
         c
         for c in features

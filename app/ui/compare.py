@@ -86,6 +86,12 @@ def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
 
 
 def parallel_coordinates(table: pd.DataFrame, metric: str) -> go.Figure | None:
+    """A plotly parallel-coordinates figure of the runs in ``table`` (the runs table:
+    ``params.<key>`` and ``metrics.<key>`` columns, one row per run): one axis per param that has
+    a numeric value (bools as 0/1, numeric text parsed) in at least two runs and differs between
+    them, then the ``metrics.<metric>`` axis; lines coloured by that metric (Viridis). A run
+    missing a value is drawn at that axis's minimum. Returns None when fewer than two axes
+    qualify. Raises KeyError when ``table`` has no ``metrics.<metric>`` column."""
     dims = []
     for col in [c for c in table.columns if c.startswith("params.")] + [f"metrics.{metric}"]:
         values = pd.to_numeric(table[col].map(_number), errors="coerce")
@@ -178,6 +184,10 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
 
 
 def evaluation_side_by_side(evals: dict[str, dict], names: dict[str, str]) -> None:
+    """Draw the stored evaluation charts (:func:`evaluation_charts`) of several runs in columns
+    side by side. ``evals``: ``{run_id: evaluation data}`` as ``workbench.ui.data.evaluations``
+    returns it; ``names``: ``{run_id: label}`` for the captions (the first 8 characters of the id
+    when absent). Draws nothing for an empty ``evals``."""
     if not evals:
         return
     st.markdown("**Evaluation** (first runs selected)")

@@ -36,10 +36,15 @@ if TYPE_CHECKING:
 
 
 def workspace() -> Workspace:
+    """The workspace this server process serves (``workbench.workspaces.open_workspace`` with no
+    path: the configured one). Raises InvalidInput or SchemaOutOfDate as that does."""
     return open_workspace()
 
 
 def generation() -> tuple:
+    """The workspace store's generation: a token (the database and WAL files' mtimes and sizes)
+    that changes on every commit by any process. Pass it to the cached reads below so they
+    re-read after a write, and only then."""
     return workspace().store.generation()
 
 
@@ -54,8 +59,7 @@ def comparison(
     root: str, gen: tuple, name: str, dataset: str, target: str, segment: str | None
 ) -> Comparison:
     """Champion versus challenger on ``dataset`` (``workbench.registry.promotion.compare``: both
-    models
-    scored, 1,000 paired bootstrap resamples), computed once per state of the store: the
+    models scored, 1,000 paired bootstrap resamples), computed once per state of the store: the
     page reran it on every click (a margin typed, a box ticked) for several seconds."""
     from workbench.registry import (
         promotion,  # scikit-learn and the registry: only the Models page needs them
@@ -66,11 +70,16 @@ def comparison(
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def summary(root: str, gen: tuple) -> experiments.WorkspaceSummary:
+    """The Home page's counts and recent items (``experiments.workspace_summary``). ``root``: the
+    workspace path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     return experiments.workspace_summary(open_workspace(root))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def experiment_list(root: str, gen: tuple) -> list[ExperimentSummary]:
+    """Active experiments with their active-run counts, latest run first
+    (``experiments.list_experiments``). ``root``: the workspace path; ``gen``: the store
+    generation (:func:`generation`), a cache key only."""
     return experiments.list_experiments(open_workspace(root))
 
 
@@ -85,6 +94,13 @@ def runs_table(
     offset: int = 0,
     lifecycle: str = "active",
 ) -> pd.DataFrame:
+    """One page of runs as a DataFrame (``experiments.runs_table``: attribute columns, then
+    ``params.<key>``, ``metrics.<key>`` and ``tags.<key>``), for ``experiment_ids`` (None: every
+    experiment). ``query``: a search filter (``metrics.auc > 0.9``; '' for none); ``order``:
+    ``(field, key, descending)`` triples, turned into ``OrderBy``; ``limit`` rows after
+    ``offset``; ``lifecycle``: ``active`` or ``deleted`` (the trash). Raises InvalidInput for a
+    query that does not parse. ``root``: the workspace path; ``gen``: the store generation
+    (:func:`generation`), a cache key only."""
     order_by = [OrderBy(f, k, d) for f, k, d in order]
     return experiments.runs_table(
         open_workspace(root),
@@ -105,6 +121,9 @@ def count_runs(
     query: str = "",
     lifecycle: str = "active",
 ) -> int:
+    """How many runs :func:`runs_table` would show without a limit (``experiments.count_runs``).
+    Raises InvalidInput for a bad ``query``. ``root``: the workspace path; ``gen``: the store
+    generation (:func:`generation`), a cache key only."""
     return experiments.count_runs(
         open_workspace(root),
         experiment_ids=experiment_ids,
@@ -121,36 +140,55 @@ def curves(
     keys: tuple[str, ...] | None,
     steps: tuple[int, int] | None,
 ) -> pd.DataFrame:
+    """Metric histories for charts, at most about 200 points per run and key (each step bucket
+    keeps its lowest and highest point; ``experiments.curves``), only ``keys`` when given, only
+    steps within ``steps`` (inclusive) when given. ``root``: the workspace path; ``gen``: the
+    store generation (:func:`generation`), a cache key only."""
     return experiments.curves(open_workspace(root), run_ids, keys, steps=steps)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def evaluations(root: str, gen: tuple, run_ids: tuple[str, ...]) -> dict[str, dict]:
+    """``{run_id: evaluation data}`` (confusion matrix, curves, importances) of those runs that
+    were launched and evaluated (``experiments.evaluations``). ``root``: the workspace path;
+    ``gen``: the store generation (:func:`generation`), a cache key only."""
     return experiments.evaluations(open_workspace(root), run_ids)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_detail(root: str, gen: tuple, run_id: str) -> RunDetail:
+    """Everything about one run (``experiments.get_run``). Raises NotFound. ``root``: the
+    workspace path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     return experiments.get_run(open_workspace(root), run_id)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def metric_history(root: str, gen: tuple, run_ids: tuple[str, ...]) -> pd.DataFrame:
+    """Every logged point of the runs' metrics: columns ``run_id``, ``key``, ``step``, ``ts_ms``
+    (ms since the epoch), ``value`` (``experiments.metric_history``). ``root``: the workspace
+    path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     return experiments.metric_history(open_workspace(root), run_ids)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def dataset_list(root: str, gen: tuple) -> list[Dataset]:
+    """The active datasets by name (``datasets.list_datasets``). ``root``: the workspace path;
+    ``gen``: the store generation (:func:`generation`), a cache key only."""
     return datasets.list_datasets(open_workspace(root))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def dataset_versions(root: str, gen: tuple, name: str) -> list[DatasetVersion]:
+    """Versions of dataset ``name``, newest first (``datasets.list_versions``). Raises NotFound.
+    ``root``: the workspace path; ``gen``: the store generation (:func:`generation`), a cache key
+    only."""
     return datasets.list_versions(open_workspace(root), name)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def dataset_profile(root: str, gen: tuple, version: DatasetVersion) -> tuple[ColumnProfile, ...]:
+    """The version's column profiles in column order (``datasets.get_profile``). ``root``: the
+    workspace path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     return datasets.get_profile(open_workspace(root), version)
 
 
@@ -158,17 +196,26 @@ def dataset_profile(root: str, gen: tuple, version: DatasetVersion) -> tuple[Col
 def dataset_checks(
     root: str, gen: tuple, version: DatasetVersion
 ) -> tuple[int | None, list[CheckResult]]:
+    """``(contract revision, check results)`` of the version's newest contract check, or ``(None,
+    [])`` when never checked (``datasets.get_checks``). ``root``: the workspace path; ``gen``:
+    the store generation (:func:`generation`), a cache key only."""
     return datasets.get_checks(open_workspace(root), version)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def dataset_preview(root: str, version: DatasetVersion, page: int, size: int) -> pd.DataFrame:
+    """Rows ``page * size`` to ``page * size + size - 1`` (page from 0) of the version, in stored
+    order, with its own columns (``datasets.preview``). No generation in the key: versions are
+    immutable."""
     # Versions are immutable: a page never changes, so no generation in the key.
     return datasets.preview(open_workspace(root), version, page, size)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def dataset_diff(root: str, reference: str, current: str, key: str | None) -> datasets.DatasetDiff:
+    """How ``current`` differs from ``reference`` (two dataset version references such as
+    ``churn@v3``), rows matched on ``key`` (None: the contract's key column; ``datasets.diff``).
+    Raises NotFound for an unknown version. Not keyed on the generation: versions are immutable."""
     return datasets.diff(open_workspace(root), reference, current, key)
 
 
@@ -176,6 +223,9 @@ def dataset_diff(root: str, reference: str, current: str, key: str | None) -> da
 def known_keys(
     root: str, gen: tuple, experiment_ids: tuple[str, ...] | None
 ) -> dict[str, list[str]]:
+    """``{"metrics": [...], "params": [...], "tags": [...]}``: the keys the runs of
+    ``experiment_ids`` (None: all) have, sorted (``experiments.known_keys``). ``root``: the
+    workspace path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     return experiments.known_keys(open_workspace(root), experiment_ids)
 
 
@@ -185,6 +235,9 @@ def known_keys(
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def models(root: str, gen: tuple) -> list:
+    """Every registered model (``workbench.store.entities.Model``) by name
+    (``registry.list_models``). ``root``: the workspace path; ``gen``: the store generation
+    (:func:`generation`), a cache key only."""
     from workbench.registry import models as registry
 
     return registry.list_models(open_workspace(root))
@@ -192,6 +245,9 @@ def models(root: str, gen: tuple) -> list:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def model_versions(root: str, gen: tuple, name: str) -> list:
+    """The versions (``ModelVersion``) of model ``name``, newest first
+    (``registry.list_versions``). Raises NotFound or InvalidInput. ``root``: the workspace path;
+    ``gen``: the store generation (:func:`generation`), a cache key only."""
     from workbench.registry import models as registry
 
     return registry.list_versions(open_workspace(root), name)
@@ -199,6 +255,9 @@ def model_versions(root: str, gen: tuple, name: str) -> list:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def alias_history(root: str, gen: tuple, name: str) -> list:
+    """Every move (``AliasEvent``) of model ``name``'s aliases, newest first
+    (``registry.alias_history``). Raises NotFound. ``root``: the workspace path; ``gen``: the
+    store generation (:func:`generation`), a cache key only."""
     from workbench.registry import models as registry
 
     return registry.alias_history(open_workspace(root), name)
@@ -206,6 +265,9 @@ def alias_history(root: str, gen: tuple, name: str) -> list:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def lineage(root: str, gen: tuple, name: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(nodes, edges)`` from training dataset versions through runs and model versions to
+    prediction dataset versions, for model ``name`` (``registry.lineage``). ``root``: the
+    workspace path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     from workbench.registry import models as registry
 
     return registry.lineage(open_workspace(root), name)
@@ -213,6 +275,9 @@ def lineage(root: str, gen: tuple, name: str) -> tuple[list[str], list[tuple[str
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def registrable_runs(root: str, gen: tuple) -> list[tuple[str, str]]:
+    """``(run id, label)`` of the finished runs that logged a model, newest first
+    (``registry.registrable_runs``). ``root``: the workspace path; ``gen``: the store generation
+    (:func:`generation`), a cache key only."""
     from workbench.registry import models as registry
 
     return registry.registrable_runs(open_workspace(root))
@@ -220,6 +285,9 @@ def registrable_runs(root: str, gen: tuple) -> list[tuple[str, str]]:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def monitor_status(root: str, gen: tuple, name: str) -> str:
+    """The monitor badge text for model ``name`` ("unmonitored", "ok", ...;
+    ``workbench.drift.monitoring.status``). ``root``: the workspace path; ``gen``: the store
+    generation (:func:`generation`), a cache key only."""
     from workbench.drift import monitoring
 
     return monitoring.status(open_workspace(root), name)
@@ -227,6 +295,9 @@ def monitor_status(root: str, gen: tuple, name: str) -> str:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def monitors(root: str, gen: tuple) -> list:
+    """Every drift monitor (``monitoring.Monitor``), by model name (``monitoring.monitors``).
+    ``root``: the workspace path; ``gen``: the store generation (:func:`generation`), a cache key
+    only."""
     from workbench.drift import monitoring
 
     return monitoring.monitors(open_workspace(root))
@@ -234,6 +305,9 @@ def monitors(root: str, gen: tuple) -> list:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def monitor_events(root: str, gen: tuple, name: str) -> list:
+    """Model ``name``'s monitor events (``monitoring.MonitorEvent``), newest first
+    (``monitoring.events``). ``root``: the workspace path; ``gen``: the store generation
+    (:func:`generation`), a cache key only."""
     from workbench.drift import monitoring
 
     return monitoring.events(open_workspace(root), name)
@@ -350,6 +424,9 @@ def history_figure(timeline: pd.DataFrame):
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def dataset_version(root: str, gen: tuple, ref: str) -> DatasetVersion:
+    """The dataset version ``ref`` names (``churn@v3``; ``churn``: the latest;
+    ``datasets.get_version``). Raises NotFound. ``root``: the workspace path; ``gen``: the store
+    generation (:func:`generation`), a cache key only."""
     return datasets.get_version(open_workspace(root), ref)
 
 
@@ -361,6 +438,9 @@ def newest_version_ref(root: str, gen: tuple) -> str:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def drift_reports(root: str, gen: tuple) -> list:
+    """Every stored drift report (``workbench.drift.results.DriftReport``), newest first
+    (``report.list_reports``). ``root``: the workspace path; ``gen``: the store generation
+    (:func:`generation`), a cache key only."""
     from workbench.drift import report as reports
 
     return reports.list_reports(open_workspace(root))
@@ -368,6 +448,12 @@ def drift_reports(root: str, gen: tuple) -> list:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def drift_history(root: str, gen: tuple, model: str) -> pd.DataFrame:
+    """Model ``model``'s drift over time, one row per report made with any of its versions,
+    oldest first (``report.history``). Columns: ``created_at``, ``report_id``, ``current``,
+    ``reference``, ``model_version``, ``verdict``, ``drift_share`` (0..1), ``prediction_effect``,
+    ``model_verdict``, ``metric``, ``score``, ``score_lo``, ``score_hi``, ``reference_score``
+    (NaN without labels). No columns at all when there is no such report. ``root``: the workspace
+    path; ``gen``: the store generation (:func:`generation`), a cache key only."""
     from workbench.drift import report as reports
 
     return reports.history(open_workspace(root), model)
@@ -375,6 +461,9 @@ def drift_history(root: str, gen: tuple, model: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def champion_version(root: str, gen: tuple, name: str):
+    """The version the ``champion`` alias of model ``name`` points at (``registry.get_version``).
+    Raises NotFound when there is no such model or alias. ``root``: the workspace path; ``gen``:
+    the store generation (:func:`generation`), a cache key only."""
     from workbench.registry import models as registry
 
     return registry.get_version(open_workspace(root), f"{name}@champion")

@@ -14,6 +14,14 @@ from workbench.ui.widgets import user_errors
 
 
 def launch_form(experiment_default: str) -> None:
+    """Draw the launch form on the current page: dataset version (starting on the one this
+    experiment's newest run used), target, features, task, estimator and its hyperparameters
+    (defaults from scikit-learn), validation, seed, workers, the experiment name (starting on
+    ``experiment_default``) and an optional grid or random sweep. On "Launch" it calls
+    ``workbench.training.runner.launch`` and reruns the page with a flash message
+    (``st.session_state["flash"]``) and the launched experiment selected. A WorkbenchError (bad
+    input, no permission) is shown as an error on the page and nothing is launched. With no
+    dataset registered it shows a hint and draws nothing else. Returns nothing."""
     ws = data.workspace()
     root, gen = str(ws.root), data.generation()
     found = data.dataset_list(root, gen)

@@ -152,6 +152,8 @@ def markdown_table(columns: list[str], rows: list[tuple]) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """Seconds as a short text: ``"12.3 s"`` under a minute, ``"4.5 min"`` under an hour, else
+    ``"2.0 h"``; ``""`` for None or NaN."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return ""
     seconds = float(seconds)
