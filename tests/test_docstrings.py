@@ -14,8 +14,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = ("app", "store")
 
@@ -75,13 +73,15 @@ def test_every_public_definition_is_documented() -> None:
     )
 
 
-@pytest.mark.parametrize("path", sorted(NOT_YET_DOCUMENTED))
-def test_not_yet_documented_lists_only_files_that_still_need_it(path: str) -> None:
-    file = ROOT / path
-    assert file.is_file(), f"{path} is gone: remove it from NOT_YET_DOCUMENTED."
-    assert undocumented(file.read_text(encoding="utf-8")), (
-        f"{path} is fully documented now: remove it from NOT_YET_DOCUMENTED so it stays so."
-    )
+def test_not_yet_documented_lists_only_files_that_still_need_it() -> None:
+    """The allowlist only shrinks: a file on it that is gone or fully documented is taken
+    off (it is empty today: every module is documented)."""
+    for path in sorted(NOT_YET_DOCUMENTED):
+        file = ROOT / path
+        assert file.is_file(), f"{path} is gone: remove it from NOT_YET_DOCUMENTED."
+        assert undocumented(file.read_text(encoding="utf-8")), (
+            f"{path} is fully documented now: remove it from NOT_YET_DOCUMENTED so it stays so."
+        )
 
 
 RULE_CASES = '''

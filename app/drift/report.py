@@ -16,7 +16,6 @@ plain JSON, and :func:`from_stored` turns its rows back into reports.
 
 from __future__ import annotations
 
-import html
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,9 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
 from workbench import files
 from workbench.datasets import versions as datasets
@@ -38,30 +34,12 @@ from workbench.listing import Listing, check_limit
 from workbench.store import audit
 from workbench.store import drift_reports as q
 from workbench.store.drift_reports import StoredReport
-from workbench.store.entities import ColumnProfile, utcnow
+from workbench.store.entities import utcnow
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
 
 SHARE_THRESHOLD = DEFAULT.dataset_share  # today's; a report uses its config's dataset_share
-TEMPLATES = Path(__file__).parent / "templates"  # jinja2 templates of the HTML export
-# Figures carry their own template and colours: importing Streamlit makes its theme the
-# process-wide default (plotly.io.templates.default = "streamlit"), whose colours are
-# placeholders (#000001...) that only Streamlit's browser code replaces, so a figure built
-# in the app and exported as HTML came out near-black. Colour-blind-safe pair (Tableau 10).
-TEMPLATE = "plotly_white"
-REFERENCE_COLOR = "#4c78a8"  # blue
-CURRENT_COLOR = "#f58518"  # orange
-# room for tick labels and axis titles (automargin grows it when labels are longer)
-MARGIN = {"t": 40, "b": 60, "l": 70, "r": 20}
-
-
-def _readable(fig: go.Figure) -> go.Figure:
-    """``fig`` with an explicit template and margins that fit its axis titles."""
-    fig.update_layout(template=TEMPLATE, margin=MARGIN)
-    fig.update_xaxes(automargin=True, title_standoff=8)
-    fig.update_yaxes(automargin=True, title_standoff=8)
-    return fig
 
 
 @requires("editor")
@@ -326,75 +304,6 @@ def get_report(ws: Workspace, report_id: str) -> DriftReport:
     return from_stored(found)
 
 
-def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
-    """Reference and current overlaid: for numbers, dates and timestamps, the share of rows
-    in each of 30 bins spanning both sides' range (each side's mass read off its quantile
-    function; a date against a timestamp on the timestamp axis, ``drift.on_one_axis``), so
-    a current lying outside the reference's range is drawn where it is; dates on a date
-    axis. Level shares for categories. Reference in blue, current in orange, on an explicit
-    template (the same in the app, in an HTML export and from plain Python)."""
-    import numpy as np
-
-    fig = go.Figure()
-    ref, cur = drift.on_one_axis(ref, cur)
-    if ref.is_numeric and cur.is_numeric and ref.quantiles and cur.quantiles:
-        lo = min(ref.quantiles[0], cur.quantiles[0])
-        hi = max(ref.quantiles[-1], cur.quantiles[-1])
-        if not hi > lo:  # one value on both sides: one bin around it
-            lo, hi = lo - 0.5, hi + 0.5
-        # halves first: (lo + hi) stays finite for values near +-1.8e308
-        edges = lo + (np.linspace(0, 1, 31) * (hi / 2 - lo / 2)) * 2
-        centers = edges[:-1] / 2 + edges[1:] / 2
-
-        def shares(p: ColumnProfile) -> np.ndarray:
-            q = np.asarray(p.quantiles, float)
-            probs = np.linspace(0, 1, len(q))
-            cdf = np.interp(edges, q, probs, left=0.0, right=1.0)
-            cdf[0], cdf[-1] = 0.0, 1.0  # the edges span every value of both sides
-            return np.diff(cdf)
-
-        x = _axis_values(ref.family, centers)
-        fig.add_bar(x=x, y=shares(ref), name="reference", opacity=0.6, marker_color=REFERENCE_COLOR)
-        fig.add_bar(x=x, y=shares(cur), name="current", opacity=0.6, marker_color=CURRENT_COLOR)
-        fig.update_layout(barmode="overlay", yaxis_title="share of rows")
-    else:
-        levels = list(dict.fromkeys([*ref.top_values[:20], *cur.top_values[:20]]))
-        shown = [html.escape(v) for v in levels]  # plotly reads <b>, <i>, <a> in text
-        ra = dict(zip(ref.top_values, ref.top_counts, strict=True))
-        rb = dict(zip(cur.top_values, cur.top_counts, strict=True))
-        ta, tb = max(ref.count, 1), max(cur.count, 1)
-        fig.add_bar(
-            x=shown,
-            y=[ra.get(v, 0) / ta for v in levels],
-            name="reference",
-            marker_color=REFERENCE_COLOR,
-        )
-        fig.add_bar(
-            x=shown,
-            y=[rb.get(v, 0) / tb for v in levels],
-            name="current",
-            marker_color=CURRENT_COLOR,
-        )
-        fig.update_layout(barmode="group", yaxis_title="share of rows")
-    fig.update_layout(height=340, title=html.escape(ref.name), xaxis_title=html.escape(ref.name))
-    return _readable(fig)
-
-
-def _axis_values(family: str, values) -> list:
-    """Bin centres on a column's axis as a chart shows them: dates and timestamps as
-    datetimes (the axis is days since 1970-01-01, or seconds), numbers as they are."""
-    import pandas as pd
-
-    try:
-        if family == "date":
-            return [pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(v)) for v in values]
-        if family == "timestamp":
-            return [pd.Timestamp(float(v), unit="s") for v in values]
-    except (OverflowError, ValueError):  # beyond pandas' years 1677 to 2262: the numbers
-        pass
-    return [float(v) for v in values]
-
-
 def export_html(
     ws: Workspace, report_id: str, target: Path | str, *, overwrite: bool = False
 ) -> Path:
@@ -402,6 +311,8 @@ def export_html(
     distributions, with plotly's JavaScript inlined. ``target`` must be a new regular file
     (or an existing one with ``overwrite``), in an existing folder; else InvalidInput
     (:func:`workbench.files.check_output_path`). Written whole or not at all."""
+    from workbench.drift import render  # plotly: only an export draws
+
     target = files.check_output_path(target, overwrite=overwrite)
     files.refuse_inside(ws.root, target, "export")
     report = get_report(ws, report_id)
@@ -412,98 +323,12 @@ def export_html(
         p.name: p for p in datasets.get_profile(ws, datasets.get_version(ws, report.current_ref))
     }
     figures = [
-        _figure_html(ref_p[r.column], cur_p[r.column])
+        render.figure_html(ref_p[r.column], cur_p[r.column])
         for r in report.results
         if r.drifted and r.column in ref_p and r.column in cur_p
     ]
-    page = _render(report, figures)
+    page = render.page(report, figures, summary(report.n_drifted, report.n_columns))
     return files.write_output(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
-
-
-def _figure_html(ref: ColumnProfile, cur: ColumnProfile) -> str:
-    return pio.to_html(distribution_figure(ref, cur), full_html=False, include_plotlyjs=False)
-
-
-def _render(report: DriftReport, figures: list[str]) -> str:
-    """The export's page from ``templates/report.html.j2`` (jinja2, autoescaped): the rule
-    is the report's own (``report.config.rule()``), noted when it was not recorded."""
-    import jinja2  # only an export needs it
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters |= {
-        "g4": lambda x: f"{x:.4g}",
-        "f4": lambda x: f"{x:.4f}",
-        "thousands": lambda x: f"{x:,}",
-        "p": drift.format_p,
-    }
-    section = report.model
-    return env.get_template("report.html.j2").render(
-        report=report,
-        summary=summary(report.n_drifted, report.n_columns),
-        plotly_js=get_plotlyjs(),
-        figures=figures,
-        section=section,
-        label=report.label,
-        model_rule=report.config.model_rule(),
-        model_figures=[
-            _figure_html(ref, cur) for ref, cur in (section.profiles.values() if section else [])
-        ],
-    )
-
-
-def history_figure(timeline: pd.DataFrame) -> go.Figure:
-    """A model's drift over successive dataset versions (``history()``): the share of
-    drifted columns as bars; the model's score on each version with its 95 % interval."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    x = [
-        f"{c} ({t:%m-%d %H:%M})"
-        for c, t in zip(timeline["current"], timeline["created_at"], strict=True)
-    ]
-    fig.add_bar(
-        x=x,
-        y=timeline["drift_share"],
-        name="share of columns drifted",
-        opacity=0.5,
-        marker_color="#7f9fbf",
-    )
-    scored = timeline["score"].notna()
-    if scored.any():
-        t = timeline[scored]
-        fig.add_scatter(
-            x=[v for v, keep in zip(x, scored, strict=True) if keep],
-            y=t["score"],
-            name=f"{t['metric'].iloc[0]} (95% interval)",
-            mode="lines+markers",
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": t["score_hi"] - t["score"],
-                "arrayminus": t["score"] - t["score_lo"],
-            },
-            secondary_y=True,
-            line_color="#d6612b",
-        )
-        fig.add_scatter(
-            x=[v for v, keep in zip(x, scored, strict=True) if keep],
-            y=t["reference_score"],
-            name="on the reference",
-            mode="lines",
-            line={"dash": "dash", "color": "#999"},
-            secondary_y=True,
-        )
-        fig.update_yaxes(title_text=t["metric"].iloc[0], secondary_y=True)
-    fig.update_yaxes(title_text="share drifted", range=[0, 1], secondary_y=False)
-    fig.update_layout(
-        height=360, legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
-    )
-    return _readable(fig)
 
 
 def compare_files(

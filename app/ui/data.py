@@ -405,18 +405,18 @@ class RunsGrid:
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def distribution_figure(reference: ColumnProfile, current: ColumnProfile):
-    """``workbench.drift.report.distribution_figure``, built once per pair of profiles."""
-    from workbench.drift import report as reports
+    """``workbench.drift.render.distribution_figure``, built once per pair of profiles."""
+    from workbench.drift import render  # plotly: only when a figure is drawn
 
-    return reports.distribution_figure(reference, current)
+    return render.distribution_figure(reference, current)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def history_figure(timeline: pd.DataFrame):
-    """``workbench.drift.report.history_figure``, built once per timeline."""
-    from workbench.drift import report as reports
+    """``workbench.drift.render.history_figure``, built once per timeline."""
+    from workbench.drift import render
 
-    return reports.history_figure(timeline)
+    return render.history_figure(timeline)
 
 
 # -- the Drift page ----------------------------------------------------------------------------
