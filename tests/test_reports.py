@@ -353,7 +353,7 @@ def test_the_distribution_figure_shows_a_current_outside_the_reference() -> None
     since 1970 (x near 15,612). Both sides now share bins spanning both ranges, each
     side's bars sum to 1, and dates are on a date axis (a timestamp side too)."""
     from tests.test_drift_rule import profile_of
-    from workbench.drift.report import distribution_figure
+    from workbench.drift.render import distribution_figure
 
     days = pd.date_range("2013-01-01", periods=500)
     ref = profile_of(pd.DataFrame({"d": days.date, "x": np.arange(500.0)}))
