@@ -29,6 +29,7 @@ _SDK_NAMES = frozenset(
         "ActiveRun",
         "active_run",
         "autolog",
+        "best_runs",
         "end_run",
         "get_run",
         "infer_signature",

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from workbench.datasets import versions as datasets
 from workbench.store.entities import DatasetVersion, RunDetail
 from workbench.store.errors import InvalidInput
 from workbench.store.snapshots import index_carries_data
-from workbench.tracking import experiments
+from workbench.tracking import compare, experiments
 from workbench.tracking.fluent import (  # the fluent run logger, re-exported
     ActiveRun,
     active_run,
@@ -57,6 +58,7 @@ __all__ = [
     "ActiveRun",
     "active_run",
     "autolog",
+    "best_runs",
     "end_run",
     "get_run",
     "infer_signature",
@@ -96,6 +98,19 @@ def get_run(run_id: str) -> RunDetail:
     experiment's name, params (as logged types), tags, metric summaries by key and artifacts
     (``workbench.store.entities.RunDetail``). Raises NotFound for an unknown id."""
     return experiments.get_run(workspace(), run_id)
+
+
+def best_runs(run_ids: Sequence[str]) -> pd.DataFrame:
+    """The best of the runs ``run_ids`` on each metric they logged, as the Experiments
+    page's comparison shows it: one row per metric, columns ``metric``,
+    ``higher_is_better`` (the metric's direction, one rule for the page, the CLI and the
+    promotion gate: :func:`workbench.tracking.compare.higher_is_better`), ``run_id`` (the
+    best run), ``value`` (its latest value), ``min``, ``max``, ``mean`` and ``runs`` (how
+    many of them logged a finite value). Ids that match no run are left out. Raises
+    InvalidInput for an empty list."""
+    best = compare.best_runs(workspace(), list(run_ids))
+    columns = [f.name for f in fields(compare.MetricBest)]
+    return pd.DataFrame([asdict(b) for b in best], columns=columns)
 
 
 def search_runs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.conftest import make_run
 from workbench import sdk as wb
 from workbench.store import audit
 from workbench.store.blobs import file_sha256
+from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.tracking import experiments, fluent
 
@@ -179,3 +181,27 @@ def test_huge_error_text_is_capped(ws: Workspace) -> None:
         raise ValueError("x" * 1_000_000)
     error = wb.get_run(run.run_id).run.error
     assert len(error) == fluent.MAX_ERROR and error.startswith("ValueError: xxx")
+
+
+def test_best_runs_follows_each_metrics_direction_at_every_door(ws: Workspace, capsys) -> None:
+    """The SDK and the CLI pick the best run per metric with the page's rule: the highest
+    AUC, the lowest RMSE, the highest neg_log_loss (scikit-learn's sign); a NaN never wins."""
+    from workbench.cli.main import main
+
+    ids = []
+    for auc, rmse, neg in ((0.7, 3.0, -0.9), (0.9, 5.0, -0.2), (float("nan"), 1.0, -0.5)):
+        with wb.start_run(experiment="best") as run:
+            run.log_metrics({"auc": auc, "rmse": rmse, "neg_log_loss": neg})
+        ids.append(run.run_id)
+    table = wb.best_runs(ids).set_index("metric")
+    assert table.loc["auc", "run_id"] == ids[1] and table.loc["auc", "runs"] == 2
+    assert table.loc["rmse", "run_id"] == ids[2] and not table.loc["rmse", "higher_is_better"]
+    assert table.loc["neg_log_loss", "run_id"] == ids[1]
+    assert main(["runs", "best", *ids, "nosuchrun", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    rows = {r["metric"]: r for r in json.loads(out.out)}
+    assert rows["rmse"]["run_id"] == ids[2] and rows["rmse"]["direction"] == "lower"
+    assert rows["auc"]["run_id"] == ids[1] and rows["auc"]["direction"] == "higher"
+    assert "no such run: nosuchrun" in out.err
+    with pytest.raises(InvalidInput, match="at least one run"):
+        wb.best_runs([])

@@ -52,6 +52,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     shown.add_argument("--all", action="store_true", help="every matching run")
     runs_list.add_argument("--format", choices=["table", "csv", "json"], default="table")
     runs_list.set_defaults(func=cmd_runs_list)
+    best = runs.add_parser(
+        "best", help="the best of some runs on each metric (the metric's direction decides)"
+    )
+    best.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    best.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    best.set_defaults(func=cmd_runs_best)
 
     exps = sub.add_parser("experiments", help="list experiments").add_subparsers(
         dest="experiments_command", required=True, metavar="SUBCOMMAND"
@@ -137,6 +143,33 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     print_frame(page.table, args.format)
     if page.cut:  # on stderr, so CSV and JSON on stdout stay clean
         print(f"{page.note()}; --limit N shows more, --all shows every one", file=sys.stderr)
+    return 0
+
+
+def cmd_runs_best(args: argparse.Namespace) -> int:
+    """``workbench runs best RUN_ID ...``: per metric, the best run, its value and the
+    metric's direction (``workbench.tracking.compare``, as the Experiments page and
+    ``wb.best_runs`` decide it). Ids that match no run are left out and said so."""
+    from dataclasses import asdict
+
+    from workbench.tracking import compare
+
+    ws = open_workspace(args.workspace)
+    best = compare.best_runs(ws, args.run_ids)
+    known = {
+        r.run_id
+        for r in experiments.search_runs(
+            ws, conditions=[Condition("attributes", "run_id", "IN", tuple(args.run_ids))]
+        )
+    }
+    missing = [r for r in args.run_ids if r not in known]
+    if missing:
+        print(f"no such run: {', '.join(missing)}", file=sys.stderr)
+    table = pd.DataFrame([asdict(b) for b in best])
+    if not table.empty:
+        table["direction"] = table.pop("higher_is_better").map({True: "higher", False: "lower"})
+        table = table[["metric", "direction", "run_id", "value", "min", "max", "mean", "runs"]]
+    print_frame(table, args.format)
     return 0
 
 
