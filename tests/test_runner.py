@@ -482,3 +482,28 @@ def test_a_queued_run_is_counted_filtered_and_listed_as_queued(ws: Workspace, ca
     assert row.split()[:4] == ["q", "2", "1", "1"]
     assert ingest.reap_lost_runs(ws, heartbeat_timeout=60) == []  # its launcher (we) lives
     running.end()
+
+
+def test_timestamps_with_a_time_zone_train_and_score(ws: Workspace) -> None:
+    """A timezone-aware timestamp feature (and text with mixed UTC offsets) trained: the
+    run failed with "Cannot subtract tz-naive and tz-aware" before. Instants count from
+    1970-01-01 UTC, so one moment written in two zones is one number."""
+    frame = binary_frame(200)
+    frame["seen"] = pd.date_range("2024-01-01", periods=200, freq="h", tz="Europe/Berlin")
+    frame["logged"] = ["2024-01-01T00:00:00+02:00", "2024-01-01T03:00:00-05:00"] * 100
+    wb.log_dataset(frame, "zoned")
+    launch = runner.launch(
+        ws,
+        RunSpec("zoned", "churned", "logistic", features=("age", "seen", "logged")),
+        experiment="zones",
+        wait=True,
+    )
+    detail = experiments.get_run(ws, launch.run_ids[0])
+    assert detail.run.status == "finished", detail.run.error
+    assert "accuracy" in detail.metrics
+    from workbench.training.task import DatesToDays
+
+    same_moment = pd.DataFrame(
+        {"t": pd.Series(pd.to_datetime(["2024-01-01T00:00:00Z"])).dt.tz_convert("Asia/Tokyo")}
+    )
+    assert DatesToDays().transform(same_moment)[0, 0] == 19723.0

@@ -184,6 +184,22 @@ def check_inputs(spec: RunSpec, frame: pd.DataFrame) -> tuple[str, list[str]]:
     return task, features
 
 
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """``values`` as naive UTC datetimes (NaT where unparseable): a timezone-aware column and
+    text carrying UTC offsets (mixed ones included) are converted to UTC, naive ones kept."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    try:
+        stamps = pd.to_datetime(values, errors="coerce")
+    except (ValueError, TypeError):  # offsets that differ row to row: read each as UTC
+        stamps = pd.to_datetime(values, errors="coerce", utc=True)
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps
+
+
 class DatesToDays(BaseEstimator, TransformerMixin):
     """Date and datetime columns as float days since 1970-01-01."""
 
@@ -194,13 +210,14 @@ class DatesToDays(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         """``X`` (a frame or 2-D array of date, datetime or date-like text columns) as a float
-        array of the same shape: days since 1970-01-01 (fractional for times); unparseable values
-        become NaN. A timezone-aware column raises TypeError (it is subtracted from a naive
-        1970-01-01)."""
+        array of the same shape: days since 1970-01-01 UTC (fractional for times); unparseable
+        values become NaN. Instants with a UTC offset (a timezone-aware column, or text with
+        offsets, mixed ones included) count from 1970-01-01 UTC; naive ones are taken as UTC,
+        as the workbench stores them."""
         frame = pd.DataFrame(X)
         out = np.empty(frame.shape, dtype=float)
         for i, col in enumerate(frame.columns):
-            stamps = pd.to_datetime(frame[col], errors="coerce")
+            stamps = _naive_utc(frame[col])
             days = (stamps - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
             out[:, i] = days.to_numpy(dtype=float, na_value=np.nan)
         return out
