@@ -192,7 +192,7 @@ from pathlib import Path
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full disk: writes fail, the process lives
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-from workbench.cli import main
+from workbench.cli.main import main
 sys.exit(main(["datasets", "add", sys.argv[1], "--name", "big"]))
 """
 
