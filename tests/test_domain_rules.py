@@ -304,3 +304,22 @@ def _experiments_page(selected: list[str], tab: str = "Overview") -> AppTest:
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def test_parallel_coordinates_leave_out_runs_without_a_value() -> None:
+    """A run without the metric (or a differing param) was drawn at the axis's minimum, a
+    value it never had; now it is left out and counted."""
+    from workbench.ui.compare import parallel_coordinates
+
+    table = pd.DataFrame(
+        {
+            "params.depth": [2, 4, 8, 16],
+            "params.lr": [0.1, 0.2, None, 0.4],
+            "metrics.auc": [0.7, 0.8, 0.9, float("nan")],
+        }
+    )
+    fig, left_out = parallel_coordinates(table, "auc")
+    assert left_out == 2
+    depth, lr, auc = (list(d.values) for d in fig.data[0].dimensions)
+    assert depth == [2, 4] and lr == [0.1, 0.2] and auc == [0.7, 0.8]
+    assert parallel_coordinates(table, "no_such_metric") == (None, 4)

@@ -85,28 +85,34 @@ def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
     return styler
 
 
-def parallel_coordinates(table: pd.DataFrame, metric: str) -> go.Figure | None:
+def parallel_coordinates(table: pd.DataFrame, metric: str) -> tuple[go.Figure | None, int]:
     """A plotly parallel-coordinates figure of the runs in ``table`` (the runs table:
-    ``params.<key>`` and ``metrics.<key>`` columns, one row per run): one axis per param that has
-    a numeric value (bools as 0/1, numeric text parsed) in at least two runs and differs between
-    them, then the ``metrics.<metric>`` axis; lines coloured by that metric (Viridis). A run
-    missing a value is drawn at that axis's minimum. Returns None when fewer than two axes
-    qualify. Raises KeyError when ``table`` has no ``metrics.<metric>`` column."""
-    dims = []
-    for col in [c for c in table.columns if c.startswith("params.")] + [f"metrics.{metric}"]:
-        values = pd.to_numeric(table[col].map(_number), errors="coerce")
-        if values.notna().sum() >= 2 and values.nunique() > 1:
-            dims.append({"label": col.split(".", 1)[1], "values": values.fillna(values.min())})
-    if len(dims) < 2:
-        return None
-    color = pd.to_numeric(table[f"metrics.{metric}"], errors="coerce")
+    ``params.<key>`` and ``metrics.<key>`` columns, one row per run) and how many runs it
+    leaves out. Axes: each param with a numeric value (bools as 0/1, numeric text parsed) in
+    at least two runs that differs between them, then ``metrics.<metric>``; lines coloured
+    by that metric (Viridis). A run lacking a value on one of those axes is left out, never
+    drawn at a made-up value. The figure is None when fewer than two axes or two runs
+    qualify, or ``table`` has no ``metrics.<metric>`` column."""
+    target = f"metrics.{metric}"
+    if target not in table.columns:
+        return None, len(table)
+    columns = [c for c in table.columns if c.startswith("params.")] + [target]
+    values = {c: pd.to_numeric(table[c].map(_number), errors="coerce") for c in columns}
+    axes = [c for c in columns if values[c].notna().sum() >= 2 and values[c].nunique() > 1]
+    if len(axes) < 2 or target not in axes:
+        return None, 0
+    complete = pd.concat([values[c] for c in axes], axis=1).notna().all(axis=1)
+    if complete.sum() < 2:
+        return None, int((~complete).sum())
+    dims = [{"label": c.split(".", 1)[1], "values": values[c][complete]} for c in axes]
     fig = go.Figure(
         go.Parcoords(
-            line={"color": color, "colorscale": "Viridis", "showscale": True}, dimensions=dims
+            line={"color": values[target][complete], "colorscale": "Viridis", "showscale": True},
+            dimensions=dims,
         )
     )
     fig.update_layout(height=380, margin={"t": 40, "b": 20, "l": 60, "r": 60})
-    return fig
+    return fig, int((~complete).sum())
 
 
 def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
@@ -136,9 +142,14 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
         return
     preferred = next((i for i, m in enumerate(metrics) if m in ("roc_auc", "accuracy", "r2")), 0)
     metric = st.selectbox("Metric", metrics, key="cmp-metric", index=preferred)
-    fig = parallel_coordinates(chosen, metric)
+    fig, left_out = parallel_coordinates(chosen, metric)
     if fig is not None:
         st.plotly_chart(fig, key="cmp-parcoords")
+    if left_out:
+        st.caption(
+            f"{left_out:,} of {len(chosen):,} runs lack a value on one of these axes and are "
+            "not drawn."
+        )
     params = [c.removeprefix("params.") for c in chosen.columns if c.startswith("params.")]
     if params:
         x = st.selectbox(
