@@ -24,15 +24,23 @@ def set_lifecycle(tx: Tx, run_ids: Sequence[str], lifecycle: str) -> int:
     )
 
 
-def upsert_tags(tx: Tx, run_ids: Sequence[str], key: str, value: str) -> None:
-    """Set the tag ``key`` to ``value`` on each run of ``run_ids``, replacing an existing
-    value. An unknown run id gets a tag row too (the tags table has no foreign key)."""
-    for rid in run_ids:
+def upsert_tags(tx: Tx, run_ids: Sequence[str], key: str, value: str) -> int:
+    """Set the tag ``key`` to ``value`` on each run of ``run_ids`` that exists, replacing an
+    existing value; returns how many runs were tagged (an unknown id gets no tag row: the
+    tags table has no foreign key to refuse it)."""
+    known = [
+        rid
+        for (rid,) in tx.fetchall(
+            "SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [list(run_ids)]
+        )
+    ]
+    for rid in known:
         tx.execute(
             "INSERT INTO tags VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
             "value = excluded.value",
             [rid, key, value],
         )
+    return len(known)
 
 
 def delete_runs(tx: Tx, run_ids: Sequence[str]) -> list[str]:

@@ -25,6 +25,11 @@ def run_with_artifact(tmp_path: Path, name: str, content: str) -> str:
 def test_tag_trash_restore(ws: Workspace) -> None:
     ids = [make_run(experiment="bulk", name=n) for n in "abc"]
     assert experiments.tag_runs(ws, ids[:2], "review", "keep", user="ana") == 2
+    # an id that names no run is neither tagged nor counted (it got a tag row, and counted)
+    assert experiments.tag_runs(ws, [ids[0], "f" * 32], "review", "keep", user="ana") == 1
+    assert (
+        ws.store.read(lambda tx: tx.scalar("SELECT count(*) FROM tags WHERE key = 'review'")) == 2
+    )
     tagged = experiments.search_runs(ws, query="tags.review = 'keep'")
     assert {r.name for r in tagged} == {"a", "b"}
     assert experiments.trash_runs(ws, ids[:2], user="ana") == 2

@@ -247,23 +247,23 @@ def _set_lifecycle(
 @requires("editor")
 def tag_runs(ws: Workspace, run_ids: Sequence[str], key: str, value: str, user: str) -> int:
     """Set tag ``key`` to ``value`` on every run of ``run_ids`` (replacing an existing value), in
-    one write, audited as ``run.tag``. Returns ``len(run_ids)``: ids are not checked against the
-    runs table, so an unknown id gets a tag row and is counted. Raises InvalidInput for an empty
+    one write, audited as ``run.tag``. Returns how many runs were tagged: an unknown id is
+    skipped and not counted, as trash and restore count. Raises InvalidInput for an empty
     ``run_ids``, a bad key or value, and PermissionDenied for a user below editor."""
     ids = _checked_ids(run_ids)
     key, value = check_key(key, "Tag"), check_tag_value(key, value)
 
     def work(tx: Tx) -> int:
-        runs_admin.upsert_tags(tx, ids, key, value)
+        tagged = runs_admin.upsert_tags(tx, ids, key, value)
         audit.record(
             tx,
             actor=user,
             action="run.tag",
             object_type="run",
             object_id=ids[0],
-            detail={"runs": ids[:100], "count": len(ids), key: value},
+            detail={"runs": ids[:100], "count": tagged, key: value},
         )
-        return len(ids)
+        return tagged
 
     return ws.store.write(work)
 
