@@ -32,8 +32,7 @@ def _models() -> list[tuple[str, int | None, str, str]]:
     out = []
     for m in registry.list_models(ws):
         badge = monitoring.status(ws, m.name)
-        color = {"ok": "green", "unmonitored": "gray"}.get(badge, "orange")
-        out.append((m.name, m.aliases.get("champion"), badge, color))
+        out.append((m.name, m.aliases.get("champion"), badge, monitoring.badge_color(badge)))
     return out
 
 
@@ -57,10 +56,7 @@ def overview() -> None:
             delta_color="off",
         )
         cols[3].metric("Finished", by_status.get("finished", 0))
-        cols[4].metric(
-            "Failed or lost",
-            by_status.get("failed", 0) + by_status.get("lost", 0) + by_status.get("killed", 0),
-        )
+        cols[4].metric("Failed or lost", summary.failed_or_lost)
         cols = st.columns([1, 1, 2, 1])  # the third label is long: a fifth of the row cut it
         cols[0].metric("Datasets", summary.datasets)
         cols[1].metric("Dataset versions", summary.dataset_versions)

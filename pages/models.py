@@ -477,8 +477,9 @@ with user_errors(), flash_scope():
     st.session_state["model"] = name
     model = models[names.index(name)]
     badge = data.monitor_status(str(ws.root), data.generation(), name)
-    color = {"ok": "green", "unmonitored": "gray"}.get(badge, "orange")
-    st.markdown(f"Monitoring: :{color}-badge[{badge}]")
+    from workbench.drift import monitoring
+
+    st.markdown(f"Monitoring: :{monitoring.badge_color(badge)}-badge[{badge}]")
     versions = data.model_versions(str(ws.root), data.generation(), name)
     st.dataframe(versions_table(versions), hide_index=True, key=f"versions-{name}")
     left, right = st.columns([1, 1])

@@ -323,3 +323,29 @@ def test_parallel_coordinates_leave_out_runs_without_a_value() -> None:
     depth, lr, auc = (list(d.values) for d in fig.data[0].dimensions)
     assert depth == [2, 4] and lr == [0.1, 0.2] and auc == [0.7, 0.8]
     assert parallel_coordinates(table, "no_such_metric") == (None, 4)
+
+
+def test_home_page_rules_live_in_the_services(ws) -> None:
+    """What Home shows as "Failed or lost" and the colour of a monitor badge are service
+    rules (the Models page draws the same badge), not sums and maps in the pages."""
+    from workbench import sdk as wb
+    from workbench.drift import monitoring
+    from workbench.tracking import experiments
+
+    for _ in range(3):
+        with wb.start_run(experiment="home"):
+            pass
+    for status in ("failed", "killed"):
+        wb.start_run(experiment="home").end(status)
+    summary = experiments.workspace_summary(ws)
+    assert summary.failed_or_lost == 2 and summary.runs == 5
+    assert [
+        monitoring.badge_color(s) for s in ("ok", "unmonitored", "drift: challenger waiting")
+    ] == [
+        "green",
+        "gray",
+        "orange",
+    ]
+    pages = ROOT / "pages"
+    assert '"ok": "green"' not in (pages / "home.py").read_text()
+    assert '"ok": "green"' not in (pages / "models.py").read_text()

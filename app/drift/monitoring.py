@@ -139,6 +139,17 @@ def status(ws: Workspace, model: str) -> str:
     return "drift: challenger set aside"
 
 
+# The colour of each badge where one is drawn (Streamlit's badge colours): calm for "ok",
+# grey for no monitor, orange for anything that asks for a look.
+BADGE_COLORS = {"ok": "green", "unmonitored": "gray"}
+
+
+def badge_color(status_text: str) -> str:
+    """The colour a :func:`status` badge is drawn in: green "ok", gray "unmonitored",
+    orange anything else (drift, a waiting challenger, an error)."""
+    return BADGE_COLORS.get(status_text, "orange")
+
+
 def _points_at(ws: Workspace, model: str, alias: str) -> str | None:
     """The version ref ``model@alias`` names now, or None when the alias is not set."""
     try:

@@ -526,6 +526,11 @@ class WorkspaceSummary:
         """Active runs in all, whatever their status."""
         return sum(self.runs_by_status.values())
 
+    @property
+    def failed_or_lost(self) -> int:
+        """Active runs that ended without finishing: failed, killed or lost."""
+        return sum(self.runs_by_status.get(s, 0) for s in ("failed", "killed", "lost"))
+
 
 def workspace_summary(ws: Workspace, recent: int = 10) -> WorkspaceSummary:
     """The Home page's :class:`WorkspaceSummary`, with the ``recent`` newest runs and audit
