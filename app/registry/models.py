@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 import joblib
 import pandas as pd
 
@@ -35,6 +34,8 @@ from workbench.tracking import experiments
 from workbench.validation import check_dataset_name, check_key, check_note, check_tag_value
 
 if TYPE_CHECKING:
+    import jinja2
+
     from workbench.registry.promotion import Verdict
 
 MODEL_FILE = "model.joblib"
@@ -265,7 +266,10 @@ def card_html(ws: Workspace, ref: str) -> str:
 def _environment() -> jinja2.Environment:
     """The jinja2 environment of ``workbench/registry/templates``: autoescaping for the
     ``.html`` templates only (markdown is not HTML), the trailing newline kept (a card ends
-    with one) and an undefined name an error rather than an empty string."""
+    with one) and an undefined name an error rather than an empty string. jinja2 is imported
+    here: only writing a card needs it, not the registry's reads."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("workbench.registry", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
