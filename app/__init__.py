@@ -56,19 +56,29 @@ _SDK_NAMES = frozenset(
     }
 )
 
+# The package's own folders and modules a notebook may reach as ``wb.<name>`` (e.g.
+# ``except wb.errors.NotFound``): imported on first use, like the SDK names.
+_SUBMODULES = frozenset(
+    {"cli", "datasets", "drift", "errors", "registry", "store", "team", "tracking", "training"}
+)
+
 __all__ = sorted(_SDK_NAMES)
 
 
 def __getattr__(name: str) -> Any:
-    """``wb.start_run`` and the rest: imported from :mod:`workbench.sdk` on first use.
+    """``wb.start_run`` and the rest: imported from :mod:`workbench.sdk` on first use;
+    ``wb.errors``, ``wb.store`` and the other domain packages: imported on first use.
 
-    Raises AttributeError for a name that is neither an SDK name nor a subpackage."""
+    Raises AttributeError for any other name."""
     if name in _SDK_NAMES:
         value = getattr(importlib.import_module("workbench.sdk"), name)
         globals()[name] = value  # later lookups skip this function
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"workbench.{name}")
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES})
+    """What a notebook may use: the SDK's names and the domain packages."""
+    return sorted(_SDK_NAMES | _SUBMODULES)

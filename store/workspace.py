@@ -98,6 +98,9 @@ class Workspace:
         """The workspace folder, absolute, ``~`` expanded."""
         return self.paths.root
 
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
     @classmethod
     def open(
         cls, root: Path | str, *, create: bool = True, upgrade: bool = True, **kwargs

@@ -258,3 +258,29 @@ def test_the_wheel_ships_the_package_whole(tmp_path: Path) -> None:
     entry = wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"
     points = zipfile.ZipFile(wheel).read(f"{entry}/entry_points.txt").decode()
     assert "workbench = workbench.cli.main:main" in points
+
+
+def test_a_notebook_reaches_the_domain_packages_and_sees_no_internals(tmp_path: Path) -> None:
+    """After a bare ``import workbench as wb``: ``wb.errors.NotFound`` works (it raised
+    AttributeError unless something had imported the module first), ``dir(wb)`` lists the
+    SDK and the domain packages, not the module's own imports, and the workspace says where
+    it is."""
+    out = run_python(
+        """
+        import json
+        import workbench as wb
+        try:
+            wb.load_dataset("nothing@v1")
+        except wb.errors.NotFound as e:
+            caught = type(e).__name__
+        names = dir(wb)
+        print(json.dumps([caught, "Any" in names or "importlib" in names,
+                          "errors" in names and "start_run" in names, repr(wb.workspace())]))
+        """,
+        tmp_path,
+        tmp_path / "ws",
+    )
+    assert out.returncode == 0, out.stderr
+    caught, internals, listed, shown = json.loads(out.stdout)
+    assert caught == "NotFound" and not internals and listed
+    assert shown == f"Workspace({str(tmp_path / 'ws')!r})"

@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workspace",
         metavar="PATH",
-        help=f"workspace folder (default: ${WORKSPACE_ENV} or ./workspace)",
+        help=f"workspace folder (default: ${WORKSPACE_ENV}, else the nearest workspace/ "
+        "with a database in this folder or a parent, else ./workspace)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -46,17 +46,21 @@ _active_lock = threading.Lock()
 
 
 def set_workspace(path: str | os.PathLike | None) -> Workspace:
-    """Use the workspace at ``path`` for this process (default: $WORKBENCH_WORKSPACE or
-    ./workspace). Creates it if missing."""
+    """Use the workspace at ``path`` for this process; None goes back to the default
+    (``workbench.settings.workspace_path``: $WORKBENCH_WORKSPACE, else the nearest
+    ``workspace/`` with a database in this folder or a parent, else ./workspace). Creates it
+    if missing; returns it."""
     global _workspace_path
     _workspace_path = Path(path) if path is not None else None
     return open_workspace(_workspace_path)
 
 
 def workspace() -> Workspace:
-    """The workspace this process logs to: the one :func:`set_workspace` chose, else
-    $WORKBENCH_WORKSPACE or ./workspace (created and upgraded on first use). Raises InvalidInput
-    or SchemaOutOfDate as ``workbench.workspaces.open_workspace`` does."""
+    """The workspace this process logs to (``.root`` is its folder): the one
+    :func:`set_workspace` chose, else $WORKBENCH_WORKSPACE, else the nearest ``workspace/``
+    with a database in this folder or a parent (a notebook in a subfolder of the project logs
+    where the app reads), else ./workspace; created and upgraded on first use. Raises
+    InvalidInput or SchemaOutOfDate as ``workbench.workspaces.open_workspace`` does."""
     return open_workspace(_workspace_path)
 
 
