@@ -128,6 +128,11 @@ def test_rule_text_is_parsed_once() -> None:
         ("usage=psi:high", "the threshold 'high' is not a number"),
         ("usage=psi:0", "the threshold must be a number above 0; got 0.0"),
         ("usage=nope", "'nope' is not a drift method; use one of wasserstein, share, psi, ks"),
+        # thresholds past what the statistic can reach switched the column off in silence
+        ("plan=js:1.5", "js is a distance from 0 to 1, so a threshold of 1.5 can never be"),
+        ("plan=share:5", "give one below 1, e.g. share:0.1"),
+        ("usage=ks:2", "ks is the largest CDF gap, from 0 to 1"),
+        ("usage=ignore:0.3", "ignore takes no threshold (the column is left out"),
     ]:
         with pytest.raises(InvalidInput, match=text.replace("=", ".")) as caught:
             parse_rules([text])
@@ -139,18 +144,19 @@ def test_rule_text_is_parsed_once() -> None:
 def test_the_page_and_the_cli_say_the_same_about_a_bad_rule(
     two_versions: Workspace, capsys, monkeypatch
 ) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        parse_rules(["income=nope:0.2"])
-    expected = str(caught.value)
-    base = ["--workspace", str(two_versions.root), "drift", "report", "customers@v2"]
-    assert main([*base, "--reference", "customers@v1", "--rule", "income=nope:0.2"]) == 1
-    assert expected in capsys.readouterr().err
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     at = AppTest.from_file(MAIN_SCRIPT, default_timeout=120).run()
     at.switch_page(f"../../../pages/{nav.DRIFT.file}").run()
-    next(t for t in at.text_area if t.key == "drift-rules").set_value("income=nope:0.2")
-    next(b for b in at.button if b.label == "Run the report").click().run()
-    assert [plain(e.value) for e in at.error] == [expected]
+    base = ["--workspace", str(two_versions.root), "drift", "report", "customers@v2"]
+    for rule in ("income=nope:0.2", "plan=js:1.5"):
+        with pytest.raises(InvalidInput) as caught:
+            parse_rules([rule])
+        expected = str(caught.value)
+        assert main([*base, "--reference", "customers@v1", "--rule", rule]) == 1
+        assert expected in capsys.readouterr().err
+        next(t for t in at.text_area if t.key == "drift-rules").set_value(rule)
+        next(b for b in at.button if b.label == "Run the report").click().run()
+        assert [plain(e.value) for e in at.error] == [expected]
     assert reports.list_reports(two_versions) == []
 
 

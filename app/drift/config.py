@@ -227,13 +227,17 @@ class DriftConfig:
 
     def rules_help(self) -> str:
         """How a per-column rule is written, for a form or ``--help``: methods by kind."""
+
+        def listed(kind: str) -> str:
+            return "; ".join(
+                f"{m.name}, {m.unit}" if m.unit else m.name
+                for m in map(methods.get, methods.names(kind))
+            )
+
         return (
-            f"One rule per line, {RULE_SYNTAX}. Numbers: "
-            + ", ".join(methods.names("numeric"))
-            + ". Categories: "
-            + ", ".join(methods.names("categorical"))
-            + f". {methods.IGNORE} leaves a column out. Material at the threshold, major "
-            f"at {self.major_factor:g}x it; the test of real stays."
+            f"One rule per line, {RULE_SYNTAX}. Numbers: {listed('numeric')}. Categories: "
+            f"{listed('categorical')}. {methods.IGNORE} leaves a column out. Material at the "
+            f"threshold, major at {self.major_factor:g}x it; the test of real stays."
         )
 
 
@@ -256,6 +260,11 @@ def parse_rules(texts: Iterable[str]) -> dict[str, Override]:
             )
         name, _, threshold = rest.partition(":")
         name, threshold = name.strip(), threshold.strip()
+        if name == methods.IGNORE and threshold:
+            raise InvalidInput(
+                f"Rule {text!r}: {methods.IGNORE} takes no threshold (the column is left out "
+                f"of the verdict); write {column}={methods.IGNORE}."
+            )
         try:
             value = float(threshold) if threshold else None
         except ValueError:
@@ -323,7 +332,7 @@ def _check_override(column: str, o: Override) -> Override:
     (``stats.check_overrides``)."""
     problem = _override_problem(o)
     if problem:
-        raise InvalidInput(f"Override for {column!r}: {problem}")
+        raise InvalidInput(f"Rule for column {column!r}: {problem}")
     return o if o.method == methods.IGNORE else Override(o.method, float(o.threshold))
 
 
@@ -340,6 +349,13 @@ def _override_problem(o: Override) -> str:
     t = o.threshold
     if isinstance(t, bool) or not (isinstance(t, int | float) and math.isfinite(t) and t > 0):
         return f"the threshold must be a number above 0; got {t!r}."
+    method = methods.get(o.method)
+    if method.upper is not None and t >= method.upper:
+        return (
+            f"{o.method} is {method.unit}, so a threshold of {t:g} can never be reached and "
+            f"the column could never drift; give one below {method.upper:g}, e.g. "
+            f"{o.method}:{method.default_threshold:g}."
+        )
     return ""
 
 

@@ -34,7 +34,10 @@ class Method:
     (recorded beside the result); ``function(figures, reference, current)``: the
     statistic's value for one column, a float or None; ``default_threshold``: the
     threshold when a rule gives none; ``source``: where the statistic and the threshold
-    come from."""
+    come from; ``upper``: the statistic's largest value (1 for a share, KS D or the
+    Jensen-Shannon distance; None when unbounded), so a threshold at or above it, which
+    could never be reached, is refused; ``unit``: what the number measures, for help
+    texts."""
 
     name: str
     kinds: tuple[str, ...]
@@ -42,6 +45,8 @@ class Method:
     function: Statistic
     default_threshold: float
     source: str
+    upper: float | None = None
+    unit: str = ""
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -108,6 +113,8 @@ register(
         "Wasserstein-1 distance over the reference sd, from the quantile functions (within "
         "0.01 sd of scipy.stats.wasserstein_distance on the rows: tests/test_drift.py); 0.1 "
         "as in Evidently's default and drift-methods.md",
+        upper=None,
+        unit="a distance in reference standard deviations",
     )
 )
 register(
@@ -118,6 +125,8 @@ register(
         _figure("largest_share_change"),
         0.1,
         "the largest change in any level's share (absolute); drift-methods.md",
+        upper=1.0,
+        unit="a share of rows from 0 to 1, 0.05 being 5 points",
     )
 )
 register(
@@ -129,6 +138,8 @@ register(
         0.1,
         "Population Stability Index on reference deciles (numbers) or levels; 0.1 and 0.25 "
         "are the usual material and major bounds (Siddiqi, Credit Risk Scorecards, 2006)",
+        upper=None,
+        unit="an index from 0 up, 0.1 moderate and 0.25 large",
     )
 )
 register(
@@ -139,6 +150,8 @@ register(
         _figure("ks_d"),
         0.1,
         "Kolmogorov-Smirnov D (the largest CDF gap, as scipy.stats.ks_2samp); drift-methods.md",
+        upper=1.0,
+        unit="the largest CDF gap, from 0 to 1",
     )
 )
 register(
@@ -150,5 +163,7 @@ register(
         0.1,
         "Jensen-Shannon distance, base 2 (scipy.spatial.distance.jensenshannon); 0.1 as in "
         "Evidently's default",
+        upper=1.0,
+        unit="a distance from 0 to 1",
     )
 )

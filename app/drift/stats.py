@@ -237,7 +237,7 @@ def check_overrides(
     for name, o in overrides.items():
         if name not in ref or name not in cur:
             raise InvalidInput(
-                f"Override for column {name!r}: it is not in both versions "
+                f"Rule for column {name!r}: it is not in both versions "
                 f"(columns: {', '.join(sorted(set(ref) & set(cur)))})."
             )
         if o.method == methods.IGNORE:
@@ -246,7 +246,7 @@ def check_overrides(
         allowed = methods.names(kind)
         if o.method not in allowed:
             raise InvalidInput(
-                f"Override for {name!r}: {o.method!r} is not a method for a "
+                f"Rule for column {name!r}: {o.method!r} is not a method for a "
                 f"{kind} column; use one of {', '.join(allowed)} or "
                 "ignore."
             )
@@ -254,7 +254,7 @@ def check_overrides(
             isinstance(o.threshold, int | float) and math.isfinite(o.threshold) and o.threshold > 0
         ):
             raise InvalidInput(
-                f"Override for {name!r}: the threshold must be a number above "
+                f"Rule for column {name!r}: the threshold must be a number above "
                 f"0; got {o.threshold!r}."
             )
     return overrides
