@@ -349,3 +349,42 @@ def test_home_page_rules_live_in_the_services(ws) -> None:
     pages = ROOT / "pages"
     assert '"ok": "green"' not in (pages / "home.py").read_text()
     assert '"ok": "green"' not in (pages / "models.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("metric", "higher"),
+    [
+        ("latency_ms", False),
+        ("perplexity", False),
+        ("cost", False),
+        ("wer", False),
+        ("hinge_loss", False),
+        ("answer_f1", True),  # "wer" inside a word is no error rate
+        ("runtime_share", True),
+        ("power", True),
+    ],
+)
+def test_common_lower_is_better_names(metric: str, higher: bool) -> None:
+    """Latency, perplexity, cost and error rates were "higher is better" (the run with the
+    highest latency was the best)."""
+    from workbench.tracking.compare import higher_is_better
+
+    assert higher_is_better(metric) is higher
+
+
+def test_runs_declare_a_direction_the_name_rule_gets_wrong(ws) -> None:
+    from workbench import sdk as wb
+
+    ids = []
+    for value in (0.2, 0.9):
+        with wb.start_run(experiment="declared") as run:
+            run.log_metric("gain", value)
+            run.set_tag("direction.gain", "lower")
+        ids.append(run.run_id)
+    table = wb.best_runs(ids).set_index("metric")
+    assert table.loc["gain", "run_id"] == ids[0] and not table.loc["gain", "higher_is_better"]
+    with wb.start_run(experiment="declared") as run:
+        run.log_metric("gain", 0.5)
+        run.set_tag("direction.gain", "higher")
+    with pytest.raises(InvalidInput, match=r"direction\.gain says higher, lower: it must be"):
+        wb.best_runs([*ids, run.run_id])

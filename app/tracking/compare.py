@@ -2,21 +2,29 @@
 
 The Experiments page, the SDK and the CLI share these rules; the page only draws them.
 
-**Direction rule** (:func:`higher_is_better`), read from the metric's name, case-insensitive:
+**Direction rule** (:func:`higher_is_better`), read from the metric's name, case-insensitive,
+unless the runs declare it (rule 0):
 
+0. A run tag ``direction.<metric>`` = ``higher`` or ``lower`` on a compared run decides for
+   that metric (:func:`best_per_metric`; runs that declare it must agree). For a metric
+   the name rule gets wrong.
 1. A name that starts with ``neg_`` is higher-is-better: scikit-learn negates the errors
    and losses its scorers report so that greater is always better (``neg_log_loss``,
    ``neg_root_mean_squared_error``; ``sklearn.metrics.get_scorer_names``).
-2. A name that contains one of :data:`LOWER_IS_BETTER` is lower-is-better: errors and
-   losses (``rmse``, ``mae``, ``loss``, ``log_loss``, ``mean_squared_error``; the scorers
-   scikit-learn makes with ``greater_is_better=False``), the spread of a score across
-   folds (``*_std``: smaller is steadier) and timings (``train_seconds``).
+2. A name that contains one of :data:`LOWER_IS_BETTER`, or has one of
+   :data:`LOWER_IS_BETTER_WORDS` as a whole word (between ``_``, ``-``, ``.``, ``/`` or
+   spaces), is lower-is-better: errors and losses (``rmse``, ``mae``, ``loss``,
+   ``log_loss``, ``mean_squared_error``, ``hinge``; the scorers scikit-learn makes with
+   ``greater_is_better=False``), the spread of a score across folds (``*_std``: smaller is
+   steadier), costs and timings (``train_seconds``, ``latency_ms``, ``duration``), and
+   ``perplexity`` and word or character error rates (``wer``, ``cer``).
 3. Any other name is higher-is-better: scores such as ``accuracy``, ``roc_auc``,
    ``f1_macro``, ``precision``, ``recall`` and ``r2`` (``sklearn.metrics``' ``*_score``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +35,7 @@ from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.tracking import experiments
 
-#: Parts of a metric name that make it lower-is-better (rule 2 of the module docstring).
+#: Parts of a metric name that make it lower-is-better anywhere in it (rule 2).
 LOWER_IS_BETTER = (
     "loss",
     "rmse",
@@ -37,22 +45,51 @@ LOWER_IS_BETTER = (
     "error",
     "deviance",
     "brier",
+    "hinge",
     "seconds",
-    "std",
+    "latency",
+    "duration",
+    "perplexity",
+    "regret",
 )
+#: Short words that make a name lower-is-better only as a whole word (rule 2): ``wer`` in
+#: ``answer_f1`` or ``time`` in ``runtime_share`` would be read wrongly as parts.
+LOWER_IS_BETTER_WORDS = ("std", "wer", "cer", "cost", "time", "ms", "sec")
 #: The prefix scikit-learn gives a negated error or loss (rule 1).
 NEGATED = "neg_"
+#: The run tag that declares a metric's direction (rule 0): ``direction.<metric>``.
+DIRECTION_TAG = "direction."
 
 
 def higher_is_better(metric: str) -> bool:
     """True when a larger value of ``metric`` is better (``accuracy``, ``roc_auc``, ``r2``,
     ``neg_log_loss``), False when a smaller one is (``rmse``, ``mae``, ``log_loss``,
-    ``accuracy_std``, ``train_seconds``); the rule and its source are in the module
-    docstring. A metric key may carry a prefix (``fold_rmse``, ``eval_accuracy``)."""
+    ``accuracy_std``, ``train_seconds``, ``latency_ms``, ``perplexity``, ``wer``), by the
+    name rules 1 to 3 of the module docstring (a declared direction is rule 0, applied by
+    :func:`best_per_metric`). A metric key may carry a prefix (``fold_rmse``)."""
     name = metric.lower()
     if name.startswith(NEGATED):
         return True
-    return not any(part in name for part in LOWER_IS_BETTER)
+    words = set(re.split(r"[_\-./ ]+", name))
+    return not (any(part in name for part in LOWER_IS_BETTER) or words & set(LOWER_IS_BETTER_WORDS))
+
+
+def declared_direction(table: pd.DataFrame, metric: str) -> bool | None:
+    """The direction the runs of ``table`` declare for ``metric`` with the tag
+    ``direction.<metric>`` (``higher`` -> True, ``lower`` -> False), or None when none does.
+    Raises InvalidInput when the tag holds another word or the runs disagree."""
+    column = f"tags.{DIRECTION_TAG}{metric}"
+    if column not in table.columns:
+        return None
+    said = {str(v).strip().lower() for v in table[column].dropna()}
+    if not said:
+        return None
+    if not said <= {"higher", "lower"} or len(said) > 1:
+        raise InvalidInput(
+            f"The runs' tag {DIRECTION_TAG}{metric} says {', '.join(sorted(said))}: it must be "
+            "'higher' or 'lower', the same on every run that sets it."
+        )
+    return said == {"higher"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +112,9 @@ class MetricBest:
 def best_per_metric(table: pd.DataFrame) -> list[MetricBest]:
     """For each ``metrics.<key>`` column of ``table`` (the runs table of
     :func:`workbench.tracking.experiments.runs_table`: a ``run_id`` column and one column
-    per metric, latest values), the best run by :func:`higher_is_better`, in column order.
+    per metric, latest values; ``tags.*`` columns), the best run by the metric's direction
+    (declared by the runs' ``direction.<metric>`` tag, else :func:`higher_is_better`), in
+    column order. Raises InvalidInput when the runs declare a direction badly.
     A metric no run has a value for is left out; ties go to the first run in ``table``."""
     out = []
     for col in (c for c in table.columns if c.startswith("metrics.")):
@@ -83,7 +122,8 @@ def best_per_metric(table: pd.DataFrame) -> list[MetricBest]:
         if values.empty:
             continue
         name = col.removeprefix("metrics.")
-        higher = higher_is_better(name)
+        declared = declared_direction(table, name)
+        higher = higher_is_better(name) if declared is None else declared
         best = values.idxmax() if higher else values.idxmin()
         out.append(
             MetricBest(
@@ -106,7 +146,7 @@ def best_runs(ws: Workspace, run_ids: Sequence[str]) -> list[MetricBest]:
     InvalidInput for an empty list."""
     ids = [str(r) for r in run_ids]
     if not ids:
-        raise InvalidInput("Select at least one run to compare; got none.")
+        raise InvalidInput("Give at least one run id to compare; got none.")
     table = experiments.runs_table(
         ws, conditions=[Condition("attributes", "run_id", "IN", tuple(ids))]
     )
