@@ -32,7 +32,6 @@ import pandas as pd
 from workbench.datasets import versions as datasets
 from workbench.store.entities import DatasetVersion, RunDetail
 from workbench.store.errors import InvalidInput
-from workbench.store.snapshots import index_carries_data
 from workbench.tracking import compare, experiments
 from workbench.tracking.fluent import (  # the fluent run logger, re-exported
     ActiveRun,
@@ -188,7 +187,7 @@ def log_dataset(
         )
     source = data if isinstance(data, pd.DataFrame) else Path(data)
     unnamed = isinstance(data, pd.DataFrame) and all(n is None for n in data.index.names)
-    if unnamed and index_carries_data(data):  # a named index is plainly data: kept quietly
+    if unnamed and datasets.index_carries_data(data):  # a named index is plainly data: kept quietly
         warnings.warn(
             "The DataFrame's unnamed index is not the row numbers 0..n-1, so it is kept as "
             "a column (named as df.reset_index() names it, usually 'index'). If it is not "

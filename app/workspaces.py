@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from workbench.settings import Settings, workspace_path
+from workbench.store import migrations
 from workbench.store.workspace import Workspace
 
 _lock = threading.Lock()
@@ -45,3 +46,23 @@ def is_demo(root: str | os.PathLike) -> bool:
     """Whether the folder ``root`` is a workspace ``workbench demo`` seeded (it holds
     ``DEMO_MARKER``), which ``demo --reset`` may delete."""
     return (Path(root) / DEMO_MARKER).exists()
+
+
+def schema_status(path: str | os.PathLike | None = None) -> migrations.SchemaStatus:
+    """The schema of the workspace database at ``path`` (as :func:`open_workspace` finds
+    it): its version, the code's head, pending and applied migrations. Upgrades and creates
+    nothing; InvalidInput when the folder does not exist."""
+    ws = Workspace.open(workspace_path(path), create=False, upgrade=False)
+    return migrations.status(ws.store)
+
+
+def upgrade_schema(path: str | os.PathLike | None = None) -> list[migrations.Migration]:
+    """Apply the pending migrations to the workspace database at ``path`` (an existing
+    database is first copied into its ``backups/``); returns the steps applied, empty when
+    none was pending. SchemaOutOfDate when the database is newer than the code or a step
+    fails (the database is left at the version before it)."""
+    ws = Workspace.open(workspace_path(path), upgrade=False)
+    return migrations.upgrade(ws.store, backup_dir=ws.paths.backups)
+
+
+SCHEMA_HEAD = migrations.HEAD  # the schema version this code writes

@@ -237,6 +237,29 @@ def test_pages_and_ui_call_services_only() -> None:
     assert offenders == []
 
 
+# The CLI and the SDK may also print standard JSON (the store's encoder of it).
+DOOR_VOCABULARY = re.compile(r"workbench\.store(\.(errors|entities|workspace|jsontext))?$")
+
+
+def test_the_sdk_and_the_cli_call_services_only() -> None:
+    """The notebook facade and the command line take the store's vocabulary (errors,
+    entities, the Workspace handle, its JSON encoder) and nothing else of it: no query
+    module, no migrations, no snapshot helper (each is reached through a service)."""
+    doors = [m for m in ALL if m.in_("workbench.sdk", "workbench.cli")]
+    assert len(doors) >= 8
+    offenders = []
+    for m in doors:
+        for name, line in imports(m.tree):
+            if not name.startswith("workbench.store"):
+                continue
+            module = name if name.count(".") <= 2 else ".".join(name.split(".")[:3])
+            if not DOOR_VOCABULARY.match(module):
+                offenders.append(f"{m.rel}:{line} imports {name}")
+        text = m.path.read_text()
+        offenders += [f"{m.rel}: {t}" for t in (".store.read(", ".store.write(") if t in text]
+    assert offenders == []
+
+
 def test_only_the_training_wing_imports_scikit_learn_at_module_level() -> None:
     offenders = [
         f"{m.rel}:{line}"

@@ -9,12 +9,11 @@ import getpass
 import sys
 import time
 
+from workbench import workspaces
 from workbench.settings import workspace_path
-from workbench.store import migrations
 from workbench.store.errors import InvalidInput
-from workbench.store.users import ROLES
-from workbench.store.workspace import Workspace
 from workbench.team import auth, backup, tokens
+from workbench.team.auth import ROLES
 from workbench.workspaces import open_workspace
 
 
@@ -284,7 +283,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     printing each step; 0. InvalidInput for a workspace that already has data, or a reset of
     a folder that is not a demo or (without ``--force``) has a run still logging."""
     from workbench import demo
-    from workbench.settings import workspace_path
 
     root = workspace_path(args.workspace)
     if args.reset:
@@ -300,8 +298,7 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     """``workbench db status``: the database path, schema version against the
     code's head, pending and applied migrations; 0, or 1 when the database is newer than the
     code. Upgrades nothing; InvalidInput when the workspace folder does not exist."""
-    ws = Workspace.open(workspace_path(args.workspace), create=False, upgrade=False)
-    st = migrations.status(ws.store)
+    st = workspaces.schema_status(args.workspace)
     print(f"database: {st.path}")
     print(f"schema version: {st.version} (code head: {st.head}, pending: {st.pending})")
     for version, name, applied_at in st.applied:
@@ -316,10 +313,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """``workbench db upgrade``: apply the pending migrations (an existing database is
     first copied into ``backups/``) and print each, or say there is nothing to do; 0.
     SchemaOutOfDate when the database is newer than the code or a step fails."""
-    ws = Workspace.open(workspace_path(args.workspace), upgrade=False)
-    applied = migrations.upgrade(ws.store, backup_dir=ws.paths.backups)
+    applied = workspaces.upgrade_schema(args.workspace)
     if not applied:
-        print(f"already at schema version {migrations.HEAD}; nothing to do")
+        print(f"already at schema version {workspaces.SCHEMA_HEAD}; nothing to do")
     for step in applied:
         print(f"applied {step.version}: {step.name}")
     return 0

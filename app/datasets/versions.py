@@ -37,6 +37,7 @@ from workbench.store.diffs import RowDiff, diff_rows
 from workbench.store.entities import CheckResult, ColumnProfile, Dataset, DatasetVersion, utcnow
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.snapshots import Column, Scratch
+from workbench.store.snapshots import index_carries_data as index_carries_data  # for the SDK
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
 from workbench.validation import check_dataset_name, check_key, check_storable, check_tag_value
