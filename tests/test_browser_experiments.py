@@ -28,7 +28,7 @@ def test_launch_a_sweep_and_compare(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("button", name="Launch sweep").wait_for()
         page.screenshot(path=SHOTS / "experiments-launch.png", full_page=True)
         page.get_by_role("button", name="Launch sweep").click()
-        page.get_by_text("Launched 6 run(s) in churn-sweeps").wait_for(timeout=30_000)
+        page.get_by_text("Launched a sweep of 6 trials in churn-sweeps").wait_for(timeout=30_000)
         page.get_by_text("7 runs").wait_for(timeout=30_000)  # the sweep and its 6 trials
         page.get_by_text("refreshing live").wait_for(state="detached", timeout=120_000)
         assert error_texts(page) == []

@@ -121,9 +121,12 @@ def launch_form(experiment_default: str) -> None:
         launched = runner.launch(
             ws, spec, experiment=experiment.strip() or "Default", sweep=sweep, workers=int(workers)
         )
+        n = len(launched.run_ids)
         st.session_state["flash"] = (
-            f"Launched {len(launched.run_ids)} run(s) in "
-            f"{launched.experiment}; they appear below as they run."
+            f"Launched a sweep of {n} trials in {launched.experiment}; they appear below as "
+            "they run."
+            if launched.parent_run_id is not None
+            else f"Launched a run in {launched.experiment}; it appears below as it runs."
         )
         st.session_state["pending_experiment"] = launched.experiment  # set before the selector
         st.session_state["pending_launch_close"] = True  # the form closes: the runs show
