@@ -17,8 +17,9 @@ from workbench.store.gateway import Tx
 
 _DATASET_COLS = "d.dataset_id, d.name, d.description, d.created_at, d.created_by, d.lifecycle"
 _VERSION_COLS = (
-    "v.dataset_id, d.name, v.version, v.fingerprint, v.blob_sha256, v.size_bytes, v.n_rows, "
-    "v.n_columns, v.duplicate_rows, v.created_at, v.created_by, v.message, v.parent_version, "
+    "v.dataset_id, d.name AS dataset_name, v.version, v.fingerprint, v.blob_sha256, "
+    "v.size_bytes, v.n_rows, v.n_columns, v.duplicate_rows, v.created_at, v.created_by, "
+    "v.message, v.parent_version, "
     "v.source, v.source_name, v.contract_revision, v.contract_passed, v.n_failed_checks"
 )
 _PROFILE_COLS = (
@@ -76,13 +77,14 @@ def list_datasets(tx: Tx) -> list[Dataset]:
 
 
 def _datasets(tx: Tx, where: str, params: list) -> list[Dataset]:
-    rows = tx.fetchall(
-        f"SELECT {_DATASET_COLS}, coalesce(max(v.version), 0), count(v.version) "
+    rows = tx.records(
+        f"SELECT {_DATASET_COLS}, coalesce(max(v.version), 0) AS latest_version, "
+        "count(v.version) AS n_versions "
         f"FROM datasets d LEFT JOIN dataset_versions v USING (dataset_id) {where} "
         "GROUP BY ALL ORDER BY d.name",
         params,
     )
-    return [Dataset(*row) for row in rows]
+    return [Dataset(**row) for row in rows]
 
 
 def insert_dataset(tx: Tx, dataset_id: str, name: str, *, description: str, actor: str) -> None:
@@ -169,14 +171,14 @@ def version_counts(tx: Tx) -> tuple[int, int, int]:
 
 
 def _versions(tx: Tx, tail: str, params: list) -> list[DatasetVersion]:
-    rows = tx.fetchall(
+    rows = tx.records(
         f"SELECT {_VERSION_COLS} FROM dataset_versions v JOIN datasets d USING (dataset_id) "
         + tail,
         params,
     )
     if not rows:
         return []
-    keys = {(r[0], r[2]) for r in rows}
+    keys = {(r["dataset_id"], r["version"]) for r in rows}
     tags: dict[tuple[str, int], dict[str, str]] = {}
     for ds, ver, key, value in tx.fetchall(
         "SELECT dataset_id, version, key, value FROM dataset_tags WHERE dataset_id IN "
@@ -185,7 +187,10 @@ def _versions(tx: Tx, tail: str, params: list) -> list[DatasetVersion]:
     ):
         if (ds, ver) in keys:
             tags.setdefault((ds, ver), {})[key] = value
-    return [DatasetVersion(*row, tags=tags.get((row[0], row[2]), {})) for row in rows]
+    return [
+        DatasetVersion(**row, tags=tags.get((row["dataset_id"], row["version"]), {}))
+        for row in rows
+    ]
 
 
 def next_version(tx: Tx, dataset_id: str) -> int:
@@ -341,13 +346,14 @@ def contract_results(tx: Tx, dataset_id: str, version: int) -> tuple[int | None,
     )
     if revision is None:
         return None, []
-    rows = tx.fetchall(
-        "SELECT check_name, column_name, passed, message, failing, examples FROM "
+    rows = tx.records(
+        'SELECT check_name AS "check", column_name AS "column", passed, message, failing, '
+        "examples FROM "
         "contract_results WHERE dataset_id = ? AND version = ? AND revision = ? "
         "ORDER BY position",
         [dataset_id, version, revision],
     )
-    return revision, [CheckResult(*r[:5], examples=tuple(r[5] or ())) for r in rows]
+    return revision, [CheckResult(**{**r, "examples": tuple(r["examples"] or ())}) for r in rows]
 
 
 # -- contracts ---------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def recent(tx: Tx, limit: int | None = None) -> list[StoredReport]:
     """Stored reports, newest first: every one, or the newest ``limit`` (:func:`count` says
     how many there are in all)."""
     sql = f"SELECT {_COLS} FROM drift_reports ORDER BY created_at DESC, report_id DESC"
-    rows = tx.fetchall(sql) if limit is None else tx.fetchall(sql + " LIMIT ?", [int(limit)])
+    rows = tx.records(sql) if limit is None else tx.records(sql + " LIMIT ?", [int(limit)])
     return [_report(r) for r in rows]
 
 
@@ -105,14 +105,18 @@ def count(tx: Tx) -> int:
 
 def get(tx: Tx, report_id: str) -> StoredReport | None:
     """The report ``report_id``, or None."""
-    row = tx.fetchone(f"SELECT {_COLS} FROM drift_reports WHERE report_id = ?", [report_id])
+    row = tx.record(f"SELECT {_COLS} FROM drift_reports WHERE report_id = ?", [report_id])
     return None if row is None else _report(row)
 
 
-def _report(row: tuple) -> StoredReport:
+def _report(row: dict[str, Any]) -> StoredReport:
+    """A stored row (by column name) as a StoredReport, its JSON columns parsed."""
+    model = row.pop("model_results")
     return StoredReport(
-        *row[:9],
-        json.loads(row[9]),
-        json.loads(row[10]) if row[10] else None,
-        json.loads(row[11]) if row[11] else None,
+        **{**row, "results": json.loads(row["results"]), "config": _loads(row["config"])},
+        model=_loads(model),
     )
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None

@@ -8,7 +8,7 @@ from workbench.store.entities import AliasEvent, Model, ModelVersion, utcnow
 from workbench.store.gateway import Tx
 
 _VERSION_COLS = (
-    "v.model_id, m.name, v.version, v.run_id, v.dataset_ref, v.sha256, v.size_bytes, "
+    "v.model_id, m.name AS model_name, v.version, v.run_id, v.dataset_ref, v.sha256, v.size_bytes, "
     "v.signature, v.metrics, v.libraries, v.card, v.created_at, v.created_by"
 )
 
@@ -25,9 +25,10 @@ def list_models(tx: Tx) -> list[Model]:
 
 
 def _models(tx: Tx, where: str, params: list) -> list[Model]:
-    rows = tx.fetchall(
+    rows = tx.records(
         "SELECT m.model_id, m.name, m.description, m.created_at, m.created_by, "
-        "coalesce(max(v.version), 0) FROM models m LEFT JOIN model_versions v USING (model_id) "
+        "coalesce(max(v.version), 0) AS latest_version "
+        "FROM models m LEFT JOIN model_versions v USING (model_id) "
         f"{where} GROUP BY ALL ORDER BY m.name",
         params,
     )
@@ -36,7 +37,7 @@ def _models(tx: Tx, where: str, params: list) -> list[Model]:
         "SELECT model_id, alias, version FROM model_aliases ORDER BY alias"
     ):
         aliases.setdefault(model_id, {})[alias] = version
-    return [Model(*row, aliases=aliases.get(row[0], {})) for row in rows]
+    return [Model(**row, aliases=aliases.get(row["model_id"], {})) for row in rows]
 
 
 def insert_model(tx: Tx, model_id: str, name: str, actor: str) -> None:
@@ -92,7 +93,7 @@ def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVer
     if version is not None:
         where += " AND v.version = ?"
         params.append(version)
-    rows = tx.fetchall(
+    rows = tx.records(
         f"SELECT {_VERSION_COLS} FROM model_versions v JOIN models m USING (model_id) {where} "
         "ORDER BY v.version DESC",
         params,
@@ -110,13 +111,9 @@ def versions(tx: Tx, model_id: str, version: int | None = None) -> list[ModelVer
         aliases.setdefault(ver, []).append(alias)
     return [
         ModelVersion(
-            *r[:7],
-            json.loads(r[7]),
-            json.loads(r[8]),
-            json.loads(r[9]),
-            *r[10:],
-            tags=tags.get(r[2], {}),
-            aliases=tuple(aliases.get(r[2], ())),
+            **{**r, **{k: json.loads(r[k]) for k in ("signature", "metrics", "libraries")}},
+            tags=tags.get(r["version"], {}),
+            aliases=tuple(aliases.get(r["version"], ())),
         )
         for r in rows
     ]
@@ -171,12 +168,12 @@ def alias_history(tx: Tx, model_id: str, alias: str | None = None) -> list[Alias
     if alias is not None:
         where += " AND alias = ?"
         params.append(alias)
-    rows = tx.fetchall(
+    rows = tx.records(
         "SELECT event_id, alias, from_version, to_version, actor, moved_at, reason FROM "
         f"alias_events {where} ORDER BY event_id DESC",
         params,
     )
-    return [AliasEvent(*r) for r in rows]
+    return [AliasEvent(**r) for r in rows]
 
 
 def delete_version(tx: Tx, model_id: str, version: int) -> str:

@@ -99,18 +99,16 @@ def insert_experiment(tx: Tx, exp: Experiment) -> None:
 
 def find_experiment(tx: Tx, name: str) -> Experiment | None:
     """The experiment named ``name`` (exact, case-sensitive; any lifecycle), or None."""
-    row = tx.fetchone(f"SELECT {_EXP_COLS} FROM experiments WHERE name = ?", [name])
-    return Experiment(*row) if row else None
+    row = tx.record(f"SELECT {_EXP_COLS} FROM experiments WHERE name = ?", [name])
+    return Experiment(**row) if row else None
 
 
 def get_experiment(tx: Tx, experiment_id: str) -> Experiment:
     """The experiment with id ``experiment_id`` (any lifecycle). Raises NotFound."""
-    row = tx.fetchone(
-        f"SELECT {_EXP_COLS} FROM experiments WHERE experiment_id = ?", [experiment_id]
-    )
+    row = tx.record(f"SELECT {_EXP_COLS} FROM experiments WHERE experiment_id = ?", [experiment_id])
     if row is None:
         raise NotFound(f"Experiment {experiment_id!r} not found.")
-    return Experiment(*row)
+    return Experiment(**row)
 
 
 def experiment_names(tx: Tx) -> dict[str, str]:
@@ -122,16 +120,25 @@ def list_experiments(tx: Tx) -> list[ExperimentSummary]:
     """Every active experiment with the counts of its active runs (see
     :class:`ExperimentSummary`), the one with the latest run first, experiments without a
     run last, ties by name."""
-    rows = tx.fetchall(
+    rows = tx.records(
         f"""SELECT {", ".join("e." + c.strip() for c in _EXP_COLS.split(","))},
-                   count(r.run_id), count(r.run_id) FILTER (WHERE r.status = 'running'),
-                   max(r.started_at), count(r.run_id) FILTER (WHERE r.status = 'queued')
+                   count(r.run_id) AS run_count,
+                   count(r.run_id) FILTER (WHERE r.status = 'running') AS running,
+                   max(r.started_at) AS last_run_at,
+                   count(r.run_id) FILTER (WHERE r.status = 'queued') AS queued
             FROM experiments e
             LEFT JOIN runs r ON r.experiment_id = e.experiment_id AND r.lifecycle = 'active'
             WHERE e.lifecycle = 'active'
             GROUP BY ALL ORDER BY max(r.started_at) DESC NULLS LAST, e.name"""
     )
-    return [ExperimentSummary(Experiment(*row[:6]), row[6], row[7], row[8], row[9]) for row in rows]
+    counts = ("run_count", "running", "last_run_at", "queued")
+    return [
+        ExperimentSummary(
+            Experiment(**{k: v for k, v in row.items() if k not in counts}),
+            **{k: row[k] for k in counts},
+        )
+        for row in rows
+    ]
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -166,10 +173,10 @@ def insert_run(tx: Tx, run: Run) -> None:
 
 def get_run(tx: Tx, run_id: str) -> Run:
     """The run with id ``run_id`` (any lifecycle: a deleted run too). Raises NotFound."""
-    row = tx.fetchone(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ?", [run_id])
+    row = tx.record(f"SELECT {_RUN_COLS} FROM runs WHERE run_id = ?", [run_id])
     if row is None:
         raise NotFound(f"Run {run_id!r} not found; `workbench runs list` shows the runs.")
-    return Run(*row)
+    return Run(**row)
 
 
 def finish_run(tx: Tx, run_id: str, status: str, error: str | None, ended_at: datetime) -> None:
@@ -185,8 +192,8 @@ def finish_run(tx: Tx, run_id: str, status: str, error: str | None, ended_at: da
 
 def unended_runs(tx: Tx) -> list[Run]:
     """Every run still queued or running (any lifecycle): what the lost-run reaper checks."""
-    rows = tx.fetchall(f"SELECT {_RUN_COLS} FROM runs WHERE status IN ('queued', 'running')")
-    return [Run(*row) for row in rows]
+    rows = tx.records(f"SELECT {_RUN_COLS} FROM runs WHERE status IN ('queued', 'running')")
+    return [Run(**row) for row in rows]
 
 
 def search_runs(
@@ -224,8 +231,8 @@ def search_runs(
         raise InvalidInput(f"limit must be 0 or more; got {limit}.")
     # LIMIT NULL is no limit
     page = [None if limit is None else int(limit), max(int(offset), 0)]
-    rows = tx.fetchall(sql, [*join_params, *params, *page])
-    return [Run(*row) for row in rows]
+    rows = tx.records(sql, [*join_params, *params, *page])
+    return [Run(**row) for row in rows]
 
 
 def count_matching(
@@ -710,19 +717,19 @@ def metric_history(
 
 def artifacts_of(tx: Tx, run_id: str) -> list[Artifact]:
     """One run's logged artifacts, ordered by path (empty for an unknown run)."""
-    rows = tx.fetchall(
+    rows = tx.records(
         "SELECT run_id, path, sha256, size_bytes, created_at FROM artifacts WHERE run_id = ? "
         "ORDER BY path",
         [run_id],
     )
-    return [Artifact(*row) for row in rows]
+    return [Artifact(**row) for row in rows]
 
 
 def metric_summary_list(tx: Tx, run_id: str) -> list[MetricSummary]:
     """One run's metric summaries, one per key, ordered by key (empty for an unknown run)."""
-    rows = tx.fetchall(
+    rows = tx.records(
         "SELECT key, last_value, last_step, min_value, max_value, n_points FROM metric_summary "
         "WHERE run_id = ? ORDER BY key",
         [run_id],
     )
-    return [MetricSummary(*row) for row in rows]
+    return [MetricSummary(**row) for row in rows]

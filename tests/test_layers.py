@@ -338,3 +338,20 @@ def test_metadata_reads_do_not_import_scikit_learn() -> None:
         env=subprocess_env(ROOT / "unused"),
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_store_builds_entities_by_column_name() -> None:
+    """No entity is built from a row by position (``Run(*row)``): a column added to a table
+    or reordered in a SELECT would shift every field after it. Rows come as dicts keyed by
+    column name (``Tx.records``) and entities are built with ``**row``."""
+    offenders = [
+        f"{m.rel}:{node.lineno} {node.func.id}(*...)"
+        for m in ALL
+        if m.in_("workbench.store")
+        for node in ast.walk(m.tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id[:1].isupper()
+        and any(isinstance(a, ast.Starred) for a in node.args)
+    ]
+    assert offenders == []
