@@ -28,6 +28,8 @@ _PROFILE_COLS = (
     "top_values, top_counts, other_count, posinf_count, neginf_count, quantiles_exact, "
     "singletons, tail_hashes, tail_counts"
 )
+# The same, named as ColumnProfile's fields (the table's distinct_count is its `distinct`).
+_PROFILE_READ_COLS = _PROFILE_COLS.replace("distinct_count", 'distinct_count AS "distinct"')
 # Arrow types of the profile columns, so a whole profile is inserted in one statement (a
 # 1,000-column table would otherwise take 1,000 INSERTs) and no float becomes SQL text.
 _PROFILE_TYPES = {
@@ -277,25 +279,33 @@ def insert_version(tx: Tx, v: DatasetVersion, profile: Sequence[ColumnProfile]) 
 
 def column_profiles(tx: Tx, dataset_id: str, version: int) -> tuple[ColumnProfile, ...]:
     """The version's column profiles in column order (empty for an unknown version)."""
-    rows = tx.fetchall(
-        f"SELECT {_PROFILE_COLS} FROM dataset_columns WHERE dataset_id = ? AND version = ? "
+    rows = tx.records(
+        f"SELECT {_PROFILE_READ_COLS} FROM dataset_columns WHERE dataset_id = ? AND version = ? "
         "ORDER BY position",
         [dataset_id, version],
     )
     return tuple(
         ColumnProfile(
-            *r[:15],
-            *(tuple(x or ()) for x in r[15:20]),
-            other_count=r[20],
-            posinf_count=r[21],
-            neginf_count=r[22],
-            quantiles_exact=bool(r[23]),
-            singletons=r[24],
-            tail_hashes=tuple(r[25] or ()),
-            tail_counts=tuple(r[26] or ()),
+            **{
+                **r,
+                **{k: tuple(r[k] or ()) for k in _PROFILE_LISTS},
+                "quantiles_exact": bool(r["quantiles_exact"]),
+            }
         )
         for r in rows
     )
+
+
+# The profile columns stored as lists (NULL for none), read back as tuples.
+_PROFILE_LISTS = (
+    "quantiles",
+    "hist_edges",
+    "hist_counts",
+    "top_values",
+    "top_counts",
+    "tail_hashes",
+    "tail_counts",
+)
 
 
 def set_contract_outcome(
