@@ -48,7 +48,7 @@ from workbench.registry import models as registry
 from workbench.settings import Settings
 from workbench.store import profiles, snapshots
 from workbench.store.entities import ColumnProfile, DatasetVersion, ModelVersion
-from workbench.store.errors import InvalidInput, NotFound
+from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.tracking.compare import higher_is_better
 from workbench.training import evaluation
@@ -222,7 +222,7 @@ def model_drift(
     classifier = model.signature["output"]["kind"] == "classification"
     classes = model.signature["output"].get("classes") or []
     positive = (f"proba_{classes[1]}", classes[1]) if classifier and len(classes) == 2 else None
-    target = target or _training_target(ws, model.ref)
+    target = target or registry.training_target(ws, registry.get_version(ws, model_ref))
     frames, versions, sample = [], [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
         version = datasets.get_version(ws, ref)
@@ -456,15 +456,6 @@ def performance_drift(
         len(reference[0]),
         len(current[0]),
     )
-
-
-def _training_target(ws: Workspace, model_ref: str) -> str | None:
-    from workbench.training import runner  # scikit-learn's import: only when a model is involved
-
-    try:
-        return runner.run_spec(ws, registry.get_version(ws, model_ref).run_id).target
-    except NotFound:  # a run logged from code has no launch spec
-        return None
 
 
 def _scored(model: Any, frame: pd.DataFrame, classifier: bool) -> pd.DataFrame:

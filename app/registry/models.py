@@ -285,6 +285,16 @@ def _template(name: str) -> jinja2.Template:
 # -- reading -----------------------------------------------------------------------------------
 
 
+def training_target(ws: Workspace, version: ModelVersion) -> str | None:
+    """The label column the model ``version`` was trained to predict, from the launch spec
+    its run recorded (``workbench.training.runner.run_spec`` writes it; read here as the
+    record itself, so no training code is imported); None for a model logged from code
+    (no launch spec). The comparison, model drift and monitoring default to it."""
+    records = ws.store.read(lambda tx: runs_admin.run_records(tx, version.run_id, "spec"))
+    target = (records.get(("spec", "run")) or {}).get("target")
+    return target if isinstance(target, str) else None
+
+
 def list_models(ws: Workspace) -> list[Model]:
     """Every registered model by name, with its latest version number and its aliases
     (alias -> version); empty when none is registered."""

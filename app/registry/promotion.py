@@ -29,8 +29,6 @@ from workbench.datasets import versions as datasets
 from workbench.drift.stats import p_clause
 from workbench.registry import models as registry
 from workbench.registry import signature
-from workbench.store import runs_admin
-from workbench.store.entities import ModelVersion
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import requires
@@ -263,7 +261,9 @@ def evaluation_choice(
         "champion": registry.get_version(ws, f"{name}@{champion}"),
         "challenger": registry.get_version(ws, f"{name}@{challenger}"),
     }
-    target = target or next(filter(None, (_training_target(ws, m) for m in models.values())), None)
+    target = target or next(
+        filter(None, (registry.training_target(ws, m) for m in models.values())), None
+    )
     inputs = {
         c["name"]
         for m in models.values()
@@ -310,15 +310,6 @@ def evaluation_choice(
         "optimistic and the gate stays closed. Register labelled data "
         "neither model was trained on.",
     )
-
-
-def _training_target(ws: Workspace, version: ModelVersion) -> str | None:
-    """The label column of the run that made ``version``, from the launch spec the runner
-    recorded (``workbench.training.runner.run_spec``, read here as the record itself: the
-    runner imports scikit-learn); None for a model logged from code (no launch spec)."""
-    records = ws.store.read(lambda tx: runs_admin.run_records(tx, version.run_id, "spec"))
-    target = (records.get(("spec", "run")) or {}).get("target")
-    return target if isinstance(target, str) else None
 
 
 def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
