@@ -104,10 +104,15 @@ def best_runs(run_ids: Sequence[str]) -> pd.DataFrame:
     page's comparison shows it: one row per metric, columns ``metric``,
     ``higher_is_better`` (the metric's direction, one rule for the page, the CLI and the
     promotion gate: :func:`workbench.tracking.compare.higher_is_better`), ``run_id`` (the
-    best run), ``value`` (its latest value), ``min``, ``max``, ``mean`` and ``runs`` (how
-    many of them logged a finite value). Ids that match no run are left out. Raises
-    InvalidInput for an empty list."""
-    best = compare.best_runs(workspace(), list(run_ids))
+    best run), ``value`` (its latest value), ``min``, ``max``, ``mean``, ``runs`` (how
+    many of them logged a finite value) and ``decided_by`` (``name``, or ``declared`` when
+    the runs' tag ``direction.<metric>`` set it; runs that disagree are warned about and the
+    name rule decides). Raises InvalidInput for an empty list or a single string, NotFound
+    naming ids that match no run."""
+    best = compare.best_runs(workspace(), run_ids)
+    for b in best:
+        if b.decided_by not in ("name", "declared"):
+            warnings.warn(f"{b.metric}: {b.decided_by}", stacklevel=2)
     columns = [f.name for f in fields(compare.MetricBest)]
     return pd.DataFrame([asdict(b) for b in best], columns=columns)
 

@@ -385,6 +385,43 @@ def test_runs_declare_a_direction_the_name_rule_gets_wrong(ws) -> None:
     assert table.loc["gain", "run_id"] == ids[0] and not table.loc["gain", "higher_is_better"]
     with wb.start_run(experiment="declared") as run:
         run.log_metric("gain", 0.5)
+        run.log_metric("auc", 0.8)
         run.set_tag("direction.gain", "higher")
-    with pytest.raises(InvalidInput, match=r"direction\.gain says higher, lower: it must be"):
-        wb.best_runs([*ids, run.run_id])
+    # runs that disagree set the declaration aside for that metric alone, and say so
+    with pytest.warns(UserWarning, match=r"gain: the runs' tag direction\.gain says higher, lower"):
+        table = wb.best_runs([*ids, run.run_id]).set_index("metric")
+    assert table.loc["gain", "run_id"] == ids[1] and table.loc["gain", "decided_by"] != "declared"
+    assert table.loc["auc", "run_id"] == run.run_id
+    from workbench.store.entities import Condition
+    from workbench.tracking import experiments
+    from workbench.ui.compare import styled_metrics
+
+    two = experiments.runs_table(
+        ws, conditions=[Condition("attributes", "run_id", "IN", tuple(ids))]
+    )
+    styled = styled_metrics(two)
+    styled._compute()  # pandas fills Styler.ctx, (row, column) -> CSS, when it renders
+    column = list(styled.data.columns).index("gain")
+    [row] = [r for (r, c), css in styled.ctx.items() if c == column and css]
+    # the page's highlighted best follows the declared direction too: the lower gain
+    assert styled.data["gain"].iloc[row] == 0.2
+
+
+@pytest.mark.parametrize(
+    ("metric", "higher"),
+    [
+        ("tokens_per_sec", True),  # a rate: "sec" made it lower
+        ("samples_per_second", True),
+        ("loss_per_sample", False),
+        ("rmsle", False),  # mean_squared_log_error
+        ("d2_absolute_error_score", True),  # scikit-learn's *_score: higher
+        ("brier_score", False),  # an error despite its name
+        ("false_positive_rate", False),
+        ("memory_mb", False),
+        ("fid", False),
+    ],
+)
+def test_scores_rates_and_errors_by_name(metric: str, higher: bool) -> None:
+    from workbench.tracking.compare import higher_is_better
+
+    assert higher_is_better(metric) is higher

@@ -14,7 +14,7 @@ from tests.conftest import make_run
 from workbench import sdk as wb
 from workbench.store import audit
 from workbench.store.blobs import file_sha256
-from workbench.store.errors import InvalidInput
+from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.tracking import experiments, fluent
 
@@ -197,11 +197,15 @@ def test_best_runs_follows_each_metrics_direction_at_every_door(ws: Workspace, c
     assert table.loc["auc", "run_id"] == ids[1] and table.loc["auc", "runs"] == 2
     assert table.loc["rmse", "run_id"] == ids[2] and not table.loc["rmse", "higher_is_better"]
     assert table.loc["neg_log_loss", "run_id"] == ids[1]
-    assert main(["runs", "best", *ids, "nosuchrun", "--format", "json"]) == 0
-    out = capsys.readouterr()
-    rows = {r["metric"]: r for r in json.loads(out.out)}
+    assert main(["runs", "best", *ids, "--format", "json"]) == 0
+    rows = {r["metric"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["rmse"]["run_id"] == ids[2] and rows["rmse"]["direction"] == "lower"
     assert rows["auc"]["run_id"] == ids[1] and rows["auc"]["direction"] == "higher"
-    assert "no such run: nosuchrun" in out.err
+    assert main(["runs", "best", *ids, "nosuchrun"]) == 1
+    assert "No run with id nosuchrun" in capsys.readouterr().err
     with pytest.raises(InvalidInput, match="at least one run"):
         wb.best_runs([])
+    with pytest.raises(InvalidInput, match="Give a list of run ids"):
+        wb.best_runs(ids[0])  # one string was read character by character: an empty table
+    with pytest.raises(NotFound, match="No run with id nope"):
+        wb.best_runs([ids[0], "nope"])

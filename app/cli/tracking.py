@@ -149,25 +149,20 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 def cmd_runs_best(args: argparse.Namespace) -> int:
     """``workbench runs best RUN_ID ...``: per metric, the best run, its value and the
     metric's direction (``workbench.tracking.compare``, as the Experiments page and
-    ``wb.best_runs`` decide it). Ids that match no run are left out and said so."""
+    ``wb.best_runs`` decide it, ``declared`` when the runs' tag set it). An id that matches
+    no run is NotFound; a direction tag the runs disagree on is said on stderr."""
     from dataclasses import asdict
 
     from workbench.tracking import compare
 
-    ws = open_workspace(args.workspace)
-    best = compare.best_runs(ws, args.run_ids)
-    known = {
-        r.run_id
-        for r in experiments.search_runs(
-            ws, conditions=[Condition("attributes", "run_id", "IN", tuple(args.run_ids))]
-        )
-    }
-    missing = [r for r in args.run_ids if r not in known]
-    if missing:
-        print(f"no such run: {', '.join(missing)}", file=sys.stderr)
+    best = compare.best_runs(open_workspace(args.workspace), args.run_ids)
+    for b in best:
+        if b.decided_by not in ("name", "declared"):
+            print(f"{b.metric}: {b.decided_by}", file=sys.stderr)
     table = pd.DataFrame([asdict(b) for b in best])
     if not table.empty:
         table["direction"] = table.pop("higher_is_better").map({True: "higher", False: "lower"})
+        table.loc[table["decided_by"] == "declared", "direction"] += " (declared)"
         table = table[["metric", "direction", "run_id", "value", "min", "max", "mean", "runs"]]
     print_frame(table, args.format)
     return 0

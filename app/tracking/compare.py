@@ -10,14 +10,18 @@ unless the runs declare it (rule 0):
    the name rule gets wrong.
 1. A name that starts with ``neg_`` is higher-is-better: scikit-learn negates the errors
    and losses its scorers report so that greater is always better (``neg_log_loss``,
-   ``neg_root_mean_squared_error``; ``sklearn.metrics.get_scorer_names``).
+   ``neg_root_mean_squared_error``; ``sklearn.metrics.get_scorer_names``). So is a name
+   ending in ``_score`` (scikit-learn's ``*_score`` functions: ``d2_absolute_error_score``),
+   except a Brier score (an error), and a rate per unit of time (``tokens_per_sec``,
+   ``throughput``).
 2. A name that contains one of :data:`LOWER_IS_BETTER`, or has one of
    :data:`LOWER_IS_BETTER_WORDS` as a whole word (between ``_``, ``-``, ``.``, ``/`` or
    spaces), is lower-is-better: errors and losses (``rmse``, ``mae``, ``loss``,
    ``log_loss``, ``mean_squared_error``, ``hinge``; the scorers scikit-learn makes with
    ``greater_is_better=False``), the spread of a score across folds (``*_std``: smaller is
-   steadier), costs and timings (``train_seconds``, ``latency_ms``, ``duration``), and
-   ``perplexity`` and word or character error rates (``wer``, ``cer``).
+   steadier), costs, sizes and timings (``train_seconds``, ``latency_ms``, ``memory_mb``),
+   ``perplexity``, ``fid``, false positive and negative rates, and word or character error
+   rates (``wer``, ``cer``).
 3. Any other name is higher-is-better: scores such as ``accuracy``, ``roc_auc``,
    ``f1_macro``, ``precision``, ``recall`` and ``r2`` (``sklearn.metrics``' ``*_score``).
 """
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from workbench.store.entities import Condition
-from workbench.store.errors import InvalidInput
+from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.tracking import experiments
 
@@ -40,6 +44,7 @@ LOWER_IS_BETTER = (
     "loss",
     "rmse",
     "mse",
+    "msle",
     "mae",
     "mape",
     "error",
@@ -51,10 +56,29 @@ LOWER_IS_BETTER = (
     "duration",
     "perplexity",
     "regret",
+    "memory",
+    "false_positive",
+    "false_negative",
 )
 #: Short words that make a name lower-is-better only as a whole word (rule 2): ``wer`` in
 #: ``answer_f1`` or ``time`` in ``runtime_share`` would be read wrongly as parts.
-LOWER_IS_BETTER_WORDS = ("std", "wer", "cer", "cost", "time", "ms", "sec")
+LOWER_IS_BETTER_WORDS = (
+    "std",
+    "wer",
+    "cer",
+    "cost",
+    "time",
+    "ms",
+    "sec",
+    "mb",
+    "gb",
+    "bytes",
+    "fid",
+    "fpr",
+    "fnr",
+)
+#: Parts that make a name a rate per unit of time, higher-is-better (rule 1).
+RATES = ("per_sec", "per_second", "throughput", "per_minute", "per_hour")
 #: The prefix scikit-learn gives a negated error or loss (rule 1).
 NEGATED = "neg_"
 #: The run tag that declares a metric's direction (rule 0): ``direction.<metric>``.
@@ -68,28 +92,34 @@ def higher_is_better(metric: str) -> bool:
     name rules 1 to 3 of the module docstring (a declared direction is rule 0, applied by
     :func:`best_per_metric`). A metric key may carry a prefix (``fold_rmse``)."""
     name = metric.lower()
-    if name.startswith(NEGATED):
+    if name.startswith(NEGATED) or any(rate in name for rate in RATES):
+        return True
+    if name.endswith("_score") and "brier" not in name:
         return True
     words = set(re.split(r"[_\-./ ]+", name))
     return not (any(part in name for part in LOWER_IS_BETTER) or words & set(LOWER_IS_BETTER_WORDS))
 
 
-def declared_direction(table: pd.DataFrame, metric: str) -> bool | None:
-    """The direction the runs of ``table`` declare for ``metric`` with the tag
-    ``direction.<metric>`` (``higher`` -> True, ``lower`` -> False), or None when none does.
-    Raises InvalidInput when the tag holds another word or the runs disagree."""
+def metric_direction(table: pd.DataFrame, metric: str) -> tuple[bool, str]:
+    """Whether a larger ``metric`` is better among the runs of ``table`` (the runs table,
+    its ``tags.*`` columns read), and what decided it: ``"declared"`` (the runs' tag
+    ``direction.<metric>`` says ``higher`` or ``lower``), ``"name"`` (:func:`higher_is_better`),
+    or a note saying why a declaration was set aside (it holds another word, or the runs
+    disagree: the name rule decides, and the note says so)."""
     column = f"tags.{DIRECTION_TAG}{metric}"
-    if column not in table.columns:
-        return None
-    said = {str(v).strip().lower() for v in table[column].dropna()}
+    said = (
+        {str(v).strip().lower() for v in table[column].dropna()}
+        if column in table.columns
+        else set()
+    )
     if not said:
-        return None
-    if not said <= {"higher", "lower"} or len(said) > 1:
-        raise InvalidInput(
-            f"The runs' tag {DIRECTION_TAG}{metric} says {', '.join(sorted(said))}: it must be "
-            "'higher' or 'lower', the same on every run that sets it."
-        )
-    return said == {"higher"}
+        return higher_is_better(metric), "name"
+    if said <= {"higher", "lower"} and len(said) == 1:
+        return said == {"higher"}, "declared"
+    return higher_is_better(metric), (
+        f"the runs' tag {DIRECTION_TAG}{metric} says {', '.join(sorted(said))} (it must be "
+        "'higher' or 'lower', the same on every run that sets it), so the name rule decided"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +127,7 @@ class MetricBest:
     """The best run for one metric among compared runs: ``run_id`` and its ``value``
     (largest when ``higher_is_better``, else smallest), and over the ``runs`` that have a
     value: ``min``, ``max`` and ``mean``. NaN values are left out (a diverged run is
-    nobody's best)."""
+    nobody's best). ``decided_by``: what set the direction (:func:`metric_direction`)."""
 
     metric: str
     higher_is_better: bool
@@ -107,6 +137,7 @@ class MetricBest:
     max: float
     mean: float
     runs: int
+    decided_by: str = "name"
 
 
 def best_per_metric(table: pd.DataFrame) -> list[MetricBest]:
@@ -122,8 +153,7 @@ def best_per_metric(table: pd.DataFrame) -> list[MetricBest]:
         if values.empty:
             continue
         name = col.removeprefix("metrics.")
-        declared = declared_direction(table, name)
-        higher = higher_is_better(name) if declared is None else declared
+        higher, decided_by = metric_direction(table, name)
         best = values.idxmax() if higher else values.idxmin()
         out.append(
             MetricBest(
@@ -135,6 +165,7 @@ def best_per_metric(table: pd.DataFrame) -> list[MetricBest]:
                 max=float(values.max()),
                 mean=float(values.mean()),
                 runs=len(values),
+                decided_by=decided_by,
             )
         )
     return out
@@ -142,12 +173,22 @@ def best_per_metric(table: pd.DataFrame) -> list[MetricBest]:
 
 def best_runs(ws: Workspace, run_ids: Sequence[str]) -> list[MetricBest]:
     """:func:`best_per_metric` over the runs ``run_ids`` (of any experiment; runs in the
-    trash and ids that match no run are left out), for the SDK and the CLI. Raises
-    InvalidInput for an empty list."""
+    trash are left out), for the SDK and the CLI. Raises InvalidInput for an empty list or
+    a single string (a list of ids is wanted), NotFound naming the ids that match no run."""
+    if isinstance(run_ids, str):
+        raise InvalidInput(
+            f"Give a list of run ids, e.g. [{run_ids!r}]; got one string, which would be read "
+            "character by character."
+        )
     ids = [str(r) for r in run_ids]
     if not ids:
         raise InvalidInput("Give at least one run id to compare; got none.")
     table = experiments.runs_table(
         ws, conditions=[Condition("attributes", "run_id", "IN", tuple(ids))]
     )
+    missing = [r for r in ids if r not in set(table["run_id"])] if len(table) else ids
+    if missing:
+        raise NotFound(
+            f"No run with id {', '.join(missing)}; `workbench runs list` shows the runs."
+        )
     return best_per_metric(table)

@@ -9,7 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from workbench.tracking.compare import best_per_metric, higher_is_better
+from workbench.tracking.compare import best_per_metric, metric_direction
 from workbench.ui import charts, data
 
 MAX_TRACES = 200
@@ -71,6 +71,15 @@ def metric_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def direction_notes(table: pd.DataFrame) -> list[str]:
+    """Why a metric's declared direction was set aside (runs that disagree), one line each."""
+    return [
+        f"{b.metric}: {b.decided_by}"
+        for b in best_per_metric(table)
+        if b.decided_by not in ("name", "declared")
+    ]
+
+
 def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
     """Runs (by label, see :func:`run_labels`) x latest metrics, the best value of each
     metric highlighted (``workbench.tracking.compare.higher_is_better`` says which)."""
@@ -78,7 +87,7 @@ def styled_metrics(table: pd.DataFrame) -> pd.io.formats.style.Styler:
     frame = _by_run(table)[cols].rename(columns=lambda c: c.removeprefix("metrics."))
     styler = frame.style.format(precision=4)
     for col in frame.columns:
-        if higher_is_better(col):
+        if metric_direction(table, col)[0]:
             styler = styler.highlight_max(subset=[col], color="#c7ecc9")
         else:
             styler = styler.highlight_min(subset=[col], color="#c7ecc9")
@@ -135,6 +144,8 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
         summary = metric_summary(chosen)
         if not summary.empty:
             st.dataframe(summary, hide_index=True, key="cmp-summary")
+        for note in direction_notes(chosen):
+            st.caption(note)
     if len(chosen) <= 50:
         st.dataframe(styled_metrics(chosen), key="cmp-metrics")
     metrics = [c.removeprefix("metrics.") for c in chosen.columns if c.startswith("metrics.")]
