@@ -130,15 +130,21 @@ def test_rule_text_is_parsed_once() -> None:
         ("usage=nope", "'nope' is not a drift method; use one of wasserstein, share, psi, ks"),
         # thresholds past what the statistic can reach switched the column off in silence
         ("plan=js:1.5", "js is a distance from 0 to 1, so a threshold of 1.5 can never be"),
-        ("plan=share:5", "give one below 1, e.g. share:0.1"),
+        ("plan=share:5", "give one of at most 1, e.g. share:0.1"),
         ("usage=ks:2", "ks is the largest CDF gap, from 0 to 1"),
         ("usage=ignore:0.3", "ignore takes no threshold (the column is left out"),
+        ("usage=ks:1.01", "give one of at most 1"),
     ]:
         with pytest.raises(InvalidInput, match=text.replace("=", ".")) as caught:
             parse_rules([text])
         assert message in str(caught.value)
     with pytest.raises(InvalidInput, match="has a rule already"):
         parse_rules(["x=psi", "x=ks"])
+    # a statistic can reach its top: ks:1 is a rule (two disjoint samples meet it); a
+    # major level past the top is said, not hidden
+    assert parse_rules(["x=ks:1"]) == {"x": Override("ks", 1.0)}
+    assert Override("ks", 0.5).describe(2.5) == "ks >= 0.5 (major never: ks is at most 1)"
+    assert Override("ks", 0.3).describe(2.5) == "ks >= 0.3 (major at 0.75)"
 
 
 def test_the_page_and_the_cli_say_the_same_about_a_bad_rule(

@@ -34,10 +34,18 @@ class Override:
     threshold: float = 0.1
 
     def describe(self, major_factor: float) -> str:
-        """ "psi >= 0.2 (major at 0.5)", or "left out (ignore)"."""
+        """ "psi >= 0.2 (major at 0.5)", "ks >= 0.5 (major never: ks is at most 1)", or
+        "left out (ignore)"."""
         if self.method == methods.IGNORE:
             return "left out (ignore)"
-        return f"{self.method} >= {self.threshold:g} (major at {major_factor * self.threshold:g})"
+        major = major_factor * self.threshold
+        upper = methods.get(self.method).upper if self.method in methods.names() else None
+        if upper is not None and major > upper:
+            return (
+                f"{self.method} >= {self.threshold:g} "
+                f"(major never: {self.method} is at most {upper:g})"
+            )
+        return f"{self.method} >= {self.threshold:g} (major at {major:g})"
 
 
 # name -> (type, low, high, low inclusive, high inclusive, what the value is)
@@ -350,10 +358,10 @@ def _override_problem(o: Override) -> str:
     if isinstance(t, bool) or not (isinstance(t, int | float) and math.isfinite(t) and t > 0):
         return f"the threshold must be a number above 0; got {t!r}."
     method = methods.get(o.method)
-    if method.upper is not None and t >= method.upper:
+    if method.upper is not None and t > method.upper:
         return (
             f"{o.method} is {method.unit}, so a threshold of {t:g} can never be reached and "
-            f"the column could never drift; give one below {method.upper:g}, e.g. "
+            f"the column could never drift; give one of at most {method.upper:g}, e.g. "
             f"{o.method}:{method.default_threshold:g}."
         )
     return ""
