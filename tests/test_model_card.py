@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sklearn.dummy import DummyClassifier
 
 from tests.test_runner import binary_frame
 from workbench import sdk as wb
@@ -157,3 +158,26 @@ def test_the_export_carries_both_forms(carded: Workspace, tmp_path: Path) -> Non
 def test_the_html_card_of_an_unknown_version(carded: Workspace) -> None:
     with pytest.raises(NotFound):
         registry.card_html(carded, "clf/9")
+
+
+def test_logged_values_cannot_restructure_the_markdown_card(ws: Workspace) -> None:
+    """A param value with a bar and line breaks added rows to the card's table, and a
+    markdown image in it would be fetched by whoever opened the card: each value stays one
+    cell of plain text."""
+    with wb.start_run(experiment="card", name="run [x](http://127.0.0.1:9/y)") as run:
+        run.log_params(
+            {
+                "evil": "a | b\n| injected | row |\n<img src=x onerror=alert(2)>",
+                "note": "![px](http://127.0.0.1:9/track.png)",
+                "max_depth": 8,
+            }
+        )
+        run.log_metric("auc", 0.9)
+        wb.log_model(DummyClassifier().fit([[0], [1]], [0, 1]))
+    card = registry.register_model(ws, run.run_id, "carded").card
+    params = card.split("#### Params", 1)[1].strip().splitlines()
+    assert len(params) == 2 + 3  # header, rule, one row per param
+    assert all(line.count("|") - line.count("\\|") == 3 for line in params)
+    assert not re.search(r"(?<!\\)!\[", card)  # no image for a reader's browser to fetch
+    assert not re.search(r"(?<!\\)\[x\]\(", card)  # the run name's link is text
+    assert "| max_depth | 8 |" in card  # ordinary names are unchanged

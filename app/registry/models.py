@@ -270,12 +270,30 @@ def _environment() -> jinja2.Environment:
     here: only writing a card needs it, not the registry's reads."""
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("workbench.registry", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["md"] = markdown_text
+    return env
+
+
+# What would let a value logged to a run restructure a markdown card: a table cell's
+# bar, a line break (a new row), a link or an image (fetched by whoever opens the card), a
+# code span. Raw HTML stays as written: the page shows it as text (st.markdown without
+# unsafe HTML) and the HTML card escapes it.
+_MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "`": "\\`"})
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as text for one line of a markdown card: line breaks become spaces and the
+    characters that make tables, links, images and code (``| [ ] ` \\``) are escaped, so
+    a run name or param value cannot add rows or columns, or fetch an image.
+    Ordinary names (``max_depth``, ``0.1``) come out unchanged."""
+    text = " ".join(str(value).splitlines())
+    return text.translate(_MARKDOWN_ESCAPES)
 
 
 def _template(name: str) -> jinja2.Template:
