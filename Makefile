@@ -119,6 +119,7 @@ bench-mlflow: $(VENV)/.test-installed chromium
 	$(BIN)/python bench/bench_tracking.py --mlflow-python .venv-mlflow/bin/python
 	$(BIN)/python bench/bench_pages.py --mlflow-python .venv-mlflow/bin/python --peer-only
 	$(BIN)/python bench/bench_fairness.py --mlflow-python .venv-mlflow/bin/python
+	$(BIN)/python bench/bench_import.py --mlflow-python .venv-mlflow/bin/python
 
 ## Rewrite store/schema.sql after adding a migration step.
 schema: $(VENV)/.run-installed

@@ -11,10 +11,13 @@ warm, as after the first run of an install):
    chromium opens ``/`` and the page's own clock runs from the navigation's start to the
    first frame where the page is idle and drawn (bench/bench_pages.py's READY).
 
-    python bench/bench_import.py [--checkout DIR] [--repeat 7]
+    python bench/bench_import.py [--checkout DIR] [--repeat 7] [--mlflow-python PY]
 
 ``--checkout`` measures another checkout with its own ``.venv`` (for a before/after: a
-clone at an older commit, ``make .venv/.run-installed`` in it). Prints one table.
+clone at an older commit, ``make .venv/.run-installed`` in it). ``--mlflow-python`` (an
+interpreter with MLflow, as `make bench-mlflow` makes one) adds the peer in the same run,
+alternating with ours: ``import mlflow`` and ``import mlflow; mlflow.start_run``. Prints
+one table.
 """
 
 from __future__ import annotations
@@ -99,18 +102,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkout", type=Path, default=ROOT)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--mlflow-python", help="an interpreter with MLflow: the peer")
     args = parser.parse_args()
     checkout = args.checkout.resolve()
     python = str(checkout / ".venv" / "bin" / "python")
     statements = layout(python)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        for statement in statements.values():  # compile once: the disk cache warm
-            fresh_import(python, statement, tmp_path)
-        imports = {
-            f"`{s}`": [fresh_import(python, s, tmp_path) for _ in range(args.repeat)]
-            for s in statements.values()
-        }
+        runs = [(python, s) for s in statements.values()]
+        if args.mlflow_python:
+            peer = str(Path(args.mlflow_python).absolute())  # the venv's link, not its target
+            runs += [
+                (peer, "import mlflow"),
+                (peer, "import mlflow; mlflow.start_run"),
+            ]
+        for interpreter, statement in runs:  # compile once: the disk cache warm
+            fresh_import(interpreter, statement, tmp_path)
+        imports: dict[str, list[float]] = {f"`{s}`": [] for _, s in runs}
+        for _ in range(args.repeat):  # alternating, so load hits both sides alike
+            for interpreter, statement in runs:
+                imports[f"`{statement}`"].append(fresh_import(interpreter, statement, tmp_path))
         workspace = tmp_path / "ws"
         subprocess.run(
             [str(checkout / ".venv" / "bin" / "workbench"), "--workspace", str(workspace), "demo"],
@@ -129,6 +140,16 @@ def main() -> None:
     for name, values in imports.items():
         print(row(name, values))
     print(row("Home page, first render of a fresh server", homes))
+    ours, theirs = (
+        imports.get(f"`{statements['sdk']}`"),
+        imports.get("`import mlflow; mlflow.start_run`"),
+    )
+    if ours and theirs:  # pairs measured one after the other
+        ratios = [t / o for o, t in zip(ours, theirs, strict=True)]
+        print(
+            f"\nthe SDK's first name, MLflow / workbench per pair: median "
+            f"{statistics.median(ratios):.1f}x ({min(ratios):.1f}-{max(ratios):.1f}x)"
+        )
 
 
 if __name__ == "__main__":
