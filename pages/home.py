@@ -1,10 +1,9 @@
 """Home: what is in the workspace, what ran lately, what changed."""
 
-import pandas as pd
 import streamlit as st
 
 from workbench.ui import data, nav
-from workbench.ui.widgets import display_runs, user_errors
+from workbench.ui.widgets import display_runs, markdown_table, user_errors
 from workbench.workspaces import is_demo
 
 st.title("Home")
@@ -117,15 +116,23 @@ def overview() -> None:
                     f"The latest {len(events):,} of {summary.activity_total:,} events; "
                     "the whole log is on the Admin page."
                 )
-            st.dataframe(
-                pd.DataFrame(
+            # A markdown table: a data grid costs each browser ~0.08 CPU-s to mount on every
+            # visit (bench/bench_pages.py), and this one is read, never selected.
+            st.markdown(
+                markdown_table(
+                    ["when (UTC)", "who", "action", "object", "id", "detail"],
                     [
-                        (e.ts, e.actor, e.action, e.object_type, e.object_id[:12], e.detail)
+                        (
+                            f"{e.ts:%Y-%m-%d %H:%M:%S}",
+                            e.actor,
+                            e.action,
+                            e.object_type,
+                            e.object_id[:12],
+                            e.detail,
+                        )
                         for e in events
                     ],
-                    columns=["when (UTC)", "who", "action", "object", "id", "detail"],
-                ),
-                hide_index=True,
+                )
             )
 
 

@@ -57,8 +57,9 @@ def test_home_counts_and_recent_runs(app_env: Workspace) -> None:
     assert metrics["Failed or lost"] == "1" and metrics["Finished"] == "2"
     recent = at.dataframe[0].value
     assert recent["name"].tolist() == ["third", "bad", "good"]
-    activity = at.dataframe[1].value
-    assert "run.created" in set(activity["action"])
+    assert len(at.dataframe) == 1  # the activity is a markdown table (no grid to mount)
+    activity = next(m.value for m in at.markdown if m.value.startswith("| when \\(UTC\\) |"))
+    assert "run\\.created" in activity
 
 
 def test_experiments_table_shows_params_metrics_tags(app_env: Workspace) -> None:
@@ -107,7 +108,8 @@ def test_home_counts_datasets(app_env: Workspace) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Datasets"] == "1" and metrics["Dataset versions"] == "2"
     assert metrics["Versions breaking their contract"] == "1"
-    assert "dataset.version.create" in set(at.dataframe[-1].value["action"])
+    activity = next(m.value for m in at.markdown if m.value.startswith("| when \\(UTC\\) |"))
+    assert "dataset\\.version\\.create" in activity
 
 
 def test_datasets_page_shows_the_latest_version_and_its_flags(app_env: Workspace) -> None:
@@ -209,6 +211,9 @@ def test_models_page_aliases_and_promotion(app_env: Workspace) -> None:
     versions = at.dataframe[0].value
     assert versions["version"].tolist() == ["churn-clf/2", "churn-clf/1"]
     assert versions["aliases"].tolist() == ["challenger", "champion"]
+    assert len(at.dataframe) == 1  # the alias history is a markdown table, newest first
+    history = next(m.value for m in at.markdown if m.value.startswith("| when \\(UTC\\) |"))
+    assert [line.split(" | ")[1] for line in history.splitlines()[2:]] == ["challenger", "champion"]
     open_tab(at, "model-tabs-churn-clf", "Champion vs challenger")
     promote = next(b for b in at.button if b.label == "Promote the challenger to champion")
     assert not promote.disabled
@@ -447,3 +452,30 @@ def test_the_diff_of_the_first_version_runs_forwards_in_time(app_env: Workspace)
     at = open_tab(at, "version-tabs-churn", "Diff")
     boxes = {s.label: s.value for s in at.selectbox}
     assert (boxes["Reference"], boxes["Current"]) == ("churn@v1", "churn@v2")
+
+
+def test_models_page_draws_the_newest_alias_moves_and_keeps_the_rest_one_click_away(
+    app_env: Workspace,
+) -> None:
+    """The alias history is a markdown table of the newest moves (a data grid cost every
+    visitor's browser a mount on each visit); a longer history is whole in a popover."""
+    from tests.test_runner import binary_frame
+    from workbench import sdk as wb
+    from workbench.registry import models as registry
+    from workbench.training import runner
+    from workbench.training.task import RunSpec
+
+    wb.log_dataset(binary_frame(200), "churn")
+    launch = runner.launch(app_env, RunSpec("churn", "churned", "dummy"), experiment="m", wait=True)
+    registry.register_model(app_env, launch.run_ids[0], "churn-clf")
+    registry.register_model(app_env, launch.run_ids[0], "churn-clf")
+    for i in range(12):  # 12 moves, alternating versions, each with its reason
+        registry.set_alias(app_env, "churn-clf", "staging", 1 + i % 2, reason=f"move {i}")
+    at = run_page(nav.MODELS)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    history = next(m.value for m in at.markdown if m.value.startswith("| when \\(UTC\\) |"))
+    rows = history.splitlines()[2:]
+    assert len(rows) == 10
+    assert rows[0].endswith("| move 11 |") and rows[-1].endswith("| move 2 |")
+    whole = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert whole["reason"].tolist() == [f"move {i}" for i in range(11, -1, -1)]
