@@ -5,8 +5,12 @@
    version on Datasets) until the page is idle again with what the click asked for.
 2. The same on the demo workspace plus 10,000 finished runs (10 params, 5 metrics x 10
    steps each, in one experiment).
-3. A class: the demo workspace in team mode, 10 browser sessions at once, each logged in
-   (behind a proxy that names the user) and walking every page through the sidebar.
+3. A class: the demo workspace in team mode, 10 browser sessions, each logged in (behind a
+   proxy that names the user), opening the app and walking every page twice through the
+   sidebar: as a class does (arriving over 10 s, reading each page 3 to 7 s) and back to
+   back (all at once, no pause). Beside it, walked the same way in the same chromium, the
+   floor: a bare Streamlit app with the same titles, each page one small data grid
+   (`bench/floor_app.py`); on this machine the ten tabs render on the server's two cores.
 4. With ``--mlflow-python`` (an interpreter that has MLflow; `make bench-mlflow`), side by
    side in one browser: the workbench's Experiments page on the 10,000-run experiment and
    MLflow's own UI (`mlflow server`, SQLite store) on the same runs, reloaded and a run
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import shutil
 import statistics
 import subprocess
@@ -35,6 +40,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -155,17 +161,24 @@ def one_user(root: Path, repeat: int, log: Path) -> dict[str, list[float]]:
     return times
 
 
-async def student(browser, url: str, name: str, rounds: int, times: dict):
-    """One team-mode session: logged in by the proxy's header, every page by the sidebar.
-    Returns its browser context, still open."""
+async def student(browser, url: str, name: str, walk: Walk, index: int, times: dict):
+    """One team-mode session: it joins at its moment (``walk.join`` spreads the class's
+    arrivals), is logged in by the proxy's header, opens the app (cold: a new browser
+    context loads the whole frontend) and walks every page by the sidebar ``walk.rounds``
+    times, reading each page for a pause drawn from ``walk.pause`` (seconds, seeded per
+    student). Returns its browser context, still open."""
+    rng = random.Random(f"{walk.seed}-{index}")
+    await asyncio.sleep(rng.uniform(0, walk.join))
     context = await browser.new_context(
         viewport={"width": 1300, "height": 900}, extra_http_headers={"X-Forwarded-User": name}
     )
     page = await context.new_page()
     await page.goto(url, wait_until="commit")
     await page.wait_for_function(READY, arg="Home", polling=CLASS_POLL_MS, timeout=300_000)
-    for _ in range(rounds):
+    times.setdefault(OPEN, []).append(await page.evaluate("window.__wbReady") / 1000)
+    for _ in range(walk.rounds):
         for path in [*PAGES[2:], "start", ""]:
+            await asyncio.sleep(rng.uniform(*walk.pause))
             await page.evaluate(ARM)
             await page.get_by_test_id("stSidebarNav").get_by_text(TITLES[path], exact=True).click()
             await page.wait_for_function(
@@ -176,24 +189,40 @@ async def student(browser, url: str, name: str, rounds: int, times: dict):
     return context  # left open: its CPU time is read before it closes
 
 
-def a_class(root: Path, sessions: int, rounds: int, log: Path) -> dict[str, list[float]]:
+@dataclass(frozen=True)
+class Walk:
+    """How a class walks the pages: ``join``, the seconds over which the sessions arrive
+    (each at a uniform random moment); ``pause``, the (low, high) seconds a student reads a
+    page before the next click; ``rounds``, walks of every page; ``seed`` for both."""
+
+    name: str
+    join: float
+    pause: tuple[float, float]
+    rounds: int = 2
+    seed: int = 15
+
+
+# A class: ten students open the link over ten seconds and read each page for 3 to 7 s.
+# Back to back: all open it at the same instant and click on as soon as a page is drawn,
+# a stress no class makes (the table the issue's first figures came from).
+WALKS = [Walk("a class", join=10, pause=(3, 7)), Walk("back to back", join=0, pause=(0, 0))]
+OPEN = "open the app (cold)"
+
+
+def walk_pages(url: str, server_pid: int, sessions: int, walk: Walk) -> dict[str, list[float]]:
+    """``sessions`` students (:func:`student`) in one chromium against the server at
+    ``url``; prints the CPU split; returns the times per page (seconds)."""
     from playwright.async_api import async_playwright
 
-    from workbench.team import auth
-
-    ws = Workspace.open(root)
-    for i in range(sessions):
-        auth.add_user(ws, f"student{i}", "correct horse battery", "editor")
-    ws.store.close()
     times: dict[str, list[float]] = {}
 
-    async def run(url: str, server_pid: int) -> None:
+    async def run() -> None:
         async with async_playwright() as p:
             b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 before, started = cpu_seconds(server_pid), time.monotonic()
                 contexts = await asyncio.gather(
-                    *(student(b, url, f"student{i}", rounds, times) for i in range(sessions))
+                    *(student(b, url, f"student{i}", walk, i, times) for i in range(sessions))
                 )
                 after, wall = cpu_seconds(server_pid), time.monotonic() - started  # tabs open
                 for context in contexts:
@@ -201,15 +230,102 @@ def a_class(root: Path, sessions: int, rounds: int, log: Path) -> dict[str, list
             finally:
                 await b.close()
         print(
-            f"\nCPU over the class's {wall:.0f} s on {psutil.cpu_count()} cores: the server "
+            f"  {walk.name}: {wall:.0f} s; CPU on {psutil.cpu_count()} cores: the server "
             f"{after[0] - before[0]:.0f} s, the browsers (chromium) {after[1] - before[1]:.0f} "
             f"s, the rest (Playwright, this script) {after[2] - before[2]:.0f} s"
         )
 
-    env = {"WORKBENCH_TEAM": "1", "WORKBENCH_TRUSTED_USER_HEADER": "X-Forwarded-User"}
-    with app_process(root, log, **env) as (url, server):
-        asyncio.run(run(url, server.pid))
+    asyncio.run(run())
     return times
+
+
+@contextmanager
+def floor_server(log: Path):
+    """`streamlit run bench/floor_app.py` on a free port; yields ``(url, process)``."""
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "bench" / "floor_app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                    break
+                except OSError:
+                    if proc.poll() is not None:
+                        raise SystemExit(f"the floor app exited: see {log}") from None
+                    time.sleep(0.1)
+            yield url, proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def a_class(root: Path, sessions: int, tmp: Path) -> dict[str, dict[str, list[float]]]:
+    """Every walk of :data:`WALKS`, on the workbench (team mode, ``sessions`` users) and on
+    the floor app, each on a fresh server. Returns ``{"<walk>: workbench" | "<walk>: floor":
+    times}``."""
+    from workbench.team import auth
+
+    ws = Workspace.open(root)
+    for i in range(sessions):
+        auth.add_user(ws, f"student{i}", "correct horse battery", "editor")
+    ws.store.close()
+    env = {"WORKBENCH_TEAM": "1", "WORKBENCH_TRUSTED_USER_HEADER": "X-Forwarded-User"}
+    out: dict[str, dict[str, list[float]]] = {}
+    for walk in WALKS:
+        with app_process(root, tmp / f"class-{walk.seed}.log", **env) as (url, server):
+            out[f"{walk.name}: workbench"] = walk_pages(url, server.pid, sessions, walk)
+        with floor_server(tmp / f"floor-{walk.seed}.log") as (url, server):
+            out[f"{walk.name}: floor"] = walk_pages(url, server.pid, sessions, walk)
+    return out
+
+
+def class_table(results: dict[str, dict[str, list[float]]], target: float) -> None:
+    """One row per page: each walk's median and p90 on the workbench and on the floor; the
+    verdict is the first walk's (a class) workbench median against ``target``."""
+    first = WALKS[0].name
+    head = ["page"]
+    for walk in WALKS:
+        head += [f"{walk.name}: workbench, median (p90)", f"{walk.name}: floor"]
+    print("| " + " | ".join([*head, f"{first}: median ≤ {target:g} s"]) + " |")
+    print("| --- |" + " ---: |" * (len(head) - 1) + " --- |")
+
+    def cell(vals: list[float]) -> str:
+        vals = sorted(vals)
+        p90 = vals[min(len(vals) - 1, int(0.9 * len(vals)))]
+        return f"{statistics.median(vals):.2f} s ({p90:.2f})"
+
+    for name in results[f"{first}: workbench"]:
+        cells = [
+            cell(results[f"{w.name}: {side}"][name])
+            for w in WALKS
+            for side in ("workbench", "floor")
+        ]
+        med = statistics.median(results[f"{first}: workbench"][name])
+        verdict = (
+            "(no target: a cold load)" if name == OPEN else ("yes" if med <= target else "**no**")
+        )
+        print(f"| {name} | " + " | ".join(cells) + f" | {verdict} |")
 
 
 def cpu_seconds(server_pid: int) -> tuple[float, float, float]:
@@ -437,12 +553,15 @@ def main() -> None:
         if "class" in parts:
             klass = Path(tmp) / "class"
             shutil.copytree(demo, klass)
-            table(
-                f"A class: {args.sessions} team-mode sessions at once on the demo workspace, "
-                "each walking every page by the sidebar (click to idle)",
-                a_class(klass, args.sessions, 2, Path(tmp) / "class.log"),
-                lambda _: 1.5,
+            print(
+                f"\nA class: {args.sessions} team-mode sessions on the demo workspace, each "
+                "walking every page twice by the sidebar (click to idle); beside it the floor, "
+                "a bare Streamlit app (bench/floor_app.py: the same titles, each page one "
+                "small data grid), walked the same way in the same chromium\n"
             )
+            results = a_class(klass, args.sessions, Path(tmp))
+            print()
+            class_table(results, 1.5)
         if args.mlflow_python:
             side_by_side(big, args.mlflow_python, args.runs, args.repeat, Path(tmp))
         else:
