@@ -180,3 +180,30 @@ def test_a_database_that_breaks_midway_says_how_far_the_import_got(
     assert err.startswith(f"error: {store_copy} could not be read to the end (")
     assert "runs were imported before that; repair the database (sqlite3 .recover)" in err
     assert "Traceback" not in err
+
+
+def test_a_refused_experiment_name_stops_the_import_before_anything_is_written(
+    ws: Workspace, store_copy: Path, capsys
+) -> None:
+    """A store edited by hand (or by another tool) can hold an experiment name the workbench
+    refuses even after writing out what hides in it (here an empty one; a long name is cut
+    to 250 characters instead). The import wrote the first experiment's runs, then stopped
+    at the second with the workspace half imported; now every name is checked first and
+    nothing is written."""
+    import sqlite3
+
+    con = sqlite3.connect(store_copy)
+    [(last,)] = con.execute(
+        "SELECT max(experiment_id) FROM experiments "
+        "WHERE experiment_id IN (SELECT experiment_id FROM runs)"
+    ).fetchall()
+    con.execute("UPDATE experiments SET name = ? WHERE experiment_id = ?", ["", last])
+    con.commit()
+    con.close()
+    assert main(["import-mlflow", str(store_copy)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Nothing was imported: MLflow experiment "), err
+    assert "must be 1 to 250 characters; got 0 characters" in err
+    assert "`mlflow experiments rename --experiment-id ID --new-name NAME`" in err
+    assert "Traceback" not in err
+    assert experiments.search_runs(ws) == [] and experiments.list_experiments(ws) == []

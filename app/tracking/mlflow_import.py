@@ -115,7 +115,8 @@ def import_store(ws: Workspace, uri: str, user: str) -> ImportReport:
     the batches done. ``user``: the actor recorded (one ``mlflow.import`` audit event). Returns
     the :class:`ImportReport`. Raises InvalidInput for a URI that is not a SQLite file, a
     database that cannot be read to the end (runs imported before that stay), or an experiment
-    name the workbench refuses; PermissionDenied for a user below editor."""
+    name the workbench refuses (every name is checked before anything is written: then
+    nothing is imported); PermissionDenied for a user below editor."""
     path = database_path(uri)
     report = ImportReport()
     with mlflow_source.open_source(path) as source:
@@ -157,10 +158,13 @@ def _import_all(
             )
         )
     )
+    # Every experiment's name is checked before anything is written: a name the workbench
+    # refuses stops the import with the workspace as it was, not halfway through.
+    todo: list[tuple[str, object, list]] = []
+    refused: list[str] = []
     for exp_id, name, created in experiments:
-        runs = source.runs(exp_id)
         new = []
-        for row in runs:
+        for row in source.runs(exp_id):
             run_id = _run_id(row[0])
             if run_id is None:  # '../../x' would name a folder outside the workspace
                 report.bad_run_ids += 1
@@ -171,10 +175,21 @@ def _import_all(
                 new.append(row)
         if not new:
             continue
-        # a name from MLflow is kept, with what would hide in it written out
-        experiment = _experiment(
-            ws, check_name(visible_name(mlflow_source.text(name)), "Experiment"), user, created
+        try:  # a name from MLflow is kept, with what would hide in it written out
+            todo.append(
+                (check_name(visible_name(mlflow_source.text(name)), "Experiment"), created, new)
+            )
+        except InvalidInput as exc:
+            refused.append(f"MLflow experiment {exp_id}: {exc}")
+    if refused:
+        raise InvalidInput(
+            "Nothing was imported: "
+            + " ".join(refused)
+            + " Rename it in MLflow (`mlflow experiments rename --experiment-id ID "
+            "--new-name NAME`) and import again."
         )
+    for name, created, new in todo:
+        experiment = _experiment(ws, name, user, created)
         report.experiments += 1
         for start in range(0, len(new), BATCH_RUNS):
             _import_runs(ws, source, experiment, new[start : start + BATCH_RUNS], report)
