@@ -3,7 +3,13 @@
 import streamlit as st
 
 from workbench.ui import data, nav
-from workbench.ui.widgets import display_runs, markdown_table, user_errors
+from workbench.ui.widgets import (
+    display_runs,
+    markdown_table,
+    short_cell,
+    user_errors,
+    utc_cell,
+)
 from workbench.workspaces import is_demo
 
 st.title("Home")
@@ -123,12 +129,12 @@ def overview() -> None:
                     ["when (UTC)", "who", "action", "object", "id", "detail"],
                     [
                         (
-                            f"{e.ts:%Y-%m-%d %H:%M:%S}",
+                            utc_cell(e.ts),
                             e.actor,
                             e.action,
                             e.object_type,
-                            e.object_id[:12],
-                            e.detail,
+                            short_cell(e.object_id, limit=16),
+                            short_cell(e.detail),
                         )
                         for e in events
                     ],

@@ -15,7 +15,7 @@ from workbench.store.entities import Model, ModelVersion
 from workbench.store.errors import PermissionDenied
 from workbench.team import auth
 from workbench.ui import data
-from workbench.ui.widgets import flash_scope, lazy_tabs, markdown_table, user_errors
+from workbench.ui.widgets import flash_scope, lazy_tabs, markdown_table, user_errors, utc_cell
 
 ALIAS_HISTORY_SHOWN = 10  # the newest moves drawn on the page; the rest in a popover
 
@@ -86,7 +86,7 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
         columns = ["when (UTC)", "alias", "from", "to", "who", "reason"]
         rows = [
             (
-                f"{e.moved_at:%Y-%m-%d %H:%M:%S}",
+                e.moved_at,
                 e.alias,
                 e.from_version,
                 e.to_version,
@@ -98,7 +98,8 @@ def aliases_panel(ws, model: Model, versions: list[ModelVersion]) -> None:
         # A markdown table: a data grid costs each browser ~0.08 CPU-s to mount on every
         # visit (bench/bench_pages.py); the whole history is one click away, in a popover
         # that mounts nothing until it is opened.
-        st.markdown(markdown_table(columns, rows[:ALIAS_HISTORY_SHOWN]))
+        newest = [(utc_cell(row[0]), *row[1:]) for row in rows[:ALIAS_HISTORY_SHOWN]]
+        st.markdown(markdown_table(columns, newest))
         if len(rows) > ALIAS_HISTORY_SHOWN:
             with st.popover(f"All {len(rows):,} moves", icon=":material/history:"):
                 st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True)

@@ -19,7 +19,7 @@ from tests.test_pages import MAIN
 from workbench import sdk as wb
 from workbench.drift import report as reports
 from workbench.store.workspace import Workspace
-from workbench.ui.widgets import markdown_text
+from workbench.ui.widgets import markdown_table, markdown_text, short_cell, utc_cell
 
 HOSTILE = ":red[evil] **bold** $x$ <b>b</b>"
 
@@ -44,6 +44,26 @@ def page(name: str, **state) -> AppTest:
 def test_markdown_text_escapes_every_markup_character() -> None:
     assert markdown_text(HOSTILE) == r"\:red\[evil\] \*\*bold\*\* \$x\$ \<b\>b\</b\>"
     assert markdown_text("a\nb") == "a b"
+
+
+def test_table_cells_do_not_break_a_markdown_table_out_of_the_page() -> None:
+    """Home's activity as a markdown table: a JSON detail with a 32-digit id pushed the
+    table past the page's right edge, and a narrow column broke a timestamp into three
+    lines."""
+    from datetime import datetime
+
+    cell = utc_cell(datetime(2026, 11, 30, 21, 23, 34))
+    assert cell == "2026\u201111\u201130 21:23:34"  # breaks between date and time only
+    assert "-" not in cell
+    detail = json.dumps({"dataset": "churn@v4", "report": "1237d32f6f274237812005bd" * 2})
+    short = short_cell(detail)
+    assert short == '{"dataset": "churn@v4", "report": "1237d32f6f2742…'
+    assert max(len(w) for w in short.split()) <= 16
+    assert len(short_cell("word " * 40)) == 60 and short_cell("word " * 40).endswith("…")
+    assert short_cell("a\nb  c") == "a b c"  # one line, one space
+    assert short_cell("") == ""
+    row = markdown_table(["when", "detail"], [(cell, short)]).splitlines()[2]
+    assert row.count(" | ") == 1  # still two cells
 
 
 def test_a_run_and_its_experiment_are_named_as_written(app_env: Workspace) -> None:

@@ -164,6 +164,23 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def utc_cell(ts) -> str:
+    """A naive-UTC datetime for a markdown table cell, ``2026-11-30 21:23:34``, whose date
+    a narrow column cannot break (its hyphens are non-breaking, U+2011): at most two lines,
+    the date over the time."""
+    return f"{ts:%Y-%m-%d}".replace("-", "\u2011") + f" {ts:%H:%M:%S}"
+
+
+def short_cell(value: object, limit: int = 60, word: int = 16) -> str:
+    """``value`` as one line of at most ``limit`` characters for a table cell, each word
+    (a run of characters without a space) cut to ``word`` characters, cuts marked "…". A
+    markdown table is as wide as its longest unbreakable words: a JSON detail with a
+    32-digit report id pushed Home's activity past the page's right edge."""
+    words = [w if len(w) <= word else w[: word - 1] + "…" for w in str(value).split()]
+    text = " ".join(words)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def file_size(n_bytes: int) -> str:
     """Bytes as people read them, in binary units: "812 B", "20.8 KiB", "3.1 MiB"."""
     if n_bytes < 1024:
