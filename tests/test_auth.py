@@ -7,6 +7,7 @@ import ast
 import importlib
 import inspect
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -131,7 +132,8 @@ def _verbs():
 def test_every_guarded_verb_refuses_a_viewer_and_audits_it(ws: Workspace, verb: str) -> None:
     fn = _verbs()[verb]
     args, kwargs = _dummy_args(fn)
-    with acting_as(VIEWER), pytest.raises(PermissionDenied, match="vera is a viewer; " + verb):
+    said = f"vera is a viewer; {auth.ACTIONS[verb]} ({verb}) needs the"
+    with acting_as(VIEWER), pytest.raises(PermissionDenied, match=re.escape(said)):
         fn(ws, *args, **kwargs)
     [event] = denied(ws)
     assert (event.actor, event.object_id, json.loads(event.detail)["role"]) == (
@@ -147,9 +149,15 @@ def test_editors_and_admins(ws: Workspace) -> None:
     with acting_as(EDITOR):
         version = registry.register_model(ws, launch.run_ids[0], "clf")
         registry.set_alias(ws, "clf", "challenger", version.version)  # an editor may
-        with pytest.raises(PermissionDenied, match=r"registry\.set_alias needs the admin role"):
+        with pytest.raises(
+            PermissionDenied,
+            match=r"ed is an editor; moving an alias \(registry\.set_alias\) needs the admin role",
+        ):
             registry.set_alias(ws, "clf", "champion", version.version)
-        with pytest.raises(PermissionDenied, match=r"tracking\.purge_runs needs the admin"):
+        with pytest.raises(
+            PermissionDenied,
+            match=r"deleting trashed runs for good \(tracking\.purge_runs\) needs the admin",
+        ):
             experiments.purge_runs(ws, launch.run_ids, "ed")
         experiments.trash_runs(ws, launch.run_ids, "ed")
     with acting_as(ADMIN):
@@ -305,3 +313,13 @@ def test_login_sessions_resume_until_they_expire_end_or_the_password_changes(
     auth.reset_password(ws, "ed", "another long one")
     with pytest.raises(PermissionDenied, match="changed after this session"):
         auth.resume_session(ws, token)
+
+
+def test_every_guarded_verb_is_named_in_words() -> None:
+    """A refusal read "ed is an editor; registry.rollback needs the admin role": the verb's
+    code name alone. Every guarded verb now has its words in ``auth.ACTIONS``."""
+    verbs = _verbs()
+    assert len(verbs) >= 30
+    missing = sorted(set(verbs) - set(auth.ACTIONS))
+    assert not missing, f"give these verbs their words in auth.ACTIONS: {missing}"
+    assert not set(auth.ACTIONS) - set(verbs), "words for a verb that no longer exists"

@@ -78,7 +78,9 @@ def test_team_mode_journey(ws: Workspace, tmp_path: Path) -> None:
         page.get_by_role("heading", name="Drift").wait_for()
         switch_on(page, "New report")
         page.get_by_role("button", name="Run the report").click()
-        page.get_by_text("vera is a viewer; drift.run_report needs the editor role").wait_for()
+        page.get_by_text(
+            "vera is a viewer; running a drift report (drift.run_report) needs the editor role"
+        ).wait_for()
         page.screenshot(path=SHOTS / "team-viewer-refused.png")
         page.get_by_test_id("stSidebarNav").get_by_text("Models").click()
         page.get_by_role("heading", name="Churn model").wait_for()  # the card, as markdown

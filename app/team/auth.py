@@ -71,6 +71,47 @@ SESSION_KEY = "workbench_principal"
 VERBS: dict[str, str | Callable[..., str]] = {}
 VERB_FUNCTIONS: dict[str, str] = {}  # verb -> the function's dotted path
 
+# What each guarded verb does, as a refusal says it ("ed is an editor; rolling back an alias
+# needs the admin role (registry.rollback)"): the verb's name alone read like code.
+# tests/test_auth.py checks that every guarded verb has its words here.
+ACTIONS: dict[str, str] = {
+    "datasets.recheck": "checking a version against the contract",
+    "datasets.register": "registering a dataset version",
+    "datasets.register_upload": "registering an uploaded dataset version",
+    "datasets.save_contract": "saving a dataset contract",
+    "drift.retrain": "retraining a model after drift",
+    "drift.run_report": "running a drift report",
+    "drift.set_monitor": "setting up a drift monitor",
+    "registry.delete_version": "deleting a model version",
+    "registry.promote": "promoting a challenger to champion",
+    "registry.register_model": "registering a model version",
+    "registry.remove_alias": "removing an alias",
+    "registry.rollback": "rolling back an alias",
+    "registry.score": "scoring a dataset with a model",
+    "registry.set_alias": "moving an alias",
+    "registry.update_card": "editing a model card",
+    "team._remove_orphans": "removing orphaned files",
+    "team.add_user": "adding a user",
+    "team.audit_events": "reading the audit log",
+    "team.audit_facets": "reading the audit log",
+    "team.audit_log": "reading the audit log",
+    "team.backup": "backing up the workspace",
+    "team.create_token": "creating a serving token",
+    "team.reset_password": "resetting a password",
+    "team.revoke_token": "revoking a serving token",
+    "team.set_disabled": "disabling or enabling an account",
+    "team.set_role": "changing a role",
+    "tracking.create_run": "creating a run",
+    "tracking.import_store": "importing an MLflow store",
+    "tracking.purge_runs": "deleting trashed runs for good",
+    "tracking.restore_runs": "restoring runs from the trash",
+    "tracking.tag_runs": "tagging runs",
+    "tracking.trash_runs": "moving runs to the trash",
+    "training.cancel": "cancelling a run",
+    "training.launch": "launching a run or a sweep",
+    "training.run_again": "running a run again",
+}
+
 _hasher = PasswordHasher()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -274,11 +315,12 @@ def check(ws: Workspace, needed: str, verb: str) -> None:
             detail={"role": who.role, "needs": needed},
         )
     )
+    action = f"{ACTIONS[verb]} ({verb})" if verb in ACTIONS else verb
     if who.role == "none":
-        raise PermissionDenied(f"Log in first: {verb} needs the {needed} role.")
+        raise PermissionDenied(f"Log in first: {action} needs the {needed} role.")
     raise PermissionDenied(
-        f"{who.name} is {_article(who.role)} {who.role}; {verb} needs the {needed} role. Ask "
-        "an admin to change your role."
+        f"{who.name} is {_article(who.role)} {who.role}; {action} needs the {needed} role. "
+        "Ask an admin to change your role."
     )
 
 
