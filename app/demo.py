@@ -74,8 +74,9 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
         {"dataset": "churn"},
         "1. Why April is flagged: the contract",
         "`churn` has four monthly versions; April (v4) is flagged red. Open its **Contract** "
-        "tab: rows with a negative `support_calls` break the range inferred from January (a "
-        "data-entry bug), and a version that breaks its contract cannot be promoted on.",
+        "tab: rows with `support_calls` outside the range inferred from January break it (a "
+        "dozen at -1: a data-entry bug), and a version that breaks its contract cannot be "
+        "promoted on.",
     ),
     (
         "Drift",

@@ -369,3 +369,17 @@ def test_demo_reset_force_deletes_while_a_run_keeps_writing(tmp_path: Path) -> N
         writer.join()
     assert not root.exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # nothing left beside it either
+
+
+def test_start_here_says_what_breaks_aprils_contract(seeded) -> None:
+    """Start here's first step said "rows with a negative support_calls"; a newcomer found
+    13 rows outside the range, one of them 9 (April's calls rise): the step now says rows
+    outside January's range break it, a dozen at -1. Checked against the seeded data."""
+    ws, _ = seeded
+    january = datasets.load(ws, "churn@v1")["support_calls"]
+    april = datasets.load(ws, "churn@v4")["support_calls"]
+    outside = april[(april < january.min()) | (april > january.max())]
+    assert (outside == -1).sum() == 12 and len(outside) > 12  # not only the negative ones
+    step = demo.GUIDED_STEPS[0][3]
+    assert "outside the range inferred from January" in step and "dozen at -1" in step
+    assert "negative" not in step
