@@ -12,12 +12,14 @@ import math
 import numbers
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from workbench.store.entities import (
     RUN_KINDS,
+    RUN_STATUSES,
     Artifact,
     Condition,
     Experiment,
@@ -518,6 +520,9 @@ _TEXT_ATTRIBUTES = {
     "kind",
 }
 _TIME_ATTRIBUTES = {"started_at", "start_time", "ended_at", "end_time"}
+# The text attributes with a fixed set of values: comparing with another value is a mistake.
+_VOCABULARIES = {"status": RUN_STATUSES, "kind": RUN_KINDS}
+_MLFLOW_STATUS = {"SCHEDULED": "queued"}  # MLflow's other statuses are ours in capitals
 
 
 def _attribute_sql(cond: Condition, op: str) -> tuple[str, list]:
@@ -545,6 +550,18 @@ def _attribute_sql(cond: Condition, op: str) -> tuple[str, list]:
             raise InvalidInput(
                 f"{cond.key} is text; quote the value, e.g. {cond.key} = '{values[0]}'."
             )
+        vocabulary = _VOCABULARIES.get(cond.key)
+        if vocabulary and op in ("=", "!=", "IN", "NOT IN"):
+            # status = 'bogus' matched no run, silently; MLflow's names ('FINISHED',
+            # 'SCHEDULED') are read as ours
+            values = tuple(_MLFLOW_STATUS.get(_text(v), _text(v).lower()) for v in values)
+            unknown = [v for v in values if v not in vocabulary]
+            if unknown:
+                raise InvalidInput(
+                    f"{cond.key} {unknown[0]!r} is not a {cond.key} a run can have; use one "
+                    f"of {', '.join(vocabulary)}."
+                )
+            cond = replace(cond, value=values if op in ("IN", "NOT IN") else values[0])
         if op in ("IN", "NOT IN"):
             return f"{col} {op} (SELECT unnest(?::VARCHAR[]))", [[_text(v) for v in values]]
         return f"{col} {op} ?", [_text(cond.value)]

@@ -74,7 +74,15 @@ ERRORS = [
     ("(metrics.auc > 0.9", "ends early; expected ')'"),
     ("metrics.auc > 0.9 tags.owner = 'a'", "Unexpected 'tags.owner' at position 19"),
     ("metrics.auc > 'high'", "metrics compare with numbers"),
-    ("tags.owner = 'unterminated", 'Unexpected "\'" at position 14'),
+    # a newcomer's find: an unclosed quote was told "strings go in quotes"
+    ("tags.owner = 'unterminated", "The ' at position 14 of the filter"),
+    ("tags.owner = 'ana", "is never closed; end the value with ', e.g. tags.owner = 'ana'"),
+    # NaN was told to be quoted, then "metrics compare with numbers": no way through
+    ("metrics.auc = NaN", "NaN equals nothing, so no filter selects it (as in Python)"),
+    ("metrics.auc < Infinity", "infinity is a number, write it 1e400 or -1e400"),
+    # status = 'bogus' returned no runs, silently
+    ("status = 'bogus'", "status 'bogus' is not a status a run can have; use one of queued,"),
+    ("kind IN ('run', 'trail')", "kind 'trail' is not a kind a run can have"),
     ("metrics.auc IS 5", "Expected NULL after IS"),
     ("status NOT = 'x'", "Expected IN after NOT"),
     # a newcomer's finds: an empty list, and punctuation where a value goes, were told to
@@ -89,6 +97,18 @@ def test_bad_filters_name_the_token(runs: Workspace, query: str, message: str) -
     with pytest.raises(InvalidInput) as info:
         experiments.search_runs(runs, query=query)
     assert message in str(info.value)
+
+
+def test_mlflows_status_names_are_read_as_ours(runs: Workspace) -> None:
+    """A user from MLflow writes status = 'FINISHED' (and 'SCHEDULED' for a queued run)."""
+    finished = {r.name for r in experiments.search_runs(runs, query="status = 'finished'")}
+    assert finished and finished == {
+        r.name for r in experiments.search_runs(runs, query="status = 'FINISHED'")
+    }
+    assert experiments.search_runs(runs, query="status IN ('SCHEDULED', 'RUNNING')") == []
+    assert len(experiments.search_runs(runs, query="status != 'SCHEDULED'")) == len(
+        experiments.search_runs(runs)
+    )
 
 
 def test_the_tables_survive_an_injection_attempt(runs: Workspace) -> None:

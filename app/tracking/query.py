@@ -101,6 +101,11 @@ def tokenize(text: str) -> list[Token]:
     out, pos = [], 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
+        if m is None and text[pos] in "'\"`":
+            raise InvalidInput(
+                f"The {text[pos]} at position {pos + 1} of the filter {_clip(text)} is never "
+                f"closed; end the value with {text[pos]}, e.g. tags.owner = 'ana'."
+            )
         if m is None:
             raise InvalidInput(
                 f"Unexpected {text[pos]!r} at position {pos + 1} of the filter "
@@ -256,6 +261,11 @@ class _Parser:
         if tok.kind == "word" and tok.text.upper() in ("TRUE", "FALSE"):
             return tok.text.lower()
         hint = f"; quote text values, e.g. '{tok.text}'" if tok.kind == "word" else ""
+        if tok.text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            hint = (
+                "; NaN equals nothing, so no filter selects it (as in Python); infinity is "
+                "a number, write it 1e400 or -1e400"
+            )
         raise InvalidInput(
             f"Expected a number or a quoted string at position {tok.pos + 1}, found "
             f"{tok.text!r}{hint}."
