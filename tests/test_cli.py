@@ -70,6 +70,20 @@ def test_runs_list_formats(ws: Workspace, capsys) -> None:
     assert "rf" in capsys.readouterr().out
 
 
+def test_runs_list_table_keeps_integer_params_integers(ws: Workspace, capsys) -> None:
+    """A newcomer's find: a param column of ints beside runs without it printed 5.0, 3.0
+    in the table (CSV and JSON were right); the missing cell reads None, not NaN."""
+    make_run(experiment="e", name="a", params={"depth": 5, "kernel": "rbf"})
+    make_run(experiment="e", name="b", params={"C": 0.5})
+    assert main(["runs", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    rows = {line.split()[header.index("name")]: line.split() for line in lines[1:]}
+    depth = header.index("params.depth") + 1  # started_at is two words
+    assert rows["a"][depth] == "5" and rows["b"][depth] == "None"
+    assert rows["b"][header.index("params.C") + 1] == "0.5"
+
+
 def test_runs_list_status_filter(ws: Workspace, capsys) -> None:
     make_run(name="good")
     make_run(name="bad", fail=True)

@@ -35,7 +35,22 @@ def print_frame(frame: pd.DataFrame, fmt: str) -> None:
     else:
         # A table is read in a terminal: a tag value or column name holding U+202E or a
         # newline would reorder or break its line (csv and json carry the text as it is).
-        frame = frame.map(lambda v: escape_invisible(v) if isinstance(v, str) else v)
+        # Column by column, text columns kept as objects: DataFrame.map re-infers each
+        # column, and a param column of ints and None came out as floats (5.0, 3.0).
+        frame = frame.copy()
+        for i in range(frame.shape[1]):
+            if pd.api.types.is_object_dtype(frame.dtypes.iloc[i]):
+                frame.isetitem(
+                    i,
+                    pd.Series(
+                        [
+                            escape_invisible(v) if isinstance(v, str) else v
+                            for v in frame.iloc[:, i]
+                        ],
+                        index=frame.index,
+                        dtype=object,
+                    ),
+                )
         frame.columns = [escape_invisible(str(c)) for c in frame.columns]
         with pd.option_context(
             "display.max_columns", 12, "display.width", 160, "display.max_colwidth", 40
