@@ -11,6 +11,7 @@ import streamlit as st
 
 from workbench.tracking.compare import best_per_metric, metric_direction
 from workbench.ui import charts, data
+from workbench.ui.widgets import markdown_text
 
 MAX_TRACES = 200
 SIDE_BY_SIDE = 4
@@ -124,10 +125,43 @@ def parallel_coordinates(table: pd.DataFrame, metric: str) -> tuple[go.Figure | 
     return fig, int((~complete).sum())
 
 
+def logged_only(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (runs table rows: ``params.<key>`` and ``metrics.<key>`` columns) without
+    the param and metric columns none of its rows has a value in. The runs table of a page
+    has a column for every key any run on it logged; the runs compared show only their own
+    (a metric no selected run logged is not a row of "None")."""
+    empty = [
+        c
+        for c in table.columns
+        if c.startswith(("params.", "metrics.")) and not table[c].notna().any()
+    ]
+    return table.drop(columns=empty)
+
+
+def scatter_points(table: pd.DataFrame, param: str, metric: str) -> pd.DataFrame:
+    """The rows of ``table`` that have both ``params.<param>`` and ``metrics.<metric>``
+    (the points a param-against-metric chart can draw), with the param as numbers when every
+    one of those values reads as a number (bools as 0/1), so the axis is ordered by value;
+    as text otherwise. Empty when no row has both (or a column is missing)."""
+    x, y = f"params.{param}", f"metrics.{metric}"
+    if x not in table.columns or y not in table.columns:
+        return table.iloc[0:0]
+    points = table[table[x].notna() & pd.to_numeric(table[y], errors="coerce").notna()]
+    numbers = points[x].map(_number)
+    if not points.empty and numbers.notna().all():
+        points = points.assign(**{x: numbers.astype(float)})
+    return points
+
+
 def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
-    """The comparison of the selected runs (2 to 1,000)."""
+    """The comparison of the selected runs (2 to 1,000), keyed by run id (two runs may share
+    a name): the params that differ, each metric's best run, the runs x metrics table, a
+    parallel-coordinates chart, one param against one metric, the curves and the evaluation
+    charts. Only the params and metrics the selected runs logged are listed and offered
+    (``table`` is the page's runs table, with columns for keys other runs logged); a chart
+    with nothing to draw is replaced by a caption saying why."""
     root, gen = str(data.workspace().root), data.generation()
-    chosen = table[table["run_id"].isin(run_ids)].reset_index(drop=True)
+    chosen = logged_only(table[table["run_id"].isin(run_ids)].reset_index(drop=True))
     names = run_labels(chosen)
     chosen = chosen.assign(run=chosen["run_id"].map(names))
     st.subheader(f"Compare {len(chosen)} runs")
@@ -156,6 +190,12 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
     fig, left_out = parallel_coordinates(chosen, metric)
     if fig is not None:
         st.plotly_chart(fig, key="cmp-parcoords")
+    elif not left_out:
+        st.caption(
+            f"No parallel coordinates for {markdown_text(metric)}: they need it and a numeric "
+            "param that "
+            "both differ between at least two of these runs."
+        )
     if left_out:
         st.caption(
             f"{left_out:,} of {len(chosen):,} runs lack a value on one of these axes and are "
@@ -163,22 +203,38 @@ def compare_view(table: pd.DataFrame, run_ids: list[str]) -> None:
         )
     params = [c.removeprefix("params.") for c in chosen.columns if c.startswith("params.")]
     if params:
+        drawable = [p for p in params if not scatter_points(chosen, p, metric).empty]
+        # first a param that differs and has points, then any with points, then the first
+        start = next((p for p in drawable if p in diff.index), drawable[0] if drawable else None)
         x = st.selectbox(
             "Param against the metric",
             params,
-            key="cmp-scatter-param",
-            index=next((i for i, p in enumerate(params) if p in diff.index), 0),
+            key=f"cmp-scatter-param-{metric}",  # another metric starts on a param it can draw
+            index=params.index(start) if start is not None else 0,
         )
-        scatter = px.scatter(
-            chosen, x=f"params.{x}", y=f"metrics.{metric}", hover_name="run", color="status"
-        )
-        scatter.update_layout(
-            height=320,
-            margin={"t": 20, "b": 20, "l": 20, "r": 20},
-            xaxis_title=x,
-            yaxis_title=metric,
-        )
-        st.plotly_chart(scatter, key="cmp-scatter")
+        points = scatter_points(chosen, x, metric)
+        if points.empty:
+            st.caption(
+                f"No selected run logged both the param {markdown_text(x)} and the metric "
+                f"{markdown_text(metric)}: "
+                "nothing to draw. Pick another param or metric."
+            )
+        else:
+            scatter = px.scatter(
+                points, x=f"params.{x}", y=f"metrics.{metric}", hover_name="run", color="status"
+            )
+            scatter.update_layout(
+                height=320,
+                margin={"t": 20, "b": 20, "l": 20, "r": 20},
+                xaxis_title=x,
+                yaxis_title=metric,
+            )
+            st.plotly_chart(scatter, key="cmp-scatter")
+            if len(points) < len(chosen):
+                st.caption(
+                    f"{len(chosen) - len(points):,} of {len(chosen):,} runs lack "
+                    f"{markdown_text(x)} or {markdown_text(metric)} and are not drawn."
+                )
     traced = run_ids[:MAX_TRACES]
     keys = (metric,) if len(traced) > 20 else None
     curves = charts.stepped(data.curves(root, gen, tuple(traced), keys, None))

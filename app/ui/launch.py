@@ -15,7 +15,9 @@ from workbench.ui.widgets import user_errors
 
 def launch_form(experiment_default: str) -> None:
     """Draw the launch form on the current page: dataset version (starting on the one this
-    experiment's newest run used), target, features, task, estimator and its hyperparameters
+    experiment's newest run used), target, features, task (detected from the target by
+    ``launch_defaults.task_of`` again whenever the version or the target changes; the user's
+    choice stays while both do), estimator and its hyperparameters
     (defaults from scikit-learn), validation, seed, workers, the experiment name (starting on
     ``experiment_default``) and an optional grid or random sweep. On "Launch" it calls
     ``workbench.training.runner.launch`` and reruns the page with a flash message
@@ -66,13 +68,17 @@ def launch_form(experiment_default: str) -> None:
         st.caption(column_defaults.note())
     c, d = st.columns(2)
     detected = launch_defaults.task_of(target_profile)  # the rule the runner applies too
+    # Keyed by the version and the target like the features: a radio keeps its value across
+    # reruns whatever its index says, so under one fixed key the task detected for the first
+    # target stuck to every other (a float target trained as a 2,000-class classifier). A
+    # choice the user makes stays while the version and the target do.
     task = c.radio(
         "Task",
         catalogue.TASKS,
         index=catalogue.TASKS.index(detected),
         horizontal=True,
         help=f"Detected from {target}: {detected} ({launch_defaults.TASK_RULE}).",
-        key="launch_task",
+        key=f"launch_task-{ref}-{target}",
     )
     choices = catalogue.for_task(task)
     estimator = d.selectbox(
