@@ -213,17 +213,34 @@ def log_dataset(
     return result.version
 
 
-def load_dataset(ref: str) -> pd.DataFrame:
+def load_dataset(ref: str, *, role: str | None = None) -> pd.DataFrame:
     """The rows of ``"churn@v3"`` (or ``"churn"`` for the latest) as a DataFrame, with the
     values exactly as registered (decimals as ``decimal.Decimal``, nanoseconds kept, NaN
     apart from NULL); see :func:`workbench.datasets.versions.load`. The frame's
-    ``attrs["workbench_ref"]``
-    names the version read (``"churn@v3"``), so ``wb.autolog()`` can record it as the
-    training data of a model fitted on the frame (or on columns selected from it)."""
+    ``attrs["workbench_ref"]`` names the version read (``"churn@v3"``), so ``wb.autolog()``
+    can record it as the training data of a model fitted on the frame (or on columns
+    selected from it).
+
+    Inside an active run (``with wb.start_run(...)``) the version is recorded as an input of
+    the run (:meth:`ActiveRun.log_input`), so a model the run logs by hand has known
+    training data. The rule: with ``role`` given (``"train"``, ``"eval"``, ...), the
+    version is recorded in that role; without it, it is recorded as ``"train"`` when the run
+    has no ``"train"`` input yet, and not recorded otherwise (the first dataset a run loads
+    is taken as its training data: load it first, or name the roles). Outside a run nothing
+    is recorded. Raises NotFound for an unknown version, InvalidInput for a bad reference,
+    for a bad role, or for ``role`` given with no active run."""
+    run = active_run()
+    if role is not None and run is None:
+        raise InvalidInput(
+            f"load_dataset: role={role!r} records the version as an input of the active run, "
+            "and no run is active; call it inside `with wb.start_run(...)`, or leave role out."
+        )
     ws = workspace()
     version = datasets.get_version(ws, ref)
     frame = datasets.load(ws, version.ref)
     frame.attrs["workbench_ref"] = version.ref
+    if run is not None and (role is not None or "train" not in run.input_roles):
+        run.log_input(version, role if role is not None else "train")
     return frame
 
 

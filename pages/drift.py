@@ -139,9 +139,10 @@ def columns_panel(ws, report) -> None:
             {
                 "column": r.column,
                 "verdict": r.verdict,
-                "effect": r.effect,
+                # a column not tested (identifier-like, ignored): blank, shown as "—"
+                "effect": r.shown_effect,
                 "method": r.method,
-                "p-value": drift.format_p(r.p_value),
+                "p-value": drift.format_p(r.p_value) if r.tested else None,
                 "n ref": r.n_reference,
                 "n cur": r.n_current,
                 "what changed": r.sentence,
@@ -161,6 +162,7 @@ def columns_panel(ws, report) -> None:
         hide_index=True,
         key=f"drift-table-{report.report_id}",
         column_config=formats,
+        placeholder="—",
         on_select="rerun",
         selection_mode="single-row",
     )
@@ -258,8 +260,8 @@ def model_panel(report, section) -> None:
                 {
                     "prediction": p.column,
                     "verdict": p.verdict,
-                    "effect": p.effect,
-                    "p-value": drift.format_p(p.p_value),
+                    "effect": p.shown_effect,
+                    "p-value": drift.format_p(p.p_value) if p.tested else None,
                     "what changed": p.sentence,
                 }
                 for p in section.predictions
@@ -267,6 +269,7 @@ def model_panel(report, section) -> None:
         ),
         hide_index=True,
         key=f"drift-pred-{report.report_id}",
+        placeholder="—",
     )
     if section.profiles:
         name = st.selectbox(

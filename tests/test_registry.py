@@ -525,7 +525,10 @@ def test_promote_through_a_refusing_gate_needs_an_admin_override(refused: Worksp
     assert failing == ["better by the margin", "significant"]
     with (
         acting_as(ED),
-        pytest.raises(PermissionDenied, match=r"ed is an editor; registry\.promote needs"),
+        pytest.raises(
+            PermissionDenied,
+            match=r"promoting a challenger to champion \(registry\.promote\) needs",
+        ),
     ):
         promote(ws, "churn-clf", "churn@v1", "churned", override=True, reason="x")
     with pytest.raises(InvalidInput, match="needs a reason"):

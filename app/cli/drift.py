@@ -149,7 +149,6 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     ``--fail-on-drift`` when the data drifts, a column was removed or the model's performance
     degraded. A WorkbenchError propagates (``workbench.cli.main`` prints it in one line, exit 1)."""
     from workbench.drift import report as reports
-    from workbench.drift import stats as drift
     from workbench.drift.config import parse_rules
 
     ws = open_workspace(args.workspace)
@@ -175,10 +174,7 @@ def cmd_drift_report(args: argparse.Namespace) -> int:
     if section is not None:
         say(f"model {section.model_ref}: {section.verdict}")
         for p in section.predictions:
-            say(
-                f"  {p.column:<22} {p.verdict:<20} {p.effect:>8.4f}  "
-                f"p {drift.format_p(p.p_value) or '-':<8}  {p.sentence}"
-            )
+            say(_column_line(p))
         if section.performance is not None:
             say(f"  performance {section.performance.verdict}: {section.performance.sentence}")
             degraded = section.performance.verdict == "degraded"
@@ -333,13 +329,19 @@ def cmd_monitors_list(args: argparse.Namespace) -> int:
 
 
 def _print_columns(results: Sequence[ColumnDrift]) -> None:
-    """One line per column: verdict, effect, smallest p-value (``drift.format_p``), what
-    changed."""
+    """One line per column (:func:`_column_line`), then where the rule is explained."""
+    for r in results:
+        say(_column_line(r))
+    print("How a verdict is reached: workbench drift rule")
+
+
+def _column_line(r: ColumnDrift) -> str:
+    """A column's line: verdict, effect, smallest p-value (``drift.format_p``; "-" when no
+    test ran), what changed. A column that was not tested (``ColumnDrift.tested``: an
+    identifier-like or ignored column) shows "-" for both (ASCII, as every CLI line), not
+    numbers that read as "no drift"."""
     from workbench.drift import stats as drift
 
-    for r in results:
-        say(
-            f"  {r.column:<22} {r.verdict:<20} {r.effect:>8.4f}  "
-            f"p {drift.format_p(r.p_value) or '-':<8}  {r.sentence}"
-        )
-    print("How a verdict is reached: workbench drift rule")
+    effect = "-" if r.shown_effect is None else f"{r.shown_effect:.4f}"
+    p = drift.format_p(r.shown_p_value) or "-"
+    return f"  {r.column:<22} {r.verdict:<20} {effect:>8}  p {p:<8}  {r.sentence}"

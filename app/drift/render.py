@@ -43,8 +43,9 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
     in each of 30 bins spanning both sides' range (each side's mass read off its quantile
     function; a date against a timestamp on the timestamp axis, ``drift.on_one_axis``), so
     a current lying outside the reference's range is drawn where it is; dates on a date
-    axis. Level shares for categories. Reference in blue, current in orange, on an explicit
-    template (the same in the app, in an HTML export and from plain Python)."""
+    axis. Level shares for categories (a boolean's levels as True / False, :func:`level_text`).
+    Reference in blue, current in orange, on an explicit template (the same in the app, in
+    an HTML export and from plain Python)."""
     import numpy as np
 
     fig = go.Figure()
@@ -71,7 +72,9 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
         fig.update_layout(barmode="overlay", yaxis_title="share of rows")
     else:
         levels = list(dict.fromkeys([*ref.top_values[:20], *cur.top_values[:20]]))
-        shown = [html.escape(v) for v in levels]  # plotly reads <b>, <i>, <a> in text
+        booleans = ref.family == cur.family == "boolean"
+        # plotly reads <b>, <i>, <a> in text
+        shown = [html.escape(level_text(v) if booleans else v) for v in levels]
         ra = dict(zip(ref.top_values, ref.top_counts, strict=True))
         rb = dict(zip(cur.top_values, cur.top_counts, strict=True))
         ta, tb = max(ref.count, 1), max(cur.count, 1)
@@ -90,6 +93,16 @@ def distribution_figure(ref: ColumnProfile, cur: ColumnProfile) -> go.Figure:
         fig.update_layout(barmode="group", yaxis_title="share of rows")
     fig.update_layout(height=340, title=html.escape(ref.name), xaxis_title=html.escape(ref.name))
     return _readable(fig)
+
+
+BOOLEAN_LEVELS = {"true": "True", "false": "False"}
+
+
+def level_text(level: str) -> str:
+    """A boolean column's level as the data holds it: ``True`` / ``False`` (as pandas, the
+    model's classes and the performance line write them), not the profile's text of a
+    BOOLEAN (``'true'`` / ``'false'``, DuckDB's cast); other text unchanged."""
+    return BOOLEAN_LEVELS.get(level, level)
 
 
 def _axis_values(family: str, values) -> list:

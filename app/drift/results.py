@@ -25,6 +25,8 @@ VERDICTS = (
     "removed",
     "ignored",
 )
+# verdicts no test decided: their effect and p-value are not shown (ColumnDrift.tested)
+UNTESTED = ("not tested", "ignored")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,28 @@ class ColumnDrift:
     def drifted(self) -> bool:
         """True when the verdict is "drift" or "major drift"."""
         return self.verdict in ("drift", "major drift")
+
+    @property
+    def tested(self) -> bool:
+        """False when no test decided the verdict: "not tested" (an identifier-like column,
+        whose top levels cannot show new values) and "ignored" (a rule left it out). Its
+        ``effect`` and ``p_value`` then measure nothing a reader should weigh (an effect of 0
+        and a p of 1 read as "no drift"), so every door shows them blank: see
+        :attr:`shown_effect` and :attr:`shown_p_value`."""
+        return self.verdict not in UNTESTED
+
+    @property
+    def shown_effect(self) -> float | None:
+        """``effect`` as the Drift page, the CLI and the HTML export show it: None (blank,
+        "—") for a column that was not tested (:attr:`tested`)."""
+        return self.effect if self.tested else None
+
+    @property
+    def shown_p_value(self) -> float | None:
+        """``p_value`` as the Drift page, the CLI and the HTML export show it: None (blank,
+        "—") for a column that was not tested (:attr:`tested`), else the p-value (None
+        when no test ran)."""
+        return self.p_value if self.tested else None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (a dict of str, numbers, None and the ``stats`` dict)."""

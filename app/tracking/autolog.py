@@ -100,7 +100,7 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
             if value is not None and not isinstance(value, bool | int | float | str):
                 value = repr(value)[:500]
             params[key] = value
-        run.log_params(params)
+        run.log_params(without_deprecated(type(estimator), params))
         run.set_tags({"autolog": "sklearn", "estimator": type(estimator).__name__})
         metrics = {}
         if y is not None and hasattr(estimator, "score"):
@@ -133,6 +133,37 @@ def _log_fit(estimator: Any, X: Any, y: Any) -> None:
         raise
     if own:
         run.end()
+
+
+DEPRECATED = "deprecated"  # scikit-learn's value of a parameter it is removing
+
+
+def without_deprecated(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` (an estimator's ``get_params()``, name -> value) without the parameters
+    whose value is scikit-learn's deprecation sentinel: the string ``"deprecated"`` that
+    ``get_params()`` returns for a parameter being removed when the user did not set it
+    (``LogisticRegression``'s ``penalty``, ``GradientBoostingClassifier``'s ``criterion``
+    in scikit-learn 1.8+). It is a sentinel only where the class's
+    ``_parameter_constraints`` accept ``"deprecated"`` as a hidden option, so a parameter
+    that merely holds that text (a third-party estimator's, a target column so named) is
+    kept. Used by autologging and by the runner of launched runs (``workbench.training
+    .runner.record``)."""
+    constraints = getattr(cls, "_parameter_constraints", None) or {}
+    return {
+        k: v
+        for k, v in params.items()
+        if not (v == DEPRECATED and _sentinel_of(constraints.get(k)))
+    }
+
+
+def _sentinel_of(constraints: Any) -> bool:
+    """True when a parameter's constraints list ``"deprecated"`` as a hidden option
+    (scikit-learn's ``Hidden(StrOptions({"deprecated"}))``)."""
+    for c in constraints if isinstance(constraints, list | tuple) else ():
+        inner = getattr(c, "constraint", None)  # Hidden wraps the option set
+        if inner is not None and DEPRECATED in (getattr(inner, "options", None) or ()):
+            return True
+    return False
 
 
 def _log_lineage(run: Any, X: Any) -> None:

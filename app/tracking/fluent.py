@@ -90,6 +90,7 @@ class ActiveRun:
         self._run_dir = ws.paths.run_dir(run_id)
         self._log = EventLog(self._run_dir)
         self._params: dict[str, ParamValue] = {}
+        self.input_roles: set[str] = set()  # the roles of the inputs logged (log_input)
         self._next_step: dict[str, int] = {}
         self._lock = threading.Lock()
         if from_queue:
@@ -240,10 +241,38 @@ class ActiveRun:
         self.set_tags({"model.sha256": sha} | {f"env.{k}": v for k, v in environment().items()})
         return sha
 
-    def log_input(self, version: DatasetVersion, role: str = "train") -> None:
-        """Record that the run read dataset version ``version`` (lineage) in the role
-        ``role``. Registering the run's model takes its training dataset from the input with
-        role ``"train"`` (else the only input)."""
+    def log_input(
+        self,
+        dataset: DatasetVersion | str,
+        role: str = "train",
+        *,
+        context: str | None = None,
+    ) -> DatasetVersion:
+        """Record that the run read a dataset version (lineage, MLflow's ``log_input``):
+        ``dataset`` is a :class:`DatasetVersion` (``wb.log_dataset`` returns one) or a
+        reference as every other call takes it (``"churn@v3"``, ``"churn"`` for the latest),
+        resolved by ``workbench.datasets.versions.get_version``. ``role`` is what the run used
+        it for (MLflow calls it ``context``; ``context=`` is accepted as its other name):
+        ``"train"``, ``"eval"``, or any other key. Registering the run's model takes its
+        training dataset from the input with role ``"train"`` (else from the only input).
+        Logging a role again replaces that role's input. Returns the version recorded.
+
+        Raises NotFound for a reference to no dataset version (naming what exists),
+        InvalidInput for anything else than a version or a reference, for an empty or bad
+        role, for ``role`` and ``context`` that disagree, or for a run that has ended."""
+        if context is not None:
+            if role not in ("train", context):  # the default, or the same role twice
+                raise InvalidInput(
+                    f"log_input: role {role!r} and context {context!r} name the same thing; "
+                    "pass one of them."
+                )
+            role = context
+        self._ensure_running()
+        if not isinstance(role, str) or not role.strip():
+            raise InvalidInput(
+                f"log_input: the role is text such as 'train' or 'eval'; got {role!r}."
+            )
+        version = _dataset_version(self._ws, dataset)
         self.log_record(
             "input",
             role,
@@ -253,7 +282,8 @@ class ActiveRun:
                 "fingerprint": version.fingerprint,
             },
         )
-        self.input_roles = getattr(self, "input_roles", set()) | {role}
+        self.input_roles = self.input_roles | {role}
+        return version
 
     def log_record(self, kind: str, name: str, data: Any) -> None:
         """Store structured data with the run (``spec``, ``input``, ``evaluation``)."""
@@ -345,6 +375,22 @@ class ActiveRun:
 
 def _same(a: ParamValue, b: ParamValue) -> bool:
     return type(a) is type(b) and (a == b or (a != a and b != b))  # NaN equals NaN here
+
+
+def _dataset_version(ws: Workspace, dataset: Any) -> DatasetVersion:
+    """``dataset`` as a :class:`DatasetVersion`: itself, or the version a reference text
+    names (``"churn@v3"``; ``workbench.datasets.versions.get_version``, which raises NotFound
+    or InvalidInput for a bad reference). Raises InvalidInput for any other type."""
+    if isinstance(dataset, DatasetVersion):
+        return dataset
+    if isinstance(dataset, str):
+        from workbench.datasets import versions as datasets
+
+        return datasets.get_version(ws, dataset)
+    raise InvalidInput(
+        "log_input takes a dataset version (what wb.log_dataset returns) or a reference "
+        f"such as 'churn@v3'; got {type(dataset).__name__}."
+    )
 
 
 def start_run(

@@ -488,8 +488,11 @@ def _dask_task(run_id: str, spec: RunSpec, frame: pd.DataFrame) -> TrainResult:
 
 
 def record(run, result: TrainResult, *, streamed: bool) -> None:
-    """Write a trial's result into its run (per-step metrics too unless already streamed)."""
-    run.log_params(result.params)
+    """Write a trial's result into its run (per-step metrics too unless already streamed).
+    Params whose value is scikit-learn's deprecation sentinel (``"deprecated"``, what
+    ``get_params()`` gives for a parameter being removed) are left out
+    (``workbench.tracking.autolog.without_deprecated``)."""
+    run.log_params(_loggable(result))
     if not streamed:
         by_step: dict[int, dict[str, float]] = {}
         for key, step, value in result.step_metrics:
@@ -514,6 +517,18 @@ def record(run, result: TrainResult, *, streamed: bool) -> None:
             dataset=str(result.params.get("dataset")),
             target=str(result.params.get("target")),
         )
+
+
+def _loggable(result: TrainResult) -> dict[str, Any]:
+    """A trial's params as its run logs them: without scikit-learn's deprecation sentinels
+    of its estimator's class (``result.params["estimator"]``, a catalogue key)."""
+    from workbench.tracking.autolog import without_deprecated
+
+    try:
+        cls = catalogue.get(str(result.params.get("estimator"))).estimator_class(result.task)
+    except InvalidInput:  # not a catalogue estimator: nothing is known to be a sentinel
+        return dict(result.params)
+    return without_deprecated(cls, dict(result.params))
 
 
 def _log_input(ws: Workspace, run, ref: str) -> None:
