@@ -80,7 +80,7 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
     ),
     (
         "Drift",
-        None,
+        {"current": "churn@v4", "reference": "churn@v1"},
         "2. What moved in April: the drift report",
         "April against January, with the champion: the plan mix tips towards basic, support "
         "calls rise, and the champion's balanced accuracy and ROC AUC fall, because price, not "

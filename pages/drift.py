@@ -10,7 +10,7 @@ import streamlit as st
 from workbench.drift import report as reports
 from workbench.drift import stats as drift
 from workbench.drift.config import DEFAULT, parse_rules
-from workbench.ui import data
+from workbench.ui import data, nav
 from workbench.ui.widgets import code_text, lazy_tabs, markdown_table, markdown_text, user_errors
 
 st.title("Drift")
@@ -398,6 +398,17 @@ with user_errors():
         st.caption("No report yet: pick a reference and a current version above.")
         st.stop()
     ids = [r.report_id for r in found]
+    # A deep link (Start here: /drift?current=churn@v4&reference=churn@v1) opens the newest
+    # report of that pair, once; a report the user picks afterwards wins.
+    nav.take_query_param("current", "drift_link_current")
+    nav.take_query_param("reference", "drift_link_reference")
+    pair = (
+        st.session_state.pop("drift_link_current", None),
+        st.session_state.pop("drift_link_reference", None),
+    )
+    linked = [r.report_id for r in found if (r.current_ref, r.reference_ref) == pair]
+    if linked:
+        st.session_state["report"] = linked[0]
     wanted = st.session_state.get("report")
     chosen = st.selectbox(
         "Report",

@@ -383,3 +383,37 @@ def test_start_here_says_what_breaks_aprils_contract(seeded) -> None:
     step = demo.GUIDED_STEPS[0][3]
     assert "outside the range inferred from January" in step and "dozen at -1" in step
     assert "negative" not in step
+
+
+def test_start_heres_drift_link_opens_april_against_january(
+    seeded, tmp_path: Path, monkeypatch
+) -> None:
+    """A newcomer's find: "Open Drift" carried no report, so once a user had made a report
+    of their own it opened theirs, not April against January as the step says. The link
+    names the pair; the page opens the newest report of it."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import MAIN
+    from workbench.ui import nav
+
+    ws, _ = seeded
+    root = tmp_path / "workspace"
+    shutil.copytree(ws.root, root)
+    mine = Workspace.open(root)
+    own = reports.run_report(mine, "churn@v2", "churn@v3")  # the newest report now
+    mine.store.close()
+    monkeypatch.setenv("WORKBENCH_WORKSPACE", str(root))
+    monkeypatch.setenv("WORKBENCH_WATCH", "0")
+    [link] = [step[1] for step in demo.GUIDED_STEPS if step[0] == "Drift"]
+    at = AppTest.from_file(MAIN, default_timeout=120).run()
+    at.switch_page(f"../../../pages/{nav.DRIFT.file}")
+    at.query_params.update(link)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = next(s for s in at.selectbox if s.label == "Report")
+    found = reports.list_reports(Workspace.open(root))
+    opened = next(r for r in found if r.report_id == shown.value)
+    assert (opened.current_ref, opened.reference_ref) == ("churn@v4", "churn@v1")
+    assert opened.report_id != own.report_id
