@@ -231,6 +231,9 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
                 st.rerun()
         st.info("Point the aliases 'champion' and 'challenger' at two versions to compare them.")
         return
+    if model.aliases["champion"] == model.aliases["challenger"]:  # e.g. after a promotion
+        st.info(promotion.same_version(model.name, model.aliases["champion"]))
+        return
     # The default: a labelled version neither model was trained on (lineage decides).
     choice = data.evaluation_choice(str(ws.root), data.generation(), model.name)
     others = data.version_refs(str(ws.root), data.generation())
@@ -293,7 +296,7 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
         f"interval [{lo:+.4f}, {hi:+.4f}] (paired bootstrap over the same rows, 1,000 "
         "resamples)"
     )
-    if result.on_training_data:
+    if not result.rows_unseen:  # training rows, or a model's training data unknown
         st.warning(result.data_note, icon=":material/warning:")
     elif result.data_note:
         st.caption(result.data_note)

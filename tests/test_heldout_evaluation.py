@@ -217,7 +217,8 @@ def test_a_classifier_shows_auc_and_base_rate_beside_accuracy(
     assert perf.base_rate_current == pytest.approx(later["churned"].mean())
     assert perf.auc_current < perf.auc_reference - 0.1
     assert f"ROC AUC {perf.auc_reference:.3f} -> {perf.auc_current:.3f}" in perf.sentence
-    assert f"share of True {perf.base_rate_reference:.1%} -> " in perf.sentence
+    assert f"share of True {perf.base_rate_reference:.1%} -> " not in perf.sentence
+    assert f"share of 'True' {perf.base_rate_reference:.1%} -> " in perf.sentence
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
     at = run_page(nav.DRIFT)  # the newest report, this one
     open_tab(at, f"drift-tabs-{report.report_id}", "Model")
@@ -352,14 +353,14 @@ def test_the_gate_refuses_a_comparison_on_training_data(ws: Workspace, capsys) -
     verdict = promotion.gate(result, NO_CONTRACT)
     assert not verdict.allowed
     assert verdict.reasons[0] == (
-        "data neither model was trained on: evaluated on training data: churn@v2 is the "
-        "challenger's training data (clf/2 was fitted on it; it was refitted on every row "
+        "evaluated on rows neither model was fitted on: evaluated on training data: churn@v2 "
+        "is the challenger's training data (clf/2 was fitted on it; it was refitted on every row "
         "after cross-validation). Choose a labelled version neither model was trained on."
     )
     assert main(["models", "compare", "clf"]) == 3  # the CLI: the same default, refused
     out = capsys.readouterr().out
     assert "on churn@v2, 400 labelled rows; evaluated on training data" in out
-    assert "REFUSE data neither model was trained on" in out
+    assert "REFUSE evaluated on rows neither model was fitted on" in out
     refused = promotion.promote(ws, "clf", "churn@v2", "churned", config=NO_CONTRACT)
     assert not refused.allowed and registry.get_version(ws, "clf@champion").version == 1
     # The champion's training data is refused the same way.
@@ -432,7 +433,7 @@ def test_a_kfold_champion_is_retrained_with_a_holdout(ws: Workspace) -> None:
     wb.log_dataset(customers(400, 2), "churn")
     detail = monitoring.retrain(ws, "clf", "churn@v2", "churned", None)
     assert detail["validation"] == "holdout" and detail["evaluation_rows"] == 100
-    assert "data neither model was trained on" not in " ".join(detail["reasons"])
+    assert "evaluated on rows neither model was fitted on" not in " ".join(detail["reasons"])
 
 
 def test_the_note_says_why_when_the_same_rows_come_back_under_another_name(ws) -> None:

@@ -45,10 +45,10 @@ from workbench.drift import stats as drift
 from workbench.drift.config import DEFAULT, DriftConfig
 from workbench.drift.results import ColumnDrift
 from workbench.registry import models as registry
+from workbench.registry import signature
 from workbench.settings import Settings
 from workbench.store import profiles, snapshots
 from workbench.store.entities import ColumnProfile, DatasetVersion, ModelVersion
-from workbench.store.errors import InvalidInput
 from workbench.store.workspace import Workspace
 from workbench.tracking.compare import higher_is_better
 from workbench.training import evaluation
@@ -126,7 +126,7 @@ class PerformanceDrift:
             out += f"; ROC AUC {self.auc_reference:.3f} -> {self.auc_current:.3f}"
         if self.base_rate_reference is not None and self.base_rate_current is not None:
             out += (
-                f"; share of {self.positive} {self.base_rate_reference:.1%} -> "
+                f"; share of {self.positive!r} {self.base_rate_reference:.1%} -> "
                 f"{self.base_rate_current:.1%}"
             )
         return out
@@ -215,27 +215,37 @@ def model_drift(
     column of the run that trained the model. ``config``: the report's thresholds (its
     per-column rules are for the data's columns, not the predictions), ``n_boot`` and
     ``perf_material`` (default: today's). Raises InvalidInput when a version lacks one of
-    the model's input columns."""
+    the model's input columns (``signature.require_inputs``), when a ``target`` given is a
+    column of neither version (``signature.require_label_column``; the model's own label
+    missing from a version leaves performance out, with a note), and when a version's values
+    in the label column are not what the model predicts (``signature.check_labels``)."""
     cfg = (config or DEFAULT).with_overrides({})
     model = registry.load_model(ws, model_ref)
-    inputs = [c["name"] for c in model.signature["inputs"]]
     classifier = model.signature["output"]["kind"] == "classification"
     classes = model.signature["output"].get("classes") or []
     positive = (f"proba_{classes[1]}", classes[1]) if classifier and len(classes) == 2 else None
+    given = target is not None
     target = target or registry.training_target(ws, registry.get_version(ws, model_ref))
     frames, versions, sample = [], [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
         version = datasets.get_version(ws, ref)
         versions.append(version)
         frame = snapshots.read_sample(datasets.snapshot_path(ws, version), sample, seed)
-        missing = [c for c in inputs if c not in frame.columns]
-        if missing:
-            raise InvalidInput(
-                f"{version.ref} lacks column {missing[0]!r} that {model.ref} "
-                "needs; compare versions that have the model's inputs, or run "
-                "the report without the model."
-            )
+        inputs = signature.require_inputs(
+            model.signature,
+            frame.columns,
+            model.ref,
+            version.ref,
+            "compare versions that have the model's inputs, or run the report without the model.",
+        )
         frames.append(frame)
+    if given:
+        signature.require_label_column(
+            target, {v.ref: f.columns for v, f in zip(versions, frames, strict=True)}
+        )
+    for version, frame in zip(versions, frames, strict=True):
+        if target is not None and target in frame.columns:
+            signature.check_labels(model.signature, frame[target], target, model.ref, version.ref)
     scored = [_scored(model, f[inputs], classifier) for f in frames]
     ref_prof, cur_prof = (
         _profile(s, label, classifier)

@@ -702,20 +702,20 @@ def score(
     actor: str | None = None,
 ) -> datasets.Registration:
     """Score a dataset version and register the predictions (input rows plus prediction
-    columns) as a new dataset version whose tags name the model version and the input."""
+    columns) as a new dataset version whose tags name the model version and the input.
+    Raises NotFound (no such model or version) and InvalidInput when the version lacks one of
+    the model's input columns or the model was fitted on an unnamed array
+    (``signature.require_inputs``)."""
     model = load_model(ws, model_ref)
     source = datasets.get_version(ws, dataset_ref)
     frame = datasets.load(ws, source.ref)
-    inputs = signature.input_names(model.signature)
-    if not inputs:
-        raise InvalidInput(
-            f"{model.ref} was fitted on an unnamed array, so the columns of "
-            f"{source.ref} cannot be matched to its inputs; fit it on a "
-            "DataFrame and register it again."
-        )
-    missing = [c for c in inputs if c not in frame.columns]
-    if missing:
-        raise InvalidInput(f"{source.ref} lacks column {missing[0]!r} that {model.ref} needs.")
+    inputs = signature.require_inputs(
+        model.signature,
+        frame.columns,
+        model.ref,
+        source.ref,
+        "score a version that has the model's inputs.",
+    )
     scored = pd.concat(
         [frame.reset_index(drop=True), predict_frame(model, frame[inputs]).reset_index(drop=True)],
         axis=1,

@@ -6,9 +6,16 @@ interval of the difference (challenger minus champion, the same resampled rows f
 and for classifiers McNemar's exact test on the rows where exactly one of them is right.
 
 The gate allows "promote" only when every configured check passes, and says which do not:
-the challenger is better by at least ``margin``; the difference is significant (the 95 %
+the rows compared are known to be unseen by both models (:data:`UNSEEN_CHECK`, always
+applied: not a model's training rows, and neither model's training data unknown); the
+challenger is better by at least ``margin``; the difference is significant (the 95 %
 interval excludes 0, and McNemar p < ``alpha`` for classifiers); the data version passes
 its contract; the signatures are compatible (callers of the champion keep working).
+
+A comparison refuses (InvalidInput) what it cannot score honestly, with the sentences the
+drift report and scoring use (``workbench.registry.signature``): a version without a model's
+input columns, a label column that is not there or whose values are not the model's classes
+(not numbers, for a regressor), and champion and challenger on the same version.
 
 The gate holds at every door: ``registry.set_alias`` refuses to move an existing champion
 to another version unless the gate passed (``promote`` hands it the verdict) or an admin
@@ -18,6 +25,7 @@ of the configuration (an unticked box) counts as waived when it fails.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -44,14 +52,31 @@ class GateConfig:
     on the good side and, for classifiers, McNemar's exact p < ``alpha`` (default 0.05, the
     conventional level); ``require_contract``: the evaluation version passed its data contract;
     ``require_signature``: the challenger's input signature is compatible with the champion's
-    (``workbench.registry.signature.compatible``). The check "data neither model was trained on"
-    is always applied."""
+    (``workbench.registry.signature.compatible``). The check :data:`UNSEEN_CHECK` is always
+    applied. Raises InvalidInput for a negative or non-finite ``margin`` and an ``alpha``
+    outside (0, 1)."""
 
     margin: float = 0.0
     require_significant: bool = True
     require_contract: bool = True
     require_signature: bool = True
     alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 <= _number(self.margin) < math.inf:
+            raise InvalidInput(
+                f"The margin must be a number of 0 or more (the least gain the challenger "
+                f"must show, in the metric's unit); got {self.margin!r}."
+            )
+        if not 0 < _number(self.alpha) < 1:
+            raise InvalidInput(
+                f"The significance level alpha must be between 0 and 1 (e.g. 0.05); "
+                f"got {self.alpha!r}."
+            )
+
+
+# The gate's first check, which no configuration turns off.
+UNSEEN_CHECK = "evaluated on rows neither model was fitted on"
 
 
 @dataclass(frozen=True)
@@ -68,7 +93,9 @@ class Comparison:
     column, columns ``<segment>``, ``rows``, ``<metric> (champion)``, ``<metric> (challenger)``
     (empty without a segment); ``contract_passed``: the version's contract outcome (None:
     unchecked); ``signature_ok``: ``(compatible, why not)``; ``trained_on``,
-    ``on_training_data``, ``data_note``: see the comment below.
+    ``on_training_data``, ``data_note``: see the comment below; ``unknown_training``: the refs
+    of the compared versions whose run recorded no input dataset (logged by hand without
+    ``run.log_input``), so whether these rows are theirs is unknown.
     """
 
     model: str
@@ -86,11 +113,18 @@ class Comparison:
     contract_passed: bool | None = None
     signature_ok: tuple[bool, str] = (True, "")
     # What the dataset is to the two models (workbench.training.evaluation.evaluation_data): the
-    # roles
-    # fitted on it, whether the comparison ran on their training rows, and a sentence.
+    # roles fitted on it, whether the comparison ran on their training rows, and a sentence
+    # (which also says when a model's training data is unknown).
     trained_on: tuple[str, ...] = ()
     on_training_data: bool = False
     data_note: str = ""
+    unknown_training: tuple[str, ...] = ()
+
+    @property
+    def rows_unseen(self) -> bool:
+        """Whether the compared rows are known to be unseen by both models: not training rows
+        of either, and both models' training data known (the gate's :data:`UNSEEN_CHECK`)."""
+        return not self.on_training_data and not self.unknown_training
 
     @property
     def difference(self) -> float:
@@ -127,6 +161,14 @@ class Verdict:
         return self.allowed or self.overridden
 
 
+def _number(value: object) -> float:
+    """``value`` as a float; NaN for what is not a number (text, None)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def full_config(config: GateConfig | None = None) -> GateConfig:
     """``config`` with nothing waived: every check required, the margin at least 0 and
     ``alpha`` at most the default 0.05. A check left out of ``config`` (an unticked box on
@@ -161,22 +203,35 @@ def compare(
     with a missing label are dropped. ``segment``: a column to break the scores down by (missing
     values form their own level); ``n_boot``: paired bootstrap resamples (default 1,000,
     ``scipy.stats.bootstrap``, percentile method); ``seed``: their random seed. Returns a
-    :class:`Comparison`. Raises NotFound (no such model, alias or version) and InvalidInput (no
-    ``target`` or ``segment`` column, no labelled row)."""
+    :class:`Comparison`. Raises NotFound (no such model, alias or version) and InvalidInput:
+    both aliases on the same version (:func:`same_version`); the version lacks a model's
+    input column (``signature.require_inputs``); no ``target`` column
+    (``signature.require_label_column``); labels that are not the models' classes, or not numbers
+    for regressors (``signature.check_labels``); no ``segment`` column; no labelled row."""
     champ_v = registry.get_version(ws, f"{name}@{champion}")
     chall_v = registry.get_version(ws, f"{name}@{challenger}")
+    if champ_v.version == chall_v.version:
+        raise InvalidInput(same_version(name, champ_v.version, champion, challenger))
     version = datasets.get_version(ws, dataset_ref)
     frame = datasets.load(ws, version.ref)
-    if target not in frame.columns:
-        raise InvalidInput(f"{version.ref} has no column {target!r}; comparing needs labels.")
+    advice = "compare on a version that has the model's inputs (and labels)."
+    inputs = [
+        signature.require_inputs(v.signature, frame.columns, v.ref, version.ref, advice)
+        for v in (champ_v, chall_v)
+    ]
+    signature.require_label_column(target, {version.ref: frame.columns})
     seen = evaluation.evaluation_data(ws, version, {"champion": champ_v, "challenger": chall_v})
     if seen.rows is not None:  # the rows no model fitted on this version saw (its hold-out)
         frame = frame.iloc[seen.rows[seen.rows < len(frame)]]
     frame = frame[frame[target].notna()].reset_index(drop=True)
     if frame.empty:
         raise InvalidInput(f"{version.ref} has no labelled rows in {target!r}.")
+    for v in (champ_v, chall_v):
+        signature.check_labels(v.signature, frame[target], target, v.ref, version.ref)
+    unknown = tuple(v.ref for v in (champ_v, chall_v) if v.dataset_ref is None)
+    note = "; ".join(filter(None, (seen.note, _unknown_note(unknown))))
     models = [registry.load_model(ws, v.ref) for v in (champ_v, chall_v)]
-    preds = [m.predict(frame[[c["name"] for c in m.signature["inputs"]]]) for m in models]
+    preds = [m.predict(frame[cols]) for m, cols in zip(models, inputs, strict=True)]
     y = frame[target].to_numpy()
     kind = champ_v.signature["output"]["kind"]
     metric = "accuracy" if kind == "classification" else "rmse"
@@ -225,7 +280,37 @@ def compare(
         signature.compatible(champ_v.signature, chall_v.signature),
         seen.trained_on,
         seen.training_data,
-        seen.note,
+        note,
+        unknown,
+    )
+
+
+def same_version(
+    name: str, version: int, champion: str = "champion", challenger: str = "challenger"
+) -> str:
+    """The sentence for champion and challenger on one version (after a promotion): both
+    aliases of model ``name`` point at ``version``, so there is nothing to compare. The
+    Models page shows it; :func:`compare` raises it as InvalidInput."""
+    return (
+        f"{name}@{champion} and {name}@{challenger} both point at v{version}: there is "
+        "nothing to compare. Point challenger at another version (register a new one, or "
+        "retrain) to compare it with the champion."
+    )
+
+
+def _unknown_note(refs: tuple[str, ...]) -> str:
+    """Why rows cannot be called unseen when the models ``refs`` record no training data
+    (empty when ``refs`` is)."""
+    if not refs:
+        return ""
+    if len(refs) == 1:
+        whose, verb, runs = f"{refs[0]}'s training data is", "its run recorded", "version"
+    else:
+        whose = f"{' and '.join(refs)}'s training data are"
+        verb, runs = "their runs recorded", "versions"
+    return (
+        f"{whose} unknown ({verb} no input dataset): cannot tell these rows are unseen; "
+        f"log the training {runs} with run.log_input, or an admin may override"
     )
 
 
@@ -313,15 +398,17 @@ def evaluation_choice(
 
 
 def gate(comparison: Comparison, config: GateConfig | None = None) -> Verdict:
-    """The checks ``config`` asks for, each (name, passed, detail). The first check is not
-    configurable: the data is not either model's training data (a model scores its own
-    training rows optimistically, so such a comparison says nothing about new data)."""
+    """The checks ``config`` asks for, each (name, passed, detail). The first check,
+    :data:`UNSEEN_CHECK`, is not configurable: the rows compared are known to be unseen by
+    both models. It fails on a model's training rows (a model scores its own training rows
+    optimistically, so such a comparison says nothing about new data) and when a model's
+    training data is unknown (its run recorded no input dataset: the rows may be its own)."""
     config = config or GateConfig()
     c = comparison
     checks = [
         (
-            "data neither model was trained on",
-            not c.on_training_data,
+            UNSEEN_CHECK,
+            c.rows_unseen,
             c.data_note or f"{c.dataset} is training data of neither model",
         )
     ]

@@ -262,6 +262,134 @@ def describe_inputs(signature: dict[str, Any]) -> str:
     return ", ".join(f"`{c['name']}` ({family_label(c['family'])})" for c in signature["inputs"])
 
 
+# -- checking the data a model is evaluated on -------------------------------------------------
+# One check each for compare/promote (workbench.registry.promotion), model drift
+# (workbench.drift.model_drift) and scoring (workbench.registry.models.score), so that every
+# door refuses the same data with the same sentence.
+
+
+def require_inputs(
+    signature: dict[str, Any], columns: Any, model_ref: str, data_ref: str, advice: str = ""
+) -> list[str]:
+    """The model's named input columns (in its order), after checking that ``columns`` (the
+    column names of dataset version ``data_ref``) hold every one. ``advice``: what to do
+    instead, appended to the refusal after a semicolon. Raises InvalidInput for a positional
+    signature (fitted on an unnamed array: no column can be matched to its inputs) and for
+    the first input that is missing, e.g. "iris@v1 lacks column 'tenure_months' that
+    churn-classifier/1 needs; <advice>"."""
+    inputs = input_names(signature)
+    if not inputs:
+        raise InvalidInput(
+            f"{model_ref} was fitted on an unnamed array, so the columns of "
+            f"{data_ref} cannot be matched to its inputs; fit it on a "
+            "DataFrame and register it again."
+        )
+    present = {str(c) for c in columns}
+    missing = [c for c in inputs if c not in present]
+    if missing:
+        raise InvalidInput(
+            f"{data_ref} lacks column {missing[0]!r} that {model_ref} needs"
+            + (f"; {advice}" if advice else ".")
+        )
+    return inputs
+
+
+def require_label_column(target: str, columns: dict[str, Any]) -> None:
+    """Check that label column ``target`` is a column of at least one of the dataset versions
+    in ``columns`` (version ref -> its column names). Raises InvalidInput naming the column
+    and the versions' columns (the first 30), e.g. "churn@v3 has no column 'nope' to take
+    labels from; its columns: customer_id, ...; give the label column the model was trained
+    to predict"."""
+    named = {ref: [str(c) for c in cols] for ref, cols in columns.items()}
+    if any(target in cols for cols in named.values()):
+        return
+    refs = list(named)
+    every = list(dict.fromkeys(c for cols in named.values() for c in cols))
+    shown = ", ".join(every[:30]) + (f" and {len(every) - 30} more" if len(every) > 30 else "")
+    who = refs[0] if len(refs) == 1 else f"Neither {' nor '.join(refs)}"
+    verb = "has no" if len(refs) == 1 else "has a"
+    whose = "its" if len(refs) == 1 else "their"
+    raise InvalidInput(
+        f"{who} {verb} column {target!r} to take labels from; {whose} columns: "
+        f"{shown or '(none)'}; give the label column the model was trained to predict."
+    )
+
+
+def check_labels(
+    signature: dict[str, Any], labels: pd.Series, target: str, model_ref: str, data_ref: str
+) -> None:
+    """Check that the labelled values of ``labels`` (column ``target`` of ``data_ref``; missing
+    values are skipped) can be scored against the predictions of a model with ``signature``.
+
+    A classifier's labels must be of the sort of its classes (text, or numbers and booleans,
+    whole or not: scikit-learn's metrics refuse a mix), and most labelled rows must hold one
+    of its classes (a class the model never learned may appear, counted as a miss, but not in
+    most rows: those are another column's values). A regressor's labels must be numbers (or
+    booleans). Raises InvalidInput naming the column, a few of its values and what the model
+    predicts, e.g. "label column 'plan' of churn@v4 holds 'basic', 'pro', 'team';
+    churn-classifier/1 predicts False, True: pick the column the model was trained to
+    predict". Returns None (nothing to check without a labelled value)."""
+    values = labels[labels.notna()]
+    if values.empty:
+        return
+    output = signature.get("output") or {}
+    if output.get("kind") != "classification":
+        kind = kind_of(values)
+        if kind not in ("integer", "float", "decimal", "boolean"):
+            raise InvalidInput(
+                f"label column {target!r} of {data_ref} holds {kind} values "
+                f"({_some(values.drop_duplicates())}); {model_ref} is a regressor and "
+                "predicts numbers: pick the numeric column the model was trained to predict."
+            )
+        return
+    classes = output.get("classes") or []
+    if not classes:  # a signature that recorded no classes: nothing to hold the labels to
+        return
+    distinct = values.drop_duplicates()
+    class_sorts = {_label_sort(c) for c in classes}
+    wrong_sort = any(_label_sort(v) not in class_sorts for v in distinct)
+    hits = int(values.isin(classes).sum()) if not wrong_sort else 0
+    if wrong_sort or hits * 2 < len(values):
+        share = (
+            ""
+            if wrong_sort or hits == 0
+            else f" (only {hits:,} of its {len(values):,} labelled rows hold one of the classes)"
+        )
+        raise InvalidInput(
+            f"label column {target!r} of {data_ref} holds {_some(distinct)}{share}; "
+            f"{model_ref} predicts {_some(pd.Series(classes, dtype=object))}: pick the column "
+            "the model was trained to predict."
+        )
+
+
+def _label_sort(value: Any) -> str:
+    """What scikit-learn's label checks see in a value: ``text``, ``number`` (booleans and
+    whole numbers) or ``continuous`` (a number with a fraction)."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool | np.bool_):
+        return "number"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "text"  # neither text nor a number (a date, bytes): never a class of a number
+    return "number" if number.is_integer() else "continuous"
+
+
+def _some(values: pd.Series, limit: int = 5) -> str:
+    """Up to ``limit`` distinct values, sorted, as written (``'basic', 'pro', 'team'``), and
+    how many there are when more."""
+    distinct = [v.item() if isinstance(v, np.generic) else v for v in values.drop_duplicates()]
+    try:
+        distinct.sort()
+    except TypeError:  # values that do not order together (text and numbers)
+        distinct.sort(key=repr)
+    shown = [_show(v) for v in distinct]
+    if len(shown) <= limit:
+        return ", ".join(shown)
+    return f"{', '.join(shown[:limit])} ... ({len(shown):,} distinct values)"
+
+
 def family_label(fam: str) -> str:
     """A signature family as a card shows it: the family's name (``integer``, ``float``,
     ``boolean``, ``date``, ``timestamp``, ``string``), or "type not recorded" for
