@@ -239,3 +239,22 @@ def test_a_boolean_columns_levels_are_drawn_as_the_data_holds_them(ws: Workspace
     plan = [next(p for p in datasets.get_profile(ws, v) if p.name == "plan") for v in versions]
     assert sorted(render.distribution_figure(*plan).data[0].x) == ["basic", "pro", "team"]
     assert render.level_text("false") == "False" and render.level_text("maybe") == "maybe"
+
+
+def test_a_boolean_label_reads_the_same_in_label_drift_and_performance(ws: Workspace) -> None:
+    """A newcomer's find: label drift said "share of 'false' 69.2% -> 46.5%" and the
+    performance line "Share of True 30.8% -> 53.5%". Both now quote the value as the data
+    holds it: 'False' / 'True'."""
+    from workbench.drift import report as reports
+
+    rng = np.random.default_rng(0)
+    flags = [rng.random(400) < share for share in (0.3, 0.6)]  # the label's share moves
+    refs = [
+        wb.log_dataset(pd.DataFrame({"x": rng.normal(size=400), "churned": f}), "labels").ref
+        for f in flags
+    ]
+    report = reports.run_report(ws, refs[0], refs[1])
+    [label] = [c for c in report.results if c.column == "churned"]
+    text = " ".join(str(v) for v in vars(label).values())
+    assert "share of 'False'" in text or "share of 'True'" in text, text
+    assert "'false'" not in text and "'true'" not in text

@@ -605,7 +605,16 @@ def _value(value: float | None, family: str) -> str:
 # ---------------------------------------------------------------- text and booleans
 
 
+def _as_bools(p: ColumnProfile) -> ColumnProfile:
+    """A boolean column's profile with its levels as pandas and a model's classes write them,
+    True / False, not DuckDB's text of a BOOLEAN ('true' / 'false')."""
+    shown = {"true": "True", "false": "False"}
+    return replace(p, top_values=tuple(shown.get(v, v) for v in p.top_values))
+
+
 def _categorical(a: ColumnProfile, b: ColumnProfile, cfg: DriftConfig) -> _Draft:
+    if a.family == b.family == "boolean":  # levels as the data holds them (False, True)
+        a, b = _as_bools(a), _as_bools(b)
     aspects = [x for x in [_states(a, b, cfg)] if x is not None]
     base = {"null_rate_change": _share(b, "nulls") - _share(a, "nulls")}
     na, nb = a.count, b.count
