@@ -80,7 +80,9 @@ def test_models_journey(ws: Workspace, tmp_path: Path) -> None:
         # An alias moved beside the tabs: its message comes above them, and the tab the
         # user was in stays open (unkeyed, the tabs were redrawn with the first one open).
         page.goto(f"{url}/models")  # no message shown yet
-        open_tab(page, "Champion vs challenger", page.get_by_text("McNemar's exact test"))
+        # champion and challenger now both point at v2: the tab says so instead of
+        # comparing a version with itself
+        open_tab(page, "Champion vs challenger", page.get_by_text("both point at v2"))
         move_alias(page, "staging", 1)
         page.wait_for_selector(IDLE)
         tab = page.get_by_role("tab", name="Champion vs challenger")
