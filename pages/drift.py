@@ -137,11 +137,11 @@ def columns_panel(ws, report) -> None:
     table = pd.DataFrame(
         [
             {
-                "column": r.column,
+                "column": r.shown_column,
                 "verdict": r.verdict,
                 # a column not tested (identifier-like, ignored): blank, shown as "—"
                 "effect": r.shown_effect,
-                "method": r.method,
+                "method": r.shown_method,
                 "p-value": drift.format_p(r.p_value) if r.tested else None,
                 "n ref": r.n_reference,
                 "n cur": r.n_current,

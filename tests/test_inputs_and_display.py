@@ -199,7 +199,8 @@ def test_a_column_not_tested_shows_no_effect_or_p_value_at_any_door(
     assert " p < 1e-10 " in usage and "-  p" not in usage
     page = out.read_text()
     row = page[page.index("<tr><td>customer_id</td>") :].split("</tr>")[0]
-    assert row.count("<td>—</td>") == 2 and "<td>not tested</td>" in row, row
+    # effect, method and p: a method that decided nothing is not named (a second pass)
+    assert row.count("<td>—</td>") == 3 and "<td>not tested</td>" in row, row
     assert "<td>0</td>" not in row and "<td>1</td>" not in row
     assert html.escape("identifier-like") in row
     monkeypatch.setenv("WORKBENCH_WATCH", "0")
@@ -210,6 +211,7 @@ def test_a_column_not_tested_shows_no_effect_or_p_value_at_any_door(
     row = table.set_index("column").loc["customer_id"]
     assert row["verdict"] == "not tested"
     assert pd.isna(row["effect"]) and pd.isna(row["p-value"])  # drawn as the placeholder "—"
+    assert pd.isna(row["method"])
     assert table.set_index("column").loc["usage", "p-value"] == "< 1e-10"
     report = reports.list_reports(with_ids)[0]
     by_column = {r.column: r for r in report.results}
@@ -258,3 +260,16 @@ def test_a_boolean_label_reads_the_same_in_label_drift_and_performance(ws: Works
     text = " ".join(str(v) for v in vars(label).values())
     assert "share of 'False'" in text or "share of 'True'" in text, text
     assert "'false'" not in text and "'true'" not in text
+
+
+def test_the_label_row_is_marked_in_the_table_of_columns(ws: Workspace) -> None:
+    """A second pass: the label of a report with a model sat in the table of columns with a
+    verdict and no mark, though it is left out of the features' count."""
+    from workbench.drift.results import ColumnDrift
+
+    label = ColumnDrift("churned", "label", "drift", "chi-square", 0.2, 0.01, 10, 10)
+    feature = ColumnDrift("plan", "categorical", "drift", "chi-square", 0.2, 0.01, 10, 10)
+    assert (label.shown_column, feature.shown_column) == ("churned (label)", "plan")
+    assert label.shown_method == "chi-square"
+    ignored = ColumnDrift("id", "ignored", "ignored", "chi-square", 0.0, 1.0, 10, 10)
+    assert ignored.shown_method is None

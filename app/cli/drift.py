@@ -344,4 +344,4 @@ def _column_line(r: ColumnDrift) -> str:
 
     effect = "-" if r.shown_effect is None else f"{r.shown_effect:.4f}"
     p = drift.format_p(r.shown_p_value) or "-"
-    return f"  {r.column:<22} {r.verdict:<20} {effect:>8}  p {p:<8}  {r.sentence}"
+    return f"  {r.shown_column:<22} {r.verdict:<20} {effect:>8}  p {p:<8}  {r.sentence}"

@@ -79,6 +79,19 @@ class ColumnDrift:
         when no test ran)."""
         return self.p_value if self.tested else None
 
+    @property
+    def shown_method(self) -> str | None:
+        """``method`` as the doors show it: None (blank, "—") for a column that was not
+        tested (:attr:`tested`): its method names tests that did not decide anything."""
+        return self.method if self.tested else None
+
+    @property
+    def shown_column(self) -> str:
+        """The column's name as the doors show it in the table of columns: the label of a
+        report with a model is marked "(label)", as it is left out of the features'
+        count and reported apart."""
+        return f"{self.column} (label)" if self.kind == "label" else self.column
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (a dict of str, numbers, None and the ``stats`` dict)."""
         return asdict(self)
