@@ -74,9 +74,9 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
         {"dataset": "churn"},
         "1. Why April is flagged: the contract",
         "`churn` has four monthly versions; April (v4) is flagged red. Open its **Contract** "
-        "tab: rows with `support_calls` outside the range inferred from January break it (a "
-        "dozen at -1: a data-entry bug), and a version that breaks its contract cannot be "
-        "promoted on.",
+        "tab: 13 rows with `support_calls` outside the range the contract inferred from "
+        "January break it, a dozen of them at -1 (a data-entry bug), and a version that "
+        "breaks its contract cannot be promoted on.",
     ),
     (
         "Drift",
@@ -100,8 +100,9 @@ GUIDED_STEPS: tuple[tuple[str, dict[str, str] | None, str, str], ...] = (
         "4. The model",
         f"`{MODEL}`: the champion, the challenger retrained on April, the alias history, "
         "lineage back to the run and the data, and champion versus challenger through the "
-        "gate: on March, which neither model saw, the challenger does not win clearly, and "
-        "on April (its own data) the gate holds because April breaks its contract.",
+        "gate: on March, which neither model saw, the challenger does worse than the "
+        "champion (it learned April, where price decides), and on April (its own data) the "
+        "gate holds because April breaks its contract.",
     ),
     (
         "Admin",
