@@ -108,3 +108,19 @@ def test_dataset_messages_and_column_names_are_shown_as_written(app_env: Workspa
     bullets = [m.value for m in at.markdown if m.value.startswith("- ")]
     assert bullets and bullets[0].startswith("- " + markdown_text("**b**")), bullets
     assert report.n_drifted >= 1
+
+
+def test_a_quick_run_reads_in_milliseconds() -> None:
+    """A second pass: a 0.025 s run read "0.0 s" in the runs table."""
+    from workbench.ui.widgets import duration
+
+    assert [duration(s) for s in (0.025, 0.0004, 0.9994, 0.9996, 12.34, 270, 7200)] == [
+        "25 ms",
+        "0 ms",
+        "999 ms",
+        "1.0 s",
+        "12.3 s",
+        "4.5 min",
+        "2.0 h",
+    ]
+    assert duration(None) == "" and duration(float("nan")) == ""

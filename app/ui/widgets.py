@@ -152,11 +152,14 @@ def markdown_table(columns: list[str], rows: list[tuple]) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """Seconds as a short text: ``"12.3 s"`` under a minute, ``"4.5 min"`` under an hour, else
-    ``"2.0 h"``; ``""`` for None or NaN."""
+    """Seconds as a short text: ``"25 ms"`` under a second (a quick run read "0.0 s"),
+    ``"12.3 s"`` under a minute, ``"4.5 min"`` under an hour, else ``"2.0 h"``; ``""`` for
+    None or NaN."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return ""
     seconds = float(seconds)
+    if seconds < 0.9995:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     if seconds < 3600:
