@@ -78,7 +78,7 @@ ERRORS = [
     ("tags.owner = 'unterminated", "The ' at position 14 of the filter"),
     ("tags.owner = 'ana", "is never closed; end the value with ', e.g. tags.owner = 'ana'"),
     # NaN was told to be quoted, then "metrics compare with numbers": no way through
-    ("metrics.auc = NaN", "NaN equals nothing, so no filter selects it (as in Python)"),
+    ("metrics.auc = NaN", "no filter selects it (as in Python): sort by the metric instead"),
     ("metrics.auc < Infinity", "infinity is a number, write it 1e400 or -1e400"),
     # status = 'bogus' returned no runs, silently
     ("status = 'bogus'", "status 'bogus' is not a status a run can have; use one of queued,"),

@@ -263,8 +263,9 @@ class _Parser:
         hint = f"; quote text values, e.g. '{tok.text}'" if tok.kind == "word" else ""
         if tok.text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
             hint = (
-                "; NaN equals nothing, so no filter selects it (as in Python); infinity is "
-                "a number, write it 1e400 or -1e400"
+                "; NaN equals nothing, so no filter selects it (as in Python): sort by the "
+                "metric instead, NaN comes last either way; infinity is a number, write it "
+                "1e400 or -1e400"
             )
         raise InvalidInput(
             f"Expected a number or a quoted string at position {tok.pos + 1}, found "
