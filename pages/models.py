@@ -12,7 +12,7 @@ from workbench.drift.stats import p_clause
 from workbench.registry import models as registry
 from workbench.registry import promotion, signature
 from workbench.store.entities import Model, ModelVersion
-from workbench.store.errors import PermissionDenied
+from workbench.store.errors import InvalidInput, PermissionDenied
 from workbench.team import auth
 from workbench.ui import data
 from workbench.ui.widgets import flash_scope, lazy_tabs, markdown_table, user_errors, utc_cell
@@ -254,13 +254,19 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
             str(ws.root), data.generation(), datasets.get_version(ws, dataset)
         )
     ]
+    # The model's label column, never a guess: a version without it (or a model that records
+    # none) leaves the choice to the user, and says why.
     target = b.selectbox(
         "Label column",
         columns,
         key="cc-target",
-        index=columns.index(choice.target) if choice.target in columns else len(columns) - 1,
+        index=columns.index(choice.target) if choice.target in columns else None,
+        placeholder="Choose the label column",
     )
     segment = c.selectbox("Segment by", ["(none)", *columns], key="cc-segment")
+    if target is None:
+        st.info(_no_label(choice.target, dataset, columns), icon=":material/info:")
+        return
     d, e = st.columns(2)  # the checks stacked: four abreast, their labels were cut off
     config = promotion.GateConfig(
         margin=d.number_input("Margin", 0.0, 1.0, 0.0, 0.005, format="%.3f", key="cc-margin"),
@@ -300,6 +306,8 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
         st.warning(result.data_note, icon=":material/warning:")
     elif result.data_note:
         st.caption(result.data_note)
+    if result.label_note:
+        st.caption(result.label_note)
     if result.mcnemar_p is not None:
         st.caption(
             f"McNemar's exact test on the rows where only one model is right: "
@@ -321,6 +329,22 @@ def champion_tab(ws, model: Model, versions: list[ModelVersion]) -> None:
                 f":orange[:material/do_not_disturb_on:] **{name}** (unticked, so waived): {detail}"
             )
     promote_panel(ws, model, result, dataset, target, config, full)
+
+
+def _no_label(target: str | None, dataset: str, columns: list[str]) -> str:
+    """Why the Champion vs challenger tab shows no comparison yet: ``dataset`` has no column
+    ``target`` (the models' label column; the sentence the CLI gives), or the models record
+    none (no launch spec): choose the label column."""
+    if target is None:
+        return (
+            "The models record no label column (logged from code, without a launch spec): "
+            "choose the column they were trained to predict."
+        )
+    try:
+        signature.require_label_column(target, {dataset: columns})
+    except InvalidInput as exc:
+        return f"{exc} Choose another version, or the column that holds these labels."
+    return ""
 
 
 def promote_panel(ws, model: Model, result, dataset: str, target: str, config, full) -> None:

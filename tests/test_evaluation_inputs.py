@@ -31,8 +31,9 @@ from workbench.training.task import RunSpec
 FEATURES = ["age", "income", "plan"]
 UNSEEN = "evaluated on rows neither model was fitted on"
 PLAN_IS_NOT_A_LABEL = (
-    "label column 'plan' of churn@v1 holds 'basic', 'pro', 'team'; churn-clf/1 predicts "
-    "False, True: pick the column the model was trained to predict."
+    "label column 'plan' of churn@v1 holds text values ('basic', 'pro', 'team'); churn-clf/1 "
+    "is a boolean classifier (it predicts False, True): its label column holds booleans, or "
+    "only 0 and 1. Pick the column the model was trained to predict."
 )
 
 
@@ -139,7 +140,8 @@ def test_labels_that_are_not_the_models_classes_are_refused(models, capsys) -> N
     said = str(ages.value)
     assert said.startswith("label column 'age' of churn@v1 holds ") and "distinct values)" in said
     assert said.endswith(
-        "churn-clf/1 predicts False, True: pick the column the model was trained to predict."
+        "churn-clf/1 is a boolean classifier (it predicts False, True): its label column holds "
+        "booleans, or only 0 and 1. Pick the column the model was trained to predict."
     )
     assert reports.list_reports(ws) == [] and champion(ws) == 1
 
@@ -236,21 +238,21 @@ def test_unknown_training_data_keeps_the_gate_closed(models, capsys) -> None:
         UNSEEN,
         True,
         "churn@v1 is the champion and challenger's training data: compared on the 75 rows "
-        "its run held out (not fitted on)",
+        "its run held out (not fitted on).",
     )
     hand = hand_logged_forest(ws)
     registry.set_alias(ws, "churn-clf", "challenger", hand)
     unknown = (
         f"churn-clf/{hand}'s training data is unknown (its run recorded no input dataset): "
         "cannot tell these rows are unseen; log the training version with run.log_input, or "
-        "an admin may override"
+        "an admin may override."
     )
     result = promotion.compare(ws, "churn-clf", "churn@v1", "churned")
     assert result.unknown_training == (f"churn-clf/{hand}",) and not result.rows_unseen
     verdict = promotion.promote(ws, "churn-clf", "churn@v1", "churned")
     assert not verdict.moved and champion(ws) == 1
     assert [r.split(":")[0] for r in verdict.reasons] == [UNSEEN]  # every other check passes
-    assert verdict.reasons[0].endswith("; " + unknown)
+    assert verdict.reasons[0].endswith(". " + unknown)  # two sentences, not ".;"
     code, out, _ = cli(capsys, "models", "compare", "churn-clf", "--dataset", "churn@v1")
     assert code == 3 and f"REFUSE {UNSEEN}: " in out and unknown in out
     # An admin's override still moves champion, and records the waived check.

@@ -201,23 +201,27 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 def cmd_models_compare(args: argparse.Namespace) -> int:
     """Print the comparison and each gate check; exit 0 when the gate allows promotion, 3
     when it refuses (as ``drift report --fail-on-drift``), 1 on an error."""
-    from workbench.registry import promotion
+    from workbench.registry import promotion, signature
 
     ws = open_workspace(args.workspace)
+    if args.target is not None:  # an empty one is refused, not read as "the default"
+        signature.require_label_name(args.target)
     choice = promotion.evaluation_choice(ws, args.name, target=args.target)
-    dataset, target = args.dataset or choice.default, args.target or choice.target
-    if dataset is None or target is None:
+    dataset = args.dataset if args.dataset is not None else choice.default
+    target = args.target if args.target is not None else choice.target
+    if target is None:  # name only what is missing
         raise InvalidInput(
-            choice.note
-            or "Give --dataset and --target: the models' label "
-            "column is not recorded (no launch spec)."
+            f"Give --target{'' if args.dataset is not None else ' (and --dataset)'}: the "
+            "models' label column is not recorded (no launch spec)."
         )
+    if dataset is None:
+        raise InvalidInput(choice.note or "Give --dataset: a labelled dataset version.")
     result = promotion.compare(ws, args.name, dataset, target)
     verdict = promotion.gate(result)
+    notes = " ".join(filter(None, (result.data_note, result.label_note)))
     print(
         f"{result.champion} (champion) against {result.challenger} (challenger) on "
-        f"{result.dataset}, {result.n_rows:,} labelled rows"
-        + (f"; {result.data_note}" if result.data_note else "")
+        f"{result.dataset}, {result.n_rows:,} labelled rows" + (f"; {notes}" if notes else "")
     )
     for name, ok, detail in verdict.checks:
         print(f"  {'ok    ' if ok else 'REFUSE'} {name}: {detail}")

@@ -45,7 +45,7 @@ from workbench.drift import stats as drift
 from workbench.drift.config import DEFAULT, DriftConfig
 from workbench.drift.results import ColumnDrift
 from workbench.registry import models as registry
-from workbench.registry import signature
+from workbench.registry import promotion, signature
 from workbench.settings import Settings
 from workbench.store import profiles, snapshots
 from workbench.store.entities import ColumnProfile, DatasetVersion, ModelVersion
@@ -225,6 +225,8 @@ def model_drift(
     classes = model.signature["output"].get("classes") or []
     positive = (f"proba_{classes[1]}", classes[1]) if classifier and len(classes) == 2 else None
     given = target is not None
+    if given:
+        signature.require_label_name(target)
     target = target or registry.training_target(ws, registry.get_version(ws, model_ref))
     frames, versions, sample = [], [], Settings.from_env().max_score_rows
     for ref in (reference_ref, current_ref):
@@ -301,7 +303,8 @@ def _unseen_performance(
     hold-out, or out-of-fold predictions). Without them, the verdict is "not enough
     evidence" and the note says why: a model's score on its own training rows is
     optimistic, so a drop measured from it is not a degradation. Returns (drift, note)."""
-    trained = [evaluation.evaluation_data(ws, v, {"model": model}).trained_on for v in versions]
+    # every training input of the model's run counts (a model fitted on two versions)
+    trained = [promotion.evaluation_data(ws, v, {"model": model}).trained_on for v in versions]
     if not any(trained):
         note = (
             ""

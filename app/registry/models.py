@@ -24,13 +24,14 @@ from workbench import files
 from workbench.datasets import versions as datasets
 from workbench.registry import signature
 from workbench.retry import write_retrying
-from workbench.store import audit, runs_admin
+from workbench.store import audit, jsontext, runs_admin
 from workbench.store import registry as q
 from workbench.store.entities import AliasEvent, Model, ModelVersion, RunDetail, utcnow
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import current_user, requires
 from workbench.tracking import experiments
+from workbench.tracking.events import EVENTS_FILE
 from workbench.validation import check_dataset_name, check_key, check_note, check_tag_value
 
 if TYPE_CHECKING:
@@ -311,6 +312,43 @@ def training_target(ws: Workspace, version: ModelVersion) -> str | None:
     records = ws.store.read(lambda tx: runs_admin.run_records(tx, version.run_id, "spec"))
     target = (records.get(("spec", "run")) or {}).get("target")
     return target if isinstance(target, str) else None
+
+
+def training_inputs(ws: Workspace, version: ModelVersion) -> tuple[str, ...]:
+    """Every dataset version (``name@vN``) model ``version`` was fitted on, as far as its run
+    recorded: the version registration kept (``version.dataset_ref``: a launched run's
+    dataset, or the run's logged training input) and every input the run logged with role
+    ``"train"`` (``run.log_input(ref)`` once per version a model was fitted on). The run's
+    input record keeps only the last version logged under a role, so the earlier ones are
+    read from the run's event log (``runs/<run_id>/events.jsonl``, which ingestion keeps).
+    In that order, without repeats; empty when the run recorded no training data (a model
+    logged by hand without ``run.log_input``). The promotion gate counts each of them as
+    the model's training data."""
+    refs = [version.dataset_ref] if version.dataset_ref else []
+    path = ws.paths.run_dir(version.run_id) / EVENTS_FILE
+    try:
+        with path.open("rb") as fh:
+            lines = [raw for raw in fh if b'"input"' in raw]  # parse only the input records
+    except (FileNotFoundError, NotADirectoryError):
+        lines = []
+    for raw in lines:
+        try:
+            event = jsontext.loads_exact(raw)
+        except ValueError:
+            continue  # a damaged line (ingestion skips it too)
+        if not isinstance(event, dict):
+            continue
+        data = event.get("data")
+        if (
+            event.get("type") == "record"
+            and event.get("kind") == "input"
+            and event.get("name") == "train"
+            and isinstance(data, dict)
+            and data.get("dataset")
+            and isinstance(data.get("version"), int)
+        ):
+            refs.append(f"{data['dataset']}@v{data['version']}")
+    return tuple(dict.fromkeys(refs))
 
 
 def list_models(ws: Workspace) -> list[Model]:

@@ -37,6 +37,7 @@ from workbench.datasets import versions as datasets
 from workbench.drift.stats import p_clause
 from workbench.registry import models as registry
 from workbench.registry import signature
+from workbench.store.entities import DatasetVersion, ModelVersion
 from workbench.store.errors import InvalidInput, NotFound
 from workbench.store.workspace import Workspace
 from workbench.team.auth import requires
@@ -95,7 +96,10 @@ class Comparison:
     unchecked); ``signature_ok``: ``(compatible, why not)``; ``trained_on``,
     ``on_training_data``, ``data_note``: see the comment below; ``unknown_training``: the refs
     of the compared versions whose run recorded no input dataset (logged by hand without
-    ``run.log_input``), so whether these rows are theirs is unknown.
+    ``run.log_input``), so whether these rows are theirs is unknown; ``outside_labels`` /
+    ``label_note``: how many labelled rows hold a value that is no class of the models
+    (within the share ``signature.check_labels`` allows; scored as misses), and a sentence
+    saying so (empty when none).
     """
 
     model: str
@@ -119,6 +123,10 @@ class Comparison:
     on_training_data: bool = False
     data_note: str = ""
     unknown_training: tuple[str, ...] = ()
+    # Labelled rows whose label is no class the models predict (classifiers; few enough to
+    # score, ``signature.OUTSIDE_SHARE``: each is a miss), and the sentence saying so.
+    outside_labels: int = 0
+    label_note: str = ""
 
     @property
     def rows_unseen(self) -> bool:
@@ -206,8 +214,12 @@ def compare(
     :class:`Comparison`. Raises NotFound (no such model, alias or version) and InvalidInput:
     both aliases on the same version (:func:`same_version`); the version lacks a model's
     input column (``signature.require_inputs``); no ``target`` column
-    (``signature.require_label_column``); labels that are not the models' classes, or not numbers
-    for regressors (``signature.check_labels``); no ``segment`` column; no labelled row."""
+    (``signature.require_label_column``; an empty name too); labels not of the kind of the models'
+    classes, or more than ``signature.OUTSIDE_SHARE`` (1 %) of the rows outside them, or not
+    numbers for regressors (``signature.check_labels``; fewer outside rows are scored as misses
+    and counted in ``outside_labels``); no ``segment`` column; no labelled row. A model's
+    training data is every version its run logged as a training input
+    (:func:`evaluation_data`)."""
     champ_v = registry.get_version(ws, f"{name}@{champion}")
     chall_v = registry.get_version(ws, f"{name}@{challenger}")
     if champ_v.version == chall_v.version:
@@ -220,16 +232,18 @@ def compare(
         for v in (champ_v, chall_v)
     ]
     signature.require_label_column(target, {version.ref: frame.columns})
-    seen = evaluation.evaluation_data(ws, version, {"champion": champ_v, "challenger": chall_v})
+    seen = evaluation_data(ws, version, {"champion": champ_v, "challenger": chall_v})
     if seen.rows is not None:  # the rows no model fitted on this version saw (its hold-out)
         frame = frame.iloc[seen.rows[seen.rows < len(frame)]]
     frame = frame[frame[target].notna()].reset_index(drop=True)
     if frame.empty:
         raise InvalidInput(f"{version.ref} has no labelled rows in {target!r}.")
-    for v in (champ_v, chall_v):
+    outside = max(
         signature.check_labels(v.signature, frame[target], target, v.ref, version.ref)
-    unknown = tuple(v.ref for v in (champ_v, chall_v) if v.dataset_ref is None)
-    note = "; ".join(filter(None, (seen.note, _unknown_note(unknown))))
+        for v in (champ_v, chall_v)
+    )
+    unknown = tuple(v.ref for v in (champ_v, chall_v) if not registry.training_inputs(ws, v))
+    note = _sentences(seen.note, _unknown_note(unknown))
     models = [registry.load_model(ws, v.ref) for v in (champ_v, chall_v)]
     preds = [m.predict(frame[cols]) for m, cols in zip(models, inputs, strict=True)]
     y = frame[target].to_numpy()
@@ -282,6 +296,8 @@ def compare(
         seen.training_data,
         note,
         unknown,
+        outside,
+        _sentences(_outside_note(outside, len(frame), target)),
     )
 
 
@@ -296,6 +312,82 @@ def same_version(
         "nothing to compare. Point challenger at another version (register a new one, or "
         "retrain) to compare it with the champion."
     )
+
+
+def _sentences(*parts: str) -> str:
+    """The non-empty ``parts`` as sentences, each ending with a full stop, joined by a space
+    (a note of several reasons reads as several sentences; a part keeps its first letter,
+    which may begin a model's name)."""
+    out = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        out.append(part if part.endswith((".", "!", "?")) else part + ".")
+    return " ".join(out)
+
+
+def _outside_note(outside: int, rows: int, target: str) -> str:
+    """What the comparison says of ``outside`` labelled rows (of ``rows``) whose label in
+    ``target`` is no class the models predict (within ``signature.OUTSIDE_SHARE``: scored,
+    each a miss); empty when there are none."""
+    if not outside:
+        return ""
+    return (
+        f"{outside:,} of the {rows:,} labelled rows hold a value in {target!r} that is no "
+        "class the models predict; they are scored, each as a miss"
+    )
+
+
+def evaluation_data(
+    ws: Workspace, dataset: DatasetVersion, models: dict[str, ModelVersion]
+) -> evaluation.EvaluationData:
+    """Which rows of ``dataset`` the ``models`` (role -> version) have not seen, as
+    ``workbench.training.evaluation.evaluation_data`` says, counting every dataset version a
+    model's run recorded as a training input (``registry.training_inputs``: a model fitted
+    on two versions has two training versions, though registration keeps one). A model is
+    fitted on ``dataset`` when one of those versions is ``dataset`` or has its content
+    fingerprint. Its run's held-out rows count only for the version registration kept
+    (the one a launched run trained and held rows out of); on another of its training
+    versions, no row is unseen: ``training_data`` is True and ``note`` says so."""
+    views: dict[str, ModelVersion] = {}
+    trained: list[str] = []
+    lacking: tuple[str, ModelVersion, tuple[str, ...]] | None = None
+    for role, mv in models.items():
+        refs = registry.training_inputs(ws, mv)
+        if len(refs) <= 1:  # the version registration kept, if any: as lineage has it
+            views[role] = mv
+            trained += [role] if any(_same_data(ws, r, dataset) for r in refs) else []
+            continue
+        if not any(_same_data(ws, r, dataset) for r in refs):
+            views[role] = replace(mv, dataset_ref=None)  # fitted on other versions only
+            continue
+        trained.append(role)
+        views[role] = mv
+        if mv.dataset_ref != dataset.ref and lacking is None:
+            lacking = (role, mv, refs)
+    if lacking is None:
+        return evaluation.evaluation_data(ws, dataset, views)
+    role, mv, refs = lacking
+    return evaluation.EvaluationData(
+        dataset.ref,
+        tuple(trained),
+        None,
+        True,
+        f"evaluated on training data: {dataset.ref} is the {role}'s training data "
+        f"({mv.ref} was fitted on {', '.join(refs)}; its run kept no held-out rows of "
+        f"{dataset.ref}). Choose a labelled version neither model was trained on.",
+    )
+
+
+def _same_data(ws: Workspace, ref: str, dataset: DatasetVersion) -> bool:
+    """Whether training version ``ref`` is ``dataset``: the same ref, or the same content
+    (fingerprint); False for a version purged since (its content is unknown)."""
+    if ref == dataset.ref:
+        return True
+    try:
+        return datasets.get_version(ws, ref).fingerprint == dataset.fingerprint
+    except NotFound:
+        return False
 
 
 def _unknown_note(refs: tuple[str, ...]) -> str:
@@ -355,7 +447,7 @@ def evaluation_choice(
         for c in m.signature.get("inputs", [])
         if isinstance(c, dict) and c.get("name")
     }
-    names = {m.dataset_ref.split("@")[0] for m in models.values() if m.dataset_ref}
+    names = {ref.split("@")[0] for m in models.values() for ref in registry.training_inputs(ws, m)}
     names = names or {d.name for d in datasets.list_datasets(ws)}
     labelled = []
     everything = datasets.list_all_versions(ws, predictions=False)  # one read, not one a dataset
@@ -378,7 +470,7 @@ def evaluation_choice(
             f"and labels{f' in {target!r}' if target else ''}; register "
             "labelled data to compare them.",
         )
-    seen = [(v, evaluation.evaluation_data(ws, v, models)) for v in labelled]
+    seen = [(v, evaluation_data(ws, v, models)) for v in labelled]
     unseen = next((v for v, e in seen if not e.trained_on), None)
     if unseen is not None:
         return EvaluationChoice(refs, unseen.ref, target)

@@ -294,12 +294,25 @@ def require_inputs(
     return inputs
 
 
+def require_label_name(target: Any) -> str:
+    """``target``, a label column's name, checked to be one: non-empty text. Raises
+    InvalidInput for an empty or blank name (every door refuses it alike, rather than
+    reading it as "the default")."""
+    if not isinstance(target, str) or not target.strip():
+        raise InvalidInput(
+            f"The label column is empty ({target!r}); give a column name, e.g. the "
+            "column the model was trained to predict."
+        )
+    return target
+
+
 def require_label_column(target: str, columns: dict[str, Any]) -> None:
     """Check that label column ``target`` is a column of at least one of the dataset versions
     in ``columns`` (version ref -> its column names). Raises InvalidInput naming the column
     and the versions' columns (the first 30), e.g. "churn@v3 has no column 'nope' to take
     labels from; its columns: customer_id, ...; give the label column the model was trained
-    to predict"."""
+    to predict", and for an empty name (:func:`require_label_name`)."""
+    require_label_name(target)
     named = {ref: [str(c) for c in cols] for ref, cols in columns.items()}
     if any(target in cols for cols in named.values()):
         return
@@ -315,23 +328,33 @@ def require_label_column(target: str, columns: dict[str, Any]) -> None:
     )
 
 
+# The share of a classifier's labelled rows that may hold a value that is no class of the
+# model (a class it never learned, e.g. a rare level added since): up to 1 % are scored, each
+# a miss, and the comparison says how many; more is refused (likely another column).
+OUTSIDE_SHARE = 0.01
+
+
 def check_labels(
     signature: dict[str, Any], labels: pd.Series, target: str, model_ref: str, data_ref: str
-) -> None:
+) -> int:
     """Check that the labelled values of ``labels`` (column ``target`` of ``data_ref``; missing
-    values are skipped) can be scored against the predictions of a model with ``signature``.
+    values are skipped) can be scored against the predictions of a model with ``signature``,
+    and return how many labelled rows hold a value that is no class of a classifier (0 for a
+    regressor, or when the signature records no classes).
 
-    A classifier's labels must be of the sort of its classes (text, or numbers and booleans,
-    whole or not: scikit-learn's metrics refuse a mix), and most labelled rows must hold one
-    of its classes (a class the model never learned may appear, counted as a miss, but not in
-    most rows: those are another column's values). A regressor's labels must be numbers (or
-    booleans). Raises InvalidInput naming the column, a few of its values and what the model
-    predicts, e.g. "label column 'plan' of churn@v4 holds 'basic', 'pro', 'team';
-    churn-classifier/1 predicts False, True: pick the column the model was trained to
-    predict". Returns None (nothing to check without a labelled value)."""
+    A classifier's label column must be of its classes' kind: booleans, or numbers that are
+    all 0 or 1, for a boolean classifier; text for a text classifier; whole numbers (or
+    booleans) for a classifier of numbers (scikit-learn's metrics refuse a mix). Then at most
+    :data:`OUTSIDE_SHARE` (1 %) of the labelled rows may hold a value that is no class (a
+    class the model never learned, scored as a miss); more are another column's values. A
+    regressor's labels must be numbers (or booleans). Raises InvalidInput naming the column,
+    its values (with counts, for values outside the classes) and what the model predicts,
+    e.g. "label column 'plan' of churn@v4 holds text values 'basic', 'pro', 'team';
+    churn-classifier/1 is a boolean classifier (it predicts False, True): its label column
+    holds booleans, or only 0 and 1. Pick the column the model was trained to predict."."""
     values = labels[labels.notna()]
     if values.empty:
-        return
+        return 0
     output = signature.get("output") or {}
     if output.get("kind") != "classification":
         kind = kind_of(values)
@@ -341,25 +364,58 @@ def check_labels(
                 f"({_some(values.drop_duplicates())}); {model_ref} is a regressor and "
                 "predicts numbers: pick the numeric column the model was trained to predict."
             )
-        return
+        return 0
     classes = output.get("classes") or []
     if not classes:  # a signature that recorded no classes: nothing to hold the labels to
-        return
+        return 0
     distinct = values.drop_duplicates()
-    class_sorts = {_label_sort(c) for c in classes}
-    wrong_sort = any(_label_sort(v) not in class_sorts for v in distinct)
-    hits = int(values.isin(classes).sum()) if not wrong_sort else 0
-    if wrong_sort or hits * 2 < len(values):
-        share = (
-            ""
-            if wrong_sort or hits == 0
-            else f" (only {hits:,} of its {len(values):,} labelled rows hold one of the classes)"
-        )
+    predicts = _some(pd.Series(classes, dtype=object))
+    pick = "Pick the column the model was trained to predict."
+    wanted = _kind_wanted(classes, values)
+    if wanted is not None:
+        kind, what, holds = wanted
         raise InvalidInput(
-            f"label column {target!r} of {data_ref} holds {_some(distinct)}{share}; "
-            f"{model_ref} predicts {_some(pd.Series(classes, dtype=object))}: pick the column "
-            "the model was trained to predict."
+            f"label column {target!r} of {data_ref} holds {kind} values ({_some(distinct)}); "
+            f"{model_ref} is {what} (it predicts {predicts}): its label column holds "
+            f"{holds}. {pick}"
         )
+    outside = values[~values.isin(classes)]
+    if len(outside) > OUTSIDE_SHARE * len(values):
+        counts = outside.astype(object).value_counts()
+        shown = ", ".join(f"{_show(v)} ({n:,} rows)" for v, n in counts.head(5).items())
+        more = f" and {len(counts) - 5:,} more values" if len(counts) > 5 else ""
+        raise InvalidInput(
+            f"label column {target!r} of {data_ref}: {len(outside):,} of its "
+            f"{len(values):,} labelled rows ({len(outside) / len(values):.1%}) hold values "
+            f"that are no class of {model_ref}: {shown}{more}; it predicts {predicts}. At "
+            f"most {OUTSIDE_SHARE:.0%} of the rows may hold a class the model never learned "
+            f"(each scored as a miss). {pick}"
+        )
+    return len(outside)
+
+
+def _kind_wanted(classes: list[Any], values: pd.Series) -> tuple[str, str, str] | None:
+    """None when labels ``values`` (no missing ones) are of the kind of ``classes``; else
+    (the labels' kind, what the classifier is, what its label column holds) for the
+    refusal."""
+    kind = kind_of(values)
+    shown = "text" if kind == "string" else kind
+    if all(isinstance(c, bool | np.bool_) for c in classes):
+        if kind == "boolean" or (
+            kind in ("integer", "float", "decimal") and values.isin([0, 1]).all()
+        ):
+            return None
+        return shown, "a boolean classifier", "booleans, or only 0 and 1"
+    if all(isinstance(c, str) for c in classes):
+        if kind == "string":
+            return None
+        return shown, "a classifier of text classes", "text"
+    class_sorts = {_label_sort(c) for c in classes}
+    if all(_label_sort(v) in class_sorts for v in values.drop_duplicates()):
+        return None
+    if class_sorts == {"number"}:
+        return shown, "a classifier of whole-number classes", "whole numbers"
+    return shown, "a classifier", "values of its classes' kind"
 
 
 def _label_sort(value: Any) -> str:
