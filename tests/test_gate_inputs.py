@@ -278,3 +278,22 @@ def test_the_page_takes_the_models_label_column_or_says_it_is_missing(ws, monkey
     infos = [plain(i.value) for i in at.info]
     assert any("churn@v2 has no column 'churned' to take labels from" in i for i in infos), infos
     assert not any(m.label.startswith("Challenger") for m in at.metric)  # nothing compared
+
+
+def test_a_boolean_label_with_missing_values_is_scored_in_the_drift_report(multi, capsys) -> None:
+    """A third pass: `drift report` crashed ("something went wrong", scikit-learn's "mix of
+    unknown and binary targets") on a boolean label with a few empty values, which the
+    comparison scored: the labelled rows were handed over as objects."""
+    from workbench.drift import model_drift
+
+    frame = churn(300, 4)
+    frame["churned"] = frame["churned"].astype(object)
+    frame.loc[frame.index[:10], "churned"] = None
+    wb.log_dataset(frame, "churn")  # churn@v4: 290 labelled rows
+    report = model_drift.model_drift(multi, "multi@champion", "churn@v1", "churn@v4", "churned")
+    assert report.performance is not None, report.note
+    assert report.performance.n_current == 290
+    code, out, err = cli(
+        capsys, "drift", "report", "churn@v4", "--model", "multi@champion", "--target", "churned"
+    )
+    assert code == 0 and "something went wrong" not in err and "performance" in out, err

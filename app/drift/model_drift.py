@@ -267,7 +267,9 @@ def model_drift(
         else:
             sides = [
                 (
-                    f[target].to_numpy()[m],
+                    # the labelled rows' values in their own type: a boolean label with
+                    # nulls is read as objects, which scikit-learn's metrics call "unknown"
+                    f[target][m].infer_objects().to_numpy(),
                     s["prediction"].to_numpy()[m],
                     s[positive[0]].to_numpy()[m] if positive and positive[0] in s.columns else None,
                 )
